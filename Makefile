@@ -1,0 +1,155 @@
+# digby -- build, test and tools.  GNU make.
+#
+#   make                  build/digby (the command-line tool, tools/digby.c)
+#   make amalgamate       regenerate digby.h from src_parts/
+#   make test             check digby.h is fresh, compile checks, every tests/*.c
+#                         plain (-O1 -g) and under ASan+UBSan
+#   make test TESTS="model crash"   only these tests (names without .c)
+#   make torture          the plain test binaries with DIGBY_TEST_SCALE=20
+#   make demo             build/digby, then tools/demo.sh
+#   make bench            bench/Makefile, once it exists
+#   make clean
+#
+# digby.h is committed and has no rule here on purpose: edit src_parts/, run
+# `make amalgamate`, and `make test` fails while digby.h is stale.
+
+CC     ?= cc
+CXX    ?= g++
+GCC    ?= gcc
+CLANG  ?= clang
+PYTHON ?= python3
+
+STD_C    = -std=c99 -Wall -Wextra -Wpedantic
+LIBS     = -lpthread
+SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Tests: every tests/NAME.c is its own cmocka program.
+ALL_TESTS  := $(sort $(basename $(notdir $(wildcard tests/*.c))))
+TESTS       = $(ALL_TESTS)
+TEST_FLAGS  = $(STD_C) -Werror -O1 -g -I. -D_POSIX_C_SOURCE=200809L
+TEST_LIBS   = -lcmocka $(LIBS)
+TEST_BINS   = $(TESTS:%=build/tests/%)
+ASAN_BINS   = $(TESTS:%=build/tests-asan/%)
+TEST_DIR    = build/tmp
+DIGBY_TEST_SCALE ?= 1
+
+ifneq ($(filter test torture,$(MAKECMDGOALS)),)
+unknown_tests := $(filter-out $(ALL_TESTS),$(TESTS))
+ifneq ($(unknown_tests),)
+$(error no such test: $(unknown_tests) (tests: $(ALL_TESTS)))
+endif
+endif
+
+# Compile-only checks of the header (tests/compile/); no cmocka needed.
+HAVE_CLANG := $(shell command -v $(CLANG) 2>/dev/null)
+COMPILE_CHECKS = build/compile/c99_gcc.o \
+                 $(if $(HAVE_CLANG),build/compile/c99_clang.o) \
+                 build/compile/cxx11.o \
+                 build/compile/static.o \
+                 build/compile/two_tu
+
+.DELETE_ON_ERROR:
+.PHONY: all amalgamate check-amalgamation test compile-tests torture demo bench clean
+
+all: build/digby
+
+build/digby: tools/digby.c digby.h
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Wpedantic -D_POSIX_C_SOURCE=200809L -I. tools/digby.c -o $@ $(LIBS)
+
+amalgamate:
+	$(PYTHON) amalgamate.py
+
+check-amalgamation:
+	$(PYTHON) amalgamate.py --check
+
+# ---- tests ------------------------------------------------------------------
+
+# The order-only `check-amalgamation` makes the freshness check come first,
+# even under -j.
+build/tests/%: tests/%.c digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) $< -o $@ $(TEST_LIBS)
+
+build/tests-asan/%: tests/%.c digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) $(SANITIZE) $< -o $@ $(TEST_LIBS)
+
+# $(call run-tests,binaries,scale): run each binary, print a summary, fail if
+# any failed.  Files the tests make go to $(TEST_DIR), emptied first.
+define run-tests
+@rm -rf $(TEST_DIR); mkdir -p $(TEST_DIR); \
+	pass=0; fail=0; failed=""; \
+	for t in $(1); do \
+	    echo "==== $$t"; \
+	    if DIGBY_TEST_DIR=$(TEST_DIR) DIGBY_TEST_SCALE=$(2) \
+	       UBSAN_OPTIONS=print_stacktrace=1 ./$$t; then \
+	        pass=$$((pass + 1)); \
+	    else \
+	        fail=$$((fail + 1)); failed="$$failed $$t"; \
+	    fi; \
+	done; \
+	echo "==== summary (DIGBY_TEST_SCALE=$(2)): $$pass passed, $$fail failed"; \
+	for t in $$failed; do echo "FAILED: $$t"; done; \
+	test $$fail -eq 0
+endef
+
+test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS)
+	$(call run-tests,$(TEST_BINS) $(ASAN_BINS),$(DIGBY_TEST_SCALE))
+
+torture: $(TEST_BINS)
+	$(call run-tests,$(TEST_BINS),20)
+
+# ---- compile checks ---------------------------------------------------------
+
+compile-tests: $(COMPILE_CHECKS)
+	@echo "==== compile checks passed: $(notdir $(COMPILE_CHECKS))"
+
+# exported_symbols: names an object defines for the linker, one per line.
+exported_symbols = nm -g --defined-only $(1) | awk 'NF == 3 { print $$3 }'
+
+# Also: every symbol the implementation exports is a digby_ name.
+build/compile/c99_gcc.o: tests/compile/c99.c digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(GCC) $(STD_C) -Werror -I. -c $< -o $@
+	@bad=$$($(call exported_symbols,$@) | grep -v '^digby_' || true); \
+	if [ -n "$$bad" ]; then echo "$@ exports non-digby_ symbols:" $$bad; exit 1; fi
+
+build/compile/c99_clang.o: tests/compile/c99.c digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CLANG) $(STD_C) -Werror -I. -c $< -o $@
+
+build/compile/cxx11.o: tests/compile/cxx11.cpp digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CXX) -std=c++11 -Wall -Wextra -Werror -I. -c $< -o $@
+
+# Also: with DIGBY_STATIC the object exports nothing but main.
+build/compile/static.o: tests/compile/static.c digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(STD_C) -Werror -I. -c $< -o $@
+	@bad=$$($(call exported_symbols,$@) | grep -v '^main$$' || true); \
+	if [ -n "$$bad" ]; then echo "$@ exports symbols despite DIGBY_STATIC:" $$bad; exit 1; fi
+
+build/compile/two_tu_%.o: tests/compile/two_tu_%.c digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(STD_C) -Werror -I. -c $< -o $@
+
+# Two translation units, one with the implementation, linked and run.
+build/compile/two_tu: build/compile/two_tu_main.o build/compile/two_tu_impl.o
+	$(CC) $^ -o $@ $(LIBS)
+	./$@
+
+# ---- the rest ---------------------------------------------------------------
+
+demo: build/digby
+	sh tools/demo.sh build/digby
+
+bench:
+	@if [ -f bench/Makefile ]; then \
+	    $(MAKE) -C bench; \
+	else \
+	    echo "bench: the benchmark is not written yet (no bench/Makefile)"; \
+	fi
+
+clean:
+	rm -rf build

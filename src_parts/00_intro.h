@@ -1,0 +1,30 @@
+/* digby -- an embedded, crash-safe key-value store in one header.
+
+   Use:  in exactly ONE .c file of your project write
+
+           #define DIGBY_IMPLEMENTATION
+           #include "digby.h"
+
+         and include "digby.h" without the define everywhere else.
+         The implementation needs the system's xxhash.h (Debian: libxxhash-dev).
+
+   What it is: a copy-on-write (shadow-paging) B+ tree in a single file.  A
+   commit writes new pages, syncs, then writes one of two meta pages and syncs
+   again; there is no recovery step after a crash.  One writer and any number of
+   concurrent readers, each on a stable snapshot.  See README.md and FORMAT.md.
+
+   Build switches (define before including the implementation):
+
+   | switch               | effect                                          | default      |
+   |----------------------|-------------------------------------------------|--------------|
+   | DIGBY_IMPLEMENTATION | compile the implementation into this TU         | off          |
+   | DIGBY_STATIC         | make every public function static               | off          |
+   | DIGBY_API            | decoration of every public declaration          | extern       |
+   | DIGBY_MALLOC/REALLOC/FREE | default allocator (all three or none)      | libc         |
+   | DIGBY_ASSERT(x)      | internal invariant check                        | assert()     |
+   | DIGBY_NO_THREADS     | no mutexes: one thread uses the library         | off          |
+   | DIGBY_NO_POSIX       | leave out the POSIX VFS (supply your own VFS)   | off          |
+   | DIGBY_NO_LZ4         | no lz4 (reserved: compression arrives later)    | off          |
+   | DIGBY_NO_CRYPTO      | no AES-GCM (reserved: encryption arrives later) | off          |
+   | DIGBY_DEBUG          | extra internal checks                           | off          |
+*/

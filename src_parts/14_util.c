@@ -1,0 +1,176 @@
+/* Utilities: allocation through the hooks, little-endian access, varints,
+   key comparison, growable arrays. */
+
+static void *digby__malloc(const digby_allocator *a, size_t n)
+{
+    if (n == 0) n = 1;
+    if (a && a->malloc_fn) return a->malloc_fn(a->ctx, n);
+    return DIGBY_MALLOC(n);
+}
+
+static void *digby__realloc(const digby_allocator *a, void *p, size_t n)
+{
+    if (n == 0) n = 1;
+    if (a && a->realloc_fn) return a->realloc_fn(a->ctx, p, n);
+    return DIGBY_REALLOC(p, n);
+}
+
+static void digby__free(const digby_allocator *a, void *p)
+{
+    if (!p) return;
+    if (a && a->free_fn) a->free_fn(a->ctx, p);
+    else DIGBY_FREE(p);
+}
+
+/* Grow *buf to hold at least `need` bytes (amortised doubling). */
+static int digby__reserve(const digby_allocator *a, uint8_t **buf, size_t *cap,
+                          size_t need)
+{
+    size_t ncap;
+    uint8_t *nb;
+    if (need <= *cap && *buf) return DIGBY_OK;
+    ncap = *cap ? *cap : 64;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2) { ncap = need; break; }
+        ncap *= 2;
+    }
+    nb = (uint8_t *)digby__realloc(a, *buf, ncap);
+    if (!nb) return DIGBY_NOMEM;
+    *buf = nb;
+    *cap = ncap;
+    return DIGBY_OK;
+}
+
+static int digby__u64s_push(const digby_allocator *a, digby__u64s *s, uint64_t v)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        uint64_t *nv;
+        if (ncap > SIZE_MAX / sizeof(uint64_t)) return DIGBY_NOMEM;
+        nv = (uint64_t *)digby__realloc(a, s->v, ncap * sizeof(uint64_t));
+        if (!nv) return DIGBY_NOMEM;
+        s->v = nv;
+        s->cap = ncap;
+    }
+    s->v[s->n++] = v;
+    return DIGBY_OK;
+}
+
+static int digby__u64s_reserve(const digby_allocator *a, digby__u64s *s, size_t extra)
+{
+    size_t need = s->n + extra, ncap;
+    uint64_t *nv;
+    if (need < s->n) return DIGBY_NOMEM;
+    if (need <= s->cap) return DIGBY_OK;
+    ncap = s->cap ? s->cap : 64;
+    while (ncap < need) ncap *= 2;
+    if (ncap > SIZE_MAX / sizeof(uint64_t)) return DIGBY_NOMEM;
+    nv = (uint64_t *)digby__realloc(a, s->v, ncap * sizeof(uint64_t));
+    if (!nv) return DIGBY_NOMEM;
+    s->v = nv;
+    s->cap = ncap;
+    return DIGBY_OK;
+}
+
+static void digby__u64s_release(const digby_allocator *a, digby__u64s *s)
+{
+    digby__free(a, s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
+static int digby__cmp_u64_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : (x > y ? -1 : 0);
+}
+
+static uint16_t digby__get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t digby__get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static uint64_t digby__get64(const uint8_t *p)
+{
+    return (uint64_t)digby__get32(p) | ((uint64_t)digby__get32(p + 4) << 32);
+}
+
+static void digby__put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void digby__put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static void digby__put64(uint8_t *p, uint64_t v)
+{
+    digby__put32(p, (uint32_t)v);
+    digby__put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Unsigned LEB128 (FORMAT.md "Varints"): 7 bits a byte, low bits first, the
+   high bit set on every byte but the last; at most 10 bytes. */
+static size_t digby__varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static size_t digby__varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) { v >>= 7; n++; }
+    return n;
+}
+
+/* Decode a varint from [p, end); returns its length, or 0 if it runs past
+   end or is longer than 10 bytes. */
+static size_t digby__varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t r = 0;
+    unsigned shift = 0;
+    size_t n = 0;
+    while (p + n < end && n < 10) {
+        uint8_t b = p[n++];
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) { *v = r; return n; }
+        shift += 7;
+    }
+    return 0;
+}
+
+/* Byte-wise key order: memcmp, and a proper prefix sorts first. */
+static int digby__keycmp(const void *a, size_t an, const void *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c) return c;
+    return an < bn ? -1 : (an > bn ? 1 : 0);
+}
+
+static int digby__corrupt(digby_db *db, uint64_t pgno, int line)
+{
+    if (db) {
+        db->corrupt_pgno = pgno;
+        db->corrupt_line = line;
+    }
+    return DIGBY_CORRUPT;
+}

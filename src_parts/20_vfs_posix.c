@@ -1,0 +1,199 @@
+/* The POSIX VFS: pread/pwrite, fdatasync, fcntl advisory locks.
+   EINTR is retried; ENOSPC/EDQUOT map to DIGBY_FULL, other errors to
+   DIGBY_IOERR (the errno is not returned: STYLE.md section 6). */
+
+#if !defined(DIGBY_NO_POSIX) && !defined(_WIN32)
+
+typedef struct digby__posix_file {
+    int fd;
+    int last_errno;
+} digby__posix_file;
+
+static int digby__posix_err(int e)
+{
+    if (e == ENOSPC) return DIGBY_FULL;
+#ifdef EDQUOT
+    if (e == EDQUOT) return DIGBY_FULL;
+#endif
+    if (e == ENOMEM) return DIGBY_NOMEM;
+    return DIGBY_IOERR;
+}
+
+/* Sync the directory holding `path` so that a newly created file's entry is
+   durable (LESSONS.md: missing directory sync after creating a file). */
+static int digby__posix_sync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n;
+    int fd, rc = DIGBY_OK;
+    if (!slash) { dir[0] = '.'; dir[1] = 0; }
+    else {
+        n = (size_t)(slash - path);
+        if (n == 0) n = 1;
+        if (n >= sizeof(dir)) return DIGBY_OK;
+        memcpy(dir, path, n);
+        dir[n] = 0;
+    }
+    fd = open(dir, O_RDONLY);
+    if (fd < 0) return DIGBY_OK; /* not every system lets us open a directory */
+    if (fsync(fd) != 0 && errno != EINVAL) rc = DIGBY_IOERR;
+    close(fd);
+    return rc;
+}
+
+static int digby__posix_open(const digby_vfs *vfs, const char *path,
+                             unsigned flags, digby_file **out)
+{
+    digby__posix_file *f;
+    int fd, created = 0, oflags;
+    (void)vfs;
+    oflags = (flags & DIGBY_VFS_READONLY) ? O_RDONLY : O_RDWR;
+#ifdef O_CLOEXEC
+    oflags |= O_CLOEXEC;
+#endif
+    do { fd = open(path, oflags, 0644); } while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno == ENOENT && (flags & DIGBY_VFS_CREATE) &&
+        !(flags & DIGBY_VFS_READONLY)) {
+        do { fd = open(path, oflags | O_CREAT | O_EXCL, 0644); }
+        while (fd < 0 && errno == EINTR);
+        if (fd < 0 && errno == EEXIST)
+            fd = open(path, oflags, 0644);
+        else if (fd >= 0)
+            created = 1;
+    }
+    if (fd < 0) return errno == ENOMEM ? DIGBY_NOMEM : DIGBY_CANTOPEN;
+    f = (digby__posix_file *)malloc(sizeof(*f));
+    if (!f) { close(fd); return DIGBY_NOMEM; }
+    f->fd = fd;
+    f->last_errno = 0;
+    if (created) {
+        int rc = digby__posix_sync_dir(path);
+        if (rc) { close(fd); free(f); return rc; }
+    }
+    *out = (digby_file *)f;
+    return DIGBY_OK;
+}
+
+static int digby__posix_read(digby_file *file, uint64_t off, void *buf,
+                             size_t len, size_t *got)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = pread(f->fd, (char *)buf + done, len - done,
+                          (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            f->last_errno = errno;
+            *got = done;
+            return DIGBY_IOERR;
+        }
+        if (r == 0) break;
+        done += (size_t)r;
+    }
+    *got = done;
+    return DIGBY_OK;
+}
+
+static int digby__posix_write(digby_file *file, uint64_t off, const void *buf,
+                              size_t len)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = pwrite(f->fd, (const char *)buf + done, len - done,
+                           (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            f->last_errno = errno;
+            return digby__posix_err(errno);
+        }
+        if (r == 0) return DIGBY_IOERR;
+        done += (size_t)r;
+    }
+    return DIGBY_OK;
+}
+
+static int digby__posix_sync(digby_file *file)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    int r;
+#if defined(__APPLE__) && defined(F_FULLFSYNC)
+    r = fcntl(f->fd, F_FULLFSYNC);
+    if (r != 0) r = fsync(f->fd);
+#elif defined(_POSIX_SYNCHRONIZED_IO) && _POSIX_SYNCHRONIZED_IO > 0
+    do { r = fdatasync(f->fd); } while (r != 0 && errno == EINTR);
+#else
+    do { r = fsync(f->fd); } while (r != 0 && errno == EINTR);
+#endif
+    if (r != 0) { f->last_errno = errno; return digby__posix_err(errno); }
+    return DIGBY_OK;
+}
+
+static int digby__posix_size(digby_file *file, uint64_t *size)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    struct stat st;
+    if (fstat(f->fd, &st) != 0) { f->last_errno = errno; return DIGBY_IOERR; }
+    *size = (uint64_t)st.st_size;
+    return DIGBY_OK;
+}
+
+static int digby__posix_truncate(digby_file *file, uint64_t size)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    int r;
+    do { r = ftruncate(f->fd, (off_t)size); } while (r != 0 && errno == EINTR);
+    if (r != 0) { f->last_errno = errno; return digby__posix_err(errno); }
+    return DIGBY_OK;
+}
+
+static int digby__posix_lock(digby_file *file, int mode)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    struct flock fl;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = mode == DIGBY_LOCK_EXCLUSIVE ? F_WRLCK
+              : mode == DIGBY_LOCK_SHARED ? F_RDLCK : F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 0;
+    if (fcntl(f->fd, F_SETLK, &fl) != 0) {
+        f->last_errno = errno;
+        if (errno == EACCES || errno == EAGAIN) return DIGBY_BUSY;
+        /* file systems without locks (some network ones): proceed unlocked */
+        if (errno == ENOLCK || errno == EOPNOTSUPP) return DIGBY_OK;
+        return DIGBY_IOERR;
+    }
+    return DIGBY_OK;
+}
+
+static void digby__posix_close(digby_file *file)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    if (!f) return;
+    close(f->fd);
+    free(f);
+}
+
+static const digby_vfs digby__posix_vfs = {
+    DIGBY_VFS_VERSION, NULL,
+    digby__posix_open, digby__posix_read, digby__posix_write,
+    digby__posix_sync, digby__posix_size, digby__posix_truncate,
+    digby__posix_lock, digby__posix_close
+};
+
+DIGBY_API const digby_vfs *digby_vfs_posix(void)
+{
+    return &digby__posix_vfs;
+}
+
+#else
+
+DIGBY_API const digby_vfs *digby_vfs_posix(void)
+{
+    return NULL;
+}
+
+#endif

@@ -1,0 +1,465 @@
+/* The pager: a bounded page cache shared by all transactions of a handle,
+   the write transaction's dirty pages, and page allocation.
+
+   Clean pages are read once through the VFS, verified (trailer, own page
+   number, node structure) and kept in the cache; a cache hit costs a hash
+   lookup and a pin, no system call and no copy.  A write transaction never
+   changes a cached page: it copies it to a newly allocated page number
+   (copy-on-write) held in its dirty map until commit, when the written
+   pages move into the cache without a copy. */
+
+/* ---- Cache --------------------------------------------------------------- */
+
+static size_t digby__cache_slot(const digby__cache *c, uint64_t pgno)
+{
+    return (size_t)((pgno * UINT64_C(0x9E3779B97F4A7C15)) >> 20) &
+           (c->nbuckets - 1);
+}
+
+static int digby__cache_init(digby_db *db, size_t cache_bytes)
+{
+    digby__cache *c = &db->cache;
+    size_t nb = 16;
+    memset(c, 0, sizeof(*c));
+    c->capacity = cache_bytes / db->page_size;
+    if (c->capacity < 16) c->capacity = 16;
+    while (nb < c->capacity * 2 && nb < ((size_t)1 << 28)) nb *= 2;
+    c->buckets = (digby__frame **)digby__malloc(&db->alloc, nb * sizeof(digby__frame *));
+    if (!c->buckets) return DIGBY_NOMEM;
+    memset(c->buckets, 0, nb * sizeof(digby__frame *));
+    c->nbuckets = nb;
+    c->lru.lnext = c->lru.lprev = &c->lru;
+    return DIGBY_OK;
+}
+
+static void digby__frame_destroy(digby_db *db, digby__frame *f)
+{
+    digby__free(&db->alloc, f->data);
+    digby__free(&db->alloc, f);
+    db->cache.nframes--;
+}
+
+static void digby__lru_remove(digby__frame *f)
+{
+    if (!f->in_lru) return;
+    f->lprev->lnext = f->lnext;
+    f->lnext->lprev = f->lprev;
+    f->in_lru = 0;
+}
+
+static void digby__lru_append(digby__cache *c, digby__frame *f)
+{
+    f->lprev = c->lru.lprev;
+    f->lnext = &c->lru;
+    c->lru.lprev->lnext = f;
+    c->lru.lprev = f;
+    f->in_lru = 1;
+}
+
+static digby__frame *digby__cache_find(digby__cache *c, uint64_t pgno)
+{
+    digby__frame *f = c->buckets[digby__cache_slot(c, pgno)];
+    while (f && f->pgno != pgno) f = f->hnext;
+    return f;
+}
+
+static void digby__cache_unhash(digby__cache *c, digby__frame *f)
+{
+    digby__frame **pp = &c->buckets[digby__cache_slot(c, f->pgno)];
+    while (*pp && *pp != f) pp = &(*pp)->hnext;
+    if (*pp) *pp = f->hnext;
+    f->hnext = NULL;
+}
+
+static void digby__cache_release(digby_db *db)
+{
+    digby__cache *c = &db->cache;
+    size_t i;
+    if (!c->buckets) return;
+    for (i = 0; i < c->nbuckets; i++) {
+        digby__frame *f = c->buckets[i], *next;
+        for (; f; f = next) {
+            next = f->hnext;
+            digby__frame_destroy(db, f);
+        }
+    }
+    digby__free(&db->alloc, c->buckets);
+    c->buckets = NULL;
+}
+
+/* Make room for one more frame: evict the least recently used unpinned one
+   when the cache is at capacity.  Caller holds db->mu. */
+static void digby__cache_make_room(digby_db *db)
+{
+    digby__cache *c = &db->cache;
+    while (c->nframes >= c->capacity && c->lru.lnext != &c->lru) {
+        digby__frame *victim = c->lru.lnext;
+        digby__lru_remove(victim);
+        digby__cache_unhash(c, victim);
+        digby__frame_destroy(db, victim);
+    }
+}
+
+static digby__frame *digby__frame_new(digby_db *db, uint8_t *data)
+{
+    digby__frame *f = (digby__frame *)digby__malloc(&db->alloc, sizeof(*f));
+    if (!f) return NULL;
+    memset(f, 0, sizeof(*f));
+    if (!data) {
+        data = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+        if (!data) { digby__free(&db->alloc, f); return NULL; }
+    }
+    f->data = data;
+    db->cache.nframes++;
+    return f;
+}
+
+/* Drop an unpinned page from the cache; a pinned one is orphaned (pgno 0)
+   and freed at its last unpin.  Used when a page number is reused. */
+static void digby__cache_forget(digby_db *db, uint64_t pgno)
+{
+    digby__frame *f;
+    digby__mutex_lock(&db->mu);
+    f = digby__cache_find(&db->cache, pgno);
+    if (f) {
+        digby__cache_unhash(&db->cache, f);
+        if (f->pins == 0) {
+            digby__lru_remove(f);
+            digby__frame_destroy(db, f);
+        } else {
+            f->pgno = 0;
+        }
+    }
+    digby__mutex_unlock(&db->mu);
+}
+
+/* Hand a freshly committed page buffer to the cache.  Takes ownership of
+   *buf (sets it to NULL) when it keeps it. */
+static void digby__cache_put(digby_db *db, uint64_t pgno, uint8_t **buf)
+{
+    digby__cache *c = &db->cache;
+    digby__frame *f;
+    digby__mutex_lock(&db->mu);
+    f = digby__cache_find(c, pgno);
+    if (f && f->pins) { digby__cache_unhash(c, f); f->pgno = 0; f = NULL; }
+    if (f) {
+        digby__free(&db->alloc, f->data);
+        f->data = *buf;
+        *buf = NULL;
+        digby__lru_remove(f);
+        digby__lru_append(c, f);
+    } else {
+        digby__cache_make_room(db);
+        if (c->nframes < c->capacity) {
+            f = digby__frame_new(db, *buf);
+            if (f) {
+                *buf = NULL;
+                f->pgno = pgno;
+                f->hnext = c->buckets[digby__cache_slot(c, pgno)];
+                c->buckets[digby__cache_slot(c, pgno)] = f;
+                digby__lru_append(c, f);
+            }
+        }
+    }
+    digby__mutex_unlock(&db->mu);
+}
+
+static void digby__page_unpin(digby_db *db, digby__frame *f)
+{
+    if (!f) return;
+    digby__mutex_lock(&db->mu);
+    DIGBY_ASSERT(f->pins > 0);
+    if (--f->pins == 0) {
+        if (f->pgno == 0 || db->cache.nframes > db->cache.capacity) {
+            if (f->pgno) digby__cache_unhash(&db->cache, f);
+            digby__frame_destroy(db, f);
+        } else {
+            digby__lru_append(&db->cache, f);
+        }
+    }
+    digby__mutex_unlock(&db->mu);
+}
+
+/* Read page pgno from the file into buf (page_size bytes) and verify its
+   trailer and page number.  No cache involved. */
+static int digby__page_read_raw(digby_db *db, uint64_t pgno, uint8_t *buf)
+{
+    size_t got = 0;
+    int rc;
+    if (pgno > UINT64_MAX / db->page_size) return DIGBY__CORRUPT(db, pgno);
+    rc = db->vfs->read(db->file, pgno * db->page_size, buf, db->page_size, &got);
+    if (rc) return rc;
+    if (got != db->page_size) return DIGBY__CORRUPT(db, pgno);
+    if (digby__page_verify(db, buf, pgno)) return DIGBY__CORRUPT(db, pgno);
+    return DIGBY_OK;
+}
+
+/* Get tree page (branch or leaf) pgno, written by transaction txid, for
+   reading.  *out stays valid until digby__page_unpin(*pin) (*pin is NULL for
+   the writer's own dirty pages, valid until the transaction ends or the
+   page is freed).  Returns DIGBY_OK, DIGBY_CORRUPT (bad trailer, page
+   number, structure, or a txid other than the parent's record of it: a
+   lost or misdirected write), DIGBY_IOERR, DIGBY_NOMEM. */
+static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
+                           const uint8_t **out, digby__frame **pin)
+{
+    digby_db *db = txn->db;
+    digby__cache *c = &db->cache;
+    digby__frame *f;
+    int rc;
+    *pin = NULL;
+    if (pgno < 2 || pgno >= txn->meta.page_count)
+        return DIGBY__CORRUPT(db, pgno);
+    if (!txn->rdonly && txid == txn->txid) {
+        uint8_t *d = digby__dirty_get(txn, pgno);
+        if (!d) return DIGBY__CORRUPT(db, pgno);
+        *out = d;
+        return DIGBY_OK;
+    }
+    digby__mutex_lock(&db->mu);
+    f = digby__cache_find(c, pgno);
+    if (f) {
+        c->hits++;
+        if (f->pins++ == 0) digby__lru_remove(f);
+    } else {
+        c->misses++;
+        digby__cache_make_room(db);
+        f = digby__frame_new(db, NULL);
+        if (!f) { digby__mutex_unlock(&db->mu); return DIGBY_NOMEM; }
+        rc = digby__page_read_raw(db, pgno, f->data);
+        if (rc == DIGBY_OK && digby__node_validate(db, f->data))
+            rc = DIGBY__CORRUPT(db, pgno);
+        if (rc) {
+            digby__frame_destroy(db, f);
+            digby__mutex_unlock(&db->mu);
+            return rc;
+        }
+        f->pgno = pgno;
+        f->pins = 1;
+        f->hnext = c->buckets[digby__cache_slot(c, pgno)];
+        c->buckets[digby__cache_slot(c, pgno)] = f;
+    }
+    digby__mutex_unlock(&db->mu);
+    if (digby__get64(f->data + 16) != txid) {
+        digby__page_unpin(db, f);
+        return DIGBY__CORRUPT(db, pgno);
+    }
+    *out = f->data;
+    *pin = f;
+    return DIGBY_OK;
+}
+
+/* ---- Dirty pages of the write transaction --------------------------------- */
+
+static size_t digby__dirty_slot(uint64_t pgno, size_t cap)
+{
+    return (size_t)((pgno * UINT64_C(0x9E3779B97F4A7C15)) >> 17) & (cap - 1);
+}
+
+static uint8_t *digby__dirty_get(const digby_txn *txn, uint64_t pgno)
+{
+    const digby__dirty *d = &txn->dirty;
+    size_t i;
+    if (!d->cap) return NULL;
+    i = digby__dirty_slot(pgno, d->cap);
+    while (d->keys[i]) {
+        if (d->keys[i] == pgno) return d->vals[i];
+        i = (i + 1) & (d->cap - 1);
+    }
+    return NULL;
+}
+
+static int digby__dirty_grow(digby_txn *txn)
+{
+    digby__dirty *d = &txn->dirty, nd;
+    const digby_allocator *a = &txn->db->alloc;
+    size_t i;
+    nd.cap = d->cap ? d->cap * 2 : 64;
+    nd.count = d->count;
+    nd.keys = (uint64_t *)digby__malloc(a, nd.cap * sizeof(uint64_t));
+    nd.vals = (uint8_t **)digby__malloc(a, nd.cap * sizeof(uint8_t *));
+    if (!nd.keys || !nd.vals) {
+        digby__free(a, nd.keys);
+        digby__free(a, nd.vals);
+        return DIGBY_NOMEM;
+    }
+    memset(nd.keys, 0, nd.cap * sizeof(uint64_t));
+    for (i = 0; i < d->cap; i++) {
+        if (d->keys[i]) {
+            size_t j = digby__dirty_slot(d->keys[i], nd.cap);
+            while (nd.keys[j]) j = (j + 1) & (nd.cap - 1);
+            nd.keys[j] = d->keys[i];
+            nd.vals[j] = d->vals[i];
+        }
+    }
+    digby__free(a, d->keys);
+    digby__free(a, d->vals);
+    *d = nd;
+    return DIGBY_OK;
+}
+
+static int digby__dirty_put(digby_txn *txn, uint64_t pgno, uint8_t *buf)
+{
+    digby__dirty *d = &txn->dirty;
+    size_t i;
+    if ((d->count + 1) * 4 >= d->cap * 3) {
+        int rc = digby__dirty_grow(txn);
+        if (rc) return rc;
+    }
+    i = digby__dirty_slot(pgno, d->cap);
+    while (d->keys[i] && d->keys[i] != pgno) i = (i + 1) & (d->cap - 1);
+    if (!d->keys[i]) d->count++;
+    d->keys[i] = pgno;
+    d->vals[i] = buf;
+    return DIGBY_OK;
+}
+
+/* Remove pgno from the dirty map (backward-shift deletion); returns its
+   buffer or NULL. */
+static uint8_t *digby__dirty_remove(digby_txn *txn, uint64_t pgno)
+{
+    digby__dirty *d = &txn->dirty;
+    size_t i, j;
+    uint8_t *buf;
+    if (!d->cap) return NULL;
+    i = digby__dirty_slot(pgno, d->cap);
+    while (d->keys[i] && d->keys[i] != pgno) i = (i + 1) & (d->cap - 1);
+    if (!d->keys[i]) return NULL;
+    buf = d->vals[i];
+    d->count--;
+    j = i;
+    for (;;) {
+        size_t home;
+        j = (j + 1) & (d->cap - 1);
+        if (!d->keys[j]) break;
+        home = digby__dirty_slot(d->keys[j], d->cap);
+        /* move j back to i if its home is not in (i, j] cyclically */
+        if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+            d->keys[i] = d->keys[j];
+            d->vals[i] = d->vals[j];
+            i = j;
+        }
+    }
+    d->keys[i] = 0;
+    d->vals[i] = NULL;
+    return buf;
+}
+
+static void digby__dirty_release(digby_txn *txn)
+{
+    digby__dirty *d = &txn->dirty;
+    size_t i;
+    for (i = 0; i < d->cap; i++)
+        if (d->keys[i]) digby__free(&txn->db->alloc, d->vals[i]);
+    digby__free(&txn->db->alloc, d->keys);
+    digby__free(&txn->db->alloc, d->vals);
+    memset(d, 0, sizeof(*d));
+}
+
+/* ---- Allocation ------------------------------------------------------------ */
+
+/* Take a page number for a new page: one freed earlier in this transaction,
+   else the lowest reusable free page, else the end of the file. */
+static int digby__page_alloc(digby_txn *txn, uint64_t *pgno)
+{
+    digby_db *db = txn->db;
+    int rc;
+    if (txn->own_free.n) {
+        *pgno = txn->own_free.v[--txn->own_free.n];
+        return DIGBY_OK;
+    }
+    if (db->free.n) {
+        uint64_t p = db->free.v[db->free.n - 1];
+        rc = digby__u64s_push(&db->alloc, &txn->popped, p);
+        if (rc) return rc;
+        db->free.n--;
+        digby__cache_forget(db, p);
+        *pgno = p;
+        return DIGBY_OK;
+    }
+    if (txn->meta.page_count >= UINT64_MAX / db->page_size) return DIGBY_FULL;
+    *pgno = txn->meta.page_count++;
+    return DIGBY_OK;
+}
+
+/* Release page pgno, written by txid.  A page written by this transaction
+   was never visible to anyone and is reusable at once; an older one becomes
+   pending until no snapshot can see it. */
+static int digby__page_free(digby_txn *txn, uint64_t pgno, uint64_t txid)
+{
+    digby_db *db = txn->db;
+    if (pgno < 2 || pgno >= txn->meta.page_count) return DIGBY__CORRUPT(db, pgno);
+    if (txid == txn->txid) {
+        uint8_t *buf = digby__dirty_remove(txn, pgno);
+        digby__free(&db->alloc, buf);
+        return digby__u64s_push(&db->alloc, &txn->own_free, pgno);
+    }
+    return digby__u64s_push(&db->alloc, &txn->freed, pgno);
+}
+
+/* Allocate a new dirty page of the given type with an empty node layout. */
+static int digby__page_new(digby_txn *txn, unsigned type, uint8_t **out,
+                           uint64_t *pgno)
+{
+    digby_db *db = txn->db;
+    uint8_t *buf;
+    uint64_t p;
+    int rc = digby__page_alloc(txn, &p);
+    if (rc) return rc;
+    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    if (!buf) { digby__u64s_push(&db->alloc, &txn->own_free, p); return DIGBY_NOMEM; }
+    memset(buf, 0, DIGBY__HDR);
+    buf[0] = (uint8_t)type;
+    digby__put16(buf + 4, (uint16_t)db->usable);
+    digby__put64(buf + 8, p);
+    digby__put64(buf + 16, txn->txid);
+    rc = digby__dirty_put(txn, p, buf);
+    if (rc) {
+        digby__free(&db->alloc, buf);
+        digby__u64s_push(&db->alloc, &txn->own_free, p);
+        return rc;
+    }
+    *out = buf;
+    *pgno = p;
+    return DIGBY_OK;
+}
+
+/* Make tree page pgno (written by txid) writable in this transaction: a
+   dirty page is returned as is; a clean one is copied to a new page number
+   and the old one freed.  *new_pgno is where the page now lives. */
+static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
+                             uint8_t **out, uint64_t *new_pgno)
+{
+    digby_db *db = txn->db;
+    const uint8_t *src;
+    digby__frame *pin;
+    uint8_t *buf;
+    uint64_t p;
+    int rc;
+    if (txid == txn->txid) {
+        buf = digby__dirty_get(txn, pgno);
+        if (!buf) return DIGBY__CORRUPT(db, pgno);
+        *out = buf;
+        *new_pgno = pgno;
+        return DIGBY_OK;
+    }
+    rc = digby__page_get(txn, pgno, txid, &src, &pin);
+    if (rc) return rc;
+    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    if (!buf) { digby__page_unpin(db, pin); return DIGBY_NOMEM; }
+    memcpy(buf, src, db->usable);
+    digby__page_unpin(db, pin);
+    rc = digby__page_alloc(txn, &p);
+    if (rc == DIGBY_OK) {
+        digby__put64(buf + 8, p);
+        digby__put64(buf + 16, txn->txid);
+        rc = digby__dirty_put(txn, p, buf);
+        if (rc) digby__u64s_push(&db->alloc, &txn->own_free, p);
+    }
+    if (rc) { digby__free(&db->alloc, buf); return rc; }
+    rc = digby__page_free(txn, pgno, txid);
+    if (rc) return rc;
+    *out = buf;
+    *new_pgno = p;
+    return DIGBY_OK;
+}

@@ -1,0 +1,262 @@
+/* The freelist (FORMAT.md "Freelist pages").
+
+   In memory the writer keeps `free` (pages anyone may reuse now, sorted
+   descending so the lowest page number is taken first) and `pending`
+   (pages freed by committed transaction T, which a snapshot older than T
+   may still read).  A page freed by T becomes reusable once every live
+   snapshot is at T or later: T's snapshot, and every later one, no longer
+   reaches it, and the fallback meta page (the last commit) is past T too.
+
+   Each commit persists both lists as one stream of little-endian u64 words
+   in a chain of freelist pages written by that commit:
+       nfree, nfree page numbers, npending, npending (txid, pgno) pairs.
+   The previous chain's pages become pending frees of the committing
+   transaction. */
+
+static int digby__freelist_sort(digby_db *db)
+{
+    if (db->free.n > 1)
+        qsort(db->free.v, db->free.n, sizeof(uint64_t), digby__cmp_u64_desc);
+    return DIGBY_OK;
+}
+
+static int digby__pending_push(digby_db *db, uint64_t txid, uint64_t pgno)
+{
+    if (db->npending == db->cap_pending) {
+        size_t ncap = db->cap_pending ? db->cap_pending * 2 : 64;
+        digby__pending *np;
+        if (ncap > SIZE_MAX / sizeof(digby__pending)) return DIGBY_NOMEM;
+        np = (digby__pending *)digby__realloc(&db->alloc, db->pending,
+                                              ncap * sizeof(digby__pending));
+        if (!np) return DIGBY_NOMEM;
+        db->pending = np;
+        db->cap_pending = ncap;
+    }
+    db->pending[db->npending].txid = txid;
+    db->pending[db->npending].pgno = pgno;
+    db->npending++;
+    return DIGBY_OK;
+}
+
+/* Move pending pages that no live snapshot can reach into `free`.  Called
+   by the writer at begin, with db->mu held. */
+static int digby__freelist_release(digby_db *db)
+{
+    uint64_t oldest = db->meta.txid;
+    size_t i, k;
+    uint32_t r;
+    int rc;
+    for (r = 0; r < db->max_readers; r++)
+        if (db->readers[r] && db->readers[r] - 1 < oldest) oldest = db->readers[r] - 1;
+    for (k = 0; k < db->npending && db->pending[k].txid <= oldest; k++) {}
+    if (k == 0) return DIGBY_OK;
+    rc = digby__u64s_reserve(&db->alloc, &db->free, k);
+    if (rc) return rc;
+    for (i = 0; i < k; i++) db->free.v[db->free.n++] = db->pending[i].pgno;
+    memmove(db->pending, db->pending + k, (db->npending - k) * sizeof(digby__pending));
+    db->npending -= k;
+    return digby__freelist_sort(db);
+}
+
+/* Read the persisted freelist of db->meta.  At open no snapshot is live,
+   so every pending page is reusable at once. */
+static int digby__freelist_load(digby_db *db)
+{
+    const digby__meta *m = &db->meta;
+    uint64_t pgno = m->free_root, want = m->free_count, got = 0, pages = 0;
+    uint64_t nfree = 0, npend = 0, stage = 0, left = 0, pair_txid = 0;
+    size_t per = (db->usable - DIGBY__CHAIN_HDR) / 8;
+    uint8_t *buf;
+    int rc = DIGBY_OK;
+    if (!pgno) return DIGBY_OK;
+    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    if (!buf) return DIGBY_NOMEM;
+    /* stage 0: expecting nfree; 1: free pgnos; 2: npend; 3: pairs */
+    while (pgno && rc == DIGBY_OK) {
+        unsigned n, i;
+        if (pgno < 2 || pgno >= m->page_count || ++pages > m->page_count) {
+            rc = DIGBY__CORRUPT(db, pgno);
+            break;
+        }
+        rc = digby__page_read_raw(db, pgno, buf);
+        if (rc) break;
+        n = digby__get16(buf + 2);
+        if (buf[0] != DIGBY__PAGE_FREELIST || digby__get64(buf + 16) != m->txid ||
+            n > per || got + n > want) {
+            rc = DIGBY__CORRUPT(db, pgno);
+            break;
+        }
+        rc = digby__u64s_push(&db->alloc, &db->freelist_pages, pgno);
+        for (i = 0; i < n && rc == DIGBY_OK; i++) {
+            uint64_t w = digby__get64(buf + DIGBY__CHAIN_HDR + 8 * i);
+            switch (stage) {
+            case 0:
+                if (w > m->page_count) { rc = DIGBY__CORRUPT(db, pgno); break; }
+                nfree = left = w;
+                stage = left ? 1 : 2;
+                break;
+            case 1:
+            case 3:
+                if (stage == 3 && (left & 1) == 0) {
+                    if (w > m->txid) { rc = DIGBY__CORRUPT(db, pgno); break; }
+                    pair_txid = w;
+                } else {
+                    if (w < 2 || w >= m->page_count) { rc = DIGBY__CORRUPT(db, pgno); break; }
+                    rc = digby__u64s_push(&db->alloc, &db->free, w);
+                }
+                (void)pair_txid;
+                if (--left == 0) stage = stage == 1 ? 2 : 4;
+                break;
+            case 2:
+                if (w > m->page_count) { rc = DIGBY__CORRUPT(db, pgno); break; }
+                npend = w;
+                left = 2 * w;
+                stage = left ? 3 : 4;
+                break;
+            default:
+                rc = DIGBY__CORRUPT(db, pgno);
+            }
+        }
+        got += n;
+        pgno = digby__get64(buf + 24);
+    }
+    digby__free(&db->alloc, buf);
+    (void)nfree;
+    (void)npend;
+    if (rc == DIGBY_OK && (got != want || stage != 4))
+        rc = DIGBY__CORRUPT(db, m->free_root);
+    if (rc == DIGBY_OK) rc = digby__freelist_sort(db);
+    return rc;
+}
+
+/* Persist the freelist for the committing transaction: free the old chain,
+   allocate a new one as dirty pages and fill it; record it in txn->meta and
+   txn->chain.  Allocating chain pages only shrinks the lists, so a chain
+   sized before allocation always suffices; trailing pages may hold no words.
+   The in-memory lists change in digby__freelist_finish(), once the commit
+   is durable. */
+static int digby__freelist_commit(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    size_t per = (db->usable - DIGBY__CHAIN_HDR) / 8;
+    size_t i, j, nfree, npend, total, pi = 0, in_page = 0;
+    uint8_t *page = NULL;
+    int rc;
+    for (i = 0; i < db->freelist_pages.n; i++) {
+        rc = digby__page_free(txn, db->freelist_pages.v[i], db->meta.txid);
+        if (rc) return rc;
+    }
+    txn->meta.free_root = 0;
+    txn->meta.free_count = 0;
+    txn->chain.n = 0;
+    for (;;) {
+        size_t words = 2 + db->free.n + txn->own_free.n +
+                       2 * (db->npending + txn->freed.n);
+        size_t need = (words + per - 1) / per;
+        uint64_t p;
+        if (db->free.n + txn->own_free.n + db->npending + txn->freed.n == 0)
+            need = 0;
+        if (txn->chain.n >= need) break;
+        rc = digby__page_alloc(txn, &p);
+        if (rc == DIGBY_OK) rc = digby__u64s_push(&db->alloc, &txn->chain, p);
+        if (rc) return rc;
+    }
+    if (txn->chain.n == 0) return DIGBY_OK;
+    nfree = db->free.n + txn->own_free.n;
+    npend = db->npending + txn->freed.n;
+    total = 2 + nfree + 2 * npend;
+    for (i = 0; i < txn->chain.n; i++) {
+        uint8_t *nb = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+        if (!nb) return DIGBY_NOMEM;
+        memset(nb, 0, db->page_size);
+        nb[0] = DIGBY__PAGE_FREELIST;
+        digby__put64(nb + 8, txn->chain.v[i]);
+        digby__put64(nb + 16, txn->txid);
+        if (i + 1 < txn->chain.n) digby__put64(nb + 24, txn->chain.v[i + 1]);
+        rc = digby__dirty_put(txn, txn->chain.v[i], nb);
+        if (rc) { digby__free(&db->alloc, nb); return rc; }
+    }
+    for (j = 0; j < total; j++) {
+        uint64_t item;
+        if (j == 0) item = nfree;
+        else if (j <= nfree) {
+            size_t k = j - 1;
+            item = k < db->free.n ? db->free.v[k] : txn->own_free.v[k - db->free.n];
+        } else if (j == nfree + 1) item = npend;
+        else {
+            size_t k = j - nfree - 2, pair = k / 2;
+            if (pair < db->npending)
+                item = (k & 1) ? db->pending[pair].pgno : db->pending[pair].txid;
+            else
+                item = (k & 1) ? txn->freed.v[pair - db->npending] : txn->txid;
+        }
+        if (!page || in_page == per) {
+            page = digby__dirty_get(txn, txn->chain.v[pi++]);
+            in_page = 0;
+        }
+        digby__put64(page + DIGBY__CHAIN_HDR + 8 * in_page, item);
+        digby__put16(page + 2, (uint16_t)++in_page);
+    }
+    txn->meta.free_root = txn->chain.v[0];
+    txn->meta.free_count = total;
+    return DIGBY_OK;
+}
+
+/* The commit is durable: adopt the lists it persisted. */
+static void digby__freelist_finish(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    digby__u64s tmp;
+    size_t i;
+    int rc = DIGBY_OK;
+    if (db->free.n + txn->own_free.n > db->free.cap)
+        rc = digby__u64s_reserve(&db->alloc, &db->free, txn->own_free.n);
+    /* the reservations were made before the commit wrote anything, in
+       digby__freelist_reserve(); these cannot fail */
+    for (i = 0; i < txn->own_free.n && rc == DIGBY_OK; i++)
+        db->free.v[db->free.n++] = txn->own_free.v[i];
+    for (i = 0; i < txn->freed.n && rc == DIGBY_OK; i++)
+        rc = digby__pending_push(db, txn->txid, txn->freed.v[i]);
+    digby__freelist_sort(db);
+    tmp = db->freelist_pages;
+    db->freelist_pages = txn->chain;
+    txn->chain = tmp;
+    txn->chain.n = 0;
+    txn->popped.n = 0;
+    DIGBY_ASSERT(rc == DIGBY_OK);
+}
+
+/* Reserve the memory digby__freelist_finish() will need, so that a commit
+   that reached the disk cannot fail to record it in memory. */
+static int digby__freelist_reserve(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    int rc = digby__u64s_reserve(&db->alloc, &db->free, txn->own_free.n);
+    if (rc) return rc;
+    while (db->npending + txn->freed.n > db->cap_pending) {
+        size_t ncap = db->cap_pending ? db->cap_pending * 2 : 64;
+        digby__pending *np = (digby__pending *)digby__realloc(
+            &db->alloc, db->pending, ncap * sizeof(digby__pending));
+        if (!np) return DIGBY_NOMEM;
+        db->pending = np;
+        db->cap_pending = ncap;
+    }
+    return DIGBY_OK;
+}
+
+/* The transaction ends without committing: return the pages it took from
+   the free list. */
+static void digby__freelist_abort(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    size_t i;
+    if (digby__u64s_reserve(&db->alloc, &db->free, txn->popped.n) == DIGBY_OK) {
+        for (i = 0; i < txn->popped.n; i++) db->free.v[db->free.n++] = txn->popped.v[i];
+        digby__freelist_sort(db);
+    } else {
+        /* cannot grow the array: the pages stay unused until the next open
+           rebuilds the list from disk (a leak in memory only, never on
+           disk, since the file's freelist still lists them) */
+    }
+    txn->popped.n = 0;
+}

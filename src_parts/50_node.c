@@ -1,0 +1,260 @@
+/* Slotted branch and leaf pages (FORMAT.md "Branch and leaf pages").
+
+   Header: type u8, flags u8, nslots u16, upper u16 (start of the cell
+   area), garbage u16 (bytes of dead cells inside the cell area), pgno u64,
+   txid u64.  The slot array (u16 cell offsets, in key order) follows the
+   header; cells grow down from db->usable.
+
+   Leaf cell:   varint klen, key, varint (vlen << 3 | flags), varint version,
+                then the value (inline) or a u64 first overflow page.
+   Branch cell: u64 child pgno, u64 child txid, varint klen, key.  Slot 0's
+                key is always empty and stands for minus infinity.
+
+   Pages read from disk are validated once, when they enter the cache
+   (digby__node_validate); after that the accessors below trust them. */
+
+typedef struct digby__cell {
+    const uint8_t *key;
+    size_t key_bytes;
+    uint64_t vlen;        /* leaf: value length */
+    unsigned flags;       /* leaf: DIGBY__CELL_* */
+    uint64_t version;     /* leaf: writer txid */
+    const uint8_t *val;   /* leaf: inline value or overflow ref */
+    uint64_t child;       /* branch: child page */
+    uint64_t child_txid;  /* branch: child's txid */
+    size_t size;          /* cell bytes */
+} digby__cell;
+
+static unsigned digby__node_n(const uint8_t *p) { return digby__get16(p + 2); }
+static unsigned digby__node_upper(const uint8_t *p) { return digby__get16(p + 4); }
+static unsigned digby__node_garbage(const uint8_t *p) { return digby__get16(p + 6); }
+static unsigned digby__node_off(const uint8_t *p, unsigned i)
+{
+    return digby__get16(p + DIGBY__HDR + 2 * i);
+}
+
+/* Varint decode of a validated page (at most 10 bytes, inside the page). */
+static const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
+{
+    size_t n = digby__varint_get(p, p + 10, v);
+    return p + n;
+}
+
+static void digby__leaf_cell_at(const uint8_t *c, digby__cell *out)
+{
+    const uint8_t *p = c;
+    uint64_t klen, a;
+    p = digby__vget(p, &klen);
+    out->key = p;
+    out->key_bytes = (size_t)klen;
+    p += klen;
+    p = digby__vget(p, &a);
+    out->vlen = a >> 3;
+    out->flags = (unsigned)(a & 7);
+    p = digby__vget(p, &out->version);
+    out->val = p;
+    p += (out->flags & DIGBY__CELL_OVERFLOW) ? 8 : (size_t)out->vlen;
+    out->size = (size_t)(p - c);
+}
+
+static void digby__branch_cell_at(const uint8_t *c, digby__cell *out)
+{
+    const uint8_t *p = c + 16;
+    uint64_t klen;
+    out->child = digby__get64(c);
+    out->child_txid = digby__get64(c + 8);
+    p = digby__vget(p, &klen);
+    out->key = p;
+    out->key_bytes = (size_t)klen;
+    out->size = (size_t)(p + klen - c);
+}
+
+static void digby__node_cell(const uint8_t *page, unsigned i, digby__cell *out)
+{
+    const uint8_t *c = page + digby__node_off(page, i);
+    if (page[0] == DIGBY__PAGE_LEAF) digby__leaf_cell_at(c, out);
+    else digby__branch_cell_at(c, out);
+}
+
+/* Key of cell i without decoding the rest. */
+static const uint8_t *digby__node_key(const uint8_t *page, unsigned i, size_t *klen)
+{
+    const uint8_t *c = page + digby__node_off(page, i);
+    uint64_t k;
+    if (page[0] == DIGBY__PAGE_BRANCH) c += 16;
+    c = digby__vget(c, &k);
+    *klen = (size_t)k;
+    return c;
+}
+
+/* Check the structure of a branch or leaf page read from disk: every slot
+   and every cell inside the page, lengths consistent.  Returns 0 if sound. */
+static int digby__node_validate(const digby_db *db, const uint8_t *page)
+{
+    unsigned type = page[0], n = digby__node_n(page);
+    unsigned upper = digby__node_upper(page), garbage = digby__node_garbage(page);
+    const uint8_t *end = page + db->usable;
+    size_t used = 0;
+    unsigned i;
+    if (type != DIGBY__PAGE_BRANCH && type != DIGBY__PAGE_LEAF) return 1;
+    if (page[1] != 0 || n == 0) return 1;
+    if (DIGBY__HDR + 2 * (size_t)n > upper || upper > db->usable) return 1;
+    for (i = 0; i < n; i++) {
+        unsigned off = digby__node_off(page, i);
+        const uint8_t *p = page + off;
+        uint64_t klen, a, v;
+        size_t k;
+        if (off < upper || off >= db->usable) return 1;
+        if (type == DIGBY__PAGE_BRANCH) {
+            if ((size_t)(end - p) < 17) return 1;
+            p += 16;
+        }
+        k = digby__varint_get(p, end, &klen);
+        if (!k || klen > (uint64_t)(end - p - k)) return 1;
+        if (type == DIGBY__PAGE_BRANCH && i == 0 && klen != 0) return 1;
+        p += k + klen;
+        if (type == DIGBY__PAGE_LEAF) {
+            k = digby__varint_get(p, end, &a);
+            if (!k) return 1;
+            p += k;
+            if ((a & 7) & ~(uint64_t)DIGBY__CELL_FLAGS_KNOWN) return 1;
+            if ((a >> 3) > DIGBY_MAX_VALUE_BYTES) return 1;
+            k = digby__varint_get(p, end, &v);
+            if (!k) return 1;
+            p += k;
+            if (a & DIGBY__CELL_OVERFLOW) {
+                if ((size_t)(end - p) < 8 || (a >> 3) == 0) return 1;
+                p += 8;
+            } else {
+                if ((a >> 3) > (uint64_t)(end - p)) return 1;
+                p += (size_t)(a >> 3);
+            }
+        }
+        used += (size_t)(p - (page + off));
+    }
+    if (used + garbage > db->usable - upper) return 1;
+    return 0;
+}
+
+/* Leaf: index of the first key >= key, *exact set when equal.
+   Branch: index of the child whose range holds key (last separator <= key;
+   slot 0 is minus infinity). */
+static unsigned digby__node_search(const uint8_t *page, const void *key,
+                                   size_t key_bytes, int *exact)
+{
+    unsigned n = digby__node_n(page), lo, hi;
+    int is_branch = page[0] == DIGBY__PAGE_BRANCH;
+    *exact = 0;
+    lo = is_branch ? 1 : 0;
+    hi = n;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        size_t kl;
+        const uint8_t *k = digby__node_key(page, mid, &kl);
+        int c = digby__keycmp(k, kl, key, key_bytes);
+        if (c < 0) lo = mid + 1;
+        else {
+            if (c == 0) *exact = 1;
+            hi = mid;
+            if (c == 0 && is_branch) { lo = mid + 1; break; }
+        }
+    }
+    if (is_branch) return lo - 1;
+    return lo;
+}
+
+static size_t digby__node_cell_size(const uint8_t *page, unsigned i)
+{
+    digby__cell c;
+    digby__node_cell(page, i, &c);
+    return c.size;
+}
+
+/* Rewrite the cell area without holes.  tmp: page_size scratch. */
+static void digby__node_compact(const digby_db *db, uint8_t *page, uint8_t *tmp)
+{
+    unsigned n = digby__node_n(page), i, upper = db->usable;
+    memcpy(tmp, page, db->usable);
+    for (i = 0; i < n; i++) {
+        unsigned off = digby__node_off(tmp, i);
+        size_t sz = digby__node_cell_size(tmp, i);
+        upper -= (unsigned)sz;
+        memcpy(page + upper, tmp + off, sz);
+        digby__put16(page + DIGBY__HDR + 2 * i, (uint16_t)upper);
+    }
+    digby__put16(page + 4, (uint16_t)upper);
+    digby__put16(page + 6, 0);
+}
+
+/* Insert a cell of sz bytes at slot i.  Returns 0, or 1 when it does not
+   fit (the page is unchanged). */
+static int digby__node_insert(const digby_db *db, uint8_t *page, unsigned i,
+                              const uint8_t *cell, size_t sz, uint8_t *tmp)
+{
+    unsigned n = digby__node_n(page), upper = digby__node_upper(page);
+    size_t contig = upper - (DIGBY__HDR + 2 * (size_t)n);
+    uint8_t *slots = page + DIGBY__HDR;
+    if (contig < sz + 2) {
+        if (contig + digby__node_garbage(page) < sz + 2) return 1;
+        digby__node_compact(db, page, tmp);
+        upper = digby__node_upper(page);
+    }
+    upper -= (unsigned)sz;
+    memcpy(page + upper, cell, sz);
+    memmove(slots + 2 * (i + 1), slots + 2 * i, 2 * (size_t)(n - i));
+    digby__put16(slots + 2 * i, (uint16_t)upper);
+    digby__put16(page + 2, (uint16_t)(n + 1));
+    digby__put16(page + 4, (uint16_t)upper);
+    return 0;
+}
+
+static void digby__node_remove(uint8_t *page, unsigned i)
+{
+    unsigned n = digby__node_n(page);
+    size_t sz = digby__node_cell_size(page, i);
+    uint8_t *slots = page + DIGBY__HDR;
+    unsigned off = digby__node_off(page, i);
+    if (off == digby__node_upper(page))
+        digby__put16(page + 4, (uint16_t)(off + sz));
+    else
+        digby__put16(page + 6, (uint16_t)(digby__node_garbage(page) + sz));
+    memmove(slots + 2 * i, slots + 2 * (i + 1), 2 * (size_t)(n - i - 1));
+    digby__put16(page + 2, (uint16_t)(n - 1));
+}
+
+/* Encoders; `out` must have room for the cell (at most db->max_cell bytes
+   for cells that go into a page). */
+static size_t digby__leaf_cell_encode(uint8_t *out, const void *key, size_t klen,
+                                      uint64_t vlen, unsigned flags,
+                                      uint64_t version, const void *val,
+                                      size_t val_bytes)
+{
+    size_t n = digby__varint_put(out, klen);
+    if (klen) memcpy(out + n, key, klen);
+    n += klen;
+    n += digby__varint_put(out + n, (vlen << 3) | flags);
+    n += digby__varint_put(out + n, version);
+    if (val_bytes) memcpy(out + n, val, val_bytes);
+    return n + val_bytes;
+}
+
+static size_t digby__branch_cell_encode(uint8_t *out, uint64_t child,
+                                        uint64_t child_txid, const void *key,
+                                        size_t klen)
+{
+    size_t n;
+    digby__put64(out, child);
+    digby__put64(out + 8, child_txid);
+    n = 16 + digby__varint_put(out + 16, klen);
+    if (klen) memcpy(out + n, key, klen);
+    return n + klen;
+}
+
+/* Point branch slot i at a new child (the cell's first 16 bytes). */
+static void digby__branch_set_child(uint8_t *page, unsigned i, uint64_t child,
+                                    uint64_t txid)
+{
+    uint8_t *c = page + digby__node_off(page, i);
+    digby__put64(c, child);
+    digby__put64(c + 8, txid);
+}

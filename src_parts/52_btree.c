@@ -1,0 +1,447 @@
+/* The copy-on-write B+ tree.
+
+   Lookups descend from the root with binary search in each page, checking
+   that every child carries the transaction id its parent recorded.  Updates
+   record the root-to-leaf path in an explicit stack, change the leaf, then
+   walk the stack bottom-up: each page on the path is copied to a new page
+   number once per transaction (shadowing, Rodeh 2008), splits insert a
+   separator into the parent, and a split root grows the tree by one level.
+   No recursion anywhere.  Deletion follows Sen & Tarjan's "deletion without
+   rebalancing": a page that becomes empty is freed and unlinked from its
+   parent; nothing is merged. */
+
+typedef struct digby__pathent {
+    uint64_t pgno;
+    uint64_t txid;
+    unsigned idx;
+} digby__pathent;
+
+typedef struct digby__span {
+    const uint8_t *p;
+    size_t size;
+} digby__span;
+
+/* Descend to the leaf that holds (or would hold) key.  Fills path[0 ..
+   depth-1] and leaves the leaf pinned in *leaf / *pin.  The tree must be
+   non-empty. */
+static int digby__descend(digby_txn *txn, const digby__tree *t, const void *key,
+                          size_t key_bytes, digby__pathent *path,
+                          const uint8_t **leaf, digby__frame **pin, int *exact)
+{
+    digby_db *db = txn->db;
+    uint64_t pgno = t->root, txid = t->root_txid;
+    uint32_t level;
+    int rc;
+    if (t->depth == 0 || t->depth > DIGBY__MAX_DEPTH) return DIGBY__CORRUPT(db, t->root);
+    for (level = 0; level < t->depth; level++) {
+        const uint8_t *page;
+        digby__frame *f;
+        unsigned idx;
+        int want_leaf = level + 1 == t->depth;
+        rc = digby__page_get(txn, pgno, txid, &page, &f);
+        if (rc) return rc;
+        if (page[0] != (want_leaf ? DIGBY__PAGE_LEAF : DIGBY__PAGE_BRANCH)) {
+            digby__page_unpin(db, f);
+            return DIGBY__CORRUPT(db, pgno);
+        }
+        idx = digby__node_search(page, key, key_bytes, exact);
+        path[level].pgno = pgno;
+        path[level].txid = txid;
+        path[level].idx = idx;
+        if (want_leaf) {
+            *leaf = page;
+            *pin = f;
+            return DIGBY_OK;
+        }
+        {
+            digby__cell c;
+            digby__node_cell(page, idx, &c);
+            pgno = c.child;
+            txid = c.child_txid;
+        }
+        digby__page_unpin(db, f);
+    }
+    return DIGBY__CORRUPT(db, t->root);
+}
+
+/* Copy a leaf cell's value into *dst (grown as needed). */
+static int digby__cell_value(digby_txn *txn, const digby__cell *c, uint8_t **dst,
+                             size_t *cap)
+{
+    const digby_allocator *a = &txn->db->alloc;
+    int rc;
+    if (c->vlen > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
+    rc = digby__reserve(a, dst, cap, (size_t)c->vlen + 1);
+    if (rc) return rc;
+    if (c->flags & DIGBY__CELL_OVERFLOW)
+        return digby__ovf_read(txn, digby__get64(c->val), c->version,
+                               (size_t)c->vlen, *dst);
+    if (c->vlen) memcpy(*dst, c->val, (size_t)c->vlen);
+    return DIGBY_OK;
+}
+
+static int digby__btree_get(digby_txn *txn, digby__tree *t, const void *key,
+                            size_t key_bytes, const void **val, size_t *vlen,
+                            uint64_t *version)
+{
+    digby__pathent path[DIGBY__MAX_DEPTH];
+    const uint8_t *leaf;
+    digby__frame *pin;
+    digby__cell c;
+    int exact, rc;
+    if (t->root == 0) return DIGBY_NOTFOUND;
+    rc = digby__descend(txn, t, key, key_bytes, path, &leaf, &pin, &exact);
+    if (rc) return rc;
+    if (!exact) { digby__page_unpin(txn->db, pin); return DIGBY_NOTFOUND; }
+    digby__node_cell(leaf, path[t->depth - 1].idx, &c);
+    rc = digby__cell_value(txn, &c, &txn->scratch, &txn->scratch_cap);
+    digby__page_unpin(txn->db, pin);
+    if (rc) return rc;
+    *val = txn->scratch;
+    *vlen = (size_t)c.vlen;
+    if (version) *version = c.version;
+    return DIGBY_OK;
+}
+
+/* Shortest key s with left < s <= right (suffix truncation of separators). */
+static size_t digby__separator(const uint8_t *left, size_t ll, const uint8_t *right,
+                               size_t rl)
+{
+    size_t i = 0;
+    while (i < ll && i < rl && left[i] == right[i]) i++;
+    return i < rl ? i + 1 : rl;
+}
+
+/* Split a full page (dirty, at `pgno`) while inserting `cell` at slot idx.
+   The lower cells stay in `page`; the upper ones move to a new right page.
+   Returns the right page number and the separator key (in txn->sep). */
+static int digby__split(digby_txn *txn, uint8_t *page, unsigned idx,
+                        const uint8_t *cell, size_t sz, uint64_t *right_pgno,
+                        size_t *sep_bytes)
+{
+    digby_db *db = txn->db;
+    digby__span *v = txn->spans;
+    unsigned n = digby__node_n(page), total = n + 1, k, j;
+    int is_branch = page[0] == DIGBY__PAGE_BRANCH;
+    uint8_t *right, *tmp = txn->tmp;
+    size_t bytes = 0, acc = 0;
+    int rc;
+    memcpy(tmp, page, db->usable);
+    for (j = 0; j < total; j++) {
+        if (j == idx) { v[j].p = cell; v[j].size = sz; }
+        else {
+            unsigned src = j < idx ? j : j - 1;
+            v[j].p = tmp + digby__node_off(tmp, src);
+            v[j].size = digby__node_cell_size(tmp, src);
+        }
+        bytes += v[j].size + 2;
+    }
+    /* appends (and prepends) leave the old page full: sequential loads
+       fill their pages; otherwise split by bytes */
+    if (idx == n) k = n;
+    else if (idx == 0 && !is_branch) k = 1;
+    else {
+        for (k = 0; k < total - 1; k++) {
+            acc += v[k].size + 2;
+            if (acc * 2 >= bytes) { k++; break; }
+        }
+        if (k == 0) k = 1;
+        if (k >= total) k = total - 1;
+    }
+    rc = digby__page_new(txn, page[0], &right, right_pgno);
+    if (rc) return rc;
+    /* separator */
+    if (is_branch) {
+        digby__cell c;
+        digby__branch_cell_at(v[k].p, &c);
+        memcpy(txn->sep, c.key, c.key_bytes);
+        *sep_bytes = c.key_bytes;
+    } else {
+        digby__cell l, r;
+        digby__leaf_cell_at(v[k - 1].p, &l);
+        digby__leaf_cell_at(v[k].p, &r);
+        *sep_bytes = digby__separator(l.key, l.key_bytes, r.key, r.key_bytes);
+        memcpy(txn->sep, r.key, *sep_bytes);
+    }
+    /* rebuild the left page in place, fill the right one */
+    digby__put16(page + 2, 0);
+    digby__put16(page + 4, (uint16_t)db->usable);
+    digby__put16(page + 6, 0);
+    for (j = 0; j < k; j++)
+        if (digby__node_insert(db, page, j, v[j].p, v[j].size, NULL))
+            return DIGBY__CORRUPT(db, *right_pgno);
+    for (j = k; j < total; j++) {
+        const uint8_t *p = v[j].p;
+        size_t s = v[j].size;
+        if (is_branch && j == k) {
+            /* the right page's first key becomes minus infinity */
+            s = digby__branch_cell_encode(txn->cell2, digby__get64(p),
+                                          digby__get64(p + 8), NULL, 0);
+            p = txn->cell2;
+        }
+        if (digby__node_insert(db, right, j - k, p, s, NULL))
+            return DIGBY__CORRUPT(db, *right_pgno);
+    }
+    return DIGBY_OK;
+}
+
+/* After the page at path level `level` moved to new_pgno (and maybe split,
+   giving right/sep), fix the parents up to the root. */
+static int digby__fix_parents(digby_txn *txn, digby__tree *t, digby__pathent *path,
+                              int level, uint64_t new_pgno, int split,
+                              uint64_t right, size_t sep_bytes)
+{
+    digby_db *db = txn->db;
+    int rc;
+    for (level = level - 1; level >= 0; level--) {
+        uint8_t *page;
+        uint64_t ppgno;
+        if (!split && new_pgno == path[level + 1].pgno) return DIGBY_OK;
+        rc = digby__page_touch(txn, path[level].pgno, path[level].txid, &page, &ppgno);
+        if (rc) return rc;
+        if (page[0] != DIGBY__PAGE_BRANCH || path[level].idx >= digby__node_n(page))
+            return DIGBY__CORRUPT(db, ppgno);
+        digby__branch_set_child(page, path[level].idx, new_pgno, txn->txid);
+        if (split) {
+            size_t sz = digby__branch_cell_encode(txn->cell, right, txn->txid,
+                                                  txn->sep, sep_bytes);
+            unsigned at = path[level].idx + 1;
+            if (digby__node_insert(db, page, at, txn->cell, sz, txn->tmp)) {
+                uint64_t r2;
+                size_t s2;
+                memcpy(txn->cell3, txn->cell, sz);
+                rc = digby__split(txn, page, at, txn->cell3, sz, &r2, &s2);
+                if (rc) return rc;
+                right = r2;
+                sep_bytes = s2;
+            } else {
+                split = 0;
+            }
+        }
+        new_pgno = ppgno;
+    }
+    if (split) {
+        /* the root split: grow a level */
+        uint8_t *root;
+        uint64_t rp;
+        size_t sz;
+        if (t->depth >= DIGBY__MAX_DEPTH) return DIGBY_FULL;
+        rc = digby__page_new(txn, DIGBY__PAGE_BRANCH, &root, &rp);
+        if (rc) return rc;
+        sz = digby__branch_cell_encode(txn->cell, new_pgno, txn->txid, NULL, 0);
+        digby__node_insert(db, root, 0, txn->cell, sz, NULL);
+        sz = digby__branch_cell_encode(txn->cell, right, txn->txid, txn->sep, sep_bytes);
+        digby__node_insert(db, root, 1, txn->cell, sz, NULL);
+        new_pgno = rp;
+        t->depth++;
+    }
+    t->root = new_pgno;
+    t->root_txid = txn->txid;
+    return DIGBY_OK;
+}
+
+static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
+                            size_t key_bytes, const void *val, size_t vlen,
+                            unsigned flags)
+{
+    digby_db *db = txn->db;
+    digby__pathent path[DIGBY__MAX_DEPTH];
+    const uint8_t *leaf;
+    digby__frame *pin;
+    digby__cell old;
+    int exact = 0, rc, level;
+    uint64_t ovf = 0, new_pgno, right = 0, old_ovf = 0;
+    size_t sz, inline_sz, sep_bytes = 0;
+    uint8_t *page;
+    unsigned idx = 0;
+
+    if (t->root) {
+        rc = digby__descend(txn, t, key, key_bytes, path, &leaf, &pin, &exact);
+        if (rc) return rc;
+        idx = path[t->depth - 1].idx;
+        if (exact) {
+            digby__node_cell(leaf, idx, &old);
+            if (old.flags & DIGBY__CELL_OVERFLOW) old_ovf = digby__get64(old.val);
+        }
+        digby__page_unpin(db, pin);
+        if (exact && (flags & DIGBY_PUT_NOOVERWRITE)) return DIGBY_EXISTS;
+    }
+    /* the new cell: inline if it fits a quarter page, else overflow pages */
+    inline_sz = digby__varint_len(key_bytes) + key_bytes +
+                digby__varint_len((uint64_t)vlen << 3) +
+                digby__varint_len(txn->txid) + vlen;
+    if (inline_sz <= db->max_cell) {
+        sz = digby__leaf_cell_encode(txn->cell, key, key_bytes, vlen, 0,
+                                     txn->txid, val, vlen);
+    } else {
+        uint8_t ref[8];
+        rc = digby__ovf_write(txn, (const uint8_t *)val, vlen, &ovf);
+        if (rc) return rc;
+        digby__put64(ref, ovf);
+        sz = digby__leaf_cell_encode(txn->cell, key, key_bytes, vlen,
+                                     DIGBY__CELL_OVERFLOW, txn->txid, ref, 8);
+    }
+    if (old_ovf) {
+        rc = digby__ovf_free(txn, old_ovf, old.version, (size_t)old.vlen);
+        if (rc) return rc;
+    }
+    if (!t->root) {
+        rc = digby__page_new(txn, DIGBY__PAGE_LEAF, &page, &new_pgno);
+        if (rc) return rc;
+        digby__node_insert(db, page, 0, txn->cell, sz, NULL);
+        t->root = new_pgno;
+        t->root_txid = txn->txid;
+        t->depth = 1;
+        t->entries = 1;
+        return DIGBY_OK;
+    }
+    level = (int)t->depth - 1;
+    rc = digby__page_touch(txn, path[level].pgno, path[level].txid, &page, &new_pgno);
+    if (rc) return rc;
+    if (exact) digby__node_remove(page, idx);
+    if (digby__node_insert(db, page, idx, txn->cell, sz, txn->tmp)) {
+        memcpy(txn->cell3, txn->cell, sz);
+        rc = digby__split(txn, page, idx, txn->cell3, sz, &right, &sep_bytes);
+        if (rc) return rc;
+        rc = digby__fix_parents(txn, t, path, level, new_pgno, 1, right, sep_bytes);
+    } else {
+        rc = digby__fix_parents(txn, t, path, level, new_pgno, 0, 0, 0);
+    }
+    if (rc) return rc;
+    if (!exact) t->entries++;
+    return DIGBY_OK;
+}
+
+static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
+                               size_t key_bytes)
+{
+    digby_db *db = txn->db;
+    digby__pathent path[DIGBY__MAX_DEPTH];
+    const uint8_t *leaf;
+    digby__frame *pin;
+    digby__cell c;
+    int exact, rc, level;
+    unsigned n;
+    uint64_t new_pgno, ovf;
+    uint8_t *page;
+
+    if (!t->root) return DIGBY_NOTFOUND;
+    rc = digby__descend(txn, t, key, key_bytes, path, &leaf, &pin, &exact);
+    if (rc) return rc;
+    if (!exact) { digby__page_unpin(db, pin); return DIGBY_NOTFOUND; }
+    level = (int)t->depth - 1;
+    digby__node_cell(leaf, path[level].idx, &c);
+    n = digby__node_n(leaf);
+    ovf = (c.flags & DIGBY__CELL_OVERFLOW) ? digby__get64(c.val) : 0;
+    digby__page_unpin(db, pin);
+    if (ovf) {
+        rc = digby__ovf_free(txn, ovf, c.version, (size_t)c.vlen);
+        if (rc) return rc;
+    }
+    /* free pages that would become empty, from the leaf up */
+    while (n == 1) {
+        rc = digby__page_free(txn, path[level].pgno, path[level].txid);
+        if (rc) return rc;
+        if (level == 0) {
+            t->root = 0;
+            t->root_txid = 0;
+            t->depth = 0;
+            t->entries = 0;
+            return DIGBY_OK;
+        }
+        level--;
+        {
+            const uint8_t *p;
+            digby__frame *f;
+            rc = digby__page_get(txn, path[level].pgno, path[level].txid, &p, &f);
+            if (rc) return rc;
+            n = digby__node_n(p);
+            digby__page_unpin(db, f);
+        }
+    }
+    rc = digby__page_touch(txn, path[level].pgno, path[level].txid, &page, &new_pgno);
+    if (rc) return rc;
+    if (path[level].idx >= digby__node_n(page)) return DIGBY__CORRUPT(db, new_pgno);
+    digby__node_remove(page, path[level].idx);
+    if (page[0] == DIGBY__PAGE_BRANCH && path[level].idx == 0) {
+        /* the new first child takes over minus infinity */
+        digby__cell first;
+        size_t sz;
+        digby__branch_cell_at(page + digby__node_off(page, 0), &first);
+        sz = digby__branch_cell_encode(txn->cell, first.child, first.child_txid, NULL, 0);
+        digby__node_remove(page, 0);
+        if (digby__node_insert(db, page, 0, txn->cell, sz, txn->tmp))
+            return DIGBY__CORRUPT(db, new_pgno);
+    }
+    rc = digby__fix_parents(txn, t, path, level, new_pgno, 0, 0, 0);
+    if (rc) return rc;
+    t->entries--;
+    /* a root with one child is replaced by that child */
+    while (t->depth > 1) {
+        const uint8_t *p;
+        digby__frame *f;
+        digby__cell only;
+        rc = digby__page_get(txn, t->root, t->root_txid, &p, &f);
+        if (rc) return rc;
+        if (digby__node_n(p) != 1) { digby__page_unpin(db, f); break; }
+        digby__branch_cell_at(p + digby__node_off(p, 0), &only);
+        digby__page_unpin(db, f);
+        rc = digby__page_free(txn, t->root, t->root_txid);
+        if (rc) return rc;
+        t->root = only.child;
+        t->root_txid = only.child_txid;
+        t->depth--;
+    }
+    return DIGBY_OK;
+}
+
+/* Free every page of a tree (its overflow chains included); the tree
+   becomes empty.  Iterative: an explicit stack of (page, next child). */
+static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
+{
+    digby_db *db = txn->db;
+    struct { uint64_t pgno, txid; unsigned next; } st[DIGBY__MAX_DEPTH];
+    int sp = 0, rc;
+    if (!t->root) return DIGBY_OK;
+    st[0].pgno = t->root;
+    st[0].txid = t->root_txid;
+    st[0].next = 0;
+    while (sp >= 0) {
+        const uint8_t *p;
+        digby__frame *f;
+        unsigned n;
+        rc = digby__page_get(txn, st[sp].pgno, st[sp].txid, &p, &f);
+        if (rc) return rc;
+        n = digby__node_n(p);
+        if (p[0] == DIGBY__PAGE_BRANCH && st[sp].next < n) {
+            digby__cell c;
+            digby__node_cell(p, st[sp].next++, &c);
+            digby__page_unpin(db, f);
+            if (sp + 1 >= (int)t->depth || sp + 1 >= DIGBY__MAX_DEPTH)
+                return DIGBY__CORRUPT(db, st[sp].pgno);
+            sp++;
+            st[sp].pgno = c.child;
+            st[sp].txid = c.child_txid;
+            st[sp].next = 0;
+            continue;
+        }
+        if (p[0] == DIGBY__PAGE_LEAF) {
+            unsigned i;
+            if (sp + 1 != (int)t->depth) { digby__page_unpin(db, f); return DIGBY__CORRUPT(db, st[sp].pgno); }
+            for (i = 0; i < n; i++) {
+                digby__cell c;
+                digby__node_cell(p, i, &c);
+                if (c.flags & DIGBY__CELL_OVERFLOW) {
+                    rc = digby__ovf_free(txn, digby__get64(c.val), c.version, (size_t)c.vlen);
+                    if (rc) { digby__page_unpin(db, f); return rc; }
+                }
+            }
+        }
+        digby__page_unpin(db, f);
+        rc = digby__page_free(txn, st[sp].pgno, st[sp].txid);
+        if (rc) return rc;
+        sp--;
+    }
+    memset(t, 0, sizeof(*t));
+    return DIGBY_OK;
+}

@@ -1,0 +1,312 @@
+/* Transactions.  One read-write transaction at a time (db->wmu); any
+   number of read-only ones, each registered in the reader table with the
+   txid of its snapshot so the writer never reuses a page it can reach. */
+
+static void digby__txn_release(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    const digby_allocator *a = &db->alloc;
+    digby_table *t, *tn;
+    while (txn->cursors) digby_cursor_close(txn->cursors);
+    for (t = txn->tables; t; t = tn) {
+        tn = t->next;
+        digby__free(a, t);
+    }
+    digby__dirty_release(txn);
+    digby__u64s_release(a, &txn->own_free);
+    digby__u64s_release(a, &txn->freed);
+    digby__u64s_release(a, &txn->popped);
+    digby__u64s_release(a, &txn->chain);
+    digby__free(a, txn->scratch);
+    digby__free(a, txn->io);
+    digby__free(a, txn->tmp);
+    digby__free(a, txn->spans);
+    digby__free(a, txn);
+}
+
+/* End a transaction's registration with the handle. */
+static void digby__txn_unregister(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    digby__mutex_lock(&db->mu);
+    if (txn->rdonly) db->readers[txn->reader_slot] = 0;
+    db->ntxn--;
+    digby__mutex_unlock(&db->mu);
+    if (!txn->rdonly) digby__mutex_unlock(&db->wmu);
+}
+
+DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
+{
+    digby_txn *txn;
+    int rc = DIGBY_OK;
+    if (!out) return DIGBY_INVALID;
+    *out = NULL;
+    if (!db || (flags & ~DIGBY_TXN_READONLY)) return DIGBY_INVALID;
+    if (!(flags & DIGBY_TXN_READONLY) && (db->flags & DIGBY_OPEN_READONLY))
+        return DIGBY_READONLY;
+    txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
+    if (!txn) return DIGBY_NOMEM;
+    memset(txn, 0, sizeof(*txn));
+    txn->db = db;
+    txn->rdonly = (flags & DIGBY_TXN_READONLY) != 0;
+    if (txn->rdonly) {
+        uint32_t r;
+        digby__mutex_lock(&db->mu);
+        for (r = 0; r < db->max_readers && db->readers[r]; r++) {}
+        if (r == db->max_readers) {
+            rc = DIGBY_BUSY;
+        } else {
+            /* txid 0 never names a live snapshot slot: store txid + 1 */
+            db->readers[r] = db->meta.txid + 1;
+            txn->reader_slot = (int)r;
+            txn->meta = db->meta;
+            txn->txid = db->meta.txid;
+            db->ntxn++;
+        }
+        digby__mutex_unlock(&db->mu);
+        if (rc) { digby__free(&db->alloc, txn); return rc; }
+        *out = txn;
+        return DIGBY_OK;
+    }
+    /* read-write: scratch space first, so a failure leaves nothing locked */
+    {
+        size_t ps = db->page_size, nspans = db->usable / 4 + 2;
+        txn->tmp = (uint8_t *)digby__malloc(&db->alloc, 5 * ps);
+        txn->spans = (digby__span *)digby__malloc(&db->alloc, nspans * sizeof(digby__span));
+        if (!txn->tmp || !txn->spans) {
+            digby__free(&db->alloc, txn->tmp);
+            digby__free(&db->alloc, txn->spans);
+            digby__free(&db->alloc, txn);
+            return DIGBY_NOMEM;
+        }
+        txn->cell = txn->tmp + ps;
+        txn->cell2 = txn->tmp + 2 * ps;
+        txn->cell3 = txn->tmp + 3 * ps;
+        txn->sep = txn->tmp + 4 * ps;
+    }
+    digby__mutex_lock(&db->wmu);
+    digby__mutex_lock(&db->mu);
+    if (db->poisoned) rc = DIGBY_POISONED;
+    else rc = digby__freelist_release(db);
+    if (rc == DIGBY_OK) {
+        txn->meta = db->meta;
+        txn->txid = db->meta.txid + 1;
+        db->ntxn++;
+    }
+    digby__mutex_unlock(&db->mu);
+    if (rc) {
+        digby__mutex_unlock(&db->wmu);
+        digby__free(&db->alloc, txn->tmp);
+        digby__free(&db->alloc, txn->spans);
+        digby__free(&db->alloc, txn);
+        return rc;
+    }
+    *out = txn;
+    return DIGBY_OK;
+}
+
+DIGBY_API uint64_t digby_txn_id(const digby_txn *txn)
+{
+    return txn ? txn->txid : 0;
+}
+
+DIGBY_API void digby_txn_abort(digby_txn *txn)
+{
+    if (!txn) return;
+    if (!txn->rdonly) digby__freelist_abort(txn);
+    digby__txn_unregister(txn);
+    digby__txn_release(txn);
+}
+
+static int digby__cmp_u64_asc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Write every dirty page, sealed, in page-number order; runs of adjacent
+   pages go out in one write through a staging buffer. */
+static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
+{
+    digby_db *db = txn->db;
+    size_t i = 0, j, k, run_max = 64;
+    uint8_t *stage = (uint8_t *)digby__malloc(&db->alloc, run_max * db->page_size);
+    int rc = DIGBY_OK;
+    if (!stage) run_max = 1;
+    while (i < n && rc == DIGBY_OK) {
+        j = i + 1;
+        while (j < n && j - i < run_max && pgnos[j] == pgnos[j - 1] + 1) j++;
+        if (j - i == 1 || !stage) {
+            uint8_t *p = digby__dirty_get(txn, pgnos[i]);
+            digby__page_seal(db, p);
+            rc = db->vfs->write(db->file, pgnos[i] * db->page_size, p, db->page_size);
+            i++;
+            continue;
+        }
+        for (k = i; k < j; k++) {
+            uint8_t *p = digby__dirty_get(txn, pgnos[k]);
+            digby__page_seal(db, p);
+            memcpy(stage + (k - i) * db->page_size, p, db->page_size);
+        }
+        rc = db->vfs->write(db->file, pgnos[i] * db->page_size, stage,
+                            (j - i) * db->page_size);
+        i = j;
+    }
+    digby__free(&db->alloc, stage);
+    return rc;
+}
+
+static int digby__table_flush(digby_txn *txn);
+
+DIGBY_API int digby_txn_commit(digby_txn *txn)
+{
+    digby_db *db;
+    uint64_t *pgnos = NULL;
+    size_t n = 0, i;
+    int rc, sync = 1;
+    if (!txn) return DIGBY_INVALID;
+    db = txn->db;
+    if (txn->rdonly) {
+        digby__txn_unregister(txn);
+        digby__txn_release(txn);
+        return DIGBY_OK;
+    }
+    if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
+    while (txn->cursors) digby_cursor_close(txn->cursors);
+    rc = digby__table_flush(txn);
+    if (rc == DIGBY_OK && txn->mod == 0) {
+        /* nothing written: nothing to commit */
+        digby_txn_abort(txn);
+        return DIGBY_OK;
+    }
+    if (rc == DIGBY_OK) rc = digby__freelist_commit(txn);
+    if (rc == DIGBY_OK) rc = digby__freelist_reserve(txn);
+    if (rc == DIGBY_OK) {
+        pgnos = (uint64_t *)digby__malloc(&db->alloc, (txn->dirty.count + 1) * sizeof(uint64_t));
+        if (!pgnos) rc = DIGBY_NOMEM;
+    }
+    if (rc == DIGBY_OK) {
+        for (i = 0; i < txn->dirty.cap; i++)
+            if (txn->dirty.keys[i]) pgnos[n++] = txn->dirty.keys[i];
+        qsort(pgnos, n, sizeof(uint64_t), digby__cmp_u64_asc);
+        rc = digby__write_dirty(txn, pgnos, n);
+    }
+    if (db->flags & DIGBY_OPEN_NO_SYNC) sync = 0;
+    if (rc == DIGBY_OK && sync) {
+        rc = db->vfs->sync(db->file);
+        if (rc) db->poisoned = 1; /* a failed sync may have dropped pages */
+    }
+    if (rc == DIGBY_OK) {
+        txn->meta.txid = txn->txid;
+        rc = digby__meta_write(db, &txn->meta, txn->tmp);
+        if (rc == DIGBY_OK && sync) rc = db->vfs->sync(db->file);
+        /* the meta slot may hold anything now: refuse writes until reopen */
+        if (rc) db->poisoned = 1;
+    }
+    if (rc) {
+        digby__free(&db->alloc, pgnos);
+        digby_txn_abort(txn);
+        return rc;
+    }
+    /* durable: publish the snapshot, adopt the freelist, feed the cache */
+    digby__mutex_lock(&db->mu);
+    db->meta = txn->meta;
+    digby__mutex_unlock(&db->mu);
+    digby__freelist_finish(txn);
+    for (i = 0; i < n; i++) {
+        uint8_t *buf = digby__dirty_remove(txn, pgnos[i]);
+        uint8_t t = buf[0];
+        if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF)
+            digby__cache_put(db, pgnos[i], &buf);
+        digby__free(&db->alloc, buf);
+    }
+    digby__free(&db->alloc, pgnos);
+    digby__txn_unregister(txn);
+    digby__txn_release(txn);
+    return DIGBY_OK;
+}
+
+/* ---- Argument checks shared by the item functions ------------------------ */
+
+static int digby__txn_check_write(digby_txn *txn)
+{
+    if (txn->rdonly) return DIGBY_READONLY;
+    if (txn->poisoned) return DIGBY_POISONED;
+    return DIGBY_OK;
+}
+
+/* Record a failure that may have left the transaction half-changed: after
+   it only abort works (STYLE.md section 6). */
+static int digby__txn_fail(digby_txn *txn, int rc)
+{
+    switch (rc) {
+    case DIGBY_OK: case DIGBY_NOTFOUND: case DIGBY_EXISTS: case DIGBY_INVALID:
+    case DIGBY_TOOBIG: case DIGBY_READONLY: case DIGBY_BADTXN: case DIGBY_POISONED:
+        break;
+    default:
+        if (!txn->rdonly) txn->poisoned = 1;
+    }
+    return rc;
+}
+
+static digby__tree *digby__txn_tree(digby_txn *txn, digby_table *t, int *rc)
+{
+    *rc = DIGBY_OK;
+    if (!t) return &txn->meta.main;
+    if (t->dropped || t->txn != txn) { *rc = DIGBY_BADTXN; return NULL; }
+    return &t->tree;
+}
+
+DIGBY_API int digby_txn_put(digby_txn *txn, digby_table *table, const void *key,
+                            size_t key_bytes, const void *val, size_t val_bytes,
+                            unsigned flags)
+{
+    digby__tree *t;
+    int rc;
+    if (!txn || (!key && key_bytes) || (!val && val_bytes) ||
+        (flags & ~DIGBY_PUT_NOOVERWRITE))
+        return DIGBY_INVALID;
+    if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
+    if (key_bytes > txn->db->max_key || val_bytes > DIGBY_MAX_VALUE_BYTES)
+        return DIGBY_TOOBIG;
+    t = digby__txn_tree(txn, table, &rc);
+    if (!t) return rc;
+    rc = digby__btree_put(txn, t, key, key_bytes, val, val_bytes, flags);
+    if (rc == DIGBY_OK) {
+        txn->mod++;
+        if (table) table->dirty = 1;
+    }
+    return digby__txn_fail(txn, rc);
+}
+
+DIGBY_API int digby_txn_get(digby_txn *txn, digby_table *table, const void *key,
+                            size_t key_bytes, const void **val, size_t *val_bytes,
+                            uint64_t *version)
+{
+    digby__tree *t;
+    int rc;
+    if (!txn || (!key && key_bytes) || !val || !val_bytes) return DIGBY_INVALID;
+    if (txn->poisoned) return DIGBY_POISONED;
+    if (key_bytes > txn->db->max_key) return DIGBY_NOTFOUND;
+    t = digby__txn_tree(txn, table, &rc);
+    if (!t) return rc;
+    return digby__btree_get(txn, t, key, key_bytes, val, val_bytes, version);
+}
+
+DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
+                               const void *key, size_t key_bytes)
+{
+    digby__tree *t;
+    int rc;
+    if (!txn || (!key && key_bytes)) return DIGBY_INVALID;
+    if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
+    if (key_bytes > txn->db->max_key) return DIGBY_NOTFOUND;
+    t = digby__txn_tree(txn, table, &rc);
+    if (!t) return rc;
+    rc = digby__btree_delete(txn, t, key, key_bytes);
+    if (rc == DIGBY_OK) {
+        txn->mod++;
+        if (table) table->dirty = 1;
+    }
+    return digby__txn_fail(txn, rc);
+}

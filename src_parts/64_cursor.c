@@ -1,0 +1,323 @@
+/* Cursors: a stack of pinned pages from the root to the current leaf entry.
+   In a read-write transaction a cursor also keeps a copy of its key; when
+   the transaction has written since the cursor was positioned (txn->mod
+   changed), the stack is stale and the cursor re-finds its place by key
+   before moving, so puts and deletes in its own transaction never break it
+   (LESSONS.md: LMDB ITS#9376, bbolt#146). */
+
+static void digby__cursor_unpin_all(digby_cursor *c)
+{
+    int i;
+    for (i = 0; i < c->depth; i++) {
+        digby__page_unpin(c->txn->db, c->stack[i].pin);
+        c->stack[i].pin = NULL;
+    }
+    c->depth = 0;
+    c->valid = 0;
+}
+
+static int digby__cursor_new(digby_txn *txn, digby_table *table, digby__tree *t,
+                             digby_cursor **out)
+{
+    digby_cursor *c = (digby_cursor *)digby__malloc(&txn->db->alloc, sizeof(*c));
+    if (!c) return DIGBY_NOMEM;
+    memset(c, 0, sizeof(*c));
+    c->txn = txn;
+    c->table = table;
+    c->tree = t;
+    c->next = txn->cursors;
+    txn->cursors = c;
+    *out = c;
+    return DIGBY_OK;
+}
+
+DIGBY_API int digby_cursor_open(digby_txn *txn, digby_table *table,
+                                digby_cursor **out)
+{
+    digby__tree *t;
+    int rc;
+    if (!out) return DIGBY_INVALID;
+    *out = NULL;
+    if (!txn) return DIGBY_INVALID;
+    t = digby__txn_tree(txn, table, &rc);
+    if (!t) return rc;
+    return digby__cursor_new(txn, table, t, out);
+}
+
+DIGBY_API void digby_cursor_close(digby_cursor *c)
+{
+    digby_cursor **pp;
+    const digby_allocator *a;
+    if (!c) return;
+    digby__cursor_unpin_all(c);
+    for (pp = &c->txn->cursors; *pp; pp = &(*pp)->next)
+        if (*pp == c) { *pp = c->next; break; }
+    a = &c->txn->db->alloc;
+    digby__free(a, c->key);
+    digby__free(a, c->val);
+    digby__free(a, c);
+}
+
+/* Push the page (pgno, txid) at stack level c->depth.  Checks its type
+   against the tree's depth. */
+static int digby__cursor_push(digby_cursor *c, uint64_t pgno, uint64_t txid)
+{
+    digby_db *db = c->txn->db;
+    digby__level *l;
+    int want_leaf = (uint32_t)c->depth + 1 == c->tree->depth;
+    int rc;
+    if (c->depth >= DIGBY__MAX_DEPTH || (uint32_t)c->depth >= c->tree->depth)
+        return DIGBY__CORRUPT(db, pgno);
+    l = &c->stack[c->depth];
+    rc = digby__page_get(c->txn, pgno, txid, &l->page, &l->pin);
+    if (rc) return rc;
+    c->depth++;
+    l->pgno = pgno;
+    l->idx = 0;
+    if (l->page[0] != (want_leaf ? DIGBY__PAGE_LEAF : DIGBY__PAGE_BRANCH))
+        return DIGBY__CORRUPT(db, pgno);
+    return DIGBY_OK;
+}
+
+/* From the branch at the top of the stack, follow its current slot down to
+   a leaf, taking the first (dir > 0) or last (dir < 0) slot of each page. */
+static int digby__cursor_edge(digby_cursor *c, int dir)
+{
+    while (c->stack[c->depth - 1].page[0] == DIGBY__PAGE_BRANCH) {
+        digby__level *top = &c->stack[c->depth - 1];
+        digby__cell cell;
+        int rc;
+        digby__node_cell(top->page, top->idx, &cell);
+        rc = digby__cursor_push(c, cell.child, cell.child_txid);
+        if (rc) return rc;
+        top = &c->stack[c->depth - 1];
+        top->idx = dir > 0 ? 0 : digby__node_n(top->page) - 1;
+    }
+    return DIGBY_OK;
+}
+
+/* Remember the current key (read-write transactions only). */
+static int digby__cursor_settle(digby_cursor *c)
+{
+    digby__level *leaf = &c->stack[c->depth - 1];
+    size_t kl;
+    const uint8_t *k;
+    int rc;
+    c->valid = 1;
+    c->mod = c->txn->mod;
+    if (c->txn->rdonly) return DIGBY_OK;
+    k = digby__node_key(leaf->page, leaf->idx, &kl);
+    rc = digby__reserve(&c->txn->db->alloc, &c->key, &c->key_cap, kl + 1);
+    if (rc) return rc;
+    memcpy(c->key, k, kl);
+    c->key_bytes = kl;
+    c->has_key = 1;
+    return DIGBY_OK;
+}
+
+/* Move one entry forward (dir > 0) or back from a valid position. */
+static int digby__cursor_step(digby_cursor *c, int dir)
+{
+    int level = c->depth - 1, rc;
+    digby__level *l = &c->stack[level];
+    if (dir > 0 && l->idx + 1 < digby__node_n(l->page)) { l->idx++; return DIGBY_OK; }
+    if (dir < 0 && l->idx > 0) { l->idx--; return DIGBY_OK; }
+    /* climb to the first ancestor that has a sibling in that direction */
+    while (level > 0) {
+        digby__page_unpin(c->txn->db, c->stack[level].pin);
+        c->stack[level].pin = NULL;
+        c->depth = level;
+        level--;
+        l = &c->stack[level];
+        if (dir > 0 && l->idx + 1 < digby__node_n(l->page)) { l->idx++; break; }
+        if (dir < 0 && l->idx > 0) { l->idx--; break; }
+        if (level == 0) { digby__cursor_unpin_all(c); return DIGBY_NOTFOUND; }
+    }
+    if (level == 0 && c->depth == 1 && c->stack[0].page[0] == DIGBY__PAGE_LEAF) {
+        digby__cursor_unpin_all(c);
+        return DIGBY_NOTFOUND;
+    }
+    rc = digby__cursor_edge(c, dir);
+    if (rc) digby__cursor_unpin_all(c);
+    return rc;
+}
+
+static int digby__cursor_check(digby_cursor *c)
+{
+    if (c->txn->poisoned) return DIGBY_POISONED;
+    if (c->table && c->table->dropped) return DIGBY_BADTXN;
+    return DIGBY_OK;
+}
+
+/* Position at the first (dir > 0) or last entry. */
+static int digby__cursor_end(digby_cursor *c, int dir)
+{
+    int rc;
+    digby__cursor_unpin_all(c);
+    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
+    if (c->tree->root == 0) return DIGBY_NOTFOUND;
+    rc = digby__cursor_push(c, c->tree->root, c->tree->root_txid);
+    if (rc == DIGBY_OK) {
+        digby__level *top = &c->stack[0];
+        top->idx = dir > 0 ? 0 : digby__node_n(top->page) - 1;
+        rc = digby__cursor_edge(c, dir);
+    }
+    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
+    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
+    return rc;
+}
+
+DIGBY_API int digby_cursor_first(digby_cursor *c)
+{
+    if (!c) return DIGBY_INVALID;
+    return digby__cursor_end(c, 1);
+}
+
+DIGBY_API int digby_cursor_last(digby_cursor *c)
+{
+    if (!c) return DIGBY_INVALID;
+    return digby__cursor_end(c, -1);
+}
+
+static int digby__cursor_seek(digby_cursor *c, const void *key, size_t key_bytes,
+                              digby_seek_op op)
+{
+    digby__level *leaf;
+    int rc, exact = 0;
+    unsigned n;
+    digby__cursor_unpin_all(c);
+    c->has_key = 0;
+    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
+    if (c->tree->root == 0) return DIGBY_NOTFOUND;
+    rc = digby__cursor_push(c, c->tree->root, c->tree->root_txid);
+    while (rc == DIGBY_OK) {
+        digby__level *top = &c->stack[c->depth - 1];
+        top->idx = digby__node_search(top->page, key, key_bytes, &exact);
+        if (top->page[0] == DIGBY__PAGE_LEAF) break;
+        {
+            digby__cell cell;
+            digby__node_cell(top->page, top->idx, &cell);
+            rc = digby__cursor_push(c, cell.child, cell.child_txid);
+        }
+    }
+    if (rc) { digby__cursor_unpin_all(c); return rc; }
+    leaf = &c->stack[c->depth - 1];
+    n = digby__node_n(leaf->page);
+    switch (op) {
+    case DIGBY_SEEK_EQ:
+        if (!exact) rc = DIGBY_NOTFOUND;
+        break;
+    case DIGBY_SEEK_GT:
+        if (exact) leaf->idx++;
+        /* fall through */
+    case DIGBY_SEEK_GE:
+        if (leaf->idx >= n) { leaf->idx = n - 1; rc = digby__cursor_step(c, 1); }
+        break;
+    case DIGBY_SEEK_LE:
+        if (exact) break;
+        /* fall through */
+    case DIGBY_SEEK_LT:
+        if (leaf->idx == 0) rc = digby__cursor_step(c, -1);
+        else leaf->idx--;
+        break;
+    default:
+        rc = DIGBY_INVALID;
+    }
+    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
+    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
+    return rc;
+}
+
+DIGBY_API int digby_cursor_seek(digby_cursor *c, const void *key, size_t key_bytes,
+                                digby_seek_op op)
+{
+    if (!c || (!key && key_bytes) || (unsigned)op > DIGBY_SEEK_EQ) return DIGBY_INVALID;
+    return digby__cursor_seek(c, key, key_bytes, op);
+}
+
+/* The transaction wrote since the cursor was positioned: re-find it.
+   op is how to re-seek from the remembered key. */
+static int digby__cursor_refind(digby_cursor *c, digby_seek_op op)
+{
+    int rc;
+    uint8_t *k = c->key;
+    size_t kl = c->key_bytes;
+    /* seek reads the key while it may overwrite c->key: detach it */
+    c->key = NULL;
+    c->key_cap = 0;
+    rc = digby__cursor_seek(c, k, kl, op);
+    if (rc == DIGBY_NOTFOUND && op == DIGBY_SEEK_EQ) {
+        /* the entry is gone; keep its key so next/prev still work */
+        digby__free(&c->txn->db->alloc, c->key);
+        c->key = k;
+        c->key_cap = kl + 1;
+        c->key_bytes = kl;
+        c->has_key = 1;
+        c->mod = c->txn->mod;
+        return rc;
+    }
+    digby__free(&c->txn->db->alloc, k);
+    return rc;
+}
+
+static int digby__cursor_stale(const digby_cursor *c)
+{
+    return !c->txn->rdonly && c->has_key && c->mod != c->txn->mod;
+}
+
+static int digby__cursor_move(digby_cursor *c, int dir)
+{
+    digby_seek_op op = dir > 0 ? DIGBY_SEEK_GT : DIGBY_SEEK_LT;
+    int rc;
+    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
+    if (digby__cursor_stale(c) || (!c->valid && c->has_key))
+        return digby__cursor_refind(c, op);
+    if (!c->valid) return digby__cursor_end(c, dir);
+    rc = digby__cursor_step(c, dir);
+    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
+    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
+    return rc;
+}
+
+DIGBY_API int digby_cursor_next(digby_cursor *c)
+{
+    if (!c) return DIGBY_INVALID;
+    return digby__cursor_move(c, 1);
+}
+
+DIGBY_API int digby_cursor_prev(digby_cursor *c)
+{
+    if (!c) return DIGBY_INVALID;
+    return digby__cursor_move(c, -1);
+}
+
+DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_bytes,
+                               const void **val, size_t *val_bytes, uint64_t *version)
+{
+    digby__level *leaf;
+    digby__cell cell;
+    int rc;
+    if (!c) return DIGBY_INVALID;
+    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
+    if (digby__cursor_stale(c)) {
+        rc = digby__cursor_refind(c, DIGBY_SEEK_EQ);
+        if (rc) return rc;
+    }
+    if (!c->valid) return DIGBY_NOTFOUND;
+    leaf = &c->stack[c->depth - 1];
+    digby__node_cell(leaf->page, leaf->idx, &cell);
+    if (key) *key = cell.key;
+    if (key_bytes) *key_bytes = cell.key_bytes;
+    if (version) *version = cell.version;
+    if (val || val_bytes) {
+        if (cell.flags & DIGBY__CELL_OVERFLOW) {
+            rc = digby__cell_value(c->txn, &cell, &c->val, &c->val_cap);
+            if (rc) return rc;
+            if (val) *val = c->val;
+        } else if (val) {
+            *val = cell.val;
+        }
+        if (val_bytes) *val_bytes = (size_t)cell.vlen;
+    }
+    return DIGBY_OK;
+}

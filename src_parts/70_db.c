@@ -1,0 +1,186 @@
+/* Opening and closing a database; the auto-commit helpers. */
+
+static int digby__db_fail(digby_db *db, int rc)
+{
+    if (db->file) {
+        db->vfs->lock(db->file, DIGBY_LOCK_NONE);
+        db->vfs->close(db->file);
+    }
+    digby__cache_release(db);
+    digby__free(&db->alloc, db->readers);
+    digby__u64s_release(&db->alloc, &db->free);
+    digby__u64s_release(&db->alloc, &db->freelist_pages);
+    digby__free(&db->alloc, db->pending);
+    digby__mutex_destroy(&db->mu);
+    digby__mutex_destroy(&db->wmu);
+    digby__free(&db->alloc, db);
+    return rc;
+}
+
+/* Derived sizes: the largest cell a page keeps (a quarter of the cell area,
+   so any split leaves both halves non-empty and a page always holds at least
+   four cells) and from it the largest key. */
+static void digby__db_sizes(digby_db *db)
+{
+    db->trailer = DIGBY__TRAILER_XXH32;
+    db->usable = db->page_size - db->trailer;
+    db->max_cell = (db->usable - DIGBY__HDR) / 4 - 2;
+    /* klen varint (3) + packed length (5) + version (10) + overflow ref (8) */
+    db->max_key = db->max_cell - 26;
+}
+
+DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db **out)
+{
+    digby_options o;
+    digby_db *db;
+    uint64_t size;
+    int rc, set;
+    unsigned vflags;
+    if (!out) return DIGBY_INVALID;
+    *out = NULL;
+    if (!path) return DIGBY_INVALID;
+    if (opts) o = *opts;
+    else memset(&o, 0, sizeof(o));
+    set = (o.allocator.malloc_fn != NULL) + (o.allocator.realloc_fn != NULL) +
+          (o.allocator.free_fn != NULL);
+    if (set != 0 && set != 3) return DIGBY_INVALID;
+    if (o.page_size && (o.page_size < DIGBY__MIN_PAGE || o.page_size > DIGBY__MAX_PAGE ||
+                        (o.page_size & (o.page_size - 1))))
+        return DIGBY_INVALID;
+    if (o.flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC))
+        return DIGBY_INVALID;
+    if (!o.vfs) o.vfs = digby_vfs_posix();
+    if (!o.vfs || o.vfs->version < 1) return DIGBY_INVALID;
+    if (!o.cache_bytes) o.cache_bytes = (size_t)8 << 20;
+    if (!o.max_readers) o.max_readers = 126;
+    if (o.max_readers > 1u << 20) return DIGBY_INVALID;
+
+    db = (digby_db *)digby__malloc(&o.allocator, sizeof(*db));
+    if (!db) return DIGBY_NOMEM;
+    memset(db, 0, sizeof(*db));
+    db->alloc = o.allocator;
+    db->vfs = o.vfs;
+    db->flags = o.flags;
+    db->max_readers = o.max_readers;
+    digby__mutex_init(&db->mu);
+    digby__mutex_init(&db->wmu);
+    db->readers = (uint64_t *)digby__malloc(&db->alloc, o.max_readers * sizeof(uint64_t));
+    if (!db->readers) return digby__db_fail(db, DIGBY_NOMEM);
+    memset(db->readers, 0, o.max_readers * sizeof(uint64_t));
+
+    vflags = (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_VFS_READONLY : 0;
+    if (!(o.flags & DIGBY_OPEN_NO_CREATE)) vflags |= DIGBY_VFS_CREATE;
+    rc = db->vfs->open(db->vfs, path, vflags, &db->file);
+    if (rc) { db->file = NULL; return digby__db_fail(db, rc); }
+    rc = db->vfs->lock(db->file, (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_LOCK_SHARED
+                                                                 : DIGBY_LOCK_EXCLUSIVE);
+    if (rc) return digby__db_fail(db, rc);
+    rc = db->vfs->size(db->file, &size);
+    if (rc) return digby__db_fail(db, rc);
+    if (size == 0) {
+        if (o.flags & DIGBY_OPEN_READONLY) return digby__db_fail(db, DIGBY_NOTDIGBY);
+        db->page_size = o.page_size ? o.page_size : 4096;
+        digby__db_sizes(db);
+        rc = digby__meta_create(db);
+    } else {
+        rc = digby__meta_load(db, size, o.page_size);
+        if (rc == DIGBY_OK) {
+            digby__db_sizes(db);
+            if (!(o.flags & DIGBY_OPEN_READONLY)) rc = digby__freelist_load(db);
+        }
+    }
+    if (rc == DIGBY_OK) rc = digby__cache_init(db, o.cache_bytes);
+    if (rc) return digby__db_fail(db, rc);
+    *out = db;
+    return DIGBY_OK;
+}
+
+DIGBY_API int digby_close(digby_db *db)
+{
+    int busy;
+    if (!db) return DIGBY_OK;
+    digby__mutex_lock(&db->mu);
+    busy = db->ntxn != 0;
+    digby__mutex_unlock(&db->mu);
+    if (busy) return DIGBY_BUSY;
+    digby__db_fail(db, DIGBY_OK);
+    return DIGBY_OK;
+}
+
+DIGBY_API void digby_free(digby_db *db, void *ptr)
+{
+    if (!db) { DIGBY_FREE(ptr); return; }
+    digby__free(&db->alloc, ptr);
+}
+
+DIGBY_API size_t digby_max_key_bytes(const digby_db *db)
+{
+    return db ? db->max_key : 0;
+}
+
+DIGBY_API uint64_t digby_corrupt_pgno(const digby_db *db)
+{
+    return db ? db->corrupt_pgno : 0;
+}
+
+DIGBY_API const char *digby_version(void)
+{
+    return "digby " DIGBY_VERSION_STRING
+#if !defined(DIGBY_NO_THREADS)
+           " threads"
+#endif
+#if !defined(DIGBY_NO_POSIX) && !defined(_WIN32)
+           " posix"
+#endif
+           " xxhash32";
+}
+
+DIGBY_API int digby_put(digby_db *db, const void *key, size_t key_bytes,
+                        const void *val, size_t val_bytes)
+{
+    digby_txn *txn;
+    int rc;
+    if (!db) return DIGBY_INVALID;
+    rc = digby_txn_begin(db, 0, &txn);
+    if (rc) return rc;
+    rc = digby_txn_put(txn, NULL, key, key_bytes, val, val_bytes, 0);
+    if (rc) { digby_txn_abort(txn); return rc; }
+    return digby_txn_commit(txn);
+}
+
+DIGBY_API int digby_delete(digby_db *db, const void *key, size_t key_bytes)
+{
+    digby_txn *txn;
+    int rc;
+    if (!db) return DIGBY_INVALID;
+    rc = digby_txn_begin(db, 0, &txn);
+    if (rc) return rc;
+    rc = digby_txn_delete(txn, NULL, key, key_bytes);
+    if (rc) { digby_txn_abort(txn); return rc; }
+    return digby_txn_commit(txn);
+}
+
+DIGBY_API int digby_get(digby_db *db, const void *key, size_t key_bytes,
+                        void **val, size_t *val_bytes, uint64_t *version)
+{
+    digby_txn *txn;
+    const void *v;
+    size_t vl;
+    int rc;
+    if (!db || !val || !val_bytes) return DIGBY_INVALID;
+    *val = NULL;
+    *val_bytes = 0;
+    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+    if (rc) return rc;
+    rc = digby_txn_get(txn, NULL, key, key_bytes, &v, &vl, version);
+    if (rc == DIGBY_OK) {
+        *val = digby__malloc(&db->alloc, vl ? vl : 1);
+        if (!*val) rc = DIGBY_NOMEM;
+        else {
+            if (vl) memcpy(*val, v, vl);
+            *val_bytes = vl;
+        }
+    }
+    digby_txn_abort(txn);
+    return rc;
+}

@@ -1,0 +1,312 @@
+/* digby_check and digby_stat: one iterative walk over a snapshot.
+
+   Every page reachable from the global tree, the catalog, each table, the
+   overflow chains and the freelist is marked in a bitmap; a page marked
+   twice is shared or cyclic, a page never marked is leaked.  Each tree page
+   is verified on read (trailer, page number, structure, the txid its parent
+   recorded) and keys are checked to rise strictly across the whole tree and
+   to respect every separator above them.  Walks are bounded by the tree
+   depth and the page count, so a corrupt page graph cannot loop. */
+
+typedef struct digby__walk {
+    digby_txn *txn;
+    uint8_t *bits;
+    digby_stats *st;
+    digby_check_report *rep;
+    uint8_t *prev; size_t prev_bytes, prev_cap; int have_prev;
+    digby__tree *tables; size_t ntables, cap_tables;
+    uint64_t entries;   /* counted in the current tree */
+} digby__walk;
+
+static int digby__walk_fail(digby__walk *w, uint64_t pgno, const char *what)
+{
+    if (w->rep && w->rep->bad_pgno == 0 && w->rep->message[0] == 0) {
+        w->rep->bad_pgno = pgno;
+        snprintf(w->rep->message, sizeof(w->rep->message), "page %llu: %s",
+                 (unsigned long long)pgno, what);
+    }
+    return DIGBY__CORRUPT(w->txn->db, pgno);
+}
+
+static int digby__walk_mark(digby__walk *w, uint64_t pgno, const char *what)
+{
+    if (pgno < 2 || pgno >= w->txn->meta.page_count)
+        return digby__walk_fail(w, pgno, "page number outside the file");
+    if (w->bits[pgno >> 3] & (1u << (pgno & 7)))
+        return digby__walk_fail(w, pgno, what);
+    w->bits[pgno >> 3] |= (uint8_t)(1u << (pgno & 7));
+    if (w->rep) w->rep->pages_checked++;
+    return DIGBY_OK;
+}
+
+static int digby__walk_overflow(digby__walk *w, const digby__cell *c)
+{
+    digby_txn *txn = w->txn;
+    digby_db *db = txn->db;
+    size_t per = db->usable - DIGBY__CHAIN_HDR;
+    uint64_t left = c->vlen, cur = digby__get64(c->val);
+    int rc = digby__txn_io(txn);
+    if (rc) return rc;
+    while (left) {
+        uint64_t n = DIGBY__MIN((uint64_t)per, left), next;
+        rc = digby__walk_mark(w, cur, "overflow page used twice");
+        if (rc) return rc;
+        rc = digby__page_read_raw(db, cur, txn->io);
+        if (rc == DIGBY_CORRUPT) return digby__walk_fail(w, cur, "overflow page fails verification");
+        if (rc) return rc;
+        next = digby__get64(txn->io + 24);
+        if (txn->io[0] != DIGBY__PAGE_OVERFLOW)
+            return digby__walk_fail(w, cur, "expected an overflow page");
+        if (digby__get64(txn->io + 16) != c->version)
+            return digby__walk_fail(w, cur, "overflow page txid differs from the value's version");
+        if ((left > n) != (next != 0))
+            return digby__walk_fail(w, cur, "overflow chain length differs from the value length");
+        if (w->st) w->st->overflow_pages++;
+        left -= n;
+        cur = next;
+    }
+    return DIGBY_OK;
+}
+
+/* Check the keys of a leaf against the previous leaf and the separators of
+   every ancestor (stack[0 .. depth-2], whose idx is one past the slot
+   taken). */
+static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth,
+                            int is_catalog)
+{
+    const digby__level *leaf = &stack[depth - 1];
+    const uint8_t *p = leaf->page;
+    unsigned n = digby__node_n(p), i;
+    int l, rc;
+    digby__cell first, last;
+    for (i = 0; i < n; i++) {
+        digby__cell c;
+        digby__node_cell(p, i, &c);
+        if (w->have_prev &&
+            digby__keycmp(w->prev, w->prev_bytes, c.key, c.key_bytes) >= 0)
+            return digby__walk_fail(w, leaf->pgno, "keys out of order");
+        rc = digby__reserve(&w->txn->db->alloc, &w->prev, &w->prev_cap, c.key_bytes + 1);
+        if (rc) return rc;
+        memcpy(w->prev, c.key, c.key_bytes);
+        w->prev_bytes = c.key_bytes;
+        w->have_prev = 1;
+        if (c.version > w->txn->meta.txid)
+            return digby__walk_fail(w, leaf->pgno, "value version newer than the snapshot");
+        if (c.flags & DIGBY__CELL_OVERFLOW) {
+            rc = digby__walk_overflow(w, &c);
+            if (rc) return rc;
+        }
+        if (is_catalog) {
+            digby__tree t;
+            if (c.vlen != DIGBY__TREE_BYTES || (c.flags & DIGBY__CELL_OVERFLOW))
+                return digby__walk_fail(w, leaf->pgno, "bad catalog entry");
+            digby__tree_decode(&t, c.val);
+            if (!digby__tree_sane(&t, w->txn->meta.page_count, w->txn->meta.txid))
+                return digby__walk_fail(w, leaf->pgno, "bad table descriptor");
+            if (w->ntables == w->cap_tables) {
+                size_t nc = w->cap_tables ? w->cap_tables * 2 : 16;
+                digby__tree *nt = (digby__tree *)digby__realloc(
+                    &w->txn->db->alloc, w->tables, nc * sizeof(digby__tree));
+                if (!nt) return DIGBY_NOMEM;
+                w->tables = nt;
+                w->cap_tables = nc;
+            }
+            w->tables[w->ntables++] = t;
+        }
+    }
+    w->entries += n;
+    digby__node_cell(p, 0, &first);
+    digby__node_cell(p, n - 1, &last);
+    for (l = 0; l < depth - 1; l++) {
+        const uint8_t *bp = stack[l].page;
+        unsigned slot = stack[l].idx - 1, bn = digby__node_n(bp);
+        size_t kl;
+        const uint8_t *k;
+        if (slot > 0) {
+            k = digby__node_key(bp, slot, &kl);
+            if (digby__keycmp(first.key, first.key_bytes, k, kl) < 0)
+                return digby__walk_fail(w, leaf->pgno, "key below its parent's separator");
+        }
+        if (slot + 1 < bn) {
+            k = digby__node_key(bp, slot + 1, &kl);
+            if (digby__keycmp(last.key, last.key_bytes, k, kl) >= 0)
+                return digby__walk_fail(w, leaf->pgno, "key above the next separator");
+        }
+    }
+    return DIGBY_OK;
+}
+
+static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog)
+{
+    digby_txn *txn = w->txn;
+    digby_db *db = txn->db;
+    digby__level stack[DIGBY__MAX_DEPTH];
+    int sp = 0, rc = DIGBY_OK;
+    w->have_prev = 0;
+    w->entries = 0;
+    if (t->root == 0) return DIGBY_OK;
+    if (t->depth == 0 || t->depth > DIGBY__MAX_DEPTH)
+        return digby__walk_fail(w, t->root, "bad tree depth");
+    rc = digby__walk_mark(w, t->root, "root page used twice");
+    if (rc) return rc;
+    rc = digby__page_get(txn, t->root, t->root_txid, &stack[0].page, &stack[0].pin);
+    if (rc == DIGBY_CORRUPT) return digby__walk_fail(w, t->root, "root page fails verification");
+    if (rc) return rc;
+    stack[0].pgno = t->root;
+    stack[0].idx = 0;
+    while (sp >= 0 && rc == DIGBY_OK) {
+        digby__level *top = &stack[sp];
+        int want_leaf = (uint32_t)sp + 1 == t->depth;
+        unsigned n = digby__node_n(top->page);
+        if (top->page[0] != (want_leaf ? DIGBY__PAGE_LEAF : DIGBY__PAGE_BRANCH)) {
+            rc = digby__walk_fail(w, top->pgno, "page type does not match its depth");
+            break;
+        }
+        if (want_leaf) {
+            if (w->st) w->st->leaf_pages++;
+            rc = digby__walk_leaf(w, stack, sp + 1, is_catalog);
+            digby__page_unpin(db, top->pin);
+            sp--;
+            continue;
+        }
+        if (top->idx == 0) {
+            unsigned i;
+            if (w->st) w->st->branch_pages++;
+            for (i = 2; i < n; i++) {
+                size_t a, b;
+                const uint8_t *ka = digby__node_key(top->page, i - 1, &a);
+                const uint8_t *kb = digby__node_key(top->page, i, &b);
+                if (digby__keycmp(ka, a, kb, b) >= 0) {
+                    rc = digby__walk_fail(w, top->pgno, "separators out of order");
+                    break;
+                }
+            }
+            if (rc) break;
+        }
+        if (top->idx < n) {
+            digby__cell c;
+            digby__level *child = &stack[sp + 1];
+            digby__node_cell(top->page, top->idx++, &c);
+            rc = digby__walk_mark(w, c.child, "page reachable twice (shared or cyclic)");
+            if (rc) break;
+            rc = digby__page_get(txn, c.child, c.child_txid, &child->page, &child->pin);
+            if (rc == DIGBY_CORRUPT) {
+                rc = digby__walk_fail(w, c.child, "page fails verification or has a txid other than its parent records");
+                break;
+            }
+            if (rc) break;
+            child->pgno = c.child;
+            child->idx = 0;
+            sp++;
+        } else {
+            digby__page_unpin(db, top->pin);
+            sp--;
+        }
+    }
+    for (; sp >= 0; sp--) digby__page_unpin(db, stack[sp].pin);
+    if (rc == DIGBY_OK && w->entries != t->entries)
+        rc = digby__walk_fail(w, t->root, "entry count differs from the tree descriptor");
+    return rc;
+}
+
+static int digby__walk_freelist(digby__walk *w)
+{
+    digby_txn *txn = w->txn;
+    digby_db *db = txn->db;
+    const digby__meta *m = &txn->meta;
+    uint64_t pgno = m->free_root, got = 0, idx = 0, nfree = 0, npend = 0;
+    size_t per = (db->usable - DIGBY__CHAIN_HDR) / 8;
+    int rc = digby__txn_io(txn);
+    if (rc) return rc;
+    while (pgno) {
+        unsigned n, i;
+        rc = digby__walk_mark(w, pgno, "freelist page used twice");
+        if (rc) return rc;
+        rc = digby__page_read_raw(db, pgno, txn->io);
+        if (rc == DIGBY_CORRUPT) return digby__walk_fail(w, pgno, "freelist page fails verification");
+        if (rc) return rc;
+        n = digby__get16(txn->io + 2);
+        if (txn->io[0] != DIGBY__PAGE_FREELIST || digby__get64(txn->io + 16) != m->txid ||
+            n > per || got + n > m->free_count)
+            return digby__walk_fail(w, pgno, "bad freelist page");
+        if (w->st) w->st->freelist_pages++;
+        for (i = 0; i < n; i++, idx++) {
+            uint64_t v = digby__get64(txn->io + DIGBY__CHAIN_HDR + 8 * i);
+            if (idx == 0) nfree = v;
+            else if (idx <= nfree) {
+                rc = digby__walk_mark(w, v, "free page also in use or listed twice");
+                if (w->st) w->st->free_pages++;
+            } else if (idx == nfree + 1) npend = v;
+            else if (((idx - nfree - 2) & 1) == 1) {
+                rc = digby__walk_mark(w, v, "pending page also in use or listed twice");
+                if (w->st) w->st->free_pages++;
+            }
+            if (rc) return rc;
+        }
+        got += n;
+        pgno = digby__get64(txn->io + 24);
+    }
+    if (got != m->free_count || (got && idx != 2 + nfree + 2 * npend))
+        return digby__walk_fail(w, m->free_root, "freelist length differs from the meta page");
+    return DIGBY_OK;
+}
+
+static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *rep)
+{
+    digby__walk w;
+    digby_txn *txn;
+    uint64_t nbytes, p, size;
+    size_t i;
+    int rc;
+    if (!db) return DIGBY_INVALID;
+    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+    if (rc) return rc;
+    memset(&w, 0, sizeof(w));
+    w.txn = txn;
+    w.st = st;
+    w.rep = rep;
+    nbytes = (txn->meta.page_count + 7) / 8;
+    if (nbytes > SIZE_MAX) { digby_txn_abort(txn); return DIGBY_NOMEM; }
+    w.bits = (uint8_t *)digby__malloc(&db->alloc, (size_t)nbytes);
+    if (!w.bits) { digby_txn_abort(txn); return DIGBY_NOMEM; }
+    memset(w.bits, 0, (size_t)nbytes);
+    w.bits[0] |= 3; /* the meta pages */
+    rc = digby__walk_tree(&w, &txn->meta.main, 0);
+    if (rc == DIGBY_OK) rc = digby__walk_tree(&w, &txn->meta.catalog, 1);
+    for (i = 0; i < w.ntables && rc == DIGBY_OK; i++) {
+        rc = digby__walk_tree(&w, &w.tables[i], 0);
+        if (st) st->table_entries += w.tables[i].entries;
+    }
+    if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
+    for (p = 2; p < txn->meta.page_count && rc == DIGBY_OK; p++)
+        if (!(w.bits[p >> 3] & (1u << (p & 7))))
+            rc = digby__walk_fail(&w, p, "page leaked: not reachable from any tree or the freelist");
+    if (st) {
+        st->page_size = db->page_size;
+        st->depth = txn->meta.main.depth;
+        st->page_count = txn->meta.page_count;
+        st->meta_pages = 2;
+        st->entries = txn->meta.main.entries;
+        st->tables = w.ntables;
+        st->last_txid = txn->meta.txid;
+        if (db->vfs->size(db->file, &size) == DIGBY_OK) st->file_bytes = size;
+    }
+    digby__free(&db->alloc, w.bits);
+    digby__free(&db->alloc, w.prev);
+    digby__free(&db->alloc, w.tables);
+    digby_txn_abort(txn);
+    return rc;
+}
+
+DIGBY_API int digby_check(digby_db *db, digby_check_report *report)
+{
+    if (report) memset(report, 0, sizeof(*report));
+    return digby__walk_all(db, NULL, report);
+}
+
+DIGBY_API int digby_stat(digby_db *db, digby_stats *out)
+{
+    if (!out) return DIGBY_INVALID;
+    memset(out, 0, sizeof(*out));
+    return digby__walk_all(db, out, NULL);
+}

@@ -1,0 +1,54 @@
+/* Compile check: DIGBY_STATIC makes every public function static.  The
+   table below takes the address of each one, so none is "defined but not
+   used" under -Werror, and each must have a definition.  Add new DIGBY_API
+   functions here.  The Makefile also checks (nm) that the object exports no
+   symbol but main. */
+#define DIGBY_STATIC
+#define DIGBY_IMPLEMENTATION
+#include "digby.h"
+
+typedef void (*compile_check_fn)(void);
+
+static const compile_check_fn compile_check_all[] = {
+    (compile_check_fn)digby_open,
+    (compile_check_fn)digby_close,
+    (compile_check_fn)digby_strerror,
+    (compile_check_fn)digby_version,
+    (compile_check_fn)digby_free,
+    (compile_check_fn)digby_vfs_posix,
+    (compile_check_fn)digby_vfs_mem_create,
+    (compile_check_fn)digby_vfs_mem_destroy,
+    (compile_check_fn)digby_put,
+    (compile_check_fn)digby_get,
+    (compile_check_fn)digby_delete,
+    (compile_check_fn)digby_max_key_bytes,
+    (compile_check_fn)digby_txn_begin,
+    (compile_check_fn)digby_txn_commit,
+    (compile_check_fn)digby_txn_abort,
+    (compile_check_fn)digby_txn_id,
+    (compile_check_fn)digby_txn_put,
+    (compile_check_fn)digby_txn_get,
+    (compile_check_fn)digby_txn_delete,
+    (compile_check_fn)digby_table_open,
+    (compile_check_fn)digby_table_drop,
+    (compile_check_fn)digby_table_list,
+    (compile_check_fn)digby_table_count,
+    (compile_check_fn)digby_cursor_open,
+    (compile_check_fn)digby_cursor_close,
+    (compile_check_fn)digby_cursor_seek,
+    (compile_check_fn)digby_cursor_first,
+    (compile_check_fn)digby_cursor_last,
+    (compile_check_fn)digby_cursor_next,
+    (compile_check_fn)digby_cursor_prev,
+    (compile_check_fn)digby_cursor_get,
+    (compile_check_fn)digby_stat,
+    (compile_check_fn)digby_check
+};
+
+int main(void)
+{
+    size_t i, n = 0;
+    for (i = 0; i < sizeof compile_check_all / sizeof compile_check_all[0]; i++)
+        n += compile_check_all[i] != 0;
+    return n == 0;
+}
