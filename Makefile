@@ -20,13 +20,14 @@ CLANG  ?= clang
 PYTHON ?= python3
 
 STD_C    = -std=c99 -Wall -Wextra -Wpedantic
+POSIX    = -D_POSIX_C_SOURCE=200809L
 LIBS     = -lpthread
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Tests: every tests/NAME.c is its own cmocka program.
 ALL_TESTS  := $(sort $(basename $(notdir $(wildcard tests/*.c))))
 TESTS       = $(ALL_TESTS)
-TEST_FLAGS  = $(STD_C) -Werror -O1 -g -I. -D_POSIX_C_SOURCE=200809L
+TEST_FLAGS  = $(STD_C) $(POSIX) -Werror -O1 -g -I.
 TEST_LIBS   = -lcmocka $(LIBS)
 TEST_BINS   = $(TESTS:%=build/tests/%)
 ASAN_BINS   = $(TESTS:%=build/tests-asan/%)
@@ -111,13 +112,13 @@ exported_symbols = nm -g --defined-only $(1) | awk 'NF == 3 { print $$3 }'
 # Also: every symbol the implementation exports is a digby_ name.
 build/compile/c99_gcc.o: tests/compile/c99.c digby.h | check-amalgamation
 	@mkdir -p $(@D)
-	$(GCC) $(STD_C) -Werror -I. -c $< -o $@
+	$(GCC) $(STD_C) $(POSIX) -Werror -I. -c $< -o $@
 	@bad=$$($(call exported_symbols,$@) | grep -v '^digby_' || true); \
 	if [ -n "$$bad" ]; then echo "$@ exports non-digby_ symbols:" $$bad; exit 1; fi
 
 build/compile/c99_clang.o: tests/compile/c99.c digby.h | check-amalgamation
 	@mkdir -p $(@D)
-	$(CLANG) $(STD_C) -Werror -I. -c $< -o $@
+	$(CLANG) $(STD_C) $(POSIX) -Werror -I. -c $< -o $@
 
 build/compile/cxx11.o: tests/compile/cxx11.cpp digby.h | check-amalgamation
 	@mkdir -p $(@D)
@@ -126,13 +127,13 @@ build/compile/cxx11.o: tests/compile/cxx11.cpp digby.h | check-amalgamation
 # Also: with DIGBY_STATIC the object exports nothing but main.
 build/compile/static.o: tests/compile/static.c digby.h | check-amalgamation
 	@mkdir -p $(@D)
-	$(CC) $(STD_C) -Werror -I. -c $< -o $@
+	$(CC) $(STD_C) $(POSIX) -Werror -I. -c $< -o $@
 	@bad=$$($(call exported_symbols,$@) | grep -v '^main$$' || true); \
 	if [ -n "$$bad" ]; then echo "$@ exports symbols despite DIGBY_STATIC:" $$bad; exit 1; fi
 
 build/compile/two_tu_%.o: tests/compile/two_tu_%.c digby.h | check-amalgamation
 	@mkdir -p $(@D)
-	$(CC) $(STD_C) -Werror -I. -c $< -o $@
+	$(CC) $(STD_C) $(POSIX) -Werror -I. -c $< -o $@
 
 # Two translation units, one with the implementation, linked and run.
 build/compile/two_tu: build/compile/two_tu_main.o build/compile/two_tu_impl.o

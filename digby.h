@@ -541,6 +541,10 @@ extern "C" {
 #include <pthread.h>
 #endif
 
+#if defined(__GLIBC__) && !defined(DIGBY_NO_POSIX) && !defined(__USE_XOPEN2K8)
+#error "digby: POSIX declarations are hidden (strict -std=c99?): compile the file that defines DIGBY_IMPLEMENTATION with -D_POSIX_C_SOURCE=200809L, make digby.h its first include, or define DIGBY_NO_POSIX"
+#endif
+
 #if defined(__has_include)
 #if !__has_include(<xxhash.h>)
 #error "digby needs xxhash.h: install Debian's libxxhash-dev"
@@ -1191,17 +1195,32 @@ static int digby__posix_truncate(digby_file *file, uint64_t size)
     return DIGBY_OK;
 }
 
+/* Linux open-file-description locks belong to the descriptor, not the
+   process: a second handle in the same process conflicts, and closing one
+   handle does not drop another's lock (classic fcntl locks do both wrong).
+   Elsewhere, or on kernels before 3.15, fall back to F_SETLK. */
+#if defined(__linux__) && !defined(F_OFD_SETLK)
+#define F_OFD_SETLK 37
+#endif
+
 static int digby__posix_lock(digby_file *file, int mode)
 {
     digby__posix_file *f = (digby__posix_file *)file;
     struct flock fl;
+    int r = -1;
     memset(&fl, 0, sizeof(fl));
     fl.l_type = mode == DIGBY_LOCK_EXCLUSIVE ? F_WRLCK
               : mode == DIGBY_LOCK_SHARED ? F_RDLCK : F_UNLCK;
     fl.l_whence = SEEK_SET;
     fl.l_start = 0;
     fl.l_len = 0;
-    if (fcntl(f->fd, F_SETLK, &fl) != 0) {
+#ifdef F_OFD_SETLK
+    r = fcntl(f->fd, F_OFD_SETLK, &fl);
+    if (r != 0 && errno == EINVAL) r = fcntl(f->fd, F_SETLK, &fl);
+#else
+    r = fcntl(f->fd, F_SETLK, &fl);
+#endif
+    if (r != 0) {
         f->last_errno = errno;
         if (errno == EACCES || errno == EAGAIN) return DIGBY_BUSY;
         /* file systems without locks (some network ones): proceed unlocked */
@@ -2115,19 +2134,45 @@ static int digby__meta_create(digby_db *db)
     memset(&m, 0, sizeof(m));
     m.page_count = 2;
     digby__make_uuid(m.uuid, db);
-    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    buf = (uint8_t *)digby__malloc(&db->alloc, 2 * (size_t)db->page_size);
     if (!buf) return DIGBY_NOMEM;
     m.txid = 0;
-    rc = digby__meta_write(db, &m, buf);
-    if (rc == DIGBY_OK) {
-        m.txid = 1;
-        rc = digby__meta_write(db, &m, buf);
-    }
+    digby__meta_encode(db, &m, buf);
+    m.txid = 1;
+    digby__meta_encode(db, &m, buf + db->page_size);
+    rc = db->vfs->write(db->file, 0, buf, 2 * (size_t)db->page_size);
     if (rc == DIGBY_OK && !(db->flags & DIGBY_OPEN_NO_SYNC))
         rc = db->vfs->sync(db->file);
     digby__free(&db->alloc, buf);
     if (rc == DIGBY_OK) db->meta = m;
     return rc;
+}
+
+/* A file with no valid meta page that is all zeros, or that holds no more
+   than the two meta pages its first sector announces, is a creation cut
+   short before its first sync: nothing was ever committed in it, so it may
+   be created afresh.  Returns 1 for such a file. */
+static int digby__meta_unborn(digby_db *db, uint64_t file_bytes)
+{
+    uint8_t *buf;
+    size_t got = 0, i;
+    int unborn = 0;
+    if (file_bytes > 2 * (uint64_t)DIGBY__MAX_PAGE) return 0;
+    buf = (uint8_t *)digby__malloc(&db->alloc, (size_t)file_bytes);
+    if (!buf) return 0;
+    if (db->vfs->read(db->file, 0, buf, (size_t)file_bytes, &got) == DIGBY_OK &&
+        got == file_bytes) {
+        for (i = 0; i < got && buf[i] == 0; i++) {}
+        if (i == got) unborn = 1;
+        else if (got >= DIGBY__MIN_PAGE &&
+                 memcmp(buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
+            uint32_t ps = digby__get32(buf + DIGBY__M_PAGESIZE);
+            unborn = ps >= DIGBY__MIN_PAGE && ps <= DIGBY__MAX_PAGE &&
+                     (ps & (ps - 1)) == 0 && file_bytes <= 2 * (uint64_t)ps;
+        }
+    }
+    digby__free(&db->alloc, buf);
+    return unborn;
 }
 
 /* Read a page-sized image at offset; DIGBY_CORRUPT when short. */
@@ -3007,6 +3052,7 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
         rc = digby__ovf_write(txn, (const uint8_t *)val, vlen, &ovf);
         if (rc) return rc;
         digby__put64(ref, ovf);
+        if (key_bytes > db->max_key) return DIGBY_TOOBIG;
         sz = digby__leaf_cell_encode(txn->cell, key, key_bytes, vlen,
                                      DIGBY__CELL_OVERFLOW, txn->txid, ref, 8);
     }
@@ -3642,6 +3688,7 @@ DIGBY_API int digby_table_open(digby_txn *txn, const char *name, unsigned flags,
     *out = NULL;
     if (!txn || (flags & ~DIGBY_TABLE_CREATE)) return DIGBY_INVALID;
     if ((rc = digby__name_check(name, &len)) != DIGBY_OK) return rc;
+    if (len > txn->db->max_key) return DIGBY_TOOBIG;
     if (txn->poisoned) return DIGBY_POISONED;
     t = digby__table_find(txn, name, len);
     if (t) { *out = t; return DIGBY_OK; }
@@ -4120,8 +4167,9 @@ static void digby__db_sizes(digby_db *db)
     db->trailer = DIGBY__TRAILER_XXH32;
     db->usable = db->page_size - db->trailer;
     db->max_cell = (db->usable - DIGBY__HDR) / 4 - 2;
-    /* klen varint (3) + packed length (5) + version (10) + overflow ref (8) */
-    db->max_key = db->max_cell - 26;
+    /* klen varint (2: keys stay under 16384) + packed length (5) + version
+       (10) + overflow ref (8) */
+    db->max_key = db->max_cell - 25;
 }
 
 DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db **out)
@@ -4179,10 +4227,18 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
         rc = digby__meta_create(db);
     } else {
         rc = digby__meta_load(db, size, o.page_size);
-        if (rc == DIGBY_OK) {
+        if ((rc == DIGBY_NOTDIGBY || rc == DIGBY_CORRUPT) &&
+            !(o.flags & DIGBY_OPEN_READONLY) && digby__meta_unborn(db, size)) {
+            db->page_size = o.page_size ? o.page_size : 4096;
+            digby__db_sizes(db);
+            rc = db->vfs->truncate(db->file, 0);
+            if (rc == DIGBY_OK) rc = digby__meta_create(db);
+            size = 0;
+        } else if (rc == DIGBY_OK) {
             digby__db_sizes(db);
             if (!(o.flags & DIGBY_OPEN_READONLY)) rc = digby__freelist_load(db);
         }
+        (void)size;
     }
     if (rc == DIGBY_OK) rc = digby__cache_init(db, o.cache_bytes);
     if (rc) return digby__db_fail(db, rc);
@@ -4313,6 +4369,7 @@ typedef struct digby__walk {
     digby_stats *st;
     digby_check_report *rep;
     uint8_t *prev; size_t prev_bytes, prev_cap; int have_prev;
+    uint8_t *val; size_t val_cap;
     digby__tree *tables; size_t ntables, cap_tables;
     uint64_t entries;   /* counted in the current tree */
 } digby__walk;
@@ -4397,9 +4454,12 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
         }
         if (is_catalog) {
             digby__tree t;
-            if (c.vlen != DIGBY__TREE_BYTES || (c.flags & DIGBY__CELL_OVERFLOW))
+            if (c.vlen != DIGBY__TREE_BYTES)
                 return digby__walk_fail(w, leaf->pgno, "bad catalog entry");
-            digby__tree_decode(&t, c.val);
+            /* long names at small page sizes push the descriptor out */
+            rc = digby__cell_value(w->txn, &c, &w->val, &w->val_cap);
+            if (rc) return rc;
+            digby__tree_decode(&t, w->val);
             if (!digby__tree_sane(&t, w->txn->meta.page_count, w->txn->meta.txid))
                 return digby__walk_fail(w, leaf->pgno, "bad table descriptor");
             if (w->ntables == w->cap_tables) {
@@ -4592,6 +4652,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     }
     digby__free(&db->alloc, w.bits);
     digby__free(&db->alloc, w.prev);
+    digby__free(&db->alloc, w.val);
     digby__free(&db->alloc, w.tables);
     digby_txn_abort(txn);
     return rc;

@@ -21,6 +21,10 @@
 #include <pthread.h>
 #endif
 
+#if defined(__GLIBC__) && !defined(DIGBY_NO_POSIX) && !defined(__USE_XOPEN2K8)
+#error "digby: POSIX declarations are hidden (strict -std=c99?): compile the file that defines DIGBY_IMPLEMENTATION with -D_POSIX_C_SOURCE=200809L, make digby.h its first include, or define DIGBY_NO_POSIX"
+#endif
+
 #if defined(__has_include)
 #if !__has_include(<xxhash.h>)
 #error "digby needs xxhash.h: install Debian's libxxhash-dev"

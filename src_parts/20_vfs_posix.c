@@ -149,17 +149,32 @@ static int digby__posix_truncate(digby_file *file, uint64_t size)
     return DIGBY_OK;
 }
 
+/* Linux open-file-description locks belong to the descriptor, not the
+   process: a second handle in the same process conflicts, and closing one
+   handle does not drop another's lock (classic fcntl locks do both wrong).
+   Elsewhere, or on kernels before 3.15, fall back to F_SETLK. */
+#if defined(__linux__) && !defined(F_OFD_SETLK)
+#define F_OFD_SETLK 37
+#endif
+
 static int digby__posix_lock(digby_file *file, int mode)
 {
     digby__posix_file *f = (digby__posix_file *)file;
     struct flock fl;
+    int r = -1;
     memset(&fl, 0, sizeof(fl));
     fl.l_type = mode == DIGBY_LOCK_EXCLUSIVE ? F_WRLCK
               : mode == DIGBY_LOCK_SHARED ? F_RDLCK : F_UNLCK;
     fl.l_whence = SEEK_SET;
     fl.l_start = 0;
     fl.l_len = 0;
-    if (fcntl(f->fd, F_SETLK, &fl) != 0) {
+#ifdef F_OFD_SETLK
+    r = fcntl(f->fd, F_OFD_SETLK, &fl);
+    if (r != 0 && errno == EINVAL) r = fcntl(f->fd, F_SETLK, &fl);
+#else
+    r = fcntl(f->fd, F_SETLK, &fl);
+#endif
+    if (r != 0) {
         f->last_errno = errno;
         if (errno == EACCES || errno == EAGAIN) return DIGBY_BUSY;
         /* file systems without locks (some network ones): proceed unlocked */

@@ -127,19 +127,45 @@ static int digby__meta_create(digby_db *db)
     memset(&m, 0, sizeof(m));
     m.page_count = 2;
     digby__make_uuid(m.uuid, db);
-    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    buf = (uint8_t *)digby__malloc(&db->alloc, 2 * (size_t)db->page_size);
     if (!buf) return DIGBY_NOMEM;
     m.txid = 0;
-    rc = digby__meta_write(db, &m, buf);
-    if (rc == DIGBY_OK) {
-        m.txid = 1;
-        rc = digby__meta_write(db, &m, buf);
-    }
+    digby__meta_encode(db, &m, buf);
+    m.txid = 1;
+    digby__meta_encode(db, &m, buf + db->page_size);
+    rc = db->vfs->write(db->file, 0, buf, 2 * (size_t)db->page_size);
     if (rc == DIGBY_OK && !(db->flags & DIGBY_OPEN_NO_SYNC))
         rc = db->vfs->sync(db->file);
     digby__free(&db->alloc, buf);
     if (rc == DIGBY_OK) db->meta = m;
     return rc;
+}
+
+/* A file with no valid meta page that is all zeros, or that holds no more
+   than the two meta pages its first sector announces, is a creation cut
+   short before its first sync: nothing was ever committed in it, so it may
+   be created afresh.  Returns 1 for such a file. */
+static int digby__meta_unborn(digby_db *db, uint64_t file_bytes)
+{
+    uint8_t *buf;
+    size_t got = 0, i;
+    int unborn = 0;
+    if (file_bytes > 2 * (uint64_t)DIGBY__MAX_PAGE) return 0;
+    buf = (uint8_t *)digby__malloc(&db->alloc, (size_t)file_bytes);
+    if (!buf) return 0;
+    if (db->vfs->read(db->file, 0, buf, (size_t)file_bytes, &got) == DIGBY_OK &&
+        got == file_bytes) {
+        for (i = 0; i < got && buf[i] == 0; i++) {}
+        if (i == got) unborn = 1;
+        else if (got >= DIGBY__MIN_PAGE &&
+                 memcmp(buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
+            uint32_t ps = digby__get32(buf + DIGBY__M_PAGESIZE);
+            unborn = ps >= DIGBY__MIN_PAGE && ps <= DIGBY__MAX_PAGE &&
+                     (ps & (ps - 1)) == 0 && file_bytes <= 2 * (uint64_t)ps;
+        }
+    }
+    digby__free(&db->alloc, buf);
+    return unborn;
 }
 
 /* Read a page-sized image at offset; DIGBY_CORRUPT when short. */

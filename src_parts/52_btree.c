@@ -278,6 +278,7 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
         rc = digby__ovf_write(txn, (const uint8_t *)val, vlen, &ovf);
         if (rc) return rc;
         digby__put64(ref, ovf);
+        if (key_bytes > db->max_key) return DIGBY_TOOBIG;
         sz = digby__leaf_cell_encode(txn->cell, key, key_bytes, vlen,
                                      DIGBY__CELL_OVERFLOW, txn->txid, ref, 8);
     }

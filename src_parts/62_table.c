@@ -45,6 +45,7 @@ DIGBY_API int digby_table_open(digby_txn *txn, const char *name, unsigned flags,
     *out = NULL;
     if (!txn || (flags & ~DIGBY_TABLE_CREATE)) return DIGBY_INVALID;
     if ((rc = digby__name_check(name, &len)) != DIGBY_OK) return rc;
+    if (len > txn->db->max_key) return DIGBY_TOOBIG;
     if (txn->poisoned) return DIGBY_POISONED;
     t = digby__table_find(txn, name, len);
     if (t) { *out = t; return DIGBY_OK; }

@@ -25,8 +25,9 @@ static void digby__db_sizes(digby_db *db)
     db->trailer = DIGBY__TRAILER_XXH32;
     db->usable = db->page_size - db->trailer;
     db->max_cell = (db->usable - DIGBY__HDR) / 4 - 2;
-    /* klen varint (3) + packed length (5) + version (10) + overflow ref (8) */
-    db->max_key = db->max_cell - 26;
+    /* klen varint (2: keys stay under 16384) + packed length (5) + version
+       (10) + overflow ref (8) */
+    db->max_key = db->max_cell - 25;
 }
 
 DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db **out)
@@ -84,10 +85,18 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
         rc = digby__meta_create(db);
     } else {
         rc = digby__meta_load(db, size, o.page_size);
-        if (rc == DIGBY_OK) {
+        if ((rc == DIGBY_NOTDIGBY || rc == DIGBY_CORRUPT) &&
+            !(o.flags & DIGBY_OPEN_READONLY) && digby__meta_unborn(db, size)) {
+            db->page_size = o.page_size ? o.page_size : 4096;
+            digby__db_sizes(db);
+            rc = db->vfs->truncate(db->file, 0);
+            if (rc == DIGBY_OK) rc = digby__meta_create(db);
+            size = 0;
+        } else if (rc == DIGBY_OK) {
             digby__db_sizes(db);
             if (!(o.flags & DIGBY_OPEN_READONLY)) rc = digby__freelist_load(db);
         }
+        (void)size;
     }
     if (rc == DIGBY_OK) rc = digby__cache_init(db, o.cache_bytes);
     if (rc) return digby__db_fail(db, rc);

@@ -14,6 +14,7 @@ typedef struct digby__walk {
     digby_stats *st;
     digby_check_report *rep;
     uint8_t *prev; size_t prev_bytes, prev_cap; int have_prev;
+    uint8_t *val; size_t val_cap;
     digby__tree *tables; size_t ntables, cap_tables;
     uint64_t entries;   /* counted in the current tree */
 } digby__walk;
@@ -98,9 +99,12 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
         }
         if (is_catalog) {
             digby__tree t;
-            if (c.vlen != DIGBY__TREE_BYTES || (c.flags & DIGBY__CELL_OVERFLOW))
+            if (c.vlen != DIGBY__TREE_BYTES)
                 return digby__walk_fail(w, leaf->pgno, "bad catalog entry");
-            digby__tree_decode(&t, c.val);
+            /* long names at small page sizes push the descriptor out */
+            rc = digby__cell_value(w->txn, &c, &w->val, &w->val_cap);
+            if (rc) return rc;
+            digby__tree_decode(&t, w->val);
             if (!digby__tree_sane(&t, w->txn->meta.page_count, w->txn->meta.txid))
                 return digby__walk_fail(w, leaf->pgno, "bad table descriptor");
             if (w->ntables == w->cap_tables) {
@@ -293,6 +297,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     }
     digby__free(&db->alloc, w.bits);
     digby__free(&db->alloc, w.prev);
+    digby__free(&db->alloc, w.val);
     digby__free(&db->alloc, w.tables);
     digby_txn_abort(txn);
     return rc;
