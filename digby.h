@@ -412,12 +412,14 @@ DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
 /* ======================================================================== */
 
 /* Open a named table (an independent tree).
-   Params:    name: 1 .. 255 bytes, NUL-terminated.  flags: 0 or
+   Params:    name: 1 .. 255 bytes, NUL-terminated, and at most
+              digby_max_key_bytes() (a name is a catalog key).  flags: 0 or
               DIGBY_TABLE_CREATE (read-write transactions only).
    Ownership: *out belongs to the transaction and is valid until it ends.
               Opening the same name twice gives the same handle.
    Returns:   DIGBY_OK; DIGBY_NOTFOUND (missing and not created);
-              DIGBY_INVALID; DIGBY_READONLY (CREATE in a read-only txn);
+              DIGBY_INVALID; DIGBY_TOOBIG (name longer than the key limit);
+              DIGBY_READONLY (CREATE of a missing table in a read-only txn);
               DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_NOMEM. */
 DIGBY_API int digby_table_open(digby_txn *txn, const char *name,
                                unsigned flags, digby_table **out);
@@ -2231,12 +2233,11 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
         return saw_magic ? DIGBY_CORRUPT : DIGBY_NOTDIGBY;
     }
     if (want_ps && want_ps != ps) return DIGBY_PAGESIZE;
-    /* a meta page whose pages are not all in the file is not usable */
-    for (slot = 0; slot < 2; slot++)
-        if (ok[slot] && cand[slot].page_count > file_bytes / ps) ok[slot] = 0;
-    if (!ok[0] && !ok[1]) return DIGBY_CORRUPT;
     if (ok[0] && ok[1]) slot = cand[1].txid > cand[0].txid ? 1 : 0;
     else slot = ok[1] ? 1 : 0;
+    /* a commit extends the file before its meta page is written: a newest
+       meta page counting pages past the end means the file was truncated */
+    if (cand[slot].page_count > file_bytes / ps) return DIGBY_CORRUPT;
     db->page_size = ps;
     db->meta = cand[slot];
     return DIGBY_OK;
@@ -3519,6 +3520,13 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         qsort(pgnos, n, sizeof(uint64_t), digby__cmp_u64_asc);
         rc = digby__write_dirty(txn, pgnos, n);
     }
+    /* the file must reach page_count before the meta page counts on it:
+       pages allocated at the end and freed again were never written */
+    if (rc == DIGBY_OK) {
+        uint64_t size, need = txn->meta.page_count * db->page_size;
+        rc = db->vfs->size(db->file, &size);
+        if (rc == DIGBY_OK && size < need) rc = db->vfs->truncate(db->file, need);
+    }
     if (db->flags & DIGBY_OPEN_NO_SYNC) sync = 0;
     if (rc == DIGBY_OK && sync) {
         rc = db->vfs->sync(db->file);
@@ -4637,6 +4645,9 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         if (st) st->table_entries += w.tables[i].entries;
     }
     if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
+    if (rc == DIGBY_OK && db->vfs->size(db->file, &size) == DIGBY_OK &&
+        size / db->page_size < txn->meta.page_count)
+        rc = digby__walk_fail(&w, size / db->page_size, "file shorter than the meta page's page count");
     for (p = 2; p < txn->meta.page_count && rc == DIGBY_OK; p++)
         if (!(w.bits[p >> 3] & (1u << (p & 7))))
             rc = digby__walk_fail(&w, p, "page leaked: not reachable from any tree or the freelist");

@@ -167,12 +167,14 @@ DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
 /* ======================================================================== */
 
 /* Open a named table (an independent tree).
-   Params:    name: 1 .. 255 bytes, NUL-terminated.  flags: 0 or
+   Params:    name: 1 .. 255 bytes, NUL-terminated, and at most
+              digby_max_key_bytes() (a name is a catalog key).  flags: 0 or
               DIGBY_TABLE_CREATE (read-write transactions only).
    Ownership: *out belongs to the transaction and is valid until it ends.
               Opening the same name twice gives the same handle.
    Returns:   DIGBY_OK; DIGBY_NOTFOUND (missing and not created);
-              DIGBY_INVALID; DIGBY_READONLY (CREATE in a read-only txn);
+              DIGBY_INVALID; DIGBY_TOOBIG (name longer than the key limit);
+              DIGBY_READONLY (CREATE of a missing table in a read-only txn);
               DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_NOMEM. */
 DIGBY_API int digby_table_open(digby_txn *txn, const char *name,
                                unsigned flags, digby_table **out);

@@ -224,12 +224,11 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
         return saw_magic ? DIGBY_CORRUPT : DIGBY_NOTDIGBY;
     }
     if (want_ps && want_ps != ps) return DIGBY_PAGESIZE;
-    /* a meta page whose pages are not all in the file is not usable */
-    for (slot = 0; slot < 2; slot++)
-        if (ok[slot] && cand[slot].page_count > file_bytes / ps) ok[slot] = 0;
-    if (!ok[0] && !ok[1]) return DIGBY_CORRUPT;
     if (ok[0] && ok[1]) slot = cand[1].txid > cand[0].txid ? 1 : 0;
     else slot = ok[1] ? 1 : 0;
+    /* a commit extends the file before its meta page is written: a newest
+       meta page counting pages past the end means the file was truncated */
+    if (cand[slot].page_count > file_bytes / ps) return DIGBY_CORRUPT;
     db->page_size = ps;
     db->meta = cand[slot];
     return DIGBY_OK;

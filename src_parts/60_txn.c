@@ -191,6 +191,13 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         qsort(pgnos, n, sizeof(uint64_t), digby__cmp_u64_asc);
         rc = digby__write_dirty(txn, pgnos, n);
     }
+    /* the file must reach page_count before the meta page counts on it:
+       pages allocated at the end and freed again were never written */
+    if (rc == DIGBY_OK) {
+        uint64_t size, need = txn->meta.page_count * db->page_size;
+        rc = db->vfs->size(db->file, &size);
+        if (rc == DIGBY_OK && size < need) rc = db->vfs->truncate(db->file, need);
+    }
     if (db->flags & DIGBY_OPEN_NO_SYNC) sync = 0;
     if (rc == DIGBY_OK && sync) {
         rc = db->vfs->sync(db->file);
