@@ -14,6 +14,9 @@
          granularity: a prefix of its sectors is new, the rest old (up to
          three tear points: first, middle and last sector boundary; a write
          inside one sector is torn by dropping it whole)
+     (d) kept in another order: two pseudo-random subsets of the unsynced
+         writes (each kept with probability 1/2), as a disk that reorders
+         writes between syncs would leave them
    Each distinct resulting image is opened with digby_open() through a fresh
    VFS, and must: open; equal exactly the model state after the last commit
    that returned DIGBY_OK, or the state of the commit in flight at the cut;
@@ -773,7 +776,7 @@ typedef struct sweep {
     const mkey *keys;
     uint64_t points, states, match_old, match_new, failures;
     uint64_t points_in_commit, points_write, points_sync, points_trunc;
-    uint64_t states_a, states_b, states_torn;
+    uint64_t states_a, states_b, states_torn, states_reorder;
     uint64_t nondeterministic, swallowed;
 } sweep;
 
@@ -894,7 +897,21 @@ static int same_images(const img *a, const img *b, int n)
     return 1;
 }
 
-#define MAX_STATES 5
+#define MAX_STATES 7
+#define REORDER_STATES 2
+
+/* Apply a pseudo-random subset of the unsynced ops (each kept with
+   probability 1/2): the disk persisted them in another order than issued. */
+static void apply_subset(img *m, const ffile *f, uint64_t *rng)
+{
+    size_t i;
+    for (i = 0; i < f->nops; i++) {
+        const fop *o = &f->ops[i];
+        if (splitmix(rng) & 1) continue;
+        if (o->kind == K_WRITE) img_write(m, o->off, o->data, o->len);
+        else img_resize(m, (size_t)o->off);
+    }
+}
 
 /* Build the crash states for the stopped run and check each distinct one. */
 static void check_crash_point(sweep *s, uint64_t k, const wl *w, const fvfs *v)
@@ -956,12 +973,22 @@ static void check_crash_point(sweep *s, uint64_t k, const wl *w, const fvfs *v)
             names[ns++] = "c:torn";
         }
     }
+    /* (d) kept in another order: random subsets of the unsynced writes */
+    for (j = 0; j < REORDER_STATES && ns < MAX_STATES; j++) {
+        uint64_t rng = k * 0x9E3779B97F4A7C15ull + (uint64_t)j + 1;
+        for (i = 0; i < v->nfiles; i++) {
+            img_copy(&st[ns][i], &v->files[i].dur);
+            apply_subset(&st[ns][i], &v->files[i], &rng);
+        }
+        names[ns++] = "d:reordered";
+    }
     for (j = 0; j < ns; j++) {
         int dup = 0;
         for (i = 0; i < j && !dup; i++) dup = same_images(st[i], st[j], v->nfiles);
         if (dup) continue;
         if (names[j][0] == 'a') s->states_a++;
         else if (names[j][0] == 'b') s->states_b++;
+        else if (names[j][0] == 'd') s->states_reorder++;
         else s->states_torn++;
         check_state(s, k, names[j], w, v, st[j]);
     }
@@ -1092,7 +1119,7 @@ static void test_crash_sweep(void **state)
     }
     print_message("crash: %llu crash points checked (every %llu. of %llu calls: %llu "
                   "writes, %llu syncs, %llu truncates; %llu inside a commit), %llu "
-                  "crash states checked (%llu all-dropped, %llu all-kept, %llu torn; "
+                  "crash states checked (%llu all-dropped, %llu all-kept, %llu torn, %llu reordered; "
                   "duplicates skipped): %llu matched the last commit, %llu the commit "
                   "in flight; %llu failures\n",
                   (unsigned long long)s.points, (unsigned long long)step,
@@ -1100,7 +1127,8 @@ static void test_crash_sweep(void **state)
                   (unsigned long long)s.points_sync, (unsigned long long)s.points_trunc,
                   (unsigned long long)s.points_in_commit, (unsigned long long)s.states,
                   (unsigned long long)s.states_a, (unsigned long long)s.states_b,
-                  (unsigned long long)s.states_torn, (unsigned long long)s.match_old,
+                  (unsigned long long)s.states_torn, (unsigned long long)s.states_reorder,
+                  (unsigned long long)s.match_old,
                   (unsigned long long)s.match_new, (unsigned long long)s.failures);
     fv_free(v);
     free(keys);
