@@ -175,8 +175,11 @@ typedef struct digby_vfs {
 /* Flags for digby_options.flags. */
 #define DIGBY_OPEN_READONLY  0x1u  /* no write transactions; shared lock */
 #define DIGBY_OPEN_NO_CREATE 0x2u  /* fail with DIGBY_CANTOPEN if missing */
-#define DIGBY_OPEN_NO_SYNC   0x4u  /* skip syncs: a crash may lose recent
-                                      commits but never corrupts the file */
+#define DIGBY_OPEN_NO_SYNC   0x4u  /* skip syncs: an application crash loses
+                                      nothing; an OS crash or power cut may
+                                      lose recent commits or leave pages
+                                      that read as DIGBY_CORRUPT (never
+                                      silently wrong data) */
 
 /* Options for digby_open().  A zeroed struct (or NULL) means all defaults. */
 typedef struct digby_options {
@@ -354,14 +357,20 @@ DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
               transaction is used by one thread at a time. */
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
 
-/* Commit: write the new pages, sync, write the other meta page, sync.  The
+/* Commit: write the new pages and the other meta page, then sync once (the
+   first commit after open syncs the pages before writing the meta page:
+   two syncs).  When it returns DIGBY_OK the commit is durable.  The
    transaction is freed whatever the result; on failure nothing of it is
    visible, before or after a reopen.  A read-only transaction just ends.
    Returns:   DIGBY_OK; DIGBY_POISONED (an operation in it failed earlier);
               DIGBY_IOERR/DIGBY_FULL (nothing committed; after a failed sync
               the handle refuses writes until reopened); DIGBY_NOMEM;
               DIGBY_INVALID (NULL).
-   Technique: shadow paging ("B-trees, Shadowing, and Clones", Rodeh 2008). */
+   Technique: shadow paging ("B-trees, Shadowing, and Clones", Rodeh 2008);
+              one sync per commit is safe because every parent entry
+              records its child's txid and open verifies every page the
+              newest commit wrote, falling back to the previous commit if
+              one did not reach the disk (LESSONS.md). */
 DIGBY_API int digby_txn_commit(digby_txn *txn);
 
 /* Discard the transaction and everything it wrote; frees it.  NULL is
@@ -767,6 +776,9 @@ struct digby_db {
     uint64_t corrupt_pgno;  /* last page found corrupt (diagnostic) */
     int corrupt_line;       /* source line that found it */
     digby__meta meta;       /* last committed */
+    digby__meta fallback;   /* the other meta page, if it verified (open) */
+    int have_fallback;
+    int synced_commit;      /* a two-sync commit succeeded in this session */
     digby__mutex mu;        /* meta, readers, cache, txn count */
     digby__mutex wmu;       /* held by the read-write transaction */
     digby__cache cache;
@@ -857,6 +869,7 @@ static digby__tree *digby__txn_tree(digby_txn *txn, digby_table *t, int *rc);
 static int digby__txn_fail(digby_txn *txn, int rc);
 
 static void digby__cursor_unpin_all(digby_cursor *c);
+static int digby__verify_newest(digby_db *db, const digby__meta *m);
 static int digby__cursor_new(digby_txn *txn, digby_table *table, digby__tree *t,
                              digby_cursor **out);
 
@@ -2235,11 +2248,19 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     if (want_ps && want_ps != ps) return DIGBY_PAGESIZE;
     if (ok[0] && ok[1]) slot = cand[1].txid > cand[0].txid ? 1 : 0;
     else slot = ok[1] ? 1 : 0;
-    /* a commit extends the file before its meta page is written: a newest
-       meta page counting pages past the end means the file was truncated */
-    if (cand[slot].page_count > file_bytes / ps) return DIGBY_CORRUPT;
     db->page_size = ps;
     db->meta = cand[slot];
+    db->have_fallback = ok[!slot] && cand[!slot].txid < cand[slot].txid;
+    if (db->have_fallback) db->fallback = cand[!slot];
+    /* with one sync per commit, a crash can leave the newest meta page
+       without the file growth it counts on: fall back to the previous
+       commit.  A file short of both is truncated. */
+    if (db->meta.page_count > file_bytes / ps) {
+        if (!db->have_fallback || db->fallback.page_count > file_bytes / ps)
+            return DIGBY_CORRUPT;
+        db->meta = db->fallback;
+        db->have_fallback = 0;
+    }
     return DIGBY_OK;
 }
 /* ---- end 44_meta.c ---- */
@@ -3528,7 +3549,13 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         if (rc == DIGBY_OK && size < need) rc = db->vfs->truncate(db->file, need);
     }
     if (db->flags & DIGBY_OPEN_NO_SYNC) sync = 0;
-    if (rc == DIGBY_OK && sync) {
+    /* The first commit of a session syncs its pages before writing the
+       meta page (two syncs); later ones write pages and meta page and sync
+       once, and open verifies the newest commit's pages instead.  The
+       first one must be ordered: a crash before it may have left pages of
+       an unfinished transaction carrying the very txid it reuses, which
+       verification could not tell from its own. */
+    if (rc == DIGBY_OK && sync && !db->synced_commit) {
         rc = db->vfs->sync(db->file);
         if (rc) db->poisoned = 1; /* a failed sync may have dropped pages */
     }
@@ -3538,6 +3565,7 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         if (rc == DIGBY_OK && sync) rc = db->vfs->sync(db->file);
         /* the meta slot may hold anything now: refuse writes until reopen */
         if (rc) db->poisoned = 1;
+        else if (sync) db->synced_commit = 1;
     }
     if (rc) {
         digby__free(&db->alloc, pgnos);
@@ -4244,11 +4272,25 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
             size = 0;
         } else if (rc == DIGBY_OK) {
             digby__db_sizes(db);
-            if (!(o.flags & DIGBY_OPEN_READONLY)) rc = digby__freelist_load(db);
+            rc = digby__cache_init(db, o.cache_bytes);
+            /* the newest commit may have been cut short (one sync per
+               commit): trust it only if every page it wrote verifies */
+            if (rc == DIGBY_OK && db->meta.txid > 1) {
+                rc = digby__verify_newest(db, &db->meta);
+                if (rc == DIGBY_CORRUPT && db->have_fallback) {
+                    db->meta = db->fallback;
+                    db->have_fallback = 0;
+                    db->corrupt_pgno = 0;
+                    digby__cache_release(db);
+                    rc = digby__cache_init(db, o.cache_bytes);
+                }
+            }
+            if (rc == DIGBY_OK && !(o.flags & DIGBY_OPEN_READONLY))
+                rc = digby__freelist_load(db);
         }
         (void)size;
     }
-    if (rc == DIGBY_OK) rc = digby__cache_init(db, o.cache_bytes);
+    if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
     if (rc) return digby__db_fail(db, rc);
     *out = db;
     return DIGBY_OK;
@@ -4373,7 +4415,9 @@ DIGBY_API const char *digby_strerror(int rc)
 
 typedef struct digby__walk {
     digby_txn *txn;
-    uint8_t *bits;
+    uint8_t *bits;          /* NULL when only verifying one transaction */
+    uint64_t only_txid;     /* nonzero: visit only pages written by it */
+    uint64_t visits;        /* pages visited, bounded by page_count */
     digby_stats *st;
     digby_check_report *rep;
     uint8_t *prev; size_t prev_bytes, prev_cap; int have_prev;
@@ -4396,6 +4440,13 @@ static int digby__walk_mark(digby__walk *w, uint64_t pgno, const char *what)
 {
     if (pgno < 2 || pgno >= w->txn->meta.page_count)
         return digby__walk_fail(w, pgno, "page number outside the file");
+    if (!w->bits) {
+        /* no bitmap: a page graph with sharing could make the walk long,
+           never endless: stop after page_count visits */
+        if (++w->visits > w->txn->meta.page_count)
+            return digby__walk_fail(w, pgno, "page graph has a cycle or shared pages");
+        return DIGBY_OK;
+    }
     if (w->bits[pgno >> 3] & (1u << (pgno & 7)))
         return digby__walk_fail(w, pgno, what);
     w->bits[pgno >> 3] |= (uint8_t)(1u << (pgno & 7));
@@ -4456,7 +4507,8 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
         w->have_prev = 1;
         if (c.version > w->txn->meta.txid)
             return digby__walk_fail(w, leaf->pgno, "value version newer than the snapshot");
-        if (c.flags & DIGBY__CELL_OVERFLOW) {
+        if ((c.flags & DIGBY__CELL_OVERFLOW) &&
+            (!w->only_txid || c.version == w->only_txid)) {
             rc = digby__walk_overflow(w, &c);
             if (rc) return rc;
         }
@@ -4512,6 +4564,7 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
     w->have_prev = 0;
     w->entries = 0;
     if (t->root == 0) return DIGBY_OK;
+    if (w->only_txid && t->root_txid != w->only_txid) return DIGBY_OK;
     if (t->depth == 0 || t->depth > DIGBY__MAX_DEPTH)
         return digby__walk_fail(w, t->root, "bad tree depth");
     rc = digby__walk_mark(w, t->root, "root page used twice");
@@ -4554,6 +4607,7 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
             digby__cell c;
             digby__level *child = &stack[sp + 1];
             digby__node_cell(top->page, top->idx++, &c);
+            if (w->only_txid && c.child_txid != w->only_txid) continue;
             rc = digby__walk_mark(w, c.child, "page reachable twice (shared or cyclic)");
             if (rc) break;
             rc = digby__page_get(txn, c.child, c.child_txid, &child->page, &child->pin);
@@ -4571,7 +4625,7 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
         }
     }
     for (; sp >= 0; sp--) digby__page_unpin(db, stack[sp].pin);
-    if (rc == DIGBY_OK && w->entries != t->entries)
+    if (rc == DIGBY_OK && !w->only_txid && w->entries != t->entries)
         rc = digby__walk_fail(w, t->root, "entry count differs from the tree descriptor");
     return rc;
 }
@@ -4680,6 +4734,41 @@ DIGBY_API int digby_stat(digby_db *db, digby_stats *out)
     if (!out) return DIGBY_INVALID;
     memset(out, 0, sizeof(*out));
     return digby__walk_all(db, out, NULL);
+}
+
+/* Verify every page the transaction that wrote `m` wrote: the pages whose
+   txid is m->txid, reached through parent entries that record that txid,
+   plus that transaction's overflow chains and freelist chain.  With one sync
+   per commit this is what makes a meta page trustworthy: if any of them did
+   not reach the disk, the commit is incomplete (LESSONS.md, "One sync per
+   commit, safely").  Returns DIGBY_OK or DIGBY_CORRUPT (or I/O errors). */
+static int digby__verify_newest(digby_db *db, const digby__meta *m)
+{
+    digby__walk w;
+    digby_txn txn;
+    size_t i;
+    int rc;
+    memset(&txn, 0, sizeof(txn));
+    txn.db = db;
+    txn.rdonly = 1;
+    txn.meta = *m;
+    txn.txid = m->txid;
+    memset(&w, 0, sizeof(w));
+    w.txn = &txn;
+    w.only_txid = m->txid;
+    rc = digby__walk_tree(&w, &txn.meta.main, 0);
+    /* a table whose root this transaction wrote has its descriptor in a
+       catalog leaf this transaction wrote, so the filtered catalog walk
+       finds every such table */
+    if (rc == DIGBY_OK) rc = digby__walk_tree(&w, &txn.meta.catalog, 1);
+    for (i = 0; i < w.ntables && rc == DIGBY_OK; i++)
+        rc = digby__walk_tree(&w, &w.tables[i], 0);
+    if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
+    digby__free(&db->alloc, w.prev);
+    digby__free(&db->alloc, w.val);
+    digby__free(&db->alloc, w.tables);
+    digby__free(&db->alloc, txn.io);
+    return rc;
 }
 /* ---- end 84_check.c ---- */
 

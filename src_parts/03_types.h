@@ -70,8 +70,11 @@ typedef struct digby_vfs {
 /* Flags for digby_options.flags. */
 #define DIGBY_OPEN_READONLY  0x1u  /* no write transactions; shared lock */
 #define DIGBY_OPEN_NO_CREATE 0x2u  /* fail with DIGBY_CANTOPEN if missing */
-#define DIGBY_OPEN_NO_SYNC   0x4u  /* skip syncs: a crash may lose recent
-                                      commits but never corrupts the file */
+#define DIGBY_OPEN_NO_SYNC   0x4u  /* skip syncs: an application crash loses
+                                      nothing; an OS crash or power cut may
+                                      lose recent commits or leave pages
+                                      that read as DIGBY_CORRUPT (never
+                                      silently wrong data) */
 
 /* Options for digby_open().  A zeroed struct (or NULL) means all defaults. */
 typedef struct digby_options {

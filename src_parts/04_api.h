@@ -109,14 +109,20 @@ DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
               transaction is used by one thread at a time. */
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
 
-/* Commit: write the new pages, sync, write the other meta page, sync.  The
+/* Commit: write the new pages and the other meta page, then sync once (the
+   first commit after open syncs the pages before writing the meta page:
+   two syncs).  When it returns DIGBY_OK the commit is durable.  The
    transaction is freed whatever the result; on failure nothing of it is
    visible, before or after a reopen.  A read-only transaction just ends.
    Returns:   DIGBY_OK; DIGBY_POISONED (an operation in it failed earlier);
               DIGBY_IOERR/DIGBY_FULL (nothing committed; after a failed sync
               the handle refuses writes until reopened); DIGBY_NOMEM;
               DIGBY_INVALID (NULL).
-   Technique: shadow paging ("B-trees, Shadowing, and Clones", Rodeh 2008). */
+   Technique: shadow paging ("B-trees, Shadowing, and Clones", Rodeh 2008);
+              one sync per commit is safe because every parent entry
+              records its child's txid and open verifies every page the
+              newest commit wrote, falling back to the previous commit if
+              one did not reach the disk (LESSONS.md). */
 DIGBY_API int digby_txn_commit(digby_txn *txn);
 
 /* Discard the transaction and everything it wrote; frees it.  NULL is

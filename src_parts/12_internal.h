@@ -180,6 +180,9 @@ struct digby_db {
     uint64_t corrupt_pgno;  /* last page found corrupt (diagnostic) */
     int corrupt_line;       /* source line that found it */
     digby__meta meta;       /* last committed */
+    digby__meta fallback;   /* the other meta page, if it verified (open) */
+    int have_fallback;
+    int synced_commit;      /* a two-sync commit succeeded in this session */
     digby__mutex mu;        /* meta, readers, cache, txn count */
     digby__mutex wmu;       /* held by the read-write transaction */
     digby__cache cache;
@@ -270,6 +273,7 @@ static digby__tree *digby__txn_tree(digby_txn *txn, digby_table *t, int *rc);
 static int digby__txn_fail(digby_txn *txn, int rc);
 
 static void digby__cursor_unpin_all(digby_cursor *c);
+static int digby__verify_newest(digby_db *db, const digby__meta *m);
 static int digby__cursor_new(digby_txn *txn, digby_table *table, digby__tree *t,
                              digby_cursor **out);
 

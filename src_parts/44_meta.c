@@ -226,10 +226,18 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     if (want_ps && want_ps != ps) return DIGBY_PAGESIZE;
     if (ok[0] && ok[1]) slot = cand[1].txid > cand[0].txid ? 1 : 0;
     else slot = ok[1] ? 1 : 0;
-    /* a commit extends the file before its meta page is written: a newest
-       meta page counting pages past the end means the file was truncated */
-    if (cand[slot].page_count > file_bytes / ps) return DIGBY_CORRUPT;
     db->page_size = ps;
     db->meta = cand[slot];
+    db->have_fallback = ok[!slot] && cand[!slot].txid < cand[slot].txid;
+    if (db->have_fallback) db->fallback = cand[!slot];
+    /* with one sync per commit, a crash can leave the newest meta page
+       without the file growth it counts on: fall back to the previous
+       commit.  A file short of both is truncated. */
+    if (db->meta.page_count > file_bytes / ps) {
+        if (!db->have_fallback || db->fallback.page_count > file_bytes / ps)
+            return DIGBY_CORRUPT;
+        db->meta = db->fallback;
+        db->have_fallback = 0;
+    }
     return DIGBY_OK;
 }

@@ -199,7 +199,13 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         if (rc == DIGBY_OK && size < need) rc = db->vfs->truncate(db->file, need);
     }
     if (db->flags & DIGBY_OPEN_NO_SYNC) sync = 0;
-    if (rc == DIGBY_OK && sync) {
+    /* The first commit of a session syncs its pages before writing the
+       meta page (two syncs); later ones write pages and meta page and sync
+       once, and open verifies the newest commit's pages instead.  The
+       first one must be ordered: a crash before it may have left pages of
+       an unfinished transaction carrying the very txid it reuses, which
+       verification could not tell from its own. */
+    if (rc == DIGBY_OK && sync && !db->synced_commit) {
         rc = db->vfs->sync(db->file);
         if (rc) db->poisoned = 1; /* a failed sync may have dropped pages */
     }
@@ -209,6 +215,7 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         if (rc == DIGBY_OK && sync) rc = db->vfs->sync(db->file);
         /* the meta slot may hold anything now: refuse writes until reopen */
         if (rc) db->poisoned = 1;
+        else if (sync) db->synced_commit = 1;
     }
     if (rc) {
         digby__free(&db->alloc, pgnos);

@@ -94,11 +94,25 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
             size = 0;
         } else if (rc == DIGBY_OK) {
             digby__db_sizes(db);
-            if (!(o.flags & DIGBY_OPEN_READONLY)) rc = digby__freelist_load(db);
+            rc = digby__cache_init(db, o.cache_bytes);
+            /* the newest commit may have been cut short (one sync per
+               commit): trust it only if every page it wrote verifies */
+            if (rc == DIGBY_OK && db->meta.txid > 1) {
+                rc = digby__verify_newest(db, &db->meta);
+                if (rc == DIGBY_CORRUPT && db->have_fallback) {
+                    db->meta = db->fallback;
+                    db->have_fallback = 0;
+                    db->corrupt_pgno = 0;
+                    digby__cache_release(db);
+                    rc = digby__cache_init(db, o.cache_bytes);
+                }
+            }
+            if (rc == DIGBY_OK && !(o.flags & DIGBY_OPEN_READONLY))
+                rc = digby__freelist_load(db);
         }
         (void)size;
     }
-    if (rc == DIGBY_OK) rc = digby__cache_init(db, o.cache_bytes);
+    if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
     if (rc) return digby__db_fail(db, rc);
     *out = db;
     return DIGBY_OK;

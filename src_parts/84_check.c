@@ -10,7 +10,9 @@
 
 typedef struct digby__walk {
     digby_txn *txn;
-    uint8_t *bits;
+    uint8_t *bits;          /* NULL when only verifying one transaction */
+    uint64_t only_txid;     /* nonzero: visit only pages written by it */
+    uint64_t visits;        /* pages visited, bounded by page_count */
     digby_stats *st;
     digby_check_report *rep;
     uint8_t *prev; size_t prev_bytes, prev_cap; int have_prev;
@@ -33,6 +35,13 @@ static int digby__walk_mark(digby__walk *w, uint64_t pgno, const char *what)
 {
     if (pgno < 2 || pgno >= w->txn->meta.page_count)
         return digby__walk_fail(w, pgno, "page number outside the file");
+    if (!w->bits) {
+        /* no bitmap: a page graph with sharing could make the walk long,
+           never endless: stop after page_count visits */
+        if (++w->visits > w->txn->meta.page_count)
+            return digby__walk_fail(w, pgno, "page graph has a cycle or shared pages");
+        return DIGBY_OK;
+    }
     if (w->bits[pgno >> 3] & (1u << (pgno & 7)))
         return digby__walk_fail(w, pgno, what);
     w->bits[pgno >> 3] |= (uint8_t)(1u << (pgno & 7));
@@ -93,7 +102,8 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
         w->have_prev = 1;
         if (c.version > w->txn->meta.txid)
             return digby__walk_fail(w, leaf->pgno, "value version newer than the snapshot");
-        if (c.flags & DIGBY__CELL_OVERFLOW) {
+        if ((c.flags & DIGBY__CELL_OVERFLOW) &&
+            (!w->only_txid || c.version == w->only_txid)) {
             rc = digby__walk_overflow(w, &c);
             if (rc) return rc;
         }
@@ -149,6 +159,7 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
     w->have_prev = 0;
     w->entries = 0;
     if (t->root == 0) return DIGBY_OK;
+    if (w->only_txid && t->root_txid != w->only_txid) return DIGBY_OK;
     if (t->depth == 0 || t->depth > DIGBY__MAX_DEPTH)
         return digby__walk_fail(w, t->root, "bad tree depth");
     rc = digby__walk_mark(w, t->root, "root page used twice");
@@ -191,6 +202,7 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
             digby__cell c;
             digby__level *child = &stack[sp + 1];
             digby__node_cell(top->page, top->idx++, &c);
+            if (w->only_txid && c.child_txid != w->only_txid) continue;
             rc = digby__walk_mark(w, c.child, "page reachable twice (shared or cyclic)");
             if (rc) break;
             rc = digby__page_get(txn, c.child, c.child_txid, &child->page, &child->pin);
@@ -208,7 +220,7 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
         }
     }
     for (; sp >= 0; sp--) digby__page_unpin(db, stack[sp].pin);
-    if (rc == DIGBY_OK && w->entries != t->entries)
+    if (rc == DIGBY_OK && !w->only_txid && w->entries != t->entries)
         rc = digby__walk_fail(w, t->root, "entry count differs from the tree descriptor");
     return rc;
 }
@@ -317,4 +329,39 @@ DIGBY_API int digby_stat(digby_db *db, digby_stats *out)
     if (!out) return DIGBY_INVALID;
     memset(out, 0, sizeof(*out));
     return digby__walk_all(db, out, NULL);
+}
+
+/* Verify every page the transaction that wrote `m` wrote: the pages whose
+   txid is m->txid, reached through parent entries that record that txid,
+   plus that transaction's overflow chains and freelist chain.  With one sync
+   per commit this is what makes a meta page trustworthy: if any of them did
+   not reach the disk, the commit is incomplete (LESSONS.md, "One sync per
+   commit, safely").  Returns DIGBY_OK or DIGBY_CORRUPT (or I/O errors). */
+static int digby__verify_newest(digby_db *db, const digby__meta *m)
+{
+    digby__walk w;
+    digby_txn txn;
+    size_t i;
+    int rc;
+    memset(&txn, 0, sizeof(txn));
+    txn.db = db;
+    txn.rdonly = 1;
+    txn.meta = *m;
+    txn.txid = m->txid;
+    memset(&w, 0, sizeof(w));
+    w.txn = &txn;
+    w.only_txid = m->txid;
+    rc = digby__walk_tree(&w, &txn.meta.main, 0);
+    /* a table whose root this transaction wrote has its descriptor in a
+       catalog leaf this transaction wrote, so the filtered catalog walk
+       finds every such table */
+    if (rc == DIGBY_OK) rc = digby__walk_tree(&w, &txn.meta.catalog, 1);
+    for (i = 0; i < w.ntables && rc == DIGBY_OK; i++)
+        rc = digby__walk_tree(&w, &w.tables[i], 0);
+    if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
+    digby__free(&db->alloc, w.prev);
+    digby__free(&db->alloc, w.val);
+    digby__free(&db->alloc, w.tables);
+    digby__free(&db->alloc, txn.io);
+    return rc;
 }
