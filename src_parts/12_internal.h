@@ -159,11 +159,11 @@ struct digby_txn {
     digby__u64s popped;     /* taken from db->free: returned on abort */
     digby__u64s chain;      /* the freelist pages written by this commit */
     uint64_t begin_page_count;
-    uint8_t *tmp;           /* page_size scratch for splits/compaction */
+    uint8_t *tmp, *tmp2;    /* page_size scratch for splits/compaction */
     uint8_t *io;            /* page_size scratch for overflow I/O */
     uint8_t *cell, *cell2, *cell3; /* page_size scratch cells */
     uint8_t *sep;           /* page_size: the last split's separator key */
-    struct digby__span *spans; /* usable/4 + 2 cells being split */
+    struct digby__span *spans; /* 2 * (usable/4 + 2) cells being laid out */
 };
 
 struct digby_db {

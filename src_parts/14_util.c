@@ -160,8 +160,22 @@ static size_t digby__varint_get(const uint8_t *p, const uint8_t *end, uint64_t *
 /* Byte-wise key order: memcmp, and a proper prefix sorts first. */
 static int digby__keycmp(const void *a, size_t an, const void *b, size_t bn)
 {
+    const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
     size_t n = an < bn ? an : bn;
-    int c = n ? memcmp(a, b, n) : 0;
+    int c;
+    /* most keys differ in their first bytes: settle those without a call */
+    if (n >= 8) {
+        uint64_t p = ((uint64_t)x[0] << 56) | ((uint64_t)x[1] << 48) | ((uint64_t)x[2] << 40) |
+                     ((uint64_t)x[3] << 32) | ((uint64_t)x[4] << 24) | ((uint64_t)x[5] << 16) |
+                     ((uint64_t)x[6] << 8) | (uint64_t)x[7];
+        uint64_t q = ((uint64_t)y[0] << 56) | ((uint64_t)y[1] << 48) | ((uint64_t)y[2] << 40) |
+                     ((uint64_t)y[3] << 32) | ((uint64_t)y[4] << 24) | ((uint64_t)y[5] << 16) |
+                     ((uint64_t)y[6] << 8) | (uint64_t)y[7];
+        if (p != q) return p < q ? -1 : 1;
+        c = memcmp(x + 8, y + 8, n - 8);
+    } else {
+        c = n ? memcmp(x, y, n) : 0;
+    }
     if (c) return c;
     return an < bn ? -1 : (an > bn ? 1 : 0);
 }

@@ -36,7 +36,9 @@ static unsigned digby__node_off(const uint8_t *p, unsigned i)
 /* Varint decode of a validated page (at most 10 bytes, inside the page). */
 static const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
 {
-    size_t n = digby__varint_get(p, p + 10, v);
+    size_t n;
+    if (p[0] < 0x80) { *v = p[0]; return p + 1; }
+    n = digby__varint_get(p, p + 10, v);
     return p + n;
 }
 
@@ -82,6 +84,7 @@ static const uint8_t *digby__node_key(const uint8_t *page, unsigned i, size_t *k
     const uint8_t *c = page + digby__node_off(page, i);
     uint64_t k;
     if (page[0] == DIGBY__PAGE_BRANCH) c += 16;
+    if (c[0] < 0x80) { *klen = c[0]; return c + 1; }
     c = digby__vget(c, &k);
     *klen = (size_t)k;
     return c;

@@ -70,8 +70,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     }
     /* read-write: scratch space first, so a failure leaves nothing locked */
     {
-        size_t ps = db->page_size, nspans = db->usable / 4 + 2;
-        txn->tmp = (uint8_t *)digby__malloc(&db->alloc, 5 * ps);
+        size_t ps = db->page_size, nspans = 2 * (db->usable / 4 + 2);
+        txn->tmp = (uint8_t *)digby__malloc(&db->alloc, 6 * ps);
         txn->spans = (digby__span *)digby__malloc(&db->alloc, nspans * sizeof(digby__span));
         if (!txn->tmp || !txn->spans) {
             digby__free(&db->alloc, txn->tmp);
@@ -83,6 +83,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
         txn->cell2 = txn->tmp + 2 * ps;
         txn->cell3 = txn->tmp + 3 * ps;
         txn->sep = txn->tmp + 4 * ps;
+        txn->tmp2 = txn->tmp + 5 * ps;
     }
     digby__mutex_lock(&db->wmu);
     digby__mutex_lock(&db->mu);
