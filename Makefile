@@ -50,7 +50,7 @@ COMPILE_CHECKS = build/compile/c99_gcc.o \
                  build/compile/two_tu
 
 .DELETE_ON_ERROR:
-.PHONY: all amalgamate check-amalgamation test compile-tests torture demo bench clean
+.PHONY: all amalgamate check-amalgamation test cli-test compile-tests torture demo bench clean
 
 all: build/digby
 
@@ -95,8 +95,13 @@ define run-tests
 	test $$fail -eq 0
 endef
 
-test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS)
+test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) cli-test
 	$(call run-tests,$(TEST_BINS) $(ASAN_BINS),$(DIGBY_TEST_SCALE))
+
+# The command-line tool: every command, dump/load round trips, LMDB interop.
+cli-test: build/digby
+	@mkdir -p $(TEST_DIR)/cli
+	sh tests/cli_test.sh build/digby $(TEST_DIR)/cli
 
 torture: $(TEST_BINS)
 	$(call run-tests,$(TEST_BINS),20)

@@ -22,8 +22,13 @@
    | DIGBY_API            | decoration of every public declaration          | extern       |
    | DIGBY_MALLOC/REALLOC/FREE | default allocator (all three or none)      | libc         |
    | DIGBY_ASSERT(x)      | internal invariant check                        | assert()     |
-   | DIGBY_NO_THREADS     | no mutexes: one thread uses the library         | off          |
-   | DIGBY_NO_POSIX       | leave out the POSIX VFS (supply your own VFS)   | off          |
+   | DIGBY_NO_THREADS     | no mutexes (pthreads; SRW locks on Windows):    | off          |
+   |                      | one thread uses the library                     |              |
+   | DIGBY_NO_POSIX       | no operating system: leave out the POSIX (or    | off          |
+   |                      | Win32) VFS and every OS call; pass a VFS in     |              |
+   |                      | digby_options (digby_vfs_mem_create or yours).  |              |
+   |                      | With DIGBY_NO_THREADS: bare metal, C library    |              |
+   |                      | only (string.h, stdlib.h; stdio.h's snprintf)   |              |
    | DIGBY_NO_LZ4         | no lz4 (reserved: compression arrives later)    | off          |
    | DIGBY_NO_CRYPTO      | no AES-GCM (reserved: encryption arrives later) | off          |
    | DIGBY_DEBUG          | extra internal checks                           | off          |

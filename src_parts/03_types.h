@@ -89,7 +89,10 @@ typedef struct digby_options {
     /* Most concurrent read-only transactions; 0 means 126. */
     uint32_t max_readers;
     uint32_t reserved0;
-    const digby_vfs *vfs;    /* NULL: the POSIX VFS (or DIGBY_NO_POSIX: error) */
+    /* NULL: the platform's VFS, digby_vfs_posix() or digby_vfs_win32();
+       under DIGBY_NO_POSIX there is none and digby_open() returns
+       DIGBY_INVALID. */
+    const digby_vfs *vfs;
     digby_allocator allocator; /* all NULL: the default allocator */
 } digby_options;
 
@@ -131,6 +134,10 @@ typedef struct digby_stats {
     uint64_t tables;          /* named tables */
     uint64_t table_entries;   /* key/value pairs in all named tables */
     uint64_t last_txid;       /* id of the last committed transaction */
+    /* Nonzero: when this handle was opened, the newest meta page (this
+       commit id) had pages that did not verify -- a commit cut short by a
+       crash, or damage -- and the previous commit was opened instead. */
+    uint64_t discarded_txid;
 } digby_stats;
 
 typedef struct digby_check_report {

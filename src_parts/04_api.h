@@ -9,7 +9,7 @@
               out (out): the handle on success, NULL on failure.
    Ownership: close the handle with digby_close().
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL path/out, bad page size, partial
-              allocator); DIGBY_CANTOPEN (missing with NO_CREATE, or the OS
+              allocator, no opts->vfs under DIGBY_NO_POSIX); DIGBY_CANTOPEN (missing with NO_CREATE, or the OS
               refused); DIGBY_NOTDIGBY (not a digby file); DIGBY_VERSION
               (newer format or unknown incompatible feature flag);
               DIGBY_PAGESIZE (opts->page_size differs from the file's);
@@ -44,9 +44,15 @@ DIGBY_API const char *digby_version(void);
 /* Free memory returned by digby_get() (through the db's allocator). */
 DIGBY_API void digby_free(digby_db *db, void *ptr);
 
-/* The default POSIX VFS (pread/pwrite/fdatasync/fcntl locks), or NULL when
-   built with DIGBY_NO_POSIX.  Static storage. */
+/* The POSIX VFS (pread/pwrite/fdatasync/fcntl locks): the default on
+   POSIX systems.  NULL on Windows and when built with DIGBY_NO_POSIX.
+   Static storage. */
 DIGBY_API const digby_vfs *digby_vfs_posix(void);
+
+/* The Win32 VFS (ReadFile/WriteFile at offsets, FlushFileBuffers,
+   LockFileEx; UTF-8 paths): the default on Windows (Vista or later).  NULL
+   elsewhere and when built with DIGBY_NO_POSIX.  Static storage. */
+DIGBY_API const digby_vfs *digby_vfs_win32(void);
 
 /* Create an in-memory VFS: files live in memory, keyed by path, until the
    VFS is destroyed; sync does nothing.  For tests and for devices with RAM

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <limits.h>
 
-#if !defined(DIGBY_NO_POSIX)
-#ifndef _WIN32
+/* The operating system: POSIX, Win32 (Vista or later), or none at all
+   (DIGBY_NO_POSIX: bare metal; with DIGBY_NO_THREADS nothing but the C
+   library is used).  The parts 2x hold every use of it. */
+#if !defined(DIGBY_NO_POSIX) && !defined(_WIN32)
 #include <unistd.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -15,10 +17,28 @@
 #include <sys/types.h>
 #include <time.h>
 #endif
+
+#if defined(_WIN32) && (!defined(DIGBY_NO_POSIX) || !defined(DIGBY_NO_THREADS))
+#if defined(_WIN32_WINNT) && _WIN32_WINNT < 0x0600
+#error "digby needs Windows Vista or later (_WIN32_WINNT >= 0x0600: SRW locks, SetFileInformationByHandle)"
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
 #endif
 
-#if !defined(DIGBY_NO_THREADS)
+/* The mutex type of 26_threads.c, chosen where its header is included. */
+#if defined(DIGBY_NO_THREADS)
+#define DIGBY__MUTEX_T int
+#elif defined(_WIN32)
+#define DIGBY__MUTEX_T SRWLOCK
+#else
 #include <pthread.h>
+#define DIGBY__MUTEX_T pthread_mutex_t
 #endif
 
 #if defined(__GLIBC__) && !defined(DIGBY_NO_POSIX) && !defined(__USE_XOPEN2K8)

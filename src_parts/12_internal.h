@@ -43,11 +43,8 @@
 
 /* ---- Threads ------------------------------------------------------------- */
 
-#if !defined(DIGBY_NO_THREADS)
-typedef pthread_mutex_t digby__mutex;
-#else
-typedef int digby__mutex;
-#endif
+/* pthread_mutex_t, SRWLOCK or int (DIGBY_NO_THREADS): see 10_prelude.c */
+typedef DIGBY__MUTEX_T digby__mutex;
 
 /* ---- In-memory structures ------------------------------------------------ */
 
@@ -182,10 +179,14 @@ struct digby_db {
     digby__meta meta;       /* last committed */
     digby__meta fallback;   /* the other meta page, if it verified (open) */
     int have_fallback;
+    uint64_t discarded_txid; /* newest commit open rejected, 0 if none */
     int synced_commit;      /* a two-sync commit succeeded in this session */
     digby__mutex mu;        /* meta, readers, cache, txn count */
     digby__mutex wmu;       /* held by the read-write transaction */
     digby__cache cache;
+    digby__mutex poolmu;    /* the page buffer pool */
+    uint8_t *pool;          /* spare page buffers, linked through their first bytes */
+    size_t npool, max_pool;
     uint64_t *readers;      /* snapshot txid per slot, 0 = free */
     uint32_t max_readers;
     int ntxn;               /* live transactions */
@@ -219,6 +220,11 @@ static void digby__mutex_destroy(digby__mutex *m);
 static void digby__mutex_lock(digby__mutex *m);
 static void digby__mutex_unlock(digby__mutex *m);
 
+/* The platform (parts 2x): the VFS digby_open uses when none is given (NULL
+   under DIGBY_NO_POSIX), and bits that vary between runs, for file UUIDs. */
+static const digby_vfs *digby__vfs_default(void);
+static uint64_t digby__os_seed(void);
+
 static void digby__page_seal(const digby_db *db, uint8_t *page);
 static int digby__page_verify(const digby_db *db, const uint8_t *page, uint64_t pgno);
 
@@ -229,6 +235,8 @@ static void digby__cache_forget(digby_db *db, uint64_t pgno);
 static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
                            const uint8_t **out, digby__frame **pin);
 static void digby__page_unpin(digby_db *db, digby__frame *pin);
+static uint8_t *digby__pbuf_get(digby_db *db);
+static void digby__pbuf_put(digby_db *db, uint8_t *buf);
 static int digby__page_read_raw(digby_db *db, uint64_t pgno, uint8_t *buf);
 static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
                              uint8_t **out, uint64_t *new_pgno);

@@ -62,8 +62,12 @@ static int digby__u64s_reserve(const digby_allocator *a, digby__u64s *s, size_t 
     uint64_t *nv;
     if (need < s->n) return DIGBY_NOMEM;
     if (need <= s->cap) return DIGBY_OK;
+    if (need > SIZE_MAX / sizeof(uint64_t)) return DIGBY_NOMEM;
     ncap = s->cap ? s->cap : 64;
-    while (ncap < need) ncap *= 2;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2) return DIGBY_NOMEM;
+        ncap *= 2;
+    }
     if (ncap > SIZE_MAX / sizeof(uint64_t)) return DIGBY_NOMEM;
     nv = (uint64_t *)digby__realloc(a, s->v, ncap * sizeof(uint64_t));
     if (!nv) return DIGBY_NOMEM;
@@ -148,8 +152,10 @@ static size_t digby__varint_get(const uint8_t *p, const uint8_t *end, uint64_t *
     uint64_t r = 0;
     unsigned shift = 0;
     size_t n = 0;
+    *v = 0;
     while (p + n < end && n < 10) {
         uint8_t b = p[n++];
+        if (n == 10 && b > 1) return 0; /* wider than 64 bits */
         r |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) { *v = r; return n; }
         shift += 7;

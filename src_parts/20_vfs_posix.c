@@ -1,6 +1,9 @@
 /* The POSIX VFS: pread/pwrite, fdatasync, fcntl advisory locks.
    EINTR is retried; ENOSPC/EDQUOT map to DIGBY_FULL, other errors to
-   DIGBY_IOERR (the errno is not returned: STYLE.md section 6). */
+   DIGBY_IOERR (the errno is not returned: STYLE.md section 6).
+   Also the platform hooks of a POSIX build (digby__vfs_default,
+   digby__os_seed) and, under DIGBY_NO_POSIX, of a build with no operating
+   system at all.  Windows has its own in 22_vfs_win32.c. */
 
 #if !defined(DIGBY_NO_POSIX) && !defined(_WIN32)
 
@@ -8,6 +11,14 @@ typedef struct digby__posix_file {
     int fd;
     int last_errno;
 } digby__posix_file;
+
+/* The largest offset an off_t holds: 2 GiB - 1 on a 32-bit system built
+   without -D_FILE_OFFSET_BITS=64.  Past it a write or truncate is
+   DIGBY_FULL and a read DIGBY_IOERR, never I/O at a wrapped offset. */
+static uint64_t digby__posix_off_max(void)
+{
+    return sizeof(off_t) >= 8 ? (uint64_t)INT64_MAX : (uint64_t)INT32_MAX;
+}
 
 static int digby__posix_err(int e)
 {
@@ -63,13 +74,13 @@ static int digby__posix_open(const digby_vfs *vfs, const char *path,
             created = 1;
     }
     if (fd < 0) return errno == ENOMEM ? DIGBY_NOMEM : DIGBY_CANTOPEN;
-    f = (digby__posix_file *)malloc(sizeof(*f));
+    f = (digby__posix_file *)digby__malloc(NULL, sizeof(*f));
     if (!f) { close(fd); return DIGBY_NOMEM; }
     f->fd = fd;
     f->last_errno = 0;
     if (created) {
         int rc = digby__posix_sync_dir(path);
-        if (rc) { close(fd); free(f); return rc; }
+        if (rc) { close(fd); digby__free(NULL, f); return rc; }
     }
     *out = (digby_file *)f;
     return DIGBY_OK;
@@ -80,6 +91,10 @@ static int digby__posix_read(digby_file *file, uint64_t off, void *buf,
 {
     digby__posix_file *f = (digby__posix_file *)file;
     size_t done = 0;
+    if (off > digby__posix_off_max() || len > digby__posix_off_max() - off) {
+        *got = 0;
+        return DIGBY_IOERR;
+    }
     while (done < len) {
         ssize_t r = pread(f->fd, (char *)buf + done, len - done,
                           (off_t)(off + done));
@@ -101,6 +116,8 @@ static int digby__posix_write(digby_file *file, uint64_t off, const void *buf,
 {
     digby__posix_file *f = (digby__posix_file *)file;
     size_t done = 0;
+    if (off > digby__posix_off_max() || len > digby__posix_off_max() - off)
+        return DIGBY_FULL;
     while (done < len) {
         ssize_t r = pwrite(f->fd, (const char *)buf + done, len - done,
                            (off_t)(off + done));
@@ -144,6 +161,7 @@ static int digby__posix_truncate(digby_file *file, uint64_t size)
 {
     digby__posix_file *f = (digby__posix_file *)file;
     int r;
+    if (size > digby__posix_off_max()) return DIGBY_FULL;
     do { r = ftruncate(f->fd, (off_t)size); } while (r != 0 && errno == EINTR);
     if (r != 0) { f->last_errno = errno; return digby__posix_err(errno); }
     return DIGBY_OK;
@@ -189,7 +207,7 @@ static void digby__posix_close(digby_file *file)
     digby__posix_file *f = (digby__posix_file *)file;
     if (!f) return;
     close(f->fd);
-    free(f);
+    digby__free(NULL, f);
 }
 
 static const digby_vfs digby__posix_vfs = {
@@ -204,6 +222,21 @@ DIGBY_API const digby_vfs *digby_vfs_posix(void)
     return &digby__posix_vfs;
 }
 
+static const digby_vfs *digby__vfs_default(void)
+{
+    return &digby__posix_vfs;
+}
+
+static uint64_t digby__os_seed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
+           ((uint64_t)getpid() << 48);
+}
+
+#define DIGBY__FEATURE_VFS " posix"
+
 #else
 
 DIGBY_API const digby_vfs *digby_vfs_posix(void)
@@ -211,4 +244,22 @@ DIGBY_API const digby_vfs *digby_vfs_posix(void)
     return NULL;
 }
 
+#endif
+
+#if defined(DIGBY_NO_POSIX)
+/* No operating system: digby_open needs opts->vfs (digby_vfs_mem_create()
+   or the application's own), and file UUIDs mix only addresses, so two
+   files made by the same firmware image may share one (the UUID only has
+   to tell files apart, and nothing relies on it yet). */
+static const digby_vfs *digby__vfs_default(void)
+{
+    return NULL;
+}
+
+static uint64_t digby__os_seed(void)
+{
+    return 0;
+}
+
+#define DIGBY__FEATURE_VFS ""
 #endif

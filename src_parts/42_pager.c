@@ -8,6 +8,49 @@
    (copy-on-write) held in its dirty map until commit, when the written
    pages move into the cache without a copy. */
 
+/* ---- Page buffers -------------------------------------------------------- */
+
+/* Page-sized buffers are recycled through a small pool: a commit of random
+   puts allocates and frees thousands of them, and the allocator's own
+   bookkeeping showed up as a tenth of the time. */
+static uint8_t *digby__pbuf_get(digby_db *db)
+{
+    uint8_t *p;
+    digby__mutex_lock(&db->poolmu);
+    p = db->pool;
+    if (p) {
+        memcpy(&db->pool, p, sizeof(uint8_t *));
+        db->npool--;
+    }
+    digby__mutex_unlock(&db->poolmu);
+    if (!p) p = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    return p;
+}
+
+static void digby__pbuf_put(digby_db *db, uint8_t *p)
+{
+    if (!p) return;
+    digby__mutex_lock(&db->poolmu);
+    if (db->npool < db->max_pool) {
+        memcpy(p, &db->pool, sizeof(uint8_t *));
+        db->pool = p;
+        db->npool++;
+        p = NULL;
+    }
+    digby__mutex_unlock(&db->poolmu);
+    digby__free(&db->alloc, p);
+}
+
+static void digby__pbuf_release(digby_db *db)
+{
+    while (db->pool) {
+        uint8_t *p = db->pool;
+        memcpy(&db->pool, p, sizeof(uint8_t *));
+        digby__free(&db->alloc, p);
+    }
+    db->npool = 0;
+}
+
 /* ---- Cache --------------------------------------------------------------- */
 
 static size_t digby__cache_slot(const digby__cache *c, uint64_t pgno)
@@ -23,6 +66,7 @@ static int digby__cache_init(digby_db *db, size_t cache_bytes)
     memset(c, 0, sizeof(*c));
     c->capacity = cache_bytes / db->page_size;
     if (c->capacity < 16) c->capacity = 16;
+    db->max_pool = c->capacity / 8 + 8;
     while (nb < c->capacity * 2 && nb < ((size_t)1 << 28)) nb *= 2;
     c->buckets = (digby__frame **)digby__malloc(&db->alloc, nb * sizeof(digby__frame *));
     if (!c->buckets) return DIGBY_NOMEM;
@@ -34,7 +78,7 @@ static int digby__cache_init(digby_db *db, size_t cache_bytes)
 
 static void digby__frame_destroy(digby_db *db, digby__frame *f)
 {
-    digby__free(&db->alloc, f->data);
+    digby__pbuf_put(db, f->data);
     digby__free(&db->alloc, f);
     db->cache.nframes--;
 }
@@ -106,7 +150,7 @@ static digby__frame *digby__frame_new(digby_db *db, uint8_t *data)
     if (!f) return NULL;
     memset(f, 0, sizeof(*f));
     if (!data) {
-        data = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+        data = digby__pbuf_get(db);
         if (!data) { digby__free(&db->alloc, f); return NULL; }
     }
     f->data = data;
@@ -143,7 +187,7 @@ static void digby__cache_put(digby_db *db, uint64_t pgno, uint8_t **buf)
     f = digby__cache_find(c, pgno);
     if (f && f->pins) { digby__cache_unhash(c, f); f->pgno = 0; f = NULL; }
     if (f) {
-        digby__free(&db->alloc, f->data);
+        digby__pbuf_put(db, f->data);
         f->data = *buf;
         *buf = NULL;
         digby__lru_remove(f);
@@ -350,7 +394,7 @@ static void digby__dirty_release(digby_txn *txn)
     digby__dirty *d = &txn->dirty;
     size_t i;
     for (i = 0; i < d->cap; i++)
-        if (d->keys[i]) digby__free(&txn->db->alloc, d->vals[i]);
+        if (d->keys[i]) digby__pbuf_put(txn->db, d->vals[i]);
     digby__free(&txn->db->alloc, d->keys);
     digby__free(&txn->db->alloc, d->vals);
     memset(d, 0, sizeof(*d));
@@ -390,8 +434,7 @@ static int digby__page_free(digby_txn *txn, uint64_t pgno, uint64_t txid)
     digby_db *db = txn->db;
     if (pgno < 2 || pgno >= txn->meta.page_count) return DIGBY__CORRUPT(db, pgno);
     if (txid == txn->txid) {
-        uint8_t *buf = digby__dirty_remove(txn, pgno);
-        digby__free(&db->alloc, buf);
+        digby__pbuf_put(db, digby__dirty_remove(txn, pgno));
         return digby__u64s_push(&db->alloc, &txn->own_free, pgno);
     }
     return digby__u64s_push(&db->alloc, &txn->freed, pgno);
@@ -406,16 +449,17 @@ static int digby__page_new(digby_txn *txn, unsigned type, uint8_t **out,
     uint64_t p;
     int rc = digby__page_alloc(txn, &p);
     if (rc) return rc;
-    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    buf = digby__pbuf_get(db);
     if (!buf) { digby__u64s_push(&db->alloc, &txn->own_free, p); return DIGBY_NOMEM; }
-    memset(buf, 0, DIGBY__HDR);
+    /* all of it: no heap bytes may reach the file */
+    memset(buf, 0, db->page_size);
     buf[0] = (uint8_t)type;
     digby__put16(buf + 4, (uint16_t)db->usable);
     digby__put64(buf + 8, p);
     digby__put64(buf + 16, txn->txid);
     rc = digby__dirty_put(txn, p, buf);
     if (rc) {
-        digby__free(&db->alloc, buf);
+        digby__pbuf_put(db, buf);
         digby__u64s_push(&db->alloc, &txn->own_free, p);
         return rc;
     }
@@ -445,7 +489,7 @@ static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
     }
     rc = digby__page_get(txn, pgno, txid, &src, &pin);
     if (rc) return rc;
-    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    buf = digby__pbuf_get(db);
     if (!buf) { digby__page_unpin(db, pin); return DIGBY_NOMEM; }
     memcpy(buf, src, db->usable);
     digby__page_unpin(db, pin);
@@ -456,7 +500,7 @@ static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
         rc = digby__dirty_put(txn, p, buf);
         if (rc) digby__u64s_push(&db->alloc, &txn->own_free, p);
     }
-    if (rc) { digby__free(&db->alloc, buf); return rc; }
+    if (rc) { digby__pbuf_put(db, buf); return rc; }
     rc = digby__page_free(txn, pgno, txid);
     if (rc) return rc;
     *out = buf;

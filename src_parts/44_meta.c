@@ -69,6 +69,7 @@ static int digby__meta_decode(digby_db *db, const uint8_t *page,
 #endif
     if (page[0] != DIGBY__PAGE_META || digby__get64(page + 8) != slot)
         return DIGBY_CORRUPT;
+    if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
     if (digby__get32(page + DIGBY__M_VERSION) > DIGBY__FORMAT_VERSION ||
         digby__get32(page + DIGBY__M_INCOMPAT) != 0)
         return DIGBY_VERSION;
@@ -105,12 +106,7 @@ static int digby__meta_write(digby_db *db, const digby__meta *m, uint8_t *buf)
    page's associated data and will draw it from a real entropy source). */
 static void digby__make_uuid(uint8_t *uuid, const void *salt)
 {
-    uint64_t a, b, seed = (uint64_t)(uintptr_t)salt;
-#if !defined(DIGBY_NO_POSIX) && !defined(_WIN32)
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    seed ^= ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 48);
-#endif
+    uint64_t a, b, seed = (uint64_t)(uintptr_t)salt ^ digby__os_seed();
     seed ^= (uint64_t)(uintptr_t)&seed;
     a = XXH64(&seed, sizeof(seed), 1);
     b = XXH64(&seed, sizeof(seed), 2);
@@ -185,6 +181,7 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     uint8_t *buf;
     digby__meta cand[2], tmp;
     int ok[2] = {0, 0}, saw_magic = 0, saw_version = 0, rc, slot;
+    uint64_t version_txid = 0; /* newest txid among slots of a newer format */
     uint32_t ps = 0, try_ps;
     buf = (uint8_t *)digby__malloc(&db->alloc, DIGBY__MAX_PAGE);
     if (!buf) return DIGBY_NOMEM;
@@ -199,7 +196,10 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
                 digby__read_at(db, 0, buf, try_ps) == DIGBY_OK) {
                 rc = digby__meta_decode(db, buf, try_ps, 0, &tmp);
                 if (rc == DIGBY_OK) { cand[0] = tmp; ok[0] = 1; ps = try_ps; }
-                else if (rc == DIGBY_VERSION) saw_version = 1;
+                else if (rc == DIGBY_VERSION) {
+                    saw_version = 1;
+                    version_txid = DIGBY__MAX(version_txid, digby__get64(buf + 16));
+                }
             }
         }
     } else if (file_bytes >= DIGBY__MIN_PAGE) {
@@ -214,7 +214,10 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
             if (memcmp(buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) saw_magic = 1;
             rc = digby__meta_decode(db, buf, use, 1, &tmp);
             if (rc == DIGBY_OK) { cand[1] = tmp; ok[1] = 1; ps = use; }
-            else if (rc == DIGBY_VERSION) saw_version = 1;
+            else if (rc == DIGBY_VERSION) {
+                saw_version = 1;
+                version_txid = DIGBY__MAX(version_txid, digby__get64(buf + 16));
+            }
         }
         if (ps) break;
     }
@@ -226,6 +229,9 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     if (want_ps && want_ps != ps) return DIGBY_PAGESIZE;
     if (ok[0] && ok[1]) slot = cand[1].txid > cand[0].txid ? 1 : 0;
     else slot = ok[1] ? 1 : 0;
+    /* a newer commit in a format this build cannot read must not be rolled
+       back (and then overwritten) by opening the older one */
+    if (saw_version && version_txid > cand[slot].txid) return DIGBY_VERSION;
     db->page_size = ps;
     db->meta = cand[slot];
     db->have_fallback = ok[!slot] && cand[!slot].txid < cand[slot].txid;
@@ -236,6 +242,7 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     if (db->meta.page_count > file_bytes / ps) {
         if (!db->have_fallback || db->fallback.page_count > file_bytes / ps)
             return DIGBY_CORRUPT;
+        db->discarded_txid = db->meta.txid;
         db->meta = db->fallback;
         db->have_fallback = 0;
     }

@@ -13,10 +13,32 @@
    The previous chain's pages become pending frees of the committing
    transaction. */
 
-static int digby__freelist_sort(digby_db *db)
+/* db->free.v[0 .. m) is sorted descending and [m .. n) holds new pages in
+   any order: sort the new ones and merge them in, O(n + k log k) rather
+   than sorting everything each commit. */
+static int digby__freelist_sort(digby_db *db, size_t m)
 {
-    if (db->free.n > 1)
+    size_t k = db->free.n - m, i, j, w;
+    uint64_t *t;
+    if (k == 0) return DIGBY_OK;
+    if (k > 1) qsort(db->free.v + m, k, sizeof(uint64_t), digby__cmp_u64_desc);
+    if (m == 0) return DIGBY_OK;
+    if (db->free.v[m - 1] > db->free.v[m]) return DIGBY_OK; /* already in order */
+    t = (uint64_t *)digby__malloc(&db->alloc, k * sizeof(uint64_t));
+    if (!t) {
         qsort(db->free.v, db->free.n, sizeof(uint64_t), digby__cmp_u64_desc);
+        return DIGBY_OK;
+    }
+    memcpy(t, db->free.v + m, k * sizeof(uint64_t));
+    /* from the back: the smallest of both runs goes last */
+    i = m;
+    j = k;
+    w = db->free.n;
+    while (j > 0) {
+        if (i > 0 && db->free.v[i - 1] < t[j - 1]) db->free.v[--w] = db->free.v[--i];
+        else db->free.v[--w] = t[--j];
+    }
+    digby__free(&db->alloc, t);
     return DIGBY_OK;
 }
 
@@ -43,7 +65,7 @@ static int digby__pending_push(digby_db *db, uint64_t txid, uint64_t pgno)
 static int digby__freelist_release(digby_db *db)
 {
     uint64_t oldest = db->meta.txid;
-    size_t i, k;
+    size_t i, k, m;
     uint32_t r;
     int rc;
     for (r = 0; r < db->max_readers; r++)
@@ -52,10 +74,11 @@ static int digby__freelist_release(digby_db *db)
     if (k == 0) return DIGBY_OK;
     rc = digby__u64s_reserve(&db->alloc, &db->free, k);
     if (rc) return rc;
+    m = db->free.n;
     for (i = 0; i < k; i++) db->free.v[db->free.n++] = db->pending[i].pgno;
     memmove(db->pending, db->pending + k, (db->npending - k) * sizeof(digby__pending));
     db->npending -= k;
-    return digby__freelist_sort(db);
+    return digby__freelist_sort(db, m);
 }
 
 /* Read the persisted freelist of db->meta.  At open no snapshot is live,
@@ -125,7 +148,7 @@ static int digby__freelist_load(digby_db *db)
     (void)npend;
     if (rc == DIGBY_OK && (got != want || stage != 4))
         rc = DIGBY__CORRUPT(db, m->free_root);
-    if (rc == DIGBY_OK) rc = digby__freelist_sort(db);
+    if (rc == DIGBY_OK) rc = digby__freelist_sort(db, 0);
     return rc;
 }
 
@@ -166,7 +189,7 @@ static int digby__freelist_commit(digby_txn *txn)
     npend = db->npending + txn->freed.n;
     total = 2 + nfree + 2 * npend;
     for (i = 0; i < txn->chain.n; i++) {
-        uint8_t *nb = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+        uint8_t *nb = digby__pbuf_get(db);
         if (!nb) return DIGBY_NOMEM;
         memset(nb, 0, db->page_size);
         nb[0] = DIGBY__PAGE_FREELIST;
@@ -174,7 +197,7 @@ static int digby__freelist_commit(digby_txn *txn)
         digby__put64(nb + 16, txn->txid);
         if (i + 1 < txn->chain.n) digby__put64(nb + 24, txn->chain.v[i + 1]);
         rc = digby__dirty_put(txn, txn->chain.v[i], nb);
-        if (rc) { digby__free(&db->alloc, nb); return rc; }
+        if (rc) { digby__pbuf_put(db, nb); return rc; }
     }
     for (j = 0; j < total; j++) {
         uint64_t item;
@@ -207,7 +230,7 @@ static void digby__freelist_finish(digby_txn *txn)
 {
     digby_db *db = txn->db;
     digby__u64s tmp;
-    size_t i;
+    size_t i, m = db->free.n;
     int rc = DIGBY_OK;
     if (db->free.n + txn->own_free.n > db->free.cap)
         rc = digby__u64s_reserve(&db->alloc, &db->free, txn->own_free.n);
@@ -217,7 +240,7 @@ static void digby__freelist_finish(digby_txn *txn)
         db->free.v[db->free.n++] = txn->own_free.v[i];
     for (i = 0; i < txn->freed.n && rc == DIGBY_OK; i++)
         rc = digby__pending_push(db, txn->txid, txn->freed.v[i]);
-    digby__freelist_sort(db);
+    digby__freelist_sort(db, m);
     tmp = db->freelist_pages;
     db->freelist_pages = txn->chain;
     txn->chain = tmp;
@@ -249,14 +272,10 @@ static int digby__freelist_reserve(digby_txn *txn)
 static void digby__freelist_abort(digby_txn *txn)
 {
     digby_db *db = txn->db;
-    size_t i;
-    if (digby__u64s_reserve(&db->alloc, &db->free, txn->popped.n) == DIGBY_OK) {
-        for (i = 0; i < txn->popped.n; i++) db->free.v[db->free.n++] = txn->popped.v[i];
-        digby__freelist_sort(db);
-    } else {
-        /* cannot grow the array: the pages stay unused until the next open
-           rebuilds the list from disk (a leak in memory only, never on
-           disk, since the file's freelist still lists them) */
-    }
+    size_t i, m = db->free.n;
+    /* the array never shrinks, so the popped pages still fit in it */
+    DIGBY_ASSERT(db->free.n + txn->popped.n <= db->free.cap);
+    for (i = 0; i < txn->popped.n; i++) db->free.v[db->free.n++] = txn->popped.v[i];
+    digby__freelist_sort(db, m);
     txn->popped.n = 0;
 }

@@ -233,7 +233,7 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         uint8_t t = buf[0];
         if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF)
             digby__cache_put(db, pgnos[i], &buf);
-        digby__free(&db->alloc, buf);
+        digby__pbuf_put(db, buf);
     }
     digby__free(&db->alloc, pgnos);
     digby__txn_unregister(txn);

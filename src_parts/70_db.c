@@ -7,12 +7,14 @@ static int digby__db_fail(digby_db *db, int rc)
         db->vfs->close(db->file);
     }
     digby__cache_release(db);
+    digby__pbuf_release(db);
     digby__free(&db->alloc, db->readers);
     digby__u64s_release(&db->alloc, &db->free);
     digby__u64s_release(&db->alloc, &db->freelist_pages);
     digby__free(&db->alloc, db->pending);
     digby__mutex_destroy(&db->mu);
     digby__mutex_destroy(&db->wmu);
+    digby__mutex_destroy(&db->poolmu);
     digby__free(&db->alloc, db);
     return rc;
 }
@@ -50,7 +52,7 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
         return DIGBY_INVALID;
     if (o.flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC))
         return DIGBY_INVALID;
-    if (!o.vfs) o.vfs = digby_vfs_posix();
+    if (!o.vfs) o.vfs = digby__vfs_default();
     if (!o.vfs || o.vfs->version < 1) return DIGBY_INVALID;
     if (!o.cache_bytes) o.cache_bytes = (size_t)8 << 20;
     if (!o.max_readers) o.max_readers = 126;
@@ -65,6 +67,7 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
     db->max_readers = o.max_readers;
     digby__mutex_init(&db->mu);
     digby__mutex_init(&db->wmu);
+    digby__mutex_init(&db->poolmu);
     db->readers = (uint64_t *)digby__malloc(&db->alloc, o.max_readers * sizeof(uint64_t));
     if (!db->readers) return digby__db_fail(db, DIGBY_NOMEM);
     memset(db->readers, 0, o.max_readers * sizeof(uint64_t));
@@ -100,6 +103,7 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
             if (rc == DIGBY_OK && db->meta.txid > 1) {
                 rc = digby__verify_newest(db, &db->meta);
                 if (rc == DIGBY_CORRUPT && db->have_fallback) {
+                    db->discarded_txid = db->meta.txid;
                     db->meta = db->fallback;
                     db->have_fallback = 0;
                     db->corrupt_pgno = 0;
@@ -152,9 +156,7 @@ DIGBY_API const char *digby_version(void)
 #if !defined(DIGBY_NO_THREADS)
            " threads"
 #endif
-#if !defined(DIGBY_NO_POSIX) && !defined(_WIN32)
-           " posix"
-#endif
+           DIGBY__FEATURE_VFS
            " xxhash32";
 }
 

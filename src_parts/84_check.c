@@ -308,6 +308,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         st->entries = txn->meta.main.entries;
         st->tables = w.ntables;
         st->last_txid = txn->meta.txid;
+        st->discarded_txid = db->discarded_txid;
         if (db->vfs->size(db->file, &size) == DIGBY_OK) st->file_bytes = size;
     }
     digby__free(&db->alloc, w.bits);

@@ -17,6 +17,7 @@ static const compile_check_fn compile_check_all[] = {
     (compile_check_fn)digby_corrupt_pgno,
     (compile_check_fn)digby_free,
     (compile_check_fn)digby_vfs_posix,
+    (compile_check_fn)digby_vfs_win32,
     (compile_check_fn)digby_vfs_mem_create,
     (compile_check_fn)digby_vfs_mem_destroy,
     (compile_check_fn)digby_put,

@@ -1,0 +1,1397 @@
+/* digby -- command-line tool for digby database files.
+
+   Build:  cc -std=c99 -O2 -Wall -Wextra -Wpedantic -I. tools/digby.c \
+              -o build/digby -lpthread
+
+   Usage:  digby FILE COMMAND [ARGS]   (digby --help lists the commands)
+
+   Exit status: 0 success; 1 error (one line "digby: <what>: <reason>" on
+   stderr, the reason being digby_strerror() text); 2 bad arguments (the
+   same one line, then the command's usage line).
+
+   The dump/load text format is the one of LMDB's mdb_dump/mdb_load (and of
+   Berkeley DB's db_dump/db_load): header lines up to HEADER=END, then one
+   line per key and one per value, each starting with a space, then
+   DATA=END.  Several sections may follow each other.
+
+   This is a tool, not the library: it uses POSIX (getline, isatty,
+   clock_gettime) and may print. */
+
+#if !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#define DIGBY_IMPLEMENTATION
+#include "digby.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_ERROR 1
+#define EXIT_USAGE 2
+
+#define SCAN_VALUE_BYTES 200     /* scan shows this much of a value */
+#define MSG_KEY_BYTES 48         /* error messages show this much of a key */
+#define LOAD_BATCH_RECORDS 10000 /* load commits every this many records */
+
+static const char usage_text[] =
+"usage: digby FILE COMMAND [ARGS]\n"
+"       digby --help | --version\n"
+"\n"
+"commands:\n"
+"  put [-t TABLE] [-x] [-N] KEY VALUE  store VALUE under KEY (VALUE - reads\n"
+"                                      stdin); -N: fail if KEY exists\n"
+"  get [-t TABLE] [-x] [-v] KEY        print the value raw; -v: first print\n"
+"                                      its version on a line of its own\n"
+"  del [-t TABLE] [-x] KEY             delete KEY\n"
+"  scan [-t TABLE] [-x] [-p PREFIX] [--from K] [--to K] [-n LIMIT] [-r] [-l]\n"
+"                                      print key<TAB>value lines in key order:\n"
+"                                      keys starting with PREFIX and/or in\n"
+"                                      [--from, --to); -r reverse order; -n at\n"
+"                                      most LIMIT lines; -l whole values (else\n"
+"                                      cut after 200 bytes, with ...)\n"
+"  tables                              print name<TAB>entries per table\n"
+"  stat                                print every statistic, one per line\n"
+"  check                               verify the file; prints \"ok\"\n"
+"  dump [-t TABLE | -a] [-p] [-f OUT]  write the global tree (or TABLE, or\n"
+"                                      -a: the global tree and every table)\n"
+"                                      in mdb_dump format; -p: printable\n"
+"  load [-t TABLE] [-N] [-f IN]        read mdb_dump format (stdin or IN);\n"
+"                                      database=NAME sections go to table\n"
+"                                      NAME, others to the global tree or\n"
+"                                      TABLE; -N: keep existing keys\n"
+"\n"
+"  -t TABLE  use the named table instead of the global tree\n"
+"  -x        KEY, PREFIX, --from and --to are given in hex\n"
+"  --        ends the options\n"
+"\n"
+"Keys and values are bytes.  scan and tables escape a backslash as \\\\ and\n"
+"other bytes outside ASCII 32..126 as \\xHH.  put and load create FILE when\n"
+"missing; the other commands need it to exist and only read it (except\n"
+"del).  load commits every 10000 records; after an error the batches\n"
+"before it stay committed.\n"
+"\n"
+"exit status: 0 ok, 1 error (e.g. not found, corrupt), 2 bad arguments.\n";
+
+/* ---- Messages ----------------------------------------------------------- */
+
+/* Escape bytes for one line of text: printable ASCII as is, a backslash as
+   \\, anything else as \xHH.  At most `limit` input bytes, then "...". */
+static void escape_to(char *dst, size_t cap, const void *src, size_t len,
+                      size_t limit)
+{
+    static const char hexd[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)src;
+    size_t i, o = 0;
+    if (cap == 0)
+        return;
+    for (i = 0; i < len && i < limit; i++) {
+        unsigned c = s[i];
+        if (o + 5 >= cap)
+            break;
+        if (c == '\\') {
+            dst[o++] = '\\';
+            dst[o++] = '\\';
+        } else if (c >= 0x20 && c < 0x7f) {
+            dst[o++] = (char)c;
+        } else {
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hexd[c >> 4];
+            dst[o++] = hexd[c & 15];
+        }
+    }
+    if (i < len && o + 4 <= cap) {
+        memcpy(dst + o, "...", 3);
+        o += 3;
+    }
+    dst[o] = '\0';
+}
+
+/* A key or name quoted for an error message (one of four rotating
+   buffers, so one message may hold several). */
+static const char *q(const void *bytes, size_t len)
+{
+    static char bufs[4][MSG_KEY_BYTES * 4 + 8];
+    static int next;
+    char *b = bufs[next];
+    next = (next + 1) % 4;
+    b[0] = '\'';
+    escape_to(b + 1, sizeof bufs[0] - 2, bytes, len, MSG_KEY_BYTES);
+    strcat(b, "'");
+    return b;
+}
+
+static const char *qs(const char *s)
+{
+    return q(s, strlen(s));
+}
+
+/* Print "digby: <what>: <digby_strerror(rc)>" and return EXIT_ERROR. */
+static int fail(int rc, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("digby: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, ": %s\n", digby_strerror(rc));
+    return EXIT_ERROR;
+}
+
+/* ---- Arguments ---------------------------------------------------------- */
+
+typedef struct cmd_args {
+    const char *table;
+    const char *prefix;
+    const char *from;
+    const char *to;
+    const char *file;        /* -f */
+    uint64_t limit;
+    int has_limit;
+    int hex;                 /* -x */
+    int show_version;        /* -v */
+    int reverse;             /* -r */
+    int long_values;         /* -l */
+    int all;                 /* -a */
+    int print;               /* -p (dump) */
+    int no_overwrite;        /* -N */
+    const char *pos[4];
+    int npos;
+} cmd_args;
+
+typedef struct command {
+    const char *name;
+    const char *options;     /* "|-t|-x|" style list of accepted options */
+    int min_pos, max_pos;    /* positional arguments after the command */
+    const char *synopsis;
+    int (*run)(const char *path, cmd_args *a);
+} command;
+
+static const command *g_cmd; /* for usage errors */
+
+/* A bad-arguments error: the one line, then the command's usage line. */
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("digby: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, ": %s\n", digby_strerror(DIGBY_INVALID));
+    if (g_cmd)
+        fprintf(stderr, "usage: digby FILE %s %s\n", g_cmd->name,
+                g_cmd->synopsis);
+    else
+        fputs("usage: digby FILE COMMAND [ARGS]  (digby --help for more)\n",
+              stderr);
+    return EXIT_USAGE;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++) {
+        unsigned d;
+        if (*s < '0' || *s > '9')
+            return 0;
+        d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Returns 0 on success, else the exit status of a usage error. */
+static int parse_args(const command *c, int argc, char **argv, cmd_args *a)
+{
+    int i, dashdash = 0;
+    memset(a, 0, sizeof *a);
+    for (i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        if (!dashdash && s[0] == '-' && s[1] != '\0') {
+            char probe[16];
+            const char **slot = NULL;
+            if (strcmp(s, "--") == 0) {
+                dashdash = 1;
+                continue;
+            }
+            if (strlen(s) > 8)
+                probe[0] = '\0';
+            else
+                sprintf(probe, "|%s|", s);
+            if (probe[0] == '\0' || strstr(c->options, probe) == NULL)
+                return usage_error("%s: unknown option %s", c->name, qs(s));
+            if (strcmp(s, "-t") == 0) slot = &a->table;
+            else if (strcmp(s, "-p") == 0 && strcmp(c->name, "scan") == 0)
+                slot = &a->prefix;
+            else if (strcmp(s, "--from") == 0) slot = &a->from;
+            else if (strcmp(s, "--to") == 0) slot = &a->to;
+            else if (strcmp(s, "-f") == 0) slot = &a->file;
+            else if (strcmp(s, "-n") == 0) {
+                if (i + 1 >= argc)
+                    return usage_error("%s: option -n needs a value",
+                                       c->name);
+                if (!parse_u64(argv[++i], &a->limit))
+                    return usage_error("%s: bad limit %s", c->name,
+                                       qs(argv[i]));
+                a->has_limit = 1;
+                continue;
+            }
+            else if (strcmp(s, "-x") == 0) { a->hex = 1; continue; }
+            else if (strcmp(s, "-v") == 0) { a->show_version = 1; continue; }
+            else if (strcmp(s, "-r") == 0) { a->reverse = 1; continue; }
+            else if (strcmp(s, "-l") == 0) { a->long_values = 1; continue; }
+            else if (strcmp(s, "-a") == 0) { a->all = 1; continue; }
+            else if (strcmp(s, "-p") == 0) { a->print = 1; continue; }
+            else if (strcmp(s, "-N") == 0) { a->no_overwrite = 1; continue; }
+            if (slot) {
+                if (i + 1 >= argc)
+                    return usage_error("%s: option %s needs a value",
+                                       c->name, s);
+                *slot = argv[++i];
+                continue;
+            }
+            return usage_error("%s: unknown option %s", c->name, qs(s));
+        }
+        if (a->npos >= c->max_pos)
+            return usage_error("%s: too many arguments", c->name);
+        a->pos[a->npos++] = s;
+    }
+    if (a->npos < c->min_pos)
+        return usage_error("%s: missing arguments", c->name);
+    if (a->table && a->table[0] == '\0')
+        return usage_error("%s: empty table name", c->name);
+    return 0;
+}
+
+/* ---- Byte helpers ------------------------------------------------------- */
+
+typedef struct bytes {
+    unsigned char *p;
+    size_t len, cap;
+} bytes;
+
+/* Make room for `need` bytes; 0 on success. */
+static int bytes_reserve(bytes *b, size_t need)
+{
+    size_t cap;
+    unsigned char *p;
+    if (need <= b->cap)
+        return 0;
+    cap = b->cap ? b->cap : 64;
+    while (cap < need) {
+        if (cap > (size_t)-1 / 2) {
+            cap = need;
+            break;
+        }
+        cap *= 2;
+    }
+    p = (unsigned char *)realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode hex text into out; 0 on success, -1 bad hex, -2 no memory. */
+static int unhex(const char *s, size_t len, bytes *out)
+{
+    size_t i;
+    if (len % 2)
+        return -1;
+    if (bytes_reserve(out, len / 2 + 1))
+        return -2;
+    for (i = 0; i < len; i += 2) {
+        int hi = hexval((unsigned char)s[i]);
+        int lo = hexval((unsigned char)s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out->p[i / 2] = (unsigned char)(hi * 16 + lo);
+    }
+    out->len = len / 2;
+    return 0;
+}
+
+/* A key argument: raw bytes, or hex with -x.  Returns 0 or an exit status. */
+static int key_arg(const cmd_args *a, const char *what, const char *s,
+                   bytes *out)
+{
+    size_t len = strlen(s);
+    int rc;
+    if (!a->hex) {
+        if (bytes_reserve(out, len + 1))
+            return fail(DIGBY_NOMEM, "%s", what);
+        memcpy(out->p, s, len);
+        out->len = len;
+        return 0;
+    }
+    rc = unhex(s, len, out);
+    if (rc == -2)
+        return fail(DIGBY_NOMEM, "%s", what);
+    if (rc)
+        return usage_error("%s: bad hex %s", what, qs(s));
+    return 0;
+}
+
+static int bytes_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* ---- Output ------------------------------------------------------------- */
+
+static const char hexdigits[] = "0123456789abcdef";
+
+/* Write bytes escaped as in escape_to(), at most `limit` of them (then
+   "..."). */
+static void put_escaped(FILE *f, const void *src, size_t len, size_t limit)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t i;
+    for (i = 0; i < len && i < limit; i++) {
+        unsigned c = s[i];
+        if (c == '\\') {
+            putc('\\', f);
+            putc('\\', f);
+        } else if (c >= 0x20 && c < 0x7f) {
+            putc((int)c, f);
+        } else {
+            putc('\\', f);
+            putc('x', f);
+            putc(hexdigits[c >> 4], f);
+            putc(hexdigits[c & 15], f);
+        }
+    }
+    if (i < len)
+        fputs("...", f);
+}
+
+/* One data line of a dump: a space, then hex or the print format.  The
+   print format writes a backslash as \5c, not \\: LMDB 0.9.24's mdb_load
+   decodes \\ wrongly after an earlier escape on the same line, and every
+   loader reads \HH.  load accepts both. */
+static void put_dump_item(FILE *f, const void *src, size_t len, int print)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t i;
+    putc(' ', f);
+    for (i = 0; i < len; i++) {
+        unsigned c = s[i];
+        if (!print) {
+            putc(hexdigits[c >> 4], f);
+            putc(hexdigits[c & 15], f);
+        } else if (c >= 0x20 && c < 0x7f && c != '\\') {
+            putc((int)c, f);
+        } else {
+            putc('\\', f);
+            putc(hexdigits[c >> 4], f);
+            putc(hexdigits[c & 15], f);
+        }
+    }
+    putc('\n', f);
+}
+
+/* Flush stdout and report a write error. */
+static int finish_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return fail(DIGBY_IOERR, "writing output (%s)", strerror(errno));
+    return 0;
+}
+
+/* ---- Opening ------------------------------------------------------------ */
+
+#define OPEN_READ  (DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE)
+#define OPEN_WRITE 0u
+#define OPEN_MODIFY DIGBY_OPEN_NO_CREATE
+
+static int open_db(const char *path, uint32_t flags, digby_db **db)
+{
+    digby_options o;
+    int rc;
+    memset(&o, 0, sizeof o);
+    o.flags = flags;
+    rc = digby_open(path, &o, db);
+    if (rc != DIGBY_OK) {
+        *db = NULL;
+        return fail(rc, "open %s", qs(path));
+    }
+    return 0;
+}
+
+static int close_db(digby_db *db, int status)
+{
+    int rc = digby_close(db);
+    if (rc != DIGBY_OK && status == 0)
+        return fail(rc, "close");
+    return status;
+}
+
+/* Open the -t table (NULL table: the global tree).  Returns 0 or an exit
+   status (the error already reported). */
+static int open_table(digby_txn *txn, const char *name, unsigned flags,
+                      digby_table **out)
+{
+    int rc;
+    *out = NULL;
+    if (!name)
+        return 0;
+    rc = digby_table_open(txn, name, flags, out);
+    if (rc != DIGBY_OK)
+        return fail(rc, "table %s", qs(name));
+    return 0;
+}
+
+/* " in table 'x'" for messages, or "". */
+static const char *in_table(const char *table)
+{
+    static char buf[MSG_KEY_BYTES * 4 + 32];
+    if (!table)
+        return "";
+    snprintf(buf, sizeof buf, " in table %s", qs(table));
+    return buf;
+}
+
+/* ---- put / get / del ---------------------------------------------------- */
+
+static int read_all(FILE *f, bytes *out)
+{
+    out->len = 0;
+    for (;;) {
+        size_t got;
+        if (out->cap - out->len < 65536) {
+            if (out->len > (size_t)-1 - 65536 ||
+                bytes_reserve(out, out->len + 65536))
+                return fail(DIGBY_NOMEM, "put: reading stdin");
+        }
+        got = fread(out->p + out->len, 1, out->cap - out->len, f);
+        out->len += got;
+        if (got == 0) {
+            if (ferror(f))
+                return fail(DIGBY_IOERR, "put: reading stdin (%s)",
+                            strerror(errno));
+            return 0;
+        }
+    }
+}
+
+static int cmd_put(const char *path, cmd_args *a)
+{
+    digby_db *db = NULL;
+    digby_txn *txn = NULL;
+    digby_table *tbl;
+    bytes key = {0}, val = {0};
+    const void *vp;
+    size_t vlen;
+    int st, rc;
+
+    if ((st = key_arg(a, "put", a->pos[0], &key)) != 0)
+        goto out;
+    if (strcmp(a->pos[1], "-") == 0) {
+        if ((st = read_all(stdin, &val)) != 0)
+            goto out;
+        vp = val.p;
+        vlen = val.len;
+    } else {
+        vp = a->pos[1];
+        vlen = strlen(a->pos[1]);
+    }
+    if ((st = open_db(path, OPEN_WRITE, &db)) != 0)
+        goto out;
+    rc = digby_txn_begin(db, 0, &txn);
+    if (rc != DIGBY_OK) {
+        txn = NULL;
+        st = fail(rc, "put: begin transaction");
+        goto out;
+    }
+    if ((st = open_table(txn, a->table, DIGBY_TABLE_CREATE, &tbl)) != 0)
+        goto out;
+    rc = digby_txn_put(txn, tbl, key.p, key.len, vp, vlen,
+                       a->no_overwrite ? DIGBY_PUT_NOOVERWRITE : 0u);
+    if (rc != DIGBY_OK) {
+        st = fail(rc, "put %s%s", q(key.p, key.len), in_table(a->table));
+        goto out;
+    }
+    rc = digby_txn_commit(txn);
+    txn = NULL;
+    if (rc != DIGBY_OK)
+        st = fail(rc, "put: commit");
+out:
+    digby_txn_abort(txn);
+    if (db)
+        st = close_db(db, st);
+    free(key.p);
+    free(val.p);
+    return st;
+}
+
+static int cmd_get(const char *path, cmd_args *a)
+{
+    digby_db *db = NULL;
+    digby_txn *txn = NULL;
+    digby_table *tbl;
+    bytes key = {0};
+    const void *val;
+    size_t vlen;
+    uint64_t version;
+    int st, rc;
+
+    if ((st = key_arg(a, "get", a->pos[0], &key)) != 0)
+        goto out;
+    if ((st = open_db(path, OPEN_READ, &db)) != 0)
+        goto out;
+    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+    if (rc != DIGBY_OK) {
+        txn = NULL;
+        st = fail(rc, "get: begin transaction");
+        goto out;
+    }
+    if ((st = open_table(txn, a->table, 0, &tbl)) != 0)
+        goto out;
+    rc = digby_txn_get(txn, tbl, key.p, key.len, &val, &vlen, &version);
+    if (rc != DIGBY_OK) {
+        st = fail(rc, "get %s%s", q(key.p, key.len), in_table(a->table));
+        goto out;
+    }
+    if (a->show_version)
+        printf("%" PRIu64 "\n", version);
+    if (vlen)
+        fwrite(val, 1, vlen, stdout);
+    st = finish_stdout();
+out:
+    digby_txn_abort(txn);
+    if (db)
+        st = close_db(db, st);
+    free(key.p);
+    return st;
+}
+
+static int cmd_del(const char *path, cmd_args *a)
+{
+    digby_db *db = NULL;
+    digby_txn *txn = NULL;
+    digby_table *tbl;
+    bytes key = {0};
+    int st, rc;
+
+    if ((st = key_arg(a, "del", a->pos[0], &key)) != 0)
+        goto out;
+    if ((st = open_db(path, OPEN_MODIFY, &db)) != 0)
+        goto out;
+    rc = digby_txn_begin(db, 0, &txn);
+    if (rc != DIGBY_OK) {
+        txn = NULL;
+        st = fail(rc, "del: begin transaction");
+        goto out;
+    }
+    if ((st = open_table(txn, a->table, 0, &tbl)) != 0)
+        goto out;
+    rc = digby_txn_delete(txn, tbl, key.p, key.len);
+    if (rc != DIGBY_OK) {
+        st = fail(rc, "del %s%s", q(key.p, key.len), in_table(a->table));
+        goto out;
+    }
+    rc = digby_txn_commit(txn);
+    txn = NULL;
+    if (rc != DIGBY_OK)
+        st = fail(rc, "del: commit");
+out:
+    digby_txn_abort(txn);
+    if (db)
+        st = close_db(db, st);
+    free(key.p);
+    return st;
+}
+
+/* ---- scan ---------------------------------------------------------------- */
+
+/* The smallest key greater than every key starting with prefix: drop
+   trailing 0xff bytes and increment the last.  0 if there is none (the
+   prefix is empty or all 0xff). */
+static int prefix_successor(const bytes *prefix, bytes *out)
+{
+    size_t n = prefix->len;
+    while (n > 0 && prefix->p[n - 1] == 0xff)
+        n--;
+    if (n == 0)
+        return 0;
+    if (bytes_reserve(out, n))
+        return -1;
+    memcpy(out->p, prefix->p, n);
+    out->p[n - 1]++;
+    out->len = n;
+    return 1;
+}
+
+static int cmd_scan(const char *path, cmd_args *a)
+{
+    digby_db *db = NULL;
+    digby_txn *txn = NULL;
+    digby_table *tbl;
+    digby_cursor *cur = NULL;
+    bytes prefix = {0}, from = {0}, to = {0}, succ = {0};
+    const bytes *lo = NULL, *hi = NULL; /* inclusive low, exclusive high */
+    uint64_t shown = 0;
+    size_t vlimit = a->long_values ? (size_t)-1 : SCAN_VALUE_BYTES;
+    int st = 0, rc, has_succ = 0;
+
+    if (a->prefix && (st = key_arg(a, "scan -p", a->prefix, &prefix)) != 0)
+        goto out;
+    if (a->from && (st = key_arg(a, "scan --from", a->from, &from)) != 0)
+        goto out;
+    if (a->to && (st = key_arg(a, "scan --to", a->to, &to)) != 0)
+        goto out;
+    if (a->prefix) {
+        has_succ = prefix_successor(&prefix, &succ);
+        if (has_succ < 0) {
+            st = fail(DIGBY_NOMEM, "scan");
+            goto out;
+        }
+        lo = &prefix;
+        if (has_succ)
+            hi = &succ;
+    }
+    if (a->from && (!lo || bytes_cmp(from.p, from.len, lo->p, lo->len) > 0))
+        lo = &from;
+    if (a->to && (!hi || bytes_cmp(to.p, to.len, hi->p, hi->len) < 0))
+        hi = &to;
+
+    if ((st = open_db(path, OPEN_READ, &db)) != 0)
+        goto out;
+    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+    if (rc != DIGBY_OK) {
+        txn = NULL;
+        st = fail(rc, "scan: begin transaction");
+        goto out;
+    }
+    if ((st = open_table(txn, a->table, 0, &tbl)) != 0)
+        goto out;
+    rc = digby_cursor_open(txn, tbl, &cur);
+    if (rc != DIGBY_OK) {
+        cur = NULL;
+        st = fail(rc, "scan: open cursor");
+        goto out;
+    }
+    if (a->has_limit && a->limit == 0)
+        goto done;
+    if (!a->reverse)
+        rc = lo ? digby_cursor_seek(cur, lo->p, lo->len, DIGBY_SEEK_GE)
+                : digby_cursor_first(cur);
+    else
+        rc = hi ? digby_cursor_seek(cur, hi->p, hi->len, DIGBY_SEEK_LT)
+                : digby_cursor_last(cur);
+    while (rc == DIGBY_OK) {
+        const void *k, *v;
+        size_t klen, vlen;
+        rc = digby_cursor_get(cur, &k, &klen, &v, &vlen, NULL);
+        if (rc != DIGBY_OK)
+            break;
+        if (!a->reverse) {
+            if (hi && bytes_cmp(k, klen, hi->p, hi->len) >= 0)
+                break;
+        } else {
+            if (lo && bytes_cmp(k, klen, lo->p, lo->len) < 0)
+                break;
+        }
+        put_escaped(stdout, k, klen, (size_t)-1);
+        putchar('\t');
+        put_escaped(stdout, v, vlen, vlimit);
+        putchar('\n');
+        if (ferror(stdout))
+            break;
+        if (a->has_limit && ++shown >= a->limit)
+            break;
+        rc = a->reverse ? digby_cursor_prev(cur) : digby_cursor_next(cur);
+    }
+    if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) {
+        st = fail(rc, "scan%s", in_table(a->table));
+        goto out;
+    }
+done:
+    st = finish_stdout();
+out:
+    digby_cursor_close(cur);
+    digby_txn_abort(txn);
+    if (db)
+        st = close_db(db, st);
+    free(prefix.p);
+    free(from.p);
+    free(to.p);
+    free(succ.p);
+    return st;
+}
+
+/* ---- tables / stat / check ---------------------------------------------- */
+
+static int print_table(void *ctx, const char *name, size_t name_bytes,
+                       uint64_t entries)
+{
+    (void)ctx;
+    put_escaped(stdout, name, name_bytes, (size_t)-1);
+    printf("\t%" PRIu64 "\n", entries);
+    return 0;
+}
+
+static int cmd_tables(const char *path, cmd_args *a)
+{
+    digby_db *db = NULL;
+    digby_txn *txn = NULL;
+    int st, rc;
+    (void)a;
+    if ((st = open_db(path, OPEN_READ, &db)) != 0)
+        return st;
+    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+    if (rc != DIGBY_OK) {
+        txn = NULL;
+        st = fail(rc, "tables: begin transaction");
+        goto out;
+    }
+    rc = digby_table_list(txn, print_table, NULL);
+    if (rc != DIGBY_OK)
+        st = fail(rc, "tables");
+    else
+        st = finish_stdout();
+out:
+    digby_txn_abort(txn);
+    return close_db(db, st);
+}
+
+static int cmd_stat(const char *path, cmd_args *a)
+{
+    digby_db *db = NULL;
+    digby_stats s;
+    int st, rc;
+    (void)a;
+    if ((st = open_db(path, OPEN_READ, &db)) != 0)
+        return st;
+    memset(&s, 0, sizeof s);
+    rc = digby_stat(db, &s);
+    if (rc != DIGBY_OK) {
+        st = fail(rc, "stat");
+    } else {
+#define P(field) printf("%-15s %" PRIu64 "\n", #field, (uint64_t)s.field)
+        P(page_size);
+        P(depth);
+        P(file_bytes);
+        P(page_count);
+        P(meta_pages);
+        P(branch_pages);
+        P(leaf_pages);
+        P(overflow_pages);
+        P(freelist_pages);
+        P(free_pages);
+        P(entries);
+        P(tables);
+        P(table_entries);
+        P(last_txid);
+        P(discarded_txid);
+#undef P
+        st = finish_stdout();
+    }
+    return close_db(db, st);
+}
+
+static int cmd_check(const char *path, cmd_args *a)
+{
+    digby_db *db = NULL;
+    digby_check_report r;
+    int st, rc;
+    (void)a;
+    if ((st = open_db(path, OPEN_READ, &db)) != 0)
+        return st;
+    memset(&r, 0, sizeof r);
+    rc = digby_check(db, &r);
+    r.message[sizeof r.message - 1] = '\0';
+    if (rc == DIGBY_OK) {
+        printf("ok: %" PRIu64 " pages checked\n", r.pages_checked);
+        st = finish_stdout();
+    } else if (r.message[0] || r.bad_pgno) {
+        st = fail(rc, "check: page %" PRIu64 ": %s (%" PRIu64
+                  " pages checked)", r.bad_pgno,
+                  q(r.message, strlen(r.message)), r.pages_checked);
+    } else {
+        st = fail(rc, "check");
+    }
+    return close_db(db, st);
+}
+
+/* ---- dump ---------------------------------------------------------------- */
+
+typedef struct name_list {
+    char **names;
+    size_t count, cap;
+    int failed;
+} name_list;
+
+static int collect_name(void *ctx, const char *name, size_t name_bytes,
+                        uint64_t entries)
+{
+    name_list *l = (name_list *)ctx;
+    char *copy;
+    (void)entries;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **n;
+        if (cap > (size_t)-1 / sizeof *n)
+            return (l->failed = DIGBY_NOMEM);
+        n = (char **)realloc(l->names, cap * sizeof *n);
+        if (!n)
+            return (l->failed = DIGBY_NOMEM);
+        l->names = n;
+        l->cap = cap;
+    }
+    copy = (char *)malloc(name_bytes + 1);
+    if (!copy)
+        return (l->failed = DIGBY_NOMEM);
+    memcpy(copy, name, name_bytes);
+    copy[name_bytes] = '\0';
+    l->names[l->count++] = copy;
+    return 0;
+}
+
+static void free_names(name_list *l)
+{
+    size_t i;
+    for (i = 0; i < l->count; i++)
+        free(l->names[i]);
+    free(l->names);
+}
+
+/* Dump one tree (name NULL: the global tree) as one section. */
+static int dump_section(FILE *f, digby_txn *txn, const char *name, int print)
+{
+    digby_table *tbl = NULL;
+    digby_cursor *cur = NULL;
+    int rc, st;
+
+    if (name && strpbrk(name, "\n\r"))
+        return fail(DIGBY_INVALID, "dump: table %s: a newline in a table "
+                    "name cannot be dumped", qs(name));
+    if ((st = open_table(txn, name, 0, &tbl)) != 0)
+        return st;
+    rc = digby_cursor_open(txn, tbl, &cur);
+    if (rc != DIGBY_OK)
+        return fail(rc, "dump%s: open cursor", in_table(name));
+    fprintf(f, "VERSION=3\nformat=%s\n", print ? "print" : "bytevalue");
+    if (name)
+        fprintf(f, "database=%s\n", name);
+    fputs("type=btree\nHEADER=END\n", f);
+    rc = digby_cursor_first(cur);
+    while (rc == DIGBY_OK) {
+        const void *k, *v;
+        size_t klen, vlen;
+        rc = digby_cursor_get(cur, &k, &klen, &v, &vlen, NULL);
+        if (rc != DIGBY_OK)
+            break;
+        put_dump_item(f, k, klen, print);
+        put_dump_item(f, v, vlen, print);
+        if (ferror(f))
+            break;
+        rc = digby_cursor_next(cur);
+    }
+    digby_cursor_close(cur);
+    if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND)
+        return fail(rc, "dump%s", in_table(name));
+    fputs("DATA=END\n", f);
+    return 0;
+}
+
+static int cmd_dump(const char *path, cmd_args *a)
+{
+    digby_db *db = NULL;
+    digby_txn *txn = NULL;
+    FILE *f = stdout;
+    name_list names = {0};
+    int st, rc;
+    size_t i;
+
+    if (a->all && a->table)
+        return usage_error("dump: -a and -t exclude each other");
+    if ((st = open_db(path, OPEN_READ, &db)) != 0)
+        return st;
+    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+    if (rc != DIGBY_OK) {
+        txn = NULL;
+        st = fail(rc, "dump: begin transaction");
+        goto out;
+    }
+    if (a->all) {
+        rc = digby_table_list(txn, collect_name, &names);
+        if (rc != DIGBY_OK) {
+            st = fail(names.failed ? names.failed : rc, "dump: list tables");
+            goto out;
+        }
+        /* Refuse before writing anything. */
+        for (i = 0; i < names.count; i++)
+            if (strpbrk(names.names[i], "\n\r")) {
+                st = fail(DIGBY_INVALID, "dump: table %s: a newline in a "
+                          "table name cannot be dumped", qs(names.names[i]));
+                goto out;
+            }
+    } else if (a->table) {
+        /* Fail before creating the output file. */
+        digby_table *t;
+        if ((st = open_table(txn, a->table, 0, &t)) != 0)
+            goto out;
+    }
+    if (a->file) {
+        f = fopen(a->file, "w");
+        if (!f) {
+            f = stdout;
+            st = fail(DIGBY_IOERR, "dump: create %s (%s)", qs(a->file),
+                      strerror(errno));
+            goto out;
+        }
+    }
+    st = dump_section(f, txn, a->table, a->print);
+    for (i = 0; st == 0 && i < names.count; i++)
+        st = dump_section(f, txn, names.names[i], a->print);
+    if (f != stdout) {
+        int werr = ferror(f);
+        if ((fclose(f) != 0 || werr) && st == 0)
+            st = fail(DIGBY_IOERR, "dump: write %s (%s)", qs(a->file),
+                      strerror(errno));
+    } else if (st == 0) {
+        st = finish_stdout();
+    }
+out:
+    free_names(&names);
+    digby_txn_abort(txn);
+    return close_db(db, st);
+}
+
+/* ---- load ---------------------------------------------------------------- */
+
+typedef struct loader {
+    digby_db *db;
+    digby_txn *txn;
+    digby_table *tbl;
+    const char *input;      /* name for messages */
+    char *section_table;    /* current section's table, or NULL: global */
+    const char *default_table; /* -t */
+    unsigned put_flags;
+    uint64_t records;       /* put in total */
+    uint64_t skipped;       /* -N: already present */
+    uint64_t sections;
+    unsigned batch;         /* records in the open transaction */
+    int progress;           /* stderr is a terminal */
+    int progress_shown;
+    double progress_at;     /* seconds since t0 of the last update */
+    struct timespec t0;
+} loader;
+
+static double elapsed_s(const loader *l)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - l->t0.tv_sec) +
+           (double)(t.tv_nsec - l->t0.tv_nsec) / 1e9;
+}
+
+static void show_progress(loader *l, int final)
+{
+    double s = elapsed_s(l);
+    double rate = s > 0 ? (double)l->records / s : 0.0;
+    fprintf(stderr, "\rdigby: load: %" PRIu64 " records, %.0f records/s, "
+            "%.1f s%s", l->records, rate, s, final ? "\n" : "");
+    if (l->skipped && final)
+        fprintf(stderr, "digby: load: %" PRIu64 " existing keys kept\n",
+                l->skipped);
+    fflush(stderr);
+    l->progress_shown = !final;
+}
+
+/* Error inside load: ends a progress line first so the message starts a
+   line of its own. */
+static int load_fail(loader *l, int rc, unsigned long line, const char *fmt,
+                     ...)
+{
+    va_list ap;
+    if (l->progress_shown)
+        fputc('\n', stderr);
+    fputs("digby: load: ", stderr);
+    if (line)
+        fprintf(stderr, "%s line %lu: ", l->input, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, ": %s\n", digby_strerror(rc));
+    return EXIT_ERROR;
+}
+
+/* Begin a transaction (if none) and open the section's table in it. */
+static int load_begin(loader *l, unsigned long line)
+{
+    int rc;
+    if (l->txn)
+        return 0;
+    rc = digby_txn_begin(l->db, 0, &l->txn);
+    if (rc != DIGBY_OK) {
+        l->txn = NULL;
+        return load_fail(l, rc, line, "begin transaction");
+    }
+    l->tbl = NULL;
+    if (l->section_table) {
+        rc = digby_table_open(l->txn, l->section_table, DIGBY_TABLE_CREATE,
+                              &l->tbl);
+        if (rc != DIGBY_OK)
+            return load_fail(l, rc, line, "table %s", qs(l->section_table));
+    }
+    return 0;
+}
+
+static int load_commit(loader *l, unsigned long line)
+{
+    int rc;
+    if (!l->txn)
+        return 0;
+    rc = digby_txn_commit(l->txn);
+    l->txn = NULL;
+    l->tbl = NULL;
+    l->batch = 0;
+    if (rc != DIGBY_OK)
+        return load_fail(l, rc, line, "commit");
+    if (l->progress && elapsed_s(l) - l->progress_at >= 0.2) {
+        l->progress_at = elapsed_s(l);
+        show_progress(l, 0);
+    }
+    return 0;
+}
+
+/* Decode one data line (after its leading space). */
+static int decode_item(loader *l, unsigned long line, const char *s,
+                       size_t len, int print, bytes *out)
+{
+    size_t i, o = 0;
+    if (!print) {
+        int rc = unhex(s, len, out);
+        if (rc == -2)
+            return load_fail(l, DIGBY_NOMEM, line, "decode");
+        if (rc)
+            return load_fail(l, DIGBY_INVALID, line, "bad hex data");
+        return 0;
+    }
+    if (bytes_reserve(out, len + 1))
+        return load_fail(l, DIGBY_NOMEM, line, "decode");
+    for (i = 0; i < len; i++) {
+        if (s[i] != '\\') {
+            out->p[o++] = (unsigned char)s[i];
+        } else if (i + 1 < len && s[i + 1] == '\\') {
+            out->p[o++] = '\\';
+            i++;
+        } else {
+            int hi = i + 2 < len ? hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < len ? hexval((unsigned char)s[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return load_fail(l, DIGBY_INVALID, line,
+                                 "bad escape (want \\\\ or \\HH)");
+            out->p[o++] = (unsigned char)(hi * 16 + lo);
+            i += 2;
+        }
+    }
+    out->len = o;
+    return 0;
+}
+
+static int header_is(const char *s, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(s, name, n) == 0 && s[n] == '=';
+}
+
+static int load_stream(loader *l, FILE *in)
+{
+    enum { WANT_VERSION, HEADER, DATA_KEY, DATA_VALUE, DONE } state =
+        WANT_VERSION;
+    char *line = NULL;
+    size_t line_cap = 0;
+    ssize_t got;
+    unsigned long lineno = 0, key_line = 0;
+    bytes key = {0}, val = {0};
+    int print = 0, st = 0, rc;
+
+    for (;;) {
+        size_t len;
+        errno = 0;
+        got = getline(&line, &line_cap, in);
+        if (got < 0) {
+            if (ferror(in)) {
+                st = load_fail(l, DIGBY_IOERR, 0, "reading %s (%s)",
+                               l->input, strerror(errno));
+                goto out;
+            }
+            break;
+        }
+        lineno++;
+        len = (size_t)got;
+        if (len && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (memchr(line, '\0', len)) {
+            st = load_fail(l, DIGBY_INVALID, lineno, "NUL byte in input");
+            goto out;
+        }
+        if (state == WANT_VERSION || state == DONE) {
+            if (!header_is(line, "VERSION")) {
+                st = load_fail(l, DIGBY_INVALID, lineno,
+                               "expected VERSION=3 (not a dump file?)");
+                goto out;
+            }
+            if (strcmp(line + 8, "3") != 0) {
+                st = load_fail(l, DIGBY_INVALID, lineno,
+                               "unsupported %s", q(line, len));
+                goto out;
+            }
+            free(l->section_table);
+            l->section_table = NULL;
+            print = 0;
+            state = HEADER;
+            continue;
+        }
+        if (state == HEADER) {
+            const char *v = strchr(line, '=');
+            if (strcmp(line, "HEADER=END") == 0) {
+                const char *t = l->section_table ? l->section_table
+                                                 : l->default_table;
+                if (t && t != l->section_table) {
+                    l->section_table = (char *)malloc(strlen(t) + 1);
+                    if (!l->section_table) {
+                        st = load_fail(l, DIGBY_NOMEM, lineno, "header");
+                        goto out;
+                    }
+                    strcpy(l->section_table, t);
+                }
+                /* A new section may go to another table: commit the batch
+                   so the next transaction opens the right one. */
+                if ((st = load_commit(l, lineno)) != 0)
+                    goto out;
+                if ((st = load_begin(l, lineno)) != 0)
+                    goto out;
+                l->sections++;
+                state = DATA_KEY;
+                continue;
+            }
+            if (!v || v == line || line[0] == ' ') {
+                st = load_fail(l, DIGBY_INVALID, lineno,
+                               "expected a header line NAME=VALUE or "
+                               "HEADER=END");
+                goto out;
+            }
+            v++;
+            if (header_is(line, "format")) {
+                if (strcmp(v, "print") == 0)
+                    print = 1;
+                else if (strcmp(v, "bytevalue") == 0)
+                    print = 0;
+                else {
+                    st = load_fail(l, DIGBY_INVALID, lineno,
+                                   "unsupported format %s", qs(v));
+                    goto out;
+                }
+            } else if (header_is(line, "type")) {
+                if (strcmp(v, "btree") != 0) {
+                    st = load_fail(l, DIGBY_INVALID, lineno,
+                                   "unsupported type %s (only btree)",
+                                   qs(v));
+                    goto out;
+                }
+            } else if (header_is(line, "database")) {
+                size_t n = strlen(v);
+                if (n == 0 || n > DIGBY_MAX_TABLE_NAME) {
+                    st = load_fail(l, DIGBY_INVALID, lineno,
+                                   "table name must be 1..%d bytes",
+                                   DIGBY_MAX_TABLE_NAME);
+                    goto out;
+                }
+                free(l->section_table);
+                l->section_table = (char *)malloc(n + 1);
+                if (!l->section_table) {
+                    st = load_fail(l, DIGBY_NOMEM, lineno, "header");
+                    goto out;
+                }
+                memcpy(l->section_table, v, n + 1);
+            } else if (header_is(line, "duplicates") ||
+                       header_is(line, "dupsort") ||
+                       header_is(line, "dupfixed") ||
+                       header_is(line, "integerdup") ||
+                       header_is(line, "reversedup")) {
+                if (strcmp(v, "0") != 0) {
+                    st = load_fail(l, DIGBY_NOFEATURE, lineno,
+                                   "%s: sorted duplicates are not "
+                                   "supported", q(line, len));
+                    goto out;
+                }
+            }
+            /* Anything else (mapsize, maxreaders, db_pagesize,
+               reversekey, integerkey, ...) is not needed: ignored. */
+            continue;
+        }
+        /* DATA_KEY or DATA_VALUE */
+        if (line[0] != ' ') {
+            if (strcmp(line, "DATA=END") == 0 && state == DATA_KEY) {
+                state = DONE;
+                continue;
+            }
+            st = load_fail(l, DIGBY_INVALID, lineno, "%s",
+                           strcmp(line, "DATA=END") == 0
+                               ? "key without a value"
+                               : "expected a data line starting with a "
+                                 "space, or DATA=END");
+            goto out;
+        }
+        if (state == DATA_KEY) {
+            if ((st = decode_item(l, lineno, line + 1, len - 1, print,
+                                  &key)) != 0)
+                goto out;
+            key_line = lineno;
+            state = DATA_VALUE;
+            continue;
+        }
+        if ((st = decode_item(l, lineno, line + 1, len - 1, print, &val)) !=
+            0)
+            goto out;
+        state = DATA_KEY;
+        if ((st = load_begin(l, lineno)) != 0)
+            goto out;
+        rc = digby_txn_put(l->txn, l->tbl, key.p, key.len, val.p, val.len,
+                           l->put_flags);
+        if (rc == DIGBY_EXISTS && l->put_flags) {
+            l->skipped++;
+            continue;
+        }
+        if (rc != DIGBY_OK) {
+            st = load_fail(l, rc, key_line, "put %s%s", q(key.p, key.len),
+                           in_table(l->section_table));
+            goto out;
+        }
+        l->records++;
+        if (++l->batch >= LOAD_BATCH_RECORDS &&
+            (st = load_commit(l, lineno)) != 0)
+            goto out;
+    }
+    if (state == WANT_VERSION) {
+        st = load_fail(l, DIGBY_INVALID, 0, "%s: empty input", l->input);
+        goto out;
+    }
+    if (state != DONE) {
+        st = load_fail(l, DIGBY_INVALID, lineno + 1,
+                       "unexpected end of input (no %s)",
+                       state == HEADER ? "HEADER=END" : "DATA=END");
+        goto out;
+    }
+    st = load_commit(l, lineno);
+out:
+    free(line);
+    free(key.p);
+    free(val.p);
+    return st;
+}
+
+static int cmd_load(const char *path, cmd_args *a)
+{
+    loader l;
+    FILE *in = stdin;
+    int st;
+
+    memset(&l, 0, sizeof l);
+    l.default_table = a->table;
+    l.put_flags = a->no_overwrite ? DIGBY_PUT_NOOVERWRITE : 0u;
+    l.input = "stdin";
+    if (a->file && strcmp(a->file, "-") != 0) {
+        in = fopen(a->file, "r");
+        if (!in)
+            return fail(DIGBY_IOERR, "load: open %s (%s)", qs(a->file),
+                        strerror(errno));
+        l.input = a->file;
+    }
+    if ((st = open_db(path, OPEN_WRITE, &l.db)) != 0)
+        goto out;
+    l.progress = isatty(STDERR_FILENO);
+    clock_gettime(CLOCK_MONOTONIC, &l.t0);
+    st = load_stream(&l, in);
+    if (st == 0 && l.progress)
+        show_progress(&l, 1);
+    digby_txn_abort(l.txn);
+    st = close_db(l.db, st);
+out:
+    free(l.section_table);
+    if (in != stdin)
+        fclose(in);
+    return st;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static const command commands[] = {
+    {"put", "|-t|-x|-N|", 2, 2, "[-t TABLE] [-x] [-N] KEY VALUE", cmd_put},
+    {"get", "|-t|-x|-v|", 1, 1, "[-t TABLE] [-x] [-v] KEY", cmd_get},
+    {"del", "|-t|-x|", 1, 1, "[-t TABLE] [-x] KEY", cmd_del},
+    {"scan", "|-t|-x|-p|--from|--to|-n|-r|-l|", 0, 0,
+     "[-t TABLE] [-x] [-p PREFIX] [--from K] [--to K] [-n LIMIT] [-r] [-l]",
+     cmd_scan},
+    {"tables", "||", 0, 0, "", cmd_tables},
+    {"stat", "||", 0, 0, "", cmd_stat},
+    {"check", "||", 0, 0, "", cmd_check},
+    {"dump", "|-t|-a|-p|-f|", 0, 0, "[-t TABLE | -a] [-p] [-f OUTFILE]",
+     cmd_dump},
+    {"load", "|-t|-N|-f|", 0, 0, "[-t TABLE] [-N] [-f INFILE]", cmd_load},
+};
+
+int main(int argc, char **argv)
+{
+    size_t i;
+    cmd_args a;
+    int st;
+
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+                      strcmp(argv[1], "-h") == 0)) {
+        fputs(usage_text, stdout);
+        return finish_stdout();
+    }
+    if (argc == 2 && (strcmp(argv[1], "--version") == 0 ||
+                      strcmp(argv[1], "-V") == 0)) {
+        printf("%s\n", digby_version());
+        return finish_stdout();
+    }
+    if (argc < 3) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[2], commands[i].name) == 0)
+            break;
+    if (i == sizeof commands / sizeof commands[0])
+        return usage_error("unknown command %s", qs(argv[2]));
+    g_cmd = &commands[i];
+    if (argv[1][0] == '\0')
+        return usage_error("empty FILE name");
+    st = parse_args(g_cmd, argc - 3, argv + 3, &a);
+    if (st != 0)
+        return st;
+    return g_cmd->run(argv[1], &a);
+}
