@@ -1080,7 +1080,6 @@ static size_t digby__varint_get(const uint8_t *p, const uint8_t *end, uint64_t *
     uint64_t r = 0;
     unsigned shift = 0;
     size_t n = 0;
-    *v = 0;
     while (p + n < end && n < 10) {
         uint8_t b = p[n++];
         if (n == 10 && b > 1) return 0; /* wider than 64 bits */
@@ -3009,6 +3008,7 @@ static const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
 {
     size_t n;
     if (p[0] < 0x80) { *v = p[0]; return p + 1; }
+    *v = 0;
     n = digby__varint_get(p, p + 10, v);
     return p + n;
 }

@@ -152,7 +152,6 @@ static size_t digby__varint_get(const uint8_t *p, const uint8_t *end, uint64_t *
     uint64_t r = 0;
     unsigned shift = 0;
     size_t n = 0;
-    *v = 0;
     while (p + n < end && n < 10) {
         uint8_t b = p[n++];
         if (n == 10 && b > 1) return 0; /* wider than 64 bits */

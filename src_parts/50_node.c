@@ -38,6 +38,7 @@ static const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
 {
     size_t n;
     if (p[0] < 0x80) { *v = p[0]; return p + 1; }
+    *v = 0;
     n = digby__varint_get(p, p + 10, v);
     return p + n;
 }
