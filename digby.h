@@ -795,6 +795,9 @@ struct digby_txn {
     uint8_t *cell, *cell2, *cell3; /* page_size scratch cells */
     uint8_t *sep;           /* page_size: the last split's separator key */
     struct digby__span *spans; /* 2 * (usable/4 + 2) cells being laid out */
+    int spans_leaf;         /* the spans are leaf cells */
+    size_t *fsum;           /* per span: running byte total (digby__choose) */
+    uint16_t *lcpl, *lcpr;  /* per span: prefix shared with the first/last */
 };
 
 struct digby_db {
@@ -2970,10 +2973,13 @@ static void digby__freelist_abort(digby_txn *txn)
 /* ---- begin 50_node.c ---- */
 /* Slotted branch and leaf pages (FORMAT.md "Branch and leaf pages").
 
-   Header: type u8, flags u8, nslots u16, upper u16 (start of the cell
-   area), garbage u16 (bytes of dead cells inside the cell area), pgno u64,
-   txid u64.  The slot array (u16 cell offsets, in key order) follows the
-   header; cells grow down from db->usable.
+   Header: type u8, prefix length u8 (leaves; 0 in branches), nslots u16,
+   upper u16 (start of the cell area), garbage u16 (bytes of dead cells
+   inside the cell area), pgno u64, txid u64.  A leaf's key prefix -- the
+   bytes every key in it shares -- follows the header; then the slot array
+   (u16 cell offsets, in key order); cells grow down from db->usable.
+   Leaf cells hold their keys without the prefix (head compression, as in
+   the SIGMOD 2024 study of B-tree compression).
 
    Leaf cell:   varint klen, key, varint (vlen << 3 | flags), varint version,
                 then the value (inline) or a u64 first overflow page.
@@ -2998,9 +3004,13 @@ typedef struct digby__cell {
 static unsigned digby__node_n(const uint8_t *p) { return digby__get16(p + 2); }
 static unsigned digby__node_upper(const uint8_t *p) { return digby__get16(p + 4); }
 static unsigned digby__node_garbage(const uint8_t *p) { return digby__get16(p + 6); }
+static unsigned digby__node_plen(const uint8_t *p) { return p[1]; }
+static const uint8_t *digby__node_prefix(const uint8_t *p) { return p + DIGBY__HDR; }
+/* Offset of the slot array. */
+static size_t digby__node_slots(const uint8_t *p) { return DIGBY__HDR + (size_t)p[1]; }
 static unsigned digby__node_off(const uint8_t *p, unsigned i)
 {
-    return digby__get16(p + DIGBY__HDR + 2 * i);
+    return digby__get16(p + digby__node_slots(p) + 2 * i);
 }
 
 /* Varint decode of a validated page (at most 10 bytes, inside the page). */
@@ -3071,8 +3081,8 @@ static int digby__node_validate(const digby_db *db, const uint8_t *page)
     size_t used = 0;
     unsigned i;
     if (type != DIGBY__PAGE_BRANCH && type != DIGBY__PAGE_LEAF) return 1;
-    if (page[1] != 0 || n == 0) return 1;
-    if (DIGBY__HDR + 2 * (size_t)n > upper || upper > db->usable) return 1;
+    if ((type == DIGBY__PAGE_BRANCH && page[1] != 0) || n == 0) return 1;
+    if (digby__node_slots(page) + 2 * (size_t)n > upper || upper > db->usable) return 1;
     for (i = 0; i < n; i++) {
         unsigned off = digby__node_off(page, i);
         const uint8_t *p = page + off;
@@ -3116,9 +3126,18 @@ static int digby__node_validate(const digby_db *db, const uint8_t *page)
 static unsigned digby__node_search(const uint8_t *page, const void *key,
                                    size_t key_bytes, int *exact)
 {
-    unsigned n = digby__node_n(page), lo, hi;
+    unsigned n = digby__node_n(page), lo, hi, plen = digby__node_plen(page);
     int is_branch = page[0] == DIGBY__PAGE_BRANCH;
     *exact = 0;
+    if (plen) {
+        /* every key here starts with the prefix: settle the rest first */
+        size_t m = key_bytes < plen ? key_bytes : plen;
+        int c = m ? memcmp(key, digby__node_prefix(page), m) : 0;
+        if (c < 0 || (c == 0 && key_bytes < plen)) return 0;
+        if (c > 0) return n;
+        key = (const uint8_t *)key + plen;
+        key_bytes -= plen;
+    }
     lo = is_branch ? 1 : 0;
     hi = n;
     while (lo < hi) {
@@ -3154,7 +3173,7 @@ static void digby__node_compact(const digby_db *db, uint8_t *page, uint8_t *tmp)
         size_t sz = digby__node_cell_size(tmp, i);
         upper -= (unsigned)sz;
         memcpy(page + upper, tmp + off, sz);
-        digby__put16(page + DIGBY__HDR + 2 * i, (uint16_t)upper);
+        digby__put16(page + digby__node_slots(page) + 2 * i, (uint16_t)upper);
     }
     digby__put16(page + 4, (uint16_t)upper);
     digby__put16(page + 6, 0);
@@ -3166,8 +3185,8 @@ static int digby__node_insert(const digby_db *db, uint8_t *page, unsigned i,
                               const uint8_t *cell, size_t sz, uint8_t *tmp)
 {
     unsigned n = digby__node_n(page), upper = digby__node_upper(page);
-    size_t contig = upper - (DIGBY__HDR + 2 * (size_t)n);
-    uint8_t *slots = page + DIGBY__HDR;
+    size_t contig = upper - (digby__node_slots(page) + 2 * (size_t)n);
+    uint8_t *slots = page + digby__node_slots(page);
     if (contig < sz + 2) {
         if (contig + digby__node_garbage(page) < sz + 2) return 1;
         digby__node_compact(db, page, tmp);
@@ -3186,7 +3205,7 @@ static void digby__node_remove(uint8_t *page, unsigned i)
 {
     unsigned n = digby__node_n(page);
     size_t sz = digby__node_cell_size(page, i);
-    uint8_t *slots = page + DIGBY__HDR;
+    uint8_t *slots = page + digby__node_slots(page);
     unsigned off = digby__node_off(page, i);
     if (off == digby__node_upper(page))
         digby__put16(page + 4, (uint16_t)(off + sz));
@@ -3232,6 +3251,57 @@ static void digby__branch_set_child(uint8_t *page, unsigned i, uint64_t child,
     digby__put64(c, child);
     digby__put64(c + 8, txid);
 }
+
+/* The longest prefix a leaf may factor out: a quarter-page cell must still
+   fit beside it (so a split always succeeds), and it fits in a u8. */
+static unsigned digby__max_prefix(const digby_db *db)
+{
+    return DIGBY__MIN(255u, db->max_cell / 2);
+}
+
+/* Bytes a and b share at the start. */
+static size_t digby__lcp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn, i = 0;
+    while (i < n && a[i] == b[i]) i++;
+    return i;
+}
+
+/* Write the full key of leaf cell `c` (from a page with prefix pre/plen)
+   to out; returns its length.  out needs plen + c->key_bytes bytes. */
+static size_t digby__full_key(const uint8_t *pre, unsigned plen, const digby__cell *c,
+                              uint8_t *out)
+{
+    if (plen) memcpy(out, pre, plen);
+    if (c->key_bytes) memcpy(out + plen, c->key, c->key_bytes);
+    return plen + c->key_bytes;
+}
+
+/* Re-encode a leaf cell stored under prefix pre/plen for a page whose
+   prefix is the first `nplen` bytes of its full key.  Returns the size. */
+static size_t digby__leaf_recode(uint8_t *out, const uint8_t *cell, const uint8_t *pre,
+                                 unsigned plen, unsigned nplen)
+{
+    digby__cell c;
+    size_t n, rest;
+    const uint8_t *tail;
+    digby__leaf_cell_at(cell, &c);
+    tail = c.key + c.key_bytes;
+    rest = c.size - (size_t)(tail - cell);
+    n = digby__varint_put(out, plen + c.key_bytes - nplen);
+    if (nplen < plen) {
+        memcpy(out + n, pre + nplen, plen - nplen);
+        n += plen - nplen;
+        if (c.key_bytes) memcpy(out + n, c.key, c.key_bytes);
+        n += c.key_bytes;
+    } else {
+        size_t skip = nplen - plen;
+        if (c.key_bytes > skip) memcpy(out + n, c.key + skip, c.key_bytes - skip);
+        n += c.key_bytes - skip;
+    }
+    memcpy(out + n, tail, rest);
+    return n + rest;
+}
 /* ---- end 50_node.c ---- */
 
 /* ---- begin 52_btree.c ---- */
@@ -3254,8 +3324,10 @@ typedef struct digby__pathent {
 } digby__pathent;
 
 typedef struct digby__span {
-    const uint8_t *p;
-    size_t size;
+    const uint8_t *p;    /* the cell as stored */
+    size_t size;         /* its bytes */
+    const uint8_t *pre;  /* leaf: the prefix it is stored under */
+    unsigned plen;
 } digby__span;
 
 /* Descend to the leaf that holds (or would hold) key.  Fills path[0 ..
@@ -3349,110 +3421,178 @@ static size_t digby__separator(const uint8_t *left, size_t ll, const uint8_t *ri
     return i < rl ? i + 1 : rl;
 }
 
-/* Gather the cells of `page` (copied to `copy`) into v[at ..], with `cell`
-   (sz bytes) inserted at slot idx when cell is not NULL.  Returns the
-   number of spans added; *bytes grows by their size plus slots. */
+/* Gather the cells of `page` (copied to `copy`) into v[0 ..], with `cell`
+   (sz bytes, stored with its full key) inserted at slot idx when cell is
+   not NULL.  Returns the number of spans. */
 static unsigned digby__gather(const digby_db *db, const uint8_t *page, uint8_t *copy,
                               digby__span *v, unsigned idx, const uint8_t *cell,
-                              size_t sz, size_t *bytes)
+                              size_t sz)
 {
     unsigned n = digby__node_n(page), total = n + (cell != NULL), j;
     memcpy(copy, page, db->usable);
     for (j = 0; j < total; j++) {
-        if (cell && j == idx) { v[j].p = cell; v[j].size = sz; }
-        else {
+        if (cell && j == idx) {
+            v[j].p = cell;
+            v[j].size = sz;
+            v[j].pre = NULL;
+            v[j].plen = 0;
+        } else {
             unsigned src = (cell && j > idx) ? j - 1 : j;
             v[j].p = copy + digby__node_off(copy, src);
             v[j].size = digby__node_cell_size(copy, src);
+            v[j].pre = digby__node_prefix(copy);
+            v[j].plen = digby__node_plen(copy);
         }
-        *bytes += v[j].size + 2;
     }
     return total;
 }
 
-/* Index k such that spans [0, k) hold about half of `bytes` and both
-   sides fit in `cap` bytes; kept in 1 .. total-1. */
-static unsigned digby__halfway(const digby__span *v, unsigned total, size_t bytes,
-                               size_t cap)
+/* The full key of a leaf span, written to out; returns its length. */
+static size_t digby__span_key(const digby__span *v, uint8_t *out)
 {
-    size_t acc = 0;
-    unsigned k = 0;
-    while (k < total - 1 && (acc + v[k].size + 2) * 2 <= bytes) {
-        acc += v[k].size + 2;
-        k++;
-    }
-    if (k == 0) { acc = v[0].size + 2; k = 1; }
-    /* a large cell at the boundary may tip one side over: shift it */
-    while (acc > cap && k > 1) { k--; acc -= v[k].size + 2; }
-    while (bytes - acc > cap && k < total - 1) { acc += v[k].size + 2; k++; }
-    return k;
+    digby__cell c;
+    digby__leaf_cell_at(v->p, &c);
+    return digby__full_key(v->pre, v->plen, &c, out);
 }
 
-/* Lay spans [0, k) out in `left` and [k, total) in `right` (both rebuilt
-   from empty) and put the separator key in txn->sep. */
+/* Bytes a span takes with its full key (an upper bound for any prefix). */
+static size_t digby__span_full(const digby__span *v, int leaf)
+{
+    digby__cell c;
+    if (!leaf || v->plen == 0) return v->size;
+    digby__leaf_cell_at(v->p, &c);
+    return v->size + v->plen + digby__varint_len(v->plen + c.key_bytes) -
+           digby__varint_len(c.key_bytes);
+}
+
+/* Choose where spans [0, total) divide into a left and a right page that
+   both fit in `cap` bytes, with each leaf page factoring out the prefix its
+   first and last keys share.  `want` (1 .. total-1) is taken if it fits;
+   else the most even feasible split.  Returns 0 and *k, or 1 if no split
+   fits (only possible when sharing with a sibling).  For leaves, fills the
+   txn->lcpl/lcpr/fsum arrays; sizes are upper bounds (see span_full). */
+static int digby__choose(digby_txn *txn, const digby__span *v, unsigned total,
+                         size_t cap, unsigned want, unsigned *k)
+{
+    digby_db *db = txn->db;
+    int leaf = txn->spans_leaf;
+    size_t *f = txn->fsum, best = (size_t)-1;
+    uint16_t *ll = txn->lcpl, *lr = txn->lcpr;
+    unsigned j, maxp = digby__max_prefix(db), found = 0;
+    uint8_t *a = txn->sep, *b = txn->cell2;
+    size_t an, bn;
+    f[0] = 0;
+    for (j = 0; j < total; j++) f[j + 1] = f[j] + digby__span_full(&v[j], leaf) + 2;
+    if (leaf) {
+        /* lcp of the first key with each key, and of each with the last */
+        an = digby__span_key(&v[0], a);
+        for (j = 0; j < total; j++) {
+            bn = digby__span_key(&v[j], b);
+            ll[j] = (uint16_t)DIGBY__MIN((size_t)maxp, j ? digby__lcp(a, an, b, bn) : an);
+        }
+        an = digby__span_key(&v[total - 1], a);
+        for (j = 0; j < total; j++) {
+            bn = digby__span_key(&v[j], b);
+            lr[j] = (uint16_t)DIGBY__MIN((size_t)maxp, j + 1 < total ? digby__lcp(a, an, b, bn) : an);
+        }
+    }
+    for (j = 1; j < total; j++) {
+        size_t mL = leaf ? ll[j - 1] : 0, mR = leaf ? lr[j] : 0;
+        size_t L = f[j] - (size_t)(j - 1) * mL;
+        size_t R = (f[total] - f[j]) - (size_t)(total - j - 1) * mR;
+        size_t d;
+        if (L > cap || R > cap) continue;
+        if (j == want) { *k = j; return 0; }
+        d = L > R ? L - R : R - L;
+        if (d < best) { best = d; found = j; }
+    }
+    if (!found) return 1;
+    *k = found;
+    return 0;
+}
+
+/* Rebuild `page` from empty with spans [from, to), factoring out `m` bytes
+   of prefix (leaves).  The spans must fit (digby__choose). */
+static int digby__fill(digby_txn *txn, const digby__span *v, unsigned from, unsigned to,
+                       uint8_t *page, unsigned m)
+{
+    digby_db *db = txn->db;
+    int is_branch = page[0] == DIGBY__PAGE_BRANCH;
+    unsigned j;
+    page[1] = (uint8_t)m;
+    if (m) {
+        size_t kn = digby__span_key(&v[from], txn->cell2);
+        DIGBY_ASSERT(kn >= m);
+        (void)kn;
+        memcpy(page + DIGBY__HDR, txn->cell2, m);
+    }
+    digby__put16(page + 2, 0);
+    digby__put16(page + 4, (uint16_t)db->usable);
+    digby__put16(page + 6, 0);
+    for (j = from; j < to; j++) {
+        const uint8_t *p = v[j].p;
+        size_t sz = v[j].size;
+        if (is_branch && j == from && from > 0) {
+            /* a right page's first key becomes minus infinity */
+            sz = digby__branch_cell_encode(txn->cell2, digby__get64(p),
+                                           digby__get64(p + 8), NULL, 0);
+            p = txn->cell2;
+        } else if (!is_branch && v[j].plen != m) {
+            sz = digby__leaf_recode(txn->cell2, p, v[j].pre, v[j].plen, m);
+            p = txn->cell2;
+        }
+        if (digby__node_insert(db, page, j - from, p, sz, NULL))
+            return DIGBY__CORRUPT(db, digby__get64(page + 8));
+    }
+    return DIGBY_OK;
+}
+
+/* Lay spans [0, k) out in `left` and [k, total) in `right`, and put the
+   separator key in txn->sep.  Call digby__choose first. */
 static int digby__lay_out(digby_txn *txn, const digby__span *v, unsigned total,
                           unsigned k, uint8_t *left, uint8_t *right,
                           size_t *sep_bytes)
 {
-    digby_db *db = txn->db;
-    int is_branch = left[0] == DIGBY__PAGE_BRANCH;
-    unsigned j;
-    if (is_branch) {
+    int leaf = left[0] == DIGBY__PAGE_LEAF;
+    int rc;
+    if (!leaf) {
         digby__cell c;
         digby__branch_cell_at(v[k].p, &c);
         memcpy(txn->sep, c.key, c.key_bytes);
         *sep_bytes = c.key_bytes;
     } else {
-        digby__cell l, r;
-        digby__leaf_cell_at(v[k - 1].p, &l);
-        digby__leaf_cell_at(v[k].p, &r);
-        *sep_bytes = digby__separator(l.key, l.key_bytes, r.key, r.key_bytes);
-        memcpy(txn->sep, r.key, *sep_bytes);
+        size_t ln = digby__span_key(&v[k - 1], txn->cell2);
+        size_t rn = digby__span_key(&v[k], txn->sep);
+        *sep_bytes = digby__separator(txn->cell2, ln, txn->sep, rn);
     }
-    digby__put16(left + 2, 0);
-    digby__put16(left + 4, (uint16_t)db->usable);
-    digby__put16(left + 6, 0);
-    digby__put16(right + 2, 0);
-    digby__put16(right + 4, (uint16_t)db->usable);
-    digby__put16(right + 6, 0);
-    for (j = 0; j < k; j++)
-        if (digby__node_insert(db, left, j, v[j].p, v[j].size, NULL))
-            return DIGBY__CORRUPT(db, digby__get64(left + 8));
-    for (j = k; j < total; j++) {
-        const uint8_t *p = v[j].p;
-        size_t sz = v[j].size;
-        if (is_branch && j == k) {
-            /* the right page's first key becomes minus infinity */
-            sz = digby__branch_cell_encode(txn->cell2, digby__get64(p),
-                                           digby__get64(p + 8), NULL, 0);
-            p = txn->cell2;
-        }
-        if (digby__node_insert(db, right, j - k, p, sz, NULL))
-            return DIGBY__CORRUPT(db, digby__get64(right + 8));
-    }
-    return DIGBY_OK;
+    /* the spans point into copies (txn->tmp, tmp2) or txn->cell3, so both
+       pages can be rebuilt in place; digby__fill only uses txn->cell2 */
+    rc = digby__fill(txn, v, 0, k, left, leaf ? txn->lcpl[k - 1] : 0);
+    if (rc == DIGBY_OK) rc = digby__fill(txn, v, k, total, right, leaf ? txn->lcpr[k] : 0);
+    return rc;
 }
 
-/* Split a full page (dirty) while inserting `cell` at slot idx.  The lower
-   cells stay in `page`; the upper ones move to a new right page.  Returns
-   the right page number and the separator key (in txn->sep). */
+/* Split a full page (dirty) while inserting `cell` (full key) at slot idx.
+   The lower cells stay in `page`; the upper ones move to a new right page.
+   Returns the right page number and the separator key (in txn->sep). */
 static int digby__split(digby_txn *txn, uint8_t *page, unsigned idx,
                         const uint8_t *cell, size_t sz, uint64_t *right_pgno,
                         size_t *sep_bytes)
 {
     digby_db *db = txn->db;
     digby__span *v = txn->spans;
-    unsigned n = digby__node_n(page), total, k;
+    unsigned n = digby__node_n(page), total, k, want = 0;
     int is_branch = page[0] == DIGBY__PAGE_BRANCH;
     uint8_t *right;
-    size_t bytes = 0;
     int rc;
-    total = digby__gather(db, page, txn->tmp, v, idx, cell, sz, &bytes);
+    total = digby__gather(db, page, txn->tmp, v, idx, cell, sz);
+    txn->spans_leaf = !is_branch;
     /* appends (and prepends) leave the old page full: sequential loads
-       fill their pages; otherwise split by bytes */
-    if (idx == n) k = n;
-    else if (idx == 0 && !is_branch) k = 1;
-    else k = digby__halfway(v, total, bytes, db->usable - DIGBY__HDR);
+       fill their pages; otherwise split evenly */
+    if (idx == n) want = n;
+    else if (idx == 0 && !is_branch) want = 1;
+    if (digby__choose(txn, v, total, db->usable - DIGBY__HDR, want, &k))
+        return DIGBY__CORRUPT(db, digby__get64(page + 8));
     rc = digby__page_new(txn, page[0], &right, right_pgno);
     if (rc) return rc;
     return digby__lay_out(txn, v, total, k, page, right, sep_bytes);
@@ -3462,11 +3602,11 @@ static int digby__fix_parents(digby_txn *txn, digby__tree *t, digby__pathent *pa
                               int level, uint64_t new_pgno, int split,
                               uint64_t right, size_t sep_bytes);
 
-/* Bytes a node's cells and slots take. */
+/* Bytes a node's cells, slots and prefix take. */
 static size_t digby__node_used(const digby_db *db, const uint8_t *page)
 {
     return (db->usable - digby__node_upper(page) - digby__node_garbage(page)) +
-           2 * (size_t)digby__node_n(page);
+           2 * (size_t)digby__node_n(page) + digby__node_plen(page);
 }
 
 /* A full leaf (dirty `page`, at path level `level`, now at `pgno`) that
@@ -3496,7 +3636,7 @@ static int digby__share(digby_txn *txn, digby__tree *t, digby__pathent *path,
         digby__frame *spin;
         uint8_t *sbuf, *left, *right;
         uint64_t spgno, left_pgno, right_pgno;
-        size_t bytes = 0, sep_bytes;
+        size_t sep_bytes;
         if (side > 0 ? up->idx + 1 >= pn : up->idx == 0) continue;
         s = side > 0 ? up->idx + 1 : up->idx - 1;
         digby__node_cell(parent, s, &sc);
@@ -3515,20 +3655,16 @@ static int digby__share(digby_txn *txn, digby__tree *t, digby__pathent *path,
         /* lay the cells out from copies (the sibling's is taken before it
            is made writable, which changes nothing in it) */
         if (side > 0) {
-            total = digby__gather(db, page, txn->tmp, txn->spans, idx, cell, sz, &bytes);
-            total += digby__gather(db, sib, txn->tmp2, txn->spans + total, 0, NULL, 0, &bytes);
+            total = digby__gather(db, page, txn->tmp, txn->spans, idx, cell, sz);
+            total += digby__gather(db, sib, txn->tmp2, txn->spans + total, 0, NULL, 0);
         } else {
-            total = digby__gather(db, sib, txn->tmp2, txn->spans, 0, NULL, 0, &bytes);
-            total += digby__gather(db, page, txn->tmp, txn->spans + total, idx, cell, sz, &bytes);
+            total = digby__gather(db, sib, txn->tmp2, txn->spans, 0, NULL, 0);
+            total += digby__gather(db, page, txn->tmp, txn->spans + total, idx, cell, sz);
         }
         digby__page_unpin(db, spin);
-        k = digby__halfway(txn->spans, total, bytes, cap);
-        {
-            size_t lb = 0;
-            unsigned j;
-            for (j = 0; j < k; j++) lb += txn->spans[j].size + 2;
-            if (lb > cap || bytes - lb > cap) continue; /* a big cell in the way */
-        }
+        txn->spans_leaf = 1;
+        if (digby__choose(txn, txn->spans, total, cap, 0, &k))
+            continue; /* a big cell in the way */
         digby__page_unpin(db, pin);
         pin = NULL;
         rc = digby__page_touch(txn, sc.child, sc.child_txid, &sbuf, &spgno);
@@ -3628,7 +3764,8 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     uint64_t ovf = 0, new_pgno, right = 0, old_ovf = 0;
     size_t sz, inline_sz, sep_bytes = 0;
     uint8_t *page;
-    unsigned idx = 0;
+    unsigned idx = 0, plen;
+    int in_prefix, shared = 0;
 
     if (t->root) {
         rc = digby__descend(txn, t, key, key_bytes, path, &leaf, &pin, &exact);
@@ -3675,23 +3812,48 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     rc = digby__page_touch(txn, path[level].pgno, path[level].txid, &page, &new_pgno);
     if (rc) return rc;
     if (exact) digby__node_remove(page, idx);
-    if (digby__node_insert(db, page, idx, txn->cell, sz, txn->tmp)) {
-        int shared = 0;
-        memcpy(txn->cell3, txn->cell, sz);
-        /* appends split (leaving full pages behind); others first try to
-           share with a sibling */
-        if (level > 0 && idx < digby__node_n(page)) {
-            rc = digby__share(txn, t, path, level, page, new_pgno, idx, txn->cell3, sz,
-                              &shared);
+    /* the cell as this leaf stores it: without the leaf's prefix */
+    memcpy(txn->cell3, txn->cell, sz);
+    plen = digby__node_plen(page);
+    in_prefix = key_bytes >= plen &&
+                (plen == 0 || memcmp(key, digby__node_prefix(page), plen) == 0);
+    if (in_prefix) {
+        size_t ssz = plen ? digby__leaf_recode(txn->cell, txn->cell3, NULL, 0, plen) : sz;
+        if (!digby__node_insert(db, page, idx, txn->cell, ssz, txn->tmp)) {
+            rc = digby__fix_parents(txn, t, path, level, new_pgno, 0, 0, 0);
             if (rc) return rc;
+            if (!exact) t->entries++;
+            return DIGBY_OK;
         }
-        if (!shared) {
-            rc = digby__split(txn, page, idx, txn->cell3, sz, &right, &sep_bytes);
-            if (rc) return rc;
-            rc = digby__fix_parents(txn, t, path, level, new_pgno, 1, right, sep_bytes);
+    }
+    /* full, or a key outside the prefix: appends split (leaving full pages
+       behind); other inserts first try to share with a sibling */
+    if (in_prefix && level > 0 && idx < digby__node_n(page)) {
+        rc = digby__share(txn, t, path, level, page, new_pgno, idx, txn->cell3, sz, &shared);
+        if (rc) return rc;
+    }
+    if (!shared && !in_prefix) {
+        /* a shorter prefix may be all it takes */
+        unsigned total = digby__gather(db, page, txn->tmp, txn->spans, idx, txn->cell3, sz);
+        size_t used = 0, m;
+        unsigned j2;
+        uint8_t *a = txn->sep, *b = txn->cell2;
+        size_t an = digby__span_key(&txn->spans[0], a);
+        size_t bn = digby__span_key(&txn->spans[total - 1], b);
+        txn->spans_leaf = 1;
+        m = DIGBY__MIN((size_t)digby__max_prefix(db),
+                       total > 1 ? digby__lcp(a, an, b, bn) : an);
+        for (j2 = 0; j2 < total; j2++) used += digby__span_full(&txn->spans[j2], 1) + 2 - m;
+        if (used + m <= db->usable - DIGBY__HDR) {
+            rc = digby__fill(txn, txn->spans, 0, total, page, (unsigned)m);
+            if (rc == DIGBY_OK) rc = digby__fix_parents(txn, t, path, level, new_pgno, 0, 0, 0);
+            shared = 1; /* done */
         }
-    } else {
-        rc = digby__fix_parents(txn, t, path, level, new_pgno, 0, 0, 0);
+    }
+    if (!shared) {
+        rc = digby__split(txn, page, idx, txn->cell3, sz, &right, &sep_bytes);
+        if (rc) return rc;
+        rc = digby__fix_parents(txn, t, path, level, new_pgno, 1, right, sep_bytes);
     }
     if (rc) return rc;
     if (!exact) t->entries++;
@@ -3914,7 +4076,15 @@ static int digby__ovf_walk(digby_txn *txn, uint64_t first, uint64_t version,
             return DIGBY__CORRUPT(db, cur);
         if (out) memcpy(out + done, txn->io + DIGBY__CHAIN_HDR, n);
         if (freeing) {
-            rc = digby__page_free(txn, cur, version);
+            /* A chain this transaction wrote is already in the file: its
+               pages must not be written again before the commit's sync, or
+               a crash that keeps the older write of a page (same txid, valid
+               checksum) would pass open's verification with stale bytes.
+               So they wait in the pending list like older pages. */
+            if (version == txn->txid)
+                rc = digby__u64s_push(&txn->db->alloc, &txn->freed, cur);
+            else
+                rc = digby__page_free(txn, cur, version);
             if (rc) return rc;
         }
         done += n;
@@ -4011,13 +4181,18 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     {
         size_t ps = db->page_size, nspans = 2 * (db->usable / 4 + 2);
         txn->tmp = (uint8_t *)digby__malloc(&db->alloc, 6 * ps);
-        txn->spans = (digby__span *)digby__malloc(&db->alloc, nspans * sizeof(digby__span));
+        txn->spans = (digby__span *)digby__malloc(
+            &db->alloc, nspans * (sizeof(digby__span) + sizeof(size_t) + 2 * sizeof(uint16_t)) +
+                            sizeof(size_t));
         if (!txn->tmp || !txn->spans) {
             digby__free(&db->alloc, txn->tmp);
             digby__free(&db->alloc, txn->spans);
             digby__free(&db->alloc, txn);
             return DIGBY_NOMEM;
         }
+        txn->fsum = (size_t *)(void *)(txn->spans + nspans);
+        txn->lcpl = (uint16_t *)(void *)(txn->fsum + nspans + 1);
+        txn->lcpr = txn->lcpl + nspans;
         txn->cell = txn->tmp + ps;
         txn->cell2 = txn->tmp + 2 * ps;
         txn->cell3 = txn->tmp + 3 * ps;
@@ -4538,21 +4713,30 @@ static int digby__cursor_edge(digby_cursor *c, int dir)
     return DIGBY_OK;
 }
 
+/* Copy the full key under the cursor (prefix and stored suffix) to c->key. */
+static int digby__cursor_key(digby_cursor *c)
+{
+    digby__level *leaf = &c->stack[c->depth - 1];
+    unsigned plen = digby__node_plen(leaf->page);
+    size_t kl;
+    const uint8_t *k = digby__node_key(leaf->page, leaf->idx, &kl);
+    int rc = digby__reserve(&c->txn->db->alloc, &c->key, &c->key_cap, plen + kl + 1);
+    if (rc) return rc;
+    if (plen) memcpy(c->key, digby__node_prefix(leaf->page), plen);
+    if (kl) memcpy(c->key + plen, k, kl);
+    c->key_bytes = plen + kl;
+    return DIGBY_OK;
+}
+
 /* Remember the current key (read-write transactions only). */
 static int digby__cursor_settle(digby_cursor *c)
 {
-    digby__level *leaf = &c->stack[c->depth - 1];
-    size_t kl;
-    const uint8_t *k;
     int rc;
     c->valid = 1;
     c->mod = c->txn->mod;
     if (c->txn->rdonly) return DIGBY_OK;
-    k = digby__node_key(leaf->page, leaf->idx, &kl);
-    rc = digby__reserve(&c->txn->db->alloc, &c->key, &c->key_cap, kl + 1);
+    rc = digby__cursor_key(c);
     if (rc) return rc;
-    memcpy(c->key, k, kl);
-    c->key_bytes = kl;
     c->has_key = 1;
     return DIGBY_OK;
 }
@@ -4748,8 +4932,16 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
     if (!c->valid) return DIGBY_NOTFOUND;
     leaf = &c->stack[c->depth - 1];
     digby__node_cell(leaf->page, leaf->idx, &cell);
-    if (key) *key = cell.key;
-    if (key_bytes) *key_bytes = cell.key_bytes;
+    if ((key || key_bytes) && digby__node_plen(leaf->page)) {
+        /* the page stores keys without their shared prefix: assemble */
+        rc = digby__cursor_key(c);
+        if (rc) return rc;
+        if (key) *key = c->key;
+        if (key_bytes) *key_bytes = c->key_bytes;
+    } else {
+        if (key) *key = cell.key;
+        if (key_bytes) *key_bytes = cell.key_bytes;
+    }
     if (version) *version = cell.version;
     if (val || val_bytes) {
         if (cell.flags & DIGBY__CELL_OVERFLOW) {
@@ -5014,6 +5206,7 @@ typedef struct digby__walk {
     digby_check_report *rep;
     uint8_t *prev; size_t prev_bytes, prev_cap; int have_prev;
     uint8_t *val; size_t val_cap;
+    uint8_t *first, *cur; size_t first_cap, cur_cap;  /* full keys */
     digby__tree *tables; size_t ntables, cap_tables;
     uint64_t entries;   /* counted in the current tree */
 } digby__walk;
@@ -5083,20 +5276,31 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
 {
     const digby__level *leaf = &stack[depth - 1];
     const uint8_t *p = leaf->page;
-    unsigned n = digby__node_n(p), i;
+    unsigned n = digby__node_n(p), i, plen = digby__node_plen(p);
     int l, rc;
-    digby__cell first, last;
+    size_t first_bytes = 0;
+    rc = digby__reserve(&w->txn->db->alloc, &w->first, &w->first_cap,
+                        w->txn->db->page_size);
+    if (rc) return rc;
+    rc = digby__reserve(&w->txn->db->alloc, &w->cur, &w->cur_cap, w->txn->db->page_size);
+    if (rc) return rc;
+    if (plen > digby__max_prefix(w->txn->db))
+        return digby__walk_fail(w, leaf->pgno, "key prefix longer than allowed");
     for (i = 0; i < n; i++) {
         digby__cell c;
+        size_t kn;
         digby__node_cell(p, i, &c);
-        if (w->have_prev &&
-            digby__keycmp(w->prev, w->prev_bytes, c.key, c.key_bytes) >= 0)
+        kn = digby__full_key(digby__node_prefix(p), plen, &c, w->cur);
+        if (w->have_prev && digby__keycmp(w->prev, w->prev_bytes, w->cur, kn) >= 0)
             return digby__walk_fail(w, leaf->pgno, "keys out of order");
-        rc = digby__reserve(&w->txn->db->alloc, &w->prev, &w->prev_cap, c.key_bytes + 1);
+        if (kn > w->txn->db->max_key)
+            return digby__walk_fail(w, leaf->pgno, "key longer than the key limit");
+        rc = digby__reserve(&w->txn->db->alloc, &w->prev, &w->prev_cap, kn + 1);
         if (rc) return rc;
-        memcpy(w->prev, c.key, c.key_bytes);
-        w->prev_bytes = c.key_bytes;
+        memcpy(w->prev, w->cur, kn);
+        w->prev_bytes = kn;
         w->have_prev = 1;
+        if (i == 0) { memcpy(w->first, w->cur, kn); first_bytes = kn; }
         if (c.version > w->txn->meta.txid)
             return digby__walk_fail(w, leaf->pgno, "value version newer than the snapshot");
         if ((c.flags & DIGBY__CELL_OVERFLOW) &&
@@ -5126,8 +5330,6 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
         }
     }
     w->entries += n;
-    digby__node_cell(p, 0, &first);
-    digby__node_cell(p, n - 1, &last);
     for (l = 0; l < depth - 1; l++) {
         const uint8_t *bp = stack[l].page;
         unsigned slot = stack[l].idx - 1, bn = digby__node_n(bp);
@@ -5135,12 +5337,12 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
         const uint8_t *k;
         if (slot > 0) {
             k = digby__node_key(bp, slot, &kl);
-            if (digby__keycmp(first.key, first.key_bytes, k, kl) < 0)
+            if (digby__keycmp(w->first, first_bytes, k, kl) < 0)
                 return digby__walk_fail(w, leaf->pgno, "key below its parent's separator");
         }
         if (slot + 1 < bn) {
             k = digby__node_key(bp, slot + 1, &kl);
-            if (digby__keycmp(last.key, last.key_bytes, k, kl) >= 0)
+            if (digby__keycmp(w->prev, w->prev_bytes, k, kl) >= 0)
                 return digby__walk_fail(w, leaf->pgno, "key above the next separator");
         }
     }
@@ -5311,6 +5513,8 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     digby__free(&db->alloc, w.bits);
     digby__free(&db->alloc, w.prev);
     digby__free(&db->alloc, w.val);
+    digby__free(&db->alloc, w.first);
+    digby__free(&db->alloc, w.cur);
     digby__free(&db->alloc, w.tables);
     digby_txn_abort(txn);
     return rc;
@@ -5359,6 +5563,8 @@ static int digby__verify_newest(digby_db *db, const digby__meta *m)
     if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
     digby__free(&db->alloc, w.prev);
     digby__free(&db->alloc, w.val);
+    digby__free(&db->alloc, w.first);
+    digby__free(&db->alloc, w.cur);
     digby__free(&db->alloc, w.tables);
     digby__free(&db->alloc, txn.io);
     return rc;

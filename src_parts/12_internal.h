@@ -161,6 +161,9 @@ struct digby_txn {
     uint8_t *cell, *cell2, *cell3; /* page_size scratch cells */
     uint8_t *sep;           /* page_size: the last split's separator key */
     struct digby__span *spans; /* 2 * (usable/4 + 2) cells being laid out */
+    int spans_leaf;         /* the spans are leaf cells */
+    size_t *fsum;           /* per span: running byte total (digby__choose) */
+    uint16_t *lcpl, *lcpr;  /* per span: prefix shared with the first/last */
 };
 
 struct digby_db {

@@ -1,9 +1,12 @@
 /* Slotted branch and leaf pages (FORMAT.md "Branch and leaf pages").
 
-   Header: type u8, flags u8, nslots u16, upper u16 (start of the cell
-   area), garbage u16 (bytes of dead cells inside the cell area), pgno u64,
-   txid u64.  The slot array (u16 cell offsets, in key order) follows the
-   header; cells grow down from db->usable.
+   Header: type u8, prefix length u8 (leaves; 0 in branches), nslots u16,
+   upper u16 (start of the cell area), garbage u16 (bytes of dead cells
+   inside the cell area), pgno u64, txid u64.  A leaf's key prefix -- the
+   bytes every key in it shares -- follows the header; then the slot array
+   (u16 cell offsets, in key order); cells grow down from db->usable.
+   Leaf cells hold their keys without the prefix (head compression, as in
+   the SIGMOD 2024 study of B-tree compression).
 
    Leaf cell:   varint klen, key, varint (vlen << 3 | flags), varint version,
                 then the value (inline) or a u64 first overflow page.
@@ -28,9 +31,13 @@ typedef struct digby__cell {
 static unsigned digby__node_n(const uint8_t *p) { return digby__get16(p + 2); }
 static unsigned digby__node_upper(const uint8_t *p) { return digby__get16(p + 4); }
 static unsigned digby__node_garbage(const uint8_t *p) { return digby__get16(p + 6); }
+static unsigned digby__node_plen(const uint8_t *p) { return p[1]; }
+static const uint8_t *digby__node_prefix(const uint8_t *p) { return p + DIGBY__HDR; }
+/* Offset of the slot array. */
+static size_t digby__node_slots(const uint8_t *p) { return DIGBY__HDR + (size_t)p[1]; }
 static unsigned digby__node_off(const uint8_t *p, unsigned i)
 {
-    return digby__get16(p + DIGBY__HDR + 2 * i);
+    return digby__get16(p + digby__node_slots(p) + 2 * i);
 }
 
 /* Varint decode of a validated page (at most 10 bytes, inside the page). */
@@ -101,8 +108,8 @@ static int digby__node_validate(const digby_db *db, const uint8_t *page)
     size_t used = 0;
     unsigned i;
     if (type != DIGBY__PAGE_BRANCH && type != DIGBY__PAGE_LEAF) return 1;
-    if (page[1] != 0 || n == 0) return 1;
-    if (DIGBY__HDR + 2 * (size_t)n > upper || upper > db->usable) return 1;
+    if ((type == DIGBY__PAGE_BRANCH && page[1] != 0) || n == 0) return 1;
+    if (digby__node_slots(page) + 2 * (size_t)n > upper || upper > db->usable) return 1;
     for (i = 0; i < n; i++) {
         unsigned off = digby__node_off(page, i);
         const uint8_t *p = page + off;
@@ -146,9 +153,18 @@ static int digby__node_validate(const digby_db *db, const uint8_t *page)
 static unsigned digby__node_search(const uint8_t *page, const void *key,
                                    size_t key_bytes, int *exact)
 {
-    unsigned n = digby__node_n(page), lo, hi;
+    unsigned n = digby__node_n(page), lo, hi, plen = digby__node_plen(page);
     int is_branch = page[0] == DIGBY__PAGE_BRANCH;
     *exact = 0;
+    if (plen) {
+        /* every key here starts with the prefix: settle the rest first */
+        size_t m = key_bytes < plen ? key_bytes : plen;
+        int c = m ? memcmp(key, digby__node_prefix(page), m) : 0;
+        if (c < 0 || (c == 0 && key_bytes < plen)) return 0;
+        if (c > 0) return n;
+        key = (const uint8_t *)key + plen;
+        key_bytes -= plen;
+    }
     lo = is_branch ? 1 : 0;
     hi = n;
     while (lo < hi) {
@@ -184,7 +200,7 @@ static void digby__node_compact(const digby_db *db, uint8_t *page, uint8_t *tmp)
         size_t sz = digby__node_cell_size(tmp, i);
         upper -= (unsigned)sz;
         memcpy(page + upper, tmp + off, sz);
-        digby__put16(page + DIGBY__HDR + 2 * i, (uint16_t)upper);
+        digby__put16(page + digby__node_slots(page) + 2 * i, (uint16_t)upper);
     }
     digby__put16(page + 4, (uint16_t)upper);
     digby__put16(page + 6, 0);
@@ -196,8 +212,8 @@ static int digby__node_insert(const digby_db *db, uint8_t *page, unsigned i,
                               const uint8_t *cell, size_t sz, uint8_t *tmp)
 {
     unsigned n = digby__node_n(page), upper = digby__node_upper(page);
-    size_t contig = upper - (DIGBY__HDR + 2 * (size_t)n);
-    uint8_t *slots = page + DIGBY__HDR;
+    size_t contig = upper - (digby__node_slots(page) + 2 * (size_t)n);
+    uint8_t *slots = page + digby__node_slots(page);
     if (contig < sz + 2) {
         if (contig + digby__node_garbage(page) < sz + 2) return 1;
         digby__node_compact(db, page, tmp);
@@ -216,7 +232,7 @@ static void digby__node_remove(uint8_t *page, unsigned i)
 {
     unsigned n = digby__node_n(page);
     size_t sz = digby__node_cell_size(page, i);
-    uint8_t *slots = page + DIGBY__HDR;
+    uint8_t *slots = page + digby__node_slots(page);
     unsigned off = digby__node_off(page, i);
     if (off == digby__node_upper(page))
         digby__put16(page + 4, (uint16_t)(off + sz));
@@ -261,4 +277,55 @@ static void digby__branch_set_child(uint8_t *page, unsigned i, uint64_t child,
     uint8_t *c = page + digby__node_off(page, i);
     digby__put64(c, child);
     digby__put64(c + 8, txid);
+}
+
+/* The longest prefix a leaf may factor out: a quarter-page cell must still
+   fit beside it (so a split always succeeds), and it fits in a u8. */
+static unsigned digby__max_prefix(const digby_db *db)
+{
+    return DIGBY__MIN(255u, db->max_cell / 2);
+}
+
+/* Bytes a and b share at the start. */
+static size_t digby__lcp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn, i = 0;
+    while (i < n && a[i] == b[i]) i++;
+    return i;
+}
+
+/* Write the full key of leaf cell `c` (from a page with prefix pre/plen)
+   to out; returns its length.  out needs plen + c->key_bytes bytes. */
+static size_t digby__full_key(const uint8_t *pre, unsigned plen, const digby__cell *c,
+                              uint8_t *out)
+{
+    if (plen) memcpy(out, pre, plen);
+    if (c->key_bytes) memcpy(out + plen, c->key, c->key_bytes);
+    return plen + c->key_bytes;
+}
+
+/* Re-encode a leaf cell stored under prefix pre/plen for a page whose
+   prefix is the first `nplen` bytes of its full key.  Returns the size. */
+static size_t digby__leaf_recode(uint8_t *out, const uint8_t *cell, const uint8_t *pre,
+                                 unsigned plen, unsigned nplen)
+{
+    digby__cell c;
+    size_t n, rest;
+    const uint8_t *tail;
+    digby__leaf_cell_at(cell, &c);
+    tail = c.key + c.key_bytes;
+    rest = c.size - (size_t)(tail - cell);
+    n = digby__varint_put(out, plen + c.key_bytes - nplen);
+    if (nplen < plen) {
+        memcpy(out + n, pre + nplen, plen - nplen);
+        n += plen - nplen;
+        if (c.key_bytes) memcpy(out + n, c.key, c.key_bytes);
+        n += c.key_bytes;
+    } else {
+        size_t skip = nplen - plen;
+        if (c.key_bytes > skip) memcpy(out + n, c.key + skip, c.key_bytes - skip);
+        n += c.key_bytes - skip;
+    }
+    memcpy(out + n, tail, rest);
+    return n + rest;
 }

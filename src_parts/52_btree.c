@@ -17,8 +17,10 @@ typedef struct digby__pathent {
 } digby__pathent;
 
 typedef struct digby__span {
-    const uint8_t *p;
-    size_t size;
+    const uint8_t *p;    /* the cell as stored */
+    size_t size;         /* its bytes */
+    const uint8_t *pre;  /* leaf: the prefix it is stored under */
+    unsigned plen;
 } digby__span;
 
 /* Descend to the leaf that holds (or would hold) key.  Fills path[0 ..
@@ -112,110 +114,178 @@ static size_t digby__separator(const uint8_t *left, size_t ll, const uint8_t *ri
     return i < rl ? i + 1 : rl;
 }
 
-/* Gather the cells of `page` (copied to `copy`) into v[at ..], with `cell`
-   (sz bytes) inserted at slot idx when cell is not NULL.  Returns the
-   number of spans added; *bytes grows by their size plus slots. */
+/* Gather the cells of `page` (copied to `copy`) into v[0 ..], with `cell`
+   (sz bytes, stored with its full key) inserted at slot idx when cell is
+   not NULL.  Returns the number of spans. */
 static unsigned digby__gather(const digby_db *db, const uint8_t *page, uint8_t *copy,
                               digby__span *v, unsigned idx, const uint8_t *cell,
-                              size_t sz, size_t *bytes)
+                              size_t sz)
 {
     unsigned n = digby__node_n(page), total = n + (cell != NULL), j;
     memcpy(copy, page, db->usable);
     for (j = 0; j < total; j++) {
-        if (cell && j == idx) { v[j].p = cell; v[j].size = sz; }
-        else {
+        if (cell && j == idx) {
+            v[j].p = cell;
+            v[j].size = sz;
+            v[j].pre = NULL;
+            v[j].plen = 0;
+        } else {
             unsigned src = (cell && j > idx) ? j - 1 : j;
             v[j].p = copy + digby__node_off(copy, src);
             v[j].size = digby__node_cell_size(copy, src);
+            v[j].pre = digby__node_prefix(copy);
+            v[j].plen = digby__node_plen(copy);
         }
-        *bytes += v[j].size + 2;
     }
     return total;
 }
 
-/* Index k such that spans [0, k) hold about half of `bytes` and both
-   sides fit in `cap` bytes; kept in 1 .. total-1. */
-static unsigned digby__halfway(const digby__span *v, unsigned total, size_t bytes,
-                               size_t cap)
+/* The full key of a leaf span, written to out; returns its length. */
+static size_t digby__span_key(const digby__span *v, uint8_t *out)
 {
-    size_t acc = 0;
-    unsigned k = 0;
-    while (k < total - 1 && (acc + v[k].size + 2) * 2 <= bytes) {
-        acc += v[k].size + 2;
-        k++;
-    }
-    if (k == 0) { acc = v[0].size + 2; k = 1; }
-    /* a large cell at the boundary may tip one side over: shift it */
-    while (acc > cap && k > 1) { k--; acc -= v[k].size + 2; }
-    while (bytes - acc > cap && k < total - 1) { acc += v[k].size + 2; k++; }
-    return k;
+    digby__cell c;
+    digby__leaf_cell_at(v->p, &c);
+    return digby__full_key(v->pre, v->plen, &c, out);
 }
 
-/* Lay spans [0, k) out in `left` and [k, total) in `right` (both rebuilt
-   from empty) and put the separator key in txn->sep. */
+/* Bytes a span takes with its full key (an upper bound for any prefix). */
+static size_t digby__span_full(const digby__span *v, int leaf)
+{
+    digby__cell c;
+    if (!leaf || v->plen == 0) return v->size;
+    digby__leaf_cell_at(v->p, &c);
+    return v->size + v->plen + digby__varint_len(v->plen + c.key_bytes) -
+           digby__varint_len(c.key_bytes);
+}
+
+/* Choose where spans [0, total) divide into a left and a right page that
+   both fit in `cap` bytes, with each leaf page factoring out the prefix its
+   first and last keys share.  `want` (1 .. total-1) is taken if it fits;
+   else the most even feasible split.  Returns 0 and *k, or 1 if no split
+   fits (only possible when sharing with a sibling).  For leaves, fills the
+   txn->lcpl/lcpr/fsum arrays; sizes are upper bounds (see span_full). */
+static int digby__choose(digby_txn *txn, const digby__span *v, unsigned total,
+                         size_t cap, unsigned want, unsigned *k)
+{
+    digby_db *db = txn->db;
+    int leaf = txn->spans_leaf;
+    size_t *f = txn->fsum, best = (size_t)-1;
+    uint16_t *ll = txn->lcpl, *lr = txn->lcpr;
+    unsigned j, maxp = digby__max_prefix(db), found = 0;
+    uint8_t *a = txn->sep, *b = txn->cell2;
+    size_t an, bn;
+    f[0] = 0;
+    for (j = 0; j < total; j++) f[j + 1] = f[j] + digby__span_full(&v[j], leaf) + 2;
+    if (leaf) {
+        /* lcp of the first key with each key, and of each with the last */
+        an = digby__span_key(&v[0], a);
+        for (j = 0; j < total; j++) {
+            bn = digby__span_key(&v[j], b);
+            ll[j] = (uint16_t)DIGBY__MIN((size_t)maxp, j ? digby__lcp(a, an, b, bn) : an);
+        }
+        an = digby__span_key(&v[total - 1], a);
+        for (j = 0; j < total; j++) {
+            bn = digby__span_key(&v[j], b);
+            lr[j] = (uint16_t)DIGBY__MIN((size_t)maxp, j + 1 < total ? digby__lcp(a, an, b, bn) : an);
+        }
+    }
+    for (j = 1; j < total; j++) {
+        size_t mL = leaf ? ll[j - 1] : 0, mR = leaf ? lr[j] : 0;
+        size_t L = f[j] - (size_t)(j - 1) * mL;
+        size_t R = (f[total] - f[j]) - (size_t)(total - j - 1) * mR;
+        size_t d;
+        if (L > cap || R > cap) continue;
+        if (j == want) { *k = j; return 0; }
+        d = L > R ? L - R : R - L;
+        if (d < best) { best = d; found = j; }
+    }
+    if (!found) return 1;
+    *k = found;
+    return 0;
+}
+
+/* Rebuild `page` from empty with spans [from, to), factoring out `m` bytes
+   of prefix (leaves).  The spans must fit (digby__choose). */
+static int digby__fill(digby_txn *txn, const digby__span *v, unsigned from, unsigned to,
+                       uint8_t *page, unsigned m)
+{
+    digby_db *db = txn->db;
+    int is_branch = page[0] == DIGBY__PAGE_BRANCH;
+    unsigned j;
+    page[1] = (uint8_t)m;
+    if (m) {
+        size_t kn = digby__span_key(&v[from], txn->cell2);
+        DIGBY_ASSERT(kn >= m);
+        (void)kn;
+        memcpy(page + DIGBY__HDR, txn->cell2, m);
+    }
+    digby__put16(page + 2, 0);
+    digby__put16(page + 4, (uint16_t)db->usable);
+    digby__put16(page + 6, 0);
+    for (j = from; j < to; j++) {
+        const uint8_t *p = v[j].p;
+        size_t sz = v[j].size;
+        if (is_branch && j == from && from > 0) {
+            /* a right page's first key becomes minus infinity */
+            sz = digby__branch_cell_encode(txn->cell2, digby__get64(p),
+                                           digby__get64(p + 8), NULL, 0);
+            p = txn->cell2;
+        } else if (!is_branch && v[j].plen != m) {
+            sz = digby__leaf_recode(txn->cell2, p, v[j].pre, v[j].plen, m);
+            p = txn->cell2;
+        }
+        if (digby__node_insert(db, page, j - from, p, sz, NULL))
+            return DIGBY__CORRUPT(db, digby__get64(page + 8));
+    }
+    return DIGBY_OK;
+}
+
+/* Lay spans [0, k) out in `left` and [k, total) in `right`, and put the
+   separator key in txn->sep.  Call digby__choose first. */
 static int digby__lay_out(digby_txn *txn, const digby__span *v, unsigned total,
                           unsigned k, uint8_t *left, uint8_t *right,
                           size_t *sep_bytes)
 {
-    digby_db *db = txn->db;
-    int is_branch = left[0] == DIGBY__PAGE_BRANCH;
-    unsigned j;
-    if (is_branch) {
+    int leaf = left[0] == DIGBY__PAGE_LEAF;
+    int rc;
+    if (!leaf) {
         digby__cell c;
         digby__branch_cell_at(v[k].p, &c);
         memcpy(txn->sep, c.key, c.key_bytes);
         *sep_bytes = c.key_bytes;
     } else {
-        digby__cell l, r;
-        digby__leaf_cell_at(v[k - 1].p, &l);
-        digby__leaf_cell_at(v[k].p, &r);
-        *sep_bytes = digby__separator(l.key, l.key_bytes, r.key, r.key_bytes);
-        memcpy(txn->sep, r.key, *sep_bytes);
+        size_t ln = digby__span_key(&v[k - 1], txn->cell2);
+        size_t rn = digby__span_key(&v[k], txn->sep);
+        *sep_bytes = digby__separator(txn->cell2, ln, txn->sep, rn);
     }
-    digby__put16(left + 2, 0);
-    digby__put16(left + 4, (uint16_t)db->usable);
-    digby__put16(left + 6, 0);
-    digby__put16(right + 2, 0);
-    digby__put16(right + 4, (uint16_t)db->usable);
-    digby__put16(right + 6, 0);
-    for (j = 0; j < k; j++)
-        if (digby__node_insert(db, left, j, v[j].p, v[j].size, NULL))
-            return DIGBY__CORRUPT(db, digby__get64(left + 8));
-    for (j = k; j < total; j++) {
-        const uint8_t *p = v[j].p;
-        size_t sz = v[j].size;
-        if (is_branch && j == k) {
-            /* the right page's first key becomes minus infinity */
-            sz = digby__branch_cell_encode(txn->cell2, digby__get64(p),
-                                           digby__get64(p + 8), NULL, 0);
-            p = txn->cell2;
-        }
-        if (digby__node_insert(db, right, j - k, p, sz, NULL))
-            return DIGBY__CORRUPT(db, digby__get64(right + 8));
-    }
-    return DIGBY_OK;
+    /* the spans point into copies (txn->tmp, tmp2) or txn->cell3, so both
+       pages can be rebuilt in place; digby__fill only uses txn->cell2 */
+    rc = digby__fill(txn, v, 0, k, left, leaf ? txn->lcpl[k - 1] : 0);
+    if (rc == DIGBY_OK) rc = digby__fill(txn, v, k, total, right, leaf ? txn->lcpr[k] : 0);
+    return rc;
 }
 
-/* Split a full page (dirty) while inserting `cell` at slot idx.  The lower
-   cells stay in `page`; the upper ones move to a new right page.  Returns
-   the right page number and the separator key (in txn->sep). */
+/* Split a full page (dirty) while inserting `cell` (full key) at slot idx.
+   The lower cells stay in `page`; the upper ones move to a new right page.
+   Returns the right page number and the separator key (in txn->sep). */
 static int digby__split(digby_txn *txn, uint8_t *page, unsigned idx,
                         const uint8_t *cell, size_t sz, uint64_t *right_pgno,
                         size_t *sep_bytes)
 {
     digby_db *db = txn->db;
     digby__span *v = txn->spans;
-    unsigned n = digby__node_n(page), total, k;
+    unsigned n = digby__node_n(page), total, k, want = 0;
     int is_branch = page[0] == DIGBY__PAGE_BRANCH;
     uint8_t *right;
-    size_t bytes = 0;
     int rc;
-    total = digby__gather(db, page, txn->tmp, v, idx, cell, sz, &bytes);
+    total = digby__gather(db, page, txn->tmp, v, idx, cell, sz);
+    txn->spans_leaf = !is_branch;
     /* appends (and prepends) leave the old page full: sequential loads
-       fill their pages; otherwise split by bytes */
-    if (idx == n) k = n;
-    else if (idx == 0 && !is_branch) k = 1;
-    else k = digby__halfway(v, total, bytes, db->usable - DIGBY__HDR);
+       fill their pages; otherwise split evenly */
+    if (idx == n) want = n;
+    else if (idx == 0 && !is_branch) want = 1;
+    if (digby__choose(txn, v, total, db->usable - DIGBY__HDR, want, &k))
+        return DIGBY__CORRUPT(db, digby__get64(page + 8));
     rc = digby__page_new(txn, page[0], &right, right_pgno);
     if (rc) return rc;
     return digby__lay_out(txn, v, total, k, page, right, sep_bytes);
@@ -225,11 +295,11 @@ static int digby__fix_parents(digby_txn *txn, digby__tree *t, digby__pathent *pa
                               int level, uint64_t new_pgno, int split,
                               uint64_t right, size_t sep_bytes);
 
-/* Bytes a node's cells and slots take. */
+/* Bytes a node's cells, slots and prefix take. */
 static size_t digby__node_used(const digby_db *db, const uint8_t *page)
 {
     return (db->usable - digby__node_upper(page) - digby__node_garbage(page)) +
-           2 * (size_t)digby__node_n(page);
+           2 * (size_t)digby__node_n(page) + digby__node_plen(page);
 }
 
 /* A full leaf (dirty `page`, at path level `level`, now at `pgno`) that
@@ -259,7 +329,7 @@ static int digby__share(digby_txn *txn, digby__tree *t, digby__pathent *path,
         digby__frame *spin;
         uint8_t *sbuf, *left, *right;
         uint64_t spgno, left_pgno, right_pgno;
-        size_t bytes = 0, sep_bytes;
+        size_t sep_bytes;
         if (side > 0 ? up->idx + 1 >= pn : up->idx == 0) continue;
         s = side > 0 ? up->idx + 1 : up->idx - 1;
         digby__node_cell(parent, s, &sc);
@@ -278,20 +348,16 @@ static int digby__share(digby_txn *txn, digby__tree *t, digby__pathent *path,
         /* lay the cells out from copies (the sibling's is taken before it
            is made writable, which changes nothing in it) */
         if (side > 0) {
-            total = digby__gather(db, page, txn->tmp, txn->spans, idx, cell, sz, &bytes);
-            total += digby__gather(db, sib, txn->tmp2, txn->spans + total, 0, NULL, 0, &bytes);
+            total = digby__gather(db, page, txn->tmp, txn->spans, idx, cell, sz);
+            total += digby__gather(db, sib, txn->tmp2, txn->spans + total, 0, NULL, 0);
         } else {
-            total = digby__gather(db, sib, txn->tmp2, txn->spans, 0, NULL, 0, &bytes);
-            total += digby__gather(db, page, txn->tmp, txn->spans + total, idx, cell, sz, &bytes);
+            total = digby__gather(db, sib, txn->tmp2, txn->spans, 0, NULL, 0);
+            total += digby__gather(db, page, txn->tmp, txn->spans + total, idx, cell, sz);
         }
         digby__page_unpin(db, spin);
-        k = digby__halfway(txn->spans, total, bytes, cap);
-        {
-            size_t lb = 0;
-            unsigned j;
-            for (j = 0; j < k; j++) lb += txn->spans[j].size + 2;
-            if (lb > cap || bytes - lb > cap) continue; /* a big cell in the way */
-        }
+        txn->spans_leaf = 1;
+        if (digby__choose(txn, txn->spans, total, cap, 0, &k))
+            continue; /* a big cell in the way */
         digby__page_unpin(db, pin);
         pin = NULL;
         rc = digby__page_touch(txn, sc.child, sc.child_txid, &sbuf, &spgno);
@@ -391,7 +457,8 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     uint64_t ovf = 0, new_pgno, right = 0, old_ovf = 0;
     size_t sz, inline_sz, sep_bytes = 0;
     uint8_t *page;
-    unsigned idx = 0;
+    unsigned idx = 0, plen;
+    int in_prefix, shared = 0;
 
     if (t->root) {
         rc = digby__descend(txn, t, key, key_bytes, path, &leaf, &pin, &exact);
@@ -438,23 +505,48 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     rc = digby__page_touch(txn, path[level].pgno, path[level].txid, &page, &new_pgno);
     if (rc) return rc;
     if (exact) digby__node_remove(page, idx);
-    if (digby__node_insert(db, page, idx, txn->cell, sz, txn->tmp)) {
-        int shared = 0;
-        memcpy(txn->cell3, txn->cell, sz);
-        /* appends split (leaving full pages behind); others first try to
-           share with a sibling */
-        if (level > 0 && idx < digby__node_n(page)) {
-            rc = digby__share(txn, t, path, level, page, new_pgno, idx, txn->cell3, sz,
-                              &shared);
+    /* the cell as this leaf stores it: without the leaf's prefix */
+    memcpy(txn->cell3, txn->cell, sz);
+    plen = digby__node_plen(page);
+    in_prefix = key_bytes >= plen &&
+                (plen == 0 || memcmp(key, digby__node_prefix(page), plen) == 0);
+    if (in_prefix) {
+        size_t ssz = plen ? digby__leaf_recode(txn->cell, txn->cell3, NULL, 0, plen) : sz;
+        if (!digby__node_insert(db, page, idx, txn->cell, ssz, txn->tmp)) {
+            rc = digby__fix_parents(txn, t, path, level, new_pgno, 0, 0, 0);
             if (rc) return rc;
+            if (!exact) t->entries++;
+            return DIGBY_OK;
         }
-        if (!shared) {
-            rc = digby__split(txn, page, idx, txn->cell3, sz, &right, &sep_bytes);
-            if (rc) return rc;
-            rc = digby__fix_parents(txn, t, path, level, new_pgno, 1, right, sep_bytes);
+    }
+    /* full, or a key outside the prefix: appends split (leaving full pages
+       behind); other inserts first try to share with a sibling */
+    if (in_prefix && level > 0 && idx < digby__node_n(page)) {
+        rc = digby__share(txn, t, path, level, page, new_pgno, idx, txn->cell3, sz, &shared);
+        if (rc) return rc;
+    }
+    if (!shared && !in_prefix) {
+        /* a shorter prefix may be all it takes */
+        unsigned total = digby__gather(db, page, txn->tmp, txn->spans, idx, txn->cell3, sz);
+        size_t used = 0, m;
+        unsigned j2;
+        uint8_t *a = txn->sep, *b = txn->cell2;
+        size_t an = digby__span_key(&txn->spans[0], a);
+        size_t bn = digby__span_key(&txn->spans[total - 1], b);
+        txn->spans_leaf = 1;
+        m = DIGBY__MIN((size_t)digby__max_prefix(db),
+                       total > 1 ? digby__lcp(a, an, b, bn) : an);
+        for (j2 = 0; j2 < total; j2++) used += digby__span_full(&txn->spans[j2], 1) + 2 - m;
+        if (used + m <= db->usable - DIGBY__HDR) {
+            rc = digby__fill(txn, txn->spans, 0, total, page, (unsigned)m);
+            if (rc == DIGBY_OK) rc = digby__fix_parents(txn, t, path, level, new_pgno, 0, 0, 0);
+            shared = 1; /* done */
         }
-    } else {
-        rc = digby__fix_parents(txn, t, path, level, new_pgno, 0, 0, 0);
+    }
+    if (!shared) {
+        rc = digby__split(txn, page, idx, txn->cell3, sz, &right, &sep_bytes);
+        if (rc) return rc;
+        rc = digby__fix_parents(txn, t, path, level, new_pgno, 1, right, sep_bytes);
     }
     if (rc) return rc;
     if (!exact) t->entries++;

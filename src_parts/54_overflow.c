@@ -78,7 +78,15 @@ static int digby__ovf_walk(digby_txn *txn, uint64_t first, uint64_t version,
             return DIGBY__CORRUPT(db, cur);
         if (out) memcpy(out + done, txn->io + DIGBY__CHAIN_HDR, n);
         if (freeing) {
-            rc = digby__page_free(txn, cur, version);
+            /* A chain this transaction wrote is already in the file: its
+               pages must not be written again before the commit's sync, or
+               a crash that keeps the older write of a page (same txid, valid
+               checksum) would pass open's verification with stale bytes.
+               So they wait in the pending list like older pages. */
+            if (version == txn->txid)
+                rc = digby__u64s_push(&txn->db->alloc, &txn->freed, cur);
+            else
+                rc = digby__page_free(txn, cur, version);
             if (rc) return rc;
         }
         done += n;

@@ -72,13 +72,18 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     {
         size_t ps = db->page_size, nspans = 2 * (db->usable / 4 + 2);
         txn->tmp = (uint8_t *)digby__malloc(&db->alloc, 6 * ps);
-        txn->spans = (digby__span *)digby__malloc(&db->alloc, nspans * sizeof(digby__span));
+        txn->spans = (digby__span *)digby__malloc(
+            &db->alloc, nspans * (sizeof(digby__span) + sizeof(size_t) + 2 * sizeof(uint16_t)) +
+                            sizeof(size_t));
         if (!txn->tmp || !txn->spans) {
             digby__free(&db->alloc, txn->tmp);
             digby__free(&db->alloc, txn->spans);
             digby__free(&db->alloc, txn);
             return DIGBY_NOMEM;
         }
+        txn->fsum = (size_t *)(void *)(txn->spans + nspans);
+        txn->lcpl = (uint16_t *)(void *)(txn->fsum + nspans + 1);
+        txn->lcpr = txn->lcpl + nspans;
         txn->cell = txn->tmp + ps;
         txn->cell2 = txn->tmp + 2 * ps;
         txn->cell3 = txn->tmp + 3 * ps;

@@ -96,21 +96,30 @@ static int digby__cursor_edge(digby_cursor *c, int dir)
     return DIGBY_OK;
 }
 
+/* Copy the full key under the cursor (prefix and stored suffix) to c->key. */
+static int digby__cursor_key(digby_cursor *c)
+{
+    digby__level *leaf = &c->stack[c->depth - 1];
+    unsigned plen = digby__node_plen(leaf->page);
+    size_t kl;
+    const uint8_t *k = digby__node_key(leaf->page, leaf->idx, &kl);
+    int rc = digby__reserve(&c->txn->db->alloc, &c->key, &c->key_cap, plen + kl + 1);
+    if (rc) return rc;
+    if (plen) memcpy(c->key, digby__node_prefix(leaf->page), plen);
+    if (kl) memcpy(c->key + plen, k, kl);
+    c->key_bytes = plen + kl;
+    return DIGBY_OK;
+}
+
 /* Remember the current key (read-write transactions only). */
 static int digby__cursor_settle(digby_cursor *c)
 {
-    digby__level *leaf = &c->stack[c->depth - 1];
-    size_t kl;
-    const uint8_t *k;
     int rc;
     c->valid = 1;
     c->mod = c->txn->mod;
     if (c->txn->rdonly) return DIGBY_OK;
-    k = digby__node_key(leaf->page, leaf->idx, &kl);
-    rc = digby__reserve(&c->txn->db->alloc, &c->key, &c->key_cap, kl + 1);
+    rc = digby__cursor_key(c);
     if (rc) return rc;
-    memcpy(c->key, k, kl);
-    c->key_bytes = kl;
     c->has_key = 1;
     return DIGBY_OK;
 }
@@ -306,8 +315,16 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
     if (!c->valid) return DIGBY_NOTFOUND;
     leaf = &c->stack[c->depth - 1];
     digby__node_cell(leaf->page, leaf->idx, &cell);
-    if (key) *key = cell.key;
-    if (key_bytes) *key_bytes = cell.key_bytes;
+    if ((key || key_bytes) && digby__node_plen(leaf->page)) {
+        /* the page stores keys without their shared prefix: assemble */
+        rc = digby__cursor_key(c);
+        if (rc) return rc;
+        if (key) *key = c->key;
+        if (key_bytes) *key_bytes = c->key_bytes;
+    } else {
+        if (key) *key = cell.key;
+        if (key_bytes) *key_bytes = cell.key_bytes;
+    }
     if (version) *version = cell.version;
     if (val || val_bytes) {
         if (cell.flags & DIGBY__CELL_OVERFLOW) {

@@ -17,6 +17,7 @@ typedef struct digby__walk {
     digby_check_report *rep;
     uint8_t *prev; size_t prev_bytes, prev_cap; int have_prev;
     uint8_t *val; size_t val_cap;
+    uint8_t *first, *cur; size_t first_cap, cur_cap;  /* full keys */
     digby__tree *tables; size_t ntables, cap_tables;
     uint64_t entries;   /* counted in the current tree */
 } digby__walk;
@@ -86,20 +87,31 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
 {
     const digby__level *leaf = &stack[depth - 1];
     const uint8_t *p = leaf->page;
-    unsigned n = digby__node_n(p), i;
+    unsigned n = digby__node_n(p), i, plen = digby__node_plen(p);
     int l, rc;
-    digby__cell first, last;
+    size_t first_bytes = 0;
+    rc = digby__reserve(&w->txn->db->alloc, &w->first, &w->first_cap,
+                        w->txn->db->page_size);
+    if (rc) return rc;
+    rc = digby__reserve(&w->txn->db->alloc, &w->cur, &w->cur_cap, w->txn->db->page_size);
+    if (rc) return rc;
+    if (plen > digby__max_prefix(w->txn->db))
+        return digby__walk_fail(w, leaf->pgno, "key prefix longer than allowed");
     for (i = 0; i < n; i++) {
         digby__cell c;
+        size_t kn;
         digby__node_cell(p, i, &c);
-        if (w->have_prev &&
-            digby__keycmp(w->prev, w->prev_bytes, c.key, c.key_bytes) >= 0)
+        kn = digby__full_key(digby__node_prefix(p), plen, &c, w->cur);
+        if (w->have_prev && digby__keycmp(w->prev, w->prev_bytes, w->cur, kn) >= 0)
             return digby__walk_fail(w, leaf->pgno, "keys out of order");
-        rc = digby__reserve(&w->txn->db->alloc, &w->prev, &w->prev_cap, c.key_bytes + 1);
+        if (kn > w->txn->db->max_key)
+            return digby__walk_fail(w, leaf->pgno, "key longer than the key limit");
+        rc = digby__reserve(&w->txn->db->alloc, &w->prev, &w->prev_cap, kn + 1);
         if (rc) return rc;
-        memcpy(w->prev, c.key, c.key_bytes);
-        w->prev_bytes = c.key_bytes;
+        memcpy(w->prev, w->cur, kn);
+        w->prev_bytes = kn;
         w->have_prev = 1;
+        if (i == 0) { memcpy(w->first, w->cur, kn); first_bytes = kn; }
         if (c.version > w->txn->meta.txid)
             return digby__walk_fail(w, leaf->pgno, "value version newer than the snapshot");
         if ((c.flags & DIGBY__CELL_OVERFLOW) &&
@@ -129,8 +141,6 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
         }
     }
     w->entries += n;
-    digby__node_cell(p, 0, &first);
-    digby__node_cell(p, n - 1, &last);
     for (l = 0; l < depth - 1; l++) {
         const uint8_t *bp = stack[l].page;
         unsigned slot = stack[l].idx - 1, bn = digby__node_n(bp);
@@ -138,12 +148,12 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
         const uint8_t *k;
         if (slot > 0) {
             k = digby__node_key(bp, slot, &kl);
-            if (digby__keycmp(first.key, first.key_bytes, k, kl) < 0)
+            if (digby__keycmp(w->first, first_bytes, k, kl) < 0)
                 return digby__walk_fail(w, leaf->pgno, "key below its parent's separator");
         }
         if (slot + 1 < bn) {
             k = digby__node_key(bp, slot + 1, &kl);
-            if (digby__keycmp(last.key, last.key_bytes, k, kl) >= 0)
+            if (digby__keycmp(w->prev, w->prev_bytes, k, kl) >= 0)
                 return digby__walk_fail(w, leaf->pgno, "key above the next separator");
         }
     }
@@ -314,6 +324,8 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     digby__free(&db->alloc, w.bits);
     digby__free(&db->alloc, w.prev);
     digby__free(&db->alloc, w.val);
+    digby__free(&db->alloc, w.first);
+    digby__free(&db->alloc, w.cur);
     digby__free(&db->alloc, w.tables);
     digby_txn_abort(txn);
     return rc;
@@ -362,6 +374,8 @@ static int digby__verify_newest(digby_db *db, const digby__meta *m)
     if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
     digby__free(&db->alloc, w.prev);
     digby__free(&db->alloc, w.val);
+    digby__free(&db->alloc, w.first);
+    digby__free(&db->alloc, w.cur);
     digby__free(&db->alloc, w.tables);
     digby__free(&db->alloc, txn.io);
     return rc;

@@ -27,6 +27,7 @@
      DIGBY_TEST_ASAN  if set (or built with ASan), sweep every
                       CRASH_ASAN_STEP-th call only
      DIGBY_TEST_CRASH_STEP  sweep every n-th call (overrides the above)
+     DIGBY_TEST_CRASH_FROM  start the sweep at this call (to rerun a failure)
 
    Printed: the number of crash points and crash states checked. */
 
@@ -835,9 +836,14 @@ static void check_state(sweep *s, uint64_t k, const char *state, const wl *w,
                db_equals(db, s->keys, &w->cm, why_new, sizeof why_new)) {
         s->match_new++;
     } else {
-        report(s, k, state, w, "contents match neither the last commit (%s)%s%s",
+        digby_stats st;
+        memset(&st, 0, sizeof st);
+        digby_stat(db, &st);
+        report(s, k, state, w, "contents match neither the last commit (%s)%s%s "
+               "[opened txid %llu, discarded %llu]",
                why_old, w->in_commit ? " nor the commit in flight: " : "",
-               w->in_commit ? why_new : "");
+               w->in_commit ? why_new : "", (unsigned long long)st.last_txid,
+               (unsigned long long)st.discarded_txid);
     }
     memset(&rep, 0, sizeof rep);
     rc = digby_check(db, &rep);
@@ -1081,8 +1087,10 @@ static void test_crash_sweep(void **state)
     env = getenv("DIGBY_TEST_CRASH_STEP");
     if (env && *env) step = strtoull(env, NULL, 0);
     if (step < 1) step = 1;
+    env = getenv("DIGBY_TEST_CRASH_FROM"); /* start the sweep at this call */
+    k = (env && *env) ? strtoull(env, NULL, 0) : 0;
 
-    for (k = 0; k < total; k += step) {
+    for (; k < total; k += step) {
         fvfs *cv = fv_new();
         cv->cut_at = k;
         cv->trace = v->trace; /* borrowed: compared, not freed */
