@@ -162,6 +162,8 @@ struct digby_txn {
     uint8_t *sep;           /* page_size: the last split's separator key */
     struct digby__span *spans; /* 2 * (usable/4 + 2) cells being laid out */
     int spans_leaf;         /* the spans are leaf cells */
+    digby__tree *hint_tree; /* append hint (digby__append_fast) */
+    uint64_t hint_root, hint_leaf, hint_mod;
     size_t *fsum;           /* per span: running byte total (digby__choose) */
     uint16_t *lcpl, *lcpr;  /* per span: prefix shared with the first/last */
 };
