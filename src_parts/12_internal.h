@@ -76,9 +76,11 @@ typedef struct digby__frame {
     uint32_t pins;
     uint32_t in_lru;
     uint8_t *data;                            /* page_size bytes */
+    struct digby__cache *home;                /* its shard */
 } digby__frame;
 
 typedef struct digby__cache {
+    digby__mutex mu;        /* guards this shard */
     digby__frame **buckets;
     size_t nbuckets;        /* power of two */
     size_t nframes;         /* frames allocated */
@@ -186,9 +188,11 @@ struct digby_db {
     int have_fallback;
     uint64_t discarded_txid; /* newest commit open rejected, 0 if none */
     int synced_commit;      /* a two-sync commit succeeded in this session */
-    digby__mutex mu;        /* meta, readers, cache, txn count */
+    digby__mutex mu;        /* meta, readers, txn count */
     digby__mutex wmu;       /* held by the read-write transaction */
-    digby__cache cache;
+    digby__cache cache;     /* the cache, or its first shard */
+    digby__cache *xshards;  /* the other nshards - 1 shards */
+    unsigned nshards;
     digby__mutex poolmu;    /* the page buffer pool */
     uint8_t *pool;          /* spare page buffers, linked through their first bytes */
     size_t npool, max_pool;

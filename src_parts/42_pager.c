@@ -53,34 +53,69 @@ static void digby__pbuf_release(digby_db *db)
 
 /* ---- Cache --------------------------------------------------------------- */
 
+/* The cache is split into shards by page number, each with its own lock,
+   hash table and LRU list, so that reader threads rarely wait for each
+   other.  Small caches have one shard (db->cache); larger ones add
+   db->xshards.  A frame remembers its shard. */
+
 static size_t digby__cache_slot(const digby__cache *c, uint64_t pgno)
 {
     return (size_t)((pgno * UINT64_C(0x9E3779B97F4A7C15)) >> 20) &
            (c->nbuckets - 1);
 }
 
-static int digby__cache_init(digby_db *db, size_t cache_bytes)
+static digby__cache *digby__shard(digby_db *db, uint64_t pgno)
 {
-    digby__cache *c = &db->cache;
+    unsigned i;
+    if (db->nshards <= 1) return &db->cache;
+    i = (unsigned)((pgno * UINT64_C(0xD6E8FEB86659FD93)) >> 40) % db->nshards;
+    return i == 0 ? &db->cache : &db->xshards[i - 1];
+}
+
+static int digby__shard_init(digby_db *db, digby__cache *c, size_t capacity)
+{
     size_t nb = 16;
     memset(c, 0, sizeof(*c));
-    c->capacity = cache_bytes / db->page_size;
-    if (c->capacity < 16) c->capacity = 16;
-    db->max_pool = c->capacity / 8 + 8;
+    c->capacity = capacity;
     while (nb < c->capacity * 2 && nb < ((size_t)1 << 28)) nb *= 2;
     c->buckets = (digby__frame **)digby__malloc(&db->alloc, nb * sizeof(digby__frame *));
     if (!c->buckets) return DIGBY_NOMEM;
     memset(c->buckets, 0, nb * sizeof(digby__frame *));
     c->nbuckets = nb;
     c->lru.lnext = c->lru.lprev = &c->lru;
+    digby__mutex_init(&c->mu);
     return DIGBY_OK;
+}
+
+static void digby__cache_release(digby_db *db);
+
+static int digby__cache_init(digby_db *db, size_t cache_bytes)
+{
+    size_t capacity = cache_bytes / db->page_size;
+    unsigned i;
+    int rc;
+    if (capacity < 16) capacity = 16;
+    db->max_pool = capacity / 8 + 8;
+    db->nshards = capacity >= 1024 ? 8 : 1;
+    db->xshards = NULL;
+    if (db->nshards > 1) {
+        db->xshards = (digby__cache *)digby__malloc(&db->alloc,
+                                                    (db->nshards - 1) * sizeof(digby__cache));
+        if (!db->xshards) { db->nshards = 1; return DIGBY_NOMEM; }
+        memset(db->xshards, 0, (db->nshards - 1) * sizeof(digby__cache));
+    }
+    rc = digby__shard_init(db, &db->cache, capacity / db->nshards);
+    for (i = 1; i < db->nshards && rc == DIGBY_OK; i++)
+        rc = digby__shard_init(db, &db->xshards[i - 1], capacity / db->nshards);
+    if (rc) digby__cache_release(db);
+    return rc;
 }
 
 static void digby__frame_destroy(digby_db *db, digby__frame *f)
 {
+    f->home->nframes--;
     digby__pbuf_put(db, f->data);
     digby__free(&db->alloc, f);
-    db->cache.nframes--;
 }
 
 static void digby__lru_remove(digby__frame *f)
@@ -115,9 +150,8 @@ static void digby__cache_unhash(digby__cache *c, digby__frame *f)
     f->hnext = NULL;
 }
 
-static void digby__cache_release(digby_db *db)
+static void digby__shard_release(digby_db *db, digby__cache *c)
 {
-    digby__cache *c = &db->cache;
     size_t i;
     if (!c->buckets) return;
     for (i = 0; i < c->nbuckets; i++) {
@@ -129,13 +163,24 @@ static void digby__cache_release(digby_db *db)
     }
     digby__free(&db->alloc, c->buckets);
     c->buckets = NULL;
+    digby__mutex_destroy(&c->mu);
+}
+
+static void digby__cache_release(digby_db *db)
+{
+    unsigned i;
+    digby__shard_release(db, &db->cache);
+    for (i = 1; i < db->nshards && db->xshards; i++)
+        digby__shard_release(db, &db->xshards[i - 1]);
+    digby__free(&db->alloc, db->xshards);
+    db->xshards = NULL;
+    db->nshards = 1;
 }
 
 /* Make room for one more frame: evict the least recently used unpinned one
-   when the cache is at capacity.  Caller holds db->mu. */
-static void digby__cache_make_room(digby_db *db)
+   when the shard is at capacity.  Caller holds c->mu. */
+static void digby__cache_make_room(digby_db *db, digby__cache *c)
 {
-    digby__cache *c = &db->cache;
     while (c->nframes >= c->capacity && c->lru.lnext != &c->lru) {
         digby__frame *victim = c->lru.lnext;
         digby__lru_remove(victim);
@@ -144,7 +189,7 @@ static void digby__cache_make_room(digby_db *db)
     }
 }
 
-static digby__frame *digby__frame_new(digby_db *db, uint8_t *data)
+static digby__frame *digby__frame_new(digby_db *db, digby__cache *c, uint8_t *data)
 {
     digby__frame *f = (digby__frame *)digby__malloc(&db->alloc, sizeof(*f));
     if (!f) return NULL;
@@ -154,7 +199,8 @@ static digby__frame *digby__frame_new(digby_db *db, uint8_t *data)
         if (!data) { digby__free(&db->alloc, f); return NULL; }
     }
     f->data = data;
-    db->cache.nframes++;
+    f->home = c;
+    c->nframes++;
     return f;
 }
 
@@ -162,11 +208,12 @@ static digby__frame *digby__frame_new(digby_db *db, uint8_t *data)
    and freed at its last unpin.  Used when a page number is reused. */
 static void digby__cache_forget(digby_db *db, uint64_t pgno)
 {
+    digby__cache *c = digby__shard(db, pgno);
     digby__frame *f;
-    digby__mutex_lock(&db->mu);
-    f = digby__cache_find(&db->cache, pgno);
+    digby__mutex_lock(&c->mu);
+    f = digby__cache_find(c, pgno);
     if (f) {
-        digby__cache_unhash(&db->cache, f);
+        digby__cache_unhash(c, f);
         if (f->pins == 0) {
             digby__lru_remove(f);
             digby__frame_destroy(db, f);
@@ -174,16 +221,16 @@ static void digby__cache_forget(digby_db *db, uint64_t pgno)
             f->pgno = 0;
         }
     }
-    digby__mutex_unlock(&db->mu);
+    digby__mutex_unlock(&c->mu);
 }
 
 /* Hand a freshly committed page buffer to the cache.  Takes ownership of
    *buf (sets it to NULL) when it keeps it. */
 static void digby__cache_put(digby_db *db, uint64_t pgno, uint8_t **buf)
 {
-    digby__cache *c = &db->cache;
+    digby__cache *c = digby__shard(db, pgno);
     digby__frame *f;
-    digby__mutex_lock(&db->mu);
+    digby__mutex_lock(&c->mu);
     f = digby__cache_find(c, pgno);
     if (f && f->pins) { digby__cache_unhash(c, f); f->pgno = 0; f = NULL; }
     if (f) {
@@ -193,9 +240,9 @@ static void digby__cache_put(digby_db *db, uint64_t pgno, uint8_t **buf)
         digby__lru_remove(f);
         digby__lru_append(c, f);
     } else {
-        digby__cache_make_room(db);
+        digby__cache_make_room(db, c);
         if (c->nframes < c->capacity) {
-            f = digby__frame_new(db, *buf);
+            f = digby__frame_new(db, c, *buf);
             if (f) {
                 *buf = NULL;
                 f->pgno = pgno;
@@ -205,23 +252,25 @@ static void digby__cache_put(digby_db *db, uint64_t pgno, uint8_t **buf)
             }
         }
     }
-    digby__mutex_unlock(&db->mu);
+    digby__mutex_unlock(&c->mu);
 }
 
 static void digby__page_unpin(digby_db *db, digby__frame *f)
 {
+    digby__cache *c;
     if (!f) return;
-    digby__mutex_lock(&db->mu);
+    c = f->home;
+    digby__mutex_lock(&c->mu);
     DIGBY_ASSERT(f->pins > 0);
     if (--f->pins == 0) {
-        if (f->pgno == 0 || db->cache.nframes > db->cache.capacity) {
-            if (f->pgno) digby__cache_unhash(&db->cache, f);
+        if (f->pgno == 0 || c->nframes > c->capacity) {
+            if (f->pgno) digby__cache_unhash(c, f);
             digby__frame_destroy(db, f);
         } else {
-            digby__lru_append(&db->cache, f);
+            digby__lru_append(c, f);
         }
     }
-    digby__mutex_unlock(&db->mu);
+    digby__mutex_unlock(&c->mu);
 }
 
 /* Read page pgno from the file into buf (page_size bytes) and verify its
@@ -248,7 +297,7 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
                            const uint8_t **out, digby__frame **pin)
 {
     digby_db *db = txn->db;
-    digby__cache *c = &db->cache;
+    digby__cache *c;
     digby__frame *f;
     int rc;
     *pin = NULL;
@@ -260,30 +309,46 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         *out = d;
         return DIGBY_OK;
     }
-    digby__mutex_lock(&db->mu);
+    c = digby__shard(db, pgno);
+    digby__mutex_lock(&c->mu);
     f = digby__cache_find(c, pgno);
     if (f) {
         c->hits++;
         if (f->pins++ == 0) digby__lru_remove(f);
     } else {
+        /* a miss reads and verifies outside the lock, so that readers in
+           other threads go on meanwhile.  The page cannot change under us:
+           it is in this snapshot, and a writer only writes free pages. */
+        uint8_t *buf;
         c->misses++;
-        digby__cache_make_room(db);
-        f = digby__frame_new(db, NULL);
-        if (!f) { digby__mutex_unlock(&db->mu); return DIGBY_NOMEM; }
-        rc = digby__page_read_raw(db, pgno, f->data);
-        if (rc == DIGBY_OK && digby__node_validate(db, f->data))
+        digby__mutex_unlock(&c->mu);
+        buf = digby__pbuf_get(db);
+        if (!buf) return DIGBY_NOMEM;
+        rc = digby__page_read_raw(db, pgno, buf);
+        if (rc == DIGBY_OK && digby__node_validate(db, buf))
             rc = DIGBY__CORRUPT(db, pgno);
-        if (rc) {
-            digby__frame_destroy(db, f);
-            digby__mutex_unlock(&db->mu);
-            return rc;
+        if (rc) { digby__pbuf_put(db, buf); return rc; }
+        digby__mutex_lock(&c->mu);
+        f = digby__cache_find(c, pgno);
+        if (f) {
+            /* another thread loaded it first */
+            if (f->pins++ == 0) digby__lru_remove(f);
+            digby__pbuf_put(db, buf);
+        } else {
+            digby__cache_make_room(db, c);
+            f = digby__frame_new(db, c, buf);
+            if (!f) {
+                digby__mutex_unlock(&c->mu);
+                digby__pbuf_put(db, buf);
+                return DIGBY_NOMEM;
+            }
+            f->pgno = pgno;
+            f->pins = 1;
+            f->hnext = c->buckets[digby__cache_slot(c, pgno)];
+            c->buckets[digby__cache_slot(c, pgno)] = f;
         }
-        f->pgno = pgno;
-        f->pins = 1;
-        f->hnext = c->buckets[digby__cache_slot(c, pgno)];
-        c->buckets[digby__cache_slot(c, pgno)] = f;
     }
-    digby__mutex_unlock(&db->mu);
+    digby__mutex_unlock(&c->mu);
     if (digby__get64(f->data + 16) != txid) {
         digby__page_unpin(db, f);
         return DIGBY__CORRUPT(db, pgno);

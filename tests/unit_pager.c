@@ -32,6 +32,19 @@ typedef struct env {
     digby_options o;
 } env;
 
+
+/* Counters summed over every cache shard (large caches are sharded). */
+static uint64_t cache_sum(digby_db *db, int which)
+{
+    uint64_t t = 0;
+    unsigned i;
+    for (i = 0; i < (db->nshards ? db->nshards : 1); i++) {
+        digby__cache *c = i == 0 ? &db->cache : &db->xshards[i - 1];
+        t += which == 0 ? c->hits : which == 1 ? c->misses : c->nframes;
+    }
+    return t;
+}
+
 static void env_open(env *e, uint32_t page_size, size_t cache_bytes)
 {
     memset(e, 0, sizeof *e);
@@ -63,7 +76,7 @@ static void cache_reset(env *e)
     size_t bytes = e->o.cache_bytes ? e->o.cache_bytes : (size_t)8 << 20;
     digby__cache_release(e->db);
     assert_int_equal(digby__cache_init(e->db, bytes), DIGBY_OK);
-    assert_int_equal(e->db->cache.nframes, 0);
+    assert_int_equal(cache_sum(e->db, 2), 0);
 }
 
 static void env_close(env *e)
@@ -172,43 +185,43 @@ static void test_cache_hit_miss(void **state)
     fill(&e, 500);
     env_reopen(&e);
     cache_reset(&e);
-    assert_true(e.db->cache.hits == 0 && e.db->cache.misses == 0);
+    assert_true(cache_sum(e.db, 0) == 0 && cache_sum(e.db, 1) == 0);
     n = leaves(e.db, lv, 1000);
     assert_true(n > 10);
     root.pgno = e.db->meta.main.root;
     root.txid = e.db->meta.main.root_txid;
     assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
     get_ok(txn, &root, &p1, &f1);
-    assert_true(e.db->cache.misses == 1 && e.db->cache.hits == 0);
+    assert_true(cache_sum(e.db, 1) == 1 && cache_sum(e.db, 0) == 0);
     assert_int_equal(f1->pins, 1);
     /* a second read while pinned: a hit on the same frame */
     get_ok(txn, &root, &p2, &f2);
-    assert_true(e.db->cache.misses == 1 && e.db->cache.hits == 1);
+    assert_true(cache_sum(e.db, 1) == 1 && cache_sum(e.db, 0) == 1);
     assert_ptr_equal(f1, f2);
     assert_ptr_equal(p1, p2);
     assert_int_equal(f1->pins, 2);
     digby__page_unpin(e.db, f2);
     digby__page_unpin(e.db, f1);
     assert_int_equal(f1->pins, 0);
-    assert_int_equal(lru_len(&e.db->cache), 1);
+    assert_int_equal(lru_len(f1->home), 1);
     /* and after unpinning: still a hit */
     get_ok(txn, &root, &p2, &f2);
-    assert_true(e.db->cache.misses == 1 && e.db->cache.hits == 2);
+    assert_true(cache_sum(e.db, 1) == 1 && cache_sum(e.db, 0) == 2);
     assert_ptr_equal(f1, f2);
-    assert_int_equal(lru_len(&e.db->cache), 0); /* pinned frames leave the LRU */
+    assert_int_equal(lru_len(f1->home), 0); /* pinned frames leave the LRU */
     digby__page_unpin(e.db, f2);
     /* a leaf: miss, then hit */
     get_ok(txn, &lv[3], &p1, &f1);
     digby__page_unpin(e.db, f1);
     get_ok(txn, &lv[3], &p2, &f2);
     digby__page_unpin(e.db, f2);
-    assert_true(e.db->cache.misses == 2 && e.db->cache.hits == 3);
-    assert_int_equal(e.db->cache.nframes, 2);
+    assert_true(cache_sum(e.db, 1) == 2 && cache_sum(e.db, 0) == 3);
+    assert_int_equal(cache_sum(e.db, 2), 2);
     digby_txn_abort(txn);
     /* a commit hands its written tree pages to the cache: the new root is
        a hit without a read */
     assert_int_equal(digby_put(e.db, "k000001", 7, "x", 1), DIGBY_OK);
-    assert_non_null(digby__cache_find(&e.db->cache, e.db->meta.main.root));
+    assert_non_null(digby__cache_find(digby__shard(e.db, e.db->meta.main.root), e.db->meta.main.root));
     env_close(&e);
 }
 
@@ -224,7 +237,7 @@ static void test_cache_capacity_and_lru(void **state)
     env_open(&e, 512, 1); /* rounds up to the minimum, 16 pages */
     assert_int_equal(e.db->cache.capacity, 16);
     fill(&e, 3000);
-    assert_true(e.db->cache.nframes <= 16); /* commits respect it too */
+    assert_true(cache_sum(e.db, 2) <= 16); /* commits respect it too */
     env_reopen(&e);
     cache_reset(&e);
     n = leaves(e.db, lv, 1000);
@@ -233,14 +246,14 @@ static void test_cache_capacity_and_lru(void **state)
     for (i = 0; i < 300; i++) {
         get_ok(txn, &lv[i], &p, &f);
         digby__page_unpin(e.db, f);
-        assert_true(e.db->cache.nframes <= 16);
-        assert_true(e.db->cache.nframes == (i + 1 < 16 ? i + 1 : 16));
-        assert_int_equal(lru_len(&e.db->cache), e.db->cache.nframes);
+        assert_true(cache_sum(e.db, 2) <= 16);
+        assert_true(cache_sum(e.db, 2) == (i + 1 < 16 ? i + 1 : 16));
+        assert_int_equal(lru_len(&e.db->cache), cache_sum(e.db, 2));
     }
-    assert_true(e.db->cache.misses == 300 && e.db->cache.hits == 0);
+    assert_true(cache_sum(e.db, 1) == 300 && cache_sum(e.db, 0) == 0);
     /* the last 16 are cached, the rest were evicted */
     for (i = 0; i < 300; i++) {
-        digby__frame *g = digby__cache_find(&e.db->cache, lv[i].pgno);
+        digby__frame *g = digby__cache_find(digby__shard(e.db, lv[i].pgno), lv[i].pgno);
         if (i >= 284) assert_non_null(g);
         else assert_null(g);
     }
@@ -248,13 +261,13 @@ static void test_cache_capacity_and_lru(void **state)
        page: 285 is evicted, 284 stays */
     get_ok(txn, &lv[284], &p, &f);
     digby__page_unpin(e.db, f);
-    assert_true(e.db->cache.hits == 1);
+    assert_true(cache_sum(e.db, 0) == 1);
     get_ok(txn, &lv[300], &p, &f);
     digby__page_unpin(e.db, f);
-    assert_null(digby__cache_find(&e.db->cache, lv[285].pgno));
-    assert_non_null(digby__cache_find(&e.db->cache, lv[284].pgno));
-    assert_non_null(digby__cache_find(&e.db->cache, lv[286].pgno));
-    assert_int_equal(e.db->cache.nframes, 16);
+    assert_null(digby__cache_find(digby__shard(e.db, lv[285].pgno), lv[285].pgno));
+    assert_non_null(digby__cache_find(digby__shard(e.db, lv[284].pgno), lv[284].pgno));
+    assert_non_null(digby__cache_find(digby__shard(e.db, lv[286].pgno), lv[286].pgno));
+    assert_int_equal(cache_sum(e.db, 2), 16);
     digby_txn_abort(txn);
     env_close(&e);
 }
@@ -297,24 +310,24 @@ static void test_cache_never_evicts_pinned(void **state)
         if (i % 7 == 0 && i < 70) continue;
         get_ok(txn, &lv[i], &p, &f);
         digby__page_unpin(e.db, f);
-        assert_true(e.db->cache.nframes <= e.db->cache.capacity);
+        assert_true(cache_sum(e.db, 2) <= e.db->cache.capacity);
         assert_true(lru_len(&e.db->cache) <= e.db->cache.capacity - 10);
         if (i % 50 == 0) {
             for (j = 0; j < 10; j++) {
-                assert_ptr_equal(digby__cache_find(&e.db->cache, lv[j * 7].pgno), pf[j]);
+                assert_ptr_equal(digby__cache_find(digby__shard(e.db, lv[j * 7].pgno), lv[j * 7].pgno), pf[j]);
                 assert_ptr_equal(pf[j]->data, pp[j]);
                 assert_memory_equal(pp[j], copy[j], 512);
             }
         }
     }
     for (j = 0; j < 10; j++) {
-        assert_ptr_equal(digby__cache_find(&e.db->cache, lv[j * 7].pgno), pf[j]);
+        assert_ptr_equal(digby__cache_find(digby__shard(e.db, lv[j * 7].pgno), lv[j * 7].pgno), pf[j]);
         assert_memory_equal(pp[j], copy[j], 512); /* ASan: never freed */
         assert_int_equal(pf[j]->pins, 1);
         assert_false(pf[j]->in_lru);
         digby__page_unpin(e.db, pf[j]);
     }
-    assert_int_equal(e.db->cache.nframes, 16);
+    assert_int_equal(cache_sum(e.db, 2), 16);
     digby_txn_abort(txn);
     env_close(&e);
 }
@@ -337,26 +350,26 @@ static void test_cache_overshoot_when_all_pinned(void **state)
     assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
     for (j = 0; j < 40; j++) {
         get_ok(txn, &lv[j], &pp[j], &pf[j]);
-        assert_int_equal(e.db->cache.nframes, j + 1);
+        assert_int_equal(cache_sum(e.db, 2), j + 1);
     }
     /* 40 frames for a 16-frame cache: nothing could be evicted */
-    assert_int_equal(e.db->cache.nframes, 40);
+    assert_int_equal(cache_sum(e.db, 2), 40);
     assert_int_equal(lru_len(&e.db->cache), 0);
     for (j = 0; j < 40; j++) {
-        assert_ptr_equal(digby__cache_find(&e.db->cache, lv[j].pgno), pf[j]);
+        assert_ptr_equal(digby__cache_find(digby__shard(e.db, lv[j].pgno), lv[j].pgno), pf[j]);
         assert_true(digby__get64(pp[j] + 8) == lv[j].pgno);
     }
     /* pinning one twice is a hit, no new frame */
     get_ok(txn, &lv[5], &pp[40], &pf[40]);
     assert_ptr_equal(pf[40], pf[5]);
-    assert_int_equal(e.db->cache.nframes, 40);
-    assert_true(e.db->cache.misses == 40 && e.db->cache.hits == 1);
+    assert_int_equal(cache_sum(e.db, 2), 40);
+    assert_true(cache_sum(e.db, 1) == 40 && cache_sum(e.db, 0) == 1);
     /* unpinning shrinks the cache back to its capacity */
     for (j = 0; j <= 40; j++) {
         digby__page_unpin(e.db, pf[j]);
-        assert_true(e.db->cache.nframes >= 16);
+        assert_true(cache_sum(e.db, 2) >= 16);
     }
-    assert_int_equal(e.db->cache.nframes, 16);
+    assert_int_equal(cache_sum(e.db, 2), 16);
     assert_int_equal(lru_len(&e.db->cache), 16);
     /* the cache works normally afterwards */
     for (j = 40; j < 60 && j < n; j++) {
@@ -364,7 +377,7 @@ static void test_cache_overshoot_when_all_pinned(void **state)
         digby__frame *f;
         get_ok(txn, &lv[j], &p, &f);
         digby__page_unpin(e.db, f);
-        assert_int_equal(e.db->cache.nframes, 16);
+        assert_int_equal(cache_sum(e.db, 2), 16);
     }
     digby_txn_abort(txn);
     env_close(&e);
@@ -401,20 +414,20 @@ static void test_cache_rejects_bad_pages(void **state)
     assert_int_equal(digby__page_get(txn, lv[2].pgno, lv[2].txid, &p, &f), DIGBY_CORRUPT);
     assert_null(f);
     assert_true(digby_corrupt_pgno(e.db) == lv[2].pgno);
-    assert_int_equal(e.db->cache.nframes, 0);
-    assert_null(digby__cache_find(&e.db->cache, lv[2].pgno));
+    assert_int_equal(cache_sum(e.db, 2), 0);
+    assert_null(digby__cache_find(digby__shard(e.db, lv[2].pgno), lv[2].pgno));
     /* a sealed page with a bad structure: validated on the way in */
     memcpy(bad, good, 512);
     bad[1] = 1; /* flags */
     digby__page_seal(e.db, bad);
     write_raw(&e, lv[2].pgno, bad);
     assert_int_equal(digby__page_get(txn, lv[2].pgno, lv[2].txid, &p, &f), DIGBY_CORRUPT);
-    assert_int_equal(e.db->cache.nframes, 0);
+    assert_int_equal(cache_sum(e.db, 2), 0);
     /* a misdirected write: a good page, but another page's */
     assert_int_equal(digby__page_read_raw(e.db, lv[3].pgno, bad), DIGBY_OK);
     write_raw(&e, lv[2].pgno, bad);
     assert_int_equal(digby__page_get(txn, lv[2].pgno, lv[2].txid, &p, &f), DIGBY_CORRUPT);
-    assert_int_equal(e.db->cache.nframes, 0);
+    assert_int_equal(cache_sum(e.db, 2), 0);
     /* repaired: read fine */
     write_raw(&e, lv[2].pgno, good);
     get_ok(txn, &lv[2], &p, &f);
@@ -423,10 +436,10 @@ static void test_cache_rejects_bad_pages(void **state)
        dropped either way */
     assert_int_equal(digby__page_get(txn, lv[2].pgno, lv[2].txid + 1, &p, &f), DIGBY_CORRUPT);
     assert_int_equal(digby__page_get(txn, lv[4].pgno, lv[4].txid + 1, &p, &f), DIGBY_CORRUPT);
-    f = digby__cache_find(&e.db->cache, lv[2].pgno);
+    f = digby__cache_find(digby__shard(e.db, lv[2].pgno), lv[2].pgno);
     assert_non_null(f);
     assert_int_equal(f->pins, 0);
-    f = digby__cache_find(&e.db->cache, lv[4].pgno);
+    f = digby__cache_find(digby__shard(e.db, lv[4].pgno), lv[4].pgno);
     if (f) assert_int_equal(f->pins, 0);
     /* page numbers outside the snapshot */
     assert_int_equal(digby__page_get(txn, 0, 0, &p, &f), DIGBY_CORRUPT);
