@@ -10,6 +10,10 @@
                                    platform VFS and through a copy in the
                                    memory VFS), check its content, run
                                    digby_check
+     smoke --same-bytes FILE FILE  the two fixtures are byte for byte the
+                                   same but for each meta page's file UUID
+                                   and checksum (FORMAT.md): the format does
+                                   not depend on the writer's byte order
    Exit status 0 when every check passed; otherwise every failed check is
    printed and the status is 1.
 
@@ -767,9 +771,52 @@ static int fx_verify(const char *path)
     return g_failed != before;
 }
 
+static uint8_t *read_all(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    uint8_t *b = NULL;
+    long size;
+    *n = 0;
+    if (!fp) return NULL;
+    if (fseek(fp, 0, SEEK_END) == 0 && (size = ftell(fp)) > 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+        (b = (uint8_t *)malloc((size_t)size)) != NULL) {
+        if (fread(b, 1, (size_t)size, fp) == (size_t)size) *n = (size_t)size;
+        else { free(b); b = NULL; }
+    }
+    fclose(fp);
+    return b;
+}
+
+static int same_bytes(const char *a, const char *b)
+{
+    size_t na, nb, i, diff = 0;
+    uint8_t *x = read_all(a, &na), *y = read_all(b, &nb);
+    const size_t ps = 512;
+    CHECK(x != NULL && y != NULL && na == nb && na >= 2 * ps);
+    if (x && y && na == nb && na >= 2 * ps) {
+        for (i = 0; i < na; i++) {
+            size_t in_page = i % ps;
+            int meta = i < 2 * ps;
+            if (meta && ((in_page >= DIGBY__M_UUID && in_page < DIGBY__M_UUID + 16) ||
+                         in_page >= ps - DIGBY__TRAILER_XXH32))
+                continue;
+            if (x[i] != y[i]) {
+                if (diff++ < 5) printf("same-bytes: byte %lu (page %lu) differs\n",
+                                       (unsigned long)i, (unsigned long)(i / ps));
+            }
+        }
+        CHECK(diff == 0);
+    }
+    free(x);
+    free(y);
+    printf("same-bytes: %s and %s: %s\n", a, b, g_failed ? "DIFFER" : "identical but for the UUIDs");
+    return g_failed != 0;
+}
+
 int main(int argc, char **argv)
 {
     int i;
+    if (argc == 4 && strcmp(argv[1], "--same-bytes") == 0) return same_bytes(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "--write-fixture") == 0) {
         if (fx_write(argv[2]) == 0 && fx_verify(argv[2]) == 0) {
             printf("fixture: wrote %s\n", argv[2]);
@@ -785,7 +832,8 @@ int main(int argc, char **argv)
         return g_failed != 0;
     }
     if (argc != 2 || argv[1][0] == '-') {
-        printf("usage: smoke DIR | --write-fixture FILE | --verify-fixture FILE...\n");
+        printf("usage: smoke DIR | --write-fixture FILE | --verify-fixture FILE... |\n"
+               "       --same-bytes FILE FILE\n");
         return 2;
     }
     g_dir = argv[1];
