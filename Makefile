@@ -6,6 +6,7 @@
 #                         plain (-O1 -g) and under ASan+UBSan
 #   make test TESTS="model crash"   only these tests (names without .c)
 #   make torture          the plain test binaries with DIGBY_TEST_SCALE=20
+#   make longtest         a 4 GiB - 1 value in bounded memory (minutes, 4 GiB disk)
 #   make demo             build/digby, then tools/demo.sh
 #   make bench            bench/Makefile, once it exists
 #   make portability      32-bit, big-endian, Windows, Cortex-M4, C99/C++11
@@ -30,7 +31,7 @@ SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 ALL_TESTS  := $(sort $(basename $(notdir $(wildcard tests/*.c))))
 TESTS       = $(ALL_TESTS)
 TEST_FLAGS  = $(STD_C) $(POSIX) -Werror -O1 -g -I.
-TEST_LIBS   = -lcmocka $(LIBS)
+TEST_LIBS   = -lcmocka -llz4 -lmbedcrypto $(LIBS)
 TEST_BINS   = $(TESTS:%=build/tests/%)
 ASAN_BINS   = $(TESTS:%=build/tests-asan/%)
 TEST_DIR    = build/tmp
@@ -52,13 +53,14 @@ COMPILE_CHECKS = build/compile/c99_gcc.o \
                  build/compile/two_tu
 
 .DELETE_ON_ERROR:
-.PHONY: all amalgamate check-amalgamation test cli-test compile-tests torture demo bench clean
+.PHONY: all amalgamate check-amalgamation test cli-test compile-tests torture demo bench clean \
+        longtest
 
 all: build/digby
 
 build/digby: tools/digby.c digby.h
 	@mkdir -p $(@D)
-	$(CC) -std=c99 -O2 -Wall -Wextra -Wpedantic -D_POSIX_C_SOURCE=200809L -I. tools/digby.c -o $@ $(LIBS)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Wpedantic -D_POSIX_C_SOURCE=200809L -I. tools/digby.c -o $@ -llz4 -lmbedcrypto $(LIBS)
 
 amalgamate:
 	$(PYTHON) amalgamate.py
@@ -97,8 +99,32 @@ define run-tests
 	test $$fail -eq 0
 endef
 
-test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) cli-test
-	$(call run-tests,$(TEST_BINS) $(ASAN_BINS),$(DIGBY_TEST_SCALE))
+test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) cli-test
+	$(call run-tests,$(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS),$(DIGBY_TEST_SCALE))
+
+# tests/nolz4/: a DIGBY_NO_LZ4 + DIGBY_NO_CRYPTO build (main.c) reads a file
+# that the full build (writer.c) writes, in one program: both are
+# DIGBY_STATIC (whose unused functions are no error here).  make test runs
+# it with bigitems.
+NOLZ4_SRC  = tests/nolz4/main.c tests/nolz4/writer.c
+NOLZ4_BINS = $(if $(filter bigitems,$(TESTS)),build/tests/nolz4 build/tests-asan/nolz4)
+build/tests/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) -Wno-unused-function $(NOLZ4_SRC) -o $@ $(TEST_LIBS)
+build/tests-asan/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) -Wno-unused-function $(SANITIZE) $(NOLZ4_SRC) -o $@ $(TEST_LIBS)
+
+# make longtest: a 4 GiB - 1 value written in pieces and read back in ranges,
+# raw and compressed, with peak RSS under 64 MiB (tests/long/huge_value.c).
+# Minutes, and up to 4 GiB of disk under $(TEST_DIR); not part of make test.
+longtest: build/long/huge_value
+	@rm -rf $(TEST_DIR)/long; mkdir -p $(TEST_DIR)/long
+	DIGBY_TEST_DIR=$(TEST_DIR)/long ./build/long/huge_value
+	@rm -rf $(TEST_DIR)/long
+build/long/huge_value: tests/long/huge_value.c digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(STD_C) $(POSIX) -Werror -O2 -g -I. $< -o $@ -llz4 -lmbedcrypto $(LIBS)
 
 # The command-line tool: every command, dump/load round trips, LMDB interop.
 cli-test: build/digby
@@ -144,7 +170,7 @@ build/compile/two_tu_%.o: tests/compile/two_tu_%.c digby.h | check-amalgamation
 
 # Two translation units, one with the implementation, linked and run.
 build/compile/two_tu: build/compile/two_tu_main.o build/compile/two_tu_impl.o
-	$(CC) $^ -o $@ $(LIBS)
+	$(CC) $^ -o $@ -llz4 -lmbedcrypto $(LIBS)
 	./$@
 
 # ---- portability ------------------------------------------------------------

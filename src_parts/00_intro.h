@@ -6,7 +6,9 @@
            #include "digby.h"
 
          and include "digby.h" without the define everywhere else.
-         The implementation needs the system's xxhash.h (Debian: libxxhash-dev).
+         The implementation needs the system's xxhash.h (Debian: libxxhash-dev),
+         lz4.h (liblz4-dev; link -llz4) unless DIGBY_NO_LZ4, and mbedTLS
+         (libmbedtls-dev; link -lmbedcrypto) unless DIGBY_NO_CRYPTO.
 
    What it is: a copy-on-write (shadow-paging) B+ tree in a single file.  A
    commit writes new pages, syncs, then writes one of two meta pages and syncs
@@ -29,7 +31,9 @@
    |                      | digby_options (digby_vfs_mem_create or yours).  |              |
    |                      | With DIGBY_NO_THREADS: bare metal, C library    |              |
    |                      | only (string.h, stdlib.h; stdio.h's snprintf)   |              |
-   | DIGBY_NO_LZ4         | no lz4 (reserved: compression arrives later)    | off          |
-   | DIGBY_NO_CRYPTO      | no AES-GCM (reserved: encryption arrives later) | off          |
+   | DIGBY_NO_LZ4         | no lz4: nothing is compressed; a file's         | off          |
+   |                      | compressed items read as DIGBY_NOFEATURE        |              |
+   | DIGBY_NO_CRYPTO      | no mbedTLS: no encryption; encrypted files and  | off          |
+   |                      | keys are refused with DIGBY_NOFEATURE           |              |
    | DIGBY_DEBUG          | extra internal checks                           | off          |
 */

@@ -94,13 +94,65 @@ typedef struct digby_options {
        DIGBY_INVALID. */
     const digby_vfs *vfs;
     digby_allocator allocator; /* all NULL: the default allocator */
+    /* DIGBY_COMPRESS_*: whether puts compress large keys and values (lz4,
+       in independent 64 KiB chunks, only when that saves pages); a put's
+       DIGBY_PUT_COMPRESS or DIGBY_PUT_NO_COMPRESS overrides it.  0 (none)
+       by default.  Not stored in the file: every item records whether it
+       is compressed. */
+    uint32_t compression;
+
+    /* ---- Encryption (FORMAT.md section 10; not in DIGBY_NO_CRYPTO builds).
+       Give a raw key or a passphrase, not both; neither means a plain file.
+       A new file is created encrypted; an existing file must be opened with
+       the key it was made with (DIGBY_WRONGKEY otherwise, and also for a key
+       given for a plain file or none given for an encrypted one).  The key
+       and passphrase are used during digby_open() only and not kept. */
+    const uint8_t *key;        /* raw user key: 16 or 32 bytes */
+    size_t key_bytes;
+    const char *passphrase;    /* NUL-terminated, at least 1 byte; derived
+                                  with PBKDF2-HMAC-SHA-256 */
+    /* DIGBY_CIPHER_*, for a new file (an existing file keeps its own; see
+       digby_rekey).  0: AES-128-GCM with a 16-byte key, else AES-256-GCM. */
+    uint32_t cipher;
+    /* PBKDF2 iterations for a new file or digby_change_passphrase(); 0 means
+       600000.  Lower only for tests: the count protects weak passphrases. */
+    uint32_t kdf_iterations;
+    /* Pages sealed under one data key before the commit that passes it
+       starts an automatic digby_rekey(); 0 means 2^31 (random 96-bit GCM
+       nonces stay safe to 2^32 writes per key: NIST SP 800-38D). */
+    uint64_t rekey_after_writes;
+    /* Random bytes for nonces, keys and salts: fill buf with len bytes and
+       return 0, or return non-zero on failure.  NULL: the operating system's
+       source through mbedTLS (required under DIGBY_NO_POSIX unless mbedTLS
+       was built with a hardware source).  Called with internal locks held:
+       it must not call digby. */
+    int (*entropy)(void *ctx, uint8_t *buf, size_t len);
+    void *entropy_ctx;
+
+    /* ---- Commit anchor (any file) ----
+       Called after every durable commit, with that commit's transaction id,
+       outside every lock of the handle, before digby_txn_commit() returns.
+       A file rolled back as a whole (an old copy put back) cannot tell from
+       the inside: keep the last id somewhere else and compare it with
+       digby_txn_id() of a read-only transaction after open.  NULL: none. */
+    void (*on_commit)(void *ctx, uint64_t txid);
+    void *on_commit_ctx;
 } digby_options;
+
+#define DIGBY_COMPRESS_NONE 0u  /* digby_options.compression */
+#define DIGBY_COMPRESS_LZ4  1u
+
+/* Ciphers (digby_options.cipher, digby_rekey). */
+#define DIGBY_CIPHER_AES128_GCM 1u  /* AES-128-GCM: 16-byte data key */
+#define DIGBY_CIPHER_AES256_GCM 2u  /* AES-256-GCM: 32-byte data key */
 
 /* ---- Transactions, puts, cursors ---------------------------------------- */
 
 #define DIGBY_TXN_READONLY   0x1u  /* digby_txn_begin: a read-only snapshot */
 
 #define DIGBY_PUT_NOOVERWRITE 0x1u /* digby_txn_put: DIGBY_EXISTS if present */
+#define DIGBY_PUT_COMPRESS    0x2u /* compress this put's large key and value */
+#define DIGBY_PUT_NO_COMPRESS 0x4u /* ... do not, whatever the option says */
 
 #define DIGBY_TABLE_CREATE   0x1u  /* digby_table_open: create if missing */
 
@@ -115,6 +167,8 @@ typedef enum digby_seek_op {
 
 /* Limits. */
 #define DIGBY_MAX_VALUE_BYTES 0xFFFFFFFFu /* values up to 4 GiB - 1 */
+#define DIGBY_MAX_KEY_BYTES   0xFFFFFFFFu /* keys too (past digby_max_key_bytes()
+                                             they go to overflow pages) */
 #define DIGBY_MAX_TABLE_NAME  255         /* bytes in a table name */
 
 /* ---- Statistics and checking ------------------------------------------- */

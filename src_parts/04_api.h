@@ -13,14 +13,27 @@
               refused); DIGBY_NOTDIGBY (not a digby file); DIGBY_VERSION
               (newer format or unknown incompatible feature flag);
               DIGBY_PAGESIZE (opts->page_size differs from the file's);
+              DIGBY_INVALID also for a key that is not 16 or 32 bytes, an
+              empty passphrase, both a key and a passphrase, or an unknown
+              cipher;
               DIGBY_CORRUPT (neither meta page verifies, or the file is
               truncated below what the meta page records);
               DIGBY_BUSY (another process holds a conflicting lock:
               a read-write handle excludes every other handle);
-              DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM.
+              DIGBY_WRONGKEY (the file is encrypted and the key or
+              passphrase does not match its key check value, or none was
+              given; or a key was given for an unencrypted file);
+              DIGBY_NOFEATURE (an encrypted file, or a key, in a
+              DIGBY_NO_CRYPTO build; opts->compression is
+              DIGBY_COMPRESS_LZ4 in a build with DIGBY_NO_LZ4);
+              DIGBY_IOERR (also: the entropy source failed); DIGBY_FULL;
+              DIGBY_NOMEM.
    Threads:   a handle may be shared by threads (unless DIGBY_NO_THREADS).
    Technique: shadow paging with two alternating meta pages; open picks the
-              newest meta page whose checksum verifies (no recovery step). */
+              newest meta page whose checksum verifies (no recovery step).
+              Encrypted files: AES-GCM per page under a random data key,
+              wrapped by the user's key (raw, or PBKDF2-HMAC-SHA-256 from
+              a passphrase, RFC 8018); see FORMAT.md section 10. */
 DIGBY_API int digby_open(const char *path, const digby_options *opts,
                          digby_db **out);
 
@@ -33,6 +46,49 @@ DIGBY_API int digby_close(digby_db *db);
    DIGBY_CORRUPT results name their page here.  Diagnostic only: with
    several threads it may belong to another thread's error. */
 DIGBY_API uint64_t digby_corrupt_pgno(const digby_db *db);
+
+/* Change the key an encrypted database is opened with: rewrap its data key
+   under a new passphrase or raw key.  Only the header (the meta pages)
+   changes: two commits write the new header to both meta pages, so a
+   power cut leaves the file readable under the old or the new key, and
+   once this returns only the new key opens it.
+   Params:    passphrase (in): NUL-terminated, or NULL; key/key_bytes (in):
+              a raw key of 16 or 32 bytes, or NULL.  Exactly one of them.
+              A passphrase is derived with opts->kdf_iterations of the
+              digby_open() call (0: 600000) and a fresh random salt.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL db, both or neither key, bad key
+              length, an unencrypted database); DIGBY_READONLY;
+              DIGBY_NOFEATURE (DIGBY_NO_CRYPTO build); the errors of
+              digby_txn_begin() and digby_txn_commit().
+   Threads:   waits for the read-write transaction like digby_txn_begin();
+              must not be called from a thread that holds one.
+   Technique: key wrapping with AES-256-GCM under a key-encryption key
+              derived (HMAC-SHA-256) from the user key; the user key is
+              checked against a key check value first (FORMAT.md 10.2). */
+DIGBY_API int digby_change_passphrase(digby_db *db, const char *passphrase,
+                                      const uint8_t *key, size_t key_bytes);
+
+/* Rotate the data key of an encrypted database: a new random data key, and
+   every page of the last commit copied to a new page sealed under it, in
+   one transaction; then the header switch (two commits, as in
+   digby_change_passphrase()).  A power cut at any moment leaves the old
+   or the new state, each complete and readable with the same user key.
+   Runs by itself when a data key has sealed opts->rekey_after_writes
+   pages (checked after each commit).
+   Params:    cipher: DIGBY_CIPHER_AES128_GCM or _AES256_GCM to change the
+              cipher too, 0 to keep it.
+   Cost:      the tree pages of the whole database are held in memory until
+              the commit (overflow pages are copied one at a time), and the
+              file needs room for a second copy of every page.  Pages freed
+              by the copy still hold data under the old key until reused.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL db, unknown cipher, unencrypted
+              database); DIGBY_READONLY; DIGBY_BUSY (another transaction of
+              this handle is live: a snapshot must not outlive its key);
+              DIGBY_NOFEATURE (DIGBY_NO_CRYPTO build); DIGBY_CORRUPT; the
+              errors of digby_txn_commit().
+   Threads:   while it runs, digby_txn_begin() of a read-only transaction
+              returns DIGBY_BUSY. */
+DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher);
 
 /* One line of English for a result code; never NULL; static storage. */
 DIGBY_API const char *digby_strerror(int rc);
@@ -68,9 +124,10 @@ DIGBY_API void digby_vfs_mem_destroy(digby_vfs *vfs);
 /* ======================================================================== */
 
 /* Store value under key in the global tree, committing at once.
-   Params:    key/key_bytes: 1 .. digby_max_key_bytes(db) bytes (a 0-byte
-              key is allowed too; key may be NULL only when key_bytes is 0);
-              val/val_bytes: 0 .. 4 GiB - 1 bytes.
+   Params:    key/key_bytes: 0 .. 4 GiB - 1 bytes (key may be NULL only when
+              key_bytes is 0; keys longer than digby_max_key_bytes(db) are
+              large keys, kept in overflow pages); val/val_bytes: 0 .. 4 GiB
+              - 1 bytes.
    Returns:   DIGBY_OK; DIGBY_INVALID; DIGBY_TOOBIG; DIGBY_READONLY; the
               errors of digby_txn_commit(). */
 DIGBY_API int digby_put(digby_db *db, const void *key, size_t key_bytes,
@@ -91,8 +148,12 @@ DIGBY_API int digby_get(digby_db *db, const void *key, size_t key_bytes,
    Returns:   DIGBY_OK; DIGBY_NOTFOUND; the errors of digby_put(). */
 DIGBY_API int digby_delete(digby_db *db, const void *key, size_t key_bytes);
 
-/* The largest key this database accepts, in bytes (depends on page size:
-   990 at 4096, 94 at 512). */
+/* The longest key kept whole in a leaf page, in bytes (depends on page
+   size: 990 at 4096, 94 at 512).  Longer keys, up to 4 GiB - 1 bytes, are
+   large keys: the whole key goes to overflow pages and the tree keeps its
+   first bytes and its SHA-256 (FORMAT.md "Large keys"); they work in every
+   call, at the cost of reading overflow pages when keys share those first
+   bytes. */
 DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
 
 /* ======================================================================== */
@@ -104,7 +165,8 @@ DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
    Ownership: end it with digby_txn_commit() or digby_txn_abort(), which
               free it; its tables and cursors must not be used afterwards.
    Returns:   DIGBY_OK; DIGBY_INVALID; DIGBY_READONLY (read-write txn on a
-              read-only handle); DIGBY_BUSY (max_readers snapshots live);
+              read-only handle); DIGBY_BUSY (max_readers snapshots live, or
+              digby_rekey() is rewriting the database);
               DIGBY_POISONED (a sync failed earlier: reopen the database);
               DIGBY_NOMEM.
    Threads:   one read-write transaction at a time: a second begin from
@@ -122,8 +184,16 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
    visible, before or after a reopen.  A read-only transaction just ends.
    Returns:   DIGBY_OK; DIGBY_POISONED (an operation in it failed earlier);
               DIGBY_IOERR/DIGBY_FULL (nothing committed; after a failed sync
-              the handle refuses writes until reopened); DIGBY_NOMEM;
-              DIGBY_INVALID (NULL).
+              the handle refuses writes until reopened; DIGBY_IOERR also
+              when the entropy source failed); DIGBY_NOMEM;
+              DIGBY_BUSY (encrypted: the data key has sealed 2^32 - 2^24
+              pages and could not be rotated while snapshots were live:
+              end them, call digby_rekey()); DIGBY_INVALID (NULL).
+              Before a DIGBY_OK returns, the commit hook
+              (digby_options.on_commit) has run, and in an encrypted file
+              whose data key passed rekey_after_writes, digby_rekey() has
+              run (unless other transactions were live: a later commit
+              tries again).
    Technique: shadow paging ("B-trees, Shadowing, and Clones", Rodeh 2008);
               one sync per commit is safe because every parent entry
               records its child's txid and open verifies every page the
@@ -140,12 +210,20 @@ DIGBY_API void digby_txn_abort(digby_txn *txn);
 DIGBY_API uint64_t digby_txn_id(const digby_txn *txn);
 
 /* Store a key/value pair.  `table` NULL means the global tree.
-   Params:    flags: 0 or DIGBY_PUT_NOOVERWRITE.  key: 0 ..
-              digby_max_key_bytes() bytes; val: 0 .. 4 GiB - 1 bytes
-              (values too large for a leaf go to overflow pages).  Both are
-              copied; the caller keeps ownership.
+   Params:    flags: 0 or DIGBY_PUT_NOOVERWRITE, with at most one of
+              DIGBY_PUT_COMPRESS and DIGBY_PUT_NO_COMPRESS (overriding
+              digby_options.compression for this put).  key: 0 .. 4 GiB - 1
+              bytes (past digby_max_key_bytes() a large key); val: 0 .. 4
+              GiB - 1 bytes (values too large for a leaf go to overflow
+              pages).  Both are copied; the caller keeps ownership.  A large
+              key or value is compressed with lz4 when that is asked for and
+              saves pages.
    Returns:   DIGBY_OK; DIGBY_EXISTS (NOOVERWRITE and the key is present);
-              DIGBY_INVALID; DIGBY_TOOBIG; DIGBY_READONLY; DIGBY_BADTXN
+              DIGBY_INVALID (also both compression flags);
+              DIGBY_NOFEATURE (DIGBY_PUT_COMPRESS without lz4; a large key
+              it must compare with is compressed and this build has no lz4);
+              DIGBY_TOOBIG (key or value of 4 GiB or more); DIGBY_READONLY;
+              DIGBY_BADTXN
               (table of another transaction, or dropped); DIGBY_POISONED;
               DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM.  Any error
               except EXISTS, INVALID, TOOBIG, READONLY and BADTXN poisons the
@@ -160,7 +238,9 @@ DIGBY_API int digby_txn_put(digby_txn *txn, digby_table *table,
    Ownership: *val points into memory owned by the transaction, valid until
               the next digby_txn_get/put/delete on it or its end.
    Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID; DIGBY_BADTXN;
-              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_NOMEM. */
+              DIGBY_NOFEATURE (the value, or a large key on the way, is
+              compressed and this build has no lz4); DIGBY_CORRUPT;
+              DIGBY_IOERR; DIGBY_NOMEM. */
 DIGBY_API int digby_txn_get(digby_txn *txn, digby_table *table,
                             const void *key, size_t key_bytes,
                             const void **val, size_t *val_bytes,
@@ -173,6 +253,70 @@ DIGBY_API int digby_txn_get(digby_txn *txn, digby_table *table,
    Returns:   DIGBY_OK; DIGBY_NOTFOUND; the errors of digby_txn_put(). */
 DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
                                const void *key, size_t key_bytes);
+
+/* ---- Streaming value I/O --------------------------------------------------
+
+   In the spirit of SQLite's incremental blob I/O: read a byte range of a
+   value without reading the rest, and write a value of known length in
+   pieces.  Memory stays bounded by a few pages (and two 64 KiB chunks for
+   compressed values) whatever the value's size: a value in overflow pages
+   has an index that leads straight to the page, or the compressed chunk,
+   holding an offset (FORMAT.md "Overflow pages"). */
+
+/* Copy up to len bytes of key's value, from byte `offset` on, to buf.
+   Params:    offset: any; past the end gives *got_bytes 0.  buf may be NULL
+              when len is 0 (to learn the length).  got_bytes (out): bytes
+              copied, len unless the value ends first.  val_bytes (out, may
+              be NULL): the value's whole length.
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID; DIGBY_BADTXN;
+              DIGBY_POISONED; DIGBY_NOFEATURE (compressed, no lz4);
+              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_NOMEM.
+   Technique: a compressed value decompresses only the 64 KiB chunks the
+              range touches (the last one is kept for the next call). */
+DIGBY_API int digby_txn_get_range(digby_txn *txn, digby_table *table,
+                                  const void *key, size_t key_bytes,
+                                  uint64_t offset, void *buf, size_t len,
+                                  size_t *got_bytes, uint64_t *val_bytes);
+
+/* A value being written in pieces (digby_txn_put_begin). */
+typedef struct digby_blob digby_blob;
+
+/* Begin a put whose value, total_bytes long, comes in pieces through
+   digby_blob_write(); digby_blob_finish() stores it.
+   Params:    key/key_bytes, flags: as digby_txn_put() (NOOVERWRITE is
+              checked here and again at finish).  total_bytes: 0 .. 4 GiB - 1.
+   Ownership: *out belongs to the transaction: end it with
+              digby_blob_finish() or digby_blob_abort(); commit and abort
+              drop an unfinished one (nothing is stored).  The key is copied
+              (a large key is written at once).
+   Returns:   DIGBY_OK; DIGBY_BUSY (the transaction has an unfinished
+              streaming put already: one at a time); the errors of
+              digby_txn_put().
+   Threads:   the transaction's thread; other puts, deletes and cursors of
+              the transaction may be used between the pieces. */
+DIGBY_API int digby_txn_put_begin(digby_txn *txn, digby_table *table,
+                                  const void *key, size_t key_bytes,
+                                  uint64_t total_bytes, unsigned flags,
+                                  digby_blob **out);
+
+/* Append len bytes to the value.  Pieces of any size; a large value's full
+   pages go to the file at once.
+   Returns:   DIGBY_OK; DIGBY_INVALID (more bytes than declared; nothing
+              taken); DIGBY_POISONED; DIGBY_IOERR, DIGBY_FULL, DIGBY_NOMEM
+              (which poison the transaction). */
+DIGBY_API int digby_blob_write(digby_blob *b, const void *buf, size_t len);
+
+/* Store the value: all total_bytes must have been written.  Frees b
+   (except on DIGBY_INVALID, when it stays open).
+   Returns:   DIGBY_OK; DIGBY_INVALID (fewer bytes than declared);
+              DIGBY_EXISTS (NOOVERWRITE and the key appeared meanwhile;
+              nothing stored); DIGBY_BADTXN (its table was dropped); the
+              errors of digby_txn_put(). */
+DIGBY_API int digby_blob_finish(digby_blob *b);
+
+/* Give the value up: nothing is stored, its pages are freed; frees b.
+   NULL is accepted. */
+DIGBY_API void digby_blob_abort(digby_blob *b);
 
 /* ======================================================================== */
 /* Tables                                                                   */
@@ -241,15 +385,27 @@ DIGBY_API int digby_cursor_last(digby_cursor *cur);
 DIGBY_API int digby_cursor_next(digby_cursor *cur);
 DIGBY_API int digby_cursor_prev(digby_cursor *cur);
 
-/* Read the entry under the cursor.  Any out pointer may be NULL.
+/* Read the entry under the cursor.  Any out pointer may be NULL.  A value
+   in overflow pages, and a large key, are read whole into memory only
+   when asked for (pass NULL to skip them; digby_cursor_get_range() reads
+   part of a value).
    Ownership: key and value point into memory owned by the cursor, valid
               until it moves, is closed, or its transaction writes.
    Returns:   DIGBY_OK; DIGBY_NOTFOUND (unpositioned, or the entry was
-              deleted in this transaction); DIGBY_CORRUPT; DIGBY_IOERR;
-              DIGBY_NOMEM. */
+              deleted in this transaction); DIGBY_NOFEATURE (a compressed
+              key or value in a build without lz4); DIGBY_CORRUPT;
+              DIGBY_IOERR; DIGBY_NOMEM. */
 DIGBY_API int digby_cursor_get(digby_cursor *cur, const void **key,
                                size_t *key_bytes, const void **val,
                                size_t *val_bytes, uint64_t *version);
+
+/* Copy up to len bytes of the value under the cursor, from byte `offset`
+   on, to buf (digby_txn_get_range() for the entry under a cursor).
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND (unpositioned, or the entry was
+              deleted); DIGBY_INVALID; the errors of digby_txn_get_range(). */
+DIGBY_API int digby_cursor_get_range(digby_cursor *cur, uint64_t offset, void *buf,
+                                     size_t len, size_t *got_bytes,
+                                     uint64_t *val_bytes);
 
 /* ======================================================================== */
 /* Statistics and integrity                                                 */
@@ -263,10 +419,12 @@ DIGBY_API int digby_stat(digby_db *db, digby_stats *out);
 /* Verify the whole last committed snapshot: every page's checksum, page
    number, type and writer transaction id; key order inside pages and
    across branch separators; tree depth; every page of the file reachable
-   exactly once from the trees, overflow chains, the freelist or the
+   exactly once from the trees, overflow items, the freelist or the
    pending frees (no leak, no double use, no cycle).
+   Large keys are read whole: their first bytes and SHA-256 must match.
    Params:    report (out, may be NULL): what was found.
    Returns:   DIGBY_OK (clean); DIGBY_CORRUPT (report says where);
-              DIGBY_INVALID; DIGBY_IOERR; DIGBY_NOMEM; DIGBY_BUSY.
+              DIGBY_NOFEATURE (a compressed large key in a build without
+              lz4); DIGBY_INVALID; DIGBY_IOERR; DIGBY_NOMEM; DIGBY_BUSY.
    Threads:   runs in its own read-only snapshot, beside writers. */
 DIGBY_API int digby_check(digby_db *db, digby_check_report *report);

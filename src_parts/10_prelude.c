@@ -55,6 +55,44 @@
 #endif
 #include <xxhash.h>
 
+/* lz4 compresses large keys and values (34_lz4.c); without it a file that
+   holds a compressed item still opens, and reading that item is
+   DIGBY_NOFEATURE. */
+#ifndef DIGBY_NO_LZ4
+#if defined(__has_include)
+#if !__has_include(<lz4.h>)
+#error "digby needs lz4.h: install Debian's liblz4-dev (and link -llz4), or define DIGBY_NO_LZ4"
+#endif
+#endif
+#include <lz4.h>
+#endif
+
+/* mbedTLS 2.28 or 3.x (link -lmbedcrypto): AES-GCM, CTR_DRBG and
+   PBKDF2-HMAC-SHA-256 for encryption (only 32_aead.c uses them) and the
+   SHA-256 of large keys (36_sha256.c, which has a portable one under
+   DIGBY_NO_CRYPTO). */
+#ifndef DIGBY_NO_CRYPTO
+#if defined(__has_include)
+#if !__has_include(<mbedtls/gcm.h>)
+#error "digby needs mbedTLS (mbedtls/gcm.h): install Debian's libmbedtls-dev (and link -lmbedcrypto), or define DIGBY_NO_CRYPTO"
+#endif
+#endif
+#include <mbedtls/version.h>
+#include <mbedtls/gcm.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pkcs5.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/platform_util.h>
+#if !defined(MBEDTLS_VERSION_NUMBER) || MBEDTLS_VERSION_NUMBER < 0x021C0000
+#error "digby needs mbedTLS 2.28 or later (Debian: libmbedtls-dev), or define DIGBY_NO_CRYPTO"
+#endif
+#if MBEDTLS_VERSION_NUMBER >= 0x04000000
+#error "digby supports mbedTLS 2.28 and 3.x (mbedTLS 4 moved these APIs to PSA); define DIGBY_NO_CRYPTO"
+#endif
+#endif
+
 #ifndef DIGBY_ASSERT
 #include <assert.h>
 #define DIGBY_ASSERT(x) assert(x)

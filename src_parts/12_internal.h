@@ -12,6 +12,7 @@
 #define DIGBY__PAGE_LEAF     3u
 #define DIGBY__PAGE_OVERFLOW 4u
 #define DIGBY__PAGE_FREELIST 5u
+#define DIGBY__PAGE_OVFINDEX 6u    /* index page of an overflow stream */
 
 #define DIGBY__HDR 24u             /* common page header bytes */
 #define DIGBY__CHAIN_HDR 32u       /* overflow/freelist: header + next pgno */
@@ -22,8 +23,19 @@
 #define DIGBY__TREE_BYTES 32u      /* a serialised tree descriptor */
 
 /* Leaf cell flag bits (low 3 bits of the packed length varint). */
-#define DIGBY__CELL_OVERFLOW 0x1u
-#define DIGBY__CELL_FLAGS_KNOWN 0x1u
+#define DIGBY__CELL_OVERFLOW 0x1u    /* the value is in overflow pages */
+#define DIGBY__CELL_COMPRESSED 0x2u  /* ... compressed in lz4 chunks */
+#define DIGBY__CELL_BIGKEY 0x4u      /* the key is in overflow pages; the cell
+                                        holds its first bytes and SHA-256 */
+#define DIGBY__CELL_FLAGS_KNOWN 0x7u
+#define DIGBY__KEY_COMPRESSED 0x1u   /* low bit of a large key's length varint */
+#define DIGBY__HASH_BYTES 32u        /* SHA-256 of a large key */
+#define DIGBY__BIG_PREFIX 224u       /* key bytes a large key's cell keeps, at most */
+#define DIGBY__SEP_TIE 0x100000u     /* branch separator length flag (FORMAT.md) */
+
+/* Overflow streams (FORMAT.md "Overflow pages"). */
+#define DIGBY__OVF_MAX_HEIGHT 5      /* index levels above the data pages */
+#define DIGBY__CHUNK 65536u          /* input bytes of one compressed chunk */
 
 /* Meta page body offsets (FORMAT.md "Meta page"). */
 #define DIGBY__M_MAGIC 24
@@ -40,6 +52,35 @@
 #define DIGBY__M_FREECOUNT 144
 #define DIGBY__M_UUID 152
 #define DIGBY__M_END 168
+
+/* Encrypted files (FORMAT.md section 10).  Meta pages keep bytes [0, 184)
+   but for [1, 8) in clear (the key header at 56); the fields from txid on
+   sit DIGBY__M_SHIFT bytes further than in a plain file, and the data
+   key's write count follows them. */
+#define DIGBY__INCOMPAT_ENCRYPTED 0x1u
+#define DIGBY__INCOMPAT_KNOWN 0x1u
+#define DIGBY__TRAILER_AEAD 28u     /* 12-byte nonce + 16-byte GCM tag */
+#define DIGBY__NONCE 12u
+#define DIGBY__TAG 16u
+#define DIGBY__M_CIPHER 56
+#define DIGBY__M_KDF 60
+#define DIGBY__M_KDF_ITER 64
+#define DIGBY__M_SALT 72
+#define DIGBY__M_KUUID 88
+#define DIGBY__M_KCV 104
+#define DIGBY__M_WRAP_NONCE 120
+#define DIGBY__M_WRAP_KEY 132
+#define DIGBY__M_WRAP_TAG 164
+#define DIGBY__M_CLEAR_END 184      /* clear bytes of an encrypted meta page */
+#define DIGBY__M_KHDR_BYTES 128     /* the key header: [56, 184) */
+#define DIGBY__M_SHIFT 128          /* body offset in encrypted meta pages */
+#define DIGBY__M_KEY_WRITES (DIGBY__M_END + DIGBY__M_SHIFT)
+#define DIGBY__KDF_RAW 0u
+#define DIGBY__KDF_PBKDF2 1u
+#define DIGBY__KDF_DEFAULT_ITER 600000u
+#define DIGBY__KDF_MAX_ITER (1u << 26) /* a header asking more is refused */
+#define DIGBY__KEY_WRITES_SOFT ((uint64_t)1 << 31)  /* default rekey point */
+#define DIGBY__KEY_WRITES_MAX (((uint64_t)1 << 32) - ((uint64_t)1 << 24))
 
 /* ---- Threads ------------------------------------------------------------- */
 
@@ -66,7 +107,47 @@ typedef struct digby__meta {
     uint64_t free_root;   /* first freelist page, 0 = none */
     uint64_t free_count;  /* u64 words in the freelist stream */
     uint8_t uuid[16];
+    uint64_t key_writes;  /* encrypted: pages sealed under the data key */
 } digby__meta;
+
+/* ---- Encryption state (32_aead.c keeps the mbedTLS types) ---------------- */
+
+typedef struct digby__aead digby__aead; /* one AES-GCM key schedule */
+typedef struct digby__rng digby__rng;   /* a CTR_DRBG */
+
+/* A data key with everything that belongs to it. */
+typedef struct digby__dkey {
+    uint8_t key[32];         /* AES-128 uses the first 16 bytes */
+    uint8_t kek[32];         /* key-encryption key from the user's key */
+    uint8_t hdr[DIGBY__M_KHDR_BYTES]; /* meta bytes [56, 184): wraps key */
+    uint32_t cipher;         /* DIGBY_CIPHER_* */
+    uint64_t writes;         /* pages sealed under it (guarded by mu) */
+    digby__aead *spare;      /* idle contexts for it (guarded by mu) */
+} digby__dkey;
+
+typedef struct digby__crypt {
+    digby__mutex mu;         /* spare contexts, counters, the rng */
+    digby__rng *rng;         /* made at the first need (digby__random) */
+    int writable;            /* not a read-only handle */
+    int (*entropy)(void *, uint8_t *, size_t); /* digby_options.entropy */
+    void *entropy_ctx;
+    digby__dkey cur;         /* the key of the committed state: reads */
+    digby__dkey next;        /* a new key or header its commit installs */
+    int have_next;           /* writes and meta pages use `next` */
+    int rekeying;            /* digby_rekey runs: no new snapshots (db->mu) */
+    int in_rekey;            /* no automatic rekey from its own commits (mu) */
+    uint8_t uuid[16];
+    uint64_t rotate_at;      /* rekey after this many writes per key */
+    uint32_t kdf_iterations; /* for digby_change_passphrase */
+    /* during digby_open only: the user's key, a PBKDF2 result for one
+       salt and count, and the fallback meta page's data key */
+    const uint8_t *ukey; size_t ukey_bytes; const char *upass;
+    uint8_t ksalt[16], kbase[32];
+    uint32_t kiter;
+    int have_kbase;
+    digby__dkey fb;
+    int have_fb;
+} digby__crypt;
 
 /* A page cache frame. */
 typedef struct digby__frame {
@@ -119,6 +200,78 @@ struct digby_table {
     char name[DIGBY_MAX_TABLE_NAME + 1];
 };
 
+/* A key as a search or comparison sees it: its first bytes in memory and,
+   for a large key, the rest in an overflow item (FORMAT.md "Large keys").
+   A key the caller passed is all in memory (head_bytes == len). */
+typedef struct digby__kref {
+    const uint8_t *head;    /* the key's first head_bytes bytes */
+    size_t head_bytes;
+    uint64_t len;           /* the whole key */
+    const uint8_t *hash;    /* SHA-256 of the key; NULL unless len > max_key */
+    uint64_t root;          /* large key: its item (0: all of it is in head) */
+    uint64_t version;       /* ... the txid its pages carry */
+    unsigned kflags;        /* ... DIGBY__KEY_COMPRESSED */
+} digby__kref;
+
+/* A search key with room for its hash. */
+typedef struct digby__skey {
+    digby__kref k;
+    uint8_t hash[DIGBY__HASH_BYTES];
+} digby__skey;
+
+/* An overflow stream being read: `bytes` bytes in data pages under a tree
+   of index pages (FORMAT.md "Overflow pages"), with the page last read on
+   each level (0: data) kept for the next read. */
+typedef struct digby__strm {
+    uint64_t root, version, bytes, npages;
+    unsigned height;
+    uint64_t pgno[DIGBY__OVF_MAX_HEIGHT + 1];   /* 0: none cached */
+    uint8_t *buf[DIGBY__OVF_MAX_HEIGHT + 1];    /* page_size each, on demand */
+} digby__strm;
+
+/* A large key or value being read: one stream, or for a compressed item
+   its chunk table T and data stream S, and the last chunk decompressed. */
+typedef struct digby__rd {
+    uint64_t root, version, len;   /* the item (len: raw bytes) */
+    int compressed, open;
+    digby__strm s, t;
+    uint64_t chunk;                /* chunk held in out, UINT64_MAX: none */
+    uint8_t *out, *in;             /* DIGBY__CHUNK bytes each, on demand */
+} digby__rd;
+
+/* An overflow stream being written: pages go to the file as they fill;
+   one index page per level is kept until it fills. */
+typedef struct digby__sw {
+    uint64_t bytes;                /* taken so far */
+    uint8_t *page;                 /* the data page being filled */
+    size_t fill;
+    uint8_t *lvl[DIGBY__OVF_MAX_HEIGHT + 2];
+    unsigned cnt[DIGBY__OVF_MAX_HEIGHT + 2];
+    uint32_t pos[DIGBY__OVF_MAX_HEIGHT + 2];  /* pages written per level */
+} digby__sw;
+
+/* A large key or value being written, compressed or not. */
+typedef struct digby__iw {
+    uint64_t len, done;            /* declared raw bytes, bytes taken */
+    int mode;                      /* DIGBY__IW_* */
+    digby__sw s, t;
+    uint8_t *chunk, *cout;         /* DIGBY__CHUNK bytes each (lz4 only) */
+    size_t fill;                   /* bytes in chunk */
+    void *lz4;                     /* compressor state */
+} digby__iw;
+
+#define DIGBY__IW_RAW 1
+#define DIGBY__IW_DECIDE 2         /* lz4 asked for: the first chunk decides */
+#define DIGBY__IW_LZ4 3
+
+/* A transaction's scratch for large keys and values, made on first use. */
+typedef struct digby__bigx {
+    digby__rd rd[3];               /* 0, 1: key comparisons; 2: values */
+    uint8_t *kbuf, *pbuf;          /* page_size: a cell's key, a peeked key */
+} digby__bigx;
+
+typedef struct digby__sha256 digby__sha256;  /* 36_sha256.c */
+
 typedef struct digby__level {
     uint64_t pgno;
     const uint8_t *page;
@@ -138,6 +291,13 @@ struct digby_cursor {
     uint64_t mod;           /* txn->mod when positioned */
     uint8_t *key; size_t key_bytes, key_cap;   /* copy of the current key */
     uint8_t *val; size_t val_cap;              /* overflow value buffer */
+    /* a large current key: key[] holds its first bytes (key_bytes), the
+       rest is in its item (its pages stay readable until the txn ends) */
+    int key_big;
+    uint64_t key_len, key_root, key_version;
+    unsigned key_kflags;
+    uint8_t key_hash[DIGBY__HASH_BYTES];
+    uint8_t *full; size_t full_cap;            /* a large key, for _get */
 };
 
 struct digby_txn {
@@ -168,6 +328,9 @@ struct digby_txn {
     uint64_t hint_root, hint_leaf, hint_mod;
     size_t *fsum;           /* per span: running byte total (digby__choose) */
     uint16_t *lcpl, *lcpr;  /* per span: prefix shared with the first/last */
+    int sep_tie;            /* txn->sep is a tie separator (FORMAT.md) */
+    digby__bigx *bx;        /* large keys and values: readers, scratch */
+    struct digby_blob *blob; /* the unfinished streaming put, if any */
 };
 
 struct digby_db {
@@ -178,7 +341,8 @@ struct digby_db {
     uint32_t usable;        /* page_size - trailer bytes */
     uint32_t trailer;
     uint32_t max_cell;      /* largest cell kept in a leaf or branch */
-    size_t max_key;
+    size_t max_key;         /* longer keys are large keys (overflow pages) */
+    uint32_t compression;   /* DIGBY_COMPRESS_*: default of puts */
     unsigned flags;         /* DIGBY_OPEN_* */
     int poisoned;           /* a sync or meta write failed */
     uint64_t corrupt_pgno;  /* last page found corrupt (diagnostic) */
@@ -203,6 +367,9 @@ struct digby_db {
     digby__u64s free;       /* reusable pages, sorted descending */
     digby__pending *pending; size_t npending, cap_pending;
     digby__u64s freelist_pages; /* pages holding the persisted freelist */
+    digby__crypt *crypt;    /* NULL: a plain file (xxhash32 trailers) */
+    void (*on_commit)(void *ctx, uint64_t txid);
+    void *on_commit_ctx;
 };
 
 /* ---- Forward declarations ------------------------------------------------ */
@@ -235,7 +402,43 @@ static const digby_vfs *digby__vfs_default(void);
 static uint64_t digby__os_seed(void);
 
 static void digby__page_seal(const digby_db *db, uint8_t *page);
-static int digby__page_verify(const digby_db *db, const uint8_t *page, uint64_t pgno);
+static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno);
+static int digby__page_lock(const digby_db *db, uint8_t *page, uint8_t *out);
+static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page);
+
+/* 32_aead.c: the AEAD (lock/unlock, Monocypher style), randomness, KDF. */
+static int digby__aead_new(const digby_allocator *a, const uint8_t *key,
+                           size_t key_bytes, digby__aead **out);
+static void digby__aead_free(const digby_allocator *a, digby__aead *x);
+static int digby__aead_lock(digby__aead *x, uint8_t *text, size_t text_bytes,
+                            uint8_t mac[16], const uint8_t nonce[12],
+                            const uint8_t *ad, size_t ad_bytes);
+static int digby__aead_unlock(digby__aead *x, uint8_t *text, size_t text_bytes,
+                              const uint8_t mac[16], const uint8_t nonce[12],
+                              const uint8_t *ad, size_t ad_bytes);
+static int digby__rng_new(const digby_allocator *a,
+                          int (*entropy)(void *, uint8_t *, size_t), void *ctx,
+                          digby__rng **out);
+static int digby__rng_fill(digby__rng *r, uint8_t *buf, size_t n);
+static void digby__rng_free(const digby_allocator *a, digby__rng *r);
+static int digby__random_locked(const digby_db *db, uint8_t *buf, size_t n);
+static int digby__random(const digby_db *db, uint8_t *buf, size_t n);
+static int digby__pbkdf2(const char *pass, size_t pass_bytes, const uint8_t *salt,
+                         size_t salt_bytes, uint32_t iterations, uint8_t out[32]);
+static int digby__hmac(const uint8_t *key, size_t key_bytes, const uint8_t *msg,
+                       size_t msg_bytes, uint8_t out[32]);
+static void digby__wipe(void *p, size_t n);
+static int digby__dkey_take(const digby_db *db, digby__dkey *k, digby__aead **out);
+static void digby__dkey_give(const digby_db *db, digby__dkey *k, digby__aead *x);
+static void digby__dkey_clear(const digby_allocator *a, digby__dkey *k);
+
+/* Keys (44_meta.c, 72_keys.c). */
+static int digby__crypt_new(digby_db *db, const digby_options *o);
+static int digby__crypt_create(digby_db *db, uint32_t cipher);
+static void digby__crypt_opened(digby_db *db);
+static void digby__crypt_free(digby_db *db);
+static void digby__crypt_txn_end(digby_db *db, int committed);
+static void digby__crypt_after_commit(digby_db *db);
 
 static int digby__cache_init(digby_db *db, size_t cache_bytes);
 static void digby__cache_release(digby_db *db);
@@ -278,16 +481,30 @@ static int digby__btree_delete(digby_txn *txn, digby__tree *t,
                                const void *key, size_t key_bytes);
 static int digby__btree_free_all(digby_txn *txn, digby__tree *t);
 
-static int digby__ovf_write(digby_txn *txn, const uint8_t *val, size_t vlen,
-                            uint64_t *first);
-static int digby__ovf_read(digby_txn *txn, uint64_t first, uint64_t version,
-                           size_t vlen, uint8_t *out);
-static int digby__ovf_free(digby_txn *txn, uint64_t first, uint64_t version,
-                           size_t vlen);
+static int digby__bx_get(digby_txn *txn);
+static void digby__bx_release(digby_txn *txn);
+static int digby__item_streams(digby_txn *txn, digby__strm *t, digby__strm *s,
+                               uint64_t root, uint64_t version, uint64_t len);
+static int digby__rd_open(digby_txn *txn, digby__rd *rd, uint64_t root, uint64_t version,
+                          uint64_t len, int compressed);
+static int digby__rd_span(digby_txn *txn, digby__rd *rd, uint64_t off, const uint8_t **p,
+                          size_t *avail);
+static int digby__rd_read(digby_txn *txn, digby__rd *rd, uint64_t off, uint8_t *out,
+                          size_t n);
+static int digby__item_read(digby_txn *txn, unsigned slot, uint64_t root, uint64_t version,
+                            uint64_t len, int compressed, uint8_t *out);
+static int digby__item_write(digby_txn *txn, const uint8_t *p, uint64_t len, int lz4,
+                             uint64_t *root, int *compressed);
+static int digby__item_free(digby_txn *txn, uint64_t root, uint64_t version, uint64_t len,
+                            int compressed);
+static int digby__item_walk(digby_txn *txn, uint64_t root, uint64_t version, uint64_t len,
+                            int compressed, int (*fn)(void *ctx, uint64_t pgno), void *ctx);
+static int digby__blob_discard(digby_txn *txn, int free_pages);
 
 static int digby__txn_check_write(digby_txn *txn);
 static digby__tree *digby__txn_tree(digby_txn *txn, digby_table *t, int *rc);
 static int digby__txn_fail(digby_txn *txn, int rc);
+static int digby__put_flags(unsigned flags);
 
 static void digby__cursor_unpin_all(digby_cursor *c);
 static int digby__verify_newest(digby_db *db, const digby__meta *m);

@@ -274,7 +274,8 @@ static void digby__page_unpin(digby_db *db, digby__frame *f)
 }
 
 /* Read page pgno from the file into buf (page_size bytes) and verify its
-   trailer and page number.  No cache involved. */
+   trailer and page number; an encrypted page is decrypted (the cache only
+   ever holds plaintext).  No cache involved. */
 static int digby__page_read_raw(digby_db *db, uint64_t pgno, uint8_t *buf)
 {
     size_t got = 0;
@@ -283,7 +284,9 @@ static int digby__page_read_raw(digby_db *db, uint64_t pgno, uint8_t *buf)
     rc = db->vfs->read(db->file, pgno * db->page_size, buf, db->page_size, &got);
     if (rc) return rc;
     if (got != db->page_size) return DIGBY__CORRUPT(db, pgno);
-    if (digby__page_verify(db, buf, pgno)) return DIGBY__CORRUPT(db, pgno);
+    rc = digby__page_verify(db, buf, pgno);
+    if (rc == DIGBY_NOMEM) return rc;
+    if (rc) return DIGBY__CORRUPT(db, pgno);
     return DIGBY_OK;
 }
 

@@ -9,9 +9,13 @@
    the SIGMOD 2024 study of B-tree compression).
 
    Leaf cell:   varint klen, key, varint (vlen << 3 | flags), varint version,
-                then the value (inline) or a u64 first overflow page.
+                then the value (inline) or a u64 overflow item root; for a
+                large key (flag DIGBY__CELL_BIGKEY) the key bytes are its
+                first bytes and its SHA-256, and a varint (length << 1 |
+                compressed) and a u64 item root follow.
    Branch cell: u64 child pgno, u64 child txid, varint klen, key.  Slot 0's
-                key is always empty and stands for minus infinity.
+                key is always empty and stands for minus infinity.  A klen
+                with DIGBY__SEP_TIE set marks a tie separator (FORMAT.md).
 
    Pages read from disk are validated once, when they enter the cache
    (digby__node_validate); after that the accessors below trust them. */
@@ -25,6 +29,10 @@ typedef struct digby__cell {
     const uint8_t *val;   /* leaf: inline value or overflow ref */
     uint64_t child;       /* branch: child page */
     uint64_t child_txid;  /* branch: child's txid */
+    unsigned tie;         /* branch: a tie separator */
+    uint64_t big_len;     /* leaf, large key: its length (0: not large) */
+    unsigned big_flags;   /* ... DIGBY__KEY_COMPRESSED */
+    uint64_t big_root;    /* ... its overflow item */
     size_t size;          /* cell bytes */
 } digby__cell;
 
@@ -64,6 +72,16 @@ static void digby__leaf_cell_at(const uint8_t *c, digby__cell *out)
     p = digby__vget(p, &out->version);
     out->val = p;
     p += (out->flags & DIGBY__CELL_OVERFLOW) ? 8 : (size_t)out->vlen;
+    out->big_len = 0;
+    out->big_flags = 0;
+    out->big_root = 0;
+    if (out->flags & DIGBY__CELL_BIGKEY) {
+        p = digby__vget(p, &a);
+        out->big_len = a >> 1;
+        out->big_flags = (unsigned)(a & 1);
+        out->big_root = digby__get64(p);
+        p += 8;
+    }
     out->size = (size_t)(p - c);
 }
 
@@ -74,6 +92,8 @@ static void digby__branch_cell_at(const uint8_t *c, digby__cell *out)
     out->child = digby__get64(c);
     out->child_txid = digby__get64(c + 8);
     p = digby__vget(p, &klen);
+    out->tie = (klen & DIGBY__SEP_TIE) != 0;
+    klen &= ~(uint64_t)DIGBY__SEP_TIE;
     out->key = p;
     out->key_bytes = (size_t)klen;
     out->size = (size_t)(p + klen - c);
@@ -94,8 +114,44 @@ static const uint8_t *digby__node_key(const uint8_t *page, unsigned i, size_t *k
     if (page[0] == DIGBY__PAGE_BRANCH) c += 16;
     if (c[0] < 0x80) { *klen = c[0]; return c + 1; }
     c = digby__vget(c, &k);
-    *klen = (size_t)k;
+    *klen = (size_t)(k & ~(uint64_t)DIGBY__SEP_TIE);
     return c;
+}
+
+/* Branch slot i holds a tie separator. */
+static int digby__branch_tie(const uint8_t *page, unsigned i)
+{
+    const uint8_t *c = page + digby__node_off(page, i) + 16;
+    uint64_t k;
+    if (c[0] < 0x80) return 0;
+    digby__vget(c, &k);
+    return (k & DIGBY__SEP_TIE) != 0;
+}
+
+/* The flag bits of a leaf cell, from its packed length (right after its
+   key). */
+static unsigned digby__key_flags(const uint8_t *packed)
+{
+    uint64_t a;
+    if (packed[0] < 0x80) return packed[0] & 7u;
+    digby__vget(packed, &a);
+    return (unsigned)(a & 7);
+}
+
+/* Leaf cell i has a large key. */
+static int digby__leaf_big(const uint8_t *page, unsigned i)
+{
+    size_t kl;
+    const uint8_t *k = digby__node_key(page, i, &kl);
+    return (digby__key_flags(k + kl) & DIGBY__CELL_BIGKEY) != 0;
+}
+
+/* Key bytes a large key's cell keeps: DIGBY__BIG_PREFIX, or fewer on small
+   pages, where its cell (at most 70 bytes besides them) must still fit in
+   max_cell.  Fixed for a file: it depends on the page and trailer size. */
+static size_t digby__big_prefix(const digby_db *db)
+{
+    return DIGBY__MIN((size_t)DIGBY__BIG_PREFIX, (size_t)db->max_cell - 70);
 }
 
 /* Check the structure of a branch or leaf page read from disk: every slot
@@ -121,7 +177,11 @@ static int digby__node_validate(const digby_db *db, const uint8_t *page)
             p += 16;
         }
         k = digby__varint_get(p, end, &klen);
-        if (!k || klen > (uint64_t)(end - p - k)) return 1;
+        if (!k) return 1;
+        if (type == DIGBY__PAGE_BRANCH && i > 0 && (klen & DIGBY__SEP_TIE) &&
+            (klen & ~(uint64_t)DIGBY__SEP_TIE) < DIGBY__SEP_TIE)
+            klen &= ~(uint64_t)DIGBY__SEP_TIE; /* a tie separator */
+        if (klen > (uint64_t)(end - p - k)) return 1;
         if (type == DIGBY__PAGE_BRANCH && i == 0 && klen != 0) return 1;
         p += k + klen;
         if (type == DIGBY__PAGE_LEAF) {
@@ -130,6 +190,7 @@ static int digby__node_validate(const digby_db *db, const uint8_t *page)
             p += k;
             if ((a & 7) & ~(uint64_t)DIGBY__CELL_FLAGS_KNOWN) return 1;
             if ((a >> 3) > DIGBY_MAX_VALUE_BYTES) return 1;
+            if ((a & DIGBY__CELL_COMPRESSED) && !(a & DIGBY__CELL_OVERFLOW)) return 1;
             k = digby__varint_get(p, end, &v);
             if (!k) return 1;
             p += k;
@@ -140,6 +201,17 @@ static int digby__node_validate(const digby_db *db, const uint8_t *page)
                 if ((a >> 3) > (uint64_t)(end - p)) return 1;
                 p += (size_t)(a >> 3);
             }
+            if (a & DIGBY__CELL_BIGKEY) {
+                /* its first bytes (with the page prefix) and its hash */
+                uint64_t kref;
+                if (klen + page[1] != digby__big_prefix(db) + DIGBY__HASH_BYTES) return 1;
+                k = digby__varint_get(p, end, &kref);
+                if (!k || (kref >> 1) <= db->max_key || (kref >> 1) > DIGBY_MAX_VALUE_BYTES)
+                    return 1;
+                p += k;
+                if ((size_t)(end - p) < 8) return 1;
+                p += 8;
+            }
         }
         used += (size_t)(p - (page + off));
     }
@@ -149,7 +221,11 @@ static int digby__node_validate(const digby_db *db, const uint8_t *page)
 
 /* Leaf: index of the first key >= key, *exact set when equal.
    Branch: index of the child whose range holds key (last separator <= key;
-   slot 0 is minus infinity). */
+   slot 0 is minus infinity).  Compares bytes only: when that cannot decide
+   -- the key ties with a large key on all the bytes its cell keeps, or
+   falls in the range of a tie separator -- returns DIGBY__SEARCH_SLOW, and
+   digby__node_find (52_btree.c) decides with the whole keys. */
+#define DIGBY__SEARCH_SLOW 0xFFFFFFFFu
 static unsigned digby__node_search(const uint8_t *page, const void *key,
                                    size_t key_bytes, int *exact)
 {
@@ -170,8 +246,44 @@ static unsigned digby__node_search(const uint8_t *page, const void *key,
     while (lo < hi) {
         unsigned mid = lo + (hi - lo) / 2;
         size_t kl;
-        const uint8_t *k = digby__node_key(page, mid, &kl);
-        int c = digby__keycmp(k, kl, key, key_bytes);
+        const uint8_t *k;
+        int c;
+        if (is_branch) {
+            /* the key length, and whether it is a tie separator's (those
+               lengths take three varint bytes) */
+            const uint8_t *cp = page + digby__node_off(page, mid) + 16;
+            uint64_t raw;
+            int tie = 0;
+            if (cp[0] < 0x80) {
+                kl = cp[0];
+                k = cp + 1;
+            } else {
+                k = digby__vget(cp, &raw);
+                tie = (raw & DIGBY__SEP_TIE) != 0;
+                kl = (size_t)(raw & ~(uint64_t)DIGBY__SEP_TIE);
+            }
+            c = digby__keycmp(k, kl, key, key_bytes);
+            if (tie && c < 0) {
+                /* keys with the separator as a proper prefix need a look
+                   at the child (FORMAT.md "Tie separators") */
+                if (key_bytes > kl && memcmp(key, k, kl) == 0) return DIGBY__SEARCH_SLOW;
+            } else if (tie && c == 0) {
+                c = 1; /* the separator itself sorts left of its tie range */
+            }
+        } else {
+            k = digby__node_key(page, mid, &kl);
+            if (digby__key_flags(k + kl) & DIGBY__CELL_BIGKEY) {
+                /* a large key: its cell keeps its first bytes, then its hash */
+                size_t real = kl - DIGBY__HASH_BYTES, m = DIGBY__MIN(real, key_bytes);
+                c = m ? memcmp(k, key, m) : 0;
+                if (c == 0) {
+                    if (key_bytes > real) return DIGBY__SEARCH_SLOW;
+                    c = 1; /* key is a prefix of the large key */
+                }
+            } else {
+                c = digby__keycmp(k, kl, key, key_bytes);
+            }
+        }
         if (c < 0) lo = mid + 1;
         else {
             if (c == 0) *exact = 1;
@@ -258,16 +370,32 @@ static size_t digby__leaf_cell_encode(uint8_t *out, const void *key, size_t klen
     return n + val_bytes;
 }
 
-static size_t digby__branch_cell_encode(uint8_t *out, uint64_t child,
-                                        uint64_t child_txid, const void *key,
-                                        size_t klen)
+/* After a leaf cell with DIGBY__CELL_BIGKEY: the large key's reference. */
+static size_t digby__bigkey_ref_put(uint8_t *out, uint64_t len, unsigned kflags,
+                                    uint64_t root)
+{
+    size_t n = digby__varint_put(out, (len << 1) | (kflags & DIGBY__KEY_COMPRESSED));
+    digby__put64(out + n, root);
+    return n + 8;
+}
+
+/* A branch cell; tie: klen bytes of a tie separator. */
+static size_t digby__sep_cell_encode(uint8_t *out, uint64_t child, uint64_t child_txid,
+                                     const void *key, size_t klen, int tie)
 {
     size_t n;
     digby__put64(out, child);
     digby__put64(out + 8, child_txid);
-    n = 16 + digby__varint_put(out + 16, klen);
+    n = 16 + digby__varint_put(out + 16, klen | (tie ? DIGBY__SEP_TIE : 0));
     if (klen) memcpy(out + n, key, klen);
     return n + klen;
+}
+
+static size_t digby__branch_cell_encode(uint8_t *out, uint64_t child,
+                                        uint64_t child_txid, const void *key,
+                                        size_t klen)
+{
+    return digby__sep_cell_encode(out, child, child_txid, key, klen, 0);
 }
 
 /* Point branch slot i at a new child (the cell's first 16 bytes). */
@@ -280,10 +408,12 @@ static void digby__branch_set_child(uint8_t *page, unsigned i, uint64_t child,
 }
 
 /* The longest prefix a leaf may factor out: a quarter-page cell must still
-   fit beside it (so a split always succeeds), and it fits in a u8. */
+   fit beside it (so a split always succeeds), it fits in a u8, and it never
+   reaches past the key bytes a large key's cell keeps. */
 static unsigned digby__max_prefix(const digby_db *db)
 {
-    return DIGBY__MIN(255u, db->max_cell / 2);
+    return (unsigned)DIGBY__MIN((size_t)DIGBY__MIN(255u, db->max_cell / 2),
+                                digby__big_prefix(db));
 }
 
 /* Bytes a and b share at the start. */

@@ -8,7 +8,14 @@
    separator into the parent, and a split root grows the tree by one level.
    No recursion anywhere.  Deletion follows Sen & Tarjan's "deletion without
    rebalancing": a page that becomes empty is freed and unlinked from its
-   parent; nothing is merged. */
+   parent; nothing is merged.
+
+   Large keys (FORMAT.md "Large keys") sit in their cells as their first
+   bytes and SHA-256, the whole key in an overflow item.  Searches compare
+   bytes first (digby__node_search) and whole keys only when the first
+   bytes tie (digby__node_find); a separator between two keys that share
+   more than max_key bytes is a tie separator, resolved by a look at the
+   first key of the child to its right. */
 
 typedef struct digby__pathent {
     uint64_t pgno;
@@ -23,12 +30,238 @@ typedef struct digby__span {
     unsigned plen;
 } digby__span;
 
-/* Descend to the leaf that holds (or would hold) key.  Fills path[0 ..
+/* ---- Keys: large keys and whole-key comparison --------------------------- */
+
+/* The search key for a key the caller passed (all in memory; its hash is
+   taken when it is a large key). */
+static void digby__skey_mem(const digby_db *db, digby__skey *sk, const void *key,
+                            size_t key_bytes)
+{
+    memset(&sk->k, 0, sizeof(sk->k));
+    sk->k.head = (const uint8_t *)key;
+    sk->k.head_bytes = key_bytes;
+    sk->k.len = key_bytes;
+    if (key_bytes > db->max_key) {
+        digby__sha256_of(key, key_bytes, sk->hash);
+        sk->k.hash = sk->hash;
+    }
+}
+
+/* The key of leaf cell c (in a page with prefix pre/plen) as a kref; its
+   first bytes are copied to buf (page_size bytes). */
+static void digby__cell_kref(const uint8_t *pre, unsigned plen, const digby__cell *c,
+                             uint8_t *buf, digby__kref *k)
+{
+    size_t n = digby__full_key(pre, plen, c, buf);
+    memset(k, 0, sizeof(*k));
+    k->head = buf;
+    if (c->flags & DIGBY__CELL_BIGKEY) {
+        k->head_bytes = n - DIGBY__HASH_BYTES;
+        k->hash = buf + k->head_bytes;
+        k->len = c->big_len;
+        k->root = c->big_root;
+        k->version = c->version;
+        k->kflags = c->big_flags;
+    } else {
+        k->head_bytes = n;
+        k->len = n;
+    }
+}
+
+/* Bytes of key k at offset off (< k->len): *p, *n of them, from its head
+   or through reader `slot`. */
+static int digby__kref_span(digby_txn *txn, const digby__kref *k, unsigned slot,
+                            uint64_t off, const uint8_t **p, size_t *n)
+{
+    digby__rd *rd;
+    int rc;
+    if (off < k->head_bytes) {
+        *p = k->head + off;
+        *n = k->head_bytes - (size_t)off;
+        return DIGBY_OK;
+    }
+    if (!k->root) return DIGBY__CORRUPT(txn->db, 0);
+    rc = digby__bx_get(txn);
+    if (rc) return rc;
+    rd = &txn->bx->rd[slot];
+    rc = digby__rd_open(txn, rd, k->root, k->version, k->len,
+                        (k->kflags & DIGBY__KEY_COMPRESSED) != 0);
+    if (rc) return rc;
+    return digby__rd_span(txn, rd, off, p, n);
+}
+
+/* Compare the whole keys a and b (bytes, a proper prefix first): *out <
+   0, 0 or > 0.  Equal hashes settle equality; otherwise the bytes past
+   those both hold in memory are streamed from the keys' items (readers 0
+   and 1). */
+static int digby__kcmp(digby_txn *txn, const digby__kref *a, const digby__kref *b, int *out)
+{
+    size_t m = DIGBY__MIN(a->head_bytes, b->head_bytes);
+    uint64_t off = m, end = DIGBY__MIN(a->len, b->len);
+    int c = m ? memcmp(a->head, b->head, m) : 0;
+    if (c == 0 && (a->head_bytes < a->len || b->head_bytes < b->len)) {
+        if (a->len == b->len && a->hash && b->hash &&
+            memcmp(a->hash, b->hash, DIGBY__HASH_BYTES) == 0)
+            off = end; /* the same key */
+        while (off < end) {
+            const uint8_t *pa, *pb;
+            size_t na, nb, n;
+            int rc = digby__kref_span(txn, a, 0, off, &pa, &na);
+            if (rc == DIGBY_OK) rc = digby__kref_span(txn, b, 1, off, &pb, &nb);
+            if (rc) return rc;
+            n = (size_t)DIGBY__MIN((uint64_t)DIGBY__MIN(na, nb), end - off);
+            c = memcmp(pa, pb, n);
+            if (c) break;
+            off += n;
+        }
+    }
+    if (c == 0) c = a->len < b->len ? -1 : (a->len > b->len ? 1 : 0);
+    *out = c;
+    return DIGBY_OK;
+}
+
+/* Does key k start with s[0, n) (reader 1 for its item)? */
+static int digby__kref_starts(digby_txn *txn, const digby__kref *k, const uint8_t *s,
+                              size_t n, int *yes)
+{
+    uint64_t off = 0;
+    *yes = 0;
+    if (k->len < n) return DIGBY_OK;
+    while (off < n) {
+        const uint8_t *p;
+        size_t m;
+        int rc = digby__kref_span(txn, k, 1, off, &p, &m);
+        if (rc) return rc;
+        if (m > n - off) m = n - (size_t)off;
+        if (memcmp(p, s + off, m) != 0) return DIGBY_OK;
+        off += m;
+    }
+    *yes = 1;
+    return DIGBY_OK;
+}
+
+/* The first key under slot idx of branch `page`, whose children are
+   `below` levels deep: down the leftmost path (a tie separator's look). */
+static int digby__first_key(digby_txn *txn, const uint8_t *page, unsigned idx,
+                            unsigned below, digby__kref *out)
+{
+    digby_db *db = txn->db;
+    digby__cell c;
+    uint64_t pgno, txid;
+    unsigned l;
+    int rc = digby__bx_get(txn);
+    if (rc) return rc;
+    digby__node_cell(page, idx, &c);
+    pgno = c.child;
+    txid = c.child_txid;
+    for (l = 0; l < below; l++) {
+        const uint8_t *p;
+        digby__frame *f;
+        int want_leaf = l + 1 == below;
+        rc = digby__page_get(txn, pgno, txid, &p, &f);
+        if (rc) return rc;
+        if (p[0] != (want_leaf ? DIGBY__PAGE_LEAF : DIGBY__PAGE_BRANCH)) {
+            digby__page_unpin(db, f);
+            return DIGBY__CORRUPT(db, pgno);
+        }
+        digby__node_cell(p, 0, &c);
+        if (want_leaf) {
+            digby__cell_kref(digby__node_prefix(p), digby__node_plen(p), &c, txn->bx->pbuf, out);
+            digby__page_unpin(db, f);
+            return DIGBY_OK;
+        }
+        pgno = c.child;
+        txid = c.child_txid;
+        digby__page_unpin(db, f);
+    }
+    return DIGBY__CORRUPT(db, pgno);
+}
+
+/* Order of separator slot i of a branch (children `below` levels deep)
+   against key k: < 0 when k belongs at or right of slot i's child. */
+static int digby__sep_cmp(digby_txn *txn, const uint8_t *page, unsigned i, unsigned below,
+                          const digby__kref *k, int *out)
+{
+    digby__kref s;
+    size_t kl;
+    int rc, in_range;
+    memset(&s, 0, sizeof(s));
+    s.head = digby__node_key(page, i, &kl);
+    s.head_bytes = kl;
+    s.len = kl;
+    rc = digby__kcmp(txn, &s, k, out);
+    if (rc || !digby__branch_tie(page, i)) return rc;
+    /* a tie separator: k belongs right of it when k is past its range, or
+       in its range (s a proper prefix of k) and not below the first key of
+       the child to its right */
+    if (*out >= 0) { *out = 1; return DIGBY_OK; }
+    rc = digby__kref_starts(txn, k, s.head, kl, &in_range);
+    if (rc || !in_range || k->len == kl) return rc;
+    rc = digby__first_key(txn, page, i, below, &s);
+    if (rc == DIGBY_OK) rc = digby__kcmp(txn, &s, k, out);
+    if (rc == DIGBY_OK) *out = *out <= 0 ? -1 : 1;
+    return rc;
+}
+
+/* digby__node_search for any key: whole keys decide where the bytes in
+   the page cannot.  below: levels under a branch page. */
+static int digby__node_find(digby_txn *txn, const uint8_t *page, unsigned below,
+                            const digby__kref *k, unsigned *idx, int *exact)
+{
+    unsigned n = digby__node_n(page), lo, hi, plen = digby__node_plen(page);
+    int is_branch = page[0] == DIGBY__PAGE_BRANCH, rc, c;
+    if (k->head_bytes == k->len) {
+        unsigned r = digby__node_search(page, k->head, k->head_bytes, exact);
+        if (r != DIGBY__SEARCH_SLOW) { *idx = r; return DIGBY_OK; }
+    }
+    *exact = 0;
+    rc = digby__bx_get(txn);
+    if (rc) return rc;
+    if (plen) {
+        /* every key here starts with the prefix */
+        digby__kref pre;
+        int starts;
+        memset(&pre, 0, sizeof(pre));
+        pre.head = digby__node_prefix(page);
+        pre.head_bytes = plen;
+        pre.len = plen;
+        rc = digby__kcmp(txn, k, &pre, &c);
+        if (rc == DIGBY_OK && c > 0) rc = digby__kref_starts(txn, k, pre.head, plen, &starts);
+        if (rc) return rc;
+        if (c < 0) { *idx = 0; return DIGBY_OK; }
+        if (c > 0 && !starts) { *idx = n; return DIGBY_OK; }
+    }
+    lo = is_branch ? 1 : 0;
+    hi = n;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (is_branch) {
+            rc = digby__sep_cmp(txn, page, mid, below, k, &c);
+        } else {
+            digby__cell cell;
+            digby__kref ck;
+            digby__node_cell(page, mid, &cell);
+            digby__cell_kref(digby__node_prefix(page), plen, &cell, txn->bx->kbuf, &ck);
+            rc = digby__kcmp(txn, &ck, k, &c);
+        }
+        if (rc) return rc;
+        if (c < 0) lo = mid + 1;
+        else {
+            if (c == 0) *exact = 1;
+            hi = mid;
+            if (c == 0 && is_branch) { lo = mid + 1; break; }
+        }
+    }
+    *idx = is_branch ? lo - 1 : lo;
+    return DIGBY_OK;
+}
+
+/* Descend to the leaf that holds (or would hold) key k.  Fills path[0 ..
    depth-1] and leaves the leaf pinned in *leaf / *pin.  The tree must be
    non-empty. */
-static int digby__descend(digby_txn *txn, const digby__tree *t, const void *key,
-                          size_t key_bytes, digby__pathent *path,
-                          const uint8_t **leaf, digby__frame **pin, int *exact)
+static int digby__descend(digby_txn *txn, const digby__tree *t, const digby__kref *k,
+                          digby__pathent *path, const uint8_t **leaf,
+                          digby__frame **pin, int *exact)
 {
     digby_db *db = txn->db;
     uint64_t pgno = t->root, txid = t->root_txid;
@@ -46,7 +279,8 @@ static int digby__descend(digby_txn *txn, const digby__tree *t, const void *key,
             digby__page_unpin(db, f);
             return DIGBY__CORRUPT(db, pgno);
         }
-        idx = digby__node_search(page, key, key_bytes, exact);
+        rc = digby__node_find(txn, page, t->depth - level - 1, k, &idx, exact);
+        if (rc) { digby__page_unpin(db, f); return rc; }
         path[level].pgno = pgno;
         path[level].txid = txid;
         path[level].idx = idx;
@@ -76,8 +310,8 @@ static int digby__cell_value(digby_txn *txn, const digby__cell *c, uint8_t **dst
     rc = digby__reserve(a, dst, cap, (size_t)c->vlen + 1);
     if (rc) return rc;
     if (c->flags & DIGBY__CELL_OVERFLOW)
-        return digby__ovf_read(txn, digby__get64(c->val), c->version,
-                               (size_t)c->vlen, *dst);
+        return digby__item_read(txn, 2, digby__get64(c->val), c->version, c->vlen,
+                                (c->flags & DIGBY__CELL_COMPRESSED) != 0, *dst);
     if (c->vlen) memcpy(*dst, c->val, (size_t)c->vlen);
     return DIGBY_OK;
 }
@@ -90,9 +324,11 @@ static int digby__btree_get(digby_txn *txn, digby__tree *t, const void *key,
     const uint8_t *leaf;
     digby__frame *pin;
     digby__cell c;
+    digby__skey sk;
     int exact, rc;
     if (t->root == 0) return DIGBY_NOTFOUND;
-    rc = digby__descend(txn, t, key, key_bytes, path, &leaf, &pin, &exact);
+    digby__skey_mem(txn->db, &sk, key, key_bytes);
+    rc = digby__descend(txn, t, &sk.k, path, &leaf, &pin, &exact);
     if (rc) return rc;
     if (!exact) { digby__page_unpin(txn->db, pin); return DIGBY_NOTFOUND; }
     digby__node_cell(leaf, path[t->depth - 1].idx, &c);
@@ -140,12 +376,48 @@ static unsigned digby__gather(const digby_db *db, const uint8_t *page, uint8_t *
     return total;
 }
 
-/* The full key of a leaf span, written to out; returns its length. */
+/* The key of a leaf span as its page would store it under no prefix (a
+   large key: its first bytes and hash), written to out; returns the bytes
+   of it that are key bytes (a large key: without the hash), the most a
+   page prefix may take from it. */
 static size_t digby__span_key(const digby__span *v, uint8_t *out)
 {
     digby__cell c;
+    size_t n;
     digby__leaf_cell_at(v->p, &c);
-    return digby__full_key(v->pre, v->plen, &c, out);
+    n = digby__full_key(v->pre, v->plen, &c, out);
+    return (c.flags & DIGBY__CELL_BIGKEY) ? n - DIGBY__HASH_BYTES : n;
+}
+
+/* The first min(len, limit) bytes of a leaf span's whole key, to out: *n
+   of them; *len is the whole key's length.  A large key's bytes past its
+   cell are read from its item. */
+static int digby__span_head(digby_txn *txn, const digby__span *v, uint8_t *out,
+                            size_t limit, size_t *n, uint64_t *len)
+{
+    digby__cell c;
+    size_t k;
+    digby__leaf_cell_at(v->p, &c);
+    k = digby__full_key(v->pre, v->plen, &c, out);
+    if (!(c.flags & DIGBY__CELL_BIGKEY)) {
+        *len = k;
+        *n = DIGBY__MIN(k, limit);
+        return DIGBY_OK;
+    }
+    *len = c.big_len;
+    k -= DIGBY__HASH_BYTES;
+    *n = (size_t)DIGBY__MIN((uint64_t)limit, c.big_len);
+    if (*n > k) {
+        int rc = digby__bx_get(txn);
+        digby__rd *rd;
+        if (rc) return rc;
+        rd = &txn->bx->rd[2];
+        rc = digby__rd_open(txn, rd, c.big_root, c.version, c.big_len,
+                            (c.big_flags & DIGBY__KEY_COMPRESSED) != 0);
+        if (rc == DIGBY_OK) rc = digby__rd_read(txn, rd, k, out + k, *n - k);
+        if (rc) return rc;
+    }
+    return DIGBY_OK;
 }
 
 /* Bytes a span takes with its full key (an upper bound for any prefix). */
@@ -161,64 +433,53 @@ static size_t digby__span_full(const digby__span *v, int leaf)
 /* Choose where spans [0, total) divide into a left and a right page that
    both fit in `cap` bytes, with each leaf page factoring out the prefix its
    first and last keys share.  `want` (1 .. total-1) is taken if it fits;
-   else the most even feasible split.  Returns 0 and *k, or 1 if no split
-   fits (only possible when sharing with a sibling).  For leaves, fills the
-   txn->lcpl/lcpr/fsum arrays; sizes are upper bounds (see span_full). */
+   else the feasible split nearest the byte midpoint.  Returns 0 and *k, or
+   1 if no split fits (only possible when sharing with a sibling).  Sets
+   txn->lcpl[k-1] and txn->lcpr[k] for digby__lay_out; sizes are upper
+   bounds (see span_full).  Uses txn->sep, cell and cell2 as scratch. */
 static int digby__choose(digby_txn *txn, const digby__span *v, unsigned total,
                          size_t cap, unsigned want, unsigned *k)
 {
     digby_db *db = txn->db;
     int leaf = txn->spans_leaf;
-    size_t *f = txn->fsum, best = (size_t)-1;
+    size_t *f = txn->fsum;
     uint16_t *ll = txn->lcpl, *lr = txn->lcpr;
-    unsigned j, maxp = digby__max_prefix(db), found = 0;
-    uint8_t *a = txn->sep, *b = txn->cell2;
-    size_t an, bn;
+    unsigned j, mid, step, maxp = digby__max_prefix(db);
+    uint8_t *first = txn->sep, *last = txn->cell, *b = txn->cell2;
+    size_t fn = 0, ln = 0;
     f[0] = 0;
     for (j = 0; j < total; j++) f[j + 1] = f[j] + digby__span_full(&v[j], leaf) + 2;
-    if (want && want < total) {
-        /* the preferred split first: only its two prefixes are needed */
-        size_t mL = 0, mR = 0, L, R;
-        if (leaf) {
-            an = digby__span_key(&v[0], a);
-            bn = digby__span_key(&v[want - 1], b);
-            ll[want - 1] = (uint16_t)DIGBY__MIN((size_t)maxp, want > 1 ? digby__lcp(a, an, b, bn) : an);
-            an = digby__span_key(&v[total - 1], a);
-            bn = digby__span_key(&v[want], b);
-            lr[want] = (uint16_t)DIGBY__MIN((size_t)maxp, want + 1 < total ? digby__lcp(a, an, b, bn) : an);
-            mL = ll[want - 1];
-            mR = lr[want];
-        }
-        L = f[want] - (size_t)(want - 1) * mL;
-        R = (f[total] - f[want]) - (size_t)(total - want - 1) * mR;
-        if (L <= cap && R <= cap) { *k = want; return 0; }
-    }
     if (leaf) {
-        /* lcp of the first key with each key, and of each with the last */
-        an = digby__span_key(&v[0], a);
-        for (j = 0; j < total; j++) {
-            bn = digby__span_key(&v[j], b);
-            ll[j] = (uint16_t)DIGBY__MIN((size_t)maxp, j ? digby__lcp(a, an, b, bn) : an);
-        }
-        an = digby__span_key(&v[total - 1], a);
-        for (j = 0; j < total; j++) {
-            bn = digby__span_key(&v[j], b);
-            lr[j] = (uint16_t)DIGBY__MIN((size_t)maxp, j + 1 < total ? digby__lcp(a, an, b, bn) : an);
-        }
+        fn = digby__span_key(&v[0], first);
+        ln = digby__span_key(&v[total - 1], last);
     }
-    for (j = 1; j < total; j++) {
-        size_t mL = leaf ? ll[j - 1] : 0, mR = leaf ? lr[j] : 0;
-        size_t L = f[j] - (size_t)(j - 1) * mL;
-        size_t R = (f[total] - f[j]) - (size_t)(total - j - 1) * mR;
-        size_t d;
-        if (L > cap || R > cap) continue;
-        if (j == want) { *k = j; return 0; }
-        d = L > R ? L - R : R - L;
-        if (d < best) { best = d; found = j; }
+    for (mid = 1; mid < total - 1 && f[mid] * 2 < f[total]; mid++) {}
+    /* candidates: the preferred split, then outwards from the middle; the
+       first that fits is taken (only its two prefixes are computed) */
+    for (step = 0; step < 2 * total + 1; step++) {
+        size_t mL = 0, mR = 0, L, R, bn;
+        if (step == 0) {
+            if (!want || want >= total) continue;
+            j = want;
+        } else {
+            unsigned d = step / 2; /* mid, mid+1, mid-1, mid+2, mid-2, ... */
+            if (step & 1) { if (mid < d + 1) continue; j = mid - d; }
+            else j = mid + d;
+            if (j < 1 || j >= total) continue;
+        }
+        if (leaf) {
+            bn = digby__span_key(&v[j - 1], b);
+            mL = DIGBY__MIN((size_t)maxp, j > 1 ? digby__lcp(first, fn, b, bn) : fn);
+            bn = digby__span_key(&v[j], b);
+            mR = DIGBY__MIN((size_t)maxp, j + 1 < total ? digby__lcp(b, bn, last, ln) : ln);
+            ll[j - 1] = (uint16_t)mL;
+            lr[j] = (uint16_t)mR;
+        }
+        L = f[j] - (size_t)(j - 1) * mL;
+        R = (f[total] - f[j]) - (size_t)(total - j - 1) * mR;
+        if (L <= cap && R <= cap) { *k = j; return 0; }
     }
-    if (!found) return 1;
-    *k = found;
-    return 0;
+    return 1;
 }
 
 /* Rebuild `page` from empty with spans [from, to), factoring out `m` bytes
@@ -270,10 +531,26 @@ static int digby__lay_out(digby_txn *txn, const digby__span *v, unsigned total,
         digby__branch_cell_at(v[k].p, &c);
         memcpy(txn->sep, c.key, c.key_bytes);
         *sep_bytes = c.key_bytes;
+        txn->sep_tie = (int)c.tie;
     } else {
-        size_t ln = digby__span_key(&v[k - 1], txn->cell2);
-        size_t rn = digby__span_key(&v[k], txn->sep);
-        *sep_bytes = digby__separator(txn->cell2, ln, txn->sep, rn);
+        /* from the first max_key + 1 bytes of both keys: a separator of at
+           most that many bytes, or, when they share more than max_key
+           bytes, a tie separator of max_key (FORMAT.md) */
+        size_t lim = txn->db->max_key + 1, ln, rn, i;
+        uint64_t llen, rlen;
+        rc = digby__span_head(txn, &v[k - 1], txn->cell2, lim, &ln, &llen);
+        if (rc == DIGBY_OK) rc = digby__span_head(txn, &v[k], txn->sep, lim, &rn, &rlen);
+        if (rc) return rc;
+        i = digby__lcp(txn->cell2, ln, txn->sep, rn);
+        txn->sep_tie = 0;
+        if ((i < ln || ln == llen) && i < rn) {
+            *sep_bytes = digby__separator(txn->cell2, ln, txn->sep, rn);
+        } else if (ln == lim && rn == lim) {
+            *sep_bytes = txn->db->max_key;
+            txn->sep_tie = 1;
+        } else {
+            return DIGBY__CORRUPT(txn->db, digby__get64(left + 8));
+        }
     }
     /* the spans point into copies (txn->tmp, tmp2) or txn->cell3, so both
        pages can be rebuilt in place; digby__fill only uses txn->cell2 */
@@ -425,8 +702,8 @@ static int digby__fix_parents(digby_txn *txn, digby__tree *t, digby__pathent *pa
             split = 1;
         }
         if (split) {
-            size_t sz = digby__branch_cell_encode(txn->cell, right, txn->txid,
-                                                  txn->sep, sep_bytes);
+            size_t sz = digby__sep_cell_encode(txn->cell, right, txn->txid,
+                                               txn->sep, sep_bytes, txn->sep_tie);
             unsigned at = path[level].idx + 1;
             if (digby__node_insert(db, page, at, txn->cell, sz, txn->tmp)) {
                 uint64_t r2;
@@ -452,7 +729,8 @@ static int digby__fix_parents(digby_txn *txn, digby__tree *t, digby__pathent *pa
         if (rc) return rc;
         sz = digby__branch_cell_encode(txn->cell, new_pgno, txn->txid, NULL, 0);
         digby__node_insert(db, root, 0, txn->cell, sz, NULL);
-        sz = digby__branch_cell_encode(txn->cell, right, txn->txid, txn->sep, sep_bytes);
+        sz = digby__sep_cell_encode(txn->cell, right, txn->txid, txn->sep, sep_bytes,
+                                    txn->sep_tie);
         digby__node_insert(db, root, 1, txn->cell, sz, NULL);
         new_pgno = rp;
         t->depth++;
@@ -483,8 +761,9 @@ static int digby__append_fast(digby_txn *txn, digby__tree *t, const void *key,
     if (!leaf || leaf[0] != DIGBY__PAGE_LEAF) return 0;
     n = digby__node_n(leaf);
     plen = digby__node_plen(leaf);
-    if (n == 0 || key_bytes < plen ||
-        (plen && memcmp(key, digby__node_prefix(leaf), plen) != 0))
+    if (n == 0 || key_bytes < plen || key_bytes > db->max_key ||
+        (plen && memcmp(key, digby__node_prefix(leaf), plen) != 0) ||
+        digby__leaf_big(leaf, n - 1))
         return 0;
     k = digby__node_key(leaf, n - 1, &kl);
     c = digby__keycmp((const uint8_t *)key + plen, key_bytes - plen, k, kl);
@@ -525,52 +804,124 @@ static void digby__append_hint(digby_txn *txn, digby__tree *t)
     }
 }
 
-static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
-                            size_t key_bytes, const void *val, size_t vlen,
-                            unsigned flags)
+/* A new leaf entry: its key (bytes, or a large key's first bytes and hash
+   plus its item) and its value (inline bytes, or an item). */
+typedef struct digby__entry {
+    const uint8_t *kh;             /* the key, or a large key's cell bytes */
+    size_t kh_bytes;
+    uint64_t klen;                 /* the whole key */
+    int big;
+    uint64_t kroot;                /* large key: its item */
+    unsigned kflags;               /* ... DIGBY__KEY_COMPRESSED */
+    const uint8_t *val;            /* inline value */
+    uint64_t vlen;
+    unsigned vflags;               /* DIGBY__CELL_OVERFLOW | _COMPRESSED */
+    uint64_t vroot;                /* the value's item */
+} digby__entry;
+
+/* Where a key is, or would go: the path to its leaf and, when it is there,
+   the overflow items of the entry (freed when the entry is replaced). */
+typedef struct digby__loc {
+    digby__pathent path[DIGBY__MAX_DEPTH];
+    unsigned idx;
+    int exact;
+    uint64_t version;              /* the entry's */
+    unsigned vflags;               /* DIGBY__CELL_* */
+    uint64_t vroot, vlen;          /* its value item (vflags & OVERFLOW) */
+    uint64_t kroot, klen;          /* its key item (kroot != 0) */
+    unsigned kflags;
+} digby__loc;
+
+static int digby__locate(digby_txn *txn, digby__tree *t, const digby__kref *k,
+                         digby__loc *loc)
+{
+    const uint8_t *leaf = NULL;
+    digby__frame *pin = NULL;
+    digby__cell c;
+    int rc;
+    memset(loc, 0, sizeof(*loc));
+    if (!t->root) return DIGBY_OK;
+    rc = digby__descend(txn, t, k, loc->path, &leaf, &pin, &loc->exact);
+    if (rc) return rc;
+    loc->idx = loc->path[t->depth - 1].idx;
+    if (loc->exact) {
+        digby__node_cell(leaf, loc->idx, &c);
+        loc->version = c.version;
+        loc->vflags = c.flags;
+        loc->vlen = c.vlen;
+        if (c.flags & DIGBY__CELL_OVERFLOW) loc->vroot = digby__get64(c.val);
+        loc->kroot = c.big_root;
+        loc->klen = c.big_len;
+        loc->kflags = c.big_flags;
+    }
+    digby__page_unpin(txn->db, pin);
+    return DIGBY_OK;
+}
+
+/* Free the overflow items of the entry loc found. */
+static int digby__loc_free(digby_txn *txn, const digby__loc *loc)
+{
+    int rc = DIGBY_OK;
+    if (loc->vflags & DIGBY__CELL_OVERFLOW)
+        rc = digby__item_free(txn, loc->vroot, loc->version, loc->vlen,
+                              (loc->vflags & DIGBY__CELL_COMPRESSED) != 0);
+    if (rc == DIGBY_OK && loc->kroot)
+        rc = digby__item_free(txn, loc->kroot, loc->version, loc->klen,
+                              (loc->kflags & DIGBY__KEY_COMPRESSED) != 0);
+    return rc;
+}
+
+/* Compress the overflow items of a put? */
+static int digby__put_lz4(const digby_db *db, unsigned flags)
+{
+    if (flags & DIGBY_PUT_NO_COMPRESS) return 0;
+    return (flags & DIGBY_PUT_COMPRESS) || db->compression == DIGBY_COMPRESS_LZ4;
+}
+
+/* Bytes of a leaf cell for key head kh (kh_bytes: the key, or a large
+   key's first bytes and hash) with a vlen-byte inline value. */
+static uint64_t digby__inline_size(const digby_txn *txn, const digby__entry *e, uint64_t vlen)
+{
+    uint64_t n = digby__varint_len(e->kh_bytes) + e->kh_bytes +
+                 digby__varint_len(vlen << 3) + digby__varint_len(txn->txid) + vlen;
+    if (e->big) n += digby__varint_len(e->klen << 1) + 8;
+    return n;
+}
+
+/* The leaf cell of entry e (with its whole key), to out. */
+static size_t digby__entry_cell(const digby_txn *txn, const digby__entry *e, uint8_t *out)
+{
+    unsigned flags = e->vflags | (e->big ? DIGBY__CELL_BIGKEY : 0);
+    size_t n;
+    if (e->vflags & DIGBY__CELL_OVERFLOW) {
+        uint8_t ref[8];
+        digby__put64(ref, e->vroot);
+        n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, txn->txid, ref, 8);
+    } else {
+        n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, txn->txid,
+                                    e->val, (size_t)e->vlen);
+    }
+    if (e->big) n += digby__bigkey_ref_put(out + n, e->klen, e->kflags, e->kroot);
+    return n;
+}
+
+/* Put entry e where loc says, replacing the entry there (whose overflow
+   items are freed).  e's own items are written already. */
+static int digby__btree_store(digby_txn *txn, digby__tree *t, digby__loc *loc,
+                              const digby__entry *e)
 {
     digby_db *db = txn->db;
-    digby__pathent path[DIGBY__MAX_DEPTH];
-    const uint8_t *leaf;
-    digby__frame *pin;
-    digby__cell old;
-    int exact = 0, rc, level;
-    uint64_t ovf = 0, new_pgno, right = 0, old_ovf = 0;
-    size_t sz, inline_sz, sep_bytes = 0;
+    digby__pathent *path = loc->path;
+    int exact = loc->exact, rc = DIGBY_OK, level;
+    uint64_t new_pgno, right = 0;
+    size_t sz, sep_bytes = 0;
     uint8_t *page;
-    unsigned idx = 0, plen;
+    unsigned idx = loc->idx, plen;
     int in_prefix, shared = 0, appended;
 
-    if (digby__append_fast(txn, t, key, key_bytes, val, vlen)) return DIGBY_OK;
-    if (t->root) {
-        rc = digby__descend(txn, t, key, key_bytes, path, &leaf, &pin, &exact);
-        if (rc) return rc;
-        idx = path[t->depth - 1].idx;
-        if (exact) {
-            digby__node_cell(leaf, idx, &old);
-            if (old.flags & DIGBY__CELL_OVERFLOW) old_ovf = digby__get64(old.val);
-        }
-        digby__page_unpin(db, pin);
-        if (exact && (flags & DIGBY_PUT_NOOVERWRITE)) return DIGBY_EXISTS;
-    }
-    /* the new cell: inline if it fits a quarter page, else overflow pages */
-    inline_sz = digby__varint_len(key_bytes) + key_bytes +
-                digby__varint_len((uint64_t)vlen << 3) +
-                digby__varint_len(txn->txid) + vlen;
-    if (inline_sz <= db->max_cell) {
-        sz = digby__leaf_cell_encode(txn->cell, key, key_bytes, vlen, 0,
-                                     txn->txid, val, vlen);
-    } else {
-        uint8_t ref[8];
-        rc = digby__ovf_write(txn, (const uint8_t *)val, vlen, &ovf);
-        if (rc) return rc;
-        digby__put64(ref, ovf);
-        if (key_bytes > db->max_key) return DIGBY_TOOBIG;
-        sz = digby__leaf_cell_encode(txn->cell, key, key_bytes, vlen,
-                                     DIGBY__CELL_OVERFLOW, txn->txid, ref, 8);
-    }
-    if (old_ovf) {
-        rc = digby__ovf_free(txn, old_ovf, old.version, (size_t)old.vlen);
+    sz = digby__entry_cell(txn, e, txn->cell);
+    if (exact) {
+        rc = digby__loc_free(txn, loc);
         if (rc) return rc;
     }
     if (!t->root) {
@@ -588,11 +939,12 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     if (rc) return rc;
     if (exact) digby__node_remove(page, idx);
     appended = !exact && idx == digby__node_n(page);
-    /* the cell as this leaf stores it: without the leaf's prefix */
+    /* the cell as this leaf stores it: without the leaf's prefix (which
+       may not reach into a large key's hash) */
     memcpy(txn->cell3, txn->cell, sz);
     plen = digby__node_plen(page);
-    in_prefix = key_bytes >= plen &&
-                (plen == 0 || memcmp(key, digby__node_prefix(page), plen) == 0);
+    in_prefix = (e->big ? plen <= digby__big_prefix(db) : e->kh_bytes >= plen) &&
+                (plen == 0 || memcmp(e->kh, digby__node_prefix(page), plen) == 0);
     if (in_prefix) {
         size_t ssz = plen ? digby__leaf_recode(txn->cell, txn->cell3, NULL, 0, plen) : sz;
         if (!digby__node_insert(db, page, idx, txn->cell, ssz, txn->tmp)) {
@@ -638,32 +990,79 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     return DIGBY_OK;
 }
 
+/* Put a key and value from memory: large keys and values too large for a
+   leaf go to overflow items first. */
+static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
+                            size_t key_bytes, const void *val, size_t vlen,
+                            unsigned flags)
+{
+    digby_db *db = txn->db;
+    digby__skey sk;
+    digby__loc loc;
+    digby__entry e;
+    uint8_t stub[DIGBY__BIG_PREFIX + DIGBY__HASH_BYTES];
+    int lz4 = digby__put_lz4(db, flags), rc, comp;
+
+    if (digby__append_fast(txn, t, key, key_bytes, val, vlen)) return DIGBY_OK;
+    digby__skey_mem(db, &sk, key, key_bytes);
+    rc = digby__locate(txn, t, &sk.k, &loc);
+    if (rc) return rc;
+    if (loc.exact && (flags & DIGBY_PUT_NOOVERWRITE)) return DIGBY_EXISTS;
+    memset(&e, 0, sizeof(e));
+    e.klen = key_bytes;
+    if (key_bytes > db->max_key) {
+        size_t pre = digby__big_prefix(db);
+        memcpy(stub, key, pre);
+        memcpy(stub + pre, sk.hash, DIGBY__HASH_BYTES);
+        e.kh = stub;
+        e.kh_bytes = pre + DIGBY__HASH_BYTES;
+        e.big = 1;
+        rc = digby__item_write(txn, (const uint8_t *)key, key_bytes, lz4, &e.kroot, &comp);
+        if (rc) return rc;
+        e.kflags = comp ? DIGBY__KEY_COMPRESSED : 0;
+    } else {
+        e.kh = (const uint8_t *)key;
+        e.kh_bytes = key_bytes;
+    }
+    e.vlen = vlen;
+    if (digby__inline_size(txn, &e, vlen) <= db->max_cell) {
+        e.val = (const uint8_t *)val;
+    } else {
+        rc = digby__item_write(txn, (const uint8_t *)val, vlen, lz4, &e.vroot, &comp);
+        if (rc) return rc;
+        e.vflags = DIGBY__CELL_OVERFLOW | (comp ? DIGBY__CELL_COMPRESSED : 0);
+    }
+    return digby__btree_store(txn, t, &loc, &e);
+}
+
 static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
                                size_t key_bytes)
 {
     digby_db *db = txn->db;
-    digby__pathent path[DIGBY__MAX_DEPTH];
-    const uint8_t *leaf;
-    digby__frame *pin;
-    digby__cell c;
-    int exact, rc, level;
+    digby__loc loc;
+    digby__pathent *path = loc.path;
+    digby__skey sk;
+    int rc, level;
     unsigned n;
-    uint64_t new_pgno, ovf;
+    uint64_t new_pgno;
     uint8_t *page;
 
     if (!t->root) return DIGBY_NOTFOUND;
-    rc = digby__descend(txn, t, key, key_bytes, path, &leaf, &pin, &exact);
+    digby__skey_mem(db, &sk, key, key_bytes);
+    rc = digby__locate(txn, t, &sk.k, &loc);
     if (rc) return rc;
-    if (!exact) { digby__page_unpin(db, pin); return DIGBY_NOTFOUND; }
+    if (!loc.exact) return DIGBY_NOTFOUND;
     level = (int)t->depth - 1;
-    digby__node_cell(leaf, path[level].idx, &c);
-    n = digby__node_n(leaf);
-    ovf = (c.flags & DIGBY__CELL_OVERFLOW) ? digby__get64(c.val) : 0;
-    digby__page_unpin(db, pin);
-    if (ovf) {
-        rc = digby__ovf_free(txn, ovf, c.version, (size_t)c.vlen);
+    {
+        const uint8_t *p;
+        digby__frame *f;
+        rc = digby__page_get(txn, path[level].pgno, path[level].txid, &p, &f);
         if (rc) return rc;
+        n = digby__node_n(p);
+        digby__page_unpin(db, f);
     }
+    rc = digby__loc_free(txn, &loc);
+    if (rc) return rc;
     /* free pages that would become empty, from the leaf up */
     while (n == 1) {
         rc = digby__page_free(txn, path[level].pgno, path[level].txid);
@@ -721,7 +1120,7 @@ static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
     return DIGBY_OK;
 }
 
-/* Free every page of a tree (its overflow chains included); the tree
+/* Free every page of a tree (its overflow items included); the tree
    becomes empty.  Iterative: an explicit stack of (page, next child). */
 static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
 {
@@ -758,7 +1157,13 @@ static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
                 digby__cell c;
                 digby__node_cell(p, i, &c);
                 if (c.flags & DIGBY__CELL_OVERFLOW) {
-                    rc = digby__ovf_free(txn, digby__get64(c.val), c.version, (size_t)c.vlen);
+                    rc = digby__item_free(txn, digby__get64(c.val), c.version, c.vlen,
+                                          (c.flags & DIGBY__CELL_COMPRESSED) != 0);
+                    if (rc) { digby__page_unpin(db, f); return rc; }
+                }
+                if (c.flags & DIGBY__CELL_BIGKEY) {
+                    rc = digby__item_free(txn, c.big_root, c.version, c.big_len,
+                                          (c.big_flags & DIGBY__KEY_COMPRESSED) != 0);
                     if (rc) { digby__page_unpin(db, f); return rc; }
                 }
             }

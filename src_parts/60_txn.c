@@ -8,6 +8,8 @@ static void digby__txn_release(digby_txn *txn)
     const digby_allocator *a = &db->alloc;
     digby_table *t, *tn;
     while (txn->cursors) digby_cursor_close(txn->cursors);
+    digby__blob_discard(txn, 0);
+    digby__bx_release(txn);
     for (t = txn->tables; t; t = tn) {
         tn = t->next;
         digby__free(a, t);
@@ -53,7 +55,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
         uint32_t r;
         digby__mutex_lock(&db->mu);
         for (r = 0; r < db->max_readers && db->readers[r]; r++) {}
-        if (r == db->max_readers) {
+        if (r == db->max_readers || (db->crypt && db->crypt->rekeying)) {
             rc = DIGBY_BUSY;
         } else {
             /* txid 0 never names a live snapshot slot: store txid + 1 */
@@ -120,6 +122,7 @@ DIGBY_API void digby_txn_abort(digby_txn *txn)
 {
     if (!txn) return;
     if (!txn->rdonly) digby__freelist_abort(txn);
+    if (!txn->rdonly && txn->db->crypt) digby__crypt_txn_end(txn->db, 0);
     digby__txn_unregister(txn);
     digby__txn_release(txn);
 }
@@ -131,31 +134,33 @@ static int digby__cmp_u64_asc(const void *a, const void *b)
 }
 
 /* Write every dirty page, sealed, in page-number order; runs of adjacent
-   pages go out in one write through a staging buffer. */
+   pages go out in one write through a staging buffer.  The dirty buffers
+   go to the cache afterwards, so they must stay plaintext: an encrypted
+   page is sealed into the staging buffer (txn->tmp if none could be had). */
 static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
 {
     digby_db *db = txn->db;
     size_t i = 0, j, k, run_max = 64;
     uint8_t *stage = (uint8_t *)digby__malloc(&db->alloc, run_max * db->page_size);
+    uint8_t *out = stage ? stage : txn->tmp;
     int rc = DIGBY_OK;
     if (!stage) run_max = 1;
     while (i < n && rc == DIGBY_OK) {
         j = i + 1;
         while (j < n && j - i < run_max && pgnos[j] == pgnos[j - 1] + 1) j++;
-        if (j - i == 1 || !stage) {
+        if (j - i == 1 && !db->crypt) {
             uint8_t *p = digby__dirty_get(txn, pgnos[i]);
             digby__page_seal(db, p);
             rc = db->vfs->write(db->file, pgnos[i] * db->page_size, p, db->page_size);
             i++;
             continue;
         }
-        for (k = i; k < j; k++) {
-            uint8_t *p = digby__dirty_get(txn, pgnos[k]);
-            digby__page_seal(db, p);
-            memcpy(stage + (k - i) * db->page_size, p, db->page_size);
-        }
-        rc = db->vfs->write(db->file, pgnos[i] * db->page_size, stage,
-                            (j - i) * db->page_size);
+        for (k = i; k < j && rc == DIGBY_OK; k++)
+            rc = digby__page_lock(db, digby__dirty_get(txn, pgnos[k]),
+                                  out + (k - i) * db->page_size);
+        if (rc == DIGBY_OK)
+            rc = db->vfs->write(db->file, pgnos[i] * db->page_size, out,
+                                (j - i) * db->page_size);
         i = j;
     }
     digby__free(&db->alloc, stage);
@@ -179,7 +184,9 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     }
     if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
     while (txn->cursors) digby_cursor_close(txn->cursors);
-    rc = digby__table_flush(txn);
+    /* an unfinished streaming put is dropped, its pages freed */
+    rc = digby__blob_discard(txn, 1);
+    if (rc == DIGBY_OK) rc = digby__table_flush(txn);
     if (rc == DIGBY_OK && txn->mod == 0) {
         /* nothing written: nothing to commit */
         digby_txn_abort(txn);
@@ -232,6 +239,7 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
     digby__mutex_unlock(&db->mu);
+    if (db->crypt) digby__crypt_txn_end(db, 1); /* a new key or header is in */
     digby__freelist_finish(txn);
     for (i = 0; i < n; i++) {
         uint8_t *buf = digby__dirty_remove(txn, pgnos[i]);
@@ -241,8 +249,13 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         digby__pbuf_put(db, buf);
     }
     digby__free(&db->alloc, pgnos);
-    digby__txn_unregister(txn);
-    digby__txn_release(txn);
+    {
+        uint64_t txid = txn->txid;
+        digby__txn_unregister(txn);
+        digby__txn_release(txn);
+        if (db->on_commit) db->on_commit(db->on_commit_ctx, txid);
+    }
+    if (db->crypt) digby__crypt_after_commit(db);
     return DIGBY_OK;
 }
 
@@ -269,6 +282,17 @@ static int digby__txn_fail(digby_txn *txn, int rc)
     return rc;
 }
 
+/* The flags of a put: DIGBY_INVALID for unknown or contradictory ones,
+   DIGBY_NOFEATURE for compression in a build without lz4. */
+static int digby__put_flags(unsigned flags)
+{
+    unsigned both = DIGBY_PUT_COMPRESS | DIGBY_PUT_NO_COMPRESS;
+    if ((flags & ~(DIGBY_PUT_NOOVERWRITE | both)) || (flags & both) == both)
+        return DIGBY_INVALID;
+    if ((flags & DIGBY_PUT_COMPRESS) && !digby__lz4_state_bytes()) return DIGBY_NOFEATURE;
+    return DIGBY_OK;
+}
+
 static digby__tree *digby__txn_tree(digby_txn *txn, digby_table *t, int *rc)
 {
     *rc = DIGBY_OK;
@@ -283,11 +307,10 @@ DIGBY_API int digby_txn_put(digby_txn *txn, digby_table *table, const void *key,
 {
     digby__tree *t;
     int rc;
-    if (!txn || (!key && key_bytes) || (!val && val_bytes) ||
-        (flags & ~DIGBY_PUT_NOOVERWRITE))
-        return DIGBY_INVALID;
+    if (!txn || (!key && key_bytes) || (!val && val_bytes)) return DIGBY_INVALID;
+    if ((rc = digby__put_flags(flags)) != DIGBY_OK) return rc;
     if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
-    if (key_bytes > txn->db->max_key || val_bytes > DIGBY_MAX_VALUE_BYTES)
+    if (key_bytes > DIGBY_MAX_KEY_BYTES || val_bytes > DIGBY_MAX_VALUE_BYTES)
         return DIGBY_TOOBIG;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
@@ -307,7 +330,7 @@ DIGBY_API int digby_txn_get(digby_txn *txn, digby_table *table, const void *key,
     int rc;
     if (!txn || (!key && key_bytes) || !val || !val_bytes) return DIGBY_INVALID;
     if (txn->poisoned) return DIGBY_POISONED;
-    if (key_bytes > txn->db->max_key) return DIGBY_NOTFOUND;
+    if (key_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_NOTFOUND;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
     return digby__btree_get(txn, t, key, key_bytes, val, val_bytes, version);
@@ -320,7 +343,7 @@ DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
     int rc;
     if (!txn || (!key && key_bytes)) return DIGBY_INVALID;
     if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
-    if (key_bytes > txn->db->max_key) return DIGBY_NOTFOUND;
+    if (key_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_NOTFOUND;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
     rc = digby__btree_delete(txn, t, key, key_bytes);

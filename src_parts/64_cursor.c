@@ -3,7 +3,10 @@
    the transaction has written since the cursor was positioned (txn->mod
    changed), the stack is stale and the cursor re-finds its place by key
    before moving, so puts and deletes in its own transaction never break it
-   (LESSONS.md: LMDB ITS#9376, bbolt#146). */
+   (LESSONS.md: LMDB ITS#9376, bbolt#146).  A large key is remembered by
+   its first bytes, hash and overflow item: the item's pages stay readable
+   until the transaction ends, even when the entry is deleted (overflow
+   pages freed in a transaction are never reused in it). */
 
 static void digby__cursor_unpin_all(digby_cursor *c)
 {
@@ -55,6 +58,7 @@ DIGBY_API void digby_cursor_close(digby_cursor *c)
     a = &c->txn->db->alloc;
     digby__free(a, c->key);
     digby__free(a, c->val);
+    digby__free(a, c->full);
     digby__free(a, c);
 }
 
@@ -96,18 +100,29 @@ static int digby__cursor_edge(digby_cursor *c, int dir)
     return DIGBY_OK;
 }
 
-/* Copy the full key under the cursor (prefix and stored suffix) to c->key. */
+/* Copy the key under the cursor (prefix and stored suffix) to c->key: the
+   whole key, or a large key's first bytes, its hash and item in c->key_*. */
 static int digby__cursor_key(digby_cursor *c)
 {
     digby__level *leaf = &c->stack[c->depth - 1];
     unsigned plen = digby__node_plen(leaf->page);
-    size_t kl;
-    const uint8_t *k = digby__node_key(leaf->page, leaf->idx, &kl);
-    int rc = digby__reserve(&c->txn->db->alloc, &c->key, &c->key_cap, plen + kl + 1);
+    digby__cell cell;
+    size_t n;
+    int rc;
+    digby__node_cell(leaf->page, leaf->idx, &cell);
+    rc = digby__reserve(&c->txn->db->alloc, &c->key, &c->key_cap, plen + cell.key_bytes + 1);
     if (rc) return rc;
-    if (plen) memcpy(c->key, digby__node_prefix(leaf->page), plen);
-    if (kl) memcpy(c->key + plen, k, kl);
-    c->key_bytes = plen + kl;
+    n = digby__full_key(digby__node_prefix(leaf->page), plen, &cell, c->key);
+    c->key_big = (cell.flags & DIGBY__CELL_BIGKEY) != 0;
+    if (c->key_big) {
+        n -= DIGBY__HASH_BYTES;
+        memcpy(c->key_hash, c->key + n, DIGBY__HASH_BYTES);
+        c->key_len = cell.big_len;
+        c->key_root = cell.big_root;
+        c->key_version = cell.version;
+        c->key_kflags = cell.big_flags;
+    }
+    c->key_bytes = n;
     return DIGBY_OK;
 }
 
@@ -188,8 +203,7 @@ DIGBY_API int digby_cursor_last(digby_cursor *c)
     return digby__cursor_end(c, -1);
 }
 
-static int digby__cursor_seek(digby_cursor *c, const void *key, size_t key_bytes,
-                              digby_seek_op op)
+static int digby__cursor_seek(digby_cursor *c, const digby__kref *k, digby_seek_op op)
 {
     digby__level *leaf;
     int rc, exact = 0;
@@ -201,7 +215,11 @@ static int digby__cursor_seek(digby_cursor *c, const void *key, size_t key_bytes
     rc = digby__cursor_push(c, c->tree->root, c->tree->root_txid);
     while (rc == DIGBY_OK) {
         digby__level *top = &c->stack[c->depth - 1];
-        top->idx = digby__node_search(top->page, key, key_bytes, &exact);
+        unsigned idx;
+        rc = digby__node_find(c->txn, top->page, c->tree->depth - (uint32_t)c->depth, k,
+                              &idx, &exact);
+        if (rc) break;
+        top->idx = idx;
         if (top->page[0] == DIGBY__PAGE_LEAF) break;
         {
             digby__cell cell;
@@ -240,32 +258,55 @@ static int digby__cursor_seek(digby_cursor *c, const void *key, size_t key_bytes
 DIGBY_API int digby_cursor_seek(digby_cursor *c, const void *key, size_t key_bytes,
                                 digby_seek_op op)
 {
+    digby__skey sk;
     if (!c || (!key && key_bytes) || (unsigned)op > DIGBY_SEEK_EQ) return DIGBY_INVALID;
-    return digby__cursor_seek(c, key, key_bytes, op);
+    digby__skey_mem(c->txn->db, &sk, key, key_bytes);
+    return digby__cursor_seek(c, &sk.k, op);
 }
 
 /* The transaction wrote since the cursor was positioned: re-find it.
    op is how to re-seek from the remembered key. */
 static int digby__cursor_refind(digby_cursor *c, digby_seek_op op)
 {
-    int rc;
-    uint8_t *k = c->key;
-    size_t kl = c->key_bytes;
+    int rc, big = c->key_big;
+    uint8_t *kb = c->key, hash[DIGBY__HASH_BYTES];
+    size_t kl = c->key_bytes, cap = c->key_cap;
+    digby__kref k;
+    memset(&k, 0, sizeof(k));
+    k.head = kb;
+    k.head_bytes = kl;
+    k.len = kl;
+    if (big) {
+        memcpy(hash, c->key_hash, DIGBY__HASH_BYTES);
+        k.hash = hash;
+        k.len = c->key_len;
+        k.root = c->key_root;
+        k.version = c->key_version;
+        k.kflags = c->key_kflags;
+    }
     /* seek reads the key while it may overwrite c->key: detach it */
     c->key = NULL;
     c->key_cap = 0;
-    rc = digby__cursor_seek(c, k, kl, op);
+    rc = digby__cursor_seek(c, &k, op);
     if (rc == DIGBY_NOTFOUND && op == DIGBY_SEEK_EQ) {
         /* the entry is gone; keep its key so next/prev still work */
         digby__free(&c->txn->db->alloc, c->key);
-        c->key = k;
-        c->key_cap = kl + 1;
+        c->key = kb;
+        c->key_cap = cap;
         c->key_bytes = kl;
+        c->key_big = big;
+        if (big) {
+            memcpy(c->key_hash, hash, DIGBY__HASH_BYTES);
+            c->key_len = k.len;
+            c->key_root = k.root;
+            c->key_version = k.version;
+            c->key_kflags = k.kflags;
+        }
         c->has_key = 1;
         c->mod = c->txn->mod;
         return rc;
     }
-    digby__free(&c->txn->db->alloc, k);
+    digby__free(&c->txn->db->alloc, kb);
     return rc;
 }
 
@@ -315,7 +356,18 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
     if (!c->valid) return DIGBY_NOTFOUND;
     leaf = &c->stack[c->depth - 1];
     digby__node_cell(leaf->page, leaf->idx, &cell);
-    if ((key || key_bytes) && digby__node_plen(leaf->page)) {
+    if ((key || key_bytes) && (cell.flags & DIGBY__CELL_BIGKEY)) {
+        /* a large key: read it whole from its item */
+        if (cell.big_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
+        rc = digby__reserve(&c->txn->db->alloc, &c->full, &c->full_cap,
+                            (size_t)cell.big_len + 1);
+        if (rc) return rc;
+        rc = digby__item_read(c->txn, 2, cell.big_root, cell.version, cell.big_len,
+                              (cell.big_flags & DIGBY__KEY_COMPRESSED) != 0, c->full);
+        if (rc) return rc;
+        if (key) *key = c->full;
+        if (key_bytes) *key_bytes = (size_t)cell.big_len;
+    } else if ((key || key_bytes) && digby__node_plen(leaf->page)) {
         /* the page stores keys without their shared prefix: assemble */
         rc = digby__cursor_key(c);
         if (rc) return rc;
@@ -337,4 +389,24 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
         if (val_bytes) *val_bytes = (size_t)cell.vlen;
     }
     return DIGBY_OK;
+}
+
+DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf, size_t len,
+                                     size_t *got_bytes, uint64_t *val_bytes)
+{
+    digby__level *leaf;
+    digby__cell cell;
+    int rc;
+    if (got_bytes) *got_bytes = 0;
+    if (!c || (!buf && len) || !got_bytes) return DIGBY_INVALID;
+    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
+    if (digby__cursor_stale(c)) {
+        rc = digby__cursor_refind(c, DIGBY_SEEK_EQ);
+        if (rc) return rc;
+    }
+    if (!c->valid) return DIGBY_NOTFOUND;
+    leaf = &c->stack[c->depth - 1];
+    digby__node_cell(leaf->page, leaf->idx, &cell);
+    if (val_bytes) *val_bytes = cell.vlen;
+    return digby__value_range(c->txn, &cell, offset, (uint8_t *)buf, len, got_bytes);
 }

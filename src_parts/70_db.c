@@ -12,6 +12,7 @@ static int digby__db_fail(digby_db *db, int rc)
     digby__u64s_release(&db->alloc, &db->free);
     digby__u64s_release(&db->alloc, &db->freelist_pages);
     digby__free(&db->alloc, db->pending);
+    digby__crypt_free(db);
     digby__mutex_destroy(&db->mu);
     digby__mutex_destroy(&db->wmu);
     digby__mutex_destroy(&db->poolmu);
@@ -24,7 +25,7 @@ static int digby__db_fail(digby_db *db, int rc)
    four cells) and from it the largest key. */
 static void digby__db_sizes(digby_db *db)
 {
-    db->trailer = DIGBY__TRAILER_XXH32;
+    db->trailer = db->crypt ? DIGBY__TRAILER_AEAD : DIGBY__TRAILER_XXH32;
     db->usable = db->page_size - db->trailer;
     db->max_cell = (db->usable - DIGBY__HDR) / 4 - 2;
     /* klen varint (2: keys stay under 16384) + packed length (5) + version
@@ -57,6 +58,16 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
     if (!o.cache_bytes) o.cache_bytes = (size_t)8 << 20;
     if (!o.max_readers) o.max_readers = 126;
     if (o.max_readers > 1u << 20) return DIGBY_INVALID;
+    if (o.compression > DIGBY_COMPRESS_LZ4) return DIGBY_INVALID;
+    if (o.compression == DIGBY_COMPRESS_LZ4 && !digby__lz4_state_bytes())
+        return DIGBY_NOFEATURE;
+    if ((o.key && o.passphrase) || (o.key && o.key_bytes != 16 && o.key_bytes != 32) ||
+        (!o.key && o.key_bytes) || (o.passphrase && !o.passphrase[0]) ||
+        o.cipher > DIGBY_CIPHER_AES256_GCM || o.kdf_iterations > DIGBY__KDF_MAX_ITER)
+        return DIGBY_INVALID;
+#ifdef DIGBY_NO_CRYPTO
+    if (o.key || o.passphrase) return DIGBY_NOFEATURE;
+#endif
 
     db = (digby_db *)digby__malloc(&o.allocator, sizeof(*db));
     if (!db) return DIGBY_NOMEM;
@@ -65,12 +76,19 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
     db->vfs = o.vfs;
     db->flags = o.flags;
     db->max_readers = o.max_readers;
+    db->compression = o.compression;
+    db->on_commit = o.on_commit;
+    db->on_commit_ctx = o.on_commit_ctx;
     digby__mutex_init(&db->mu);
     digby__mutex_init(&db->wmu);
     digby__mutex_init(&db->poolmu);
     db->readers = (uint64_t *)digby__malloc(&db->alloc, o.max_readers * sizeof(uint64_t));
     if (!db->readers) return digby__db_fail(db, DIGBY_NOMEM);
     memset(db->readers, 0, o.max_readers * sizeof(uint64_t));
+    if (o.key || o.passphrase) {
+        rc = digby__crypt_new(db, &o);
+        if (rc) return digby__db_fail(db, rc);
+    }
 
     vflags = (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_VFS_READONLY : 0;
     if (!(o.flags & DIGBY_OPEN_NO_CREATE)) vflags |= DIGBY_VFS_CREATE;
@@ -85,14 +103,17 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
         if (o.flags & DIGBY_OPEN_READONLY) return digby__db_fail(db, DIGBY_NOTDIGBY);
         db->page_size = o.page_size ? o.page_size : 4096;
         digby__db_sizes(db);
-        rc = digby__meta_create(db);
+        rc = db->crypt ? digby__crypt_create(db, o.cipher) : DIGBY_OK;
+        if (rc == DIGBY_OK) rc = digby__meta_create(db);
     } else {
+        /* an encrypted file: the key is checked here, before anything else */
         rc = digby__meta_load(db, size, o.page_size);
         if ((rc == DIGBY_NOTDIGBY || rc == DIGBY_CORRUPT) &&
             !(o.flags & DIGBY_OPEN_READONLY) && digby__meta_unborn(db, size)) {
             db->page_size = o.page_size ? o.page_size : 4096;
             digby__db_sizes(db);
             rc = db->vfs->truncate(db->file, 0);
+            if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_create(db, o.cipher);
             if (rc == DIGBY_OK) rc = digby__meta_create(db);
             size = 0;
         } else if (rc == DIGBY_OK) {
@@ -103,9 +124,7 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
             if (rc == DIGBY_OK && db->meta.txid > 1) {
                 rc = digby__verify_newest(db, &db->meta);
                 if (rc == DIGBY_CORRUPT && db->have_fallback) {
-                    db->discarded_txid = db->meta.txid;
-                    db->meta = db->fallback;
-                    db->have_fallback = 0;
+                    digby__meta_use_fallback(db);
                     db->corrupt_pgno = 0;
                     digby__cache_release(db);
                     rc = digby__cache_init(db, o.cache_bytes);
@@ -117,6 +136,7 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
         (void)size;
     }
     if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
+    if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
     if (rc) return digby__db_fail(db, rc);
     *out = db;
     return DIGBY_OK;
@@ -157,7 +177,11 @@ DIGBY_API const char *digby_version(void)
            " threads"
 #endif
            DIGBY__FEATURE_VFS
-           " xxhash32";
+#if !defined(DIGBY_NO_LZ4)
+           " lz4"
+#endif
+           " xxhash32"
+           DIGBY__FEATURE_CRYPTO;
 }
 
 DIGBY_API int digby_put(digby_db *db, const void *key, size_t key_bytes,

@@ -1,12 +1,14 @@
 /* digby_check and digby_stat: one iterative walk over a snapshot.
 
    Every page reachable from the global tree, the catalog, each table, the
-   overflow chains and the freelist is marked in a bitmap; a page marked
+   overflow items and the freelist is marked in a bitmap; a page marked
    twice is shared or cyclic, a page never marked is leaked.  Each tree page
    is verified on read (trailer, page number, structure, the txid its parent
    recorded) and keys are checked to rise strictly across the whole tree and
    to respect every separator above them.  Walks are bounded by the tree
-   depth and the page count, so a corrupt page graph cannot loop. */
+   depth and the page count, so a corrupt page graph cannot loop.  Overflow
+   items are walked through their index pages, every page read; a large
+   key's hash and first bytes are checked against the whole key. */
 
 typedef struct digby__walk {
     digby_txn *txn;
@@ -17,7 +19,8 @@ typedef struct digby__walk {
     digby_check_report *rep;
     uint8_t *prev; size_t prev_bytes, prev_cap; int have_prev;
     uint8_t *val; size_t val_cap;
-    uint8_t *first, *cur; size_t first_cap, cur_cap;  /* full keys */
+    uint8_t *first, *cur; size_t first_cap, cur_cap;  /* keys' first bytes */
+    digby__kref prevk, firstk;     /* the last and first key of a leaf */
     digby__tree *tables; size_t ntables, cap_tables;
     uint64_t entries;   /* counted in the current tree */
 } digby__walk;
@@ -50,33 +53,81 @@ static int digby__walk_mark(digby__walk *w, uint64_t pgno, const char *what)
     return DIGBY_OK;
 }
 
-static int digby__walk_overflow(digby__walk *w, const digby__cell *c)
+static int digby__walk_ovf_page(void *ctx, uint64_t pgno)
+{
+    digby__walk *w = (digby__walk *)ctx;
+    int rc = digby__walk_mark(w, pgno, "overflow page used twice");
+    if (rc == DIGBY_OK && w->st) w->st->overflow_pages++;
+    return rc;
+}
+
+/* Every page of an overflow item: marked, read and checked. */
+static int digby__walk_item(digby__walk *w, uint64_t root, uint64_t version, uint64_t len,
+                            int compressed)
+{
+    digby_db *db = w->txn->db;
+    int rc;
+    db->corrupt_pgno = 0;
+    rc = digby__item_walk(w->txn, root, version, len, compressed, digby__walk_ovf_page, w);
+    if (rc == DIGBY_CORRUPT && w->rep && w->rep->message[0] == 0)
+        return digby__walk_fail(w, db->corrupt_pgno ? db->corrupt_pgno : root,
+                                "overflow item fails verification "
+                                "(page, txid, index or chunk table)");
+    return rc;
+}
+
+/* A large key: its hash and first bytes must be the whole key's. */
+static int digby__walk_bigkey(digby__walk *w, uint64_t pgno, const digby__kref *k)
 {
     digby_txn *txn = w->txn;
-    digby_db *db = txn->db;
-    size_t per = db->usable - DIGBY__CHAIN_HDR;
-    uint64_t left = c->vlen, cur = digby__get64(c->val);
-    int rc = digby__txn_io(txn);
+    digby__sha256 sha;
+    uint8_t hash[DIGBY__HASH_BYTES];
+    digby__rd *rd;
+    uint64_t off = 0;
+    int rc = digby__bx_get(txn);
     if (rc) return rc;
-    while (left) {
-        uint64_t n = DIGBY__MIN((uint64_t)per, left), next;
-        rc = digby__walk_mark(w, cur, "overflow page used twice");
-        if (rc) return rc;
-        rc = digby__page_read_raw(db, cur, txn->io);
-        if (rc == DIGBY_CORRUPT) return digby__walk_fail(w, cur, "overflow page fails verification");
-        if (rc) return rc;
-        next = digby__get64(txn->io + 24);
-        if (txn->io[0] != DIGBY__PAGE_OVERFLOW)
-            return digby__walk_fail(w, cur, "expected an overflow page");
-        if (digby__get64(txn->io + 16) != c->version)
-            return digby__walk_fail(w, cur, "overflow page txid differs from the value's version");
-        if ((left > n) != (next != 0))
-            return digby__walk_fail(w, cur, "overflow chain length differs from the value length");
-        if (w->st) w->st->overflow_pages++;
-        left -= n;
-        cur = next;
+    rd = &txn->bx->rd[2];
+    rc = digby__rd_open(txn, rd, k->root, k->version, k->len,
+                        (k->kflags & DIGBY__KEY_COMPRESSED) != 0);
+    if (rc) return rc;
+    digby__sha256_init(&sha);
+    while (off < k->len) {
+        const uint8_t *p;
+        size_t n;
+        rc = digby__rd_span(txn, rd, off, &p, &n);
+        if (rc) { uint8_t junk[DIGBY__HASH_BYTES]; digby__sha256_final(&sha, junk); return rc; }
+        if (off < k->head_bytes &&
+            memcmp(p, k->head + off, (size_t)DIGBY__MIN((uint64_t)n, k->head_bytes - off)) != 0) {
+            digby__sha256_final(&sha, hash);
+            return digby__walk_fail(w, pgno,
+                                    "large key's first bytes differ from its overflow item");
+        }
+        digby__sha256_update(&sha, p, n);
+        off += n;
     }
+    digby__sha256_final(&sha, hash);
+    if (memcmp(hash, k->hash, DIGBY__HASH_BYTES) != 0)
+        return digby__walk_fail(w, pgno, "large key's hash differs from its overflow item");
     return DIGBY_OK;
+}
+
+/* Compare key k with separator slot i of branch bp: *out as kcmp. */
+static int digby__walk_sep(digby__walk *w, const uint8_t *bp, unsigned i,
+                           const digby__kref *k, int *out, int *tie, int *in_range)
+{
+    digby__kref s;
+    size_t kl;
+    int rc;
+    memset(&s, 0, sizeof(s));
+    s.head = digby__node_key(bp, i, &kl);
+    s.head_bytes = kl;
+    s.len = kl;
+    *tie = digby__branch_tie(bp, i);
+    *in_range = 0;
+    rc = digby__kcmp(w->txn, k, &s, out);
+    if (rc == DIGBY_OK && *tie && *out > 0)
+        rc = digby__kref_starts(w->txn, k, s.head, kl, in_range);
+    return rc;
 }
 
 /* Check the keys of a leaf against the previous leaf and the separators of
@@ -99,24 +150,47 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
         return digby__walk_fail(w, leaf->pgno, "key prefix longer than allowed");
     for (i = 0; i < n; i++) {
         digby__cell c;
+        digby__kref ck;
         size_t kn;
+        int cmp;
         digby__node_cell(p, i, &c);
-        kn = digby__full_key(digby__node_prefix(p), plen, &c, w->cur);
-        if (w->have_prev && digby__keycmp(w->prev, w->prev_bytes, w->cur, kn) >= 0)
-            return digby__walk_fail(w, leaf->pgno, "keys out of order");
-        if (kn > w->txn->db->max_key)
+        digby__cell_kref(digby__node_prefix(p), plen, &c, w->cur, &ck);
+        kn = ck.head_bytes + (ck.hash ? DIGBY__HASH_BYTES : 0); /* bytes at w->cur */
+        if (c.version > w->txn->meta.txid)
+            return digby__walk_fail(w, leaf->pgno, "value version newer than the snapshot");
+        if (!(c.flags & DIGBY__CELL_BIGKEY) && kn > w->txn->db->max_key)
             return digby__walk_fail(w, leaf->pgno, "key longer than the key limit");
+        if ((c.flags & DIGBY__CELL_BIGKEY) && (!w->only_txid || c.version == w->only_txid)) {
+            rc = digby__walk_item(w, c.big_root, c.version, c.big_len,
+                                  (c.big_flags & DIGBY__KEY_COMPRESSED) != 0);
+            if (rc == DIGBY_OK && !w->only_txid) rc = digby__walk_bigkey(w, leaf->pgno, &ck);
+            if (rc) return rc;
+        }
+        if (w->have_prev) {
+            rc = digby__kcmp(w->txn, &w->prevk, &ck, &cmp);
+            if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = -1;
+            if (rc) return rc;
+            if (cmp >= 0) return digby__walk_fail(w, leaf->pgno, "keys out of order");
+        }
         rc = digby__reserve(&w->txn->db->alloc, &w->prev, &w->prev_cap, kn + 1);
         if (rc) return rc;
         memcpy(w->prev, w->cur, kn);
+        w->prevk = ck;
+        w->prevk.head = w->prev;
+        if (ck.hash) w->prevk.hash = w->prev + ck.head_bytes;
         w->prev_bytes = kn;
         w->have_prev = 1;
-        if (i == 0) { memcpy(w->first, w->cur, kn); first_bytes = kn; }
-        if (c.version > w->txn->meta.txid)
-            return digby__walk_fail(w, leaf->pgno, "value version newer than the snapshot");
+        if (i == 0) {
+            memcpy(w->first, w->cur, kn);
+            first_bytes = kn;
+            w->firstk = w->prevk;
+            w->firstk.head = w->first;
+            if (ck.hash) w->firstk.hash = w->first + ck.head_bytes;
+        }
         if ((c.flags & DIGBY__CELL_OVERFLOW) &&
             (!w->only_txid || c.version == w->only_txid)) {
-            rc = digby__walk_overflow(w, &c);
+            rc = digby__walk_item(w, digby__get64(c.val), c.version, c.vlen,
+                                  (c.flags & DIGBY__CELL_COMPRESSED) != 0);
             if (rc) return rc;
         }
         if (is_catalog) {
@@ -141,19 +215,28 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
         }
     }
     w->entries += n;
+    (void)first_bytes;
+    /* a separator s bounds its right subtree's keys from below (k >= s; a
+       tie separator: k > s) and its left subtree's from above (k < s; a
+       tie separator: k <= s, or k has s as a prefix) */
     for (l = 0; l < depth - 1; l++) {
         const uint8_t *bp = stack[l].page;
         unsigned slot = stack[l].idx - 1, bn = digby__node_n(bp);
-        size_t kl;
-        const uint8_t *k;
+        int cmp, tie, in_range;
+        /* open's verification, in a build without lz4, cannot read
+           compressed large keys: it leaves their order to digby_check */
         if (slot > 0) {
-            k = digby__node_key(bp, slot, &kl);
-            if (digby__keycmp(w->first, first_bytes, k, kl) < 0)
+            rc = digby__walk_sep(w, bp, slot, &w->firstk, &cmp, &tie, &in_range);
+            if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = 1, tie = 0;
+            if (rc) return rc;
+            if (cmp < 0 || (tie && cmp == 0))
                 return digby__walk_fail(w, leaf->pgno, "key below its parent's separator");
         }
         if (slot + 1 < bn) {
-            k = digby__node_key(bp, slot + 1, &kl);
-            if (digby__keycmp(w->prev, w->prev_bytes, k, kl) >= 0)
+            rc = digby__walk_sep(w, bp, slot + 1, &w->prevk, &cmp, &tie, &in_range);
+            if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = -1, tie = 0;
+            if (rc) return rc;
+            if (tie ? (cmp > 0 && !in_range) : cmp >= 0)
                 return digby__walk_fail(w, leaf->pgno, "key above the next separator");
         }
     }
@@ -201,7 +284,10 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
                 size_t a, b;
                 const uint8_t *ka = digby__node_key(top->page, i - 1, &a);
                 const uint8_t *kb = digby__node_key(top->page, i, &b);
-                if (digby__keycmp(ka, a, kb, b) >= 0) {
+                int c = digby__keycmp(ka, a, kb, b);
+                /* tie separators may repeat: several children hold keys
+                   with the same first max_key bytes */
+                if (c > 0 || (c == 0 && !digby__branch_tie(top->page, i))) {
                     rc = digby__walk_fail(w, top->pgno, "separators out of order");
                     break;
                 }
@@ -346,7 +432,7 @@ DIGBY_API int digby_stat(digby_db *db, digby_stats *out)
 
 /* Verify every page the transaction that wrote `m` wrote: the pages whose
    txid is m->txid, reached through parent entries that record that txid,
-   plus that transaction's overflow chains and freelist chain.  With one sync
+   plus that transaction's overflow items and freelist chain.  With one sync
    per commit this is what makes a meta page trustworthy: if any of them did
    not reach the disk, the commit is incomplete (LESSONS.md, "One sync per
    commit, safely").  Returns DIGBY_OK or DIGBY_CORRUPT (or I/O errors). */
@@ -378,5 +464,6 @@ static int digby__verify_newest(digby_db *db, const digby__meta *m)
     digby__free(&db->alloc, w.cur);
     digby__free(&db->alloc, w.tables);
     digby__free(&db->alloc, txn.io);
+    digby__bx_release(&txn);
     return rc;
 }

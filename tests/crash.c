@@ -3,7 +3,8 @@
    A fault-injecting in-memory VFS keeps, per file, a durable image and the
    list of writes (and truncates) since the last sync.  A fixed workload of
    a few hundred transactions (puts, overwrites, deletes, overflow values,
-   table create/drop, aborts, reopens) runs once to count the VFS's write,
+   large keys, lz4 compression of half the values, table create/drop,
+   aborts, reopens) runs once to count the VFS's write,
    sync and truncate calls.  Then, for every such call k, the workload runs
    again from scratch and power is cut at call k: that call and every later
    call (reads included) fail with DIGBY_IOERR, and the workload stops at the
@@ -392,19 +393,21 @@ typedef struct mstate {
 } mstate;
 
 typedef struct mkey {
-    unsigned char p[256];
+    unsigned char p[700];
     size_t n;
 } mkey;
 
 static void vfill(unsigned char *b, size_t n, uint32_t seed)
 {
-    uint64_t w = ((uint64_t)seed << 32) ^ 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    uint64_t w = ((uint64_t)seed << 32) ^ 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, o = 0;
     size_t i = 0;
+    int runs = seed & 1; /* half the values compress: each word four times */
     while (i < n) {
-        uint64_t o;
         size_t k = n - i < 8 ? n - i : 8;
-        w = w * 6364136223846793005ULL + 1442695040888963407ULL;
-        o = w ^ (w >> 29);
+        if (!runs || (i & 31) == 0) {
+            w = w * 6364136223846793005ULL + 1442695040888963407ULL;
+            o = w ^ (w >> 29);
+        }
         memcpy(b + i, &o, k);
         i += k;
     }
@@ -425,16 +428,28 @@ static int mkey_cmp(const void *x, const void *y)
     return kcmp(a->p, a->n, b->p, b->n);
 }
 
-/* Sorted, distinct keys with shared prefixes; one of max_key bytes. */
+/* Sorted, distinct keys with shared prefixes; one of max_key bytes, and
+   large keys (longer than max_key: in overflow pages) that tie on their
+   first 200 bytes or on more than max_key. */
 static void gen_keys(mkey *keys, uint64_t seed, size_t max_key)
 {
     static const char *const pre[6] = {"", "a", "ab", "user/", "user/00", "\xff"};
     uint64_t s = seed ^ 0x1234567ULL;
     size_t n = 0, i, j;
-    if (max_key > sizeof keys[0].p) max_key = sizeof keys[0].p;
+    if (max_key > sizeof keys[0].p - 300) max_key = sizeof keys[0].p - 300;
     keys[n++].n = 0;
     memset(keys[n].p, 'm', max_key);
     keys[n++].n = max_key;
+    while (n < 24) {
+        size_t base = n % 2 ? 200 : max_key + 20;
+        size_t len = (n % 2 ? max_key : base) + 1 + (size_t)(splitmix(&s) % 280);
+        memset(keys[n].p, n % 2 ? 'L' : 'T', base);
+        for (j = base; j < len; j++) keys[n].p[j] = (unsigned char)('a' + splitmix(&s) % 3);
+        keys[n].n = len;
+        for (i = 0; i < n; i++)
+            if (mkey_cmp(&keys[i], &keys[n]) == 0) break;
+        if (i == n) n++;
+    }
     while (n < NKEYS) {
         const char *p = pre[splitmix(&s) % 6];
         size_t pl = strlen(p), sl = (size_t)(splitmix(&s) % 24), len;
@@ -631,6 +646,7 @@ static void run_workload(wl *w, fvfs *v, const mkey *keys, uint64_t seed)
     w->vb = (unsigned char *)xmalloc(8192);
     w->opts.page_size = PAGE_SIZE;
     w->opts.cache_bytes = 16 * PAGE_SIZE;
+    w->opts.compression = DIGBY_COMPRESS_LZ4;
     w->opts.vfs = &v->vfs;
     w->cm.exists[0] = w->com.exists[0] = 1;
     rc = digby_open("crash.db", &w->opts, &w->db);

@@ -73,15 +73,16 @@ typedef struct cfg {
     uint32_t page_size;
     size_t cache_bytes;
     uint32_t flags;
+    uint32_t compression;
 } cfg;
 
 static cfg cfgs[] = {
-    {"mem-512", 0, 512, 0, 0},
-    {"mem-4096-cache16", 0, 4096, 16 * 4096, 0},
-    {"mem-65536", 0, 65536, 0, 0},
-    {"posix-512-cache16", 1, 512, 16 * 512, 0},
-    {"posix-4096", 1, 4096, 0, 0},
-    {"posix-65536-nosync", 1, 65536, 0, DIGBY_OPEN_NO_SYNC},
+    {"mem-512", 0, 512, 0, 0, 0},
+    {"mem-4096-cache16", 0, 4096, 16 * 4096, 0, 0},
+    {"mem-65536-lz4", 0, 65536, 0, 0, DIGBY_COMPRESS_LZ4},
+    {"posix-512-cache16-lz4", 1, 512, 16 * 512, 0, DIGBY_COMPRESS_LZ4},
+    {"posix-4096-lz4", 1, 4096, 0, 0, DIGBY_COMPRESS_LZ4},
+    {"posix-65536-nosync", 1, 65536, 0, DIGBY_OPEN_NO_SYNC, 0},
 };
 #define NCFG (sizeof cfgs / sizeof cfgs[0])
 
@@ -132,6 +133,7 @@ typedef struct T {
     digby_options opts;
     digby_db *db;
     size_t max_key;
+    size_t key_limit; /* longest key generated: large keys go past max_key */
 
     digby_txn *w;     /* the write transaction */
     digby_txn *snap;  /* a long-lived read-only snapshot */
@@ -151,7 +153,7 @@ typedef struct T {
 
     unsigned char *vbuf;
     size_t vbuf_cap;
-    unsigned char *kbuf; /* probe keys, max_key + 16 bytes */
+    unsigned char *kbuf; /* probe keys, key_limit + 16 bytes */
     size_t recent;       /* a recently used key index, for locality */
 } T;
 
@@ -224,13 +226,15 @@ static int chance(T *t, unsigned pct) { return below(t, 100) < pct; }
 
 static void vfill(unsigned char *b, size_t n, uint32_t seed)
 {
-    uint64_t w = ((uint64_t)seed << 32) ^ 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    uint64_t w = ((uint64_t)seed << 32) ^ 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, o = 0;
     size_t i = 0;
+    int runs = seed & 1; /* half the values compress: each word four times */
     while (i < n) {
-        uint64_t o;
         size_t k = n - i < 8 ? n - i : 8;
-        w = w * 6364136223846793005ULL + 1442695040888963407ULL;
-        o = w ^ (w >> 29);
+        if (!runs || (i & 31) == 0) {
+            w = w * 6364136223846793005ULL + 1442695040888963407ULL;
+            o = w ^ (w >> 29);
+        }
         memcpy(b + i, &o, k);
         i += k;
     }
@@ -299,7 +303,7 @@ static void hexkey(const void *p, size_t n, char *out, size_t cap)
 static void add_key(T *t, size_t *n, size_t cap, const unsigned char *p,
                     size_t len)
 {
-    if (*n >= cap || len > t->max_key) return;
+    if (*n >= cap || len > t->key_limit) return;
     t->keys[*n].p = (unsigned char *)xmalloc(t, len);
     if (len) memcpy(t->keys[*n].p, p, len);
     t->keys[*n].n = len;
@@ -309,7 +313,7 @@ static void add_key(T *t, size_t *n, size_t cap, const unsigned char *p,
 /* A few thousand keys with shared prefixes, from 0 bytes to max_key. */
 static void gen_keys(T *t)
 {
-    const size_t cap = NKEYS_TARGET + 64;
+    const size_t cap = NKEYS_TARGET + 64 + 64;
     size_t max = t->max_key, n = 0, i, j, long_n;
     unsigned char *buf = (unsigned char *)xmalloc(t, max + 1);
     unsigned char longp[2][256];
@@ -354,6 +358,28 @@ static void gen_keys(T *t)
     for (i = 0; i < 5; i++) {
         static const unsigned char singles[5] = {0x00, 0x01, 0x7f, 0x80, 0xff};
         add_key(t, &n, cap, &singles[i], 1);
+    }
+
+    /* large keys (longer than max_key, kept in overflow pages): families
+       that share their first 230 bytes (past the bytes a large key's cell
+       keeps) or their first max_key + 40 (past a separator's reach), with
+       some ordinary keys among them */
+    {
+        size_t lim = t->key_limit, f, m, base, len;
+        unsigned char *bb = (unsigned char *)xmalloc(t, lim + 1);
+        for (f = 0; f < 3; f++) {
+            base = f == 0 ? 230 : (f == 1 ? max + 40 : 40);
+            if (base > lim - 8) base = lim - 8;
+            for (i = 0; i < base; i++) bb[i] = (unsigned char)('A' + f + below(t, 2));
+            for (m = 0; m < 16; m++) {
+                len = m < 3 && base < max ? base + 1 + below(t, max - base)
+                                          : max + 1 + below(t, lim - max);
+                if (len <= base) len = base + 1;
+                for (i = base; i < len; i++) bb[i] = (unsigned char)('a' + below(t, 3));
+                add_key(t, &n, cap, bb, len);
+            }
+        }
+        free(bb);
     }
 
     while (n < NKEYS_TARGET) {
@@ -423,7 +449,7 @@ static size_t gen_probe(T *t)
     } else if (r < 75) {
         n = k->n;
         if (n) memcpy(b, k->p, n);
-        for (i = 1 + below(t, 3); i > 0 && n < t->max_key; i--)
+        for (i = 1 + below(t, 3); i > 0 && n < t->key_limit; i--)
             b[n++] = (unsigned char)below(t, 256);
     } else if (r < 90) {
         n = k->n;
@@ -1083,11 +1109,14 @@ static void do_op(T *t)
         break;
     }
     case OP_TOOBIG: {
-        unsigned char *b = vbuf(t, t->max_key + 1);
+        /* 4 GiB: refused before its bytes are read (64-bit only) */
+        unsigned char *b = vbuf(t, 16);
         t->what = "put with too long key";
-        memset(b, 'q', t->max_key + 1);
-        CHECK_RC(t, digby_txn_put(t->w, wh(t, tr), b, t->max_key + 1, "v", 1, 0),
+        memset(b, 'q', 16);
+#if SIZE_MAX > 0xFFFFFFFFu
+        CHECK_RC(t, digby_txn_put(t->w, wh(t, tr), b, (size_t)DIGBY_MAX_KEY_BYTES + 1, "v", 1, 0),
                  DIGBY_TOOBIG);
+#endif
         break;
     }
     case OP_SAMEHANDLE:
@@ -1426,6 +1455,7 @@ static int setup(void **state)
     t->opts.page_size = c->page_size;
     t->opts.cache_bytes = c->cache_bytes;
     t->opts.flags = c->flags;
+    t->opts.compression = c->compression;
     t->opts.vfs = t->vfs;
     *state = t;
     return 0;
@@ -1474,7 +1504,8 @@ static void test_model(void **state)
     db_open(t, 0);
     t->max_key = digby_max_key_bytes(t->db);
     CHECK(t, t->max_key >= 1);
-    t->kbuf = (unsigned char *)xmalloc(t, t->max_key + 16);
+    t->key_limit = t->max_key + 600;
+    t->kbuf = (unsigned char *)xmalloc(t, t->key_limit + 16);
     gen_keys(t);
     ms_init(t, &t->cm);
     ms_init(t, &t->com);

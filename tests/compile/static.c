@@ -31,6 +31,11 @@ static const compile_check_fn compile_check_all[] = {
     (compile_check_fn)digby_txn_put,
     (compile_check_fn)digby_txn_get,
     (compile_check_fn)digby_txn_delete,
+    (compile_check_fn)digby_txn_get_range,
+    (compile_check_fn)digby_txn_put_begin,
+    (compile_check_fn)digby_blob_write,
+    (compile_check_fn)digby_blob_finish,
+    (compile_check_fn)digby_blob_abort,
     (compile_check_fn)digby_table_open,
     (compile_check_fn)digby_table_drop,
     (compile_check_fn)digby_table_list,
@@ -43,8 +48,11 @@ static const compile_check_fn compile_check_all[] = {
     (compile_check_fn)digby_cursor_next,
     (compile_check_fn)digby_cursor_prev,
     (compile_check_fn)digby_cursor_get,
+    (compile_check_fn)digby_cursor_get_range,
     (compile_check_fn)digby_stat,
-    (compile_check_fn)digby_check
+    (compile_check_fn)digby_check,
+    (compile_check_fn)digby_change_passphrase,
+    (compile_check_fn)digby_rekey
 };
 
 int main(void)

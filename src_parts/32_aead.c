@@ -1,0 +1,348 @@
+/* The cryptographic primitives, as a small interface of our own over mbedTLS
+   2.28 or 3.x, so that nothing else sees an mbedTLS type (FORMAT.md
+   section 10 says how the pages use them):
+
+     digby__aead_lock/unlock  AES-GCM with a 12-byte nonce and a 16-byte tag
+                              (Monocypher's crypto_aead_lock/unlock shape:
+                              text, mac, nonce, associated data)
+     digby__rng_*             CTR_DRBG (NIST SP 800-90A) seeded from the OS
+                              through mbedTLS's entropy collector, or from
+                              the application's callback (bare metal)
+     digby__pbkdf2            PBKDF2-HMAC-SHA-256 (RFC 8018)
+     digby__hmac              HMAC-SHA-256 (RFC 2104)
+
+   An AES-GCM context is not safe for two threads at once, so each data key
+   keeps a list of idle contexts (digby__dkey.spare) and a thread takes one
+   for each page it seals or opens; the list grows to the number of threads
+   that ever decrypted at the same moment.  mbedTLS allocates a little
+   memory of its own (mbedtls_calloc), outside digby's allocator hooks.
+
+   Under DIGBY_NO_CRYPTO every function fails with DIGBY_NOFEATURE; open
+   never gets that far, because it refuses encrypted files first. */
+
+#ifndef DIGBY_NO_CRYPTO
+
+struct digby__aead {
+    mbedtls_gcm_context gcm;
+    struct digby__aead *next;   /* in digby__dkey.spare */
+};
+
+/* A context for key[0 .. key_bytes) (16: AES-128, 32: AES-256). */
+static int digby__aead_new(const digby_allocator *a, const uint8_t *key,
+                           size_t key_bytes, digby__aead **out)
+{
+    digby__aead *x = (digby__aead *)digby__malloc(a, sizeof(*x));
+    *out = NULL;
+    if (!x) return DIGBY_NOMEM;
+    memset(x, 0, sizeof(*x));
+    mbedtls_gcm_init(&x->gcm);
+    if (mbedtls_gcm_setkey(&x->gcm, MBEDTLS_CIPHER_ID_AES, key,
+                           (unsigned int)(key_bytes * 8)) != 0) {
+        mbedtls_gcm_free(&x->gcm);
+        digby__free(a, x);
+        return DIGBY_NOMEM;
+    }
+    *out = x;
+    return DIGBY_OK;
+}
+
+static void digby__aead_free(const digby_allocator *a, digby__aead *x)
+{
+    if (!x) return;
+    mbedtls_gcm_free(&x->gcm); /* wipes the key schedule */
+    digby__free(a, x);
+}
+
+/* Encrypt text[0 .. text_bytes) in place and write its tag to mac. */
+static int digby__aead_lock(digby__aead *x, uint8_t *text, size_t text_bytes,
+                            uint8_t mac[16], const uint8_t nonce[12],
+                            const uint8_t *ad, size_t ad_bytes)
+{
+    if (mbedtls_gcm_crypt_and_tag(&x->gcm, MBEDTLS_GCM_ENCRYPT, text_bytes, nonce,
+                                  DIGBY__NONCE, ad, ad_bytes, text, text, DIGBY__TAG,
+                                  mac) != 0)
+        return DIGBY_IOERR;
+    return DIGBY_OK;
+}
+
+/* Check mac and decrypt.  mbedTLS documents decryption as safe only when
+   the output trails the input by at least 8 bytes, so the ciphertext is
+   read from text + 8 and the plaintext written to text: the caller puts
+   the ciphertext there.  DIGBY_CORRUPT when the tag does not match (the
+   text is then wiped). */
+static int digby__aead_unlock(digby__aead *x, uint8_t *text, size_t text_bytes,
+                              const uint8_t mac[16], const uint8_t nonce[12],
+                              const uint8_t *ad, size_t ad_bytes)
+{
+    if (mbedtls_gcm_auth_decrypt(&x->gcm, text_bytes, nonce, DIGBY__NONCE, ad, ad_bytes,
+                                 mac, DIGBY__TAG, text + 8, text) != 0)
+        return DIGBY_CORRUPT;
+    return DIGBY_OK;
+}
+
+struct digby__rng {
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_entropy_context entropy;
+    int (*user)(void *, uint8_t *, size_t);
+    void *user_ctx;
+    uint8_t pool[504];   /* random bytes drawn ahead: 42 nonces */
+    size_t left;         /* unused bytes at the start of pool */
+};
+
+static int digby__rng_user(void *p, unsigned char *buf, size_t n)
+{
+    digby__rng *r = (digby__rng *)p;
+    return r->user(r->user_ctx, buf, n) ? MBEDTLS_ERR_ENTROPY_SOURCE_FAILED : 0;
+}
+
+static int digby__rng_new(const digby_allocator *a,
+                          int (*entropy)(void *, uint8_t *, size_t), void *ctx,
+                          digby__rng **out)
+{
+    static const char pers[] = "digby CTR_DRBG";
+    digby__rng *r = (digby__rng *)digby__malloc(a, sizeof(*r));
+    int rc;
+    *out = NULL;
+    if (!r) return DIGBY_NOMEM;
+    memset(r, 0, sizeof(*r));
+    mbedtls_ctr_drbg_init(&r->drbg);
+    mbedtls_entropy_init(&r->entropy);
+    r->user = entropy;
+    r->user_ctx = ctx;
+    if (entropy)
+        rc = mbedtls_ctr_drbg_seed(&r->drbg, digby__rng_user, r,
+                                   (const unsigned char *)pers, sizeof(pers) - 1);
+    else
+        rc = mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy,
+                                   (const unsigned char *)pers, sizeof(pers) - 1);
+    if (rc != 0) {
+        digby__rng_free(a, r);
+        return DIGBY_IOERR;
+    }
+    *out = r;
+    return DIGBY_OK;
+}
+
+/* n random bytes.  Small requests come from a pool drawn ahead, so that a
+   page write does not pay for a DRBG call (which re-keys its AES). */
+static int digby__rng_fill(digby__rng *r, uint8_t *buf, size_t n)
+{
+    while (n) {
+        size_t k;
+        if (r->left == 0) {
+            if (mbedtls_ctr_drbg_random(&r->drbg, r->pool, sizeof(r->pool)) != 0)
+                return DIGBY_IOERR;
+            r->left = sizeof(r->pool);
+        }
+        k = DIGBY__MIN(n, r->left);
+        r->left -= k;
+        memcpy(buf, r->pool + r->left, k);
+        digby__wipe(r->pool + r->left, k); /* never handed out twice */
+        buf += k;
+        n -= k;
+    }
+    return DIGBY_OK;
+}
+
+static void digby__rng_free(const digby_allocator *a, digby__rng *r)
+{
+    if (!r) return;
+    mbedtls_ctr_drbg_free(&r->drbg);
+    mbedtls_entropy_free(&r->entropy);
+    digby__wipe(r->pool, sizeof(r->pool));
+    digby__free(a, r);
+}
+
+/* PBKDF2-HMAC-SHA-256 with a 32-byte output. */
+static int digby__pbkdf2(const char *pass, size_t pass_bytes, const uint8_t *salt,
+                         size_t salt_bytes, uint32_t iterations, uint8_t out[32])
+{
+    int rc;
+#if MBEDTLS_VERSION_NUMBER >= 0x03030000
+    rc = mbedtls_pkcs5_pbkdf2_hmac_ext(MBEDTLS_MD_SHA256, (const unsigned char *)pass,
+                                       pass_bytes, salt, salt_bytes, iterations, 32, out);
+#else
+    mbedtls_md_context_t md;
+    mbedtls_md_init(&md);
+    rc = mbedtls_md_setup(&md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1);
+    if (rc == 0)
+        rc = mbedtls_pkcs5_pbkdf2_hmac(&md, (const unsigned char *)pass, pass_bytes, salt,
+                                       salt_bytes, iterations, 32, out);
+    mbedtls_md_free(&md);
+#endif
+    return rc == 0 ? DIGBY_OK : DIGBY_NOMEM;
+}
+
+static int digby__hmac(const uint8_t *key, size_t key_bytes, const uint8_t *msg,
+                       size_t msg_bytes, uint8_t out[32])
+{
+    const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+    if (!md || mbedtls_md_hmac(md, key, key_bytes, msg, msg_bytes, out) != 0)
+        return DIGBY_NOMEM;
+    return DIGBY_OK;
+}
+
+static void digby__wipe(void *p, size_t n)
+{
+    mbedtls_platform_zeroize(p, n);
+}
+
+#define DIGBY__FEATURE_CRYPTO " aes-gcm"
+#define DIGBY__HAVE_CRYPTO 1
+
+#else /* DIGBY_NO_CRYPTO */
+
+struct digby__aead { int unused; };
+struct digby__rng { int unused; };
+
+static int digby__aead_new(const digby_allocator *a, const uint8_t *key,
+                           size_t key_bytes, digby__aead **out)
+{
+    (void)a; (void)key; (void)key_bytes;
+    *out = NULL;
+    return DIGBY_NOFEATURE;
+}
+
+static void digby__aead_free(const digby_allocator *a, digby__aead *x)
+{
+    (void)a; (void)x;
+}
+
+static int digby__aead_lock(digby__aead *x, uint8_t *text, size_t text_bytes,
+                            uint8_t mac[16], const uint8_t nonce[12],
+                            const uint8_t *ad, size_t ad_bytes)
+{
+    (void)x; (void)text; (void)text_bytes; (void)mac; (void)nonce; (void)ad; (void)ad_bytes;
+    return DIGBY_NOFEATURE;
+}
+
+static int digby__aead_unlock(digby__aead *x, uint8_t *text, size_t text_bytes,
+                              const uint8_t mac[16], const uint8_t nonce[12],
+                              const uint8_t *ad, size_t ad_bytes)
+{
+    (void)x; (void)text; (void)text_bytes; (void)mac; (void)nonce; (void)ad; (void)ad_bytes;
+    return DIGBY_NOFEATURE;
+}
+
+static int digby__rng_new(const digby_allocator *a,
+                          int (*entropy)(void *, uint8_t *, size_t), void *ctx,
+                          digby__rng **out)
+{
+    (void)a; (void)entropy; (void)ctx;
+    *out = NULL;
+    return DIGBY_NOFEATURE;
+}
+
+static int digby__rng_fill(digby__rng *r, uint8_t *buf, size_t n)
+{
+    (void)r; (void)buf; (void)n;
+    return DIGBY_NOFEATURE;
+}
+
+static void digby__rng_free(const digby_allocator *a, digby__rng *r)
+{
+    (void)a; (void)r;
+}
+
+static int digby__pbkdf2(const char *pass, size_t pass_bytes, const uint8_t *salt,
+                         size_t salt_bytes, uint32_t iterations, uint8_t out[32])
+{
+    (void)pass; (void)pass_bytes; (void)salt; (void)salt_bytes; (void)iterations; (void)out;
+    return DIGBY_NOFEATURE;
+}
+
+static int digby__hmac(const uint8_t *key, size_t key_bytes, const uint8_t *msg,
+                       size_t msg_bytes, uint8_t out[32])
+{
+    (void)key; (void)key_bytes; (void)msg; (void)msg_bytes; (void)out;
+    return DIGBY_NOFEATURE;
+}
+
+static void digby__wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = (volatile uint8_t *)p;
+    while (n--) *v++ = 0;
+}
+
+#define DIGBY__FEATURE_CRYPTO ""
+#define DIGBY__HAVE_CRYPTO 0
+
+#endif /* DIGBY_NO_CRYPTO */
+
+/* ---- The handle's random source --------------------------------------------- */
+
+/* n random bytes from the handle's DRBG, seeded at the first call (a
+   handle that never writes never pays for it).  Caller holds crypt->mu. */
+static int digby__random_locked(const digby_db *db, uint8_t *buf, size_t n)
+{
+    digby__crypt *c = db->crypt;
+    if (!c->rng) {
+        int rc;
+        if (!c->writable) return DIGBY_READONLY;
+        rc = digby__rng_new(&db->alloc, c->entropy, c->entropy_ctx, &c->rng);
+        if (rc) return rc;
+    }
+    return digby__rng_fill(c->rng, buf, n);
+}
+
+static int digby__random(const digby_db *db, uint8_t *buf, size_t n)
+{
+    int rc;
+    digby__mutex_lock(&db->crypt->mu);
+    rc = digby__random_locked(db, buf, n);
+    digby__mutex_unlock(&db->crypt->mu);
+    return rc;
+}
+
+/* ---- A data key's contexts -------------------------------------------------- */
+
+/* Take an idle context for key k, or make one. */
+static int digby__dkey_take(const digby_db *db, digby__dkey *k, digby__aead **out)
+{
+    digby__crypt *c = db->crypt;
+    digby__aead *x;
+    uint8_t key[32];
+    size_t key_bytes;
+    int rc;
+    digby__mutex_lock(&c->mu);
+    x = k->spare;
+#ifndef DIGBY_NO_CRYPTO
+    if (x) k->spare = x->next;
+#endif
+    key_bytes = k->cipher == DIGBY_CIPHER_AES128_GCM ? 16 : 32;
+    if (!x) memcpy(key, k->key, key_bytes);
+    digby__mutex_unlock(&c->mu);
+    if (x) { *out = x; return DIGBY_OK; }
+    rc = digby__aead_new(&db->alloc, key, key_bytes, out);
+    digby__wipe(key, sizeof(key));
+    return rc;
+}
+
+static void digby__dkey_give(const digby_db *db, digby__dkey *k, digby__aead *x)
+{
+    digby__crypt *c = db->crypt;
+#ifndef DIGBY_NO_CRYPTO
+    digby__mutex_lock(&c->mu);
+    x->next = k->spare;
+    k->spare = x;
+    digby__mutex_unlock(&c->mu);
+#else
+    (void)c; (void)k;
+    digby__aead_free(&db->alloc, x);
+#endif
+}
+
+/* Free k's contexts and wipe it. */
+static void digby__dkey_clear(const digby_allocator *a, digby__dkey *k)
+{
+    digby__aead *x = k->spare, *next;
+    for (; x; x = next) {
+#ifndef DIGBY_NO_CRYPTO
+        next = x->next;
+#else
+        next = NULL;
+#endif
+        digby__aead_free(a, x);
+    }
+    digby__wipe(k, sizeof(*k));
+}
