@@ -74,15 +74,17 @@ typedef struct cfg {
     size_t cache_bytes;
     uint32_t flags;
     uint32_t compression;
+    int encrypted;          /* AES-GCM under a raw key */
 } cfg;
 
 static cfg cfgs[] = {
-    {"mem-512", 0, 512, 0, 0, 0},
-    {"mem-4096-cache16", 0, 4096, 16 * 4096, 0, 0},
-    {"mem-65536-lz4", 0, 65536, 0, 0, DIGBY_COMPRESS_LZ4},
-    {"posix-512-cache16-lz4", 1, 512, 16 * 512, 0, DIGBY_COMPRESS_LZ4},
-    {"posix-4096-lz4", 1, 4096, 0, 0, DIGBY_COMPRESS_LZ4},
-    {"posix-65536-nosync", 1, 65536, 0, DIGBY_OPEN_NO_SYNC, 0},
+    {"mem-512", 0, 512, 0, 0, 0, 0},
+    {"mem-4096-cache16", 0, 4096, 16 * 4096, 0, 0, 0},
+    {"mem-65536-lz4", 0, 65536, 0, 0, DIGBY_COMPRESS_LZ4, 0},
+    {"posix-512-cache16-lz4", 1, 512, 16 * 512, 0, DIGBY_COMPRESS_LZ4, 0},
+    {"posix-4096-lz4", 1, 4096, 0, 0, DIGBY_COMPRESS_LZ4, 0},
+    {"posix-65536-nosync", 1, 65536, 0, DIGBY_OPEN_NO_SYNC, 0, 0},
+    {"mem-4096-cache16-aes-lz4", 0, 4096, 16 * 4096, 0, DIGBY_COMPRESS_LZ4, 1},
 };
 #define NCFG (sizeof cfgs / sizeof cfgs[0])
 
@@ -1456,6 +1458,11 @@ static int setup(void **state)
     t->opts.cache_bytes = c->cache_bytes;
     t->opts.flags = c->flags;
     t->opts.compression = c->compression;
+    if (c->encrypted) {
+        static const uint8_t key[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
+        t->opts.key = key;
+        t->opts.key_bytes = sizeof key;
+    }
     t->opts.vfs = t->vfs;
     *state = t;
     return 0;
