@@ -586,6 +586,23 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# Encryption and compression come from the environment, never the command line.
+head -c 32 /dev/urandom >"$d/key32"
+printf 'short' >"$d/key5"
+rm -f "$d/enc.db"
+DIGBY_KEY_FILE="$d/key32" DIGBY_COMPRESS=lz4 ok "encrypted put" "$d/enc.db" put secret-key "top secret value"
+DIGBY_KEY_FILE="$d/key32" dg "$d/enc.db" get secret-key
+if [ "$rc" -eq 0 ] && [ "$(cat "$d/out")" = "top secret value" ]; then pass; else bad "encrypted get: exit $rc, got $(cat "$d/out")"; fi
+if grep -q "top secret value" "$d/enc.db"; then bad "plaintext found in the encrypted file"; else pass; fi
+dg "$d/enc.db" get secret-key
+if [ "$rc" -ne 0 ] && grep -q "wrong encryption key" "$d/err"; then pass; else bad "no key: exit $rc, $(cat "$d/err")"; fi
+DIGBY_KEY_FILE="$d/key5" dg "$d/enc.db" get secret-key
+if [ "$rc" -ne 0 ] && [ "$(wc -l <"$d/err")" -eq 1 ]; then pass; else bad "5-byte key file: exit $rc"; fi
+DIGBY_COMPRESS=zstd dg "$d/other.db" put k v
+if [ "$rc" -ne 0 ]; then pass; else bad "DIGBY_COMPRESS=zstd accepted"; fi
+DIGBY_KEY_FILE="$d/key32" ok "encrypted check" "$d/enc.db" check
+
+# ---------------------------------------------------------------------------
 if [ "$failures" -ne 0 ]; then
     echo "cli_test: $failures of $tests checks FAILED" >&2
     exit 1

@@ -114,3 +114,23 @@ run "$db" stat
 run "$db" check
 say "digby $db dump -t by-section -p | head -7"
 "$bin" "$db" dump -t by-section -p | head -7
+
+# The same data once more, encrypted (AES-256-GCM under a random key kept in
+# a file: keys never go on the command line) and with lz4 on: the records
+# over a leaf's size are compressed.
+edb="${db%.digby}-aes-lz4.digby"
+keyfile="${db%.digby}.key"
+rm -f "$edb" "$keyfile"
+head -c 32 /dev/urandom > "$keyfile"
+say "DIGBY_KEY_FILE=$keyfile DIGBY_COMPRESS=lz4 digby $edb load -f $dumpfile"
+DIGBY_KEY_FILE="$keyfile" DIGBY_COMPRESS=lz4 "$bin" "$edb" load -f "$dumpfile"
+say "DIGBY_KEY_FILE=$keyfile digby $edb get bash | head -3"
+DIGBY_KEY_FILE="$keyfile" "$bin" "$edb" get bash | head -3
+say "DIGBY_KEY_FILE=$keyfile digby $edb stat | grep -E 'file_bytes|overflow_pages'"
+DIGBY_KEY_FILE="$keyfile" "$bin" "$edb" stat | grep -E 'file_bytes|overflow_pages'
+say "DIGBY_KEY_FILE=$keyfile digby $edb check"
+DIGBY_KEY_FILE="$keyfile" "$bin" "$edb" check
+say "grep -c 'Package: bash' $edb    # the plaintext is nowhere in the file"
+grep -c 'Package: bash' "$edb" || true
+say "digby $edb get bash    # without the key"
+"$bin" "$edb" get bash || true

@@ -69,6 +69,10 @@ static const char usage_text[] =
 "                                      NAME, others to the global tree or\n"
 "                                      TABLE; -N: keep existing keys\n"
 "\n"
+"environment: DIGBY_KEY_FILE=FILE (raw 16/32-byte key) or\n"
+"  DIGBY_PASSPHRASE=... opens or creates an encrypted file (keys are never\n"
+"  taken on the command line); DIGBY_COMPRESS=lz4 compresses large items\n"
+"\n"
 "  -t TABLE  use the named table instead of the global tree\n"
 "  -x        KEY, PREFIX, --from and --to are given in hex\n"
 "  --        ends the options\n"
@@ -431,13 +435,38 @@ static int finish_stdout(void)
 #define OPEN_WRITE 0u
 #define OPEN_MODIFY DIGBY_OPEN_NO_CREATE
 
+/* Encryption keys come from the environment, never the command line (where
+   other users could read them): DIGBY_KEY_FILE names a file holding a raw
+   16- or 32-byte key, or DIGBY_PASSPHRASE holds a passphrase.
+   DIGBY_COMPRESS=lz4 compresses large values and keys that are written. */
 static int open_db(const char *path, uint32_t flags, digby_db **db)
 {
     digby_options o;
+    uint8_t key[33];
+    size_t key_bytes = 0;
+    const char *env;
     int rc;
     memset(&o, 0, sizeof o);
     o.flags = flags;
+    if ((env = getenv("DIGBY_KEY_FILE")) != NULL && *env) {
+        FILE *kf = fopen(env, "rb");
+        if (!kf) return fail(DIGBY_INVALID, "key file %s", qs(env));
+        key_bytes = fread(key, 1, sizeof key, kf);
+        fclose(kf);
+        if (key_bytes != 16 && key_bytes != 32)
+            return fail(DIGBY_INVALID, "key file %s: want 16 or 32 bytes", qs(env));
+        o.key = key;
+        o.key_bytes = key_bytes;
+    } else if ((env = getenv("DIGBY_PASSPHRASE")) != NULL && *env) {
+        o.passphrase = env;
+    }
+    if ((env = getenv("DIGBY_COMPRESS")) != NULL && *env) {
+        if (strcmp(env, "lz4") == 0) o.compression = DIGBY_COMPRESS_LZ4;
+        else if (strcmp(env, "none") != 0)
+            return fail(DIGBY_INVALID, "DIGBY_COMPRESS=%s: want lz4 or none", qs(env));
+    }
     rc = digby_open(path, &o, db);
+    memset(key, 0, sizeof key);
     if (rc != DIGBY_OK) {
         *db = NULL;
         return fail(rc, "open %s", qs(path));
