@@ -33,6 +33,10 @@ static void *fw_no_heap(size_t n);
 
 #define DIGBY_NO_POSIX
 #define DIGBY_NO_THREADS
+/* No lz4 or mbedTLS on the device: nothing compressed or encrypted; large
+   keys hash with digby's portable SHA-256. */
+#define DIGBY_NO_LZ4
+#define DIGBY_NO_CRYPTO
 #define DIGBY_MALLOC(n) fw_no_heap(n)
 #define DIGBY_REALLOC(p, n) ((void)(p), fw_no_heap(n))
 #define DIGBY_FREE(p) ((void)(p))
