@@ -99,6 +99,10 @@ define run-tests
 	test $$fail -eq 0
 endef
 
+# (defined before the rule: make expands a rule's prerequisites as it reads it)
+NOLZ4_SRC  = tests/nolz4/main.c tests/nolz4/writer.c
+NOLZ4_BINS = $(if $(filter bigitems,$(TESTS)),build/tests/nolz4 build/tests-asan/nolz4)
+
 test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) cli-test
 	$(call run-tests,$(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS),$(DIGBY_TEST_SCALE))
 
@@ -106,8 +110,6 @@ test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) c
 # that the full build (writer.c) writes, in one program: both are
 # DIGBY_STATIC (whose unused functions are no error here).  make test runs
 # it with bigitems.
-NOLZ4_SRC  = tests/nolz4/main.c tests/nolz4/writer.c
-NOLZ4_BINS = $(if $(filter bigitems,$(TESTS)),build/tests/nolz4 build/tests-asan/nolz4)
 build/tests/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) -Wno-unused-function $(NOLZ4_SRC) -o $@ $(TEST_LIBS)
