@@ -424,10 +424,13 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     digby__seen seen;
     int ok[2] = {0, 0}, rc, slot;
     uint32_t ps = 0, try_ps;
+    size_t cap = 0;
     memset(&seen, 0, sizeof(seen));
     memset(keys, 0, sizeof(keys));
-    buf = (uint8_t *)digby__malloc(&db->alloc, DIGBY__MAX_PAGE);
-    if (!buf) return DIGBY_NOMEM;
+    /* the buffer grows to the page size being tried: a device with little
+       memory and small pages never needs a 64 KiB one */
+    buf = NULL;
+    if (digby__reserve(&db->alloc, &buf, &cap, DIGBY__MIN_PAGE)) return DIGBY_NOMEM;
     /* slot 0: its page size field tells where slot 1 is */
     if (file_bytes >= DIGBY__MIN_PAGE &&
         (rc = digby__read_at(db, 0, buf, DIGBY__MIN_PAGE)) != DIGBY_IOERR) {
@@ -436,6 +439,7 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
             try_ps = digby__get32(buf + DIGBY__M_PAGESIZE);
             if (try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
                 (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps &&
+                digby__reserve(&db->alloc, &buf, &cap, try_ps) == DIGBY_OK &&
                 digby__read_at(db, 0, buf, try_ps) == DIGBY_OK) {
                 rc = digby__meta_try(db, buf, try_ps, 0, &cand[0], &keys[0], &seen);
                 if (rc < 0) { digby__free(&db->alloc, buf); return rc; }
@@ -450,6 +454,7 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     for (try_ps = DIGBY__MIN_PAGE; try_ps <= DIGBY__MAX_PAGE; try_ps *= 2) {
         uint32_t use = ps ? ps : try_ps;
         if (file_bytes >= (uint64_t)use * 2 &&
+            digby__reserve(&db->alloc, &buf, &cap, use) == DIGBY_OK &&
             digby__read_at(db, use, buf, use) == DIGBY_OK) {
             rc = digby__meta_try(db, buf, use, 1, &cand[1], &keys[1], &seen);
             if (rc < 0) {
