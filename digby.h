@@ -8024,6 +8024,22 @@ DIGBY_API int digby_cursor_prev(digby_cursor *c)
     return digby__cursor_move(c, -1);
 }
 
+/* The entry under the cursor (re-found first if its transaction wrote
+   since): its leaf level and decoded cell.  DIGBY_NOTFOUND if there is none. */
+static int digby__cursor_here(digby_cursor *c, digby__level **leaf, digby__cell *cell)
+{
+    int rc;
+    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
+    if (digby__cursor_stale(c)) {
+        rc = digby__cursor_refind(c, DIGBY_SEEK_EQ);
+        if (rc) return rc;
+    }
+    if (!c->valid) return DIGBY_NOTFOUND;
+    *leaf = &c->stack[c->depth - 1];
+    digby__node_cell((*leaf)->page, (*leaf)->idx, cell);
+    return DIGBY_OK;
+}
+
 DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_bytes,
                                const void **val, size_t *val_bytes, uint64_t *version)
 {
@@ -8031,14 +8047,7 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
     digby__cell cell;
     int rc;
     if (!c) return DIGBY_INVALID;
-    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
-    if (digby__cursor_stale(c)) {
-        rc = digby__cursor_refind(c, DIGBY_SEEK_EQ);
-        if (rc) return rc;
-    }
-    if (!c->valid) return DIGBY_NOTFOUND;
-    leaf = &c->stack[c->depth - 1];
-    digby__node_cell(leaf->page, leaf->idx, &cell);
+    if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) return rc;
     if ((key || key_bytes) && (cell.flags & DIGBY__CELL_BIGKEY)) {
         /* a large key: read it whole from its item */
         if (cell.big_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
@@ -8082,14 +8091,7 @@ DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf
     int rc;
     if (got_bytes) *got_bytes = 0;
     if (!c || (!buf && len) || !got_bytes) return DIGBY_INVALID;
-    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
-    if (digby__cursor_stale(c)) {
-        rc = digby__cursor_refind(c, DIGBY_SEEK_EQ);
-        if (rc) return rc;
-    }
-    if (!c->valid) return DIGBY_NOTFOUND;
-    leaf = &c->stack[c->depth - 1];
-    digby__node_cell(leaf->page, leaf->idx, &cell);
+    if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) return rc;
     if (val_bytes) *val_bytes = cell.vlen;
     return digby__value_range(c->txn, &cell, offset, (uint8_t *)buf, len, got_bytes);
 }
