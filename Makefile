@@ -5,7 +5,9 @@
 #   make test             check digby.h is fresh, compile checks, every tests/*.c
 #                         plain (-O1 -g) and under ASan+UBSan
 #   make test TESTS="model crash"   only these tests (names without .c)
-#   make torture          the plain test binaries with DIGBY_TEST_SCALE=20
+#   make torture          the torture suite (issue #5): the plain test binaries
+#                         with DIGBY_TEST_SCALE=20, then every part that
+#                         tests/torture/*.mk registers; prints a summary table
 #   make longtest         a 4 GiB - 1 value in bounded memory (minutes, 4 GiB disk)
 #   make demo             build/digby, then tools/demo.sh
 #   make bench            bench/Makefile, once it exists
@@ -53,8 +55,8 @@ COMPILE_CHECKS = build/compile/c99_gcc.o \
                  build/compile/two_tu
 
 .DELETE_ON_ERROR:
-.PHONY: all amalgamate check-amalgamation test cli-test compile-tests torture demo bench clean \
-        longtest
+.PHONY: all amalgamate check-amalgamation test cli-test compile-tests torture torture-scale \
+        demo bench clean longtest
 
 all: build/digby
 
@@ -105,6 +107,7 @@ NOLZ4_BINS = $(if $(filter bigitems,$(TESTS)),build/tests/nolz4 build/tests-asan
 
 test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) cli-test
 	$(call run-tests,$(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS),$(DIGBY_TEST_SCALE))
+	@$(if $(strip $(TEST_SLICES)),$(MAKE) --no-print-directory $(TEST_SLICES))
 
 # tests/nolz4/: a DIGBY_NO_LZ4 + DIGBY_NO_CRYPTO build (main.c) reads a file
 # that the full build (writer.c) writes, in one program: both are
@@ -133,8 +136,26 @@ cli-test: build/digby
 	@mkdir -p $(TEST_DIR)/cli
 	sh tests/cli_test.sh build/digby $(TEST_DIR)/cli
 
-torture: $(TEST_BINS)
+# ---- torture -----------------------------------------------------------------
+#
+# Each tests/torture/NAME.mk adds its parts:
+#   TORTURE_TARGETS += torture-NAME   full-figure runs (make torture only)
+#   TEST_SLICES     += slice-NAME     a fast slice that make test runs too
+# A torture part writes its figures, one table row per line, to
+# $(TORTURE_OUT)/NAME.txt; make torture prints them all at the end.
+TORTURE_OUT     = build/torture/figures
+TORTURE_TARGETS :=
+TEST_SLICES     :=
+-include $(sort $(wildcard tests/torture/*.mk))
+
+torture-scale: $(TEST_BINS)
 	$(call run-tests,$(TEST_BINS),20)
+
+torture: check-amalgamation
+	@rm -rf $(TORTURE_OUT); mkdir -p $(TORTURE_OUT); start=$$(date +%s); \
+	$(MAKE) --no-print-directory torture-scale $(TORTURE_TARGETS) || exit 1; \
+	echo; echo "==== torture summary ($$(date -u +%Y-%m-%d), $$(( $$(date +%s) - start )) s)"; \
+	cat $(TORTURE_OUT)/*.txt 2>/dev/null || true
 
 # ---- compile checks ---------------------------------------------------------
 
