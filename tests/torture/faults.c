@@ -1,0 +1,2004 @@
+/* tests/torture/faults.c -- the fault sweeps of the torture suite (issue #5,
+   items 1-3): power cut at every write, sync and truncate of W1000; I/O
+   errors at every VFS call and at every system call of the POSIX VFS; the
+   Nth allocation failing, for every N.
+
+   W1000: a fixed-seed workload of 1,000 write transactions over the global
+   tree and four named tables: puts (some NOOVERWRITE), overwrites, deletes,
+   gets, overflow values, large keys (longer than digby_max_key_bytes), table
+   creates and drops, 5% aborts, a close and reopen every 250 transactions,
+   and a read-only snapshot held across 30 commits at a time (its gets are
+   checked against the model of the commit it began after).  A reference
+   model (per tree and key: present, value length, value seed, version)
+   follows every call; values are a function of (seed, length).
+
+   Every sweep forks: the parent runs W1000 once; at each chosen call (VFS
+   call or allocation) it forks a child in which that call fails, and waits
+   for it.  The child lets the workload meet the failure, then checks what
+   must hold, reports into a shared counter block, and exits.  A child that
+   crashes, aborts, trips a sanitizer or runs past its alarm is a violation.
+
+   Modes (argv[1]):
+     crash  power cut at the chosen write/sync/truncate: it and every later
+            call fail.  The unsynced writes are resolved five ways: (a) all
+            dropped, (b) all kept, (c) the last write torn at 512-byte
+            sector boundaries (first, middle, last), (d) kept in another
+            order (two random subsets), (e) one sector of an unsynced write
+            (the last one, and a random one) turned to garbage.  Each
+            distinct image must open, hold exactly the last acknowledged
+            commit or the one in flight, pass digby_check, and take a new
+            write and commit.  The error must have reached an API call.
+     io     at the chosen VFS call (open, read, write, sync, size, truncate,
+            lock): DIGBY_IOERR (EIO), DIGBY_FULL (ENOSPC), and for writes a
+            short write (the first half of the sectors written, then
+            DIGBY_IOERR), each once and persistently (every later call
+            fails too).  The error must come back to the caller as itself
+            or DIGBY_POISONED; nothing aborts; after a failed sync no
+            commit reports success until reopen (begin gives
+            DIGBY_POISONED); after a once-error that did not poison, the
+            handle commits again; after a persistent one no commit
+            succeeds; the database, reopened from what the process wrote
+            and from what was synced, holds every acknowledged commit and
+            passes digby_check.
+     sys    the POSIX VFS on real files, with its system calls wrapped
+            (ld --wrap): at the chosen call of pread, pwrite, fdatasync,
+            fsync, ftruncate, open: EINTR and short transfers (must be
+            invisible: the workload goes on), EIO and ENOSPC (must come back
+            as DIGBY_IOERR and DIGBY_FULL), then the checks of io.
+     oom    at the chosen allocation through digby_options.allocator: NULL,
+            once and persistently.  DIGBY_NOMEM must come back (or
+            DIGBY_POISONED after it); after close every allocation made
+            through the hooks is freed (and LeakSanitizer runs in the child
+            under ASan); the file reopens intact.
+
+   Options: -p PAGE_SIZE  -e (encrypted, AES-256-GCM)  -z (lz4 on)
+            -n TXNS (W1000: 1000)  -s STEP (every STEP-th call)
+            -f FIRST -l LAST (call range)  -t LABEL (figure row label)
+            -o FILE (append the figure row)  -q (quiet)  -B (break the
+            expectation on purpose: the sweep must then report violations)
+   Exit status: 0 when no violation was seen. */
+
+#define _DEFAULT_SOURCE 1
+#define DIGBY_IMPLEMENTATION
+#include "digby.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+#if UNDER_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+#define SECTOR 512u
+#define NTREES 5
+#define NKEYS 240
+#define MAX_FILES 2
+#define REOPEN_EVERY 250
+#define SNAP_EVERY 40
+#define SNAP_OPEN 5
+#define SNAP_CLOSE 35
+#define CHILD_EXTRA_TXNS 2
+#define CHILD_ALARM_S 300
+#define MAX_REPORTED 20
+#define DEFAULT_SEED 0x57100d1b5eedULL
+#define DBPATH "w1000.db"
+
+static const char *const tree_names[NTREES] = {"(global)", "alpha", "beta",
+                                               "gamma.long.name", "delta"};
+static const uint8_t g_key32[32] = {
+    9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 11, 12, 13, 14, 15, 16,
+    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+
+/* ---- configuration and shared results ---------------------------------- */
+
+typedef struct cfg {
+    const char *mode;
+    uint32_t ps;
+    int enc, lz4;
+    int ntxn;
+    uint64_t step, first, last;
+    const char *label, *out;
+    int quiet, brk;
+    uint64_t seed;
+    char dir[512];
+} cfg;
+
+static cfg C;
+
+/* Counters the children add to (the parent waits for each child, so there
+   is never more than one writer). */
+typedef struct shared {
+    uint64_t points, children, states, states_a, states_b, states_torn,
+        states_reorder, states_garbage, dup_skipped, a_skipped;
+    uint64_t match_old, match_new;
+    uint64_t faults, surfaced, swallowed, poisoned_begin, recommitted,
+        refused_after_fail, reopens;
+    uint64_t rc_hist[32];
+    uint64_t violations;
+    uint64_t leak_checks, absorbed;
+    int a_matched_old;       /* the last child's all-dropped state was checked */
+} shared;
+
+static shared *S;
+static int g_child;
+static const char *g_phase = "";
+/* sys mode (see there): */
+static int g_sys_armed;        /* count and inject */
+static int g_sys_persist;      /* SF_EIO/SF_ENOSPC on every later call */
+static int g_sys_failed_sync;  /* a sync was failed */
+
+static void violation(const char *fmt, ...)
+{
+    va_list ap;
+    S->violations++;
+    if (S->violations > MAX_REPORTED) return;
+    va_start(ap, fmt);
+    fprintf(stderr, "faults %s: VIOLATION: ", C.mode);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    fflush(stderr);
+}
+
+static void die(const char *msg)
+{
+    fprintf(stderr, "faults: %s\n", msg);
+    exit(2);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) die("out of memory (test harness)");
+    return p;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void rc_count(int rc)
+{
+    int i = -rc;
+    if (i < 0 || i >= 32) i = 31;
+    S->rc_hist[i]++;
+}
+
+/* ---- byte images --------------------------------------------------------- */
+
+typedef struct img {
+    unsigned char *p;
+    size_t n, cap;
+} img;
+
+static void img_reserve(img *m, size_t n)
+{
+    if (n > m->cap) {
+        size_t cap = m->cap ? m->cap : 4096;
+        unsigned char *p;
+        while (cap < n) cap *= 2;
+        p = (unsigned char *)realloc(m->p, cap);
+        if (!p) die("out of memory (image)");
+        m->p = p;
+        m->cap = cap;
+    }
+}
+
+static void img_resize(img *m, size_t n)
+{
+    img_reserve(m, n);
+    if (n > m->n) memset(m->p + m->n, 0, n - m->n);
+    m->n = n;
+}
+
+static void img_write(img *m, uint64_t off, const void *buf, size_t len)
+{
+    if (off + len > m->n) img_resize(m, (size_t)(off + len));
+    if (len) memcpy(m->p + off, buf, len);
+}
+
+static void img_copy(img *dst, const img *src)
+{
+    dst->n = 0;
+    img_reserve(dst, src->n);
+    if (src->n) memcpy(dst->p, src->p, src->n);
+    dst->n = src->n;
+}
+
+static void img_free(img *m)
+{
+    free(m->p);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- the fault-injecting VFS (in memory) -------------------------------- */
+
+enum { C_OPEN, C_READ, C_WRITE, C_SYNC, C_SIZE, C_TRUNC, C_LOCK, C_NKINDS };
+static const char *const kind_names[C_NKINDS] = {"open", "read", "write", "sync",
+                                                 "size", "truncate", "lock"};
+enum { F_NONE, F_CUT, F_EIO, F_FULL, F_SHORT };
+
+typedef struct fop {
+    int kind;          /* C_WRITE or C_TRUNC */
+    uint64_t off;      /* write: offset; truncate: new size */
+    size_t len;
+    unsigned char *data;
+    uint64_t seq;
+} fop;
+
+typedef struct ffile {
+    char path[128];
+    img dur, cur;
+    fop *ops;
+    size_t nops, cap;
+} ffile;
+
+typedef struct fvfs fvfs;
+struct fvfs {
+    digby_vfs vfs;
+    ffile files[MAX_FILES];
+    int nfiles;
+    uint64_t seq;
+    int cut;                 /* power is off */
+    int persist_rc;          /* every call fails with this (0: none) */
+    int failed_sync;         /* a sync returned an error */
+    int injected;            /* a fault was injected */
+    int inj_kind;
+    uint64_t syncs_ok;       /* durable generation */
+    int (*hook)(fvfs *v, int kind);
+};
+
+typedef struct fhandle {
+    fvfs *v;
+    ffile *f;
+    int readonly;
+} fhandle;
+
+static fhandle *FH(digby_file *f) { return (fhandle *)(void *)f; }
+
+static void push_op(fvfs *v, ffile *f, int kind, uint64_t off, const void *buf,
+                    size_t len)
+{
+    fop *o;
+    if (f->nops == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        fop *p = (fop *)realloc(f->ops, cap * sizeof(fop));
+        if (!p) die("out of memory (ops)");
+        f->ops = p;
+        f->cap = cap;
+    }
+    o = &f->ops[f->nops++];
+    o->kind = kind;
+    o->off = off;
+    o->len = len;
+    o->data = NULL;
+    if (kind == C_WRITE) {
+        o->data = (unsigned char *)xmalloc(len);
+        memcpy(o->data, buf, len);
+    }
+    o->seq = v->seq++;
+}
+
+static void clear_ops(ffile *f)
+{
+    size_t i;
+    for (i = 0; i < f->nops; i++) free(f->ops[i].data);
+    f->nops = 0;
+}
+
+/* Every call but close comes here first: the fault to apply, F_NONE for none. */
+static int fv_enter(fvfs *v, int kind, int *rc)
+{
+    int a;
+    if (v->cut) { *rc = DIGBY_IOERR; return F_CUT; }
+    if (v->persist_rc) {
+        *rc = v->persist_rc;
+        if (kind == C_SYNC) v->failed_sync = 1;
+        return F_EIO;
+    }
+    a = v->hook ? v->hook(v, kind) : F_NONE;
+    if (a == F_NONE) return F_NONE;
+    v->injected = 1;
+    v->inj_kind = kind;
+    if (kind == C_SYNC) v->failed_sync = 1;
+    if (a == F_CUT) {
+        v->cut = 1;
+        *rc = DIGBY_IOERR;
+    } else {
+        *rc = a == F_FULL ? DIGBY_FULL : DIGBY_IOERR;
+    }
+    return a;
+}
+
+static int fv_open(const digby_vfs *vfs, const char *path, unsigned flags,
+                   digby_file **out)
+{
+    fvfs *v = (fvfs *)vfs->ctx;
+    ffile *f = NULL;
+    fhandle *h;
+    int i, rc;
+    *out = NULL;
+    if (fv_enter(v, C_OPEN, &rc) != F_NONE) return rc;
+    if (strlen(path) >= sizeof f->path) return DIGBY_CANTOPEN;
+    for (i = 0; i < v->nfiles; i++)
+        if (strcmp(v->files[i].path, path) == 0) f = &v->files[i];
+    if (!f) {
+        if (!(flags & DIGBY_VFS_CREATE) || (flags & DIGBY_VFS_READONLY))
+            return DIGBY_CANTOPEN;
+        if (v->nfiles == MAX_FILES) return DIGBY_CANTOPEN;
+        f = &v->files[v->nfiles++];
+        memset(f, 0, sizeof *f);
+        strcpy(f->path, path);
+    }
+    h = (fhandle *)malloc(sizeof *h);
+    if (!h) return DIGBY_NOMEM;
+    h->v = v;
+    h->f = f;
+    h->readonly = (flags & DIGBY_VFS_READONLY) != 0;
+    *out = (digby_file *)(void *)h;
+    return DIGBY_OK;
+}
+
+static int fv_read(digby_file *fh, uint64_t off, void *buf, size_t len, size_t *got)
+{
+    fhandle *h = FH(fh);
+    const img *m = &h->f->cur;
+    size_t n = 0;
+    int rc;
+    *got = 0;
+    if (fv_enter(h->v, C_READ, &rc) != F_NONE) return rc;
+    if (off < m->n) {
+        n = m->n - (size_t)off < len ? m->n - (size_t)off : len;
+        memcpy(buf, m->p + off, n);
+    }
+    *got = n;
+    return DIGBY_OK;
+}
+
+static int fv_write(digby_file *fh, uint64_t off, const void *buf, size_t len)
+{
+    fhandle *h = FH(fh);
+    int rc, a = fv_enter(h->v, C_WRITE, &rc);
+    if (a == F_SHORT) {
+        /* the first half of the sectors reached the file, then an error */
+        size_t part = (len / 2) / SECTOR * SECTOR;
+        if (part) {
+            img_write(&h->f->cur, off, buf, part);
+            push_op(h->v, h->f, C_WRITE, off, buf, part);
+        }
+        return rc;
+    }
+    if (a != F_NONE) return rc;
+    if (h->readonly) return DIGBY_IOERR;
+    img_write(&h->f->cur, off, buf, len);
+    push_op(h->v, h->f, C_WRITE, off, buf, len);
+    return DIGBY_OK;
+}
+
+static int fv_sync(digby_file *fh)
+{
+    fhandle *h = FH(fh);
+    int rc;
+    if (fv_enter(h->v, C_SYNC, &rc) != F_NONE) return rc;
+    img_copy(&h->f->dur, &h->f->cur);
+    clear_ops(h->f);
+    h->v->syncs_ok++;
+    return DIGBY_OK;
+}
+
+static int fv_size(digby_file *fh, uint64_t *size_bytes)
+{
+    fhandle *h = FH(fh);
+    int rc;
+    if (fv_enter(h->v, C_SIZE, &rc) != F_NONE) return rc;
+    *size_bytes = h->f->cur.n;
+    return DIGBY_OK;
+}
+
+static int fv_truncate(digby_file *fh, uint64_t size_bytes)
+{
+    fhandle *h = FH(fh);
+    int rc;
+    if (fv_enter(h->v, C_TRUNC, &rc) != F_NONE) return rc;
+    if (h->readonly) return DIGBY_IOERR;
+    img_resize(&h->f->cur, (size_t)size_bytes);
+    push_op(h->v, h->f, C_TRUNC, size_bytes, NULL, 0);
+    return DIGBY_OK;
+}
+
+static int fv_lock(digby_file *fh, int mode)
+{
+    fhandle *h = FH(fh);
+    int rc;
+    if (mode == DIGBY_LOCK_NONE) return DIGBY_OK; /* a release never fails */
+    if (fv_enter(h->v, C_LOCK, &rc) != F_NONE) return rc;
+    return DIGBY_OK;
+}
+
+static void fv_close(digby_file *fh) { free(FH(fh)); }
+
+static fvfs *fv_new(void)
+{
+    fvfs *v = (fvfs *)calloc(1, sizeof(fvfs));
+    if (!v) die("out of memory (vfs)");
+    v->vfs.version = DIGBY_VFS_VERSION;
+    v->vfs.ctx = v;
+    v->vfs.open = fv_open;
+    v->vfs.read = fv_read;
+    v->vfs.write = fv_write;
+    v->vfs.sync = fv_sync;
+    v->vfs.size = fv_size;
+    v->vfs.truncate = fv_truncate;
+    v->vfs.lock = fv_lock;
+    v->vfs.close = fv_close;
+    return v;
+}
+
+static void fv_free(fvfs *v)
+{
+    int i;
+    for (i = 0; i < v->nfiles; i++) {
+        clear_ops(&v->files[i]);
+        free(v->files[i].ops);
+        img_free(&v->files[i].dur);
+        img_free(&v->files[i].cur);
+    }
+    free(v);
+}
+
+/* ---- the allocator hooks -------------------------------------------------- */
+
+typedef struct halloc {
+    uint64_t calls;       /* allocating calls so far */
+    int64_t live;         /* blocks handed out and not freed */
+    uint64_t fail_at;     /* fail this call (1-based); 0: never */
+    int persist;          /* ... and every later one */
+    int failed;           /* a call was refused */
+    int (*hook)(struct halloc *a); /* 1: refuse this call */
+} halloc;
+
+static halloc H;
+
+static int ha_refuse(void)
+{
+    H.calls++;
+    if (H.fail_at && (H.calls == H.fail_at || (H.persist && H.calls > H.fail_at))) {
+        H.failed = 1;
+        return 1;
+    }
+    if (H.hook && H.hook(&H)) {
+        H.failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void *ha_malloc(void *ctx, size_t n)
+{
+    void *p;
+    (void)ctx;
+    if (ha_refuse()) return NULL;
+    p = malloc(n);
+    if (p) H.live++;
+    return p;
+}
+
+static void *ha_realloc(void *ctx, void *ptr, size_t n)
+{
+    void *p;
+    (void)ctx;
+    if (ha_refuse()) return NULL;
+    p = realloc(ptr, n);
+    if (p && !ptr) H.live++;
+    return p;
+}
+
+static void ha_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    if (ptr) H.live--;
+    free(ptr);
+}
+
+/* ---- keys, values, model --------------------------------------------------- */
+
+typedef struct ment {
+    uint32_t vlen, vseed;
+    uint64_t version;
+    int present;
+} ment;
+
+typedef struct mstate {
+    int exists[NTREES];
+    ment e[NTREES][NKEYS];
+} mstate;
+
+typedef struct mkey {
+    unsigned char p[900];
+    size_t n;
+} mkey;
+
+static mkey *g_keys;
+static unsigned char *g_vb;    /* value scratch */
+static size_t g_vmax;
+
+static void vfill(unsigned char *b, size_t n, uint32_t seed)
+{
+    uint64_t w = ((uint64_t)seed << 32) ^ 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, o = 0;
+    size_t i = 0;
+    int runs = seed & 1; /* half the values compress */
+    while (i < n) {
+        size_t k = n - i < 8 ? n - i : 8;
+        if (!runs || (i & 31) == 0) {
+            w = w * 6364136223846793005ULL + 1442695040888963407ULL;
+            o = w ^ (w >> 29);
+        }
+        memcpy(b + i, &o, k);
+        i += k;
+    }
+}
+
+static int kcmp(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
+{
+    size_t m = an < bn ? an : bn;
+    int c = m ? memcmp(a, b, m) : 0;
+    if (c) return c < 0 ? -1 : 1;
+    return an < bn ? -1 : an > bn ? 1 : 0;
+}
+
+static int mkey_cmp(const void *x, const void *y)
+{
+    const mkey *a = (const mkey *)x, *b = (const mkey *)y;
+    return kcmp(a->p, a->n, b->p, b->n);
+}
+
+/* Sorted distinct keys: shared prefixes, one of max_key bytes, a few large
+   keys (past max_key) that tie on long prefixes. */
+static void gen_keys(mkey *keys, uint64_t seed, size_t max_key)
+{
+    static const char *const pre[6] = {"", "a", "ab", "user/", "user/00", "\xff"};
+    uint64_t s = seed ^ 0x1234567ULL;
+    size_t n = 0, i, j, cap = sizeof keys[0].p - 1;
+    keys[n++].n = 0;
+    if (max_key > cap) max_key = cap;
+    memset(keys[n].p, 'm', max_key);
+    keys[n++].n = max_key;
+    while (n < 12 && max_key + 40 < cap) {
+        size_t extra = 1 + (size_t)(splitmix(&s) % 30);
+        size_t len = max_key + extra > cap ? cap : max_key + extra;
+        memset(keys[n].p, 'L', len);
+        for (j = len - extra; j < len; j++) keys[n].p[j] = (unsigned char)('a' + splitmix(&s) % 3);
+        keys[n].n = len;
+        for (i = 0; i < n; i++)
+            if (mkey_cmp(&keys[i], &keys[n]) == 0) break;
+        if (i == n) n++;
+    }
+    while (n < NKEYS) {
+        const char *p = pre[splitmix(&s) % 6];
+        size_t pl = strlen(p), sl = (size_t)(splitmix(&s) % 24), len;
+        if (splitmix(&s) % 20 == 0) sl = (size_t)(splitmix(&s) % 80);
+        len = pl + sl > max_key ? max_key : pl + sl;
+        memcpy(keys[n].p, p, pl < len ? pl : len);
+        for (j = pl; j < len; j++) keys[n].p[j] = (unsigned char)('a' + splitmix(&s) % 6);
+        keys[n].n = len;
+        for (i = 0; i < n; i++)
+            if (mkey_cmp(&keys[i], &keys[n]) == 0) break;
+        if (i == n) n++;
+    }
+    qsort(keys, NKEYS, sizeof(mkey), mkey_cmp);
+}
+
+/* ---- the workload ------------------------------------------------------------ */
+
+typedef struct wl {
+    uint64_t rng;
+    const digby_vfs *vfs;
+    fvfs *fv;                /* the fault VFS, or NULL (sys mode) */
+    const char *path;
+    digby_db *db;
+    digby_txn *txn;
+    digby_txn *snap;
+    digby_options opts;
+    mstate cm;               /* current, with the open transaction */
+    mstate com;              /* the last acknowledged commit */
+    mstate inflight;         /* a commit that failed: may be on disk */
+    mstate snm;              /* what the snapshot must show */
+    int have_inflight;
+    int in_commit;
+    int stopped, stop_rc;
+    const char *stop_where;
+    int ntxn_done, limit;
+    uint64_t commits, aborts;
+} wl;
+
+static wl W;
+
+static size_t wbelow(wl *w, size_t n) { return (size_t)(splitmix(&w->rng) % n); }
+
+static uint32_t wvlen(wl *w)
+{
+    size_t r = wbelow(w, 100);
+    size_t lo = C.ps / 2, span = 2 * (size_t)C.ps;
+    if (r < 60) return (uint32_t)wbelow(w, 41);
+    if (r < 90) return (uint32_t)(41 + wbelow(w, 260));
+    if (lo + span > g_vmax) span = g_vmax - lo;
+    return (uint32_t)(lo + wbelow(w, span)); /* overflow pages */
+}
+
+static int wstop(wl *w, int rc, const char *where)
+{
+    if (!w->stopped) {
+        w->stopped = 1;
+        w->stop_rc = rc;
+        w->stop_where = where;
+    }
+    return 1;
+}
+
+static int present_key(wl *w, int tr)
+{
+    size_t s = wbelow(w, NKEYS), i;
+    for (i = 0; i < NKEYS; i++) {
+        size_t k = (s + i) % NKEYS;
+        if (w->cm.e[tr][k].present) return (int)k;
+    }
+    return -1;
+}
+
+/* Two gets in the snapshot, against the state it began with. */
+static int snap_check(wl *w)
+{
+    int j;
+    for (j = 0; j < 2; j++) {
+        int tr = (int)wbelow(w, NTREES);
+        size_t k = wbelow(w, NKEYS);
+        const ment *e = &w->snm.e[tr][k];
+        digby_table *t = NULL;
+        const void *val = NULL;
+        size_t vn = 0;
+        uint64_t ver = 0;
+        int rc;
+        if (tr) {
+            rc = digby_table_open(w->snap, tree_names[tr], 0, &t);
+            if (rc != (w->snm.exists[tr] ? DIGBY_OK : DIGBY_NOTFOUND))
+                return wstop(w, rc, "snapshot table open");
+            if (!w->snm.exists[tr]) continue;
+        }
+        rc = digby_txn_get(w->snap, t, g_keys[k].p, g_keys[k].n, &val, &vn, &ver);
+        if (rc != (e->present ? DIGBY_OK : DIGBY_NOTFOUND))
+            return wstop(w, rc, "snapshot get");
+        if (rc == DIGBY_OK) {
+            vfill(g_vb, e->vlen, e->vseed);
+            if (vn != e->vlen || (vn && memcmp(val, g_vb, vn)) || ver != e->version)
+                return wstop(w, -999, "snapshot get: wrong value");
+        }
+    }
+    return 0;
+}
+
+/* One write transaction; 1 when the workload must stop. */
+static int w_txn(wl *w)
+{
+    digby_table *h[NTREES] = {NULL, NULL, NULL, NULL, NULL};
+    uint64_t txid;
+    size_t nops, i;
+    int rc;
+    rc = digby_txn_begin(w->db, 0, &w->txn);
+    if (rc != DIGBY_OK) { w->txn = NULL; return wstop(w, rc, "txn_begin"); }
+    txid = digby_txn_id(w->txn);
+    nops = wbelow(w, 100) < 6 ? 30 + wbelow(w, 40) : 1 + wbelow(w, 10);
+    for (i = 0; i < nops; i++) {
+        int tr = (int)wbelow(w, NTREES);
+        size_t r = wbelow(w, 100);
+        digby_table *t = NULL;
+        if (tr && !w->cm.exists[tr]) {
+            rc = digby_table_open(w->txn, tree_names[tr], DIGBY_TABLE_CREATE, &h[tr]);
+            if (rc != DIGBY_OK) return wstop(w, rc, "table create");
+            w->cm.exists[tr] = 1;
+            continue;
+        }
+        if (tr && r < 2) {
+            rc = digby_table_drop(w->txn, tree_names[tr]);
+            if (rc != DIGBY_OK) return wstop(w, rc, "table drop");
+            w->cm.exists[tr] = 0;
+            memset(w->cm.e[tr], 0, sizeof w->cm.e[tr]);
+            h[tr] = NULL;
+            continue;
+        }
+        if (tr) {
+            if (!h[tr]) {
+                rc = digby_table_open(w->txn, tree_names[tr], 0, &h[tr]);
+                if (rc != DIGBY_OK) return wstop(w, rc, "table open");
+            }
+            t = h[tr];
+        }
+        if (r < 50 || (r < 65 && present_key(w, tr) < 0)) {
+            size_t k = wbelow(w, NKEYS);
+            uint32_t vl = wvlen(w), vs = (uint32_t)splitmix(&w->rng);
+            unsigned fl = wbelow(w, 10) == 0 ? DIGBY_PUT_NOOVERWRITE : 0;
+            int want = fl && w->cm.e[tr][k].present ? DIGBY_EXISTS : DIGBY_OK;
+            vfill(g_vb, vl, vs);
+            rc = digby_txn_put(w->txn, t, g_keys[k].p, g_keys[k].n, g_vb, vl, fl);
+            if (rc != want) return wstop(w, rc, "put");
+            if (want == DIGBY_OK) {
+                ment *e = &w->cm.e[tr][k];
+                e->present = 1;
+                e->vlen = vl;
+                e->vseed = vs;
+                e->version = txid;
+            }
+        } else if (r < 65) {
+            int k = present_key(w, tr);
+            uint32_t vl = wvlen(w), vs = (uint32_t)splitmix(&w->rng);
+            ment *e = &w->cm.e[tr][k];
+            vfill(g_vb, vl, vs);
+            rc = digby_txn_put(w->txn, t, g_keys[k].p, g_keys[k].n, g_vb, vl, 0);
+            if (rc != DIGBY_OK) return wstop(w, rc, "overwrite");
+            e->vlen = vl;
+            e->vseed = vs;
+            e->version = txid;
+        } else if (r < 88) {
+            int k = present_key(w, tr), want;
+            if (k < 0 || wbelow(w, 5) == 0) k = (int)wbelow(w, NKEYS);
+            want = w->cm.e[tr][k].present ? DIGBY_OK : DIGBY_NOTFOUND;
+            rc = digby_txn_delete(w->txn, t, g_keys[k].p, g_keys[k].n);
+            if (rc != want) return wstop(w, rc, "delete");
+            memset(&w->cm.e[tr][k], 0, sizeof(ment));
+        } else {
+            size_t k = wbelow(w, NKEYS);
+            const ment *e = &w->cm.e[tr][k];
+            const void *val = NULL;
+            size_t vn = 0;
+            uint64_t ver = 0;
+            rc = digby_txn_get(w->txn, t, g_keys[k].p, g_keys[k].n, &val, &vn, &ver);
+            if (rc != (e->present ? DIGBY_OK : DIGBY_NOTFOUND)) return wstop(w, rc, "get");
+            if (rc == DIGBY_OK) {
+                vfill(g_vb, e->vlen, e->vseed);
+                if (vn != e->vlen || (vn && memcmp(val, g_vb, vn)) || ver != e->version)
+                    return wstop(w, -999, "get: wrong value");
+            }
+        }
+    }
+    if (wbelow(w, 100) < 5) {
+        digby_txn_abort(w->txn);
+        w->txn = NULL;
+        w->cm = w->com;
+        w->aborts++;
+        return 0;
+    }
+    w->in_commit = 1;
+    rc = digby_txn_commit(w->txn);
+    w->txn = NULL;
+    if (rc != DIGBY_OK) {
+        w->inflight = w->cm;
+        w->have_inflight = 1;
+        return wstop(w, rc, "commit");
+    }
+    w->in_commit = 0;
+    w->com = w->cm;
+    w->have_inflight = 0;
+    w->commits++;
+    return 0;
+}
+
+static int w_open(wl *w, const char *where)
+{
+    int rc = digby_open(w->path, &w->opts, &w->db);
+    if (rc != DIGBY_OK) {
+        w->db = NULL;
+        return wstop(w, rc, where);
+    }
+    return 0;
+}
+
+static void set_opts(digby_options *o, const digby_vfs *vfs)
+{
+    memset(o, 0, sizeof *o);
+    o->page_size = C.ps;
+    o->vfs = vfs;
+    if (C.enc) {
+        o->key = g_key32;
+        o->key_bytes = sizeof g_key32;
+    }
+    o->compression = C.lz4 ? DIGBY_COMPRESS_LZ4 : DIGBY_COMPRESS_NONE;
+    o->cache_bytes = 64 * (size_t)C.ps;
+}
+
+static void child_finish(wl *w); /* never returns */
+
+/* One step of the workload: the transaction i (with its snapshot and
+   reopen duties).  1 when it stopped. */
+static int w_step(wl *w, int i)
+{
+    if (i > 0 && i % REOPEN_EVERY == 0) {
+        if (w->snap) { digby_txn_abort(w->snap); w->snap = NULL; }
+        if (digby_close(w->db) != DIGBY_OK) { w->db = NULL; return wstop(w, -998, "close"); }
+        w->db = NULL;
+        if (w_open(w, "reopen")) return 1;
+    }
+    if (!w->snap && i % SNAP_EVERY == SNAP_OPEN) {
+        int rc = digby_txn_begin(w->db, DIGBY_TXN_READONLY, &w->snap);
+        if (rc != DIGBY_OK) { w->snap = NULL; return wstop(w, rc, "snapshot begin"); }
+        w->snm = w->com;
+    }
+    if (w_txn(w)) return 1;
+    if (w->snap && snap_check(w)) return 1;
+    if (w->snap && i % SNAP_EVERY == SNAP_CLOSE) {
+        digby_txn_abort(w->snap);
+        w->snap = NULL;
+    }
+    w->ntxn_done++;
+    return 0;
+}
+
+static void w_init(wl *w, const digby_vfs *vfs, fvfs *fv, const char *path, int use_hooks)
+{
+    memset(w, 0, sizeof *w);
+    w->rng = C.seed;
+    w->vfs = vfs;
+    w->fv = fv;
+    w->path = path;
+    w->limit = C.ntxn;
+    set_opts(&w->opts, vfs);
+    if (use_hooks) {
+        w->opts.allocator.malloc_fn = ha_malloc;
+        w->opts.allocator.realloc_fn = ha_realloc;
+        w->opts.allocator.free_fn = ha_free;
+    }
+    w->cm.exists[0] = w->com.exists[0] = 1;
+}
+
+/* Run the workload to the end (or the child's limit) or its first error. */
+static void w_run(wl *w)
+{
+    int i;
+    if (!w_open(w, "first open")) {
+        for (i = 0; i < C.ntxn && i < w->limit; i++)
+            if (w_step(w, i)) break;
+    }
+    if (g_child) child_finish(w);
+    if (w->snap) digby_txn_abort(w->snap);
+    w->snap = NULL;
+    if (w->txn) digby_txn_abort(w->txn);
+    w->txn = NULL;
+    if (w->db && digby_close(w->db) != DIGBY_OK) wstop(w, -998, "final close");
+    w->db = NULL;
+}
+
+/* ---- verification --------------------------------------------------------- */
+
+typedef struct listed {
+    int n;
+    char name[NTREES][64];
+} listed;
+
+static int list_cb(void *ctx, const char *name, size_t name_bytes, uint64_t entries)
+{
+    listed *l = (listed *)ctx;
+    (void)entries;
+    if (l->n >= NTREES || name_bytes >= sizeof l->name[0]) return 1;
+    memcpy(l->name[l->n], name, name_bytes);
+    l->name[l->n][name_bytes] = 0;
+    l->n++;
+    return 0;
+}
+
+/* 1 when the database shows exactly m; otherwise 0 and why. */
+static int db_equals(digby_db *db, const mstate *m, char *why, size_t cap)
+{
+    digby_txn *txn = NULL;
+    digby_cursor *c = NULL;
+    listed l;
+    int tr, rc, ok = 0, expect = 0;
+    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+    if (rc != DIGBY_OK) {
+        snprintf(why, cap, "read txn: %s", digby_strerror(rc));
+        return 0;
+    }
+    memset(&l, 0, sizeof l);
+    rc = digby_table_list(txn, list_cb, &l);
+    for (tr = 1; tr < NTREES; tr++) expect += m->exists[tr];
+    if (rc != DIGBY_OK || l.n != expect) {
+        snprintf(why, cap, "table_list: %s, %d tables, model %d", digby_strerror(rc),
+                 l.n, expect);
+        goto out;
+    }
+    for (tr = 0; tr < NTREES; tr++) {
+        digby_table *h = NULL;
+        size_t k = 0, seen = 0, i;
+        const void *key, *val;
+        size_t kn, vn;
+        uint64_t ver;
+        if (tr) {
+            rc = digby_table_open(txn, tree_names[tr], 0, &h);
+            if (rc != (m->exists[tr] ? DIGBY_OK : DIGBY_NOTFOUND)) {
+                snprintf(why, cap, "table %s: open gives %s, model %s", tree_names[tr],
+                         digby_strerror(rc), m->exists[tr] ? "exists" : "absent");
+                goto out;
+            }
+            if (!m->exists[tr]) continue;
+        }
+        rc = digby_cursor_open(txn, h, &c);
+        if (rc != DIGBY_OK) {
+            snprintf(why, cap, "cursor_open: %s", digby_strerror(rc));
+            goto out;
+        }
+        for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
+            rc = digby_cursor_get(c, &key, &kn, &val, &vn, &ver);
+            if (rc != DIGBY_OK) break;
+            while (k < NKEYS && !m->e[tr][k].present) k++;
+            if (k == NKEYS || kcmp((const unsigned char *)key, kn, g_keys[k].p, g_keys[k].n)) {
+                snprintf(why, cap, "tree %s entry %lu: key differs", tree_names[tr],
+                         (unsigned long)seen);
+                goto out;
+            }
+            vfill(g_vb, m->e[tr][k].vlen, m->e[tr][k].vseed);
+            if (vn != m->e[tr][k].vlen || (vn && memcmp(val, g_vb, vn)) ||
+                ver != m->e[tr][k].version) {
+                snprintf(why, cap, "tree %s key #%lu: value/version differ (db %lu bytes "
+                         "v%llu, model %lu bytes v%llu)", tree_names[tr], (unsigned long)k,
+                         (unsigned long)vn, (unsigned long long)ver,
+                         (unsigned long)m->e[tr][k].vlen,
+                         (unsigned long long)m->e[tr][k].version);
+                goto out;
+            }
+            k++;
+            seen++;
+        }
+        if (rc != DIGBY_NOTFOUND) {
+            snprintf(why, cap, "tree %s: scan ended with %s", tree_names[tr],
+                     digby_strerror(rc));
+            goto out;
+        }
+        for (i = k; i < NKEYS; i++)
+            if (m->e[tr][i].present) {
+                snprintf(why, cap, "tree %s: db has %lu entries, model more",
+                         tree_names[tr], (unsigned long)seen);
+                goto out;
+            }
+        digby_cursor_close(c);
+        c = NULL;
+    }
+    ok = 1;
+out:
+    if (c) digby_cursor_close(c);
+    digby_txn_abort(txn);
+    return ok;
+}
+
+/* Open db (already open: pass it) and check: contents equal com, or
+   inflight when given; digby_check; a new write and commit.  Returns 0, or
+   1 after reporting a violation; *which: 1 matched com, 2 inflight. */
+static int verify_db(digby_db *db, const mstate *com, const mstate *inflight,
+                     const char *what, int *which)
+{
+    char why_old[300], why_new[300];
+    digby_check_report rep;
+    digby_txn *txn = NULL;
+    const void *val;
+    size_t vn;
+    int rc, bad = 0;
+    mstate *brk = NULL;
+    if (C.brk) {
+        /* the deliberately wrong expectation: one more key in the global tree */
+        brk = (mstate *)xmalloc(sizeof *brk);
+        *brk = *com;
+        brk->e[0][NKEYS / 2].present = !brk->e[0][NKEYS / 2].present;
+        brk->e[0][NKEYS / 2].vlen = 3;
+        com = brk;
+        inflight = NULL;
+    }
+    *which = 0;
+    if (db_equals(db, com, why_old, sizeof why_old)) {
+        *which = 1;
+    } else if (inflight && db_equals(db, inflight, why_new, sizeof why_new)) {
+        *which = 2;
+    } else {
+        violation("%s: contents match neither the last acknowledged commit (%s)%s%s",
+                  what, why_old, inflight ? " nor the one in flight: " : "",
+                  inflight ? why_new : "");
+        bad = 1;
+    }
+    free(brk);
+    memset(&rep, 0, sizeof rep);
+    rc = digby_check(db, &rep);
+    if (rc != DIGBY_OK) {
+        violation("%s: digby_check: %s: page %llu: %s", what, digby_strerror(rc),
+                  (unsigned long long)rep.bad_pgno, rep.message);
+        bad = 1;
+    }
+    rc = digby_txn_begin(db, 0, &txn);
+    if (rc == DIGBY_OK) {
+        rc = digby_txn_put(txn, NULL, "after-fault", 11, "ok", 2, 0);
+        if (rc == DIGBY_OK) rc = digby_txn_commit(txn);
+        else digby_txn_abort(txn);
+    }
+    if (rc == DIGBY_OK) {
+        rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+        if (rc == DIGBY_OK) {
+            rc = digby_txn_get(txn, NULL, "after-fault", 11, &val, &vn, NULL);
+            if (rc == DIGBY_OK && (vn != 2 || memcmp(val, "ok", 2))) rc = DIGBY_CORRUPT;
+            digby_txn_abort(txn);
+        }
+        if (rc == DIGBY_OK) rc = digby_check(db, &rep);
+    }
+    if (rc != DIGBY_OK) {
+        violation("%s: a write after reopening: %s", what, digby_strerror(rc));
+        bad = 1;
+    }
+    return bad;
+}
+
+/* Open images (one per file of `like`) through a fresh fault-free VFS and
+   verify them. */
+static int verify_images(const fvfs *like, img *images, const mstate *com,
+                         const mstate *inflight, const char *what)
+{
+    fvfs *v = fv_new();
+    digby_options o;
+    digby_db *db = NULL;
+    int i, rc, bad, which = 0;
+    for (i = 0; i < like->nfiles; i++) {
+        ffile *f = &v->files[v->nfiles++];
+        strcpy(f->path, like->files[i].path);
+        img_copy(&f->dur, &images[i]);
+        img_copy(&f->cur, &images[i]);
+    }
+    set_opts(&o, &v->vfs);
+    S->states++;
+    rc = digby_open(DBPATH, &o, &db);
+    if (rc != DIGBY_OK) {
+        violation("%s: digby_open: %s", what, digby_strerror(rc));
+        fv_free(v);
+        return 1;
+    }
+    bad = verify_db(db, com, inflight, what, &which);
+    if (which == 1) S->match_old++;
+    if (which == 2) S->match_new++;
+    rc = digby_close(db);
+    if (rc != DIGBY_OK) {
+        violation("%s: close: %s", what, digby_strerror(rc));
+        bad = 1;
+    }
+    fv_free(v);
+    return bad;
+}
+
+/* ---- crash mode: resolving unsynced writes ---------------------------------- */
+
+#define MAX_STATES 10
+
+static void apply_ops(img *m, const ffile *f, size_t upto)
+{
+    size_t i;
+    for (i = 0; i < upto; i++) {
+        const fop *o = &f->ops[i];
+        if (o->kind == C_WRITE) img_write(m, o->off, o->data, o->len);
+        else img_resize(m, (size_t)o->off);
+    }
+}
+
+static void apply_subset(img *m, const ffile *f, uint64_t *rng)
+{
+    size_t i;
+    for (i = 0; i < f->nops; i++) {
+        const fop *o = &f->ops[i];
+        if (splitmix(rng) & 1) continue;
+        if (o->kind == C_WRITE) img_write(m, o->off, o->data, o->len);
+        else img_resize(m, (size_t)o->off);
+    }
+}
+
+static int same_images(const img *a, const img *b, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (a[i].n != b[i].n || (a[i].n && memcmp(a[i].p, b[i].p, a[i].n))) return 0;
+    return 1;
+}
+
+/* The state with every unsynced op kept, then one 512-byte sector of the
+   write op (file fi, op oi) turned to garbage. */
+static void garbage_state(img *st, const fvfs *v, int fi, size_t oi, uint64_t *rng)
+{
+    const fop *o = &v->files[fi].ops[oi];
+    uint64_t first = o->off / SECTOR, last = (o->off + o->len - 1) / SECTOR;
+    uint64_t sec = first + splitmix(rng) % (last - first + 1), off;
+    size_t i;
+    for (i = 0; i < (size_t)v->nfiles; i++) {
+        img_copy(&st[i], &v->files[i].dur);
+        apply_ops(&st[i], &v->files[i], v->files[i].nops);
+    }
+    off = sec * SECTOR;
+    if (off + SECTOR > st[fi].n) img_resize(&st[fi], (size_t)(off + SECTOR));
+    for (i = 0; i < SECTOR; i += 8) {
+        uint64_t r = splitmix(rng);
+        memcpy(st[fi].p + off + i, &r, 8);
+    }
+}
+
+static void crash_states(wl *w, fvfs *v)
+{
+    static img st[MAX_STATES][MAX_FILES];
+    const char *names[MAX_STATES];
+    int ns = 0, i, j, last_file = -1, skip_a = 0;
+    uint64_t last_seq = 0, rng = C.seed ^ (S->points * 0x9E3779B97F4A7C15ULL);
+    const mstate *infl = w->have_inflight ? &w->inflight : NULL;
+    for (i = 0; i < v->nfiles; i++) {
+        const ffile *f = &v->files[i];
+        if (f->nops && (last_file < 0 || f->ops[f->nops - 1].seq > last_seq)) {
+            last_file = i;
+            last_seq = f->ops[f->nops - 1].seq;
+        }
+    }
+    /* (a) all dropped */
+    for (i = 0; i < v->nfiles; i++) img_copy(&st[ns][i], &v->files[i].dur);
+    names[ns++] = "a:dropped";
+    /* (b) all kept */
+    for (i = 0; i < v->nfiles; i++) {
+        img_copy(&st[ns][i], &v->files[i].dur);
+        apply_ops(&st[ns][i], &v->files[i], v->files[i].nops);
+    }
+    names[ns++] = "b:kept";
+    /* (c) the last write torn at sector boundaries */
+    if (last_file >= 0 && v->files[last_file].ops[v->files[last_file].nops - 1].kind == C_WRITE) {
+        const ffile *f = &v->files[last_file];
+        const fop *o = &f->ops[f->nops - 1];
+        uint64_t first_b = (o->off / SECTOR + 1) * SECTOR, end = o->off + o->len, cuts[3];
+        int ncuts = 0, c;
+        if (first_b >= end) {
+            cuts[ncuts++] = o->off;
+        } else {
+            uint64_t last_b = ((end - 1) / SECTOR) * SECTOR;
+            uint64_t nb = (last_b - first_b) / SECTOR + 1;
+            uint64_t mid_b = first_b + (nb / 2) * SECTOR;
+            cuts[ncuts++] = first_b;
+            if (mid_b != first_b && mid_b != last_b) cuts[ncuts++] = mid_b;
+            if (last_b != first_b) cuts[ncuts++] = last_b;
+        }
+        for (c = 0; c < ncuts && ns < MAX_STATES; c++) {
+            img *m;
+            size_t keep = (size_t)(cuts[c] - o->off);
+            for (i = 0; i < v->nfiles; i++) {
+                img_copy(&st[ns][i], &v->files[i].dur);
+                apply_ops(&st[ns][i], &v->files[i],
+                          i == last_file ? v->files[i].nops - 1 : v->files[i].nops);
+            }
+            m = &st[ns][last_file];
+            if (end > m->n) img_resize(m, (size_t)end);
+            if (keep) memcpy(m->p + o->off, o->data, keep);
+            names[ns++] = "c:torn";
+        }
+    }
+    /* (d) another order: two random subsets */
+    for (j = 0; j < 2 && ns < MAX_STATES; j++) {
+        for (i = 0; i < v->nfiles; i++) {
+            img_copy(&st[ns][i], &v->files[i].dur);
+            apply_subset(&st[ns][i], &v->files[i], &rng);
+        }
+        names[ns++] = "d:reordered";
+    }
+    /* (e) a sector of garbage: in the last write, and in a random one */
+    if (last_file >= 0) {
+        const ffile *f = &v->files[last_file];
+        size_t oi = f->nops - 1, tries;
+        for (tries = 0; tries < f->nops && f->ops[oi].kind != C_WRITE; tries++) oi--;
+        if (f->ops[oi].kind == C_WRITE && f->ops[oi].len) {
+            garbage_state(st[ns], v, last_file, oi, &rng);
+            names[ns++] = "e:garbage";
+            oi = (size_t)(splitmix(&rng) % f->nops);
+            if (f->ops[oi].kind == C_WRITE && f->ops[oi].len && oi != f->nops - 1 &&
+                ns < MAX_STATES) {
+                garbage_state(st[ns], v, last_file, oi, &rng);
+                names[ns++] = "e:garbage";
+            }
+        }
+    }
+    /* the all-dropped image changes only at a sync: skip it when the parent
+       saw it checked against the same acknowledged commit */
+    skip_a = S->a_matched_old;
+    S->a_matched_old = 0;
+    for (j = 0; j < ns; j++) {
+        char what[200];
+        int dup = 0, bad;
+        for (i = 0; i < j && !dup; i++) dup = same_images(st[i], st[j], v->nfiles);
+        if (dup) { S->dup_skipped++; continue; }
+        if (j == 0 && skip_a) { S->a_skipped++; continue; }
+        snprintf(what, sizeof what, "power cut at call %llu (%s), workload stopped in %s "
+                 "with %s after %d txns%s, state %s", (unsigned long long)S->points,
+                 kind_names[v->inj_kind], w->stop_where ? w->stop_where : "-",
+                 digby_strerror(w->stop_rc), w->ntxn_done,
+                 w->in_commit ? ", commit in flight" : "", names[j]);
+        switch (names[j][0]) {
+        case 'a': S->states_a++; break;
+        case 'b': S->states_b++; break;
+        case 'c': S->states_torn++; break;
+        case 'd': S->states_reorder++; break;
+        default: S->states_garbage++; break;
+        }
+        {
+            uint64_t before = S->match_old;
+            bad = verify_images(v, st[j], &w->com, infl, what);
+            if (j == 0 && !bad && S->match_old > before) S->a_matched_old = 1;
+        }
+    }
+}
+
+/* ---- the child's end ------------------------------------------------------- */
+
+static int is_expected_rc(int rc, int injected_rc)
+{
+    return rc == injected_rc || rc == DIGBY_POISONED;
+}
+
+/* After the failure reached the caller: what may the handle do now?
+   Persistent: nothing that needs the disk (or memory) may succeed.  Once:
+   after a failed sync begin refuses (DIGBY_POISONED) until reopen; else the
+   handle commits again (POISONED only when the fault hit a commit). */
+static void io_after(wl *w, int injected_rc, int persistent, int failed_sync,
+                     const char *what)
+{
+    int rc, i;
+    digby_txn *t = NULL;
+    if (persistent) {
+        if (w->snap) { digby_txn_abort(w->snap); w->snap = NULL; }
+        if (!w->db) {
+            /* reads may still work (a full disk): then the probe below */
+            rc = digby_open(w->path, &w->opts, &w->db);
+            if (rc != DIGBY_OK) {
+                w->db = NULL;
+                if (!is_expected_rc(rc, injected_rc) && rc != DIGBY_CANTOPEN)
+                    violation("%s: open on a failing disk returned %s", what,
+                              digby_strerror(rc));
+                return;
+            }
+        }
+        rc = digby_txn_begin(w->db, 0, &t);
+        if (rc == DIGBY_POISONED) { S->poisoned_begin++; return; }
+        if (rc != DIGBY_OK) {
+            if (!is_expected_rc(rc, injected_rc))
+                violation("%s: begin on a failing disk returned %s", what, digby_strerror(rc));
+            return;
+        }
+        rc = digby_txn_put(t, NULL, "probe", 5, g_vb, 3 * (size_t)C.ps, 0);
+        if (rc == DIGBY_OK) {
+            rc = digby_txn_commit(t);
+            if (rc == DIGBY_OK)
+                violation("%s: a commit succeeded while every call fails", what);
+            else {
+                S->refused_after_fail++;
+                if (!is_expected_rc(rc, injected_rc))
+                    violation("%s: commit on a failing disk returned %s", what,
+                              digby_strerror(rc));
+            }
+        } else {
+            digby_txn_abort(t);
+            S->refused_after_fail++;
+            if (!is_expected_rc(rc, injected_rc))
+                violation("%s: put on a failing disk returned %s", what, digby_strerror(rc));
+        }
+        return;
+    }
+    if (w->snap && snap_check(w)) {
+        violation("%s: the snapshot broke after a passing fault: %s in %s", what,
+                  digby_strerror(w->stop_rc), w->stop_where);
+        return;
+    }
+    if (!w->db) {
+        /* the failure was in an open: open again */
+        rc = digby_open(w->path, &w->opts, &w->db);
+        if (rc != DIGBY_OK) {
+            w->db = NULL;
+            violation("%s: open after a passing fault: %s", what, digby_strerror(rc));
+            return;
+        }
+    } else if (failed_sync) {
+        rc = digby_txn_begin(w->db, 0, &t);
+        if (rc == DIGBY_POISONED) { S->poisoned_begin++; return; }
+        if (rc != DIGBY_OK) {
+            violation("%s: begin after a failed sync returned %s, not POISONED", what,
+                      digby_strerror(rc));
+            return;
+        }
+        rc = digby_txn_put(t, NULL, "probe", 5, "x", 1, 0);
+        if (rc == DIGBY_OK) rc = digby_txn_commit(t);
+        else digby_txn_abort(t);
+        if (rc == DIGBY_OK) violation("%s: a commit reported success after a failed sync", what);
+        else violation("%s: begin succeeded after a failed sync (commit: %s)", what,
+                       digby_strerror(rc));
+        return;
+    }
+    for (i = 0; i < CHILD_EXTRA_TXNS + 1; i++) {
+        int was_in_commit = w->in_commit;
+        rc = digby_txn_begin(w->db, 0, &t);
+        if (rc == DIGBY_POISONED) {
+            S->poisoned_begin++;
+            if (!was_in_commit)
+                violation("%s: a passing fault outside a commit poisoned the handle", what);
+            return;
+        }
+        if (rc != DIGBY_OK) {
+            violation("%s: begin after a passing fault: %s", what, digby_strerror(rc));
+            return;
+        }
+        digby_txn_abort(t);
+        w->stopped = 0;
+        w->in_commit = 0;
+        w->cm = w->com;
+        if (w_txn(w)) {
+            violation("%s: a transaction after a passing fault: %s in %s", what,
+                      digby_strerror(w->stop_rc), w->stop_where);
+            return;
+        }
+        S->recommitted++;
+    }
+}
+
+static void child_finish(wl *w)
+{
+    fvfs *v = w->fv;
+    char what[300];
+    int persistent = C.mode[0] == 'o' ? H.persist : C.mode[0] == 's' ? g_sys_persist != 0
+                     : v->persist_rc != 0;
+    int injected_rc = 0, bad = 0;
+    /* a sync failed while the handle was open (not in an open) */
+    int failed_sync = w->db && (v ? v->failed_sync : g_sys_failed_sync);
+    if (C.mode[0] == 'c') {
+        /* power cut */
+        if (!v->cut) {
+            violation("crash point %llu was never reached", (unsigned long long)S->points);
+        } else if (!w->stopped) {
+            S->swallowed++;
+            violation("power cut at call %llu (%s): the failed call reached no API "
+                      "caller (workload finished)", (unsigned long long)S->points,
+                      kind_names[v->inj_kind]);
+        } else {
+            S->surfaced++;
+            rc_count(w->stop_rc);
+            if (w->stop_rc != DIGBY_IOERR && w->stop_rc != DIGBY_POISONED &&
+                w->stop_rc != DIGBY_CORRUPT)
+                violation("power cut at call %llu: %s returned %s",
+                          (unsigned long long)S->points, w->stop_where,
+                          digby_strerror(w->stop_rc));
+        }
+        if (w->snap) digby_txn_abort(w->snap);
+        if (w->txn) digby_txn_abort(w->txn);
+        if (w->db) digby_close(w->db);
+        w->snap = w->txn = NULL;
+        w->db = NULL;
+        crash_states(w, v);
+        _exit(0);
+    }
+    /* io, sys, oom */
+    if (C.mode[0] == 'o') injected_rc = DIGBY_NOMEM;
+    else injected_rc = g_child; /* the child number holds the code (see below) */
+    snprintf(what, sizeof what, "%s%s %s at call %llu%s", g_phase, persistent ? "persistent" : "once",
+             C.mode[0] == 'o' ? "allocation failure" : digby_strerror(injected_rc),
+             (unsigned long long)S->points,
+             v && C.mode[0] != 'o' ? (v->injected ? (v->inj_kind == C_WRITE ? " (write)" : v->inj_kind == C_SYNC
+                                 ? " (sync)" : v->inj_kind == C_READ ? " (read)"
+                                 : v->inj_kind == C_OPEN ? " (open)" : v->inj_kind == C_SIZE
+                                 ? " (size)" : v->inj_kind == C_TRUNC ? " (truncate)"
+                                 : " (lock)") : "") : "");
+    if (w->stopped) {
+        S->surfaced++;
+        rc_count(w->stop_rc);
+        if (!is_expected_rc(w->stop_rc, injected_rc) &&
+            !(w->stop_rc == DIGBY_CANTOPEN && strstr(w->stop_where, "open"))) {
+            violation("%s: %s returned %s", what, w->stop_where, digby_strerror(w->stop_rc));
+            bad = 1;
+        }
+        if (w->txn) { digby_txn_abort(w->txn); w->txn = NULL; }
+        if (!bad) io_after(w, injected_rc, persistent, failed_sync, what);
+    } else if (C.mode[0] == 'o') {
+        /* an allocation failure the engine worked around (a smaller staging
+           buffer, a page not cached): fine if the contents are right */
+        if (H.failed) S->absorbed++;
+    } else if (!(C.mode[0] == 's' && (injected_rc == 1 || injected_rc == 2))) {
+        /* sys mode's EINTR and short transfers (1, 2) must be invisible */
+        int injected = C.mode[0] == 'o' ? H.failed : v ? v->injected : 1;
+        if (injected) {
+            S->swallowed++;
+            violation("%s: no API call reported the failure", what);
+        }
+    }
+    if (w->snap) digby_txn_abort(w->snap);
+    if (w->txn) digby_txn_abort(w->txn);
+    w->snap = w->txn = NULL;
+    if (w->db) {
+        int rc = digby_close(w->db);
+        if (rc != DIGBY_OK) violation("%s: close: %s", what, digby_strerror(rc));
+        w->db = NULL;
+    }
+    g_sys_persist = 0; /* faults off for the checks below */
+    g_sys_armed = 0;
+    if (C.mode[0] == 'o') {
+        H.fail_at = 0;
+        H.persist = 0;
+        S->leak_checks++;
+        if (H.live != 0)
+            violation("%s: %lld allocations through the hooks not freed after close",
+                      what, (long long)H.live);
+#if UNDER_ASAN
+        if (__lsan_do_recoverable_leak_check())
+            violation("%s: LeakSanitizer found leaks", what);
+#endif
+    }
+    /* reopen what the process wrote, and (in memory) what was synced */
+    {
+        const mstate *infl = w->have_inflight ? &w->inflight : NULL;
+        if (v) {
+            img cur[MAX_FILES], dur[MAX_FILES];
+            int i;
+            memset(cur, 0, sizeof cur);
+            memset(dur, 0, sizeof dur);
+            for (i = 0; i < v->nfiles; i++) {
+                img_copy(&cur[i], &v->files[i].cur);
+                img_copy(&dur[i], &v->files[i].dur);
+            }
+            S->reopens += 2;
+            strcat(what, ", reopened as written");
+            verify_images(v, cur, &w->com, infl, what);
+            strcpy(what + strlen(what) - 7, "synced");
+            verify_images(v, dur, &w->com, infl, what);
+        } else {
+            digby_options o;
+            digby_db *db = NULL;
+            int rc, which;
+            set_opts(&o, w->vfs);
+            S->reopens++;
+            S->states++;
+            rc = digby_open(w->path, &o, &db);
+            if (rc != DIGBY_OK) {
+                violation("%s: reopen: %s", what, digby_strerror(rc));
+            } else {
+                verify_db(db, &w->com, infl, what, &which);
+                if (which == 1) S->match_old++;
+                if (which == 2) S->match_new++;
+                digby_close(db);
+            }
+        }
+    }
+    _exit(0);
+}
+
+/* ---- forking at a call --------------------------------------------------- */
+
+static uint64_t g_idx;      /* counted calls so far */
+
+static int selected(uint64_t idx)
+{
+    if (idx < C.first || idx > C.last) return 0;
+    return (idx - C.first) % C.step == 0;
+}
+
+/* Fork; the child returns 1, the parent waits and returns 0. */
+static int fork_child(void)
+{
+    pid_t pid;
+    int st;
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0) die("fork failed");
+    if (pid == 0) {
+        alarm(CHILD_ALARM_S);
+        return 1;
+    }
+    S->children++;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) die("waitpid failed");
+    }
+    if (WIFSIGNALED(st))
+        violation("child at call %llu died of signal %d (%s)", (unsigned long long)g_idx,
+                  WTERMSIG(st), WTERMSIG(st) == SIGALRM ? "hang" : "crash");
+    else if (WEXITSTATUS(st) != 0)
+        violation("child at call %llu exited with status %d (sanitizer or abort)",
+                  (unsigned long long)g_idx, WEXITSTATUS(st));
+    return 0;
+}
+
+/* crash: write, sync, truncate */
+static int crash_hook(fvfs *v, int kind)
+{
+    uint64_t idx;
+    (void)v;
+    if (g_child) return F_NONE;
+    if (kind != C_WRITE && kind != C_SYNC && kind != C_TRUNC) return F_NONE;
+    idx = g_idx++;
+    if (!selected(idx)) return F_NONE;
+    S->points = idx;
+    /* the all-dropped image is the same until the next sync and commit */
+    {
+        static uint64_t last_syncs = UINT64_MAX, last_commits = UINT64_MAX;
+        if (v->syncs_ok != last_syncs || W.commits != last_commits) S->a_matched_old = 0;
+        last_syncs = v->syncs_ok;
+        last_commits = W.commits;
+    }
+    if (fork_child()) {
+        g_child = 1;
+        W.limit = W.ntxn_done + CHILD_EXTRA_TXNS + 1;
+        return F_CUT;
+    }
+    return F_NONE;
+}
+
+/* io: every call; three faults (short writes for writes only), once and
+   persistently */
+static int io_hook(fvfs *v, int kind)
+{
+    static const int faults[3] = {F_EIO, F_FULL, F_SHORT};
+    uint64_t idx;
+    int f, p;
+    if (g_child) return F_NONE;
+    idx = g_idx++;
+    if (!selected(idx)) return F_NONE;
+    S->points = idx;
+    for (f = 0; f < 3; f++) {
+        if (faults[f] == F_SHORT && kind != C_WRITE) continue;
+        for (p = 0; p < 2; p++) {
+            S->faults++;
+            if (fork_child()) {
+                int rc = faults[f] == F_FULL ? DIGBY_FULL : DIGBY_IOERR;
+                g_child = rc;
+                W.limit = W.ntxn_done + CHILD_EXTRA_TXNS + 1;
+                if (p) v->persist_rc = rc;
+                return faults[f];
+            }
+        }
+    }
+    return F_NONE;
+}
+
+/* oom: every allocation, once and persistently */
+static int oom_hook(halloc *a)
+{
+    uint64_t idx;
+    int p;
+    if (g_child) return 0;
+    idx = g_idx++;
+    if (!selected(idx)) return 0;
+    S->points = idx;
+    for (p = 0; p < 2; p++) {
+        S->faults++;
+        if (fork_child()) {
+            g_child = 1;
+            W.limit = W.ntxn_done + CHILD_EXTRA_TXNS + 1;
+            a->persist = p;
+            a->fail_at = a->calls; /* this one (already counted) */
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- sys mode: the POSIX VFS under wrapped system calls -------------------- */
+
+ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
+ssize_t __real_pwrite(int fd, const void *buf, size_t n, off_t off);
+int __real_fdatasync(int fd);
+int __real_fsync(int fd);
+int __real_ftruncate(int fd, off_t len);
+int __real_open(const char *path, int flags, ...);
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, off_t off);
+int __wrap_fdatasync(int fd);
+int __wrap_fsync(int fd);
+int __wrap_ftruncate(int fd, off_t len);
+int __wrap_open(const char *path, int flags, ...);
+
+enum { SYS_PREAD, SYS_PWRITE, SYS_FDATASYNC, SYS_FSYNC, SYS_FTRUNCATE, SYS_OPEN };
+enum { SF_NONE, SF_EINTR, SF_SHORT, SF_EIO, SF_ENOSPC };
+static int g_sys_real_sync;    /* really sync (off: speed; no power cut here) */
+static int g_db_fd = -1;
+static char g_parent_path[600];
+static char g_child_path[600];
+
+static int sys_hook(int call, size_t n)
+{
+    static const int faults[4] = {SF_EINTR, SF_SHORT, SF_EIO, SF_ENOSPC};
+    uint64_t idx;
+    int f, p;
+    if (!g_sys_armed) return SF_NONE;
+    if (g_child) return g_sys_persist;
+    idx = g_idx++;
+    if (!selected(idx)) return SF_NONE;
+    S->points = idx;
+    for (f = 0; f < 4; f++) {
+        if (faults[f] == SF_SHORT && !((call == SYS_PREAD || call == SYS_PWRITE) && n > 1))
+            continue;
+        if (faults[f] == SF_ENOSPC && (call == SYS_PREAD || call == SYS_OPEN)) continue;
+        for (p = 0; p < 2; p++) {
+            if (p && (faults[f] == SF_EINTR || faults[f] == SF_SHORT)) continue;
+            S->faults++;
+            if (fork_child()) {
+                /* a file of its own: copy the database, point the fd at it */
+                char buf[65536];
+                int in, out;
+                ssize_t r;
+                g_child = faults[f] == SF_EINTR ? 1 : faults[f] == SF_SHORT ? 2
+                        : faults[f] == SF_EIO ? DIGBY_IOERR : DIGBY_FULL;
+                W.limit = W.ntxn_done + CHILD_EXTRA_TXNS + 1;
+                struct stat a, b;
+                snprintf(g_child_path, sizeof g_child_path, "%s/child.db", C.dir);
+                snprintf(g_parent_path, sizeof g_parent_path, "%s", W.path);
+                unlink(g_child_path);
+                in = __real_open(W.path, O_RDONLY);
+                if (in >= 0) {
+                    out = __real_open(g_child_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                    if (out < 0) _exit(3);
+                    while ((r = read(in, buf, sizeof buf)) > 0)
+                        if (write(out, buf, (size_t)r) != r) _exit(3);
+                    close(in);
+                    close(out);
+                }
+                /* the engine's descriptor, if open, now points at the copy */
+                if (g_db_fd >= 0 && fstat(g_db_fd, &a) == 0 && stat(g_parent_path, &b) == 0 &&
+                    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+                    int nfd = __real_open(g_child_path, O_RDWR);
+                    if (nfd < 0 || dup2(nfd, g_db_fd) < 0) _exit(3);
+                    close(nfd);
+                }
+                W.path = g_child_path;
+                if (p) g_sys_persist = faults[f];
+                if ((call == SYS_FDATASYNC || call == SYS_FSYNC) &&
+                    (faults[f] == SF_EIO || faults[f] == SF_ENOSPC))
+                    g_sys_failed_sync = 1;
+                return faults[f];
+            }
+        }
+    }
+    return SF_NONE;
+}
+
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
+{
+    int f = sys_hook(SYS_PREAD, n);
+    if (f == SF_EINTR) { errno = EINTR; return -1; }
+    if (f == SF_EIO) { errno = EIO; return -1; }
+    if (f == SF_SHORT) n /= 2;
+    return __real_pread(fd, buf, n, off);
+}
+
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    int f = sys_hook(SYS_PWRITE, n);
+    if (f == SF_EINTR) { errno = EINTR; return -1; }
+    if (f == SF_EIO) { errno = EIO; return -1; }
+    if (f == SF_ENOSPC) { errno = ENOSPC; return -1; }
+    if (f == SF_SHORT) n /= 2;
+    return __real_pwrite(fd, buf, n, off);
+}
+
+static int sync_common(int fd, int call)
+{
+    int f = sys_hook(call, 0);
+    if (f == SF_EINTR) { errno = EINTR; return -1; }
+    if (f == SF_EIO) { errno = EIO; return -1; }
+    if (f == SF_ENOSPC) { errno = ENOSPC; return -1; }
+    if (!g_sys_real_sync) return 0;
+    return call == SYS_FSYNC ? __real_fsync(fd) : __real_fdatasync(fd);
+}
+
+int __wrap_fdatasync(int fd) { return sync_common(fd, SYS_FDATASYNC); }
+int __wrap_fsync(int fd) { return sync_common(fd, SYS_FSYNC); }
+
+int __wrap_ftruncate(int fd, off_t len)
+{
+    int f = sys_hook(SYS_FTRUNCATE, 0);
+    if (f == SF_EINTR) { errno = EINTR; return -1; }
+    if (f == SF_EIO) { errno = EIO; return -1; }
+    if (f == SF_ENOSPC) { errno = ENOSPC; return -1; }
+    return __real_ftruncate(fd, len);
+}
+
+int __wrap_open(const char *path, int flags, ...)
+{
+    int f, fd;
+    mode_t mode = 0;
+    if (flags & O_CREAT) {
+        va_list ap;
+        va_start(ap, flags);
+        mode = (mode_t)va_arg(ap, int);
+        va_end(ap);
+    }
+    if (g_child && g_parent_path[0] && strcmp(path, g_parent_path) == 0)
+        path = g_child_path; /* never touch the parent's file */
+    if (!W.path || strcmp(path, W.path) != 0) return __real_open(path, flags, mode);
+    f = sys_hook(SYS_OPEN, 0);
+    if (f == SF_EINTR) { errno = EINTR; return -1; }
+    if (f == SF_EIO) { errno = EIO; return -1; }
+    fd = __real_open(path, flags, mode);
+    if (fd >= 0 && !g_child) g_db_fd = fd;
+    return fd;
+}
+
+/* ---- the sweeps -------------------------------------------------------------- */
+
+static size_t max_key_for(void)
+{
+    digby_vfs *mv = NULL;
+    digby_db *db = NULL;
+    digby_options o;
+    size_t mk;
+    if (digby_vfs_mem_create(NULL, &mv) != DIGBY_OK) die("mem vfs");
+    set_opts(&o, mv);
+    if (digby_open("k.db", &o, &db) != DIGBY_OK) die("scratch open");
+    mk = digby_max_key_bytes(db);
+    digby_close(db);
+    digby_vfs_mem_destroy(mv);
+    return mk;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: faults crash|io|sys|oom [-p PS] [-e] [-z] [-n TXNS] [-s STEP] "
+                    "[-f FIRST] [-l LAST] [-t LABEL] [-o FILE] [-d DIR] [-q] [-B]\n");
+    exit(2);
+}
+
+static void with_commas(char *out, size_t cap, uint64_t n)
+{
+    char tmp[32];
+    size_t len, i, j = 0;
+    snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)n);
+    len = strlen(tmp);
+    for (i = 0; i < len && j + 2 < cap; i++) {
+        if (i && (len - i) % 3 == 0) out[j++] = ',';
+        out[j++] = tmp[i];
+    }
+    out[j] = 0;
+}
+
+int main(int argc, char **argv)
+{
+    int i;
+    uint64_t total = 0;
+    fvfs *v = NULL;
+    time_t t0 = time(NULL);
+    char row[800], a[32], b[32], c[32];
+    if (argc < 2) usage();
+    memset(&C, 0, sizeof C);
+    C.mode = argv[1];
+    C.ps = 4096;
+    C.ntxn = 1000;
+    C.step = 1;
+    C.last = UINT64_MAX;
+    C.seed = DEFAULT_SEED;
+    strcpy(C.dir, getenv("DIGBY_TEST_DIR") ? getenv("DIGBY_TEST_DIR") : "/tmp");
+    for (i = 2; i < argc; i++) {
+        const char *o = argv[i];
+        const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "-e")) C.enc = 1;
+        else if (!strcmp(o, "-z")) C.lz4 = 1;
+        else if (!strcmp(o, "-q")) C.quiet = 1;
+        else if (!strcmp(o, "-B")) C.brk = 1;
+        else if (!arg) usage();
+        else if (!strcmp(o, "-p")) { C.ps = (uint32_t)strtoul(arg, NULL, 0); i++; }
+        else if (!strcmp(o, "-n")) { C.ntxn = atoi(arg); i++; }
+        else if (!strcmp(o, "-s")) { C.step = strtoull(arg, NULL, 0); i++; }
+        else if (!strcmp(o, "-f")) { C.first = strtoull(arg, NULL, 0); i++; }
+        else if (!strcmp(o, "-l")) { C.last = strtoull(arg, NULL, 0); i++; }
+        else if (!strcmp(o, "-t")) { C.label = arg; i++; }
+        else if (!strcmp(o, "-o")) { C.out = arg; i++; }
+        else if (!strcmp(o, "-d")) { snprintf(C.dir, sizeof C.dir, "%s", arg); i++; }
+        else usage();
+    }
+    if (C.step < 1) C.step = 1;
+    if (strcmp(C.mode, "crash") && strcmp(C.mode, "io") && strcmp(C.mode, "sys") &&
+        strcmp(C.mode, "oom"))
+        usage();
+    S = (shared *)mmap(NULL, sizeof(shared), PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (S == MAP_FAILED) die("mmap");
+    memset(S, 0, sizeof *S);
+    g_keys = (mkey *)calloc(NKEYS, sizeof(mkey));
+    g_vmax = C.ps / 2 + 2 * (size_t)C.ps;
+    if (g_vmax > 100000) g_vmax = 100000;
+    g_vb = (unsigned char *)xmalloc(g_vmax + 64);
+    if (!g_keys) die("out of memory");
+    gen_keys(g_keys, C.seed, max_key_for());
+
+    /* the run without faults first: it must pass, and gives the call count */
+    {
+        uint64_t calls;
+        if (C.mode[0] == 's') {
+            static char path[600];
+            snprintf(path, sizeof path, "%s/w1000.db", C.dir);
+            unlink(path);
+            w_init(&W, digby_vfs_posix(), NULL, path, 0);
+            g_sys_armed = 1;
+            C.first = UINT64_MAX; /* count only */
+            g_idx = 0;
+            w_run(&W);
+            g_sys_armed = 0;
+        } else {
+            v = fv_new();
+            v->hook = C.mode[0] == 'c' ? crash_hook : C.mode[0] == 'i' ? io_hook : NULL;
+            w_init(&W, &v->vfs, v, DBPATH, C.mode[0] == 'o');
+            if (C.mode[0] == 'o') H.hook = oom_hook;
+            C.first = UINT64_MAX; /* count only */
+            g_idx = 0;
+            w_run(&W);
+            H.hook = NULL;
+            if (C.mode[0] == 'o' && H.live != 0) {
+                fprintf(stderr, "faults oom: %lld allocations not freed after close (no "
+                        "fault)\n", (long long)H.live);
+                return 1;
+            }
+        }
+        calls = g_idx;
+        if (W.stopped) {
+            fprintf(stderr, "faults %s: W1000 failed without a fault: %s in %s after %d "
+                            "txns\n", C.mode, digby_strerror(W.stop_rc), W.stop_where,
+                    W.ntxn_done);
+            return 1;
+        }
+        if (v) {
+            img cur[MAX_FILES];
+            memset(cur, 0, sizeof cur);
+            for (i = 0; i < v->nfiles; i++) img_copy(&cur[i], &v->files[i].cur);
+            if (verify_images(v, cur, &W.com, NULL, "the file W1000 left, no fault")) {
+                fprintf(stderr, "faults %s: the unfaulted file is wrong\n", C.mode);
+                return 1;
+            }
+            for (i = 0; i < v->nfiles; i++) img_free(&cur[i]);
+            fv_free(v);
+            v = NULL;
+        }
+        if (!C.quiet)
+            printf("faults %s: W1000 (%d txns, %llu commits, %llu aborts, page %u%s%s): "
+                   "%llu calls to fault\n", C.mode, W.ntxn_done,
+                   (unsigned long long)W.commits, (unsigned long long)W.aborts, C.ps,
+                   C.enc ? ", encrypted" : "", C.lz4 ? ", lz4" : "",
+                   (unsigned long long)calls);
+        total = calls;
+        memset(S, 0, sizeof *S);
+    }
+    /* the sweep (options again: -f/-l/-s were overwritten for counting) */
+    C.step = 1;
+    C.first = 0;
+    C.last = UINT64_MAX;
+    for (i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "-s") && i + 1 < argc) C.step = strtoull(argv[i + 1], NULL, 0);
+        if (!strcmp(argv[i], "-f") && i + 1 < argc) C.first = strtoull(argv[i + 1], NULL, 0);
+        if (!strcmp(argv[i], "-l") && i + 1 < argc) C.last = strtoull(argv[i + 1], NULL, 0);
+    }
+    if (C.step < 1) C.step = 1;
+    g_idx = 0;
+    if (C.mode[0] == 's') {
+        W.path = NULL;
+        {
+            static char path[600];
+            snprintf(path, sizeof path, "%s/w1000.db", C.dir);
+            unlink(path);
+            w_init(&W, digby_vfs_posix(), NULL, path, 0);
+        }
+        g_sys_armed = 1;
+        w_run(&W);
+        g_sys_armed = 0;
+        unlink(W.path);
+        {
+            char p2[700];
+            snprintf(p2, sizeof p2, "%s/child.db", C.dir);
+            unlink(p2);
+        }
+    } else {
+        v = fv_new();
+        v->hook = C.mode[0] == 'c' ? crash_hook : C.mode[0] == 'i' ? io_hook : NULL;
+        w_init(&W, &v->vfs, v, DBPATH, C.mode[0] == 'o');
+        if (C.mode[0] == 'o') H.hook = oom_hook;
+        w_run(&W);
+        H.hook = NULL;
+        fv_free(v);
+    }
+    if (C.mode[0] == 'o') {
+        /* open and close of an existing file: every allocation */
+        fvfs *v2 = fv_new();
+        int save_ntxn = C.ntxn;
+        uint64_t save_first = C.first, save_last = C.last, save_step = C.step;
+        w_init(&W, &v2->vfs, v2, DBPATH, 1);
+        C.ntxn = 5;
+        W.limit = 5;
+        w_run(&W); /* a small file, no faults */
+        if (W.stopped) die("the open/close file could not be made");
+        W.stopped = 0;
+        W.ntxn_done = 0;
+        C.first = 0;
+        C.last = UINT64_MAX;
+        C.step = 1;
+        C.ntxn = 0; /* the parent only opens and closes */
+        g_phase = "open/close: ";
+        g_idx = 0;
+        H.hook = oom_hook;
+        w_run(&W);
+        H.hook = NULL;
+        C.ntxn = save_ntxn;
+        C.first = save_first;
+        C.last = save_last;
+        C.step = save_step;
+        fv_free(v2);
+    }
+
+    /* figures */
+    with_commas(a, sizeof a, S->states);
+    with_commas(b, sizeof b, S->children);
+    with_commas(c, sizeof c, S->violations);
+    if (C.mode[0] == 'c') {
+        snprintf(row, sizeof row, "| power cut, %s | %s crash states checked (every %llu. of "
+                 "%llu write/sync/truncate calls; %llu dropped, %llu kept, %llu torn, %llu "
+                 "reordered, %llu garbage sector; %llu matched the last commit, %llu the one "
+                 "in flight; %llu duplicate and %llu unchanged all-dropped states skipped) | "
+                 "%s violations |",
+                 C.label ? C.label : "W1000", a, (unsigned long long)C.step,
+                 (unsigned long long)total, (unsigned long long)S->states_a,
+                 (unsigned long long)S->states_b, (unsigned long long)S->states_torn,
+                 (unsigned long long)S->states_reorder, (unsigned long long)S->states_garbage,
+                 (unsigned long long)S->match_old, (unsigned long long)S->match_new,
+                 (unsigned long long)S->dup_skipped, (unsigned long long)S->a_skipped, c);
+    } else if (C.mode[0] == 'o') {
+        snprintf(row, sizeof row, "| out of memory, %s | %s faulted runs (every %llu. of %llu "
+                 "allocations of W1000's first %d txns, then of open/close; once and "
+                 "persistent), %llu errors returned, %llu worked around, %llu leak checks, %s reopened states "
+                 "checked | %s violations |",
+                 C.label ? C.label : "W1000", b, (unsigned long long)C.step,
+                 (unsigned long long)total, C.ntxn ? C.ntxn : 0,
+                 (unsigned long long)S->surfaced, (unsigned long long)S->absorbed,
+                 (unsigned long long)S->leak_checks, a, c);
+    } else {
+        snprintf(row, sizeof row, "| %s, %s | %s faulted runs (every %llu. of %llu %s; once "
+                 "and persistent), %llu errors returned (%llu POISONED begins after a "
+                 "failed sync or meta write), %llu recommits, %s reopened states checked "
+                 "| %s violations |",
+                 C.mode[0] == 'i' ? "I/O errors (EIO, ENOSPC, short write) at VFS calls"
+                                  : "system call faults (EINTR, short, EIO, ENOSPC), POSIX VFS",
+                 C.label ? C.label : "W1000", b, (unsigned long long)C.step,
+                 (unsigned long long)total, C.mode[0] == 'i' ? "VFS calls" : "system calls",
+                 (unsigned long long)S->surfaced, (unsigned long long)S->poisoned_begin,
+                 (unsigned long long)S->recommitted, a, c);
+    }
+    printf("%s\n", row);
+    if (!C.quiet) {
+        printf("faults %s: %llu s; result codes seen:", C.mode,
+               (unsigned long long)(time(NULL) - t0));
+        for (i = 0; i < 32; i++)
+            if (S->rc_hist[i]) printf(" %s=%llu", digby_strerror(-i),
+                                      (unsigned long long)S->rc_hist[i]);
+        printf("\n");
+    }
+    if (C.out) {
+        FILE *f = fopen(C.out, "a");
+        if (!f) die("cannot write the figure file");
+        fprintf(f, "%s\n", row);
+        fclose(f);
+    }
+    free(g_keys);
+    free(g_vb);
+    return S->violations ? 1 : 0;
+}
