@@ -37,7 +37,7 @@ static int digby__posix_sync_dir(const char *path)
     char dir[4096];
     const char *slash = strrchr(path, '/');
     size_t n;
-    int fd, rc = DIGBY_OK;
+    int fd, r, rc = DIGBY_OK;
     if (!slash) { dir[0] = '.'; dir[1] = 0; }
     else {
         n = (size_t)(slash - path);
@@ -46,9 +46,11 @@ static int digby__posix_sync_dir(const char *path)
         memcpy(dir, path, n);
         dir[n] = 0;
     }
-    fd = open(dir, O_RDONLY);
+    do { fd = open(dir, O_RDONLY); } while (fd < 0 && errno == EINTR);
     if (fd < 0) return DIGBY_OK; /* not every system lets us open a directory */
-    if (fsync(fd) != 0 && errno != EINVAL) rc = DIGBY_IOERR;
+    /* EINTR is retried; EINVAL: the system cannot sync a directory */
+    do { r = fsync(fd); } while (r != 0 && errno == EINTR);
+    if (r != 0 && errno != EINVAL) rc = digby__posix_err(errno);
     close(fd);
     return rc;
 }
