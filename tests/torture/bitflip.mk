@@ -1,0 +1,35 @@
+# tests/torture/bitflip.mk -- issue #5 item 6: bit flips and page damage.
+#
+#   make torture-bitflip  every bit of a 16 KiB and a 32 KiB file (512-byte
+#                         pages), plain and encrypted, flipped one at a time;
+#                         every page zeroed, replaced by each older version
+#                         of itself, by every other page, and torn
+#                         (tests/torture/bitflip.c).  -O2, no sanitizer.
+#   make slice-bitflip    (make test) every 61st bit and every page trial of
+#                         the 16 KiB files, under ASan+UBSan
+BITFLIP_DIR  = build/torture/bitflip
+TORTURE_TARGETS += torture-bitflip
+TEST_SLICES     += slice-bitflip
+.PHONY: torture-bitflip slice-bitflip
+
+$(BITFLIP_DIR)/bitflip: tests/torture/bitflip.c digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) -O2 $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
+$(BITFLIP_DIR)/bitflip-asan: tests/torture/bitflip.c digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) -O0 $(SANITIZE) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
+
+torture-bitflip: $(BITFLIP_DIR)/bitflip
+	@mkdir -p $(TORTURE_OUT); rm -f $(TORTURE_OUT)/bitflip.txt
+	./$(BITFLIP_DIR)/bitflip -k 16 -n "16 KiB plain" -o $(TORTURE_OUT)/bitflip.txt
+	./$(BITFLIP_DIR)/bitflip -k 32 -n "32 KiB plain" -o $(TORTURE_OUT)/bitflip.txt
+	./$(BITFLIP_DIR)/bitflip -k 16 -e -n "16 KiB encrypted" -o $(TORTURE_OUT)/bitflip.txt
+	./$(BITFLIP_DIR)/bitflip -k 32 -e -n "32 KiB encrypted" -o $(TORTURE_OUT)/bitflip.txt
+
+slice-bitflip: $(BITFLIP_DIR)/bitflip-asan
+	@UBSAN_OPTIONS=print_stacktrace=1 ./$(BITFLIP_DIR)/bitflip-asan -k 16 -s 61 -n "16 KiB plain, slice" \
+	    > $(BITFLIP_DIR)/slice.log 2>&1 && \
+	UBSAN_OPTIONS=print_stacktrace=1 ./$(BITFLIP_DIR)/bitflip-asan -k 16 -s 61 -e -n "16 KiB encrypted, slice" \
+	    >> $(BITFLIP_DIR)/slice.log 2>&1 || \
+	{ tail -30 $(BITFLIP_DIR)/slice.log; echo "FAILED: slice-bitflip (log: $(BITFLIP_DIR)/slice.log)"; exit 1; }
+	@grep -h '^| bit flips' $(BITFLIP_DIR)/slice.log | sed 's/^/==== slice-bitflip: /'

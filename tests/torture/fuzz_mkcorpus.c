@@ -1,0 +1,156 @@
+/* tests/torture/fuzz_mkcorpus.c -- writes the seed corpora of the fuzz
+   targets (committed under tests/torture/corpus/; rerun by hand with
+   `make fuzz-corpus` after a format change).
+
+   corpus/open/: small valid database files, prefixed with the mode byte of
+   fuzz_open.c: page sizes 512, 1024 and 4096; plain and encrypted; with
+   named tables, overflow values, a large key, compressed items, a freelist.
+   corpus/ops/: a few operation sequences for fuzz_ops.c (random bytes from
+   fixed seeds; the target gives every byte string a meaning). */
+#define DIGBY_IMPLEMENTATION
+#include "digby.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t fuzz_key[16] = {
+    0x64, 0x69, 0x67, 0x62, 0x79, 0x2d, 0x66, 0x75,
+    0x7a, 0x7a, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x31
+};
+
+static int det_entropy(void *ctx, uint8_t *buf, size_t len)
+{
+    uint64_t *s = (uint64_t *)ctx;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+        buf[i] = (uint8_t)(*s >> 56);
+    }
+    return 0;
+}
+
+#define OK(x) do { int rc_ = (x); if (rc_) { fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, digby_strerror(rc_)); exit(1); } } while (0)
+
+typedef struct seedcfg {
+    const char *name;
+    uint32_t page_size;
+    int encrypted;
+    int rich;        /* tables, overflow, large key, compression, deletes */
+    int nkeys;
+} seedcfg;
+
+static const seedcfg seeds[] = {
+    { "p512-small",   512, 0, 0, 12 },
+    { "p512-rich",    512, 0, 1, 60 },
+    { "p1024-rich",  1024, 0, 1, 80 },
+    { "p4096-small", 4096, 0, 0, 30 },
+    { "p512-enc",     512, 1, 1, 30 },
+    { "p1024-enc",   1024, 1, 0, 20 },
+};
+
+static void write_file(const char *dir, const char *name, uint8_t mode,
+                       const uint8_t *p, size_t n)
+{
+    char path[512];
+    FILE *fp;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    fp = fopen(path, "wb");
+    if (!fp) { perror(path); exit(1); }
+    fputc(mode, fp);
+    if (n && fwrite(p, 1, n, fp) != n) { perror(path); exit(1); }
+    fclose(fp);
+}
+
+static void make_db(const char *dir, const seedcfg *s)
+{
+    digby_vfs *vfs;
+    digby_db *db;
+    digby_txn *txn;
+    digby_table *t;
+    digby_options o;
+    digby_file *f;
+    uint64_t es = 42, size;
+    uint8_t *img, val[2500];
+    char key[400], name[64];
+    int i;
+    size_t got;
+    OK(digby_vfs_mem_create(NULL, &vfs));
+    memset(&o, 0, sizeof o);
+    o.vfs = vfs;
+    o.page_size = s->page_size;
+    o.entropy = det_entropy;
+    o.entropy_ctx = &es;
+    if (s->encrypted) { o.key = fuzz_key; o.key_bytes = sizeof fuzz_key; }
+    OK(digby_open("f", &o, &db));
+    for (i = 0; i < (int)sizeof val; i++) val[i] = (uint8_t)(i * 7 + i / 100);
+    OK(digby_txn_begin(db, 0, &txn));
+    for (i = 0; i < s->nkeys; i++) {
+        snprintf(key, sizeof key, "key%04d", i * 7);
+        OK(digby_txn_put(txn, NULL, key, strlen(key), val + i, (size_t)(i % 13), 0));
+    }
+    if (s->rich) {
+        OK(digby_table_open(txn, "alpha", DIGBY_TABLE_CREATE, &t));
+        for (i = 0; i < 10; i++) {
+            snprintf(key, sizeof key, "a%02d", i);
+            OK(digby_txn_put(txn, t, key, strlen(key), val, (size_t)(i * 3), 0));
+        }
+        OK(digby_txn_put(txn, t, "big", 3, val, 1500, 0));
+        OK(digby_txn_put(txn, t, "zip", 3, val, 2000, DIGBY_PUT_COMPRESS));
+        memset(key, 'L', 300);
+        OK(digby_txn_put(txn, t, key, 300, "large key", 9, 0));
+        OK(digby_table_open(txn, "beta", DIGBY_TABLE_CREATE, &t));
+        OK(digby_txn_put(txn, t, "only", 4, "one", 3, 0));
+    }
+    OK(digby_txn_commit(txn));
+    if (s->rich) {
+        /* a second commit: overwrites and deletes leave a freelist */
+        OK(digby_txn_begin(db, 0, &txn));
+        for (i = 0; i < s->nkeys; i += 3) {
+            snprintf(key, sizeof key, "key%04d", i * 7);
+            OK(digby_txn_delete(txn, NULL, key, strlen(key)));
+        }
+        OK(digby_txn_put(txn, NULL, "over", 4, val, 900, 0));
+        OK(digby_txn_commit(txn));
+    }
+    OK(digby_check(db, NULL));
+    OK(digby_close(db));
+    OK(vfs->open(vfs, "f", 0, &f));
+    OK(vfs->size(f, &size));
+    img = (uint8_t *)malloc((size_t)size);
+    if (!img) exit(1);
+    OK(vfs->read(f, 0, img, (size_t)size, &got));
+    vfs->close(f);
+    /* mode: bit 0 encrypted; one read-only seed, one read-write, one small cache */
+    snprintf(name, sizeof name, "seed-%s-ro", s->name);
+    write_file(dir, name, (uint8_t)(s->encrypted ? 1 : 0), img, got);
+    snprintf(name, sizeof name, "seed-%s-rw", s->name);
+    write_file(dir, name, (uint8_t)(s->encrypted ? 3 : 2), img, got);
+    snprintf(name, sizeof name, "seed-%s-cache", s->name);
+    write_file(dir, name, (uint8_t)(s->encrypted ? 5 : 4), img, got);
+    printf("%s/%s: %lu bytes\n", dir, s->name, (unsigned long)got);
+    free(img);
+    digby_vfs_mem_destroy(vfs);
+}
+
+int main(int argc, char **argv)
+{
+    size_t i, j;
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s OPEN_DIR OPS_DIR\n", argv[0]);
+        return 2;
+    }
+    for (i = 0; i < sizeof seeds / sizeof seeds[0]; i++) make_db(argv[1], &seeds[i]);
+    /* op sequences: the first 4 bytes are the configuration of fuzz_ops.c */
+    for (i = 0; i < 8; i++) {
+        uint8_t buf[600];
+        uint64_t s = 1000 + i;
+        char name[32];
+        det_entropy(&s, buf, sizeof buf);
+        buf[0] = (uint8_t)i;  /* page size, encryption, compression */
+        snprintf(name, sizeof name, "ops-%02u", (unsigned)i);
+        write_file(argv[2], name, buf[0], buf + 1, sizeof buf - 1);
+        (void)j;
+    }
+    return 0;
+}

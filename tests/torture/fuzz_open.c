@@ -1,0 +1,338 @@
+/* tests/torture/fuzz_open.c -- libFuzzer target: open an arbitrary file image.
+
+   Input: one mode byte, then the file image.
+     mode bit 0: open with the fixed raw key below (an encrypted file);
+     mode bit 1: read-write: after reading, write (puts, deletes, a table
+                 create and drop), commit, check, close, reopen, check;
+     mode bit 2: the smallest page cache (16 pages), so pages are evicted
+                 and re-read during scans.
+   The image goes into the in-memory VFS; the target opens it, lists the
+   tables, scans the global tree and every table forward and backward,
+   gets every key it saw, runs digby_check, and (bit 1) writes.
+
+   Built with -DDIGBY_FUZZ_NO_CHECKSUM, so plain pages are not checked
+   against their xxHash32 and mutations reach the page parsers (encrypted
+   pages are still authenticated: bit 0 exercises the key header, the meta
+   page and the AEAD rejection paths).
+
+   What must hold, besides "no crash, no sanitizer report, no hang":
+   - every call returns DIGBY_OK or a digby error code;
+   - a scan ends: it never takes more steps than the file has bytes;
+   - when digby_check passes, the forward scan's keys rise strictly, the
+     backward scan gives the same keys in reverse, and their number equals
+     digby_table_count.
+   A broken promise calls abort(), which libFuzzer reports as a crash.
+
+   Also built without -fsanitize=fuzzer as a replay program (fuzz_main.c
+   style main below, under -DFUZZ_REPLAY): each argument is an input file. */
+#define DIGBY_IMPLEMENTATION
+#include "digby.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TABLES 16
+#define MAX_KEYS 4096
+
+static const uint8_t fuzz_key[16] = {
+    0x64, 0x69, 0x67, 0x62, 0x79, 0x2d, 0x66, 0x75,
+    0x7a, 0x7a, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x31
+};
+
+/* Deterministic "entropy": nonces and keys of writes repeat between runs,
+   so a crash reproduces. */
+static int fuzz_entropy(void *ctx, uint8_t *buf, size_t len)
+{
+    uint64_t *s = (uint64_t *)ctx;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+        buf[i] = (uint8_t)(*s >> 56);
+    }
+    return 0;
+}
+
+static void fail(const char *what, int rc)
+{
+    fprintf(stderr, "fuzz_open: broken promise: %s (rc %d)\n", what, rc);
+    abort();
+}
+
+static int is_code(int rc)
+{
+    return rc <= 0 && rc >= DIGBY_CANTOPEN;
+}
+
+#define CODE(x) do { int c_ = (x); if (!is_code(c_)) fail(#x " returned a non-digby code", c_); } while (0)
+
+typedef struct keyrec {
+    uint8_t *k;
+    size_t n;
+} keyrec;
+
+typedef struct names {
+    char name[MAX_TABLES][256];
+    int n;
+} names;
+
+static int list_cb(void *ctx, const char *name, size_t name_bytes, uint64_t entries)
+{
+    names *t = (names *)ctx;
+    (void)entries;
+    if (t->n >= MAX_TABLES) return 1;
+    if (name_bytes > 255) fail("table name longer than 255 bytes", 0);
+    memcpy(t->name[t->n], name, name_bytes);
+    t->name[t->n][name_bytes] = 0;
+    if (strlen(t->name[t->n]) != name_bytes) { t->name[t->n][0] = 0; return 0; }
+    t->n++;
+    return 0;
+}
+
+static int keycmp(const keyrec *a, const uint8_t *k, size_t n)
+{
+    size_t m = a->n < n ? a->n : n;
+    int c = m ? memcmp(a->k, k, m) : 0;
+    if (c) return c;
+    return a->n < n ? -1 : a->n > n;
+}
+
+/* Scan one tree both ways, get each key; with `strict` (digby_check
+   passed), hold the ordering promises. */
+static void scan_tree(digby_txn *txn, digby_table *t, int strict, uint64_t step_limit)
+{
+    digby_cursor *c;
+    keyrec *keys = (keyrec *)calloc(MAX_KEYS, sizeof(keyrec));
+    size_t nk = 0, i;
+    uint64_t steps = 0, count = 0;
+    int rc, complete = 0, rcomplete = 0;
+    const void *k, *v;
+    size_t kn, vn;
+    uint64_t ver;
+    if (!keys) abort();
+    rc = digby_cursor_open(txn, t, &c);
+    CODE(rc);
+    if (rc) { free(keys); return; }
+    for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
+        if (++steps > step_limit) fail("forward scan does not end", 0);
+        rc = digby_cursor_get(c, &k, &kn, &v, &vn, &ver);
+        CODE(rc);
+        if (rc) break;
+        if (strict && nk > 0 && keycmp(&keys[nk - 1], (const uint8_t *)k, kn) >= 0)
+            fail("keys do not rise in a checked tree", 0);
+        if (nk < MAX_KEYS) {
+            keys[nk].k = (uint8_t *)malloc(kn ? kn : 1);
+            if (!keys[nk].k) abort();
+            if (kn) memcpy(keys[nk].k, k, kn);
+            keys[nk].n = kn;
+            nk++;
+        }
+    }
+    CODE(rc);
+    if (rc == DIGBY_NOTFOUND) complete = 1;
+    /* backward */
+    i = nk;
+    steps = 0;
+    for (rc = digby_cursor_last(c); rc == DIGBY_OK; rc = digby_cursor_prev(c)) {
+        if (++steps > step_limit) fail("backward scan does not end", 0);
+        rc = digby_cursor_get(c, &k, &kn, NULL, NULL, NULL);
+        CODE(rc);
+        if (rc) break;
+        if (strict && complete && nk < MAX_KEYS) {
+            if (i == 0 || keycmp(&keys[i - 1], (const uint8_t *)k, kn) != 0)
+                fail("backward scan differs from forward scan in a checked tree", 0);
+            i--;
+        }
+    }
+    CODE(rc);
+    if (rc == DIGBY_NOTFOUND) rcomplete = 1;
+    if (strict && complete && rcomplete && nk < MAX_KEYS && i != 0)
+        fail("backward scan shorter than forward scan in a checked tree", 0);
+    if (strict && complete && nk < MAX_KEYS) {
+        rc = digby_table_count(txn, t, &count);
+        CODE(rc);
+        if (rc == DIGBY_OK && count != nk) fail("entry count differs from a checked scan", 0);
+    }
+    /* seeks and gets of every key seen */
+    for (i = 0; i < nk; i++) {
+        const void *gv;
+        size_t gn;
+        uint8_t buf[64];
+        size_t got;
+        uint64_t total;
+        rc = digby_txn_get(txn, t, keys[i].k, keys[i].n, &gv, &gn, &ver);
+        CODE(rc);
+        if (strict && complete && rc == DIGBY_NOTFOUND)
+            fail("a scanned key is not found in a checked tree", 0);
+        rc = digby_txn_get_range(txn, t, keys[i].k, keys[i].n, 3, buf, sizeof buf,
+                                 &got, &total);
+        CODE(rc);
+        rc = digby_cursor_seek(c, keys[i].k, keys[i].n, (digby_seek_op)(i % 5));
+        CODE(rc);
+        if (rc == DIGBY_OK) {
+            CODE(digby_cursor_next(c));
+            CODE(digby_cursor_prev(c));
+            CODE(digby_cursor_get_range(c, 0, buf, sizeof buf, &got, &total));
+        }
+    }
+    digby_cursor_close(c);
+    for (i = 0; i < nk; i++) free(keys[i].k);
+    free(keys);
+}
+
+static int read_all(digby_db *db, uint64_t step_limit)
+{
+    digby_txn *txn;
+    digby_check_report rep;
+    digby_stats st;
+    names tn;
+    int rc, i, strict;
+    rc = digby_check(db, &rep);
+    CODE(rc);
+    strict = rc == DIGBY_OK;
+    CODE(digby_stat(db, &st));
+    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+    CODE(rc);
+    if (rc) return rc;
+    memset(&tn, 0, sizeof tn);
+    rc = digby_table_list(txn, list_cb, &tn);
+    if (rc != 1) CODE(rc);
+    if (strict && rc != DIGBY_OK && rc != 1) fail("table list fails in a checked file", rc);
+    scan_tree(txn, NULL, strict, step_limit);
+    for (i = 0; i < tn.n; i++) {
+        digby_table *t;
+        rc = digby_table_open(txn, tn.name[i], 0, &t);
+        CODE(rc);
+        if (strict && rc == DIGBY_NOTFOUND) fail("a listed table is not found", 0);
+        if (rc == DIGBY_OK) scan_tree(txn, t, strict, step_limit);
+    }
+    digby_txn_abort(txn);
+    return strict ? DIGBY_OK : DIGBY_CORRUPT;
+}
+
+static void write_some(digby_db *db, const uint8_t *data, size_t size)
+{
+    digby_txn *txn;
+    digby_table *t;
+    uint8_t val[3000];
+    size_t i;
+    int rc;
+    rc = digby_txn_begin(db, 0, &txn);
+    CODE(rc);
+    if (rc) return;
+    memset(val, 0x5a, sizeof val);
+    for (i = 0; i < 24 && rc == DIGBY_OK; i++) {
+        size_t off = size ? (i * 131) % size : 0;
+        size_t kn = size - off < 12 ? size - off : 12;
+        rc = digby_txn_put(txn, NULL, data + off, kn, val, (i % 4 == 3) ? sizeof val : i, 0);
+        CODE(rc);
+        if (rc == DIGBY_OK && i % 3 == 0) {
+            rc = digby_txn_delete(txn, NULL, data + off, kn);
+            CODE(rc);
+            if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
+        }
+    }
+    if (rc == DIGBY_OK) {
+        rc = digby_table_open(txn, "fuzz-new", DIGBY_TABLE_CREATE, &t);
+        CODE(rc);
+        if (rc == DIGBY_OK) {
+            rc = digby_txn_put(txn, t, "k", 1, val, 700, 0);
+            CODE(rc);
+        }
+    }
+    if (rc == DIGBY_OK) {
+        rc = digby_table_drop(txn, "fuzz-new");
+        CODE(rc);
+    }
+    if (rc == DIGBY_OK || rc == DIGBY_NOTFOUND) CODE(digby_txn_commit(txn));
+    else digby_txn_abort(txn);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    digby_vfs *vfs;
+    digby_file *f;
+    digby_db *db;
+    digby_options o;
+    uint64_t seed = 0x5eed;
+    uint8_t mode;
+    int rc;
+    if (size < 1) return 0;
+    mode = data[0];
+    data++;
+    size--;
+    if (digby_vfs_mem_create(NULL, &vfs) != DIGBY_OK) abort();
+    if (vfs->open(vfs, "f", DIGBY_VFS_CREATE, &f) != DIGBY_OK) abort();
+    if (size && vfs->write(f, 0, data, size) != DIGBY_OK) abort();
+    vfs->close(f);
+    memset(&o, 0, sizeof o);
+    o.vfs = vfs;
+    o.flags = DIGBY_OPEN_NO_CREATE | ((mode & 2) ? 0 : DIGBY_OPEN_READONLY);
+    o.cache_bytes = (mode & 4) ? 1 : 0;
+    if (mode & 1) {
+        o.key = fuzz_key;
+        o.key_bytes = sizeof fuzz_key;
+    }
+    o.entropy = fuzz_entropy;
+    o.entropy_ctx = &seed;
+    rc = digby_open("f", &o, &db);
+    CODE(rc);
+    if (rc == DIGBY_OK) {
+        uint64_t limit = (uint64_t)size + 16;
+        int clean = read_all(db, limit);
+        if (mode & 2) {
+            write_some(db, data, size);
+            rc = digby_check(db, NULL);
+            CODE(rc);
+            if (clean == DIGBY_OK && rc != DIGBY_OK)
+                fail("a checked file fails check after a commit", rc);
+        }
+        if (digby_close(db) != DIGBY_OK) fail("close", 0);
+        if (mode & 2) {
+            rc = digby_open("f", &o, &db);
+            CODE(rc);
+            if (clean == DIGBY_OK && rc != DIGBY_OK) fail("a checked file does not reopen", rc);
+            if (rc == DIGBY_OK) {
+                /* the file may have grown: bound by its new size */
+                digby_stats st;
+                if (digby_stat(db, &st) == DIGBY_OK) limit = st.file_bytes + 16;
+                rc = read_all(db, limit);
+                if (clean == DIGBY_OK && rc != DIGBY_OK)
+                    fail("a checked file fails check after commit and reopen", rc);
+                if (digby_close(db) != DIGBY_OK) fail("close", 0);
+            }
+        }
+    }
+    digby_vfs_mem_destroy(vfs);
+    return 0;
+}
+
+#ifdef FUZZ_REPLAY
+/* Replay: run each file given; print how many. */
+int main(int argc, char **argv)
+{
+    int i, n = 0;
+    for (i = 1; i < argc; i++) {
+        FILE *fp = fopen(argv[i], "rb");
+        uint8_t *buf;
+        long len;
+        if (!fp) { perror(argv[i]); return 2; }
+        fseek(fp, 0, SEEK_END);
+        len = ftell(fp);
+        fseek(fp, 0, SEEK_SET);
+        buf = (uint8_t *)malloc(len > 0 ? (size_t)len : 1);
+        if (!buf || (len > 0 && fread(buf, 1, (size_t)len, fp) != (size_t)len)) {
+            fprintf(stderr, "%s: read failed\n", argv[i]);
+            return 2;
+        }
+        fclose(fp);
+        LLVMFuzzerTestOneInput(buf, (size_t)len);
+        free(buf);
+        n++;
+    }
+    printf("fuzz_open: %d inputs replayed, no failure\n", n);
+    return 0;
+}
+#endif
