@@ -4147,7 +4147,10 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     }
     db->page_size = ps;
     db->meta = cand[slot];
-    db->have_fallback = ok[!slot] && cand[!slot].txid < cand[slot].txid;
+    /* a previous commit counting pages the file does not hold cannot be
+       opened: it is no fallback (and its page count no allocation size) */
+    db->have_fallback = ok[!slot] && cand[!slot].txid < cand[slot].txid &&
+                        cand[!slot].page_count <= file_bytes / ps;
     if (db->have_fallback) db->fallback = cand[!slot];
     if (db->crypt) {
         digby__crypt *c = db->crypt;
@@ -4162,8 +4165,7 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
        without the file growth it counts on: fall back to the previous
        commit.  A file short of both is truncated. */
     if (db->meta.page_count > file_bytes / ps) {
-        if (!db->have_fallback || db->fallback.page_count > file_bytes / ps)
-            return DIGBY_CORRUPT;
+        if (!db->have_fallback) return DIGBY_CORRUPT;
         digby__meta_use_fallback(db);
     }
     return DIGBY_OK;
@@ -9149,6 +9151,13 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     w.txn = txn;
     w.st = st;
     w.rep = rep;
+    /* the page bitmap is sized by the meta page's count: never past the file */
+    if (db->vfs->size(db->file, &size) == DIGBY_OK &&
+        size / db->page_size < txn->meta.page_count) {
+        rc = digby__walk_fail(&w, size / db->page_size, "file shorter than the meta page's page count");
+        digby_txn_abort(txn);
+        return rc;
+    }
     nbytes = (txn->meta.page_count + 7) / 8;
     if (nbytes > SIZE_MAX) { digby_txn_abort(txn); return DIGBY_NOMEM; }
     w.bits = (uint8_t *)digby__malloc(&db->alloc, (size_t)nbytes);

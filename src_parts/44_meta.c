@@ -488,7 +488,10 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     }
     db->page_size = ps;
     db->meta = cand[slot];
-    db->have_fallback = ok[!slot] && cand[!slot].txid < cand[slot].txid;
+    /* a previous commit counting pages the file does not hold cannot be
+       opened: it is no fallback (and its page count no allocation size) */
+    db->have_fallback = ok[!slot] && cand[!slot].txid < cand[slot].txid &&
+                        cand[!slot].page_count <= file_bytes / ps;
     if (db->have_fallback) db->fallback = cand[!slot];
     if (db->crypt) {
         digby__crypt *c = db->crypt;
@@ -503,8 +506,7 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
        without the file growth it counts on: fall back to the previous
        commit.  A file short of both is truncated. */
     if (db->meta.page_count > file_bytes / ps) {
-        if (!db->have_fallback || db->fallback.page_count > file_bytes / ps)
-            return DIGBY_CORRUPT;
+        if (!db->have_fallback) return DIGBY_CORRUPT;
         digby__meta_use_fallback(db);
     }
     return DIGBY_OK;

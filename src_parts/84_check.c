@@ -377,6 +377,13 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     w.txn = txn;
     w.st = st;
     w.rep = rep;
+    /* the page bitmap is sized by the meta page's count: never past the file */
+    if (db->vfs->size(db->file, &size) == DIGBY_OK &&
+        size / db->page_size < txn->meta.page_count) {
+        rc = digby__walk_fail(&w, size / db->page_size, "file shorter than the meta page's page count");
+        digby_txn_abort(txn);
+        return rc;
+    }
     nbytes = (txn->meta.page_count + 7) / 8;
     if (nbytes > SIZE_MAX) { digby_txn_abort(txn); return DIGBY_NOMEM; }
     w.bits = (uint8_t *)digby__malloc(&db->alloc, (size_t)nbytes);

@@ -117,11 +117,63 @@ static void test_newest_commit_damaged_falls_back(void **state)
     digby_vfs_mem_destroy(vfs);
 }
 
+/* The previous commit's meta page was taken as the fallback without a look
+   at its page count: a meta page whose checksum verifies but which counts
+   far more pages than the file holds was opened when the newest commit
+   failed to verify, and digby_check then sized its page bitmap by that
+   count (2^40 pages: a 128 GiB allocation).  Such a meta page is no
+   fallback; open reports the damage (found by tests/torture/fuzz_open.c). */
+static void test_fallback_meta_counting_pages_past_the_file(void **state)
+{
+    digby_vfs *vfs;
+    digby_db *db;
+    digby_file *fh;
+    digby_options o;
+    digby_stats st;
+    uint8_t page[4096];
+    size_t got;
+    uint64_t pg, slot;
+    int found = 0;
+    (void)state;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(digby_vfs_mem_create(NULL, &vfs), DIGBY_OK);
+    o.vfs = vfs;
+    assert_int_equal(digby_open("f.db", &o, &db), DIGBY_OK);
+    assert_int_equal(digby_put(db, "old", 3, "1", 1), DIGBY_OK);
+    assert_int_equal(digby_put(db, "new", 3, "2", 1), DIGBY_OK);
+    assert_int_equal(digby_stat(db, &st), DIGBY_OK);
+    assert_int_equal(digby_close(db), DIGBY_OK);
+    assert_int_equal(vfs->open(vfs, "f.db", 0, &fh), DIGBY_OK);
+    /* the older meta page counts 2^40 pages, its checksum made right */
+    slot = (st.last_txid - 1) % 2;
+    assert_int_equal(vfs->read(fh, slot * 4096, page, 4096, &got), DIGBY_OK);
+    assert_int_equal(digby__get64(page + 56), st.last_txid - 1);
+    digby__put64(page + 64, (uint64_t)1 << 40);
+    digby__put32(page + 4092, (uint32_t)XXH32(page, 4092, DIGBY__XXH_SEED));
+    assert_int_equal(vfs->write(fh, slot * 4096, page, 4096), DIGBY_OK);
+    /* and the newest commit's leaf is damaged */
+    for (pg = 2; pg < st.page_count && !found; pg++) {
+        assert_int_equal(vfs->read(fh, pg * 4096, page, 4096, &got), DIGBY_OK);
+        if (page[0] == 3 && has_bytes(page, 4096, "new", 3)) {
+            page[100] ^= 1;
+            assert_int_equal(vfs->write(fh, pg * 4096, page, 4096), DIGBY_OK);
+            found = 1;
+        }
+    }
+    assert_true(found);
+    vfs->close(fh);
+    assert_int_equal(digby_open("f.db", &o, &db), DIGBY_CORRUPT);
+    o.flags = DIGBY_OPEN_READONLY;
+    assert_int_equal(digby_open("f.db", &o, &db), DIGBY_CORRUPT);
+    digby_vfs_mem_destroy(vfs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tail_pages_freed_before_commit),
         cmocka_unit_test(test_newest_commit_damaged_falls_back),
+        cmocka_unit_test(test_fallback_meta_counting_pages_past_the_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
