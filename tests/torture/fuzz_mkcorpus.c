@@ -6,7 +6,12 @@
    fuzz_open.c: page sizes 512, 1024 and 4096; plain and encrypted; with
    named tables, overflow values, a large key, compressed items, a freelist.
    corpus/ops/: a few operation sequences for fuzz_ops.c (random bytes from
-   fixed seeds; the target gives every byte string a meaning). */
+   fixed seeds; the target gives every byte string a meaning).
+   corpus/open/seed-crafted-*: a plain 512-byte-page file whose older
+   commit's pages (which open does not verify) were edited, checksums made
+   right: a branch that is its own child, a branch with one page as both
+   children, an overflow index page pointing at itself, a freelist page
+   that is its own next page.  They must all be errors, not loops. */
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 
@@ -133,6 +138,140 @@ static void make_db(const char *dir, const seedcfg *s)
     digby_vfs_mem_destroy(vfs);
 }
 
+/* ---- crafted damage: cycles and sharing in pages that open does not
+   verify (an older commit's), each page's checksum made right ------------- */
+
+static uint8_t *img_of(digby_vfs *vfs, size_t *n)
+{
+    digby_file *f;
+    uint64_t size;
+    uint8_t *img;
+    OK(vfs->open(vfs, "f", 0, &f));
+    OK(vfs->size(f, &size));
+    img = (uint8_t *)malloc((size_t)size);
+    if (!img) exit(1);
+    OK(vfs->read(f, 0, img, (size_t)size, n));
+    vfs->close(f);
+    return img;
+}
+
+static void reseal(uint8_t *pg, uint32_t ps)
+{
+    digby__put32(pg + ps - 4, (uint32_t)XXH32(pg, ps - 4, DIGBY__XXH_SEED));
+}
+
+static void write_crafted(const char *dir, const char *name, const uint8_t *img, size_t n)
+{
+    char fn[96];
+    snprintf(fn, sizeof fn, "seed-crafted-%s-ro", name);
+    write_file(dir, fn, 0, img, n);
+    snprintf(fn, sizeof fn, "seed-crafted-%s-rw", name);
+    write_file(dir, fn, 2, img, n);
+}
+
+static void make_crafted(const char *dir)
+{
+    digby_vfs *vfs;
+    digby_db *db;
+    digby_txn *txn;
+    digby_table *t;
+    digby_options o;
+    uint64_t es = 43;
+    uint8_t val[2000], *img, *w;
+    char key[32];
+    size_t n, pgs, p;
+    const uint32_t ps = 512;
+    int i;
+    long branch = -1, index = -1, flist = -1;
+    OK(digby_vfs_mem_create(NULL, &vfs));
+    memset(&o, 0, sizeof o);
+    o.vfs = vfs;
+    o.page_size = ps;
+    o.entropy = det_entropy;
+    o.entropy_ctx = &es;
+    OK(digby_open("f", &o, &db));
+    memset(val, 0x33, sizeof val);
+    /* commit 1: table "alpha" two levels deep, with an overflow value */
+    OK(digby_txn_begin(db, 0, &txn));
+    OK(digby_table_open(txn, "alpha", DIGBY_TABLE_CREATE, &t));
+    for (i = 0; i < 60; i++) {
+        snprintf(key, sizeof key, "alpha%04d", i);
+        OK(digby_txn_put(txn, t, key, strlen(key), val, 20, 0));
+    }
+    OK(digby_txn_put(txn, t, "big", 3, val, 1800, 0));
+    OK(digby_txn_put(txn, NULL, "g", 1, "1", 1, 0));
+    OK(digby_txn_commit(txn));
+    /* commit 2: the global tree only; alpha's pages stay those of commit 1 */
+    OK(digby_txn_begin(db, 0, &txn));
+    for (i = 0; i < 30; i++) {
+        snprintf(key, sizeof key, "g%04d", i);
+        OK(digby_txn_put(txn, NULL, key, strlen(key), val, 10, 0));
+    }
+    OK(digby_txn_commit(txn));
+    OK(digby_check(db, NULL));
+    OK(digby_close(db));
+    img = img_of(vfs, &n);
+    digby_vfs_mem_destroy(vfs);
+    pgs = n / ps;
+    for (p = 2; p < pgs; p++) {
+        const uint8_t *pg = img + p * ps;
+        if (digby__get64(pg + 16) != 2) continue;       /* commit 1's pages */
+        if (pg[0] == 2 && branch < 0) branch = (long)p;
+        if (pg[0] == 6 && index < 0) index = (long)p;
+    }
+    for (p = 2; p < pgs; p++)
+        if (img[p * ps] == 5 && flist < 0) flist = (long)p;
+    if (branch < 0 || index < 0 || flist < 0) {
+        fprintf(stderr, "mkcorpus: crafted: no old branch/index/freelist page\n");
+        exit(1);
+    }
+    w = (uint8_t *)malloc(n);
+    if (!w) exit(1);
+    write_crafted(dir, "base", img, n);
+    /* a branch whose second child is itself */
+    {
+        uint8_t *pg;
+        size_t cell;
+        memcpy(w, img, n);
+        pg = w + (size_t)branch * ps;
+        cell = digby__get16(pg + 24 + 2);
+        digby__put64(pg + cell, (uint64_t)branch);
+        digby__put64(pg + cell + 8, 2);
+        reseal(pg, ps);
+        write_crafted(dir, "branch-self", w, n);
+        /* ... and whose two children are one page */
+        memcpy(w, img, n);
+        pg = w + (size_t)branch * ps;
+        digby__put64(pg + cell, digby__get64(pg + digby__get16(pg + 24)));
+        reseal(pg, ps);
+        write_crafted(dir, "branch-shared-child", w, n);
+    }
+    /* an overflow index page whose entries are itself */
+    {
+        uint8_t *pg;
+        unsigned j, cnt;
+        memcpy(w, img, n);
+        pg = w + (size_t)index * ps;
+        cnt = digby__get16(pg + 2);
+        for (j = 0; j < cnt; j++) digby__put64(pg + 24 + 8 * j, (uint64_t)index);
+        reseal(pg, ps);
+        write_crafted(dir, "ovindex-self", w, n);
+    }
+    /* a freelist page that is its own next page */
+    {
+        uint8_t *pg;
+        memcpy(w, img, n);
+        pg = w + (size_t)flist * ps;
+        digby__put64(pg + 24, (uint64_t)flist);
+        reseal(pg, ps);
+        write_crafted(dir, "freelist-self", w, n);
+    }
+    printf("%s/seed-crafted-*: %lu bytes (branch %ld, index %ld, freelist %ld)\n", dir,
+           (unsigned long)n, branch, index, flist);
+    free(w);
+    free(img);
+}
+
 int main(int argc, char **argv)
 {
     size_t i, j;
@@ -141,6 +280,7 @@ int main(int argc, char **argv)
         return 2;
     }
     for (i = 0; i < sizeof seeds / sizeof seeds[0]; i++) make_db(argv[1], &seeds[i]);
+    make_crafted(argv[1]);
     /* op sequences: the first 4 bytes are the configuration of fuzz_ops.c */
     for (i = 0; i < 8; i++) {
         uint8_t buf[600];
