@@ -26,7 +26,7 @@ FUZZ_FLAGS    = $(TEST_FLAGS) -fsanitize=fuzzer,address,undefined -fno-omit-fram
 # the slice's build: no optimisation, so it compiles in about a second
 FUZZ_SLICE_FLAGS = $(FUZZ_FLAGS) -O0
 FUZZ_LIBS     = $(filter-out -lcmocka,$(TEST_LIBS))
-FUZZ_ARGS     = -timeout=10 -rss_limit_mb=2048 -max_len=20000
+FUZZ_ARGS     = -timeout=10 -rss_limit_mb=2048 -max_len=33000
 FUZZ_CORPUS   = tests/torture/corpus
 
 TORTURE_TARGETS += torture-fuzz

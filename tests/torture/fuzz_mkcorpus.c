@@ -11,7 +11,9 @@
    commit's pages (which open does not verify) were edited, checksums made
    right: a branch that is its own child, a branch with one page as both
    children, an overflow index page pointing at itself, a freelist page
-   that is its own next page.  They must all be errors, not loops. */
+   that is its own next page.  They must all be errors, not loops.
+   corpus/open/seed-plainenc-*: decrypted images of encrypted files made
+   from fuzz_open.c's template (mode bit 3: the target seals them again). */
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 
@@ -141,12 +143,12 @@ static void make_db(const char *dir, const seedcfg *s)
 /* ---- crafted damage: cycles and sharing in pages that open does not
    verify (an older commit's), each page's checksum made right ------------- */
 
-static uint8_t *img_of(digby_vfs *vfs, size_t *n)
+static uint8_t *img_of_path(digby_vfs *vfs, const char *path, size_t *n)
 {
     digby_file *f;
     uint64_t size;
     uint8_t *img;
-    OK(vfs->open(vfs, "f", 0, &f));
+    OK(vfs->open(vfs, path, 0, &f));
     OK(vfs->size(f, &size));
     img = (uint8_t *)malloc((size_t)size);
     if (!img) exit(1);
@@ -210,7 +212,7 @@ static void make_crafted(const char *dir)
     OK(digby_txn_commit(txn));
     OK(digby_check(db, NULL));
     OK(digby_close(db));
-    img = img_of(vfs, &n);
+    img = img_of_path(vfs, "f", &n);
     digby_vfs_mem_destroy(vfs);
     pgs = n / ps;
     for (p = 2; p < pgs; p++) {
@@ -272,6 +274,60 @@ static void make_crafted(const char *dir)
     free(img);
 }
 
+/* ---- plaintext images of encrypted files (fuzz_open.c mode bit 3) -------
+   The template file of fuzz_open.c (same key, same entropy), written to,
+   then every page decrypted with its data key. */
+static void make_plaintext_encrypted(const char *dir, uint32_t ps)
+{
+    digby_vfs *vfs;
+    digby_db *db;
+    digby_txn *txn;
+    digby_table *t;
+    digby_options o;
+    uint64_t es = 0x7e3b1a7e;
+    uint8_t val[2000], *img;
+    char key[32], name[64];
+    size_t n, p;
+    int i;
+    OK(digby_vfs_mem_create(NULL, &vfs));
+    memset(&o, 0, sizeof o);
+    o.vfs = vfs;
+    o.page_size = ps;
+    o.key = fuzz_key;
+    o.key_bytes = sizeof fuzz_key;
+    o.entropy = det_entropy;
+    o.entropy_ctx = &es;
+    OK(digby_open("t", &o, &db));
+    memset(val, 0x44, sizeof val);
+    OK(digby_txn_begin(db, 0, &txn));
+    OK(digby_table_open(txn, "enc", DIGBY_TABLE_CREATE, &t));
+    for (i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "e%04d", i);
+        OK(digby_txn_put(txn, i % 2 ? t : NULL, key, strlen(key), val, (size_t)(i % 9), 0));
+    }
+    OK(digby_txn_put(txn, t, "big", 3, val, 1500, 0));
+    OK(digby_txn_commit(txn));
+    OK(digby_txn_begin(db, 0, &txn));
+    OK(digby_txn_delete(txn, NULL, "e0000", 5));
+    OK(digby_txn_put(txn, NULL, "zz", 2, val, 700, 0));
+    OK(digby_txn_commit(txn));
+    OK(digby_check(db, NULL));
+    OK(digby_close(db));
+    img = img_of_path(vfs, "t", &n);
+    o.flags = DIGBY_OPEN_READONLY;
+    OK(digby_open("t", &o, &db));
+    for (p = 0; (p + 1) * ps <= n; p++)
+        OK(digby__open_with(db, &db->crypt->cur, db->crypt->uuid, img + p * ps, ps));
+    OK(digby_close(db));
+    snprintf(name, sizeof name, "seed-plainenc-p%u-ro", (unsigned)ps);
+    write_file(dir, name, 9, img, n);
+    snprintf(name, sizeof name, "seed-plainenc-p%u-rw", (unsigned)ps);
+    write_file(dir, name, 11, img, n);
+    printf("%s/seed-plainenc-p%u: %lu bytes\n", dir, (unsigned)ps, (unsigned long)n);
+    free(img);
+    digby_vfs_mem_destroy(vfs);
+}
+
 int main(int argc, char **argv)
 {
     size_t i, j;
@@ -281,6 +337,9 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < sizeof seeds / sizeof seeds[0]; i++) make_db(argv[1], &seeds[i]);
     make_crafted(argv[1]);
+    make_plaintext_encrypted(argv[1], 512);
+    make_plaintext_encrypted(argv[1], 1024);
+    make_plaintext_encrypted(argv[1], 4096);
     /* op sequences: the first 4 bytes are the configuration of fuzz_ops.c */
     for (i = 0; i < 8; i++) {
         uint8_t buf[600];

@@ -5,7 +5,15 @@
      mode bit 1: read-write: after reading, write (puts, deletes, a table
                  create and drop), commit, check, close, reopen, check;
      mode bit 2: the smallest page cache (16 pages), so pages are evicted
-                 and re-read during scans.
+                 and re-read during scans;
+     mode bit 3: (with bit 0) the image is the *plaintext* of an encrypted
+                 file: each page is sealed under the data key of a fixed
+                 template file (made here with the fixed key and
+                 deterministic entropy, one per page size 512, 1024, 4096,
+                 chosen by the page-size field at offset 36) before the
+                 open, and the meta pages get the template's clear key
+                 header, so mutations reach the parsers of encrypted files
+                 (meta page body at FORMAT.md 10.3) as well.
    The image goes into the in-memory VFS; the target opens it, lists the
    tables, scans the global tree and every table forward and backward,
    gets every key it saw, runs digby_check, and (bit 1) writes.
@@ -52,6 +60,66 @@ static int fuzz_entropy(void *ctx, uint8_t *buf, size_t len)
         buf[i] = (uint8_t)(*s >> 56);
     }
     return 0;
+}
+
+/* ---- mode bit 3: plaintext images of encrypted files, resealed ---------- */
+
+typedef struct tmpl {
+    digby_vfs *vfs;
+    digby_db *db;
+    uint8_t hdr[2][DIGBY__M_CLEAR_END - 24];   /* the clear key headers */
+} tmpl;
+
+/* The template of page size ps: made once, kept open for its data key.
+   tests/torture/fuzz_mkcorpus.c makes the same file (same key, same
+   entropy) to write the seeds of this mode. */
+static tmpl *template_for(uint32_t ps)
+{
+    static tmpl t[3];
+    int i = ps == 1024 ? 1 : ps == 4096 ? 2 : 0;
+    if (!t[i].db) {
+        digby_options o;
+        digby_file *f;
+        uint8_t *page = (uint8_t *)malloc(ps);
+        size_t got;
+        uint64_t es = 0x7e3b1a7e;
+        int slot;
+        memset(&o, 0, sizeof o);
+        if (!page || digby_vfs_mem_create(NULL, &t[i].vfs) != DIGBY_OK) abort();
+        o.vfs = t[i].vfs;
+        o.page_size = ps;
+        o.key = fuzz_key;
+        o.key_bytes = sizeof fuzz_key;
+        o.entropy = fuzz_entropy;
+        o.entropy_ctx = &es;
+        if (digby_open("t", &o, &t[i].db) != DIGBY_OK) abort();
+        if (t[i].vfs->open(t[i].vfs, "t", DIGBY_VFS_READONLY, &f) != DIGBY_OK) abort();
+        for (slot = 0; slot < 2; slot++) {
+            if (t[i].vfs->read(f, (uint64_t)slot * ps, page, ps, &got) != DIGBY_OK || got != ps)
+                abort();
+            memcpy(t[i].hdr[slot], page + 24, sizeof t[i].hdr[slot]);
+        }
+        t[i].vfs->close(f);
+        free(page);
+    }
+    return &t[i];
+}
+
+/* Seal a plaintext image (in place) under the template's data key. */
+static void reseal(uint8_t *img, size_t size)
+{
+    uint32_t ps = size >= 40 ? digby__get32(img + 36) : 0;
+    tmpl *t;
+    size_t p;
+    if (ps != 512 && ps != 1024 && ps != 4096) ps = 512;
+    t = template_for(ps);
+    for (p = 0; (p + 1) * ps <= size; p++) {
+        uint8_t *pg = img + p * ps;
+        if (p < 2 && pg[0] == DIGBY__PAGE_META) memcpy(pg + 24, t->hdr[p], sizeof t->hdr[p]);
+        /* the nonce: whatever the input has there */
+        if (digby__seal_with(t->db, &t->db->crypt->cur, t->db->crypt->uuid, pg, pg, ps) != DIGBY_OK)
+            abort();
+    }
 }
 
 static void fail(const char *what, int rc)
@@ -265,7 +333,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
     if (digby_vfs_mem_create(NULL, &vfs) != DIGBY_OK) abort();
     if (vfs->open(vfs, "f", DIGBY_VFS_CREATE, &f) != DIGBY_OK) abort();
-    if (size && vfs->write(f, 0, data, size) != DIGBY_OK) abort();
+    if ((mode & 9) == 9) {
+        uint8_t *img = (uint8_t *)malloc(size ? size : 1);
+        if (!img) abort();
+        memcpy(img, data, size);
+        reseal(img, size);
+        if (size && vfs->write(f, 0, img, size) != DIGBY_OK) abort();
+        free(img);
+    } else if (size && vfs->write(f, 0, data, size) != DIGBY_OK) {
+        abort();
+    }
     vfs->close(f);
     memset(&o, 0, sizeof o);
     o.vfs = vfs;

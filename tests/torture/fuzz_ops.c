@@ -414,7 +414,7 @@ static void op_range(void)
     int t = a % NT, kid = kb % NK, rc;
     digby_table *tab;
     view v;
-    uint8_t buf[700];
+    uint8_t buf[3 * 255];
     size_t got, want_got, n = (size_t)lb * 3;
     uint64_t total, off = (uint64_t)ob * 23;
     view_open(&v, a & 0x10);
