@@ -73,6 +73,15 @@ static void make_path(char *buf, size_t n, const char *tag)
     unlink(buf);
 }
 
+/* DIGBY_TEST_SCALE below 1 shrinks the runs (the ThreadSanitizer slice of
+   tests/torture/tsan.mk); larger values change nothing here. */
+static double test_scale(void)
+{
+    const char *e = getenv("DIGBY_TEST_SCALE");
+    double x = e ? atof(e) : 1.0;
+    return x > 0 && x < 1 ? x : 1.0;
+}
+
 static void check_clean(digby_db *db)
 {
     digby_check_report r;
@@ -570,7 +579,8 @@ static void run_snapshot_test(uint32_t page_size, int nreaders, uint32_t flags)
 
     memset(&wa, 0, sizeof(wa));
     wa.s = &s;
-    wa.gens = 400;
+    wa.gens = (uint64_t)(400 * test_scale());
+    if (wa.gens < 60) wa.gens = 60;
     wa.seconds = 6.0;
     t0 = now_s();
     for (i = 0; i < nreaders; i++) {
@@ -739,7 +749,8 @@ static void test_writer_waits(void **state)
 /* Two writers making progress                                              */
 /* ======================================================================== */
 
-enum { PER_WRITER = 150 };
+enum { PER_WRITER_FULL = 150 };
+static int PER_WRITER = PER_WRITER_FULL;
 
 typedef struct counter_arg {
     shared *s;
@@ -894,5 +905,7 @@ int main(void)
         cmocka_unit_test(test_writer_waits),
         cmocka_unit_test(test_two_writers),
     };
+    PER_WRITER = (int)(PER_WRITER_FULL * test_scale());
+    if (PER_WRITER < 20) PER_WRITER = 20;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,12 @@
 /* tests/torture/bitflip.c -- damage a database file every way one page can be
    damaged, and hold digby to "an error, or exactly the right data".
 
-   usage: bitflip [-k KIB] [-e] [-s STEP] [-n NAME] [-o FILE] [-x N] [-y N] [-t SEC]
+   usage: bitflip [-k KIB] [-e] [-s STEP] [-q STEP] [-n NAME] [-o FILE] [-x N] [-y N] [-t SEC]
      -k KIB   file size to build: 16 or 32 (KiB) at 512-byte pages
      -e       encrypted (AES-128-GCM, raw key)
      -s STEP  flip every STEP-th bit only (a slice); default 1: every bit
+     -q STEP  replace each page by every STEP-th other page only (a slice);
+              default 1: by every other page
      -n NAME  the label in the figure row
      -o FILE  append the figure rows to FILE
      -x N     self-test: trial N crashes (abort); -y N: trial N hangs
@@ -415,7 +417,7 @@ static int last_older(uint32_t p)
     return -1;
 }
 
-static void make_trials(size_t step)
+static void make_trials(size_t step, size_t qstep)
 {
     const image *cur = &images[nimages - 1];
     uint32_t npages = (uint32_t)(cur->size / PAGE), p, q;
@@ -436,8 +438,8 @@ static void make_trials(size_t step)
                     dup = 1;
             if (!dup) add_trial(T_STALE, p, (uint32_t)i);
         }
-        for (q = 0; q < npages; q++)
-            if (q != p) add_trial(T_OTHER, p, q);
+        for (q = 1; q < npages; q += (uint32_t)qstep)
+            add_trial(T_OTHER, p, (p + q) % npages);
         i = last_older(p);
         if (i >= 0) {
             add_trial(T_TORN_NEW_OLD, p, (uint32_t)i);
@@ -535,27 +537,29 @@ static void fmt(char *buf, size_t n, uint64_t v)
 
 int main(int argc, char **argv)
 {
-    size_t kib = 16, step = 1, next = 0;
+    size_t kib = 16, step = 1, qstep = 1, next = 0;
     const char *name = NULL, *figfile = NULL;
     int opt, k, o, bad = 0;
     uint64_t tot[O_N];
     FILE *fig = NULL;
-    while ((opt = getopt(argc, argv, "k:es:n:o:x:y:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "k:es:q:n:o:x:y:t:")) != -1) {
         switch (opt) {
         case 'k': kib = (size_t)atoi(optarg); break;
         case 'e': encrypted = 1; break;
         case 's': step = (size_t)atoi(optarg); break;
+        case 'q': qstep = (size_t)atoi(optarg); break;
         case 'n': name = optarg; break;
         case 'o': figfile = optarg; break;
         case 'x': selftest_crash = atol(optarg); break;
         case 'y': selftest_hang = atol(optarg); break;
         case 't': trial_seconds = (unsigned)atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: %s [-k KIB] [-e] [-s STEP] [-n NAME] [-o FILE] [-x N] [-y N] [-t SEC]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-k KIB] [-e] [-s STEP] [-q STEP] [-n NAME] [-o FILE] [-x N] [-y N] [-t SEC]\n", argv[0]);
             return 2;
         }
     }
     if (step < 1) step = 1;
+    if (qstep < 1) qstep = 1;
     memset(&base_opts, 0, sizeof base_opts);
     base_opts.entropy = det_entropy;
     base_opts.entropy_ctx = &entropy_state;
@@ -564,7 +568,7 @@ int main(int argc, char **argv)
     want_last = dump_image(&images[nimages - 1]);
     want_prev = dump_image(&images[nimages - 2]);
     if (want_last->txid == want_prev->txid) { fprintf(stderr, "same txid\n"); return 2; }
-    make_trials(step);
+    make_trials(step, qstep);
     work = (uint8_t *)malloc(images[nimages - 1].size);
     sh = (shared *)mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (!work || sh == MAP_FAILED) return 2;
@@ -607,7 +611,7 @@ int main(int argc, char **argv)
         snprintf(line, sizeof line,
                  "| %s, %s%s | %s tried | %s detected | %s harmless | %s older commit | %s wrong | %s crashes/hangs |",
                  kind_name[k], name ? name : (encrypted ? "encrypted" : "plain"),
-                 (k == T_BIT && step > 1) ? " (every bit in a stride)" : "",
+                 (k == T_BIT && step > 1) || (k == T_OTHER && qstep > 1) ? " (a stride)" : "",
                  a[0], a[1], a[2], a[3], a[4], a[5]);
         printf("%s\n", line);
         if (fig) fprintf(fig, "%s\n", line);
