@@ -4098,7 +4098,13 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
             try_ps = digby__get32(buf + DIGBY__M_PAGESIZE);
             if (try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
                 (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps &&
-                digby__reserve(&db->alloc, &buf, &cap, try_ps) == DIGBY_OK &&
+                digby__reserve(&db->alloc, &buf, &cap, try_ps) != DIGBY_OK) {
+                /* no memory is no damage: never DIGBY_CORRUPT for it */
+                digby__free(&db->alloc, buf);
+                return DIGBY_NOMEM;
+            }
+            if (try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
+                (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps &&
                 digby__read_at(db, 0, buf, try_ps) == DIGBY_OK) {
                 rc = digby__meta_try(db, buf, try_ps, 0, &cand[0], &keys[0], &seen);
                 if (rc < 0) { digby__free(&db->alloc, buf); return rc; }
@@ -4113,7 +4119,12 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     for (try_ps = DIGBY__MIN_PAGE; try_ps <= DIGBY__MAX_PAGE; try_ps *= 2) {
         uint32_t use = ps ? ps : try_ps;
         if (file_bytes >= (uint64_t)use * 2 &&
-            digby__reserve(&db->alloc, &buf, &cap, use) == DIGBY_OK &&
+            digby__reserve(&db->alloc, &buf, &cap, use) != DIGBY_OK) {
+            digby__dkey_clear(&db->alloc, &keys[0]);
+            digby__free(&db->alloc, buf);
+            return DIGBY_NOMEM;
+        }
+        if (file_bytes >= (uint64_t)use * 2 &&
             digby__read_at(db, use, buf, use) == DIGBY_OK) {
             rc = digby__meta_try(db, buf, use, 1, &cand[1], &keys[1], &seen);
             if (rc < 0) {

@@ -168,12 +168,74 @@ static void test_fallback_meta_counting_pages_past_the_file(void **state)
     digby_vfs_mem_destroy(vfs);
 }
 
+/* Out of memory while open grew its meta page buffer to the file's page
+   size was taken for a meta page that does not verify: open returned
+   DIGBY_CORRUPT for a sound file (found by tests/torture/faults.c oom, the
+   4th allocation of opening a 4096-byte-page file).  Every allocation of
+   open is failed here, from each one on: only DIGBY_NOMEM may come back. */
+static unsigned long oom_calls, oom_from;
+
+static void *oom_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    if (oom_from && ++oom_calls >= oom_from) return NULL;
+    return malloc(n);
+}
+
+static void *oom_realloc(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    if (oom_from && ++oom_calls >= oom_from) return NULL;
+    return realloc(p, n);
+}
+
+static void oom_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static void test_open_out_of_memory_is_not_corruption(void **state)
+{
+    digby_vfs *vfs;
+    digby_db *db;
+    digby_options o;
+    unsigned long n;
+    int rc, opened = 0;
+    (void)state;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(digby_vfs_mem_create(NULL, &vfs), DIGBY_OK);
+    o.vfs = vfs;
+    o.allocator.malloc_fn = oom_malloc;
+    o.allocator.realloc_fn = oom_realloc;
+    o.allocator.free_fn = oom_free;
+    oom_from = 0;
+    assert_int_equal(digby_open("m.db", &o, &db), DIGBY_OK);
+    assert_int_equal(digby_put(db, "k", 1, "v", 1), DIGBY_OK);
+    assert_int_equal(digby_close(db), DIGBY_OK);
+    for (n = 1; n < 200 && !opened; n++) {
+        oom_calls = 0;
+        oom_from = n;
+        rc = digby_open("m.db", &o, &db);
+        if (rc == DIGBY_OK) {
+            opened = 1;
+            oom_from = 0;
+            assert_int_equal(digby_close(db), DIGBY_OK);
+        } else if (rc != DIGBY_NOMEM) {
+            fail_msg("open with allocation %lu on failing: %s", n, digby_strerror(rc));
+        }
+    }
+    assert_true(opened);
+    digby_vfs_mem_destroy(vfs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tail_pages_freed_before_commit),
         cmocka_unit_test(test_newest_commit_damaged_falls_back),
         cmocka_unit_test(test_fallback_meta_counting_pages_past_the_file),
+        cmocka_unit_test(test_open_out_of_memory_is_not_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
