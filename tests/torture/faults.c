@@ -56,6 +56,7 @@
             -f FIRST -l LAST (call range)  -t LABEL (figure row label)
             -o FILE (append the figure row)  -q (quiet)  -B (break the
             expectation on purpose: the sweep must then report violations)
+            -L (oom: leak on purpose in each child: the same)
    Exit status: 0 when no violation was seen. */
 
 #define _DEFAULT_SOURCE 1
@@ -120,7 +121,7 @@ typedef struct cfg {
     int ntxn;
     uint64_t step, first, last;
     const char *label, *out;
-    int quiet, brk;
+    int quiet, brk, leak;
     uint64_t seed;
     char dir[512];
 } cfg;
@@ -129,6 +130,8 @@ static cfg C;
 
 /* Counters the children add to (the parent waits for each child, so there
    is never more than one writer). */
+enum { C_OPEN, C_READ, C_WRITE, C_SYNC, C_SIZE, C_TRUNC, C_LOCK, C_NKINDS };
+
 typedef struct shared {
     uint64_t points, children, states, states_a, states_b, states_torn,
         states_reorder, states_garbage, dup_skipped, a_skipped;
@@ -138,6 +141,7 @@ typedef struct shared {
     uint64_t rc_hist[32];
     uint64_t violations;
     uint64_t leak_checks, absorbed;
+    uint64_t kind_points[C_NKINDS]; /* faulted calls by kind */
     int a_matched_old;       /* the last child's all-dropped state was checked */
 } shared;
 
@@ -239,7 +243,6 @@ static void img_free(img *m)
 
 /* ---- the fault-injecting VFS (in memory) -------------------------------- */
 
-enum { C_OPEN, C_READ, C_WRITE, C_SYNC, C_SIZE, C_TRUNC, C_LOCK, C_NKINDS };
 static const char *const kind_names[C_NKINDS] = {"open", "read", "write", "sync",
                                                  "size", "truncate", "lock"};
 enum { F_NONE, F_CUT, F_EIO, F_FULL, F_SHORT };
@@ -786,6 +789,40 @@ static int w_txn(wl *w)
         }
     }
     if (wbelow(w, 100) < 5) {
+        /* a large value put and deleted again: pages taken at the end of the
+           file and freed before the commit (which then extends the file by
+           truncate) */
+        size_t k = wbelow(w, NKEYS);
+        uint32_t vl = (uint32_t)(g_vmax - wbelow(w, C.ps)), vs = (uint32_t)splitmix(&w->rng);
+        vfill(g_vb, vl, vs);
+        rc = digby_txn_put(w->txn, NULL, g_keys[k].p, g_keys[k].n, g_vb, vl, 0);
+        if (rc != DIGBY_OK) return wstop(w, rc, "put (to be deleted)");
+        rc = digby_txn_delete(w->txn, NULL, g_keys[k].p, g_keys[k].n);
+        if (rc != DIGBY_OK) return wstop(w, rc, "delete (of the put)");
+        memset(&w->cm.e[0][k], 0, sizeof(ment));
+    }
+    if (w->commits == 0 || wbelow(w, 100) < 2) {
+        /* a scratch table of up to 40 pages filled, emptied and dropped in
+           one transaction: pages taken (in the first transaction: at the
+           end of the file) and freed unwritten.  (Meant to make the commit
+           extend the file by truncate; this engine gives such tail pages
+           back instead, and W1000 makes no truncate call.) */
+        digby_table *sc = NULL;
+        size_t n = 40 * (size_t)C.ps / 64, j;
+        if (n > 2000) n = 2000;
+        char kb[32];
+        rc = digby_table_open(w->txn, "scratch", DIGBY_TABLE_CREATE, &sc);
+        if (rc != DIGBY_OK) return wstop(w, rc, "scratch create");
+        for (j = 0; j < 2 * n; j++) {
+            snprintf(kb, sizeof kb, "s%08lu", (unsigned long)(j % n));
+            if (j < n) rc = digby_txn_put(w->txn, sc, kb, 9, g_vb, 30, 0);
+            else rc = digby_txn_delete(w->txn, sc, kb, 9);
+            if (rc != DIGBY_OK) return wstop(w, rc, "scratch put/delete");
+        }
+        rc = digby_table_drop(w->txn, "scratch");
+        if (rc != DIGBY_OK) return wstop(w, rc, "scratch drop");
+    }
+    if (wbelow(w, 100) < 5) {
         digby_txn_abort(w->txn);
         w->txn = NULL;
         w->cm = w->com;
@@ -1286,7 +1323,7 @@ static void io_after(wl *w, int injected_rc, int persistent, int failed_sync,
                 violation("%s: begin on a failing disk returned %s", what, digby_strerror(rc));
             return;
         }
-        rc = digby_txn_put(t, NULL, "probe", 5, g_vb, 3 * (size_t)C.ps, 0);
+        rc = digby_txn_put(t, NULL, "probe", 5, g_vb, 2 * (size_t)C.ps, 0);
         if (rc == DIGBY_OK) {
             rc = digby_txn_commit(t);
             if (rc == DIGBY_OK)
@@ -1442,6 +1479,14 @@ static void child_finish(wl *w)
         H.fail_at = 0;
         H.persist = 0;
         S->leak_checks++;
+        if (C.leak) {
+            /* -L: leak on purpose (both checks below must fire) */
+            void *volatile kept = malloc(100);
+            H.live++;
+            if (kept) memset(kept, 1, 100);
+            kept = NULL;
+            (void)kept;
+        }
         if (H.live != 0)
             violation("%s: %lld allocations through the hooks not freed after close",
                       what, (long long)H.live);
@@ -1491,6 +1536,7 @@ static void child_finish(wl *w)
 /* ---- forking at a call --------------------------------------------------- */
 
 static uint64_t g_idx;      /* counted calls so far */
+static uint64_t g_kinds[C_NKINDS]; /* ... by kind */
 
 static int selected(uint64_t idx)
 {
@@ -1531,9 +1577,11 @@ static int crash_hook(fvfs *v, int kind)
     (void)v;
     if (g_child) return F_NONE;
     if (kind != C_WRITE && kind != C_SYNC && kind != C_TRUNC) return F_NONE;
+    g_kinds[kind]++;
     idx = g_idx++;
     if (!selected(idx)) return F_NONE;
     S->points = idx;
+    S->kind_points[kind]++;
     /* the all-dropped image is the same until the next sync and commit */
     {
         static uint64_t last_syncs = UINT64_MAX, last_commits = UINT64_MAX;
@@ -1557,9 +1605,11 @@ static int io_hook(fvfs *v, int kind)
     uint64_t idx;
     int f, p;
     if (g_child) return F_NONE;
+    g_kinds[kind]++;
     idx = g_idx++;
     if (!selected(idx)) return F_NONE;
     S->points = idx;
+    S->kind_points[kind]++;
     for (f = 0; f < 3; f++) {
         if (faults[f] == F_SHORT && kind != C_WRITE) continue;
         for (p = 0; p < 2; p++) {
@@ -1799,13 +1849,27 @@ int main(int argc, char **argv)
         else if (!strcmp(o, "-z")) C.lz4 = 1;
         else if (!strcmp(o, "-q")) C.quiet = 1;
         else if (!strcmp(o, "-B")) C.brk = 1;
+        else if (!strcmp(o, "-L")) C.leak = 1;
         else if (!arg) usage();
         else if (!strcmp(o, "-p")) { C.ps = (uint32_t)strtoul(arg, NULL, 0); i++; }
         else if (!strcmp(o, "-n")) { C.ntxn = atoi(arg); i++; }
         else if (!strcmp(o, "-s")) { C.step = strtoull(arg, NULL, 0); i++; }
         else if (!strcmp(o, "-f")) { C.first = strtoull(arg, NULL, 0); i++; }
         else if (!strcmp(o, "-l")) { C.last = strtoull(arg, NULL, 0); i++; }
-        else if (!strcmp(o, "-t")) { C.label = arg; i++; }
+        else if (!strcmp(o, "-t")) {
+            /* "a,b_c" reads "a, b c" (labels pass through make without spaces) */
+            static char lab[300];
+            size_t j = 0;
+            const char *q;
+            for (q = arg; *q && j + 3 < sizeof lab; q++) {
+                if (*q == '_') lab[j++] = ' ';
+                else if (*q == ',') { lab[j++] = ','; lab[j++] = ' '; }
+                else lab[j++] = *q;
+            }
+            lab[j] = 0;
+            C.label = lab;
+            i++;
+        }
         else if (!strcmp(o, "-o")) { C.out = arg; i++; }
         else if (!strcmp(o, "-d")) { snprintf(C.dir, sizeof C.dir, "%s", arg); i++; }
         else usage();
@@ -1874,10 +1938,13 @@ int main(int argc, char **argv)
         }
         if (!C.quiet)
             printf("faults %s: W1000 (%d txns, %llu commits, %llu aborts, page %u%s%s): "
-                   "%llu calls to fault\n", C.mode, W.ntxn_done,
+                   "%llu calls to fault (%llu writes, %llu syncs, %llu truncates, %llu reads)\n",
+                   C.mode, W.ntxn_done,
                    (unsigned long long)W.commits, (unsigned long long)W.aborts, C.ps,
                    C.enc ? ", encrypted" : "", C.lz4 ? ", lz4" : "",
-                   (unsigned long long)calls);
+                   (unsigned long long)calls, (unsigned long long)g_kinds[C_WRITE],
+                   (unsigned long long)g_kinds[C_SYNC], (unsigned long long)g_kinds[C_TRUNC],
+                   (unsigned long long)g_kinds[C_READ]);
         total = calls;
         memset(S, 0, sizeof *S);
     }
@@ -1952,12 +2019,15 @@ int main(int argc, char **argv)
     with_commas(c, sizeof c, S->violations);
     if (C.mode[0] == 'c') {
         snprintf(row, sizeof row, "| power cut, %s | %s crash states checked (every %llu. of "
-                 "%llu write/sync/truncate calls; %llu dropped, %llu kept, %llu torn, %llu "
+                 "%llu write/sync/truncate calls: %llu writes, %llu syncs, %llu truncates cut; "
+                 "%llu dropped, %llu kept, %llu torn, %llu "
                  "reordered, %llu garbage sector; %llu matched the last commit, %llu the one "
                  "in flight; %llu duplicate and %llu unchanged all-dropped states skipped) | "
                  "%s violations |",
                  C.label ? C.label : "W1000", a, (unsigned long long)C.step,
-                 (unsigned long long)total, (unsigned long long)S->states_a,
+                 (unsigned long long)total, (unsigned long long)S->kind_points[C_WRITE],
+                 (unsigned long long)S->kind_points[C_SYNC],
+                 (unsigned long long)S->kind_points[C_TRUNC], (unsigned long long)S->states_a,
                  (unsigned long long)S->states_b, (unsigned long long)S->states_torn,
                  (unsigned long long)S->states_reorder, (unsigned long long)S->states_garbage,
                  (unsigned long long)S->match_old, (unsigned long long)S->match_new,
