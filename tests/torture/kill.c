@@ -1,12 +1,14 @@
 /* tests/torture/kill.c -- real process kills: SIGKILL a writer at random
    moments and hold digby to every commit it acknowledged.
 
-   usage: kill [-n KILLS] [-d DIR] [-s SEED] [-m MAX_US] [-o FILE] [-x]
+   usage: kill [-n KILLS] [-d DIR] [-s SEED] [-m MAX_US] [-p PAGE] [-e] [-o FILE] [-x]
      -n KILLS   rounds (default 1000)
      -d DIR     directory for the database file (default /tmp)
      -s SEED    seed of the kill delays (default 1)
      -m MAX_US  kill after a random delay of 0 .. MAX_US microseconds from
                 the writer's start (default 30000)
+     -p PAGE    page size of the file (default 4096)
+     -e         encrypted (AES-256-GCM, raw key)
      -o FILE    append the figure row to FILE
      -x         self-test: the writer acknowledges each commit *before*
                 digby_txn_commit returns; the test must then fail
@@ -47,6 +49,8 @@
 
 static char path[1024];
 static int ack_early;
+static digby_options opts;
+static const uint8_t raw_key[32] = { 'k', 'i', 'l', 'l' };
 
 /* ---- the workload, shared by the writer and the model ---------------------- */
 
@@ -96,7 +100,7 @@ static void writer(int fd)
     const void *v;
     size_t vn;
     int rc;
-    rc = digby_open(path, NULL, &db);
+    rc = digby_open(path, &opts, &db);
     if (rc) { fprintf(stderr, "kill: writer: open: %s\n", digby_strerror(rc)); _exit(3); }
     rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
     if (rc == DIGBY_OK) {
@@ -192,7 +196,7 @@ static void verify(unsigned round, model *m, uint64_t acked, uint64_t *landed_un
     size_t vn;
     uint64_t last = 0;
     int rc;
-    rc = digby_open(path, NULL, &db);
+    rc = digby_open(path, &opts, &db);
     if (rc) { bad(round, "reopen failed", (uint64_t)-rc, 0); return; }
     rc = digby_check(db, &rep);
     if (rc) { bad(round, rep.message[0] ? rep.message : "check failed", (uint64_t)-rc, rep.bad_pgno); }
@@ -246,16 +250,18 @@ int main(int argc, char **argv)
     int opt;
     char a[4][32], line[400];
     rng_state = 1;
-    while ((opt = getopt(argc, argv, "n:d:s:m:o:x")) != -1) {
+    while ((opt = getopt(argc, argv, "n:d:s:m:p:eo:x")) != -1) {
         switch (opt) {
         case 'n': kills = (unsigned)atoi(optarg); break;
         case 'd': dir = optarg; break;
         case 's': rng_state = (uint64_t)atoll(optarg) * 0x9E3779B97F4A7C15ULL + 1; break;
         case 'm': max_us = (unsigned)atoi(optarg); break;
+        case 'p': opts.page_size = (uint32_t)atoi(optarg); break;
+        case 'e': opts.key = raw_key; opts.key_bytes = sizeof raw_key; break;
         case 'o': figfile = optarg; break;
         case 'x': ack_early = 1; break;
         default:
-            fprintf(stderr, "usage: %s [-n KILLS] [-d DIR] [-s SEED] [-m MAX_US] [-o FILE] [-x]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n KILLS] [-d DIR] [-s SEED] [-m MAX_US] [-p PAGE] [-e] [-o FILE] [-x]\n", argv[0]);
             return 2;
         }
     }
@@ -300,7 +306,8 @@ int main(int argc, char **argv)
     fmt(a[2], 32, landed_unacked);
     fmt(a[3], 32, (uint64_t)fails);
     snprintf(line, sizeof line,
-             "| kill -9 of a writer acknowledging commits%s | %s kills | %s commits acknowledged | %s unacknowledged commits found | %s violations |",
+             "| kill -9 of a writer acknowledging commits, %u-byte pages, %s%s | %s kills | %s commits acknowledged | %s unacknowledged commits found | %s violations |",
+             opts.page_size ? opts.page_size : 4096, opts.key ? "encrypted" : "plain",
              ack_early ? " (SELF-TEST: acks before commit)" : "", a[0], a[1], a[2], a[3]);
     printf("%s\n", line);
     printf("kill: %.1f s, last commit %llu\n",

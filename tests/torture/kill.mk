@@ -1,8 +1,10 @@
 # tests/torture/kill.mk -- issue #5 item 7: SIGKILL of a writer that
 # acknowledges each commit over a pipe (tests/torture/kill.c).
 #
-#   make torture-kill   KILL_ROUNDS (default 1000) kills
-#   make slice-kill     (make test) 20 kills, ASan+UBSan build
+#   make torture-kill   KILL_ROUNDS (default 1000) kills of a plain file with
+#                       4096-byte pages, and as many of an encrypted one with
+#                       512-byte pages
+#   make slice-kill     (make test) 20 kills (10 plain, 10 encrypted), ASan+UBSan
 KILL_DIR     = build/torture/kill
 KILL_ROUNDS ?= 1000
 TORTURE_TARGETS += torture-kill
@@ -19,9 +21,11 @@ $(KILL_DIR)/kill-asan: tests/torture/kill.c digby.h | check-amalgamation
 torture-kill: $(KILL_DIR)/kill
 	@mkdir -p $(TORTURE_OUT) $(KILL_DIR)/tmp; rm -f $(TORTURE_OUT)/kill.txt
 	./$(KILL_DIR)/kill -n $(KILL_ROUNDS) -d $(KILL_DIR)/tmp -o $(TORTURE_OUT)/kill.txt
+	./$(KILL_DIR)/kill -n $(KILL_ROUNDS) -d $(KILL_DIR)/tmp -p 512 -e -s 2 -o $(TORTURE_OUT)/kill.txt
 
 slice-kill: $(KILL_DIR)/kill-asan
 	@mkdir -p $(KILL_DIR)/tmp
-	@./$(KILL_DIR)/kill-asan -n 20 -d $(KILL_DIR)/tmp > $(KILL_DIR)/slice.log 2>&1 || \
+	@{ ./$(KILL_DIR)/kill-asan -n 10 -d $(KILL_DIR)/tmp && \
+	   ./$(KILL_DIR)/kill-asan -n 10 -d $(KILL_DIR)/tmp -p 512 -e -s 2; } > $(KILL_DIR)/slice.log 2>&1 || \
 	{ tail -30 $(KILL_DIR)/slice.log; echo "FAILED: slice-kill (log: $(KILL_DIR)/slice.log)"; exit 1; }
 	@grep -h '^| kill' $(KILL_DIR)/slice.log | sed 's/^/==== slice-kill: /'
