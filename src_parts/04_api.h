@@ -181,10 +181,14 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
    first commit after open syncs the pages before writing the meta page:
    two syncs).  When it returns DIGBY_OK the commit is durable.  The
    transaction is freed whatever the result; on failure nothing of it is
-   visible, before or after a reopen.  A read-only transaction just ends.
+   visible in this handle, nor after a reopen, except when the failure was
+   the final sync: its meta page may have reached the disk, so a reopen
+   finds the commit whole or not at all (never in part).  A read-only
+   transaction just ends.
    Returns:   DIGBY_OK; DIGBY_POISONED (an operation in it failed earlier);
-              DIGBY_IOERR/DIGBY_FULL (nothing committed; after a failed sync
-              the handle refuses writes until reopened; DIGBY_IOERR also
+              DIGBY_IOERR/DIGBY_FULL (not committed in this handle; after a
+              failed sync the handle refuses writes until reopened, and the
+              reopened file may hold the commit; DIGBY_IOERR also
               when the entropy source failed); DIGBY_NOMEM;
               DIGBY_BUSY (encrypted: the data key has sealed 2^32 - 2^24
               pages and could not be rotated while snapshots were live:
