@@ -160,6 +160,11 @@ typedef struct digby__frame {
     struct digby__cache *home;                /* its shard */
 } digby__frame;
 
+typedef struct digby__held {
+    uint64_t pgno;          /* 0: empty */
+    digby__frame *f;
+} digby__held;
+
 typedef struct digby__cache {
     digby__mutex mu;        /* guards this shard */
     digby__frame **buckets;
@@ -331,6 +336,13 @@ struct digby_txn {
     int sep_tie;            /* txn->sep is a tie separator (FORMAT.md) */
     digby__bigx *bx;        /* large keys and values: readers, scratch */
     struct digby_blob *blob; /* the unfinished streaming put, if any */
+    /* Branch pages this transaction keeps pinned until it ends, so that
+       the upper levels of a tree cost no lock on later visits
+       (digby__page_get).  Open addressing on pgno; held_cap entries (a
+       power of two, 0: none yet), at most 3/4 full; never evicted, so a
+       page handed out from here stays valid for the transaction's life. */
+    struct digby__held *held;
+    unsigned held_cap, held_n;
 };
 
 struct digby_db {
@@ -358,6 +370,8 @@ struct digby_db {
     digby__cache *xshards;  /* the other nshards - 1 shards */
     unsigned nshards;
     digby__mutex poolmu;    /* the page buffer pool */
+    size_t held_total;      /* pages all transactions hold (digby__held_add);
+                               guarded by mu */
     uint8_t *pool;          /* spare page buffers, linked through their first bytes */
     size_t npool, max_pool;
     uint64_t *readers;      /* snapshot txid per slot, 0 = free */

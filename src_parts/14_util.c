@@ -83,10 +83,36 @@ static void digby__u64s_release(const digby_allocator *a, digby__u64s *s)
     s->n = s->cap = 0;
 }
 
-static int digby__cmp_u64_desc(const void *a, const void *b)
+/* Heapsort's sift-down of v[root] within v[0 .. end). */
+static void digby__sift_u64(uint64_t *v, size_t root, size_t end)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? 1 : (x > y ? -1 : 0);
+    for (;;) {
+        size_t child = 2 * root + 1;
+        uint64_t t;
+        if (child >= end) return;
+        if (child + 1 < end && v[child] < v[child + 1]) child++;
+        if (v[root] >= v[child]) return;
+        t = v[root]; v[root] = v[child]; v[child] = t;
+        root = child;
+    }
+}
+
+/* Sort n page numbers ascending, or descending if desc.  Heapsort
+   (Williams, CACM 7(6), 1964): O(n log n) at worst, no recursion, no
+   memory, and the comparison inline -- qsort's callback made sorting a
+   commit's pages a twelfth of its time. */
+static void digby__sort_u64(uint64_t *v, size_t n, int desc)
+{
+    size_t i;
+    uint64_t flip = desc ? UINT64_MAX : 0, t; /* x ^ flip reverses the order */
+    if (n < 2) return;
+    for (i = 0; i < n; i++) v[i] ^= flip;
+    for (i = n / 2; i-- > 0;) digby__sift_u64(v, i, n); /* a max-heap */
+    for (i = n - 1; i > 0; i--) {                     /* largest to the end */
+        t = v[0]; v[0] = v[i]; v[i] = t;
+        digby__sift_u64(v, 0, i);
+    }
+    for (i = 0; i < n; i++) v[i] ^= flip;
 }
 
 static uint16_t digby__get16(const uint8_t *p)
@@ -162,26 +188,29 @@ static size_t digby__varint_get(const uint8_t *p, const uint8_t *end, uint64_t *
     return 0;
 }
 
-/* Byte-wise key order: memcmp, and a proper prefix sorts first. */
+/* Eight bytes as a big-endian number: comparing two of them compares the
+   bytes in memcmp order.  Compilers turn this into one load (and a byte
+   swap on little-endian machines). */
+static uint64_t digby__be64(const uint8_t *x)
+{
+    return ((uint64_t)x[0] << 56) | ((uint64_t)x[1] << 48) | ((uint64_t)x[2] << 40) |
+           ((uint64_t)x[3] << 32) | ((uint64_t)x[4] << 24) | ((uint64_t)x[5] << 16) |
+           ((uint64_t)x[6] << 8) | (uint64_t)x[7];
+}
+
+/* Byte-wise key order: memcmp, and a proper prefix sorts first.  Keys are
+   short and often share their first bytes (zero-padded numbers): compare
+   eight bytes at a time, without a call. */
 static int digby__keycmp(const void *a, size_t an, const void *b, size_t bn)
 {
     const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
     size_t n = an < bn ? an : bn;
-    int c;
-    /* most keys differ in their first bytes: settle those without a call */
-    if (n >= 8) {
-        uint64_t p = ((uint64_t)x[0] << 56) | ((uint64_t)x[1] << 48) | ((uint64_t)x[2] << 40) |
-                     ((uint64_t)x[3] << 32) | ((uint64_t)x[4] << 24) | ((uint64_t)x[5] << 16) |
-                     ((uint64_t)x[6] << 8) | (uint64_t)x[7];
-        uint64_t q = ((uint64_t)y[0] << 56) | ((uint64_t)y[1] << 48) | ((uint64_t)y[2] << 40) |
-                     ((uint64_t)y[3] << 32) | ((uint64_t)y[4] << 24) | ((uint64_t)y[5] << 16) |
-                     ((uint64_t)y[6] << 8) | (uint64_t)y[7];
+    for (; n >= 8; n -= 8, x += 8, y += 8) {
+        uint64_t p = digby__be64(x), q = digby__be64(y);
         if (p != q) return p < q ? -1 : 1;
-        c = memcmp(x + 8, y + 8, n - 8);
-    } else {
-        c = n ? memcmp(x, y, n) : 0;
     }
-    if (c) return c;
+    for (; n; n--, x++, y++)
+        if (*x != *y) return *x < *y ? -1 : 1;
     return an < bn ? -1 : (an > bn ? 1 : 0);
 }
 

@@ -273,6 +273,92 @@ static void digby__page_unpin(digby_db *db, digby__frame *f)
     digby__mutex_unlock(&c->mu);
 }
 
+/* ---- Pages a transaction holds -------------------------------------------- */
+
+/* Every lookup descends from the root through the same few branch pages,
+   and pinning a cached page takes its shard's lock twice (pin, unpin): a
+   third of a cached get.  A transaction therefore keeps the branch pages
+   it visits pinned until it ends, in a small table it alone uses, and
+   finds them there again without a lock.  A table holds at most 1/32 of
+   the cache and all tables together at most 1/8 (so that readers cannot
+   pin it full), and never evicts: a page handed out from it stays valid
+   until the transaction ends.  Safe because
+   a page in a transaction's snapshot is never rewritten while it lives
+   (copy-on-write; freed pages wait for the snapshots that see them). */
+#define DIGBY__HELD_MAX 512u
+
+static size_t digby__held_slot(uint64_t pgno, unsigned cap)
+{
+    return (size_t)((pgno * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (cap - 1);
+}
+
+static digby__frame *digby__held_find(const digby_txn *txn, uint64_t pgno)
+{
+    size_t i;
+    if (!txn->held_cap) return NULL;
+    i = digby__held_slot(pgno, txn->held_cap);
+    while (txn->held[i].pgno) {
+        if (txn->held[i].pgno == pgno) return txn->held[i].f;
+        i = (i + 1) & (txn->held_cap - 1);
+    }
+    return NULL;
+}
+
+/* Keep frame f (pinned by the caller) for the rest of the transaction.
+   Returns 1 when the table took the pin over, 0 when it is full (or could
+   not be allocated: holding pages is an optimisation, never an error). */
+static int digby__held_add(digby_txn *txn, uint64_t pgno, digby__frame *f)
+{
+    digby_db *db = txn->db;
+    size_t i;
+    if (!txn->held_cap) {
+        size_t pages = db->cache.capacity * (db->nshards ? db->nshards : 1);
+        unsigned cap = 8;
+        if (txn->held_n) return 0; /* allocation failed before */
+        if (pages / 32 < 8) return 0;
+        while (cap * 2 <= DIGBY__HELD_MAX && cap * 2 <= pages / 32) cap *= 2;
+        txn->held = (digby__held *)digby__malloc(&db->alloc, cap * sizeof(digby__held));
+        if (!txn->held) { txn->held_n = 1; return 0; }
+        memset(txn->held, 0, cap * sizeof(digby__held));
+        txn->held_cap = cap;
+    }
+    if ((txn->held_n + 1) * 4 > txn->held_cap * 3) return 0;
+    digby__mutex_lock(&db->mu);
+    if (db->held_total >= db->cache.capacity * (db->nshards ? db->nshards : 1) / 8) {
+        digby__mutex_unlock(&db->mu);
+        return 0;
+    }
+    db->held_total++;
+    digby__mutex_unlock(&db->mu);
+    i = digby__held_slot(pgno, txn->held_cap);
+    while (txn->held[i].pgno) i = (i + 1) & (txn->held_cap - 1);
+    txn->held[i].pgno = pgno;
+    txn->held[i].f = f;
+    txn->held_n++;
+    return 1;
+}
+
+/* Unpin every held page (the transaction ends). */
+static void digby__held_release(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    unsigned i, n = 0;
+    for (i = 0; i < txn->held_cap; i++) {
+        if (txn->held[i].pgno) {
+            digby__page_unpin(db, txn->held[i].f);
+            n++;
+        }
+    }
+    if (n) {
+        digby__mutex_lock(&db->mu);
+        db->held_total -= n;
+        digby__mutex_unlock(&db->mu);
+    }
+    digby__free(&db->alloc, txn->held);
+    txn->held = NULL;
+    txn->held_cap = txn->held_n = 0;
+}
+
 /* Read page pgno from the file into buf (page_size bytes) and verify its
    trailer and page number; an encrypted page is decrypted (the cache only
    ever holds plaintext).  No cache involved. */
@@ -293,7 +379,8 @@ static int digby__page_read_raw(digby_db *db, uint64_t pgno, uint8_t *buf)
 /* Get tree page (branch or leaf) pgno, written by transaction txid, for
    reading.  *out stays valid until digby__page_unpin(*pin) (*pin is NULL for
    the writer's own dirty pages, valid until the transaction ends or the
-   page is freed).  Returns DIGBY_OK, DIGBY_CORRUPT (bad trailer, page
+   page is freed, and for branch pages the transaction holds: valid until
+   it ends).  Returns DIGBY_OK, DIGBY_CORRUPT (bad trailer, page
    number, structure, or a txid other than the parent's record of it: a
    lost or misdirected write), DIGBY_IOERR, DIGBY_NOMEM. */
 static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
@@ -310,6 +397,13 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         uint8_t *d = digby__dirty_get(txn, pgno);
         if (!d) return DIGBY__CORRUPT(db, pgno);
         *out = d;
+        return DIGBY_OK;
+    }
+    f = digby__held_find(txn, pgno);
+    if (f) {
+        /* checked when it was first pinned; still a cheap guard */
+        if (digby__get64(f->data + 16) != txid) return DIGBY__CORRUPT(db, pgno);
+        *out = f->data;
         return DIGBY_OK;
     }
     c = digby__shard(db, pgno);
@@ -357,7 +451,7 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         return DIGBY__CORRUPT(db, pgno);
     }
     *out = f->data;
-    *pin = f;
+    if (f->data[0] != DIGBY__PAGE_BRANCH || !digby__held_add(txn, pgno, f)) *pin = f;
     return DIGBY_OK;
 }
 

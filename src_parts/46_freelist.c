@@ -21,12 +21,12 @@ static int digby__freelist_sort(digby_db *db, size_t m)
     size_t k = db->free.n - m, i, j, w;
     uint64_t *t;
     if (k == 0) return DIGBY_OK;
-    if (k > 1) qsort(db->free.v + m, k, sizeof(uint64_t), digby__cmp_u64_desc);
+    digby__sort_u64(db->free.v + m, k, 1);
     if (m == 0) return DIGBY_OK;
     if (db->free.v[m - 1] > db->free.v[m]) return DIGBY_OK; /* already in order */
     t = (uint64_t *)digby__malloc(&db->alloc, k * sizeof(uint64_t));
     if (!t) {
-        qsort(db->free.v, db->free.n, sizeof(uint64_t), digby__cmp_u64_desc);
+        digby__sort_u64(db->free.v, db->free.n, 1);
         return DIGBY_OK;
     }
     memcpy(t, db->free.v + m, k * sizeof(uint64_t));

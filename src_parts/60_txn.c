@@ -10,6 +10,7 @@ static void digby__txn_release(digby_txn *txn)
     while (txn->cursors) digby_cursor_close(txn->cursors);
     digby__blob_discard(txn, 0);
     digby__bx_release(txn);
+    digby__held_release(txn);
     for (t = txn->tables; t; t = tn) {
         tn = t->next;
         digby__free(a, t);
@@ -127,12 +128,6 @@ DIGBY_API void digby_txn_abort(digby_txn *txn)
     digby__txn_release(txn);
 }
 
-static int digby__cmp_u64_asc(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : (x > y ? 1 : 0);
-}
-
 /* Write every dirty page, sealed, in page-number order; runs of adjacent
    pages go out in one write through a staging buffer.  The dirty buffers
    go to the cache afterwards, so they must stay plaintext: an encrypted
@@ -204,7 +199,7 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     if (rc == DIGBY_OK) {
         for (i = 0; i < txn->dirty.cap; i++)
             if (txn->dirty.keys[i]) pgnos[n++] = txn->dirty.keys[i];
-        qsort(pgnos, n, sizeof(uint64_t), digby__cmp_u64_asc);
+        digby__sort_u64(pgnos, n, 0);
         rc = digby__write_dirty(txn, pgnos, n);
     }
     /* the file must reach page_count before the meta page counts on it:

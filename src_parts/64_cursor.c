@@ -102,28 +102,35 @@ static int digby__cursor_edge(digby_cursor *c, int dir)
 
 /* Copy the key under the cursor (prefix and stored suffix) to c->key: the
    whole key, or a large key's first bytes, its hash and item in c->key_*. */
-static int digby__cursor_key(digby_cursor *c)
+static int digby__cursor_key_of(digby_cursor *c, const uint8_t *page, const digby__cell *cell)
 {
-    digby__level *leaf = &c->stack[c->depth - 1];
-    unsigned plen = digby__node_plen(leaf->page);
-    digby__cell cell;
+    unsigned plen = digby__node_plen(page);
     size_t n;
-    int rc;
-    digby__node_cell(leaf->page, leaf->idx, &cell);
-    rc = digby__reserve(&c->txn->db->alloc, &c->key, &c->key_cap, plen + cell.key_bytes + 1);
-    if (rc) return rc;
-    n = digby__full_key(digby__node_prefix(leaf->page), plen, &cell, c->key);
-    c->key_big = (cell.flags & DIGBY__CELL_BIGKEY) != 0;
+    if (plen + cell->key_bytes + 1 > c->key_cap) {
+        int rc = digby__reserve(&c->txn->db->alloc, &c->key, &c->key_cap,
+                                plen + cell->key_bytes + 1);
+        if (rc) return rc;
+    }
+    n = digby__full_key(digby__node_prefix(page), plen, cell, c->key);
+    c->key_big = (cell->flags & DIGBY__CELL_BIGKEY) != 0;
     if (c->key_big) {
         n -= DIGBY__HASH_BYTES;
         memcpy(c->key_hash, c->key + n, DIGBY__HASH_BYTES);
-        c->key_len = cell.big_len;
-        c->key_root = cell.big_root;
-        c->key_version = cell.version;
-        c->key_kflags = cell.big_flags;
+        c->key_len = cell->big_len;
+        c->key_root = cell->big_root;
+        c->key_version = cell->version;
+        c->key_kflags = cell->big_flags;
     }
     c->key_bytes = n;
     return DIGBY_OK;
+}
+
+static int digby__cursor_key(digby_cursor *c)
+{
+    digby__level *leaf = &c->stack[c->depth - 1];
+    digby__cell cell;
+    digby__node_cell(leaf->page, leaf->idx, &cell);
+    return digby__cursor_key_of(c, leaf->page, &cell);
 }
 
 /* Remember the current key (read-write transactions only). */
@@ -378,7 +385,7 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
         if (key_bytes) *key_bytes = (size_t)cell.big_len;
     } else if ((key || key_bytes) && digby__node_plen(leaf->page)) {
         /* the page stores keys without their shared prefix: assemble */
-        rc = digby__cursor_key(c);
+        rc = digby__cursor_key_of(c, leaf->page, &cell);
         if (rc) return rc;
         if (key) *key = c->key;
         if (key_bytes) *key_bytes = c->key_bytes;

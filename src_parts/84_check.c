@@ -471,6 +471,7 @@ static int digby__verify_newest(digby_db *db, const digby__meta *m)
     digby__free(&db->alloc, w.cur);
     digby__free(&db->alloc, w.tables);
     digby__free(&db->alloc, txn.io);
+    digby__held_release(&txn);
     digby__bx_release(&txn);
     return rc;
 }

@@ -181,7 +181,9 @@ static void test_cache_hit_miss(void **state)
     pref root;
     size_t n;
     (void)state;
-    env_open(&e, 512, 0);
+    /* 128 pages: too few for transactions to hold branch pages (see
+       test_held_branch_pages), so every get pins */
+    env_open(&e, 512, 128 * 512);
     fill(&e, 500);
     env_reopen(&e);
     cache_reset(&e);
@@ -222,6 +224,72 @@ static void test_cache_hit_miss(void **state)
        a hit without a read */
     assert_int_equal(digby_put(e.db, "k000001", 7, "x", 1), DIGBY_OK);
     assert_non_null(digby__cache_find(digby__shard(e.db, e.db->meta.main.root), e.db->meta.main.root));
+    env_close(&e);
+}
+
+/* With room in the cache, a transaction keeps the branch pages it reads
+   pinned until it ends and finds them again without the cache (no lookup,
+   no pin); leaves are pinned per get as before. */
+static void test_held_branch_pages(void **state)
+{
+    env e;
+    digby_txn *txn, *txn2;
+    pref lv[1000], root;
+    const uint8_t *p1, *p2;
+    digby__frame *f1, *f2, *rf;
+    (void)state;
+    env_open(&e, 512, 0); /* 8 MiB: 16384 pages */
+    fill(&e, 500);
+    env_reopen(&e);
+    cache_reset(&e);
+    assert_true(leaves(e.db, lv, 1000) > 10);
+    root.pgno = e.db->meta.main.root;
+    root.txid = e.db->meta.main.root_txid;
+    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
+    assert_int_equal(digby__page_get(txn, root.pgno, root.txid, &p1, &f1), DIGBY_OK);
+    assert_null(f1); /* the transaction holds it */
+    assert_true(cache_sum(e.db, 1) == 1 && cache_sum(e.db, 0) == 0);
+    rf = digby__cache_find(digby__shard(e.db, root.pgno), root.pgno);
+    assert_non_null(rf);
+    assert_int_equal(rf->pins, 1);
+    assert_int_equal(txn->held_n, 1);
+    assert_int_equal(e.db->held_total, 1);
+    /* again: the same bytes, and the cache is not asked */
+    assert_int_equal(digby__page_get(txn, root.pgno, root.txid, &p2, &f2), DIGBY_OK);
+    assert_null(f2);
+    assert_ptr_equal(p1, p2);
+    assert_true(cache_sum(e.db, 1) == 1 && cache_sum(e.db, 0) == 0);
+    assert_int_equal(rf->pins, 1);
+    /* a wrong txid is still caught */
+    assert_int_equal(digby__page_get(txn, root.pgno, root.txid + 1, &p2, &f2), DIGBY_CORRUPT);
+    /* a leaf is pinned per get */
+    get_ok(txn, &lv[2], &p1, &f1);
+    assert_int_equal(f1->pins, 1);
+    digby__page_unpin(e.db, f1);
+    assert_int_equal(f1->pins, 0);
+    /* a second reader holds its own pin on the same frame */
+    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn2), DIGBY_OK);
+    assert_int_equal(digby__page_get(txn2, root.pgno, root.txid, &p2, &f2), DIGBY_OK);
+    assert_null(f2);
+    assert_int_equal(rf->pins, 2);
+    assert_int_equal(e.db->held_total, 2);
+    digby_txn_abort(txn);
+    assert_int_equal(rf->pins, 1);
+    digby_txn_abort(txn2);
+    assert_int_equal(rf->pins, 0);
+    assert_int_equal(e.db->held_total, 0);
+    assert_int_equal(lru_len(rf->home) > 0, 1);
+    /* a commit while a reader holds the old root: the reader keeps reading
+       its snapshot, the writer's new root replaces nothing it holds */
+    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
+    assert_int_equal(digby__page_get(txn, root.pgno, root.txid, &p1, &f1), DIGBY_OK);
+    assert_int_equal(digby_put(e.db, "k000001", 7, "y", 1), DIGBY_OK);
+    assert_true(e.db->meta.main.root != root.pgno);
+    assert_int_equal(digby__page_get(txn, root.pgno, root.txid, &p2, &f2), DIGBY_OK);
+    assert_ptr_equal(p1, p2);
+    assert_true(digby__get64(p2 + 8) == root.pgno);
+    digby_txn_abort(txn);
+    assert_int_equal(e.db->held_total, 0);
     env_close(&e);
 }
 
@@ -823,6 +891,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cache_hit_miss),
+        cmocka_unit_test(test_held_branch_pages),
         cmocka_unit_test(test_cache_capacity_and_lru),
         cmocka_unit_test(test_cache_capacity_from_bytes),
         cmocka_unit_test(test_cache_never_evicts_pinned),

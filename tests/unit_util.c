@@ -421,16 +421,41 @@ static int cmp_desc_sorted(const uint64_t *v, size_t n)
     return 1;
 }
 
-static void test_cmp_u64_desc(void **state)
+static int cmp_asc_sorted(const uint64_t *v, size_t n)
 {
-    uint64_t v[500];
     size_t i;
+    for (i = 1; i < n; i++)
+        if (v[i - 1] > v[i]) return 0;
+    return 1;
+}
+
+/* digby__sort_u64 both ways, every length 0..300 (heap shapes differ by
+   length), with duplicates and the extreme values, against a count of each
+   value (a sort must keep the multiset). */
+static void test_sort_u64(void **state)
+{
+    uint64_t v[300], w[300];
+    size_t n, i, j;
+    int desc;
     (void)state;
-    for (i = 0; i < 500; i++) v[i] = i % 3 ? rnd() : (i % 2 ? UINT64_MAX : 0);
-    qsort(v, 500, sizeof v[0], digby__cmp_u64_desc);
-    assert_true(cmp_desc_sorted(v, 500));
-    assert_true(v[0] == UINT64_MAX);
-    assert_true(v[499] == 0);
+    for (n = 0; n <= 300; n++) {
+        for (desc = 0; desc < 2; desc++) {
+            for (i = 0; i < n; i++)
+                v[i] = i % 3 ? rnd() % (n + 1) * 0x0101010101ull
+                             : (i % 2 ? UINT64_MAX : 0);
+            memcpy(w, v, n * sizeof v[0]);
+            digby__sort_u64(v, n, desc);
+            assert_true(desc ? cmp_desc_sorted(v, n) : cmp_asc_sorted(v, n));
+            for (i = 0; i < n; i++) {
+                size_t in_v = 0, in_w = 0;
+                for (j = 0; j < n; j++) {
+                    in_v += v[j] == w[i];
+                    in_w += w[j] == w[i];
+                }
+                assert_int_equal(in_v, in_w);
+            }
+        }
+    }
 }
 
 /* ---- allocation hooks --------------------------------------------------------- */
@@ -665,7 +690,7 @@ int main(void)
         cmocka_unit_test(test_u64s_reserve),
         cmocka_unit_test(test_u64s_reserve_huge_fails),
         cmocka_unit_test(test_reserve_bytes),
-        cmocka_unit_test(test_cmp_u64_desc),
+        cmocka_unit_test(test_sort_u64),
         cmocka_unit_test(test_hooks_internal_helpers),
         cmocka_unit_test(test_hooks_fail_cleanly),
         cmocka_unit_test(test_hooks_see_everything),
