@@ -26,7 +26,11 @@ FUZZ_FLAGS    = $(TEST_FLAGS) -fsanitize=fuzzer,address,undefined -fno-omit-fram
 # the slice's build: no optimisation, so it compiles in about a second
 FUZZ_SLICE_FLAGS = $(FUZZ_FLAGS) -O0
 FUZZ_LIBS     = $(filter-out -lcmocka,$(TEST_LIBS))
-FUZZ_ARGS     = -timeout=10 -rss_limit_mb=2048 -max_len=33000
+# inputs: file images up to 32 KiB (+ the mode byte); op sequences up to
+# 4 KiB (a few thousand operations, each up to a full scan or a reopen)
+FUZZ_ARGS     = -timeout=10 -rss_limit_mb=2048
+FUZZ_OPEN_ARGS = $(FUZZ_ARGS) -max_len=33000
+FUZZ_OPS_ARGS  = $(FUZZ_ARGS) -max_len=4096
 FUZZ_CORPUS   = tests/torture/corpus
 
 TORTURE_TARGETS += torture-fuzz
@@ -53,10 +57,10 @@ torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops
 	@mkdir -p $(TORTURE_OUT); rm -f $(TORTURE_OUT)/fuzz.txt
 	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_open $(FUZZ_CORPUS)/open \
 	    $(FUZZ_DIR)/open $(FUZZ_SECONDS) "fuzz_open (file images, ASan+UBSan, $(FUZZ_SECONDS) s)" \
-	    $(TORTURE_OUT)/fuzz.txt $(FUZZ_ARGS)
+	    $(TORTURE_OUT)/fuzz.txt $(FUZZ_OPEN_ARGS)
 	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_ops $(FUZZ_CORPUS)/ops \
 	    $(FUZZ_DIR)/ops $(FUZZ_SECONDS) "fuzz_ops (op sequences vs model, ASan+UBSan, $(FUZZ_SECONDS) s)" \
-	    $(TORTURE_OUT)/fuzz.txt $(FUZZ_ARGS)
+	    $(TORTURE_OUT)/fuzz.txt $(FUZZ_OPS_ARGS)
 	@echo "| fuzz: engine bugs found and fixed (to date) | 1: open took a previous meta page counting more pages than the file as its fallback, and digby_check sized a bitmap by that count (caec535, tests/regress.c) | | | |" \
 	    >> $(TORTURE_OUT)/fuzz.txt
 
