@@ -4231,9 +4231,16 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
        memory and small pages never needs a 64 KiB one */
     buf = NULL;
     if (digby__reserve(&db->alloc, &buf, &cap, DIGBY__MIN_PAGE)) return DIGBY_NOMEM;
-    /* slot 0: its page size field tells where slot 1 is */
-    if (file_bytes >= DIGBY__MIN_PAGE &&
-        (rc = digby__read_at(db, 0, buf, DIGBY__MIN_PAGE)) != DIGBY_IOERR) {
+    /* slot 0: its page size field tells where slot 1 is.  A read that
+       fails (not a short one) ends the load: taken for a slot that does not
+       verify, it would open the older commit and lose the newer one. */
+    rc = file_bytes >= DIGBY__MIN_PAGE ? digby__read_at(db, 0, buf, DIGBY__MIN_PAGE)
+                                       : DIGBY_CORRUPT;
+    if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
+        digby__free(&db->alloc, buf);
+        return rc;
+    }
+    if (file_bytes >= DIGBY__MIN_PAGE) {
         if (rc == DIGBY_OK && memcmp(buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
             seen.magic = 1;
             try_ps = digby__get32(buf + DIGBY__M_PAGESIZE);
@@ -4244,17 +4251,19 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
                 digby__free(&db->alloc, buf);
                 return DIGBY_NOMEM;
             }
-            if (try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
-                (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps &&
-                digby__read_at(db, 0, buf, try_ps) == DIGBY_OK) {
+            rc = try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
+                 (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps
+                 ? digby__read_at(db, 0, buf, try_ps) : DIGBY_CORRUPT;
+            if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
+                digby__free(&db->alloc, buf);
+                return rc;
+            }
+            if (rc == DIGBY_OK) {
                 rc = digby__meta_try(db, buf, try_ps, 0, &cand[0], &keys[0], &seen);
                 if (rc < 0) { digby__free(&db->alloc, buf); return rc; }
                 if (rc == 1) { ok[0] = 1; ps = try_ps; }
             }
         }
-    } else if (file_bytes >= DIGBY__MIN_PAGE) {
-        digby__free(&db->alloc, buf);
-        return DIGBY_IOERR;
     }
     /* slot 1: at offset ps if slot 0 told us, else try every page size */
     for (try_ps = DIGBY__MIN_PAGE; try_ps <= DIGBY__MAX_PAGE; try_ps *= 2) {
@@ -4265,8 +4274,14 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
             digby__free(&db->alloc, buf);
             return DIGBY_NOMEM;
         }
-        if (file_bytes >= (uint64_t)use * 2 &&
-            digby__read_at(db, use, buf, use) == DIGBY_OK) {
+        rc = file_bytes >= (uint64_t)use * 2 ? digby__read_at(db, use, buf, use)
+                                             : DIGBY_CORRUPT;
+        if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
+            digby__dkey_clear(&db->alloc, &keys[0]);
+            digby__free(&db->alloc, buf);
+            return rc;
+        }
+        if (rc == DIGBY_OK) {
             rc = digby__meta_try(db, buf, use, 1, &cand[1], &keys[1], &seen);
             if (rc < 0) {
                 digby__dkey_clear(&db->alloc, &keys[0]);

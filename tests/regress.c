@@ -229,6 +229,64 @@ static void test_open_out_of_memory_is_not_corruption(void **state)
     digby_vfs_mem_destroy(vfs);
 }
 
+/* A read error on the second meta slot was taken for a slot that does not
+   verify: open went on with the other, older commit, silently losing the
+   newest acknowledged one (and the next commit overwrote it for good).
+   Found by tests/torture/faults.c (io and sys sweeps: EIO at the read of a
+   reopen).  A failed read of either slot must fail the open. */
+static digby_vfs fail_vfs;
+static const digby_vfs *fail_base;
+static uint64_t fail_read_off = UINT64_MAX;
+
+static int fail_read(digby_file *f, uint64_t off, void *buf, size_t len, size_t *got)
+{
+    if (off == fail_read_off) {
+        *got = 0;
+        return DIGBY_IOERR;
+    }
+    return fail_base->read(f, off, buf, len, got);
+}
+
+static void test_meta_slot_read_error_fails_open(void **state)
+{
+    digby_vfs *vfs;
+    digby_db *db;
+    digby_options o;
+    digby_stats st;
+    void *val;
+    size_t vn;
+    int i;
+    (void)state;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(digby_vfs_mem_create(NULL, &vfs), DIGBY_OK);
+    fail_base = vfs;
+    fail_vfs = *vfs;
+    fail_vfs.read = fail_read;
+    o.vfs = &fail_vfs;
+    assert_int_equal(digby_open("s.db", &o, &db), DIGBY_OK);
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(digby_put(db, "k", 1, i % 2 ? "new" : "old", 3), DIGBY_OK);
+        assert_int_equal(digby_stat(db, &st), DIGBY_OK);
+        if (st.last_txid % 2 == 1 && i > 0) break; /* the newest in slot 1 */
+    }
+    assert_int_equal(st.last_txid % 2, 1);
+    assert_int_equal(digby_close(db), DIGBY_OK);
+    fail_read_off = 4096; /* slot 1 */
+    assert_int_equal(digby_open("s.db", &o, &db), DIGBY_IOERR);
+    fail_read_off = 0;    /* slot 0 */
+    assert_int_equal(digby_open("s.db", &o, &db), DIGBY_IOERR);
+    fail_read_off = UINT64_MAX;
+    assert_int_equal(digby_open("s.db", &o, &db), DIGBY_OK);
+    assert_int_equal(digby_stat(db, &st), DIGBY_OK);
+    assert_int_equal(st.last_txid % 2, 1);
+    assert_int_equal(digby_get(db, "k", 1, &val, &vn, NULL), DIGBY_OK);
+    assert_int_equal(vn, 3);
+    assert_memory_equal(val, i % 2 ? "new" : "old", 3);
+    digby_free(db, val);
+    assert_int_equal(digby_close(db), DIGBY_OK);
+    digby_vfs_mem_destroy(vfs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_newest_commit_damaged_falls_back),
         cmocka_unit_test(test_fallback_meta_counting_pages_past_the_file),
         cmocka_unit_test(test_open_out_of_memory_is_not_corruption),
+        cmocka_unit_test(test_meta_slot_read_error_fails_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
