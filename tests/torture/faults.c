@@ -2045,13 +2045,14 @@ int main(int argc, char **argv)
         snprintf(row, sizeof row, "| %s, %s | %s faulted runs (every %llu. of %llu %s; once "
                  "and persistent), %llu errors returned (%llu POISONED begins after a "
                  "failed sync or meta write), %llu recommits, %s reopened states checked "
-                 "| %s violations |",
+                 "(%llu held the commit whose sync failed, the rest the last acknowledged "
+                 "one) | %s violations |",
                  C.mode[0] == 'i' ? "I/O errors (EIO, ENOSPC, short write) at VFS calls"
                                   : "system call faults (EINTR, short, EIO, ENOSPC), POSIX VFS",
                  C.label ? C.label : "W1000", b, (unsigned long long)C.step,
                  (unsigned long long)total, C.mode[0] == 'i' ? "VFS calls" : "system calls",
                  (unsigned long long)S->surfaced, (unsigned long long)S->poisoned_begin,
-                 (unsigned long long)S->recommitted, a, c);
+                 (unsigned long long)S->recommitted, a, (unsigned long long)S->match_new, c);
     }
     printf("%s\n", row);
     if (!C.quiet) {

@@ -48,9 +48,9 @@ $(FAULTS_SLICE): tests/torture/faults.c digby.h | check-amalgamation
 # One job per line: binary, mode, configuration, sweep.  -t labels the row.
 define FAULTS_JOBS
 $(FAULTS_BIN) crash -p 4096 -z -s 1 -t W1000,4096_B,plain,lz4
-$(FAULTS_BIN) crash -p 4096 -s 1 -t W1000,4096_B,plain,no_lz4
-$(FAULTS_BIN) crash -p 512 -z -s 2 -t W1000,512_B,plain,lz4
-$(FAULTS_BIN) crash -p 512 -s 2 -t W1000,512_B,plain,no_lz4
+$(FAULTS_BIN) crash -p 4096 -s 2 -t W1000,4096_B,plain,no_lz4
+$(FAULTS_BIN) crash -p 512 -z -s 3 -t W1000,512_B,plain,lz4
+$(FAULTS_BIN) crash -p 512 -s 3 -t W1000,512_B,plain,no_lz4
 $(FAULTS_BIN) crash -p 4096 -e -z -s 5 -t W1000,4096_B,AES-256-GCM,lz4
 $(FAULTS_BIN) crash -p 4096 -e -s 5 -t W1000,4096_B,AES-256-GCM,no_lz4
 $(FAULTS_BIN) crash -p 512 -e -z -s 6 -t W1000,512_B,AES-256-GCM,lz4
@@ -59,14 +59,14 @@ $(FAULTS_BIN) crash -p 65536 -z -s 25 -t W1000,65536_B,plain,lz4
 $(FAULTS_BIN) crash -p 65536 -s 25 -t W1000,65536_B,plain,no_lz4
 $(FAULTS_BIN) crash -p 65536 -e -z -s 40 -t W1000,65536_B,AES-256-GCM,lz4
 $(FAULTS_BIN) crash -p 65536 -e -s 40 -t W1000,65536_B,AES-256-GCM,no_lz4
-$(FAULTS_BIN) io -p 4096 -z -s 2 -t W1000,4096_B,plain,lz4
-$(FAULTS_BIN) io -p 512 -e -z -s 10 -t W1000,512_B,AES-256-GCM,lz4
-$(FAULTS_BIN) io -p 65536 -s 20 -t W1000,65536_B,plain,no_lz4
-$(FAULTS_BIN) sys -p 4096 -z -s 1 -t W1000,4096_B,plain,lz4
+$(FAULTS_BIN) io -p 4096 -z -s 4 -t W1000,4096_B,plain,lz4
+$(FAULTS_BIN) io -p 512 -e -z -s 20 -t W1000,512_B,AES-256-GCM,lz4
+$(FAULTS_BIN) io -p 65536 -s 60 -t W1000,65536_B,plain,no_lz4
+$(FAULTS_BIN) sys -p 4096 -z -s 2 -t W1000,4096_B,plain,lz4
 $(FAULTS_BIN) sys -p 512 -e -s 5 -t W1000,512_B,AES-256-GCM,no_lz4
-$(FAULTS_ASAN) oom -p 4096 -z -n 150 -s 1 -t W1000,4096_B,plain,lz4,ASan+LSan
+$(FAULTS_ASAN) oom -p 4096 -z -n 100 -s 1 -t W1000,4096_B,plain,lz4,ASan+LSan
 $(FAULTS_ASAN) oom -p 512 -e -n 40 -s 1 -t W1000,512_B,AES-256-GCM,no_lz4,ASan+LSan
-$(FAULTS_ASAN) oom -p 65536 -n 40 -s 1 -t W1000,65536_B,plain,no_lz4,ASan+LSan
+$(FAULTS_ASAN) oom -p 65536 -n 30 -s 1 -t W1000,65536_B,plain,no_lz4,ASan+LSan
 endef
 export FAULTS_JOBS
 
