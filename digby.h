@@ -5572,8 +5572,26 @@ static int digby__choose(digby_txn *txn, const digby__span *v, unsigned total,
     return 1;
 }
 
+/* Whether leaf span v's whole key starts with the m bytes at pre.  In a
+   sound leaf every key between the first and the last shares the prefix
+   those two share; one whose keys are out of order (damage the page
+   checks do not see: they do not compare keys) may break that. */
+static int digby__span_starts(const digby__span *v, const uint8_t *pre, size_t m)
+{
+    digby__cell c;
+    size_t kb, a;
+    digby__leaf_cell_at(v->p, &c);
+    kb = c.key_bytes - ((c.flags & DIGBY__CELL_BIGKEY) ? DIGBY__HASH_BYTES : 0);
+    if ((size_t)v->plen + kb < m) return 0;
+    a = DIGBY__MIN((size_t)v->plen, m);
+    if (a && memcmp(v->pre, pre, a) != 0) return 0;
+    return a == m || memcmp(c.key, pre + a, m - a) == 0;
+}
+
 /* Rebuild `page` from empty with spans [from, to), factoring out `m` bytes
-   of prefix (leaves).  The spans must fit (digby__choose). */
+   of prefix (leaves).  The spans must fit (digby__choose).  A span whose
+   key does not start with the prefix (keys out of order: damage) is
+   DIGBY_CORRUPT, not a cell recoded with a length that wraps around. */
 static int digby__fill(digby_txn *txn, const digby__span *v, unsigned from, unsigned to,
                        uint8_t *page, unsigned m)
 {
@@ -5598,6 +5616,8 @@ static int digby__fill(digby_txn *txn, const digby__span *v, unsigned from, unsi
             sz = digby__branch_cell_encode(txn->cell2, digby__get64(p),
                                            digby__get64(p + 8), NULL, 0);
             p = txn->cell2;
+        } else if (!is_branch && m && !digby__span_starts(&v[j], page + DIGBY__HDR, m)) {
+            return DIGBY__CORRUPT(db, digby__get64(page + 8));
         } else if (!is_branch && v[j].plen != m) {
             sz = digby__leaf_recode(txn->cell2, p, v[j].pre, v[j].plen, m);
             p = txn->cell2;
