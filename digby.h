@@ -1045,9 +1045,10 @@ typedef struct digby__crypt {
 typedef struct digby__frame {
     uint64_t pgno;
     struct digby__frame *hnext;               /* hash chain */
-    struct digby__frame *lprev, *lnext;       /* LRU list, unpinned only */
+    struct digby__frame *lprev, *lnext;       /* replacement ring (CLOCK) */
     uint32_t pins;
-    uint32_t in_lru;
+    uint8_t in_lru;                           /* on the ring */
+    uint8_t ref;                              /* used again since it came in */
     uint8_t *data;                            /* page_size bytes */
     struct digby__cache *home;                /* its shard */
 } digby__frame;
@@ -1063,7 +1064,7 @@ typedef struct digby__cache {
     size_t nbuckets;        /* power of two */
     size_t nframes;         /* frames allocated */
     size_t capacity;        /* frames allowed when unpinned */
-    digby__frame lru;       /* sentinel; lru.lnext is the least recent */
+    digby__frame lru;       /* ring sentinel; lru.lnext is the clock hand */
     uint64_t hits, misses;
 } digby__cache;
 
@@ -3303,15 +3304,29 @@ static void digby__cache_release(digby_db *db)
     db->nshards = 1;
 }
 
-/* Make room for one more frame: evict the least recently used unpinned one
-   when the shard is at capacity.  Caller holds c->mu. */
+/* Make room for one more frame when the shard is at capacity: CLOCK
+   replacement with second chance (Corbato 1968; as in PostgreSQL's buffer
+   manager).  Every cached frame sits on a ring, pinned or not, in the
+   order it came in; the hand (the ring's head) skips pinned frames and
+   gives a frame used again since it came in (ref) another round, and
+   evicts the first other one.  A hit then only marks its frame -- no list
+   surgery on the neighbours, whose cache lines a lookup would otherwise
+   touch -- and a page read once (a scan) is evicted before pages read
+   twice.  Caller holds c->mu.  Gives up when every frame is pinned (the
+   cache then overshoots until they are unpinned). */
 static void digby__cache_make_room(digby_db *db, digby__cache *c)
 {
-    while (c->nframes >= c->capacity && c->lru.lnext != &c->lru) {
-        digby__frame *victim = c->lru.lnext;
-        digby__lru_remove(victim);
-        digby__cache_unhash(c, victim);
-        digby__frame_destroy(db, victim);
+    size_t budget = 2 * c->nframes + 2;
+    while (c->nframes >= c->capacity && c->lru.lnext != &c->lru && budget--) {
+        digby__frame *f = c->lru.lnext;
+        digby__lru_remove(f);
+        if (f->pins || f->ref) {
+            f->ref = 0;
+            digby__lru_append(c, f); /* another round */
+            continue;
+        }
+        digby__cache_unhash(c, f);
+        digby__frame_destroy(db, f);
     }
 }
 
@@ -3340,12 +3355,9 @@ static void digby__cache_forget(digby_db *db, uint64_t pgno)
     f = digby__cache_find(c, pgno);
     if (f) {
         digby__cache_unhash(c, f);
-        if (f->pins == 0) {
-            digby__lru_remove(f);
-            digby__frame_destroy(db, f);
-        } else {
-            f->pgno = 0;
-        }
+        digby__lru_remove(f);
+        if (f->pins == 0) digby__frame_destroy(db, f);
+        else f->pgno = 0;
     }
     digby__mutex_unlock(&c->mu);
 }
@@ -3358,13 +3370,17 @@ static void digby__cache_put(digby_db *db, uint64_t pgno, uint8_t **buf)
     digby__frame *f;
     digby__mutex_lock(&c->mu);
     f = digby__cache_find(c, pgno);
-    if (f && f->pins) { digby__cache_unhash(c, f); f->pgno = 0; f = NULL; }
+    if (f && f->pins) {
+        digby__cache_unhash(c, f);
+        digby__lru_remove(f);
+        f->pgno = 0;
+        f = NULL;
+    }
     if (f) {
         digby__pbuf_put(db, f->data);
         f->data = *buf;
         *buf = NULL;
-        digby__lru_remove(f);
-        digby__lru_append(c, f);
+        f->ref = 0;
     } else {
         digby__cache_make_room(db, c);
         if (c->nframes < c->capacity) {
@@ -3388,13 +3404,11 @@ static void digby__page_unpin(digby_db *db, digby__frame *f)
     c = f->home;
     digby__mutex_lock(&c->mu);
     DIGBY_ASSERT(f->pins > 0);
-    if (--f->pins == 0) {
-        if (f->pgno == 0 || c->nframes > c->capacity) {
-            if (f->pgno) digby__cache_unhash(c, f);
-            digby__frame_destroy(db, f);
-        } else {
-            digby__lru_append(c, f);
-        }
+    if (--f->pins == 0 && (f->pgno == 0 || c->nframes > c->capacity)) {
+        /* an orphan, or the cache overshot while everything was pinned */
+        if (f->pgno) digby__cache_unhash(c, f);
+        digby__lru_remove(f);
+        digby__frame_destroy(db, f);
     }
     digby__mutex_unlock(&c->mu);
 }
@@ -3537,7 +3551,8 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     f = digby__cache_find(c, pgno);
     if (f) {
         c->hits++;
-        if (f->pins++ == 0) digby__lru_remove(f);
+        f->pins++;
+        f->ref = 1;
     } else {
         /* a miss reads and verifies outside the lock, so that readers in
            other threads go on meanwhile.  The page cannot change under us:
@@ -3555,7 +3570,8 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         f = digby__cache_find(c, pgno);
         if (f) {
             /* another thread loaded it first */
-            if (f->pins++ == 0) digby__lru_remove(f);
+            f->pins++;
+            f->ref = 1;
             digby__pbuf_put(db, buf);
         } else {
             digby__cache_make_room(db, c);
@@ -3569,6 +3585,7 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
             f->pins = 1;
             f->hnext = c->buckets[digby__cache_slot(c, pgno)];
             c->buckets[digby__cache_slot(c, pgno)] = f;
+            digby__lru_append(c, f);
         }
     }
     digby__mutex_unlock(&c->mu);
@@ -4674,11 +4691,14 @@ static unsigned digby__node_off(const uint8_t *p, unsigned i)
     return digby__get16(p + digby__node_slots(p) + 2 * i);
 }
 
-/* Varint decode of a validated page (at most 10 bytes, inside the page). */
+/* Varint decode of a validated page (at most 10 bytes, inside the page).
+   One and two bytes inline: key lengths, a small value's packed length
+   (vlen << 3 | flags: two bytes from 16) and most versions. */
 static const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
 {
     size_t n;
     if (p[0] < 0x80) { *v = p[0]; return p + 1; }
+    if (p[1] < 0x80) { *v = (uint64_t)(p[0] & 0x7f) | ((uint64_t)p[1] << 7); return p + 2; }
     *v = 0;
     n = digby__varint_get(p, p + 10, v);
     return p + n;

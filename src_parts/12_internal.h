@@ -153,9 +153,10 @@ typedef struct digby__crypt {
 typedef struct digby__frame {
     uint64_t pgno;
     struct digby__frame *hnext;               /* hash chain */
-    struct digby__frame *lprev, *lnext;       /* LRU list, unpinned only */
+    struct digby__frame *lprev, *lnext;       /* replacement ring (CLOCK) */
     uint32_t pins;
-    uint32_t in_lru;
+    uint8_t in_lru;                           /* on the ring */
+    uint8_t ref;                              /* used again since it came in */
     uint8_t *data;                            /* page_size bytes */
     struct digby__cache *home;                /* its shard */
 } digby__frame;
@@ -171,7 +172,7 @@ typedef struct digby__cache {
     size_t nbuckets;        /* power of two */
     size_t nframes;         /* frames allocated */
     size_t capacity;        /* frames allowed when unpinned */
-    digby__frame lru;       /* sentinel; lru.lnext is the least recent */
+    digby__frame lru;       /* ring sentinel; lru.lnext is the clock hand */
     uint64_t hits, misses;
 } digby__cache;
 

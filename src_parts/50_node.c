@@ -48,11 +48,14 @@ static unsigned digby__node_off(const uint8_t *p, unsigned i)
     return digby__get16(p + digby__node_slots(p) + 2 * i);
 }
 
-/* Varint decode of a validated page (at most 10 bytes, inside the page). */
+/* Varint decode of a validated page (at most 10 bytes, inside the page).
+   One and two bytes inline: key lengths, a small value's packed length
+   (vlen << 3 | flags: two bytes from 16) and most versions. */
 static const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
 {
     size_t n;
     if (p[0] < 0x80) { *v = p[0]; return p + 1; }
+    if (p[1] < 0x80) { *v = (uint64_t)(p[0] & 0x7f) | ((uint64_t)p[1] << 7); return p + 2; }
     *v = 0;
     n = digby__varint_get(p, p + 10, v);
     return p + n;
