@@ -289,15 +289,16 @@ static void digby__page_unpin(digby_db *db, digby__frame *f)
 /* ---- Pages a transaction holds -------------------------------------------- */
 
 /* Every lookup descends from the root through the same few branch pages,
-   and pinning a cached page takes its shard's lock twice (pin, unpin): a
-   third of a cached get.  A transaction therefore keeps the branch pages
-   it visits pinned until it ends, in a small table it alone uses, and
-   finds them there again without a lock.  A table holds at most 1/32 of
-   the cache and all tables together at most 1/8 (so that readers cannot
-   pin it full), and never evicts: a page handed out from it stays valid
-   until the transaction ends.  Safe because
-   a page in a transaction's snapshot is never rewritten while it lives
-   (copy-on-write; freed pages wait for the snapshots that see them). */
+   and pinning a cached page takes its shard's lock twice (pin, unpin).  A
+   transaction therefore keeps the branch pages it visits pinned until it
+   ends, in a small table it alone uses, and finds them there again
+   without a lock.  A table holds at most 1/32 of the cache and all tables
+   together at most 1/8 (so that readers cannot pin it full), and never
+   evicts: a page handed out from it stays valid until the transaction
+   ends.  Safe because a page in a transaction's snapshot is never
+   rewritten while it lives (copy-on-write; freed pages wait for the
+   snapshots that see them; a page reused after its reader unregistered
+   finds the reader's frame orphaned, see digby__cache_forget). */
 #define DIGBY__HELD_MAX 512u
 
 static size_t digby__held_slot(uint64_t pgno, unsigned cap)
