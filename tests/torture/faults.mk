@@ -3,7 +3,7 @@
 # call of the POSIX VFS; the Nth allocation failing for every N; the model
 # check's figure.  The sweeps are tests/torture/faults.c (see its header).
 #
-#   make torture-faults  the full figures (about 20 minutes on 2 cores): rows
+#   make torture-faults  the full figures (12-25 minutes on 2 shared cores): rows
 #                        in $(TORTURE_OUT)/faults.txt.  Every configuration:
 #                        page sizes 512, 4096, 65536; plain and AES-256-GCM;
 #                        lz4 off and on.  Where a row says "every n." it swept
@@ -48,7 +48,7 @@ $(FAULTS_SLICE): tests/torture/faults.c digby.h | check-amalgamation
 # One job per line: binary, mode, configuration, sweep.  -t labels the row.
 define FAULTS_JOBS
 $(FAULTS_BIN) crash -p 4096 -z -s 1 -t W1000,4096_B,plain,lz4
-$(FAULTS_BIN) crash -p 4096 -s 2 -t W1000,4096_B,plain,no_lz4
+$(FAULTS_BIN) crash -p 4096 -s 1 -t W1000,4096_B,plain,no_lz4
 $(FAULTS_BIN) crash -p 512 -z -s 3 -t W1000,512_B,plain,lz4
 $(FAULTS_BIN) crash -p 512 -s 3 -t W1000,512_B,plain,no_lz4
 $(FAULTS_BIN) crash -p 4096 -e -z -s 5 -t W1000,4096_B,AES-256-GCM,lz4
@@ -59,10 +59,10 @@ $(FAULTS_BIN) crash -p 65536 -z -s 25 -t W1000,65536_B,plain,lz4
 $(FAULTS_BIN) crash -p 65536 -s 25 -t W1000,65536_B,plain,no_lz4
 $(FAULTS_BIN) crash -p 65536 -e -z -s 40 -t W1000,65536_B,AES-256-GCM,lz4
 $(FAULTS_BIN) crash -p 65536 -e -s 40 -t W1000,65536_B,AES-256-GCM,no_lz4
-$(FAULTS_BIN) io -p 4096 -z -s 4 -t W1000,4096_B,plain,lz4
+$(FAULTS_BIN) io -p 4096 -z -s 2 -t W1000,4096_B,plain,lz4
 $(FAULTS_BIN) io -p 512 -e -z -s 20 -t W1000,512_B,AES-256-GCM,lz4
 $(FAULTS_BIN) io -p 65536 -s 60 -t W1000,65536_B,plain,no_lz4
-$(FAULTS_BIN) sys -p 4096 -z -s 2 -t W1000,4096_B,plain,lz4
+$(FAULTS_BIN) sys -p 4096 -z -s 1 -t W1000,4096_B,plain,lz4
 $(FAULTS_BIN) sys -p 512 -e -s 5 -t W1000,512_B,AES-256-GCM,no_lz4
 $(FAULTS_ASAN) oom -p 4096 -z -n 100 -s 1 -t W1000,4096_B,plain,lz4,ASan+LSan
 $(FAULTS_ASAN) oom -p 512 -e -n 40 -s 1 -t W1000,512_B,AES-256-GCM,no_lz4,ASan+LSan
