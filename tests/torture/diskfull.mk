@@ -3,7 +3,8 @@
 # namespace, else as root, else prints SKIPPED; tests/torture/diskfull.c).
 #
 #   make torture-diskfull  DISKFULL_ROUNDS (default 30) fill/reopen/free rounds
-#   make slice-diskfull    (make test) 3 rounds (page sizes 512, 4096, 65536)
+#   make slice-diskfull    (make test) 3 rounds (page sizes 512, 4096, 65536),
+#                          ASan+UBSan
 DISKFULL_DIR     = build/torture/diskfull
 DISKFULL_ROUNDS ?= 30
 TORTURE_TARGETS += torture-diskfull
@@ -13,14 +14,18 @@ TEST_SLICES     += slice-diskfull
 $(DISKFULL_DIR)/diskfull: tests/torture/diskfull.c digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
+# the slice's build: ASan+UBSan, clang -O0 (make test's budget)
+$(DISKFULL_DIR)/diskfull-asan: tests/torture/diskfull.c digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CLANG) $(TEST_FLAGS) -O0 $(SANITIZE) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
 
 torture-diskfull: $(DISKFULL_DIR)/diskfull
 	@mkdir -p $(TORTURE_OUT); rm -f $(TORTURE_OUT)/diskfull.txt
 	sh tests/torture/diskfull.sh $(DISKFULL_DIR)/diskfull $(DISKFULL_DIR)/mnt \
 	    $(TORTURE_OUT)/diskfull.txt -r $(DISKFULL_ROUNDS)
 
-slice-diskfull: $(DISKFULL_DIR)/diskfull
-	@sh tests/torture/diskfull.sh $(DISKFULL_DIR)/diskfull $(DISKFULL_DIR)/mnt \
+slice-diskfull: $(DISKFULL_DIR)/diskfull-asan
+	@sh tests/torture/diskfull.sh $(DISKFULL_DIR)/diskfull-asan $(DISKFULL_DIR)/mnt \
 	    $(DISKFULL_DIR)/slice-fig.txt -r 3 > $(DISKFULL_DIR)/slice.log 2>&1 || \
 	{ tail -30 $(DISKFULL_DIR)/slice.log; echo "FAILED: slice-diskfull (log: $(DISKFULL_DIR)/slice.log)"; exit 1; }
 	@grep -h '^| disk full\|SKIPPED' $(DISKFULL_DIR)/slice.log | sed 's/^/==== slice-diskfull: /'
