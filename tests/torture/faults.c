@@ -1436,7 +1436,8 @@ static void child_finish(wl *w)
     if (C.mode[0] == 'o') injected_rc = DIGBY_NOMEM;
     else injected_rc = g_child; /* the child number holds the code (see below) */
     snprintf(what, sizeof what, "%s%s %s at call %llu%s", g_phase, persistent ? "persistent" : "once",
-             C.mode[0] == 'o' ? "allocation failure" : digby_strerror(injected_rc),
+             C.mode[0] == 'o' ? "allocation failure" : injected_rc == 1 ? "EINTR"
+             : injected_rc == 2 ? "short transfer" : digby_strerror(injected_rc),
              (unsigned long long)S->points,
              v && C.mode[0] != 'o' ? (v->injected ? (v->inj_kind == C_WRITE ? " (write)" : v->inj_kind == C_SYNC
                                  ? " (sync)" : v->inj_kind == C_READ ? " (read)"

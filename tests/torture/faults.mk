@@ -74,7 +74,7 @@ define FAULTS_SLICE_JOBS
 $(FAULTS_SLICE) crash -p 4096 -z -s 200 -t slice,W1000,4096_B,plain,lz4
 $(FAULTS_SLICE) crash -p 512 -e -z -n 60 -s 25 -t slice,W60,512_B,AES-256-GCM,lz4
 $(FAULTS_SLICE) io -p 4096 -z -n 40 -s 4 -t slice,W40,4096_B,plain,lz4
-$(FAULTS_SLICE) sys -p 4096 -n 30 -s 3 -t slice,W30,4096_B,plain
+$(FAULTS_SLICE) sys -p 4096 -n 30 -s 2 -t slice,W30,4096_B,plain
 $(FAULTS_SLICE) oom -p 4096 -z -n 8 -s 2 -t slice,W8,4096_B,plain,lz4
 endef
 export FAULTS_SLICE_JOBS
