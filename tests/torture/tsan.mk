@@ -8,7 +8,11 @@
 TSAN_DIR      = build/torture/tsan
 TSAN_ROUNDS  ?= 10
 TSAN_FLAGS    = $(filter-out -O1,$(TEST_FLAGS)) -O1 -fsanitize=thread
-TSAN_ENV      = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+# TSan's runtime needs a memory layout that some kernels' address space
+# randomisation breaks ("unexpected memory mapping"); run without it where
+# setarch may switch it off (util-linux), as is.
+TSAN_SETARCH := $(shell setarch $$(uname -m) -R true >/dev/null 2>&1 && echo "setarch $$(uname -m) -R")
+TSAN_ENV      = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TSAN_SETARCH) env
 TORTURE_TARGETS += torture-tsan
 TEST_SLICES     += slice-tsan
 .PHONY: torture-tsan slice-tsan
