@@ -8,7 +8,8 @@
 #   make torture          the torture suite (issue #5, tests/TORTURE.md): the
 #                         plain test binaries at DIGBY_TEST_SCALE=20, then every
 #                         part that tests/torture/*.mk registers; prints a
-#                         summary table (each part ran 10-30 minutes here).  A quick
+#                         summary table (here the model check alone took 29
+#                         minutes, the fault sweeps 12-18).  A quick
 #                         pass through all of it: make torture TORTURE_SCALE=0.05
 #                         FUZZ_SECONDS=10 KILL_ROUNDS=20 TSAN_ROUNDS=1
 #                         DISKFULL_ROUNDS=2 (the fault sweeps stay full size)
