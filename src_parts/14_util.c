@@ -100,8 +100,8 @@ static void digby__sift_u64(uint64_t *v, size_t root, size_t end)
 /* Sort n page numbers ascending, or descending if desc.  Heapsort
    (Williams, CACM 7(6), 1964): O(n log n) at worst, no recursion, no
    memory, and the comparison inline (qsort calls a function for each;
-   sorting a commit's pages took about 1.5% of a random load's
-   instructions with it, 0.3% now). */
+   callgrind, random load: 1.7% of the instructions with qsort, 1.2%
+   with this). */
 static void digby__sort_u64(uint64_t *v, size_t n, int desc)
 {
     size_t i;
