@@ -207,7 +207,7 @@ build/compile/two_tu: build/compile/two_tu_main.o build/compile/two_tu_impl.o
 #
 #   make portability      every check below that this machine can run (.ci/run
 #                         installs the tools; a missing one is an error naming
-#                         its Debian package).  About 2.5 minutes on 2 cores.
+#                         its Debian package).  4 to 5.5 minutes on 2 cores.
 #   make port-compile     digby.h with the implementation, -Werror, in every
 #                         switch configuration (PORT_CONFIGS): gcc and clang
 #                         as C99, g++ and clang++ as C++11, mingw-w64 (x86_64
