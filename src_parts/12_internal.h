@@ -341,9 +341,12 @@ struct digby_txn {
        the upper levels of a tree cost no lock on later visits
        (digby__page_get).  Open addressing on pgno; held_cap entries (a
        power of two, 0: none yet), at most 3/4 full; never evicted, so a
-       page handed out from here stays valid for the transaction's life. */
+       page handed out from here stays valid for the transaction's life.
+       held_off: holding stopped (a small cache, no memory for the table,
+       or all transactions together hold their share of the cache). */
     struct digby__held *held;
     unsigned held_cap, held_n;
+    int held_off;
 };
 
 struct digby_db {

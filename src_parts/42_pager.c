@@ -54,14 +54,20 @@ static void digby__pbuf_release(digby_db *db)
 /* ---- Cache --------------------------------------------------------------- */
 
 /* The cache is split into shards by page number, each with its own lock,
-   hash table and LRU list, so that reader threads rarely wait for each
-   other.  Small caches have one shard (db->cache); larger ones add
+   hash table and replacement ring, so that reader threads rarely wait for
+   each other.  Small caches have one shard (db->cache); larger ones add
    db->xshards.  A frame remembers its shard. */
 
 static size_t digby__cache_slot(const digby__cache *c, uint64_t pgno)
 {
     return (size_t)((pgno * UINT64_C(0x9E3779B97F4A7C15)) >> 20) &
            (c->nbuckets - 1);
+}
+
+/* Frames the whole cache keeps (every shard's capacity). */
+static size_t digby__cache_pages(const digby_db *db)
+{
+    return db->cache.capacity * (db->nshards ? db->nshards : 1);
 }
 
 static digby__cache *digby__shard(digby_db *db, uint64_t pgno)
@@ -324,22 +330,23 @@ static digby__frame *digby__held_find(const digby_txn *txn, uint64_t pgno)
 static int digby__held_add(digby_txn *txn, uint64_t pgno, digby__frame *f)
 {
     digby_db *db = txn->db;
-    size_t i;
+    size_t i, pages = digby__cache_pages(db);
+    if (txn->held_off) return 0;
     if (!txn->held_cap) {
-        size_t pages = db->cache.capacity * (db->nshards ? db->nshards : 1);
         unsigned cap = 8;
-        if (txn->held_n) return 0; /* allocation failed before */
-        if (pages / 32 < 8) return 0;
+        if (pages / 32 < 8) { txn->held_off = 1; return 0; }
         while (cap * 2 <= DIGBY__HELD_MAX && cap * 2 <= pages / 32) cap *= 2;
         txn->held = (digby__held *)digby__malloc(&db->alloc, cap * sizeof(digby__held));
-        if (!txn->held) { txn->held_n = 1; return 0; }
+        if (!txn->held) { txn->held_off = 1; return 0; }
         memset(txn->held, 0, cap * sizeof(digby__held));
         txn->held_cap = cap;
     }
-    if ((txn->held_n + 1) * 4 > txn->held_cap * 3) return 0;
+    if ((txn->held_n + 1) * 4 > txn->held_cap * 3) { txn->held_off = 1; return 0; }
     digby__mutex_lock(&db->mu);
-    if (db->held_total >= db->cache.capacity * (db->nshards ? db->nshards : 1) / 8) {
+    if (db->held_total >= pages / 8) {
+        /* stop asking: the lock is what holding pages saves */
         digby__mutex_unlock(&db->mu);
+        txn->held_off = 1;
         return 0;
     }
     db->held_total++;
@@ -371,6 +378,7 @@ static void digby__held_release(digby_txn *txn)
     digby__free(&db->alloc, txn->held);
     txn->held = NULL;
     txn->held_cap = txn->held_n = 0;
+    txn->held_off = 0;
 }
 
 /* Read page pgno from the file into buf (page_size bytes) and verify its

@@ -137,7 +137,7 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
     digby_db *db = txn->db;
     /* runs of adjacent pages go out in one write through a staging buffer
        of at most 64 pages, and at most an eighth of the cache */
-    size_t cache_pages = db->cache.capacity * (db->nshards ? db->nshards : 1);
+    size_t cache_pages = digby__cache_pages(db);
     size_t i = 0, j, k, run_max = DIGBY__MAX(4, DIGBY__MIN(64, cache_pages / 8));
     uint8_t *stage = (uint8_t *)digby__malloc(&db->alloc, run_max * db->page_size);
     uint8_t *out = stage ? stage : txn->tmp;

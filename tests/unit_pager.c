@@ -306,6 +306,49 @@ static void test_held_branch_pages(void **state)
     env_close(&e);
 }
 
+/* All transactions together hold at most 1/8 of the cache; a transaction
+   that finds that share taken stops holding (held_off) and pins per get,
+   without asking again. */
+static void test_held_share_of_the_cache(void **state)
+{
+    env e;
+    pref *all = (pref *)malloc(4000 * sizeof *all);
+    digby_txn *txn[8];
+    size_t n, i, nb = 0, share;
+    int t, stopped = -1;
+    (void)state;
+    env_open(&e, 512, 512 * 512); /* 512 pages: tables of 16, 64 in all */
+    fill(&e, 3000);
+    env_reopen(&e);
+    n = collect(e.db, all, 4000);
+    for (i = 0; i < n; i++) nb += !all[i].leaf;
+    assert_true(nb > 16); /* more branch pages than one table takes */
+    share = e.db->cache.capacity * (e.db->nshards ? e.db->nshards : 1) / 8;
+    assert_int_equal(share, 64);
+    for (t = 0; t < 8; t++) {
+        assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn[t]), DIGBY_OK);
+        for (i = 0; i < n; i++) {
+            const uint8_t *p;
+            digby__frame *f;
+            if (all[i].leaf) continue;
+            assert_int_equal(digby__page_get(txn[t], all[i].pgno, all[i].txid, &p, &f), DIGBY_OK);
+            assert_true(digby__get64(p + 8) == all[i].pgno);
+            digby__page_unpin(e.db, f);
+        }
+        assert_true(txn[t]->held_n <= 12); /* 3/4 of its 16 */
+        assert_true(e.db->held_total <= share);
+        if (txn[t]->held_n < 12 && stopped < 0) stopped = t;
+    }
+    /* 8 readers would hold 96: the share stopped one of them */
+    assert_true(stopped >= 0);
+    assert_true(txn[stopped]->held_off);
+    assert_int_equal(e.db->held_total, share);
+    for (t = 0; t < 8; t++) digby_txn_abort(txn[t]);
+    assert_int_equal(e.db->held_total, 0);
+    free(all);
+    env_close(&e);
+}
+
 static void test_cache_capacity_and_lru(void **state)
 {
     env e;
@@ -905,6 +948,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cache_hit_miss),
         cmocka_unit_test(test_held_branch_pages),
+        cmocka_unit_test(test_held_share_of_the_cache),
         cmocka_unit_test(test_cache_capacity_and_lru),
         cmocka_unit_test(test_cache_capacity_from_bytes),
         cmocka_unit_test(test_cache_never_evicts_pinned),
