@@ -504,6 +504,11 @@ DATA=END
 ok  "load takes a large key" "$d/mal.db" load -f "$d/large.txt"
 raw "get the loaded large key" "v" "$d/mal.db" get "${k990}k"
 err "load from a missing file" 1 "^digby: load: open '.*nosuch.txt' \(.*\): I/O error$" "$d/mal.db" load -f "$d/nosuch.txt"
+# A long path is named whole (CI's checkout path once cut it short).
+deep=$d/a-directory-name-long-enough/to-pass-the-key-limit-of-error-messages
+mkdir -p "$deep"
+err "a long path is named whole" 1 "^digby: load: open '$deep/nosuch.txt' \(.*\): I/O error$" "$d/mal.db" load -f "$deep/nosuch.txt"
+err "a long database path is named whole" 1 "^digby: open '$deep/no-dir/x.db': " "$deep/no-dir/x.db" get k
 
 # ---------------------------------------------------------------------------
 # LMDB interop

@@ -40,6 +40,7 @@
 
 #define SCAN_VALUE_BYTES 200     /* scan shows this much of a value */
 #define MSG_KEY_BYTES 48         /* error messages show this much of a key */
+#define MSG_PATH_BYTES 4096      /* ... and this much of a file name */
 #define LOAD_BATCH_RECORDS 10000 /* load commits every this many records */
 
 static const char usage_text[] =
@@ -137,6 +138,18 @@ static const char *q(const void *bytes, size_t len)
 static const char *qs(const char *s)
 {
     return q(s, strlen(s));
+}
+
+/* A file name quoted for an error message: whole, up to MSG_PATH_BYTES
+   (a path cut to a key's length names no file; CI's deep checkout paths
+   showed it).  One buffer: at most one path per message. */
+static const char *qpath(const char *s)
+{
+    static char buf[MSG_PATH_BYTES * 4 + 8];
+    buf[0] = '\'';
+    escape_to(buf + 1, sizeof buf - 2, s, strlen(s), MSG_PATH_BYTES);
+    strcat(buf, "'");
+    return buf;
 }
 
 /* Print "digby: <what>: <digby_strerror(rc)>" and return EXIT_ERROR. */
@@ -450,11 +463,11 @@ static int open_db(const char *path, uint32_t flags, digby_db **db)
     o.flags = flags;
     if ((env = getenv("DIGBY_KEY_FILE")) != NULL && *env) {
         FILE *kf = fopen(env, "rb");
-        if (!kf) return fail(DIGBY_INVALID, "key file %s", qs(env));
+        if (!kf) return fail(DIGBY_INVALID, "key file %s", qpath(env));
         key_bytes = fread(key, 1, sizeof key, kf);
         fclose(kf);
         if (key_bytes != 16 && key_bytes != 32)
-            return fail(DIGBY_INVALID, "key file %s: want 16 or 32 bytes", qs(env));
+            return fail(DIGBY_INVALID, "key file %s: want 16 or 32 bytes", qpath(env));
         o.key = key;
         o.key_bytes = key_bytes;
     } else if ((env = getenv("DIGBY_PASSPHRASE")) != NULL && *env) {
@@ -469,7 +482,7 @@ static int open_db(const char *path, uint32_t flags, digby_db **db)
     memset(key, 0, sizeof key);
     if (rc != DIGBY_OK) {
         *db = NULL;
-        return fail(rc, "open %s", qs(path));
+        return fail(rc, "open %s", qpath(path));
     }
     return 0;
 }
@@ -993,7 +1006,7 @@ static int cmd_dump(const char *path, cmd_args *a)
         f = fopen(a->file, "w");
         if (!f) {
             f = stdout;
-            st = fail(DIGBY_IOERR, "dump: create %s (%s)", qs(a->file),
+            st = fail(DIGBY_IOERR, "dump: create %s (%s)", qpath(a->file),
                       strerror(errno));
             goto out;
         }
@@ -1004,7 +1017,7 @@ static int cmd_dump(const char *path, cmd_args *a)
     if (f != stdout) {
         int werr = ferror(f);
         if ((fclose(f) != 0 || werr) && st == 0)
-            st = fail(DIGBY_IOERR, "dump: write %s (%s)", qs(a->file),
+            st = fail(DIGBY_IOERR, "dump: write %s (%s)", qpath(a->file),
                       strerror(errno));
     } else if (st == 0) {
         st = finish_stdout();
@@ -1354,7 +1367,7 @@ static int cmd_load(const char *path, cmd_args *a)
     if (a->file && strcmp(a->file, "-") != 0) {
         in = fopen(a->file, "r");
         if (!in)
-            return fail(DIGBY_IOERR, "load: open %s (%s)", qs(a->file),
+            return fail(DIGBY_IOERR, "load: open %s (%s)", qpath(a->file),
                         strerror(errno));
         l.input = a->file;
     }
