@@ -175,9 +175,18 @@ typedef struct digby_vfs {
     int (*lock)(digby_file *f, int mode);
     /* Close the file (releases its lock).  Never fails. */
     void (*close)(digby_file *f);
+    /* ---- version 2; both may be NULL (then DIGBY_OPEN_MMAP reads through
+       the cache as usual) ----
+       Map the first `len_bytes` bytes of the file read-only and shared, so
+       that writes through `write` show in the mapping at once; `len_bytes`
+       may exceed the file's size (address space reserved for growth: digby
+       only touches bytes inside the file).  *addr is the mapping's start. */
+    int (*map)(digby_file *f, uint64_t len_bytes, const void **addr);
+    /* Undo one successful map (same address and length). */
+    void (*unmap)(digby_file *f, const void *addr, uint64_t len_bytes);
 } digby_vfs;
 
-#define DIGBY_VFS_VERSION 1
+#define DIGBY_VFS_VERSION 2
 
 /* ---- Options ------------------------------------------------------------ */
 
@@ -189,6 +198,8 @@ typedef struct digby_vfs {
                                       lose recent commits or leave pages
                                       that read as DIGBY_CORRUPT (never
                                       silently wrong data) */
+#define DIGBY_OPEN_MMAP      0x8u  /* read tree pages through a memory map
+                                      (digby_options.map_bytes) */
 
 /* Options for digby_open().  A zeroed struct (or NULL) means all defaults. */
 typedef struct digby_options {
@@ -251,6 +262,27 @@ typedef struct digby_options {
        digby_txn_id() of a read-only transaction after open.  NULL: none. */
     void (*on_commit)(void *ctx, uint64_t txid);
     void *on_commit_ctx;
+
+    /* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ----
+       With DIGBY_OPEN_MMAP, branch and leaf pages are read straight from a
+       read-only shared map of the file (as LMDB reads every page) instead
+       of being copied into the cache: a lookup then costs no lock, no
+       system call and no copy, whether or not the page was read before.
+       A page is verified (checksum, page number, structure) the first time
+       this handle reads it after it was written, and trusted after that:
+       the handle remembers, per page, the txid it verified (8 bytes per
+       page of the map, allocated at open).  cache_bytes then bounds only
+       the other pages (overflow, freelist); the mapped file lives in the
+       operating system's page cache, so the process's resident set grows
+       with the part of the file it reads, as LMDB's does.
+       map_bytes: address space to map, in bytes, rounded down to whole
+       pages; 0 means twice the file's size at open, at least 64 MiB.
+       Pages past it (the file grew) are read through the cache.  Needs a
+       64-bit build and a VFS with map (the POSIX one); an encrypted file,
+       a 32-bit build, another VFS, or a map the system refuses all fall
+       back to the cache silently (digby_stat's mapped_bytes says which).
+       Ignored without DIGBY_OPEN_MMAP. */
+    uint64_t map_bytes;
 } digby_options;
 
 #define DIGBY_COMPRESS_NONE 0u  /* digby_options.compression */
@@ -306,6 +338,9 @@ typedef struct digby_stats {
        commit id) had pages that did not verify -- a commit cut short by a
        crash, or damage -- and the previous commit was opened instead. */
     uint64_t discarded_txid;
+    /* Bytes of the file this handle reads through a memory map
+       (DIGBY_OPEN_MMAP): 0 when it maps none. */
+    uint64_t mapped_bytes;
 } digby_stats;
 
 typedef struct digby_check_report {
@@ -784,6 +819,7 @@ extern "C" {
 #include <errno.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <time.h>
 #endif
 
@@ -1239,6 +1275,11 @@ struct digby_txn {
     struct digby__held *held;
     unsigned held_cap, held_n;
     int held_off;
+    /* Pages below map_pages are read from db->map (DIGBY_OPEN_MMAP); the
+       snapshot of db->map_pages at begin.  map_verify: verify every
+       mapped page read, as if never seen (digby_check). */
+    uint64_t map_pages;
+    int map_verify;
 };
 
 struct digby_db {
@@ -1280,7 +1321,30 @@ struct digby_db {
     digby__crypt *crypt;    /* NULL: a plain file (xxhash32 trailers) */
     void (*on_commit)(void *ctx, uint64_t txid);
     void *on_commit_ctx;
+    /* DIGBY_OPEN_MMAP (digby__map_open): the file mapped read-only from
+       offset 0, map_len bytes reserved; pages below map_pages (guarded by
+       mu) are known to lie inside the file.  map_seen[pgno] is the txid of
+       the page version this handle verified there, 0 for none: read and
+       written with relaxed atomics by every transaction, since a page is
+       only ever verified with the one value its snapshot requires. */
+    const uint8_t *map;
+    uint64_t map_len;
+    uint64_t map_pages;
+    uint64_t *map_seen;
 };
+
+/* Relaxed atomic access to map_seen: C99 has no atomics, so the map needs
+   the GCC/Clang builtins (and a 64-bit build: the reservation is address
+   space, and a txid is 8 bytes). */
+#if defined(__GNUC__) && defined(__ATOMIC_RELAXED) && UINTPTR_MAX > 0xFFFFFFFFu
+#define DIGBY__HAVE_MAP 1
+#define DIGBY__SEEN_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define DIGBY__SEEN_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#else
+#define DIGBY__HAVE_MAP 0
+#define DIGBY__SEEN_LOAD(p) (*(p))
+#define DIGBY__SEEN_STORE(p, v) (*(p) = (v))
+#endif
 
 /* ---- Forward declarations ------------------------------------------------ */
 
@@ -1869,11 +1933,34 @@ static void digby__posix_close(digby_file *file)
     digby__free(NULL, f);
 }
 
+/* A read-only shared map (mmap(2)).  Pages written with pwrite show in it
+   at once on systems with a unified buffer cache (Linux, the BSDs, macOS).
+   Refused where size_t cannot hold the length. */
+static int digby__posix_map(digby_file *file, uint64_t len, const void **addr)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    void *p;
+    *addr = NULL;
+    if (len == 0 || len > (uint64_t)SIZE_MAX || len > digby__posix_off_max())
+        return DIGBY_NOMEM;
+    p = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, f->fd, 0);
+    if (p == MAP_FAILED) { f->last_errno = errno; return DIGBY_NOMEM; }
+    *addr = p;
+    return DIGBY_OK;
+}
+
+static void digby__posix_unmap(digby_file *file, const void *addr, uint64_t len)
+{
+    (void)file;
+    munmap((void *)(uintptr_t)addr, (size_t)len);
+}
+
 static const digby_vfs digby__posix_vfs = {
     DIGBY_VFS_VERSION, NULL,
     digby__posix_open, digby__posix_read, digby__posix_write,
     digby__posix_sync, digby__posix_size, digby__posix_truncate,
-    digby__posix_lock, digby__posix_close
+    digby__posix_lock, digby__posix_close,
+    digby__posix_map, digby__posix_unmap
 };
 
 DIGBY_API const digby_vfs *digby_vfs_posix(void)
@@ -2132,7 +2219,8 @@ static const digby_vfs digby__win32_vfs = {
     DIGBY_VFS_VERSION, NULL,
     digby__win32_open, digby__win32_read, digby__win32_write,
     digby__win32_sync, digby__win32_size, digby__win32_truncate,
-    digby__win32_lock, digby__win32_close
+    digby__win32_lock, digby__win32_close,
+    NULL, NULL /* no map: DIGBY_OPEN_MMAP reads through the cache */
 };
 
 DIGBY_API const digby_vfs *digby_vfs_win32(void)
@@ -2548,18 +2636,27 @@ static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page)
 /* Check a page image read from page pgno, and that it names itself `pgno`;
    an encrypted one is decrypted in place.  Returns DIGBY_OK or
    DIGBY_CORRUPT (DIGBY_NOMEM when no AES context could be made). */
-static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno)
+/* Check a plain page image in place (no copy, nothing changed: a page of
+   the memory map): its page number and checksum. */
+static int digby__page_check_plain(const digby_db *db, const uint8_t *page, uint64_t pgno)
 {
     uint32_t n = db->page_size - DIGBY__TRAILER_XXH32;
     if (digby__get64(page + 8) != pgno) return DIGBY_CORRUPT;
-    if (db->crypt)
-        return digby__open_with(db, &db->crypt->cur, db->crypt->uuid, page, db->page_size);
 #ifndef DIGBY_FUZZ_NO_CHECKSUM
     if (digby__get32(page + n) != (uint32_t)XXH32(page, n, DIGBY__XXH_SEED))
         return DIGBY_CORRUPT;
 #endif
     (void)n;
     return DIGBY_OK;
+}
+
+static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno)
+{
+    if (db->crypt) {
+        if (digby__get64(page + 8) != pgno) return DIGBY_CORRUPT;
+        return digby__open_with(db, &db->crypt->cur, db->crypt->uuid, page, db->page_size);
+    }
+    return digby__page_check_plain(db, page, pgno);
 }
 /* ---- end 30_checksum.c ---- */
 
@@ -3549,6 +3646,22 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         uint8_t *d = digby__dirty_get(txn, pgno);
         if (!d) return DIGBY__CORRUPT(db, pgno);
         *out = d;
+        return DIGBY_OK;
+    }
+    if (pgno < txn->map_pages) {
+        /* a page of the memory map: verified the first time this handle
+           meets this version of it (map_seen), then read in place */
+        const uint8_t *p = db->map + pgno * db->page_size;
+        uint64_t *seen = &db->map_seen[pgno];
+        if (DIGBY__SEEN_LOAD(seen) != txid || txn->map_verify) {
+            if (digby__page_check_plain(db, p, pgno) || digby__node_validate(db, p))
+                return DIGBY__CORRUPT(db, pgno);
+            if (digby__get64(p + 16) != txid) return DIGBY__CORRUPT(db, pgno);
+            DIGBY__SEEN_STORE(seen, txid);
+        } else if (digby__get64(p + 16) != txid) {
+            return DIGBY__CORRUPT(db, pgno);
+        }
+        *out = p;
         return DIGBY_OK;
     }
     f = digby__held_find(txn, pgno);
@@ -7436,6 +7549,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
             txn->reader_slot = (int)r;
             txn->meta = db->meta;
             txn->txid = db->meta.txid;
+            txn->map_pages = db->map_pages;
             db->ntxn++;
         }
         digby__mutex_unlock(&db->mu);
@@ -7472,6 +7586,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     if (rc == DIGBY_OK) {
         txn->meta = db->meta;
         txn->txid = db->meta.txid + 1;
+        txn->map_pages = db->map_pages;
         db->ntxn++;
     }
     digby__mutex_unlock(&db->mu);
@@ -7608,13 +7723,18 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     /* durable: publish the snapshot, adopt the freelist, feed the cache */
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
+    /* the file reaches page_count now (above): the map may show it all */
+    if (db->map && txn->meta.page_count > db->map_pages)
+        db->map_pages = DIGBY__MIN(txn->meta.page_count, db->map_len / db->page_size);
     digby__mutex_unlock(&db->mu);
     if (db->crypt) digby__crypt_txn_end(db, 1); /* a new key or header is in */
     digby__freelist_finish(txn);
     for (i = 0; i < n; i++) {
         uint8_t *buf = digby__dirty_remove(txn, pgnos[i]);
         uint8_t t = buf[0];
-        if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF)
+        /* tree pages go to the cache, unless read from the map from now on */
+        if ((t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) &&
+            pgnos[i] >= db->map_pages)
             digby__cache_put(db, pgnos[i], &buf);
         digby__pbuf_put(db, buf);
     }
@@ -8325,8 +8445,51 @@ DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf
 /* ---- begin 70_db.c ---- */
 /* Opening and closing a database; the auto-commit helpers. */
 
+/* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ------------------------------- */
+
+static void digby__map_close(digby_db *db)
+{
+    if (db->map) db->vfs->unmap(db->file, db->map, db->map_len);
+    digby__free(&db->alloc, db->map_seen);
+    db->map = NULL;
+    db->map_seen = NULL;
+    db->map_len = db->map_pages = 0;
+}
+
+/* Map the file for DIGBY_OPEN_MMAP (after the meta page is chosen).
+   Anything that rules the map out leaves db->map NULL: reads then go
+   through the cache, as without the flag.  Only NOMEM for map_seen is an
+   error (the caller asked for a map that fits; no memory is no memory). */
+static int digby__map_open(digby_db *db, uint64_t want)
+{
+    uint64_t size, pages;
+    const void *addr;
+    if (!DIGBY__HAVE_MAP || !(db->flags & DIGBY_OPEN_MMAP) || db->crypt ||
+        db->vfs->version < 2 || !db->vfs->map || !db->vfs->unmap)
+        return DIGBY_OK;
+    if (db->vfs->size(db->file, &size) != DIGBY_OK) return DIGBY_OK;
+    if (!want) {
+        want = size > UINT64_MAX / 2 ? size : 2 * size;
+        if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
+    }
+    pages = want / db->page_size;
+    if (pages < 3 || pages > (uint64_t)SIZE_MAX / sizeof(uint64_t)) return DIGBY_OK;
+    db->map_seen = (uint64_t *)digby__malloc(&db->alloc, (size_t)pages * sizeof(uint64_t));
+    if (!db->map_seen) return DIGBY_NOMEM;
+    memset(db->map_seen, 0, (size_t)pages * sizeof(uint64_t));
+    if (db->vfs->map(db->file, pages * db->page_size, &addr) != DIGBY_OK || !addr) {
+        digby__map_close(db);
+        return DIGBY_OK;
+    }
+    db->map = (const uint8_t *)addr;
+    db->map_len = pages * db->page_size;
+    db->map_pages = DIGBY__MIN(size / db->page_size, pages);
+    return DIGBY_OK;
+}
+
 static int digby__db_fail(digby_db *db, int rc)
 {
+    digby__map_close(db);
     if (db->file) {
         db->vfs->lock(db->file, DIGBY_LOCK_NONE);
         db->vfs->close(db->file);
@@ -8376,7 +8539,8 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
     if (o.page_size && (o.page_size < DIGBY__MIN_PAGE || o.page_size > DIGBY__MAX_PAGE ||
                         (o.page_size & (o.page_size - 1))))
         return DIGBY_INVALID;
-    if (o.flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC))
+    if (o.flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC |
+                    DIGBY_OPEN_MMAP))
         return DIGBY_INVALID;
     if (!o.vfs) o.vfs = digby__vfs_default();
     if (!o.vfs || o.vfs->version < 1) return DIGBY_INVALID;
@@ -8461,6 +8625,7 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
         (void)size;
     }
     if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
+    if (rc == DIGBY_OK) rc = digby__map_open(db, o.map_bytes);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
     if (rc) return digby__db_fail(db, rc);
     *out = db;
@@ -9368,6 +9533,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     if (!db) return DIGBY_INVALID;
     rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
     if (rc) return rc;
+    txn->map_verify = 1; /* every page checked, even those the map trusts */
     memset(&w, 0, sizeof(w));
     w.txn = txn;
     w.st = st;
@@ -9407,6 +9573,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         st->tables = w.ntables;
         st->last_txid = txn->meta.txid;
         st->discarded_txid = db->discarded_txid;
+        st->mapped_bytes = db->map ? db->map_pages * db->page_size : 0;
         if (db->vfs->size(db->file, &size) == DIGBY_OK) st->file_bytes = size;
     }
     digby__free(&db->alloc, w.bits);

@@ -61,9 +61,18 @@ typedef struct digby_vfs {
     int (*lock)(digby_file *f, int mode);
     /* Close the file (releases its lock).  Never fails. */
     void (*close)(digby_file *f);
+    /* ---- version 2; both may be NULL (then DIGBY_OPEN_MMAP reads through
+       the cache as usual) ----
+       Map the first `len_bytes` bytes of the file read-only and shared, so
+       that writes through `write` show in the mapping at once; `len_bytes`
+       may exceed the file's size (address space reserved for growth: digby
+       only touches bytes inside the file).  *addr is the mapping's start. */
+    int (*map)(digby_file *f, uint64_t len_bytes, const void **addr);
+    /* Undo one successful map (same address and length). */
+    void (*unmap)(digby_file *f, const void *addr, uint64_t len_bytes);
 } digby_vfs;
 
-#define DIGBY_VFS_VERSION 1
+#define DIGBY_VFS_VERSION 2
 
 /* ---- Options ------------------------------------------------------------ */
 
@@ -75,6 +84,8 @@ typedef struct digby_vfs {
                                       lose recent commits or leave pages
                                       that read as DIGBY_CORRUPT (never
                                       silently wrong data) */
+#define DIGBY_OPEN_MMAP      0x8u  /* read tree pages through a memory map
+                                      (digby_options.map_bytes) */
 
 /* Options for digby_open().  A zeroed struct (or NULL) means all defaults. */
 typedef struct digby_options {
@@ -137,6 +148,27 @@ typedef struct digby_options {
        digby_txn_id() of a read-only transaction after open.  NULL: none. */
     void (*on_commit)(void *ctx, uint64_t txid);
     void *on_commit_ctx;
+
+    /* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ----
+       With DIGBY_OPEN_MMAP, branch and leaf pages are read straight from a
+       read-only shared map of the file (as LMDB reads every page) instead
+       of being copied into the cache: a lookup then costs no lock, no
+       system call and no copy, whether or not the page was read before.
+       A page is verified (checksum, page number, structure) the first time
+       this handle reads it after it was written, and trusted after that:
+       the handle remembers, per page, the txid it verified (8 bytes per
+       page of the map, allocated at open).  cache_bytes then bounds only
+       the other pages (overflow, freelist); the mapped file lives in the
+       operating system's page cache, so the process's resident set grows
+       with the part of the file it reads, as LMDB's does.
+       map_bytes: address space to map, in bytes, rounded down to whole
+       pages; 0 means twice the file's size at open, at least 64 MiB.
+       Pages past it (the file grew) are read through the cache.  Needs a
+       64-bit build and a VFS with map (the POSIX one); an encrypted file,
+       a 32-bit build, another VFS, or a map the system refuses all fall
+       back to the cache silently (digby_stat's mapped_bytes says which).
+       Ignored without DIGBY_OPEN_MMAP. */
+    uint64_t map_bytes;
 } digby_options;
 
 #define DIGBY_COMPRESS_NONE 0u  /* digby_options.compression */
@@ -192,6 +224,9 @@ typedef struct digby_stats {
        commit id) had pages that did not verify -- a commit cut short by a
        crash, or damage -- and the previous commit was opened instead. */
     uint64_t discarded_txid;
+    /* Bytes of the file this handle reads through a memory map
+       (DIGBY_OPEN_MMAP): 0 when it maps none. */
+    uint64_t mapped_bytes;
 } digby_stats;
 
 typedef struct digby_check_report {

@@ -347,6 +347,11 @@ struct digby_txn {
     struct digby__held *held;
     unsigned held_cap, held_n;
     int held_off;
+    /* Pages below map_pages are read from db->map (DIGBY_OPEN_MMAP); the
+       snapshot of db->map_pages at begin.  map_verify: verify every
+       mapped page read, as if never seen (digby_check). */
+    uint64_t map_pages;
+    int map_verify;
 };
 
 struct digby_db {
@@ -388,7 +393,30 @@ struct digby_db {
     digby__crypt *crypt;    /* NULL: a plain file (xxhash32 trailers) */
     void (*on_commit)(void *ctx, uint64_t txid);
     void *on_commit_ctx;
+    /* DIGBY_OPEN_MMAP (digby__map_open): the file mapped read-only from
+       offset 0, map_len bytes reserved; pages below map_pages (guarded by
+       mu) are known to lie inside the file.  map_seen[pgno] is the txid of
+       the page version this handle verified there, 0 for none: read and
+       written with relaxed atomics by every transaction, since a page is
+       only ever verified with the one value its snapshot requires. */
+    const uint8_t *map;
+    uint64_t map_len;
+    uint64_t map_pages;
+    uint64_t *map_seen;
 };
+
+/* Relaxed atomic access to map_seen: C99 has no atomics, so the map needs
+   the GCC/Clang builtins (and a 64-bit build: the reservation is address
+   space, and a txid is 8 bytes). */
+#if defined(__GNUC__) && defined(__ATOMIC_RELAXED) && UINTPTR_MAX > 0xFFFFFFFFu
+#define DIGBY__HAVE_MAP 1
+#define DIGBY__SEEN_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define DIGBY__SEEN_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#else
+#define DIGBY__HAVE_MAP 0
+#define DIGBY__SEEN_LOAD(p) (*(p))
+#define DIGBY__SEEN_STORE(p, v) (*(p) = (v))
+#endif
 
 /* ---- Forward declarations ------------------------------------------------ */
 

@@ -421,6 +421,22 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         *out = d;
         return DIGBY_OK;
     }
+    if (pgno < txn->map_pages) {
+        /* a page of the memory map: verified the first time this handle
+           meets this version of it (map_seen), then read in place */
+        const uint8_t *p = db->map + pgno * db->page_size;
+        uint64_t *seen = &db->map_seen[pgno];
+        if (DIGBY__SEEN_LOAD(seen) != txid || txn->map_verify) {
+            if (digby__page_check_plain(db, p, pgno) || digby__node_validate(db, p))
+                return DIGBY__CORRUPT(db, pgno);
+            if (digby__get64(p + 16) != txid) return DIGBY__CORRUPT(db, pgno);
+            DIGBY__SEEN_STORE(seen, txid);
+        } else if (digby__get64(p + 16) != txid) {
+            return DIGBY__CORRUPT(db, pgno);
+        }
+        *out = p;
+        return DIGBY_OK;
+    }
     f = digby__held_find(txn, pgno);
     if (f) {
         /* checked when it was first pinned; still a cheap guard */

@@ -64,6 +64,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
             txn->reader_slot = (int)r;
             txn->meta = db->meta;
             txn->txid = db->meta.txid;
+            txn->map_pages = db->map_pages;
             db->ntxn++;
         }
         digby__mutex_unlock(&db->mu);
@@ -100,6 +101,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     if (rc == DIGBY_OK) {
         txn->meta = db->meta;
         txn->txid = db->meta.txid + 1;
+        txn->map_pages = db->map_pages;
         db->ntxn++;
     }
     digby__mutex_unlock(&db->mu);
@@ -236,13 +238,18 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     /* durable: publish the snapshot, adopt the freelist, feed the cache */
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
+    /* the file reaches page_count now (above): the map may show it all */
+    if (db->map && txn->meta.page_count > db->map_pages)
+        db->map_pages = DIGBY__MIN(txn->meta.page_count, db->map_len / db->page_size);
     digby__mutex_unlock(&db->mu);
     if (db->crypt) digby__crypt_txn_end(db, 1); /* a new key or header is in */
     digby__freelist_finish(txn);
     for (i = 0; i < n; i++) {
         uint8_t *buf = digby__dirty_remove(txn, pgnos[i]);
         uint8_t t = buf[0];
-        if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF)
+        /* tree pages go to the cache, unless read from the map from now on */
+        if ((t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) &&
+            pgnos[i] >= db->map_pages)
             digby__cache_put(db, pgnos[i], &buf);
         digby__pbuf_put(db, buf);
     }

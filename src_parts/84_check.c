@@ -373,6 +373,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     if (!db) return DIGBY_INVALID;
     rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
     if (rc) return rc;
+    txn->map_verify = 1; /* every page checked, even those the map trusts */
     memset(&w, 0, sizeof(w));
     w.txn = txn;
     w.st = st;
@@ -412,6 +413,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         st->tables = w.ntables;
         st->last_txid = txn->meta.txid;
         st->discarded_txid = db->discarded_txid;
+        st->mapped_bytes = db->map ? db->map_pages * db->page_size : 0;
         if (db->vfs->size(db->file, &size) == DIGBY_OK) st->file_bytes = size;
     }
     digby__free(&db->alloc, w.bits);

@@ -75,16 +75,19 @@ typedef struct cfg {
     uint32_t flags;
     uint32_t compression;
     int encrypted;          /* AES-GCM under a raw key */
+    uint64_t map_bytes;     /* with DIGBY_OPEN_MMAP: pages past it use the cache */
 } cfg;
 
 static cfg cfgs[] = {
-    {"mem-512", 0, 512, 0, 0, 0, 0},
-    {"mem-4096-cache16", 0, 4096, 16 * 4096, 0, 0, 0},
-    {"mem-65536-lz4", 0, 65536, 0, 0, DIGBY_COMPRESS_LZ4, 0},
-    {"posix-512-cache16-lz4", 1, 512, 16 * 512, 0, DIGBY_COMPRESS_LZ4, 0},
-    {"posix-4096-lz4", 1, 4096, 0, 0, DIGBY_COMPRESS_LZ4, 0},
-    {"posix-65536-nosync", 1, 65536, 0, DIGBY_OPEN_NO_SYNC, 0, 0},
-    {"mem-4096-cache16-aes-lz4", 0, 4096, 16 * 4096, 0, DIGBY_COMPRESS_LZ4, 1},
+    {"mem-512", 0, 512, 0, 0, 0, 0, 0},
+    {"mem-4096-cache16", 0, 4096, 16 * 4096, 0, 0, 0, 0},
+    {"mem-65536-lz4", 0, 65536, 0, 0, DIGBY_COMPRESS_LZ4, 0, 0},
+    {"posix-512-cache16-lz4", 1, 512, 16 * 512, 0, DIGBY_COMPRESS_LZ4, 0, 0},
+    {"posix-4096-lz4", 1, 4096, 0, 0, DIGBY_COMPRESS_LZ4, 0, 0},
+    {"posix-65536-nosync", 1, 65536, 0, DIGBY_OPEN_NO_SYNC, 0, 0, 0},
+    {"mem-4096-cache16-aes-lz4", 0, 4096, 16 * 4096, 0, DIGBY_COMPRESS_LZ4, 1, 0},
+    /* reads from a memory map of 48 pages; the file outgrows it */
+    {"posix-1024-mmap48-cache16", 1, 1024, 16 * 1024, DIGBY_OPEN_MMAP, 0, 0, 48 * 1024},
 };
 #define NCFG (sizeof cfgs / sizeof cfgs[0])
 
@@ -157,6 +160,7 @@ typedef struct T {
     size_t vbuf_cap;
     unsigned char *kbuf; /* probe keys, key_limit + 16 bytes */
     size_t recent;       /* a recently used key index, for locality */
+    int map_outgrown;    /* DIGBY_OPEN_MMAP: the file grew past the map */
 } T;
 
 /* ---- failure reporting --------------------------------------------------- */
@@ -829,6 +833,18 @@ static void run_digby_check(T *t)
         die(t, __LINE__, "digby_check returned %d (%s): page %llu: %s", rc,
             digby_strerror(rc), (unsigned long long)rep.bad_pgno, rep.message);
     CHECK(t, rep.message[0] == 0);
+    if (t->opts.flags & DIGBY_OPEN_MMAP) {
+        /* the map is in use (a configuration that silently fell back to
+           the cache would test nothing new) */
+        digby_stats st;
+        memset(&st, 0, sizeof st);
+        rc = digby_stat(t->db, &st);
+        t->calls++;
+        CHECK(t, rc == DIGBY_OK);
+        CHECK(t, st.mapped_bytes > 0);
+        CHECK(t, st.mapped_bytes <= (t->opts.map_bytes ? t->opts.map_bytes : st.mapped_bytes));
+        if (st.page_count * st.page_size > st.mapped_bytes) t->map_outgrown = 1;
+    }
 }
 
 /* ---- operations inside the write transaction ------------------------------ */
@@ -1458,6 +1474,7 @@ static int setup(void **state)
     t->opts.cache_bytes = c->cache_bytes;
     t->opts.flags = c->flags;
     t->opts.compression = c->compression;
+    t->opts.map_bytes = c->map_bytes;
     if (c->encrypted) {
         static const uint8_t key[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
         t->opts.key = key;
@@ -1531,6 +1548,9 @@ static void test_model(void **state)
     reopen(t);
     t->what = "final digby_check";
     run_digby_check(t);
+    /* a map configuration must have read both ways: mapped pages, and
+       pages past the map through the cache */
+    if (t->c->map_bytes) CHECK(t, t->map_outgrown);
     print_message("model %s: %llu ops, %llu API calls, %llu txns (%llu commits, "
                   "%llu aborts), %llu reopens, %llu full checks, %llu snapshots, "
                   "%llu helper bursts, %llu creates, %llu drops, %llu large "

@@ -570,6 +570,11 @@ static void run_snapshot_test(uint32_t page_size, int nreaders, uint32_t flags)
     o.page_size = page_size;
     o.flags = flags;
     ASSERT_OK(digby_open(path, &o, &db));
+    if (flags & DIGBY_OPEN_MMAP) {
+        digby_stats st;
+        ASSERT_OK(digby_stat(db, &st));
+        assert_true(st.mapped_bytes > 0); /* the map is in use */
+    }
     shared_init(&s, db);
     /* generation 0 */
     ASSERT_OK(digby_txn_begin(db, 0, &w));
@@ -641,11 +646,13 @@ static void test_snapshot_readers(void **state)
     run_snapshot_test(0, 3, 0);
 }
 
-/* Small pages: deeper trees, more splits and overflow chains per commit. */
+/* Small pages: deeper trees, more splits and overflow chains per commit;
+   and tree pages read from the memory map (DIGBY_OPEN_MMAP), whose
+   verified-page table every thread reads and writes. */
 static void test_snapshot_readers_small_pages(void **state)
 {
     (void)state;
-    run_snapshot_test(512, 2, DIGBY_OPEN_NO_SYNC);
+    run_snapshot_test(512, 2, DIGBY_OPEN_NO_SYNC | DIGBY_OPEN_MMAP);
 }
 
 /* ======================================================================== */
