@@ -2633,11 +2633,9 @@ static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page)
     return db->vfs->write(db->file, pgno * db->page_size, page, db->page_size);
 }
 
-/* Check a page image read from page pgno, and that it names itself `pgno`;
-   an encrypted one is decrypted in place.  Returns DIGBY_OK or
-   DIGBY_CORRUPT (DIGBY_NOMEM when no AES context could be made). */
 /* Check a plain page image in place (no copy, nothing changed: a page of
-   the memory map): its page number and checksum. */
+   the memory map): its page number and checksum.  DIGBY_OK or
+   DIGBY_CORRUPT. */
 static int digby__page_check_plain(const digby_db *db, const uint8_t *page, uint64_t pgno)
 {
     uint32_t n = db->page_size - DIGBY__TRAILER_XXH32;
@@ -2650,6 +2648,9 @@ static int digby__page_check_plain(const digby_db *db, const uint8_t *page, uint
     return DIGBY_OK;
 }
 
+/* Check a page image read from page pgno, and that it names itself `pgno`;
+   an encrypted one is decrypted in place.  Returns DIGBY_OK or
+   DIGBY_CORRUPT (DIGBY_NOMEM when no AES context could be made). */
 static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno)
 {
     if (db->crypt) {
@@ -3650,10 +3651,12 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     }
     if (pgno < txn->map_pages) {
         /* a page of the memory map: verified the first time this handle
-           meets this version of it (map_seen), then read in place */
+           meets this version of it (map_seen), then read in place.  A
+           page recorded with txid 0 (no commit has it; map_seen's "none":
+           only a damaged parent records it) is verified at every read. */
         const uint8_t *p = db->map + pgno * db->page_size;
         uint64_t *seen = &db->map_seen[pgno];
-        if (DIGBY__SEEN_LOAD(seen) != txid || txn->map_verify) {
+        if (txid == 0 || DIGBY__SEEN_LOAD(seen) != txid || txn->map_verify) {
             if (digby__page_check_plain(db, p, pgno) || digby__node_validate(db, p))
                 return DIGBY__CORRUPT(db, pgno);
             if (digby__get64(p + 16) != txid) return DIGBY__CORRUPT(db, pgno);

@@ -122,11 +122,9 @@ static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page)
     return db->vfs->write(db->file, pgno * db->page_size, page, db->page_size);
 }
 
-/* Check a page image read from page pgno, and that it names itself `pgno`;
-   an encrypted one is decrypted in place.  Returns DIGBY_OK or
-   DIGBY_CORRUPT (DIGBY_NOMEM when no AES context could be made). */
 /* Check a plain page image in place (no copy, nothing changed: a page of
-   the memory map): its page number and checksum. */
+   the memory map): its page number and checksum.  DIGBY_OK or
+   DIGBY_CORRUPT. */
 static int digby__page_check_plain(const digby_db *db, const uint8_t *page, uint64_t pgno)
 {
     uint32_t n = db->page_size - DIGBY__TRAILER_XXH32;
@@ -139,6 +137,9 @@ static int digby__page_check_plain(const digby_db *db, const uint8_t *page, uint
     return DIGBY_OK;
 }
 
+/* Check a page image read from page pgno, and that it names itself `pgno`;
+   an encrypted one is decrypted in place.  Returns DIGBY_OK or
+   DIGBY_CORRUPT (DIGBY_NOMEM when no AES context could be made). */
 static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno)
 {
     if (db->crypt) {

@@ -423,10 +423,12 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     }
     if (pgno < txn->map_pages) {
         /* a page of the memory map: verified the first time this handle
-           meets this version of it (map_seen), then read in place */
+           meets this version of it (map_seen), then read in place.  A
+           page recorded with txid 0 (no commit has it; map_seen's "none":
+           only a damaged parent records it) is verified at every read. */
         const uint8_t *p = db->map + pgno * db->page_size;
         uint64_t *seen = &db->map_seen[pgno];
-        if (DIGBY__SEEN_LOAD(seen) != txid || txn->map_verify) {
+        if (txid == 0 || DIGBY__SEEN_LOAD(seen) != txid || txn->map_verify) {
             if (digby__page_check_plain(db, p, pgno) || digby__node_validate(db, p))
                 return DIGBY__CORRUPT(db, pgno);
             if (digby__get64(p + 16) != txid) return DIGBY__CORRUPT(db, pgno);
