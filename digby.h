@@ -271,17 +271,20 @@ typedef struct digby_options {
        A page is verified (checksum, page number, structure) the first time
        this handle reads it after it was written, and trusted after that:
        the handle remembers, per page, the txid it verified (8 bytes per
-       page of the map, allocated at open).  cache_bytes then bounds only
+       page of the map).  cache_bytes then bounds only
        the other pages (overflow, freelist); the mapped file lives in the
        operating system's page cache, so the process's resident set grows
        with the part of the file it reads, as LMDB's does.
-       map_bytes: address space to map, in bytes, rounded down to whole
-       pages; 0 means twice the file's size at open, at least 64 MiB.
-       Pages past it (the file grew) are read through the cache.  Needs a
-       64-bit build and a VFS with map (the POSIX one); an encrypted file,
-       a 32-bit build, another VFS, or a map the system refuses all fall
-       back to the cache silently (digby_stat's mapped_bytes says which).
-       Ignored without DIGBY_OPEN_MMAP. */
+       map_bytes: address space to map at open, in bytes, at least the
+       file's size; 0 means twice the file's size, at least 64 MiB.  When
+       the file outgrows the map, the commit that grows it maps the file
+       again, twice as large (older mappings stay until close, for the
+       transactions that began under them: address space, not memory).
+       Needs a 64-bit build and a VFS with map (the POSIX one); an
+       encrypted file, a 32-bit build, another VFS, or a map the system
+       refuses all fall back to the cache silently (digby_stats'
+       mapped_bytes says how much of the file is mapped).  Ignored without
+       DIGBY_OPEN_MMAP. */
     uint64_t map_bytes;
 } digby_options;
 
@@ -921,6 +924,9 @@ extern "C" {
 #define DIGBY__NEVER(x) (x)
 #endif
 
+/* A hint for the few tiny functions on every page access (byte order,
+   cell decoding): "inline" is C99 and C++. */
+#define DIGBY__INLINE inline
 #define DIGBY__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define DIGBY__MAX(a, b) ((a) > (b) ? (a) : (b))
 /* ---- end 10_prelude.c ---- */
@@ -1275,9 +1281,12 @@ struct digby_txn {
     struct digby__held *held;
     unsigned held_cap, held_n;
     int held_off;
-    /* Pages below map_pages are read from db->map (DIGBY_OPEN_MMAP); the
-       snapshot of db->map_pages at begin.  map_verify: verify every
-       mapped page read, as if never seen (digby_check). */
+    /* Pages below map_pages are read from map (DIGBY_OPEN_MMAP); map,
+       map_seen and map_pages are db's as they were at begin (a mapping
+       stays until the handle closes).  map_verify: verify every mapped
+       page read, as if never seen (digby_check). */
+    const uint8_t *map;
+    uint64_t *map_seen;
     uint64_t map_pages;
     int map_verify;
 };
@@ -1322,15 +1331,28 @@ struct digby_db {
     void (*on_commit)(void *ctx, uint64_t txid);
     void *on_commit_ctx;
     /* DIGBY_OPEN_MMAP (digby__map_open): the file mapped read-only from
-       offset 0, map_len bytes reserved; pages below map_pages (guarded by
-       mu) are known to lie inside the file.  map_seen[pgno] is the txid of
-       the page version this handle verified there, 0 for none: read and
-       written with relaxed atomics by every transaction, since a page is
-       only ever verified with the one value its snapshot requires. */
+       offset 0, map_len bytes reserved; pages below map_pages are known to
+       lie inside the file.  map_seen[pgno] is the txid of the page version
+       this handle verified there (or wrote), 0 for none: read and written
+       with relaxed atomics by every transaction, since a page is only ever
+       verified with the one value its snapshot requires.  When the file
+       outgrows the map, a commit maps it again, larger (digby__map_grow);
+       the older mappings stay in map_old until close, for transactions
+       that began before.  map, map_len, map_seen, map_pages guarded by mu
+       (the writer, the only one to change them, reads them freely). */
     const uint8_t *map;
     uint64_t map_len;
     uint64_t map_pages;
     uint64_t *map_seen;
+    struct digby__mapping *map_old;
+};
+
+/* A retired mapping (see digby_db.map_old). */
+struct digby__mapping {
+    const uint8_t *addr;
+    uint64_t len;
+    uint64_t *seen;
+    struct digby__mapping *older;
 };
 
 /* Relaxed atomic access to map_seen: C99 has no atomics, so the map needs
@@ -1610,29 +1632,29 @@ static void digby__sort_u64(uint64_t *v, size_t n, int desc)
     for (i = 0; i < n; i++) v[i] ^= flip;
 }
 
-static uint16_t digby__get16(const uint8_t *p)
+static DIGBY__INLINE uint16_t digby__get16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | (p[1] << 8));
 }
 
-static uint32_t digby__get32(const uint8_t *p)
+static DIGBY__INLINE uint32_t digby__get32(const uint8_t *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
            ((uint32_t)p[3] << 24);
 }
 
-static uint64_t digby__get64(const uint8_t *p)
+static DIGBY__INLINE uint64_t digby__get64(const uint8_t *p)
 {
     return (uint64_t)digby__get32(p) | ((uint64_t)digby__get32(p + 4) << 32);
 }
 
-static void digby__put16(uint8_t *p, uint16_t v)
+static DIGBY__INLINE void digby__put16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
 }
 
-static void digby__put32(uint8_t *p, uint32_t v)
+static DIGBY__INLINE void digby__put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
@@ -1640,7 +1662,7 @@ static void digby__put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-static void digby__put64(uint8_t *p, uint64_t v)
+static DIGBY__INLINE void digby__put64(uint8_t *p, uint64_t v)
 {
     digby__put32(p, (uint32_t)v);
     digby__put32(p + 4, (uint32_t)(v >> 32));
@@ -3654,8 +3676,8 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
            meets this version of it (map_seen), then read in place.  A
            page recorded with txid 0 (no commit has it; map_seen's "none":
            only a damaged parent records it) is verified at every read. */
-        const uint8_t *p = db->map + pgno * db->page_size;
-        uint64_t *seen = &db->map_seen[pgno];
+        const uint8_t *p = txn->map + pgno * db->page_size;
+        uint64_t *seen = &txn->map_seen[pgno];
         if (txid == 0 || DIGBY__SEEN_LOAD(seen) != txid || txn->map_verify) {
             if (digby__page_check_plain(db, p, pgno) || digby__node_validate(db, p))
                 return DIGBY__CORRUPT(db, pgno);
@@ -3724,6 +3746,97 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     *out = f->data;
     if (f->data[0] != DIGBY__PAGE_BRANCH || !digby__held_add(txn, pgno, f)) *pin = f;
     return DIGBY_OK;
+}
+
+/* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ------------------------------- */
+
+static void digby__map_close(digby_db *db)
+{
+    struct digby__mapping *m = db->map_old, *older;
+    if (db->map) db->vfs->unmap(db->file, db->map, db->map_len);
+    digby__free(&db->alloc, db->map_seen);
+    for (; m; m = older) {
+        older = m->older;
+        db->vfs->unmap(db->file, m->addr, m->len);
+        digby__free(&db->alloc, m->seen);
+        digby__free(&db->alloc, m);
+    }
+    db->map = NULL;
+    db->map_seen = NULL;
+    db->map_old = NULL;
+    db->map_len = db->map_pages = 0;
+}
+
+/* A new mapping of `pages` pages and its zeroed map_seen table, or 0 (the
+   system or the allocator refused: the caller reads through the cache). */
+static int digby__map_new(digby_db *db, uint64_t pages, const uint8_t **addr,
+                          uint64_t **seen)
+{
+    const void *a;
+    if (pages < 3 || pages > (uint64_t)SIZE_MAX / sizeof(uint64_t)) return 0;
+    *seen = (uint64_t *)digby__malloc(&db->alloc, (size_t)pages * sizeof(uint64_t));
+    if (!*seen) return 0;
+    memset(*seen, 0, (size_t)pages * sizeof(uint64_t));
+    if (db->vfs->map(db->file, pages * db->page_size, &a) != DIGBY_OK || !a) {
+        digby__free(&db->alloc, *seen);
+        return 0;
+    }
+    *addr = (const uint8_t *)a;
+    return 1;
+}
+
+/* Map the file for DIGBY_OPEN_MMAP (after the meta page is chosen): `want`
+   bytes but at least the whole file; 0 for twice the file, at least 64
+   MiB.  Anything that rules the map out leaves db->map NULL: reads then
+   go through the cache, as without the flag. */
+static void digby__map_open(digby_db *db, uint64_t want)
+{
+    uint64_t size, pages;
+    if (!DIGBY__HAVE_MAP || !(db->flags & DIGBY_OPEN_MMAP) || db->crypt ||
+        db->vfs->version < 2 || !db->vfs->map || !db->vfs->unmap)
+        return;
+    if (db->vfs->size(db->file, &size) != DIGBY_OK) return;
+    if (!want) {
+        want = size > UINT64_MAX / 2 ? size : 2 * size;
+        if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
+    }
+    if (want < size) want = size;
+    pages = want / db->page_size;
+    if (!digby__map_new(db, pages, &db->map, &db->map_seen)) return;
+    db->map_len = pages * db->page_size;
+    db->map_pages = DIGBY__MIN(size / db->page_size, pages);
+}
+
+/* The file (page_count pages, all inside it) outgrew the map: map it
+   again, twice as large as it is now, and carry over what was verified.
+   Called by a commit before it publishes; transactions that began before
+   keep the old mapping, retired to db->map_old until close.  On failure
+   the old map stays and the pages past it read through the cache. */
+static void digby__map_grow(digby_db *db, uint64_t page_count)
+{
+    uint64_t pages = page_count > UINT64_MAX / 2 ? page_count : 2 * page_count;
+    uint64_t old_pages = db->map_len / db->page_size, i;
+    const uint8_t *addr;
+    uint64_t *seen;
+    struct digby__mapping *m;
+    if (pages > UINT64_MAX / db->page_size) return;
+    m = (struct digby__mapping *)digby__malloc(&db->alloc, sizeof(*m));
+    if (!m) return;
+    if (!digby__map_new(db, pages, &addr, &seen)) {
+        digby__free(&db->alloc, m);
+        return;
+    }
+    for (i = 0; i < old_pages; i++) seen[i] = DIGBY__SEEN_LOAD(&db->map_seen[i]);
+    m->addr = db->map;
+    m->len = db->map_len;
+    m->seen = db->map_seen;
+    digby__mutex_lock(&db->mu);
+    m->older = db->map_old;
+    db->map_old = m;
+    db->map = addr;
+    db->map_len = pages * db->page_size;
+    db->map_seen = seen;
+    digby__mutex_unlock(&db->mu);
 }
 
 /* ---- Dirty pages of the write transaction --------------------------------- */
@@ -4807,14 +4920,14 @@ typedef struct digby__cell {
     size_t size;          /* cell bytes */
 } digby__cell;
 
-static unsigned digby__node_n(const uint8_t *p) { return digby__get16(p + 2); }
-static unsigned digby__node_upper(const uint8_t *p) { return digby__get16(p + 4); }
+static DIGBY__INLINE unsigned digby__node_n(const uint8_t *p) { return digby__get16(p + 2); }
+static DIGBY__INLINE unsigned digby__node_upper(const uint8_t *p) { return digby__get16(p + 4); }
 static unsigned digby__node_garbage(const uint8_t *p) { return digby__get16(p + 6); }
-static unsigned digby__node_plen(const uint8_t *p) { return p[1]; }
-static const uint8_t *digby__node_prefix(const uint8_t *p) { return p + DIGBY__HDR; }
+static DIGBY__INLINE unsigned digby__node_plen(const uint8_t *p) { return p[1]; }
+static DIGBY__INLINE const uint8_t *digby__node_prefix(const uint8_t *p) { return p + DIGBY__HDR; }
 /* Offset of the slot array. */
 static size_t digby__node_slots(const uint8_t *p) { return DIGBY__HDR + (size_t)p[1]; }
-static unsigned digby__node_off(const uint8_t *p, unsigned i)
+static DIGBY__INLINE unsigned digby__node_off(const uint8_t *p, unsigned i)
 {
     return digby__get16(p + digby__node_slots(p) + 2 * i);
 }
@@ -4822,7 +4935,7 @@ static unsigned digby__node_off(const uint8_t *p, unsigned i)
 /* Varint decode of a validated page (at most 10 bytes, inside the page).
    One and two bytes inline: key lengths, a small value's packed length
    (vlen << 3 | flags: two bytes from 16) and most versions. */
-static const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
+static DIGBY__INLINE const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
 {
     size_t n;
     if (p[0] < 0x80) { *v = p[0]; return p + 1; }
@@ -4832,7 +4945,7 @@ static const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
     return p + n;
 }
 
-static void digby__leaf_cell_at(const uint8_t *c, digby__cell *out)
+static DIGBY__INLINE void digby__leaf_cell_at(const uint8_t *c, digby__cell *out)
 {
     const uint8_t *p = c;
     uint64_t klen, a;
@@ -4859,7 +4972,7 @@ static void digby__leaf_cell_at(const uint8_t *c, digby__cell *out)
     out->size = (size_t)(p - c);
 }
 
-static void digby__branch_cell_at(const uint8_t *c, digby__cell *out)
+static DIGBY__INLINE void digby__branch_cell_at(const uint8_t *c, digby__cell *out)
 {
     const uint8_t *p = c + 16;
     uint64_t klen;
@@ -5200,7 +5313,7 @@ static size_t digby__lcp(const uint8_t *a, size_t an, const uint8_t *b, size_t b
 
 /* Write the full key of leaf cell `c` (from a page with prefix pre/plen)
    to out; returns its length.  out needs plen + c->key_bytes bytes. */
-static size_t digby__full_key(const uint8_t *pre, unsigned plen, const digby__cell *c,
+static DIGBY__INLINE size_t digby__full_key(const uint8_t *pre, unsigned plen, const digby__cell *c,
                               uint8_t *out)
 {
     if (plen) memcpy(out, pre, plen);
@@ -5529,7 +5642,7 @@ static int digby__descend(digby_txn *txn, const digby__tree *t, const digby__kre
         }
         {
             digby__cell c;
-            digby__node_cell(page, idx, &c);
+            digby__branch_cell_at(page + digby__node_off(page, idx), &c);
             pgno = c.child;
             txid = c.child_txid;
         }
@@ -7553,6 +7666,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
             txn->meta = db->meta;
             txn->txid = db->meta.txid;
             txn->map_pages = db->map_pages;
+            txn->map = db->map;
+            txn->map_seen = db->map_seen;
             db->ntxn++;
         }
         digby__mutex_unlock(&db->mu);
@@ -7590,6 +7705,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
         txn->meta = db->meta;
         txn->txid = db->meta.txid + 1;
         txn->map_pages = db->map_pages;
+        txn->map = db->map;
+        txn->map_seen = db->map_seen;
         db->ntxn++;
     }
     digby__mutex_unlock(&db->mu);
@@ -7724,6 +7841,8 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         return rc;
     }
     /* durable: publish the snapshot, adopt the freelist, feed the cache */
+    if (db->map && txn->meta.page_count > db->map_len / db->page_size)
+        digby__map_grow(db, txn->meta.page_count);
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
     /* the file reaches page_count now (above): the map may show it all */
@@ -7735,10 +7854,15 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     for (i = 0; i < n; i++) {
         uint8_t *buf = digby__dirty_remove(txn, pgnos[i]);
         uint8_t t = buf[0];
-        /* tree pages go to the cache, unless read from the map from now on */
-        if ((t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) &&
-            pgnos[i] >= db->map_pages)
+        /* tree pages go to the cache, unless read from the map from now
+           on: there, what this handle wrote needs no verifying (as the
+           cache trusts the pages handed to it here) */
+        if ((t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) && pgnos[i] < db->map_pages) {
+            if (digby__get64(buf + 16) == txn->txid)
+                DIGBY__SEEN_STORE(&db->map_seen[pgnos[i]], txn->txid);
+        } else if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) {
             digby__cache_put(db, pgnos[i], &buf);
+        }
         digby__pbuf_put(db, buf);
     }
     digby__free(&db->alloc, pgnos);
@@ -8448,48 +8572,6 @@ DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf
 /* ---- begin 70_db.c ---- */
 /* Opening and closing a database; the auto-commit helpers. */
 
-/* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ------------------------------- */
-
-static void digby__map_close(digby_db *db)
-{
-    if (db->map) db->vfs->unmap(db->file, db->map, db->map_len);
-    digby__free(&db->alloc, db->map_seen);
-    db->map = NULL;
-    db->map_seen = NULL;
-    db->map_len = db->map_pages = 0;
-}
-
-/* Map the file for DIGBY_OPEN_MMAP (after the meta page is chosen).
-   Anything that rules the map out leaves db->map NULL: reads then go
-   through the cache, as without the flag.  Only NOMEM for map_seen is an
-   error (the caller asked for a map that fits; no memory is no memory). */
-static int digby__map_open(digby_db *db, uint64_t want)
-{
-    uint64_t size, pages;
-    const void *addr;
-    if (!DIGBY__HAVE_MAP || !(db->flags & DIGBY_OPEN_MMAP) || db->crypt ||
-        db->vfs->version < 2 || !db->vfs->map || !db->vfs->unmap)
-        return DIGBY_OK;
-    if (db->vfs->size(db->file, &size) != DIGBY_OK) return DIGBY_OK;
-    if (!want) {
-        want = size > UINT64_MAX / 2 ? size : 2 * size;
-        if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
-    }
-    pages = want / db->page_size;
-    if (pages < 3 || pages > (uint64_t)SIZE_MAX / sizeof(uint64_t)) return DIGBY_OK;
-    db->map_seen = (uint64_t *)digby__malloc(&db->alloc, (size_t)pages * sizeof(uint64_t));
-    if (!db->map_seen) return DIGBY_NOMEM;
-    memset(db->map_seen, 0, (size_t)pages * sizeof(uint64_t));
-    if (db->vfs->map(db->file, pages * db->page_size, &addr) != DIGBY_OK || !addr) {
-        digby__map_close(db);
-        return DIGBY_OK;
-    }
-    db->map = (const uint8_t *)addr;
-    db->map_len = pages * db->page_size;
-    db->map_pages = DIGBY__MIN(size / db->page_size, pages);
-    return DIGBY_OK;
-}
-
 static int digby__db_fail(digby_db *db, int rc)
 {
     digby__map_close(db);
@@ -8628,7 +8710,7 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
         (void)size;
     }
     if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
-    if (rc == DIGBY_OK) rc = digby__map_open(db, o.map_bytes);
+    if (rc == DIGBY_OK) digby__map_open(db, o.map_bytes);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
     if (rc) return digby__db_fail(db, rc);
     *out = db;

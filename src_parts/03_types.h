@@ -157,17 +157,20 @@ typedef struct digby_options {
        A page is verified (checksum, page number, structure) the first time
        this handle reads it after it was written, and trusted after that:
        the handle remembers, per page, the txid it verified (8 bytes per
-       page of the map, allocated at open).  cache_bytes then bounds only
+       page of the map).  cache_bytes then bounds only
        the other pages (overflow, freelist); the mapped file lives in the
        operating system's page cache, so the process's resident set grows
        with the part of the file it reads, as LMDB's does.
-       map_bytes: address space to map, in bytes, rounded down to whole
-       pages; 0 means twice the file's size at open, at least 64 MiB.
-       Pages past it (the file grew) are read through the cache.  Needs a
-       64-bit build and a VFS with map (the POSIX one); an encrypted file,
-       a 32-bit build, another VFS, or a map the system refuses all fall
-       back to the cache silently (digby_stat's mapped_bytes says which).
-       Ignored without DIGBY_OPEN_MMAP. */
+       map_bytes: address space to map at open, in bytes, at least the
+       file's size; 0 means twice the file's size, at least 64 MiB.  When
+       the file outgrows the map, the commit that grows it maps the file
+       again, twice as large (older mappings stay until close, for the
+       transactions that began under them: address space, not memory).
+       Needs a 64-bit build and a VFS with map (the POSIX one); an
+       encrypted file, a 32-bit build, another VFS, or a map the system
+       refuses all fall back to the cache silently (digby_stats'
+       mapped_bytes says how much of the file is mapped).  Ignored without
+       DIGBY_OPEN_MMAP. */
     uint64_t map_bytes;
 } digby_options;
 

@@ -117,5 +117,8 @@
 #define DIGBY__NEVER(x) (x)
 #endif
 
+/* A hint for the few tiny functions on every page access (byte order,
+   cell decoding): "inline" is C99 and C++. */
+#define DIGBY__INLINE inline
 #define DIGBY__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define DIGBY__MAX(a, b) ((a) > (b) ? (a) : (b))

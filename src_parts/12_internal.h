@@ -347,9 +347,12 @@ struct digby_txn {
     struct digby__held *held;
     unsigned held_cap, held_n;
     int held_off;
-    /* Pages below map_pages are read from db->map (DIGBY_OPEN_MMAP); the
-       snapshot of db->map_pages at begin.  map_verify: verify every
-       mapped page read, as if never seen (digby_check). */
+    /* Pages below map_pages are read from map (DIGBY_OPEN_MMAP); map,
+       map_seen and map_pages are db's as they were at begin (a mapping
+       stays until the handle closes).  map_verify: verify every mapped
+       page read, as if never seen (digby_check). */
+    const uint8_t *map;
+    uint64_t *map_seen;
     uint64_t map_pages;
     int map_verify;
 };
@@ -394,15 +397,28 @@ struct digby_db {
     void (*on_commit)(void *ctx, uint64_t txid);
     void *on_commit_ctx;
     /* DIGBY_OPEN_MMAP (digby__map_open): the file mapped read-only from
-       offset 0, map_len bytes reserved; pages below map_pages (guarded by
-       mu) are known to lie inside the file.  map_seen[pgno] is the txid of
-       the page version this handle verified there, 0 for none: read and
-       written with relaxed atomics by every transaction, since a page is
-       only ever verified with the one value its snapshot requires. */
+       offset 0, map_len bytes reserved; pages below map_pages are known to
+       lie inside the file.  map_seen[pgno] is the txid of the page version
+       this handle verified there (or wrote), 0 for none: read and written
+       with relaxed atomics by every transaction, since a page is only ever
+       verified with the one value its snapshot requires.  When the file
+       outgrows the map, a commit maps it again, larger (digby__map_grow);
+       the older mappings stay in map_old until close, for transactions
+       that began before.  map, map_len, map_seen, map_pages guarded by mu
+       (the writer, the only one to change them, reads them freely). */
     const uint8_t *map;
     uint64_t map_len;
     uint64_t map_pages;
     uint64_t *map_seen;
+    struct digby__mapping *map_old;
+};
+
+/* A retired mapping (see digby_db.map_old). */
+struct digby__mapping {
+    const uint8_t *addr;
+    uint64_t len;
+    uint64_t *seen;
+    struct digby__mapping *older;
 };
 
 /* Relaxed atomic access to map_seen: C99 has no atomics, so the map needs

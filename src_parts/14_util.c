@@ -116,29 +116,29 @@ static void digby__sort_u64(uint64_t *v, size_t n, int desc)
     for (i = 0; i < n; i++) v[i] ^= flip;
 }
 
-static uint16_t digby__get16(const uint8_t *p)
+static DIGBY__INLINE uint16_t digby__get16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | (p[1] << 8));
 }
 
-static uint32_t digby__get32(const uint8_t *p)
+static DIGBY__INLINE uint32_t digby__get32(const uint8_t *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
            ((uint32_t)p[3] << 24);
 }
 
-static uint64_t digby__get64(const uint8_t *p)
+static DIGBY__INLINE uint64_t digby__get64(const uint8_t *p)
 {
     return (uint64_t)digby__get32(p) | ((uint64_t)digby__get32(p + 4) << 32);
 }
 
-static void digby__put16(uint8_t *p, uint16_t v)
+static DIGBY__INLINE void digby__put16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
 }
 
-static void digby__put32(uint8_t *p, uint32_t v)
+static DIGBY__INLINE void digby__put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
@@ -146,7 +146,7 @@ static void digby__put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-static void digby__put64(uint8_t *p, uint64_t v)
+static DIGBY__INLINE void digby__put64(uint8_t *p, uint64_t v)
 {
     digby__put32(p, (uint32_t)v);
     digby__put32(p + 4, (uint32_t)(v >> 32));

@@ -426,8 +426,8 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
            meets this version of it (map_seen), then read in place.  A
            page recorded with txid 0 (no commit has it; map_seen's "none":
            only a damaged parent records it) is verified at every read. */
-        const uint8_t *p = db->map + pgno * db->page_size;
-        uint64_t *seen = &db->map_seen[pgno];
+        const uint8_t *p = txn->map + pgno * db->page_size;
+        uint64_t *seen = &txn->map_seen[pgno];
         if (txid == 0 || DIGBY__SEEN_LOAD(seen) != txid || txn->map_verify) {
             if (digby__page_check_plain(db, p, pgno) || digby__node_validate(db, p))
                 return DIGBY__CORRUPT(db, pgno);
@@ -496,6 +496,97 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     *out = f->data;
     if (f->data[0] != DIGBY__PAGE_BRANCH || !digby__held_add(txn, pgno, f)) *pin = f;
     return DIGBY_OK;
+}
+
+/* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ------------------------------- */
+
+static void digby__map_close(digby_db *db)
+{
+    struct digby__mapping *m = db->map_old, *older;
+    if (db->map) db->vfs->unmap(db->file, db->map, db->map_len);
+    digby__free(&db->alloc, db->map_seen);
+    for (; m; m = older) {
+        older = m->older;
+        db->vfs->unmap(db->file, m->addr, m->len);
+        digby__free(&db->alloc, m->seen);
+        digby__free(&db->alloc, m);
+    }
+    db->map = NULL;
+    db->map_seen = NULL;
+    db->map_old = NULL;
+    db->map_len = db->map_pages = 0;
+}
+
+/* A new mapping of `pages` pages and its zeroed map_seen table, or 0 (the
+   system or the allocator refused: the caller reads through the cache). */
+static int digby__map_new(digby_db *db, uint64_t pages, const uint8_t **addr,
+                          uint64_t **seen)
+{
+    const void *a;
+    if (pages < 3 || pages > (uint64_t)SIZE_MAX / sizeof(uint64_t)) return 0;
+    *seen = (uint64_t *)digby__malloc(&db->alloc, (size_t)pages * sizeof(uint64_t));
+    if (!*seen) return 0;
+    memset(*seen, 0, (size_t)pages * sizeof(uint64_t));
+    if (db->vfs->map(db->file, pages * db->page_size, &a) != DIGBY_OK || !a) {
+        digby__free(&db->alloc, *seen);
+        return 0;
+    }
+    *addr = (const uint8_t *)a;
+    return 1;
+}
+
+/* Map the file for DIGBY_OPEN_MMAP (after the meta page is chosen): `want`
+   bytes but at least the whole file; 0 for twice the file, at least 64
+   MiB.  Anything that rules the map out leaves db->map NULL: reads then
+   go through the cache, as without the flag. */
+static void digby__map_open(digby_db *db, uint64_t want)
+{
+    uint64_t size, pages;
+    if (!DIGBY__HAVE_MAP || !(db->flags & DIGBY_OPEN_MMAP) || db->crypt ||
+        db->vfs->version < 2 || !db->vfs->map || !db->vfs->unmap)
+        return;
+    if (db->vfs->size(db->file, &size) != DIGBY_OK) return;
+    if (!want) {
+        want = size > UINT64_MAX / 2 ? size : 2 * size;
+        if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
+    }
+    if (want < size) want = size;
+    pages = want / db->page_size;
+    if (!digby__map_new(db, pages, &db->map, &db->map_seen)) return;
+    db->map_len = pages * db->page_size;
+    db->map_pages = DIGBY__MIN(size / db->page_size, pages);
+}
+
+/* The file (page_count pages, all inside it) outgrew the map: map it
+   again, twice as large as it is now, and carry over what was verified.
+   Called by a commit before it publishes; transactions that began before
+   keep the old mapping, retired to db->map_old until close.  On failure
+   the old map stays and the pages past it read through the cache. */
+static void digby__map_grow(digby_db *db, uint64_t page_count)
+{
+    uint64_t pages = page_count > UINT64_MAX / 2 ? page_count : 2 * page_count;
+    uint64_t old_pages = db->map_len / db->page_size, i;
+    const uint8_t *addr;
+    uint64_t *seen;
+    struct digby__mapping *m;
+    if (pages > UINT64_MAX / db->page_size) return;
+    m = (struct digby__mapping *)digby__malloc(&db->alloc, sizeof(*m));
+    if (!m) return;
+    if (!digby__map_new(db, pages, &addr, &seen)) {
+        digby__free(&db->alloc, m);
+        return;
+    }
+    for (i = 0; i < old_pages; i++) seen[i] = DIGBY__SEEN_LOAD(&db->map_seen[i]);
+    m->addr = db->map;
+    m->len = db->map_len;
+    m->seen = db->map_seen;
+    digby__mutex_lock(&db->mu);
+    m->older = db->map_old;
+    db->map_old = m;
+    db->map = addr;
+    db->map_len = pages * db->page_size;
+    db->map_seen = seen;
+    digby__mutex_unlock(&db->mu);
 }
 
 /* ---- Dirty pages of the write transaction --------------------------------- */

@@ -36,14 +36,14 @@ typedef struct digby__cell {
     size_t size;          /* cell bytes */
 } digby__cell;
 
-static unsigned digby__node_n(const uint8_t *p) { return digby__get16(p + 2); }
-static unsigned digby__node_upper(const uint8_t *p) { return digby__get16(p + 4); }
+static DIGBY__INLINE unsigned digby__node_n(const uint8_t *p) { return digby__get16(p + 2); }
+static DIGBY__INLINE unsigned digby__node_upper(const uint8_t *p) { return digby__get16(p + 4); }
 static unsigned digby__node_garbage(const uint8_t *p) { return digby__get16(p + 6); }
-static unsigned digby__node_plen(const uint8_t *p) { return p[1]; }
-static const uint8_t *digby__node_prefix(const uint8_t *p) { return p + DIGBY__HDR; }
+static DIGBY__INLINE unsigned digby__node_plen(const uint8_t *p) { return p[1]; }
+static DIGBY__INLINE const uint8_t *digby__node_prefix(const uint8_t *p) { return p + DIGBY__HDR; }
 /* Offset of the slot array. */
 static size_t digby__node_slots(const uint8_t *p) { return DIGBY__HDR + (size_t)p[1]; }
-static unsigned digby__node_off(const uint8_t *p, unsigned i)
+static DIGBY__INLINE unsigned digby__node_off(const uint8_t *p, unsigned i)
 {
     return digby__get16(p + digby__node_slots(p) + 2 * i);
 }
@@ -51,7 +51,7 @@ static unsigned digby__node_off(const uint8_t *p, unsigned i)
 /* Varint decode of a validated page (at most 10 bytes, inside the page).
    One and two bytes inline: key lengths, a small value's packed length
    (vlen << 3 | flags: two bytes from 16) and most versions. */
-static const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
+static DIGBY__INLINE const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
 {
     size_t n;
     if (p[0] < 0x80) { *v = p[0]; return p + 1; }
@@ -61,7 +61,7 @@ static const uint8_t *digby__vget(const uint8_t *p, uint64_t *v)
     return p + n;
 }
 
-static void digby__leaf_cell_at(const uint8_t *c, digby__cell *out)
+static DIGBY__INLINE void digby__leaf_cell_at(const uint8_t *c, digby__cell *out)
 {
     const uint8_t *p = c;
     uint64_t klen, a;
@@ -88,7 +88,7 @@ static void digby__leaf_cell_at(const uint8_t *c, digby__cell *out)
     out->size = (size_t)(p - c);
 }
 
-static void digby__branch_cell_at(const uint8_t *c, digby__cell *out)
+static DIGBY__INLINE void digby__branch_cell_at(const uint8_t *c, digby__cell *out)
 {
     const uint8_t *p = c + 16;
     uint64_t klen;
@@ -429,7 +429,7 @@ static size_t digby__lcp(const uint8_t *a, size_t an, const uint8_t *b, size_t b
 
 /* Write the full key of leaf cell `c` (from a page with prefix pre/plen)
    to out; returns its length.  out needs plen + c->key_bytes bytes. */
-static size_t digby__full_key(const uint8_t *pre, unsigned plen, const digby__cell *c,
+static DIGBY__INLINE size_t digby__full_key(const uint8_t *pre, unsigned plen, const digby__cell *c,
                               uint8_t *out)
 {
     if (plen) memcpy(out, pre, plen);

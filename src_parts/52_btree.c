@@ -291,7 +291,7 @@ static int digby__descend(digby_txn *txn, const digby__tree *t, const digby__kre
         }
         {
             digby__cell c;
-            digby__node_cell(page, idx, &c);
+            digby__branch_cell_at(page + digby__node_off(page, idx), &c);
             pgno = c.child;
             txid = c.child_txid;
         }

@@ -65,6 +65,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
             txn->meta = db->meta;
             txn->txid = db->meta.txid;
             txn->map_pages = db->map_pages;
+            txn->map = db->map;
+            txn->map_seen = db->map_seen;
             db->ntxn++;
         }
         digby__mutex_unlock(&db->mu);
@@ -102,6 +104,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
         txn->meta = db->meta;
         txn->txid = db->meta.txid + 1;
         txn->map_pages = db->map_pages;
+        txn->map = db->map;
+        txn->map_seen = db->map_seen;
         db->ntxn++;
     }
     digby__mutex_unlock(&db->mu);
@@ -236,6 +240,8 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         return rc;
     }
     /* durable: publish the snapshot, adopt the freelist, feed the cache */
+    if (db->map && txn->meta.page_count > db->map_len / db->page_size)
+        digby__map_grow(db, txn->meta.page_count);
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
     /* the file reaches page_count now (above): the map may show it all */
@@ -247,10 +253,15 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     for (i = 0; i < n; i++) {
         uint8_t *buf = digby__dirty_remove(txn, pgnos[i]);
         uint8_t t = buf[0];
-        /* tree pages go to the cache, unless read from the map from now on */
-        if ((t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) &&
-            pgnos[i] >= db->map_pages)
+        /* tree pages go to the cache, unless read from the map from now
+           on: there, what this handle wrote needs no verifying (as the
+           cache trusts the pages handed to it here) */
+        if ((t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) && pgnos[i] < db->map_pages) {
+            if (digby__get64(buf + 16) == txn->txid)
+                DIGBY__SEEN_STORE(&db->map_seen[pgnos[i]], txn->txid);
+        } else if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) {
             digby__cache_put(db, pgnos[i], &buf);
+        }
         digby__pbuf_put(db, buf);
     }
     digby__free(&db->alloc, pgnos);

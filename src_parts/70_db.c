@@ -1,47 +1,5 @@
 /* Opening and closing a database; the auto-commit helpers. */
 
-/* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ------------------------------- */
-
-static void digby__map_close(digby_db *db)
-{
-    if (db->map) db->vfs->unmap(db->file, db->map, db->map_len);
-    digby__free(&db->alloc, db->map_seen);
-    db->map = NULL;
-    db->map_seen = NULL;
-    db->map_len = db->map_pages = 0;
-}
-
-/* Map the file for DIGBY_OPEN_MMAP (after the meta page is chosen).
-   Anything that rules the map out leaves db->map NULL: reads then go
-   through the cache, as without the flag.  Only NOMEM for map_seen is an
-   error (the caller asked for a map that fits; no memory is no memory). */
-static int digby__map_open(digby_db *db, uint64_t want)
-{
-    uint64_t size, pages;
-    const void *addr;
-    if (!DIGBY__HAVE_MAP || !(db->flags & DIGBY_OPEN_MMAP) || db->crypt ||
-        db->vfs->version < 2 || !db->vfs->map || !db->vfs->unmap)
-        return DIGBY_OK;
-    if (db->vfs->size(db->file, &size) != DIGBY_OK) return DIGBY_OK;
-    if (!want) {
-        want = size > UINT64_MAX / 2 ? size : 2 * size;
-        if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
-    }
-    pages = want / db->page_size;
-    if (pages < 3 || pages > (uint64_t)SIZE_MAX / sizeof(uint64_t)) return DIGBY_OK;
-    db->map_seen = (uint64_t *)digby__malloc(&db->alloc, (size_t)pages * sizeof(uint64_t));
-    if (!db->map_seen) return DIGBY_NOMEM;
-    memset(db->map_seen, 0, (size_t)pages * sizeof(uint64_t));
-    if (db->vfs->map(db->file, pages * db->page_size, &addr) != DIGBY_OK || !addr) {
-        digby__map_close(db);
-        return DIGBY_OK;
-    }
-    db->map = (const uint8_t *)addr;
-    db->map_len = pages * db->page_size;
-    db->map_pages = DIGBY__MIN(size / db->page_size, pages);
-    return DIGBY_OK;
-}
-
 static int digby__db_fail(digby_db *db, int rc)
 {
     digby__map_close(db);
@@ -180,7 +138,7 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
         (void)size;
     }
     if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
-    if (rc == DIGBY_OK) rc = digby__map_open(db, o.map_bytes);
+    if (rc == DIGBY_OK) digby__map_open(db, o.map_bytes);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
     if (rc) return digby__db_fail(db, rc);
     *out = db;
