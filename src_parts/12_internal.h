@@ -296,6 +296,10 @@ struct digby_cursor {
     digby__level stack[DIGBY__MAX_DEPTH];
     uint64_t mod;           /* txn->mod when positioned */
     uint8_t *key; size_t key_bytes, key_cap;   /* copy of the current key */
+    /* read-only transactions: key[0, plen) holds the prefix of leaf page
+       key_pfx_pgno (0: none); a page's content never changes in a
+       snapshot, so the next key in the same leaf copies only its suffix */
+    uint64_t key_pfx_pgno;
     uint8_t *val; size_t val_cap;              /* overflow value buffer */
     /* a large current key: key[] holds its first bytes (key_bytes), the
        rest is in its item (its pages stay readable until the txn ends) */
