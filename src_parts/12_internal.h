@@ -351,10 +351,13 @@ struct digby_txn {
     struct digby__held *held;
     unsigned held_cap, held_n;
     int held_off;
-    /* Pages below map_pages are read from map (DIGBY_OPEN_MMAP); map,
-       map_seen and map_pages are db's as they were at begin (a mapping
-       stays until the handle closes).  map_verify: verify every mapped
-       page read, as if never seen (digby_check). */
+    /* Pages below map_pages are read from map (DIGBY_OPEN_MMAP): the
+       handle's mapping and map_pages as they were at begin; the mapping
+       (counted in its users) stays until the transaction ends, even when
+       a commit maps the file anew.  map and map_seen are its addr and
+       seen.  map_verify: verify every mapped page read, as if never seen
+       (digby_check). */
+    struct digby__mapping *mapping;
     const uint8_t *map;
     uint64_t *map_seen;
     uint64_t map_pages;
@@ -400,28 +403,28 @@ struct digby_db {
     digby__crypt *crypt;    /* NULL: a plain file (xxhash32 trailers) */
     void (*on_commit)(void *ctx, uint64_t txid);
     void *on_commit_ctx;
-    /* DIGBY_OPEN_MMAP (digby__map_open): the file mapped read-only from
-       offset 0, map_len bytes reserved; pages below map_pages are known to
-       lie inside the file.  map_seen[pgno] is the txid of the page version
-       this handle verified there (or wrote), 0 for none: read and written
-       with relaxed atomics by every transaction, since a page is only ever
-       verified with the one value its snapshot requires.  When the file
-       outgrows the map, a commit maps it again, larger (digby__map_grow);
-       the older mappings stay in map_old until close, for transactions
-       that began before.  map, map_len, map_seen, map_pages guarded by mu
-       (the writer, the only one to change them, reads them freely). */
-    const uint8_t *map;
-    uint64_t map_len;
-    uint64_t map_pages;
-    uint64_t *map_seen;
+    /* DIGBY_OPEN_MMAP (digby__map_open): the current mapping of the file,
+       NULL for none; pages below map_pages are known to lie inside the
+       file.  When the file outgrows the mapping, a commit maps it again,
+       larger (digby__map_grow); an older mapping stays, on map_old, until
+       the last transaction that began under it ends.  mapping, map_old,
+       map_pages and every users count guarded by mu (the writer, the only
+       one to change mapping and map_pages, reads them freely). */
+    struct digby__mapping *mapping;
     struct digby__mapping *map_old;
+    uint64_t map_pages;
 };
 
-/* A retired mapping (see digby_db.map_old). */
+/* A read-only shared map of the file from offset 0, len bytes reserved.
+   seen[pgno] is the txid of the page version the handle verified there
+   (or wrote), 0 for none: read and written with relaxed atomics by every
+   transaction, since a page is only ever verified with the one value its
+   snapshot requires.  users: live transactions begun under it. */
 struct digby__mapping {
     const uint8_t *addr;
     uint64_t len;
     uint64_t *seen;
+    size_t users;
     struct digby__mapping *older;
 };
 

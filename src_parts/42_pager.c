@@ -500,48 +500,58 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
 
 /* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ------------------------------- */
 
+static void digby__map_free(digby_db *db, struct digby__mapping *m)
+{
+    if (!m) return;
+    db->vfs->unmap(db->file, m->addr, m->len);
+    digby__free(&db->alloc, m->seen);
+    digby__free(&db->alloc, m);
+}
+
+/* Close time: every transaction has ended. */
 static void digby__map_close(digby_db *db)
 {
     struct digby__mapping *m = db->map_old, *older;
-    if (db->map) db->vfs->unmap(db->file, db->map, db->map_len);
-    digby__free(&db->alloc, db->map_seen);
     for (; m; m = older) {
         older = m->older;
-        db->vfs->unmap(db->file, m->addr, m->len);
-        digby__free(&db->alloc, m->seen);
-        digby__free(&db->alloc, m);
+        digby__map_free(db, m);
     }
-    db->map = NULL;
-    db->map_seen = NULL;
-    db->map_old = NULL;
-    db->map_len = db->map_pages = 0;
+    digby__map_free(db, db->mapping);
+    db->mapping = db->map_old = NULL;
+    db->map_pages = 0;
 }
 
-/* A new mapping of `pages` pages and its zeroed map_seen table, or 0 (the
+/* A new mapping of `pages` pages with a zeroed seen table, or NULL (the
    system or the allocator refused: the caller reads through the cache). */
-static int digby__map_new(digby_db *db, uint64_t pages, const uint8_t **addr,
-                          uint64_t **seen)
+static struct digby__mapping *digby__map_new(digby_db *db, uint64_t pages)
 {
+    struct digby__mapping *m;
     const void *a;
-    if (pages < 3 || pages > (uint64_t)SIZE_MAX / sizeof(uint64_t)) return 0;
-    *seen = (uint64_t *)digby__malloc(&db->alloc, (size_t)pages * sizeof(uint64_t));
-    if (!*seen) return 0;
-    memset(*seen, 0, (size_t)pages * sizeof(uint64_t));
-    if (db->vfs->map(db->file, pages * db->page_size, &a) != DIGBY_OK || !a) {
-        digby__free(&db->alloc, *seen);
-        return 0;
+    if (pages < 3 || pages > (uint64_t)SIZE_MAX / sizeof(uint64_t) ||
+        pages > UINT64_MAX / db->page_size)
+        return NULL;
+    m = (struct digby__mapping *)digby__malloc(&db->alloc, sizeof(*m));
+    if (!m) return NULL;
+    memset(m, 0, sizeof(*m));
+    m->seen = (uint64_t *)digby__malloc(&db->alloc, (size_t)pages * sizeof(uint64_t));
+    if (!m->seen || db->vfs->map(db->file, pages * db->page_size, &a) != DIGBY_OK || !a) {
+        digby__free(&db->alloc, m->seen);
+        digby__free(&db->alloc, m);
+        return NULL;
     }
-    *addr = (const uint8_t *)a;
-    return 1;
+    memset(m->seen, 0, (size_t)pages * sizeof(uint64_t));
+    m->addr = (const uint8_t *)a;
+    m->len = pages * db->page_size;
+    return m;
 }
 
 /* Map the file for DIGBY_OPEN_MMAP (after the meta page is chosen): `want`
    bytes but at least the whole file; 0 for twice the file, at least 64
-   MiB.  Anything that rules the map out leaves db->map NULL: reads then
-   go through the cache, as without the flag. */
+   MiB.  Anything that rules the map out leaves db->mapping NULL: reads
+   then go through the cache, as without the flag. */
 static void digby__map_open(digby_db *db, uint64_t want)
 {
-    uint64_t size, pages;
+    uint64_t size;
     if (!DIGBY__HAVE_MAP || !(db->flags & DIGBY_OPEN_MMAP) || db->crypt ||
         db->vfs->version < 2 || !db->vfs->map || !db->vfs->unmap)
         return;
@@ -551,42 +561,57 @@ static void digby__map_open(digby_db *db, uint64_t want)
         if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
     }
     if (want < size) want = size;
-    pages = want / db->page_size;
-    if (!digby__map_new(db, pages, &db->map, &db->map_seen)) return;
-    db->map_len = pages * db->page_size;
-    db->map_pages = DIGBY__MIN(size / db->page_size, pages);
+    db->mapping = digby__map_new(db, want / db->page_size);
+    if (db->mapping)
+        db->map_pages = DIGBY__MIN(size, db->mapping->len) / db->page_size;
 }
 
-/* The file (page_count pages, all inside it) outgrew the map: map it
-   again, twice as large as it is now, and carry over what was verified.
-   Called by a commit before it publishes; transactions that began before
-   keep the old mapping, retired to db->map_old until close.  On failure
-   the old map stays and the pages past it read through the cache. */
+/* A transaction begins (caller holds db->mu): it reads through the
+   current mapping until it ends. */
+static void digby__map_enter(digby_db *db, digby_txn *txn)
+{
+    struct digby__mapping *m = db->mapping;
+    txn->mapping = m;
+    txn->map_pages = db->map_pages;
+    if (!m) return;
+    m->users++;
+    txn->map = m->addr;
+    txn->map_seen = m->seen;
+}
+
+/* A transaction ends (caller holds db->mu).  Returns a retired mapping it
+   was the last user of, for the caller to free after unlocking. */
+static struct digby__mapping *digby__map_leave(digby_db *db, digby_txn *txn)
+{
+    struct digby__mapping *m = txn->mapping, **pp;
+    txn->mapping = NULL;
+    if (!m || --m->users > 0 || m == db->mapping) return NULL;
+    for (pp = &db->map_old; *pp && *pp != m; pp = &(*pp)->older) {}
+    if (*pp) *pp = m->older;
+    return m;
+}
+
+/* The file (page_count pages, all inside it) outgrew the mapping: map it
+   again, twice as large as it is now, carrying over what was verified.
+   Called by a commit before it publishes; transactions begun before keep
+   the old mapping until they end (map_old).  On failure the old mapping
+   stays and the pages past it read through the cache. */
 static void digby__map_grow(digby_db *db, uint64_t page_count)
 {
-    uint64_t pages = page_count > UINT64_MAX / 2 ? page_count : 2 * page_count;
-    uint64_t old_pages = db->map_len / db->page_size, i;
-    const uint8_t *addr;
-    uint64_t *seen;
-    struct digby__mapping *m;
-    if (pages > UINT64_MAX / db->page_size) return;
-    m = (struct digby__mapping *)digby__malloc(&db->alloc, sizeof(*m));
+    struct digby__mapping *old = db->mapping, *m;
+    uint64_t i, n = old->len / db->page_size;
+    m = digby__map_new(db, page_count > UINT64_MAX / 2 ? page_count : 2 * page_count);
     if (!m) return;
-    if (!digby__map_new(db, pages, &addr, &seen)) {
-        digby__free(&db->alloc, m);
-        return;
-    }
-    for (i = 0; i < old_pages; i++) seen[i] = DIGBY__SEEN_LOAD(&db->map_seen[i]);
-    m->addr = db->map;
-    m->len = db->map_len;
-    m->seen = db->map_seen;
+    for (i = 0; i < n; i++) m->seen[i] = DIGBY__SEEN_LOAD(&old->seen[i]);
     digby__mutex_lock(&db->mu);
-    m->older = db->map_old;
-    db->map_old = m;
-    db->map = addr;
-    db->map_len = pages * db->page_size;
-    db->map_seen = seen;
+    db->mapping = m;
+    if (old->users) {
+        old->older = db->map_old;
+        db->map_old = old;
+        old = NULL;
+    }
     digby__mutex_unlock(&db->mu);
+    digby__map_free(db, old);
 }
 
 /* ---- Dirty pages of the write transaction --------------------------------- */

@@ -31,10 +31,13 @@ static void digby__txn_release(digby_txn *txn)
 static void digby__txn_unregister(digby_txn *txn)
 {
     digby_db *db = txn->db;
+    struct digby__mapping *done;
     digby__mutex_lock(&db->mu);
     if (txn->rdonly) db->readers[txn->reader_slot] = 0;
     db->ntxn--;
+    done = digby__map_leave(db, txn);
     digby__mutex_unlock(&db->mu);
+    digby__map_free(db, done);
     if (!txn->rdonly) digby__mutex_unlock(&db->wmu);
 }
 
@@ -64,9 +67,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
             txn->reader_slot = (int)r;
             txn->meta = db->meta;
             txn->txid = db->meta.txid;
-            txn->map_pages = db->map_pages;
-            txn->map = db->map;
-            txn->map_seen = db->map_seen;
+            digby__map_enter(db, txn);
             db->ntxn++;
         }
         digby__mutex_unlock(&db->mu);
@@ -103,9 +104,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     if (rc == DIGBY_OK) {
         txn->meta = db->meta;
         txn->txid = db->meta.txid + 1;
-        txn->map_pages = db->map_pages;
-        txn->map = db->map;
-        txn->map_seen = db->map_seen;
+        digby__map_enter(db, txn);
         db->ntxn++;
     }
     digby__mutex_unlock(&db->mu);
@@ -240,13 +239,13 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         return rc;
     }
     /* durable: publish the snapshot, adopt the freelist, feed the cache */
-    if (db->map && txn->meta.page_count > db->map_len / db->page_size)
+    if (db->mapping && txn->meta.page_count > db->mapping->len / db->page_size)
         digby__map_grow(db, txn->meta.page_count);
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
     /* the file reaches page_count now (above): the map may show it all */
-    if (db->map && txn->meta.page_count > db->map_pages)
-        db->map_pages = DIGBY__MIN(txn->meta.page_count, db->map_len / db->page_size);
+    if (db->mapping && txn->meta.page_count > db->map_pages)
+        db->map_pages = DIGBY__MIN(txn->meta.page_count, db->mapping->len / db->page_size);
     digby__mutex_unlock(&db->mu);
     if (db->crypt) digby__crypt_txn_end(db, 1); /* a new key or header is in */
     digby__freelist_finish(txn);
@@ -258,7 +257,7 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
            cache trusts the pages handed to it here) */
         if ((t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) && pgnos[i] < db->map_pages) {
             if (digby__get64(buf + 16) == txn->txid)
-                DIGBY__SEEN_STORE(&db->map_seen[pgnos[i]], txn->txid);
+                DIGBY__SEEN_STORE(&db->mapping->seen[pgnos[i]], txn->txid);
         } else if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) {
             digby__cache_put(db, pgnos[i], &buf);
         }

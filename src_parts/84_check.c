@@ -413,7 +413,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         st->tables = w.ntables;
         st->last_txid = txn->meta.txid;
         st->discarded_txid = db->discarded_txid;
-        st->mapped_bytes = db->map ? db->map_pages * db->page_size : 0;
+        st->mapped_bytes = db->mapping ? db->map_pages * db->page_size : 0;
         if (db->vfs->size(db->file, &size) == DIGBY_OK) st->file_bytes = size;
     }
     digby__free(&db->alloc, w.bits);

@@ -1148,6 +1148,46 @@ static void test_mmap_reads(void **state)
     ASSERT_OK(digby_close(f->db));
     f->db = NULL;
 
+    {
+        /* the file outgrows its map (64 KiB here) while a reader holds a
+           snapshot: the reader goes on reading through the old mapping,
+           new transactions through the new one */
+        char p[512];
+        digby_db *db;
+        digby_txn *r, *w;
+        make_path(p, sizeof(p), "mmapgrow");
+        o.map_bytes = 64 << 10;
+        ASSERT_OK(digby_open(p, &o, &db));
+        ASSERT_OK(digby_put(db, S("first"), S("1")));
+        ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &r));
+        for (i = 0; i < 4000; i++) {
+            size_t kn = num_key(k, i);
+            marked_val(v, i);
+            if (i % 500 == 0) ASSERT_OK(digby_txn_begin(db, 0, &w));
+            ASSERT_OK(digby_txn_put(w, NULL, k, kn, v, 60, 0));
+            if (i % 500 == 499) ASSERT_OK(digby_txn_commit(w));
+        }
+        get_stat(db, &s2);
+        assert_true(s2.mapped_bytes > (64u << 10));
+        assert_true(s2.mapped_bytes >= s2.page_count * s2.page_size);
+        {
+            const void *pv2;
+            size_t vn2;
+            ASSERT_OK(digby_txn_get(r, NULL, S("first"), &pv2, &vn2, NULL));
+            assert_int_equal(vn2, 1);
+            ASSERT_RC(digby_txn_get(r, NULL, S("key0000000"), &pv2, &vn2, NULL), DIGBY_NOTFOUND);
+        }
+        digby_txn_abort(r);
+        for (i = 0; i < 4000; i += 7) {
+            size_t kn = num_key(k, i);
+            marked_val(v, i);
+            expect_get(db, k, kn, v, 60);
+        }
+        check_clean(db);
+        ASSERT_OK(digby_close(db));
+        unlink(p);
+        o.map_bytes = 0;
+    }
 #ifndef DIGBY_NO_CRYPTO
     {
         /* an encrypted file: pages must be decrypted, so no map */
