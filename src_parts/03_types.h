@@ -164,8 +164,8 @@ typedef struct digby_options {
        map_bytes: address space to map at open, in bytes, at least the
        file's size; 0 means twice the file's size, at least 64 MiB.  When
        the file outgrows the map, the commit that grows it maps the file
-       again, twice as large (older mappings stay until close, for the
-       transactions that began under them: address space, not memory).
+       again, twice as large (an older mapping stays until the last
+       transaction that began under it ends).
        Needs a 64-bit build and a VFS with map (the POSIX one); an
        encrypted file, a 32-bit build, another VFS, or a map the system
        refuses all fall back to the cache silently (digby_stats'
