@@ -450,7 +450,8 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher);
 DIGBY_API const char *digby_strerror(int rc);
 
 /* The library version ("0.1.0") and the features compiled in, as a static
-   string such as "digby 0.1.0 threads posix". */
+   string such as "digby 0.1.0 threads posix mmap lz4 xxhash32 aes-gcm"
+   ("mmap": DIGBY_OPEN_MMAP can map files in this build). */
 DIGBY_API const char *digby_version(void);
 
 /* Free memory returned by digby_get() (through the db's allocator). */
@@ -822,8 +823,13 @@ extern "C" {
 #include <errno.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/mman.h>
 #include <time.h>
+/* mmap for DIGBY_OPEN_MMAP, where the system has it (POSIX's own test;
+   newlib on bare metal has the other headers but not this one) */
+#if defined(_POSIX_MAPPED_FILES) && _POSIX_MAPPED_FILES > 0 && !defined(DIGBY_NO_MMAP)
+#define DIGBY__POSIX_MMAP 1
+#include <sys/mman.h>
+#endif
 #endif
 
 #if defined(_WIN32) && (!defined(DIGBY_NO_POSIX) || !defined(DIGBY_NO_THREADS))
@@ -1962,6 +1968,7 @@ static void digby__posix_close(digby_file *file)
     digby__free(NULL, f);
 }
 
+#ifdef DIGBY__POSIX_MMAP
 /* A read-only shared map (mmap(2)).  Pages written with pwrite show in it
    at once on systems with a unified buffer cache (Linux, the BSDs, macOS).
    Refused where size_t cannot hold the length. */
@@ -1983,13 +1990,17 @@ static void digby__posix_unmap(digby_file *file, const void *addr, uint64_t len)
     (void)file;
     munmap((void *)(uintptr_t)addr, (size_t)len);
 }
+#define DIGBY__POSIX_MAP_FNS digby__posix_map, digby__posix_unmap
+#else
+#define DIGBY__POSIX_MAP_FNS NULL, NULL /* no mmap: reads go through the cache */
+#endif
 
 static const digby_vfs digby__posix_vfs = {
     DIGBY_VFS_VERSION, NULL,
     digby__posix_open, digby__posix_read, digby__posix_write,
     digby__posix_sync, digby__posix_size, digby__posix_truncate,
     digby__posix_lock, digby__posix_close,
-    digby__posix_map, digby__posix_unmap
+    DIGBY__POSIX_MAP_FNS
 };
 
 DIGBY_API const digby_vfs *digby_vfs_posix(void)
@@ -2010,7 +2021,12 @@ static uint64_t digby__os_seed(void)
            ((uint64_t)getpid() << 48);
 }
 
+/* " mmap": DIGBY_OPEN_MMAP maps files (a 64-bit build with mmap) */
+#if defined(DIGBY__POSIX_MMAP) && DIGBY__HAVE_MAP
+#define DIGBY__FEATURE_VFS " posix mmap"
+#else
 #define DIGBY__FEATURE_VFS " posix"
+#endif
 
 #else
 

@@ -94,7 +94,8 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher);
 DIGBY_API const char *digby_strerror(int rc);
 
 /* The library version ("0.1.0") and the features compiled in, as a static
-   string such as "digby 0.1.0 threads posix". */
+   string such as "digby 0.1.0 threads posix mmap lz4 xxhash32 aes-gcm"
+   ("mmap": DIGBY_OPEN_MMAP can map files in this build). */
 DIGBY_API const char *digby_version(void);
 
 /* Free memory returned by digby_get() (through the db's allocator). */

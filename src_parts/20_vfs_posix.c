@@ -212,6 +212,7 @@ static void digby__posix_close(digby_file *file)
     digby__free(NULL, f);
 }
 
+#ifdef DIGBY__POSIX_MMAP
 /* A read-only shared map (mmap(2)).  Pages written with pwrite show in it
    at once on systems with a unified buffer cache (Linux, the BSDs, macOS).
    Refused where size_t cannot hold the length. */
@@ -233,13 +234,17 @@ static void digby__posix_unmap(digby_file *file, const void *addr, uint64_t len)
     (void)file;
     munmap((void *)(uintptr_t)addr, (size_t)len);
 }
+#define DIGBY__POSIX_MAP_FNS digby__posix_map, digby__posix_unmap
+#else
+#define DIGBY__POSIX_MAP_FNS NULL, NULL /* no mmap: reads go through the cache */
+#endif
 
 static const digby_vfs digby__posix_vfs = {
     DIGBY_VFS_VERSION, NULL,
     digby__posix_open, digby__posix_read, digby__posix_write,
     digby__posix_sync, digby__posix_size, digby__posix_truncate,
     digby__posix_lock, digby__posix_close,
-    digby__posix_map, digby__posix_unmap
+    DIGBY__POSIX_MAP_FNS
 };
 
 DIGBY_API const digby_vfs *digby_vfs_posix(void)
@@ -260,7 +265,12 @@ static uint64_t digby__os_seed(void)
            ((uint64_t)getpid() << 48);
 }
 
+/* " mmap": DIGBY_OPEN_MMAP maps files (a 64-bit build with mmap) */
+#if defined(DIGBY__POSIX_MMAP) && DIGBY__HAVE_MAP
+#define DIGBY__FEATURE_VFS " posix mmap"
+#else
 #define DIGBY__FEATURE_VFS " posix"
+#endif
 
 #else
 

@@ -1083,6 +1083,10 @@ static void test_mmap_reads(void **state)
     void *pv;
     size_t vn;
 
+    /* a build that cannot map (32-bit, no mmap) reads through the cache:
+       the same answers, mapped_bytes 0 */
+    int can_map = strstr(digby_version(), " mmap") != NULL;
+
     build_marked(f->path, 2000, 4096, &st);
     memset(&o, 0, sizeof(o));
     o.flags = DIGBY_OPEN_MMAP;
@@ -1090,7 +1094,7 @@ static void test_mmap_reads(void **state)
     /* sound: every key reads back through the map */
     ASSERT_OK(digby_open(f->path, &o, &f->db));
     get_stat(f->db, &s2);
-    assert_int_equal(s2.mapped_bytes, st.file_bytes);
+    assert_int_equal(s2.mapped_bytes, can_map ? st.file_bytes : 0);
     for (i = 0; i < 2000; i++) {
         size_t kn = num_key(k, i);
         marked_val(v, i);
@@ -1123,11 +1127,14 @@ static void test_mmap_reads(void **state)
     expect_get(f->db, S("key0001000"), v, 60);
     check_clean(f->db);
     for (i = 0; i < nhits; i++) xor_byte(f->path, offs[i] + 4, 0x01);
-    memset(&rep, 0, sizeof(rep));
-    ASSERT_RC(digby_check(f->db, &rep), DIGBY_CORRUPT);
-    for (i = 0; i < nhits; i++)
-        if (rep.bad_pgno == offs[i] / st.page_size) break;
-    assert_true(i < nhits);
+    if (can_map) {
+        /* (through the cache, check reads the cached copy: no news) */
+        memset(&rep, 0, sizeof(rep));
+        ASSERT_RC(digby_check(f->db, &rep), DIGBY_CORRUPT);
+        for (i = 0; i < nhits; i++)
+            if (rep.bad_pgno == offs[i] / st.page_size) break;
+        assert_true(i < nhits);
+    }
     for (i = 0; i < nhits; i++) xor_byte(f->path, offs[i] + 4, 0x01);
     check_clean(f->db);
 
@@ -1143,7 +1150,7 @@ static void test_mmap_reads(void **state)
         else expect_get(f->db, k, kn, v, 60);
     }
     get_stat(f->db, &s2);
-    assert_int_equal(s2.mapped_bytes, s2.page_count * s2.page_size);
+    assert_int_equal(s2.mapped_bytes, can_map ? s2.page_count * s2.page_size : 0);
     check_clean(f->db);
     ASSERT_OK(digby_close(f->db));
     f->db = NULL;
@@ -1168,8 +1175,10 @@ static void test_mmap_reads(void **state)
             if (i % 500 == 499) ASSERT_OK(digby_txn_commit(w));
         }
         get_stat(db, &s2);
-        assert_true(s2.mapped_bytes > (64u << 10));
-        assert_true(s2.mapped_bytes >= s2.page_count * s2.page_size);
+        if (can_map) {
+            assert_true(s2.mapped_bytes > (64u << 10));
+            assert_true(s2.mapped_bytes >= s2.page_count * s2.page_size);
+        }
         {
             const void *pv2;
             size_t vn2;

@@ -573,7 +573,8 @@ static void run_snapshot_test(uint32_t page_size, int nreaders, uint32_t flags)
     if (flags & DIGBY_OPEN_MMAP) {
         digby_stats st;
         ASSERT_OK(digby_stat(db, &st));
-        assert_true(st.mapped_bytes > 0); /* the map is in use */
+        /* the map is in use where the build can map */
+        assert_true((st.mapped_bytes > 0) == (strstr(digby_version(), " mmap") != NULL));
     }
     shared_init(&s, db);
     /* generation 0 */
