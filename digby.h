@@ -180,7 +180,9 @@ typedef struct digby_vfs {
        Map the first `len_bytes` bytes of the file read-only and shared, so
        that writes through `write` show in the mapping at once; `len_bytes`
        may exceed the file's size (address space reserved for growth: digby
-       only touches bytes inside the file).  *addr is the mapping's start. */
+       only touches bytes inside the file).  *addr is the mapping's start,
+       owned by the VFS until unmap.  Returns DIGBY_OK, or any error (say
+       DIGBY_NOMEM): digby then reads through the cache, as with no map. */
     int (*map)(digby_file *f, uint64_t len_bytes, const void **addr);
     /* Undo one successful map (same address and length). */
     void (*unmap)(digby_file *f, const void *addr, uint64_t len_bytes);
@@ -4549,17 +4551,16 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     if (file_bytes >= DIGBY__MIN_PAGE) {
         if (rc == DIGBY_OK && memcmp(buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
             seen.magic = 1;
+            int fits;
             try_ps = digby__get32(buf + DIGBY__M_PAGESIZE);
-            if (try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
-                (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps &&
-                digby__reserve(&db->alloc, &buf, &cap, try_ps) != DIGBY_OK) {
+            fits = try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
+                   (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps;
+            if (fits && digby__reserve(&db->alloc, &buf, &cap, try_ps) != DIGBY_OK) {
                 /* no memory is no damage: never DIGBY_CORRUPT for it */
                 digby__free(&db->alloc, buf);
                 return DIGBY_NOMEM;
             }
-            rc = try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
-                 (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps
-                 ? digby__read_at(db, 0, buf, try_ps) : DIGBY_CORRUPT;
+            rc = fits ? digby__read_at(db, 0, buf, try_ps) : DIGBY_CORRUPT;
             if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
                 digby__free(&db->alloc, buf);
                 return rc;
@@ -4574,14 +4575,13 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     /* slot 1: at offset ps if slot 0 told us, else try every page size */
     for (try_ps = DIGBY__MIN_PAGE; try_ps <= DIGBY__MAX_PAGE; try_ps *= 2) {
         uint32_t use = ps ? ps : try_ps;
-        if (file_bytes >= (uint64_t)use * 2 &&
-            digby__reserve(&db->alloc, &buf, &cap, use) != DIGBY_OK) {
+        int fits = file_bytes >= (uint64_t)use * 2;
+        if (fits && digby__reserve(&db->alloc, &buf, &cap, use) != DIGBY_OK) {
             digby__dkey_clear(&db->alloc, &keys[0]);
             digby__free(&db->alloc, buf);
             return DIGBY_NOMEM;
         }
-        rc = file_bytes >= (uint64_t)use * 2 ? digby__read_at(db, use, buf, use)
-                                             : DIGBY_CORRUPT;
+        rc = fits ? digby__read_at(db, use, buf, use) : DIGBY_CORRUPT;
         if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
             digby__dkey_clear(&db->alloc, &keys[0]);
             digby__free(&db->alloc, buf);
@@ -5359,8 +5359,6 @@ static size_t digby__lcp(const uint8_t *a, size_t an, const uint8_t *b, size_t b
     return i;
 }
 
-/* Write the full key of leaf cell `c` (from a page with prefix pre/plen)
-   to out; returns its length.  out needs plen + c->key_bytes bytes. */
 /* Copy n bytes where n is usually a key's few: a plain loop, since the
    library memcpy's startup (or the rep movs a compiler puts in its place)
    costs more than such a copy (perf: two thirds of assembling a key). */
@@ -5371,6 +5369,8 @@ static DIGBY__INLINE void digby__copy_small(uint8_t *d, const uint8_t *s, size_t
     for (i = 0; i < n; i++) d[i] = s[i];
 }
 
+/* Write the full key of leaf cell `c` (from a page with prefix pre/plen)
+   to out; returns its length.  out needs plen + c->key_bytes bytes. */
 static DIGBY__INLINE size_t digby__full_key(const uint8_t *pre, unsigned plen, const digby__cell *c,
                               uint8_t *out)
 {
@@ -7914,11 +7914,11 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         /* tree pages go to the cache, unless read from the map from now
            on: there, what this handle wrote needs no verifying (as the
            cache trusts the pages handed to it here) */
-        if ((t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) && pgnos[i] < db->map_pages) {
-            if (digby__get64(buf + 16) == txn->txid)
+        if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) {
+            if (pgnos[i] >= db->map_pages)
+                digby__cache_put(db, pgnos[i], &buf);
+            else if (digby__get64(buf + 16) == txn->txid)
                 DIGBY__SEEN_STORE(&db->mapping->seen[pgnos[i]], txn->txid);
-        } else if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) {
-            digby__cache_put(db, pgnos[i], &buf);
         }
         digby__pbuf_put(db, buf);
     }
@@ -9717,9 +9717,6 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         if (st) st->table_entries += w.tables[i].entries;
     }
     if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
-    if (rc == DIGBY_OK && db->vfs->size(db->file, &size) == DIGBY_OK &&
-        size / db->page_size < txn->meta.page_count)
-        rc = digby__walk_fail(&w, size / db->page_size, "file shorter than the meta page's page count");
     for (p = 2; p < txn->meta.page_count && rc == DIGBY_OK; p++)
         if (!(w.bits[p >> 3] & (1u << (p & 7))))
             rc = digby__walk_fail(&w, p, "page leaked: not reachable from any tree or the freelist");

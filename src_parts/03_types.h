@@ -66,7 +66,9 @@ typedef struct digby_vfs {
        Map the first `len_bytes` bytes of the file read-only and shared, so
        that writes through `write` show in the mapping at once; `len_bytes`
        may exceed the file's size (address space reserved for growth: digby
-       only touches bytes inside the file).  *addr is the mapping's start. */
+       only touches bytes inside the file).  *addr is the mapping's start,
+       owned by the VFS until unmap.  Returns DIGBY_OK, or any error (say
+       DIGBY_NOMEM): digby then reads through the cache, as with no map. */
     int (*map)(digby_file *f, uint64_t len_bytes, const void **addr);
     /* Undo one successful map (same address and length). */
     void (*unmap)(digby_file *f, const void *addr, uint64_t len_bytes);

@@ -443,17 +443,16 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     if (file_bytes >= DIGBY__MIN_PAGE) {
         if (rc == DIGBY_OK && memcmp(buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
             seen.magic = 1;
+            int fits;
             try_ps = digby__get32(buf + DIGBY__M_PAGESIZE);
-            if (try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
-                (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps &&
-                digby__reserve(&db->alloc, &buf, &cap, try_ps) != DIGBY_OK) {
+            fits = try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
+                   (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps;
+            if (fits && digby__reserve(&db->alloc, &buf, &cap, try_ps) != DIGBY_OK) {
                 /* no memory is no damage: never DIGBY_CORRUPT for it */
                 digby__free(&db->alloc, buf);
                 return DIGBY_NOMEM;
             }
-            rc = try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
-                 (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps
-                 ? digby__read_at(db, 0, buf, try_ps) : DIGBY_CORRUPT;
+            rc = fits ? digby__read_at(db, 0, buf, try_ps) : DIGBY_CORRUPT;
             if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
                 digby__free(&db->alloc, buf);
                 return rc;
@@ -468,14 +467,13 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     /* slot 1: at offset ps if slot 0 told us, else try every page size */
     for (try_ps = DIGBY__MIN_PAGE; try_ps <= DIGBY__MAX_PAGE; try_ps *= 2) {
         uint32_t use = ps ? ps : try_ps;
-        if (file_bytes >= (uint64_t)use * 2 &&
-            digby__reserve(&db->alloc, &buf, &cap, use) != DIGBY_OK) {
+        int fits = file_bytes >= (uint64_t)use * 2;
+        if (fits && digby__reserve(&db->alloc, &buf, &cap, use) != DIGBY_OK) {
             digby__dkey_clear(&db->alloc, &keys[0]);
             digby__free(&db->alloc, buf);
             return DIGBY_NOMEM;
         }
-        rc = file_bytes >= (uint64_t)use * 2 ? digby__read_at(db, use, buf, use)
-                                             : DIGBY_CORRUPT;
+        rc = fits ? digby__read_at(db, use, buf, use) : DIGBY_CORRUPT;
         if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
             digby__dkey_clear(&db->alloc, &keys[0]);
             digby__free(&db->alloc, buf);

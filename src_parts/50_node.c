@@ -427,8 +427,6 @@ static size_t digby__lcp(const uint8_t *a, size_t an, const uint8_t *b, size_t b
     return i;
 }
 
-/* Write the full key of leaf cell `c` (from a page with prefix pre/plen)
-   to out; returns its length.  out needs plen + c->key_bytes bytes. */
 /* Copy n bytes where n is usually a key's few: a plain loop, since the
    library memcpy's startup (or the rep movs a compiler puts in its place)
    costs more than such a copy (perf: two thirds of assembling a key). */
@@ -439,6 +437,8 @@ static DIGBY__INLINE void digby__copy_small(uint8_t *d, const uint8_t *s, size_t
     for (i = 0; i < n; i++) d[i] = s[i];
 }
 
+/* Write the full key of leaf cell `c` (from a page with prefix pre/plen)
+   to out; returns its length.  out needs plen + c->key_bytes bytes. */
 static DIGBY__INLINE size_t digby__full_key(const uint8_t *pre, unsigned plen, const digby__cell *c,
                               uint8_t *out)
 {

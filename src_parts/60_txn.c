@@ -255,11 +255,11 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         /* tree pages go to the cache, unless read from the map from now
            on: there, what this handle wrote needs no verifying (as the
            cache trusts the pages handed to it here) */
-        if ((t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) && pgnos[i] < db->map_pages) {
-            if (digby__get64(buf + 16) == txn->txid)
+        if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) {
+            if (pgnos[i] >= db->map_pages)
+                digby__cache_put(db, pgnos[i], &buf);
+            else if (digby__get64(buf + 16) == txn->txid)
                 DIGBY__SEEN_STORE(&db->mapping->seen[pgnos[i]], txn->txid);
-        } else if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) {
-            digby__cache_put(db, pgnos[i], &buf);
         }
         digby__pbuf_put(db, buf);
     }

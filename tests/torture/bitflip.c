@@ -44,6 +44,7 @@
 #define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
+#include "det_entropy.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -65,16 +66,6 @@ static int encrypted;
 static digby_options base_opts;
 static uint64_t entropy_state = 99;
 
-static int det_entropy(void *ctx, uint8_t *buf, size_t len)
-{
-    uint64_t *s = (uint64_t *)ctx;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-        buf[i] = (uint8_t)(*s >> 56);
-    }
-    return 0;
-}
 
 #define OK(x) do { int rc_ = (x); if (rc_) { fprintf(stderr, "bitflip:%d: %s: %s\n", __LINE__, #x, digby_strerror(rc_)); exit(2); } } while (0)
 

@@ -16,6 +16,7 @@
    from fuzz_open.c's template (mode bit 3: the target seals them again). */
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
+#include "det_entropy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +27,6 @@ static const uint8_t fuzz_key[16] = {
     0x7a, 0x7a, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x31
 };
 
-static int det_entropy(void *ctx, uint8_t *buf, size_t len)
-{
-    uint64_t *s = (uint64_t *)ctx;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-        buf[i] = (uint8_t)(*s >> 56);
-    }
-    return 0;
-}
 
 #define OK(x) do { int rc_ = (x); if (rc_) { fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, digby_strerror(rc_)); exit(1); } } while (0)
 

@@ -35,6 +35,7 @@
    style main below, under -DFUZZ_REPLAY): each argument is an input file. */
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
+#include "det_entropy.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -49,18 +50,6 @@ static const uint8_t fuzz_key[16] = {
     0x7a, 0x7a, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x31
 };
 
-/* Deterministic "entropy": nonces and keys of writes repeat between runs,
-   so a crash reproduces. */
-static int fuzz_entropy(void *ctx, uint8_t *buf, size_t len)
-{
-    uint64_t *s = (uint64_t *)ctx;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-        buf[i] = (uint8_t)(*s >> 56);
-    }
-    return 0;
-}
 
 /* ---- mode bit 3: plaintext images of encrypted files, resealed ---------- */
 
@@ -90,7 +79,7 @@ static tmpl *template_for(uint32_t ps)
         o.page_size = ps;
         o.key = fuzz_key;
         o.key_bytes = sizeof fuzz_key;
-        o.entropy = fuzz_entropy;
+        o.entropy = det_entropy;
         o.entropy_ctx = &es;
         if (digby_open("t", &o, &t[i].db) != DIGBY_OK) abort();
         if (t[i].vfs->open(t[i].vfs, "t", DIGBY_VFS_READONLY, &f) != DIGBY_OK) abort();
@@ -352,7 +341,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.key = fuzz_key;
         o.key_bytes = sizeof fuzz_key;
     }
-    o.entropy = fuzz_entropy;
+    o.entropy = det_entropy;
     o.entropy_ctx = &seed;
     rc = digby_open("f", &o, &db);
     CODE(rc);

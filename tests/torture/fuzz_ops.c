@@ -26,6 +26,7 @@
    -DFUZZ_REPLAY builds a main that replays input files. */
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
+#include "det_entropy.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -89,16 +90,6 @@ static uint8_t next_byte(void)
     return in_pos < in_n ? in[in_pos++] : 0;
 }
 
-static int det_entropy(void *ctx, uint8_t *buf, size_t len)
-{
-    uint64_t *s = (uint64_t *)ctx;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-        buf[i] = (uint8_t)(*s >> 56);
-    }
-    return 0;
-}
 
 static int keycmp_raw(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
