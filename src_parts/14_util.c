@@ -116,6 +116,34 @@ static void digby__sort_u64(uint64_t *v, size_t n, int desc)
     for (i = 0; i < n; i++) v[i] ^= flip;
 }
 
+/* Sort n page numbers ascending, or descending if desc, with `scratch`
+   (room for n + 256 values; NULL: heapsort, above).  LSD radix sort, one
+   counting pass per byte in which the values differ (Knuth, TAOCP vol. 3,
+   5.2.5): page numbers need two or three passes.  A commit sorts its dirty
+   pages and the pages it frees this way; perf, 1M random puts: heapsort
+   was 2.6% of the time. */
+static void digby__sort_u64_with(uint64_t *v, size_t n, int desc, uint64_t *scratch)
+{
+    uint64_t all_or = 0, all_and = UINT64_MAX, *a = v, *b, *cnt, t;
+    size_t i, sum;
+    unsigned shift;
+    if (!scratch || n < 64) { digby__sort_u64(v, n, desc); return; }
+    b = scratch;
+    cnt = scratch + n;
+    for (i = 0; i < n; i++) { all_or |= v[i]; all_and &= v[i]; }
+    for (shift = 0; shift < 64; shift += 8) {
+        if ((((all_or ^ all_and) >> shift) & 0xff) == 0) continue; /* one digit */
+        memset(cnt, 0, 256 * sizeof(uint64_t));
+        for (i = 0; i < n; i++) cnt[(a[i] >> shift) & 0xff]++;
+        for (i = 0, sum = 0; i < 256; i++) { t = cnt[i]; cnt[i] = sum; sum += (size_t)t; }
+        for (i = 0; i < n; i++) b[cnt[(a[i] >> shift) & 0xff]++] = a[i];
+        { uint64_t *s = a; a = b; b = s; }
+    }
+    if (a != v) memcpy(v, a, n * sizeof(uint64_t));
+    if (desc)
+        for (i = 0; i < n / 2; i++) { t = v[i]; v[i] = v[n - 1 - i]; v[n - 1 - i] = t; }
+}
+
 static DIGBY__INLINE uint16_t digby__get16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | (p[1] << 8));

@@ -202,9 +202,13 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         if (!pgnos) rc = DIGBY_NOMEM;
     }
     if (rc == DIGBY_OK) {
+        uint64_t *scratch;
         for (i = 0; i < txn->dirty.cap; i++)
             if (txn->dirty.keys[i]) pgnos[n++] = txn->dirty.keys[i];
-        digby__sort_u64(pgnos, n, 0);
+        /* no scratch (out of memory): heapsort, in place */
+        scratch = (uint64_t *)digby__malloc(&db->alloc, (n + 256) * sizeof(uint64_t));
+        digby__sort_u64_with(pgnos, n, 0, scratch);
+        digby__free(&db->alloc, scratch);
         rc = digby__write_dirty(txn, pgnos, n);
     }
     /* the file must reach page_count before the meta page counts on it:

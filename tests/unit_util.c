@@ -429,22 +429,34 @@ static int cmp_asc_sorted(const uint64_t *v, size_t n)
     return 1;
 }
 
-/* digby__sort_u64 both ways, every length 0..300 (heap shapes differ by
-   length), with duplicates and the extreme values, against a count of each
-   value (a sort must keep the multiset). */
+/* digby__sort_u64 (heapsort) and digby__sort_u64_with (radix sort with a
+   scratch buffer; heapsort below 64 values) both ways, every length
+   0..300 (heap shapes and radix pass counts differ by length), on three
+   kinds of values: duplicates with the extreme values, page numbers (a
+   few low bytes differ), and random 64-bit values (every byte differs).
+   Checked against a count of each value (a sort must keep the multiset). */
 static void test_sort_u64(void **state)
 {
-    uint64_t v[300], w[300];
+    uint64_t v[300], w[300], scratch[300 + 256];
     size_t n, i, j;
-    int desc;
+    int desc, kind, radix;
     (void)state;
     for (n = 0; n <= 300; n++) {
-        for (desc = 0; desc < 2; desc++) {
-            for (i = 0; i < n; i++)
-                v[i] = i % 3 ? rnd() % (n + 1) * 0x0101010101ull
-                             : (i % 2 ? UINT64_MAX : 0);
+        for (desc = 0; desc < 2; desc++)
+        for (kind = 0; kind < 3; kind++)
+        for (radix = 0; radix < 2; radix++) {
+            for (i = 0; i < n; i++) {
+                if (kind == 0)
+                    v[i] = i % 3 ? rnd() % (n + 1) * 0x0101010101ull
+                                 : (i % 2 ? UINT64_MAX : 0);
+                else if (kind == 1)
+                    v[i] = 2 + rnd() % 1000003;
+                else
+                    v[i] = rnd() ^ ((uint64_t)rnd() << 32);
+            }
             memcpy(w, v, n * sizeof v[0]);
-            digby__sort_u64(v, n, desc);
+            if (radix) digby__sort_u64_with(v, n, desc, scratch);
+            else digby__sort_u64(v, n, desc);
             assert_true(desc ? cmp_desc_sorted(v, n) : cmp_asc_sorted(v, n));
             for (i = 0; i < n; i++) {
                 size_t in_v = 0, in_w = 0;
