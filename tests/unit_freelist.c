@@ -554,6 +554,54 @@ static void test_chain_with_empty_trailing_page(void **state)
     env_close(&e);
 }
 
+/* digby_check follows the whole chain and marks every page of it: a
+   freelist page (validly sealed) whose next names itself or a tree page,
+   or a chain that lists its own first page as free, is reported.  The
+   last page's next is past the stream's last word, where open never
+   looks, so only check sees those. */
+static void test_check_reports_damaged_chain(void **state)
+{
+    env e;
+    digby_txn *w;
+    digby_check_report rep;
+    uint8_t orig[512], buf[512];
+    uint64_t pg;
+    int how;
+    (void)state;
+    env_open(&e, 512);
+    assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
+    put_all(&e, NULL, w, 300, 'x', 40);
+    assert_int_equal(digby_txn_commit(w), DIGBY_OK);
+    assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
+    put_all(&e, NULL, w, 300, 'y', 40);
+    assert_int_equal(digby_txn_commit(w), DIGBY_OK);
+    assert_true(e.db->freelist_pages.n > 0);
+    for (how = 0; how < 3; how++) {
+        /* how 0, 1: the chain's last page; 2: its first */
+        pg = how < 2 ? e.db->freelist_pages.v[e.db->freelist_pages.n - 1] : e.db->meta.free_root;
+        assert_int_equal(digby__page_read_raw(e.db, pg, orig), DIGBY_OK);
+        memcpy(buf, orig, sizeof buf);
+        if (how < 2) {
+            assert_int_equal(digby__get64(orig + 24), 0);
+            digby__put64(buf + 24, how == 0 ? pg : e.db->meta.main.root);
+        } else {
+            /* the first listed page: a free one (word 1) if nfree > 0,
+               else the first pending one (words: 0, npending, txid, pgno) */
+            size_t word = digby__get64(orig + DIGBY__CHAIN_HDR) ? 1 : 3;
+            assert_true(digby__get16(orig + 2) > word);
+            digby__put64(buf + DIGBY__CHAIN_HDR + 8 * word, pg);
+        }
+        digby__page_seal(e.db, buf);
+        assert_int_equal(e.db->vfs->write(e.db->file, pg * 512, buf, 512), DIGBY_OK);
+        assert_int_equal(digby_check(e.db, &rep), DIGBY_CORRUPT);
+        assert_true(rep.bad_pgno == pg || rep.bad_pgno == e.db->meta.main.root);
+        assert_true(rep.message[0] != 0);
+        assert_int_equal(e.db->vfs->write(e.db->file, pg * 512, orig, 512), DIGBY_OK);
+        env_check(&e);
+    }
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_empty_freelist),
         cmocka_unit_test(test_long_freelist),
         cmocka_unit_test(test_chain_with_empty_trailing_page),
+        cmocka_unit_test(test_check_reports_damaged_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
