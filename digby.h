@@ -278,10 +278,10 @@ typedef struct digby_options {
        operating system's page cache, so the process's resident set grows
        with the part of the file it reads, as LMDB's does.
        map_bytes: address space to map at open, in bytes, at least the
-       file's size; 0 means twice the file's size, at least 64 MiB.  When
-       the file outgrows the map, the commit that grows it maps the file
-       again, twice as large (an older mapping stays until the last
-       transaction that began under it ends).
+       file's size and three pages; 0 means twice the file's size, at
+       least 64 MiB.  When the file outgrows the map, the commit that
+       grows it maps the file again, twice as large (an older mapping
+       stays until the last transaction that began under it ends).
        Needs a 64-bit build and a VFS with map (the POSIX one); an
        encrypted file, a 32-bit build, another VFS, or a map the system
        refuses all fall back to the cache silently (digby_stats'
@@ -404,6 +404,16 @@ DIGBY_API int digby_close(digby_db *db);
    DIGBY_CORRUPT results name their page here.  Diagnostic only: with
    several threads it may belong to another thread's error. */
 DIGBY_API uint64_t digby_corrupt_pgno(const digby_db *db);
+
+/* The commit id that open set aside (0 if none, or db is NULL): the newest
+   meta page named it, but the pages that commit wrote did not all verify
+   -- a commit cut short by a crash before its sync returned, or damage --
+   so the handle opened the commit before it (FORMAT.md section 3: a commit
+   writes its pages and meta page, then syncs once).  A crash never sets
+   aside a commit whose digby_txn_commit returned DIGBY_OK without
+   DIGBY_OPEN_NO_SYNC.  The next commit reuses the set-aside commit's meta
+   slot.  No memory is owned. */
+DIGBY_API uint64_t digby_discarded_txid(const digby_db *db);
 
 /* Change the key an encrypted database is opened with: rewrap its data key
    under a new passphrase or raw key.  Only the header (the meta pages)
@@ -3864,6 +3874,9 @@ static void digby__map_open(digby_db *db, uint64_t want)
         if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
     }
     if (want < size) want = size;
+    /* past the meta pages, or a new file would never be mapped (a commit
+       remaps only a map it outgrows) */
+    if (want < 3 * (uint64_t)db->page_size) want = 3 * (uint64_t)db->page_size;
     db->mapping = digby__map_new(db, want / db->page_size);
     if (db->mapping)
         db->map_pages = DIGBY__MIN(size, db->mapping->len) / db->page_size;
@@ -8852,6 +8865,11 @@ DIGBY_API size_t digby_max_key_bytes(const digby_db *db)
 DIGBY_API uint64_t digby_corrupt_pgno(const digby_db *db)
 {
     return db ? db->corrupt_pgno : 0;
+}
+
+DIGBY_API uint64_t digby_discarded_txid(const digby_db *db)
+{
+    return db ? db->discarded_txid : 0;
 }
 
 DIGBY_API const char *digby_version(void)

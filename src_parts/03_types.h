@@ -164,10 +164,10 @@ typedef struct digby_options {
        operating system's page cache, so the process's resident set grows
        with the part of the file it reads, as LMDB's does.
        map_bytes: address space to map at open, in bytes, at least the
-       file's size; 0 means twice the file's size, at least 64 MiB.  When
-       the file outgrows the map, the commit that grows it maps the file
-       again, twice as large (an older mapping stays until the last
-       transaction that began under it ends).
+       file's size and three pages; 0 means twice the file's size, at
+       least 64 MiB.  When the file outgrows the map, the commit that
+       grows it maps the file again, twice as large (an older mapping
+       stays until the last transaction that began under it ends).
        Needs a 64-bit build and a VFS with map (the POSIX one); an
        encrypted file, a 32-bit build, another VFS, or a map the system
        refuses all fall back to the cache silently (digby_stats'

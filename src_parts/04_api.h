@@ -47,6 +47,16 @@ DIGBY_API int digby_close(digby_db *db);
    several threads it may belong to another thread's error. */
 DIGBY_API uint64_t digby_corrupt_pgno(const digby_db *db);
 
+/* The commit id that open set aside (0 if none, or db is NULL): the newest
+   meta page named it, but the pages that commit wrote did not all verify
+   -- a commit cut short by a crash before its sync returned, or damage --
+   so the handle opened the commit before it (FORMAT.md section 3: a commit
+   writes its pages and meta page, then syncs once).  A crash never sets
+   aside a commit whose digby_txn_commit returned DIGBY_OK without
+   DIGBY_OPEN_NO_SYNC.  The next commit reuses the set-aside commit's meta
+   slot.  No memory is owned. */
+DIGBY_API uint64_t digby_discarded_txid(const digby_db *db);
+
 /* Change the key an encrypted database is opened with: rewrap its data key
    under a new passphrase or raw key.  Only the header (the meta pages)
    changes: two commits write the new header to both meta pages, so a

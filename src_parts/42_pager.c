@@ -561,6 +561,9 @@ static void digby__map_open(digby_db *db, uint64_t want)
         if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
     }
     if (want < size) want = size;
+    /* past the meta pages, or a new file would never be mapped (a commit
+       remaps only a map it outgrows) */
+    if (want < 3 * (uint64_t)db->page_size) want = 3 * (uint64_t)db->page_size;
     db->mapping = digby__map_new(db, want / db->page_size);
     if (db->mapping)
         db->map_pages = DIGBY__MIN(size, db->mapping->len) / db->page_size;

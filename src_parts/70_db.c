@@ -173,6 +173,11 @@ DIGBY_API uint64_t digby_corrupt_pgno(const digby_db *db)
     return db ? db->corrupt_pgno : 0;
 }
 
+DIGBY_API uint64_t digby_discarded_txid(const digby_db *db)
+{
+    return db ? db->discarded_txid : 0;
+}
+
 DIGBY_API const char *digby_version(void)
 {
     return "digby " DIGBY_VERSION_STRING

@@ -89,6 +89,8 @@ static void test_newest_commit_damaged_falls_back(void **state)
     assert_int_equal(digby_put(db, "old", 3, "1", 1), DIGBY_OK);
     assert_int_equal(digby_put(db, "new", 3, "2", 1), DIGBY_OK);
     assert_int_equal(digby_stat(db, &st), DIGBY_OK);
+    assert_int_equal(digby_discarded_txid(db), 0);
+    assert_int_equal(digby_discarded_txid(NULL), 0);
     assert_int_equal(digby_close(db), DIGBY_OK);
     /* damage the root leaf, written by the newest commit (a one-leaf tree) */
     assert_int_equal(vfs->open(vfs, "f.db", 0, &fh), DIGBY_OK);
@@ -110,6 +112,7 @@ static void test_newest_commit_damaged_falls_back(void **state)
     assert_int_equal(digby_get(db, "new", 3, &val, &vn, NULL), DIGBY_NOTFOUND);
     assert_int_equal(digby_get(db, "old", 3, &val, &vn, NULL), DIGBY_OK);
     digby_free(db, val);
+    assert_int_equal(digby_discarded_txid(db), st.last_txid);
     assert_int_equal(digby_check(db, &rep), DIGBY_OK);
     assert_int_equal(digby_put(db, "again", 5, "3", 1), DIGBY_OK);
     assert_int_equal(digby_check(db, &rep), DIGBY_OK);

@@ -61,7 +61,9 @@ static const char usage_text[] =
 "                                      cut after 200 bytes, with ...)\n"
 "  tables                              print name<TAB>entries per table\n"
 "  stat                                print every statistic, one per line\n"
-"  check                               verify the file; prints \"ok\"\n"
+"  check                               verify the file; prints \"ok\" (and a\n"
+"                                      note when open set aside a newest\n"
+"                                      commit that did not verify)\n"
 "  dump [-t TABLE | -a] [-p] [-f OUT]  write the global tree (or TABLE, or\n"
 "                                      -a: the global tree and every table)\n"
 "                                      in mdb_dump format; -p: printable\n"
@@ -871,7 +873,13 @@ static int cmd_check(const char *path, cmd_args *a)
     rc = digby_check(db, &r);
     r.message[sizeof r.message - 1] = '\0';
     if (rc == DIGBY_OK) {
+        uint64_t gone = digby_discarded_txid(db);
         printf("ok: %" PRIu64 " pages checked\n", r.pages_checked);
+        /* the file is sound as opened, but its newest commit was not */
+        if (gone)
+            printf("note: the newest commit (txid %" PRIu64 ") did not verify at open"
+                   " (cut short by a crash, or damaged) and was set aside:"
+                   " the file reads as of the commit before it\n", gone);
         st = finish_stdout();
     } else if (r.message[0] || r.bad_pgno) {
         st = fail(rc, "check: page %" PRIu64 ": %s (%" PRIu64

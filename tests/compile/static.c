@@ -15,6 +15,7 @@ static const compile_check_fn compile_check_all[] = {
     (compile_check_fn)digby_strerror,
     (compile_check_fn)digby_version,
     (compile_check_fn)digby_corrupt_pgno,
+    (compile_check_fn)digby_discarded_txid,
     (compile_check_fn)digby_free,
     (compile_check_fn)digby_vfs_posix,
     (compile_check_fn)digby_vfs_win32,

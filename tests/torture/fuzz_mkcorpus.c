@@ -11,7 +11,13 @@
    commit's pages (which open does not verify) were edited, checksums made
    right: a branch that is its own child, a branch with one page as both
    children, an overflow index page pointing at itself, a freelist page
-   that is its own next page.  They must all be errors, not loops.
+   that is its own next page.  They must all be errors, not loops.  (Every
+   commit writes a new freelist chain, so the freelist page is the newest
+   commit's: open verifies it and sets that commit aside, and the file
+   checks clean as of the commit before; tests/cli_test.sh checks that
+   `digby check` says so.)
+   corpus/open/seed-*-map, -mapgrow: plain seeds again with mode bit 4
+   (through a file and a memory map).
    corpus/open/seed-plainenc-*: decrypted images of encrypted files made
    from fuzz_open.c's template (mode bit 3: the target seals them again). */
 #define DIGBY_IMPLEMENTATION
@@ -126,6 +132,14 @@ static void make_db(const char *dir, const seedcfg *s)
     write_file(dir, name, (uint8_t)(s->encrypted ? 3 : 2), img, got);
     snprintf(name, sizeof name, "seed-%s-cache", s->name);
     write_file(dir, name, (uint8_t)(s->encrypted ? 5 : 4), img, got);
+    if (!s->encrypted) {
+        /* bit 4: through a file and a memory map; read-write, then also
+           with the smallest cache and a map as large as the file, which a write outgrows */
+        snprintf(name, sizeof name, "seed-%s-map", s->name);
+        write_file(dir, name, 16 | 2, img, got);
+        snprintf(name, sizeof name, "seed-%s-mapgrow", s->name);
+        write_file(dir, name, 16 | 4 | 2, img, got);
+    }
     printf("%s/%s: %lu bytes\n", dir, s->name, (unsigned long)got);
     free(img);
     digby_vfs_mem_destroy(vfs);

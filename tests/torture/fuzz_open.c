@@ -13,8 +13,14 @@
                  chosen by the page-size field at offset 36) before the
                  open, and the meta pages get the template's clear key
                  header, so mutations reach the parsers of encrypted files
-                 (meta page body at FORMAT.md 10.3) as well.
-   The image goes into the in-memory VFS; the target opens it, lists the
+                 (meta page body at FORMAT.md 10.3) as well;
+     mode bit 4: the image goes into a real file (in $TMPDIR, else /tmp),
+                 opened through the POSIX VFS with DIGBY_OPEN_MMAP: tree
+                 pages are read in place from a map of the file (a plain
+                 file in a build that can map; encrypted ones and builds
+                 without mmap read through the cache).  With bit 2 the map
+                 reserves no more than the file, so a write outgrows it.
+   Else the image goes into the in-memory VFS.  The target opens it, lists the
    tables, scans the global tree and every table forward and backward,
    gets every key it saw, runs digby_check, and (bit 1) writes.
 
@@ -41,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h> /* getpid */
 
 #define MAX_TABLES 16
 #define MAX_KEYS 4096
@@ -315,39 +322,58 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     digby_options o;
     uint64_t seed = 0x5eed;
     uint8_t mode;
+    static char path[4200];
+    const char *name;
     int rc;
     if (size < 1) return 0;
     mode = data[0];
     data++;
     size--;
-    if (digby_vfs_mem_create(NULL, &vfs) != DIGBY_OK) abort();
-    if (vfs->open(vfs, "f", DIGBY_VFS_CREATE, &f) != DIGBY_OK) abort();
-    if ((mode & 9) == 9) {
+    name = (mode & 16) ? path : "f";
+    {
         uint8_t *img = (uint8_t *)malloc(size ? size : 1);
         if (!img) abort();
-        memcpy(img, data, size);
-        reseal(img, size);
-        if (size && vfs->write(f, 0, img, size) != DIGBY_OK) abort();
+        if (size) memcpy(img, data, size);
+        if ((mode & 9) == 9) reseal(img, size);
+        if (mode & 16) {
+            const char *tmp = getenv("TMPDIR");
+            FILE *fp;
+            snprintf(path, sizeof path, "%s/fuzz_open_map.%ld.digby",
+                     tmp && *tmp ? tmp : "/tmp", (long)getpid());
+            fp = fopen(path, "wb");
+            if (!fp || (size && fwrite(img, 1, size, fp) != size) || fclose(fp) != 0) abort();
+            vfs = NULL;
+        } else {
+            if (digby_vfs_mem_create(NULL, &vfs) != DIGBY_OK) abort();
+            if (vfs->open(vfs, "f", DIGBY_VFS_CREATE, &f) != DIGBY_OK) abort();
+            if (size && vfs->write(f, 0, img, size) != DIGBY_OK) abort();
+            vfs->close(f);
+        }
         free(img);
-    } else if (size && vfs->write(f, 0, data, size) != DIGBY_OK) {
-        abort();
     }
-    vfs->close(f);
     memset(&o, 0, sizeof o);
-    o.vfs = vfs;
-    o.flags = DIGBY_OPEN_NO_CREATE | ((mode & 2) ? 0 : DIGBY_OPEN_READONLY);
+    o.vfs = vfs; /* NULL: the POSIX VFS */
+    o.flags = DIGBY_OPEN_NO_CREATE | ((mode & 2) ? 0 : DIGBY_OPEN_READONLY) |
+              ((mode & 16) ? DIGBY_OPEN_MMAP : 0);
     o.cache_bytes = (mode & 4) ? 1 : 0;
+    if ((mode & 20) == 20) o.map_bytes = 1; /* as large as the file: a write outgrows it */
     if (mode & 1) {
         o.key = fuzz_key;
         o.key_bytes = sizeof fuzz_key;
     }
     o.entropy = det_entropy;
     o.entropy_ctx = &seed;
-    rc = digby_open("f", &o, &db);
+    rc = digby_open(name, &o, &db);
     CODE(rc);
     if (rc == DIGBY_OK) {
         uint64_t limit = (uint64_t)size + 16;
         int clean = read_all(db, limit);
+        if (clean == DIGBY_OK && (mode & 17) == 16 && strstr(digby_version(), " mmap")) {
+            /* a sound plain file in a build that maps: the map is in use */
+            digby_stats st;
+            if (digby_stat(db, &st) == DIGBY_OK && st.mapped_bytes == 0)
+                fail("mode bit 4: the file was not mapped", 0);
+        }
         if (mode & 2) {
             write_some(db, data, size);
             rc = digby_check(db, NULL);
@@ -357,7 +383,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (digby_close(db) != DIGBY_OK) fail("close", 0);
         if (mode & 2) {
-            rc = digby_open("f", &o, &db);
+            rc = digby_open(name, &o, &db);
             CODE(rc);
             if (clean == DIGBY_OK && rc != DIGBY_OK) fail("a checked file does not reopen", rc);
             if (rc == DIGBY_OK) {
@@ -371,7 +397,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
     }
-    digby_vfs_mem_destroy(vfs);
+    if (vfs) digby_vfs_mem_destroy(vfs);
+    else remove(path);
     return 0;
 }
 
