@@ -6,7 +6,8 @@
    fuzz_open.c: page sizes 512, 1024 and 4096; plain and encrypted; with
    named tables, overflow values, a large key, compressed items, a freelist.
    corpus/ops/: a few operation sequences for fuzz_ops.c (random bytes from
-   fixed seeds; the target gives every byte string a meaning).
+   fixed seeds; the target gives every byte string a meaning), four of them
+   on a memory-mapped file.
    corpus/open/seed-crafted-*: a plain 512-byte-page file whose older
    commit's pages (which open does not verify) were edited, checksums made
    right: a branch that is its own child, a branch with one page as both
@@ -345,13 +346,15 @@ int main(int argc, char **argv)
     make_plaintext_encrypted(argv[1], 512);
     make_plaintext_encrypted(argv[1], 1024);
     make_plaintext_encrypted(argv[1], 4096);
-    /* op sequences: the first 4 bytes are the configuration of fuzz_ops.c */
-    for (i = 0; i < 8; i++) {
+    /* op sequences: the first byte is the configuration of fuzz_ops.c;
+       ops-08 .. ops-11 also set bit 5 (a real file, memory-mapped) */
+    for (i = 0; i < 12; i++) {
         uint8_t buf[600];
         uint64_t s = 1000 + i;
         char name[32];
         det_entropy(&s, buf, sizeof buf);
-        buf[0] = (uint8_t)i;  /* page size, encryption, compression */
+        /* page size, encryption, compression (and the map) */
+        buf[0] = (uint8_t)(i < 8 ? i : 32 | (i & 3) | ((i & 1) << 4));
         snprintf(name, sizeof name, "ops-%02u", (unsigned)i);
         write_file(argv[2], name, buf[0], buf + 1, sizeof buf - 1);
         (void)j;

@@ -3,7 +3,10 @@
 
    Input: one configuration byte (bits 0-1: page size 512, 1024, 4096, 512;
    bit 2: encrypted with a fixed raw key; bit 3: lz4 compression on by
-   default; bit 4: the smallest page cache), then operations, each an opcode
+   default; bit 4: the smallest page cache; bit 5: a real file (in $TMPDIR,
+   else /tmp) through the POSIX VFS with DIGBY_OPEN_MMAP and a map as small
+   as the file, so that commits remap it while snapshots hold older maps;
+   else the in-memory VFS), then operations, each an opcode
    byte and its argument bytes (missing bytes read as 0).  Every byte string
    is a valid program.
 
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h> /* getpid */
 
 #define NT 4
 #define NK 40
@@ -537,9 +541,11 @@ static void op_scan(void)
     view_close(&v);
 }
 
+static char path[4200] = "f"; /* the database: "f" in the memory VFS, or a file */
+
 static void do_open(void)
 {
-    EXPECT_RC(digby_open("f", &opts, &db), DIGBY_OK);
+    EXPECT_RC(digby_open(path, &opts, &db), DIGBY_OK);
 }
 
 static void op_reopen(void)
@@ -575,8 +581,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!keys_made) { make_keys(); keys_made = 1; }
     in = data; in_n = size; in_pos = 0;
     cfgb = next_byte();
-    if (digby_vfs_mem_create(NULL, &vfs) != DIGBY_OK) abort();
     memset(&opts, 0, sizeof opts);
+    if (cfgb & 32) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%s/fuzz_ops_map.%ld.digby", tmp && *tmp ? tmp : "/tmp",
+                 (long)getpid());
+        remove(path);
+        vfs = NULL;
+        opts.flags = DIGBY_OPEN_MMAP;
+        opts.map_bytes = 1;
+    } else {
+        strcpy(path, "f");
+        if (digby_vfs_mem_create(NULL, &vfs) != DIGBY_OK) abort();
+    }
     opts.vfs = vfs;
     opts.page_size = psz[cfgb & 3];
     if (cfgb & 4) { opts.key = fuzz_key; opts.key_bytes = sizeof fuzz_key; }
@@ -626,7 +643,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         view_close(&v);
     }
     EXPECT_RC(digby_close(db), DIGBY_OK);
-    digby_vfs_mem_destroy(vfs);
+    if (vfs) digby_vfs_mem_destroy(vfs);
+    else remove(path);
     return 0;
 }
 
