@@ -831,8 +831,9 @@ static const engine_t engines[] = {
     /* Not a peer: every digby workload once more, reading through a map. */
     ENGINE_O("digby-mmap", "digby mmap", 0, dgm_open, dg, DG_HAS_LZ4, NULL,
              "as digby, plus flags DIGBY_OPEN_MMAP (branch and leaf pages read in place from a read-only "
-             "map of the file, each page verified the first time it is read; the cache holds only other "
-             "pages; the mapped file lives in the OS page cache, as LMDB's does)",
+             "map of the file, large values copied out of it, each page verified the first time it is "
+             "read; the cache holds only freelist pages; the mapped file lives in the OS page cache, as "
+             "LMDB's does)",
              "as digby, plus DIGBY_OPEN_MMAP"),
     ENGINE("lmdb", "lmdb", 1, lm, 0,
            "mapsize 64 GiB, MDB_NOSYNC, plain mdb_put (no MDB_APPEND), OS page cache",

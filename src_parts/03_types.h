@@ -86,8 +86,8 @@ typedef struct digby_vfs {
                                       lose recent commits or leave pages
                                       that read as DIGBY_CORRUPT (never
                                       silently wrong data) */
-#define DIGBY_OPEN_MMAP      0x8u  /* read tree pages through a memory map
-                                      (digby_options.map_bytes) */
+#define DIGBY_OPEN_MMAP      0x8u  /* read tree and overflow pages through
+                                      a memory map (digby_options.map_bytes) */
 
 /* Options for digby_open().  A zeroed struct (or NULL) means all defaults. */
 typedef struct digby_options {
@@ -156,11 +156,13 @@ typedef struct digby_options {
        read-only shared map of the file (as LMDB reads every page) instead
        of being copied into the cache: a lookup then costs no lock, no
        system call and no copy, whether or not the page was read before.
-       A page is verified (checksum, page number, structure) the first time
-       this handle reads it after it was written, and trusted after that:
-       the handle remembers, per page, the txid it verified (8 bytes per
-       page of the map).  cache_bytes then bounds only
-       the other pages (overflow, freelist); the mapped file lives in the
+       The pages of large items (overflow pages) are read from the map too,
+       and copied out once, without a system call.  A page is verified
+       (checksum, page number, structure) the first time this handle reads
+       it after it was written, and trusted after that: the handle
+       remembers, per page, the txid it verified (8 bytes per page of the
+       map).  cache_bytes then bounds only
+       the other pages (freelist pages); the mapped file lives in the
        operating system's page cache, so the process's resident set grows
        with the part of the file it reads, as LMDB's does.
        map_bytes: address space to map at open, in bytes, at least the

@@ -231,8 +231,10 @@ typedef struct digby__skey {
 typedef struct digby__strm {
     uint64_t root, version, bytes, npages;
     unsigned height;
-    uint64_t pgno[DIGBY__OVF_MAX_HEIGHT + 1];   /* 0: none cached */
+    uint64_t pgno[DIGBY__OVF_MAX_HEIGHT + 1];   /* 0: none cached in buf */
     uint8_t *buf[DIGBY__OVF_MAX_HEIGHT + 1];    /* page_size each, on demand */
+    const uint8_t *pg[DIGBY__OVF_MAX_HEIGHT + 1]; /* the page loaded last: buf,
+                                                   or in the memory map */
 } digby__strm;
 
 /* A large key or value being read: one stream, or for a compressed item

@@ -74,6 +74,7 @@ static void digby__strm_drop(digby_db *db, digby__strm *st)
     for (l = 0; l <= DIGBY__OVF_MAX_HEIGHT; l++) {
         digby__pbuf_put(db, st->buf[l]);
         st->buf[l] = NULL;
+        st->pg[l] = NULL;
         st->pgno[l] = 0;
     }
 }
@@ -94,28 +95,43 @@ static void digby__strm_powers(const digby_db *db, uint64_t *pw, unsigned height
 }
 
 /* Bring page pgno of st, on `level` (0: a data page) at position pos,
-   into st->buf[level] and check it: trailer and page number
+   into st->pg[level] and check it: trailer and page number
    (digby__page_read_raw), type, txid, position, and for an index page its
-   level and entry count. */
+   level and entry count.  A page of the memory map (DIGBY_OPEN_MMAP) is
+   read in place, its trailer checked the first time this handle meets
+   this version of it (map_seen, as for tree pages); others are read into
+   st->buf[level].  Overflow pages are written straight to the file, so
+   the map shows a write transaction's own pages too. */
 static int digby__strm_load(digby_txn *txn, digby__strm *st, unsigned level,
                             uint64_t pgno, uint64_t pos, unsigned count)
 {
     digby_db *db = txn->db;
-    uint8_t *p;
+    const uint8_t *p;
+    uint64_t *seen = NULL;
     int rc;
     if (pgno < 2 || pgno >= txn->meta.page_count) return DIGBY__CORRUPT(db, pgno);
-    if (!st->buf[level]) {
-        st->buf[level] = digby__pbuf_get(db);
-        if (!st->buf[level]) return DIGBY_NOMEM;
-        st->pgno[level] = 0;
+    if (pgno < txn->map_pages) {
+        p = txn->map + pgno * db->page_size;
+        seen = &txn->map_seen[pgno];
+        if (st->version != 0 && DIGBY__SEEN_LOAD(seen) == st->version && !txn->map_verify)
+            seen = NULL; /* verified before */
+        else if (digby__page_check_plain(db, p, pgno))
+            return DIGBY__CORRUPT(db, pgno);
+    } else {
+        if (!st->buf[level]) {
+            st->buf[level] = digby__pbuf_get(db);
+            if (!st->buf[level]) return DIGBY_NOMEM;
+            st->pgno[level] = 0;
+        }
+        if (st->pgno[level] != pgno) {
+            st->pgno[level] = 0;
+            rc = digby__page_read_raw(db, pgno, st->buf[level]);
+            if (rc) return rc;
+            st->pgno[level] = pgno;
+        }
+        p = st->buf[level];
     }
-    p = st->buf[level];
-    if (st->pgno[level] != pgno) {
-        st->pgno[level] = 0;
-        rc = digby__page_read_raw(db, pgno, p);
-        if (rc) return rc;
-        st->pgno[level] = pgno;
-    }
+    st->pg[level] = NULL;
     if (digby__get64(p + 16) != st->version || digby__get32(p + 4) != pos)
         return DIGBY__CORRUPT(db, pgno);
     if (level == 0) {
@@ -124,6 +140,8 @@ static int digby__strm_load(digby_txn *txn, digby__strm *st, unsigned level,
                digby__get16(p + 2) != count) {
         return DIGBY__CORRUPT(db, pgno);
     }
+    if (seen) DIGBY__SEEN_STORE(seen, st->version);
+    st->pg[level] = p;
     return DIGBY_OK;
 }
 
@@ -142,12 +160,12 @@ static int digby__strm_page(digby_txn *txn, digby__strm *st, uint64_t i,
         rc = digby__strm_load(txn, st, l, pgno, base / pw[l],
                               digby__strm_count(st, pw, l, base));
         if (rc) return rc;
-        pgno = digby__get64(st->buf[l] + DIGBY__HDR + 8 * (size_t)e);
+        pgno = digby__get64(st->pg[l] + DIGBY__HDR + 8 * (size_t)e);
         base += e * pw[l - 1];
     }
     rc = digby__strm_load(txn, st, 0, pgno, i, 0);
     if (rc) return rc;
-    *data = st->buf[0] + DIGBY__HDR;
+    *data = st->pg[0] + DIGBY__HDR;
     return DIGBY_OK;
 }
 
@@ -194,7 +212,7 @@ static int digby__strm_visit(digby_txn *txn, digby__strm *st, int read_data,
     rc = digby__strm_load(txn, st, h, st->root, 0, count[h]);
     while (rc == DIGBY_OK && l <= h) {
         if (next[l] < count[l]) {
-            uint64_t child = digby__get64(st->buf[l] + DIGBY__HDR + 8 * (size_t)next[l]);
+            uint64_t child = digby__get64(st->pg[l] + DIGBY__HDR + 8 * (size_t)next[l]);
             uint64_t cbase = base[l] + next[l] * pw[l - 1];
             next[l]++;
             if (l == 1) {
