@@ -557,8 +557,10 @@ static void test_chain_with_empty_trailing_page(void **state)
 /* digby_check follows the whole chain and marks every page of it: a
    freelist page (validly sealed) whose next names itself or a tree page,
    or a chain that lists its own first page as free, is reported.  The
-   last page's next is past the stream's last word, where open never
-   looks, so only check sees those. */
+   last page's next is past the stream's last word, which loading the
+   freelist never reads.  (The chain is always the newest commit's: on a
+   reopen, open's verification of that commit walks it the same way and
+   sets the commit aside; tests/cli_test.sh covers that side.) */
 static void test_check_reports_damaged_chain(void **state)
 {
     env e;
