@@ -1666,13 +1666,16 @@ static void digby__sort_u64(uint64_t *v, size_t n, int desc)
    counting pass per byte in which the values differ (Knuth, TAOCP vol. 3,
    5.2.5): page numbers need two or three passes.  A commit sorts its dirty
    pages and the pages it frees this way; perf, 1M random puts: heapsort
-   was 2.6% of the time. */
+   was 2.6% of the time.  Below DIGBY__RADIX_MIN values heapsort is used,
+   and callers then allocate no scratch (its 2 KiB of counters would be
+   most of an embedded open's heap). */
+#define DIGBY__RADIX_MIN 64
 static void digby__sort_u64_with(uint64_t *v, size_t n, int desc, uint64_t *scratch)
 {
     uint64_t all_or = 0, all_and = UINT64_MAX, *a = v, *b, *cnt, t;
     size_t i, sum;
     unsigned shift;
-    if (!scratch || n < 64) { digby__sort_u64(v, n, desc); return; }
+    if (!scratch || n < DIGBY__RADIX_MIN) { digby__sort_u64(v, n, desc); return; }
     b = scratch;
     cnt = scratch + n;
     for (i = 0; i < n; i++) { all_or |= v[i]; all_and &= v[i]; }
@@ -4714,13 +4717,16 @@ static int digby__freelist_sort(digby_db *db, size_t m)
     size_t k = db->free.n - m, i, j, w;
     uint64_t *t;
     if (k == 0) return DIGBY_OK;
-    /* t: the radix sort's scratch, then a copy of the new run */
-    t = (uint64_t *)digby__malloc(&db->alloc, (k + 256) * sizeof(uint64_t));
+    /* t: the radix sort's scratch (none for short runs), then a copy of
+       the new run */
+    t = k < DIGBY__RADIX_MIN ? NULL
+        : (uint64_t *)digby__malloc(&db->alloc, (k + 256) * sizeof(uint64_t));
     digby__sort_u64_with(db->free.v + m, k, 1, t);
     if (m == 0 || db->free.v[m - 1] > db->free.v[m]) { /* already in order */
         digby__free(&db->alloc, t);
         return DIGBY_OK;
     }
+    if (!t) t = (uint64_t *)digby__malloc(&db->alloc, k * sizeof(uint64_t));
     if (!t) {
         digby__sort_u64(db->free.v, db->free.n, 1);
         return DIGBY_OK;
@@ -7930,8 +7936,9 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         uint64_t *scratch;
         for (i = 0; i < txn->dirty.cap; i++)
             if (txn->dirty.keys[i]) pgnos[n++] = txn->dirty.keys[i];
-        /* no scratch (out of memory): heapsort, in place */
-        scratch = (uint64_t *)digby__malloc(&db->alloc, (n + 256) * sizeof(uint64_t));
+        /* no scratch (a short list, or out of memory): heapsort, in place */
+        scratch = n < DIGBY__RADIX_MIN ? NULL
+                  : (uint64_t *)digby__malloc(&db->alloc, (n + 256) * sizeof(uint64_t));
         digby__sort_u64_with(pgnos, n, 0, scratch);
         digby__free(&db->alloc, scratch);
         rc = digby__write_dirty(txn, pgnos, n);

@@ -121,13 +121,16 @@ static void digby__sort_u64(uint64_t *v, size_t n, int desc)
    counting pass per byte in which the values differ (Knuth, TAOCP vol. 3,
    5.2.5): page numbers need two or three passes.  A commit sorts its dirty
    pages and the pages it frees this way; perf, 1M random puts: heapsort
-   was 2.6% of the time. */
+   was 2.6% of the time.  Below DIGBY__RADIX_MIN values heapsort is used,
+   and callers then allocate no scratch (its 2 KiB of counters would be
+   most of an embedded open's heap). */
+#define DIGBY__RADIX_MIN 64
 static void digby__sort_u64_with(uint64_t *v, size_t n, int desc, uint64_t *scratch)
 {
     uint64_t all_or = 0, all_and = UINT64_MAX, *a = v, *b, *cnt, t;
     size_t i, sum;
     unsigned shift;
-    if (!scratch || n < 64) { digby__sort_u64(v, n, desc); return; }
+    if (!scratch || n < DIGBY__RADIX_MIN) { digby__sort_u64(v, n, desc); return; }
     b = scratch;
     cnt = scratch + n;
     for (i = 0; i < n; i++) { all_or |= v[i]; all_and &= v[i]; }

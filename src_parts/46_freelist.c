@@ -21,13 +21,16 @@ static int digby__freelist_sort(digby_db *db, size_t m)
     size_t k = db->free.n - m, i, j, w;
     uint64_t *t;
     if (k == 0) return DIGBY_OK;
-    /* t: the radix sort's scratch, then a copy of the new run */
-    t = (uint64_t *)digby__malloc(&db->alloc, (k + 256) * sizeof(uint64_t));
+    /* t: the radix sort's scratch (none for short runs), then a copy of
+       the new run */
+    t = k < DIGBY__RADIX_MIN ? NULL
+        : (uint64_t *)digby__malloc(&db->alloc, (k + 256) * sizeof(uint64_t));
     digby__sort_u64_with(db->free.v + m, k, 1, t);
     if (m == 0 || db->free.v[m - 1] > db->free.v[m]) { /* already in order */
         digby__free(&db->alloc, t);
         return DIGBY_OK;
     }
+    if (!t) t = (uint64_t *)digby__malloc(&db->alloc, k * sizeof(uint64_t));
     if (!t) {
         digby__sort_u64(db->free.v, db->free.n, 1);
         return DIGBY_OK;

@@ -205,8 +205,9 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         uint64_t *scratch;
         for (i = 0; i < txn->dirty.cap; i++)
             if (txn->dirty.keys[i]) pgnos[n++] = txn->dirty.keys[i];
-        /* no scratch (out of memory): heapsort, in place */
-        scratch = (uint64_t *)digby__malloc(&db->alloc, (n + 256) * sizeof(uint64_t));
+        /* no scratch (a short list, or out of memory): heapsort, in place */
+        scratch = n < DIGBY__RADIX_MIN ? NULL
+                  : (uint64_t *)digby__malloc(&db->alloc, (n + 256) * sizeof(uint64_t));
         digby__sort_u64_with(pgnos, n, 0, scratch);
         digby__free(&db->alloc, scratch);
         rc = digby__write_dirty(txn, pgnos, n);
