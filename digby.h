@@ -3701,6 +3701,16 @@ static void digby__held_release(digby_txn *txn)
     txn->held_off = 0;
 }
 
+/* Whether page pgno of txn's memory map (pgno < txn->map_pages) holds a
+   version, txid, that this handle verified before (map_seen), so that it
+   may be read unchecked.  txid 0 is map_seen's "none" (no commit records
+   it; only a damaged parent could), and digby_check (map_verify) trusts
+   nothing. */
+static DIGBY__INLINE int digby__map_trusted(const digby_txn *txn, uint64_t pgno, uint64_t txid)
+{
+    return txid != 0 && !txn->map_verify && DIGBY__SEEN_LOAD(&txn->map_seen[pgno]) == txid;
+}
+
 /* Read page pgno from the file into buf (page_size bytes) and verify its
    trailer and page number; an encrypted page is decrypted (the cache only
    ever holds plaintext).  No cache involved. */
@@ -3743,16 +3753,13 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     }
     if (pgno < txn->map_pages) {
         /* a page of the memory map: verified the first time this handle
-           meets this version of it (map_seen), then read in place.  A
-           page recorded with txid 0 (no commit has it; map_seen's "none":
-           only a damaged parent records it) is verified at every read. */
+           meets this version of it, then read in place */
         const uint8_t *p = txn->map + pgno * db->page_size;
-        uint64_t *seen = &txn->map_seen[pgno];
-        if (txid == 0 || DIGBY__SEEN_LOAD(seen) != txid || txn->map_verify) {
+        if (!digby__map_trusted(txn, pgno, txid)) {
             if (digby__page_check_plain(db, p, pgno) || digby__node_validate(db, p))
                 return DIGBY__CORRUPT(db, pgno);
             if (digby__get64(p + 16) != txid) return DIGBY__CORRUPT(db, pgno);
-            DIGBY__SEEN_STORE(seen, txid);
+            DIGBY__SEEN_STORE(&txn->map_seen[pgno], txid);
         } else if (digby__get64(p + 16) != txid) {
             return DIGBY__CORRUPT(db, pgno);
         }
@@ -4598,8 +4605,8 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     }
     if (file_bytes >= DIGBY__MIN_PAGE) {
         if (rc == DIGBY_OK && memcmp(buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
-            seen.magic = 1;
             int fits;
+            seen.magic = 1;
             try_ps = digby__get32(buf + DIGBY__M_PAGESIZE);
             fits = try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
                    (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps;
@@ -6771,16 +6778,15 @@ static int digby__strm_load(digby_txn *txn, digby__strm *st, unsigned level,
 {
     digby_db *db = txn->db;
     const uint8_t *p;
-    uint64_t *seen = NULL;
+    int mark = 0; /* a map page verified now: remember it */
     int rc;
     if (pgno < 2 || pgno >= txn->meta.page_count) return DIGBY__CORRUPT(db, pgno);
     if (pgno < txn->map_pages) {
         p = txn->map + pgno * db->page_size;
-        seen = &txn->map_seen[pgno];
-        if (st->version != 0 && DIGBY__SEEN_LOAD(seen) == st->version && !txn->map_verify)
-            seen = NULL; /* verified before */
-        else if (digby__page_check_plain(db, p, pgno))
-            return DIGBY__CORRUPT(db, pgno);
+        if (!digby__map_trusted(txn, pgno, st->version)) {
+            if (digby__page_check_plain(db, p, pgno)) return DIGBY__CORRUPT(db, pgno);
+            mark = 1;
+        }
     } else {
         if (!st->buf[level]) {
             st->buf[level] = digby__pbuf_get(db);
@@ -6804,7 +6810,7 @@ static int digby__strm_load(digby_txn *txn, digby__strm *st, unsigned level,
                digby__get16(p + 2) != count) {
         return DIGBY__CORRUPT(db, pgno);
     }
-    if (seen) DIGBY__SEEN_STORE(seen, st->version);
+    if (mark) DIGBY__SEEN_STORE(&txn->map_seen[pgno], st->version);
     st->pg[level] = p;
     return DIGBY_OK;
 }

@@ -381,6 +381,16 @@ static void digby__held_release(digby_txn *txn)
     txn->held_off = 0;
 }
 
+/* Whether page pgno of txn's memory map (pgno < txn->map_pages) holds a
+   version, txid, that this handle verified before (map_seen), so that it
+   may be read unchecked.  txid 0 is map_seen's "none" (no commit records
+   it; only a damaged parent could), and digby_check (map_verify) trusts
+   nothing. */
+static DIGBY__INLINE int digby__map_trusted(const digby_txn *txn, uint64_t pgno, uint64_t txid)
+{
+    return txid != 0 && !txn->map_verify && DIGBY__SEEN_LOAD(&txn->map_seen[pgno]) == txid;
+}
+
 /* Read page pgno from the file into buf (page_size bytes) and verify its
    trailer and page number; an encrypted page is decrypted (the cache only
    ever holds plaintext).  No cache involved. */
@@ -423,16 +433,13 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     }
     if (pgno < txn->map_pages) {
         /* a page of the memory map: verified the first time this handle
-           meets this version of it (map_seen), then read in place.  A
-           page recorded with txid 0 (no commit has it; map_seen's "none":
-           only a damaged parent records it) is verified at every read. */
+           meets this version of it, then read in place */
         const uint8_t *p = txn->map + pgno * db->page_size;
-        uint64_t *seen = &txn->map_seen[pgno];
-        if (txid == 0 || DIGBY__SEEN_LOAD(seen) != txid || txn->map_verify) {
+        if (!digby__map_trusted(txn, pgno, txid)) {
             if (digby__page_check_plain(db, p, pgno) || digby__node_validate(db, p))
                 return DIGBY__CORRUPT(db, pgno);
             if (digby__get64(p + 16) != txid) return DIGBY__CORRUPT(db, pgno);
-            DIGBY__SEEN_STORE(seen, txid);
+            DIGBY__SEEN_STORE(&txn->map_seen[pgno], txid);
         } else if (digby__get64(p + 16) != txid) {
             return DIGBY__CORRUPT(db, pgno);
         }

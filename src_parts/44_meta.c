@@ -442,8 +442,8 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
     }
     if (file_bytes >= DIGBY__MIN_PAGE) {
         if (rc == DIGBY_OK && memcmp(buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
-            seen.magic = 1;
             int fits;
+            seen.magic = 1;
             try_ps = digby__get32(buf + DIGBY__M_PAGESIZE);
             fits = try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
                    (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps;

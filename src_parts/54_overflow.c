@@ -107,16 +107,15 @@ static int digby__strm_load(digby_txn *txn, digby__strm *st, unsigned level,
 {
     digby_db *db = txn->db;
     const uint8_t *p;
-    uint64_t *seen = NULL;
+    int mark = 0; /* a map page verified now: remember it */
     int rc;
     if (pgno < 2 || pgno >= txn->meta.page_count) return DIGBY__CORRUPT(db, pgno);
     if (pgno < txn->map_pages) {
         p = txn->map + pgno * db->page_size;
-        seen = &txn->map_seen[pgno];
-        if (st->version != 0 && DIGBY__SEEN_LOAD(seen) == st->version && !txn->map_verify)
-            seen = NULL; /* verified before */
-        else if (digby__page_check_plain(db, p, pgno))
-            return DIGBY__CORRUPT(db, pgno);
+        if (!digby__map_trusted(txn, pgno, st->version)) {
+            if (digby__page_check_plain(db, p, pgno)) return DIGBY__CORRUPT(db, pgno);
+            mark = 1;
+        }
     } else {
         if (!st->buf[level]) {
             st->buf[level] = digby__pbuf_get(db);
@@ -140,7 +139,7 @@ static int digby__strm_load(digby_txn *txn, digby__strm *st, unsigned level,
                digby__get16(p + 2) != count) {
         return DIGBY__CORRUPT(db, pgno);
     }
-    if (seen) DIGBY__SEEN_STORE(seen, st->version);
+    if (mark) DIGBY__SEEN_STORE(&txn->map_seen[pgno], st->version);
     st->pg[level] = p;
     return DIGBY_OK;
 }
