@@ -22,31 +22,52 @@ extern "C" {
          (libmbedtls-dev; link -lmbedcrypto) unless DIGBY_NO_CRYPTO.
 
    What it is: a copy-on-write (shadow-paging) B+ tree in a single file.  A
-   commit writes new pages, syncs, then writes one of two meta pages and syncs
-   again; there is no recovery step after a crash.  One writer and any number of
-   concurrent readers, each on a stable snapshot.  See README.md and FORMAT.md.
+   commit writes its new pages and one of two meta pages, then syncs once;
+   open verifies every page the newest commit wrote and falls back to the
+   commit before if one did not reach the disk, so there is no recovery
+   step.  (The first commit after an open syncs twice: its pages, then its
+   meta page.)  One writer and any number of concurrent readers, each on a
+   stable snapshot.  See README.md and FORMAT.md.
 
-   Build switches (define before including the implementation):
+   Build switches.  "where" says where a switch must be defined: "impl":
+   before the #include in the one file that defines DIGBY_IMPLEMENTATION
+   (the other files never look at it); "every": the same before every
+   #include of digby.h (or once on the compiler's command line).
 
-   | switch               | effect                                          | default      |
-   |----------------------|-------------------------------------------------|--------------|
-   | DIGBY_IMPLEMENTATION | compile the implementation into this TU         | off          |
-   | DIGBY_STATIC         | make every public function static               | off          |
-   | DIGBY_API            | decoration of every public declaration          | extern       |
-   | DIGBY_MALLOC/REALLOC/FREE | default allocator (all three or none)      | libc         |
-   | DIGBY_ASSERT(x)      | internal invariant check                        | assert()     |
-   | DIGBY_NO_THREADS     | no mutexes (pthreads; SRW locks on Windows):    | off          |
-   |                      | one thread uses the library                     |              |
-   | DIGBY_NO_POSIX       | no operating system: leave out the POSIX (or    | off          |
-   |                      | Win32) VFS and every OS call; pass a VFS in     |              |
-   |                      | digby_options (digby_vfs_mem_create or yours).  |              |
-   |                      | With DIGBY_NO_THREADS: bare metal, C library    |              |
-   |                      | only (string.h, stdlib.h; stdio.h's snprintf)   |              |
-   | DIGBY_NO_LZ4         | no lz4: nothing is compressed; a file's         | off          |
-   |                      | compressed items read as DIGBY_NOFEATURE        |              |
-   | DIGBY_NO_CRYPTO      | no mbedTLS: no encryption; encrypted files and  | off          |
-   |                      | keys are refused with DIGBY_NOFEATURE           |              |
-   | DIGBY_DEBUG          | extra internal checks                           | off          |
+   | switch               | effect                                     | default  | where |
+   |----------------------|--------------------------------------------|----------|-------|
+   | DIGBY_IMPLEMENTATION | compile the implementation into this file  | off      | impl  |
+   | DIGBY_STATIC         | make every public function static (the     | off      | every |
+   |                      | implementation and its users in one file)  |          |       |
+   | DIGBY_API            | decoration of every public declaration     | extern   | every |
+   | DIGBY_MALLOC/REALLOC/FREE | default allocator (all three or none) | libc     | impl  |
+   | DIGBY_ASSERT(x)      | internal invariant check                   | assert() | impl  |
+   | DIGBY_NO_THREADS     | no mutexes (pthreads; SRW locks on         | off      | impl  |
+   |                      | Windows): one thread uses the library      |          |       |
+   | DIGBY_NO_POSIX       | no operating system: leave out the POSIX   | off      | impl  |
+   |                      | (or Win32) VFS and every OS call; pass a   |          |       |
+   |                      | VFS in digby_options (digby_vfs_mem_create |          |       |
+   |                      | or yours).  With DIGBY_NO_THREADS: bare    |          |       |
+   |                      | metal, C library only (string.h, stdlib.h; |          |       |
+   |                      | stdio.h's snprintf)                        |          |       |
+   | DIGBY_NO_MMAP        | leave out mmap: DIGBY_OPEN_MMAP reads      | off      | impl  |
+   |                      | through the cache, as it does anyway where |          |       |
+   |                      | the system has no mmap or on 32 bits       |          |       |
+   | DIGBY_NO_LZ4         | no lz4: nothing is compressed; a file's    | off      | impl  |
+   |                      | compressed items read as DIGBY_NOFEATURE   |          |       |
+   | DIGBY_NO_CRYPTO      | no mbedTLS: no encryption; encrypted files | off      | impl  |
+   |                      | and keys are refused with DIGBY_NOFEATURE  |          |       |
+   | DIGBY_DEBUG          | every commit first walks the pages it is   | off      | impl  |
+   |                      | about to write as digby_check would (page  |          |       |
+   |                      | structure, key order, separators, txids,   |          |       |
+   |                      | large keys) and fails with DIGBY_CORRUPT,  |          |       |
+   |                      | writing nothing, if one is wrong (bbolt's  |          |       |
+   |                      | StrictMode checks after its commit);       |          |       |
+   |                      | DIGBY__NEVER conditions assert.  Slower:   |          |       |
+   |                      | for tests and development                  |          |       |
+   | DIGBY_FUZZ_NO_CHECKSUM | tests only: plain pages' checksums are   | off      | impl  |
+   |                      | not verified, so that a fuzzer's changes   |          |       |
+   |                      | reach the page decoders; never ship it     |          |       |
 */
 /* ---- end 00_intro.h ---- */
 
@@ -150,7 +171,8 @@ typedef struct digby_file digby_file; /* a VFS's own open-file object */
    DIGBY_FULL for no space, DIGBY_BUSY for a lock held elsewhere,
    DIGBY_CANTOPEN, DIGBY_NOMEM); never errno.  The VFS struct must outlive
    every database opened with it.  Structs only grow at the end; `version`
-   says which members exist (this is version 1). */
+   says which members exist: 1 up to close, 2 (DIGBY_VFS_VERSION) adds map
+   and unmap.  A version-1 VFS works, without memory-mapped reads. */
 typedef struct digby_vfs {
     int version;   /* DIGBY_VFS_VERSION */
     void *ctx;     /* the VFS's own state */
@@ -522,7 +544,7 @@ DIGBY_API int digby_delete(digby_db *db, const void *key, size_t key_bytes);
 /* The longest key kept whole in a leaf page, in bytes (depends on page
    size: 990 at 4096, 94 at 512).  Longer keys, up to 4 GiB - 1 bytes, are
    large keys: the whole key goes to overflow pages and the tree keeps its
-   first bytes and its SHA-256 (FORMAT.md "Large keys"); they work in every
+   first bytes and its SHA-256 (FORMAT.md section 6a); they work in every
    call, at the cost of reading overflow pages when keys share those first
    bytes. */
 DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
@@ -573,7 +595,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
               one sync per commit is safe because every parent entry
               records its child's txid and open verifies every page the
               newest commit wrote, falling back to the previous commit if
-              one did not reach the disk (LESSONS.md). */
+              one did not reach the disk (LMDB syncs twice per commit; redb
+              reaches one sync with checksums in its parent pointers). */
 DIGBY_API int digby_txn_commit(digby_txn *txn);
 
 /* Discard the transaction and everything it wrote; frees it.  NULL is
@@ -636,7 +659,7 @@ DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
    pieces.  Memory stays bounded by a few pages (and two 64 KiB chunks for
    compressed values) whatever the value's size: a value in overflow pages
    has an index that leads straight to the page, or the compressed chunk,
-   holding an offset (FORMAT.md "Overflow pages"). */
+   holding an offset (FORMAT.md section 6). */
 
 /* Copy up to len bytes of key's value, from byte `offset` on, to buf.
    Params:    offset: any; past the end gives *got_bytes 0.  buf may be NULL
@@ -821,7 +844,8 @@ extern "C" {
 
 /* ---- begin 10_prelude.c ---- */
 /* Implementation prelude: system headers, portability and allocation macros.
-   Only this part includes system headers (STYLE.md section 1). */
+   Only this part includes system headers, so that the other parts stay
+   free of platform #ifdefs (OS-specific code lives in the 2x parts). */
 
 #include <string.h>
 #include <stdlib.h>
@@ -952,10 +976,10 @@ extern "C" {
 /* ---- end 10_prelude.c ---- */
 
 /* ---- begin 12_internal.h ---- */
-/* Internal declarations: on-disk constants (FORMAT.md), in-memory structs,
+/* Internal declarations: on-disk constants (FORMAT.md section 5), in-memory structs,
    and forward declarations so that definition order is free. */
 
-/* ---- On-disk constants (FORMAT.md "Pages") ------------------------------ */
+/* ---- On-disk constants (FORMAT.md section 1) ------------------------------ */
 
 #define DIGBY__FORMAT_VERSION 1u
 #define DIGBY__MAGIC "DIGBYDB\0"     /* 8 bytes at offset 24 of a meta page */
@@ -968,8 +992,14 @@ extern "C" {
 #define DIGBY__PAGE_FREELIST 5u
 #define DIGBY__PAGE_OVFINDEX 6u    /* index page of an overflow stream */
 
+/* The page header every page starts with (FORMAT.md section 1); read and
+   write its fields through digby__page_pgno() and friends (14_util.c). */
 #define DIGBY__HDR 24u             /* common page header bytes */
-#define DIGBY__CHAIN_HDR 32u       /* overflow/freelist: header + next pgno */
+#define DIGBY__H_POS 4u            /* u32: overflow pages' position */
+#define DIGBY__H_PGNO 8u           /* u64: the page's own number */
+#define DIGBY__H_TXID 16u          /* u64: the transaction that wrote it */
+#define DIGBY__H_NEXT 24u          /* u64, freelist pages: the next one */
+#define DIGBY__FREELIST_HDR 32u    /* freelist page: header + next pgno */
 #define DIGBY__TRAILER_XXH32 4u    /* checksum trailer bytes */
 #define DIGBY__MAX_DEPTH 32        /* deepest tree accepted */
 #define DIGBY__MIN_PAGE 512u
@@ -979,19 +1009,19 @@ extern "C" {
 /* Leaf cell flag bits (low 3 bits of the packed length varint). */
 #define DIGBY__CELL_OVERFLOW 0x1u    /* the value is in overflow pages */
 #define DIGBY__CELL_COMPRESSED 0x2u  /* ... compressed in lz4 chunks */
-#define DIGBY__CELL_BIGKEY 0x4u      /* the key is in overflow pages; the cell
+#define DIGBY__CELL_LARGE_KEY 0x4u      /* the key is in overflow pages; the cell
                                         holds its first bytes and SHA-256 */
 #define DIGBY__CELL_FLAGS_KNOWN 0x7u
 #define DIGBY__KEY_COMPRESSED 0x1u   /* low bit of a large key's length varint */
 #define DIGBY__HASH_BYTES 32u        /* SHA-256 of a large key */
-#define DIGBY__BIG_PREFIX 224u       /* key bytes a large key's cell keeps, at most */
-#define DIGBY__SEP_TIE 0x100000u     /* branch separator length flag (FORMAT.md) */
+#define DIGBY__LARGE_PREFIX 224u       /* key bytes a large key's cell keeps, at most */
+#define DIGBY__SEP_TIE 0x100000u     /* branch separator length flag (FORMAT.md section 5) */
 
-/* Overflow streams (FORMAT.md "Overflow pages"). */
+/* Overflow streams (FORMAT.md section 6). */
 #define DIGBY__OVF_MAX_HEIGHT 5      /* index levels above the data pages */
 #define DIGBY__CHUNK 65536u          /* input bytes of one compressed chunk */
 
-/* Meta page body offsets (FORMAT.md "Meta page"). */
+/* Meta page body offsets (FORMAT.md section 3). */
 #define DIGBY__M_MAGIC 24
 #define DIGBY__M_VERSION 32
 #define DIGBY__M_PAGESIZE 36
@@ -1161,7 +1191,7 @@ struct digby_table {
 };
 
 /* A key as a search or comparison sees it: its first bytes in memory and,
-   for a large key, the rest in an overflow item (FORMAT.md "Large keys").
+   for a large key, the rest in an overflow item (FORMAT.md section 6a).
    A key the caller passed is all in memory (head_bytes == len). */
 typedef struct digby__kref {
     const uint8_t *head;    /* the key's first head_bytes bytes */
@@ -1180,7 +1210,7 @@ typedef struct digby__skey {
 } digby__skey;
 
 /* An overflow stream being read: `bytes` bytes in data pages under a tree
-   of index pages (FORMAT.md "Overflow pages"), with the page last read on
+   of index pages (FORMAT.md section 6), with the page last read on
    each level (0: data) kept for the next read. */
 typedef struct digby__strm {
     uint64_t root, version, bytes, npages;
@@ -1227,10 +1257,10 @@ typedef struct digby__iw {
 #define DIGBY__IW_LZ4 3
 
 /* A transaction's scratch for large keys and values, made on first use. */
-typedef struct digby__bigx {
+typedef struct digby__large_scratch {
     digby__rd rd[3];               /* 0, 1: key comparisons; 2: values */
     uint8_t *kbuf, *pbuf;          /* page_size: a cell's key, a peeked key */
-} digby__bigx;
+} digby__large_scratch;
 
 typedef struct digby__sha256 digby__sha256;  /* 36_sha256.c */
 
@@ -1259,7 +1289,7 @@ struct digby_cursor {
     uint8_t *val; size_t val_cap;              /* overflow value buffer */
     /* a large current key: key[] holds its first bytes (key_bytes), the
        rest is in its item (its pages stay readable until the txn ends) */
-    int key_big;
+    int key_large;
     uint64_t key_len, key_root, key_version;
     unsigned key_kflags;
     uint8_t key_hash[DIGBY__HASH_BYTES];
@@ -1294,8 +1324,8 @@ struct digby_txn {
     uint64_t hint_root, hint_leaf, hint_mod;
     size_t *fsum;           /* per span: running byte total (digby__choose) */
     uint16_t *lcpl, *lcpr;  /* per span: prefix shared with the first/last */
-    int sep_tie;            /* txn->sep is a tie separator (FORMAT.md) */
-    digby__bigx *bx;        /* large keys and values: readers, scratch */
+    int sep_tie;            /* txn->sep is a tie separator (FORMAT.md section 5) */
+    digby__large_scratch *large;     /* large keys and values: readers, scratch */
     struct digby_blob *blob; /* the unfinished streaming put, if any */
     /* Branch pages this transaction keeps pinned until it ends, so that
        the upper levels of a tree cost no lock on later visits
@@ -1405,6 +1435,15 @@ static void digby__free(const digby_allocator *a, void *p);
 static int digby__u64s_push(const digby_allocator *a, digby__u64s *s, uint64_t v);
 static void digby__u64s_release(const digby_allocator *a, digby__u64s *s);
 
+static uint64_t digby__page_pgno(const uint8_t *page);
+static uint64_t digby__page_txid(const uint8_t *page);
+static uint64_t digby__page_next(const uint8_t *page);
+static uint32_t digby__page_pos(const uint8_t *page);
+static void digby__page_set_pgno(uint8_t *page, uint64_t pgno);
+static void digby__page_set_txid(uint8_t *page, uint64_t txid);
+static void digby__page_set_next(uint8_t *page, uint64_t pgno);
+static void digby__page_set_pos(uint8_t *page, uint32_t pos);
+
 static uint16_t digby__get16(const uint8_t *p);
 static uint32_t digby__get32(const uint8_t *p);
 static uint64_t digby__get64(const uint8_t *p);
@@ -1426,9 +1465,9 @@ static void digby__mutex_unlock(digby__mutex *m);
 static const digby_vfs *digby__vfs_default(void);
 static uint64_t digby__os_seed(void);
 
-static void digby__page_seal(const digby_db *db, uint8_t *page);
+static void digby__page_checksum(const digby_db *db, uint8_t *page);
 static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno);
-static int digby__page_lock(const digby_db *db, uint8_t *page, uint8_t *out);
+static int digby__page_seal(const digby_db *db, uint8_t *page, uint8_t *out);
 static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page);
 
 /* 32_aead.c: the AEAD (lock/unlock, Monocypher style), randomness, KDF. */
@@ -1457,7 +1496,7 @@ static int digby__dkey_take(const digby_db *db, digby__dkey *k, digby__aead **ou
 static void digby__dkey_give(const digby_db *db, digby__dkey *k, digby__aead *x);
 static void digby__dkey_clear(const digby_allocator *a, digby__dkey *k);
 
-/* Keys (44_meta.c, 72_keys.c). */
+/* Keys (44_meta.c, 72_encryption_keys.c). */
 static int digby__crypt_new(digby_db *db, const digby_options *o);
 static int digby__crypt_create(digby_db *db, uint32_t cipher);
 static void digby__crypt_opened(digby_db *db);
@@ -1488,6 +1527,19 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m, uint8_t
 static void digby__tree_encode(const digby__tree *t, uint8_t *p);
 static void digby__tree_decode(digby__tree *t, const uint8_t *p);
 
+/* A reader of the persisted freelist (digby__freelist_read): ctx goes to
+   every call.  page: a chain page, before it is read; entry: a page the
+   list names (pending: freed by txid, waiting for older snapshots); bad:
+   damage at pgno, described, whose result the read returns. */
+typedef struct digby__fl_reader {
+    void *ctx;
+    int (*page)(void *ctx, uint64_t pgno);
+    int (*entry)(void *ctx, int pending, uint64_t txid, uint64_t pgno);
+    int (*bad)(void *ctx, uint64_t pgno, const char *what);
+} digby__fl_reader;
+
+static int digby__freelist_read(digby_db *db, const digby__meta *m, uint8_t *buf,
+                                const digby__fl_reader *r);
 static int digby__freelist_load(digby_db *db);
 static int digby__freelist_release(digby_db *db);
 static int digby__freelist_commit(digby_txn *txn);
@@ -1506,8 +1558,8 @@ static int digby__btree_delete(digby_txn *txn, digby__tree *t,
                                const void *key, size_t key_bytes);
 static int digby__btree_free_all(digby_txn *txn, digby__tree *t);
 
-static int digby__bx_get(digby_txn *txn);
-static void digby__bx_release(digby_txn *txn);
+static int digby__large_scratch_get(digby_txn *txn);
+static void digby__large_scratch_release(digby_txn *txn);
 static int digby__item_streams(digby_txn *txn, digby__strm *t, digby__strm *s,
                                uint64_t root, uint64_t version, uint64_t len);
 static int digby__rd_open(digby_txn *txn, digby__rd *rd, uint64_t root, uint64_t version,
@@ -1533,11 +1585,15 @@ static int digby__put_flags(unsigned flags);
 
 static void digby__cursor_unpin_all(digby_cursor *c);
 static int digby__verify_newest(digby_db *db, const digby__meta *m);
+#ifdef DIGBY_DEBUG
+static int digby__debug_check_commit(digby_txn *txn);
+#endif
 static int digby__cursor_new(digby_txn *txn, digby_table *table, digby__tree *t,
                              digby_cursor **out);
 
 /* Corruption: one place that records where it was found (SQLite's
-   CORRUPT_BKPT).  Define DIGBY_CORRUPT_HOOK(pgno, line) to log it. */
+   CORRUPT_BKPT): the page, for digby_corrupt_pgno(), and the source line
+   (db->corrupt_line, for a debugger: break on digby__corrupt). */
 static int digby__corrupt(digby_db *db, uint64_t pgno, int line);
 #define DIGBY__CORRUPT(db, pgno) digby__corrupt((db), (pgno), __LINE__)
 /* ---- end 12_internal.h ---- */
@@ -1728,7 +1784,48 @@ static DIGBY__INLINE void digby__put64(uint8_t *p, uint64_t v)
     digby__put32(p + 4, (uint32_t)(v >> 32));
 }
 
-/* Unsigned LEB128 (FORMAT.md "Varints"): 7 bits a byte, low bits first, the
+/* The page header's fields (FORMAT.md section 1). */
+static DIGBY__INLINE uint64_t digby__page_pgno(const uint8_t *page)
+{
+    return digby__get64(page + DIGBY__H_PGNO);
+}
+
+static DIGBY__INLINE uint64_t digby__page_txid(const uint8_t *page)
+{
+    return digby__get64(page + DIGBY__H_TXID);
+}
+
+static DIGBY__INLINE uint64_t digby__page_next(const uint8_t *page)
+{
+    return digby__get64(page + DIGBY__H_NEXT);
+}
+
+static DIGBY__INLINE uint32_t digby__page_pos(const uint8_t *page)
+{
+    return digby__get32(page + DIGBY__H_POS);
+}
+
+static DIGBY__INLINE void digby__page_set_pgno(uint8_t *page, uint64_t pgno)
+{
+    digby__put64(page + DIGBY__H_PGNO, pgno);
+}
+
+static DIGBY__INLINE void digby__page_set_txid(uint8_t *page, uint64_t txid)
+{
+    digby__put64(page + DIGBY__H_TXID, txid);
+}
+
+static DIGBY__INLINE void digby__page_set_next(uint8_t *page, uint64_t pgno)
+{
+    digby__put64(page + DIGBY__H_NEXT, pgno);
+}
+
+static DIGBY__INLINE void digby__page_set_pos(uint8_t *page, uint32_t pos)
+{
+    digby__put32(page + DIGBY__H_POS, pos);
+}
+
+/* Unsigned LEB128 (FORMAT.md section 5): 7 bits a byte, low bits first, the
    high bit set on every byte but the last; at most 10 bytes. */
 static size_t digby__varint_put(uint8_t *p, uint64_t v)
 {
@@ -1803,7 +1900,7 @@ static int digby__corrupt(digby_db *db, uint64_t pgno, int line)
 /* ---- begin 20_vfs_posix.c ---- */
 /* The POSIX VFS: pread/pwrite, fdatasync, fcntl advisory locks.
    EINTR is retried; ENOSPC/EDQUOT map to DIGBY_FULL, other errors to
-   DIGBY_IOERR (the errno is not returned: STYLE.md section 6).
+   DIGBY_IOERR (errno is never returned: the result codes are digby's own).
    Also the platform hooks of a POSIX build (digby__vfs_default,
    digby__os_seed) and, under DIGBY_NO_POSIX, of a build with no operating
    system at all.  Windows has its own in 22_vfs_win32.c. */
@@ -1834,7 +1931,8 @@ static int digby__posix_err(int e)
 }
 
 /* Sync the directory holding `path` so that a newly created file's entry is
-   durable (LESSONS.md: missing directory sync after creating a file). */
+   durable (ALICE, Pillai et al., OSDI 2014, found LevelDB losing new files
+   for want of this sync). */
 static int digby__posix_sync_dir(const char *path)
 {
     char dir[4096];
@@ -2121,7 +2219,7 @@ static uint64_t digby__os_seed(void)
    as the POSIX VFS's open-file-description locks do.
 
    Windows error codes map to digby codes; the last one is kept in the file
-   object (STYLE.md section 6). */
+   object, never returned (the result codes are digby's own). */
 
 #if !defined(DIGBY_NO_POSIX) && defined(_WIN32)
 
@@ -2600,8 +2698,8 @@ static void digby__mutex_unlock(digby__mutex *m) { pthread_mutex_unlock(m); }
 #endif
 /* ---- end 26_threads.c ---- */
 
-/* ---- begin 30_checksum.c ---- */
-/* Page integrity trailer (FORMAT.md "Trailer").  The last `trailer` bytes of
+/* ---- begin 30_page_seal.c ---- */
+/* Page integrity trailer (FORMAT.md section 2).  The last `trailer` bytes of
    every page protect the rest of it, so the tree code only ever sees the
    first db->usable bytes of a page:
 
@@ -2617,7 +2715,7 @@ static void digby__mutex_unlock(digby__mutex *m) { pthread_mutex_unlock(m); }
    DIGBY_FUZZ_NO_CHECKSUM (tests only) skips verification of plain pages so
    that a fuzzer's mutations reach the page parsers. */
 
-static void digby__page_seal(const digby_db *db, uint8_t *page)
+static void digby__page_checksum(const digby_db *db, uint8_t *page)
 {
     uint32_t n = db->page_size - DIGBY__TRAILER_XXH32;
     digby__put32(page + n, (uint32_t)XXH32(page, n, DIGBY__XXH_SEED));
@@ -2669,7 +2767,7 @@ static int digby__seal_with(const digby_db *db, digby__dkey *k, const uint8_t *u
 
 /* Authenticate and decrypt an encrypted page image in place under key k.
    Returns DIGBY_OK or DIGBY_CORRUPT (the page is then garbage). */
-static int digby__open_with(const digby_db *db, digby__dkey *k, const uint8_t *uuid,
+static int digby__unseal_with(const digby_db *db, digby__dkey *k, const uint8_t *uuid,
                             uint8_t *page, uint32_t page_size)
 {
     size_t usable = page_size - DIGBY__TRAILER_AEAD, clear = digby__clear_end(page);
@@ -2697,14 +2795,14 @@ static int digby__open_with(const digby_db *db, digby__dkey *k, const uint8_t *u
    Returns DIGBY_OK, DIGBY_NOMEM, DIGBY_IOERR (the random source failed),
    DIGBY_BUSY (the data key has sealed DIGBY__KEY_WRITES_MAX pages and
    could not be rotated: see digby_rekey). */
-static int digby__page_lock(const digby_db *db, uint8_t *page, uint8_t *out)
+static int digby__page_seal(const digby_db *db, uint8_t *page, uint8_t *out)
 {
     digby__crypt *c = db->crypt;
     digby__dkey *k;
     int rc = DIGBY_OK;
     if (!c) {
         if (out != page) memcpy(out, page, db->usable);
-        digby__page_seal(db, out);
+        digby__page_checksum(db, out);
         return DIGBY_OK;
     }
     k = c->have_next ? &c->next : &c->cur;
@@ -2720,7 +2818,7 @@ static int digby__page_lock(const digby_db *db, uint8_t *page, uint8_t *out)
 /* Seal page in place and write it to page pgno. */
 static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page)
 {
-    int rc = digby__page_lock(db, page, page);
+    int rc = digby__page_seal(db, page, page);
     if (rc) return rc;
     return db->vfs->write(db->file, pgno * db->page_size, page, db->page_size);
 }
@@ -2731,7 +2829,7 @@ static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page)
 static int digby__page_check_plain(const digby_db *db, const uint8_t *page, uint64_t pgno)
 {
     uint32_t n = db->page_size - DIGBY__TRAILER_XXH32;
-    if (digby__get64(page + 8) != pgno) return DIGBY_CORRUPT;
+    if (digby__page_pgno(page) != pgno) return DIGBY_CORRUPT;
 #ifndef DIGBY_FUZZ_NO_CHECKSUM
     if (digby__get32(page + n) != (uint32_t)XXH32(page, n, DIGBY__XXH_SEED))
         return DIGBY_CORRUPT;
@@ -2746,12 +2844,12 @@ static int digby__page_check_plain(const digby_db *db, const uint8_t *page, uint
 static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno)
 {
     if (db->crypt) {
-        if (digby__get64(page + 8) != pgno) return DIGBY_CORRUPT;
-        return digby__open_with(db, &db->crypt->cur, db->crypt->uuid, page, db->page_size);
+        if (digby__page_pgno(page) != pgno) return DIGBY_CORRUPT;
+        return digby__unseal_with(db, &db->crypt->cur, db->crypt->uuid, page, db->page_size);
     }
     return digby__page_check_plain(db, page, pgno);
 }
-/* ---- end 30_checksum.c ---- */
+/* ---- end 30_page_seal.c ---- */
 
 /* ---- begin 32_aead.c ---- */
 /* The cryptographic primitives, as a small interface of our own over mbedTLS
@@ -3105,8 +3203,8 @@ static void digby__dkey_clear(const digby_allocator *a, digby__dkey *k)
 /* ---- end 32_aead.c ---- */
 
 /* ---- begin 34_lz4.c ---- */
-/* lz4 block compression of overflow chunks (FORMAT.md "Compressed
-   items").  A compressed item is cut into chunks of DIGBY__CHUNK input
+/* lz4 block compression of overflow chunks (FORMAT.md section 6b).  A
+   compressed item is cut into chunks of DIGBY__CHUNK input
    bytes, each compressed on its own, so that reading a byte range
    decompresses only the chunks it touches.  A chunk that lz4 cannot make
    smaller is stored as it is.
@@ -3162,7 +3260,7 @@ static int digby__lz4_decompress(const uint8_t *src, size_t n, uint8_t *dst,
 /* ---- end 34_lz4.c ---- */
 
 /* ---- begin 36_sha256.c ---- */
-/* SHA-256 (FIPS 180-4) of large keys (FORMAT.md "Large keys"): a large key
+/* SHA-256 (FIPS 180-4) of large keys (FORMAT.md section 6a): a large key
    is indexed in the tree by its first bytes and its hash, which makes
    equality cheap.  mbedTLS computes it (2.28 and 3.x); under
    DIGBY_NO_CRYPTO a small portable implementation does, so that files with
@@ -3316,6 +3414,142 @@ static void digby__sha256_of(const void *p, size_t n, uint8_t out[32])
     digby__sha256_final(&s, out);
 }
 /* ---- end 36_sha256.c ---- */
+
+/* ---- begin 41_map.c ---- */
+/* Memory-mapped reads (DIGBY_OPEN_MMAP): a read-only shared map of the
+   file, remapped larger as the file grows, with a per-page record of the
+   page version this handle verified there (map_seen), so that a mapped page
+   is checked once and then read in place with no lock, copy or system call.
+   The pager (42_pager.c) and overflow reads (54_overflow.c) read through it;
+   a mapping outlives the commit that replaces it until the last transaction
+   begun under it ends. */
+/* Whether page pgno of txn's memory map (pgno < txn->map_pages) holds a
+   version, txid, that this handle verified before (map_seen), so that it
+   may be read unchecked.  txid 0 is map_seen's "none" (no commit records
+   it; only a damaged parent could), and digby_check (map_verify) trusts
+   nothing. */
+static DIGBY__INLINE int digby__map_trusted(const digby_txn *txn, uint64_t pgno, uint64_t txid)
+{
+    return txid != 0 && !txn->map_verify && DIGBY__SEEN_LOAD(&txn->map_seen[pgno]) == txid;
+}
+
+static void digby__map_free(digby_db *db, struct digby__mapping *m)
+{
+    if (!m) return;
+    db->vfs->unmap(db->file, m->addr, m->len);
+    digby__free(&db->alloc, m->seen);
+    digby__free(&db->alloc, m);
+}
+
+/* Close time: every transaction has ended. */
+static void digby__map_close(digby_db *db)
+{
+    struct digby__mapping *m = db->map_old, *older;
+    for (; m; m = older) {
+        older = m->older;
+        digby__map_free(db, m);
+    }
+    digby__map_free(db, db->mapping);
+    db->mapping = db->map_old = NULL;
+    db->map_pages = 0;
+}
+
+/* A new mapping of `pages` pages with a zeroed seen table, or NULL (the
+   system or the allocator refused: the caller reads through the cache). */
+static struct digby__mapping *digby__map_new(digby_db *db, uint64_t pages)
+{
+    struct digby__mapping *m;
+    const void *a;
+    if (pages < 3 || pages > (uint64_t)SIZE_MAX / sizeof(uint64_t) ||
+        pages > UINT64_MAX / db->page_size)
+        return NULL;
+    m = (struct digby__mapping *)digby__malloc(&db->alloc, sizeof(*m));
+    if (!m) return NULL;
+    memset(m, 0, sizeof(*m));
+    m->seen = (uint64_t *)digby__malloc(&db->alloc, (size_t)pages * sizeof(uint64_t));
+    if (!m->seen || db->vfs->map(db->file, pages * db->page_size, &a) != DIGBY_OK || !a) {
+        digby__free(&db->alloc, m->seen);
+        digby__free(&db->alloc, m);
+        return NULL;
+    }
+    memset(m->seen, 0, (size_t)pages * sizeof(uint64_t));
+    m->addr = (const uint8_t *)a;
+    m->len = pages * db->page_size;
+    return m;
+}
+
+/* Map the file for DIGBY_OPEN_MMAP (after the meta page is chosen): `want`
+   bytes but at least the whole file; 0 for twice the file, at least 64
+   MiB.  Anything that rules the map out leaves db->mapping NULL: reads
+   then go through the cache, as without the flag. */
+static void digby__map_open(digby_db *db, uint64_t want)
+{
+    uint64_t size;
+    if (!DIGBY__HAVE_MAP || !(db->flags & DIGBY_OPEN_MMAP) || db->crypt ||
+        db->vfs->version < 2 || !db->vfs->map || !db->vfs->unmap)
+        return;
+    if (db->vfs->size(db->file, &size) != DIGBY_OK) return;
+    if (!want) {
+        want = size > UINT64_MAX / 2 ? size : 2 * size;
+        if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
+    }
+    if (want < size) want = size;
+    /* past the meta pages, or a new file would never be mapped (a commit
+       remaps only a map it outgrows) */
+    if (want < 3 * (uint64_t)db->page_size) want = 3 * (uint64_t)db->page_size;
+    db->mapping = digby__map_new(db, want / db->page_size);
+    if (db->mapping)
+        db->map_pages = DIGBY__MIN(size, db->mapping->len) / db->page_size;
+}
+
+/* A transaction begins (caller holds db->mu): it reads through the
+   current mapping until it ends. */
+static void digby__map_enter(digby_db *db, digby_txn *txn)
+{
+    struct digby__mapping *m = db->mapping;
+    txn->mapping = m;
+    txn->map_pages = db->map_pages;
+    if (!m) return;
+    m->users++;
+    txn->map = m->addr;
+    txn->map_seen = m->seen;
+}
+
+/* A transaction ends (caller holds db->mu).  Returns a retired mapping it
+   was the last user of, for the caller to free after unlocking. */
+static struct digby__mapping *digby__map_leave(digby_db *db, digby_txn *txn)
+{
+    struct digby__mapping *m = txn->mapping, **pp;
+    txn->mapping = NULL;
+    if (!m || --m->users > 0 || m == db->mapping) return NULL;
+    for (pp = &db->map_old; *pp && *pp != m; pp = &(*pp)->older) {}
+    if (*pp) *pp = m->older;
+    return m;
+}
+
+/* The file (page_count pages, all inside it) outgrew the mapping: map it
+   again, twice as large as it is now, carrying over what was verified.
+   Called by a commit before it publishes; transactions begun before keep
+   the old mapping until they end (map_old).  On failure the old mapping
+   stays and the pages past it read through the cache. */
+static void digby__map_grow(digby_db *db, uint64_t page_count)
+{
+    struct digby__mapping *old = db->mapping, *m;
+    uint64_t i, n = old->len / db->page_size;
+    m = digby__map_new(db, page_count > UINT64_MAX / 2 ? page_count : 2 * page_count);
+    if (!m) return;
+    for (i = 0; i < n; i++) m->seen[i] = DIGBY__SEEN_LOAD(&old->seen[i]);
+    digby__mutex_lock(&db->mu);
+    db->mapping = m;
+    if (old->users) {
+        old->older = db->map_old;
+        db->map_old = old;
+        old = NULL;
+    }
+    digby__mutex_unlock(&db->mu);
+    digby__map_free(db, old);
+}
+/* ---- end 41_map.c ---- */
 
 /* ---- begin 42_pager.c ---- */
 /* The pager: a bounded page cache shared by all transactions of a handle,
@@ -3701,16 +3935,6 @@ static void digby__held_release(digby_txn *txn)
     txn->held_off = 0;
 }
 
-/* Whether page pgno of txn's memory map (pgno < txn->map_pages) holds a
-   version, txid, that this handle verified before (map_seen), so that it
-   may be read unchecked.  txid 0 is map_seen's "none" (no commit records
-   it; only a damaged parent could), and digby_check (map_verify) trusts
-   nothing. */
-static DIGBY__INLINE int digby__map_trusted(const digby_txn *txn, uint64_t pgno, uint64_t txid)
-{
-    return txid != 0 && !txn->map_verify && DIGBY__SEEN_LOAD(&txn->map_seen[pgno]) == txid;
-}
-
 /* Read page pgno from the file into buf (page_size bytes) and verify its
    trailer and page number; an encrypted page is decrypted (the cache only
    ever holds plaintext).  No cache involved. */
@@ -3758,9 +3982,9 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         if (!digby__map_trusted(txn, pgno, txid)) {
             if (digby__page_check_plain(db, p, pgno) || digby__node_validate(db, p))
                 return DIGBY__CORRUPT(db, pgno);
-            if (digby__get64(p + 16) != txid) return DIGBY__CORRUPT(db, pgno);
+            if (digby__page_txid(p) != txid) return DIGBY__CORRUPT(db, pgno);
             DIGBY__SEEN_STORE(&txn->map_seen[pgno], txid);
-        } else if (digby__get64(p + 16) != txid) {
+        } else if (digby__page_txid(p) != txid) {
             return DIGBY__CORRUPT(db, pgno);
         }
         *out = p;
@@ -3769,7 +3993,7 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     f = digby__held_find(txn, pgno);
     if (f) {
         /* checked when it was first pinned; still a cheap guard */
-        if (digby__get64(f->data + 16) != txid) return DIGBY__CORRUPT(db, pgno);
+        if (digby__page_txid(f->data) != txid) return DIGBY__CORRUPT(db, pgno);
         *out = f->data;
         return DIGBY_OK;
     }
@@ -3816,132 +4040,13 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         }
     }
     digby__mutex_unlock(&c->mu);
-    if (digby__get64(f->data + 16) != txid) {
+    if (digby__page_txid(f->data) != txid) {
         digby__page_unpin(db, f);
         return DIGBY__CORRUPT(db, pgno);
     }
     *out = f->data;
     if (f->data[0] != DIGBY__PAGE_BRANCH || !digby__held_add(txn, pgno, f)) *pin = f;
     return DIGBY_OK;
-}
-
-/* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ------------------------------- */
-
-static void digby__map_free(digby_db *db, struct digby__mapping *m)
-{
-    if (!m) return;
-    db->vfs->unmap(db->file, m->addr, m->len);
-    digby__free(&db->alloc, m->seen);
-    digby__free(&db->alloc, m);
-}
-
-/* Close time: every transaction has ended. */
-static void digby__map_close(digby_db *db)
-{
-    struct digby__mapping *m = db->map_old, *older;
-    for (; m; m = older) {
-        older = m->older;
-        digby__map_free(db, m);
-    }
-    digby__map_free(db, db->mapping);
-    db->mapping = db->map_old = NULL;
-    db->map_pages = 0;
-}
-
-/* A new mapping of `pages` pages with a zeroed seen table, or NULL (the
-   system or the allocator refused: the caller reads through the cache). */
-static struct digby__mapping *digby__map_new(digby_db *db, uint64_t pages)
-{
-    struct digby__mapping *m;
-    const void *a;
-    if (pages < 3 || pages > (uint64_t)SIZE_MAX / sizeof(uint64_t) ||
-        pages > UINT64_MAX / db->page_size)
-        return NULL;
-    m = (struct digby__mapping *)digby__malloc(&db->alloc, sizeof(*m));
-    if (!m) return NULL;
-    memset(m, 0, sizeof(*m));
-    m->seen = (uint64_t *)digby__malloc(&db->alloc, (size_t)pages * sizeof(uint64_t));
-    if (!m->seen || db->vfs->map(db->file, pages * db->page_size, &a) != DIGBY_OK || !a) {
-        digby__free(&db->alloc, m->seen);
-        digby__free(&db->alloc, m);
-        return NULL;
-    }
-    memset(m->seen, 0, (size_t)pages * sizeof(uint64_t));
-    m->addr = (const uint8_t *)a;
-    m->len = pages * db->page_size;
-    return m;
-}
-
-/* Map the file for DIGBY_OPEN_MMAP (after the meta page is chosen): `want`
-   bytes but at least the whole file; 0 for twice the file, at least 64
-   MiB.  Anything that rules the map out leaves db->mapping NULL: reads
-   then go through the cache, as without the flag. */
-static void digby__map_open(digby_db *db, uint64_t want)
-{
-    uint64_t size;
-    if (!DIGBY__HAVE_MAP || !(db->flags & DIGBY_OPEN_MMAP) || db->crypt ||
-        db->vfs->version < 2 || !db->vfs->map || !db->vfs->unmap)
-        return;
-    if (db->vfs->size(db->file, &size) != DIGBY_OK) return;
-    if (!want) {
-        want = size > UINT64_MAX / 2 ? size : 2 * size;
-        if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
-    }
-    if (want < size) want = size;
-    /* past the meta pages, or a new file would never be mapped (a commit
-       remaps only a map it outgrows) */
-    if (want < 3 * (uint64_t)db->page_size) want = 3 * (uint64_t)db->page_size;
-    db->mapping = digby__map_new(db, want / db->page_size);
-    if (db->mapping)
-        db->map_pages = DIGBY__MIN(size, db->mapping->len) / db->page_size;
-}
-
-/* A transaction begins (caller holds db->mu): it reads through the
-   current mapping until it ends. */
-static void digby__map_enter(digby_db *db, digby_txn *txn)
-{
-    struct digby__mapping *m = db->mapping;
-    txn->mapping = m;
-    txn->map_pages = db->map_pages;
-    if (!m) return;
-    m->users++;
-    txn->map = m->addr;
-    txn->map_seen = m->seen;
-}
-
-/* A transaction ends (caller holds db->mu).  Returns a retired mapping it
-   was the last user of, for the caller to free after unlocking. */
-static struct digby__mapping *digby__map_leave(digby_db *db, digby_txn *txn)
-{
-    struct digby__mapping *m = txn->mapping, **pp;
-    txn->mapping = NULL;
-    if (!m || --m->users > 0 || m == db->mapping) return NULL;
-    for (pp = &db->map_old; *pp && *pp != m; pp = &(*pp)->older) {}
-    if (*pp) *pp = m->older;
-    return m;
-}
-
-/* The file (page_count pages, all inside it) outgrew the mapping: map it
-   again, twice as large as it is now, carrying over what was verified.
-   Called by a commit before it publishes; transactions begun before keep
-   the old mapping until they end (map_old).  On failure the old mapping
-   stays and the pages past it read through the cache. */
-static void digby__map_grow(digby_db *db, uint64_t page_count)
-{
-    struct digby__mapping *old = db->mapping, *m;
-    uint64_t i, n = old->len / db->page_size;
-    m = digby__map_new(db, page_count > UINT64_MAX / 2 ? page_count : 2 * page_count);
-    if (!m) return;
-    for (i = 0; i < n; i++) m->seen[i] = DIGBY__SEEN_LOAD(&old->seen[i]);
-    digby__mutex_lock(&db->mu);
-    db->mapping = m;
-    if (old->users) {
-        old->older = db->map_old;
-        db->map_old = old;
-        old = NULL;
-    }
-    digby__mutex_unlock(&db->mu);
-    digby__map_free(db, old);
 }
 
 /* ---- Dirty pages of the write transaction --------------------------------- */
@@ -4106,8 +4211,8 @@ static int digby__page_new(digby_txn *txn, unsigned type, uint8_t **out,
     memset(buf, 0, db->page_size);
     buf[0] = (uint8_t)type;
     digby__put16(buf + 4, (uint16_t)db->usable);
-    digby__put64(buf + 8, p);
-    digby__put64(buf + 16, txn->txid);
+    digby__page_set_pgno(buf, p);
+    digby__page_set_txid(buf, txn->txid);
     rc = digby__dirty_put(txn, p, buf);
     if (rc) {
         digby__pbuf_put(db, buf);
@@ -4146,8 +4251,8 @@ static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
     digby__page_unpin(db, pin);
     rc = digby__page_alloc(txn, &p);
     if (rc == DIGBY_OK) {
-        digby__put64(buf + 8, p);
-        digby__put64(buf + 16, txn->txid);
+        digby__page_set_pgno(buf, p);
+        digby__page_set_txid(buf, txn->txid);
         rc = digby__dirty_put(txn, p, buf);
         if (rc) digby__u64s_push(&db->alloc, &txn->own_free, p);
     }
@@ -4161,7 +4266,7 @@ static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
 /* ---- end 42_pager.c ---- */
 
 /* ---- begin 44_meta.c ---- */
-/* Meta pages (FORMAT.md "Meta page").  Pages 0 and 1 hold the two meta
+/* Meta pages (FORMAT.md section 3).  Pages 0 and 1 hold the two meta
    pages; transaction t writes slot t % 2, so the other slot always holds the
    previous commit, intact, to fall back on. */
 
@@ -4204,8 +4309,8 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     size_t base = c ? DIGBY__M_SHIFT : 0;
     memset(page, 0, db->page_size);
     page[0] = DIGBY__PAGE_META;
-    digby__put64(page + 8, m->txid & 1);
-    digby__put64(page + 16, m->txid);
+    digby__page_set_pgno(page, m->txid & 1);
+    digby__page_set_txid(page, m->txid);
     memcpy(page + DIGBY__M_MAGIC, DIGBY__MAGIC, 8);
     digby__put32(page + DIGBY__M_VERSION, DIGBY__FORMAT_VERSION);
     digby__put32(page + DIGBY__M_PAGESIZE, db->page_size);
@@ -4224,14 +4329,14 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     digby__put64(page + base + DIGBY__M_FREEROOT, m->free_root);
     digby__put64(page + base + DIGBY__M_FREECOUNT, m->free_count);
     memcpy(page + base + DIGBY__M_UUID, m->uuid, 16);
-    if (!c) digby__page_seal(db, page);
+    if (!c) digby__page_checksum(db, page);
 }
 
 /* Encode and seal meta page m into page. */
 static int digby__meta_seal(const digby_db *db, const digby__meta *m, uint8_t *page)
 {
     digby__meta_encode(db, m, page);
-    return db->crypt ? digby__page_lock(db, page, page) : DIGBY_OK;
+    return db->crypt ? digby__page_seal(db, page, page) : DIGBY_OK;
 }
 
 /* An encrypted meta page image: its flags and trailer size say so. */
@@ -4255,7 +4360,7 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
     m->free_count = digby__get64(page + base + DIGBY__M_FREECOUNT);
     memcpy(m->uuid, page + base + DIGBY__M_UUID, 16);
     if (base) m->key_writes = digby__get64(page + DIGBY__M_KEY_WRITES);
-    if (m->txid != digby__get64(page + 16) || (m->txid & 1) != slot ||
+    if (m->txid != digby__page_txid(page) || (m->txid & 1) != slot ||
         m->page_count < 2 || m->page_count > UINT64_MAX / page_size ||
         !digby__tree_sane(&m->main, m->page_count, m->txid) ||
         !digby__tree_sane(&m->catalog, m->page_count, m->txid) ||
@@ -4282,7 +4387,7 @@ static int digby__meta_decode(digby_db *db, const uint8_t *page,
         return digby__meta_is_encrypted(page) ? DIGBY_NOFEATURE : DIGBY_CORRUPT;
 #endif
     (void)n;
-    if (page[0] != DIGBY__PAGE_META || digby__get64(page + 8) != slot)
+    if (page[0] != DIGBY__PAGE_META || digby__page_pgno(page) != slot)
         return DIGBY_CORRUPT;
     if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
     if (digby__get32(page + DIGBY__M_VERSION) > DIGBY__FORMAT_VERSION ||
@@ -4390,7 +4495,7 @@ static int digby__meta_unlock(digby_db *db, uint8_t *page, uint32_t page_size,
     *trusted = 0;
     if (!c) return DIGBY_WRONGKEY; /* no key given */
     if (digby__get32(page + DIGBY__M_PAGESIZE) != page_size || page[0] != DIGBY__PAGE_META ||
-        digby__get64(page + 8) != slot)
+        digby__page_pgno(page) != slot)
         return DIGBY_CORRUPT;
     if ((cipher != DIGBY_CIPHER_AES128_GCM && cipher != DIGBY_CIPHER_AES256_GCM) ||
         kdf > DIGBY__KDF_PBKDF2 ||
@@ -4405,7 +4510,7 @@ static int digby__meta_unlock(digby_db *db, uint8_t *page, uint32_t page_size,
     if (rc == DIGBY_OK) {
         k->cipher = cipher;
         memcpy(k->hdr, hdr, DIGBY__M_KHDR_BYTES);
-        rc = digby__open_with(db, k, hdr + DIGBY__KH(DIGBY__M_KUUID), page, page_size);
+        rc = digby__unseal_with(db, k, hdr + DIGBY__KH(DIGBY__M_KUUID), page, page_size);
     }
     if (rc == DIGBY_OK) {
         *trusted = 1;
@@ -4551,7 +4656,7 @@ static int digby__meta_try(digby_db *db, uint8_t *buf, uint32_t ps, uint64_t slo
     case DIGBY_VERSION:
         seen->version = 1;
         if (trusted)
-            seen->version_txid = DIGBY__MAX(seen->version_txid, digby__get64(buf + 16));
+            seen->version_txid = DIGBY__MAX(seen->version_txid, digby__page_txid(buf));
         break;
     default: break;
     }
@@ -4573,126 +4678,133 @@ static void digby__meta_use_fallback(digby_db *db)
     }
 }
 
+/* What digby__meta_load found in the two slots so far. */
+typedef struct digby__meta_scan {
+    uint8_t *buf; size_t cap;  /* grows to the page size being tried */
+    digby__meta cand[2];       /* each slot's meta page, where ok[slot] */
+    digby__dkey keys[2];       /* ... and its data key (encrypted files) */
+    int ok[2];
+    uint32_t ps;               /* the page size a verified slot gave, or 0 */
+    digby__seen seen;
+} digby__meta_scan;
+
+/* Read slot `slot` at offset `off` with page size `use` (when the file
+   holds it) and try it.  A read that fails (not a short one) ends the
+   load: taken for a slot that does not verify, it would open the older
+   commit and lose the newer one.  Returns DIGBY_OK or a fatal error. */
+static int digby__meta_scan_slot(digby_db *db, digby__meta_scan *sc, uint64_t file_bytes,
+                                 int slot, uint64_t off, uint32_t use)
+{
+    int rc, fits = file_bytes >= off + use;
+    /* no memory is no damage: never DIGBY_CORRUPT for it */
+    if (fits && digby__reserve(&db->alloc, &sc->buf, &sc->cap, use) != DIGBY_OK)
+        return DIGBY_NOMEM;
+    rc = fits ? digby__read_at(db, off, sc->buf, use) : DIGBY_CORRUPT;
+    if (rc == DIGBY_CORRUPT) return DIGBY_OK;
+    if (rc) return rc;
+    rc = digby__meta_try(db, sc->buf, use, (uint64_t)slot, &sc->cand[slot], &sc->keys[slot],
+                         &sc->seen);
+    if (rc < 0) return rc;
+    if (rc == 1) { sc->ok[slot] = 1; sc->ps = use; }
+    return DIGBY_OK;
+}
+
+/* Slot 0: its first DIGBY__MIN_PAGE bytes, whose page size field tells
+   how much to read; then slot 1 at offset ps if slot 0 told it, else at
+   every page size in turn. */
+static int digby__meta_scan_slots(digby_db *db, digby__meta_scan *sc, uint64_t file_bytes)
+{
+    uint32_t try_ps;
+    int rc = file_bytes >= DIGBY__MIN_PAGE ? digby__read_at(db, 0, sc->buf, DIGBY__MIN_PAGE)
+                                           : DIGBY_CORRUPT;
+    if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) return rc;
+    if (rc == DIGBY_OK && memcmp(sc->buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
+        sc->seen.magic = 1;
+        try_ps = digby__get32(sc->buf + DIGBY__M_PAGESIZE);
+        if (try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
+            (try_ps & (try_ps - 1)) == 0) {
+            rc = digby__meta_scan_slot(db, sc, file_bytes, 0, 0, try_ps);
+            if (rc) return rc;
+        }
+    }
+    rc = DIGBY_OK; /* a short or unreadable slot 0 still leaves slot 1 */
+    for (try_ps = DIGBY__MIN_PAGE; try_ps <= DIGBY__MAX_PAGE && rc == DIGBY_OK; try_ps *= 2) {
+        uint32_t use = sc->ps ? sc->ps : try_ps;
+        rc = digby__meta_scan_slot(db, sc, file_bytes, 1, use, use);
+        if (sc->ps) break;
+    }
+    return rc;
+}
+
+/* The error when neither slot opened, from what the slots showed. */
+static int digby__meta_none(const digby__seen *seen)
+{
+    if (seen->nofeature) return DIGBY_NOFEATURE;
+    if (seen->wrongkey) return DIGBY_WRONGKEY;
+    if (seen->version) return DIGBY_VERSION;
+    return seen->magic ? DIGBY_CORRUPT : DIGBY_NOTDIGBY;
+}
+
+/* Adopt the newer verified slot (and the older one as the fallback, if
+   the file holds its pages); in an encrypted file hand both data keys to
+   db->crypt.  Returns DIGBY_OK, DIGBY_PAGESIZE, DIGBY_VERSION. */
+static int digby__meta_adopt(digby_db *db, digby__meta_scan *sc, uint64_t file_bytes,
+                             uint32_t want_ps)
+{
+    int slot = sc->ok[0] && sc->ok[1] ? sc->cand[1].txid > sc->cand[0].txid : sc->ok[1];
+    uint32_t ps = sc->ps;
+    if (want_ps && want_ps != ps) return DIGBY_PAGESIZE;
+    /* a newer commit in a format this build cannot read must not be rolled
+       back (and then overwritten) by opening the older one */
+    if (sc->seen.version && sc->seen.version_txid > sc->cand[slot].txid) return DIGBY_VERSION;
+    db->page_size = ps;
+    db->meta = sc->cand[slot];
+    /* a previous commit counting pages the file does not hold cannot be
+       opened: it is no fallback (and its page count no allocation size) */
+    db->have_fallback = sc->ok[!slot] && sc->cand[!slot].txid < sc->cand[slot].txid &&
+                        sc->cand[!slot].page_count <= file_bytes / ps;
+    if (db->have_fallback) db->fallback = sc->cand[!slot];
+    if (db->crypt) {
+        digby__crypt *c = db->crypt;
+        c->cur = sc->keys[slot];
+        memcpy(c->uuid, c->cur.hdr + DIGBY__KH(DIGBY__M_KUUID), 16);
+        c->have_fb = db->have_fallback;
+        if (c->have_fb) c->fb = sc->keys[!slot];
+        else digby__dkey_clear(&db->alloc, &sc->keys[!slot]);
+        digby__wipe(sc->keys, sizeof(sc->keys)); /* the copies are in c */
+    }
+    return DIGBY_OK;
+}
+
 /* Find the newest meta page that verifies and whose pages lie inside the
    file; sets db->page_size and db->meta (and in an encrypted file the data
    keys of both: db->crypt->cur and ->fb).  `want_ps` is the caller's page
    size or 0.  An encrypted file is opened with the user's key in db->crypt
    (none: DIGBY_WRONGKEY), checked against each meta page's key check value
-   before anything else is read. */
+   before anything else is read.  Returns DIGBY_OK, DIGBY_NOTDIGBY,
+   DIGBY_CORRUPT, DIGBY_VERSION, DIGBY_NOFEATURE, DIGBY_WRONGKEY,
+   DIGBY_PAGESIZE, DIGBY_IOERR, DIGBY_NOMEM. */
 static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
 {
-    uint8_t *buf;
-    digby__meta cand[2];
-    digby__dkey keys[2];
-    digby__seen seen;
-    int ok[2] = {0, 0}, rc, slot;
-    uint32_t ps = 0, try_ps;
-    size_t cap = 0;
-    memset(&seen, 0, sizeof(seen));
-    memset(keys, 0, sizeof(keys));
+    digby__meta_scan sc;
+    int rc;
+    memset(&sc, 0, sizeof(sc));
     /* the buffer grows to the page size being tried: a device with little
        memory and small pages never needs a 64 KiB one */
-    buf = NULL;
-    if (digby__reserve(&db->alloc, &buf, &cap, DIGBY__MIN_PAGE)) return DIGBY_NOMEM;
-    /* slot 0: its page size field tells where slot 1 is.  A read that
-       fails (not a short one) ends the load: taken for a slot that does not
-       verify, it would open the older commit and lose the newer one. */
-    rc = file_bytes >= DIGBY__MIN_PAGE ? digby__read_at(db, 0, buf, DIGBY__MIN_PAGE)
-                                       : DIGBY_CORRUPT;
-    if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
-        digby__free(&db->alloc, buf);
-        return rc;
-    }
-    if (file_bytes >= DIGBY__MIN_PAGE) {
-        if (rc == DIGBY_OK && memcmp(buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
-            int fits;
-            seen.magic = 1;
-            try_ps = digby__get32(buf + DIGBY__M_PAGESIZE);
-            fits = try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
-                   (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps;
-            if (fits && digby__reserve(&db->alloc, &buf, &cap, try_ps) != DIGBY_OK) {
-                /* no memory is no damage: never DIGBY_CORRUPT for it */
-                digby__free(&db->alloc, buf);
-                return DIGBY_NOMEM;
-            }
-            rc = fits ? digby__read_at(db, 0, buf, try_ps) : DIGBY_CORRUPT;
-            if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
-                digby__free(&db->alloc, buf);
-                return rc;
-            }
-            if (rc == DIGBY_OK) {
-                rc = digby__meta_try(db, buf, try_ps, 0, &cand[0], &keys[0], &seen);
-                if (rc < 0) { digby__free(&db->alloc, buf); return rc; }
-                if (rc == 1) { ok[0] = 1; ps = try_ps; }
-            }
-        }
-    }
-    /* slot 1: at offset ps if slot 0 told us, else try every page size */
-    for (try_ps = DIGBY__MIN_PAGE; try_ps <= DIGBY__MAX_PAGE; try_ps *= 2) {
-        uint32_t use = ps ? ps : try_ps;
-        int fits = file_bytes >= (uint64_t)use * 2;
-        if (fits && digby__reserve(&db->alloc, &buf, &cap, use) != DIGBY_OK) {
-            digby__dkey_clear(&db->alloc, &keys[0]);
-            digby__free(&db->alloc, buf);
-            return DIGBY_NOMEM;
-        }
-        rc = fits ? digby__read_at(db, use, buf, use) : DIGBY_CORRUPT;
-        if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
-            digby__dkey_clear(&db->alloc, &keys[0]);
-            digby__free(&db->alloc, buf);
-            return rc;
-        }
-        if (rc == DIGBY_OK) {
-            rc = digby__meta_try(db, buf, use, 1, &cand[1], &keys[1], &seen);
-            if (rc < 0) {
-                digby__dkey_clear(&db->alloc, &keys[0]);
-                digby__free(&db->alloc, buf);
-                return rc;
-            }
-            if (rc == 1) { ok[1] = 1; ps = use; }
-        }
-        if (ps) break;
-    }
-    digby__free(&db->alloc, buf);
-    rc = DIGBY_OK;
-    if (!ok[0] && !ok[1]) {
-        if (seen.nofeature) rc = DIGBY_NOFEATURE;
-        else if (seen.wrongkey) rc = DIGBY_WRONGKEY;
-        else if (seen.version) rc = DIGBY_VERSION;
-        else rc = seen.magic ? DIGBY_CORRUPT : DIGBY_NOTDIGBY;
-        return rc;
-    }
-    if (ok[0] && ok[1]) slot = cand[1].txid > cand[0].txid ? 1 : 0;
-    else slot = ok[1] ? 1 : 0;
-    if (want_ps && want_ps != ps) rc = DIGBY_PAGESIZE;
-    /* a newer commit in a format this build cannot read must not be rolled
-       back (and then overwritten) by opening the older one */
-    else if (seen.version && seen.version_txid > cand[slot].txid) rc = DIGBY_VERSION;
+    if (digby__reserve(&db->alloc, &sc.buf, &sc.cap, DIGBY__MIN_PAGE)) return DIGBY_NOMEM;
+    rc = digby__meta_scan_slots(db, &sc, file_bytes);
+    digby__free(&db->alloc, sc.buf);
+    if (rc == DIGBY_OK && !sc.ok[0] && !sc.ok[1]) rc = digby__meta_none(&sc.seen);
+    if (rc == DIGBY_OK) rc = digby__meta_adopt(db, &sc, file_bytes, want_ps);
     if (rc) {
-        digby__dkey_clear(&db->alloc, &keys[0]);
-        digby__dkey_clear(&db->alloc, &keys[1]);
+        digby__dkey_clear(&db->alloc, &sc.keys[0]);
+        digby__dkey_clear(&db->alloc, &sc.keys[1]);
         return rc;
-    }
-    db->page_size = ps;
-    db->meta = cand[slot];
-    /* a previous commit counting pages the file does not hold cannot be
-       opened: it is no fallback (and its page count no allocation size) */
-    db->have_fallback = ok[!slot] && cand[!slot].txid < cand[slot].txid &&
-                        cand[!slot].page_count <= file_bytes / ps;
-    if (db->have_fallback) db->fallback = cand[!slot];
-    if (db->crypt) {
-        digby__crypt *c = db->crypt;
-        c->cur = keys[slot];
-        memcpy(c->uuid, c->cur.hdr + DIGBY__KH(DIGBY__M_KUUID), 16);
-        c->have_fb = db->have_fallback;
-        if (c->have_fb) c->fb = keys[!slot];
-        else digby__dkey_clear(&db->alloc, &keys[!slot]);
-        digby__wipe(keys, sizeof(keys)); /* the copies are in c */
     }
     /* with one sync per commit, a crash can leave the newest meta page
        without the file growth it counts on: fall back to the previous
        commit.  A file short of both is truncated. */
-    if (db->meta.page_count > file_bytes / ps) {
+    if (db->meta.page_count > file_bytes / db->page_size) {
         if (!db->have_fallback) return DIGBY_CORRUPT;
         digby__meta_use_fallback(db);
     }
@@ -4701,7 +4813,7 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
 /* ---- end 44_meta.c ---- */
 
 /* ---- begin 46_freelist.c ---- */
-/* The freelist (FORMAT.md "Freelist pages").
+/* The freelist (FORMAT.md section 8).
 
    In memory the writer keeps `free` (pages anyone may reuse now, sorted
    descending so the lowest page number is taken first) and `pending`
@@ -4790,73 +4902,112 @@ static int digby__freelist_release(digby_db *db)
     return digby__freelist_sort(db, m);
 }
 
-/* Read the persisted freelist of db->meta.  At open no snapshot is live,
-   so every pending page is reusable at once. */
-static int digby__freelist_load(digby_db *db)
+/* Decode the persisted freelist of commit m, the one decoder of it that
+   open (digby__freelist_load) and digby_check (digby__walk_freelist) share.
+   buf: page_size bytes of scratch.  Each chain page is bounded, read and
+   verified (trailer, page number, type, m's txid, word count) and handed to
+   r->page; each listed page to r->entry (pending: it waits for the
+   snapshots of txid).  The stream must be exactly nfree, nfree page
+   numbers, npend, npend (txid <= m->txid, pgno) pairs, m->free_count words
+   in all, every page number in [2, page_count).  Damage is reported
+   through r->bad, whose result is returned.  Returns DIGBY_OK, r's errors,
+   or the read's (DIGBY_IOERR, DIGBY_NOMEM). */
+static int digby__freelist_read(digby_db *db, const digby__meta *m, uint8_t *buf,
+                                const digby__fl_reader *r)
 {
-    const digby__meta *m = &db->meta;
-    uint64_t pgno = m->free_root, want = m->free_count, got = 0, pages = 0;
-    uint64_t nfree = 0, npend = 0, stage = 0, left = 0, pair_txid = 0;
-    size_t per = (db->usable - DIGBY__CHAIN_HDR) / 8;
-    uint8_t *buf;
+    uint64_t pgno = m->free_root, got = 0, pages = 0, left = 0, pair_txid = 0;
+    size_t per = (db->usable - DIGBY__FREELIST_HDR) / 8;
+    int stage = 0; /* expecting 0: nfree; 1: free pgnos; 2: npend; 3: pairs; 4: nothing */
     int rc = DIGBY_OK;
     if (!pgno) return DIGBY_OK;
-    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
-    if (!buf) return DIGBY_NOMEM;
-    /* stage 0: expecting nfree; 1: free pgnos; 2: npend; 3: pairs */
-    while (pgno && rc == DIGBY_OK) {
+    while (pgno) {
         unsigned n, i;
-        if (pgno < 2 || pgno >= m->page_count || ++pages > m->page_count) {
-            rc = DIGBY__CORRUPT(db, pgno);
-            break;
-        }
+        if (pgno < 2 || pgno >= m->page_count || ++pages > m->page_count)
+            return r->bad(r->ctx, pgno, "freelist chain leaves the file or loops");
+        rc = r->page(r->ctx, pgno);
+        if (rc) return rc;
         rc = digby__page_read_raw(db, pgno, buf);
-        if (rc) break;
+        if (rc == DIGBY_CORRUPT) return r->bad(r->ctx, pgno, "freelist page fails verification");
+        if (rc) return rc;
         n = digby__get16(buf + 2);
-        if (buf[0] != DIGBY__PAGE_FREELIST || digby__get64(buf + 16) != m->txid ||
-            n > per || got + n > want) {
-            rc = DIGBY__CORRUPT(db, pgno);
-            break;
-        }
-        rc = digby__u64s_push(&db->alloc, &db->freelist_pages, pgno);
-        for (i = 0; i < n && rc == DIGBY_OK; i++) {
-            uint64_t w = digby__get64(buf + DIGBY__CHAIN_HDR + 8 * i);
+        if (buf[0] != DIGBY__PAGE_FREELIST || digby__page_txid(buf) != m->txid ||
+            n > per || got + n > m->free_count)
+            return r->bad(r->ctx, pgno, "bad freelist page (type, txid or word count)");
+        for (i = 0; i < n; i++) {
+            uint64_t w = digby__get64(buf + DIGBY__FREELIST_HDR + 8 * i);
             switch (stage) {
-            case 0:
-                if (w > m->page_count) { rc = DIGBY__CORRUPT(db, pgno); break; }
-                nfree = left = w;
-                stage = left ? 1 : 2;
+            case 0: case 2: /* a list's length */
+                if (w > m->page_count)
+                    return r->bad(r->ctx, pgno, "freelist length larger than the file");
+                left = stage == 0 ? w : 2 * w;
+                stage = left ? stage + 1 : stage + 2;
                 break;
-            case 1:
-            case 3:
-                if (stage == 3 && (left & 1) == 0) {
-                    if (w > m->txid) { rc = DIGBY__CORRUPT(db, pgno); break; }
+            case 3: /* a pending pair: txid, then pgno */
+                if ((left & 1) == 0) {
+                    if (w > m->txid)
+                        return r->bad(r->ctx, pgno, "pending page freed by a later commit");
                     pair_txid = w;
-                } else {
-                    if (w < 2 || w >= m->page_count) { rc = DIGBY__CORRUPT(db, pgno); break; }
-                    rc = digby__u64s_push(&db->alloc, &db->free, w);
+                    left--;
+                    break;
                 }
-                (void)pair_txid;
-                if (--left == 0) stage = stage == 1 ? 2 : 4;
-                break;
-            case 2:
-                if (w > m->page_count) { rc = DIGBY__CORRUPT(db, pgno); break; }
-                npend = w;
-                left = 2 * w;
-                stage = left ? 3 : 4;
+                /* fall through */
+            case 1:
+                if (w < 2 || w >= m->page_count)
+                    return r->bad(r->ctx, pgno, "listed page outside the file");
+                rc = r->entry(r->ctx, stage == 3, stage == 3 ? pair_txid : 0, w);
+                if (rc) return rc;
+                if (--left == 0) stage++;
                 break;
             default:
-                rc = DIGBY__CORRUPT(db, pgno);
+                return r->bad(r->ctx, pgno, "words past the end of the freelist");
             }
         }
         got += n;
-        pgno = digby__get64(buf + 24);
+        pgno = digby__page_next(buf);
     }
+    if (got != m->free_count || stage != 4)
+        return r->bad(r->ctx, m->free_root, "freelist length differs from the meta page");
+    return DIGBY_OK;
+}
+
+static int digby__load_page(void *ctx, uint64_t pgno)
+{
+    digby_db *db = (digby_db *)ctx;
+    return digby__u64s_push(&db->alloc, &db->freelist_pages, pgno);
+}
+
+/* At open no snapshot is live: a pending page is reusable at once. */
+static int digby__load_entry(void *ctx, int pending, uint64_t txid, uint64_t pgno)
+{
+    digby_db *db = (digby_db *)ctx;
+    (void)pending;
+    (void)txid;
+    return digby__u64s_push(&db->alloc, &db->free, pgno);
+}
+
+static int digby__load_bad(void *ctx, uint64_t pgno, const char *what)
+{
+    (void)what;
+    return DIGBY__CORRUPT((digby_db *)ctx, pgno);
+}
+
+/* Read the persisted freelist of db->meta into db->free (every page of it
+   reusable: no snapshot is live at open) and db->freelist_pages.  Returns
+   DIGBY_OK, DIGBY_CORRUPT, DIGBY_IOERR, DIGBY_NOMEM. */
+static int digby__freelist_load(digby_db *db)
+{
+    digby__fl_reader r;
+    uint8_t *buf;
+    int rc;
+    if (!db->meta.free_root) return DIGBY_OK;
+    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    if (!buf) return DIGBY_NOMEM;
+    r.ctx = db;
+    r.page = digby__load_page;
+    r.entry = digby__load_entry;
+    r.bad = digby__load_bad;
+    rc = digby__freelist_read(db, &db->meta, buf, &r);
     digby__free(&db->alloc, buf);
-    (void)nfree;
-    (void)npend;
-    if (rc == DIGBY_OK && (got != want || stage != 4))
-        rc = DIGBY__CORRUPT(db, m->free_root);
     if (rc == DIGBY_OK) rc = digby__freelist_sort(db, 0);
     return rc;
 }
@@ -4870,7 +5021,7 @@ static int digby__freelist_load(digby_db *db)
 static int digby__freelist_commit(digby_txn *txn)
 {
     digby_db *db = txn->db;
-    size_t per = (db->usable - DIGBY__CHAIN_HDR) / 8;
+    size_t per = (db->usable - DIGBY__FREELIST_HDR) / 8;
     size_t i, j, nfree, npend, total, pi = 0, in_page = 0;
     uint8_t *page = NULL;
     int rc;
@@ -4902,9 +5053,9 @@ static int digby__freelist_commit(digby_txn *txn)
         if (!nb) return DIGBY_NOMEM;
         memset(nb, 0, db->page_size);
         nb[0] = DIGBY__PAGE_FREELIST;
-        digby__put64(nb + 8, txn->chain.v[i]);
-        digby__put64(nb + 16, txn->txid);
-        if (i + 1 < txn->chain.n) digby__put64(nb + 24, txn->chain.v[i + 1]);
+        digby__page_set_pgno(nb, txn->chain.v[i]);
+        digby__page_set_txid(nb, txn->txid);
+        if (i + 1 < txn->chain.n) digby__page_set_next(nb, txn->chain.v[i + 1]);
         rc = digby__dirty_put(txn, txn->chain.v[i], nb);
         if (rc) { digby__pbuf_put(db, nb); return rc; }
     }
@@ -4926,7 +5077,7 @@ static int digby__freelist_commit(digby_txn *txn)
             page = digby__dirty_get(txn, txn->chain.v[pi++]);
             in_page = 0;
         }
-        digby__put64(page + DIGBY__CHAIN_HDR + 8 * in_page, item);
+        digby__put64(page + DIGBY__FREELIST_HDR + 8 * in_page, item);
         digby__put16(page + 2, (uint16_t)++in_page);
     }
     txn->meta.free_root = txn->chain.v[0];
@@ -4991,7 +5142,7 @@ static void digby__freelist_abort(digby_txn *txn)
 /* ---- end 46_freelist.c ---- */
 
 /* ---- begin 50_node.c ---- */
-/* Slotted branch and leaf pages (FORMAT.md "Branch and leaf pages").
+/* Slotted branch and leaf pages (FORMAT.md section 5).
 
    Header: type u8, prefix length u8 (leaves; 0 in branches), nslots u16,
    upper u16 (start of the cell area), garbage u16 (bytes of dead cells
@@ -5003,12 +5154,12 @@ static void digby__freelist_abort(digby_txn *txn)
 
    Leaf cell:   varint klen, key, varint (vlen << 3 | flags), varint version,
                 then the value (inline) or a u64 overflow item root; for a
-                large key (flag DIGBY__CELL_BIGKEY) the key bytes are its
+                large key (flag DIGBY__CELL_LARGE_KEY) the key bytes are its
                 first bytes and its SHA-256, and a varint (length << 1 |
                 compressed) and a u64 item root follow.
    Branch cell: u64 child pgno, u64 child txid, varint klen, key.  Slot 0's
                 key is always empty and stands for minus infinity.  A klen
-                with DIGBY__SEP_TIE set marks a tie separator (FORMAT.md).
+                with DIGBY__SEP_TIE set marks a tie separator (FORMAT.md section 5).
 
    Pages read from disk are validated once, when they enter the cache
    (digby__node_validate); after that the accessors below trust them. */
@@ -5023,9 +5174,9 @@ typedef struct digby__cell {
     uint64_t child;       /* branch: child page */
     uint64_t child_txid;  /* branch: child's txid */
     unsigned tie;         /* branch: a tie separator */
-    uint64_t big_len;     /* leaf, large key: its length (0: not large) */
-    unsigned big_flags;   /* ... DIGBY__KEY_COMPRESSED */
-    uint64_t big_root;    /* ... its overflow item */
+    uint64_t large_len;   /* leaf, large key: its length (0: not large) */
+    unsigned large_flags; /* ... DIGBY__KEY_COMPRESSED */
+    uint64_t large_root;  /* ... its overflow item */
     size_t size;          /* cell bytes */
 } digby__cell;
 
@@ -5068,14 +5219,14 @@ static DIGBY__INLINE void digby__leaf_cell_at(const uint8_t *c, digby__cell *out
     p = digby__vget(p, &out->version);
     out->val = p;
     p += (out->flags & DIGBY__CELL_OVERFLOW) ? 8 : (size_t)out->vlen;
-    out->big_len = 0;
-    out->big_flags = 0;
-    out->big_root = 0;
-    if (out->flags & DIGBY__CELL_BIGKEY) {
+    out->large_len = 0;
+    out->large_flags = 0;
+    out->large_root = 0;
+    if (out->flags & DIGBY__CELL_LARGE_KEY) {
         p = digby__vget(p, &a);
-        out->big_len = a >> 1;
-        out->big_flags = (unsigned)(a & 1);
-        out->big_root = digby__get64(p);
+        out->large_len = a >> 1;
+        out->large_flags = (unsigned)(a & 1);
+        out->large_root = digby__get64(p);
         p += 8;
     }
     out->size = (size_t)(p - c);
@@ -5100,6 +5251,38 @@ static void digby__node_cell(const uint8_t *page, unsigned i, digby__cell *out)
     const uint8_t *c = page + digby__node_off(page, i);
     if (page[0] == DIGBY__PAGE_LEAF) digby__leaf_cell_at(c, out);
     else digby__branch_cell_at(c, out);
+}
+
+/* An overflow item a leaf cell owns: its value's or its large key's. */
+typedef struct digby__cell_item {
+    uint64_t root, len;
+    int compressed;
+    size_t root_at;       /* where the root's u64 sits in the page */
+} digby__cell_item;
+
+/* The overflow items of leaf cell i of page p, decoded in *c, into out:
+   the value's (in overflow pages) first, then the large key's.  Returns
+   how many (0 to 2).  The one place that knows which cell flags own
+   items; freeing a tree and rekeying it both go through it. */
+static unsigned digby__cell_items(const uint8_t *p, unsigned i, const digby__cell *c,
+                                  digby__cell_item out[2])
+{
+    unsigned n = 0;
+    if (c->flags & DIGBY__CELL_OVERFLOW) {
+        out[n].root = digby__get64(c->val);
+        out[n].len = c->vlen;
+        out[n].compressed = (c->flags & DIGBY__CELL_COMPRESSED) != 0;
+        out[n].root_at = (size_t)(c->val - p);
+        n++;
+    }
+    if (c->flags & DIGBY__CELL_LARGE_KEY) {
+        out[n].root = c->large_root;
+        out[n].len = c->large_len;
+        out[n].compressed = (c->large_flags & DIGBY__KEY_COMPRESSED) != 0;
+        out[n].root_at = digby__node_off(p, i) + c->size - 8; /* the cell's last bytes */
+        n++;
+    }
+    return n;
 }
 
 /* Key of cell i without decoding the rest. */
@@ -5135,19 +5318,19 @@ static unsigned digby__key_flags(const uint8_t *packed)
 }
 
 /* Leaf cell i has a large key. */
-static int digby__leaf_big(const uint8_t *page, unsigned i)
+static int digby__leaf_large(const uint8_t *page, unsigned i)
 {
     size_t kl;
     const uint8_t *k = digby__node_key(page, i, &kl);
-    return (digby__key_flags(k + kl) & DIGBY__CELL_BIGKEY) != 0;
+    return (digby__key_flags(k + kl) & DIGBY__CELL_LARGE_KEY) != 0;
 }
 
-/* Key bytes a large key's cell keeps: DIGBY__BIG_PREFIX, or fewer on small
+/* Key bytes a large key's cell keeps: DIGBY__LARGE_PREFIX, or fewer on small
    pages, where its cell (at most 70 bytes besides them) must still fit in
    max_cell.  Fixed for a file: it depends on the page and trailer size. */
-static size_t digby__big_prefix(const digby_db *db)
+static size_t digby__large_prefix(const digby_db *db)
 {
-    return DIGBY__MIN((size_t)DIGBY__BIG_PREFIX, (size_t)db->max_cell - 70);
+    return DIGBY__MIN((size_t)DIGBY__LARGE_PREFIX, (size_t)db->max_cell - 70);
 }
 
 /* Check the structure of a branch or leaf page read from disk: every slot
@@ -5197,10 +5380,10 @@ static int digby__node_validate(const digby_db *db, const uint8_t *page)
                 if ((a >> 3) > (uint64_t)(end - p)) return 1;
                 p += (size_t)(a >> 3);
             }
-            if (a & DIGBY__CELL_BIGKEY) {
+            if (a & DIGBY__CELL_LARGE_KEY) {
                 /* its first bytes (with the page prefix) and its hash */
                 uint64_t kref;
-                if (klen + page[1] != digby__big_prefix(db) + DIGBY__HASH_BYTES) return 1;
+                if (klen + page[1] != digby__large_prefix(db) + DIGBY__HASH_BYTES) return 1;
                 k = digby__varint_get(p, end, &kref);
                 if (!k || (kref >> 1) <= db->max_key || (kref >> 1) > DIGBY_MAX_VALUE_BYTES)
                     return 1;
@@ -5261,14 +5444,14 @@ static unsigned digby__node_search(const uint8_t *page, const void *key,
             c = digby__keycmp(k, kl, key, key_bytes);
             if (tie && c < 0) {
                 /* keys with the separator as a proper prefix need a look
-                   at the child (FORMAT.md "Tie separators") */
+                   at the child (FORMAT.md section 5) */
                 if (key_bytes > kl && memcmp(key, k, kl) == 0) return DIGBY__SEARCH_SLOW;
             } else if (tie && c == 0) {
                 c = 1; /* the separator itself sorts left of its tie range */
             }
         } else {
             k = digby__node_key(page, mid, &kl);
-            if (digby__key_flags(k + kl) & DIGBY__CELL_BIGKEY) {
+            if (digby__key_flags(k + kl) & DIGBY__CELL_LARGE_KEY) {
                 /* a large key: its cell keeps its first bytes, then its hash */
                 size_t real = kl - DIGBY__HASH_BYTES, m = DIGBY__MIN(real, key_bytes);
                 c = m ? memcmp(k, key, m) : 0;
@@ -5366,8 +5549,8 @@ static size_t digby__leaf_cell_encode(uint8_t *out, const void *key, size_t klen
     return n + val_bytes;
 }
 
-/* After a leaf cell with DIGBY__CELL_BIGKEY: the large key's reference. */
-static size_t digby__bigkey_ref_put(uint8_t *out, uint64_t len, unsigned kflags,
+/* After a leaf cell with DIGBY__CELL_LARGE_KEY: the large key's reference. */
+static size_t digby__large_key_ref_put(uint8_t *out, uint64_t len, unsigned kflags,
                                     uint64_t root)
 {
     size_t n = digby__varint_put(out, (len << 1) | (kflags & DIGBY__KEY_COMPRESSED));
@@ -5409,7 +5592,7 @@ static void digby__branch_set_child(uint8_t *page, unsigned i, uint64_t child,
 static unsigned digby__max_prefix(const digby_db *db)
 {
     return (unsigned)DIGBY__MIN((size_t)DIGBY__MIN(255u, db->max_cell / 2),
-                                digby__big_prefix(db));
+                                digby__large_prefix(db));
 }
 
 /* Bytes a and b share at the start. */
@@ -5480,7 +5663,7 @@ static size_t digby__leaf_recode(uint8_t *out, const uint8_t *cell, const uint8_
    rebalancing": a page that becomes empty is freed and unlinked from its
    parent; nothing is merged.
 
-   Large keys (FORMAT.md "Large keys") sit in their cells as their first
+   Large keys (FORMAT.md section 6a) sit in their cells as their first
    bytes and SHA-256, the whole key in an overflow item.  Searches compare
    bytes first (digby__node_search) and whole keys only when the first
    bytes tie (digby__node_find); a separator between two keys that share
@@ -5525,13 +5708,13 @@ static void digby__cell_kref(const uint8_t *pre, unsigned plen, const digby__cel
     size_t n = digby__full_key(pre, plen, c, buf);
     memset(k, 0, sizeof(*k));
     k->head = buf;
-    if (c->flags & DIGBY__CELL_BIGKEY) {
+    if (c->flags & DIGBY__CELL_LARGE_KEY) {
         k->head_bytes = n - DIGBY__HASH_BYTES;
         k->hash = buf + k->head_bytes;
-        k->len = c->big_len;
-        k->root = c->big_root;
+        k->len = c->large_len;
+        k->root = c->large_root;
         k->version = c->version;
-        k->kflags = c->big_flags;
+        k->kflags = c->large_flags;
     } else {
         k->head_bytes = n;
         k->len = n;
@@ -5551,9 +5734,9 @@ static int digby__kref_span(digby_txn *txn, const digby__kref *k, unsigned slot,
         return DIGBY_OK;
     }
     if (!k->root) return DIGBY__CORRUPT(txn->db, 0);
-    rc = digby__bx_get(txn);
+    rc = digby__large_scratch_get(txn);
     if (rc) return rc;
-    rd = &txn->bx->rd[slot];
+    rd = &txn->large->rd[slot];
     rc = digby__rd_open(txn, rd, k->root, k->version, k->len,
                         (k->kflags & DIGBY__KEY_COMPRESSED) != 0);
     if (rc) return rc;
@@ -5619,7 +5802,7 @@ static int digby__first_key(digby_txn *txn, const uint8_t *page, unsigned idx,
     digby__cell c;
     uint64_t pgno, txid;
     unsigned l;
-    int rc = digby__bx_get(txn);
+    int rc = digby__large_scratch_get(txn);
     if (rc) return rc;
     digby__node_cell(page, idx, &c);
     pgno = c.child;
@@ -5636,7 +5819,7 @@ static int digby__first_key(digby_txn *txn, const uint8_t *page, unsigned idx,
         }
         digby__node_cell(p, 0, &c);
         if (want_leaf) {
-            digby__cell_kref(digby__node_prefix(p), digby__node_plen(p), &c, txn->bx->pbuf, out);
+            digby__cell_kref(digby__node_prefix(p), digby__node_plen(p), &c, txn->large->pbuf, out);
             digby__page_unpin(db, f);
             return DIGBY_OK;
         }
@@ -5685,7 +5868,7 @@ static int digby__node_find(digby_txn *txn, const uint8_t *page, unsigned below,
         if (r != DIGBY__SEARCH_SLOW) { *idx = r; return DIGBY_OK; }
     }
     *exact = 0;
-    rc = digby__bx_get(txn);
+    rc = digby__large_scratch_get(txn);
     if (rc) return rc;
     if (plen) {
         /* every key here starts with the prefix */
@@ -5711,7 +5894,7 @@ static int digby__node_find(digby_txn *txn, const uint8_t *page, unsigned below,
             digby__cell cell;
             digby__kref ck;
             digby__node_cell(page, mid, &cell);
-            digby__cell_kref(digby__node_prefix(page), plen, &cell, txn->bx->kbuf, &ck);
+            digby__cell_kref(digby__node_prefix(page), plen, &cell, txn->large->kbuf, &ck);
             rc = digby__kcmp(txn, &ck, k, &c);
         }
         if (rc) return rc;
@@ -5856,7 +6039,7 @@ static size_t digby__span_key(const digby__span *v, uint8_t *out)
     size_t n;
     digby__leaf_cell_at(v->p, &c);
     n = digby__full_key(v->pre, v->plen, &c, out);
-    return (c.flags & DIGBY__CELL_BIGKEY) ? n - DIGBY__HASH_BYTES : n;
+    return (c.flags & DIGBY__CELL_LARGE_KEY) ? n - DIGBY__HASH_BYTES : n;
 }
 
 /* The first min(len, limit) bytes of a leaf span's whole key, to out: *n
@@ -5869,21 +6052,21 @@ static int digby__span_head(digby_txn *txn, const digby__span *v, uint8_t *out,
     size_t k;
     digby__leaf_cell_at(v->p, &c);
     k = digby__full_key(v->pre, v->plen, &c, out);
-    if (!(c.flags & DIGBY__CELL_BIGKEY)) {
+    if (!(c.flags & DIGBY__CELL_LARGE_KEY)) {
         *len = k;
         *n = DIGBY__MIN(k, limit);
         return DIGBY_OK;
     }
-    *len = c.big_len;
+    *len = c.large_len;
     k -= DIGBY__HASH_BYTES;
-    *n = (size_t)DIGBY__MIN((uint64_t)limit, c.big_len);
+    *n = (size_t)DIGBY__MIN((uint64_t)limit, c.large_len);
     if (*n > k) {
-        int rc = digby__bx_get(txn);
+        int rc = digby__large_scratch_get(txn);
         digby__rd *rd;
         if (rc) return rc;
-        rd = &txn->bx->rd[2];
-        rc = digby__rd_open(txn, rd, c.big_root, c.version, c.big_len,
-                            (c.big_flags & DIGBY__KEY_COMPRESSED) != 0);
+        rd = &txn->large->rd[2];
+        rc = digby__rd_open(txn, rd, c.large_root, c.version, c.large_len,
+                            (c.large_flags & DIGBY__KEY_COMPRESSED) != 0);
         if (rc == DIGBY_OK) rc = digby__rd_read(txn, rd, k, out + k, *n - k);
         if (rc) return rc;
     }
@@ -5961,7 +6144,7 @@ static int digby__span_starts(const digby__span *v, const uint8_t *pre, size_t m
     digby__cell c;
     size_t kb, a;
     digby__leaf_cell_at(v->p, &c);
-    kb = c.key_bytes - ((c.flags & DIGBY__CELL_BIGKEY) ? DIGBY__HASH_BYTES : 0);
+    kb = c.key_bytes - ((c.flags & DIGBY__CELL_LARGE_KEY) ? DIGBY__HASH_BYTES : 0);
     if ((size_t)v->plen + kb < m) return 0;
     a = DIGBY__MIN((size_t)v->plen, m);
     if (a && memcmp(v->pre, pre, a) != 0) return 0;
@@ -5994,16 +6177,16 @@ static int digby__fill(digby_txn *txn, const digby__span *v, unsigned from, unsi
         if (is_branch && j == from && from > 0) {
             /* a right page's first key becomes minus infinity */
             sz = digby__branch_cell_encode(txn->cell2, digby__get64(p),
-                                           digby__get64(p + 8), NULL, 0);
+                                           digby__page_pgno(p), NULL, 0);
             p = txn->cell2;
         } else if (!is_branch && m && !digby__span_starts(&v[j], page + DIGBY__HDR, m)) {
-            return DIGBY__CORRUPT(db, digby__get64(page + 8));
+            return DIGBY__CORRUPT(db, digby__page_pgno(page));
         } else if (!is_branch && v[j].plen != m) {
             sz = digby__leaf_recode(txn->cell2, p, v[j].pre, v[j].plen, m);
             p = txn->cell2;
         }
         if (digby__node_insert(db, page, j - from, p, sz, NULL))
-            return DIGBY__CORRUPT(db, digby__get64(page + 8));
+            return DIGBY__CORRUPT(db, digby__page_pgno(page));
     }
     return DIGBY_OK;
 }
@@ -6025,7 +6208,7 @@ static int digby__lay_out(digby_txn *txn, const digby__span *v, unsigned total,
     } else {
         /* from the first max_key + 1 bytes of both keys: a separator of at
            most that many bytes, or, when they share more than max_key
-           bytes, a tie separator of max_key (FORMAT.md) */
+           bytes, a tie separator of max_key (FORMAT.md section 5) */
         size_t lim = txn->db->max_key + 1, ln, rn, i;
         uint64_t llen, rlen;
         rc = digby__span_head(txn, &v[k - 1], txn->cell2, lim, &ln, &llen);
@@ -6039,7 +6222,7 @@ static int digby__lay_out(digby_txn *txn, const digby__span *v, unsigned total,
             *sep_bytes = txn->db->max_key;
             txn->sep_tie = 1;
         } else {
-            return DIGBY__CORRUPT(txn->db, digby__get64(left + 8));
+            return DIGBY__CORRUPT(txn->db, digby__page_pgno(left));
         }
     }
     /* the spans point into copies (txn->tmp, tmp2) or txn->cell3, so both
@@ -6069,7 +6252,7 @@ static int digby__split(digby_txn *txn, uint8_t *page, unsigned idx,
     if (idx == n) want = n;
     else if (idx == 0 && !is_branch) want = 1;
     if (digby__choose(txn, v, total, db->usable - DIGBY__HDR, want, &k))
-        return DIGBY__CORRUPT(db, digby__get64(page + 8));
+        return DIGBY__CORRUPT(db, digby__page_pgno(page));
     rc = digby__page_new(txn, page[0], &right, right_pgno);
     if (rc) return rc;
     return digby__lay_out(txn, v, total, k, page, right, sep_bytes);
@@ -6142,7 +6325,7 @@ static int digby__share(digby_txn *txn, digby__tree *t, digby__pathent *path,
         digby__page_unpin(db, spin);
         txn->spans_leaf = 1;
         if (digby__choose(txn, txn->spans, total, cap, 0, &k))
-            continue; /* a big cell in the way */
+            continue; /* a large cell in the way */
         digby__page_unpin(db, pin);
         pin = NULL;
         rc = digby__page_touch(txn, sc.child, sc.child_txid, &sbuf, &spgno);
@@ -6253,7 +6436,7 @@ static int digby__append_fast(digby_txn *txn, digby__tree *t, const void *key,
     plen = digby__node_plen(leaf);
     if (n == 0 || key_bytes < plen || key_bytes > db->max_key ||
         (plen && memcmp(key, digby__node_prefix(leaf), plen) != 0) ||
-        digby__leaf_big(leaf, n - 1))
+        digby__leaf_large(leaf, n - 1))
         return 0;
     k = digby__node_key(leaf, n - 1, &kl);
     c = digby__keycmp((const uint8_t *)key + plen, key_bytes - plen, k, kl);
@@ -6300,7 +6483,7 @@ typedef struct digby__entry {
     const uint8_t *kh;             /* the key, or a large key's cell bytes */
     size_t kh_bytes;
     uint64_t klen;                 /* the whole key */
-    int big;
+    int large;
     uint64_t kroot;                /* large key: its item */
     unsigned kflags;               /* ... DIGBY__KEY_COMPRESSED */
     const uint8_t *val;            /* inline value */
@@ -6340,9 +6523,9 @@ static int digby__locate(digby_txn *txn, digby__tree *t, const digby__kref *k,
         loc->vflags = c.flags;
         loc->vlen = c.vlen;
         if (c.flags & DIGBY__CELL_OVERFLOW) loc->vroot = digby__get64(c.val);
-        loc->kroot = c.big_root;
-        loc->klen = c.big_len;
-        loc->kflags = c.big_flags;
+        loc->kroot = c.large_root;
+        loc->klen = c.large_len;
+        loc->kflags = c.large_flags;
     }
     digby__page_unpin(txn->db, pin);
     return DIGBY_OK;
@@ -6374,14 +6557,14 @@ static uint64_t digby__inline_size(const digby_txn *txn, const digby__entry *e, 
 {
     uint64_t n = digby__varint_len(e->kh_bytes) + e->kh_bytes +
                  digby__varint_len(vlen << 3) + digby__varint_len(txn->txid) + vlen;
-    if (e->big) n += digby__varint_len(e->klen << 1) + 8;
+    if (e->large) n += digby__varint_len(e->klen << 1) + 8;
     return n;
 }
 
 /* The leaf cell of entry e (with its whole key), to out. */
 static size_t digby__entry_cell(const digby_txn *txn, const digby__entry *e, uint8_t *out)
 {
-    unsigned flags = e->vflags | (e->big ? DIGBY__CELL_BIGKEY : 0);
+    unsigned flags = e->vflags | (e->large ? DIGBY__CELL_LARGE_KEY : 0);
     size_t n;
     if (e->vflags & DIGBY__CELL_OVERFLOW) {
         uint8_t ref[8];
@@ -6391,7 +6574,7 @@ static size_t digby__entry_cell(const digby_txn *txn, const digby__entry *e, uin
         n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, txn->txid,
                                     e->val, (size_t)e->vlen);
     }
-    if (e->big) n += digby__bigkey_ref_put(out + n, e->klen, e->kflags, e->kroot);
+    if (e->large) n += digby__large_key_ref_put(out + n, e->klen, e->kflags, e->kroot);
     return n;
 }
 
@@ -6433,7 +6616,7 @@ static int digby__btree_store(digby_txn *txn, digby__tree *t, digby__loc *loc,
        may not reach into a large key's hash) */
     memcpy(txn->cell3, txn->cell, sz);
     plen = digby__node_plen(page);
-    in_prefix = (e->big ? plen <= digby__big_prefix(db) : e->kh_bytes >= plen) &&
+    in_prefix = (e->large ? plen <= digby__large_prefix(db) : e->kh_bytes >= plen) &&
                 (plen == 0 || memcmp(e->kh, digby__node_prefix(page), plen) == 0);
     if (in_prefix) {
         size_t ssz = plen ? digby__leaf_recode(txn->cell, txn->cell3, NULL, 0, plen) : sz;
@@ -6490,7 +6673,7 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     digby__skey sk;
     digby__loc loc;
     digby__entry e;
-    uint8_t stub[DIGBY__BIG_PREFIX + DIGBY__HASH_BYTES];
+    uint8_t stub[DIGBY__LARGE_PREFIX + DIGBY__HASH_BYTES];
     int lz4 = digby__put_lz4(db, flags), rc, comp;
 
     if (digby__append_fast(txn, t, key, key_bytes, val, vlen)) return DIGBY_OK;
@@ -6501,12 +6684,12 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     memset(&e, 0, sizeof(e));
     e.klen = key_bytes;
     if (key_bytes > db->max_key) {
-        size_t pre = digby__big_prefix(db);
+        size_t pre = digby__large_prefix(db);
         memcpy(stub, key, pre);
         memcpy(stub + pre, sk.hash, DIGBY__HASH_BYTES);
         e.kh = stub;
         e.kh_bytes = pre + DIGBY__HASH_BYTES;
-        e.big = 1;
+        e.large = 1;
         rc = digby__item_write(txn, (const uint8_t *)key, key_bytes, lz4, &e.kroot, &comp);
         if (rc) return rc;
         e.kflags = comp ? DIGBY__KEY_COMPRESSED : 0;
@@ -6645,17 +6828,14 @@ static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
             if (sp + 1 != (int)t->depth) { digby__page_unpin(db, f); return DIGBY__CORRUPT(db, st[sp].pgno); }
             for (i = 0; i < n; i++) {
                 digby__cell c;
+                digby__cell_item it[2];
+                unsigned k, m;
                 digby__node_cell(p, i, &c);
-                if (c.flags & DIGBY__CELL_OVERFLOW) {
-                    rc = digby__item_free(txn, digby__get64(c.val), c.version, c.vlen,
-                                          (c.flags & DIGBY__CELL_COMPRESSED) != 0);
-                    if (rc) { digby__page_unpin(db, f); return rc; }
-                }
-                if (c.flags & DIGBY__CELL_BIGKEY) {
-                    rc = digby__item_free(txn, c.big_root, c.version, c.big_len,
-                                          (c.big_flags & DIGBY__KEY_COMPRESSED) != 0);
-                    if (rc) { digby__page_unpin(db, f); return rc; }
-                }
+                m = digby__cell_items(p, i, &c, it);
+                for (k = 0; k < m && rc == DIGBY_OK; k++)
+                    rc = digby__item_free(txn, it[k].root, c.version, it[k].len,
+                                          it[k].compressed);
+                if (rc) { digby__page_unpin(db, f); return rc; }
             }
         }
         digby__page_unpin(db, f);
@@ -6669,7 +6849,7 @@ static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
 /* ---- end 52_btree.c ---- */
 
 /* ---- begin 54_overflow.c ---- */
-/* Overflow items (FORMAT.md "Overflow pages", "Compressed items"): a value
+/* Overflow items (FORMAT.md section 6, "Compressed items"): a value
    too large for a leaf, and the whole of a large key, live in overflow
    pages.  An item is a stream of bytes in data pages under a tree of index
    pages (a radix tree, as in a Unix inode's indirect blocks), so that any
@@ -6802,7 +6982,7 @@ static int digby__strm_load(digby_txn *txn, digby__strm *st, unsigned level,
         p = st->buf[level];
     }
     st->pg[level] = NULL;
-    if (digby__get64(p + 16) != st->version || digby__get32(p + 4) != pos)
+    if (digby__page_txid(p) != st->version || digby__page_pos(p) != pos)
         return DIGBY__CORRUPT(db, pgno);
     if (level == 0) {
         if (p[0] != DIGBY__PAGE_OVERFLOW) return DIGBY__CORRUPT(db, pgno);
@@ -7029,43 +7209,43 @@ static void digby__rd_drop(digby_db *db, digby__rd *rd)
 }
 
 /* The transaction's readers and scratch, made on first use. */
-static int digby__bx_get(digby_txn *txn)
+static int digby__large_scratch_get(digby_txn *txn)
 {
     digby_db *db = txn->db;
-    digby__bigx *bx = txn->bx;
-    if (!bx) {
-        bx = (digby__bigx *)digby__malloc(&db->alloc, sizeof(*bx));
-        if (!bx) return DIGBY_NOMEM;
-        memset(bx, 0, sizeof(*bx));
-        txn->bx = bx;
+    digby__large_scratch *ls = txn->large;
+    if (!ls) {
+        ls = (digby__large_scratch *)digby__malloc(&db->alloc, sizeof(*ls));
+        if (!ls) return DIGBY_NOMEM;
+        memset(ls, 0, sizeof(*ls));
+        txn->large = ls;
     }
-    if (!bx->kbuf) bx->kbuf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
-    if (!bx->pbuf) bx->pbuf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
-    return bx->kbuf && bx->pbuf ? DIGBY_OK : DIGBY_NOMEM;
+    if (!ls->kbuf) ls->kbuf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    if (!ls->pbuf) ls->pbuf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    return ls->kbuf && ls->pbuf ? DIGBY_OK : DIGBY_NOMEM;
 }
 
-static void digby__bx_release(digby_txn *txn)
+static void digby__large_scratch_release(digby_txn *txn)
 {
     digby_db *db = txn->db;
     unsigned i;
-    if (!txn->bx) return;
-    for (i = 0; i < 3; i++) digby__rd_drop(db, &txn->bx->rd[i]);
-    digby__free(&db->alloc, txn->bx->kbuf);
-    digby__free(&db->alloc, txn->bx->pbuf);
-    digby__free(&db->alloc, txn->bx);
-    txn->bx = NULL;
+    if (!txn->large) return;
+    for (i = 0; i < 3; i++) digby__rd_drop(db, &txn->large->rd[i]);
+    digby__free(&db->alloc, txn->large->kbuf);
+    digby__free(&db->alloc, txn->large->pbuf);
+    digby__free(&db->alloc, txn->large);
+    txn->large = NULL;
 }
 
 /* Read a whole item into out (len bytes), with reader `slot`. */
 static int digby__item_read(digby_txn *txn, unsigned slot, uint64_t root, uint64_t version,
                             uint64_t len, int compressed, uint8_t *out)
 {
-    int rc = digby__bx_get(txn);
+    int rc = digby__large_scratch_get(txn);
     if (rc) return rc;
     if (len > SIZE_MAX) return DIGBY_NOMEM;
-    rc = digby__rd_open(txn, &txn->bx->rd[slot], root, version, len, compressed);
+    rc = digby__rd_open(txn, &txn->large->rd[slot], root, version, len, compressed);
     if (rc) return rc;
-    return digby__rd_read(txn, &txn->bx->rd[slot], 0, out, (size_t)len);
+    return digby__rd_read(txn, &txn->large->rd[slot], 0, out, (size_t)len);
 }
 
 /* ---- Freeing and walking items ------------------------------------------- */
@@ -7196,9 +7376,9 @@ static int digby__ovf_emit(digby_txn *txn, uint8_t *p, unsigned type, unsigned l
     p[0] = (uint8_t)type;
     p[1] = (uint8_t)level;
     digby__put16(p + 2, (uint16_t)count);
-    digby__put32(p + 4, pos);
-    digby__put64(p + 8, *pgno);
-    digby__put64(p + 16, txn->txid);
+    digby__page_set_pos(p, pos);
+    digby__page_set_pgno(p, *pgno);
+    digby__page_set_txid(p, txn->txid);
     memset(p + DIGBY__HDR + used, 0, db->usable - DIGBY__HDR - used);
     return digby__ovf_put_page(txn, *pgno, p);
 }
@@ -7506,7 +7686,7 @@ static int digby__blob_end(digby_blob *b, int free_pages)
     int rc = DIGBY_OK, rc2 = DIGBY_OK;
     if (free_pages) {
         if (!b->inline_val) rc = digby__iw_abort(txn, &b->iw);
-        if (b->e.big)
+        if (b->e.large)
             rc2 = digby__item_free(txn, b->e.kroot, txn->txid, b->e.klen,
                                    (b->e.kflags & DIGBY__KEY_COMPRESSED) != 0);
     } else if (!b->inline_val) {
@@ -7563,22 +7743,22 @@ DIGBY_API int digby_txn_put_begin(digby_txn *txn, digby_table *table, const void
     b->e.kh_bytes = key_bytes;
     b->inline_val = 1; /* nothing to release yet */
     if (key_bytes > db->max_key) {
-        size_t pre = digby__big_prefix(db);
-        b->e.big = 1;
+        size_t pre = digby__large_prefix(db);
+        b->e.large = 1;
         b->e.kh_bytes = pre + DIGBY__HASH_BYTES;
     }
     b->key = (uint8_t *)digby__malloc(&db->alloc, b->e.kh_bytes);
     if (!b->key) { digby__free(&db->alloc, b); return DIGBY_NOMEM; }
     txn->blob = b;
-    if (b->e.big) {
+    if (b->e.large) {
         /* the key is written now: only its cell bytes are kept */
-        size_t pre = digby__big_prefix(db);
+        size_t pre = digby__large_prefix(db);
         memcpy(b->key, key, pre);
         memcpy(b->key + pre, sk.hash, DIGBY__HASH_BYTES);
         rc = digby__item_write(txn, (const uint8_t *)key, key_bytes,
                                digby__put_lz4(db, flags), &b->e.kroot, &comp);
         if (rc) {
-            b->e.big = 0;
+            b->e.large = 0;
             digby__blob_end(b, 0);
             return digby__txn_fail(txn, rc);
         }
@@ -7637,7 +7817,7 @@ DIGBY_API int digby_blob_finish(digby_blob *b)
     k.head = b->e.kh;
     k.head_bytes = b->e.kh_bytes;
     k.len = b->e.klen;
-    if (b->e.big) {
+    if (b->e.large) {
         k.head_bytes -= DIGBY__HASH_BYTES;
         k.hash = b->e.kh + k.head_bytes;
         k.root = b->e.kroot;
@@ -7664,7 +7844,7 @@ DIGBY_API int digby_blob_finish(digby_blob *b)
         txn->mod++;
         if (b->table) b->table->dirty = 1;
     }
-    b->e.big = 0; /* its key item belongs to the entry (or a poisoned txn) */
+    b->e.large = 0; /* its key item belongs to the entry (or a poisoned txn) */
     digby__blob_end(b, 0);
     return digby__txn_fail(txn, rc);
 }
@@ -7690,9 +7870,9 @@ static int digby__value_range(digby_txn *txn, const digby__cell *c, uint64_t off
     if (n == 0) return DIGBY_OK;
     if (c->flags & DIGBY__CELL_OVERFLOW) {
         digby__rd *rd;
-        rc = digby__bx_get(txn);
+        rc = digby__large_scratch_get(txn);
         if (rc) return rc;
-        rd = &txn->bx->rd[2];
+        rd = &txn->large->rd[2];
         rc = digby__rd_open(txn, rd, digby__get64(c->val), c->version, c->vlen,
                             (c->flags & DIGBY__CELL_COMPRESSED) != 0);
         if (rc == DIGBY_OK) rc = digby__rd_read(txn, rd, off, buf, (size_t)n);
@@ -7746,7 +7926,7 @@ static void digby__txn_release(digby_txn *txn)
     digby_table *t, *tn;
     while (txn->cursors) digby_cursor_close(txn->cursors);
     digby__blob_discard(txn, 0);
-    digby__bx_release(txn);
+    digby__large_scratch_release(txn);
     digby__held_release(txn);
     for (t = txn->tables; t; t = tn) {
         tn = t->next;
@@ -7890,13 +8070,13 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
         while (j < n && j - i < run_max && pgnos[j] == pgnos[j - 1] + 1) j++;
         if (j - i == 1 && !db->crypt) {
             uint8_t *p = digby__dirty_get(txn, pgnos[i]);
-            digby__page_seal(db, p);
+            digby__page_checksum(db, p);
             rc = db->vfs->write(db->file, pgnos[i] * db->page_size, p, db->page_size);
             i++;
             continue;
         }
         for (k = i; k < j && rc == DIGBY_OK; k++)
-            rc = digby__page_lock(db, digby__dirty_get(txn, pgnos[k]),
+            rc = digby__page_seal(db, digby__dirty_get(txn, pgnos[k]),
                                   out + (k - i) * db->page_size);
         if (rc == DIGBY_OK)
             rc = db->vfs->write(db->file, pgnos[i] * db->page_size, out,
@@ -7909,83 +8089,88 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
 
 static int digby__table_flush(digby_txn *txn);
 
-DIGBY_API int digby_txn_commit(digby_txn *txn)
+/* Commit, step 1: close the cursors, drop an unfinished streaming put and
+   write changed table descriptors into the catalog. */
+static int digby__commit_prepare(digby_txn *txn)
 {
-    digby_db *db;
-    uint64_t *pgnos = NULL;
-    size_t n = 0, i;
-    int rc, sync = 1;
-    if (!txn) return DIGBY_INVALID;
-    db = txn->db;
-    if (txn->rdonly) {
-        digby__txn_unregister(txn);
-        digby__txn_release(txn);
-        return DIGBY_OK;
-    }
-    if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
+    int rc;
     while (txn->cursors) digby_cursor_close(txn->cursors);
-    /* an unfinished streaming put is dropped, its pages freed */
-    rc = digby__blob_discard(txn, 1);
+    rc = digby__blob_discard(txn, 1); /* its pages are freed */
     if (rc == DIGBY_OK) rc = digby__table_flush(txn);
-    if (rc == DIGBY_OK && txn->mod == 0) {
-        /* nothing written: nothing to commit */
-        digby_txn_abort(txn);
-        return DIGBY_OK;
-    }
-    if (rc == DIGBY_OK) rc = digby__freelist_commit(txn);
-    if (rc == DIGBY_OK) rc = digby__freelist_reserve(txn);
-    if (rc == DIGBY_OK) {
-        pgnos = (uint64_t *)digby__malloc(&db->alloc, (txn->dirty.count + 1) * sizeof(uint64_t));
-        if (!pgnos) rc = DIGBY_NOMEM;
-    }
-    if (rc == DIGBY_OK) {
-        uint64_t *scratch;
-        for (i = 0; i < txn->dirty.cap; i++)
-            if (txn->dirty.keys[i]) pgnos[n++] = txn->dirty.keys[i];
-        /* no scratch (a short list, or out of memory): heapsort, in place */
-        scratch = n < DIGBY__RADIX_MIN ? NULL
-                  : (uint64_t *)digby__malloc(&db->alloc, (n + 256) * sizeof(uint64_t));
-        digby__sort_u64_with(pgnos, n, 0, scratch);
-        digby__free(&db->alloc, scratch);
-        rc = digby__write_dirty(txn, pgnos, n);
-    }
-    /* the file must reach page_count before the meta page counts on it:
-       pages allocated at the end and freed again were never written */
-    if (rc == DIGBY_OK) {
-        uint64_t size, need = txn->meta.page_count * db->page_size;
-        rc = db->vfs->size(db->file, &size);
-        if (rc == DIGBY_OK && size < need) rc = db->vfs->truncate(db->file, need);
-    }
-    if (db->flags & DIGBY_OPEN_NO_SYNC) sync = 0;
-    /* The first commit of a session syncs its pages before writing the
-       meta page (two syncs); later ones write pages and meta page and sync
-       once, and open verifies the newest commit's pages instead.  The
-       first one must be ordered: a crash before it may have left pages of
-       an unfinished transaction carrying the very txid it reuses, which
-       verification could not tell from its own. */
-    if (rc == DIGBY_OK && sync && !db->synced_commit) {
+    return rc;
+}
+
+/* Commit, step 3: write every dirty page (tree pages and the freelist
+   chain), in page-number order.  *pgnos_out: the sorted page numbers, for
+   digby__commit_publish (the caller frees it). */
+static int digby__commit_pages(digby_txn *txn, uint64_t **pgnos_out, size_t *n_out)
+{
+    digby_db *db = txn->db;
+    uint64_t *pgnos, *scratch;
+    size_t n = 0, i;
+    pgnos = (uint64_t *)digby__malloc(&db->alloc, (txn->dirty.count + 1) * sizeof(uint64_t));
+    if (!pgnos) return DIGBY_NOMEM;
+    *pgnos_out = pgnos;
+    for (i = 0; i < txn->dirty.cap; i++)
+        if (txn->dirty.keys[i]) pgnos[n++] = txn->dirty.keys[i];
+    *n_out = n;
+    /* no scratch (a short list, or out of memory): heapsort, in place */
+    scratch = n < DIGBY__RADIX_MIN ? NULL
+              : (uint64_t *)digby__malloc(&db->alloc, (n + 256) * sizeof(uint64_t));
+    digby__sort_u64_with(pgnos, n, 0, scratch);
+    digby__free(&db->alloc, scratch);
+    return digby__write_dirty(txn, pgnos, n);
+}
+
+/* Commit, step 4: the file must reach page_count before the meta page
+   counts on it (pages allocated at the end and freed again were never
+   written). */
+static int digby__commit_extend(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    uint64_t size, need = txn->meta.page_count * db->page_size;
+    int rc = db->vfs->size(db->file, &size);
+    if (rc == DIGBY_OK && size < need) rc = db->vfs->truncate(db->file, need);
+    return rc;
+}
+
+/* Commit, step 5: the meta page, and the sync that makes it all durable.
+   The first commit of a session syncs its pages before writing the meta
+   page (two syncs); later ones write pages and meta page and sync once,
+   and open verifies the newest commit's pages instead.  The first one must
+   be ordered: a crash before it may have left pages of an unfinished
+   transaction carrying the very txid it reuses, which verification could
+   not tell from its own.  A failed sync or meta write poisons the handle:
+   the meta slot may hold anything, and a failed sync may have dropped
+   pages. */
+static int digby__commit_meta(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    int rc, sync = !(db->flags & DIGBY_OPEN_NO_SYNC);
+    if (sync && !db->synced_commit) {
         rc = db->vfs->sync(db->file);
-        if (rc) db->poisoned = 1; /* a failed sync may have dropped pages */
+        if (rc) { db->poisoned = 1; return rc; }
     }
-    if (rc == DIGBY_OK) {
-        txn->meta.txid = txn->txid;
-        rc = digby__meta_write(db, &txn->meta, txn->tmp);
-        if (rc == DIGBY_OK && sync) rc = db->vfs->sync(db->file);
-        /* the meta slot may hold anything now: refuse writes until reopen */
-        if (rc) db->poisoned = 1;
-        else if (sync) db->synced_commit = 1;
-    }
-    if (rc) {
-        digby__free(&db->alloc, pgnos);
-        digby_txn_abort(txn);
-        return rc;
-    }
-    /* durable: publish the snapshot, adopt the freelist, feed the cache */
+    txn->meta.txid = txn->txid;
+    rc = digby__meta_write(db, &txn->meta, txn->tmp);
+    if (rc == DIGBY_OK && sync) rc = db->vfs->sync(db->file);
+    if (rc) db->poisoned = 1;
+    else if (sync) db->synced_commit = 1;
+    return rc;
+}
+
+/* Commit, step 6 (durable now): publish the snapshot, adopt the freelist,
+   hand the written tree pages to the cache (or mark them verified in the
+   map) and the rest back to the buffer pool. */
+static void digby__commit_publish(digby_txn *txn, const uint64_t *pgnos, size_t n)
+{
+    digby_db *db = txn->db;
+    size_t i;
     if (db->mapping && txn->meta.page_count > db->mapping->len / db->page_size)
         digby__map_grow(db, txn->meta.page_count);
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
-    /* the file reaches page_count now (above): the map may show it all */
+    /* the file reaches page_count now (step 4): the map may show it all */
     if (db->mapping && txn->meta.page_count > db->map_pages)
         db->map_pages = DIGBY__MIN(txn->meta.page_count, db->mapping->len / db->page_size);
     digby__mutex_unlock(&db->mu);
@@ -8000,18 +8185,55 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) {
             if (pgnos[i] >= db->map_pages)
                 digby__cache_put(db, pgnos[i], &buf);
-            else if (digby__get64(buf + 16) == txn->txid)
+            else if (digby__page_txid(buf) == txn->txid)
                 DIGBY__SEEN_STORE(&db->mapping->seen[pgnos[i]], txn->txid);
         }
         digby__pbuf_put(db, buf);
     }
-    digby__free(&db->alloc, pgnos);
-    {
-        uint64_t txid = txn->txid;
+}
+
+/* Commit: prepare (1), persist the freelist (2), write the pages (3),
+   extend the file (4), write the meta page and sync (5), publish (6), then
+   end the transaction and run the commit hook and an automatic rekey. */
+DIGBY_API int digby_txn_commit(digby_txn *txn)
+{
+    digby_db *db;
+    uint64_t *pgnos = NULL, txid;
+    size_t n = 0;
+    int rc;
+    if (!txn) return DIGBY_INVALID;
+    db = txn->db;
+    if (txn->rdonly) {
         digby__txn_unregister(txn);
         digby__txn_release(txn);
-        if (db->on_commit) db->on_commit(db->on_commit_ctx, txid);
+        return DIGBY_OK;
     }
+    if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
+    rc = digby__commit_prepare(txn);
+    if (rc == DIGBY_OK && txn->mod == 0) {
+        /* nothing written: nothing to commit */
+        digby_txn_abort(txn);
+        return DIGBY_OK;
+    }
+#ifdef DIGBY_DEBUG
+    if (rc == DIGBY_OK) rc = digby__debug_check_commit(txn);
+#endif
+    if (rc == DIGBY_OK) rc = digby__freelist_commit(txn);
+    if (rc == DIGBY_OK) rc = digby__freelist_reserve(txn);
+    if (rc == DIGBY_OK) rc = digby__commit_pages(txn, &pgnos, &n);
+    if (rc == DIGBY_OK) rc = digby__commit_extend(txn);
+    if (rc == DIGBY_OK) rc = digby__commit_meta(txn);
+    if (rc) {
+        digby__free(&db->alloc, pgnos);
+        digby_txn_abort(txn);
+        return rc;
+    }
+    digby__commit_publish(txn, pgnos, n);
+    digby__free(&db->alloc, pgnos);
+    txid = txn->txid;
+    digby__txn_unregister(txn);
+    digby__txn_release(txn);
+    if (db->on_commit) db->on_commit(db->on_commit_ctx, txid);
     if (db->crypt) digby__crypt_after_commit(db);
     return DIGBY_OK;
 }
@@ -8026,7 +8248,7 @@ static int digby__txn_check_write(digby_txn *txn)
 }
 
 /* Record a failure that may have left the transaction half-changed: after
-   it only abort works (STYLE.md section 6). */
+   it only abort works (as an LMDB transaction after a failed write). */
 static int digby__txn_fail(digby_txn *txn, int rc)
 {
     switch (rc) {
@@ -8114,7 +8336,7 @@ DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
 
 /* ---- begin 62_table.c ---- */
 /* Tables: the catalog is a B+ tree (its descriptor in the meta page) that
-   maps each table name to a 32-byte tree descriptor (FORMAT.md "Catalog").
+   maps each table name to a 32-byte tree descriptor (FORMAT.md section 7).
    A transaction keeps one handle per table it opened; changed descriptors
    are written back to the catalog at commit. */
 
@@ -8278,7 +8500,11 @@ DIGBY_API int digby_table_list(digby_txn *txn,
         rc = digby__table_decode(txn, v, vl, &tree);
         if (rc) break;
         r = fn(ctx, (const char *)k, kl, tree.entries);
-        if (r) { rc = r; break; }
+        if (r) {
+            /* fn's value as it is, even one that looks like NOTFOUND (-1) */
+            digby_cursor_close(c);
+            return r;
+        }
     }
     digby_cursor_close(c);
     return rc == DIGBY_NOTFOUND ? DIGBY_OK : rc;
@@ -8291,7 +8517,7 @@ DIGBY_API int digby_table_list(digby_txn *txn,
    the transaction has written since the cursor was positioned (txn->mod
    changed), the stack is stale and the cursor re-finds its place by key
    before moving, so puts and deletes in its own transaction never break it
-   (LESSONS.md: LMDB ITS#9376, bbolt#146).  A large key is remembered by
+   (stores that broke here: LMDB ITS#9376, bbolt#146).  A large key is remembered by
    its first bytes, hash and overflow item: the item's pages stay readable
    until the transaction ends, even when the entry is deleted (overflow
    pages freed in a transaction are never reused in it). */
@@ -8417,14 +8643,14 @@ static int digby__cursor_key_of(digby_cursor *c, const uint8_t *page, uint64_t p
         n = digby__full_key(digby__node_prefix(page), plen, cell, c->key);
         c->key_pfx_pgno = c->txn->rdonly ? pgno : 0;
     }
-    c->key_big = (cell->flags & DIGBY__CELL_BIGKEY) != 0;
-    if (c->key_big) {
+    c->key_large = (cell->flags & DIGBY__CELL_LARGE_KEY) != 0;
+    if (c->key_large) {
         n -= DIGBY__HASH_BYTES;
         memcpy(c->key_hash, c->key + n, DIGBY__HASH_BYTES);
-        c->key_len = cell->big_len;
-        c->key_root = cell->big_root;
+        c->key_len = cell->large_len;
+        c->key_root = cell->large_root;
         c->key_version = cell->version;
-        c->key_kflags = cell->big_flags;
+        c->key_kflags = cell->large_flags;
     }
     c->key_bytes = n;
     return DIGBY_OK;
@@ -8580,7 +8806,7 @@ DIGBY_API int digby_cursor_seek(digby_cursor *c, const void *key, size_t key_byt
    op is how to re-seek from the remembered key. */
 static int digby__cursor_refind(digby_cursor *c, digby_seek_op op)
 {
-    int rc, big = c->key_big;
+    int rc, large = c->key_large;
     uint8_t *kb = c->key, hash[DIGBY__HASH_BYTES];
     size_t kl = c->key_bytes, cap = c->key_cap;
     digby__kref k;
@@ -8588,7 +8814,7 @@ static int digby__cursor_refind(digby_cursor *c, digby_seek_op op)
     k.head = kb;
     k.head_bytes = kl;
     k.len = kl;
-    if (big) {
+    if (large) {
         memcpy(hash, c->key_hash, DIGBY__HASH_BYTES);
         k.hash = hash;
         k.len = c->key_len;
@@ -8606,8 +8832,8 @@ static int digby__cursor_refind(digby_cursor *c, digby_seek_op op)
         c->key = kb;
         c->key_cap = cap;
         c->key_bytes = kl;
-        c->key_big = big;
-        if (big) {
+        c->key_large = large;
+        if (large) {
             memcpy(c->key_hash, hash, DIGBY__HASH_BYTES);
             c->key_len = k.len;
             c->key_root = k.root;
@@ -8677,17 +8903,17 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
     int rc;
     if (!c) return DIGBY_INVALID;
     if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) return rc;
-    if ((key || key_bytes) && (cell.flags & DIGBY__CELL_BIGKEY)) {
+    if ((key || key_bytes) && (cell.flags & DIGBY__CELL_LARGE_KEY)) {
         /* a large key: read it whole from its item */
-        if (cell.big_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
+        if (cell.large_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
         rc = digby__reserve(&c->txn->db->alloc, &c->full, &c->full_cap,
-                            (size_t)cell.big_len + 1);
+                            (size_t)cell.large_len + 1);
         if (rc) return rc;
-        rc = digby__item_read(c->txn, 2, cell.big_root, cell.version, cell.big_len,
-                              (cell.big_flags & DIGBY__KEY_COMPRESSED) != 0, c->full);
+        rc = digby__item_read(c->txn, 2, cell.large_root, cell.version, cell.large_len,
+                              (cell.large_flags & DIGBY__KEY_COMPRESSED) != 0, c->full);
         if (rc) return rc;
         if (key) *key = c->full;
-        if (key_bytes) *key_bytes = (size_t)cell.big_len;
+        if (key_bytes) *key_bytes = (size_t)cell.large_len;
     } else if ((key || key_bytes) && digby__node_plen(leaf->page)) {
         /* the page stores keys without their shared prefix: assemble */
         rc = digby__cursor_key_of(c, leaf->page, leaf->pgno, &cell);
@@ -8729,7 +8955,9 @@ DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf
 /* ---- begin 70_db.c ---- */
 /* Opening and closing a database; the auto-commit helpers. */
 
-static int digby__db_fail(digby_db *db, int rc)
+/* Free a handle and everything it holds (on a failed open, and at close);
+   returns rc, for the caller to pass on. */
+static int digby__db_destroy(digby_db *db, int rc)
 {
     digby__map_close(db);
     if (db->file) {
@@ -8763,113 +8991,138 @@ static void digby__db_sizes(digby_db *db)
     db->max_key = db->max_cell - 25;
 }
 
+/* digby_open, step 1: check the options and fill in their defaults in *o. */
+static int digby__open_options(const digby_options *opts, digby_options *o)
+{
+    int set;
+    if (opts) *o = *opts;
+    else memset(o, 0, sizeof(*o));
+    set = (o->allocator.malloc_fn != NULL) + (o->allocator.realloc_fn != NULL) +
+          (o->allocator.free_fn != NULL);
+    if (set != 0 && set != 3) return DIGBY_INVALID;
+    if (o->page_size && (o->page_size < DIGBY__MIN_PAGE || o->page_size > DIGBY__MAX_PAGE ||
+                         (o->page_size & (o->page_size - 1))))
+        return DIGBY_INVALID;
+    if (o->flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC |
+                     DIGBY_OPEN_MMAP))
+        return DIGBY_INVALID;
+    if (!o->vfs) o->vfs = digby__vfs_default();
+    if (!o->vfs || o->vfs->version < 1) return DIGBY_INVALID;
+    if (!o->cache_bytes) o->cache_bytes = (size_t)8 << 20;
+    if (!o->max_readers) o->max_readers = 126;
+    if (o->max_readers > 1u << 20) return DIGBY_INVALID;
+    if (o->compression > DIGBY_COMPRESS_LZ4) return DIGBY_INVALID;
+    if (o->compression == DIGBY_COMPRESS_LZ4 && !digby__lz4_state_bytes())
+        return DIGBY_NOFEATURE;
+    if ((o->key && o->passphrase) || (o->key && o->key_bytes != 16 && o->key_bytes != 32) ||
+        (!o->key && o->key_bytes) || (o->passphrase && !o->passphrase[0]) ||
+        o->cipher > DIGBY_CIPHER_AES256_GCM || o->kdf_iterations > DIGBY__KDF_MAX_ITER)
+        return DIGBY_INVALID;
+#ifdef DIGBY_NO_CRYPTO
+    if (o->key || o->passphrase) return DIGBY_NOFEATURE;
+#endif
+    return DIGBY_OK;
+}
+
+/* digby_open, step 2: a handle with no file yet (*out; NULL on failure). */
+static int digby__open_handle(const digby_options *o, digby_db **out)
+{
+    digby_db *db = (digby_db *)digby__malloc(&o->allocator, sizeof(*db));
+    int rc;
+    *out = NULL;
+    if (!db) return DIGBY_NOMEM;
+    memset(db, 0, sizeof(*db));
+    db->alloc = o->allocator;
+    db->vfs = o->vfs;
+    db->flags = o->flags;
+    db->max_readers = o->max_readers;
+    db->compression = o->compression;
+    db->on_commit = o->on_commit;
+    db->on_commit_ctx = o->on_commit_ctx;
+    digby__mutex_init(&db->mu);
+    digby__mutex_init(&db->wmu);
+    digby__mutex_init(&db->poolmu);
+    db->readers = (uint64_t *)digby__malloc(&db->alloc, o->max_readers * sizeof(uint64_t));
+    if (!db->readers) return digby__db_destroy(db, DIGBY_NOMEM);
+    memset(db->readers, 0, o->max_readers * sizeof(uint64_t));
+    if (o->key || o->passphrase) {
+        rc = digby__crypt_new(db, o);
+        if (rc) return digby__db_destroy(db, rc);
+    }
+    *out = db;
+    return DIGBY_OK;
+}
+
+/* digby_open, step 3a: an empty file (or an unborn one, emptied): write
+   the two meta pages of a new database. */
+static int digby__open_new(digby_db *db, const digby_options *o)
+{
+    int rc;
+    db->page_size = o->page_size ? o->page_size : 4096;
+    digby__db_sizes(db);
+    rc = db->crypt ? digby__crypt_create(db, o->cipher) : DIGBY_OK;
+    if (rc == DIGBY_OK) rc = digby__meta_create(db);
+    return rc;
+}
+
+/* digby_open, step 3b: a file of `size` bytes: choose its meta page (an
+   encrypted file's key is checked there, before anything else), verify
+   the newest commit (falling back to the one before when it was cut
+   short: one sync per commit), load the freelist. */
+static int digby__open_existing(digby_db *db, const digby_options *o, uint64_t size)
+{
+    int rc = digby__meta_load(db, size, o->page_size);
+    if ((rc == DIGBY_NOTDIGBY || rc == DIGBY_CORRUPT) &&
+        !(o->flags & DIGBY_OPEN_READONLY) && digby__meta_unborn(db, size)) {
+        rc = db->vfs->truncate(db->file, 0);
+        return rc ? rc : digby__open_new(db, o);
+    }
+    if (rc) return rc;
+    digby__db_sizes(db);
+    rc = digby__cache_init(db, o->cache_bytes);
+    if (rc == DIGBY_OK && db->meta.txid > 1) {
+        rc = digby__verify_newest(db, &db->meta);
+        if (rc == DIGBY_CORRUPT && db->have_fallback) {
+            digby__meta_use_fallback(db);
+            db->corrupt_pgno = 0;
+            digby__cache_release(db);
+            rc = digby__cache_init(db, o->cache_bytes);
+        }
+    }
+    if (rc == DIGBY_OK && !(o->flags & DIGBY_OPEN_READONLY)) rc = digby__freelist_load(db);
+    return rc;
+}
+
+/* Open: options (1), a handle (2), the file opened and locked, then a new
+   database (3a) or an existing one (3b), the cache and the memory map. */
 DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db **out)
 {
     digby_options o;
     digby_db *db;
-    uint64_t size;
-    int rc, set;
+    uint64_t size = 0;
+    int rc;
     unsigned vflags;
     if (!out) return DIGBY_INVALID;
     *out = NULL;
     if (!path) return DIGBY_INVALID;
-    if (opts) o = *opts;
-    else memset(&o, 0, sizeof(o));
-    set = (o.allocator.malloc_fn != NULL) + (o.allocator.realloc_fn != NULL) +
-          (o.allocator.free_fn != NULL);
-    if (set != 0 && set != 3) return DIGBY_INVALID;
-    if (o.page_size && (o.page_size < DIGBY__MIN_PAGE || o.page_size > DIGBY__MAX_PAGE ||
-                        (o.page_size & (o.page_size - 1))))
-        return DIGBY_INVALID;
-    if (o.flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC |
-                    DIGBY_OPEN_MMAP))
-        return DIGBY_INVALID;
-    if (!o.vfs) o.vfs = digby__vfs_default();
-    if (!o.vfs || o.vfs->version < 1) return DIGBY_INVALID;
-    if (!o.cache_bytes) o.cache_bytes = (size_t)8 << 20;
-    if (!o.max_readers) o.max_readers = 126;
-    if (o.max_readers > 1u << 20) return DIGBY_INVALID;
-    if (o.compression > DIGBY_COMPRESS_LZ4) return DIGBY_INVALID;
-    if (o.compression == DIGBY_COMPRESS_LZ4 && !digby__lz4_state_bytes())
-        return DIGBY_NOFEATURE;
-    if ((o.key && o.passphrase) || (o.key && o.key_bytes != 16 && o.key_bytes != 32) ||
-        (!o.key && o.key_bytes) || (o.passphrase && !o.passphrase[0]) ||
-        o.cipher > DIGBY_CIPHER_AES256_GCM || o.kdf_iterations > DIGBY__KDF_MAX_ITER)
-        return DIGBY_INVALID;
-#ifdef DIGBY_NO_CRYPTO
-    if (o.key || o.passphrase) return DIGBY_NOFEATURE;
-#endif
-
-    db = (digby_db *)digby__malloc(&o.allocator, sizeof(*db));
-    if (!db) return DIGBY_NOMEM;
-    memset(db, 0, sizeof(*db));
-    db->alloc = o.allocator;
-    db->vfs = o.vfs;
-    db->flags = o.flags;
-    db->max_readers = o.max_readers;
-    db->compression = o.compression;
-    db->on_commit = o.on_commit;
-    db->on_commit_ctx = o.on_commit_ctx;
-    digby__mutex_init(&db->mu);
-    digby__mutex_init(&db->wmu);
-    digby__mutex_init(&db->poolmu);
-    db->readers = (uint64_t *)digby__malloc(&db->alloc, o.max_readers * sizeof(uint64_t));
-    if (!db->readers) return digby__db_fail(db, DIGBY_NOMEM);
-    memset(db->readers, 0, o.max_readers * sizeof(uint64_t));
-    if (o.key || o.passphrase) {
-        rc = digby__crypt_new(db, &o);
-        if (rc) return digby__db_fail(db, rc);
-    }
-
+    rc = digby__open_options(opts, &o);
+    if (rc == DIGBY_OK) rc = digby__open_handle(&o, &db);
+    if (rc) return rc;
     vflags = (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_VFS_READONLY : 0;
     if (!(o.flags & DIGBY_OPEN_NO_CREATE)) vflags |= DIGBY_VFS_CREATE;
     rc = db->vfs->open(db->vfs, path, vflags, &db->file);
-    if (rc) { db->file = NULL; return digby__db_fail(db, rc); }
+    if (rc) { db->file = NULL; return digby__db_destroy(db, rc); }
     rc = db->vfs->lock(db->file, (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_LOCK_SHARED
                                                                  : DIGBY_LOCK_EXCLUSIVE);
-    if (rc) return digby__db_fail(db, rc);
-    rc = db->vfs->size(db->file, &size);
-    if (rc) return digby__db_fail(db, rc);
-    if (size == 0) {
-        if (o.flags & DIGBY_OPEN_READONLY) return digby__db_fail(db, DIGBY_NOTDIGBY);
-        db->page_size = o.page_size ? o.page_size : 4096;
-        digby__db_sizes(db);
-        rc = db->crypt ? digby__crypt_create(db, o.cipher) : DIGBY_OK;
-        if (rc == DIGBY_OK) rc = digby__meta_create(db);
-    } else {
-        /* an encrypted file: the key is checked here, before anything else */
-        rc = digby__meta_load(db, size, o.page_size);
-        if ((rc == DIGBY_NOTDIGBY || rc == DIGBY_CORRUPT) &&
-            !(o.flags & DIGBY_OPEN_READONLY) && digby__meta_unborn(db, size)) {
-            db->page_size = o.page_size ? o.page_size : 4096;
-            digby__db_sizes(db);
-            rc = db->vfs->truncate(db->file, 0);
-            if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_create(db, o.cipher);
-            if (rc == DIGBY_OK) rc = digby__meta_create(db);
-            size = 0;
-        } else if (rc == DIGBY_OK) {
-            digby__db_sizes(db);
-            rc = digby__cache_init(db, o.cache_bytes);
-            /* the newest commit may have been cut short (one sync per
-               commit): trust it only if every page it wrote verifies */
-            if (rc == DIGBY_OK && db->meta.txid > 1) {
-                rc = digby__verify_newest(db, &db->meta);
-                if (rc == DIGBY_CORRUPT && db->have_fallback) {
-                    digby__meta_use_fallback(db);
-                    db->corrupt_pgno = 0;
-                    digby__cache_release(db);
-                    rc = digby__cache_init(db, o.cache_bytes);
-                }
-            }
-            if (rc == DIGBY_OK && !(o.flags & DIGBY_OPEN_READONLY))
-                rc = digby__freelist_load(db);
-        }
-        (void)size;
-    }
+    if (rc == DIGBY_OK) rc = db->vfs->size(db->file, &size);
+    if (rc == DIGBY_OK && size == 0)
+        rc = (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_NOTDIGBY : digby__open_new(db, &o);
+    else if (rc == DIGBY_OK)
+        rc = digby__open_existing(db, &o, size);
     if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
     if (rc == DIGBY_OK) digby__map_open(db, o.map_bytes);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
-    if (rc) return digby__db_fail(db, rc);
+    if (rc) return digby__db_destroy(db, rc);
     *out = db;
     return DIGBY_OK;
 }
@@ -8882,7 +9135,7 @@ DIGBY_API int digby_close(digby_db *db)
     busy = db->ntxn != 0;
     digby__mutex_unlock(&db->mu);
     if (busy) return DIGBY_BUSY;
-    digby__db_fail(db, DIGBY_OK);
+    digby__db_destroy(db, DIGBY_OK);
     return DIGBY_OK;
 }
 
@@ -8972,7 +9225,7 @@ DIGBY_API int digby_get(digby_db *db, const void *key, size_t key_bytes,
 }
 /* ---- end 70_db.c ---- */
 
-/* ---- begin 72_keys.c ---- */
+/* ---- begin 72_encryption_keys.c ---- */
 /* Keys of an encrypted database (FORMAT.md section 10): the handle's crypto
    state, changing the user's key (digby_change_passphrase) and rotating the
    data key (digby_rekey).
@@ -9277,21 +9530,17 @@ static int digby__rekey_tree(digby_txn *txn, digby__tree *t)
         if (p[0] != DIGBY__PAGE_LEAF || sp + 1 != (int)t->depth)
             return DIGBY__CORRUPT(db, st[sp].pgno);
         for (i = 0; i < n; i++) {
-            uint64_t root;
+            digby__cell_item it[2];
+            unsigned k, m;
             digby__node_cell(p, i, &c);
             if (c.version == txn->txid) continue; /* written here: new key */
-            if (c.flags & DIGBY__CELL_OVERFLOW) {
-                rc = digby__item_copy(txn, digby__get64(c.val), c.version, c.vlen,
-                                      (c.flags & DIGBY__CELL_COMPRESSED) != 0, &root);
+            m = digby__cell_items(p, i, &c, it);
+            for (k = 0; k < m; k++) {
+                uint64_t root;
+                rc = digby__item_copy(txn, it[k].root, c.version, it[k].len,
+                                      it[k].compressed, &root);
                 if (rc) return rc;
-                digby__put64(p + (c.val - p), root);
-            }
-            if (c.flags & DIGBY__CELL_BIGKEY) {
-                /* a large key's item root is the cell's last 8 bytes */
-                rc = digby__item_copy(txn, c.big_root, c.version, c.big_len,
-                                      (c.big_flags & DIGBY__KEY_COMPRESSED) != 0, &root);
-                if (rc) return rc;
-                digby__put64(p + digby__node_off(p, i) + c.size - 8, root);
+                digby__put64(p + it[k].root_at, root);
             }
         }
         sp--;
@@ -9387,7 +9636,7 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     digby__rekey_busy(c, 0);
     return rc;
 }
-/* ---- end 72_keys.c ---- */
+/* ---- end 72_encryption_keys.c ---- */
 
 /* ---- begin 80_strerror.c ---- */
 /* Result code texts, generated from the same list as the enum. */
@@ -9484,16 +9733,16 @@ static int digby__walk_item(digby__walk *w, uint64_t root, uint64_t version, uin
 }
 
 /* A large key: its hash and first bytes must be the whole key's. */
-static int digby__walk_bigkey(digby__walk *w, uint64_t pgno, const digby__kref *k)
+static int digby__walk_large_key(digby__walk *w, uint64_t pgno, const digby__kref *k)
 {
     digby_txn *txn = w->txn;
     digby__sha256 sha;
     uint8_t hash[DIGBY__HASH_BYTES];
     digby__rd *rd;
     uint64_t off = 0;
-    int rc = digby__bx_get(txn);
+    int rc = digby__large_scratch_get(txn);
     if (rc) return rc;
-    rd = &txn->bx->rd[2];
+    rd = &txn->large->rd[2];
     rc = digby__rd_open(txn, rd, k->root, k->version, k->len,
                         (k->kflags & DIGBY__KEY_COMPRESSED) != 0);
     if (rc) return rc;
@@ -9537,95 +9786,93 @@ static int digby__walk_sep(digby__walk *w, const uint8_t *bp, unsigned i,
     return rc;
 }
 
-/* Check the keys of a leaf against the previous leaf and the separators of
-   every ancestor (stack[0 .. depth-2], whose idx is one past the slot
-   taken). */
-static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth,
-                            int is_catalog)
+/* A catalog entry: its value must be a sane tree descriptor, which joins
+   the list of tables to walk. */
+static int digby__walk_catalog_entry(digby__walk *w, uint64_t pgno, const digby__cell *c)
 {
-    const digby__level *leaf = &stack[depth - 1];
-    const uint8_t *p = leaf->page;
-    unsigned n = digby__node_n(p), i, plen = digby__node_plen(p);
-    int l, rc;
-    size_t first_bytes = 0;
-    rc = digby__reserve(&w->txn->db->alloc, &w->first, &w->first_cap,
-                        w->txn->db->page_size);
+    digby__tree t;
+    int rc;
+    if (c->vlen != DIGBY__TREE_BYTES) return digby__walk_fail(w, pgno, "bad catalog entry");
+    /* long names at small page sizes push the descriptor out */
+    rc = digby__cell_value(w->txn, c, &w->val, &w->val_cap);
     if (rc) return rc;
-    rc = digby__reserve(&w->txn->db->alloc, &w->cur, &w->cur_cap, w->txn->db->page_size);
-    if (rc) return rc;
-    if (plen > digby__max_prefix(w->txn->db))
-        return digby__walk_fail(w, leaf->pgno, "key prefix longer than allowed");
-    for (i = 0; i < n; i++) {
-        digby__cell c;
-        digby__kref ck;
-        size_t kn;
-        int cmp;
-        digby__node_cell(p, i, &c);
-        digby__cell_kref(digby__node_prefix(p), plen, &c, w->cur, &ck);
-        kn = ck.head_bytes + (ck.hash ? DIGBY__HASH_BYTES : 0); /* bytes at w->cur */
-        if (c.version > w->txn->meta.txid)
-            return digby__walk_fail(w, leaf->pgno, "value version newer than the snapshot");
-        if (!(c.flags & DIGBY__CELL_BIGKEY) && kn > w->txn->db->max_key)
-            return digby__walk_fail(w, leaf->pgno, "key longer than the key limit");
-        if ((c.flags & DIGBY__CELL_BIGKEY) && (!w->only_txid || c.version == w->only_txid)) {
-            rc = digby__walk_item(w, c.big_root, c.version, c.big_len,
-                                  (c.big_flags & DIGBY__KEY_COMPRESSED) != 0);
-            if (rc == DIGBY_OK && !w->only_txid) rc = digby__walk_bigkey(w, leaf->pgno, &ck);
-            if (rc) return rc;
-        }
-        if (w->have_prev) {
-            rc = digby__kcmp(w->txn, &w->prevk, &ck, &cmp);
-            if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = -1;
-            if (rc) return rc;
-            if (cmp >= 0) return digby__walk_fail(w, leaf->pgno, "keys out of order");
-        }
-        rc = digby__reserve(&w->txn->db->alloc, &w->prev, &w->prev_cap, kn + 1);
-        if (rc) return rc;
-        memcpy(w->prev, w->cur, kn);
-        w->prevk = ck;
-        w->prevk.head = w->prev;
-        if (ck.hash) w->prevk.hash = w->prev + ck.head_bytes;
-        w->prev_bytes = kn;
-        w->have_prev = 1;
-        if (i == 0) {
-            memcpy(w->first, w->cur, kn);
-            first_bytes = kn;
-            w->firstk = w->prevk;
-            w->firstk.head = w->first;
-            if (ck.hash) w->firstk.hash = w->first + ck.head_bytes;
-        }
-        if ((c.flags & DIGBY__CELL_OVERFLOW) &&
-            (!w->only_txid || c.version == w->only_txid)) {
-            rc = digby__walk_item(w, digby__get64(c.val), c.version, c.vlen,
-                                  (c.flags & DIGBY__CELL_COMPRESSED) != 0);
-            if (rc) return rc;
-        }
-        if (is_catalog) {
-            digby__tree t;
-            if (c.vlen != DIGBY__TREE_BYTES)
-                return digby__walk_fail(w, leaf->pgno, "bad catalog entry");
-            /* long names at small page sizes push the descriptor out */
-            rc = digby__cell_value(w->txn, &c, &w->val, &w->val_cap);
-            if (rc) return rc;
-            digby__tree_decode(&t, w->val);
-            if (!digby__tree_sane(&t, w->txn->meta.page_count, w->txn->meta.txid))
-                return digby__walk_fail(w, leaf->pgno, "bad table descriptor");
-            if (w->ntables == w->cap_tables) {
-                size_t nc = w->cap_tables ? w->cap_tables * 2 : 16;
-                digby__tree *nt = (digby__tree *)digby__realloc(
-                    &w->txn->db->alloc, w->tables, nc * sizeof(digby__tree));
-                if (!nt) return DIGBY_NOMEM;
-                w->tables = nt;
-                w->cap_tables = nc;
-            }
-            w->tables[w->ntables++] = t;
-        }
+    digby__tree_decode(&t, w->val);
+    if (!digby__tree_sane(&t, w->txn->meta.page_count, w->txn->meta.txid))
+        return digby__walk_fail(w, pgno, "bad table descriptor");
+    if (w->ntables == w->cap_tables) {
+        size_t nc = w->cap_tables ? w->cap_tables * 2 : 16;
+        digby__tree *nt = (digby__tree *)digby__realloc(&w->txn->db->alloc, w->tables,
+                                                        nc * sizeof(digby__tree));
+        if (!nt) return DIGBY_NOMEM;
+        w->tables = nt;
+        w->cap_tables = nc;
     }
-    w->entries += n;
-    (void)first_bytes;
-    /* a separator s bounds its right subtree's keys from below (k >= s; a
-       tie separator: k > s) and its left subtree's from above (k < s; a
-       tie separator: k <= s, or k has s as a prefix) */
+    w->tables[w->ntables++] = t;
+    return DIGBY_OK;
+}
+
+/* Cell i of leaf page p (page pgno, key prefix plen bytes): its version,
+   key length, large key and overflow value, and its key above the one
+   before it (w->prevk, across leaves); the key becomes w->prevk, and for
+   i == 0 also w->firstk. */
+static int digby__walk_cell(digby__walk *w, uint64_t pgno, const uint8_t *p, unsigned plen,
+                            unsigned i, int is_catalog)
+{
+    digby__cell c;
+    digby__kref ck;
+    size_t kn;
+    int cmp, rc, mine;
+    digby__node_cell(p, i, &c);
+    digby__cell_kref(digby__node_prefix(p), plen, &c, w->cur, &ck);
+    kn = ck.head_bytes + (ck.hash ? DIGBY__HASH_BYTES : 0); /* bytes at w->cur */
+    mine = !w->only_txid || c.version == w->only_txid; /* its items are walked */
+    if (c.version > w->txn->meta.txid)
+        return digby__walk_fail(w, pgno, "value version newer than the snapshot");
+    if (!(c.flags & DIGBY__CELL_LARGE_KEY) && kn > w->txn->db->max_key)
+        return digby__walk_fail(w, pgno, "key longer than the key limit");
+    if ((c.flags & DIGBY__CELL_LARGE_KEY) && mine) {
+        rc = digby__walk_item(w, c.large_root, c.version, c.large_len,
+                              (c.large_flags & DIGBY__KEY_COMPRESSED) != 0);
+        if (rc == DIGBY_OK && !w->only_txid) rc = digby__walk_large_key(w, pgno, &ck);
+        if (rc) return rc;
+    }
+    if (w->have_prev) {
+        rc = digby__kcmp(w->txn, &w->prevk, &ck, &cmp);
+        if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = -1;
+        if (rc) return rc;
+        if (cmp >= 0) return digby__walk_fail(w, pgno, "keys out of order");
+    }
+    rc = digby__reserve(&w->txn->db->alloc, &w->prev, &w->prev_cap, kn + 1);
+    if (rc) return rc;
+    memcpy(w->prev, w->cur, kn);
+    w->prevk = ck;
+    w->prevk.head = w->prev;
+    if (ck.hash) w->prevk.hash = w->prev + ck.head_bytes;
+    w->prev_bytes = kn;
+    w->have_prev = 1;
+    if (i == 0) {
+        memcpy(w->first, w->cur, kn);
+        w->firstk = w->prevk;
+        w->firstk.head = w->first;
+        if (ck.hash) w->firstk.hash = w->first + ck.head_bytes;
+    }
+    if ((c.flags & DIGBY__CELL_OVERFLOW) && mine) {
+        rc = digby__walk_item(w, digby__get64(c.val), c.version, c.vlen,
+                              (c.flags & DIGBY__CELL_COMPRESSED) != 0);
+        if (rc) return rc;
+    }
+    return is_catalog ? digby__walk_catalog_entry(w, pgno, &c) : DIGBY_OK;
+}
+
+/* The leaf's first and last keys (w->firstk, w->prevk) against the
+   separators of every ancestor (stack[0 .. depth-2], whose idx is one past
+   the slot taken).  A separator s bounds its right subtree's keys from
+   below (k >= s; a tie separator: k > s) and its left subtree's from above
+   (k < s; a tie separator: k <= s, or k has s as a prefix). */
+static int digby__walk_bounds(digby__walk *w, const digby__level *stack, int depth)
+{
+    uint64_t pgno = stack[depth - 1].pgno;
+    int l, rc;
     for (l = 0; l < depth - 1; l++) {
         const uint8_t *bp = stack[l].page;
         unsigned slot = stack[l].idx - 1, bn = digby__node_n(bp);
@@ -9637,17 +9884,40 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
             if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = 1, tie = 0;
             if (rc) return rc;
             if (cmp < 0 || (tie && cmp == 0))
-                return digby__walk_fail(w, leaf->pgno, "key below its parent's separator");
+                return digby__walk_fail(w, pgno, "key below its parent's separator");
         }
         if (slot + 1 < bn) {
             rc = digby__walk_sep(w, bp, slot + 1, &w->prevk, &cmp, &tie, &in_range);
             if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = -1, tie = 0;
             if (rc) return rc;
             if (tie ? (cmp > 0 && !in_range) : cmp >= 0)
-                return digby__walk_fail(w, leaf->pgno, "key above the next separator");
+                return digby__walk_fail(w, pgno, "key above the next separator");
         }
     }
     return DIGBY_OK;
+}
+
+/* Check a leaf (stack[depth - 1]): every cell (digby__walk_cell), then its
+   keys against its ancestors' separators (digby__walk_bounds). */
+static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth,
+                            int is_catalog)
+{
+    const digby__level *leaf = &stack[depth - 1];
+    const uint8_t *p = leaf->page;
+    unsigned n = digby__node_n(p), i, plen = digby__node_plen(p);
+    digby_db *db = w->txn->db;
+    int rc;
+    rc = digby__reserve(&db->alloc, &w->first, &w->first_cap, db->page_size);
+    if (rc == DIGBY_OK) rc = digby__reserve(&db->alloc, &w->cur, &w->cur_cap, db->page_size);
+    if (rc) return rc;
+    if (plen > digby__max_prefix(db))
+        return digby__walk_fail(w, leaf->pgno, "key prefix longer than allowed");
+    for (i = 0; i < n; i++) {
+        rc = digby__walk_cell(w, leaf->pgno, p, plen, i, is_catalog);
+        if (rc) return rc;
+    }
+    w->entries += n;
+    return digby__walk_bounds(w, stack, depth);
 }
 
 static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog)
@@ -9728,46 +9998,67 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
     return rc;
 }
 
+static int digby__walk_fl_page(void *ctx, uint64_t pgno)
+{
+    digby__walk *w = (digby__walk *)ctx;
+    int rc = digby__walk_mark(w, pgno, "freelist page used twice");
+    if (rc == DIGBY_OK && w->st) w->st->freelist_pages++;
+    return rc;
+}
+
+static int digby__walk_fl_entry(void *ctx, int pending, uint64_t txid, uint64_t pgno)
+{
+    digby__walk *w = (digby__walk *)ctx;
+    int rc = digby__walk_mark(w, pgno, pending ? "pending page also in use or listed twice"
+                                               : "free page also in use or listed twice");
+    (void)txid;
+    if (rc == DIGBY_OK && w->st) w->st->free_pages++;
+    return rc;
+}
+
+static int digby__walk_fl_bad(void *ctx, uint64_t pgno, const char *what)
+{
+    return digby__walk_fail((digby__walk *)ctx, pgno, what);
+}
+
+/* The freelist chain and every page it lists, through open's own decoder. */
 static int digby__walk_freelist(digby__walk *w)
 {
-    digby_txn *txn = w->txn;
-    digby_db *db = txn->db;
-    const digby__meta *m = &txn->meta;
-    uint64_t pgno = m->free_root, got = 0, idx = 0, nfree = 0, npend = 0;
-    size_t per = (db->usable - DIGBY__CHAIN_HDR) / 8;
-    int rc = digby__txn_io(txn);
+    digby__fl_reader r;
+    int rc = digby__txn_io(w->txn);
     if (rc) return rc;
-    while (pgno) {
-        unsigned n, i;
-        rc = digby__walk_mark(w, pgno, "freelist page used twice");
-        if (rc) return rc;
-        rc = digby__page_read_raw(db, pgno, txn->io);
-        if (rc == DIGBY_CORRUPT) return digby__walk_fail(w, pgno, "freelist page fails verification");
-        if (rc) return rc;
-        n = digby__get16(txn->io + 2);
-        if (txn->io[0] != DIGBY__PAGE_FREELIST || digby__get64(txn->io + 16) != m->txid ||
-            n > per || got + n > m->free_count)
-            return digby__walk_fail(w, pgno, "bad freelist page");
-        if (w->st) w->st->freelist_pages++;
-        for (i = 0; i < n; i++, idx++) {
-            uint64_t v = digby__get64(txn->io + DIGBY__CHAIN_HDR + 8 * i);
-            if (idx == 0) nfree = v;
-            else if (idx <= nfree) {
-                rc = digby__walk_mark(w, v, "free page also in use or listed twice");
-                if (w->st) w->st->free_pages++;
-            } else if (idx == nfree + 1) npend = v;
-            else if (((idx - nfree - 2) & 1) == 1) {
-                rc = digby__walk_mark(w, v, "pending page also in use or listed twice");
-                if (w->st) w->st->free_pages++;
-            }
-            if (rc) return rc;
-        }
-        got += n;
-        pgno = digby__get64(txn->io + 24);
+    r.ctx = w;
+    r.page = digby__walk_fl_page;
+    r.entry = digby__walk_fl_entry;
+    r.bad = digby__walk_fl_bad;
+    return digby__freelist_read(w->txn->db, &w->txn->meta, w->txn->io, &r);
+}
+
+/* Free what a walk allocated (not the bitmap). */
+static void digby__walk_release(digby__walk *w)
+{
+    const digby_allocator *a = &w->txn->db->alloc;
+    digby__free(a, w->prev);
+    digby__free(a, w->val);
+    digby__free(a, w->first);
+    digby__free(a, w->cur);
+    digby__free(a, w->tables);
+}
+
+/* The global tree, the catalog and every table it lists. */
+static int digby__walk_trees(digby__walk *w)
+{
+    size_t i;
+    int rc = digby__walk_tree(w, &w->txn->meta.main, 0);
+    /* with only_txid: a table whose root that transaction wrote has its
+       descriptor in a catalog leaf it wrote, so the filtered catalog walk
+       finds every such table */
+    if (rc == DIGBY_OK) rc = digby__walk_tree(w, &w->txn->meta.catalog, 1);
+    for (i = 0; i < w->ntables && rc == DIGBY_OK; i++) {
+        rc = digby__walk_tree(w, &w->tables[i], 0);
+        if (w->st) w->st->table_entries += w->tables[i].entries;
     }
-    if (got != m->free_count || (got && idx != 2 + nfree + 2 * npend))
-        return digby__walk_fail(w, m->free_root, "freelist length differs from the meta page");
-    return DIGBY_OK;
+    return rc;
 }
 
 static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *rep)
@@ -9775,7 +10066,6 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     digby__walk w;
     digby_txn *txn;
     uint64_t nbytes, p, size;
-    size_t i;
     int rc;
     if (!db) return DIGBY_INVALID;
     rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
@@ -9798,12 +10088,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     if (!w.bits) { digby_txn_abort(txn); return DIGBY_NOMEM; }
     memset(w.bits, 0, (size_t)nbytes);
     w.bits[0] |= 3; /* the meta pages */
-    rc = digby__walk_tree(&w, &txn->meta.main, 0);
-    if (rc == DIGBY_OK) rc = digby__walk_tree(&w, &txn->meta.catalog, 1);
-    for (i = 0; i < w.ntables && rc == DIGBY_OK; i++) {
-        rc = digby__walk_tree(&w, &w.tables[i], 0);
-        if (st) st->table_entries += w.tables[i].entries;
-    }
+    rc = digby__walk_trees(&w);
     if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
     for (p = 2; p < txn->meta.page_count && rc == DIGBY_OK; p++)
         if (!(w.bits[p >> 3] & (1u << (p & 7))))
@@ -9821,11 +10106,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         if (db->vfs->size(db->file, &size) == DIGBY_OK) st->file_bytes = size;
     }
     digby__free(&db->alloc, w.bits);
-    digby__free(&db->alloc, w.prev);
-    digby__free(&db->alloc, w.val);
-    digby__free(&db->alloc, w.first);
-    digby__free(&db->alloc, w.cur);
-    digby__free(&db->alloc, w.tables);
+    digby__walk_release(&w);
     digby_txn_abort(txn);
     return rc;
 }
@@ -9847,13 +10128,12 @@ DIGBY_API int digby_stat(digby_db *db, digby_stats *out)
    txid is m->txid, reached through parent entries that record that txid,
    plus that transaction's overflow items and freelist chain.  With one sync
    per commit this is what makes a meta page trustworthy: if any of them did
-   not reach the disk, the commit is incomplete (LESSONS.md, "One sync per
-   commit, safely").  Returns DIGBY_OK or DIGBY_CORRUPT (or I/O errors). */
+   not reach the disk, the commit is incomplete and open falls back to the
+   commit before (FORMAT.md section 3).  Returns DIGBY_OK or DIGBY_CORRUPT (or I/O errors). */
 static int digby__verify_newest(digby_db *db, const digby__meta *m)
 {
     digby__walk w;
     digby_txn txn;
-    size_t i;
     int rc;
     memset(&txn, 0, sizeof(txn));
     txn.db = db;
@@ -9863,24 +10143,44 @@ static int digby__verify_newest(digby_db *db, const digby__meta *m)
     memset(&w, 0, sizeof(w));
     w.txn = &txn;
     w.only_txid = m->txid;
-    rc = digby__walk_tree(&w, &txn.meta.main, 0);
-    /* a table whose root this transaction wrote has its descriptor in a
-       catalog leaf this transaction wrote, so the filtered catalog walk
-       finds every such table */
-    if (rc == DIGBY_OK) rc = digby__walk_tree(&w, &txn.meta.catalog, 1);
-    for (i = 0; i < w.ntables && rc == DIGBY_OK; i++)
-        rc = digby__walk_tree(&w, &w.tables[i], 0);
+    rc = digby__walk_trees(&w);
     if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
-    digby__free(&db->alloc, w.prev);
-    digby__free(&db->alloc, w.val);
-    digby__free(&db->alloc, w.first);
-    digby__free(&db->alloc, w.cur);
-    digby__free(&db->alloc, w.tables);
+    digby__walk_release(&w);
     digby__free(&db->alloc, txn.io);
     digby__held_release(&txn);
-    digby__bx_release(&txn);
+    digby__large_scratch_release(&txn);
     return rc;
 }
+
+#ifdef DIGBY_DEBUG
+/* DIGBY_DEBUG: before a commit writes anything, check the pages it is
+   about to write as open's verification and digby_check would: each dirty
+   branch and leaf page's structure, then the walk over the pages this
+   transaction wrote (key order, separators, txids, overflow items, table
+   descriptors).  Returns DIGBY_OK, DIGBY_CORRUPT (a bug: the commit fails
+   and writes nothing), or the walk's I/O and memory errors. */
+static int digby__debug_check_commit(digby_txn *txn)
+{
+    digby__walk w;
+    uint64_t snapshot = txn->meta.txid;
+    size_t i;
+    int rc;
+    for (i = 0; i < txn->dirty.cap; i++) {
+        const uint8_t *p = txn->dirty.vals[i];
+        if (txn->dirty.keys[i] && (p[0] == DIGBY__PAGE_BRANCH || p[0] == DIGBY__PAGE_LEAF) &&
+            digby__node_validate(txn->db, p) != DIGBY_OK)
+            return DIGBY__CORRUPT(txn->db, txn->dirty.keys[i]);
+    }
+    memset(&w, 0, sizeof(w));
+    w.txn = txn;
+    w.only_txid = txn->txid;
+    txn->meta.txid = txn->txid; /* the walk's "newest commit" is this one */
+    rc = digby__walk_trees(&w);
+    txn->meta.txid = snapshot;
+    digby__walk_release(&w);
+    return rc;
+}
+#endif
 /* ---- end 84_check.c ---- */
 
 #ifdef __cplusplus

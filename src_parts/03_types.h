@@ -36,7 +36,8 @@ typedef struct digby_file digby_file; /* a VFS's own open-file object */
    DIGBY_FULL for no space, DIGBY_BUSY for a lock held elsewhere,
    DIGBY_CANTOPEN, DIGBY_NOMEM); never errno.  The VFS struct must outlive
    every database opened with it.  Structs only grow at the end; `version`
-   says which members exist (this is version 1). */
+   says which members exist: 1 up to close, 2 (DIGBY_VFS_VERSION) adds map
+   and unmap.  A version-1 VFS works, without memory-mapped reads. */
 typedef struct digby_vfs {
     int version;   /* DIGBY_VFS_VERSION */
     void *ctx;     /* the VFS's own state */

@@ -162,7 +162,7 @@ DIGBY_API int digby_delete(digby_db *db, const void *key, size_t key_bytes);
 /* The longest key kept whole in a leaf page, in bytes (depends on page
    size: 990 at 4096, 94 at 512).  Longer keys, up to 4 GiB - 1 bytes, are
    large keys: the whole key goes to overflow pages and the tree keeps its
-   first bytes and its SHA-256 (FORMAT.md "Large keys"); they work in every
+   first bytes and its SHA-256 (FORMAT.md section 6a); they work in every
    call, at the cost of reading overflow pages when keys share those first
    bytes. */
 DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
@@ -213,7 +213,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
               one sync per commit is safe because every parent entry
               records its child's txid and open verifies every page the
               newest commit wrote, falling back to the previous commit if
-              one did not reach the disk (LESSONS.md). */
+              one did not reach the disk (LMDB syncs twice per commit; redb
+              reaches one sync with checksums in its parent pointers). */
 DIGBY_API int digby_txn_commit(digby_txn *txn);
 
 /* Discard the transaction and everything it wrote; frees it.  NULL is
@@ -276,7 +277,7 @@ DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
    pieces.  Memory stays bounded by a few pages (and two 64 KiB chunks for
    compressed values) whatever the value's size: a value in overflow pages
    has an index that leads straight to the page, or the compressed chunk,
-   holding an offset (FORMAT.md "Overflow pages"). */
+   holding an offset (FORMAT.md section 6). */
 
 /* Copy up to len bytes of key's value, from byte `offset` on, to buf.
    Params:    offset: any; past the end gives *got_bytes 0.  buf may be NULL

@@ -1,5 +1,6 @@
 /* Implementation prelude: system headers, portability and allocation macros.
-   Only this part includes system headers (STYLE.md section 1). */
+   Only this part includes system headers, so that the other parts stay
+   free of platform #ifdefs (OS-specific code lives in the 2x parts). */
 
 #include <string.h>
 #include <stdlib.h>

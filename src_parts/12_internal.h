@@ -1,7 +1,7 @@
-/* Internal declarations: on-disk constants (FORMAT.md), in-memory structs,
+/* Internal declarations: on-disk constants (FORMAT.md section 5), in-memory structs,
    and forward declarations so that definition order is free. */
 
-/* ---- On-disk constants (FORMAT.md "Pages") ------------------------------ */
+/* ---- On-disk constants (FORMAT.md section 1) ------------------------------ */
 
 #define DIGBY__FORMAT_VERSION 1u
 #define DIGBY__MAGIC "DIGBYDB\0"     /* 8 bytes at offset 24 of a meta page */
@@ -14,8 +14,14 @@
 #define DIGBY__PAGE_FREELIST 5u
 #define DIGBY__PAGE_OVFINDEX 6u    /* index page of an overflow stream */
 
+/* The page header every page starts with (FORMAT.md section 1); read and
+   write its fields through digby__page_pgno() and friends (14_util.c). */
 #define DIGBY__HDR 24u             /* common page header bytes */
-#define DIGBY__CHAIN_HDR 32u       /* overflow/freelist: header + next pgno */
+#define DIGBY__H_POS 4u            /* u32: overflow pages' position */
+#define DIGBY__H_PGNO 8u           /* u64: the page's own number */
+#define DIGBY__H_TXID 16u          /* u64: the transaction that wrote it */
+#define DIGBY__H_NEXT 24u          /* u64, freelist pages: the next one */
+#define DIGBY__FREELIST_HDR 32u    /* freelist page: header + next pgno */
 #define DIGBY__TRAILER_XXH32 4u    /* checksum trailer bytes */
 #define DIGBY__MAX_DEPTH 32        /* deepest tree accepted */
 #define DIGBY__MIN_PAGE 512u
@@ -25,19 +31,19 @@
 /* Leaf cell flag bits (low 3 bits of the packed length varint). */
 #define DIGBY__CELL_OVERFLOW 0x1u    /* the value is in overflow pages */
 #define DIGBY__CELL_COMPRESSED 0x2u  /* ... compressed in lz4 chunks */
-#define DIGBY__CELL_BIGKEY 0x4u      /* the key is in overflow pages; the cell
+#define DIGBY__CELL_LARGE_KEY 0x4u      /* the key is in overflow pages; the cell
                                         holds its first bytes and SHA-256 */
 #define DIGBY__CELL_FLAGS_KNOWN 0x7u
 #define DIGBY__KEY_COMPRESSED 0x1u   /* low bit of a large key's length varint */
 #define DIGBY__HASH_BYTES 32u        /* SHA-256 of a large key */
-#define DIGBY__BIG_PREFIX 224u       /* key bytes a large key's cell keeps, at most */
-#define DIGBY__SEP_TIE 0x100000u     /* branch separator length flag (FORMAT.md) */
+#define DIGBY__LARGE_PREFIX 224u       /* key bytes a large key's cell keeps, at most */
+#define DIGBY__SEP_TIE 0x100000u     /* branch separator length flag (FORMAT.md section 5) */
 
-/* Overflow streams (FORMAT.md "Overflow pages"). */
+/* Overflow streams (FORMAT.md section 6). */
 #define DIGBY__OVF_MAX_HEIGHT 5      /* index levels above the data pages */
 #define DIGBY__CHUNK 65536u          /* input bytes of one compressed chunk */
 
-/* Meta page body offsets (FORMAT.md "Meta page"). */
+/* Meta page body offsets (FORMAT.md section 3). */
 #define DIGBY__M_MAGIC 24
 #define DIGBY__M_VERSION 32
 #define DIGBY__M_PAGESIZE 36
@@ -207,7 +213,7 @@ struct digby_table {
 };
 
 /* A key as a search or comparison sees it: its first bytes in memory and,
-   for a large key, the rest in an overflow item (FORMAT.md "Large keys").
+   for a large key, the rest in an overflow item (FORMAT.md section 6a).
    A key the caller passed is all in memory (head_bytes == len). */
 typedef struct digby__kref {
     const uint8_t *head;    /* the key's first head_bytes bytes */
@@ -226,7 +232,7 @@ typedef struct digby__skey {
 } digby__skey;
 
 /* An overflow stream being read: `bytes` bytes in data pages under a tree
-   of index pages (FORMAT.md "Overflow pages"), with the page last read on
+   of index pages (FORMAT.md section 6), with the page last read on
    each level (0: data) kept for the next read. */
 typedef struct digby__strm {
     uint64_t root, version, bytes, npages;
@@ -273,10 +279,10 @@ typedef struct digby__iw {
 #define DIGBY__IW_LZ4 3
 
 /* A transaction's scratch for large keys and values, made on first use. */
-typedef struct digby__bigx {
+typedef struct digby__large_scratch {
     digby__rd rd[3];               /* 0, 1: key comparisons; 2: values */
     uint8_t *kbuf, *pbuf;          /* page_size: a cell's key, a peeked key */
-} digby__bigx;
+} digby__large_scratch;
 
 typedef struct digby__sha256 digby__sha256;  /* 36_sha256.c */
 
@@ -305,7 +311,7 @@ struct digby_cursor {
     uint8_t *val; size_t val_cap;              /* overflow value buffer */
     /* a large current key: key[] holds its first bytes (key_bytes), the
        rest is in its item (its pages stay readable until the txn ends) */
-    int key_big;
+    int key_large;
     uint64_t key_len, key_root, key_version;
     unsigned key_kflags;
     uint8_t key_hash[DIGBY__HASH_BYTES];
@@ -340,8 +346,8 @@ struct digby_txn {
     uint64_t hint_root, hint_leaf, hint_mod;
     size_t *fsum;           /* per span: running byte total (digby__choose) */
     uint16_t *lcpl, *lcpr;  /* per span: prefix shared with the first/last */
-    int sep_tie;            /* txn->sep is a tie separator (FORMAT.md) */
-    digby__bigx *bx;        /* large keys and values: readers, scratch */
+    int sep_tie;            /* txn->sep is a tie separator (FORMAT.md section 5) */
+    digby__large_scratch *large;     /* large keys and values: readers, scratch */
     struct digby_blob *blob; /* the unfinished streaming put, if any */
     /* Branch pages this transaction keeps pinned until it ends, so that
        the upper levels of a tree cost no lock on later visits
@@ -451,6 +457,15 @@ static void digby__free(const digby_allocator *a, void *p);
 static int digby__u64s_push(const digby_allocator *a, digby__u64s *s, uint64_t v);
 static void digby__u64s_release(const digby_allocator *a, digby__u64s *s);
 
+static uint64_t digby__page_pgno(const uint8_t *page);
+static uint64_t digby__page_txid(const uint8_t *page);
+static uint64_t digby__page_next(const uint8_t *page);
+static uint32_t digby__page_pos(const uint8_t *page);
+static void digby__page_set_pgno(uint8_t *page, uint64_t pgno);
+static void digby__page_set_txid(uint8_t *page, uint64_t txid);
+static void digby__page_set_next(uint8_t *page, uint64_t pgno);
+static void digby__page_set_pos(uint8_t *page, uint32_t pos);
+
 static uint16_t digby__get16(const uint8_t *p);
 static uint32_t digby__get32(const uint8_t *p);
 static uint64_t digby__get64(const uint8_t *p);
@@ -472,9 +487,9 @@ static void digby__mutex_unlock(digby__mutex *m);
 static const digby_vfs *digby__vfs_default(void);
 static uint64_t digby__os_seed(void);
 
-static void digby__page_seal(const digby_db *db, uint8_t *page);
+static void digby__page_checksum(const digby_db *db, uint8_t *page);
 static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno);
-static int digby__page_lock(const digby_db *db, uint8_t *page, uint8_t *out);
+static int digby__page_seal(const digby_db *db, uint8_t *page, uint8_t *out);
 static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page);
 
 /* 32_aead.c: the AEAD (lock/unlock, Monocypher style), randomness, KDF. */
@@ -503,7 +518,7 @@ static int digby__dkey_take(const digby_db *db, digby__dkey *k, digby__aead **ou
 static void digby__dkey_give(const digby_db *db, digby__dkey *k, digby__aead *x);
 static void digby__dkey_clear(const digby_allocator *a, digby__dkey *k);
 
-/* Keys (44_meta.c, 72_keys.c). */
+/* Keys (44_meta.c, 72_encryption_keys.c). */
 static int digby__crypt_new(digby_db *db, const digby_options *o);
 static int digby__crypt_create(digby_db *db, uint32_t cipher);
 static void digby__crypt_opened(digby_db *db);
@@ -534,6 +549,19 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m, uint8_t
 static void digby__tree_encode(const digby__tree *t, uint8_t *p);
 static void digby__tree_decode(digby__tree *t, const uint8_t *p);
 
+/* A reader of the persisted freelist (digby__freelist_read): ctx goes to
+   every call.  page: a chain page, before it is read; entry: a page the
+   list names (pending: freed by txid, waiting for older snapshots); bad:
+   damage at pgno, described, whose result the read returns. */
+typedef struct digby__fl_reader {
+    void *ctx;
+    int (*page)(void *ctx, uint64_t pgno);
+    int (*entry)(void *ctx, int pending, uint64_t txid, uint64_t pgno);
+    int (*bad)(void *ctx, uint64_t pgno, const char *what);
+} digby__fl_reader;
+
+static int digby__freelist_read(digby_db *db, const digby__meta *m, uint8_t *buf,
+                                const digby__fl_reader *r);
 static int digby__freelist_load(digby_db *db);
 static int digby__freelist_release(digby_db *db);
 static int digby__freelist_commit(digby_txn *txn);
@@ -552,8 +580,8 @@ static int digby__btree_delete(digby_txn *txn, digby__tree *t,
                                const void *key, size_t key_bytes);
 static int digby__btree_free_all(digby_txn *txn, digby__tree *t);
 
-static int digby__bx_get(digby_txn *txn);
-static void digby__bx_release(digby_txn *txn);
+static int digby__large_scratch_get(digby_txn *txn);
+static void digby__large_scratch_release(digby_txn *txn);
 static int digby__item_streams(digby_txn *txn, digby__strm *t, digby__strm *s,
                                uint64_t root, uint64_t version, uint64_t len);
 static int digby__rd_open(digby_txn *txn, digby__rd *rd, uint64_t root, uint64_t version,
@@ -579,10 +607,14 @@ static int digby__put_flags(unsigned flags);
 
 static void digby__cursor_unpin_all(digby_cursor *c);
 static int digby__verify_newest(digby_db *db, const digby__meta *m);
+#ifdef DIGBY_DEBUG
+static int digby__debug_check_commit(digby_txn *txn);
+#endif
 static int digby__cursor_new(digby_txn *txn, digby_table *table, digby__tree *t,
                              digby_cursor **out);
 
 /* Corruption: one place that records where it was found (SQLite's
-   CORRUPT_BKPT).  Define DIGBY_CORRUPT_HOOK(pgno, line) to log it. */
+   CORRUPT_BKPT): the page, for digby_corrupt_pgno(), and the source line
+   (db->corrupt_line, for a debugger: break on digby__corrupt). */
 static int digby__corrupt(digby_db *db, uint64_t pgno, int line);
 #define DIGBY__CORRUPT(db, pgno) digby__corrupt((db), (pgno), __LINE__)

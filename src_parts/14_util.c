@@ -183,7 +183,48 @@ static DIGBY__INLINE void digby__put64(uint8_t *p, uint64_t v)
     digby__put32(p + 4, (uint32_t)(v >> 32));
 }
 
-/* Unsigned LEB128 (FORMAT.md "Varints"): 7 bits a byte, low bits first, the
+/* The page header's fields (FORMAT.md section 1). */
+static DIGBY__INLINE uint64_t digby__page_pgno(const uint8_t *page)
+{
+    return digby__get64(page + DIGBY__H_PGNO);
+}
+
+static DIGBY__INLINE uint64_t digby__page_txid(const uint8_t *page)
+{
+    return digby__get64(page + DIGBY__H_TXID);
+}
+
+static DIGBY__INLINE uint64_t digby__page_next(const uint8_t *page)
+{
+    return digby__get64(page + DIGBY__H_NEXT);
+}
+
+static DIGBY__INLINE uint32_t digby__page_pos(const uint8_t *page)
+{
+    return digby__get32(page + DIGBY__H_POS);
+}
+
+static DIGBY__INLINE void digby__page_set_pgno(uint8_t *page, uint64_t pgno)
+{
+    digby__put64(page + DIGBY__H_PGNO, pgno);
+}
+
+static DIGBY__INLINE void digby__page_set_txid(uint8_t *page, uint64_t txid)
+{
+    digby__put64(page + DIGBY__H_TXID, txid);
+}
+
+static DIGBY__INLINE void digby__page_set_next(uint8_t *page, uint64_t pgno)
+{
+    digby__put64(page + DIGBY__H_NEXT, pgno);
+}
+
+static DIGBY__INLINE void digby__page_set_pos(uint8_t *page, uint32_t pos)
+{
+    digby__put32(page + DIGBY__H_POS, pos);
+}
+
+/* Unsigned LEB128 (FORMAT.md section 5): 7 bits a byte, low bits first, the
    high bit set on every byte but the last; at most 10 bytes. */
 static size_t digby__varint_put(uint8_t *p, uint64_t v)
 {

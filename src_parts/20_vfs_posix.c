@@ -1,6 +1,6 @@
 /* The POSIX VFS: pread/pwrite, fdatasync, fcntl advisory locks.
    EINTR is retried; ENOSPC/EDQUOT map to DIGBY_FULL, other errors to
-   DIGBY_IOERR (the errno is not returned: STYLE.md section 6).
+   DIGBY_IOERR (errno is never returned: the result codes are digby's own).
    Also the platform hooks of a POSIX build (digby__vfs_default,
    digby__os_seed) and, under DIGBY_NO_POSIX, of a build with no operating
    system at all.  Windows has its own in 22_vfs_win32.c. */
@@ -31,7 +31,8 @@ static int digby__posix_err(int e)
 }
 
 /* Sync the directory holding `path` so that a newly created file's entry is
-   durable (LESSONS.md: missing directory sync after creating a file). */
+   durable (ALICE, Pillai et al., OSDI 2014, found LevelDB losing new files
+   for want of this sync). */
 static int digby__posix_sync_dir(const char *path)
 {
     char dir[4096];

@@ -15,7 +15,7 @@
    as the POSIX VFS's open-file-description locks do.
 
    Windows error codes map to digby codes; the last one is kept in the file
-   object (STYLE.md section 6). */
+   object, never returned (the result codes are digby's own). */
 
 #if !defined(DIGBY_NO_POSIX) && defined(_WIN32)
 

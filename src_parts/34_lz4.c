@@ -1,5 +1,5 @@
-/* lz4 block compression of overflow chunks (FORMAT.md "Compressed
-   items").  A compressed item is cut into chunks of DIGBY__CHUNK input
+/* lz4 block compression of overflow chunks (FORMAT.md section 6b).  A
+   compressed item is cut into chunks of DIGBY__CHUNK input
    bytes, each compressed on its own, so that reading a byte range
    decompresses only the chunks it touches.  A chunk that lz4 cannot make
    smaller is stored as it is.

@@ -381,16 +381,6 @@ static void digby__held_release(digby_txn *txn)
     txn->held_off = 0;
 }
 
-/* Whether page pgno of txn's memory map (pgno < txn->map_pages) holds a
-   version, txid, that this handle verified before (map_seen), so that it
-   may be read unchecked.  txid 0 is map_seen's "none" (no commit records
-   it; only a damaged parent could), and digby_check (map_verify) trusts
-   nothing. */
-static DIGBY__INLINE int digby__map_trusted(const digby_txn *txn, uint64_t pgno, uint64_t txid)
-{
-    return txid != 0 && !txn->map_verify && DIGBY__SEEN_LOAD(&txn->map_seen[pgno]) == txid;
-}
-
 /* Read page pgno from the file into buf (page_size bytes) and verify its
    trailer and page number; an encrypted page is decrypted (the cache only
    ever holds plaintext).  No cache involved. */
@@ -438,9 +428,9 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         if (!digby__map_trusted(txn, pgno, txid)) {
             if (digby__page_check_plain(db, p, pgno) || digby__node_validate(db, p))
                 return DIGBY__CORRUPT(db, pgno);
-            if (digby__get64(p + 16) != txid) return DIGBY__CORRUPT(db, pgno);
+            if (digby__page_txid(p) != txid) return DIGBY__CORRUPT(db, pgno);
             DIGBY__SEEN_STORE(&txn->map_seen[pgno], txid);
-        } else if (digby__get64(p + 16) != txid) {
+        } else if (digby__page_txid(p) != txid) {
             return DIGBY__CORRUPT(db, pgno);
         }
         *out = p;
@@ -449,7 +439,7 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     f = digby__held_find(txn, pgno);
     if (f) {
         /* checked when it was first pinned; still a cheap guard */
-        if (digby__get64(f->data + 16) != txid) return DIGBY__CORRUPT(db, pgno);
+        if (digby__page_txid(f->data) != txid) return DIGBY__CORRUPT(db, pgno);
         *out = f->data;
         return DIGBY_OK;
     }
@@ -496,132 +486,13 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         }
     }
     digby__mutex_unlock(&c->mu);
-    if (digby__get64(f->data + 16) != txid) {
+    if (digby__page_txid(f->data) != txid) {
         digby__page_unpin(db, f);
         return DIGBY__CORRUPT(db, pgno);
     }
     *out = f->data;
     if (f->data[0] != DIGBY__PAGE_BRANCH || !digby__held_add(txn, pgno, f)) *pin = f;
     return DIGBY_OK;
-}
-
-/* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ------------------------------- */
-
-static void digby__map_free(digby_db *db, struct digby__mapping *m)
-{
-    if (!m) return;
-    db->vfs->unmap(db->file, m->addr, m->len);
-    digby__free(&db->alloc, m->seen);
-    digby__free(&db->alloc, m);
-}
-
-/* Close time: every transaction has ended. */
-static void digby__map_close(digby_db *db)
-{
-    struct digby__mapping *m = db->map_old, *older;
-    for (; m; m = older) {
-        older = m->older;
-        digby__map_free(db, m);
-    }
-    digby__map_free(db, db->mapping);
-    db->mapping = db->map_old = NULL;
-    db->map_pages = 0;
-}
-
-/* A new mapping of `pages` pages with a zeroed seen table, or NULL (the
-   system or the allocator refused: the caller reads through the cache). */
-static struct digby__mapping *digby__map_new(digby_db *db, uint64_t pages)
-{
-    struct digby__mapping *m;
-    const void *a;
-    if (pages < 3 || pages > (uint64_t)SIZE_MAX / sizeof(uint64_t) ||
-        pages > UINT64_MAX / db->page_size)
-        return NULL;
-    m = (struct digby__mapping *)digby__malloc(&db->alloc, sizeof(*m));
-    if (!m) return NULL;
-    memset(m, 0, sizeof(*m));
-    m->seen = (uint64_t *)digby__malloc(&db->alloc, (size_t)pages * sizeof(uint64_t));
-    if (!m->seen || db->vfs->map(db->file, pages * db->page_size, &a) != DIGBY_OK || !a) {
-        digby__free(&db->alloc, m->seen);
-        digby__free(&db->alloc, m);
-        return NULL;
-    }
-    memset(m->seen, 0, (size_t)pages * sizeof(uint64_t));
-    m->addr = (const uint8_t *)a;
-    m->len = pages * db->page_size;
-    return m;
-}
-
-/* Map the file for DIGBY_OPEN_MMAP (after the meta page is chosen): `want`
-   bytes but at least the whole file; 0 for twice the file, at least 64
-   MiB.  Anything that rules the map out leaves db->mapping NULL: reads
-   then go through the cache, as without the flag. */
-static void digby__map_open(digby_db *db, uint64_t want)
-{
-    uint64_t size;
-    if (!DIGBY__HAVE_MAP || !(db->flags & DIGBY_OPEN_MMAP) || db->crypt ||
-        db->vfs->version < 2 || !db->vfs->map || !db->vfs->unmap)
-        return;
-    if (db->vfs->size(db->file, &size) != DIGBY_OK) return;
-    if (!want) {
-        want = size > UINT64_MAX / 2 ? size : 2 * size;
-        if (want < ((uint64_t)64 << 20)) want = (uint64_t)64 << 20;
-    }
-    if (want < size) want = size;
-    /* past the meta pages, or a new file would never be mapped (a commit
-       remaps only a map it outgrows) */
-    if (want < 3 * (uint64_t)db->page_size) want = 3 * (uint64_t)db->page_size;
-    db->mapping = digby__map_new(db, want / db->page_size);
-    if (db->mapping)
-        db->map_pages = DIGBY__MIN(size, db->mapping->len) / db->page_size;
-}
-
-/* A transaction begins (caller holds db->mu): it reads through the
-   current mapping until it ends. */
-static void digby__map_enter(digby_db *db, digby_txn *txn)
-{
-    struct digby__mapping *m = db->mapping;
-    txn->mapping = m;
-    txn->map_pages = db->map_pages;
-    if (!m) return;
-    m->users++;
-    txn->map = m->addr;
-    txn->map_seen = m->seen;
-}
-
-/* A transaction ends (caller holds db->mu).  Returns a retired mapping it
-   was the last user of, for the caller to free after unlocking. */
-static struct digby__mapping *digby__map_leave(digby_db *db, digby_txn *txn)
-{
-    struct digby__mapping *m = txn->mapping, **pp;
-    txn->mapping = NULL;
-    if (!m || --m->users > 0 || m == db->mapping) return NULL;
-    for (pp = &db->map_old; *pp && *pp != m; pp = &(*pp)->older) {}
-    if (*pp) *pp = m->older;
-    return m;
-}
-
-/* The file (page_count pages, all inside it) outgrew the mapping: map it
-   again, twice as large as it is now, carrying over what was verified.
-   Called by a commit before it publishes; transactions begun before keep
-   the old mapping until they end (map_old).  On failure the old mapping
-   stays and the pages past it read through the cache. */
-static void digby__map_grow(digby_db *db, uint64_t page_count)
-{
-    struct digby__mapping *old = db->mapping, *m;
-    uint64_t i, n = old->len / db->page_size;
-    m = digby__map_new(db, page_count > UINT64_MAX / 2 ? page_count : 2 * page_count);
-    if (!m) return;
-    for (i = 0; i < n; i++) m->seen[i] = DIGBY__SEEN_LOAD(&old->seen[i]);
-    digby__mutex_lock(&db->mu);
-    db->mapping = m;
-    if (old->users) {
-        old->older = db->map_old;
-        db->map_old = old;
-        old = NULL;
-    }
-    digby__mutex_unlock(&db->mu);
-    digby__map_free(db, old);
 }
 
 /* ---- Dirty pages of the write transaction --------------------------------- */
@@ -786,8 +657,8 @@ static int digby__page_new(digby_txn *txn, unsigned type, uint8_t **out,
     memset(buf, 0, db->page_size);
     buf[0] = (uint8_t)type;
     digby__put16(buf + 4, (uint16_t)db->usable);
-    digby__put64(buf + 8, p);
-    digby__put64(buf + 16, txn->txid);
+    digby__page_set_pgno(buf, p);
+    digby__page_set_txid(buf, txn->txid);
     rc = digby__dirty_put(txn, p, buf);
     if (rc) {
         digby__pbuf_put(db, buf);
@@ -826,8 +697,8 @@ static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
     digby__page_unpin(db, pin);
     rc = digby__page_alloc(txn, &p);
     if (rc == DIGBY_OK) {
-        digby__put64(buf + 8, p);
-        digby__put64(buf + 16, txn->txid);
+        digby__page_set_pgno(buf, p);
+        digby__page_set_txid(buf, txn->txid);
         rc = digby__dirty_put(txn, p, buf);
         if (rc) digby__u64s_push(&db->alloc, &txn->own_free, p);
     }

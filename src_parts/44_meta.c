@@ -1,4 +1,4 @@
-/* Meta pages (FORMAT.md "Meta page").  Pages 0 and 1 hold the two meta
+/* Meta pages (FORMAT.md section 3).  Pages 0 and 1 hold the two meta
    pages; transaction t writes slot t % 2, so the other slot always holds the
    previous commit, intact, to fall back on. */
 
@@ -41,8 +41,8 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     size_t base = c ? DIGBY__M_SHIFT : 0;
     memset(page, 0, db->page_size);
     page[0] = DIGBY__PAGE_META;
-    digby__put64(page + 8, m->txid & 1);
-    digby__put64(page + 16, m->txid);
+    digby__page_set_pgno(page, m->txid & 1);
+    digby__page_set_txid(page, m->txid);
     memcpy(page + DIGBY__M_MAGIC, DIGBY__MAGIC, 8);
     digby__put32(page + DIGBY__M_VERSION, DIGBY__FORMAT_VERSION);
     digby__put32(page + DIGBY__M_PAGESIZE, db->page_size);
@@ -61,14 +61,14 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     digby__put64(page + base + DIGBY__M_FREEROOT, m->free_root);
     digby__put64(page + base + DIGBY__M_FREECOUNT, m->free_count);
     memcpy(page + base + DIGBY__M_UUID, m->uuid, 16);
-    if (!c) digby__page_seal(db, page);
+    if (!c) digby__page_checksum(db, page);
 }
 
 /* Encode and seal meta page m into page. */
 static int digby__meta_seal(const digby_db *db, const digby__meta *m, uint8_t *page)
 {
     digby__meta_encode(db, m, page);
-    return db->crypt ? digby__page_lock(db, page, page) : DIGBY_OK;
+    return db->crypt ? digby__page_seal(db, page, page) : DIGBY_OK;
 }
 
 /* An encrypted meta page image: its flags and trailer size say so. */
@@ -92,7 +92,7 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
     m->free_count = digby__get64(page + base + DIGBY__M_FREECOUNT);
     memcpy(m->uuid, page + base + DIGBY__M_UUID, 16);
     if (base) m->key_writes = digby__get64(page + DIGBY__M_KEY_WRITES);
-    if (m->txid != digby__get64(page + 16) || (m->txid & 1) != slot ||
+    if (m->txid != digby__page_txid(page) || (m->txid & 1) != slot ||
         m->page_count < 2 || m->page_count > UINT64_MAX / page_size ||
         !digby__tree_sane(&m->main, m->page_count, m->txid) ||
         !digby__tree_sane(&m->catalog, m->page_count, m->txid) ||
@@ -119,7 +119,7 @@ static int digby__meta_decode(digby_db *db, const uint8_t *page,
         return digby__meta_is_encrypted(page) ? DIGBY_NOFEATURE : DIGBY_CORRUPT;
 #endif
     (void)n;
-    if (page[0] != DIGBY__PAGE_META || digby__get64(page + 8) != slot)
+    if (page[0] != DIGBY__PAGE_META || digby__page_pgno(page) != slot)
         return DIGBY_CORRUPT;
     if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
     if (digby__get32(page + DIGBY__M_VERSION) > DIGBY__FORMAT_VERSION ||
@@ -227,7 +227,7 @@ static int digby__meta_unlock(digby_db *db, uint8_t *page, uint32_t page_size,
     *trusted = 0;
     if (!c) return DIGBY_WRONGKEY; /* no key given */
     if (digby__get32(page + DIGBY__M_PAGESIZE) != page_size || page[0] != DIGBY__PAGE_META ||
-        digby__get64(page + 8) != slot)
+        digby__page_pgno(page) != slot)
         return DIGBY_CORRUPT;
     if ((cipher != DIGBY_CIPHER_AES128_GCM && cipher != DIGBY_CIPHER_AES256_GCM) ||
         kdf > DIGBY__KDF_PBKDF2 ||
@@ -242,7 +242,7 @@ static int digby__meta_unlock(digby_db *db, uint8_t *page, uint32_t page_size,
     if (rc == DIGBY_OK) {
         k->cipher = cipher;
         memcpy(k->hdr, hdr, DIGBY__M_KHDR_BYTES);
-        rc = digby__open_with(db, k, hdr + DIGBY__KH(DIGBY__M_KUUID), page, page_size);
+        rc = digby__unseal_with(db, k, hdr + DIGBY__KH(DIGBY__M_KUUID), page, page_size);
     }
     if (rc == DIGBY_OK) {
         *trusted = 1;
@@ -388,7 +388,7 @@ static int digby__meta_try(digby_db *db, uint8_t *buf, uint32_t ps, uint64_t slo
     case DIGBY_VERSION:
         seen->version = 1;
         if (trusted)
-            seen->version_txid = DIGBY__MAX(seen->version_txid, digby__get64(buf + 16));
+            seen->version_txid = DIGBY__MAX(seen->version_txid, digby__page_txid(buf));
         break;
     default: break;
     }
@@ -410,126 +410,133 @@ static void digby__meta_use_fallback(digby_db *db)
     }
 }
 
+/* What digby__meta_load found in the two slots so far. */
+typedef struct digby__meta_scan {
+    uint8_t *buf; size_t cap;  /* grows to the page size being tried */
+    digby__meta cand[2];       /* each slot's meta page, where ok[slot] */
+    digby__dkey keys[2];       /* ... and its data key (encrypted files) */
+    int ok[2];
+    uint32_t ps;               /* the page size a verified slot gave, or 0 */
+    digby__seen seen;
+} digby__meta_scan;
+
+/* Read slot `slot` at offset `off` with page size `use` (when the file
+   holds it) and try it.  A read that fails (not a short one) ends the
+   load: taken for a slot that does not verify, it would open the older
+   commit and lose the newer one.  Returns DIGBY_OK or a fatal error. */
+static int digby__meta_scan_slot(digby_db *db, digby__meta_scan *sc, uint64_t file_bytes,
+                                 int slot, uint64_t off, uint32_t use)
+{
+    int rc, fits = file_bytes >= off + use;
+    /* no memory is no damage: never DIGBY_CORRUPT for it */
+    if (fits && digby__reserve(&db->alloc, &sc->buf, &sc->cap, use) != DIGBY_OK)
+        return DIGBY_NOMEM;
+    rc = fits ? digby__read_at(db, off, sc->buf, use) : DIGBY_CORRUPT;
+    if (rc == DIGBY_CORRUPT) return DIGBY_OK;
+    if (rc) return rc;
+    rc = digby__meta_try(db, sc->buf, use, (uint64_t)slot, &sc->cand[slot], &sc->keys[slot],
+                         &sc->seen);
+    if (rc < 0) return rc;
+    if (rc == 1) { sc->ok[slot] = 1; sc->ps = use; }
+    return DIGBY_OK;
+}
+
+/* Slot 0: its first DIGBY__MIN_PAGE bytes, whose page size field tells
+   how much to read; then slot 1 at offset ps if slot 0 told it, else at
+   every page size in turn. */
+static int digby__meta_scan_slots(digby_db *db, digby__meta_scan *sc, uint64_t file_bytes)
+{
+    uint32_t try_ps;
+    int rc = file_bytes >= DIGBY__MIN_PAGE ? digby__read_at(db, 0, sc->buf, DIGBY__MIN_PAGE)
+                                           : DIGBY_CORRUPT;
+    if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) return rc;
+    if (rc == DIGBY_OK && memcmp(sc->buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
+        sc->seen.magic = 1;
+        try_ps = digby__get32(sc->buf + DIGBY__M_PAGESIZE);
+        if (try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
+            (try_ps & (try_ps - 1)) == 0) {
+            rc = digby__meta_scan_slot(db, sc, file_bytes, 0, 0, try_ps);
+            if (rc) return rc;
+        }
+    }
+    rc = DIGBY_OK; /* a short or unreadable slot 0 still leaves slot 1 */
+    for (try_ps = DIGBY__MIN_PAGE; try_ps <= DIGBY__MAX_PAGE && rc == DIGBY_OK; try_ps *= 2) {
+        uint32_t use = sc->ps ? sc->ps : try_ps;
+        rc = digby__meta_scan_slot(db, sc, file_bytes, 1, use, use);
+        if (sc->ps) break;
+    }
+    return rc;
+}
+
+/* The error when neither slot opened, from what the slots showed. */
+static int digby__meta_none(const digby__seen *seen)
+{
+    if (seen->nofeature) return DIGBY_NOFEATURE;
+    if (seen->wrongkey) return DIGBY_WRONGKEY;
+    if (seen->version) return DIGBY_VERSION;
+    return seen->magic ? DIGBY_CORRUPT : DIGBY_NOTDIGBY;
+}
+
+/* Adopt the newer verified slot (and the older one as the fallback, if
+   the file holds its pages); in an encrypted file hand both data keys to
+   db->crypt.  Returns DIGBY_OK, DIGBY_PAGESIZE, DIGBY_VERSION. */
+static int digby__meta_adopt(digby_db *db, digby__meta_scan *sc, uint64_t file_bytes,
+                             uint32_t want_ps)
+{
+    int slot = sc->ok[0] && sc->ok[1] ? sc->cand[1].txid > sc->cand[0].txid : sc->ok[1];
+    uint32_t ps = sc->ps;
+    if (want_ps && want_ps != ps) return DIGBY_PAGESIZE;
+    /* a newer commit in a format this build cannot read must not be rolled
+       back (and then overwritten) by opening the older one */
+    if (sc->seen.version && sc->seen.version_txid > sc->cand[slot].txid) return DIGBY_VERSION;
+    db->page_size = ps;
+    db->meta = sc->cand[slot];
+    /* a previous commit counting pages the file does not hold cannot be
+       opened: it is no fallback (and its page count no allocation size) */
+    db->have_fallback = sc->ok[!slot] && sc->cand[!slot].txid < sc->cand[slot].txid &&
+                        sc->cand[!slot].page_count <= file_bytes / ps;
+    if (db->have_fallback) db->fallback = sc->cand[!slot];
+    if (db->crypt) {
+        digby__crypt *c = db->crypt;
+        c->cur = sc->keys[slot];
+        memcpy(c->uuid, c->cur.hdr + DIGBY__KH(DIGBY__M_KUUID), 16);
+        c->have_fb = db->have_fallback;
+        if (c->have_fb) c->fb = sc->keys[!slot];
+        else digby__dkey_clear(&db->alloc, &sc->keys[!slot]);
+        digby__wipe(sc->keys, sizeof(sc->keys)); /* the copies are in c */
+    }
+    return DIGBY_OK;
+}
+
 /* Find the newest meta page that verifies and whose pages lie inside the
    file; sets db->page_size and db->meta (and in an encrypted file the data
    keys of both: db->crypt->cur and ->fb).  `want_ps` is the caller's page
    size or 0.  An encrypted file is opened with the user's key in db->crypt
    (none: DIGBY_WRONGKEY), checked against each meta page's key check value
-   before anything else is read. */
+   before anything else is read.  Returns DIGBY_OK, DIGBY_NOTDIGBY,
+   DIGBY_CORRUPT, DIGBY_VERSION, DIGBY_NOFEATURE, DIGBY_WRONGKEY,
+   DIGBY_PAGESIZE, DIGBY_IOERR, DIGBY_NOMEM. */
 static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
 {
-    uint8_t *buf;
-    digby__meta cand[2];
-    digby__dkey keys[2];
-    digby__seen seen;
-    int ok[2] = {0, 0}, rc, slot;
-    uint32_t ps = 0, try_ps;
-    size_t cap = 0;
-    memset(&seen, 0, sizeof(seen));
-    memset(keys, 0, sizeof(keys));
+    digby__meta_scan sc;
+    int rc;
+    memset(&sc, 0, sizeof(sc));
     /* the buffer grows to the page size being tried: a device with little
        memory and small pages never needs a 64 KiB one */
-    buf = NULL;
-    if (digby__reserve(&db->alloc, &buf, &cap, DIGBY__MIN_PAGE)) return DIGBY_NOMEM;
-    /* slot 0: its page size field tells where slot 1 is.  A read that
-       fails (not a short one) ends the load: taken for a slot that does not
-       verify, it would open the older commit and lose the newer one. */
-    rc = file_bytes >= DIGBY__MIN_PAGE ? digby__read_at(db, 0, buf, DIGBY__MIN_PAGE)
-                                       : DIGBY_CORRUPT;
-    if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
-        digby__free(&db->alloc, buf);
-        return rc;
-    }
-    if (file_bytes >= DIGBY__MIN_PAGE) {
-        if (rc == DIGBY_OK && memcmp(buf + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) == 0) {
-            int fits;
-            seen.magic = 1;
-            try_ps = digby__get32(buf + DIGBY__M_PAGESIZE);
-            fits = try_ps >= DIGBY__MIN_PAGE && try_ps <= DIGBY__MAX_PAGE &&
-                   (try_ps & (try_ps - 1)) == 0 && file_bytes >= try_ps;
-            if (fits && digby__reserve(&db->alloc, &buf, &cap, try_ps) != DIGBY_OK) {
-                /* no memory is no damage: never DIGBY_CORRUPT for it */
-                digby__free(&db->alloc, buf);
-                return DIGBY_NOMEM;
-            }
-            rc = fits ? digby__read_at(db, 0, buf, try_ps) : DIGBY_CORRUPT;
-            if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
-                digby__free(&db->alloc, buf);
-                return rc;
-            }
-            if (rc == DIGBY_OK) {
-                rc = digby__meta_try(db, buf, try_ps, 0, &cand[0], &keys[0], &seen);
-                if (rc < 0) { digby__free(&db->alloc, buf); return rc; }
-                if (rc == 1) { ok[0] = 1; ps = try_ps; }
-            }
-        }
-    }
-    /* slot 1: at offset ps if slot 0 told us, else try every page size */
-    for (try_ps = DIGBY__MIN_PAGE; try_ps <= DIGBY__MAX_PAGE; try_ps *= 2) {
-        uint32_t use = ps ? ps : try_ps;
-        int fits = file_bytes >= (uint64_t)use * 2;
-        if (fits && digby__reserve(&db->alloc, &buf, &cap, use) != DIGBY_OK) {
-            digby__dkey_clear(&db->alloc, &keys[0]);
-            digby__free(&db->alloc, buf);
-            return DIGBY_NOMEM;
-        }
-        rc = fits ? digby__read_at(db, use, buf, use) : DIGBY_CORRUPT;
-        if (rc != DIGBY_OK && rc != DIGBY_CORRUPT) {
-            digby__dkey_clear(&db->alloc, &keys[0]);
-            digby__free(&db->alloc, buf);
-            return rc;
-        }
-        if (rc == DIGBY_OK) {
-            rc = digby__meta_try(db, buf, use, 1, &cand[1], &keys[1], &seen);
-            if (rc < 0) {
-                digby__dkey_clear(&db->alloc, &keys[0]);
-                digby__free(&db->alloc, buf);
-                return rc;
-            }
-            if (rc == 1) { ok[1] = 1; ps = use; }
-        }
-        if (ps) break;
-    }
-    digby__free(&db->alloc, buf);
-    rc = DIGBY_OK;
-    if (!ok[0] && !ok[1]) {
-        if (seen.nofeature) rc = DIGBY_NOFEATURE;
-        else if (seen.wrongkey) rc = DIGBY_WRONGKEY;
-        else if (seen.version) rc = DIGBY_VERSION;
-        else rc = seen.magic ? DIGBY_CORRUPT : DIGBY_NOTDIGBY;
-        return rc;
-    }
-    if (ok[0] && ok[1]) slot = cand[1].txid > cand[0].txid ? 1 : 0;
-    else slot = ok[1] ? 1 : 0;
-    if (want_ps && want_ps != ps) rc = DIGBY_PAGESIZE;
-    /* a newer commit in a format this build cannot read must not be rolled
-       back (and then overwritten) by opening the older one */
-    else if (seen.version && seen.version_txid > cand[slot].txid) rc = DIGBY_VERSION;
+    if (digby__reserve(&db->alloc, &sc.buf, &sc.cap, DIGBY__MIN_PAGE)) return DIGBY_NOMEM;
+    rc = digby__meta_scan_slots(db, &sc, file_bytes);
+    digby__free(&db->alloc, sc.buf);
+    if (rc == DIGBY_OK && !sc.ok[0] && !sc.ok[1]) rc = digby__meta_none(&sc.seen);
+    if (rc == DIGBY_OK) rc = digby__meta_adopt(db, &sc, file_bytes, want_ps);
     if (rc) {
-        digby__dkey_clear(&db->alloc, &keys[0]);
-        digby__dkey_clear(&db->alloc, &keys[1]);
+        digby__dkey_clear(&db->alloc, &sc.keys[0]);
+        digby__dkey_clear(&db->alloc, &sc.keys[1]);
         return rc;
-    }
-    db->page_size = ps;
-    db->meta = cand[slot];
-    /* a previous commit counting pages the file does not hold cannot be
-       opened: it is no fallback (and its page count no allocation size) */
-    db->have_fallback = ok[!slot] && cand[!slot].txid < cand[slot].txid &&
-                        cand[!slot].page_count <= file_bytes / ps;
-    if (db->have_fallback) db->fallback = cand[!slot];
-    if (db->crypt) {
-        digby__crypt *c = db->crypt;
-        c->cur = keys[slot];
-        memcpy(c->uuid, c->cur.hdr + DIGBY__KH(DIGBY__M_KUUID), 16);
-        c->have_fb = db->have_fallback;
-        if (c->have_fb) c->fb = keys[!slot];
-        else digby__dkey_clear(&db->alloc, &keys[!slot]);
-        digby__wipe(keys, sizeof(keys)); /* the copies are in c */
     }
     /* with one sync per commit, a crash can leave the newest meta page
        without the file growth it counts on: fall back to the previous
        commit.  A file short of both is truncated. */
-    if (db->meta.page_count > file_bytes / ps) {
+    if (db->meta.page_count > file_bytes / db->page_size) {
         if (!db->have_fallback) return DIGBY_CORRUPT;
         digby__meta_use_fallback(db);
     }

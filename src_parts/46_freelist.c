@@ -1,4 +1,4 @@
-/* The freelist (FORMAT.md "Freelist pages").
+/* The freelist (FORMAT.md section 8).
 
    In memory the writer keeps `free` (pages anyone may reuse now, sorted
    descending so the lowest page number is taken first) and `pending`
@@ -87,73 +87,112 @@ static int digby__freelist_release(digby_db *db)
     return digby__freelist_sort(db, m);
 }
 
-/* Read the persisted freelist of db->meta.  At open no snapshot is live,
-   so every pending page is reusable at once. */
-static int digby__freelist_load(digby_db *db)
+/* Decode the persisted freelist of commit m, the one decoder of it that
+   open (digby__freelist_load) and digby_check (digby__walk_freelist) share.
+   buf: page_size bytes of scratch.  Each chain page is bounded, read and
+   verified (trailer, page number, type, m's txid, word count) and handed to
+   r->page; each listed page to r->entry (pending: it waits for the
+   snapshots of txid).  The stream must be exactly nfree, nfree page
+   numbers, npend, npend (txid <= m->txid, pgno) pairs, m->free_count words
+   in all, every page number in [2, page_count).  Damage is reported
+   through r->bad, whose result is returned.  Returns DIGBY_OK, r's errors,
+   or the read's (DIGBY_IOERR, DIGBY_NOMEM). */
+static int digby__freelist_read(digby_db *db, const digby__meta *m, uint8_t *buf,
+                                const digby__fl_reader *r)
 {
-    const digby__meta *m = &db->meta;
-    uint64_t pgno = m->free_root, want = m->free_count, got = 0, pages = 0;
-    uint64_t nfree = 0, npend = 0, stage = 0, left = 0, pair_txid = 0;
-    size_t per = (db->usable - DIGBY__CHAIN_HDR) / 8;
-    uint8_t *buf;
+    uint64_t pgno = m->free_root, got = 0, pages = 0, left = 0, pair_txid = 0;
+    size_t per = (db->usable - DIGBY__FREELIST_HDR) / 8;
+    int stage = 0; /* expecting 0: nfree; 1: free pgnos; 2: npend; 3: pairs; 4: nothing */
     int rc = DIGBY_OK;
     if (!pgno) return DIGBY_OK;
-    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
-    if (!buf) return DIGBY_NOMEM;
-    /* stage 0: expecting nfree; 1: free pgnos; 2: npend; 3: pairs */
-    while (pgno && rc == DIGBY_OK) {
+    while (pgno) {
         unsigned n, i;
-        if (pgno < 2 || pgno >= m->page_count || ++pages > m->page_count) {
-            rc = DIGBY__CORRUPT(db, pgno);
-            break;
-        }
+        if (pgno < 2 || pgno >= m->page_count || ++pages > m->page_count)
+            return r->bad(r->ctx, pgno, "freelist chain leaves the file or loops");
+        rc = r->page(r->ctx, pgno);
+        if (rc) return rc;
         rc = digby__page_read_raw(db, pgno, buf);
-        if (rc) break;
+        if (rc == DIGBY_CORRUPT) return r->bad(r->ctx, pgno, "freelist page fails verification");
+        if (rc) return rc;
         n = digby__get16(buf + 2);
-        if (buf[0] != DIGBY__PAGE_FREELIST || digby__get64(buf + 16) != m->txid ||
-            n > per || got + n > want) {
-            rc = DIGBY__CORRUPT(db, pgno);
-            break;
-        }
-        rc = digby__u64s_push(&db->alloc, &db->freelist_pages, pgno);
-        for (i = 0; i < n && rc == DIGBY_OK; i++) {
-            uint64_t w = digby__get64(buf + DIGBY__CHAIN_HDR + 8 * i);
+        if (buf[0] != DIGBY__PAGE_FREELIST || digby__page_txid(buf) != m->txid ||
+            n > per || got + n > m->free_count)
+            return r->bad(r->ctx, pgno, "bad freelist page (type, txid or word count)");
+        for (i = 0; i < n; i++) {
+            uint64_t w = digby__get64(buf + DIGBY__FREELIST_HDR + 8 * i);
             switch (stage) {
-            case 0:
-                if (w > m->page_count) { rc = DIGBY__CORRUPT(db, pgno); break; }
-                nfree = left = w;
-                stage = left ? 1 : 2;
+            case 0: case 2: /* a list's length */
+                if (w > m->page_count)
+                    return r->bad(r->ctx, pgno, "freelist length larger than the file");
+                left = stage == 0 ? w : 2 * w;
+                stage = left ? stage + 1 : stage + 2;
                 break;
-            case 1:
-            case 3:
-                if (stage == 3 && (left & 1) == 0) {
-                    if (w > m->txid) { rc = DIGBY__CORRUPT(db, pgno); break; }
+            case 3: /* a pending pair: txid, then pgno */
+                if ((left & 1) == 0) {
+                    if (w > m->txid)
+                        return r->bad(r->ctx, pgno, "pending page freed by a later commit");
                     pair_txid = w;
-                } else {
-                    if (w < 2 || w >= m->page_count) { rc = DIGBY__CORRUPT(db, pgno); break; }
-                    rc = digby__u64s_push(&db->alloc, &db->free, w);
+                    left--;
+                    break;
                 }
-                (void)pair_txid;
-                if (--left == 0) stage = stage == 1 ? 2 : 4;
-                break;
-            case 2:
-                if (w > m->page_count) { rc = DIGBY__CORRUPT(db, pgno); break; }
-                npend = w;
-                left = 2 * w;
-                stage = left ? 3 : 4;
+                /* fall through */
+            case 1:
+                if (w < 2 || w >= m->page_count)
+                    return r->bad(r->ctx, pgno, "listed page outside the file");
+                rc = r->entry(r->ctx, stage == 3, stage == 3 ? pair_txid : 0, w);
+                if (rc) return rc;
+                if (--left == 0) stage++;
                 break;
             default:
-                rc = DIGBY__CORRUPT(db, pgno);
+                return r->bad(r->ctx, pgno, "words past the end of the freelist");
             }
         }
         got += n;
-        pgno = digby__get64(buf + 24);
+        pgno = digby__page_next(buf);
     }
+    if (got != m->free_count || stage != 4)
+        return r->bad(r->ctx, m->free_root, "freelist length differs from the meta page");
+    return DIGBY_OK;
+}
+
+static int digby__load_page(void *ctx, uint64_t pgno)
+{
+    digby_db *db = (digby_db *)ctx;
+    return digby__u64s_push(&db->alloc, &db->freelist_pages, pgno);
+}
+
+/* At open no snapshot is live: a pending page is reusable at once. */
+static int digby__load_entry(void *ctx, int pending, uint64_t txid, uint64_t pgno)
+{
+    digby_db *db = (digby_db *)ctx;
+    (void)pending;
+    (void)txid;
+    return digby__u64s_push(&db->alloc, &db->free, pgno);
+}
+
+static int digby__load_bad(void *ctx, uint64_t pgno, const char *what)
+{
+    (void)what;
+    return DIGBY__CORRUPT((digby_db *)ctx, pgno);
+}
+
+/* Read the persisted freelist of db->meta into db->free (every page of it
+   reusable: no snapshot is live at open) and db->freelist_pages.  Returns
+   DIGBY_OK, DIGBY_CORRUPT, DIGBY_IOERR, DIGBY_NOMEM. */
+static int digby__freelist_load(digby_db *db)
+{
+    digby__fl_reader r;
+    uint8_t *buf;
+    int rc;
+    if (!db->meta.free_root) return DIGBY_OK;
+    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    if (!buf) return DIGBY_NOMEM;
+    r.ctx = db;
+    r.page = digby__load_page;
+    r.entry = digby__load_entry;
+    r.bad = digby__load_bad;
+    rc = digby__freelist_read(db, &db->meta, buf, &r);
     digby__free(&db->alloc, buf);
-    (void)nfree;
-    (void)npend;
-    if (rc == DIGBY_OK && (got != want || stage != 4))
-        rc = DIGBY__CORRUPT(db, m->free_root);
     if (rc == DIGBY_OK) rc = digby__freelist_sort(db, 0);
     return rc;
 }
@@ -167,7 +206,7 @@ static int digby__freelist_load(digby_db *db)
 static int digby__freelist_commit(digby_txn *txn)
 {
     digby_db *db = txn->db;
-    size_t per = (db->usable - DIGBY__CHAIN_HDR) / 8;
+    size_t per = (db->usable - DIGBY__FREELIST_HDR) / 8;
     size_t i, j, nfree, npend, total, pi = 0, in_page = 0;
     uint8_t *page = NULL;
     int rc;
@@ -199,9 +238,9 @@ static int digby__freelist_commit(digby_txn *txn)
         if (!nb) return DIGBY_NOMEM;
         memset(nb, 0, db->page_size);
         nb[0] = DIGBY__PAGE_FREELIST;
-        digby__put64(nb + 8, txn->chain.v[i]);
-        digby__put64(nb + 16, txn->txid);
-        if (i + 1 < txn->chain.n) digby__put64(nb + 24, txn->chain.v[i + 1]);
+        digby__page_set_pgno(nb, txn->chain.v[i]);
+        digby__page_set_txid(nb, txn->txid);
+        if (i + 1 < txn->chain.n) digby__page_set_next(nb, txn->chain.v[i + 1]);
         rc = digby__dirty_put(txn, txn->chain.v[i], nb);
         if (rc) { digby__pbuf_put(db, nb); return rc; }
     }
@@ -223,7 +262,7 @@ static int digby__freelist_commit(digby_txn *txn)
             page = digby__dirty_get(txn, txn->chain.v[pi++]);
             in_page = 0;
         }
-        digby__put64(page + DIGBY__CHAIN_HDR + 8 * in_page, item);
+        digby__put64(page + DIGBY__FREELIST_HDR + 8 * in_page, item);
         digby__put16(page + 2, (uint16_t)++in_page);
     }
     txn->meta.free_root = txn->chain.v[0];

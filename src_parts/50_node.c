@@ -1,4 +1,4 @@
-/* Slotted branch and leaf pages (FORMAT.md "Branch and leaf pages").
+/* Slotted branch and leaf pages (FORMAT.md section 5).
 
    Header: type u8, prefix length u8 (leaves; 0 in branches), nslots u16,
    upper u16 (start of the cell area), garbage u16 (bytes of dead cells
@@ -10,12 +10,12 @@
 
    Leaf cell:   varint klen, key, varint (vlen << 3 | flags), varint version,
                 then the value (inline) or a u64 overflow item root; for a
-                large key (flag DIGBY__CELL_BIGKEY) the key bytes are its
+                large key (flag DIGBY__CELL_LARGE_KEY) the key bytes are its
                 first bytes and its SHA-256, and a varint (length << 1 |
                 compressed) and a u64 item root follow.
    Branch cell: u64 child pgno, u64 child txid, varint klen, key.  Slot 0's
                 key is always empty and stands for minus infinity.  A klen
-                with DIGBY__SEP_TIE set marks a tie separator (FORMAT.md).
+                with DIGBY__SEP_TIE set marks a tie separator (FORMAT.md section 5).
 
    Pages read from disk are validated once, when they enter the cache
    (digby__node_validate); after that the accessors below trust them. */
@@ -30,9 +30,9 @@ typedef struct digby__cell {
     uint64_t child;       /* branch: child page */
     uint64_t child_txid;  /* branch: child's txid */
     unsigned tie;         /* branch: a tie separator */
-    uint64_t big_len;     /* leaf, large key: its length (0: not large) */
-    unsigned big_flags;   /* ... DIGBY__KEY_COMPRESSED */
-    uint64_t big_root;    /* ... its overflow item */
+    uint64_t large_len;   /* leaf, large key: its length (0: not large) */
+    unsigned large_flags; /* ... DIGBY__KEY_COMPRESSED */
+    uint64_t large_root;  /* ... its overflow item */
     size_t size;          /* cell bytes */
 } digby__cell;
 
@@ -75,14 +75,14 @@ static DIGBY__INLINE void digby__leaf_cell_at(const uint8_t *c, digby__cell *out
     p = digby__vget(p, &out->version);
     out->val = p;
     p += (out->flags & DIGBY__CELL_OVERFLOW) ? 8 : (size_t)out->vlen;
-    out->big_len = 0;
-    out->big_flags = 0;
-    out->big_root = 0;
-    if (out->flags & DIGBY__CELL_BIGKEY) {
+    out->large_len = 0;
+    out->large_flags = 0;
+    out->large_root = 0;
+    if (out->flags & DIGBY__CELL_LARGE_KEY) {
         p = digby__vget(p, &a);
-        out->big_len = a >> 1;
-        out->big_flags = (unsigned)(a & 1);
-        out->big_root = digby__get64(p);
+        out->large_len = a >> 1;
+        out->large_flags = (unsigned)(a & 1);
+        out->large_root = digby__get64(p);
         p += 8;
     }
     out->size = (size_t)(p - c);
@@ -107,6 +107,38 @@ static void digby__node_cell(const uint8_t *page, unsigned i, digby__cell *out)
     const uint8_t *c = page + digby__node_off(page, i);
     if (page[0] == DIGBY__PAGE_LEAF) digby__leaf_cell_at(c, out);
     else digby__branch_cell_at(c, out);
+}
+
+/* An overflow item a leaf cell owns: its value's or its large key's. */
+typedef struct digby__cell_item {
+    uint64_t root, len;
+    int compressed;
+    size_t root_at;       /* where the root's u64 sits in the page */
+} digby__cell_item;
+
+/* The overflow items of leaf cell i of page p, decoded in *c, into out:
+   the value's (in overflow pages) first, then the large key's.  Returns
+   how many (0 to 2).  The one place that knows which cell flags own
+   items; freeing a tree and rekeying it both go through it. */
+static unsigned digby__cell_items(const uint8_t *p, unsigned i, const digby__cell *c,
+                                  digby__cell_item out[2])
+{
+    unsigned n = 0;
+    if (c->flags & DIGBY__CELL_OVERFLOW) {
+        out[n].root = digby__get64(c->val);
+        out[n].len = c->vlen;
+        out[n].compressed = (c->flags & DIGBY__CELL_COMPRESSED) != 0;
+        out[n].root_at = (size_t)(c->val - p);
+        n++;
+    }
+    if (c->flags & DIGBY__CELL_LARGE_KEY) {
+        out[n].root = c->large_root;
+        out[n].len = c->large_len;
+        out[n].compressed = (c->large_flags & DIGBY__KEY_COMPRESSED) != 0;
+        out[n].root_at = digby__node_off(p, i) + c->size - 8; /* the cell's last bytes */
+        n++;
+    }
+    return n;
 }
 
 /* Key of cell i without decoding the rest. */
@@ -142,19 +174,19 @@ static unsigned digby__key_flags(const uint8_t *packed)
 }
 
 /* Leaf cell i has a large key. */
-static int digby__leaf_big(const uint8_t *page, unsigned i)
+static int digby__leaf_large(const uint8_t *page, unsigned i)
 {
     size_t kl;
     const uint8_t *k = digby__node_key(page, i, &kl);
-    return (digby__key_flags(k + kl) & DIGBY__CELL_BIGKEY) != 0;
+    return (digby__key_flags(k + kl) & DIGBY__CELL_LARGE_KEY) != 0;
 }
 
-/* Key bytes a large key's cell keeps: DIGBY__BIG_PREFIX, or fewer on small
+/* Key bytes a large key's cell keeps: DIGBY__LARGE_PREFIX, or fewer on small
    pages, where its cell (at most 70 bytes besides them) must still fit in
    max_cell.  Fixed for a file: it depends on the page and trailer size. */
-static size_t digby__big_prefix(const digby_db *db)
+static size_t digby__large_prefix(const digby_db *db)
 {
-    return DIGBY__MIN((size_t)DIGBY__BIG_PREFIX, (size_t)db->max_cell - 70);
+    return DIGBY__MIN((size_t)DIGBY__LARGE_PREFIX, (size_t)db->max_cell - 70);
 }
 
 /* Check the structure of a branch or leaf page read from disk: every slot
@@ -204,10 +236,10 @@ static int digby__node_validate(const digby_db *db, const uint8_t *page)
                 if ((a >> 3) > (uint64_t)(end - p)) return 1;
                 p += (size_t)(a >> 3);
             }
-            if (a & DIGBY__CELL_BIGKEY) {
+            if (a & DIGBY__CELL_LARGE_KEY) {
                 /* its first bytes (with the page prefix) and its hash */
                 uint64_t kref;
-                if (klen + page[1] != digby__big_prefix(db) + DIGBY__HASH_BYTES) return 1;
+                if (klen + page[1] != digby__large_prefix(db) + DIGBY__HASH_BYTES) return 1;
                 k = digby__varint_get(p, end, &kref);
                 if (!k || (kref >> 1) <= db->max_key || (kref >> 1) > DIGBY_MAX_VALUE_BYTES)
                     return 1;
@@ -268,14 +300,14 @@ static unsigned digby__node_search(const uint8_t *page, const void *key,
             c = digby__keycmp(k, kl, key, key_bytes);
             if (tie && c < 0) {
                 /* keys with the separator as a proper prefix need a look
-                   at the child (FORMAT.md "Tie separators") */
+                   at the child (FORMAT.md section 5) */
                 if (key_bytes > kl && memcmp(key, k, kl) == 0) return DIGBY__SEARCH_SLOW;
             } else if (tie && c == 0) {
                 c = 1; /* the separator itself sorts left of its tie range */
             }
         } else {
             k = digby__node_key(page, mid, &kl);
-            if (digby__key_flags(k + kl) & DIGBY__CELL_BIGKEY) {
+            if (digby__key_flags(k + kl) & DIGBY__CELL_LARGE_KEY) {
                 /* a large key: its cell keeps its first bytes, then its hash */
                 size_t real = kl - DIGBY__HASH_BYTES, m = DIGBY__MIN(real, key_bytes);
                 c = m ? memcmp(k, key, m) : 0;
@@ -373,8 +405,8 @@ static size_t digby__leaf_cell_encode(uint8_t *out, const void *key, size_t klen
     return n + val_bytes;
 }
 
-/* After a leaf cell with DIGBY__CELL_BIGKEY: the large key's reference. */
-static size_t digby__bigkey_ref_put(uint8_t *out, uint64_t len, unsigned kflags,
+/* After a leaf cell with DIGBY__CELL_LARGE_KEY: the large key's reference. */
+static size_t digby__large_key_ref_put(uint8_t *out, uint64_t len, unsigned kflags,
                                     uint64_t root)
 {
     size_t n = digby__varint_put(out, (len << 1) | (kflags & DIGBY__KEY_COMPRESSED));
@@ -416,7 +448,7 @@ static void digby__branch_set_child(uint8_t *page, unsigned i, uint64_t child,
 static unsigned digby__max_prefix(const digby_db *db)
 {
     return (unsigned)DIGBY__MIN((size_t)DIGBY__MIN(255u, db->max_cell / 2),
-                                digby__big_prefix(db));
+                                digby__large_prefix(db));
 }
 
 /* Bytes a and b share at the start. */

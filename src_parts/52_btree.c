@@ -10,7 +10,7 @@
    rebalancing": a page that becomes empty is freed and unlinked from its
    parent; nothing is merged.
 
-   Large keys (FORMAT.md "Large keys") sit in their cells as their first
+   Large keys (FORMAT.md section 6a) sit in their cells as their first
    bytes and SHA-256, the whole key in an overflow item.  Searches compare
    bytes first (digby__node_search) and whole keys only when the first
    bytes tie (digby__node_find); a separator between two keys that share
@@ -55,13 +55,13 @@ static void digby__cell_kref(const uint8_t *pre, unsigned plen, const digby__cel
     size_t n = digby__full_key(pre, plen, c, buf);
     memset(k, 0, sizeof(*k));
     k->head = buf;
-    if (c->flags & DIGBY__CELL_BIGKEY) {
+    if (c->flags & DIGBY__CELL_LARGE_KEY) {
         k->head_bytes = n - DIGBY__HASH_BYTES;
         k->hash = buf + k->head_bytes;
-        k->len = c->big_len;
-        k->root = c->big_root;
+        k->len = c->large_len;
+        k->root = c->large_root;
         k->version = c->version;
-        k->kflags = c->big_flags;
+        k->kflags = c->large_flags;
     } else {
         k->head_bytes = n;
         k->len = n;
@@ -81,9 +81,9 @@ static int digby__kref_span(digby_txn *txn, const digby__kref *k, unsigned slot,
         return DIGBY_OK;
     }
     if (!k->root) return DIGBY__CORRUPT(txn->db, 0);
-    rc = digby__bx_get(txn);
+    rc = digby__large_scratch_get(txn);
     if (rc) return rc;
-    rd = &txn->bx->rd[slot];
+    rd = &txn->large->rd[slot];
     rc = digby__rd_open(txn, rd, k->root, k->version, k->len,
                         (k->kflags & DIGBY__KEY_COMPRESSED) != 0);
     if (rc) return rc;
@@ -149,7 +149,7 @@ static int digby__first_key(digby_txn *txn, const uint8_t *page, unsigned idx,
     digby__cell c;
     uint64_t pgno, txid;
     unsigned l;
-    int rc = digby__bx_get(txn);
+    int rc = digby__large_scratch_get(txn);
     if (rc) return rc;
     digby__node_cell(page, idx, &c);
     pgno = c.child;
@@ -166,7 +166,7 @@ static int digby__first_key(digby_txn *txn, const uint8_t *page, unsigned idx,
         }
         digby__node_cell(p, 0, &c);
         if (want_leaf) {
-            digby__cell_kref(digby__node_prefix(p), digby__node_plen(p), &c, txn->bx->pbuf, out);
+            digby__cell_kref(digby__node_prefix(p), digby__node_plen(p), &c, txn->large->pbuf, out);
             digby__page_unpin(db, f);
             return DIGBY_OK;
         }
@@ -215,7 +215,7 @@ static int digby__node_find(digby_txn *txn, const uint8_t *page, unsigned below,
         if (r != DIGBY__SEARCH_SLOW) { *idx = r; return DIGBY_OK; }
     }
     *exact = 0;
-    rc = digby__bx_get(txn);
+    rc = digby__large_scratch_get(txn);
     if (rc) return rc;
     if (plen) {
         /* every key here starts with the prefix */
@@ -241,7 +241,7 @@ static int digby__node_find(digby_txn *txn, const uint8_t *page, unsigned below,
             digby__cell cell;
             digby__kref ck;
             digby__node_cell(page, mid, &cell);
-            digby__cell_kref(digby__node_prefix(page), plen, &cell, txn->bx->kbuf, &ck);
+            digby__cell_kref(digby__node_prefix(page), plen, &cell, txn->large->kbuf, &ck);
             rc = digby__kcmp(txn, &ck, k, &c);
         }
         if (rc) return rc;
@@ -386,7 +386,7 @@ static size_t digby__span_key(const digby__span *v, uint8_t *out)
     size_t n;
     digby__leaf_cell_at(v->p, &c);
     n = digby__full_key(v->pre, v->plen, &c, out);
-    return (c.flags & DIGBY__CELL_BIGKEY) ? n - DIGBY__HASH_BYTES : n;
+    return (c.flags & DIGBY__CELL_LARGE_KEY) ? n - DIGBY__HASH_BYTES : n;
 }
 
 /* The first min(len, limit) bytes of a leaf span's whole key, to out: *n
@@ -399,21 +399,21 @@ static int digby__span_head(digby_txn *txn, const digby__span *v, uint8_t *out,
     size_t k;
     digby__leaf_cell_at(v->p, &c);
     k = digby__full_key(v->pre, v->plen, &c, out);
-    if (!(c.flags & DIGBY__CELL_BIGKEY)) {
+    if (!(c.flags & DIGBY__CELL_LARGE_KEY)) {
         *len = k;
         *n = DIGBY__MIN(k, limit);
         return DIGBY_OK;
     }
-    *len = c.big_len;
+    *len = c.large_len;
     k -= DIGBY__HASH_BYTES;
-    *n = (size_t)DIGBY__MIN((uint64_t)limit, c.big_len);
+    *n = (size_t)DIGBY__MIN((uint64_t)limit, c.large_len);
     if (*n > k) {
-        int rc = digby__bx_get(txn);
+        int rc = digby__large_scratch_get(txn);
         digby__rd *rd;
         if (rc) return rc;
-        rd = &txn->bx->rd[2];
-        rc = digby__rd_open(txn, rd, c.big_root, c.version, c.big_len,
-                            (c.big_flags & DIGBY__KEY_COMPRESSED) != 0);
+        rd = &txn->large->rd[2];
+        rc = digby__rd_open(txn, rd, c.large_root, c.version, c.large_len,
+                            (c.large_flags & DIGBY__KEY_COMPRESSED) != 0);
         if (rc == DIGBY_OK) rc = digby__rd_read(txn, rd, k, out + k, *n - k);
         if (rc) return rc;
     }
@@ -491,7 +491,7 @@ static int digby__span_starts(const digby__span *v, const uint8_t *pre, size_t m
     digby__cell c;
     size_t kb, a;
     digby__leaf_cell_at(v->p, &c);
-    kb = c.key_bytes - ((c.flags & DIGBY__CELL_BIGKEY) ? DIGBY__HASH_BYTES : 0);
+    kb = c.key_bytes - ((c.flags & DIGBY__CELL_LARGE_KEY) ? DIGBY__HASH_BYTES : 0);
     if ((size_t)v->plen + kb < m) return 0;
     a = DIGBY__MIN((size_t)v->plen, m);
     if (a && memcmp(v->pre, pre, a) != 0) return 0;
@@ -524,16 +524,16 @@ static int digby__fill(digby_txn *txn, const digby__span *v, unsigned from, unsi
         if (is_branch && j == from && from > 0) {
             /* a right page's first key becomes minus infinity */
             sz = digby__branch_cell_encode(txn->cell2, digby__get64(p),
-                                           digby__get64(p + 8), NULL, 0);
+                                           digby__page_pgno(p), NULL, 0);
             p = txn->cell2;
         } else if (!is_branch && m && !digby__span_starts(&v[j], page + DIGBY__HDR, m)) {
-            return DIGBY__CORRUPT(db, digby__get64(page + 8));
+            return DIGBY__CORRUPT(db, digby__page_pgno(page));
         } else if (!is_branch && v[j].plen != m) {
             sz = digby__leaf_recode(txn->cell2, p, v[j].pre, v[j].plen, m);
             p = txn->cell2;
         }
         if (digby__node_insert(db, page, j - from, p, sz, NULL))
-            return DIGBY__CORRUPT(db, digby__get64(page + 8));
+            return DIGBY__CORRUPT(db, digby__page_pgno(page));
     }
     return DIGBY_OK;
 }
@@ -555,7 +555,7 @@ static int digby__lay_out(digby_txn *txn, const digby__span *v, unsigned total,
     } else {
         /* from the first max_key + 1 bytes of both keys: a separator of at
            most that many bytes, or, when they share more than max_key
-           bytes, a tie separator of max_key (FORMAT.md) */
+           bytes, a tie separator of max_key (FORMAT.md section 5) */
         size_t lim = txn->db->max_key + 1, ln, rn, i;
         uint64_t llen, rlen;
         rc = digby__span_head(txn, &v[k - 1], txn->cell2, lim, &ln, &llen);
@@ -569,7 +569,7 @@ static int digby__lay_out(digby_txn *txn, const digby__span *v, unsigned total,
             *sep_bytes = txn->db->max_key;
             txn->sep_tie = 1;
         } else {
-            return DIGBY__CORRUPT(txn->db, digby__get64(left + 8));
+            return DIGBY__CORRUPT(txn->db, digby__page_pgno(left));
         }
     }
     /* the spans point into copies (txn->tmp, tmp2) or txn->cell3, so both
@@ -599,7 +599,7 @@ static int digby__split(digby_txn *txn, uint8_t *page, unsigned idx,
     if (idx == n) want = n;
     else if (idx == 0 && !is_branch) want = 1;
     if (digby__choose(txn, v, total, db->usable - DIGBY__HDR, want, &k))
-        return DIGBY__CORRUPT(db, digby__get64(page + 8));
+        return DIGBY__CORRUPT(db, digby__page_pgno(page));
     rc = digby__page_new(txn, page[0], &right, right_pgno);
     if (rc) return rc;
     return digby__lay_out(txn, v, total, k, page, right, sep_bytes);
@@ -672,7 +672,7 @@ static int digby__share(digby_txn *txn, digby__tree *t, digby__pathent *path,
         digby__page_unpin(db, spin);
         txn->spans_leaf = 1;
         if (digby__choose(txn, txn->spans, total, cap, 0, &k))
-            continue; /* a big cell in the way */
+            continue; /* a large cell in the way */
         digby__page_unpin(db, pin);
         pin = NULL;
         rc = digby__page_touch(txn, sc.child, sc.child_txid, &sbuf, &spgno);
@@ -783,7 +783,7 @@ static int digby__append_fast(digby_txn *txn, digby__tree *t, const void *key,
     plen = digby__node_plen(leaf);
     if (n == 0 || key_bytes < plen || key_bytes > db->max_key ||
         (plen && memcmp(key, digby__node_prefix(leaf), plen) != 0) ||
-        digby__leaf_big(leaf, n - 1))
+        digby__leaf_large(leaf, n - 1))
         return 0;
     k = digby__node_key(leaf, n - 1, &kl);
     c = digby__keycmp((const uint8_t *)key + plen, key_bytes - plen, k, kl);
@@ -830,7 +830,7 @@ typedef struct digby__entry {
     const uint8_t *kh;             /* the key, or a large key's cell bytes */
     size_t kh_bytes;
     uint64_t klen;                 /* the whole key */
-    int big;
+    int large;
     uint64_t kroot;                /* large key: its item */
     unsigned kflags;               /* ... DIGBY__KEY_COMPRESSED */
     const uint8_t *val;            /* inline value */
@@ -870,9 +870,9 @@ static int digby__locate(digby_txn *txn, digby__tree *t, const digby__kref *k,
         loc->vflags = c.flags;
         loc->vlen = c.vlen;
         if (c.flags & DIGBY__CELL_OVERFLOW) loc->vroot = digby__get64(c.val);
-        loc->kroot = c.big_root;
-        loc->klen = c.big_len;
-        loc->kflags = c.big_flags;
+        loc->kroot = c.large_root;
+        loc->klen = c.large_len;
+        loc->kflags = c.large_flags;
     }
     digby__page_unpin(txn->db, pin);
     return DIGBY_OK;
@@ -904,14 +904,14 @@ static uint64_t digby__inline_size(const digby_txn *txn, const digby__entry *e, 
 {
     uint64_t n = digby__varint_len(e->kh_bytes) + e->kh_bytes +
                  digby__varint_len(vlen << 3) + digby__varint_len(txn->txid) + vlen;
-    if (e->big) n += digby__varint_len(e->klen << 1) + 8;
+    if (e->large) n += digby__varint_len(e->klen << 1) + 8;
     return n;
 }
 
 /* The leaf cell of entry e (with its whole key), to out. */
 static size_t digby__entry_cell(const digby_txn *txn, const digby__entry *e, uint8_t *out)
 {
-    unsigned flags = e->vflags | (e->big ? DIGBY__CELL_BIGKEY : 0);
+    unsigned flags = e->vflags | (e->large ? DIGBY__CELL_LARGE_KEY : 0);
     size_t n;
     if (e->vflags & DIGBY__CELL_OVERFLOW) {
         uint8_t ref[8];
@@ -921,7 +921,7 @@ static size_t digby__entry_cell(const digby_txn *txn, const digby__entry *e, uin
         n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, txn->txid,
                                     e->val, (size_t)e->vlen);
     }
-    if (e->big) n += digby__bigkey_ref_put(out + n, e->klen, e->kflags, e->kroot);
+    if (e->large) n += digby__large_key_ref_put(out + n, e->klen, e->kflags, e->kroot);
     return n;
 }
 
@@ -963,7 +963,7 @@ static int digby__btree_store(digby_txn *txn, digby__tree *t, digby__loc *loc,
        may not reach into a large key's hash) */
     memcpy(txn->cell3, txn->cell, sz);
     plen = digby__node_plen(page);
-    in_prefix = (e->big ? plen <= digby__big_prefix(db) : e->kh_bytes >= plen) &&
+    in_prefix = (e->large ? plen <= digby__large_prefix(db) : e->kh_bytes >= plen) &&
                 (plen == 0 || memcmp(e->kh, digby__node_prefix(page), plen) == 0);
     if (in_prefix) {
         size_t ssz = plen ? digby__leaf_recode(txn->cell, txn->cell3, NULL, 0, plen) : sz;
@@ -1020,7 +1020,7 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     digby__skey sk;
     digby__loc loc;
     digby__entry e;
-    uint8_t stub[DIGBY__BIG_PREFIX + DIGBY__HASH_BYTES];
+    uint8_t stub[DIGBY__LARGE_PREFIX + DIGBY__HASH_BYTES];
     int lz4 = digby__put_lz4(db, flags), rc, comp;
 
     if (digby__append_fast(txn, t, key, key_bytes, val, vlen)) return DIGBY_OK;
@@ -1031,12 +1031,12 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     memset(&e, 0, sizeof(e));
     e.klen = key_bytes;
     if (key_bytes > db->max_key) {
-        size_t pre = digby__big_prefix(db);
+        size_t pre = digby__large_prefix(db);
         memcpy(stub, key, pre);
         memcpy(stub + pre, sk.hash, DIGBY__HASH_BYTES);
         e.kh = stub;
         e.kh_bytes = pre + DIGBY__HASH_BYTES;
-        e.big = 1;
+        e.large = 1;
         rc = digby__item_write(txn, (const uint8_t *)key, key_bytes, lz4, &e.kroot, &comp);
         if (rc) return rc;
         e.kflags = comp ? DIGBY__KEY_COMPRESSED : 0;
@@ -1175,17 +1175,14 @@ static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
             if (sp + 1 != (int)t->depth) { digby__page_unpin(db, f); return DIGBY__CORRUPT(db, st[sp].pgno); }
             for (i = 0; i < n; i++) {
                 digby__cell c;
+                digby__cell_item it[2];
+                unsigned k, m;
                 digby__node_cell(p, i, &c);
-                if (c.flags & DIGBY__CELL_OVERFLOW) {
-                    rc = digby__item_free(txn, digby__get64(c.val), c.version, c.vlen,
-                                          (c.flags & DIGBY__CELL_COMPRESSED) != 0);
-                    if (rc) { digby__page_unpin(db, f); return rc; }
-                }
-                if (c.flags & DIGBY__CELL_BIGKEY) {
-                    rc = digby__item_free(txn, c.big_root, c.version, c.big_len,
-                                          (c.big_flags & DIGBY__KEY_COMPRESSED) != 0);
-                    if (rc) { digby__page_unpin(db, f); return rc; }
-                }
+                m = digby__cell_items(p, i, &c, it);
+                for (k = 0; k < m && rc == DIGBY_OK; k++)
+                    rc = digby__item_free(txn, it[k].root, c.version, it[k].len,
+                                          it[k].compressed);
+                if (rc) { digby__page_unpin(db, f); return rc; }
             }
         }
         digby__page_unpin(db, f);

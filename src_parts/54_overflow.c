@@ -1,4 +1,4 @@
-/* Overflow items (FORMAT.md "Overflow pages", "Compressed items"): a value
+/* Overflow items (FORMAT.md section 6, "Compressed items"): a value
    too large for a leaf, and the whole of a large key, live in overflow
    pages.  An item is a stream of bytes in data pages under a tree of index
    pages (a radix tree, as in a Unix inode's indirect blocks), so that any
@@ -131,7 +131,7 @@ static int digby__strm_load(digby_txn *txn, digby__strm *st, unsigned level,
         p = st->buf[level];
     }
     st->pg[level] = NULL;
-    if (digby__get64(p + 16) != st->version || digby__get32(p + 4) != pos)
+    if (digby__page_txid(p) != st->version || digby__page_pos(p) != pos)
         return DIGBY__CORRUPT(db, pgno);
     if (level == 0) {
         if (p[0] != DIGBY__PAGE_OVERFLOW) return DIGBY__CORRUPT(db, pgno);
@@ -358,43 +358,43 @@ static void digby__rd_drop(digby_db *db, digby__rd *rd)
 }
 
 /* The transaction's readers and scratch, made on first use. */
-static int digby__bx_get(digby_txn *txn)
+static int digby__large_scratch_get(digby_txn *txn)
 {
     digby_db *db = txn->db;
-    digby__bigx *bx = txn->bx;
-    if (!bx) {
-        bx = (digby__bigx *)digby__malloc(&db->alloc, sizeof(*bx));
-        if (!bx) return DIGBY_NOMEM;
-        memset(bx, 0, sizeof(*bx));
-        txn->bx = bx;
+    digby__large_scratch *ls = txn->large;
+    if (!ls) {
+        ls = (digby__large_scratch *)digby__malloc(&db->alloc, sizeof(*ls));
+        if (!ls) return DIGBY_NOMEM;
+        memset(ls, 0, sizeof(*ls));
+        txn->large = ls;
     }
-    if (!bx->kbuf) bx->kbuf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
-    if (!bx->pbuf) bx->pbuf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
-    return bx->kbuf && bx->pbuf ? DIGBY_OK : DIGBY_NOMEM;
+    if (!ls->kbuf) ls->kbuf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    if (!ls->pbuf) ls->pbuf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    return ls->kbuf && ls->pbuf ? DIGBY_OK : DIGBY_NOMEM;
 }
 
-static void digby__bx_release(digby_txn *txn)
+static void digby__large_scratch_release(digby_txn *txn)
 {
     digby_db *db = txn->db;
     unsigned i;
-    if (!txn->bx) return;
-    for (i = 0; i < 3; i++) digby__rd_drop(db, &txn->bx->rd[i]);
-    digby__free(&db->alloc, txn->bx->kbuf);
-    digby__free(&db->alloc, txn->bx->pbuf);
-    digby__free(&db->alloc, txn->bx);
-    txn->bx = NULL;
+    if (!txn->large) return;
+    for (i = 0; i < 3; i++) digby__rd_drop(db, &txn->large->rd[i]);
+    digby__free(&db->alloc, txn->large->kbuf);
+    digby__free(&db->alloc, txn->large->pbuf);
+    digby__free(&db->alloc, txn->large);
+    txn->large = NULL;
 }
 
 /* Read a whole item into out (len bytes), with reader `slot`. */
 static int digby__item_read(digby_txn *txn, unsigned slot, uint64_t root, uint64_t version,
                             uint64_t len, int compressed, uint8_t *out)
 {
-    int rc = digby__bx_get(txn);
+    int rc = digby__large_scratch_get(txn);
     if (rc) return rc;
     if (len > SIZE_MAX) return DIGBY_NOMEM;
-    rc = digby__rd_open(txn, &txn->bx->rd[slot], root, version, len, compressed);
+    rc = digby__rd_open(txn, &txn->large->rd[slot], root, version, len, compressed);
     if (rc) return rc;
-    return digby__rd_read(txn, &txn->bx->rd[slot], 0, out, (size_t)len);
+    return digby__rd_read(txn, &txn->large->rd[slot], 0, out, (size_t)len);
 }
 
 /* ---- Freeing and walking items ------------------------------------------- */
@@ -525,9 +525,9 @@ static int digby__ovf_emit(digby_txn *txn, uint8_t *p, unsigned type, unsigned l
     p[0] = (uint8_t)type;
     p[1] = (uint8_t)level;
     digby__put16(p + 2, (uint16_t)count);
-    digby__put32(p + 4, pos);
-    digby__put64(p + 8, *pgno);
-    digby__put64(p + 16, txn->txid);
+    digby__page_set_pos(p, pos);
+    digby__page_set_pgno(p, *pgno);
+    digby__page_set_txid(p, txn->txid);
     memset(p + DIGBY__HDR + used, 0, db->usable - DIGBY__HDR - used);
     return digby__ovf_put_page(txn, *pgno, p);
 }

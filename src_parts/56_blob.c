@@ -26,7 +26,7 @@ static int digby__blob_end(digby_blob *b, int free_pages)
     int rc = DIGBY_OK, rc2 = DIGBY_OK;
     if (free_pages) {
         if (!b->inline_val) rc = digby__iw_abort(txn, &b->iw);
-        if (b->e.big)
+        if (b->e.large)
             rc2 = digby__item_free(txn, b->e.kroot, txn->txid, b->e.klen,
                                    (b->e.kflags & DIGBY__KEY_COMPRESSED) != 0);
     } else if (!b->inline_val) {
@@ -83,22 +83,22 @@ DIGBY_API int digby_txn_put_begin(digby_txn *txn, digby_table *table, const void
     b->e.kh_bytes = key_bytes;
     b->inline_val = 1; /* nothing to release yet */
     if (key_bytes > db->max_key) {
-        size_t pre = digby__big_prefix(db);
-        b->e.big = 1;
+        size_t pre = digby__large_prefix(db);
+        b->e.large = 1;
         b->e.kh_bytes = pre + DIGBY__HASH_BYTES;
     }
     b->key = (uint8_t *)digby__malloc(&db->alloc, b->e.kh_bytes);
     if (!b->key) { digby__free(&db->alloc, b); return DIGBY_NOMEM; }
     txn->blob = b;
-    if (b->e.big) {
+    if (b->e.large) {
         /* the key is written now: only its cell bytes are kept */
-        size_t pre = digby__big_prefix(db);
+        size_t pre = digby__large_prefix(db);
         memcpy(b->key, key, pre);
         memcpy(b->key + pre, sk.hash, DIGBY__HASH_BYTES);
         rc = digby__item_write(txn, (const uint8_t *)key, key_bytes,
                                digby__put_lz4(db, flags), &b->e.kroot, &comp);
         if (rc) {
-            b->e.big = 0;
+            b->e.large = 0;
             digby__blob_end(b, 0);
             return digby__txn_fail(txn, rc);
         }
@@ -157,7 +157,7 @@ DIGBY_API int digby_blob_finish(digby_blob *b)
     k.head = b->e.kh;
     k.head_bytes = b->e.kh_bytes;
     k.len = b->e.klen;
-    if (b->e.big) {
+    if (b->e.large) {
         k.head_bytes -= DIGBY__HASH_BYTES;
         k.hash = b->e.kh + k.head_bytes;
         k.root = b->e.kroot;
@@ -184,7 +184,7 @@ DIGBY_API int digby_blob_finish(digby_blob *b)
         txn->mod++;
         if (b->table) b->table->dirty = 1;
     }
-    b->e.big = 0; /* its key item belongs to the entry (or a poisoned txn) */
+    b->e.large = 0; /* its key item belongs to the entry (or a poisoned txn) */
     digby__blob_end(b, 0);
     return digby__txn_fail(txn, rc);
 }
@@ -210,9 +210,9 @@ static int digby__value_range(digby_txn *txn, const digby__cell *c, uint64_t off
     if (n == 0) return DIGBY_OK;
     if (c->flags & DIGBY__CELL_OVERFLOW) {
         digby__rd *rd;
-        rc = digby__bx_get(txn);
+        rc = digby__large_scratch_get(txn);
         if (rc) return rc;
-        rd = &txn->bx->rd[2];
+        rd = &txn->large->rd[2];
         rc = digby__rd_open(txn, rd, digby__get64(c->val), c->version, c->vlen,
                             (c->flags & DIGBY__CELL_COMPRESSED) != 0);
         if (rc == DIGBY_OK) rc = digby__rd_read(txn, rd, off, buf, (size_t)n);

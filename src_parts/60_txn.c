@@ -9,7 +9,7 @@ static void digby__txn_release(digby_txn *txn)
     digby_table *t, *tn;
     while (txn->cursors) digby_cursor_close(txn->cursors);
     digby__blob_discard(txn, 0);
-    digby__bx_release(txn);
+    digby__large_scratch_release(txn);
     digby__held_release(txn);
     for (t = txn->tables; t; t = tn) {
         tn = t->next;
@@ -153,13 +153,13 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
         while (j < n && j - i < run_max && pgnos[j] == pgnos[j - 1] + 1) j++;
         if (j - i == 1 && !db->crypt) {
             uint8_t *p = digby__dirty_get(txn, pgnos[i]);
-            digby__page_seal(db, p);
+            digby__page_checksum(db, p);
             rc = db->vfs->write(db->file, pgnos[i] * db->page_size, p, db->page_size);
             i++;
             continue;
         }
         for (k = i; k < j && rc == DIGBY_OK; k++)
-            rc = digby__page_lock(db, digby__dirty_get(txn, pgnos[k]),
+            rc = digby__page_seal(db, digby__dirty_get(txn, pgnos[k]),
                                   out + (k - i) * db->page_size);
         if (rc == DIGBY_OK)
             rc = db->vfs->write(db->file, pgnos[i] * db->page_size, out,
@@ -172,83 +172,88 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
 
 static int digby__table_flush(digby_txn *txn);
 
-DIGBY_API int digby_txn_commit(digby_txn *txn)
+/* Commit, step 1: close the cursors, drop an unfinished streaming put and
+   write changed table descriptors into the catalog. */
+static int digby__commit_prepare(digby_txn *txn)
 {
-    digby_db *db;
-    uint64_t *pgnos = NULL;
-    size_t n = 0, i;
-    int rc, sync = 1;
-    if (!txn) return DIGBY_INVALID;
-    db = txn->db;
-    if (txn->rdonly) {
-        digby__txn_unregister(txn);
-        digby__txn_release(txn);
-        return DIGBY_OK;
-    }
-    if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
+    int rc;
     while (txn->cursors) digby_cursor_close(txn->cursors);
-    /* an unfinished streaming put is dropped, its pages freed */
-    rc = digby__blob_discard(txn, 1);
+    rc = digby__blob_discard(txn, 1); /* its pages are freed */
     if (rc == DIGBY_OK) rc = digby__table_flush(txn);
-    if (rc == DIGBY_OK && txn->mod == 0) {
-        /* nothing written: nothing to commit */
-        digby_txn_abort(txn);
-        return DIGBY_OK;
-    }
-    if (rc == DIGBY_OK) rc = digby__freelist_commit(txn);
-    if (rc == DIGBY_OK) rc = digby__freelist_reserve(txn);
-    if (rc == DIGBY_OK) {
-        pgnos = (uint64_t *)digby__malloc(&db->alloc, (txn->dirty.count + 1) * sizeof(uint64_t));
-        if (!pgnos) rc = DIGBY_NOMEM;
-    }
-    if (rc == DIGBY_OK) {
-        uint64_t *scratch;
-        for (i = 0; i < txn->dirty.cap; i++)
-            if (txn->dirty.keys[i]) pgnos[n++] = txn->dirty.keys[i];
-        /* no scratch (a short list, or out of memory): heapsort, in place */
-        scratch = n < DIGBY__RADIX_MIN ? NULL
-                  : (uint64_t *)digby__malloc(&db->alloc, (n + 256) * sizeof(uint64_t));
-        digby__sort_u64_with(pgnos, n, 0, scratch);
-        digby__free(&db->alloc, scratch);
-        rc = digby__write_dirty(txn, pgnos, n);
-    }
-    /* the file must reach page_count before the meta page counts on it:
-       pages allocated at the end and freed again were never written */
-    if (rc == DIGBY_OK) {
-        uint64_t size, need = txn->meta.page_count * db->page_size;
-        rc = db->vfs->size(db->file, &size);
-        if (rc == DIGBY_OK && size < need) rc = db->vfs->truncate(db->file, need);
-    }
-    if (db->flags & DIGBY_OPEN_NO_SYNC) sync = 0;
-    /* The first commit of a session syncs its pages before writing the
-       meta page (two syncs); later ones write pages and meta page and sync
-       once, and open verifies the newest commit's pages instead.  The
-       first one must be ordered: a crash before it may have left pages of
-       an unfinished transaction carrying the very txid it reuses, which
-       verification could not tell from its own. */
-    if (rc == DIGBY_OK && sync && !db->synced_commit) {
+    return rc;
+}
+
+/* Commit, step 3: write every dirty page (tree pages and the freelist
+   chain), in page-number order.  *pgnos_out: the sorted page numbers, for
+   digby__commit_publish (the caller frees it). */
+static int digby__commit_pages(digby_txn *txn, uint64_t **pgnos_out, size_t *n_out)
+{
+    digby_db *db = txn->db;
+    uint64_t *pgnos, *scratch;
+    size_t n = 0, i;
+    pgnos = (uint64_t *)digby__malloc(&db->alloc, (txn->dirty.count + 1) * sizeof(uint64_t));
+    if (!pgnos) return DIGBY_NOMEM;
+    *pgnos_out = pgnos;
+    for (i = 0; i < txn->dirty.cap; i++)
+        if (txn->dirty.keys[i]) pgnos[n++] = txn->dirty.keys[i];
+    *n_out = n;
+    /* no scratch (a short list, or out of memory): heapsort, in place */
+    scratch = n < DIGBY__RADIX_MIN ? NULL
+              : (uint64_t *)digby__malloc(&db->alloc, (n + 256) * sizeof(uint64_t));
+    digby__sort_u64_with(pgnos, n, 0, scratch);
+    digby__free(&db->alloc, scratch);
+    return digby__write_dirty(txn, pgnos, n);
+}
+
+/* Commit, step 4: the file must reach page_count before the meta page
+   counts on it (pages allocated at the end and freed again were never
+   written). */
+static int digby__commit_extend(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    uint64_t size, need = txn->meta.page_count * db->page_size;
+    int rc = db->vfs->size(db->file, &size);
+    if (rc == DIGBY_OK && size < need) rc = db->vfs->truncate(db->file, need);
+    return rc;
+}
+
+/* Commit, step 5: the meta page, and the sync that makes it all durable.
+   The first commit of a session syncs its pages before writing the meta
+   page (two syncs); later ones write pages and meta page and sync once,
+   and open verifies the newest commit's pages instead.  The first one must
+   be ordered: a crash before it may have left pages of an unfinished
+   transaction carrying the very txid it reuses, which verification could
+   not tell from its own.  A failed sync or meta write poisons the handle:
+   the meta slot may hold anything, and a failed sync may have dropped
+   pages. */
+static int digby__commit_meta(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    int rc, sync = !(db->flags & DIGBY_OPEN_NO_SYNC);
+    if (sync && !db->synced_commit) {
         rc = db->vfs->sync(db->file);
-        if (rc) db->poisoned = 1; /* a failed sync may have dropped pages */
+        if (rc) { db->poisoned = 1; return rc; }
     }
-    if (rc == DIGBY_OK) {
-        txn->meta.txid = txn->txid;
-        rc = digby__meta_write(db, &txn->meta, txn->tmp);
-        if (rc == DIGBY_OK && sync) rc = db->vfs->sync(db->file);
-        /* the meta slot may hold anything now: refuse writes until reopen */
-        if (rc) db->poisoned = 1;
-        else if (sync) db->synced_commit = 1;
-    }
-    if (rc) {
-        digby__free(&db->alloc, pgnos);
-        digby_txn_abort(txn);
-        return rc;
-    }
-    /* durable: publish the snapshot, adopt the freelist, feed the cache */
+    txn->meta.txid = txn->txid;
+    rc = digby__meta_write(db, &txn->meta, txn->tmp);
+    if (rc == DIGBY_OK && sync) rc = db->vfs->sync(db->file);
+    if (rc) db->poisoned = 1;
+    else if (sync) db->synced_commit = 1;
+    return rc;
+}
+
+/* Commit, step 6 (durable now): publish the snapshot, adopt the freelist,
+   hand the written tree pages to the cache (or mark them verified in the
+   map) and the rest back to the buffer pool. */
+static void digby__commit_publish(digby_txn *txn, const uint64_t *pgnos, size_t n)
+{
+    digby_db *db = txn->db;
+    size_t i;
     if (db->mapping && txn->meta.page_count > db->mapping->len / db->page_size)
         digby__map_grow(db, txn->meta.page_count);
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
-    /* the file reaches page_count now (above): the map may show it all */
+    /* the file reaches page_count now (step 4): the map may show it all */
     if (db->mapping && txn->meta.page_count > db->map_pages)
         db->map_pages = DIGBY__MIN(txn->meta.page_count, db->mapping->len / db->page_size);
     digby__mutex_unlock(&db->mu);
@@ -263,18 +268,55 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         if (t == DIGBY__PAGE_BRANCH || t == DIGBY__PAGE_LEAF) {
             if (pgnos[i] >= db->map_pages)
                 digby__cache_put(db, pgnos[i], &buf);
-            else if (digby__get64(buf + 16) == txn->txid)
+            else if (digby__page_txid(buf) == txn->txid)
                 DIGBY__SEEN_STORE(&db->mapping->seen[pgnos[i]], txn->txid);
         }
         digby__pbuf_put(db, buf);
     }
-    digby__free(&db->alloc, pgnos);
-    {
-        uint64_t txid = txn->txid;
+}
+
+/* Commit: prepare (1), persist the freelist (2), write the pages (3),
+   extend the file (4), write the meta page and sync (5), publish (6), then
+   end the transaction and run the commit hook and an automatic rekey. */
+DIGBY_API int digby_txn_commit(digby_txn *txn)
+{
+    digby_db *db;
+    uint64_t *pgnos = NULL, txid;
+    size_t n = 0;
+    int rc;
+    if (!txn) return DIGBY_INVALID;
+    db = txn->db;
+    if (txn->rdonly) {
         digby__txn_unregister(txn);
         digby__txn_release(txn);
-        if (db->on_commit) db->on_commit(db->on_commit_ctx, txid);
+        return DIGBY_OK;
     }
+    if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
+    rc = digby__commit_prepare(txn);
+    if (rc == DIGBY_OK && txn->mod == 0) {
+        /* nothing written: nothing to commit */
+        digby_txn_abort(txn);
+        return DIGBY_OK;
+    }
+#ifdef DIGBY_DEBUG
+    if (rc == DIGBY_OK) rc = digby__debug_check_commit(txn);
+#endif
+    if (rc == DIGBY_OK) rc = digby__freelist_commit(txn);
+    if (rc == DIGBY_OK) rc = digby__freelist_reserve(txn);
+    if (rc == DIGBY_OK) rc = digby__commit_pages(txn, &pgnos, &n);
+    if (rc == DIGBY_OK) rc = digby__commit_extend(txn);
+    if (rc == DIGBY_OK) rc = digby__commit_meta(txn);
+    if (rc) {
+        digby__free(&db->alloc, pgnos);
+        digby_txn_abort(txn);
+        return rc;
+    }
+    digby__commit_publish(txn, pgnos, n);
+    digby__free(&db->alloc, pgnos);
+    txid = txn->txid;
+    digby__txn_unregister(txn);
+    digby__txn_release(txn);
+    if (db->on_commit) db->on_commit(db->on_commit_ctx, txid);
     if (db->crypt) digby__crypt_after_commit(db);
     return DIGBY_OK;
 }
@@ -289,7 +331,7 @@ static int digby__txn_check_write(digby_txn *txn)
 }
 
 /* Record a failure that may have left the transaction half-changed: after
-   it only abort works (STYLE.md section 6). */
+   it only abort works (as an LMDB transaction after a failed write). */
 static int digby__txn_fail(digby_txn *txn, int rc)
 {
     switch (rc) {

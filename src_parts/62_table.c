@@ -1,5 +1,5 @@
 /* Tables: the catalog is a B+ tree (its descriptor in the meta page) that
-   maps each table name to a 32-byte tree descriptor (FORMAT.md "Catalog").
+   maps each table name to a 32-byte tree descriptor (FORMAT.md section 7).
    A transaction keeps one handle per table it opened; changed descriptors
    are written back to the catalog at commit. */
 
@@ -163,7 +163,11 @@ DIGBY_API int digby_table_list(digby_txn *txn,
         rc = digby__table_decode(txn, v, vl, &tree);
         if (rc) break;
         r = fn(ctx, (const char *)k, kl, tree.entries);
-        if (r) { rc = r; break; }
+        if (r) {
+            /* fn's value as it is, even one that looks like NOTFOUND (-1) */
+            digby_cursor_close(c);
+            return r;
+        }
     }
     digby_cursor_close(c);
     return rc == DIGBY_NOTFOUND ? DIGBY_OK : rc;

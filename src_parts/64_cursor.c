@@ -3,7 +3,7 @@
    the transaction has written since the cursor was positioned (txn->mod
    changed), the stack is stale and the cursor re-finds its place by key
    before moving, so puts and deletes in its own transaction never break it
-   (LESSONS.md: LMDB ITS#9376, bbolt#146).  A large key is remembered by
+   (stores that broke here: LMDB ITS#9376, bbolt#146).  A large key is remembered by
    its first bytes, hash and overflow item: the item's pages stay readable
    until the transaction ends, even when the entry is deleted (overflow
    pages freed in a transaction are never reused in it). */
@@ -129,14 +129,14 @@ static int digby__cursor_key_of(digby_cursor *c, const uint8_t *page, uint64_t p
         n = digby__full_key(digby__node_prefix(page), plen, cell, c->key);
         c->key_pfx_pgno = c->txn->rdonly ? pgno : 0;
     }
-    c->key_big = (cell->flags & DIGBY__CELL_BIGKEY) != 0;
-    if (c->key_big) {
+    c->key_large = (cell->flags & DIGBY__CELL_LARGE_KEY) != 0;
+    if (c->key_large) {
         n -= DIGBY__HASH_BYTES;
         memcpy(c->key_hash, c->key + n, DIGBY__HASH_BYTES);
-        c->key_len = cell->big_len;
-        c->key_root = cell->big_root;
+        c->key_len = cell->large_len;
+        c->key_root = cell->large_root;
         c->key_version = cell->version;
-        c->key_kflags = cell->big_flags;
+        c->key_kflags = cell->large_flags;
     }
     c->key_bytes = n;
     return DIGBY_OK;
@@ -292,7 +292,7 @@ DIGBY_API int digby_cursor_seek(digby_cursor *c, const void *key, size_t key_byt
    op is how to re-seek from the remembered key. */
 static int digby__cursor_refind(digby_cursor *c, digby_seek_op op)
 {
-    int rc, big = c->key_big;
+    int rc, large = c->key_large;
     uint8_t *kb = c->key, hash[DIGBY__HASH_BYTES];
     size_t kl = c->key_bytes, cap = c->key_cap;
     digby__kref k;
@@ -300,7 +300,7 @@ static int digby__cursor_refind(digby_cursor *c, digby_seek_op op)
     k.head = kb;
     k.head_bytes = kl;
     k.len = kl;
-    if (big) {
+    if (large) {
         memcpy(hash, c->key_hash, DIGBY__HASH_BYTES);
         k.hash = hash;
         k.len = c->key_len;
@@ -318,8 +318,8 @@ static int digby__cursor_refind(digby_cursor *c, digby_seek_op op)
         c->key = kb;
         c->key_cap = cap;
         c->key_bytes = kl;
-        c->key_big = big;
-        if (big) {
+        c->key_large = large;
+        if (large) {
             memcpy(c->key_hash, hash, DIGBY__HASH_BYTES);
             c->key_len = k.len;
             c->key_root = k.root;
@@ -389,17 +389,17 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
     int rc;
     if (!c) return DIGBY_INVALID;
     if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) return rc;
-    if ((key || key_bytes) && (cell.flags & DIGBY__CELL_BIGKEY)) {
+    if ((key || key_bytes) && (cell.flags & DIGBY__CELL_LARGE_KEY)) {
         /* a large key: read it whole from its item */
-        if (cell.big_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
+        if (cell.large_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
         rc = digby__reserve(&c->txn->db->alloc, &c->full, &c->full_cap,
-                            (size_t)cell.big_len + 1);
+                            (size_t)cell.large_len + 1);
         if (rc) return rc;
-        rc = digby__item_read(c->txn, 2, cell.big_root, cell.version, cell.big_len,
-                              (cell.big_flags & DIGBY__KEY_COMPRESSED) != 0, c->full);
+        rc = digby__item_read(c->txn, 2, cell.large_root, cell.version, cell.large_len,
+                              (cell.large_flags & DIGBY__KEY_COMPRESSED) != 0, c->full);
         if (rc) return rc;
         if (key) *key = c->full;
-        if (key_bytes) *key_bytes = (size_t)cell.big_len;
+        if (key_bytes) *key_bytes = (size_t)cell.large_len;
     } else if ((key || key_bytes) && digby__node_plen(leaf->page)) {
         /* the page stores keys without their shared prefix: assemble */
         rc = digby__cursor_key_of(c, leaf->page, leaf->pgno, &cell);

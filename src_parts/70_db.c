@@ -1,6 +1,8 @@
 /* Opening and closing a database; the auto-commit helpers. */
 
-static int digby__db_fail(digby_db *db, int rc)
+/* Free a handle and everything it holds (on a failed open, and at close);
+   returns rc, for the caller to pass on. */
+static int digby__db_destroy(digby_db *db, int rc)
 {
     digby__map_close(db);
     if (db->file) {
@@ -34,113 +36,138 @@ static void digby__db_sizes(digby_db *db)
     db->max_key = db->max_cell - 25;
 }
 
+/* digby_open, step 1: check the options and fill in their defaults in *o. */
+static int digby__open_options(const digby_options *opts, digby_options *o)
+{
+    int set;
+    if (opts) *o = *opts;
+    else memset(o, 0, sizeof(*o));
+    set = (o->allocator.malloc_fn != NULL) + (o->allocator.realloc_fn != NULL) +
+          (o->allocator.free_fn != NULL);
+    if (set != 0 && set != 3) return DIGBY_INVALID;
+    if (o->page_size && (o->page_size < DIGBY__MIN_PAGE || o->page_size > DIGBY__MAX_PAGE ||
+                         (o->page_size & (o->page_size - 1))))
+        return DIGBY_INVALID;
+    if (o->flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC |
+                     DIGBY_OPEN_MMAP))
+        return DIGBY_INVALID;
+    if (!o->vfs) o->vfs = digby__vfs_default();
+    if (!o->vfs || o->vfs->version < 1) return DIGBY_INVALID;
+    if (!o->cache_bytes) o->cache_bytes = (size_t)8 << 20;
+    if (!o->max_readers) o->max_readers = 126;
+    if (o->max_readers > 1u << 20) return DIGBY_INVALID;
+    if (o->compression > DIGBY_COMPRESS_LZ4) return DIGBY_INVALID;
+    if (o->compression == DIGBY_COMPRESS_LZ4 && !digby__lz4_state_bytes())
+        return DIGBY_NOFEATURE;
+    if ((o->key && o->passphrase) || (o->key && o->key_bytes != 16 && o->key_bytes != 32) ||
+        (!o->key && o->key_bytes) || (o->passphrase && !o->passphrase[0]) ||
+        o->cipher > DIGBY_CIPHER_AES256_GCM || o->kdf_iterations > DIGBY__KDF_MAX_ITER)
+        return DIGBY_INVALID;
+#ifdef DIGBY_NO_CRYPTO
+    if (o->key || o->passphrase) return DIGBY_NOFEATURE;
+#endif
+    return DIGBY_OK;
+}
+
+/* digby_open, step 2: a handle with no file yet (*out; NULL on failure). */
+static int digby__open_handle(const digby_options *o, digby_db **out)
+{
+    digby_db *db = (digby_db *)digby__malloc(&o->allocator, sizeof(*db));
+    int rc;
+    *out = NULL;
+    if (!db) return DIGBY_NOMEM;
+    memset(db, 0, sizeof(*db));
+    db->alloc = o->allocator;
+    db->vfs = o->vfs;
+    db->flags = o->flags;
+    db->max_readers = o->max_readers;
+    db->compression = o->compression;
+    db->on_commit = o->on_commit;
+    db->on_commit_ctx = o->on_commit_ctx;
+    digby__mutex_init(&db->mu);
+    digby__mutex_init(&db->wmu);
+    digby__mutex_init(&db->poolmu);
+    db->readers = (uint64_t *)digby__malloc(&db->alloc, o->max_readers * sizeof(uint64_t));
+    if (!db->readers) return digby__db_destroy(db, DIGBY_NOMEM);
+    memset(db->readers, 0, o->max_readers * sizeof(uint64_t));
+    if (o->key || o->passphrase) {
+        rc = digby__crypt_new(db, o);
+        if (rc) return digby__db_destroy(db, rc);
+    }
+    *out = db;
+    return DIGBY_OK;
+}
+
+/* digby_open, step 3a: an empty file (or an unborn one, emptied): write
+   the two meta pages of a new database. */
+static int digby__open_new(digby_db *db, const digby_options *o)
+{
+    int rc;
+    db->page_size = o->page_size ? o->page_size : 4096;
+    digby__db_sizes(db);
+    rc = db->crypt ? digby__crypt_create(db, o->cipher) : DIGBY_OK;
+    if (rc == DIGBY_OK) rc = digby__meta_create(db);
+    return rc;
+}
+
+/* digby_open, step 3b: a file of `size` bytes: choose its meta page (an
+   encrypted file's key is checked there, before anything else), verify
+   the newest commit (falling back to the one before when it was cut
+   short: one sync per commit), load the freelist. */
+static int digby__open_existing(digby_db *db, const digby_options *o, uint64_t size)
+{
+    int rc = digby__meta_load(db, size, o->page_size);
+    if ((rc == DIGBY_NOTDIGBY || rc == DIGBY_CORRUPT) &&
+        !(o->flags & DIGBY_OPEN_READONLY) && digby__meta_unborn(db, size)) {
+        rc = db->vfs->truncate(db->file, 0);
+        return rc ? rc : digby__open_new(db, o);
+    }
+    if (rc) return rc;
+    digby__db_sizes(db);
+    rc = digby__cache_init(db, o->cache_bytes);
+    if (rc == DIGBY_OK && db->meta.txid > 1) {
+        rc = digby__verify_newest(db, &db->meta);
+        if (rc == DIGBY_CORRUPT && db->have_fallback) {
+            digby__meta_use_fallback(db);
+            db->corrupt_pgno = 0;
+            digby__cache_release(db);
+            rc = digby__cache_init(db, o->cache_bytes);
+        }
+    }
+    if (rc == DIGBY_OK && !(o->flags & DIGBY_OPEN_READONLY)) rc = digby__freelist_load(db);
+    return rc;
+}
+
+/* Open: options (1), a handle (2), the file opened and locked, then a new
+   database (3a) or an existing one (3b), the cache and the memory map. */
 DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db **out)
 {
     digby_options o;
     digby_db *db;
-    uint64_t size;
-    int rc, set;
+    uint64_t size = 0;
+    int rc;
     unsigned vflags;
     if (!out) return DIGBY_INVALID;
     *out = NULL;
     if (!path) return DIGBY_INVALID;
-    if (opts) o = *opts;
-    else memset(&o, 0, sizeof(o));
-    set = (o.allocator.malloc_fn != NULL) + (o.allocator.realloc_fn != NULL) +
-          (o.allocator.free_fn != NULL);
-    if (set != 0 && set != 3) return DIGBY_INVALID;
-    if (o.page_size && (o.page_size < DIGBY__MIN_PAGE || o.page_size > DIGBY__MAX_PAGE ||
-                        (o.page_size & (o.page_size - 1))))
-        return DIGBY_INVALID;
-    if (o.flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC |
-                    DIGBY_OPEN_MMAP))
-        return DIGBY_INVALID;
-    if (!o.vfs) o.vfs = digby__vfs_default();
-    if (!o.vfs || o.vfs->version < 1) return DIGBY_INVALID;
-    if (!o.cache_bytes) o.cache_bytes = (size_t)8 << 20;
-    if (!o.max_readers) o.max_readers = 126;
-    if (o.max_readers > 1u << 20) return DIGBY_INVALID;
-    if (o.compression > DIGBY_COMPRESS_LZ4) return DIGBY_INVALID;
-    if (o.compression == DIGBY_COMPRESS_LZ4 && !digby__lz4_state_bytes())
-        return DIGBY_NOFEATURE;
-    if ((o.key && o.passphrase) || (o.key && o.key_bytes != 16 && o.key_bytes != 32) ||
-        (!o.key && o.key_bytes) || (o.passphrase && !o.passphrase[0]) ||
-        o.cipher > DIGBY_CIPHER_AES256_GCM || o.kdf_iterations > DIGBY__KDF_MAX_ITER)
-        return DIGBY_INVALID;
-#ifdef DIGBY_NO_CRYPTO
-    if (o.key || o.passphrase) return DIGBY_NOFEATURE;
-#endif
-
-    db = (digby_db *)digby__malloc(&o.allocator, sizeof(*db));
-    if (!db) return DIGBY_NOMEM;
-    memset(db, 0, sizeof(*db));
-    db->alloc = o.allocator;
-    db->vfs = o.vfs;
-    db->flags = o.flags;
-    db->max_readers = o.max_readers;
-    db->compression = o.compression;
-    db->on_commit = o.on_commit;
-    db->on_commit_ctx = o.on_commit_ctx;
-    digby__mutex_init(&db->mu);
-    digby__mutex_init(&db->wmu);
-    digby__mutex_init(&db->poolmu);
-    db->readers = (uint64_t *)digby__malloc(&db->alloc, o.max_readers * sizeof(uint64_t));
-    if (!db->readers) return digby__db_fail(db, DIGBY_NOMEM);
-    memset(db->readers, 0, o.max_readers * sizeof(uint64_t));
-    if (o.key || o.passphrase) {
-        rc = digby__crypt_new(db, &o);
-        if (rc) return digby__db_fail(db, rc);
-    }
-
+    rc = digby__open_options(opts, &o);
+    if (rc == DIGBY_OK) rc = digby__open_handle(&o, &db);
+    if (rc) return rc;
     vflags = (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_VFS_READONLY : 0;
     if (!(o.flags & DIGBY_OPEN_NO_CREATE)) vflags |= DIGBY_VFS_CREATE;
     rc = db->vfs->open(db->vfs, path, vflags, &db->file);
-    if (rc) { db->file = NULL; return digby__db_fail(db, rc); }
+    if (rc) { db->file = NULL; return digby__db_destroy(db, rc); }
     rc = db->vfs->lock(db->file, (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_LOCK_SHARED
                                                                  : DIGBY_LOCK_EXCLUSIVE);
-    if (rc) return digby__db_fail(db, rc);
-    rc = db->vfs->size(db->file, &size);
-    if (rc) return digby__db_fail(db, rc);
-    if (size == 0) {
-        if (o.flags & DIGBY_OPEN_READONLY) return digby__db_fail(db, DIGBY_NOTDIGBY);
-        db->page_size = o.page_size ? o.page_size : 4096;
-        digby__db_sizes(db);
-        rc = db->crypt ? digby__crypt_create(db, o.cipher) : DIGBY_OK;
-        if (rc == DIGBY_OK) rc = digby__meta_create(db);
-    } else {
-        /* an encrypted file: the key is checked here, before anything else */
-        rc = digby__meta_load(db, size, o.page_size);
-        if ((rc == DIGBY_NOTDIGBY || rc == DIGBY_CORRUPT) &&
-            !(o.flags & DIGBY_OPEN_READONLY) && digby__meta_unborn(db, size)) {
-            db->page_size = o.page_size ? o.page_size : 4096;
-            digby__db_sizes(db);
-            rc = db->vfs->truncate(db->file, 0);
-            if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_create(db, o.cipher);
-            if (rc == DIGBY_OK) rc = digby__meta_create(db);
-            size = 0;
-        } else if (rc == DIGBY_OK) {
-            digby__db_sizes(db);
-            rc = digby__cache_init(db, o.cache_bytes);
-            /* the newest commit may have been cut short (one sync per
-               commit): trust it only if every page it wrote verifies */
-            if (rc == DIGBY_OK && db->meta.txid > 1) {
-                rc = digby__verify_newest(db, &db->meta);
-                if (rc == DIGBY_CORRUPT && db->have_fallback) {
-                    digby__meta_use_fallback(db);
-                    db->corrupt_pgno = 0;
-                    digby__cache_release(db);
-                    rc = digby__cache_init(db, o.cache_bytes);
-                }
-            }
-            if (rc == DIGBY_OK && !(o.flags & DIGBY_OPEN_READONLY))
-                rc = digby__freelist_load(db);
-        }
-        (void)size;
-    }
+    if (rc == DIGBY_OK) rc = db->vfs->size(db->file, &size);
+    if (rc == DIGBY_OK && size == 0)
+        rc = (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_NOTDIGBY : digby__open_new(db, &o);
+    else if (rc == DIGBY_OK)
+        rc = digby__open_existing(db, &o, size);
     if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
     if (rc == DIGBY_OK) digby__map_open(db, o.map_bytes);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
-    if (rc) return digby__db_fail(db, rc);
+    if (rc) return digby__db_destroy(db, rc);
     *out = db;
     return DIGBY_OK;
 }
@@ -153,7 +180,7 @@ DIGBY_API int digby_close(digby_db *db)
     busy = db->ntxn != 0;
     digby__mutex_unlock(&db->mu);
     if (busy) return DIGBY_BUSY;
-    digby__db_fail(db, DIGBY_OK);
+    digby__db_destroy(db, DIGBY_OK);
     return DIGBY_OK;
 }
 

@@ -77,16 +77,16 @@ static int digby__walk_item(digby__walk *w, uint64_t root, uint64_t version, uin
 }
 
 /* A large key: its hash and first bytes must be the whole key's. */
-static int digby__walk_bigkey(digby__walk *w, uint64_t pgno, const digby__kref *k)
+static int digby__walk_large_key(digby__walk *w, uint64_t pgno, const digby__kref *k)
 {
     digby_txn *txn = w->txn;
     digby__sha256 sha;
     uint8_t hash[DIGBY__HASH_BYTES];
     digby__rd *rd;
     uint64_t off = 0;
-    int rc = digby__bx_get(txn);
+    int rc = digby__large_scratch_get(txn);
     if (rc) return rc;
-    rd = &txn->bx->rd[2];
+    rd = &txn->large->rd[2];
     rc = digby__rd_open(txn, rd, k->root, k->version, k->len,
                         (k->kflags & DIGBY__KEY_COMPRESSED) != 0);
     if (rc) return rc;
@@ -130,95 +130,93 @@ static int digby__walk_sep(digby__walk *w, const uint8_t *bp, unsigned i,
     return rc;
 }
 
-/* Check the keys of a leaf against the previous leaf and the separators of
-   every ancestor (stack[0 .. depth-2], whose idx is one past the slot
-   taken). */
-static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth,
-                            int is_catalog)
+/* A catalog entry: its value must be a sane tree descriptor, which joins
+   the list of tables to walk. */
+static int digby__walk_catalog_entry(digby__walk *w, uint64_t pgno, const digby__cell *c)
 {
-    const digby__level *leaf = &stack[depth - 1];
-    const uint8_t *p = leaf->page;
-    unsigned n = digby__node_n(p), i, plen = digby__node_plen(p);
-    int l, rc;
-    size_t first_bytes = 0;
-    rc = digby__reserve(&w->txn->db->alloc, &w->first, &w->first_cap,
-                        w->txn->db->page_size);
+    digby__tree t;
+    int rc;
+    if (c->vlen != DIGBY__TREE_BYTES) return digby__walk_fail(w, pgno, "bad catalog entry");
+    /* long names at small page sizes push the descriptor out */
+    rc = digby__cell_value(w->txn, c, &w->val, &w->val_cap);
     if (rc) return rc;
-    rc = digby__reserve(&w->txn->db->alloc, &w->cur, &w->cur_cap, w->txn->db->page_size);
-    if (rc) return rc;
-    if (plen > digby__max_prefix(w->txn->db))
-        return digby__walk_fail(w, leaf->pgno, "key prefix longer than allowed");
-    for (i = 0; i < n; i++) {
-        digby__cell c;
-        digby__kref ck;
-        size_t kn;
-        int cmp;
-        digby__node_cell(p, i, &c);
-        digby__cell_kref(digby__node_prefix(p), plen, &c, w->cur, &ck);
-        kn = ck.head_bytes + (ck.hash ? DIGBY__HASH_BYTES : 0); /* bytes at w->cur */
-        if (c.version > w->txn->meta.txid)
-            return digby__walk_fail(w, leaf->pgno, "value version newer than the snapshot");
-        if (!(c.flags & DIGBY__CELL_BIGKEY) && kn > w->txn->db->max_key)
-            return digby__walk_fail(w, leaf->pgno, "key longer than the key limit");
-        if ((c.flags & DIGBY__CELL_BIGKEY) && (!w->only_txid || c.version == w->only_txid)) {
-            rc = digby__walk_item(w, c.big_root, c.version, c.big_len,
-                                  (c.big_flags & DIGBY__KEY_COMPRESSED) != 0);
-            if (rc == DIGBY_OK && !w->only_txid) rc = digby__walk_bigkey(w, leaf->pgno, &ck);
-            if (rc) return rc;
-        }
-        if (w->have_prev) {
-            rc = digby__kcmp(w->txn, &w->prevk, &ck, &cmp);
-            if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = -1;
-            if (rc) return rc;
-            if (cmp >= 0) return digby__walk_fail(w, leaf->pgno, "keys out of order");
-        }
-        rc = digby__reserve(&w->txn->db->alloc, &w->prev, &w->prev_cap, kn + 1);
-        if (rc) return rc;
-        memcpy(w->prev, w->cur, kn);
-        w->prevk = ck;
-        w->prevk.head = w->prev;
-        if (ck.hash) w->prevk.hash = w->prev + ck.head_bytes;
-        w->prev_bytes = kn;
-        w->have_prev = 1;
-        if (i == 0) {
-            memcpy(w->first, w->cur, kn);
-            first_bytes = kn;
-            w->firstk = w->prevk;
-            w->firstk.head = w->first;
-            if (ck.hash) w->firstk.hash = w->first + ck.head_bytes;
-        }
-        if ((c.flags & DIGBY__CELL_OVERFLOW) &&
-            (!w->only_txid || c.version == w->only_txid)) {
-            rc = digby__walk_item(w, digby__get64(c.val), c.version, c.vlen,
-                                  (c.flags & DIGBY__CELL_COMPRESSED) != 0);
-            if (rc) return rc;
-        }
-        if (is_catalog) {
-            digby__tree t;
-            if (c.vlen != DIGBY__TREE_BYTES)
-                return digby__walk_fail(w, leaf->pgno, "bad catalog entry");
-            /* long names at small page sizes push the descriptor out */
-            rc = digby__cell_value(w->txn, &c, &w->val, &w->val_cap);
-            if (rc) return rc;
-            digby__tree_decode(&t, w->val);
-            if (!digby__tree_sane(&t, w->txn->meta.page_count, w->txn->meta.txid))
-                return digby__walk_fail(w, leaf->pgno, "bad table descriptor");
-            if (w->ntables == w->cap_tables) {
-                size_t nc = w->cap_tables ? w->cap_tables * 2 : 16;
-                digby__tree *nt = (digby__tree *)digby__realloc(
-                    &w->txn->db->alloc, w->tables, nc * sizeof(digby__tree));
-                if (!nt) return DIGBY_NOMEM;
-                w->tables = nt;
-                w->cap_tables = nc;
-            }
-            w->tables[w->ntables++] = t;
-        }
+    digby__tree_decode(&t, w->val);
+    if (!digby__tree_sane(&t, w->txn->meta.page_count, w->txn->meta.txid))
+        return digby__walk_fail(w, pgno, "bad table descriptor");
+    if (w->ntables == w->cap_tables) {
+        size_t nc = w->cap_tables ? w->cap_tables * 2 : 16;
+        digby__tree *nt = (digby__tree *)digby__realloc(&w->txn->db->alloc, w->tables,
+                                                        nc * sizeof(digby__tree));
+        if (!nt) return DIGBY_NOMEM;
+        w->tables = nt;
+        w->cap_tables = nc;
     }
-    w->entries += n;
-    (void)first_bytes;
-    /* a separator s bounds its right subtree's keys from below (k >= s; a
-       tie separator: k > s) and its left subtree's from above (k < s; a
-       tie separator: k <= s, or k has s as a prefix) */
+    w->tables[w->ntables++] = t;
+    return DIGBY_OK;
+}
+
+/* Cell i of leaf page p (page pgno, key prefix plen bytes): its version,
+   key length, large key and overflow value, and its key above the one
+   before it (w->prevk, across leaves); the key becomes w->prevk, and for
+   i == 0 also w->firstk. */
+static int digby__walk_cell(digby__walk *w, uint64_t pgno, const uint8_t *p, unsigned plen,
+                            unsigned i, int is_catalog)
+{
+    digby__cell c;
+    digby__kref ck;
+    size_t kn;
+    int cmp, rc, mine;
+    digby__node_cell(p, i, &c);
+    digby__cell_kref(digby__node_prefix(p), plen, &c, w->cur, &ck);
+    kn = ck.head_bytes + (ck.hash ? DIGBY__HASH_BYTES : 0); /* bytes at w->cur */
+    mine = !w->only_txid || c.version == w->only_txid; /* its items are walked */
+    if (c.version > w->txn->meta.txid)
+        return digby__walk_fail(w, pgno, "value version newer than the snapshot");
+    if (!(c.flags & DIGBY__CELL_LARGE_KEY) && kn > w->txn->db->max_key)
+        return digby__walk_fail(w, pgno, "key longer than the key limit");
+    if ((c.flags & DIGBY__CELL_LARGE_KEY) && mine) {
+        rc = digby__walk_item(w, c.large_root, c.version, c.large_len,
+                              (c.large_flags & DIGBY__KEY_COMPRESSED) != 0);
+        if (rc == DIGBY_OK && !w->only_txid) rc = digby__walk_large_key(w, pgno, &ck);
+        if (rc) return rc;
+    }
+    if (w->have_prev) {
+        rc = digby__kcmp(w->txn, &w->prevk, &ck, &cmp);
+        if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = -1;
+        if (rc) return rc;
+        if (cmp >= 0) return digby__walk_fail(w, pgno, "keys out of order");
+    }
+    rc = digby__reserve(&w->txn->db->alloc, &w->prev, &w->prev_cap, kn + 1);
+    if (rc) return rc;
+    memcpy(w->prev, w->cur, kn);
+    w->prevk = ck;
+    w->prevk.head = w->prev;
+    if (ck.hash) w->prevk.hash = w->prev + ck.head_bytes;
+    w->prev_bytes = kn;
+    w->have_prev = 1;
+    if (i == 0) {
+        memcpy(w->first, w->cur, kn);
+        w->firstk = w->prevk;
+        w->firstk.head = w->first;
+        if (ck.hash) w->firstk.hash = w->first + ck.head_bytes;
+    }
+    if ((c.flags & DIGBY__CELL_OVERFLOW) && mine) {
+        rc = digby__walk_item(w, digby__get64(c.val), c.version, c.vlen,
+                              (c.flags & DIGBY__CELL_COMPRESSED) != 0);
+        if (rc) return rc;
+    }
+    return is_catalog ? digby__walk_catalog_entry(w, pgno, &c) : DIGBY_OK;
+}
+
+/* The leaf's first and last keys (w->firstk, w->prevk) against the
+   separators of every ancestor (stack[0 .. depth-2], whose idx is one past
+   the slot taken).  A separator s bounds its right subtree's keys from
+   below (k >= s; a tie separator: k > s) and its left subtree's from above
+   (k < s; a tie separator: k <= s, or k has s as a prefix). */
+static int digby__walk_bounds(digby__walk *w, const digby__level *stack, int depth)
+{
+    uint64_t pgno = stack[depth - 1].pgno;
+    int l, rc;
     for (l = 0; l < depth - 1; l++) {
         const uint8_t *bp = stack[l].page;
         unsigned slot = stack[l].idx - 1, bn = digby__node_n(bp);
@@ -230,17 +228,40 @@ static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth
             if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = 1, tie = 0;
             if (rc) return rc;
             if (cmp < 0 || (tie && cmp == 0))
-                return digby__walk_fail(w, leaf->pgno, "key below its parent's separator");
+                return digby__walk_fail(w, pgno, "key below its parent's separator");
         }
         if (slot + 1 < bn) {
             rc = digby__walk_sep(w, bp, slot + 1, &w->prevk, &cmp, &tie, &in_range);
             if (rc == DIGBY_NOFEATURE && w->only_txid) rc = DIGBY_OK, cmp = -1, tie = 0;
             if (rc) return rc;
             if (tie ? (cmp > 0 && !in_range) : cmp >= 0)
-                return digby__walk_fail(w, leaf->pgno, "key above the next separator");
+                return digby__walk_fail(w, pgno, "key above the next separator");
         }
     }
     return DIGBY_OK;
+}
+
+/* Check a leaf (stack[depth - 1]): every cell (digby__walk_cell), then its
+   keys against its ancestors' separators (digby__walk_bounds). */
+static int digby__walk_leaf(digby__walk *w, const digby__level *stack, int depth,
+                            int is_catalog)
+{
+    const digby__level *leaf = &stack[depth - 1];
+    const uint8_t *p = leaf->page;
+    unsigned n = digby__node_n(p), i, plen = digby__node_plen(p);
+    digby_db *db = w->txn->db;
+    int rc;
+    rc = digby__reserve(&db->alloc, &w->first, &w->first_cap, db->page_size);
+    if (rc == DIGBY_OK) rc = digby__reserve(&db->alloc, &w->cur, &w->cur_cap, db->page_size);
+    if (rc) return rc;
+    if (plen > digby__max_prefix(db))
+        return digby__walk_fail(w, leaf->pgno, "key prefix longer than allowed");
+    for (i = 0; i < n; i++) {
+        rc = digby__walk_cell(w, leaf->pgno, p, plen, i, is_catalog);
+        if (rc) return rc;
+    }
+    w->entries += n;
+    return digby__walk_bounds(w, stack, depth);
 }
 
 static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog)
@@ -321,46 +342,67 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
     return rc;
 }
 
+static int digby__walk_fl_page(void *ctx, uint64_t pgno)
+{
+    digby__walk *w = (digby__walk *)ctx;
+    int rc = digby__walk_mark(w, pgno, "freelist page used twice");
+    if (rc == DIGBY_OK && w->st) w->st->freelist_pages++;
+    return rc;
+}
+
+static int digby__walk_fl_entry(void *ctx, int pending, uint64_t txid, uint64_t pgno)
+{
+    digby__walk *w = (digby__walk *)ctx;
+    int rc = digby__walk_mark(w, pgno, pending ? "pending page also in use or listed twice"
+                                               : "free page also in use or listed twice");
+    (void)txid;
+    if (rc == DIGBY_OK && w->st) w->st->free_pages++;
+    return rc;
+}
+
+static int digby__walk_fl_bad(void *ctx, uint64_t pgno, const char *what)
+{
+    return digby__walk_fail((digby__walk *)ctx, pgno, what);
+}
+
+/* The freelist chain and every page it lists, through open's own decoder. */
 static int digby__walk_freelist(digby__walk *w)
 {
-    digby_txn *txn = w->txn;
-    digby_db *db = txn->db;
-    const digby__meta *m = &txn->meta;
-    uint64_t pgno = m->free_root, got = 0, idx = 0, nfree = 0, npend = 0;
-    size_t per = (db->usable - DIGBY__CHAIN_HDR) / 8;
-    int rc = digby__txn_io(txn);
+    digby__fl_reader r;
+    int rc = digby__txn_io(w->txn);
     if (rc) return rc;
-    while (pgno) {
-        unsigned n, i;
-        rc = digby__walk_mark(w, pgno, "freelist page used twice");
-        if (rc) return rc;
-        rc = digby__page_read_raw(db, pgno, txn->io);
-        if (rc == DIGBY_CORRUPT) return digby__walk_fail(w, pgno, "freelist page fails verification");
-        if (rc) return rc;
-        n = digby__get16(txn->io + 2);
-        if (txn->io[0] != DIGBY__PAGE_FREELIST || digby__get64(txn->io + 16) != m->txid ||
-            n > per || got + n > m->free_count)
-            return digby__walk_fail(w, pgno, "bad freelist page");
-        if (w->st) w->st->freelist_pages++;
-        for (i = 0; i < n; i++, idx++) {
-            uint64_t v = digby__get64(txn->io + DIGBY__CHAIN_HDR + 8 * i);
-            if (idx == 0) nfree = v;
-            else if (idx <= nfree) {
-                rc = digby__walk_mark(w, v, "free page also in use or listed twice");
-                if (w->st) w->st->free_pages++;
-            } else if (idx == nfree + 1) npend = v;
-            else if (((idx - nfree - 2) & 1) == 1) {
-                rc = digby__walk_mark(w, v, "pending page also in use or listed twice");
-                if (w->st) w->st->free_pages++;
-            }
-            if (rc) return rc;
-        }
-        got += n;
-        pgno = digby__get64(txn->io + 24);
+    r.ctx = w;
+    r.page = digby__walk_fl_page;
+    r.entry = digby__walk_fl_entry;
+    r.bad = digby__walk_fl_bad;
+    return digby__freelist_read(w->txn->db, &w->txn->meta, w->txn->io, &r);
+}
+
+/* Free what a walk allocated (not the bitmap). */
+static void digby__walk_release(digby__walk *w)
+{
+    const digby_allocator *a = &w->txn->db->alloc;
+    digby__free(a, w->prev);
+    digby__free(a, w->val);
+    digby__free(a, w->first);
+    digby__free(a, w->cur);
+    digby__free(a, w->tables);
+}
+
+/* The global tree, the catalog and every table it lists. */
+static int digby__walk_trees(digby__walk *w)
+{
+    size_t i;
+    int rc = digby__walk_tree(w, &w->txn->meta.main, 0);
+    /* with only_txid: a table whose root that transaction wrote has its
+       descriptor in a catalog leaf it wrote, so the filtered catalog walk
+       finds every such table */
+    if (rc == DIGBY_OK) rc = digby__walk_tree(w, &w->txn->meta.catalog, 1);
+    for (i = 0; i < w->ntables && rc == DIGBY_OK; i++) {
+        rc = digby__walk_tree(w, &w->tables[i], 0);
+        if (w->st) w->st->table_entries += w->tables[i].entries;
     }
-    if (got != m->free_count || (got && idx != 2 + nfree + 2 * npend))
-        return digby__walk_fail(w, m->free_root, "freelist length differs from the meta page");
-    return DIGBY_OK;
+    return rc;
 }
 
 static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *rep)
@@ -368,7 +410,6 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     digby__walk w;
     digby_txn *txn;
     uint64_t nbytes, p, size;
-    size_t i;
     int rc;
     if (!db) return DIGBY_INVALID;
     rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
@@ -391,12 +432,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     if (!w.bits) { digby_txn_abort(txn); return DIGBY_NOMEM; }
     memset(w.bits, 0, (size_t)nbytes);
     w.bits[0] |= 3; /* the meta pages */
-    rc = digby__walk_tree(&w, &txn->meta.main, 0);
-    if (rc == DIGBY_OK) rc = digby__walk_tree(&w, &txn->meta.catalog, 1);
-    for (i = 0; i < w.ntables && rc == DIGBY_OK; i++) {
-        rc = digby__walk_tree(&w, &w.tables[i], 0);
-        if (st) st->table_entries += w.tables[i].entries;
-    }
+    rc = digby__walk_trees(&w);
     if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
     for (p = 2; p < txn->meta.page_count && rc == DIGBY_OK; p++)
         if (!(w.bits[p >> 3] & (1u << (p & 7))))
@@ -414,11 +450,7 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         if (db->vfs->size(db->file, &size) == DIGBY_OK) st->file_bytes = size;
     }
     digby__free(&db->alloc, w.bits);
-    digby__free(&db->alloc, w.prev);
-    digby__free(&db->alloc, w.val);
-    digby__free(&db->alloc, w.first);
-    digby__free(&db->alloc, w.cur);
-    digby__free(&db->alloc, w.tables);
+    digby__walk_release(&w);
     digby_txn_abort(txn);
     return rc;
 }
@@ -440,13 +472,12 @@ DIGBY_API int digby_stat(digby_db *db, digby_stats *out)
    txid is m->txid, reached through parent entries that record that txid,
    plus that transaction's overflow items and freelist chain.  With one sync
    per commit this is what makes a meta page trustworthy: if any of them did
-   not reach the disk, the commit is incomplete (LESSONS.md, "One sync per
-   commit, safely").  Returns DIGBY_OK or DIGBY_CORRUPT (or I/O errors). */
+   not reach the disk, the commit is incomplete and open falls back to the
+   commit before (FORMAT.md section 3).  Returns DIGBY_OK or DIGBY_CORRUPT (or I/O errors). */
 static int digby__verify_newest(digby_db *db, const digby__meta *m)
 {
     digby__walk w;
     digby_txn txn;
-    size_t i;
     int rc;
     memset(&txn, 0, sizeof(txn));
     txn.db = db;
@@ -456,21 +487,41 @@ static int digby__verify_newest(digby_db *db, const digby__meta *m)
     memset(&w, 0, sizeof(w));
     w.txn = &txn;
     w.only_txid = m->txid;
-    rc = digby__walk_tree(&w, &txn.meta.main, 0);
-    /* a table whose root this transaction wrote has its descriptor in a
-       catalog leaf this transaction wrote, so the filtered catalog walk
-       finds every such table */
-    if (rc == DIGBY_OK) rc = digby__walk_tree(&w, &txn.meta.catalog, 1);
-    for (i = 0; i < w.ntables && rc == DIGBY_OK; i++)
-        rc = digby__walk_tree(&w, &w.tables[i], 0);
+    rc = digby__walk_trees(&w);
     if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
-    digby__free(&db->alloc, w.prev);
-    digby__free(&db->alloc, w.val);
-    digby__free(&db->alloc, w.first);
-    digby__free(&db->alloc, w.cur);
-    digby__free(&db->alloc, w.tables);
+    digby__walk_release(&w);
     digby__free(&db->alloc, txn.io);
     digby__held_release(&txn);
-    digby__bx_release(&txn);
+    digby__large_scratch_release(&txn);
     return rc;
 }
+
+#ifdef DIGBY_DEBUG
+/* DIGBY_DEBUG: before a commit writes anything, check the pages it is
+   about to write as open's verification and digby_check would: each dirty
+   branch and leaf page's structure, then the walk over the pages this
+   transaction wrote (key order, separators, txids, overflow items, table
+   descriptors).  Returns DIGBY_OK, DIGBY_CORRUPT (a bug: the commit fails
+   and writes nothing), or the walk's I/O and memory errors. */
+static int digby__debug_check_commit(digby_txn *txn)
+{
+    digby__walk w;
+    uint64_t snapshot = txn->meta.txid;
+    size_t i;
+    int rc;
+    for (i = 0; i < txn->dirty.cap; i++) {
+        const uint8_t *p = txn->dirty.vals[i];
+        if (txn->dirty.keys[i] && (p[0] == DIGBY__PAGE_BRANCH || p[0] == DIGBY__PAGE_LEAF) &&
+            digby__node_validate(txn->db, p) != DIGBY_OK)
+            return DIGBY__CORRUPT(txn->db, txn->dirty.keys[i]);
+    }
+    memset(&w, 0, sizeof(w));
+    w.txn = txn;
+    w.only_txid = txn->txid;
+    txn->meta.txid = txn->txid; /* the walk's "newest commit" is this one */
+    rc = digby__walk_trees(&w);
+    txn->meta.txid = snapshot;
+    digby__walk_release(&w);
+    return rc;
+}
+#endif

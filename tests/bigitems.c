@@ -1083,7 +1083,7 @@ static void test_damaged_index(void **state)
         fake.page_size = 1024;
         fake.trailer = DIGBY__TRAILER_XXH32;
         fake.usable = 1024 - fake.trailer;
-        digby__page_seal(&fake, page);
+        digby__page_checksum(&fake, page);
     }
     assert_int_equal(fseek(fp, (long)(root * 1024), SEEK_SET), 0);
     assert_int_equal(fwrite(page, 1, 1024, fp), 1024);

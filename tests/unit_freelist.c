@@ -315,7 +315,7 @@ static uint64_t *read_chain(env *e, size_t *nout, size_t *chain_pages)
     uint8_t *buf = (uint8_t *)malloc(db->page_size);
     uint64_t *words = (uint64_t *)malloc((m->free_count + 1) * sizeof *words);
     uint64_t *out, pg = m->free_root, nw = 0, nfree, npend, i;
-    size_t per = (db->usable - DIGBY__CHAIN_HDR) / 8, k = 0;
+    size_t per = (db->usable - DIGBY__FREELIST_HDR) / 8, k = 0;
     *chain_pages = 0;
     while (pg) {
         unsigned n;
@@ -326,7 +326,7 @@ static uint64_t *read_chain(env *e, size_t *nout, size_t *chain_pages)
         n = digby__get16(buf + 2);
         assert_true(n <= per);
         assert_true(nw + n <= m->free_count);
-        for (i = 0; i < n; i++) words[nw++] = digby__get64(buf + DIGBY__CHAIN_HDR + 8 * i);
+        for (i = 0; i < n; i++) words[nw++] = digby__get64(buf + DIGBY__FREELIST_HDR + 8 * i);
         (*chain_pages)++;
         pg = digby__get64(buf + 24);
     }
@@ -589,11 +589,11 @@ static void test_check_reports_damaged_chain(void **state)
         } else {
             /* the first listed page: a free one (word 1) if nfree > 0,
                else the first pending one (words: 0, npending, txid, pgno) */
-            size_t word = digby__get64(orig + DIGBY__CHAIN_HDR) ? 1 : 3;
+            size_t word = digby__get64(orig + DIGBY__FREELIST_HDR) ? 1 : 3;
             assert_true(digby__get16(orig + 2) > word);
-            digby__put64(buf + DIGBY__CHAIN_HDR + 8 * word, pg);
+            digby__put64(buf + DIGBY__FREELIST_HDR + 8 * word, pg);
         }
-        digby__page_seal(e.db, buf);
+        digby__page_checksum(e.db, buf);
         assert_int_equal(e.db->vfs->write(e.db->file, pg * 512, buf, 512), DIGBY_OK);
         assert_int_equal(digby_check(e.db, &rep), DIGBY_CORRUPT);
         assert_true(rep.bad_pgno == pg || rep.bad_pgno == e.db->meta.main.root);

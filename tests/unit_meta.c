@@ -152,7 +152,7 @@ static int decode_mutated(const uint8_t *good, uint32_t ps, uint64_t slot, mutat
     fake_db(&db, ps);
     memcpy(p, good, ps);
     fn(p, ps);
-    if (reseal) digby__page_seal(&db, p);
+    if (reseal) digby__page_checksum(&db, p);
     rc = digby__meta_decode(&db, p, ps, slot, &d);
     free(p);
     return rc;
@@ -196,7 +196,7 @@ static void test_decode_rejects_header(void **state)
             memcpy(p, good, ps);
             p[24 + i] ^= 0x20;
             assert_int_equal(digby__meta_decode(&db, p, ps, 0, &d), DIGBY_NOTDIGBY);
-            digby__page_seal(&db, p);
+            digby__page_checksum(&db, p);
             assert_int_equal(digby__meta_decode(&db, p, ps, 0, &d), DIGBY_NOTDIGBY);
         }
         /* newer format version, unknown incompatible feature, unknown trailer */
@@ -206,12 +206,12 @@ static void test_decode_rejects_header(void **state)
         for (bit = 0; bit < 32; bit++) {
             memcpy(p, good, ps);
             digby__put32(p + 40, 1u << bit);
-            digby__page_seal(&db, p);
+            digby__page_checksum(&db, p);
             assert_int_equal(digby__meta_decode(&db, p, ps, 0, &d), DIGBY_VERSION);
             /* unknown compatible features are ignored */
             memcpy(p, good, ps);
             digby__put32(p + 44, 1u << bit);
-            digby__page_seal(&db, p);
+            digby__page_checksum(&db, p);
             assert_int_equal(digby__meta_decode(&db, p, ps, 0, &d), DIGBY_OK);
         }
         /* checksum: any change without resealing */
@@ -406,7 +406,7 @@ static void mf_reseal(mfile *f, uint8_t *page)
 {
     digby_db db;
     fake_db(&db, f->ps);
-    digby__page_seal(&db, page);
+    digby__page_checksum(&db, page);
 }
 
 /* Write the image as file "m.db" and run digby__meta_load on it. */

@@ -1,4 +1,4 @@
-/* White-box tests of src_parts/42_pager.c and 30_checksum.c: the page
+/* White-box tests of src_parts/42_pager.c and 30_page_seal.c: the page
    cache (through a real database on the in-memory VFS), the write
    transaction's dirty map, and the page trailer. */
 #include <stdarg.h>
@@ -543,7 +543,7 @@ static void test_cache_rejects_bad_pages(void **state)
     /* a sealed page with a bad structure: validated on the way in */
     memcpy(bad, good, 512);
     bad[1] = 1; /* flags */
-    digby__page_seal(e.db, bad);
+    digby__page_checksum(e.db, bad);
     write_raw(&e, lv[2].pgno, bad);
     assert_int_equal(digby__page_get(txn, lv[2].pgno, lv[2].txid, &p, &f), DIGBY_CORRUPT);
     assert_int_equal(cache_sum(e.db, 2), 0);
@@ -820,7 +820,7 @@ static void seal_verify_run(uint32_t page_size, int all_bits)
     digby__db_sizes(&db);
     for (i = 0; i < page_size; i++) p[i] = (uint8_t)rnd();
     digby__put64(p + 8, pgno);
-    digby__page_seal(&db, p);
+    digby__page_checksum(&db, p);
     /* the trailer: xxHash32 of [0, P-4), seed "digb", little-endian */
     assert_true(digby__get32(p + n) == (uint32_t)XXH32(p, n, 0x64696762u));
     assert_int_equal(digby__page_verify(&db, p, pgno), DIGBY_OK);
@@ -850,7 +850,7 @@ static void seal_verify_run(uint32_t page_size, int all_bits)
     /* a page claiming the right number but resealed after a change is fine
        (the trailer protects content, the number protects placement) */
     p[100] ^= 1;
-    digby__page_seal(&db, p);
+    digby__page_checksum(&db, p);
     assert_int_equal(digby__page_verify(&db, p, pgno), DIGBY_OK);
     /* an all-zero page never verifies as page 0 (its checksum is not 0) */
     memset(p, 0, page_size);

@@ -323,7 +323,7 @@ static void make_plaintext_encrypted(const char *dir, uint32_t ps)
     o.flags = DIGBY_OPEN_READONLY;
     OK(digby_open("t", &o, &db));
     for (p = 0; (p + 1) * ps <= n; p++)
-        OK(digby__open_with(db, &db->crypt->cur, db->crypt->uuid, img + p * ps, ps));
+        OK(digby__unseal_with(db, &db->crypt->cur, db->crypt->uuid, img + p * ps, ps));
     OK(digby_close(db));
     snprintf(name, sizeof name, "seed-plainenc-p%u-ro", (unsigned)ps);
     write_file(dir, name, 9, img, n);

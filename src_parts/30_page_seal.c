@@ -1,4 +1,4 @@
-/* Page integrity trailer (FORMAT.md "Trailer").  The last `trailer` bytes of
+/* Page integrity trailer (FORMAT.md section 2).  The last `trailer` bytes of
    every page protect the rest of it, so the tree code only ever sees the
    first db->usable bytes of a page:
 
@@ -14,7 +14,7 @@
    DIGBY_FUZZ_NO_CHECKSUM (tests only) skips verification of plain pages so
    that a fuzzer's mutations reach the page parsers. */
 
-static void digby__page_seal(const digby_db *db, uint8_t *page)
+static void digby__page_checksum(const digby_db *db, uint8_t *page)
 {
     uint32_t n = db->page_size - DIGBY__TRAILER_XXH32;
     digby__put32(page + n, (uint32_t)XXH32(page, n, DIGBY__XXH_SEED));
@@ -66,7 +66,7 @@ static int digby__seal_with(const digby_db *db, digby__dkey *k, const uint8_t *u
 
 /* Authenticate and decrypt an encrypted page image in place under key k.
    Returns DIGBY_OK or DIGBY_CORRUPT (the page is then garbage). */
-static int digby__open_with(const digby_db *db, digby__dkey *k, const uint8_t *uuid,
+static int digby__unseal_with(const digby_db *db, digby__dkey *k, const uint8_t *uuid,
                             uint8_t *page, uint32_t page_size)
 {
     size_t usable = page_size - DIGBY__TRAILER_AEAD, clear = digby__clear_end(page);
@@ -94,14 +94,14 @@ static int digby__open_with(const digby_db *db, digby__dkey *k, const uint8_t *u
    Returns DIGBY_OK, DIGBY_NOMEM, DIGBY_IOERR (the random source failed),
    DIGBY_BUSY (the data key has sealed DIGBY__KEY_WRITES_MAX pages and
    could not be rotated: see digby_rekey). */
-static int digby__page_lock(const digby_db *db, uint8_t *page, uint8_t *out)
+static int digby__page_seal(const digby_db *db, uint8_t *page, uint8_t *out)
 {
     digby__crypt *c = db->crypt;
     digby__dkey *k;
     int rc = DIGBY_OK;
     if (!c) {
         if (out != page) memcpy(out, page, db->usable);
-        digby__page_seal(db, out);
+        digby__page_checksum(db, out);
         return DIGBY_OK;
     }
     k = c->have_next ? &c->next : &c->cur;
@@ -117,7 +117,7 @@ static int digby__page_lock(const digby_db *db, uint8_t *page, uint8_t *out)
 /* Seal page in place and write it to page pgno. */
 static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page)
 {
-    int rc = digby__page_lock(db, page, page);
+    int rc = digby__page_seal(db, page, page);
     if (rc) return rc;
     return db->vfs->write(db->file, pgno * db->page_size, page, db->page_size);
 }
@@ -128,7 +128,7 @@ static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page)
 static int digby__page_check_plain(const digby_db *db, const uint8_t *page, uint64_t pgno)
 {
     uint32_t n = db->page_size - DIGBY__TRAILER_XXH32;
-    if (digby__get64(page + 8) != pgno) return DIGBY_CORRUPT;
+    if (digby__page_pgno(page) != pgno) return DIGBY_CORRUPT;
 #ifndef DIGBY_FUZZ_NO_CHECKSUM
     if (digby__get32(page + n) != (uint32_t)XXH32(page, n, DIGBY__XXH_SEED))
         return DIGBY_CORRUPT;
@@ -143,8 +143,8 @@ static int digby__page_check_plain(const digby_db *db, const uint8_t *page, uint
 static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno)
 {
     if (db->crypt) {
-        if (digby__get64(page + 8) != pgno) return DIGBY_CORRUPT;
-        return digby__open_with(db, &db->crypt->cur, db->crypt->uuid, page, db->page_size);
+        if (digby__page_pgno(page) != pgno) return DIGBY_CORRUPT;
+        return digby__unseal_with(db, &db->crypt->cur, db->crypt->uuid, page, db->page_size);
     }
     return digby__page_check_plain(db, page, pgno);
 }

@@ -302,21 +302,17 @@ static int digby__rekey_tree(digby_txn *txn, digby__tree *t)
         if (p[0] != DIGBY__PAGE_LEAF || sp + 1 != (int)t->depth)
             return DIGBY__CORRUPT(db, st[sp].pgno);
         for (i = 0; i < n; i++) {
-            uint64_t root;
+            digby__cell_item it[2];
+            unsigned k, m;
             digby__node_cell(p, i, &c);
             if (c.version == txn->txid) continue; /* written here: new key */
-            if (c.flags & DIGBY__CELL_OVERFLOW) {
-                rc = digby__item_copy(txn, digby__get64(c.val), c.version, c.vlen,
-                                      (c.flags & DIGBY__CELL_COMPRESSED) != 0, &root);
+            m = digby__cell_items(p, i, &c, it);
+            for (k = 0; k < m; k++) {
+                uint64_t root;
+                rc = digby__item_copy(txn, it[k].root, c.version, it[k].len,
+                                      it[k].compressed, &root);
                 if (rc) return rc;
-                digby__put64(p + (c.val - p), root);
-            }
-            if (c.flags & DIGBY__CELL_BIGKEY) {
-                /* a large key's item root is the cell's last 8 bytes */
-                rc = digby__item_copy(txn, c.big_root, c.version, c.big_len,
-                                      (c.big_flags & DIGBY__KEY_COMPRESSED) != 0, &root);
-                if (rc) return rc;
-                digby__put64(p + digby__node_off(p, i) + c.size - 8, root);
+                digby__put64(p + it[k].root_at, root);
             }
         }
         sp--;
