@@ -150,7 +150,10 @@ DIGBY_API int digby_put(digby_db *db, const void *key, size_t key_bytes,
               NULL): the id of the transaction that wrote it.
    Ownership: the caller frees *val with digby_free().  (A 0-byte value
               still gives a non-NULL pointer.)
-   Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID; DIGBY_CORRUPT;
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID; DIGBY_BUSY (as
+              digby_txn_begin() of a snapshot: max_readers snapshots live,
+              or digby_rekey() running); DIGBY_NOFEATURE (a compressed
+              value or large key in a build without lz4); DIGBY_CORRUPT;
               DIGBY_IOERR; DIGBY_NOMEM. */
 DIGBY_API int digby_get(digby_db *db, const void *key, size_t key_bytes,
                         void **val, size_t *val_bytes, uint64_t *version);
@@ -203,7 +206,11 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
               when the entropy source failed); DIGBY_NOMEM;
               DIGBY_BUSY (encrypted: the data key has sealed 2^32 - 2^24
               pages and could not be rotated while snapshots were live:
-              end them, call digby_rekey()); DIGBY_INVALID (NULL).
+              end them, call digby_rekey()); DIGBY_INVALID (NULL);
+              DIGBY_CORRUPT (a page the commit had to read to write the
+              catalog or free a dropped table's pages failed verification;
+              in a debug build also a page it was about to write was
+              wrong); DIGBY_NOFEATURE (as digby_txn_put()).
               Before a DIGBY_OK returns, the commit hook
               (digby_options.on_commit) has run, and in an encrypted file
               whose data key passed rekey_after_writes, digby_rekey() has
@@ -254,6 +261,7 @@ DIGBY_API int digby_txn_put(digby_txn *txn, digby_table *table,
    Ownership: *val points into memory owned by the transaction, valid until
               the next digby_txn_get/put/delete on it or its end.
    Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID; DIGBY_BADTXN;
+              DIGBY_POISONED (a failed write poisoned the transaction);
               DIGBY_NOFEATURE (the value, or a large key on the way, is
               compressed and this build has no lz4); DIGBY_CORRUPT;
               DIGBY_IOERR; DIGBY_NOMEM. */
@@ -360,14 +368,23 @@ DIGBY_API int digby_table_drop(digby_txn *txn, const char *name);
 /* Call fn once per table, in name order, with the name (not NUL-terminated,
    valid during the call only) and its entry count.  A non-zero return from
    fn stops the walk and is returned.
-   Returns:   DIGBY_OK; fn's non-zero value; DIGBY_INVALID; DIGBY_CORRUPT;
-              DIGBY_IOERR; DIGBY_NOMEM. */
+   Returns:   DIGBY_OK; fn's non-zero value, whatever it is (even one equal
+              to a digby code); DIGBY_INVALID; DIGBY_POISONED; DIGBY_NOFEATURE
+              (a compressed large table name in a build without lz4);
+              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_NOMEM.  In a read-write
+              transaction open tables' counts are written to the catalog
+              first: a failure there poisons the transaction (DIGBY_FULL
+              too). */
 DIGBY_API int digby_table_list(digby_txn *txn,
                                int (*fn)(void *ctx, const char *name,
                                          size_t name_bytes, uint64_t entries),
                                void *ctx);
 
-/* Number of key/value pairs in a table (NULL: the global tree). */
+/* Number of key/value pairs in a table (NULL: the global tree), as the
+   transaction sees it (its own writes included).  Reads no page.
+   Params:    entries (out): the count.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn or entries); DIGBY_BADTXN
+              (a table of another transaction, or dropped). */
 DIGBY_API int digby_table_count(digby_txn *txn, digby_table *table,
                                 uint64_t *entries);
 
@@ -427,9 +444,15 @@ DIGBY_API int digby_cursor_get_range(digby_cursor *cur, uint64_t offset, void *b
 /* Statistics and integrity                                                 */
 /* ======================================================================== */
 
-/* Walk the last committed snapshot and count pages by type.
-   Returns:   DIGBY_OK; DIGBY_INVALID; DIGBY_CORRUPT; DIGBY_IOERR;
-              DIGBY_NOMEM; DIGBY_BUSY. */
+/* Count the pages of the last committed snapshot by type.  It is
+   digby_check()'s walk: every page of the file is read and verified, so
+   it costs a full read of the database (and fails as digby_check() does
+   on damage).
+   Params:    out (out): the figures; zeroed first.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL db or out); DIGBY_CORRUPT;
+              DIGBY_NOFEATURE (a compressed large key in a build without
+              lz4); DIGBY_IOERR; DIGBY_NOMEM; DIGBY_BUSY (as
+              digby_txn_begin() of a snapshot). */
 DIGBY_API int digby_stat(digby_db *db, digby_stats *out);
 
 /* Verify the whole last committed snapshot: every page's checksum, page
