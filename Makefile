@@ -15,7 +15,8 @@
 #                         DISKFULL_ROUNDS=2 (the fault sweeps stay full size)
 #   make longtest         a 4 GiB - 1 value in bounded memory (minutes, 4 GiB disk)
 #   make demo             build/digby, then tools/demo.sh
-#   make bench            bench/Makefile, once it exists
+#   make bench            bench/Makefile: the installed peers, or ENGINES="digby
+#                         lmdb" (passed through, as are QUICK, N and ARGS)
 #   make portability      32-bit, big-endian, Windows, Cortex-M4, C99/C++11
 #                         matrix (see "portability" below)
 #   make clean

@@ -1,0 +1,199 @@
+/* bench.h -- what the benchmark's files share: the configuration, the
+ * engine vtable and the table of engines, the workload ids, the result of a
+ * workload, the groups and shapes, and the helpers more than one file uses.
+ *
+ *   bench.c            the driver: groups and shapes, one process per engine, main
+ *   workloads.c        keys, values, the workloads and their measurement (the
+ *                      engine's own process)
+ *   report.c           the tables, printed and written to RESULTS.md
+ *   engines.c          the table of engines and the adapters' error text
+ *   engine_digby.c     the digby adapter (digby, digby-enc, digby-mmap); always built
+ *   engine_lmdb.c, engine_sqlite.c, engine_leveldb.c, engine_rocksdb.c
+ *                      the peers' adapters, each linked in when bench/Makefile
+ *                      builds that peer
+ *   engine_absent.c    the entry of a peer left out (compiled once for each)
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ======================================================================== */
+/* Configuration                                                            */
+/* ======================================================================== */
+
+typedef struct cfg {
+    uint64_t n;          /* keys in the key space */
+    int key_size;        /* bytes */
+    size_t val_size;     /* bytes */
+    int sync;            /* 1: every commit durable; 0: the engine's no-sync mode */
+    int lz4;             /* 1: lz4 compression on (engines that have it) */
+    size_t cache_bytes;  /* each engine's cache */
+} cfg_t;
+
+/* Set from the environment in main (bench.c). */
+extern uint64_t g_n;
+extern size_t g_cache_bytes;
+extern double g_max_seconds;
+extern char g_dir[4096];
+extern int g_quick;
+
+/* Thread-local error text: every adapter call that fails writes here
+   (engines.c). */
+extern __thread char t_err[512];
+void set_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+double now(void);   /* CLOCK_MONOTONIC, seconds */
+
+/* ======================================================================== */
+/* The engine vtable                                                        */
+/* ======================================================================== */
+
+/* Every call returns 0 (ok), 1 (not found / cursor ran off the end) or -1
+   (error, text in t_err).  A "session" is one thread's context: its current
+   transaction or batch and its one cursor. */
+typedef struct engine {
+    const char *name;    /* for --engines and the progress lines */
+    const char *title;   /* column heading */
+    int peer;            /* 1: a peer (digby's ratios are to the best peer) */
+    int has_lz4;
+    const char *missing; /* non-NULL: not in this build (why) */
+    void *(*open)(const char *dir, const cfg_t *c);      /* NULL on error */
+    void (*close)(void *db);
+    void *(*session)(void *db);                          /* NULL on error */
+    void (*session_free)(void *s);
+    int (*wbegin)(void *s);            /* start a write transaction / batch */
+    int (*wcommit)(void *s);           /* commit it (durable iff cfg.sync) */
+    void (*wabort)(void *s);           /* drop it after an error */
+    int (*put)(void *s, const void *k, size_t kn, const void *v, size_t vn);
+    int (*del)(void *s, const void *k, size_t kn);
+    int (*rbegin)(void *s);            /* start a read snapshot */
+    void (*rend)(void *s);
+    int (*get)(void *s, const void *k, size_t kn, void *buf, size_t cap, size_t *vn);
+    int (*cur_open)(void *s);
+    void (*cur_close)(void *s);
+    int (*seek)(void *s, const void *k, size_t kn);     /* first key >= k */
+    int (*seek_le)(void *s, const void *k, size_t kn);  /* last key <= k (then prev) */
+    int (*first)(void *s);
+    int (*last)(void *s);
+    int (*next)(void *s);
+    int (*prev)(void *s);
+    int (*cur_get)(void *s, const void **k, size_t *kn, const void **v, size_t *vn);
+    /* After a write workload, untimed, before the file size is taken: bring
+       the files to rest (NULL: nothing to do). */
+    void (*quiesce)(void *s);
+    const char *(*version)(void); /* the library's version, for the report (NULL: not stated) */
+    const char *settings_sync0;   /* stated in the output */
+    const char *settings_sync1;
+} engine_t;
+
+/* ENGINE_O: an adapter's functions (prefix p) with its own open function.
+   An adapter without quiesce or version defines p##_quiesce / p##_version
+   as NULL. */
+#define ENGINE(nm, title, peer, p, lz4, s0, s1) ENGINE_O(nm, title, peer, p##_open, p, lz4, NULL, s0, s1)
+#define ENGINE_O(nm, title, peer, op, p, lz4, missing, s0, s1) \
+    { nm, title, peer, lz4, missing, op, p##_close, p##_session, p##_session_free, p##_wbegin, p##_wcommit, \
+      p##_wabort, p##_put, p##_del, p##_rbegin, p##_rend, p##_get, p##_cur_open, p##_cur_close, \
+      p##_seek, p##_seek_le, p##_first, p##_last, p##_next, p##_prev, p##_cur_get, p##_quiesce, \
+      p##_version, s0, s1 }
+
+/* Engine indexes (the targets table and the exact-delete check name them). */
+enum { E_DIGBY, E_DIGBY_ENC, E_DIGBY_MMAP, E_LMDB, E_SQLITE, E_LEVELDB, E_ROCKSDB, NENGINES };
+
+/* Defined by the engine files: engine_digby.c always, each peer by its
+   engine_<peer>.c or, when left out of the build, by engine_absent.c. */
+extern const engine_t engine_digby, engine_digby_enc, engine_digby_mmap;
+extern const engine_t engine_lmdb, engine_sqlite, engine_leveldb, engine_rocksdb;
+extern const engine_t *const engines[NENGINES];   /* by engine index */
+/* The names of the engines this build can run (avail 1: no `missing`) or
+   not (avail 0), ", "-separated, into buf; returns how many. */
+int engine_names(char *buf, size_t n, int avail);
+
+/* ======================================================================== */
+/* Workloads                                                                */
+/* ======================================================================== */
+
+enum {
+    W_FILLSEQ, W_FILLRANDOM, W_OVERWRITE, W_READRANDOM, W_READMISSING, W_READSEQ,
+    W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM, W_FILLSYNC,
+    W_FILL100K, W_FILL100K_LZ4, W_COUNT
+};
+typedef struct wl_info { const char *name; int writes; const char *desc; } wl_info_t;
+extern const wl_info_t wl_info[W_COUNT];
+
+/* A round's share: operations lo .. lo+n-1 of n in total. */
+#define READ_ROUNDS 5
+#define ROUND_LO(n, r, nr) ((n) * (uint64_t)(r) / (uint64_t)(nr))
+#define ROUND_N(n, r, nr) (ROUND_LO(n, (r) + 1, nr) - ROUND_LO(n, r, nr))
+/* fillsync runs in FILLSYNC_ROUNDS rounds, interleaved with the other
+   engines round by round: sync latency on a shared disk drifts a lot. */
+#define FILLSYNC_OPS 1000
+#define FILLSYNC_ROUNDS 20
+
+typedef struct result {
+    int status;            /* 0 ok, 1 error, 2 wrong answer, 3 n/a, 4 partial, 5 crashed */
+    uint64_t ops;          /* operations done */
+    uint64_t expect_ops;   /* operations planned */
+    uint64_t found;        /* gets/scans that found their key */
+    uint64_t expect_found;
+    double secs;
+    double ops_per_s;
+    uint64_t warm_ops;     /* rounds after the first (read workloads): */
+    double warm_secs;      /* ... the cache warm from round 1's reads */
+    uint64_t file_bytes;   /* apparent size, sum of the engine's directory */
+    uint64_t alloc_bytes;  /* st_blocks * 512 */
+    uint64_t hwm_kb;       /* VmHWM after the workload */
+    uint64_t base_kb;      /* VmRSS when the workload started */
+    int hwm_reset;         /* 1: VmHWM was reset at the start */
+    double settle_secs;    /* background work after the timed part */
+    char msg[600];
+} result_t;
+
+/* The engine's own process (workloads.c): opens engine eng in dir, then
+   runs each workload the parent sends on cmd_fd and answers on res_fd. */
+void child_main(int eng, const cfg_t *c, const char *dir, int cmd_fd, int res_fd);
+int write_all(int fd, const void *p, size_t n);
+int read_all(int fd, void *p, size_t n);
+
+/* ======================================================================== */
+/* Groups and shapes (bench.c), results                                     */
+/* ======================================================================== */
+
+typedef struct group {
+    const char *name;
+    int shape;            /* index in shapes[]: key/value sizes, cache, engines, result table */
+    int sync, lz4;
+    int wl[12];
+    int nwl;
+} group_t;
+
+#define NGROUPS 9
+extern const group_t groups[NGROUPS];
+
+#define NSHAPES 3
+typedef struct shape {
+    int key, val;
+    int cache_mult;       /* cache = CACHE_MB * cache_mult */
+    unsigned engines;     /* bit per engine; 0 = all */
+    const char *label;
+} shape_t;
+extern const shape_t shapes[NSHAPES];
+
+extern result_t results[NSHAPES][W_COUNT][NENGINES];
+extern int ran[NSHAPES][W_COUNT];
+
+/* ======================================================================== */
+/* Report (report.c)                                                        */
+/* ======================================================================== */
+
+void fmt_ops(char *buf, size_t n, const result_t *r);
+void fmt_bytes(char *buf, size_t n, uint64_t b);
+void write_report(const char *path, double wall, int argc, char **argv);
+
+#endif

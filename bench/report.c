@@ -1,0 +1,435 @@
+/* report.c -- the results: the progress figures' formats, the tables, and
+ * RESULTS.md (printed to stdout as well).
+ */
+#include "bench.h"
+
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
+
+void fmt_ops(char *buf, size_t n, const result_t *r)
+{
+    double v = r->ops_per_s;
+    switch (r->status) {
+    case 1: snprintf(buf, n, "ERROR"); return;
+    case 3: snprintf(buf, n, "n/a"); return;
+    case 5: snprintf(buf, n, "CRASH"); return;
+    default: break;
+    }
+    if (v >= 1e6) snprintf(buf, n, "%.2fM", v / 1e6);
+    else if (v >= 1e4) snprintf(buf, n, "%.0fK", v / 1e3);
+    else if (v >= 1e3) snprintf(buf, n, "%.1fK", v / 1e3);
+    else snprintf(buf, n, "%.0f", v);
+    if (r->status == 2) strncat(buf, " (WRONG)", n - strlen(buf) - 1);
+    if (r->status == 4) strncat(buf, " (partial)", n - strlen(buf) - 1);
+}
+void fmt_bytes(char *buf, size_t n, uint64_t b)
+{
+    if (b >= (uint64_t)10 << 30) snprintf(buf, n, "%.1f GiB", b / 1073741824.0);
+    else if (b >= (uint64_t)1 << 20) snprintf(buf, n, "%.1f MiB", b / 1048576.0);
+    else snprintf(buf, n, "%.0f KiB", b / 1024.0);
+}
+static int ok_status(int st) { return st == 0 || st == 4; }
+
+/* ---- report -------------------------------------------------------------- */
+
+typedef struct { char *buf; size_t len, cap; } sbuf;
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < b->cap - b->len) { b->len += (size_t)n; return; }
+        b->cap = b->cap * 2 + (size_t)n + 1024;
+        b->buf = realloc(b->buf, b->cap);
+    }
+}
+
+static void cmd_output(char *out, size_t n, const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    size_t k = 0;
+    out[0] = 0;
+    if (!p) return;
+    k = fread(out, 1, n - 1, p);
+    out[k] = 0;
+    pclose(p);
+    while (k > 0 && (out[k - 1] == '\n' || out[k - 1] == ' ')) out[--k] = 0;
+}
+
+/* The best peer (not digby, encrypted or not) for a workload: index or -1. */
+static int best_peer(int shape, int wl)
+{
+    int e, best = -1;
+    for (e = 0; e < NENGINES; e++) {
+        const result_t *r = &results[shape][wl][e];
+        if (!engines[e]->peer || !ok_status(r->status) || r->ops_per_s <= 0) continue;
+        if (best < 0 || r->ops_per_s > results[shape][wl][best].ops_per_s) best = e;
+    }
+    return best;
+}
+
+static void table_throughput(sbuf *b, int shape)
+{
+    int wl, e;
+    char cell[64];
+    sb_printf(b, "\n### Throughput, ops/s (%s, N = %" PRIu64 ", cache %zu MiB)\n\n", shapes[shape].label, g_n,
+              (g_cache_bytes * (size_t)shapes[shape].cache_mult) >> 20);
+    sb_printf(b, "The digby encrypted and digby mmap columns are not peers; in brackets, their ratio to plaintext digby.\n\n");
+    sb_printf(b, "| workload |");
+    for (e = 0; e < NENGINES; e++) sb_printf(b, " %s |", engines[e]->title);
+    sb_printf(b, " best peer | digby / best |\n|---|");
+    for (e = 0; e < NENGINES; e++) sb_printf(b, "---:|");
+    sb_printf(b, "---|---:|\n");
+    for (wl = 0; wl < W_COUNT; wl++) {
+        int bp;
+        const result_t *d = &results[shape][wl][E_DIGBY];
+        if (!ran[shape][wl]) continue;
+        sb_printf(b, "| %s |", wl_info[wl].name);
+        for (e = 0; e < NENGINES; e++) {
+            const result_t *r = &results[shape][wl][e];
+            fmt_ops(cell, sizeof cell, r);
+            if ((e == E_DIGBY_ENC || e == E_DIGBY_MMAP) && ok_status(r->status) && r->ops_per_s > 0 && ok_status(d->status) &&
+                d->ops_per_s > 0)
+                sb_printf(b, " %s (%.2f×) |", cell, r->ops_per_s / d->ops_per_s);
+            else
+                sb_printf(b, " %s |", cell);
+        }
+        bp = best_peer(shape, wl);
+        if (bp >= 0 && ok_status(d->status) && d->ops_per_s > 0)
+            sb_printf(b, " %s | **%.2f×** |\n", engines[bp]->name, d->ops_per_s / results[shape][wl][bp].ops_per_s);
+        else
+            sb_printf(b, " %s | n/a |\n", bp >= 0 ? engines[bp]->name : "-");
+    }
+}
+
+static void table_sizes(sbuf *b, int shape)
+{
+    int wl, e;
+    char cell[64];
+    sb_printf(b, "\n### File size after each write workload (%s)\n\n", shapes[shape].label);
+    sb_printf(b, "Apparent bytes of every file in the engine's directory (WAL, logs and lock files included), "
+                 "after the engine's background work went quiet, the engine still open (SQLite: after "
+                 "`PRAGMA wal_checkpoint(TRUNCATE)`, so the -wal file is empty; LSMs: their write-ahead log "
+                 "is included).\n\n| after |");
+    for (e = 0; e < NENGINES; e++) sb_printf(b, " %s |", engines[e]->title);
+    sb_printf(b, " digby / smallest peer |\n|---|");
+    for (e = 0; e < NENGINES; e++) sb_printf(b, "---:|");
+    sb_printf(b, "---:|\n");
+    for (wl = 0; wl < W_COUNT; wl++) {
+        uint64_t best = 0;
+        if (!ran[shape][wl] || !wl_info[wl].writes) continue;
+        sb_printf(b, "| %s |", wl_info[wl].name);
+        for (e = 0; e < NENGINES; e++) {
+            const result_t *r = &results[shape][wl][e];
+            if (r->status == 3 || r->status == 5 || r->file_bytes == 0) { sb_printf(b, " n/a |"); continue; }
+            fmt_bytes(cell, sizeof cell, r->file_bytes);
+            sb_printf(b, " %s |", cell);
+            if (engines[e]->peer && (best == 0 || r->file_bytes < best)) best = r->file_bytes;
+        }
+        if (best && results[shape][wl][E_DIGBY].file_bytes && results[shape][wl][E_DIGBY].status != 3)
+            sb_printf(b, " %.2f× |\n", (double)results[shape][wl][E_DIGBY].file_bytes / best);
+        else
+            sb_printf(b, " n/a |\n");
+    }
+}
+
+static void table_rss(sbuf *b, int shape)
+{
+    int wl, e;
+    sb_printf(b, "\n### Peak RSS per workload, MiB (%s)\n\n", shapes[shape].label);
+    sb_printf(b, "VmHWM of the engine's own process, reset at the start of each workload; it includes "
+                 "the harness's key permutation and value pool (the \"base\" column is digby's RSS "
+                 "when its workload started) and, for LMDB, the pages of its memory map that were touched.\n\n| workload |");
+    for (e = 0; e < NENGINES; e++) sb_printf(b, " %s |", engines[e]->title);
+    sb_printf(b, " digby base |\n|---|");
+    for (e = 0; e < NENGINES; e++) sb_printf(b, "---:|");
+    sb_printf(b, "---:|\n");
+    for (wl = 0; wl < W_COUNT; wl++) {
+        if (!ran[shape][wl]) continue;
+        sb_printf(b, "| %s |", wl_info[wl].name);
+        for (e = 0; e < NENGINES; e++) {
+            const result_t *r = &results[shape][wl][e];
+            if (r->status == 3 || r->status == 5 || r->hwm_kb == 0) sb_printf(b, " n/a |");
+            else sb_printf(b, " %.1f |", r->hwm_kb / 1024.0);
+        }
+        if (results[shape][wl][E_DIGBY].hwm_kb) sb_printf(b, " %.1f |\n", results[shape][wl][E_DIGBY].base_kb / 1024.0);
+        else sb_printf(b, " n/a |\n");
+    }
+}
+
+static void table_settle(sbuf *b, int shape)
+{
+    int wl, e, any = 0;
+    for (wl = 0; wl < W_COUNT; wl++)
+        for (e = 0; e < NENGINES; e++)
+            if (ran[shape][wl] && results[shape][wl][e].settle_secs > 1.0) any = 1;
+    if (!any) return;
+    sb_printf(b, "\n### Background work after the timed part, seconds (%s)\n\n", shapes[shape].label);
+    sb_printf(b, "Time until the engine's process stopped using CPU (flushes, compactions); not in the "
+                 "throughput figures; the longest wait after any round. 0.25 s means idle at once.\n\n| workload |");
+    for (e = 0; e < NENGINES; e++) sb_printf(b, " %s |", engines[e]->title);
+    sb_printf(b, "\n|---|");
+    for (e = 0; e < NENGINES; e++) sb_printf(b, "---:|");
+    sb_printf(b, "\n");
+    for (wl = 0; wl < W_COUNT; wl++) {
+        if (!ran[shape][wl]) continue;
+        sb_printf(b, "| %s |", wl_info[wl].name);
+        for (e = 0; e < NENGINES; e++) {
+            const result_t *r = &results[shape][wl][e];
+            if (r->status == 3 || r->status == 5) sb_printf(b, " n/a |");
+            else sb_printf(b, " %.1f |", r->settle_secs);
+        }
+        sb_printf(b, "\n");
+    }
+}
+
+/* The targets, evaluated on the 16/100 run. */
+static void table_targets(sbuf *b)
+{
+    static const int lmdb_x1[] = { W_READRANDOM, W_READMISSING, W_READSEQ, W_SEEKRANDOM, W_FILLSEQ, W_FILL100K };
+    const int S = 0, LM = E_LMDB, SQ = E_SQLITE, LD = E_LEVELDB, RK = E_ROCKSDB;
+    size_t i;
+    sb_printf(b, "\n### The issue's targets (16-byte keys, 100-byte values)\n\n"
+                 "| target | digby | required | met? |\n|---|---:|---:|---|\n");
+#define R(wl, e) (&results[S][wl][e])
+#define OK(wl, e) (ran[S][wl] && ok_status(R(wl, e)->status) && R(wl, e)->ops_per_s > 0)
+    for (i = 0; i < sizeof lmdb_x1 / sizeof lmdb_x1[0]; i++) {
+        int wl = lmdb_x1[i];
+        if (!ran[S][wl]) continue;
+        if (OK(wl, E_DIGBY) && OK(wl, LM))
+            sb_printf(b, "| %s ≥ 1.0× LMDB | %.0f/s | %.0f/s | %s (%.2f×) |\n", wl_info[wl].name,
+                      R(wl, E_DIGBY)->ops_per_s, R(wl, LM)->ops_per_s,
+                      R(wl, E_DIGBY)->ops_per_s >= R(wl, LM)->ops_per_s ? "met" : "**missed**",
+                      R(wl, E_DIGBY)->ops_per_s / R(wl, LM)->ops_per_s);
+        else
+            sb_printf(b, "| %s ≥ 1.0× LMDB | - | - | not measured |\n", wl_info[wl].name);
+        if (OK(wl, E_DIGBY_MMAP) && OK(wl, LM))
+            sb_printf(b, "| %s ≥ 1.0× LMDB, digby mmap | %.0f/s | %.0f/s | %s (%.2f×) |\n", wl_info[wl].name,
+                      R(wl, E_DIGBY_MMAP)->ops_per_s, R(wl, LM)->ops_per_s,
+                      R(wl, E_DIGBY_MMAP)->ops_per_s >= R(wl, LM)->ops_per_s ? "met" : "**missed**",
+                      R(wl, E_DIGBY_MMAP)->ops_per_s / R(wl, LM)->ops_per_s);
+    }
+    {
+        static const int w2[] = { W_FILLRANDOM, W_DELETERANDOM };
+        for (i = 0; i < 2; i++) {
+            int wl = w2[i];
+            double lsm, need;
+            if (!ran[S][wl]) continue;
+            if (!(OK(wl, E_DIGBY) && OK(wl, LM) && (OK(wl, LD) || OK(wl, RK)))) {
+                sb_printf(b, "| %s ≥ 1.5× LMDB and ≥ 0.5× best LSM | - | - | not measured |\n", wl_info[wl].name);
+                continue;
+            }
+            lsm = OK(wl, LD) ? R(wl, LD)->ops_per_s : 0;
+            if (OK(wl, RK) && R(wl, RK)->ops_per_s > lsm) lsm = R(wl, RK)->ops_per_s;
+            need = 1.5 * R(wl, LM)->ops_per_s;
+            if (0.5 * lsm > need) need = 0.5 * lsm;
+            sb_printf(b, "| %s ≥ 1.5× LMDB and ≥ 0.5× best LSM | %.0f/s | %.0f/s | %s (%.2f× LMDB, %.2f× best LSM) |\n",
+                      wl_info[wl].name, R(wl, E_DIGBY)->ops_per_s, need,
+                      R(wl, E_DIGBY)->ops_per_s >= need ? "met" : "**missed**",
+                      R(wl, E_DIGBY)->ops_per_s / R(wl, LM)->ops_per_s, R(wl, E_DIGBY)->ops_per_s / lsm);
+        }
+    }
+    if (ran[S][W_OVERWRITE]) {
+        double lsm = 0;
+        if (OK(W_OVERWRITE, LD)) lsm = R(W_OVERWRITE, LD)->ops_per_s;
+        if (OK(W_OVERWRITE, RK) && R(W_OVERWRITE, RK)->ops_per_s > lsm) lsm = R(W_OVERWRITE, RK)->ops_per_s;
+        if (OK(W_OVERWRITE, E_DIGBY) && lsm > 0)
+            sb_printf(b, "| overwrite ≥ 0.6× best LSM | %.0f/s | %.0f/s | %s (%.2f×) |\n",
+                      R(W_OVERWRITE, E_DIGBY)->ops_per_s, 0.6 * lsm,
+                      R(W_OVERWRITE, E_DIGBY)->ops_per_s >= 0.6 * lsm ? "met" : "**missed**",
+                      R(W_OVERWRITE, E_DIGBY)->ops_per_s / lsm);
+    }
+    if (ran[S][W_FILLSYNC]) {
+        int bp = best_peer(S, W_FILLSYNC);
+        if (bp >= 0 && OK(W_FILLSYNC, E_DIGBY))
+            sb_printf(b, "| fillsync ≥ best peer | %.0f/s | %.0f/s (%s) | %s (%.2f×) |\n",
+                      R(W_FILLSYNC, E_DIGBY)->ops_per_s, R(W_FILLSYNC, bp)->ops_per_s, engines[bp]->name,
+                      R(W_FILLSYNC, E_DIGBY)->ops_per_s >= R(W_FILLSYNC, bp)->ops_per_s ? "met" : "**missed**",
+                      R(W_FILLSYNC, E_DIGBY)->ops_per_s / R(W_FILLSYNC, bp)->ops_per_s);
+    }
+    if (ran[S][W_FILLRANDOM] && R(W_FILLRANDOM, E_DIGBY)->file_bytes && R(W_FILLRANDOM, LM)->file_bytes &&
+        R(W_FILLRANDOM, SQ)->file_bytes) {
+        uint64_t d = R(W_FILLRANDOM, E_DIGBY)->file_bytes, l = R(W_FILLRANDOM, LM)->file_bytes,
+                 q = R(W_FILLRANDOM, SQ)->file_bytes, raw = g_n * (16 + 100);
+        uint64_t need = l && q ? (l < q ? l : q) : (l ? l : q);
+        sb_printf(b, "| file after fillrandom < SQLite's and LMDB's | %.0f MiB (%.2f× raw) | < %.0f MiB | %s "
+                     "(LMDB %.2f× raw, SQLite %.2f× raw; raw = N × 116 B) |\n",
+                  d / 1048576.0, (double)d / raw, need / 1048576.0,
+                  need && d < need ? "met" : "**missed**", (double)l / raw, (double)q / raw);
+    }
+    {
+        /* With the data in cache: from the bigcache group (cache larger than
+           the database) when the encrypted engine ran there, else from the
+           default group.  readrandom starts after a reopen, so its first
+           round reads (and decrypts) each page into an empty cache; the
+           target is judged on the later rounds, which find the pages there. */
+        int sh = -1, k;
+        static const int cand[2] = { 2, 0 };   /* shapes: bigcache, default */
+        for (k = 0; k < 2 && sh < 0; k++) {
+            const result_t *d = &results[cand[k]][W_READRANDOM][E_DIGBY];
+            const result_t *x = &results[cand[k]][W_READRANDOM][E_DIGBY_ENC];
+            if (ran[cand[k]][W_READRANDOM] && ok_status(d->status) && d->ops_per_s > 0 &&
+                ok_status(x->status) && x->ops_per_s > 0)
+                sh = cand[k];
+        }
+        if (sh >= 0) {
+            const result_t *d = &results[sh][W_READRANDOM][E_DIGBY];
+            const result_t *x = &results[sh][W_READRANDOM][E_DIGBY_ENC];
+            /* the encrypted file when the reads began: after the last write
+               workload before readrandom in its group */
+            const result_t *fd = &results[sh][ran[sh][W_OVERWRITE] ? W_OVERWRITE : W_FILLRANDOM][E_DIGBY_ENC];
+            size_t cache = g_cache_bytes * (size_t)shapes[sh].cache_mult;
+            int warm = d->warm_secs > 0 && x->warm_secs > 0 && d->warm_ops && x->warm_ops;
+            double dw = warm ? d->warm_ops / d->warm_secs : d->ops_per_s;
+            double xw = warm ? x->warm_ops / x->warm_secs : x->ops_per_s;
+            char db[64] = "?", how[160];
+            if (fd->file_bytes) fmt_bytes(db, sizeof db, fd->file_bytes);
+            if (warm)
+                snprintf(how, sizeof how, "on rounds 2–%d, the pages in the cache; all %d rounds, the first "
+                         "reading each page after the reopen: %.2f×", READ_ROUNDS, READ_ROUNDS,
+                         x->ops_per_s / d->ops_per_s);
+            else
+                snprintf(how, sizeof how, "all rounds");
+            sb_printf(b, "| encrypted readrandom ≥ 0.8× plaintext digby, data in cache | %.0f/s | %.0f/s | %s "
+                         "(%.2f× %s; %s group: cache %zu MiB, encrypted file %s%s) |\n",
+                      xw, 0.8 * dw, xw >= 0.8 * dw ? "met" : "**missed**", xw / dw, how,
+                      sh == 2 ? "bigcache" : "default (no bigcache result)", cache >> 20, db,
+                      fd->file_bytes > cache ? ": **not** all in cache" : "");
+        } else {
+            sb_printf(b, "| encrypted readrandom ≥ 0.8× plaintext digby, data in cache | - | - | not measured "
+                         "(needs readrandom of digby and digby-enc in the bigcache or the default group) |\n");
+        }
+    }
+    if (ran[S][W_FILLRANDOM]) {
+        /* base: the smallest RSS digby's process had when a workload began
+           (harness arrays and the library, before the cache filled) */
+        uint64_t peak = 0, base = 0;
+        int wl;
+        for (wl = 0; wl < W_COUNT; wl++) {
+            if (!ran[S][wl] || !R(wl, E_DIGBY)->hwm_kb) continue;
+            if (R(wl, E_DIGBY)->hwm_kb > peak) peak = R(wl, E_DIGBY)->hwm_kb;
+            if (R(wl, E_DIGBY)->base_kb && (base == 0 || R(wl, E_DIGBY)->base_kb < base)) base = R(wl, E_DIGBY)->base_kb;
+        }
+        sb_printf(b, "| peak RSS bounded by the cache (%zu MiB) | %.0f MiB peak (harness base ≈ %.0f MiB) | ≤ cache + harness | %s |\n",
+                  g_cache_bytes >> 20, peak / 1024.0, base / 1024.0,
+                  peak <= base + (g_cache_bytes >> 10) + 16 * 1024 ? "met at this N (peak ≤ base + cache + 16 MiB)"
+                                                                  : "**missed** (peak > base + cache + 16 MiB)");
+    }
+#undef R
+#undef OK
+}
+
+/* A peer library's version, or why there is none. */
+static const char *lib_version(int e)
+{
+    return engines[e]->version ? engines[e]->version() : "not in this build";
+}
+
+void write_report(const char *path, double wall, int argc, char **argv)
+{
+    sbuf b = { NULL, 0, 0 };
+    char date[64], cpu[256], kern[256], pkgs[2048], git[128], mem[64], fs[256], names[256];
+    time_t t = time(NULL);
+    int e, s, i;
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+    cmd_output(cpu, sizeof cpu, "grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'");
+    cmd_output(kern, sizeof kern, "uname -srm");
+    cmd_output(mem, sizeof mem, "awk '/MemTotal/ {printf \"%.1f GiB\", $2/1048576}' /proc/meminfo");
+    cmd_output(pkgs, sizeof pkgs, "dpkg-query -W -f='${Package} ${Version}\\n' liblmdb-dev libsqlite3-dev "
+                                  "libleveldb-dev librocksdb-dev libxxhash-dev liblz4-dev libmbedtls-dev 2>/dev/null | sort -u | sed 's/^/    /'");
+#ifdef BENCH_DIGBY_REV
+    snprintf(git, sizeof git, "%s", BENCH_DIGBY_REV);
+#else
+    cmd_output(git, sizeof git, "git -C .. rev-parse --short HEAD 2>/dev/null");
+#endif
+    {
+        char c2[4400];
+        snprintf(c2, sizeof c2, "df -T '%s' 2>/dev/null | awk 'NR==2 {print $2 \" on \" $1}'", g_dir);
+        cmd_output(fs, sizeof fs, c2);
+    }
+    sb_printf(&b, "# digby benchmark results\n\n");
+    sb_printf(&b, "- date: %s; wall time %.0f s\n", date, wall);
+    sb_printf(&b, "- command: `");
+    for (i = 0; i < argc; i++) sb_printf(&b, "%s%s", i ? " " : "", argv[i]);
+    sb_printf(&b, "` with N=%" PRIu64 "%s\n", g_n, g_quick ? " (QUICK=1)" : "");
+    sb_printf(&b, "- machine: %ld cores (nproc), %s, %s RAM, kernel %s; databases in %s (%s)\n",
+              sysconf(_SC_NPROCESSORS_ONLN), cpu, mem, kern, g_dir, fs);
+    sb_printf(&b, "- digby: %s, built from %s\n", engines[E_DIGBY]->version(), git[0] ? git : "?");
+    engine_names(names, sizeof names, 1);
+    sb_printf(&b, "- engines in this build: %s", names);
+    if (engine_names(names, sizeof names, 0)) sb_printf(&b, "; not in this build: %s", names);
+    sb_printf(&b, "\n");
+    sb_printf(&b, "- packages (dpkg-query -W):\n\n%s\n", pkgs);
+    sb_printf(&b, "    SQLite library %s, LMDB library %s\n", lib_version(E_SQLITE), lib_version(E_LMDB));
+    sb_printf(&b, "\n## Settings\n\nEvery engine gets the same durability per workload: the batched fills, "
+                  "overwrite and deleterandom use each engine's no-sync mode (commits reach the OS, not the disk); "
+                  "fillsync makes every commit durable. Each engine has a %zu MiB cache where it has one "
+                  "(`CACHE_MB`), except in the supplementary bigcache group (8x, larger than the database), "
+                  "run for digby, digby encrypted and LMDB only. Every digby workload runs once more with "
+                  "encryption on (digby encrypted: its own process and database, in the same rotation as the "
+                  "others, not counted as a peer), and once more with DIGBY_OPEN_MMAP (digby mmap: likewise; "
+                  "not a peer, and its resident set grows with the file, as LMDB's does).\n\n| engine | batched workloads | fillsync |\n|---|---|---|\n", g_cache_bytes >> 20);
+    for (e = 0; e < NENGINES; e++)
+        sb_printf(&b, "| %s | %s | %s |\n", engines[e]->title, engines[e]->settings_sync0, engines[e]->settings_sync1);
+    sb_printf(&b, "\nCACHE = %zu MiB. Reads: each thread reads inside one read transaction / snapshot "
+                  "(LMDB, digby: a read-only txn; SQLite: BEGIN ... COMMIT; LevelDB, RocksDB: default ReadOptions) "
+                  "and copies each value into its own buffer. Gets check the value length; reads and scans check "
+                  "how many keys they found (a wrong count is marked WRONG).\n", g_cache_bytes >> 20);
+    sb_printf(&b, "\n## Workloads\n\nKeys are zero-padded decimal numbers; present keys are even numbers, "
+                  "absent ones odd (so misses fall between present keys). Fixed seeds: every engine gets the same "
+                  "keys and values. Values are random bytes (incompressible) unless stated.\n\n");
+    for (i = 0; i < W_COUNT; i++) sb_printf(&b, "- **%s**: %s\n", wl_info[i].name, wl_info[i].desc);
+    sb_printf(&b, "\nGroups (each a fresh database per engine, the workloads in this order): ");
+    for (i = 0; i < NGROUPS; i++) {
+        int k;
+        sb_printf(&b, "%s%s [", i ? "; " : "", groups[i].name);
+        for (k = 0; k < groups[i].nwl; k++) sb_printf(&b, "%s%s", k ? ", " : "", wl_info[groups[i].wl[k]].name);
+        sb_printf(&b, "]");
+    }
+    sb_printf(&b, ".\n\nMethod: one process per (engine, group), driven through a pipe; for each workload the "
+                  "engines run one after the other (the first engine rotates), so drift hits all alike. The clock "
+                  "covers the operations and commits only (not open/close). After each workload, untimed, the "
+                  "process waits until its background threads stop using CPU and calls sync(). A workload running "
+                  "longer than %.0f s is stopped and marked partial.\n", g_max_seconds);
+
+    for (s = 0; s < NSHAPES; s++) {
+        int any = 0;
+        for (i = 0; i < W_COUNT; i++) any |= ran[s][i];
+        if (!any) continue;
+        sb_printf(&b, "\n## %s\n", shapes[s].label);
+        table_throughput(&b, s);
+        table_sizes(&b, s);
+        table_rss(&b, s);
+        table_settle(&b, s);
+    }
+    table_targets(&b);
+    {
+        int any = 0, wl;
+        for (s = 0; s < NSHAPES; s++)
+            for (wl = 0; wl < W_COUNT; wl++)
+                for (e = 0; e < NENGINES; e++) {
+                    const result_t *r = &results[s][wl][e];
+                    if (!ran[s][wl] || !r->msg[0] || r->status == 3) continue;
+                    if (!any) sb_printf(&b, "\n## Errors and notes\n\n");
+                    any = 1;
+                    sb_printf(&b, "- %s, %s, %s: %s\n", shapes[s].label, wl_info[wl].name, engines[e]->title, r->msg);
+                }
+        if (!results[0][W_FILLRANDOM][0].hwm_reset && ran[0][W_FILLRANDOM])
+            sb_printf(&b, "\nNote: /proc/self/clear_refs was not writable: peak RSS is cumulative per (engine, group).\n");
+    }
+
+    fputs("\n", stdout);
+    fwrite(b.buf, 1, b.len, stdout);
+    fflush(stdout);
+    if (path) {
+        FILE *f = fopen(path, "w");
+        if (!f) { perror(path); }
+        else { fwrite(b.buf, 1, b.len, f); fclose(f); fprintf(stderr, "wrote %s\n", path); }
+    }
+    free(b.buf);
+}
+

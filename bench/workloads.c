@@ -1,0 +1,560 @@
+/* workloads.c -- the engine's own process: keys, values and randomness, the
+ * workloads, and what is measured around each (time, VmHWM, settling of
+ * background work, file size).  The parent (bench.c) sends it workloads
+ * through a pipe; child_main runs them.
+ */
+#include "bench.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ======================================================================== */
+/* Keys, values, randomness                                                 */
+/* ======================================================================== */
+
+static uint64_t rng_next(uint64_t *s)    /* splitmix64 */
+{
+    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+static uint64_t rng_below(uint64_t *s, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)rng_next(s) * n) >> 64);
+}
+
+/* Key number v as ksz zero-padded decimal digits.  Key numbers present in
+   the database are even (2*i); odd ones are the missing keys, spread evenly
+   through the key space. */
+static inline void make_key(char *buf, int ksz, uint64_t v)
+{
+    int i;
+    for (i = ksz - 1; i >= 0; i--) { buf[i] = (char)('0' + v % 10); v /= 10; }
+}
+
+static uint32_t *make_perm(uint64_t n, uint64_t seed)
+{
+    uint32_t *p = malloc(n * sizeof *p);
+    uint64_t i, s = seed;
+    for (i = 0; i < n; i++) p[i] = (uint32_t)i;
+    for (i = n; i > 1; i--) {
+        uint64_t j = rng_below(&s, i);
+        uint32_t t = p[i - 1]; p[i - 1] = p[j]; p[j] = t;
+    }
+    return p;
+}
+
+/* Value pool: values are slices of it at random offsets.  Incompressible
+   (random bytes), or compressible about 2:1 (each 64-byte run is 32 random
+   printable bytes then the same 32 again), like db_bench's. */
+typedef struct { char *buf; size_t len; } pool_t;
+
+static void pool_make(pool_t *p, size_t vsize, int compressible, uint64_t seed)
+{
+    size_t i;
+    uint64_t s = seed;
+    p->len = ((size_t)1 << 20) + vsize;
+    p->buf = malloc(p->len);
+    for (i = 0; i < p->len; i += 8) {
+        uint64_t r = rng_next(&s);
+        size_t j;
+        for (j = 0; j < 8 && i + j < p->len; j++) p->buf[i + j] = (char)(r >> (8 * j));
+    }
+    if (compressible) {
+        for (i = 0; i < p->len; i++) p->buf[i] = (char)(' ' + (unsigned char)p->buf[i] % 95);
+        for (i = 0; i + 64 <= p->len; i += 64) memcpy(p->buf + i + 32, p->buf + i, 32);
+    }
+}
+static inline const char *pool_value(const pool_t *p, uint64_t *s, size_t vsize)
+{
+    return p->buf + rng_below(s, p->len - vsize);
+}
+
+/* ======================================================================== */
+/* Workloads                                                                */
+/* ======================================================================== */
+
+const wl_info_t wl_info[W_COUNT] = {
+    { "fillseq", 1, "N puts in key order, transactions of 1,000, not synced" },
+    { "fillrandom", 1, "N puts in random order (a permutation), transactions of 1,000, not synced" },
+    { "overwrite", 1, "N puts of random existing keys, transactions of 1,000, not synced" },
+    { "readrandom", 0, "N gets of random existing keys, after closing and reopening the database, one read snapshot per round" },
+    { "readmissing", 0, "N gets of random absent keys (between present ones)" },
+    { "readseq", 0, "one forward cursor scan of all keys" },
+    { "readreverse", 0, "one backward cursor scan of all keys" },
+    { "seekrandom", 0, "N seeks (>= a random existing key), each followed by 10 nexts; ops = seeks" },
+    { "readrandom2t", 0, "N gets of random existing keys split over 2 threads (each its own snapshot); ops/s in total" },
+    { "deleterandom", 1, "N/2 deletes of distinct random existing keys, transactions of 1,000, not synced" },
+    { "fillsync", 1, "1,000 puts of random keys into an empty database, each its own durable commit; run as 20 rounds of 50, the engines interleaved round by round (sync latency on this shared disk drifts by 10x within minutes)" },
+    { "fill100K", 1, "N/100 puts of 100,000-byte incompressible values, random order, transactions of 100, not synced" },
+    { "fill100K-lz4", 1, "as fill100K, values compressible ~2:1, lz4 on (engines without lz4: n/a)" },
+};
+
+typedef struct wctx {
+    const engine_t *e;
+    void *db;
+    void *s;              /* the main thread's session */
+    cfg_t c;
+    const char *dir;
+    uint32_t *perm;       /* fill order (random groups) */
+    pool_t pool;
+} wctx_t;
+
+double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+#define CHECK_DEADLINE(i, t0) \
+    (((i) & 1023) == 0 && g_max_seconds > 0 && now() - (t0) > g_max_seconds)
+
+/* Puts count keys, key number keyno(i), in transactions of `batch`. */
+typedef uint64_t (*keyfn)(wctx_t *w, uint64_t i, uint64_t *rng);
+
+static uint64_t key_seq(wctx_t *w, uint64_t i, uint64_t *r) { (void)w; (void)r; return 2 * i; }
+static uint64_t key_perm(wctx_t *w, uint64_t i, uint64_t *r) { (void)r; return 2 * (uint64_t)w->perm[i]; }
+static uint64_t key_rand(wctx_t *w, uint64_t i, uint64_t *r) { (void)i; return 2 * rng_below(r, w->c.n); }
+
+static void do_puts(wctx_t *w, result_t *res, uint64_t count, int batch, keyfn kf,
+                    uint64_t seed, size_t vsize, int del)
+{
+    char key[64];
+    uint64_t i, rk = seed, rv = seed ^ 0xABCDEF;
+    const engine_t *e = w->e;
+    int in_txn = 0, rc;
+    double t0 = now();
+    res->expect_ops = count;
+    for (i = 0; i < count; i++) {
+        if (!in_txn) {
+            if (CHECK_DEADLINE(i, t0)) { res->status = 4; break; }
+            if (e->wbegin(w->s)) goto fail;
+            in_txn = 1;
+        }
+        make_key(key, w->c.key_size, kf(w, i, &rk));
+        if (del) {
+            rc = e->del(w->s, key, (size_t)w->c.key_size);
+            if (rc < 0) goto fail;
+            if (rc == 0) res->found++;
+        } else {
+            if (e->put(w->s, key, (size_t)w->c.key_size, pool_value(&w->pool, &rv, vsize), vsize)) goto fail;
+        }
+        if ((i + 1) % (uint64_t)batch == 0) {
+            in_txn = 0;
+            if (e->wcommit(w->s)) goto fail_committed;
+        }
+    }
+    if (in_txn) { in_txn = 0; if (e->wcommit(w->s)) goto fail_committed; }
+    res->ops = i;
+    res->secs = now() - t0;
+    return;
+fail:
+    if (in_txn) e->wabort(w->s);
+fail_committed:
+    res->ops = i;
+    res->secs = now() - t0;
+    res->status = 1;
+    snprintf(res->msg, sizeof res->msg, "at op %" PRIu64 ": %s", i, t_err);
+}
+
+/* count gets of key numbers 2*rand (+1 when missing) in one read snapshot. */
+typedef struct { wctx_t *w; void *s; uint64_t count, seed; int missing; result_t r; double t0; } getjob_t;
+
+static void do_gets(wctx_t *w, void *s, result_t *res, uint64_t count, uint64_t seed, int missing)
+{
+    char key[64], buf[256];
+    uint64_t i = 0, r = seed;
+    size_t vn;
+    int rc;
+    double t0 = now();
+    res->expect_ops = count;
+    if (w->e->rbegin(s)) goto fail;
+    for (i = 0; i < count; i++) {
+        if (CHECK_DEADLINE(i, t0)) { res->status = 4; break; }
+        make_key(key, w->c.key_size, 2 * rng_below(&r, w->c.n) + (missing ? 1 : 0));
+        rc = w->e->get(s, key, (size_t)w->c.key_size, buf, sizeof buf, &vn);
+        if (rc < 0) { w->e->rend(s); goto fail; }
+        if (rc == 0) {
+            res->found++;
+            if (vn != w->c.val_size) {
+                res->status = 2;
+                snprintf(res->msg, sizeof res->msg, "value of %zu bytes, expected %zu", vn, w->c.val_size);
+            }
+        }
+    }
+    w->e->rend(s);
+    res->ops = i;
+    res->secs = now() - t0;
+    return;
+fail:
+    res->ops = i;
+    res->secs = now() - t0;
+    res->status = 1;
+    snprintf(res->msg, sizeof res->msg, "at op %" PRIu64 ": %s", i, t_err);
+}
+
+/* Scan the entries with key numbers lo .. hi-1 (a round's share of the key
+   space): forward from lo, or backward from hi-1.  The first and the last
+   round start with first/last, the others with a seek. */
+static void do_scan(wctx_t *w, result_t *res, int reverse, uint64_t lo, uint64_t hi)
+{
+    const engine_t *e = w->e;
+    const void *k, *v;
+    size_t kn, vn;
+    char key[64];
+    uint64_t i = 0, sum = 0, count = hi - lo;
+    int rc;
+    double t0 = now();
+    res->expect_ops = count;
+    if (e->rbegin(w->s)) goto fail;
+    if (e->cur_open(w->s)) { e->rend(w->s); goto fail; }
+    if (!reverse && lo == 0) rc = e->first(w->s);
+    else if (!reverse) { make_key(key, w->c.key_size, 2 * lo); rc = e->seek(w->s, key, (size_t)w->c.key_size); }
+    else if (hi == w->c.n) rc = e->last(w->s);
+    else { make_key(key, w->c.key_size, 2 * (hi - 1)); rc = e->seek_le(w->s, key, (size_t)w->c.key_size); }
+    while (rc == 0) {
+        if (e->cur_get(w->s, &k, &kn, &v, &vn)) { rc = -1; break; }
+        sum += ((const unsigned char *)k)[kn - 1] + ((const unsigned char *)v)[0] + vn;
+        if (++i == count) break;
+        if (CHECK_DEADLINE(i, t0)) { res->status = 4; rc = 1; break; }
+        rc = reverse ? e->prev(w->s) : e->next(w->s);
+    }
+    e->cur_close(w->s);
+    e->rend(w->s);
+    res->ops = res->found = i;
+    res->secs = now() - t0;
+    if (rc < 0) goto fail;
+    if (sum == 42) fputc(' ', stderr);   /* keep the reads */
+    return;
+fail:
+    res->ops = i;
+    res->secs = now() - t0;
+    res->status = 1;
+    snprintf(res->msg, sizeof res->msg, "at entry %" PRIu64 ": %s", i, t_err);
+}
+
+static void do_seeks(wctx_t *w, result_t *res, uint64_t count, uint64_t seed)
+{
+    const engine_t *e = w->e;
+    const void *k, *v;
+    size_t kn, vn;
+    char key[64];
+    uint64_t i = 0, r = seed, sum = 0;
+    int rc = 0, j;
+    double t0 = now();
+    res->expect_ops = count;
+    if (e->rbegin(w->s)) goto fail;
+    if (e->cur_open(w->s)) { e->rend(w->s); goto fail; }
+    for (i = 0; i < count; i++) {
+        if (CHECK_DEADLINE(i, t0)) { res->status = 4; break; }
+        make_key(key, w->c.key_size, 2 * rng_below(&r, w->c.n));
+        rc = e->seek(w->s, key, (size_t)w->c.key_size);
+        if (rc < 0) break;
+        if (rc == 1) continue;
+        res->found++;
+        for (j = 0; j < 10 && rc == 0; j++) {
+            if ((rc = e->cur_get(w->s, &k, &kn, &v, &vn)) != 0) break;
+            sum += ((const unsigned char *)v)[0] + vn;
+            rc = e->next(w->s);
+        }
+        if (rc < 0) break;
+    }
+    e->cur_close(w->s);
+    e->rend(w->s);
+    res->ops = i;
+    res->secs = now() - t0;
+    if (rc < 0) goto fail;
+    if (sum == 42) fputc(' ', stderr);
+    return;
+fail:
+    res->ops = i;
+    res->secs = now() - t0;
+    res->status = 1;
+    snprintf(res->msg, sizeof res->msg, "at seek %" PRIu64 ": %s", i, t_err);
+}
+
+/* readrandom with 2 threads, each its own session and snapshot. */
+typedef struct {
+    wctx_t *w; void *s; uint64_t count, seed; result_t r; pthread_barrier_t *bar;
+} thr_t;
+
+static void *reader_thread(void *arg)
+{
+    thr_t *t = arg;
+    pthread_barrier_wait(t->bar);
+    do_gets(t->w, t->s, &t->r, t->count, t->seed, 0);
+    return NULL;
+}
+
+static void do_gets_threads(wctx_t *w, result_t *res, int nthreads, uint64_t total, uint64_t seed)
+{
+    thr_t t[8];
+    pthread_t tid[8];
+    pthread_barrier_t bar;
+    double t0;
+    int i;
+    memset(t, 0, sizeof t);
+    pthread_barrier_init(&bar, NULL, (unsigned)nthreads + 1);
+    for (i = 0; i < nthreads; i++) {
+        t[i].w = w;
+        t[i].s = w->e->session(w->db);
+        if (!t[i].s) {
+            res->status = 1;
+            snprintf(res->msg, sizeof res->msg, "session: %s", t_err);
+            while (--i >= 0) w->e->session_free(t[i].s);
+            pthread_barrier_destroy(&bar);
+            return;
+        }
+        t[i].count = ROUND_N(total, i, nthreads);
+        t[i].seed = seed + (uint64_t)i * 7919;
+        t[i].bar = &bar;
+        pthread_create(&tid[i], NULL, reader_thread, &t[i]);
+    }
+    pthread_barrier_wait(&bar);
+    t0 = now();
+    for (i = 0; i < nthreads; i++) pthread_join(tid[i], NULL);
+    res->secs = now() - t0;
+    for (i = 0; i < nthreads; i++) {
+        res->ops += t[i].r.ops;
+        res->expect_ops += t[i].r.expect_ops;
+        res->found += t[i].r.found;
+        if (t[i].r.status && !res->status) {
+            res->status = t[i].r.status;
+            snprintf(res->msg, sizeof res->msg, "thread %d: %s", i, t[i].r.msg);
+        }
+        w->e->session_free(t[i].s);
+    }
+    pthread_barrier_destroy(&bar);
+}
+
+/* ======================================================================== */
+/* Child process: one engine, one group                                     */
+/* ======================================================================== */
+
+static uint64_t proc_status_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t fl = strlen(field);
+    uint64_t v = 0;
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, field, fl) && line[fl] == ':') { v = strtoull(line + fl + 1, NULL, 10); break; }
+    fclose(f);
+    return v;
+}
+
+static int reset_hwm(void)
+{
+    int fd = open("/proc/self/clear_refs", O_WRONLY);
+    int ok;
+    if (fd < 0) return 0;
+    ok = write(fd, "5", 1) == 1;
+    close(fd);
+    return ok;
+}
+
+static void dir_size(const char *dir, uint64_t *apparent, uint64_t *alloc)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char p[4608];
+    struct stat st;
+    *apparent = *alloc = 0;
+    if (!d) return;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+            *apparent += (uint64_t)st.st_size;
+            *alloc += (uint64_t)st.st_blocks * 512;
+        }
+    }
+    closedir(d);
+}
+
+static double cpu_secs(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* Wait (untimed) until this process's background threads stop using CPU:
+   less than 2% of one core over 250 ms, at most 300 s. */
+static double settle(void)
+{
+    double t0 = now(), c0 = cpu_secs(), c1;
+    struct timespec ts = { 0, 250 * 1000 * 1000 };
+    for (;;) {
+        nanosleep(&ts, NULL);
+        c1 = cpu_secs();
+        if (c1 - c0 < 0.005 || now() - t0 > 300) break;
+        c0 = c1;
+    }
+    return now() - t0;
+}
+
+int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t k = write(fd, c, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return -1;
+        c += k; n -= (size_t)k;
+    }
+    return 0;
+}
+int read_all(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n) {
+        ssize_t k = read(fd, c, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return -1;
+        c += k; n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* One function per workload so that a profiler can single it out
+   (valgrind --toggle-collect=wl_readrandom). */
+#define NOINLINE __attribute__((noinline))
+/* Read workloads run in READ_ROUNDS rounds, each a share of the operations
+   (scans: of the key range), interleaved with the other engines round by
+   round so that drift hits all alike.  Write workloads run in one go: their
+   background work (LSM compactions) must stay on their clock. */
+static NOINLINE void wl_fillseq(wctx_t *w, result_t *r) { do_puts(w, r, w->c.n, 1000, key_seq, 101, w->c.val_size, 0); }
+static NOINLINE void wl_fillrandom(wctx_t *w, result_t *r) { do_puts(w, r, w->c.n, 1000, key_perm, 102, w->c.val_size, 0); }
+static NOINLINE void wl_overwrite(wctx_t *w, result_t *r) { do_puts(w, r, w->c.n, 1000, key_rand, 103, w->c.val_size, 0); }
+static NOINLINE void wl_readrandom(wctx_t *w, result_t *r, int rd, int nr)
+{
+    do_gets(w, w->s, r, ROUND_N(w->c.n, rd, nr), 104 + 1000 * (uint64_t)rd, 0);
+}
+static NOINLINE void wl_readmissing(wctx_t *w, result_t *r, int rd, int nr)
+{
+    do_gets(w, w->s, r, ROUND_N(w->c.n, rd, nr), 105 + 1000 * (uint64_t)rd, 1);
+}
+static NOINLINE void wl_readseq(wctx_t *w, result_t *r, int rd, int nr)
+{
+    do_scan(w, r, 0, ROUND_LO(w->c.n, rd, nr), ROUND_LO(w->c.n, rd + 1, nr));
+}
+static NOINLINE void wl_readreverse(wctx_t *w, result_t *r, int rd, int nr)
+{
+    /* backward through the key space: round 0 takes the top range */
+    do_scan(w, r, 1, ROUND_LO(w->c.n, nr - 1 - rd, nr), ROUND_LO(w->c.n, nr - rd, nr));
+}
+static NOINLINE void wl_seekrandom(wctx_t *w, result_t *r, int rd, int nr)
+{
+    do_seeks(w, r, ROUND_N(w->c.n, rd, nr), 106 + 1000 * (uint64_t)rd);
+}
+static NOINLINE void wl_readrandom2t(wctx_t *w, result_t *r, int rd, int nr)
+{
+    do_gets_threads(w, r, 2, ROUND_N(w->c.n, rd, nr), 107 + 1000 * (uint64_t)rd);
+}
+static NOINLINE void wl_deleterandom(wctx_t *w, result_t *r) { do_puts(w, r, w->c.n / 2, 1000, key_perm, 108, 0, 1); }
+static NOINLINE void wl_fillsync(wctx_t *w, result_t *r, int round)
+{
+    do_puts(w, r, FILLSYNC_OPS / FILLSYNC_ROUNDS, 1, key_rand, 109 + 1000 * (uint64_t)round, w->c.val_size, 0);
+}
+static NOINLINE void wl_fill100k(wctx_t *w, result_t *r) { do_puts(w, r, w->c.n / 100, 100, key_perm, 110, 100000, 0); }
+
+static int open_engine(wctx_t *w)
+{
+    w->db = w->e->open(w->dir, &w->c);
+    if (!w->db) return -1;
+    w->s = w->e->session(w->db);
+    if (!w->s) { w->e->close(w->db); w->db = NULL; return -1; }
+    return 0;
+}
+static void close_engine(wctx_t *w)
+{
+    if (w->s) w->e->session_free(w->s);
+    if (w->db) w->e->close(w->db);
+    w->s = w->db = NULL;
+}
+
+static void run_workload(wctx_t *w, int wl, int round, int nrounds, result_t *r)
+{
+    int reopen_failed = 0;
+    memset(r, 0, sizeof *r);
+    if (wl == W_READRANDOM && round == 0) {   /* after a reopen (untimed) */
+        close_engine(w);
+        if (open_engine(w)) reopen_failed = 1;
+    }
+    if (wl == W_FILLRANDOM) { free(w->perm); w->perm = make_perm(w->c.n, 1); }
+    if (wl == W_DELETERANDOM) { free(w->perm); w->perm = make_perm(w->c.n, 2); }
+    if (wl == W_FILL100K || wl == W_FILL100K_LZ4) { free(w->perm); w->perm = make_perm(w->c.n / 100, 3); }
+    r->hwm_reset = reset_hwm();
+    r->base_kb = proc_status_kb("VmRSS");
+    if (reopen_failed || !w->db) {
+        r->status = 1;
+        snprintf(r->msg, sizeof r->msg, "open: %s", t_err);
+    } else {
+        switch (wl) {
+        case W_FILLSEQ: wl_fillseq(w, r); break;
+        case W_FILLRANDOM: wl_fillrandom(w, r); break;
+        case W_OVERWRITE: wl_overwrite(w, r); break;
+        case W_READRANDOM: wl_readrandom(w, r, round, nrounds); r->expect_found = r->ops; break;
+        case W_READMISSING: wl_readmissing(w, r, round, nrounds); r->expect_found = 0; break;
+        case W_READSEQ: wl_readseq(w, r, round, nrounds); r->expect_found = r->expect_ops; break;
+        case W_READREVERSE: wl_readreverse(w, r, round, nrounds); r->expect_found = r->expect_ops; break;
+        case W_SEEKRANDOM: wl_seekrandom(w, r, round, nrounds); r->expect_found = r->ops; break;
+        case W_READRANDOM2T: wl_readrandom2t(w, r, round, nrounds); r->expect_found = r->ops; break;
+        case W_DELETERANDOM: wl_deleterandom(w, r); r->expect_found = r->ops; break;
+        case W_FILLSYNC: wl_fillsync(w, r, round); break;
+        case W_FILL100K: case W_FILL100K_LZ4: wl_fill100k(w, r); break;
+        }
+        /* Answers must be right: LSM deletes do not say whether the key
+           was there, so deleterandom is checked on the B-trees only. */
+        if (r->status == 0 && !wl_info[wl].writes && r->found != r->expect_found) {
+            r->status = 2;
+            snprintf(r->msg, sizeof r->msg, "found %" PRIu64 " keys, expected %" PRIu64,
+                     r->found, r->expect_found);
+        }
+        if (r->status == 0 && wl == W_DELETERANDOM && w->e != engines[E_LEVELDB] &&
+            w->e != engines[E_ROCKSDB] && r->found != r->ops) {
+            r->status = 2;
+            snprintf(r->msg, sizeof r->msg, "deleted %" PRIu64 " keys of %" PRIu64, r->found, r->ops);
+        }
+        if (r->status == 4)
+            snprintf(r->msg, sizeof r->msg, "stopped after %.0f s: %" PRIu64 " of %" PRIu64 " ops",
+                     g_max_seconds, r->ops, r->expect_ops);
+    }
+    r->ops_per_s = r->secs > 0 ? r->ops / r->secs : 0;
+    r->hwm_kb = proc_status_kb("VmHWM");
+    if (wl_info[wl].writes && w->s && w->e->quiesce) w->e->quiesce(w->s);
+    r->settle_secs = settle();
+    sync();
+    dir_size(w->dir, &r->file_bytes, &r->alloc_bytes);
+}
+
+void child_main(int eng, const cfg_t *c, const char *dir, int cmd_fd, int res_fd)
+{
+    wctx_t w;
+    int cmd[3];   /* workload, round, rounds */
+    result_t r;
+    memset(&w, 0, sizeof w);
+    w.e = engines[eng];
+    w.c = *c;
+    w.dir = dir;
+    pool_make(&w.pool, c->val_size > 100000 ? c->val_size : 100000, c->lz4, 77);
+    if (open_engine(&w))
+        fprintf(stderr, "%s: open failed: %s\n", w.e->name, t_err);
+    while (read_all(cmd_fd, cmd, sizeof cmd) == 0 && cmd[0] >= 0) {
+        run_workload(&w, cmd[0], cmd[1], cmd[2], &r);
+        if (write_all(res_fd, &r, sizeof r)) break;
+    }
+    close_engine(&w);
+    _exit(0);
+}
