@@ -3,7 +3,8 @@
 #   make                  build/digby (the command-line tool, tools/digby.c)
 #   make amalgamate       regenerate digby.h from src_parts/
 #   make test             check digby.h is fresh, compile checks, every tests/*.c
-#                         plain (-O1 -g) and under ASan+UBSan
+#                         plain (-O1 -g) and under ASan+UBSan; also the tool's
+#                         tests and make install-check (see "install" below)
 #   make test TESTS="model crash"   only these tests (names without .c)
 #   make torture          the torture suite (issue #5, tests/TORTURE.md): the
 #                         plain test binaries at DIGBY_TEST_SCALE=20, then every
@@ -20,6 +21,9 @@
 #                         matrix, and its parts make port-compile, port-configs,
 #                         port-m32, port-be, port-win, port-arm
 #                         (tests/portability/portability.mk says what each does)
+#   make install          digby.h, build/digby, its man page (tools/digby.1) and
+#                         digby.pc under $(DESTDIR)$(PREFIX), PREFIX=/usr/local
+#   make uninstall        removes them
 #   make clean
 #
 # digby.h is committed and has no rule here on purpose: edit src_parts/, run
@@ -210,6 +214,90 @@ build/compile/two_tu: build/compile/two_tu_main.o build/compile/two_tu_impl.o
 # make portability and the port-* targets: tests/portability/portability.mk,
 # beside the smoke test and the fixtures it runs.
 include tests/portability/portability.mk
+
+# ---- install ----------------------------------------------------------------
+#
+#   make install     digby.h to $(PREFIX)/include, the tool to $(PREFIX)/bin,
+#                    its man page to $(PREFIX)/share/man/man1 and digby.pc to
+#                    $(PREFIX)/share/pkgconfig, all under $(DESTDIR)
+#   make uninstall   removes those four files (same PREFIX and DESTDIR)
+#   make install-check   (make test runs it) installs into build/install-check
+#                    with PREFIX=/usr, builds tests/install/use_digby.c with
+#                    nothing but pkg-config's flags for digby and runs it,
+#                    runs the installed tool, then uninstalls
+
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+INSTALL     ?= install
+PKG_CONFIG  ?= pkg-config
+includedir   = $(PREFIX)/include
+bindir       = $(PREFIX)/bin
+man1dir      = $(PREFIX)/share/man/man1
+# share/, not lib/: digby is one header and no library, so digby.pc is the
+# same on every architecture, and architecture-independent .pc files belong
+# in share/pkgconfig (pkg-config searches it beside lib/pkgconfig).
+pkgconfigdir = $(PREFIX)/share/pkgconfig
+INSTALLED    = $(includedir)/digby.h $(bindir)/digby $(man1dir)/digby.1 \
+               $(pkgconfigdir)/digby.pc
+
+.PHONY: install uninstall install-check
+
+# digby.pc: the version is DIGBY_VERSION_STRING of src_parts/01_config.h
+# (the order-only check-amalgamation: so is digby.h's).  The libraries go in
+# Libs, not Libs.private: with no libdigby to carry them, the program that
+# defines DIGBY_IMPLEMENTATION links them itself.
+install: build/digby | check-amalgamation
+	@v=$$(sed -n 's/^#define DIGBY_VERSION_STRING "\(.*\)"$$/\1/p' src_parts/01_config.h); \
+	test -n "$$v" || { echo "install: no DIGBY_VERSION_STRING in src_parts/01_config.h"; exit 1; }; \
+	{ echo "# digby: one header (digby.h).  Define DIGBY_IMPLEMENTATION in one .c file;"; \
+	  echo "# that file needs xxhash.h, and links lz4 and mbedcrypto (none with"; \
+	  echo "# DIGBY_NO_LZ4 or DIGBY_NO_CRYPTO) and pthreads (none with DIGBY_NO_THREADS)."; \
+	  echo "prefix=$(PREFIX)"; \
+	  echo 'includedir=$${prefix}/include'; \
+	  echo; \
+	  echo "Name: digby"; \
+	  echo "Description: embedded, crash-safe key-value store in one header"; \
+	  echo "Version: $$v"; \
+	  echo 'Cflags: -I$${includedir}'; \
+	  echo "Libs: -llz4 -lmbedcrypto -lpthread"; \
+	} >build/digby.pc
+	$(INSTALL) -d $(DESTDIR)$(includedir) $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) \
+	    $(DESTDIR)$(pkgconfigdir)
+	$(INSTALL) -m 644 digby.h $(DESTDIR)$(includedir)/digby.h
+	$(INSTALL) -m 755 build/digby $(DESTDIR)$(bindir)/digby
+	$(INSTALL) -m 644 tools/digby.1 $(DESTDIR)$(man1dir)/digby.1
+	$(INSTALL) -m 644 build/digby.pc $(DESTDIR)$(pkgconfigdir)/digby.pc
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+# The installed header is found through pkg-config's -I alone: the sysroot
+# (DESTDIR) is prefixed to it, and the include is <digby.h>, which the
+# source tree's directory does not satisfy.
+INSTALL_CHECK = build/install-check
+install-check: build/digby
+	@rm -rf $(INSTALL_CHECK); mkdir -p $(INSTALL_CHECK)
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(INSTALL_CHECK))/root PREFIX=/usr
+	@pc="env PKG_CONFIG_PATH=$(INSTALL_CHECK)/root/usr/share/pkgconfig \
+	     PKG_CONFIG_SYSROOT_DIR=$(abspath $(INSTALL_CHECK))/root $(PKG_CONFIG)"; \
+	flags=$$($$pc --cflags --libs digby) || exit 1; \
+	case " $$flags " in *" -I$(abspath $(INSTALL_CHECK))/root/usr/include "*) ;; \
+	    *) echo "install-check: pkg-config's flags miss the installed include directory: $$flags"; exit 1;; esac; \
+	echo "$(CC) $(STD_C) -Werror tests/install/use_digby.c $$flags"; \
+	$(CC) $(STD_C) -Werror tests/install/use_digby.c -o $(INSTALL_CHECK)/use_digby $$flags || exit 1; \
+	v=$$($$pc --modversion digby); \
+	out=$$(./$(INSTALL_CHECK)/use_digby $(INSTALL_CHECK)/use.digby) || exit 1; \
+	case "$$out" in "digby $$v "*) ;; *) echo "install-check: use_digby printed '$$out', digby.pc says $$v"; exit 1;; esac; \
+	tool=$$($(INSTALL_CHECK)/root/usr/bin/digby $(INSTALL_CHECK)/use.digby get installed) || exit 1; \
+	test "$$tool" = works || { echo "install-check: the installed tool read '$$tool'"; exit 1; }; \
+	test -s $(INSTALL_CHECK)/root/usr/share/man/man1/digby.1 || exit 1
+	$(MAKE) --no-print-directory uninstall DESTDIR=$(abspath $(INSTALL_CHECK))/root PREFIX=/usr
+	@left=$$(find $(INSTALL_CHECK)/root -type f); \
+	test -z "$$left" || { echo "install-check: uninstall left $$left"; exit 1; }
+	@echo "==== install-check passed: installed, built with pkg-config's flags and run, uninstalled"
+
+# make test installs too (seconds).
+test: install-check
 
 # ---- the rest ---------------------------------------------------------------
 
