@@ -87,16 +87,6 @@ PORT_SRC_mingw32   = tests/compile/c99.c
 PORT_SRC_mingw64xx = tests/compile/cxx11.cpp
 PORT_COMPILERS = gcc gccstatic clang gxx clangxx mingw64 mingw32 mingw64xx
 
-# $(call port-compile-rule,compiler,config)
-define port-compile-rule
-$(PORT)/compile/$(1)-$(2).o: $(PORT_SRC_$(1)) digby.h | check-amalgamation $(PORT_HDRS)
-	@mkdir -p $$(@D)
-	$$(PORT_CC_$(1)) $$(PORT_FLAGS_$(2)) -c $$< -o $$@
-endef
-$(foreach c,$(PORT_COMPILERS),$(foreach g,$(PORT_CONFIGS),$(eval $(call port-compile-rule,$(c),$(g)))))
-PORT_COMPILE_OBJS = $(foreach c,$(PORT_COMPILERS),$(PORT_CONFIGS:%=$(PORT)/compile/$(c)-%.o)) \
-                    $(PORT)/arm/digby-smallest.o $(PORT)/arm/digby-full.o
-
 # The mingw-w64, arm-none-eabi and powerpc (--sysroot) builds take only
 # xxhash.h, lz4.h and mbedTLS's headers (mbedtls/ and psa/, which
 # mbedtls/config.h includes) from the host's headers, through this
@@ -115,6 +105,19 @@ $(PORT_INC)/mbedtls/version.h: /usr/include/mbedtls/version.h
 	cp -R /usr/include/mbedtls $(PORT_INC)/mbedtls
 	if [ -d /usr/include/psa ]; then cp -R /usr/include/psa $(PORT_INC)/psa; fi
 	touch $@
+
+# (PORT_HDRS stands above this rule on purpose: $(call) expands it where the
+# rule is read.  Defined below it, it was empty there, and on a fresh build/
+# the mingw-w64 matrix compiles ran before the headers had been copied.)
+# $(call port-compile-rule,compiler,config)
+define port-compile-rule
+$(PORT)/compile/$(1)-$(2).o: $(PORT_SRC_$(1)) digby.h | check-amalgamation $(PORT_HDRS)
+	@mkdir -p $$(@D)
+	$$(PORT_CC_$(1)) $$(PORT_FLAGS_$(2)) -c $$< -o $$@
+endef
+$(foreach c,$(PORT_COMPILERS),$(foreach g,$(PORT_CONFIGS),$(eval $(call port-compile-rule,$(c),$(g)))))
+PORT_COMPILE_OBJS = $(foreach c,$(PORT_COMPILERS),$(PORT_CONFIGS:%=$(PORT)/compile/$(c)-%.o)) \
+                    $(PORT)/arm/digby-smallest.o $(PORT)/arm/digby-full.o
 
 # -m32 needs /usr/include/asm, which Debian's gcc-multilib provides; this
 # directory stands in for it where gcc-multilib is not installed (it
