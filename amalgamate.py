@@ -138,10 +138,10 @@ def part_summary(text):
         return None, ("%d: the leading comment's first line holds \"/*\", which "
                       "cannot go into the table of contents (a comment)" % (idx + 1)), None
     if RULE_RE.match(line):
-        return NO_SUMMARY, None, ("%d: the leading comment's first line is a rule, "
+        return NO_SUMMARY, None, ("%d: warning: the leading comment's first line is a rule, "
                                   "not a summary of the part" % (idx + 1))
     if BANNER_RE.match(line):
-        return NO_SUMMARY, None, ("%d: the leading comment's first line is a section "
+        return NO_SUMMARY, None, ("%d: warning: the leading comment's first line is a section "
                                   "banner (%s), not a summary of the part"
                                   % (idx + 1, BANNER_RE.match(line).group(1)))
     m = SENTENCE_END_RE.search(line)
@@ -370,8 +370,7 @@ def read_parts(parts_dir):
             if error:
                 errors.append("%s/%s:%s" % (PARTS_DIR, fname, error))
             if warning:
-                warnings.append("%s/%s:%s" % (PARTS_DIR, fname, warning.replace(
-                    ": ", ": warning: ", 1)))
+                warnings.append("%s/%s:%s" % (PARTS_DIR, fname, warning))
 
     version = None
     config = [t for n, f, t in parts if f == "01_config.h"]
