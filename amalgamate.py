@@ -10,6 +10,9 @@ Usage:
 
 Layout of the output:
     banner (version from DIGBY_VERSION_STRING in src_parts/01_config.h)
+    license line
+    table of contents: a comment listing each part (public, then
+        implementation) with its summary (see "Summaries" below)
     #ifndef DIGBY_H ... extern "C" { parts 00..09 } ... #endif
     #ifdef DIGBY_IMPLEMENTATION
     #ifndef DIGBY__IMPLEMENTATION_DONE ... extern "C" { parts 10..99 } ... #endif
@@ -30,6 +33,9 @@ Lints.  Any failure prints file:line: message and exits 2; nothing is rewritten.
     be left open at the end of a part.
   * No local include: #include "..." (comments are ignored, so the usage
     example in 00_intro.h is fine).  System <...> includes are allowed.
+  * Every part starts (after blank lines) with a /* comment whose first line
+    says what the part holds: the table of contents shows it.  See
+    "Summaries" below.
   * DIGBY_VERSION_STRING must exist in 01_config.h and agree with
     DIGBY_VERSION_MAJOR/MINOR/PATCH when those exist.
   * Names (all parts).  A deliberately simple heuristic: comments and string
@@ -54,6 +60,16 @@ Lints.  Any failure prints file:line: message and exits 2; nothing is rewritten.
     too (put the name and its "(" on the DIGBY_API line).
     Static data (tables, function pointers) is not checked.
 
+Summaries.  A part's summary is the first line of its leading comment, cut
+after its first sentence when another follows on that line (two spaces after
+the full stop, the house style), and ending in " ..." when it stops
+mid-sentence and the comment goes on.  No leading comment, or a first line
+holding "/*", is a lint failure.  A first line that is only a rule
+("/* ====... */") or a section banner ("/* ---- Options ---- */") says
+nothing about the part: that is a warning ("file:1: warning: ..." on stderr;
+digby.h is still written, and its table of contents shows "(no summary
+line)").  Whether a summary is true no lint can tell: read the table.
+
 Exit status: 0 success; 1 --check found digby.h stale or missing; 2 a lint
 failed or the arguments were wrong.
 """
@@ -63,6 +79,7 @@ import difflib
 import os
 import re
 import sys
+import textwrap
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 PARTS_DIR = "src_parts"
@@ -73,6 +90,10 @@ VERSION_RE = re.compile(r'^[ \t]*#[ \t]*define[ \t]+DIGBY_VERSION_STRING[ \t]+"(
 VERSION_PART_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+DIGBY_VERSION_(MAJOR|MINOR|PATCH)[ \t]+(\d+)\b", re.M)
 LOCAL_INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"')
 MACRO_CALL_RE = re.compile(r"\b(?:[A-Z][A-Z0-9_]*|__attribute__|__declspec)\s*\((?:[^()]|\([^()]*\))*\)")
+RULE_RE = re.compile(r"^[-=*_~#\s]*$")
+BANNER_RE = re.compile(r"^[-=*_~#]{3,}\s*(.*?)\s*[-=*_~#]{3,}$")
+SENTENCE_END_RE = re.compile(r"[.!?][)\"']*(?=  +\S)")
+NO_SUMMARY = "(no summary line)"
 HEAD_RE = re.compile(r"^((?:[A-Za-z_]\w*[\s*]+)+?)\**([A-Za-z_]\w*)\s*\(")
 
 C_KEYWORDS = frozenset("""
@@ -90,6 +111,69 @@ SKIP_FIRST = frozenset("""
 
 class LintError(Exception):
     pass
+
+
+def part_summary(text):
+    """(summary, error, warning) for a part: its leading comment's first line
+    for the table of contents (see "Summaries" in the docstring).  error and
+    warning are None or a message; with an error there is no summary, with a
+    warning the summary is NO_SUMMARY."""
+    lines = text.split("\n")
+    idx = 0
+    while idx < len(lines) and not lines[idx].strip():
+        idx += 1
+    if idx == len(lines):
+        idx = 0  # an empty part: report line 1
+    first = lines[idx].strip()
+    if not first.startswith("/*"):
+        return None, ("%d: no leading comment: a part starts with a /* comment "
+                      "whose first line says what it holds (digby.h's table of "
+                      "contents shows that line)" % (idx + 1)), None
+    line = first[2:]
+    closed = "*/" in line
+    if closed:
+        line = line[:line.index("*/")]
+    line = line.strip()
+    if "/*" in line:
+        return None, ("%d: the leading comment's first line holds \"/*\", which "
+                      "cannot go into the table of contents (a comment)" % (idx + 1)), None
+    if RULE_RE.match(line):
+        return NO_SUMMARY, None, ("%d: warning: the leading comment's first line is a rule, "
+                                  "not a summary of the part" % (idx + 1))
+    if BANNER_RE.match(line):
+        return NO_SUMMARY, None, ("%d: warning: the leading comment's first line is a section "
+                                  "banner (%s), not a summary of the part"
+                                  % (idx + 1, BANNER_RE.match(line).group(1)))
+    m = SENTENCE_END_RE.search(line)
+    if m:
+        return line[:m.end()], None, None
+    if not closed and line[-1] not in ".!?":
+        line += " ..."
+    return line, None, None
+
+
+def table_of_contents(parts):
+    """The comment after the license line: every part with its summary."""
+    width = 79
+    col = 5 + max(len(f) for n, f, t in parts) + 2
+    out = ["/* Contents: the parts of src_parts/ joined here, each with the first line of",
+           "   its leading comment (amalgamate.py, \"Summaries\")."]
+    groups = [("The header (always):", [p for p in parts if p[0] < 10]),
+              ("The implementation (in the one file that defines DIGBY_IMPLEMENTATION):",
+               [p for p in parts if p[0] >= 10])]
+    for title, group in groups:
+        if not group:
+            continue
+        out.append("")
+        out.append("   " + title)
+        for number, fname, text in group:
+            summary = part_summary(text)[0]
+            wrapped = textwrap.wrap(summary, width - col, break_long_words=False,
+                                    break_on_hyphens=False) or [""]
+            out.append(("     %-*s%s" % (col - 5, fname, wrapped[0])).rstrip())
+            out.extend(" " * col + w for w in wrapped[1:])
+    out[-1] += " */"
+    return out
 
 
 def blank_comments(text, strings_too):
@@ -251,8 +335,10 @@ def lint_part(fname, raw, errors):
 
 
 def read_parts(parts_dir):
-    """Return ([(number, fname, text)], version) or raise LintError."""
+    """Return ([(number, fname, text)], version, warnings) or raise
+    LintError."""
     errors = []
+    warnings = []
     if not os.path.isdir(parts_dir):
         raise LintError(["%s: no such directory" % parts_dir])
     parts = []
@@ -280,6 +366,11 @@ def read_parts(parts_dir):
         text = lint_part(fname, raw, errors)
         if text is not None:
             parts.append((number, fname, text))
+            _, error, warning = part_summary(text)
+            if error:
+                errors.append("%s/%s:%s" % (PARTS_DIR, fname, error))
+            if warning:
+                warnings.append("%s/%s:%s" % (PARTS_DIR, fname, warning))
 
     version = None
     config = [t for n, f, t in parts if f == "01_config.h"]
@@ -300,8 +391,8 @@ def read_parts(parts_dir):
     if not any(n < 10 for n, f, t in parts) and not errors:
         errors.append("%s: no public parts (00..09)" % PARTS_DIR)
     if errors:
-        raise LintError(errors)
-    return parts, version
+        raise LintError(errors, warnings)
+    return parts, version, warnings
 
 
 def build(parts, version, line_markers=False, out_name=DEFAULT_OUT):
@@ -327,6 +418,8 @@ def build(parts, version, line_markers=False, out_name=DEFAULT_OUT):
     emit("/* digby.h v%s -- generated by amalgamate.py from src_parts/: do not edit */" % version)
     emit("/* SPDX-License-Identifier: Apache-2.0 -- Licensed under the Apache License, "
          "Version 2.0 (see LICENSE). */")
+    emit()
+    out.extend(table_of_contents(parts))
     emit()
     emit("#ifndef DIGBY_H")
     emit("#define DIGBY_H")
@@ -390,12 +483,14 @@ def main(argv):
 
     out_path = args.output or os.path.join(ROOT, DEFAULT_OUT)
     try:
-        parts, version = read_parts(os.path.join(ROOT, PARTS_DIR))
+        parts, version, warnings = read_parts(os.path.join(ROOT, PARTS_DIR))
     except LintError as e:
-        for msg in e.args[0]:
+        for msg in e.args[0] + (e.args[1] if len(e.args) > 1 else []):
             sys.stderr.write("amalgamate.py: %s\n" % msg)
         sys.stderr.write("amalgamate.py: %d problem(s); nothing written\n" % len(e.args[0]))
         return 2
+    for msg in warnings:
+        sys.stderr.write("amalgamate.py: %s\n" % msg)
     data = build(parts, version, args.line, display_name(out_path)).encode("ascii")
     shown = display_name(out_path)
 

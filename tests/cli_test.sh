@@ -624,6 +624,35 @@ if [ "$rc" -ne 0 ]; then pass; else bad "DIGBY_COMPRESS=zstd accepted"; fi
 DIGBY_KEY_FILE="$d/key32" ok "encrypted check" "$d/enc.db" check
 
 # ---------------------------------------------------------------------------
+# The man page describes every command and option of the usage text: each
+# has an item of its own (a .TP tag naming it), so the two cannot drift.
+man=$(dirname "$0")/../tools/digby.1
+if [ -f "$man" ]; then
+    # The tags, with roff's \- as - and font escapes (\fB, \fI, ...) gone.
+    sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$man" |
+        awk 'prev == ".TP" { print } { prev = $0 }' >"$d/man_tags"
+    "$bin" --help >"$d/usage"
+    cmds=$(sed -n '/^commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p' "$d/usage")
+    opts=$(tr -s ' []|(),;:\t' '\n\n\n\n\n\n\n\n\n' <"$d/usage" |
+        grep -E '^(--?[A-Za-z][A-Za-z0-9-]*|--)$' | sort -u)
+    if [ "$(echo "$cmds" | wc -w)" -lt 9 ] || [ -z "$opts" ]; then
+        bad "man page check: read only '$cmds' / '$opts' from digby --help"
+    fi
+    for w in $cmds $opts; do
+        # The tag starts with it (.B put ..., .BI -t " TABLE"), or lists it
+        # after a comma (.BR --help ", " -h).
+        if grep -q -E -e "^\.[BIR]*[ ]+\"?$w([^A-Za-z0-9-]|\$)" \
+                      -e "\", \" $w([^A-Za-z0-9-]|\$)" "$d/man_tags"; then
+            pass
+        else
+            bad "man page: no item for '$w' (of digby --help) in tools/digby.1"
+        fi
+    done
+else
+    bad "man page: $man not found"
+fi
+
+# ---------------------------------------------------------------------------
 if [ "$failures" -ne 0 ]; then
     echo "cli_test: $failures of $tests checks FAILED" >&2
     exit 1
