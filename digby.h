@@ -5,59 +5,65 @@
    its leading comment (amalgamate.py, "Summaries").
 
    The header (always):
-     00_intro.h      digby -- an embedded, crash-safe key-value store in one
-                     header.
-     01_config.h     The implementation uses POSIX calls (pread, fdatasync,
-                     ...): under a strict ...
-     02_errors.h     Result codes.
-     03_types.h      (no summary line)
-     04_api.h        (no summary line)
+     00_intro.h            digby -- an embedded, crash-safe key-value store in
+                           one header.
+     01_config.h           Version numbers, DIGBY_API, and _POSIX_C_SOURCE for
+                           the implementation.
+     02_errors.h           Result codes.
+     03_types.h            Public types: handles, the allocator hooks, the VFS,
+                           options, stats.
+     04_api.h              The public functions, each with its manual: params,
+                           ownership, errors.
 
    The implementation (in the one file that defines DIGBY_IMPLEMENTATION):
-     10_prelude.c    Implementation prelude: system headers, portability and
-                     allocation macros.
-     12_internal.h   Internal declarations: on-disk constants (FORMAT.md),
-                     in-memory structs, ...
-     14_util.c       Utilities: allocation through the hooks, little-endian
-                     access, varints, ...
-     20_vfs_posix.c  The POSIX VFS: pread/pwrite, fdatasync, fcntl advisory
-                     locks.
-     22_vfs_win32.c  The Win32 VFS (Windows Vista or later): ReadFile/WriteFile
-                     at explicit ...
-     24_vfs_mem.c    The in-memory VFS: each path names a growable byte buffer
-                     that lives ...
-     26_threads.c    Mutexes: pthreads; on Windows slim reader/writer locks,
-                     used exclusively ...
-     30_checksum.c   Page integrity trailer (FORMAT.md "Trailer").
-     32_aead.c       The cryptographic primitives, as a small interface of our
-                     own over mbedTLS ...
-     34_lz4.c        lz4 block compression of overflow chunks (FORMAT.md
-                     "Compressed ...
-     36_sha256.c     SHA-256 (FIPS 180-4) of large keys (FORMAT.md "Large
-                     keys"): a large key ...
-     42_pager.c      The pager: a bounded page cache shared by all transactions
-                     of a handle, ...
-     44_meta.c       Meta pages (FORMAT.md "Meta page").
-     46_freelist.c   The freelist (FORMAT.md "Freelist pages").
-     50_node.c       Slotted branch and leaf pages (FORMAT.md "Branch and leaf
-                     pages").
-     52_btree.c      The copy-on-write B+ tree.
-     54_overflow.c   Overflow items (FORMAT.md "Overflow pages", "Compressed
-                     items"): a value ...
-     56_blob.c       Streaming value I/O, in the spirit of SQLite's incremental
-                     blob I/O: ...
-     60_txn.c        Transactions.
-     62_table.c      Tables: the catalog is a B+ tree (its descriptor in the
-                     meta page) that ...
-     64_cursor.c     Cursors: a stack of pinned pages from the root to the
-                     current leaf entry.
-     70_db.c         Opening and closing a database; the auto-commit helpers.
-     72_keys.c       Keys of an encrypted database (FORMAT.md section 10): the
-                     handle's crypto ...
-     80_strerror.c   Result code texts, generated from the same list as the
-                     enum.
-     84_check.c      digby_check and digby_stat: one iterative walk over a
-                     snapshot. */
+     10_prelude.c          Implementation prelude: system headers, portability
+                           and allocation macros.
+     12_internal.h         Internal declarations: on-disk constants, in-memory
+                           structs, prototypes.
+     14_util.c             Utilities: allocation, byte order, page header
+                           fields, varints, sorts.
+     20_vfs_posix.c        The POSIX VFS: pread/pwrite, fdatasync, fcntl
+                           advisory locks.
+     22_vfs_win32.c        The Win32 VFS (Windows Vista or later), with UTF-8
+                           paths.
+     24_vfs_mem.c          The in-memory VFS: files as growable buffers, for
+                           tests and RAM-only devices.
+     26_threads.c          Mutexes: pthreads, Win32 SRW locks, or none
+                           (DIGBY_NO_THREADS).
+     30_page_seal.c        Sealing pages for writing (xxhash32 or AES-GCM) and
+                           verifying them on read.
+     32_aead.c             AES-GCM, randomness and key derivation behind a
+                           small interface of our own.
+     34_lz4.c              lz4 block compression of overflow chunks (FORMAT.md
+                           section 6b).
+     36_sha256.c           SHA-256 (FIPS 180-4) of large keys: mbedTLS, or a
+                           portable one.
+     41_map.c              Memory-mapped reads (DIGBY_OPEN_MMAP): the map and
+                           its verified pages.
+     42_pager.c            The pager: page cache, pages a transaction holds,
+                           dirty pages, allocation.
+     44_meta.c             Meta pages (FORMAT.md section 3): encoding, sealing,
+                           choosing one at open.
+     46_freelist.c         The freelist (FORMAT.md section 8).
+     50_node.c             Slotted branch and leaf pages (FORMAT.md section 5).
+     52_btree.c            The copy-on-write B+ tree.
+     54_overflow.c         Overflow items (FORMAT.md sections 6 and 6b): large
+                           values and keys.
+     56_blob.c             Streaming value I/O: byte ranges of a value, and
+                           puts in pieces.
+     60_txn.c              Transactions: begin, commit in named steps, abort,
+                           puts, gets, deletes.
+     62_table.c            Tables: named trees, listed in the catalog.
+     64_cursor.c           Cursors: a stack of pinned pages from the root to
+                           the current leaf entry.
+     70_db.c               Opening and closing a database; the auto-commit
+                           helpers.
+     72_encryption_keys.c  Encryption keys: crypto state, passphrase changes,
+                           data key rotation.
+     80_strerror.c         Result code texts, generated from the same list as
+                           the enum.
+     84_check.c            digby_check and digby_stat: one iterative walk over
+                           a snapshot. */
 
 #ifndef DIGBY_H
 #define DIGBY_H
@@ -130,7 +136,9 @@ extern "C" {
 /* ---- end 00_intro.h ---- */
 
 /* ---- begin 01_config.h ---- */
-/* The implementation uses POSIX calls (pread, fdatasync, ...): under a strict
+/* Version numbers, DIGBY_API, and _POSIX_C_SOURCE for the implementation.
+
+   The implementation uses POSIX calls (pread, fdatasync, ...): under a strict
    -std=c99 they are declared only with _POSIX_C_SOURCE, which must be set
    before the first system header.  When digby.h is the first include of the
    implementation file this does it; otherwise compile that file with
@@ -191,6 +199,8 @@ typedef enum digby_result {
 /* ---- end 02_errors.h ---- */
 
 /* ---- begin 03_types.h ---- */
+/* Public types: handles, the allocator hooks, the VFS, options, stats. */
+
 /* ---- Opaque handles --------------------------------------------------- */
 
 typedef struct digby_db digby_db;         /* an open database file */
@@ -438,6 +448,8 @@ typedef struct digby_check_report {
 /* ---- end 03_types.h ---- */
 
 /* ---- begin 04_api.h ---- */
+/* The public functions, each with its manual: params, ownership, errors. */
+
 /* ======================================================================== */
 /* Database                                                                 */
 /* ======================================================================== */
@@ -1057,8 +1069,10 @@ extern "C" {
 /* ---- end 10_prelude.c ---- */
 
 /* ---- begin 12_internal.h ---- */
-/* Internal declarations: on-disk constants (FORMAT.md section 5), in-memory structs,
-   and forward declarations so that definition order is free. */
+/* Internal declarations: on-disk constants, in-memory structs, prototypes.
+
+   The constants follow FORMAT.md; the prototypes make definition order
+   free. */
 
 /* ---- On-disk constants (FORMAT.md section 1) ------------------------------ */
 
@@ -1680,8 +1694,10 @@ static int digby__corrupt(digby_db *db, uint64_t pgno, int line);
 /* ---- end 12_internal.h ---- */
 
 /* ---- begin 14_util.c ---- */
-/* Utilities: allocation through the hooks, little-endian access, varints,
-   key comparison, growable arrays. */
+/* Utilities: allocation, byte order, page header fields, varints, sorts.
+
+   Allocation goes through the hooks; integers on disk are little-endian;
+   also key comparison and growable arrays. */
 
 static void *digby__malloc(const digby_allocator *a, size_t n)
 {
@@ -2283,7 +2299,9 @@ static uint64_t digby__os_seed(void)
 /* ---- end 20_vfs_posix.c ---- */
 
 /* ---- begin 22_vfs_win32.c ---- */
-/* The Win32 VFS (Windows Vista or later): ReadFile/WriteFile at explicit
+/* The Win32 VFS (Windows Vista or later), with UTF-8 paths.
+
+   The Win32 VFS (Windows Vista or later): ReadFile/WriteFile at explicit
    offsets (an OVERLAPPED on a synchronous handle), FlushFileBuffers,
    GetFileSizeEx, SetFileInformationByHandle(FileEndOfFileInfo) and
    LockFileEx.  Paths are UTF-8 and opened with CreateFileW; a path that is
@@ -2527,7 +2545,9 @@ DIGBY_API const digby_vfs *digby_vfs_win32(void)
 /* ---- end 22_vfs_win32.c ---- */
 
 /* ---- begin 24_vfs_mem.c ---- */
-/* The in-memory VFS: each path names a growable byte buffer that lives
+/* The in-memory VFS: files as growable buffers, for tests and RAM-only devices.
+
+   The in-memory VFS: each path names a growable byte buffer that lives
    until the VFS is destroyed.  Sync is a no-op.  Locks are honoured between
    handles of the same VFS, so a second read-write open gets DIGBY_BUSY. */
 
@@ -2756,7 +2776,9 @@ DIGBY_API void digby_vfs_mem_destroy(digby_vfs *vfs)
 /* ---- end 24_vfs_mem.c ---- */
 
 /* ---- begin 26_threads.c ---- */
-/* Mutexes: pthreads; on Windows slim reader/writer locks, used exclusively
+/* Mutexes: pthreads, Win32 SRW locks, or none (DIGBY_NO_THREADS).
+
+   Mutexes: pthreads; on Windows slim reader/writer locks, used exclusively
    (SRWLOCK: Vista or later, no destruction needed, and unlike a
    CRITICAL_SECTION not recursive, so a second read-write transaction begun
    on the same thread waits as on POSIX); nothing under DIGBY_NO_THREADS. */
@@ -2780,7 +2802,9 @@ static void digby__mutex_unlock(digby__mutex *m) { pthread_mutex_unlock(m); }
 /* ---- end 26_threads.c ---- */
 
 /* ---- begin 30_page_seal.c ---- */
-/* Page integrity trailer (FORMAT.md section 2).  The last `trailer` bytes of
+/* Sealing pages for writing (xxhash32 or AES-GCM) and verifying them on read.
+
+   Page integrity trailer (FORMAT.md section 2).  The last `trailer` bytes of
    every page protect the rest of it, so the tree code only ever sees the
    first db->usable bytes of a page:
 
@@ -2933,7 +2957,9 @@ static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno)
 /* ---- end 30_page_seal.c ---- */
 
 /* ---- begin 32_aead.c ---- */
-/* The cryptographic primitives, as a small interface of our own over mbedTLS
+/* AES-GCM, randomness and key derivation behind a small interface of our own.
+
+   The cryptographic primitives, as a small interface of our own over mbedTLS
    2.28 or 3.x, so that nothing else sees an mbedTLS type (FORMAT.md
    section 10 says how the pages use them):
 
@@ -3341,7 +3367,9 @@ static int digby__lz4_decompress(const uint8_t *src, size_t n, uint8_t *dst,
 /* ---- end 34_lz4.c ---- */
 
 /* ---- begin 36_sha256.c ---- */
-/* SHA-256 (FIPS 180-4) of large keys (FORMAT.md section 6a): a large key
+/* SHA-256 (FIPS 180-4) of large keys: mbedTLS, or a portable one.
+
+   SHA-256 (FIPS 180-4) of large keys (FORMAT.md section 6a): a large key
    is indexed in the tree by its first bytes and its hash, which makes
    equality cheap.  mbedTLS computes it (2.28 and 3.x); under
    DIGBY_NO_CRYPTO a small portable implementation does, so that files with
@@ -3497,7 +3525,9 @@ static void digby__sha256_of(const void *p, size_t n, uint8_t out[32])
 /* ---- end 36_sha256.c ---- */
 
 /* ---- begin 41_map.c ---- */
-/* Memory-mapped reads (DIGBY_OPEN_MMAP): a read-only shared map of the
+/* Memory-mapped reads (DIGBY_OPEN_MMAP): the map and its verified pages.
+
+   Memory-mapped reads (DIGBY_OPEN_MMAP): a read-only shared map of the
    file, remapped larger as the file grows, with a per-page record of the
    page version this handle verified there (map_seen), so that a mapped page
    is checked once and then read in place with no lock, copy or system call.
@@ -3633,7 +3663,9 @@ static void digby__map_grow(digby_db *db, uint64_t page_count)
 /* ---- end 41_map.c ---- */
 
 /* ---- begin 42_pager.c ---- */
-/* The pager: a bounded page cache shared by all transactions of a handle,
+/* The pager: page cache, pages a transaction holds, dirty pages, allocation.
+
+   A bounded page cache shared by all transactions of a handle,
    the write transaction's dirty pages, and page allocation.
 
    Clean pages are read once through the VFS, verified (trailer, own page
@@ -4347,7 +4379,9 @@ static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
 /* ---- end 42_pager.c ---- */
 
 /* ---- begin 44_meta.c ---- */
-/* Meta pages (FORMAT.md section 3).  Pages 0 and 1 hold the two meta
+/* Meta pages (FORMAT.md section 3): encoding, sealing, choosing one at open.
+
+   Meta pages (FORMAT.md section 3).  Pages 0 and 1 hold the two meta
    pages; transaction t writes slot t % 2, so the other slot always holds the
    previous commit, intact, to fall back on. */
 
@@ -6930,9 +6964,10 @@ static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
 /* ---- end 52_btree.c ---- */
 
 /* ---- begin 54_overflow.c ---- */
-/* Overflow items (FORMAT.md section 6, "Compressed items"): a value
-   too large for a leaf, and the whole of a large key, live in overflow
-   pages.  An item is a stream of bytes in data pages under a tree of index
+/* Overflow items (FORMAT.md sections 6 and 6b): large values and keys.
+
+   A value too large for a leaf, and the whole of a large key, live in
+   overflow pages.  An item is a stream of bytes in data pages under a tree of index
    pages (a radix tree, as in a Unix inode's indirect blocks), so that any
    byte range is reached in height + 1 page reads and freeing an item reads
    only its index pages.  A compressed item is two streams: T, its chunk
@@ -7739,7 +7774,9 @@ static int digby__item_write(digby_txn *txn, const uint8_t *p, uint64_t len, int
 /* ---- end 54_overflow.c ---- */
 
 /* ---- begin 56_blob.c ---- */
-/* Streaming value I/O, in the spirit of SQLite's incremental blob I/O:
+/* Streaming value I/O: byte ranges of a value, and puts in pieces.
+
+   Streaming value I/O, in the spirit of SQLite's incremental blob I/O:
    read any byte range of a value without reading the rest of it, and write
    a value of known length in pieces.  An overflow item's index pages lead
    straight to the page (or the compressed chunk) that holds an offset
@@ -7996,7 +8033,9 @@ DIGBY_API int digby_txn_get_range(digby_txn *txn, digby_table *table, const void
 /* ---- end 56_blob.c ---- */
 
 /* ---- begin 60_txn.c ---- */
-/* Transactions.  One read-write transaction at a time (db->wmu); any
+/* Transactions: begin, commit in named steps, abort, puts, gets, deletes.
+
+   Transactions.  One read-write transaction at a time (db->wmu); any
    number of read-only ones, each registered in the reader table with the
    txid of its snapshot so the writer never reuses a page it can reach. */
 
@@ -8416,7 +8455,9 @@ DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
 /* ---- end 60_txn.c ---- */
 
 /* ---- begin 62_table.c ---- */
-/* Tables: the catalog is a B+ tree (its descriptor in the meta page) that
+/* Tables: named trees, listed in the catalog.
+
+   Tables: the catalog is a B+ tree (its descriptor in the meta page) that
    maps each table name to a 32-byte tree descriptor (FORMAT.md section 7).
    A transaction keeps one handle per table it opened; changed descriptors
    are written back to the catalog at commit. */
@@ -9307,7 +9348,9 @@ DIGBY_API int digby_get(digby_db *db, const void *key, size_t key_bytes,
 /* ---- end 70_db.c ---- */
 
 /* ---- begin 72_encryption_keys.c ---- */
-/* Keys of an encrypted database (FORMAT.md section 10): the handle's crypto
+/* Encryption keys: crypto state, passphrase changes, data key rotation.
+
+   Keys of an encrypted database (FORMAT.md section 10): the handle's crypto
    state, changing the user's key (digby_change_passphrase) and rotating the
    data key (digby_rekey).
 

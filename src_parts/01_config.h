@@ -1,4 +1,6 @@
-/* The implementation uses POSIX calls (pread, fdatasync, ...): under a strict
+/* Version numbers, DIGBY_API, and _POSIX_C_SOURCE for the implementation.
+
+   The implementation uses POSIX calls (pread, fdatasync, ...): under a strict
    -std=c99 they are declared only with _POSIX_C_SOURCE, which must be set
    before the first system header.  When digby.h is the first include of the
    implementation file this does it; otherwise compile that file with

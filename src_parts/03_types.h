@@ -1,3 +1,5 @@
+/* Public types: handles, the allocator hooks, the VFS, options, stats. */
+
 /* ---- Opaque handles --------------------------------------------------- */
 
 typedef struct digby_db digby_db;         /* an open database file */

@@ -1,5 +1,7 @@
-/* Internal declarations: on-disk constants (FORMAT.md section 5), in-memory structs,
-   and forward declarations so that definition order is free. */
+/* Internal declarations: on-disk constants, in-memory structs, prototypes.
+
+   The constants follow FORMAT.md; the prototypes make definition order
+   free. */
 
 /* ---- On-disk constants (FORMAT.md section 1) ------------------------------ */
 

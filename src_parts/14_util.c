@@ -1,5 +1,7 @@
-/* Utilities: allocation through the hooks, little-endian access, varints,
-   key comparison, growable arrays. */
+/* Utilities: allocation, byte order, page header fields, varints, sorts.
+
+   Allocation goes through the hooks; integers on disk are little-endian;
+   also key comparison and growable arrays. */
 
 static void *digby__malloc(const digby_allocator *a, size_t n)
 {

@@ -1,4 +1,6 @@
-/* The Win32 VFS (Windows Vista or later): ReadFile/WriteFile at explicit
+/* The Win32 VFS (Windows Vista or later), with UTF-8 paths.
+
+   The Win32 VFS (Windows Vista or later): ReadFile/WriteFile at explicit
    offsets (an OVERLAPPED on a synchronous handle), FlushFileBuffers,
    GetFileSizeEx, SetFileInformationByHandle(FileEndOfFileInfo) and
    LockFileEx.  Paths are UTF-8 and opened with CreateFileW; a path that is

@@ -1,4 +1,6 @@
-/* The in-memory VFS: each path names a growable byte buffer that lives
+/* The in-memory VFS: files as growable buffers, for tests and RAM-only devices.
+
+   The in-memory VFS: each path names a growable byte buffer that lives
    until the VFS is destroyed.  Sync is a no-op.  Locks are honoured between
    handles of the same VFS, so a second read-write open gets DIGBY_BUSY. */
 

@@ -1,4 +1,6 @@
-/* Mutexes: pthreads; on Windows slim reader/writer locks, used exclusively
+/* Mutexes: pthreads, Win32 SRW locks, or none (DIGBY_NO_THREADS).
+
+   Mutexes: pthreads; on Windows slim reader/writer locks, used exclusively
    (SRWLOCK: Vista or later, no destruction needed, and unlike a
    CRITICAL_SECTION not recursive, so a second read-write transaction begun
    on the same thread waits as on POSIX); nothing under DIGBY_NO_THREADS. */

@@ -1,4 +1,6 @@
-/* Page integrity trailer (FORMAT.md section 2).  The last `trailer` bytes of
+/* Sealing pages for writing (xxhash32 or AES-GCM) and verifying them on read.
+
+   Page integrity trailer (FORMAT.md section 2).  The last `trailer` bytes of
    every page protect the rest of it, so the tree code only ever sees the
    first db->usable bytes of a page:
 

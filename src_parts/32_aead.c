@@ -1,4 +1,6 @@
-/* The cryptographic primitives, as a small interface of our own over mbedTLS
+/* AES-GCM, randomness and key derivation behind a small interface of our own.
+
+   The cryptographic primitives, as a small interface of our own over mbedTLS
    2.28 or 3.x, so that nothing else sees an mbedTLS type (FORMAT.md
    section 10 says how the pages use them):
 

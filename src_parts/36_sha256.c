@@ -1,4 +1,6 @@
-/* SHA-256 (FIPS 180-4) of large keys (FORMAT.md section 6a): a large key
+/* SHA-256 (FIPS 180-4) of large keys: mbedTLS, or a portable one.
+
+   SHA-256 (FIPS 180-4) of large keys (FORMAT.md section 6a): a large key
    is indexed in the tree by its first bytes and its hash, which makes
    equality cheap.  mbedTLS computes it (2.28 and 3.x); under
    DIGBY_NO_CRYPTO a small portable implementation does, so that files with

@@ -1,4 +1,6 @@
-/* Memory-mapped reads (DIGBY_OPEN_MMAP): a read-only shared map of the
+/* Memory-mapped reads (DIGBY_OPEN_MMAP): the map and its verified pages.
+
+   Memory-mapped reads (DIGBY_OPEN_MMAP): a read-only shared map of the
    file, remapped larger as the file grows, with a per-page record of the
    page version this handle verified there (map_seen), so that a mapped page
    is checked once and then read in place with no lock, copy or system call.

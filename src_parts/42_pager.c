@@ -1,4 +1,6 @@
-/* The pager: a bounded page cache shared by all transactions of a handle,
+/* The pager: page cache, pages a transaction holds, dirty pages, allocation.
+
+   A bounded page cache shared by all transactions of a handle,
    the write transaction's dirty pages, and page allocation.
 
    Clean pages are read once through the VFS, verified (trailer, own page

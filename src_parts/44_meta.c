@@ -1,4 +1,6 @@
-/* Meta pages (FORMAT.md section 3).  Pages 0 and 1 hold the two meta
+/* Meta pages (FORMAT.md section 3): encoding, sealing, choosing one at open.
+
+   Meta pages (FORMAT.md section 3).  Pages 0 and 1 hold the two meta
    pages; transaction t writes slot t % 2, so the other slot always holds the
    previous commit, intact, to fall back on. */
 

@@ -1,6 +1,7 @@
-/* Overflow items (FORMAT.md section 6, "Compressed items"): a value
-   too large for a leaf, and the whole of a large key, live in overflow
-   pages.  An item is a stream of bytes in data pages under a tree of index
+/* Overflow items (FORMAT.md sections 6 and 6b): large values and keys.
+
+   A value too large for a leaf, and the whole of a large key, live in
+   overflow pages.  An item is a stream of bytes in data pages under a tree of index
    pages (a radix tree, as in a Unix inode's indirect blocks), so that any
    byte range is reached in height + 1 page reads and freeing an item reads
    only its index pages.  A compressed item is two streams: T, its chunk

@@ -1,4 +1,6 @@
-/* Streaming value I/O, in the spirit of SQLite's incremental blob I/O:
+/* Streaming value I/O: byte ranges of a value, and puts in pieces.
+
+   Streaming value I/O, in the spirit of SQLite's incremental blob I/O:
    read any byte range of a value without reading the rest of it, and write
    a value of known length in pieces.  An overflow item's index pages lead
    straight to the page (or the compressed chunk) that holds an offset

@@ -1,4 +1,6 @@
-/* Transactions.  One read-write transaction at a time (db->wmu); any
+/* Transactions: begin, commit in named steps, abort, puts, gets, deletes.
+
+   Transactions.  One read-write transaction at a time (db->wmu); any
    number of read-only ones, each registered in the reader table with the
    txid of its snapshot so the writer never reuses a page it can reach. */
 

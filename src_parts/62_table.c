@@ -1,4 +1,6 @@
-/* Tables: the catalog is a B+ tree (its descriptor in the meta page) that
+/* Tables: named trees, listed in the catalog.
+
+   Tables: the catalog is a B+ tree (its descriptor in the meta page) that
    maps each table name to a 32-byte tree descriptor (FORMAT.md section 7).
    A transaction keeps one handle per table it opened; changed descriptors
    are written back to the catalog at commit. */

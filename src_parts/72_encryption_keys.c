@@ -1,4 +1,6 @@
-/* Keys of an encrypted database (FORMAT.md section 10): the handle's crypto
+/* Encryption keys: crypto state, passphrase changes, data key rotation.
+
+   Keys of an encrypted database (FORMAT.md section 10): the handle's crypto
    state, changing the user's key (digby_change_passphrase) and rotating the
    data key (digby_rekey).
 
