@@ -15,100 +15,12 @@
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#define TEST_NAME "api_basic"
+#include "harness.h" /* rc_name, ASSERT_RC, make_path, check_thorough, the fixture */
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include <sys/stat.h>
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* The name of a result code, for failure messages. */
-static const char *rc_name(int rc)
-{
-    switch (rc) {
-#define RC_CASE(name, value, text) case value: return #name;
-        DIGBY__ERRORS(RC_CASE)
-#undef RC_CASE
-    default: return "(not a digby code)";
-    }
-}
-
-#define ASSERT_RC(expr, want)                                                 \
-    do {                                                                      \
-        int rc_ = (expr), want_ = (want);                                     \
-        if (rc_ != want_) {                                                   \
-            print_error("%s:%d: %s\n    returned %s (%d), expected %s (%d)\n", \
-                        __FILE__, __LINE__, #expr, rc_name(rc_), rc_,         \
-                        rc_name(want_), want_);                               \
-            fail();                                                           \
-        }                                                                     \
-    } while (0)
-#define ASSERT_OK(expr) ASSERT_RC(expr, DIGBY_OK)
-
-/* A string literal as (pointer, length). */
-#define S(lit) (lit), (sizeof(lit) - 1)
-
-static unsigned g_file_seq;
-
-static long scale(void)
-{
-    const char *s = getenv("DIGBY_TEST_SCALE");
-    long v = s ? atol(s) : 1;
-    return v < 1 ? 1 : v;
-}
-
-/* A fresh, unique file name under $DIGBY_TEST_DIR; any old file removed. */
-static void make_path(char *buf, size_t n, const char *tag)
-{
-    const char *dir = getenv("DIGBY_TEST_DIR");
-    if (!dir || !*dir) dir = "/tmp";
-    snprintf(buf, n, "%s/digby_api_basic_%ld_%u_%s.db", dir, (long)getpid(),
-             g_file_seq++, tag);
-    unlink(buf);
-}
-
-/* digby_check must come back clean. */
-static void check_clean(digby_db *db)
-{
-    digby_check_report r;
-    int rc;
-    memset(&r, 0x5a, sizeof(r));
-    rc = digby_check(db, &r);
-    if (rc != DIGBY_OK)
-        print_error("digby_check: %s: bad_pgno %llu: %.199s\n", rc_name(rc),
-                    (unsigned long long)r.bad_pgno, r.message);
-    ASSERT_OK(rc);
-    assert_int_equal(r.bad_pgno, 0);
-    assert_int_equal(r.message[0], '\0');
-    ASSERT_OK(digby_check(db, NULL));
-    /* it visited at least every tree page and at most the whole file */
-    {
-        digby_stats st;
-        ASSERT_OK(digby_stat(db, &st));
-        assert_true(r.pages_checked >= st.branch_pages + st.leaf_pages + st.overflow_pages);
-        assert_true(r.pages_checked <= st.page_count);
-    }
-}
-
-static void get_stat(digby_db *db, digby_stats *st)
-{
-    memset(st, 0xa5, sizeof(*st));
-    ASSERT_OK(digby_stat(db, st));
-}
-
-static int keycmp(const void *a, size_t an, const void *b, size_t bn)
-{
-    size_t n = an < bn ? an : bn;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c) return c < 0 ? -1 : 1;
-    return an < bn ? -1 : an > bn ? 1 : 0;
-}
 
 /* Deterministic bytes for a (seed, length) value; verify with check_val. */
 static unsigned char val_byte(uint32_t seed, size_t j)
@@ -136,32 +48,6 @@ static int val_ok(uint32_t seed, const void *p, size_t n)
     return 1;
 }
 
-/* "key%07u" */
-static size_t num_key(char *buf, unsigned i)
-{
-    return (size_t)sprintf(buf, "key%07u", i);
-}
-
-/* digby_get must give exactly want/want_bytes. */
-static void expect_get(digby_db *db, const void *key, size_t key_bytes,
-                       const void *want, size_t want_bytes)
-{
-    void *v = NULL;
-    size_t vn = (size_t)-1;
-    ASSERT_OK(digby_get(db, key, key_bytes, &v, &vn, NULL));
-    assert_non_null(v);
-    assert_int_equal(vn, want_bytes);
-    if (want_bytes) assert_memory_equal(v, want, want_bytes);
-    digby_free(db, v);
-}
-
-static void expect_missing(digby_db *db, const void *key, size_t key_bytes)
-{
-    void *v = NULL;
-    size_t vn = 0;
-    ASSERT_RC(digby_get(db, key, key_bytes, &v, &vn, NULL), DIGBY_NOTFOUND);
-}
-
 static uint64_t get_version(digby_db *db, const void *key, size_t key_bytes)
 {
     void *v = NULL;
@@ -172,37 +58,9 @@ static uint64_t get_version(digby_db *db, const void *key, size_t key_bytes)
     return ver;
 }
 
-/* ---- fixture -------------------------------------------------------------- */
+/* ---- fixture (tests/harness.h) ------------------------------------------ */
 
-typedef struct fixture {
-    char path[512];
-    digby_db *db;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = (fixture *)calloc(1, sizeof(*f));
-    if (!f) return -1;
-    make_path(f->path, sizeof(f->path), "t");
-    *state = f;
-    return 0;
-}
-
-/* The file is unlinked first (the open handle keeps working), so that it
-   goes even when the check or the close fails. */
-static int teardown(void **state)
-{
-    fixture *f = (fixture *)*state;
-    digby_db *db = f->db;
-    unlink(f->path);
-    free(f);
-    *state = NULL;
-    if (db) {
-        check_clean(db);
-        ASSERT_OK(digby_close(db));
-    }
-    return 0;
-}
+static int teardown(void **state) { return fixture_teardown(state, check_thorough); }
 
 static void open_with(fixture *f, uint32_t page_size, uint32_t flags)
 {
@@ -217,11 +75,11 @@ static void open_with(fixture *f, uint32_t page_size, uint32_t flags)
 
 static void reopen(fixture *f)
 {
-    check_clean(f->db);
+    check_thorough(f->db);
     ASSERT_OK(digby_close(f->db));
     f->db = NULL;
     ASSERT_OK(digby_open(f->path, NULL, &f->db));
-    check_clean(f->db);
+    check_thorough(f->db);
 }
 
 /* ---- put / get / delete ---------------------------------------------------- */
@@ -752,7 +610,7 @@ static void run_overflow(fixture *f, uint32_t ps)
     }
     get_stat(f->db, &st);
     assert_true(st.overflow_pages >= (2u << 20) / ps);
-    check_clean(f->db);
+    check_thorough(f->db);
 
     /* overwrite: each key gets the size of its mirror, new contents */
     ASSERT_OK(digby_txn_begin(f->db, 0, &w));
@@ -807,7 +665,7 @@ static void run_overflow(fixture *f, uint32_t ps)
     assert_int_equal(st.entries, 0);
     assert_int_equal(st.overflow_pages, 0);
     assert_true(st.free_pages >= (2u << 20) / ps);
-    check_clean(f->db);
+    check_thorough(f->db);
 
     /* two more commits let every reader and the fallback meta move past the
        frees; then writing the same data again must reuse them */
@@ -847,7 +705,7 @@ static void test_overflow_steady_reuse(void **state)
 {
     fixture *f = (fixture *)*state;
     enum { NKEYS = 100, VAL = 3 * 1024, WARM = 40, MID = 100 };
-    unsigned commits = 200 * (unsigned)(scale() > 5 ? 5 : scale());
+    unsigned commits = 200 * (unsigned)(test_scale_whole() > 5 ? 5 : test_scale_whole());
     unsigned g, i;
     char k[32];
     size_t kn, vn;
@@ -875,7 +733,7 @@ static void test_overflow_steady_reuse(void **state)
             if (st.page_count > late_pages) late_pages = st.page_count;
             if (st.file_bytes > late_bytes) late_bytes = st.file_bytes;
         }
-        if (g == MID) check_clean(f->db);
+        if (g == MID) check_thorough(f->db);
     }
     print_message("steady overwrite: page_count max %llu in commits %d..%d, "
                   "%llu after; file %llu then %llu bytes\n",
@@ -925,7 +783,7 @@ static void test_sequential_fill(void **state)
         if (st.depth > 1) cap = i; /* i entries fit, the (i+1)th split */
     }
     assert_true(cap > 10);
-    check_clean(probe);
+    check_thorough(probe);
     ASSERT_OK(digby_close(probe));
     unlink(path2);
 
@@ -1191,7 +1049,7 @@ static void test_table_drop(void **state)
     ASSERT_OK(digby_table_count(r, keep, &n));
     assert_int_equal(n, 10);
     digby_txn_abort(r);
-    check_clean(f->db);
+    check_thorough(f->db);
 
     /* re-created, it is empty; a drop and re-create in one transaction too */
     ASSERT_OK(digby_txn_begin(f->db, 0, &w));
@@ -1685,7 +1543,7 @@ static void test_cursor_writes_same_txn(void **state)
         if (i % 3 == 0 || i % 2 == 1) expect_missing(f->db, k, kn);
         else expect_get(f->db, k, kn, val, 100);
     }
-    check_clean(f->db);
+    check_thorough(f->db);
 
     /* C: iterate forward, inserting a key just after each one seen */
     ASSERT_OK(digby_txn_begin(f->db, 0, &w));
@@ -2009,7 +1867,7 @@ static void test_page_size(void **state)
         kn = num_key(k, i);
         ASSERT_OK(digby_put(f->db, k, kn, k, kn));
     }
-    check_clean(f->db);
+    check_thorough(f->db);
     ASSERT_OK(digby_close(f->db));
     f->db = NULL;
 
@@ -2023,7 +1881,7 @@ static void test_page_size(void **state)
         kn = num_key(k, i);
         expect_get(f->db, k, kn, k, kn);
     }
-    check_clean(f->db);
+    check_thorough(f->db);
     ASSERT_OK(digby_close(f->db));
     f->db = NULL;
 
@@ -2041,7 +1899,7 @@ static void test_page_size(void **state)
     ASSERT_OK(digby_open(f->path, &o, &f->db));
     get_stat(f->db, &st);
     assert_int_equal(st.page_size, 512);
-    check_clean(f->db);
+    check_thorough(f->db);
     ASSERT_OK(digby_close(f->db));
     f->db = NULL;
 
@@ -2063,7 +1921,7 @@ static void test_page_size(void **state)
             }
             ASSERT_OK(digby_txn_commit(w));
         }
-        check_clean(db2);
+        check_thorough(db2);
         ASSERT_OK(digby_close(db2));
         ASSERT_OK(digby_open(p, NULL, &db2));
         get_stat(db2, &st);
@@ -2071,7 +1929,7 @@ static void test_page_size(void **state)
         assert_int_equal(st.entries, 300);
         kn = num_key(k, 299);
         expect_get(db2, k, kn, k, kn);
-        check_clean(db2);
+        check_thorough(db2);
         ASSERT_OK(digby_close(db2));
         unlink(p);
     }
@@ -2159,7 +2017,7 @@ static void test_mem_vfs(void **state)
         digby_db *dup = NULL;
         ASSERT_RC(digby_open(p1, &o, &dup), DIGBY_BUSY);
     }
-    check_clean(a);
+    check_thorough(a);
     ASSERT_OK(digby_close(a));
 
     /* another path is another database */
@@ -2167,7 +2025,7 @@ static void test_mem_vfs(void **state)
     get_stat(b, &st);
     assert_int_equal(st.entries, 0);
     ASSERT_OK(digby_put(b, S("only in b"), S("1")));
-    check_clean(b);
+    check_thorough(b);
 
     /* the first one is still there */
     o.flags = DIGBY_OPEN_NO_CREATE;
@@ -2183,7 +2041,7 @@ static void test_mem_vfs(void **state)
     ASSERT_OK(digby_table_open(r, "t", 0, &t));
     ASSERT_OK(digby_txn_get(r, t, S("tk"), &v, &vn, NULL));
     digby_txn_abort(r);
-    check_clean(a);
+    check_thorough(a);
     ASSERT_OK(digby_close(a));
     ASSERT_OK(digby_close(b));
     digby_vfs_mem_destroy(vfs);
@@ -2197,7 +2055,7 @@ static void test_mem_vfs(void **state)
     o.flags = 0;
     ASSERT_OK(digby_open("x", &o, &a));
     ASSERT_OK(digby_put(a, S("k"), S("v")));
-    check_clean(a);
+    check_thorough(a);
     ASSERT_OK(digby_close(a));
     digby_vfs_mem_destroy(vfs);
 }
