@@ -84,13 +84,17 @@ check-amalgamation:
 
 # ---- tests ------------------------------------------------------------------
 
+# The headers the test programs share (tests/harness.h, ...): editing one
+# rebuilds every test.  Nothing but programs sits at tests/*.c.
+TEST_HDRS := $(sort $(wildcard tests/*.h))
+
 # The order-only `check-amalgamation` makes the freshness check come first,
 # even under -j.
-build/tests/%: tests/%.c digby.h | check-amalgamation
+build/tests/%: tests/%.c $(TEST_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $< -o $@ $(TEST_LIBS)
 
-build/tests-asan/%: tests/%.c digby.h | check-amalgamation
+build/tests-asan/%: tests/%.c $(TEST_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $(SANITIZE) $< -o $@ $(TEST_LIBS)
 

@@ -15,112 +15,15 @@
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#define TEST_NAME "api_errors"
+#include "harness.h" /* rc_name, ASSERT_RC, make_path, check_clean, the fixture */
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static const char *rc_name(int rc)
-{
-    switch (rc) {
-#define RC_CASE(name, value, text) case value: return #name;
-        DIGBY__ERRORS(RC_CASE)
-#undef RC_CASE
-    default: return "(not a digby code)";
-    }
-}
-
-#define ASSERT_RC(expr, want)                                                 \
-    do {                                                                      \
-        int rc_ = (expr), want_ = (want);                                     \
-        if (rc_ != want_) {                                                   \
-            print_error("%s:%d: %s\n    returned %s (%d), expected %s (%d)\n", \
-                        __FILE__, __LINE__, #expr, rc_name(rc_), rc_,         \
-                        rc_name(want_), want_);                               \
-            fail();                                                           \
-        }                                                                     \
-    } while (0)
-#define ASSERT_OK(expr) ASSERT_RC(expr, DIGBY_OK)
-
-/* rc must be one of two codes. */
-#define ASSERT_RC2(expr, a, b)                                                \
-    do {                                                                      \
-        int rc_ = (expr);                                                     \
-        if (rc_ != (a) && rc_ != (b)) {                                       \
-            print_error("%s:%d: %s\n    returned %s (%d), expected %s or %s\n", \
-                        __FILE__, __LINE__, #expr, rc_name(rc_), rc_,         \
-                        rc_name(a), rc_name(b));                              \
-            fail();                                                           \
-        }                                                                     \
-    } while (0)
-
-#define S(lit) (lit), (sizeof(lit) - 1)
-
-static unsigned g_file_seq;
-
-static void make_path(char *buf, size_t n, const char *tag)
-{
-    const char *dir = getenv("DIGBY_TEST_DIR");
-    if (!dir || !*dir) dir = "/tmp";
-    snprintf(buf, n, "%s/digby_api_errors_%ld_%u_%s.db", dir, (long)getpid(),
-             g_file_seq++, tag);
-    unlink(buf);
-}
-
-static void check_clean(digby_db *db)
-{
-    digby_check_report r;
-    int rc;
-    memset(&r, 0x5a, sizeof(r));
-    rc = digby_check(db, &r);
-    if (rc != DIGBY_OK)
-        print_error("digby_check: %s: bad_pgno %llu: %.199s\n", rc_name(rc),
-                    (unsigned long long)r.bad_pgno, r.message);
-    ASSERT_OK(rc);
-    assert_int_equal(r.bad_pgno, 0);
-    assert_int_equal(r.message[0], '\0');
-}
-
-static void get_stat(digby_db *db, digby_stats *st)
-{
-    memset(st, 0xa5, sizeof(*st));
-    ASSERT_OK(digby_stat(db, st));
-}
-
-static size_t num_key(char *buf, unsigned i)
-{
-    return (size_t)sprintf(buf, "key%07u", i);
-}
-
-static void expect_get(digby_db *db, const void *key, size_t key_bytes,
-                       const void *want, size_t want_bytes)
-{
-    void *v = NULL;
-    size_t vn = (size_t)-1;
-    ASSERT_OK(digby_get(db, key, key_bytes, &v, &vn, NULL));
-    assert_non_null(v);
-    assert_int_equal(vn, want_bytes);
-    if (want_bytes) assert_memory_equal(v, want, want_bytes);
-    digby_free(db, v);
-}
-
-static void expect_missing(digby_db *db, const void *key, size_t key_bytes)
-{
-    void *v = NULL;
-    size_t vn = 0;
-    ASSERT_RC(digby_get(db, key, key_bytes, &v, &vn, NULL), DIGBY_NOTFOUND);
-}
 
 /* Whole-file helpers (POSIX). */
 static unsigned char *slurp(const char *path, size_t *len)
@@ -182,37 +85,9 @@ static unsigned find_all(const unsigned char *hay, size_t n, const void *needle,
     return c;
 }
 
-/* ---- fixture ---------------------------------------------------------- */
+/* ---- fixture (tests/harness.h) ------------------------------------------ */
 
-typedef struct fixture {
-    char path[512];
-    digby_db *db;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = (fixture *)calloc(1, sizeof(*f));
-    if (!f) return -1;
-    make_path(f->path, sizeof(f->path), "t");
-    *state = f;
-    return 0;
-}
-
-/* The file is unlinked first (the open handle keeps working), so that it
-   goes even when the check or the close fails. */
-static int teardown(void **state)
-{
-    fixture *f = (fixture *)*state;
-    digby_db *db = f->db;
-    unlink(f->path);
-    free(f);
-    *state = NULL;
-    if (db) {
-        check_clean(db);
-        ASSERT_OK(digby_close(db));
-    }
-    return 0;
-}
+static int teardown(void **state) { return fixture_teardown(state, check_clean); }
 
 /* ---- a fault-injecting in-memory VFS ------------------------------------ */
 
@@ -855,7 +730,6 @@ static void test_cantopen(void **state)
     digby_options o;
     digby_db *db;
     struct stat sb;
-    const char *dir = getenv("DIGBY_TEST_DIR");
     memset(&o, 0, sizeof(o));
     o.flags = DIGBY_OPEN_NO_CREATE;
     db = (digby_db *)&o;
@@ -864,7 +738,7 @@ static void test_cantopen(void **state)
     assert_int_equal(stat(f->path, &sb), -1);
     ASSERT_RC(digby_open("/nonexistent-digby-dir/x.db", NULL, &db), DIGBY_CANTOPEN);
     /* a directory */
-    ASSERT_RC(digby_open(dir && *dir ? dir : "/tmp", NULL, &db), DIGBY_CANTOPEN);
+    ASSERT_RC(digby_open(test_dir(), NULL, &db), DIGBY_CANTOPEN);
     ASSERT_RC(digby_open("", NULL, &db), DIGBY_CANTOPEN);
     assert_null(db);
 }

@@ -18,50 +18,10 @@
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#define TEST_NAME "bigitems"
+#include "harness.h" /* rc_name, ASSERT_RC, make_path, check_clean, keycmp, xmalloc */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static const char *rc_name(int rc)
-{
-    switch (rc) {
-#define RC_CASE(name, value, text) case value: return #name;
-        DIGBY__ERRORS(RC_CASE)
-#undef RC_CASE
-    default: return "(not a digby code)";
-    }
-}
-
-#define ASSERT_RC(expr, want)                                                 \
-    do {                                                                      \
-        int rc_ = (expr), want_ = (want);                                     \
-        if (rc_ != want_) {                                                   \
-            print_error("%s:%d: %s\n    returned %s (%d), expected %s (%d)\n", \
-                        __FILE__, __LINE__, #expr, rc_name(rc_), rc_,         \
-                        rc_name(want_), want_);                               \
-            fail();                                                           \
-        }                                                                     \
-    } while (0)
-#define ASSERT_OK(expr) ASSERT_RC(expr, DIGBY_OK)
-#define S(lit) (lit), (sizeof(lit) - 1)
-
-static unsigned g_seq;
-
-static void make_path(char *buf, size_t n, const char *tag)
-{
-    const char *dir = getenv("DIGBY_TEST_DIR");
-    if (!dir || !*dir) dir = "/tmp";
-    snprintf(buf, n, "%s/digby_bigitems_%ld_%u_%s.db", dir, (long)getpid(), g_seq++, tag);
-    unlink(buf);
-}
 
 static uint64_t g_rng = 0x9e3779b97f4a7c15u;
 static uint64_t rnd(void)
@@ -73,29 +33,6 @@ static uint64_t rnd(void)
 }
 static size_t below(size_t n) { return n ? (size_t)(rnd() % n) : 0; }
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    assert_non_null(p);
-    return p;
-}
-
-static void check_clean(digby_db *db)
-{
-    digby_check_report r;
-    int rc = digby_check(db, &r);
-    if (rc != DIGBY_OK)
-        print_error("digby_check: %s: bad_pgno %llu: %.199s\n", rc_name(rc),
-                    (unsigned long long)r.bad_pgno, r.message);
-    ASSERT_OK(rc);
-    assert_int_equal(r.message[0], '\0');
-}
-
-static void get_stat(digby_db *db, digby_stats *st)
-{
-    ASSERT_OK(digby_stat(db, st));
-}
-
 static digby_db *open_db(const char *path, uint32_t page_size, uint32_t compression)
 {
     digby_options o;
@@ -106,14 +43,6 @@ static digby_db *open_db(const char *path, uint32_t page_size, uint32_t compress
     o.compression = compression;
     ASSERT_OK(digby_open(path, &o, &db));
     return db;
-}
-
-static int keycmp(const void *a, size_t an, const void *b, size_t bn)
-{
-    size_t n = an < bn ? an : bn;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c) return c < 0 ? -1 : 1;
-    return an < bn ? -1 : an > bn ? 1 : 0;
 }
 
 /* Value bytes: compressible (a few distinct words, repeated) or not. */

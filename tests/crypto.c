@@ -38,52 +38,17 @@
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#define WRONG 1000 /* compare(): the database holds other data */
+#define TEST_NAME "crypto"
+#define TEST_RC_NAMES case WRONG: return "WRONG DATA";
+#include "harness.h" /* rc_name, ASSERT_RC, check_passes, test_scale, xmalloc */
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <pthread.h>
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static const char *rc_name(int rc)
-{
-    switch (rc) {
-#define RC_CASE(name, value, text) case value: return #name;
-        DIGBY__ERRORS(RC_CASE)
-#undef RC_CASE
-    case 1000: return "WRONG DATA";
-    default: return "(not a digby code)";
-    }
-}
-
-#define ASSERT_RC(expr, want)                                                 \
-    do {                                                                      \
-        int rc_ = (expr), want_ = (want);                                     \
-        if (rc_ != want_) {                                                   \
-            print_error("%s:%d: %s\n    returned %s (%d), expected %s (%d)\n", \
-                        __FILE__, __LINE__, #expr, rc_name(rc_), rc_,         \
-                        rc_name(want_), want_);                               \
-            fail();                                                           \
-        }                                                                     \
-    } while (0)
-#define ASSERT_OK(expr) ASSERT_RC(expr, DIGBY_OK)
-
-#define WRONG 1000 /* compare(): the database holds other data */
-
 static int long_keys;   /* some keys are large keys (overflow items) */
 static int compress_on; /* new databases compress large items (lz4) */
-
-static double scale(void)
-{
-    const char *s = getenv("DIGBY_TEST_SCALE");
-    double v = s ? atof(s) : 1.0;
-    return v > 0 ? v : 1.0;
-}
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -91,13 +56,6 @@ static uint64_t splitmix(uint64_t *s)
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    assert_non_null(p);
-    return p;
 }
 
 static const uint8_t key16[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -422,19 +380,9 @@ static int open_db(tvfs *v, const char *path, uint32_t ps, keyspec k, digby_db *
     return digby_open(path, &o, db);
 }
 
-static void check_clean(digby_db *db)
-{
-    digby_check_report r;
-    int rc = digby_check(db, &r);
-    if (rc != DIGBY_OK) {
-        print_error("digby_check: %s: %s\n", rc_name(rc), r.message);
-        fail();
-    }
-}
-
 static void close_db(digby_db *db)
 {
-    check_clean(db);
+    check_passes(db);
     ASSERT_OK(digby_close(db));
 }
 
@@ -739,7 +687,7 @@ static void test_wrong_key(void **state)
     o = opts_for(v, 0, K_PASS);
     o.flags = DIGBY_OPEN_READONLY;
     ASSERT_OK(digby_open("pass.db", &o, &db));
-    check_clean(db);
+    check_passes(db);
     ASSERT_RC(digby_rekey(db, 0), DIGBY_READONLY);
     ASSERT_OK(digby_close(db));
     after = tv_get(v, "pass.db", &na);
@@ -1082,7 +1030,7 @@ static void check_state(const unsigned char *p, size_t n, keyspec oldk, keyspec 
     if (is_new) (*n_new)++;
     else (*n_old)++;
     ASSERT_RC(compare(db, r), DIGBY_OK);
-    check_clean(db);
+    check_passes(db);
     ASSERT_OK(digby_put(db, "after", 5, "crash", 5));
     close_db(db);
     if (done && (oldk.pass != newk.pass || oldk.key != newk.key))
@@ -1194,7 +1142,7 @@ static void test_rekey(void **state)
     assert_int_equal(db->crypt->cur.cipher, DIGBY_CIPHER_AES256_GCM);
     assert_true(memcmp(before, db->crypt->cur.key, 32) != 0);
     ASSERT_RC(compare(db, &r), DIGBY_OK);
-    check_clean(db);
+    check_passes(db);
     random_txn(db, &r, &seed, 50, 1);
     close_db(db);
     ASSERT_OK(open_db(v, "r.db", 0, K_RAW16, &db));
@@ -1260,7 +1208,7 @@ static void test_model(void **state)
     for (s = 0; s < 3; s++) {
         tvfs *v = tv_new();
         ref r;
-        uint64_t seed = 0xC0FFEE00u + s, rounds = (uint64_t)(100 * scale()), i;
+        uint64_t seed = 0xC0FFEE00u + s, rounds = (uint64_t)(100 * test_scale()), i;
         unsigned n_rekey = 0, n_pass = 0, n_reopen = 0, n_abort = 0;
         keyspec cur = s == 1 ? K_RAW32 : K_PASS;
         digby_db *db;
@@ -1317,7 +1265,7 @@ static void test_nonces_unique(void **state)
     size_t n;
     digby_db *db, *db2;
     /* at least 10 rounds: one reopen without a clean close */
-    unsigned rounds = (unsigned)(40 * scale()) < 10 ? 10 : (unsigned)(40 * scale());
+    unsigned rounds = (unsigned)(40 * test_scale()) < 10 ? 10 : (unsigned)(40 * test_scale());
     (void)state;
     memset(&r, 0, sizeof(r));
     memset(&r2, 0, sizeof(r2));
@@ -1380,7 +1328,7 @@ static void test_nonces_unique(void **state)
     assert_true(dups == 0);
     /* and the generator itself, many more times (white-box) */
     {
-        size_t want = (size_t)(1000000 * scale()), k;
+        size_t want = (size_t)(1000000 * test_scale()), k;
         unsigned char *all = (unsigned char *)xmalloc(want * 12);
         ASSERT_OK(open_db(v, "n.db", 0, K_RAW32, &db));
         for (k = 0; k < want; k++) ASSERT_OK(digby__random(db, all + 12 * k, 12));

@@ -23,76 +23,18 @@
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#define TEST_NAME "threads"
+#include "harness.h" /* rc_name, ASSERT_RC, make_path, check_passes, test_scale_capped */
 
 #include <pthread.h>
 #include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static const char *rc_name(int rc)
-{
-    switch (rc) {
-#define RC_CASE(name, value, text) case value: return #name;
-        DIGBY__ERRORS(RC_CASE)
-#undef RC_CASE
-    default: return "(not a digby code)";
-    }
-}
-
-#define ASSERT_RC(expr, want)                                                 \
-    do {                                                                      \
-        int rc_ = (expr), want_ = (want);                                     \
-        if (rc_ != want_) {                                                   \
-            print_error("%s:%d: %s\n    returned %s (%d), expected %s (%d)\n", \
-                        __FILE__, __LINE__, #expr, rc_name(rc_), rc_,         \
-                        rc_name(want_), want_);                               \
-            fail();                                                           \
-        }                                                                     \
-    } while (0)
-#define ASSERT_OK(expr) ASSERT_RC(expr, DIGBY_OK)
-
-#define S(lit) (lit), (sizeof(lit) - 1)
-
-static unsigned g_file_seq;
-
-static void make_path(char *buf, size_t n, const char *tag)
-{
-    const char *dir = getenv("DIGBY_TEST_DIR");
-    if (!dir || !*dir) dir = "/tmp";
-    snprintf(buf, n, "%s/digby_threads_%ld_%u_%s.db", dir, (long)getpid(),
-             g_file_seq++, tag);
-    unlink(buf);
-}
-
 /* DIGBY_TEST_SCALE below 1 shrinks the runs (the ThreadSanitizer slice of
    tests/torture/tsan.mk); larger values change nothing here. */
-static double test_scale(void)
-{
-    const char *e = getenv("DIGBY_TEST_SCALE");
-    double x = e ? atof(e) : 1.0;
-    return x > 0 && x < 1 ? x : 1.0;
-}
-
-static void check_clean(digby_db *db)
-{
-    digby_check_report r;
-    int rc;
-    memset(&r, 0, sizeof(r));
-    rc = digby_check(db, &r);
-    if (rc != DIGBY_OK)
-        print_error("digby_check: %s: bad_pgno %llu: %.199s\n", rc_name(rc),
-                    (unsigned long long)r.bad_pgno, r.message);
-    ASSERT_OK(rc);
-}
+static double run_scale(void) { return test_scale_capped(1.0); }
 
 static double now_s(void)
 {
@@ -585,7 +527,7 @@ static void run_snapshot_test(uint32_t page_size, int nreaders, uint32_t flags)
 
     memset(&wa, 0, sizeof(wa));
     wa.s = &s;
-    wa.gens = (uint64_t)(400 * test_scale());
+    wa.gens = (uint64_t)(400 * run_scale());
     if (wa.gens < 60) wa.gens = 60;
     wa.seconds = 6.0;
     t0 = now_s();
@@ -625,11 +567,11 @@ static void run_snapshot_test(uint32_t page_size, int nreaders, uint32_t flags)
         }
         digby_txn_abort(r);
     }
-    check_clean(db);
+    check_passes(db);
     ASSERT_OK(digby_close(db));
     /* and after a reopen */
     ASSERT_OK(digby_open(path, NULL, &db));
-    check_clean(db);
+    check_passes(db);
     {
         void *v;
         size_t vn;
@@ -748,7 +690,7 @@ static void test_writer_waits(void **state)
         assert_memory_equal(pv, "B", 1);
         digby_free(db, pv);
     }
-    check_clean(db);
+    check_passes(db);
     ASSERT_OK(digby_close(db));
     unlink(path);
 }
@@ -900,7 +842,7 @@ static void test_two_writers(void **state)
                 digby_free(db, v);
             }
     }
-    check_clean(db);
+    check_passes(db);
     ASSERT_OK(digby_close(db));
     unlink(path);
 }
@@ -913,7 +855,7 @@ int main(void)
         cmocka_unit_test(test_writer_waits),
         cmocka_unit_test(test_two_writers),
     };
-    PER_WRITER = (int)(PER_WRITER_FULL * test_scale());
+    PER_WRITER = (int)(PER_WRITER_FULL * run_scale());
     if (PER_WRITER < 20) PER_WRITER = 20;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

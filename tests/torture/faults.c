@@ -10,7 +10,10 @@
    and a read-only snapshot held across 30 commits at a time (its gets are
    checked against the model of the commit it began after).  A reference
    model (per tree and key: present, value length, value seed, version)
-   follows every call; values are a function of (seed, length).
+   follows every call; values are a function of (seed, length).  The
+   model, the workload's operations and the in-memory fault VFS are
+   tests/crash_model.h and tests/fault_vfs.h, which tests/crash.c (make
+   test) runs on a smaller workload.
 
    Every sweep forks: the parent runs W1000 once; at each chosen call (VFS
    call or allocation) it forks a child in which that call fails, and waits
@@ -78,24 +81,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-#if UNDER_ASAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
-#define SECTOR 512u
-#define NTREES 5
-#define NKEYS 240
-#define MAX_FILES 2
 #define REOPEN_EVERY 250
 #define SNAP_EVERY 40
 #define SNAP_OPEN 5
@@ -106,8 +91,21 @@
 #define DEFAULT_SEED 0x57100d1b5eedULL
 #define DBPATH "w1000.db"
 
-static const char *const tree_names[NTREES] = {"(global)", "alpha", "beta",
-                                               "gamma.long.name", "delta"};
+/* W1000's model and mix: 5 trees (global + 4 named), 240 keys; 6% of
+   transactions 30-69 operations, the rest 1-10; 50% puts, 15% overwrites,
+   23% deletes, 12% gets. */
+#define MODEL_TREES 5
+#define MODEL_KEYS 240
+#define MODEL_KEY_BYTES 900
+#define MODEL_BIG_TXN 30
+#define MODEL_SMALL_TXN 10
+#define MODEL_DELETE_BELOW 88
+#include "../crash_model.h" /* the model and workload, on ../fault_vfs.h */
+
+#if UNDER_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 static const uint8_t g_key32[32] = {
     9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 11, 12, 13, 14, 15, 16,
     17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
@@ -130,7 +128,6 @@ static cfg C;
 
 /* Counters the children add to (the parent waits for each child, so there
    is never more than one writer). */
-enum { C_OPEN, C_READ, C_WRITE, C_SYNC, C_SIZE, C_TRUNC, C_LOCK, C_NKINDS };
 
 typedef struct shared {
     uint64_t points, children, states, states_a, states_b, states_torn,
@@ -141,7 +138,7 @@ typedef struct shared {
     uint64_t rc_hist[32];
     uint64_t violations;
     uint64_t leak_checks, absorbed;
-    uint64_t kind_points[C_NKINDS]; /* faulted calls by kind */
+    uint64_t kind_points[FV_NKINDS]; /* faulted calls by kind */
     int a_matched_old;       /* the last child's all-dropped state was checked */
 } shared;
 
@@ -172,19 +169,10 @@ static void die(const char *msg)
     exit(2);
 }
 
-static void *xmalloc(size_t n)
+static void fv_out_of_memory(const char *what)
 {
-    void *p = malloc(n ? n : 1);
-    if (!p) die("out of memory (test harness)");
-    return p;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+    fprintf(stderr, "faults: out of memory (%s)\n", what);
+    exit(2);
 }
 
 static void rc_count(int rc)
@@ -192,287 +180,6 @@ static void rc_count(int rc)
     int i = -rc;
     if (i < 0 || i >= 32) i = 31;
     S->rc_hist[i]++;
-}
-
-/* ---- byte images --------------------------------------------------------- */
-
-typedef struct img {
-    unsigned char *p;
-    size_t n, cap;
-} img;
-
-static void img_reserve(img *m, size_t n)
-{
-    if (n > m->cap) {
-        size_t cap = m->cap ? m->cap : 4096;
-        unsigned char *p;
-        while (cap < n) cap *= 2;
-        p = (unsigned char *)realloc(m->p, cap);
-        if (!p) die("out of memory (image)");
-        m->p = p;
-        m->cap = cap;
-    }
-}
-
-static void img_resize(img *m, size_t n)
-{
-    img_reserve(m, n);
-    if (n > m->n) memset(m->p + m->n, 0, n - m->n);
-    m->n = n;
-}
-
-static void img_write(img *m, uint64_t off, const void *buf, size_t len)
-{
-    if (off + len > m->n) img_resize(m, (size_t)(off + len));
-    if (len) memcpy(m->p + off, buf, len);
-}
-
-static void img_copy(img *dst, const img *src)
-{
-    dst->n = 0;
-    img_reserve(dst, src->n);
-    if (src->n) memcpy(dst->p, src->p, src->n);
-    dst->n = src->n;
-}
-
-static void img_free(img *m)
-{
-    free(m->p);
-    memset(m, 0, sizeof *m);
-}
-
-/* ---- the fault-injecting VFS (in memory) -------------------------------- */
-
-static const char *const kind_names[C_NKINDS] = {"open", "read", "write", "sync",
-                                                 "size", "truncate", "lock"};
-enum { F_NONE, F_CUT, F_EIO, F_FULL, F_SHORT };
-
-typedef struct fop {
-    int kind;          /* C_WRITE or C_TRUNC */
-    uint64_t off;      /* write: offset; truncate: new size */
-    size_t len;
-    unsigned char *data;
-    uint64_t seq;
-} fop;
-
-typedef struct ffile {
-    char path[128];
-    img dur, cur;
-    fop *ops;
-    size_t nops, cap;
-} ffile;
-
-typedef struct fvfs fvfs;
-struct fvfs {
-    digby_vfs vfs;
-    ffile files[MAX_FILES];
-    int nfiles;
-    uint64_t seq;
-    int cut;                 /* power is off */
-    int persist_rc;          /* every call fails with this (0: none) */
-    int failed_sync;         /* a sync returned an error */
-    int injected;            /* a fault was injected */
-    int inj_kind;
-    uint64_t syncs_ok;       /* durable generation */
-    int (*hook)(fvfs *v, int kind);
-};
-
-typedef struct fhandle {
-    fvfs *v;
-    ffile *f;
-    int readonly;
-} fhandle;
-
-static fhandle *FH(digby_file *f) { return (fhandle *)(void *)f; }
-
-static void push_op(fvfs *v, ffile *f, int kind, uint64_t off, const void *buf,
-                    size_t len)
-{
-    fop *o;
-    if (f->nops == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 64;
-        fop *p = (fop *)realloc(f->ops, cap * sizeof(fop));
-        if (!p) die("out of memory (ops)");
-        f->ops = p;
-        f->cap = cap;
-    }
-    o = &f->ops[f->nops++];
-    o->kind = kind;
-    o->off = off;
-    o->len = len;
-    o->data = NULL;
-    if (kind == C_WRITE) {
-        o->data = (unsigned char *)xmalloc(len);
-        memcpy(o->data, buf, len);
-    }
-    o->seq = v->seq++;
-}
-
-static void clear_ops(ffile *f)
-{
-    size_t i;
-    for (i = 0; i < f->nops; i++) free(f->ops[i].data);
-    f->nops = 0;
-}
-
-/* Every call but close comes here first: the fault to apply, F_NONE for none. */
-static int fv_enter(fvfs *v, int kind, int *rc)
-{
-    int a;
-    if (v->cut) { *rc = DIGBY_IOERR; return F_CUT; }
-    if (v->persist_rc) {
-        *rc = v->persist_rc;
-        if (kind == C_SYNC) v->failed_sync = 1;
-        return F_EIO;
-    }
-    a = v->hook ? v->hook(v, kind) : F_NONE;
-    if (a == F_NONE) return F_NONE;
-    v->injected = 1;
-    v->inj_kind = kind;
-    if (kind == C_SYNC) v->failed_sync = 1;
-    if (a == F_CUT) {
-        v->cut = 1;
-        *rc = DIGBY_IOERR;
-    } else {
-        *rc = a == F_FULL ? DIGBY_FULL : DIGBY_IOERR;
-    }
-    return a;
-}
-
-static int fv_open(const digby_vfs *vfs, const char *path, unsigned flags,
-                   digby_file **out)
-{
-    fvfs *v = (fvfs *)vfs->ctx;
-    ffile *f = NULL;
-    fhandle *h;
-    int i, rc;
-    *out = NULL;
-    if (fv_enter(v, C_OPEN, &rc) != F_NONE) return rc;
-    if (strlen(path) >= sizeof f->path) return DIGBY_CANTOPEN;
-    for (i = 0; i < v->nfiles; i++)
-        if (strcmp(v->files[i].path, path) == 0) f = &v->files[i];
-    if (!f) {
-        if (!(flags & DIGBY_VFS_CREATE) || (flags & DIGBY_VFS_READONLY))
-            return DIGBY_CANTOPEN;
-        if (v->nfiles == MAX_FILES) return DIGBY_CANTOPEN;
-        f = &v->files[v->nfiles++];
-        memset(f, 0, sizeof *f);
-        strcpy(f->path, path);
-    }
-    h = (fhandle *)malloc(sizeof *h);
-    if (!h) return DIGBY_NOMEM;
-    h->v = v;
-    h->f = f;
-    h->readonly = (flags & DIGBY_VFS_READONLY) != 0;
-    *out = (digby_file *)(void *)h;
-    return DIGBY_OK;
-}
-
-static int fv_read(digby_file *fh, uint64_t off, void *buf, size_t len, size_t *got)
-{
-    fhandle *h = FH(fh);
-    const img *m = &h->f->cur;
-    size_t n = 0;
-    int rc;
-    *got = 0;
-    if (fv_enter(h->v, C_READ, &rc) != F_NONE) return rc;
-    if (off < m->n) {
-        n = m->n - (size_t)off < len ? m->n - (size_t)off : len;
-        memcpy(buf, m->p + off, n);
-    }
-    *got = n;
-    return DIGBY_OK;
-}
-
-static int fv_write(digby_file *fh, uint64_t off, const void *buf, size_t len)
-{
-    fhandle *h = FH(fh);
-    int rc, a = fv_enter(h->v, C_WRITE, &rc);
-    if (a == F_SHORT) {
-        /* the first half of the sectors reached the file, then an error */
-        size_t part = (len / 2) / SECTOR * SECTOR;
-        if (part) {
-            img_write(&h->f->cur, off, buf, part);
-            push_op(h->v, h->f, C_WRITE, off, buf, part);
-        }
-        return rc;
-    }
-    if (a != F_NONE) return rc;
-    if (h->readonly) return DIGBY_IOERR;
-    img_write(&h->f->cur, off, buf, len);
-    push_op(h->v, h->f, C_WRITE, off, buf, len);
-    return DIGBY_OK;
-}
-
-static int fv_sync(digby_file *fh)
-{
-    fhandle *h = FH(fh);
-    int rc;
-    if (fv_enter(h->v, C_SYNC, &rc) != F_NONE) return rc;
-    img_copy(&h->f->dur, &h->f->cur);
-    clear_ops(h->f);
-    h->v->syncs_ok++;
-    return DIGBY_OK;
-}
-
-static int fv_size(digby_file *fh, uint64_t *size_bytes)
-{
-    fhandle *h = FH(fh);
-    int rc;
-    if (fv_enter(h->v, C_SIZE, &rc) != F_NONE) return rc;
-    *size_bytes = h->f->cur.n;
-    return DIGBY_OK;
-}
-
-static int fv_truncate(digby_file *fh, uint64_t size_bytes)
-{
-    fhandle *h = FH(fh);
-    int rc;
-    if (fv_enter(h->v, C_TRUNC, &rc) != F_NONE) return rc;
-    if (h->readonly) return DIGBY_IOERR;
-    img_resize(&h->f->cur, (size_t)size_bytes);
-    push_op(h->v, h->f, C_TRUNC, size_bytes, NULL, 0);
-    return DIGBY_OK;
-}
-
-static int fv_lock(digby_file *fh, int mode)
-{
-    fhandle *h = FH(fh);
-    int rc;
-    if (mode == DIGBY_LOCK_NONE) return DIGBY_OK; /* a release never fails */
-    if (fv_enter(h->v, C_LOCK, &rc) != F_NONE) return rc;
-    return DIGBY_OK;
-}
-
-static void fv_close(digby_file *fh) { free(FH(fh)); }
-
-static fvfs *fv_new(void)
-{
-    fvfs *v = (fvfs *)calloc(1, sizeof(fvfs));
-    if (!v) die("out of memory (vfs)");
-    v->vfs.version = DIGBY_VFS_VERSION;
-    v->vfs.ctx = v;
-    v->vfs.open = fv_open;
-    v->vfs.read = fv_read;
-    v->vfs.write = fv_write;
-    v->vfs.sync = fv_sync;
-    v->vfs.size = fv_size;
-    v->vfs.truncate = fv_truncate;
-    v->vfs.lock = fv_lock;
-    v->vfs.close = fv_close;
-    return v;
-}
-
-static void fv_free(fvfs *v)
-{
-    int i;
-    for (i = 0; i < v->nfiles; i++) {
-        clear_ops(&v->files[i]);
-        free(v->files[i].ops);
-        img_free(&v->files[i].dur);
-        img_free(&v->files[i].cur);
-    }
-    free(v);
 }
 
 /* ---- the allocator hooks -------------------------------------------------- */
@@ -529,120 +236,34 @@ static void ha_free(void *ctx, void *ptr)
     free(ptr);
 }
 
-/* ---- keys, values, model --------------------------------------------------- */
-
-typedef struct ment {
-    uint32_t vlen, vseed;
-    uint64_t version;
-    int present;
-} ment;
-
-typedef struct mstate {
-    int exists[NTREES];
-    ment e[NTREES][NKEYS];
-} mstate;
-
-typedef struct mkey {
-    unsigned char p[900];
-    size_t n;
-} mkey;
+/* ---- keys and values ------------------------------------------------------- */
 
 static mkey *g_keys;
 static unsigned char *g_vb;    /* value scratch */
 static size_t g_vmax;
 
-static void vfill(unsigned char *b, size_t n, uint32_t seed)
-{
-    uint64_t w = ((uint64_t)seed << 32) ^ 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, o = 0;
-    size_t i = 0;
-    int runs = seed & 1; /* half the values compress */
-    while (i < n) {
-        size_t k = n - i < 8 ? n - i : 8;
-        if (!runs || (i & 31) == 0) {
-            w = w * 6364136223846793005ULL + 1442695040888963407ULL;
-            o = w ^ (w >> 29);
-        }
-        memcpy(b + i, &o, k);
-        i += k;
-    }
-}
-
-static int kcmp(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
-{
-    size_t m = an < bn ? an : bn;
-    int c = m ? memcmp(a, b, m) : 0;
-    if (c) return c < 0 ? -1 : 1;
-    return an < bn ? -1 : an > bn ? 1 : 0;
-}
-
-static int mkey_cmp(const void *x, const void *y)
-{
-    const mkey *a = (const mkey *)x, *b = (const mkey *)y;
-    return kcmp(a->p, a->n, b->p, b->n);
-}
-
 /* Sorted distinct keys: shared prefixes, one of max_key bytes, a few large
    keys (past max_key) that tie on long prefixes. */
 static void gen_keys(mkey *keys, uint64_t seed, size_t max_key)
 {
-    static const char *const pre[6] = {"", "a", "ab", "user/", "user/00", "\xff"};
     uint64_t s = seed ^ 0x1234567ULL;
-    size_t n = 0, i, j, cap = sizeof keys[0].p - 1;
-    keys[n++].n = 0;
+    size_t n, j, cap = sizeof keys[0].p - 1;
     if (max_key > cap) max_key = cap;
-    memset(keys[n].p, 'm', max_key);
-    keys[n++].n = max_key;
+    n = model_keys_begin(keys, max_key);
     while (n < 12 && max_key + 40 < cap) {
         size_t extra = 1 + (size_t)(splitmix(&s) % 30);
         size_t len = max_key + extra > cap ? cap : max_key + extra;
         memset(keys[n].p, 'L', len);
         for (j = len - extra; j < len; j++) keys[n].p[j] = (unsigned char)('a' + splitmix(&s) % 3);
         keys[n].n = len;
-        for (i = 0; i < n; i++)
-            if (mkey_cmp(&keys[i], &keys[n]) == 0) break;
-        if (i == n) n++;
+        n = model_key_keep(keys, n);
     }
-    while (n < NKEYS) {
-        const char *p = pre[splitmix(&s) % 6];
-        size_t pl = strlen(p), sl = (size_t)(splitmix(&s) % 24), len;
-        if (splitmix(&s) % 20 == 0) sl = (size_t)(splitmix(&s) % 80);
-        len = pl + sl > max_key ? max_key : pl + sl;
-        memcpy(keys[n].p, p, pl < len ? pl : len);
-        for (j = pl; j < len; j++) keys[n].p[j] = (unsigned char)('a' + splitmix(&s) % 6);
-        keys[n].n = len;
-        for (i = 0; i < n; i++)
-            if (mkey_cmp(&keys[i], &keys[n]) == 0) break;
-        if (i == n) n++;
-    }
-    qsort(keys, NKEYS, sizeof(mkey), mkey_cmp);
+    model_keys_finish(keys, n, &s, max_key, 80);
 }
 
 /* ---- the workload ------------------------------------------------------------ */
 
-typedef struct wl {
-    uint64_t rng;
-    const digby_vfs *vfs;
-    fvfs *fv;                /* the fault VFS, or NULL (sys mode) */
-    const char *path;
-    digby_db *db;
-    digby_txn *txn;
-    digby_txn *snap;
-    digby_options opts;
-    mstate cm;               /* current, with the open transaction */
-    mstate com;              /* the last acknowledged commit */
-    mstate inflight;         /* a commit that failed: may be on disk */
-    mstate snm;              /* what the snapshot must show */
-    int have_inflight;
-    int in_commit;
-    int stopped, stop_rc;
-    const char *stop_where;
-    int ntxn_done, limit;
-    uint64_t commits, aborts;
-} wl;
-
 static wl W;
-
-static size_t wbelow(wl *w, size_t n) { return (size_t)(splitmix(&w->rng) % n); }
 
 static uint32_t wvlen(wl *w)
 {
@@ -654,33 +275,13 @@ static uint32_t wvlen(wl *w)
     return (uint32_t)(lo + wbelow(w, span)); /* overflow pages */
 }
 
-static int wstop(wl *w, int rc, const char *where)
-{
-    if (!w->stopped) {
-        w->stopped = 1;
-        w->stop_rc = rc;
-        w->stop_where = where;
-    }
-    return 1;
-}
-
-static int present_key(wl *w, int tr)
-{
-    size_t s = wbelow(w, NKEYS), i;
-    for (i = 0; i < NKEYS; i++) {
-        size_t k = (s + i) % NKEYS;
-        if (w->cm.e[tr][k].present) return (int)k;
-    }
-    return -1;
-}
-
 /* Two gets in the snapshot, against the state it began with. */
 static int snap_check(wl *w)
 {
     int j;
     for (j = 0; j < 2; j++) {
-        int tr = (int)wbelow(w, NTREES);
-        size_t k = wbelow(w, NKEYS);
+        int tr = (int)wbelow(w, MODEL_TREES);
+        size_t k = wbelow(w, MODEL_KEYS);
         const ment *e = &w->snm.e[tr][k];
         digby_table *t = NULL;
         const void *val = NULL;
@@ -705,94 +306,19 @@ static int snap_check(wl *w)
     return 0;
 }
 
-/* One write transaction; 1 when the workload must stop. */
+/* One write transaction (crash_model.h's operations, then W1000's own:
+   a large value put and deleted, a scratch table); 1 when the workload
+   must stop. */
 static int w_txn(wl *w)
 {
-    digby_table *h[NTREES] = {NULL, NULL, NULL, NULL, NULL};
     uint64_t txid;
-    size_t nops, i;
     int rc;
-    rc = digby_txn_begin(w->db, 0, &w->txn);
-    if (rc != DIGBY_OK) { w->txn = NULL; return wstop(w, rc, "txn_begin"); }
-    txid = digby_txn_id(w->txn);
-    nops = wbelow(w, 100) < 6 ? 30 + wbelow(w, 40) : 1 + wbelow(w, 10);
-    for (i = 0; i < nops; i++) {
-        int tr = (int)wbelow(w, NTREES);
-        size_t r = wbelow(w, 100);
-        digby_table *t = NULL;
-        if (tr && !w->cm.exists[tr]) {
-            rc = digby_table_open(w->txn, tree_names[tr], DIGBY_TABLE_CREATE, &h[tr]);
-            if (rc != DIGBY_OK) return wstop(w, rc, "table create");
-            w->cm.exists[tr] = 1;
-            continue;
-        }
-        if (tr && r < 2) {
-            rc = digby_table_drop(w->txn, tree_names[tr]);
-            if (rc != DIGBY_OK) return wstop(w, rc, "table drop");
-            w->cm.exists[tr] = 0;
-            memset(w->cm.e[tr], 0, sizeof w->cm.e[tr]);
-            h[tr] = NULL;
-            continue;
-        }
-        if (tr) {
-            if (!h[tr]) {
-                rc = digby_table_open(w->txn, tree_names[tr], 0, &h[tr]);
-                if (rc != DIGBY_OK) return wstop(w, rc, "table open");
-            }
-            t = h[tr];
-        }
-        if (r < 50 || (r < 65 && present_key(w, tr) < 0)) {
-            size_t k = wbelow(w, NKEYS);
-            uint32_t vl = wvlen(w), vs = (uint32_t)splitmix(&w->rng);
-            unsigned fl = wbelow(w, 10) == 0 ? DIGBY_PUT_NOOVERWRITE : 0;
-            int want = fl && w->cm.e[tr][k].present ? DIGBY_EXISTS : DIGBY_OK;
-            vfill(g_vb, vl, vs);
-            rc = digby_txn_put(w->txn, t, g_keys[k].p, g_keys[k].n, g_vb, vl, fl);
-            if (rc != want) return wstop(w, rc, "put");
-            if (want == DIGBY_OK) {
-                ment *e = &w->cm.e[tr][k];
-                e->present = 1;
-                e->vlen = vl;
-                e->vseed = vs;
-                e->version = txid;
-            }
-        } else if (r < 65) {
-            int k = present_key(w, tr);
-            uint32_t vl = wvlen(w), vs = (uint32_t)splitmix(&w->rng);
-            ment *e = &w->cm.e[tr][k];
-            vfill(g_vb, vl, vs);
-            rc = digby_txn_put(w->txn, t, g_keys[k].p, g_keys[k].n, g_vb, vl, 0);
-            if (rc != DIGBY_OK) return wstop(w, rc, "overwrite");
-            e->vlen = vl;
-            e->vseed = vs;
-            e->version = txid;
-        } else if (r < 88) {
-            int k = present_key(w, tr), want;
-            if (k < 0 || wbelow(w, 5) == 0) k = (int)wbelow(w, NKEYS);
-            want = w->cm.e[tr][k].present ? DIGBY_OK : DIGBY_NOTFOUND;
-            rc = digby_txn_delete(w->txn, t, g_keys[k].p, g_keys[k].n);
-            if (rc != want) return wstop(w, rc, "delete");
-            memset(&w->cm.e[tr][k], 0, sizeof(ment));
-        } else {
-            size_t k = wbelow(w, NKEYS);
-            const ment *e = &w->cm.e[tr][k];
-            const void *val = NULL;
-            size_t vn = 0;
-            uint64_t ver = 0;
-            rc = digby_txn_get(w->txn, t, g_keys[k].p, g_keys[k].n, &val, &vn, &ver);
-            if (rc != (e->present ? DIGBY_OK : DIGBY_NOTFOUND)) return wstop(w, rc, "get");
-            if (rc == DIGBY_OK) {
-                vfill(g_vb, e->vlen, e->vseed);
-                if (vn != e->vlen || (vn && memcmp(val, g_vb, vn)) || ver != e->version)
-                    return wstop(w, -999, "get: wrong value");
-            }
-        }
-    }
+    if (w_begin(w, &txid) || w_ops(w, txid)) return 1;
     if (wbelow(w, 100) < 5) {
         /* a large value put and deleted again: pages taken at the end of the
            file and freed before the commit (which then extends the file by
            truncate) */
-        size_t k = wbelow(w, NKEYS);
+        size_t k = wbelow(w, MODEL_KEYS);
         uint32_t vl = (uint32_t)(g_vmax - wbelow(w, C.ps)), vs = (uint32_t)splitmix(&w->rng);
         vfill(g_vb, vl, vs);
         rc = digby_txn_put(w->txn, NULL, g_keys[k].p, g_keys[k].n, g_vb, vl, 0);
@@ -822,26 +348,7 @@ static int w_txn(wl *w)
         rc = digby_table_drop(w->txn, "scratch");
         if (rc != DIGBY_OK) return wstop(w, rc, "scratch drop");
     }
-    if (wbelow(w, 100) < 5) {
-        digby_txn_abort(w->txn);
-        w->txn = NULL;
-        w->cm = w->com;
-        w->aborts++;
-        return 0;
-    }
-    w->in_commit = 1;
-    rc = digby_txn_commit(w->txn);
-    w->txn = NULL;
-    if (rc != DIGBY_OK) {
-        w->inflight = w->cm;
-        w->have_inflight = 1;
-        return wstop(w, rc, "commit");
-    }
-    w->in_commit = 0;
-    w->com = w->cm;
-    w->have_inflight = 0;
-    w->commits++;
-    return 0;
+    return w_end(w);
 }
 
 static int w_open(wl *w, const char *where)
@@ -901,6 +408,10 @@ static void w_init(wl *w, const digby_vfs *vfs, fvfs *fv, const char *path, int 
     w->vfs = vfs;
     w->fv = fv;
     w->path = path;
+    w->keys = g_keys;
+    w->vb = g_vb;
+    w->vlen = wvlen;
+    w->wrong_rc = -999; /* a wrong value: a code no API call returns */
     w->limit = C.ntxn;
     set_opts(&w->opts, vfs);
     if (use_hooks) {
@@ -930,105 +441,6 @@ static void w_run(wl *w)
 
 /* ---- verification --------------------------------------------------------- */
 
-typedef struct listed {
-    int n;
-    char name[NTREES][64];
-} listed;
-
-static int list_cb(void *ctx, const char *name, size_t name_bytes, uint64_t entries)
-{
-    listed *l = (listed *)ctx;
-    (void)entries;
-    if (l->n >= NTREES || name_bytes >= sizeof l->name[0]) return 1;
-    memcpy(l->name[l->n], name, name_bytes);
-    l->name[l->n][name_bytes] = 0;
-    l->n++;
-    return 0;
-}
-
-/* 1 when the database shows exactly m; otherwise 0 and why. */
-static int db_equals(digby_db *db, const mstate *m, char *why, size_t cap)
-{
-    digby_txn *txn = NULL;
-    digby_cursor *c = NULL;
-    listed l;
-    int tr, rc, ok = 0, expect = 0;
-    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
-    if (rc != DIGBY_OK) {
-        snprintf(why, cap, "read txn: %s", digby_strerror(rc));
-        return 0;
-    }
-    memset(&l, 0, sizeof l);
-    rc = digby_table_list(txn, list_cb, &l);
-    for (tr = 1; tr < NTREES; tr++) expect += m->exists[tr];
-    if (rc != DIGBY_OK || l.n != expect) {
-        snprintf(why, cap, "table_list: %s, %d tables, model %d", digby_strerror(rc),
-                 l.n, expect);
-        goto out;
-    }
-    for (tr = 0; tr < NTREES; tr++) {
-        digby_table *h = NULL;
-        size_t k = 0, seen = 0, i;
-        const void *key, *val;
-        size_t kn, vn;
-        uint64_t ver;
-        if (tr) {
-            rc = digby_table_open(txn, tree_names[tr], 0, &h);
-            if (rc != (m->exists[tr] ? DIGBY_OK : DIGBY_NOTFOUND)) {
-                snprintf(why, cap, "table %s: open gives %s, model %s", tree_names[tr],
-                         digby_strerror(rc), m->exists[tr] ? "exists" : "absent");
-                goto out;
-            }
-            if (!m->exists[tr]) continue;
-        }
-        rc = digby_cursor_open(txn, h, &c);
-        if (rc != DIGBY_OK) {
-            snprintf(why, cap, "cursor_open: %s", digby_strerror(rc));
-            goto out;
-        }
-        for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
-            rc = digby_cursor_get(c, &key, &kn, &val, &vn, &ver);
-            if (rc != DIGBY_OK) break;
-            while (k < NKEYS && !m->e[tr][k].present) k++;
-            if (k == NKEYS || kcmp((const unsigned char *)key, kn, g_keys[k].p, g_keys[k].n)) {
-                snprintf(why, cap, "tree %s entry %lu: key differs", tree_names[tr],
-                         (unsigned long)seen);
-                goto out;
-            }
-            vfill(g_vb, m->e[tr][k].vlen, m->e[tr][k].vseed);
-            if (vn != m->e[tr][k].vlen || (vn && memcmp(val, g_vb, vn)) ||
-                ver != m->e[tr][k].version) {
-                snprintf(why, cap, "tree %s key #%lu: value/version differ (db %lu bytes "
-                         "v%llu, model %lu bytes v%llu)", tree_names[tr], (unsigned long)k,
-                         (unsigned long)vn, (unsigned long long)ver,
-                         (unsigned long)m->e[tr][k].vlen,
-                         (unsigned long long)m->e[tr][k].version);
-                goto out;
-            }
-            k++;
-            seen++;
-        }
-        if (rc != DIGBY_NOTFOUND) {
-            snprintf(why, cap, "tree %s: scan ended with %s", tree_names[tr],
-                     digby_strerror(rc));
-            goto out;
-        }
-        for (i = k; i < NKEYS; i++)
-            if (m->e[tr][i].present) {
-                snprintf(why, cap, "tree %s: db has %lu entries, model more",
-                         tree_names[tr], (unsigned long)seen);
-                goto out;
-            }
-        digby_cursor_close(c);
-        c = NULL;
-    }
-    ok = 1;
-out:
-    if (c) digby_cursor_close(c);
-    digby_txn_abort(txn);
-    return ok;
-}
-
 /* Open db (already open: pass it) and check: contents equal com, or
    inflight when given; digby_check; a new write and commit.  Returns 0, or
    1 after reporting a violation; *which: 1 matched com, 2 inflight. */
@@ -1037,24 +449,22 @@ static int verify_db(digby_db *db, const mstate *com, const mstate *inflight,
 {
     char why_old[300], why_new[300];
     digby_check_report rep;
-    digby_txn *txn = NULL;
-    const void *val;
-    size_t vn;
+    write_after wa;
     int rc, bad = 0;
     mstate *brk = NULL;
     if (C.brk) {
         /* the deliberately wrong expectation: one more key in the global tree */
-        brk = (mstate *)xmalloc(sizeof *brk);
+        brk = (mstate *)fv_xmalloc(sizeof *brk);
         *brk = *com;
-        brk->e[0][NKEYS / 2].present = !brk->e[0][NKEYS / 2].present;
-        brk->e[0][NKEYS / 2].vlen = 3;
+        brk->e[0][MODEL_KEYS / 2].present = !brk->e[0][MODEL_KEYS / 2].present;
+        brk->e[0][MODEL_KEYS / 2].vlen = 3;
         com = brk;
         inflight = NULL;
     }
     *which = 0;
-    if (db_equals(db, com, why_old, sizeof why_old)) {
+    if (db_equals(db, g_keys, com, g_vb, why_old, sizeof why_old)) {
         *which = 1;
-    } else if (inflight && db_equals(db, inflight, why_new, sizeof why_new)) {
+    } else if (inflight && db_equals(db, g_keys, inflight, g_vb, why_new, sizeof why_new)) {
         *which = 2;
     } else {
         violation("%s: contents match neither the last acknowledged commit (%s)%s%s",
@@ -1070,21 +480,9 @@ static int verify_db(digby_db *db, const mstate *com, const mstate *inflight,
                   (unsigned long long)rep.bad_pgno, rep.message);
         bad = 1;
     }
-    rc = digby_txn_begin(db, 0, &txn);
-    if (rc == DIGBY_OK) {
-        rc = digby_txn_put(txn, NULL, "after-fault", 11, "ok", 2, 0);
-        if (rc == DIGBY_OK) rc = digby_txn_commit(txn);
-        else digby_txn_abort(txn);
-    }
-    if (rc == DIGBY_OK) {
-        rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
-        if (rc == DIGBY_OK) {
-            rc = digby_txn_get(txn, NULL, "after-fault", 11, &val, &vn, NULL);
-            if (rc == DIGBY_OK && (vn != 2 || memcmp(val, "ok", 2))) rc = DIGBY_CORRUPT;
-            digby_txn_abort(txn);
-        }
-        if (rc == DIGBY_OK) rc = digby_check(db, &rep);
-    }
+    model_write_after(db, "after-fault", &wa);
+    rc = wa.write_rc != DIGBY_OK ? wa.write_rc : wa.read_rc != DIGBY_OK ? wa.read_rc
+                                                                        : wa.check_rc;
     if (rc != DIGBY_OK) {
         violation("%s: a write after reopening: %s", what, digby_strerror(rc));
         bad = 1;
@@ -1094,19 +492,13 @@ static int verify_db(digby_db *db, const mstate *com, const mstate *inflight,
 
 /* Open images (one per file of `like`) through a fresh fault-free VFS and
    verify them. */
-static int verify_images(const fvfs *like, img *images, const mstate *com,
+static int verify_images(const fvfs *like, const img *images, const mstate *com,
                          const mstate *inflight, const char *what)
 {
-    fvfs *v = fv_new();
+    fvfs *v = fv_from_images(like, images);
     digby_options o;
     digby_db *db = NULL;
-    int i, rc, bad, which = 0;
-    for (i = 0; i < like->nfiles; i++) {
-        ffile *f = &v->files[v->nfiles++];
-        strcpy(f->path, like->files[i].path);
-        img_copy(&f->dur, &images[i]);
-        img_copy(&f->cur, &images[i]);
-    }
+    int rc, bad, which = 0;
     set_opts(&o, &v->vfs);
     S->states++;
     rc = digby_open(DBPATH, &o, &db);
@@ -1127,152 +519,34 @@ static int verify_images(const fvfs *like, img *images, const mstate *com,
     return bad;
 }
 
-/* ---- crash mode: resolving unsynced writes ---------------------------------- */
-
-#define MAX_STATES 10
-
-static void apply_ops(img *m, const ffile *f, size_t upto)
-{
-    size_t i;
-    for (i = 0; i < upto; i++) {
-        const fop *o = &f->ops[i];
-        if (o->kind == C_WRITE) img_write(m, o->off, o->data, o->len);
-        else img_resize(m, (size_t)o->off);
-    }
-}
-
-static void apply_subset(img *m, const ffile *f, uint64_t *rng)
-{
-    size_t i;
-    for (i = 0; i < f->nops; i++) {
-        const fop *o = &f->ops[i];
-        if (splitmix(rng) & 1) continue;
-        if (o->kind == C_WRITE) img_write(m, o->off, o->data, o->len);
-        else img_resize(m, (size_t)o->off);
-    }
-}
-
-static int same_images(const img *a, const img *b, int n)
-{
-    int i;
-    for (i = 0; i < n; i++)
-        if (a[i].n != b[i].n || (a[i].n && memcmp(a[i].p, b[i].p, a[i].n))) return 0;
-    return 1;
-}
-
-/* The state with every unsynced op kept, then one 512-byte sector of the
-   write op (file fi, op oi) turned to garbage. */
-static void garbage_state(img *st, const fvfs *v, int fi, size_t oi, uint64_t *rng)
-{
-    const fop *o = &v->files[fi].ops[oi];
-    uint64_t first = o->off / SECTOR, last = (o->off + o->len - 1) / SECTOR;
-    uint64_t sec = first + splitmix(rng) % (last - first + 1), off;
-    size_t i;
-    for (i = 0; i < (size_t)v->nfiles; i++) {
-        img_copy(&st[i], &v->files[i].dur);
-        apply_ops(&st[i], &v->files[i], v->files[i].nops);
-    }
-    off = sec * SECTOR;
-    if (off + SECTOR > st[fi].n) img_resize(&st[fi], (size_t)(off + SECTOR));
-    for (i = 0; i < SECTOR; i += 8) {
-        uint64_t r = splitmix(rng);
-        memcpy(st[fi].p + off + i, &r, 8);
-    }
-}
+/* ---- crash mode: the states a power cut may leave ---------------------------- */
 
 static void crash_states(wl *w, fvfs *v)
 {
-    static img st[MAX_STATES][MAX_FILES];
-    const char *names[MAX_STATES];
-    int ns = 0, i, j, last_file = -1, skip_a = 0;
-    uint64_t last_seq = 0, rng = C.seed ^ (S->points * 0x9E3779B97F4A7C15ULL);
+    static fv_states st; /* images reused from state to state */
+    int i, j, skip_a = 0;
+    uint64_t rng = C.seed ^ (S->points * 0x9E3779B97F4A7C15ULL);
     const mstate *infl = w->have_inflight ? &w->inflight : NULL;
-    for (i = 0; i < v->nfiles; i++) {
-        const ffile *f = &v->files[i];
-        if (f->nops && (last_file < 0 || f->ops[f->nops - 1].seq > last_seq)) {
-            last_file = i;
-            last_seq = f->ops[f->nops - 1].seq;
-        }
-    }
-    /* (a) all dropped */
-    for (i = 0; i < v->nfiles; i++) img_copy(&st[ns][i], &v->files[i].dur);
-    names[ns++] = "a:dropped";
-    /* (b) all kept */
-    for (i = 0; i < v->nfiles; i++) {
-        img_copy(&st[ns][i], &v->files[i].dur);
-        apply_ops(&st[ns][i], &v->files[i], v->files[i].nops);
-    }
-    names[ns++] = "b:kept";
-    /* (c) the last write torn at sector boundaries */
-    if (last_file >= 0 && v->files[last_file].ops[v->files[last_file].nops - 1].kind == C_WRITE) {
-        const ffile *f = &v->files[last_file];
-        const fop *o = &f->ops[f->nops - 1];
-        uint64_t first_b = (o->off / SECTOR + 1) * SECTOR, end = o->off + o->len, cuts[3];
-        int ncuts = 0, c;
-        if (first_b >= end) {
-            cuts[ncuts++] = o->off;
-        } else {
-            uint64_t last_b = ((end - 1) / SECTOR) * SECTOR;
-            uint64_t nb = (last_b - first_b) / SECTOR + 1;
-            uint64_t mid_b = first_b + (nb / 2) * SECTOR;
-            cuts[ncuts++] = first_b;
-            if (mid_b != first_b && mid_b != last_b) cuts[ncuts++] = mid_b;
-            if (last_b != first_b) cuts[ncuts++] = last_b;
-        }
-        for (c = 0; c < ncuts && ns < MAX_STATES; c++) {
-            img *m;
-            size_t keep = (size_t)(cuts[c] - o->off);
-            for (i = 0; i < v->nfiles; i++) {
-                img_copy(&st[ns][i], &v->files[i].dur);
-                apply_ops(&st[ns][i], &v->files[i],
-                          i == last_file ? v->files[i].nops - 1 : v->files[i].nops);
-            }
-            m = &st[ns][last_file];
-            if (end > m->n) img_resize(m, (size_t)end);
-            if (keep) memcpy(m->p + o->off, o->data, keep);
-            names[ns++] = "c:torn";
-        }
-    }
+    fv_states_start(&st, v); /* (a) dropped, (b) kept, (c) torn */
     /* (d) another order: two random subsets */
-    for (j = 0; j < 2 && ns < MAX_STATES; j++) {
-        for (i = 0; i < v->nfiles; i++) {
-            img_copy(&st[ns][i], &v->files[i].dur);
-            apply_subset(&st[ns][i], &v->files[i], &rng);
-        }
-        names[ns++] = "d:reordered";
-    }
+    for (i = 0; i < 2; i++) fv_states_reordered(&st, v, &rng);
     /* (e) a sector of garbage: in the last write, and in a random one */
-    if (last_file >= 0) {
-        const ffile *f = &v->files[last_file];
-        size_t oi = f->nops - 1, tries;
-        for (tries = 0; tries < f->nops && f->ops[oi].kind != C_WRITE; tries++) oi--;
-        if (f->ops[oi].kind == C_WRITE && f->ops[oi].len) {
-            garbage_state(st[ns], v, last_file, oi, &rng);
-            names[ns++] = "e:garbage";
-            oi = (size_t)(splitmix(&rng) % f->nops);
-            if (f->ops[oi].kind == C_WRITE && f->ops[oi].len && oi != f->nops - 1 &&
-                ns < MAX_STATES) {
-                garbage_state(st[ns], v, last_file, oi, &rng);
-                names[ns++] = "e:garbage";
-            }
-        }
-    }
+    fv_states_garbage(&st, v, &rng);
     /* the all-dropped image changes only at a sync: skip it when the parent
        saw it checked against the same acknowledged commit */
     skip_a = S->a_matched_old;
     S->a_matched_old = 0;
-    for (j = 0; j < ns; j++) {
+    for (j = 0; j < st.n; j++) {
         char what[200];
-        int dup = 0, bad;
-        for (i = 0; i < j && !dup; i++) dup = same_images(st[i], st[j], v->nfiles);
-        if (dup) { S->dup_skipped++; continue; }
+        int bad;
+        if (fv_states_dup(&st, j, v->nfiles)) { S->dup_skipped++; continue; }
         if (j == 0 && skip_a) { S->a_skipped++; continue; }
         snprintf(what, sizeof what, "power cut at call %llu (%s), workload stopped in %s "
                  "with %s after %d txns%s, state %s", (unsigned long long)S->points,
-                 kind_names[v->inj_kind], w->stop_where ? w->stop_where : "-",
+                 fv_kind_names[v->inj_kind], w->stop_where ? w->stop_where : "-",
                  digby_strerror(w->stop_rc), w->ntxn_done,
-                 w->in_commit ? ", commit in flight" : "", names[j]);
-        switch (names[j][0]) {
+                 w->in_commit ? ", commit in flight" : "", st.name[j]);
+        switch (st.name[j][0]) {
         case 'a': S->states_a++; break;
         case 'b': S->states_b++; break;
         case 'c': S->states_torn++; break;
@@ -1281,7 +555,7 @@ static void crash_states(wl *w, fvfs *v)
         }
         {
             uint64_t before = S->match_old;
-            bad = verify_images(v, st[j], &w->com, infl, what);
+            bad = verify_images(v, st.st[j], &w->com, infl, what);
             if (j == 0 && !bad && S->match_old > before) S->a_matched_old = 1;
         }
     }
@@ -1414,7 +688,7 @@ static void child_finish(wl *w)
             S->swallowed++;
             violation("power cut at call %llu (%s): the failed call reached no API "
                       "caller (workload finished)", (unsigned long long)S->points,
-                      kind_names[v->inj_kind]);
+                      fv_kind_names[v->inj_kind]);
         } else {
             S->surfaced++;
             rc_count(w->stop_rc);
@@ -1439,10 +713,10 @@ static void child_finish(wl *w)
              C.mode[0] == 'o' ? "allocation failure" : injected_rc == 1 ? "EINTR"
              : injected_rc == 2 ? "short transfer" : digby_strerror(injected_rc),
              (unsigned long long)S->points,
-             v && C.mode[0] != 'o' ? (v->injected ? (v->inj_kind == C_WRITE ? " (write)" : v->inj_kind == C_SYNC
-                                 ? " (sync)" : v->inj_kind == C_READ ? " (read)"
-                                 : v->inj_kind == C_OPEN ? " (open)" : v->inj_kind == C_SIZE
-                                 ? " (size)" : v->inj_kind == C_TRUNC ? " (truncate)"
+             v && C.mode[0] != 'o' ? (v->injected ? (v->inj_kind == FV_WRITE ? " (write)" : v->inj_kind == FV_SYNC
+                                 ? " (sync)" : v->inj_kind == FV_READ ? " (read)"
+                                 : v->inj_kind == FV_OPEN ? " (open)" : v->inj_kind == FV_SIZE
+                                 ? " (size)" : v->inj_kind == FV_TRUNC ? " (truncate)"
                                  : " (lock)") : "") : "");
     if (w->stopped) {
         S->surfaced++;
@@ -1500,7 +774,7 @@ static void child_finish(wl *w)
     {
         const mstate *infl = w->have_inflight ? &w->inflight : NULL;
         if (v) {
-            img cur[MAX_FILES], dur[MAX_FILES];
+            img cur[FV_MAX_FILES], dur[FV_MAX_FILES];
             int i;
             memset(cur, 0, sizeof cur);
             memset(dur, 0, sizeof dur);
@@ -1537,7 +811,7 @@ static void child_finish(wl *w)
 /* ---- forking at a call --------------------------------------------------- */
 
 static uint64_t g_idx;      /* counted calls so far */
-static uint64_t g_kinds[C_NKINDS]; /* ... by kind */
+static uint64_t g_kinds[FV_NKINDS]; /* ... by kind */
 
 static int selected(uint64_t idx)
 {
@@ -1572,12 +846,14 @@ static int fork_child(void)
 }
 
 /* crash: write, sync, truncate */
-static int crash_hook(fvfs *v, int kind)
+static int crash_hook(fvfs *v, int kind, uint64_t off, uint64_t len)
 {
     uint64_t idx;
     (void)v;
+    (void)off;
+    (void)len;
     if (g_child) return F_NONE;
-    if (kind != C_WRITE && kind != C_SYNC && kind != C_TRUNC) return F_NONE;
+    if (kind != FV_WRITE && kind != FV_SYNC && kind != FV_TRUNC) return F_NONE;
     g_kinds[kind]++;
     idx = g_idx++;
     if (!selected(idx)) return F_NONE;
@@ -1600,11 +876,13 @@ static int crash_hook(fvfs *v, int kind)
 
 /* io: every call; three faults (short writes for writes only), once and
    persistently */
-static int io_hook(fvfs *v, int kind)
+static int io_hook(fvfs *v, int kind, uint64_t off, uint64_t len)
 {
     static const int faults[3] = {F_EIO, F_FULL, F_SHORT};
     uint64_t idx;
     int f, p;
+    (void)off;
+    (void)len;
     if (g_child) return F_NONE;
     g_kinds[kind]++;
     idx = g_idx++;
@@ -1612,7 +890,7 @@ static int io_hook(fvfs *v, int kind)
     S->points = idx;
     S->kind_points[kind]++;
     for (f = 0; f < 3; f++) {
-        if (faults[f] == F_SHORT && kind != C_WRITE) continue;
+        if (faults[f] == F_SHORT && kind != FV_WRITE) continue;
         for (p = 0; p < 2; p++) {
             S->faults++;
             if (fork_child()) {
@@ -1883,10 +1161,10 @@ int main(int argc, char **argv)
                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (S == MAP_FAILED) die("mmap");
     memset(S, 0, sizeof *S);
-    g_keys = (mkey *)calloc(NKEYS, sizeof(mkey));
+    g_keys = (mkey *)calloc(MODEL_KEYS, sizeof(mkey));
     g_vmax = C.ps / 2 + 2 * (size_t)C.ps;
     if (g_vmax > 100000) g_vmax = 100000;
-    g_vb = (unsigned char *)xmalloc(g_vmax + 64);
+    g_vb = (unsigned char *)fv_xmalloc(g_vmax + 64);
     if (!g_keys) die("out of memory");
     gen_keys(g_keys, C.seed, max_key_for());
 
@@ -1926,7 +1204,7 @@ int main(int argc, char **argv)
             return 1;
         }
         if (v) {
-            img cur[MAX_FILES];
+            img cur[FV_MAX_FILES];
             memset(cur, 0, sizeof cur);
             for (i = 0; i < v->nfiles; i++) img_copy(&cur[i], &v->files[i].cur);
             if (verify_images(v, cur, &W.com, NULL, "the file W1000 left, no fault")) {
@@ -1943,9 +1221,9 @@ int main(int argc, char **argv)
                    C.mode, W.ntxn_done,
                    (unsigned long long)W.commits, (unsigned long long)W.aborts, C.ps,
                    C.enc ? ", encrypted" : "", C.lz4 ? ", lz4" : "",
-                   (unsigned long long)calls, (unsigned long long)g_kinds[C_WRITE],
-                   (unsigned long long)g_kinds[C_SYNC], (unsigned long long)g_kinds[C_TRUNC],
-                   (unsigned long long)g_kinds[C_READ]);
+                   (unsigned long long)calls, (unsigned long long)g_kinds[FV_WRITE],
+                   (unsigned long long)g_kinds[FV_SYNC], (unsigned long long)g_kinds[FV_TRUNC],
+                   (unsigned long long)g_kinds[FV_READ]);
         total = calls;
         memset(S, 0, sizeof *S);
     }
@@ -2026,9 +1304,9 @@ int main(int argc, char **argv)
                  "in flight; %llu duplicate and %llu unchanged all-dropped states skipped) | "
                  "%s violations |",
                  C.label ? C.label : "W1000", a, (unsigned long long)C.step,
-                 (unsigned long long)total, (unsigned long long)S->kind_points[C_WRITE],
-                 (unsigned long long)S->kind_points[C_SYNC],
-                 (unsigned long long)S->kind_points[C_TRUNC], (unsigned long long)S->states_a,
+                 (unsigned long long)total, (unsigned long long)S->kind_points[FV_WRITE],
+                 (unsigned long long)S->kind_points[FV_SYNC],
+                 (unsigned long long)S->kind_points[FV_TRUNC], (unsigned long long)S->states_a,
                  (unsigned long long)S->states_b, (unsigned long long)S->states_torn,
                  (unsigned long long)S->states_reorder, (unsigned long long)S->states_garbage,
                  (unsigned long long)S->match_old, (unsigned long long)S->match_new,

@@ -1,7 +1,8 @@
 # tests/torture/faults.mk -- issue #5 items 1-4: power cut at every write,
 # sync and truncate of W1000; I/O errors at every VFS call and at every system
 # call of the POSIX VFS; the Nth allocation failing for every N; the model
-# check's figure.  The sweeps are tests/torture/faults.c (see its header).
+# check's figure.  The sweeps are tests/torture/faults.c (see its header), on
+# the fault VFS and model of tests/fault_vfs.h and tests/crash_model.h.
 #
 #   make torture-faults  the full figures (12-25 minutes on 2 shared cores): rows
 #                        in $(TORTURE_OUT)/faults.txt.  Every configuration:
@@ -28,6 +29,8 @@ FAULTS_BIN   = $(FAULTS_DIR)/faults
 FAULTS_ASAN  = $(FAULTS_DIR)/faults-asan
 # the slice's build: ASan+UBSan without optimisation (compiles in seconds)
 FAULTS_SLICE = $(FAULTS_DIR)/slice/faults-asan
+# the fault VFS, model and workload it shares with tests/crash.c
+FAULTS_HDRS  = tests/fault_vfs.h tests/crash_model.h
 
 TORTURE_TARGETS += torture-faults
 TEST_SLICES     += slice-faults
@@ -35,13 +38,13 @@ TEST_SLICES     += slice-faults
 
 torture-scale: export DIGBY_TORTURE_OUT = $(abspath $(TORTURE_OUT))
 
-$(FAULTS_BIN): tests/torture/faults.c digby.h | check-amalgamation
+$(FAULTS_BIN): tests/torture/faults.c $(FAULTS_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $< -o $@ $(FAULTS_LIBS)
-$(FAULTS_ASAN): tests/torture/faults.c digby.h | check-amalgamation
+$(FAULTS_ASAN): tests/torture/faults.c $(FAULTS_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $(SANITIZE) $< -o $@ $(FAULTS_LIBS)
-$(FAULTS_SLICE): tests/torture/faults.c digby.h | check-amalgamation
+$(FAULTS_SLICE): tests/torture/faults.c $(FAULTS_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) -O0 $(SANITIZE) $< -o $@ $(FAULTS_LIBS)
 
