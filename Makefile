@@ -106,6 +106,7 @@ define run-tests
 	for t in $(1); do \
 	    echo "==== $$t"; \
 	    if DIGBY_TEST_DIR=$(TEST_DIR) DIGBY_TEST_SCALE=$(2) \
+	       DIGBY_SEEN_ERRORS=$(abspath $(TEST_DIR))/seen \
 	       UBSAN_OPTIONS=print_stacktrace=1 ./$$t; then \
 	        pass=$$((pass + 1)); \
 	    else \
@@ -117,12 +118,24 @@ define run-tests
 	test $$fail -eq 0
 endef
 
+# $(call doc-errors,prefix): the results the programs that include
+# tests/seen_errors.h saw (files prefix.<pid>) must each be on the
+# function's "Returns:" list in digby.h (tests/doc_errors.py); also every
+# public function has such a list and is wrapped.  None recorded is an
+# error: the sweep that should have written them did not.
+define doc-errors
+@set -- $(1).*; if [ ! -e "$$1" ]; then \
+	    echo "doc_errors: no results recorded ($(1).*)"; exit 1; fi; \
+	$(PYTHON) tests/doc_errors.py --wrappers tests/seen_errors.h "$$@"
+endef
+
 # (defined before the rule: make expands a rule's prerequisites as it reads it)
 NOLZ4_SRC  = tests/nolz4/main.c tests/nolz4/writer.c
 NOLZ4_BINS = $(if $(filter bigitems,$(TESTS)),build/tests/nolz4 build/tests-asan/nolz4)
 
 test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) cli-test
 	$(call run-tests,$(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS),$(DIGBY_TEST_SCALE))
+	$(if $(filter crash,$(TESTS)),$(call doc-errors,$(TEST_DIR)/seen))
 	@$(if $(strip $(TEST_SLICES)),$(MAKE) --no-print-directory $(TEST_SLICES))
 
 # tests/nolz4/: a DIGBY_NO_LZ4 + DIGBY_NO_CRYPTO build (main.c) reads a file

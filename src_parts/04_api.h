@@ -266,7 +266,8 @@ DIGBY_API int digby_txn_put(digby_txn *txn, digby_table *table,
               DIGBY_POISONED (a failed write poisoned the transaction);
               DIGBY_NOFEATURE (the value, or a large key on the way, is
               compressed and this build has no lz4); DIGBY_CORRUPT;
-              DIGBY_IOERR; DIGBY_NOMEM. */
+              DIGBY_IOERR (or DIGBY_FULL, when a VFS's read reports it: a
+              VFS's error reaches the caller unchanged); DIGBY_NOMEM. */
 DIGBY_API int digby_txn_get(digby_txn *txn, digby_table *table,
                             const void *key, size_t key_bytes,
                             const void **val, size_t *val_bytes,

@@ -12,7 +12,8 @@ typedef struct list_acc {
     unsigned n;
     char names[16][64];
     uint64_t entries[16];
-    int stop_at;   /* return 7 on this call number (1-based), 0: never */
+    int stop_at;   /* return stop_rc on this call number (1-based), 0: never */
+    int stop_rc;   /* 0: 7 */
 } list_acc;
 
 static int list_cb(void *ctx, const char *name, size_t name_bytes, uint64_t entries)
@@ -24,7 +25,8 @@ static int list_cb(void *ctx, const char *name, size_t name_bytes, uint64_t entr
         a->entries[a->n] = entries;
     }
     a->n++;
-    return (a->stop_at && (int)a->n == a->stop_at) ? 7 : 0;
+    if (a->stop_at && (int)a->n == a->stop_at) return a->stop_rc ? a->stop_rc : 7;
+    return 0;
 }
 
 static void test_tables(void **state)
@@ -110,6 +112,13 @@ static void test_tables(void **state)
     acc.stop_at = 2;
     ASSERT_RC(digby_table_list(w, list_cb, &acc), 7);
     assert_int_equal(acc.n, 2);
+    /* ... whatever it is: -1 (DIGBY_NOTFOUND's value) too, which the walk
+       once took for its own end and turned into DIGBY_OK */
+    memset(&acc, 0, sizeof(acc));
+    acc.stop_at = 3;
+    acc.stop_rc = -1;
+    ASSERT_RC(digby_table_list(w, list_cb, &acc), -1);
+    assert_int_equal(acc.n, 3);
     digby_txn_abort(w);
 
     /* read-only transactions open, read and list tables */

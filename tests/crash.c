@@ -38,6 +38,7 @@
 
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
+#include "seen_errors.h" /* the results the sweep sees, for doc_errors.py */
 
 #include <stdarg.h>
 #include <stddef.h>

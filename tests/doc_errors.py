@@ -2,7 +2,7 @@
 """Hold digby.h's documented error lists to the result codes the fault
 sweeps see.
 
-    doc_errors.py [--header digby.h] [SEEN ...]
+    doc_errors.py [--header digby.h] [--wrappers tests/seen_errors.h] [SEEN ...]
 
 Every public function of digby.h that returns int must document its
 results under a "Returns:" heading in its comment: the DIGBY_* codes it
@@ -85,6 +85,9 @@ def expand(sections):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--header", default="digby.h")
+    ap.add_argument("--wrappers", metavar="SEEN_ERRORS_H",
+                    help="tests/seen_errors.h: it must wrap every public function "
+                         "that returns int")
     ap.add_argument("seen", nargs="*")
     args = ap.parse_args(argv)
     with open(args.header, encoding="ascii") as f:
@@ -102,8 +105,15 @@ def main(argv):
             if other not in sections:
                 problems.append("%s: cites the errors of %s(), which is not a "
                                 "public function returning int" % (name, other))
+    if args.wrappers:
+        with open(args.wrappers, encoding="ascii") as f:
+            wrapped = set(re.findall(r"#define\s+(digby_\w+)\(\.\.\.\)", f.read()))
+        for name in sorted(set(sections) - wrapped):
+            problems.append("%s: not wrapped in %s, so no sweep records it"
+                            % (name, args.wrappers))
     documented = expand(sections)
     checked = 0
+    undocumented = {}  # (function, code) -> [times, first file]
     for path in args.seen:
         with open(path, encoding="ascii") as f:
             for lineno, line in enumerate(f, 1):
@@ -119,8 +129,10 @@ def main(argv):
                     problems.append("%s:%d: %s is not a documented public function"
                                     % (path, lineno, fn))
                 elif code not in documented[fn]:
-                    problems.append("%s returned %s, which its 'Returns:' list in "
-                                    "digby.h does not name (seen by %s)" % (fn, code, path))
+                    undocumented.setdefault((fn, code), [0, path])[0] += 1
+    for (fn, code), (times, path) in sorted(undocumented.items()):
+        problems.append("%s returned %s, which its 'Returns:' list in digby.h does "
+                        "not name (in %d file(s), first %s)" % (fn, code, times, path))
     for p in problems:
         print("doc_errors: " + p)
     print("doc_errors: %d public functions' error lists, %d observed results checked, "

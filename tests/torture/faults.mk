@@ -91,9 +91,12 @@ torture-faults: $(FAULTS_BIN) $(FAULTS_ASAN)
 
 slice-faults: $(FAULTS_SLICE)
 	@start=$$(date +%s); \
-	echo "$$FAULTS_SLICE_JOBS" | sh tests/torture/faults_run.sh $(FAULTS_LANES) $(FAULTS_TMP)/slice \
+	rm -rf $(FAULTS_TMP)/seen; mkdir -p $(FAULTS_TMP)/seen; \
+	echo "$$FAULTS_SLICE_JOBS" | DIGBY_SEEN_ERRORS=$(abspath $(FAULTS_TMP))/seen/faults \
+	    sh tests/torture/faults_run.sh $(FAULTS_LANES) $(FAULTS_TMP)/slice \
 	    $(FAULTS_TMP)/slice.txt; rc=$$?; \
 	cat $(FAULTS_TMP)/slice.txt; rm -f $(FAULTS_TMP)/slice.txt; \
 	if [ $$rc -eq 0 ]; then \
 	    echo "==== slice-faults: power cut, I/O error, system call and allocation failure sweeps under ASan+UBSan, no violation ($$(( $$(date +%s) - start )) s)"; \
 	else echo "FAILED: slice-faults (logs: $(FAULTS_TMP)/slice)"; exit 1; fi
+	$(call doc-errors,$(FAULTS_TMP)/seen/faults)

@@ -1,0 +1,111 @@
+/* tests/seen_errors.h -- record the result codes a test program sees each
+   public function return, for tests/doc_errors.py to hold against the
+   "Returns:" lists of digby.h.
+
+   Include it after digby.h (with the implementation, whose own calls stay
+   unwrapped) and before the code to watch: each public function returning
+   int becomes a macro that calls the function and records (name, result).
+   With DIGBY_SEEN_ERRORS=PREFIX in the environment, the distinct pairs are
+   written at exit to PREFIX.<pid>, one "function DIGBY_CODE" per line (a
+   value that is no digby code, such as a table_list callback's own, is
+   left out).  Without it nothing is written.  Used by the crash sweep
+   (tests/crash.c) and the fault sweeps (tests/torture/faults.c): the I/O
+   errors, system-call faults and allocation failures they inject are what
+   reach the error paths. */
+#ifndef DIGBY_TESTS_SEEN_ERRORS_H
+#define DIGBY_TESTS_SEEN_ERRORS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SEEN_MAX_FNS 48
+#define SEEN_CODES 32 /* results 0 .. -31 */
+
+static struct {
+    const char *fn[SEEN_MAX_FNS];
+    uint32_t codes[SEEN_MAX_FNS]; /* bit -rc */
+    int nfn, registered;
+} g_seen;
+
+static const char *seen_code_name(int rc)
+{
+    switch (rc) {
+#define SEEN_CASE(name, value, text) case value: return #name;
+        DIGBY__ERRORS(SEEN_CASE)
+#undef SEEN_CASE
+    default: return NULL;
+    }
+}
+
+static void seen_write(void)
+{
+    const char *prefix = getenv("DIGBY_SEEN_ERRORS");
+    char path[4096];
+    FILE *f;
+    int i, b;
+    if (!prefix || !*prefix) return;
+    snprintf(path, sizeof(path), "%s.%ld", prefix, (long)getpid());
+    f = fopen(path, "w");
+    if (!f) return;
+    for (i = 0; i < g_seen.nfn; i++)
+        for (b = 0; b < SEEN_CODES; b++)
+            if (g_seen.codes[i] & (1u << b)) fprintf(f, "%s %s\n", g_seen.fn[i], seen_code_name(-b));
+    fclose(f);
+}
+
+static int seen_rc(const char *fn, int rc)
+{
+    int i;
+    if (rc > 0 || rc <= -SEEN_CODES || !seen_code_name(rc)) return rc;
+    if (!g_seen.registered) {
+        g_seen.registered = 1;
+        atexit(seen_write);
+    }
+    for (i = 0; i < g_seen.nfn && strcmp(g_seen.fn[i], fn) != 0; i++) {}
+    if (i == g_seen.nfn) {
+        if (i == SEEN_MAX_FNS) return rc;
+        g_seen.fn[g_seen.nfn++] = fn;
+    }
+    g_seen.codes[i] |= 1u << -rc;
+    return rc;
+}
+
+/* Every public function that returns a result code (not a function-like
+   macro inside its own name: the inner call is the function). */
+#define digby_open(...) seen_rc("digby_open", digby_open(__VA_ARGS__))
+#define digby_close(...) seen_rc("digby_close", digby_close(__VA_ARGS__))
+#define digby_change_passphrase(...) \
+    seen_rc("digby_change_passphrase", digby_change_passphrase(__VA_ARGS__))
+#define digby_rekey(...) seen_rc("digby_rekey", digby_rekey(__VA_ARGS__))
+#define digby_vfs_mem_create(...) seen_rc("digby_vfs_mem_create", digby_vfs_mem_create(__VA_ARGS__))
+#define digby_put(...) seen_rc("digby_put", digby_put(__VA_ARGS__))
+#define digby_get(...) seen_rc("digby_get", digby_get(__VA_ARGS__))
+#define digby_delete(...) seen_rc("digby_delete", digby_delete(__VA_ARGS__))
+#define digby_txn_begin(...) seen_rc("digby_txn_begin", digby_txn_begin(__VA_ARGS__))
+#define digby_txn_commit(...) seen_rc("digby_txn_commit", digby_txn_commit(__VA_ARGS__))
+#define digby_txn_put(...) seen_rc("digby_txn_put", digby_txn_put(__VA_ARGS__))
+#define digby_txn_get(...) seen_rc("digby_txn_get", digby_txn_get(__VA_ARGS__))
+#define digby_txn_delete(...) seen_rc("digby_txn_delete", digby_txn_delete(__VA_ARGS__))
+#define digby_txn_get_range(...) seen_rc("digby_txn_get_range", digby_txn_get_range(__VA_ARGS__))
+#define digby_txn_put_begin(...) seen_rc("digby_txn_put_begin", digby_txn_put_begin(__VA_ARGS__))
+#define digby_blob_write(...) seen_rc("digby_blob_write", digby_blob_write(__VA_ARGS__))
+#define digby_blob_finish(...) seen_rc("digby_blob_finish", digby_blob_finish(__VA_ARGS__))
+#define digby_table_open(...) seen_rc("digby_table_open", digby_table_open(__VA_ARGS__))
+#define digby_table_drop(...) seen_rc("digby_table_drop", digby_table_drop(__VA_ARGS__))
+#define digby_table_list(...) seen_rc("digby_table_list", digby_table_list(__VA_ARGS__))
+#define digby_table_count(...) seen_rc("digby_table_count", digby_table_count(__VA_ARGS__))
+#define digby_cursor_open(...) seen_rc("digby_cursor_open", digby_cursor_open(__VA_ARGS__))
+#define digby_cursor_seek(...) seen_rc("digby_cursor_seek", digby_cursor_seek(__VA_ARGS__))
+#define digby_cursor_first(...) seen_rc("digby_cursor_first", digby_cursor_first(__VA_ARGS__))
+#define digby_cursor_last(...) seen_rc("digby_cursor_last", digby_cursor_last(__VA_ARGS__))
+#define digby_cursor_next(...) seen_rc("digby_cursor_next", digby_cursor_next(__VA_ARGS__))
+#define digby_cursor_prev(...) seen_rc("digby_cursor_prev", digby_cursor_prev(__VA_ARGS__))
+#define digby_cursor_get(...) seen_rc("digby_cursor_get", digby_cursor_get(__VA_ARGS__))
+#define digby_cursor_get_range(...) \
+    seen_rc("digby_cursor_get_range", digby_cursor_get_range(__VA_ARGS__))
+#define digby_stat(...) seen_rc("digby_stat", digby_stat(__VA_ARGS__))
+#define digby_check(...) seen_rc("digby_check", digby_check(__VA_ARGS__))
+
+#endif /* DIGBY_TESTS_SEEN_ERRORS_H */
