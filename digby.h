@@ -1089,7 +1089,8 @@ extern "C" {
 #define DIGBY__PAGE_OVFINDEX 6u    /* index page of an overflow stream */
 
 /* The page header every page starts with (FORMAT.md section 1); read and
-   write its fields through digby__page_pgno() and friends (14_util.c). */
+   write its fields through digby__page_pgno() and friends (14_util.c,
+   defined before any part that uses them). */
 #define DIGBY__HDR 24u             /* common page header bytes */
 #define DIGBY__H_POS 4u            /* u32: overflow pages' position */
 #define DIGBY__H_PGNO 8u           /* u64: the page's own number */
@@ -1531,15 +1532,6 @@ static void digby__free(const digby_allocator *a, void *p);
 static int digby__u64s_push(const digby_allocator *a, digby__u64s *s, uint64_t v);
 static void digby__u64s_release(const digby_allocator *a, digby__u64s *s);
 
-static uint64_t digby__page_pgno(const uint8_t *page);
-static uint64_t digby__page_txid(const uint8_t *page);
-static uint64_t digby__page_next(const uint8_t *page);
-static uint32_t digby__page_pos(const uint8_t *page);
-static void digby__page_set_pgno(uint8_t *page, uint64_t pgno);
-static void digby__page_set_txid(uint8_t *page, uint64_t txid);
-static void digby__page_set_next(uint8_t *page, uint64_t pgno);
-static void digby__page_set_pos(uint8_t *page, uint32_t pos);
-
 static uint16_t digby__get16(const uint8_t *p);
 static uint32_t digby__get32(const uint8_t *p);
 static uint64_t digby__get64(const uint8_t *p);
@@ -1644,6 +1636,9 @@ static void digby__freelist_finish(digby_txn *txn);
 static int digby__freelist_reserve(digby_txn *txn);
 
 static int digby__node_validate(const digby_db *db, const uint8_t *page);
+struct digby__cell;
+static int digby__btree_find(digby_txn *txn, const digby__tree *t, const void *key,
+                             size_t key_bytes, struct digby__cell *c, digby__frame **pin);
 static int digby__btree_get(digby_txn *txn, digby__tree *t, const void *key,
                             size_t key_bytes, const void **val, size_t *vlen,
                             uint64_t *version);
@@ -1678,6 +1673,9 @@ static int digby__txn_check_write(digby_txn *txn);
 static digby__tree *digby__txn_tree(digby_txn *txn, digby_table *t, int *rc);
 static int digby__txn_fail(digby_txn *txn, int rc);
 static int digby__put_flags(unsigned flags);
+static digby__tree *digby__put_args(digby_txn *txn, digby_table *table, const void *key,
+                                    size_t key_bytes, uint64_t val_bytes, unsigned flags,
+                                    int *rc);
 
 static void digby__cursor_unpin_all(digby_cursor *c);
 static int digby__verify_newest(digby_db *db, const digby__meta *m);
@@ -6085,22 +6083,32 @@ static int digby__cell_value(digby_txn *txn, const digby__cell *c, uint8_t **dst
     return DIGBY_OK;
 }
 
-static int digby__btree_get(digby_txn *txn, digby__tree *t, const void *key,
-                            size_t key_bytes, const void **val, size_t *vlen,
-                            uint64_t *version)
+/* Find key's leaf cell: *c, valid until digby__page_unpin(*pin) (on
+   DIGBY_OK only).  Returns DIGBY_OK, DIGBY_NOTFOUND, or a read's error. */
+static int digby__btree_find(digby_txn *txn, const digby__tree *t, const void *key,
+                             size_t key_bytes, digby__cell *c, digby__frame **pin)
 {
     digby__pathent path[DIGBY__MAX_DEPTH];
     const uint8_t *leaf;
-    digby__frame *pin;
-    digby__cell c;
     digby__skey sk;
     int exact, rc;
     if (t->root == 0) return DIGBY_NOTFOUND;
     digby__skey_mem(txn->db, &sk, key, key_bytes);
-    rc = digby__descend(txn, t, &sk.k, path, &leaf, &pin, &exact);
+    rc = digby__descend(txn, t, &sk.k, path, &leaf, pin, &exact);
     if (rc) return rc;
-    if (!exact) { digby__page_unpin(txn->db, pin); return DIGBY_NOTFOUND; }
-    digby__node_cell(leaf, path[t->depth - 1].idx, &c);
+    if (!exact) { digby__page_unpin(txn->db, *pin); return DIGBY_NOTFOUND; }
+    digby__node_cell(leaf, path[t->depth - 1].idx, c);
+    return DIGBY_OK;
+}
+
+static int digby__btree_get(digby_txn *txn, digby__tree *t, const void *key,
+                            size_t key_bytes, const void **val, size_t *vlen,
+                            uint64_t *version)
+{
+    digby__frame *pin;
+    digby__cell c;
+    int rc = digby__btree_find(txn, t, key, key_bytes, &c, &pin);
+    if (rc) return rc;
     rc = digby__cell_value(txn, &c, &txn->scratch, &txn->scratch_cap);
     digby__page_unpin(txn->db, pin);
     if (rc) return rc;
@@ -6824,6 +6832,18 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     return digby__btree_store(txn, t, &loc, &e);
 }
 
+/* *n: the slots of the page at one level of a path. */
+static int digby__path_slots(digby_txn *txn, const digby__pathent *at, unsigned *n)
+{
+    const uint8_t *p;
+    digby__frame *f;
+    int rc = digby__page_get(txn, at->pgno, at->txid, &p, &f);
+    if (rc) return rc;
+    *n = digby__node_n(p);
+    digby__page_unpin(txn->db, f);
+    return DIGBY_OK;
+}
+
 static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
                                size_t key_bytes)
 {
@@ -6842,14 +6862,8 @@ static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
     if (rc) return rc;
     if (!loc.exact) return DIGBY_NOTFOUND;
     level = (int)t->depth - 1;
-    {
-        const uint8_t *p;
-        digby__frame *f;
-        rc = digby__page_get(txn, path[level].pgno, path[level].txid, &p, &f);
-        if (rc) return rc;
-        n = digby__node_n(p);
-        digby__page_unpin(db, f);
-    }
+    rc = digby__path_slots(txn, &path[level], &n);
+    if (rc) return rc;
     rc = digby__loc_free(txn, &loc);
     if (rc) return rc;
     /* free pages that would become empty, from the leaf up */
@@ -6864,14 +6878,8 @@ static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
             return DIGBY_OK;
         }
         level--;
-        {
-            const uint8_t *p;
-            digby__frame *f;
-            rc = digby__page_get(txn, path[level].pgno, path[level].txid, &p, &f);
-            if (rc) return rc;
-            n = digby__node_n(p);
-            digby__page_unpin(db, f);
-        }
+        rc = digby__path_slots(txn, &path[level], &n);
+        if (rc) return rc;
     }
     rc = digby__page_touch(txn, path[level].pgno, path[level].txid, &page, &new_pgno);
     if (rc) return rc;
@@ -7627,6 +7635,17 @@ static int digby__sw_discard(digby_txn *txn, digby__sw *w)
     return rc;
 }
 
+/* Free what an item writer holds (its streams' pages, the lz4 buffers). */
+static void digby__iw_release(digby_db *db, digby__iw *w)
+{
+    digby__sw_release(db, &w->s);
+    digby__sw_release(db, &w->t);
+    digby__free(&db->alloc, w->chunk);
+    digby__free(&db->alloc, w->cout);
+    digby__free(&db->alloc, w->lz4);
+    memset(w, 0, sizeof(*w));
+}
+
 /* Start writing an item of len raw bytes; lz4: compress it if that saves
    pages (decided on its first chunk). */
 static int digby__iw_begin(digby_txn *txn, digby__iw *w, uint64_t len, int lz4)
@@ -7640,10 +7659,7 @@ static int digby__iw_begin(digby_txn *txn, digby__iw *w, uint64_t len, int lz4)
         w->cout = (uint8_t *)digby__malloc(&db->alloc, DIGBY__CHUNK);
         w->lz4 = digby__malloc(&db->alloc, digby__lz4_state_bytes());
         if (!w->chunk || !w->cout || !w->lz4) {
-            digby__free(&db->alloc, w->chunk);
-            digby__free(&db->alloc, w->cout);
-            digby__free(&db->alloc, w->lz4);
-            memset(w, 0, sizeof(*w));
+            digby__iw_release(db, w);
             return DIGBY_NOMEM;
         }
         w->mode = DIGBY__IW_DECIDE;
@@ -7651,15 +7667,6 @@ static int digby__iw_begin(digby_txn *txn, digby__iw *w, uint64_t len, int lz4)
     return DIGBY_OK;
 }
 
-static void digby__iw_release(digby_db *db, digby__iw *w)
-{
-    digby__sw_release(db, &w->s);
-    digby__sw_release(db, &w->t);
-    digby__free(&db->alloc, w->chunk);
-    digby__free(&db->alloc, w->cout);
-    digby__free(&db->alloc, w->lz4);
-    memset(w, 0, sizeof(*w));
-}
 
 /* Is compressing worth it?  The first chunk (raw bytes, compressed to c, 0
    if lz4 could not shrink it) stands for the whole item: compress when the
@@ -7836,12 +7843,7 @@ DIGBY_API int digby_txn_put_begin(digby_txn *txn, digby_table *table, const void
     int rc, comp;
     if (!out) return DIGBY_INVALID;
     *out = NULL;
-    if (!txn || (!key && key_bytes)) return DIGBY_INVALID;
-    if ((rc = digby__put_flags(flags)) != DIGBY_OK) return rc;
-    if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
-    if (key_bytes > DIGBY_MAX_KEY_BYTES || total_bytes > DIGBY_MAX_VALUE_BYTES)
-        return DIGBY_TOOBIG;
-    t = digby__txn_tree(txn, table, &rc);
+    t = digby__put_args(txn, table, key, key_bytes, total_bytes, flags, &rc);
     if (!t) return rc;
     if (txn->blob) return DIGBY_BUSY;
     db = txn->db;
@@ -8007,25 +8009,18 @@ DIGBY_API int digby_txn_get_range(digby_txn *txn, digby_table *table, const void
                                   size_t key_bytes, uint64_t offset, void *buf, size_t len,
                                   size_t *got_bytes, uint64_t *val_bytes)
 {
-    digby__pathent path[DIGBY__MAX_DEPTH];
-    const uint8_t *leaf = NULL;
     digby__frame *pin = NULL;
     digby__tree *t;
-    digby__skey sk;
     digby__cell c;
-    int rc, exact;
+    int rc;
     if (got_bytes) *got_bytes = 0;
     if (!txn || (!key && key_bytes) || (!buf && len) || !got_bytes) return DIGBY_INVALID;
     if (txn->poisoned) return DIGBY_POISONED;
     if (key_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_NOTFOUND;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
-    if (t->root == 0) return DIGBY_NOTFOUND;
-    digby__skey_mem(txn->db, &sk, key, key_bytes);
-    rc = digby__descend(txn, t, &sk.k, path, &leaf, &pin, &exact);
+    rc = digby__btree_find(txn, t, key, key_bytes, &c, &pin);
     if (rc) return rc;
-    if (!exact) { digby__page_unpin(txn->db, pin); return DIGBY_NOTFOUND; }
-    digby__node_cell(leaf, path[t->depth - 1].idx, &c);
     if (val_bytes) *val_bytes = c.vlen;
     rc = digby__value_range(txn, &c, offset, (uint8_t *)buf, len, got_bytes);
     digby__page_unpin(txn->db, pin);
@@ -8401,18 +8396,32 @@ static digby__tree *digby__txn_tree(digby_txn *txn, digby_table *t, int *rc)
     return &t->tree;
 }
 
+/* The checks every put makes of its arguments, in order (digby_txn_put,
+   digby_txn_put_begin): the tree to put into, or NULL and *rc one of
+   DIGBY_INVALID, DIGBY_READONLY, DIGBY_POISONED, DIGBY_TOOBIG,
+   DIGBY_BADTXN. */
+static digby__tree *digby__put_args(digby_txn *txn, digby_table *table, const void *key,
+                                    size_t key_bytes, uint64_t val_bytes, unsigned flags,
+                                    int *rc)
+{
+    if (!txn || (!key && key_bytes)) { *rc = DIGBY_INVALID; return NULL; }
+    if ((*rc = digby__put_flags(flags)) != DIGBY_OK) return NULL;
+    if ((*rc = digby__txn_check_write(txn)) != DIGBY_OK) return NULL;
+    if (key_bytes > DIGBY_MAX_KEY_BYTES || val_bytes > DIGBY_MAX_VALUE_BYTES) {
+        *rc = DIGBY_TOOBIG;
+        return NULL;
+    }
+    return digby__txn_tree(txn, table, rc);
+}
+
 DIGBY_API int digby_txn_put(digby_txn *txn, digby_table *table, const void *key,
                             size_t key_bytes, const void *val, size_t val_bytes,
                             unsigned flags)
 {
     digby__tree *t;
     int rc;
-    if (!txn || (!key && key_bytes) || (!val && val_bytes)) return DIGBY_INVALID;
-    if ((rc = digby__put_flags(flags)) != DIGBY_OK) return rc;
-    if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
-    if (key_bytes > DIGBY_MAX_KEY_BYTES || val_bytes > DIGBY_MAX_VALUE_BYTES)
-        return DIGBY_TOOBIG;
-    t = digby__txn_tree(txn, table, &rc);
+    if (!val && val_bytes) return DIGBY_INVALID;
+    t = digby__put_args(txn, table, key, key_bytes, val_bytes, flags, &rc);
     if (!t) return rc;
     rc = digby__btree_put(txn, t, key, key_bytes, val, val_bytes, flags);
     if (rc == DIGBY_OK) {
@@ -8834,10 +8843,20 @@ static int digby__cursor_check(digby_cursor *c)
     return DIGBY_OK;
 }
 
+/* The end of every positioning move: rc is the move's result; settle on
+   a live entry, or leave the cursor unpositioned. */
+static int digby__cursor_arrive(digby_cursor *c, int rc)
+{
+    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
+    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
+    return rc;
+}
+
 /* Position at the first (dir > 0) or last entry. */
 static int digby__cursor_end(digby_cursor *c, int dir)
 {
     int rc;
+    if (!c) return DIGBY_INVALID;
     digby__cursor_unpin_all(c);
     if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
     if (c->tree->root == 0) return DIGBY_NOTFOUND;
@@ -8847,22 +8866,12 @@ static int digby__cursor_end(digby_cursor *c, int dir)
         top->idx = dir > 0 ? 0 : digby__node_n(top->page) - 1;
         rc = digby__cursor_edge(c, dir);
     }
-    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
-    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
-    return rc;
+    return digby__cursor_arrive(c, rc);
 }
 
-DIGBY_API int digby_cursor_first(digby_cursor *c)
-{
-    if (!c) return DIGBY_INVALID;
-    return digby__cursor_end(c, 1);
-}
+DIGBY_API int digby_cursor_first(digby_cursor *c) { return digby__cursor_end(c, 1); }
 
-DIGBY_API int digby_cursor_last(digby_cursor *c)
-{
-    if (!c) return DIGBY_INVALID;
-    return digby__cursor_end(c, -1);
-}
+DIGBY_API int digby_cursor_last(digby_cursor *c) { return digby__cursor_end(c, -1); }
 
 static int digby__cursor_seek(digby_cursor *c, const digby__kref *k, digby_seek_op op)
 {
@@ -8911,9 +8920,7 @@ static int digby__cursor_seek(digby_cursor *c, const digby__kref *k, digby_seek_
     default:
         rc = DIGBY_INVALID;
     }
-    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
-    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
-    return rc;
+    return digby__cursor_arrive(c, rc);
 }
 
 DIGBY_API int digby_cursor_seek(digby_cursor *c, const void *key, size_t key_bytes,
@@ -8980,27 +8987,18 @@ static int digby__cursor_move(digby_cursor *c, int dir)
 {
     digby_seek_op op = dir > 0 ? DIGBY_SEEK_GT : DIGBY_SEEK_LT;
     int rc;
+    if (!c) return DIGBY_INVALID;
     if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
     if (digby__cursor_stale(c) || (!c->valid && c->has_key))
         return digby__cursor_refind(c, op);
     if (!c->valid) return digby__cursor_end(c, dir);
     rc = digby__cursor_step(c, dir);
-    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
-    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
-    return rc;
+    return digby__cursor_arrive(c, rc);
 }
 
-DIGBY_API int digby_cursor_next(digby_cursor *c)
-{
-    if (!c) return DIGBY_INVALID;
-    return digby__cursor_move(c, 1);
-}
+DIGBY_API int digby_cursor_next(digby_cursor *c) { return digby__cursor_move(c, 1); }
 
-DIGBY_API int digby_cursor_prev(digby_cursor *c)
-{
-    if (!c) return DIGBY_INVALID;
-    return digby__cursor_move(c, -1);
-}
+DIGBY_API int digby_cursor_prev(digby_cursor *c) { return digby__cursor_move(c, -1); }
 
 /* The entry under the cursor (re-found first if its transaction wrote
    since): its leaf level and decoded cell.  DIGBY_NOTFOUND if there is none. */
@@ -9834,12 +9832,19 @@ static int digby__walk_mark(digby__walk *w, uint64_t pgno, const char *what)
     return DIGBY_OK;
 }
 
+/* Mark a page and count it in the stats field `stat` points to (if any). */
+static int digby__walk_count(digby__walk *w, uint64_t pgno, const char *what, uint64_t *stat)
+{
+    int rc = digby__walk_mark(w, pgno, what);
+    if (rc == DIGBY_OK && stat) (*stat)++;
+    return rc;
+}
+
 static int digby__walk_ovf_page(void *ctx, uint64_t pgno)
 {
     digby__walk *w = (digby__walk *)ctx;
-    int rc = digby__walk_mark(w, pgno, "overflow page used twice");
-    if (rc == DIGBY_OK && w->st) w->st->overflow_pages++;
-    return rc;
+    return digby__walk_count(w, pgno, "overflow page used twice",
+                             w->st ? &w->st->overflow_pages : NULL);
 }
 
 /* Every page of an overflow item: marked, read and checked. */
@@ -10126,19 +10131,17 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
 static int digby__walk_fl_page(void *ctx, uint64_t pgno)
 {
     digby__walk *w = (digby__walk *)ctx;
-    int rc = digby__walk_mark(w, pgno, "freelist page used twice");
-    if (rc == DIGBY_OK && w->st) w->st->freelist_pages++;
-    return rc;
+    return digby__walk_count(w, pgno, "freelist page used twice",
+                             w->st ? &w->st->freelist_pages : NULL);
 }
 
 static int digby__walk_fl_entry(void *ctx, int pending, uint64_t txid, uint64_t pgno)
 {
     digby__walk *w = (digby__walk *)ctx;
-    int rc = digby__walk_mark(w, pgno, pending ? "pending page also in use or listed twice"
-                                               : "free page also in use or listed twice");
     (void)txid;
-    if (rc == DIGBY_OK && w->st) w->st->free_pages++;
-    return rc;
+    return digby__walk_count(w, pgno, pending ? "pending page also in use or listed twice"
+                                              : "free page also in use or listed twice",
+                             w->st ? &w->st->free_pages : NULL);
 }
 
 static int digby__walk_fl_bad(void *ctx, uint64_t pgno, const char *what)

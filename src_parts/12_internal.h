@@ -17,7 +17,8 @@
 #define DIGBY__PAGE_OVFINDEX 6u    /* index page of an overflow stream */
 
 /* The page header every page starts with (FORMAT.md section 1); read and
-   write its fields through digby__page_pgno() and friends (14_util.c). */
+   write its fields through digby__page_pgno() and friends (14_util.c,
+   defined before any part that uses them). */
 #define DIGBY__HDR 24u             /* common page header bytes */
 #define DIGBY__H_POS 4u            /* u32: overflow pages' position */
 #define DIGBY__H_PGNO 8u           /* u64: the page's own number */
@@ -459,15 +460,6 @@ static void digby__free(const digby_allocator *a, void *p);
 static int digby__u64s_push(const digby_allocator *a, digby__u64s *s, uint64_t v);
 static void digby__u64s_release(const digby_allocator *a, digby__u64s *s);
 
-static uint64_t digby__page_pgno(const uint8_t *page);
-static uint64_t digby__page_txid(const uint8_t *page);
-static uint64_t digby__page_next(const uint8_t *page);
-static uint32_t digby__page_pos(const uint8_t *page);
-static void digby__page_set_pgno(uint8_t *page, uint64_t pgno);
-static void digby__page_set_txid(uint8_t *page, uint64_t txid);
-static void digby__page_set_next(uint8_t *page, uint64_t pgno);
-static void digby__page_set_pos(uint8_t *page, uint32_t pos);
-
 static uint16_t digby__get16(const uint8_t *p);
 static uint32_t digby__get32(const uint8_t *p);
 static uint64_t digby__get64(const uint8_t *p);
@@ -572,6 +564,9 @@ static void digby__freelist_finish(digby_txn *txn);
 static int digby__freelist_reserve(digby_txn *txn);
 
 static int digby__node_validate(const digby_db *db, const uint8_t *page);
+struct digby__cell;
+static int digby__btree_find(digby_txn *txn, const digby__tree *t, const void *key,
+                             size_t key_bytes, struct digby__cell *c, digby__frame **pin);
 static int digby__btree_get(digby_txn *txn, digby__tree *t, const void *key,
                             size_t key_bytes, const void **val, size_t *vlen,
                             uint64_t *version);
@@ -606,6 +601,9 @@ static int digby__txn_check_write(digby_txn *txn);
 static digby__tree *digby__txn_tree(digby_txn *txn, digby_table *t, int *rc);
 static int digby__txn_fail(digby_txn *txn, int rc);
 static int digby__put_flags(unsigned flags);
+static digby__tree *digby__put_args(digby_txn *txn, digby_table *table, const void *key,
+                                    size_t key_bytes, uint64_t val_bytes, unsigned flags,
+                                    int *rc);
 
 static void digby__cursor_unpin_all(digby_cursor *c);
 static int digby__verify_newest(digby_db *db, const digby__meta *m);

@@ -316,22 +316,32 @@ static int digby__cell_value(digby_txn *txn, const digby__cell *c, uint8_t **dst
     return DIGBY_OK;
 }
 
-static int digby__btree_get(digby_txn *txn, digby__tree *t, const void *key,
-                            size_t key_bytes, const void **val, size_t *vlen,
-                            uint64_t *version)
+/* Find key's leaf cell: *c, valid until digby__page_unpin(*pin) (on
+   DIGBY_OK only).  Returns DIGBY_OK, DIGBY_NOTFOUND, or a read's error. */
+static int digby__btree_find(digby_txn *txn, const digby__tree *t, const void *key,
+                             size_t key_bytes, digby__cell *c, digby__frame **pin)
 {
     digby__pathent path[DIGBY__MAX_DEPTH];
     const uint8_t *leaf;
-    digby__frame *pin;
-    digby__cell c;
     digby__skey sk;
     int exact, rc;
     if (t->root == 0) return DIGBY_NOTFOUND;
     digby__skey_mem(txn->db, &sk, key, key_bytes);
-    rc = digby__descend(txn, t, &sk.k, path, &leaf, &pin, &exact);
+    rc = digby__descend(txn, t, &sk.k, path, &leaf, pin, &exact);
     if (rc) return rc;
-    if (!exact) { digby__page_unpin(txn->db, pin); return DIGBY_NOTFOUND; }
-    digby__node_cell(leaf, path[t->depth - 1].idx, &c);
+    if (!exact) { digby__page_unpin(txn->db, *pin); return DIGBY_NOTFOUND; }
+    digby__node_cell(leaf, path[t->depth - 1].idx, c);
+    return DIGBY_OK;
+}
+
+static int digby__btree_get(digby_txn *txn, digby__tree *t, const void *key,
+                            size_t key_bytes, const void **val, size_t *vlen,
+                            uint64_t *version)
+{
+    digby__frame *pin;
+    digby__cell c;
+    int rc = digby__btree_find(txn, t, key, key_bytes, &c, &pin);
+    if (rc) return rc;
     rc = digby__cell_value(txn, &c, &txn->scratch, &txn->scratch_cap);
     digby__page_unpin(txn->db, pin);
     if (rc) return rc;
@@ -1055,6 +1065,18 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
     return digby__btree_store(txn, t, &loc, &e);
 }
 
+/* *n: the slots of the page at one level of a path. */
+static int digby__path_slots(digby_txn *txn, const digby__pathent *at, unsigned *n)
+{
+    const uint8_t *p;
+    digby__frame *f;
+    int rc = digby__page_get(txn, at->pgno, at->txid, &p, &f);
+    if (rc) return rc;
+    *n = digby__node_n(p);
+    digby__page_unpin(txn->db, f);
+    return DIGBY_OK;
+}
+
 static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
                                size_t key_bytes)
 {
@@ -1073,14 +1095,8 @@ static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
     if (rc) return rc;
     if (!loc.exact) return DIGBY_NOTFOUND;
     level = (int)t->depth - 1;
-    {
-        const uint8_t *p;
-        digby__frame *f;
-        rc = digby__page_get(txn, path[level].pgno, path[level].txid, &p, &f);
-        if (rc) return rc;
-        n = digby__node_n(p);
-        digby__page_unpin(db, f);
-    }
+    rc = digby__path_slots(txn, &path[level], &n);
+    if (rc) return rc;
     rc = digby__loc_free(txn, &loc);
     if (rc) return rc;
     /* free pages that would become empty, from the leaf up */
@@ -1095,14 +1111,8 @@ static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
             return DIGBY_OK;
         }
         level--;
-        {
-            const uint8_t *p;
-            digby__frame *f;
-            rc = digby__page_get(txn, path[level].pgno, path[level].txid, &p, &f);
-            if (rc) return rc;
-            n = digby__node_n(p);
-            digby__page_unpin(db, f);
-        }
+        rc = digby__path_slots(txn, &path[level], &n);
+        if (rc) return rc;
     }
     rc = digby__page_touch(txn, path[level].pgno, path[level].txid, &page, &new_pgno);
     if (rc) return rc;

@@ -660,6 +660,17 @@ static int digby__sw_discard(digby_txn *txn, digby__sw *w)
     return rc;
 }
 
+/* Free what an item writer holds (its streams' pages, the lz4 buffers). */
+static void digby__iw_release(digby_db *db, digby__iw *w)
+{
+    digby__sw_release(db, &w->s);
+    digby__sw_release(db, &w->t);
+    digby__free(&db->alloc, w->chunk);
+    digby__free(&db->alloc, w->cout);
+    digby__free(&db->alloc, w->lz4);
+    memset(w, 0, sizeof(*w));
+}
+
 /* Start writing an item of len raw bytes; lz4: compress it if that saves
    pages (decided on its first chunk). */
 static int digby__iw_begin(digby_txn *txn, digby__iw *w, uint64_t len, int lz4)
@@ -673,10 +684,7 @@ static int digby__iw_begin(digby_txn *txn, digby__iw *w, uint64_t len, int lz4)
         w->cout = (uint8_t *)digby__malloc(&db->alloc, DIGBY__CHUNK);
         w->lz4 = digby__malloc(&db->alloc, digby__lz4_state_bytes());
         if (!w->chunk || !w->cout || !w->lz4) {
-            digby__free(&db->alloc, w->chunk);
-            digby__free(&db->alloc, w->cout);
-            digby__free(&db->alloc, w->lz4);
-            memset(w, 0, sizeof(*w));
+            digby__iw_release(db, w);
             return DIGBY_NOMEM;
         }
         w->mode = DIGBY__IW_DECIDE;
@@ -684,15 +692,6 @@ static int digby__iw_begin(digby_txn *txn, digby__iw *w, uint64_t len, int lz4)
     return DIGBY_OK;
 }
 
-static void digby__iw_release(digby_db *db, digby__iw *w)
-{
-    digby__sw_release(db, &w->s);
-    digby__sw_release(db, &w->t);
-    digby__free(&db->alloc, w->chunk);
-    digby__free(&db->alloc, w->cout);
-    digby__free(&db->alloc, w->lz4);
-    memset(w, 0, sizeof(*w));
-}
 
 /* Is compressing worth it?  The first chunk (raw bytes, compressed to c, 0
    if lz4 could not shrink it) stands for the whole item: compress when the

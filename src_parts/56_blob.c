@@ -59,12 +59,7 @@ DIGBY_API int digby_txn_put_begin(digby_txn *txn, digby_table *table, const void
     int rc, comp;
     if (!out) return DIGBY_INVALID;
     *out = NULL;
-    if (!txn || (!key && key_bytes)) return DIGBY_INVALID;
-    if ((rc = digby__put_flags(flags)) != DIGBY_OK) return rc;
-    if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
-    if (key_bytes > DIGBY_MAX_KEY_BYTES || total_bytes > DIGBY_MAX_VALUE_BYTES)
-        return DIGBY_TOOBIG;
-    t = digby__txn_tree(txn, table, &rc);
+    t = digby__put_args(txn, table, key, key_bytes, total_bytes, flags, &rc);
     if (!t) return rc;
     if (txn->blob) return DIGBY_BUSY;
     db = txn->db;
@@ -230,25 +225,18 @@ DIGBY_API int digby_txn_get_range(digby_txn *txn, digby_table *table, const void
                                   size_t key_bytes, uint64_t offset, void *buf, size_t len,
                                   size_t *got_bytes, uint64_t *val_bytes)
 {
-    digby__pathent path[DIGBY__MAX_DEPTH];
-    const uint8_t *leaf = NULL;
     digby__frame *pin = NULL;
     digby__tree *t;
-    digby__skey sk;
     digby__cell c;
-    int rc, exact;
+    int rc;
     if (got_bytes) *got_bytes = 0;
     if (!txn || (!key && key_bytes) || (!buf && len) || !got_bytes) return DIGBY_INVALID;
     if (txn->poisoned) return DIGBY_POISONED;
     if (key_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_NOTFOUND;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
-    if (t->root == 0) return DIGBY_NOTFOUND;
-    digby__skey_mem(txn->db, &sk, key, key_bytes);
-    rc = digby__descend(txn, t, &sk.k, path, &leaf, &pin, &exact);
+    rc = digby__btree_find(txn, t, key, key_bytes, &c, &pin);
     if (rc) return rc;
-    if (!exact) { digby__page_unpin(txn->db, pin); return DIGBY_NOTFOUND; }
-    digby__node_cell(leaf, path[t->depth - 1].idx, &c);
     if (val_bytes) *val_bytes = c.vlen;
     rc = digby__value_range(txn, &c, offset, (uint8_t *)buf, len, got_bytes);
     digby__page_unpin(txn->db, pin);

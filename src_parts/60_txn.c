@@ -365,18 +365,32 @@ static digby__tree *digby__txn_tree(digby_txn *txn, digby_table *t, int *rc)
     return &t->tree;
 }
 
+/* The checks every put makes of its arguments, in order (digby_txn_put,
+   digby_txn_put_begin): the tree to put into, or NULL and *rc one of
+   DIGBY_INVALID, DIGBY_READONLY, DIGBY_POISONED, DIGBY_TOOBIG,
+   DIGBY_BADTXN. */
+static digby__tree *digby__put_args(digby_txn *txn, digby_table *table, const void *key,
+                                    size_t key_bytes, uint64_t val_bytes, unsigned flags,
+                                    int *rc)
+{
+    if (!txn || (!key && key_bytes)) { *rc = DIGBY_INVALID; return NULL; }
+    if ((*rc = digby__put_flags(flags)) != DIGBY_OK) return NULL;
+    if ((*rc = digby__txn_check_write(txn)) != DIGBY_OK) return NULL;
+    if (key_bytes > DIGBY_MAX_KEY_BYTES || val_bytes > DIGBY_MAX_VALUE_BYTES) {
+        *rc = DIGBY_TOOBIG;
+        return NULL;
+    }
+    return digby__txn_tree(txn, table, rc);
+}
+
 DIGBY_API int digby_txn_put(digby_txn *txn, digby_table *table, const void *key,
                             size_t key_bytes, const void *val, size_t val_bytes,
                             unsigned flags)
 {
     digby__tree *t;
     int rc;
-    if (!txn || (!key && key_bytes) || (!val && val_bytes)) return DIGBY_INVALID;
-    if ((rc = digby__put_flags(flags)) != DIGBY_OK) return rc;
-    if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
-    if (key_bytes > DIGBY_MAX_KEY_BYTES || val_bytes > DIGBY_MAX_VALUE_BYTES)
-        return DIGBY_TOOBIG;
-    t = digby__txn_tree(txn, table, &rc);
+    if (!val && val_bytes) return DIGBY_INVALID;
+    t = digby__put_args(txn, table, key, key_bytes, val_bytes, flags, &rc);
     if (!t) return rc;
     rc = digby__btree_put(txn, t, key, key_bytes, val, val_bytes, flags);
     if (rc == DIGBY_OK) {

@@ -197,10 +197,20 @@ static int digby__cursor_check(digby_cursor *c)
     return DIGBY_OK;
 }
 
+/* The end of every positioning move: rc is the move's result; settle on
+   a live entry, or leave the cursor unpositioned. */
+static int digby__cursor_arrive(digby_cursor *c, int rc)
+{
+    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
+    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
+    return rc;
+}
+
 /* Position at the first (dir > 0) or last entry. */
 static int digby__cursor_end(digby_cursor *c, int dir)
 {
     int rc;
+    if (!c) return DIGBY_INVALID;
     digby__cursor_unpin_all(c);
     if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
     if (c->tree->root == 0) return DIGBY_NOTFOUND;
@@ -210,22 +220,12 @@ static int digby__cursor_end(digby_cursor *c, int dir)
         top->idx = dir > 0 ? 0 : digby__node_n(top->page) - 1;
         rc = digby__cursor_edge(c, dir);
     }
-    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
-    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
-    return rc;
+    return digby__cursor_arrive(c, rc);
 }
 
-DIGBY_API int digby_cursor_first(digby_cursor *c)
-{
-    if (!c) return DIGBY_INVALID;
-    return digby__cursor_end(c, 1);
-}
+DIGBY_API int digby_cursor_first(digby_cursor *c) { return digby__cursor_end(c, 1); }
 
-DIGBY_API int digby_cursor_last(digby_cursor *c)
-{
-    if (!c) return DIGBY_INVALID;
-    return digby__cursor_end(c, -1);
-}
+DIGBY_API int digby_cursor_last(digby_cursor *c) { return digby__cursor_end(c, -1); }
 
 static int digby__cursor_seek(digby_cursor *c, const digby__kref *k, digby_seek_op op)
 {
@@ -274,9 +274,7 @@ static int digby__cursor_seek(digby_cursor *c, const digby__kref *k, digby_seek_
     default:
         rc = DIGBY_INVALID;
     }
-    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
-    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
-    return rc;
+    return digby__cursor_arrive(c, rc);
 }
 
 DIGBY_API int digby_cursor_seek(digby_cursor *c, const void *key, size_t key_bytes,
@@ -343,27 +341,18 @@ static int digby__cursor_move(digby_cursor *c, int dir)
 {
     digby_seek_op op = dir > 0 ? DIGBY_SEEK_GT : DIGBY_SEEK_LT;
     int rc;
+    if (!c) return DIGBY_INVALID;
     if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
     if (digby__cursor_stale(c) || (!c->valid && c->has_key))
         return digby__cursor_refind(c, op);
     if (!c->valid) return digby__cursor_end(c, dir);
     rc = digby__cursor_step(c, dir);
-    if (rc == DIGBY_OK) rc = digby__cursor_settle(c);
-    if (rc) { digby__cursor_unpin_all(c); c->has_key = 0; }
-    return rc;
+    return digby__cursor_arrive(c, rc);
 }
 
-DIGBY_API int digby_cursor_next(digby_cursor *c)
-{
-    if (!c) return DIGBY_INVALID;
-    return digby__cursor_move(c, 1);
-}
+DIGBY_API int digby_cursor_next(digby_cursor *c) { return digby__cursor_move(c, 1); }
 
-DIGBY_API int digby_cursor_prev(digby_cursor *c)
-{
-    if (!c) return DIGBY_INVALID;
-    return digby__cursor_move(c, -1);
-}
+DIGBY_API int digby_cursor_prev(digby_cursor *c) { return digby__cursor_move(c, -1); }
 
 /* The entry under the cursor (re-found first if its transaction wrote
    since): its leaf level and decoded cell.  DIGBY_NOTFOUND if there is none. */

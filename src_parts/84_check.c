@@ -53,12 +53,19 @@ static int digby__walk_mark(digby__walk *w, uint64_t pgno, const char *what)
     return DIGBY_OK;
 }
 
+/* Mark a page and count it in the stats field `stat` points to (if any). */
+static int digby__walk_count(digby__walk *w, uint64_t pgno, const char *what, uint64_t *stat)
+{
+    int rc = digby__walk_mark(w, pgno, what);
+    if (rc == DIGBY_OK && stat) (*stat)++;
+    return rc;
+}
+
 static int digby__walk_ovf_page(void *ctx, uint64_t pgno)
 {
     digby__walk *w = (digby__walk *)ctx;
-    int rc = digby__walk_mark(w, pgno, "overflow page used twice");
-    if (rc == DIGBY_OK && w->st) w->st->overflow_pages++;
-    return rc;
+    return digby__walk_count(w, pgno, "overflow page used twice",
+                             w->st ? &w->st->overflow_pages : NULL);
 }
 
 /* Every page of an overflow item: marked, read and checked. */
@@ -345,19 +352,17 @@ static int digby__walk_tree(digby__walk *w, const digby__tree *t, int is_catalog
 static int digby__walk_fl_page(void *ctx, uint64_t pgno)
 {
     digby__walk *w = (digby__walk *)ctx;
-    int rc = digby__walk_mark(w, pgno, "freelist page used twice");
-    if (rc == DIGBY_OK && w->st) w->st->freelist_pages++;
-    return rc;
+    return digby__walk_count(w, pgno, "freelist page used twice",
+                             w->st ? &w->st->freelist_pages : NULL);
 }
 
 static int digby__walk_fl_entry(void *ctx, int pending, uint64_t txid, uint64_t pgno)
 {
     digby__walk *w = (digby__walk *)ctx;
-    int rc = digby__walk_mark(w, pgno, pending ? "pending page also in use or listed twice"
-                                               : "free page also in use or listed twice");
     (void)txid;
-    if (rc == DIGBY_OK && w->st) w->st->free_pages++;
-    return rc;
+    return digby__walk_count(w, pgno, pending ? "pending page also in use or listed twice"
+                                              : "free page also in use or listed twice",
+                             w->st ? &w->st->free_pages : NULL);
 }
 
 static int digby__walk_fl_bad(void *ctx, uint64_t pgno, const char *what)
