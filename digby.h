@@ -6623,10 +6623,8 @@ typedef struct digby__loc {
     unsigned idx;
     int exact;
     uint64_t version;              /* the entry's */
-    unsigned vflags;               /* DIGBY__CELL_* */
-    uint64_t vroot, vlen;          /* its value item (vflags & OVERFLOW) */
-    uint64_t kroot, klen;          /* its key item (kroot != 0) */
-    unsigned kflags;
+    digby__cell_item items[2];     /* its overflow items (digby__cell_items) */
+    unsigned nitems;
 } digby__loc;
 
 static int digby__locate(digby_txn *txn, digby__tree *t, const digby__kref *k,
@@ -6644,12 +6642,7 @@ static int digby__locate(digby_txn *txn, digby__tree *t, const digby__kref *k,
     if (loc->exact) {
         digby__node_cell(leaf, loc->idx, &c);
         loc->version = c.version;
-        loc->vflags = c.flags;
-        loc->vlen = c.vlen;
-        if (c.flags & DIGBY__CELL_OVERFLOW) loc->vroot = digby__get64(c.val);
-        loc->kroot = c.large_root;
-        loc->klen = c.large_len;
-        loc->kflags = c.large_flags;
+        loc->nitems = digby__cell_items(leaf, loc->idx, &c, loc->items);
     }
     digby__page_unpin(txn->db, pin);
     return DIGBY_OK;
@@ -6658,13 +6651,11 @@ static int digby__locate(digby_txn *txn, digby__tree *t, const digby__kref *k,
 /* Free the overflow items of the entry loc found. */
 static int digby__loc_free(digby_txn *txn, const digby__loc *loc)
 {
+    unsigned k;
     int rc = DIGBY_OK;
-    if (loc->vflags & DIGBY__CELL_OVERFLOW)
-        rc = digby__item_free(txn, loc->vroot, loc->version, loc->vlen,
-                              (loc->vflags & DIGBY__CELL_COMPRESSED) != 0);
-    if (rc == DIGBY_OK && loc->kroot)
-        rc = digby__item_free(txn, loc->kroot, loc->version, loc->klen,
-                              (loc->kflags & DIGBY__KEY_COMPRESSED) != 0);
+    for (k = 0; k < loc->nitems && rc == DIGBY_OK; k++)
+        rc = digby__item_free(txn, loc->items[k].root, loc->version, loc->items[k].len,
+                              loc->items[k].compressed);
     return rc;
 }
 
@@ -9942,28 +9933,35 @@ static int digby__walk_catalog_entry(digby__walk *w, uint64_t pgno, const digby_
 }
 
 /* Cell i of leaf page p (page pgno, key prefix plen bytes): its version,
-   key length, large key and overflow value, and its key above the one
+   key length, overflow items and large key, and its key above the one
    before it (w->prevk, across leaves); the key becomes w->prevk, and for
    i == 0 also w->firstk. */
 static int digby__walk_cell(digby__walk *w, uint64_t pgno, const uint8_t *p, unsigned plen,
                             unsigned i, int is_catalog)
 {
     digby__cell c;
+    digby__cell_item it[2];
     digby__kref ck;
     size_t kn;
-    int cmp, rc, mine;
+    unsigned k, m;
+    int cmp, rc;
     digby__node_cell(p, i, &c);
     digby__cell_kref(digby__node_prefix(p), plen, &c, w->cur, &ck);
     kn = ck.head_bytes + (ck.hash ? DIGBY__HASH_BYTES : 0); /* bytes at w->cur */
-    mine = !w->only_txid || c.version == w->only_txid; /* its items are walked */
     if (c.version > w->txn->meta.txid)
         return digby__walk_fail(w, pgno, "value version newer than the snapshot");
     if (!(c.flags & DIGBY__CELL_LARGE_KEY) && kn > w->txn->db->max_key)
         return digby__walk_fail(w, pgno, "key longer than the key limit");
-    if ((c.flags & DIGBY__CELL_LARGE_KEY) && mine) {
-        rc = digby__walk_item(w, c.large_root, c.version, c.large_len,
-                              (c.large_flags & DIGBY__KEY_COMPRESSED) != 0);
-        if (rc == DIGBY_OK && !w->only_txid) rc = digby__walk_large_key(w, pgno, &ck);
+    /* its overflow items (verifying one commit: only the ones it wrote),
+       and a large key's hash and first bytes, before any key comparison
+       reads them */
+    m = !w->only_txid || c.version == w->only_txid ? digby__cell_items(p, i, &c, it) : 0;
+    for (k = 0; k < m; k++) {
+        rc = digby__walk_item(w, it[k].root, c.version, it[k].len, it[k].compressed);
+        if (rc) return rc;
+    }
+    if ((c.flags & DIGBY__CELL_LARGE_KEY) && !w->only_txid) {
+        rc = digby__walk_large_key(w, pgno, &ck);
         if (rc) return rc;
     }
     if (w->have_prev) {
@@ -9985,11 +9983,6 @@ static int digby__walk_cell(digby__walk *w, uint64_t pgno, const uint8_t *p, uns
         w->firstk = w->prevk;
         w->firstk.head = w->first;
         if (ck.hash) w->firstk.hash = w->first + ck.head_bytes;
-    }
-    if ((c.flags & DIGBY__CELL_OVERFLOW) && mine) {
-        rc = digby__walk_item(w, digby__get64(c.val), c.version, c.vlen,
-                              (c.flags & DIGBY__CELL_COMPRESSED) != 0);
-        if (rc) return rc;
     }
     return is_catalog ? digby__walk_catalog_entry(w, pgno, &c) : DIGBY_OK;
 }

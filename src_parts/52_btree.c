@@ -856,10 +856,8 @@ typedef struct digby__loc {
     unsigned idx;
     int exact;
     uint64_t version;              /* the entry's */
-    unsigned vflags;               /* DIGBY__CELL_* */
-    uint64_t vroot, vlen;          /* its value item (vflags & OVERFLOW) */
-    uint64_t kroot, klen;          /* its key item (kroot != 0) */
-    unsigned kflags;
+    digby__cell_item items[2];     /* its overflow items (digby__cell_items) */
+    unsigned nitems;
 } digby__loc;
 
 static int digby__locate(digby_txn *txn, digby__tree *t, const digby__kref *k,
@@ -877,12 +875,7 @@ static int digby__locate(digby_txn *txn, digby__tree *t, const digby__kref *k,
     if (loc->exact) {
         digby__node_cell(leaf, loc->idx, &c);
         loc->version = c.version;
-        loc->vflags = c.flags;
-        loc->vlen = c.vlen;
-        if (c.flags & DIGBY__CELL_OVERFLOW) loc->vroot = digby__get64(c.val);
-        loc->kroot = c.large_root;
-        loc->klen = c.large_len;
-        loc->kflags = c.large_flags;
+        loc->nitems = digby__cell_items(leaf, loc->idx, &c, loc->items);
     }
     digby__page_unpin(txn->db, pin);
     return DIGBY_OK;
@@ -891,13 +884,11 @@ static int digby__locate(digby_txn *txn, digby__tree *t, const digby__kref *k,
 /* Free the overflow items of the entry loc found. */
 static int digby__loc_free(digby_txn *txn, const digby__loc *loc)
 {
+    unsigned k;
     int rc = DIGBY_OK;
-    if (loc->vflags & DIGBY__CELL_OVERFLOW)
-        rc = digby__item_free(txn, loc->vroot, loc->version, loc->vlen,
-                              (loc->vflags & DIGBY__CELL_COMPRESSED) != 0);
-    if (rc == DIGBY_OK && loc->kroot)
-        rc = digby__item_free(txn, loc->kroot, loc->version, loc->klen,
-                              (loc->kflags & DIGBY__KEY_COMPRESSED) != 0);
+    for (k = 0; k < loc->nitems && rc == DIGBY_OK; k++)
+        rc = digby__item_free(txn, loc->items[k].root, loc->version, loc->items[k].len,
+                              loc->items[k].compressed);
     return rc;
 }
 

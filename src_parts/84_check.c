@@ -163,28 +163,35 @@ static int digby__walk_catalog_entry(digby__walk *w, uint64_t pgno, const digby_
 }
 
 /* Cell i of leaf page p (page pgno, key prefix plen bytes): its version,
-   key length, large key and overflow value, and its key above the one
+   key length, overflow items and large key, and its key above the one
    before it (w->prevk, across leaves); the key becomes w->prevk, and for
    i == 0 also w->firstk. */
 static int digby__walk_cell(digby__walk *w, uint64_t pgno, const uint8_t *p, unsigned plen,
                             unsigned i, int is_catalog)
 {
     digby__cell c;
+    digby__cell_item it[2];
     digby__kref ck;
     size_t kn;
-    int cmp, rc, mine;
+    unsigned k, m;
+    int cmp, rc;
     digby__node_cell(p, i, &c);
     digby__cell_kref(digby__node_prefix(p), plen, &c, w->cur, &ck);
     kn = ck.head_bytes + (ck.hash ? DIGBY__HASH_BYTES : 0); /* bytes at w->cur */
-    mine = !w->only_txid || c.version == w->only_txid; /* its items are walked */
     if (c.version > w->txn->meta.txid)
         return digby__walk_fail(w, pgno, "value version newer than the snapshot");
     if (!(c.flags & DIGBY__CELL_LARGE_KEY) && kn > w->txn->db->max_key)
         return digby__walk_fail(w, pgno, "key longer than the key limit");
-    if ((c.flags & DIGBY__CELL_LARGE_KEY) && mine) {
-        rc = digby__walk_item(w, c.large_root, c.version, c.large_len,
-                              (c.large_flags & DIGBY__KEY_COMPRESSED) != 0);
-        if (rc == DIGBY_OK && !w->only_txid) rc = digby__walk_large_key(w, pgno, &ck);
+    /* its overflow items (verifying one commit: only the ones it wrote),
+       and a large key's hash and first bytes, before any key comparison
+       reads them */
+    m = !w->only_txid || c.version == w->only_txid ? digby__cell_items(p, i, &c, it) : 0;
+    for (k = 0; k < m; k++) {
+        rc = digby__walk_item(w, it[k].root, c.version, it[k].len, it[k].compressed);
+        if (rc) return rc;
+    }
+    if ((c.flags & DIGBY__CELL_LARGE_KEY) && !w->only_txid) {
+        rc = digby__walk_large_key(w, pgno, &ck);
         if (rc) return rc;
     }
     if (w->have_prev) {
@@ -206,11 +213,6 @@ static int digby__walk_cell(digby__walk *w, uint64_t pgno, const uint8_t *p, uns
         w->firstk = w->prevk;
         w->firstk.head = w->first;
         if (ck.hash) w->firstk.hash = w->first + ck.head_bytes;
-    }
-    if ((c.flags & DIGBY__CELL_OVERFLOW) && mine) {
-        rc = digby__walk_item(w, digby__get64(c.val), c.version, c.vlen,
-                              (c.flags & DIGBY__CELL_COMPRESSED) != 0);
-        if (rc) return rc;
     }
     return is_catalog ? digby__walk_catalog_entry(w, pgno, &c) : DIGBY_OK;
 }
