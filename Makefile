@@ -3,7 +3,9 @@
 #   make                  build/digby (the command-line tool, tools/digby.c)
 #   make amalgamate       regenerate digby.h from src_parts/
 #   make test             check digby.h is fresh, compile checks, every tests/*.c
-#                         plain (-O1 -g) and under ASan+UBSan; also the tool's
+#                         plain (-O1 -g; memory-mapped reads) and under
+#                         ASan+UBSan (DIGBY_NO_MMAP: reads through the cache);
+#                         also the doc_errors check, the tool's
 #                         tests and make install-check (see "install" below)
 #   make test TESTS="model crash"   only these tests (names without .c)
 #   make torture          the torture suite (issue #5, tests/TORTURE.md): the
@@ -94,9 +96,13 @@ build/tests/%: tests/%.c $(TEST_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $< -o $@ $(TEST_LIBS)
 
+# The ASan+UBSan build leaves mmap out (DIGBY_NO_MMAP): the plain build
+# reads through the memory map, the default, and this one through the
+# bounded cache (DIGBY_OPEN_NO_MMAP's path), so that every test runs on
+# both read paths.
 build/tests-asan/%: tests/%.c $(TEST_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
-	$(CC) $(TEST_FLAGS) $(SANITIZE) $< -o $@ $(TEST_LIBS)
+	$(CC) $(TEST_FLAGS) $(SANITIZE) -DDIGBY_NO_MMAP $< -o $@ $(TEST_LIBS)
 
 # $(call run-tests,binaries,scale): run each binary, print a summary, fail if
 # any failed.  Files the tests make go to $(TEST_DIR), emptied first.

@@ -39,7 +39,7 @@
    |                      | or yours).  With DIGBY_NO_THREADS: bare    |          |       |
    |                      | metal, C library only (string.h, stdlib.h; |          |       |
    |                      | stdio.h's snprintf)                        |          |       |
-   | DIGBY_NO_MMAP        | leave out mmap: DIGBY_OPEN_MMAP reads      | off      | impl  |
+   | DIGBY_NO_MMAP        | leave out mmap: every read goes            | off      | impl  |
    |                      | through the cache, as it does anyway where |          |       |
    |                      | the system has no mmap or on 32 bits       |          |       |
    | DIGBY_NO_LZ4         | no lz4: nothing is compressed; a file's    | off      | impl  |

@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 #define DIGBY_VERSION_MAJOR 0
-#define DIGBY_VERSION_MINOR 1
+#define DIGBY_VERSION_MINOR 2
 #define DIGBY_VERSION_PATCH 0
-#define DIGBY_VERSION_STRING "0.1.0"
+#define DIGBY_VERSION_STRING "0.2.0"
 
 #ifndef DIGBY_API
 #ifdef DIGBY_STATIC

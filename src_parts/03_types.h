@@ -89,8 +89,12 @@ typedef struct digby_vfs {
                                       lose recent commits or leave pages
                                       that read as DIGBY_CORRUPT (never
                                       silently wrong data) */
-#define DIGBY_OPEN_MMAP      0x8u  /* read tree and overflow pages through
-                                      a memory map (digby_options.map_bytes) */
+#define DIGBY_OPEN_MMAP      0x8u  /* the default: accepted, changes nothing
+                                      (memory-mapped reads were opt-in before
+                                      version 0.2) */
+#define DIGBY_OPEN_NO_MMAP   0x10u /* read every page through the bounded
+                                      private cache, never a memory map (see
+                                      "Memory-mapped reads" below) */
 
 /* Options for digby_open().  A zeroed struct (or NULL) means all defaults. */
 typedef struct digby_options {
@@ -154,11 +158,13 @@ typedef struct digby_options {
     void (*on_commit)(void *ctx, uint64_t txid);
     void *on_commit_ctx;
 
-    /* ---- Memory-mapped reads (DIGBY_OPEN_MMAP) ----
-       With DIGBY_OPEN_MMAP, branch and leaf pages are read straight from a
-       read-only shared map of the file (as LMDB reads every page) instead
-       of being copied into the cache: a lookup then costs no lock, no
-       system call and no copy, whether or not the page was read before.
+    /* ---- Memory-mapped reads (the default; DIGBY_OPEN_NO_MMAP: none) ----
+       Where the build and the VFS can map a file (a 64-bit build with mmap
+       and the POSIX VFS) and the file is not encrypted, branch and leaf
+       pages are read straight from a read-only shared map of the file (as
+       LMDB reads every page) instead of being copied into the cache: a
+       lookup then costs no lock, no system call and no copy, whether or
+       not the page was read before.
        The pages of large items (overflow pages) are read from the map too,
        and copied out once, without a system call.  A page is verified
        (checksum, page number, structure) the first time this handle reads
@@ -167,7 +173,14 @@ typedef struct digby_options {
        map).  cache_bytes then bounds only
        the other pages (freelist pages); the mapped file lives in the
        operating system's page cache, so the process's resident set grows
-       with the part of the file it reads, as LMDB's does.
+       with the part of the file it reads, as LMDB's does (the kernel can
+       drop those pages again under memory pressure: they are clean).  A
+       read error of the disk under a mapped page is a SIGBUS in the
+       process, as with LMDB, rather than DIGBY_IOERR.
+       DIGBY_OPEN_NO_MMAP chooses the other path: every page is read with
+       the VFS into the private cache, whose size (cache_bytes) bounds the
+       memory digby holds, and verified on every read from disk; for small
+       memory, or when read errors must come back as result codes.
        map_bytes: address space to map at open, in bytes, at least the
        file's size and three pages; 0 means twice the file's size, at
        least 64 MiB.  When the file outgrows the map, the commit that
@@ -176,8 +189,8 @@ typedef struct digby_options {
        Needs a 64-bit build and a VFS with map (the POSIX one); an
        encrypted file, a 32-bit build, another VFS, or a map the system
        refuses all fall back to the cache silently (digby_stats'
-       mapped_bytes says how much of the file is mapped).  Ignored without
-       DIGBY_OPEN_MMAP. */
+       mapped_bytes says how much of the file is mapped).  Ignored with
+       DIGBY_OPEN_NO_MMAP. */
     uint64_t map_bytes;
 } digby_options;
 

@@ -11,8 +11,9 @@
               out (out): the handle on success, NULL on failure.
    Ownership: close the handle with digby_close().
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL path/out, bad page size, partial
-              allocator, no opts->vfs under DIGBY_NO_POSIX); DIGBY_CANTOPEN (missing with NO_CREATE, or the OS
-              refused); DIGBY_NOTDIGBY (not a digby file); DIGBY_VERSION
+              allocator, unknown flags or both DIGBY_OPEN_MMAP and
+              DIGBY_OPEN_NO_MMAP, no opts->vfs under DIGBY_NO_POSIX);
+              DIGBY_CANTOPEN (missing with NO_CREATE, or the OS refused); DIGBY_NOTDIGBY (not a digby file); DIGBY_VERSION
               (newer format or unknown incompatible feature flag);
               DIGBY_PAGESIZE (opts->page_size differs from the file's);
               DIGBY_INVALID also for a key that is not 16 or 32 bytes, an
@@ -105,9 +106,10 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher);
 /* One line of English for a result code; never NULL; static storage. */
 DIGBY_API const char *digby_strerror(int rc);
 
-/* The library version ("0.1.0") and the features compiled in, as a static
-   string such as "digby 0.1.0 threads posix mmap lz4 xxhash32 aes-gcm"
-   ("mmap": DIGBY_OPEN_MMAP can map files in this build). */
+/* The library version ("0.2.0") and the features compiled in, as a static
+   string such as "digby 0.2.0 threads posix mmap lz4 xxhash32 aes-gcm"
+   ("mmap": this build reads files through a memory map unless
+   DIGBY_OPEN_NO_MMAP). */
 DIGBY_API const char *digby_version(void);
 
 /* Free memory returned by digby_get() (through the db's allocator). */

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
-/* mmap for DIGBY_OPEN_MMAP, where the system has it (POSIX's own test;
+/* mmap for memory-mapped reads, where the system has it (POSIX's own test;
    newlib on bare metal has the other headers but not this one) */
 #if defined(_POSIX_MAPPED_FILES) && _POSIX_MAPPED_FILES > 0 && !defined(DIGBY_NO_MMAP)
 #define DIGBY__POSIX_MMAP 1

@@ -362,7 +362,7 @@ struct digby_txn {
     struct digby__held *held;
     unsigned held_cap, held_n;
     int held_off;
-    /* Pages below map_pages are read from map (DIGBY_OPEN_MMAP): the
+    /* Pages below map_pages are read from map (memory-mapped reads): the
        handle's mapping and map_pages as they were at begin; the mapping
        (counted in its users) stays until the transaction ends, even when
        a commit maps the file anew.  map and map_seen are its addr and
@@ -414,7 +414,7 @@ struct digby_db {
     digby__crypt *crypt;    /* NULL: a plain file (xxhash32 trailers) */
     void (*on_commit)(void *ctx, uint64_t txid);
     void *on_commit_ctx;
-    /* DIGBY_OPEN_MMAP (digby__map_open): the current mapping of the file,
+    /* Memory-mapped reads (digby__map_open): the current mapping of the file,
        NULL for none; pages below map_pages are known to lie inside the
        file.  When the file outgrows the mapping, a commit maps it again,
        larger (digby__map_grow); an older mapping stays, on map_old, until

@@ -266,7 +266,7 @@ static uint64_t digby__os_seed(void)
            ((uint64_t)getpid() << 48);
 }
 
-/* " mmap": DIGBY_OPEN_MMAP maps files (a 64-bit build with mmap) */
+/* " mmap": files are memory-mapped (a 64-bit build with mmap) */
 #if defined(DIGBY__POSIX_MMAP) && DIGBY__HAVE_MAP
 #define DIGBY__FEATURE_VFS " posix mmap"
 #else

@@ -208,7 +208,7 @@ static const digby_vfs digby__win32_vfs = {
     digby__win32_open, digby__win32_read, digby__win32_write,
     digby__win32_sync, digby__win32_size, digby__win32_truncate,
     digby__win32_lock, digby__win32_close,
-    NULL, NULL /* no map: DIGBY_OPEN_MMAP reads through the cache */
+    NULL, NULL /* no map: reads go through the cache */
 };
 
 DIGBY_API const digby_vfs *digby_vfs_win32(void)

@@ -1,6 +1,6 @@
-/* Memory-mapped reads (DIGBY_OPEN_MMAP): the map and its verified pages.
+/* Memory-mapped reads (the default read path): the map and its verified pages.
 
-   Memory-mapped reads (DIGBY_OPEN_MMAP): a read-only shared map of the
+   Memory-mapped reads (unless DIGBY_OPEN_NO_MMAP): a read-only shared map of the
    file, remapped larger as the file grows, with a per-page record of the
    page version this handle verified there (map_seen), so that a mapped page
    is checked once and then read in place with no lock, copy or system call.
@@ -62,14 +62,14 @@ static struct digby__mapping *digby__map_new(digby_db *db, uint64_t pages)
     return m;
 }
 
-/* Map the file for DIGBY_OPEN_MMAP (after the meta page is chosen): `want`
+/* Map the file (after the meta page is chosen), unless DIGBY_OPEN_NO_MMAP: `want`
    bytes but at least the whole file; 0 for twice the file, at least 64
    MiB.  Anything that rules the map out leaves db->mapping NULL: reads
    then go through the cache, as without the flag. */
 static void digby__map_open(digby_db *db, uint64_t want)
 {
     uint64_t size;
-    if (!DIGBY__HAVE_MAP || !(db->flags & DIGBY_OPEN_MMAP) || db->crypt ||
+    if (!DIGBY__HAVE_MAP || (db->flags & DIGBY_OPEN_NO_MMAP) || db->crypt ||
         db->vfs->version < 2 || !db->vfs->map || !db->vfs->unmap)
         return;
     if (db->vfs->size(db->file, &size) != DIGBY_OK) return;

@@ -98,7 +98,7 @@ static void digby__strm_powers(const digby_db *db, uint64_t *pw, unsigned height
 /* Bring page pgno of st, on `level` (0: a data page) at position pos,
    into st->pg[level] and check it: trailer and page number
    (digby__page_read_raw), type, txid, position, and for an index page its
-   level and entry count.  A page of the memory map (DIGBY_OPEN_MMAP) is
+   level and entry count.  A page of the memory map is
    read in place, its trailer checked the first time this handle meets
    this version of it (map_seen, as for tree pages); others are read into
    st->buf[level].  Overflow pages are written straight to the file, so

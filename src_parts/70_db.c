@@ -49,8 +49,9 @@ static int digby__open_options(const digby_options *opts, digby_options *o)
                          (o->page_size & (o->page_size - 1))))
         return DIGBY_INVALID;
     if (o->flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC |
-                     DIGBY_OPEN_MMAP))
+                     DIGBY_OPEN_MMAP | DIGBY_OPEN_NO_MMAP))
         return DIGBY_INVALID;
+    if ((o->flags & DIGBY_OPEN_MMAP) && (o->flags & DIGBY_OPEN_NO_MMAP)) return DIGBY_INVALID;
     if (!o->vfs) o->vfs = digby__vfs_default();
     if (!o->vfs || o->vfs->version < 1) return DIGBY_INVALID;
     if (!o->cache_bytes) o->cache_bytes = (size_t)8 << 20;
