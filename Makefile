@@ -148,10 +148,10 @@ test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) c
 # that the full build (writer.c) writes, in one program: both are
 # DIGBY_STATIC (whose unused functions are no error here).  make test runs
 # it with bigitems.
-build/tests/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h digby.h | check-amalgamation
+build/tests/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h tests/sha256_vectors.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) -Wno-unused-function $(NOLZ4_SRC) -o $@ $(TEST_LIBS)
-build/tests-asan/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h digby.h | check-amalgamation
+build/tests-asan/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h tests/sha256_vectors.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) -Wno-unused-function $(SANITIZE) $(NOLZ4_SRC) -o $@ $(TEST_LIBS)
 

@@ -4,6 +4,10 @@
    tests/harness.h: deterministic values, the fixture's teardown with
    check_thorough, opening with options, reopening.
 
+   In every api_* program files go to $DIGBY_TEST_DIR (default /tmp), and
+   every test that opens a database runs digby_check() clean
+   (check_thorough) before it closes it.
+
    It is each program's prelude: define TEST_NAME (see harness.h), then
    include it first; it includes digby.h with the implementation. */
 #ifndef DIGBY_TESTS_API_COMMON_H
@@ -54,6 +58,19 @@ TEST_UNUSED static uint64_t get_version(digby_db *db, const void *key, size_t ke
     ASSERT_OK(digby_get(db, key, key_bytes, &v, &vn, &ver));
     digby_free(db, v);
     return ver;
+}
+
+/* The table `name`, opened in txn (it must exist), holds `want` entries;
+   returns its handle. */
+TEST_UNUSED static digby_table *expect_table_count(digby_txn *txn, const char *name,
+                                                   uint64_t want)
+{
+    digby_table *t = NULL;
+    uint64_t n = (uint64_t)-1;
+    ASSERT_OK(digby_table_open(txn, name, 0, &t));
+    ASSERT_OK(digby_table_count(txn, t, &n));
+    assert_int_equal(n, want);
+    return t;
 }
 
 /* ---- the fixture (tests/harness.h), checked with check_thorough ------------ */

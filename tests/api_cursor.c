@@ -1,8 +1,5 @@
 /* api_cursor: black-box behaviour of the public API on well-formed input:
-   cursors (positioning, seeks, scans, writes under an open cursor).
-
-   Files go to $DIGBY_TEST_DIR (default /tmp).  Every test that opens a
-   database runs digby_check() clean (check_thorough) before it closes it. */
+   cursors (positioning, seeks, scans, writes under an open cursor). */
 #define TEST_NAME "api_cursor"
 #include "api_common.h" /* digby.h with the implementation, harness.h, values, reopen */
 
@@ -48,6 +45,26 @@ static int ref_seek(const char *const *keys, int n, const char *t, size_t tn,
 
 static const char *const op_names[] = {"GE", "GT", "LE", "LT", "EQ"};
 
+/* From first (backward: last), step to past the end: the keys are
+   keys[0..n-1] in that order (backward: reversed).  Past the end the
+   cursor is unpositioned; one more step starts over (next is first, prev
+   is last). */
+static void expect_walk(digby_cursor *c, const char *const *keys, int n, int backward)
+{
+    int (*step)(digby_cursor *) = backward ? digby_cursor_prev : digby_cursor_next;
+    int i;
+    ASSERT_OK(backward ? digby_cursor_last(c) : digby_cursor_first(c));
+    expect_at(c, keys[backward ? n - 1 : 0]);
+    for (i = 1; i < n; i++) {
+        ASSERT_OK(step(c));
+        expect_at(c, keys[backward ? n - 1 - i : i]);
+    }
+    ASSERT_RC(step(c), DIGBY_NOTFOUND);
+    ASSERT_RC(digby_cursor_get(c, NULL, NULL, NULL, NULL, NULL), DIGBY_NOTFOUND);
+    ASSERT_OK(step(c));
+    expect_at(c, keys[backward ? n - 1 : 0]);
+}
+
 static void test_cursor_small(void **state)
 {
     fixture *f = (fixture *)*state;
@@ -80,25 +97,8 @@ static void test_cursor_small(void **state)
     ASSERT_OK(digby_cursor_get(c, NULL, NULL, &v, &vn, NULL));
     assert_int_equal(vn, 1);
     assert_memory_equal(v, "b", 1);
-    for (i = 1; i < n; i++) {
-        ASSERT_OK(digby_cursor_next(c));
-        expect_at(c, keys[i]);
-    }
-    ASSERT_RC(digby_cursor_next(c), DIGBY_NOTFOUND);
-    ASSERT_RC(digby_cursor_get(c, NULL, NULL, NULL, NULL, NULL), DIGBY_NOTFOUND);
-    ASSERT_OK(digby_cursor_next(c)); /* unpositioned: next is first */
-    expect_at(c, "b");
-
-    ASSERT_OK(digby_cursor_last(c));
-    expect_at(c, "h");
-    for (i = n - 2; i >= 0; i--) {
-        ASSERT_OK(digby_cursor_prev(c));
-        expect_at(c, keys[i]);
-    }
-    ASSERT_RC(digby_cursor_prev(c), DIGBY_NOTFOUND);
-    ASSERT_RC(digby_cursor_get(c, NULL, NULL, NULL, NULL, NULL), DIGBY_NOTFOUND);
-    ASSERT_OK(digby_cursor_prev(c)); /* unpositioned: prev is last */
-    expect_at(c, "h");
+    expect_walk(c, keys, n, 0);
+    expect_walk(c, keys, n, 1);
 
     /* every seek operator before, at, between and after keys */
     for (ti = 0; ti < sizeof(targets) / sizeof(targets[0]); ti++) {
@@ -290,6 +290,27 @@ static void test_cursor_large(void **state)
     free(big);
 }
 
+/* A prefix scan: seek to `from` with op, then step (forward after
+   DIGBY_SEEK_GE, backward after DIGBY_SEEK_LT) while the keys start with
+   `prefix`: they must be want[0..n-1], all n, in key order. */
+static void expect_prefix_run(digby_cursor *c, const char *from, digby_seek_op op,
+                              const char *prefix, const char *const *want, unsigned n)
+{
+    size_t pn = strlen(prefix), kn;
+    const void *k;
+    unsigned seen = 0;
+    int backward = op == DIGBY_SEEK_LT;
+    ASSERT_OK(digby_cursor_seek(c, from, strlen(from), op));
+    do {
+        ASSERT_OK(digby_cursor_get(c, &k, &kn, NULL, NULL, NULL));
+        if (kn < pn || memcmp(k, prefix, pn) != 0) break;
+        assert_true(seen < n);
+        expect_at(c, want[backward ? n - 1 - seen : seen]);
+        seen++;
+    } while ((backward ? digby_cursor_prev(c) : digby_cursor_next(c)) == DIGBY_OK);
+    assert_int_equal(seen, n);
+}
+
 static void test_cursor_prefix_scan(void **state)
 {
     fixture *f = (fixture *)*state;
@@ -300,8 +321,6 @@ static void test_cursor_prefix_scan(void **state)
     static const char *const aff[] = {"a\xff", "a\xff\x01", "a\xff\xff"};
     digby_txn *w, *r;
     digby_cursor *c;
-    const void *k;
-    size_t kn;
     unsigned i;
     ASSERT_OK(digby_open(f->path, NULL, &f->db));
     ASSERT_OK(digby_txn_begin(f->db, 0, &w));
@@ -309,49 +328,30 @@ static void test_cursor_prefix_scan(void **state)
         ASSERT_OK(digby_txn_put(w, NULL, all[i], strlen(all[i]), S("v"), 0));
     ASSERT_OK(digby_txn_commit(w));
 
-    ASSERT_OK(digby_txn_begin(f->db, DIGBY_TXN_READONLY, &r));
-    ASSERT_OK(digby_cursor_open(r, NULL, &c));
+    c = read_cursor(f->db, &r);
     /* forward: seek GE prefix, step while the prefix matches */
-    i = 0;
-    if (digby_cursor_seek(c, S("appl"), DIGBY_SEEK_GE) == DIGBY_OK) {
-        do {
-            ASSERT_OK(digby_cursor_get(c, &k, &kn, NULL, NULL, NULL));
-            if (kn < 4 || memcmp(k, "appl", 4) != 0) break;
-            assert_true(i < 4);
-            expect_at(c, appl[i]);
-            i++;
-        } while (digby_cursor_next(c) == DIGBY_OK);
-    }
-    assert_int_equal(i, 4);
+    expect_prefix_run(c, "appl", DIGBY_SEEK_GE, "appl", appl, 4);
     /* reverse: seek LT the successor prefix "appm", step back */
-    i = 4;
-    ASSERT_OK(digby_cursor_seek(c, S("appm"), DIGBY_SEEK_LT));
-    do {
-        ASSERT_OK(digby_cursor_get(c, &k, &kn, NULL, NULL, NULL));
-        if (kn < 4 || memcmp(k, "appl", 4) != 0) break;
-        assert_true(i > 0);
-        i--;
-        expect_at(c, appl[i]);
-    } while (digby_cursor_prev(c) == DIGBY_OK);
-    assert_int_equal(i, 0);
+    expect_prefix_run(c, "appm", DIGBY_SEEK_LT, "appl", appl, 4);
     /* prefix ending in 0xff: its successor is "b" */
-    i = 0;
-    ASSERT_OK(digby_cursor_seek(c, S("a\xff"), DIGBY_SEEK_GE));
-    do {
-        ASSERT_OK(digby_cursor_get(c, &k, &kn, NULL, NULL, NULL));
-        if (kn < 2 || memcmp(k, "a\xff", 2) != 0) break;
-        expect_at(c, aff[i]);
-        i++;
-    } while (digby_cursor_next(c) == DIGBY_OK);
-    assert_int_equal(i, 3);
+    expect_prefix_run(c, "a\xff", DIGBY_SEEK_GE, "a\xff", aff, 3);
     ASSERT_OK(digby_cursor_seek(c, S("b"), DIGBY_SEEK_LT));
     expect_at(c, "a\xff\xff");
     /* a prefix nothing has */
     ASSERT_OK(digby_cursor_seek(c, S("apn"), DIGBY_SEEK_GE));
     expect_at(c, "apo");
     ASSERT_RC(digby_cursor_seek(c, S("c"), DIGBY_SEEK_GE), DIGBY_NOTFOUND);
-    digby_cursor_close(c);
-    digby_txn_abort(r);
+    read_cursor_end(c, r);
+}
+
+/* Deletes the key at key/kn, a cursor's: through a copy, as the delete
+   may move what the pointer shows. */
+static void delete_copy(digby_txn *w, const void *key, size_t kn)
+{
+    char k[32];
+    assert_true(kn <= sizeof(k));
+    memcpy(k, key, kn);
+    ASSERT_OK(digby_txn_delete(w, NULL, k, kn));
 }
 
 /* Cursor correctness while its own transaction writes. */
@@ -431,10 +431,7 @@ static void test_cursor_writes_same_txn(void **state)
         num_key(kk, visits);
         assert_int_equal(kn, 10);
         assert_memory_equal(key, kk, 10);
-        if (visits % 3 == 0) {
-            memcpy(k, key, kn);
-            ASSERT_OK(digby_txn_delete(w, NULL, k, kn));
-        }
+        if (visits % 3 == 0) delete_copy(w, key, kn);
         visits++;
         assert_true(visits <= N);
     }
@@ -447,10 +444,7 @@ static void test_cursor_writes_same_txn(void **state)
         ASSERT_OK(digby_cursor_get(c, &key, &kn, NULL, NULL, NULL));
         num_key(kk, i);
         assert_memory_equal(key, kk, 10);
-        if (i % 2 == 1) {
-            memcpy(k, key, kn);
-            ASSERT_OK(digby_txn_delete(w, NULL, k, kn));
-        }
+        if (i % 2 == 1) delete_copy(w, key, kn);
         visits++;
         assert_true(visits <= N);
     }

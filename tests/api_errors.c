@@ -270,16 +270,7 @@ static void fv_close(digby_file *file)
 static void fv_init(fault_vfs *fv)
 {
     memset(fv, 0, sizeof(*fv));
-    fv->vfs.version = DIGBY_VFS_VERSION;
-    fv->vfs.ctx = fv;
-    fv->vfs.open = fv_open;
-    fv->vfs.read = fv_read;
-    fv->vfs.write = fv_write;
-    fv->vfs.sync = fv_sync;
-    fv->vfs.size = fv_size;
-    fv->vfs.truncate = fv_truncate;
-    fv->vfs.lock = fv_lock;
-    fv->vfs.close = fv_close;
+    TEST_VFS_INIT(fv->vfs, fv, fv);
     fv->write_rc = DIGBY_IOERR;
     fv->sync_rc = DIGBY_IOERR;
     fv->read_rc = DIGBY_IOERR;
@@ -745,8 +736,29 @@ static void test_cantopen(void **state)
 
 /* ---- damaged files --------------------------------------------------------- */
 
+/* The value of key i in build_marked's databases: "MARK%05u-" then dots,
+   60 bytes used of v's 64. */
+static void marked_val(char *v, unsigned i)
+{
+    memset(v, '.', 64);
+    sprintf(v, "MARK%05u", i);
+    v[9] = '-';
+}
+
+/* One more commit that leaves the global tree alone: a key in the table
+   "other" (created if need be). */
+static void commit_elsewhere(digby_db *db)
+{
+    digby_txn *w;
+    digby_table *t;
+    ASSERT_OK(digby_txn_begin(db, 0, &w));
+    ASSERT_OK(digby_table_open(w, "other", DIGBY_TABLE_CREATE, &t));
+    ASSERT_OK(digby_txn_put(w, t, "x", 1, "y", 1, 0));
+    ASSERT_OK(digby_txn_commit(w));
+}
+
 /* Build a database of `n` keys whose values carry a findable marker:
-   "MARK%05u" then padding to 60 bytes. */
+   "MARK%05u" then padding to 60 bytes (marked_val). */
 static void build_marked(const char *path, unsigned n, uint32_t page_size,
                          digby_stats *st_out)
 {
@@ -761,9 +773,7 @@ static void build_marked(const char *path, unsigned n, uint32_t page_size,
     ASSERT_OK(digby_txn_begin(db, 0, &w));
     for (i = 0; i < n; i++) {
         size_t kn = num_key(k, i);
-        memset(v, '.', sizeof(v));
-        sprintf(v, "MARK%05u", i);
-        v[9] = '-';
+        marked_val(v, i);
         ASSERT_OK(digby_txn_put(w, NULL, k, kn, v, 60, 0));
     }
     ASSERT_OK(digby_txn_commit(w));
@@ -771,23 +781,10 @@ static void build_marked(const char *path, unsigned n, uint32_t page_size,
        the newest commit would make open fall back to the previous commit
        (one sync per commit; see tests/regress.c), while damage to an older
        page must surface as DIGBY_CORRUPT, which is what these tests test */
-    {
-        digby_table *t;
-        ASSERT_OK(digby_txn_begin(db, 0, &w));
-        ASSERT_OK(digby_table_open(w, "other", DIGBY_TABLE_CREATE, &t));
-        ASSERT_OK(digby_txn_put(w, t, "x", 1, "y", 1, 0));
-        ASSERT_OK(digby_txn_commit(w));
-    }
+    commit_elsewhere(db);
     check_clean(db);
     if (st_out) get_stat(db, st_out);
     ASSERT_OK(digby_close(db));
-}
-
-static void marked_val(char *v, unsigned i)
-{
-    memset(v, '.', 64);
-    sprintf(v, "MARK%05u", i);
-    v[9] = '-';
 }
 
 static void test_truncated_file(void **state)
@@ -937,6 +934,18 @@ static void test_corrupt_leaf(void **state)
     ASSERT_OK(digby_close(f->db));
     f->db = NULL;
     (void)k;
+}
+
+/* db (opened asking for a map it cannot have) reads through its cache:
+   mapped_bytes stays 0 and a put and get work; then closed. */
+static void expect_unmapped_works(digby_db *db)
+{
+    digby_stats st;
+    ASSERT_OK(digby_put(db, S("k"), S("v")));
+    get_stat(db, &st);
+    assert_int_equal(st.mapped_bytes, 0);
+    expect_get(db, S("k"), S("v"));
+    ASSERT_OK(digby_close(db));
 }
 
 /* DIGBY_OPEN_MMAP: tree pages read from the memory map are verified the
@@ -1153,11 +1162,7 @@ static void test_mmap_reads(void **state)
         o.key = key;
         o.key_bytes = sizeof(key);
         ASSERT_OK(digby_open(p, &o, &db));
-        ASSERT_OK(digby_put(db, S("k"), S("v")));
-        get_stat(db, &s2);
-        assert_int_equal(s2.mapped_bytes, 0);
-        expect_get(db, S("k"), S("v"));
-        ASSERT_OK(digby_close(db));
+        expect_unmapped_works(db);
         unlink(p);
         o.key = NULL;
         o.key_bytes = 0;
@@ -1170,11 +1175,7 @@ static void test_mmap_reads(void **state)
         ASSERT_OK(digby_vfs_mem_create(NULL, &mem));
         o.vfs = mem;
         ASSERT_OK(digby_open("m.db", &o, &db));
-        ASSERT_OK(digby_put(db, S("k"), S("v")));
-        get_stat(db, &s2);
-        assert_int_equal(s2.mapped_bytes, 0);
-        expect_get(db, S("k"), S("v"));
-        ASSERT_OK(digby_close(db));
+        expect_unmapped_works(db);
         digby_vfs_mem_destroy(mem);
     }
 }
@@ -1760,15 +1761,9 @@ static void test_read_failure_poisons_txn(void **state)
         ASSERT_OK(digby_txn_put(w, NULL, k, kn, k, kn, 0));
     }
     ASSERT_OK(digby_txn_commit(w));
-    {
-        /* a newer commit elsewhere: open verifies (and so caches) only the
-           pages the newest commit wrote, so the global tree stays cold */
-        digby_table *t;
-        ASSERT_OK(digby_txn_begin(db, 0, &w));
-        ASSERT_OK(digby_table_open(w, "other", DIGBY_TABLE_CREATE, &t));
-        ASSERT_OK(digby_txn_put(w, t, "x", 1, "y", 1, 0));
-        ASSERT_OK(digby_txn_commit(w));
-    }
+    /* a newer commit elsewhere: open verifies (and so caches) only the
+       pages the newest commit wrote, so the global tree stays cold */
+    commit_elsewhere(db);
     ASSERT_OK(digby_close(db));
     fv_open_db(&fv, "read.db", &db); /* cold cache */
 
@@ -1815,51 +1810,6 @@ static void test_read_failure_poisons_txn(void **state)
 
 /* ---- allocation failures ------------------------------------------------ */
 
-typedef struct fail_alloc {
-    long calls;
-    long fail_at;    /* the fail_at-th call fails; 0 never */
-    int persistent;  /* and every call after it */
-    long live;
-    long failed;
-} fail_alloc;
-
-static int fa_should_fail(fail_alloc *a)
-{
-    a->calls++;
-    if (a->fail_at && (a->calls == a->fail_at || (a->persistent && a->calls > a->fail_at))) {
-        a->failed++;
-        return 1;
-    }
-    return 0;
-}
-
-static void *fa_malloc(void *ctx, size_t n)
-{
-    fail_alloc *a = (fail_alloc *)ctx;
-    void *p;
-    if (fa_should_fail(a)) return NULL;
-    p = malloc(n ? n : 1);
-    if (p) a->live++;
-    return p;
-}
-
-static void *fa_realloc(void *ctx, void *ptr, size_t n)
-{
-    fail_alloc *a = (fail_alloc *)ctx;
-    void *p;
-    if (fa_should_fail(a)) return NULL;
-    p = realloc(ptr, n ? n : 1);
-    if (p && !ptr) a->live++;
-    return p;
-}
-
-static void fa_free(void *ctx, void *ptr)
-{
-    fail_alloc *a = (fail_alloc *)ctx;
-    if (ptr) a->live--;
-    free(ptr);
-}
-
 static int is_oom_result(int rc)
 {
     return rc == DIGBY_OK || rc == DIGBY_NOMEM || rc == DIGBY_POISONED;
@@ -1876,7 +1826,7 @@ static void test_alloc_failure(void **state)
     for (persistent = 0; persistent < 2; persistent++) {
         done = 0;
         for (n = 1; n < 20000 && !done; n++) {
-            fail_alloc fa;
+            test_alloc fa;
             digby_options o;
             digby_db *db = NULL;
             digby_txn *w = NULL;
@@ -1885,15 +1835,9 @@ static void test_alloc_failure(void **state)
             void *pv;
             size_t vn;
 
-            memset(&fa, 0, sizeof(fa));
-            fa.fail_at = n;
-            fa.persistent = persistent;
             memset(&o, 0, sizeof(o));
             o.flags = DIGBY_OPEN_NO_SYNC;
-            o.allocator.malloc_fn = fa_malloc;
-            o.allocator.realloc_fn = fa_realloc;
-            o.allocator.free_fn = fa_free;
-            o.allocator.ctx = &fa;
+            o.allocator = test_alloc_init(&fa, n, persistent); /* the n-th call fails */
             unlink(f->path);
 
             rc = digby_open(f->path, &o, &db);

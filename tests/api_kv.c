@@ -1,9 +1,6 @@
 /* api_kv: black-box behaviour of the public API on well-formed input:
    put/get/delete (auto-commit and in transactions), NOOVERWRITE, versions,
-   empty keys and values, the largest key at three page sizes.
-
-   Files go to $DIGBY_TEST_DIR (default /tmp).  Every test that opens a
-   database runs digby_check() clean (check_thorough) before it closes it. */
+   empty keys and values, the largest key at three page sizes. */
 #define TEST_NAME "api_kv"
 #include "api_common.h" /* digby.h with the implementation, harness.h, values, reopen */
 

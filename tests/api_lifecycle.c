@@ -1,9 +1,6 @@
 /* api_lifecycle: black-box behaviour of the public API on well-formed input:
    abort, reopen, digby_stat, page sizes, the in-memory VFS and the
-   version string.
-
-   Files go to $DIGBY_TEST_DIR (default /tmp).  Every test that opens a
-   database runs digby_check() clean (check_thorough) before it closes it. */
+   version string. */
 #define TEST_NAME "api_lifecycle"
 #include "api_common.h" /* digby.h with the implementation, harness.h, values, reopen */
 
@@ -86,7 +83,7 @@ static void test_reopen_keeps_everything(void **state)
     char k[32];
     size_t kn, vn;
     unsigned i, round;
-    uint64_t vers[N], n;
+    uint64_t vers[N];
     digby_stats s0, s1;
     const void *v;
     ASSERT_OK(digby_open(f->path, NULL, &f->db));
@@ -142,14 +139,40 @@ static void test_reopen_keeps_everything(void **state)
             assert_true(val_ok(i, v, vn));
             assert_int_equal(ver, vers[i]);
         }
-        ASSERT_OK(digby_table_open(r, "two", 0, &t));
-        ASSERT_OK(digby_table_count(r, t, &n));
-        assert_int_equal(n, 2);
-        ASSERT_OK(digby_table_open(r, "empty", 0, &t));
-        ASSERT_OK(digby_table_count(r, t, &n));
-        assert_int_equal(n, 0);
+        expect_table_count(r, "two", 2);
+        expect_table_count(r, "empty", 0);
         digby_txn_abort(r);
     }
+}
+
+/* The sums of digby_stat's page counts hold. */
+static void stat_sums_ok(const digby_stats *s)
+{
+    uint64_t sum = s->meta_pages + s->branch_pages + s->leaf_pages + s->overflow_pages +
+                   s->freelist_pages + s->free_pages;
+    if (sum > s->page_count)
+        print_error("stat: meta %llu + branch %llu + leaf %llu + overflow "
+                    "%llu + freelist %llu + free %llu > page_count %llu\n",
+                    (unsigned long long)s->meta_pages, (unsigned long long)s->branch_pages,
+                    (unsigned long long)s->leaf_pages, (unsigned long long)s->overflow_pages,
+                    (unsigned long long)s->freelist_pages, (unsigned long long)s->free_pages,
+                    (unsigned long long)s->page_count);
+    assert_true(sum <= s->page_count);
+    assert_int_equal(s->meta_pages, 2);
+    assert_true(s->file_bytes >= s->page_count * s->page_size);
+    assert_true(s->depth <= 32);
+}
+
+/* digby_stat into *st, its sums sane, and the global tree's shape. */
+static void get_stat_tree(digby_db *db, digby_stats *st, uint32_t depth, uint64_t entries,
+                          uint64_t leaf_pages, uint64_t branch_pages)
+{
+    get_stat(db, st);
+    stat_sums_ok(st);
+    assert_int_equal(st->depth, depth);
+    assert_int_equal(st->entries, entries);
+    assert_int_equal(st->leaf_pages, leaf_pages);
+    assert_int_equal(st->branch_pages, branch_pages);
 }
 
 static void test_stat_fields(void **state)
@@ -165,48 +188,18 @@ static void test_stat_fields(void **state)
     unsigned char *big = make_val(1, 40000);
     ASSERT_OK(digby_open(f->path, NULL, &f->db));
 
-#define STAT_SUM_OK(s)                                                        \
-    do {                                                                      \
-        uint64_t sum_ = (s).meta_pages + (s).branch_pages + (s).leaf_pages +  \
-                        (s).overflow_pages + (s).freelist_pages + (s).free_pages; \
-        if (sum_ > (s).page_count)                                            \
-            print_error("stat: meta %llu + branch %llu + leaf %llu + overflow " \
-                        "%llu + freelist %llu + free %llu > page_count %llu\n", \
-                        (unsigned long long)(s).meta_pages,                   \
-                        (unsigned long long)(s).branch_pages,                 \
-                        (unsigned long long)(s).leaf_pages,                   \
-                        (unsigned long long)(s).overflow_pages,               \
-                        (unsigned long long)(s).freelist_pages,               \
-                        (unsigned long long)(s).free_pages,                   \
-                        (unsigned long long)(s).page_count);                  \
-        assert_true(sum_ <= (s).page_count);                                  \
-        assert_int_equal((s).meta_pages, 2);                                  \
-        assert_true((s).file_bytes >= (s).page_count * (s).page_size);        \
-        assert_true((s).depth <= 32);                                         \
-    } while (0)
-
     /* fresh */
-    get_stat(f->db, &st);
-    STAT_SUM_OK(st);
+    get_stat_tree(f->db, &st, 0, 0, 0, 0);
     assert_int_equal(st.page_size, 4096);
-    assert_int_equal(st.depth, 0);
-    assert_int_equal(st.entries, 0);
     assert_int_equal(st.tables, 0);
     assert_int_equal(st.table_entries, 0);
-    assert_int_equal(st.leaf_pages, 0);
-    assert_int_equal(st.branch_pages, 0);
     assert_int_equal(st.overflow_pages, 0);
     assert_true(st.page_count >= 2);
     last = st.last_txid;
 
     /* one key: one leaf */
     ASSERT_OK(digby_put(f->db, S("k"), S("v")));
-    get_stat(f->db, &st);
-    STAT_SUM_OK(st);
-    assert_int_equal(st.depth, 1);
-    assert_int_equal(st.entries, 1);
-    assert_int_equal(st.leaf_pages, 1);
-    assert_int_equal(st.branch_pages, 0);
+    get_stat_tree(f->db, &st, 1, 1, 1, 0);
     assert_true(st.last_txid > last);
     last = st.last_txid;
 
@@ -225,7 +218,7 @@ static void test_stat_fields(void **state)
     ASSERT_OK(digby_table_open(w, "u", DIGBY_TABLE_CREATE, &t));
     ASSERT_OK(digby_txn_commit(w));
     get_stat(f->db, &st);
-    STAT_SUM_OK(st);
+    stat_sums_ok(&st);
     assert_int_equal(st.entries, 20002);
     assert_int_equal(st.tables, 2);
     assert_int_equal(st.table_entries, 30);
@@ -259,12 +252,11 @@ static void test_stat_fields(void **state)
     ASSERT_OK(digby_txn_commit(w));
     digby_txn_abort(r);
     get_stat(f->db, &st);
-    STAT_SUM_OK(st);
+    stat_sums_ok(&st);
     assert_int_equal(st.entries, 20001);
     assert_int_equal(st.overflow_pages, 0);
     assert_true(st.free_pages >= 40000 / 4096);
     free(big);
-#undef STAT_SUM_OK
 }
 
 static void test_page_size(void **state)
@@ -351,37 +343,6 @@ static void test_page_size(void **state)
     }
 }
 
-/* An allocator that counts, to prove the memory VFS frees everything. */
-typedef struct count_alloc {
-    long live;
-    long calls;
-} count_alloc;
-
-static void *ca_malloc(void *ctx, size_t n)
-{
-    count_alloc *a = (count_alloc *)ctx;
-    void *p = malloc(n ? n : 1);
-    a->calls++;
-    if (p) a->live++;
-    return p;
-}
-
-static void *ca_realloc(void *ctx, void *ptr, size_t n)
-{
-    count_alloc *a = (count_alloc *)ctx;
-    void *p = realloc(ptr, n ? n : 1);
-    a->calls++;
-    if (p && !ptr) a->live++;
-    return p;
-}
-
-static void ca_free(void *ctx, void *ptr)
-{
-    count_alloc *a = (count_alloc *)ctx;
-    if (ptr) a->live--;
-    free(ptr);
-}
-
 static void test_mem_vfs(void **state)
 {
     /* a path in a directory that does not exist: only memory can hold it */
@@ -392,7 +353,7 @@ static void test_mem_vfs(void **state)
     digby_db *a, *b;
     digby_txn *w, *r;
     digby_table *t;
-    count_alloc ca;
+    test_alloc ca;
     digby_allocator al;
     unsigned char *big = make_val(4, 100000);
     digby_stats st;
@@ -403,11 +364,7 @@ static void test_mem_vfs(void **state)
     size_t vn;
     (void)state;
 
-    memset(&ca, 0, sizeof(ca));
-    al.malloc_fn = ca_malloc;
-    al.realloc_fn = ca_realloc;
-    al.free_fn = ca_free;
-    al.ctx = &ca;
+    al = test_alloc_init(&ca, 0, 0); /* counts, to prove the memory VFS frees everything */
     ASSERT_OK(digby_vfs_mem_create(&al, &vfs));
     assert_non_null(vfs);
     assert_int_equal(vfs->version, DIGBY_VFS_VERSION);

@@ -2,14 +2,41 @@
    overflow values at three page sizes and the reuse of their pages, leaf
    fill under sequential inserts.
 
-   Files go to $DIGBY_TEST_DIR (default /tmp).  $DIGBY_TEST_SCALE (default 1)
-   multiplies the commits of test_overflow_steady_reuse (up to 5 times).
-   Every test that opens a database runs digby_check() clean
-   (check_thorough) before it closes it. */
+   $DIGBY_TEST_SCALE (default 1) multiplies the commits of
+   test_overflow_steady_reuse (up to 5 times). */
 #define TEST_NAME "api_pages"
 #include "api_common.h" /* digby.h with the implementation, harness.h, values, reopen */
 
 /* ---- overflow values -------------------------------------------------- */
+
+/* Keys "ov00", "ov01", ...: key i gets make_val(i, sizes[i]), i < n. */
+static void put_ov_values(digby_txn *w, const size_t *sizes, unsigned n)
+{
+    char k[32];
+    unsigned i;
+    for (i = 0; i < n; i++) {
+        unsigned char *buf = make_val(i, sizes[i]);
+        size_t kn = (size_t)sprintf(k, "ov%02u", i);
+        ASSERT_OK(digby_txn_put(w, NULL, k, kn, buf, sizes[i], 0));
+        free(buf);
+    }
+}
+
+/* What put_ov_values wrote, committed: digby_get finds each value whole. */
+static void expect_ov_values(digby_db *db, const size_t *sizes, unsigned n)
+{
+    char k[32];
+    unsigned i;
+    for (i = 0; i < n; i++) {
+        void *p;
+        size_t vn;
+        size_t kn = (size_t)sprintf(k, "ov%02u", i);
+        ASSERT_OK(digby_get(db, k, kn, &p, &vn, NULL));
+        assert_int_equal(vn, sizes[i]);
+        assert_true(val_ok(i, p, vn));
+        digby_free(db, p);
+    }
+}
 
 static void run_overflow(fixture *f, uint32_t ps)
 {
@@ -44,12 +71,7 @@ static void run_overflow(fixture *f, uint32_t ps)
 
     open_with(f, ps, 0);
     ASSERT_OK(digby_txn_begin(f->db, 0, &w));
-    for (i = 0; i < n; i++) {
-        buf = make_val(i, sizes[i]);
-        kn = (size_t)sprintf(k, "ov%02u", i);
-        ASSERT_OK(digby_txn_put(w, NULL, k, kn, buf, sizes[i], 0));
-        free(buf);
-    }
+    put_ov_values(w, sizes, n);
     /* readable inside the writing transaction */
     for (i = 0; i < n; i++) {
         kn = (size_t)sprintf(k, "ov%02u", i);
@@ -59,14 +81,7 @@ static void run_overflow(fixture *f, uint32_t ps)
     }
     ASSERT_OK(digby_txn_commit(w));
 
-    for (i = 0; i < n; i++) {
-        void *p;
-        kn = (size_t)sprintf(k, "ov%02u", i);
-        ASSERT_OK(digby_get(f->db, k, kn, &p, &vn, NULL));
-        assert_int_equal(vn, sizes[i]);
-        assert_true(val_ok(i, p, vn));
-        digby_free(f->db, p);
-    }
+    expect_ov_values(f->db, sizes, n);
     get_stat(f->db, &st);
     assert_true(st.overflow_pages >= (2u << 20) / ps);
     check_thorough(f->db);
@@ -131,12 +146,7 @@ static void run_overflow(fixture *f, uint32_t ps)
     ASSERT_OK(digby_put(f->db, S("tick"), S("1")));
     ASSERT_OK(digby_put(f->db, S("tick"), S("2")));
     ASSERT_OK(digby_txn_begin(f->db, 0, &w));
-    for (i = 0; i < n; i++) {
-        buf = make_val(i, sizes[i]);
-        kn = (size_t)sprintf(k, "ov%02u", i);
-        ASSERT_OK(digby_txn_put(w, NULL, k, kn, buf, sizes[i], 0));
-        free(buf);
-    }
+    put_ov_values(w, sizes, n);
     ASSERT_OK(digby_txn_commit(w));
     get_stat(f->db, &st);
     if (st.page_count > peak_pages + 8)
@@ -145,14 +155,7 @@ static void run_overflow(fixture *f, uint32_t ps)
                     (unsigned long long)st.page_count,
                     (unsigned long long)peak_pages);
     assert_true(st.page_count <= peak_pages + 8);
-    for (i = 0; i < n; i++) {
-        void *p;
-        kn = (size_t)sprintf(k, "ov%02u", i);
-        ASSERT_OK(digby_get(f->db, k, kn, &p, &vn, NULL));
-        assert_int_equal(vn, sizes[i]);
-        assert_true(val_ok(i, p, vn));
-        digby_free(f->db, p);
-    }
+    expect_ov_values(f->db, sizes, n);
 }
 
 static void test_overflow_512(void **state) { run_overflow((fixture *)*state, 512); }

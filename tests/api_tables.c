@@ -1,8 +1,5 @@
 /* api_tables: black-box behaviour of the public API on well-formed input:
-   named tables: create, open, count, list, drop.
-
-   Files go to $DIGBY_TEST_DIR (default /tmp).  Every test that opens a
-   database runs digby_check() clean (check_thorough) before it closes it. */
+   named tables: create, open, count, list, drop. */
 #define TEST_NAME "api_tables"
 #include "api_common.h" /* digby.h with the implementation, harness.h, values, reopen */
 
@@ -27,6 +24,22 @@ static int list_cb(void *ctx, const char *name, size_t name_bytes, uint64_t entr
     a->n++;
     if (a->stop_at && (int)a->n == a->stop_at) return a->stop_rc ? a->stop_rc : 7;
     return 0;
+}
+
+/* digby_table_list in txn gives exactly the n tables names[], in that
+   order, with counts[] entries. */
+static void expect_listed(digby_txn *txn, const char *const *names, const uint64_t *counts,
+                          unsigned n)
+{
+    list_acc acc;
+    unsigned i;
+    memset(&acc, 0, sizeof(acc));
+    ASSERT_OK(digby_table_list(txn, list_cb, &acc));
+    assert_int_equal(acc.n, n);
+    for (i = 0; i < n; i++) {
+        assert_string_equal(acc.names[i], names[i]);
+        assert_int_equal(acc.entries[i], counts[i]);
+    }
 }
 
 static void test_tables(void **state)
@@ -91,22 +104,14 @@ static void test_tables(void **state)
 
     /* a later transaction opens them by name */
     ASSERT_OK(digby_txn_begin(f->db, 0, &w));
-    ASSERT_OK(digby_table_open(w, "beta", 0, &tbeta));
-    ASSERT_OK(digby_table_count(w, tbeta, &n));
-    assert_int_equal(n, 5);
+    tbeta = expect_table_count(w, "beta", 5);
     ASSERT_OK(digby_txn_get(w, tbeta, S("b3"), &v, &vn, NULL));
     assert_int_equal(vn, 4);
     ASSERT_RC(digby_table_open(w, "missing", 0, &t2), DIGBY_NOTFOUND);
     ASSERT_RC(digby_table_open(w, "bet", 0, &t2), DIGBY_NOTFOUND);
     ASSERT_RC(digby_table_open(w, "betaa", 0, &t2), DIGBY_NOTFOUND);
     /* list: name order (bytewise), with entry counts */
-    memset(&acc, 0, sizeof(acc));
-    ASSERT_OK(digby_table_list(w, list_cb, &acc));
-    assert_int_equal(acc.n, 5);
-    for (i = 0; i < 5; i++) {
-        assert_string_equal(acc.names[i], order[i]);
-        assert_int_equal(acc.entries[i], counts[i]);
-    }
+    expect_listed(w, order, counts, 5);
     /* a non-zero return stops the walk and is returned */
     memset(&acc, 0, sizeof(acc));
     acc.stop_at = 2;
@@ -151,13 +156,7 @@ static void test_tables(void **state)
     /* tables survive a reopen */
     reopen(f);
     ASSERT_OK(digby_txn_begin(f->db, DIGBY_TXN_READONLY, &r));
-    memset(&acc, 0, sizeof(acc));
-    ASSERT_OK(digby_table_list(r, list_cb, &acc));
-    assert_int_equal(acc.n, 5);
-    for (i = 0; i < 5; i++) {
-        assert_string_equal(acc.names[i], order[i]);
-        assert_int_equal(acc.entries[i], counts[i]);
-    }
+    expect_listed(r, order, counts, 5);
     digby_txn_abort(r);
 
     /* a name of 255 bytes is fine */
@@ -170,9 +169,7 @@ static void test_tables(void **state)
         ASSERT_OK(digby_txn_put(w, t2, S("k"), S("v"), 0));
         ASSERT_OK(digby_txn_commit(w));
         ASSERT_OK(digby_txn_begin(f->db, DIGBY_TXN_READONLY, &r));
-        ASSERT_OK(digby_table_open(r, name, 0, &t2));
-        ASSERT_OK(digby_table_count(r, t2, &n));
-        assert_int_equal(n, 1);
+        expect_table_count(r, name, 1);
         digby_txn_abort(r);
     }
 }
@@ -188,7 +185,6 @@ static void test_table_drop(void **state)
     size_t kn;
     uint64_t n;
     unsigned char *val = make_val(5, 10000);
-    list_acc acc;
     ASSERT_OK(digby_open(f->path, NULL, &f->db));
 
     ASSERT_OK(digby_txn_begin(f->db, 0, &w));
@@ -228,15 +224,13 @@ static void test_table_drop(void **state)
 
     /* the rest is untouched */
     ASSERT_OK(digby_txn_begin(f->db, DIGBY_TXN_READONLY, &r));
-    memset(&acc, 0, sizeof(acc));
-    ASSERT_OK(digby_table_list(r, list_cb, &acc));
-    assert_int_equal(acc.n, 1);
-    assert_string_equal(acc.names[0], "keep");
-    assert_int_equal(acc.entries[0], 10);
+    {
+        static const char *const kept[] = {"keep"};
+        static const uint64_t kept_n[] = {10};
+        expect_listed(r, kept, kept_n, 1);
+    }
     ASSERT_RC(digby_table_open(r, "big", 0, &t), DIGBY_NOTFOUND);
-    ASSERT_OK(digby_table_open(r, "keep", 0, &keep));
-    ASSERT_OK(digby_table_count(r, keep, &n));
-    assert_int_equal(n, 10);
+    expect_table_count(r, "keep", 10);
     digby_txn_abort(r);
     check_thorough(f->db);
 
@@ -252,12 +246,8 @@ static void test_table_drop(void **state)
     assert_int_equal(n, 0);
     ASSERT_OK(digby_txn_commit(w));
     ASSERT_OK(digby_txn_begin(f->db, DIGBY_TXN_READONLY, &r));
-    ASSERT_OK(digby_table_open(r, "keep", 0, &keep));
-    ASSERT_OK(digby_table_count(r, keep, &n));
-    assert_int_equal(n, 0);
-    ASSERT_OK(digby_table_open(r, "big", 0, &big));
-    ASSERT_OK(digby_table_count(r, big, &n));
-    assert_int_equal(n, 1);
+    expect_table_count(r, "keep", 0);
+    expect_table_count(r, "big", 1);
     digby_txn_abort(r);
 
     /* the dropped pages are reused: refill a table the same way */

@@ -20,6 +20,7 @@
 
 #define TEST_NAME "bigitems"
 #include "harness.h" /* rc_name, ASSERT_RC, make_path, check_clean, keycmp, xmalloc */
+#include "sha256_vectors.h" /* FIPS 180-4 vectors, shared with tests/nolz4/main.c */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -188,12 +189,9 @@ static void verify_gets(digby_db *db)
 static void verify_scans(digby_db *db)
 {
     digby_txn *r;
-    digby_cursor *c;
-    size_t i;
+    digby_cursor *c = read_cursor(db, &r);
+    size_t i = 0;
     int rc;
-    ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &r));
-    ASSERT_OK(digby_cursor_open(r, NULL, &c));
-    i = 0;
     for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
         const void *k, *v;
         size_t kn, vn;
@@ -222,8 +220,7 @@ static void verify_scans(digby_db *db)
     ASSERT_RC(rc, DIGBY_NOTFOUND);
     while (i > 0 && !g_keys[i - 1].present) i--;
     assert_int_equal(i, 0);
-    digby_cursor_close(c);
-    digby_txn_abort(r);
+    read_cursor_end(c, r);
 }
 
 /* Index of the first present key >= (or > when strict) probe; g_nkeys if none. */
@@ -281,11 +278,9 @@ static void expect_seek(digby_cursor *c, const unsigned char *p, size_t n, digby
 static void verify_seeks(digby_db *db, size_t stride)
 {
     digby_txn *r;
-    digby_cursor *c;
+    digby_cursor *c = read_cursor(db, &r);
     size_t i;
     unsigned op;
-    ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &r));
-    ASSERT_OK(digby_cursor_open(r, NULL, &c));
     for (i = 0; i < g_nkeys; i += stride) {
         const bkey *k = &g_keys[i];
         unsigned char *p = (unsigned char *)xmalloc(k->n + 2);
@@ -304,8 +299,7 @@ static void verify_seeks(digby_db *db, size_t stride)
         }
         free(p);
     }
-    digby_cursor_close(c);
-    digby_txn_abort(r);
+    read_cursor_end(c, r);
 }
 
 /* Tie separators in the global tree (white-box). */
@@ -930,36 +924,21 @@ static void test_toobig(void **state)
     unlink(path);
 }
 
-static void hex(const uint8_t *h, char *out)
-{
-    int i;
-    for (i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", h[i]);
-}
-
 /* FIPS 180-4 examples, through whichever implementation this build has. */
 static void test_sha256_vectors(void **state)
 {
     uint8_t h[32];
-    char x[65];
     unsigned char *m = (unsigned char *)xmalloc(1000000);
     digby__sha256 s;
     size_t i;
     (void)state;
-    digby__sha256_of("", 0, h);
-    hex(h, x);
-    assert_string_equal(x, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    digby__sha256_of("abc", 3, h);
-    hex(h, x);
-    assert_string_equal(x, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    digby__sha256_of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, h);
-    hex(h, x);
-    assert_string_equal(x, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    check_sha256_short_vectors();
+    /* a million 'a's, fed in 997-byte pieces */
     memset(m, 'a', 1000000);
     digby__sha256_init(&s);
     for (i = 0; i < 1000000; i += 997) digby__sha256_update(&s, m + i, i + 997 > 1000000 ? 1000000 - i : 997);
     digby__sha256_final(&s, h);
-    hex(h, x);
-    assert_string_equal(x, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    expect_sha256(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
     free(m);
 }
 

@@ -27,6 +27,7 @@
 #define DIGBY_TESTS_CRASH_MODEL_H
 
 #include "fault_vfs.h"
+#include "vfill.h" /* vfill: the value of (seed, length) */
 
 #if !defined(MODEL_TREES) || !defined(MODEL_KEYS) || !defined(MODEL_KEY_BYTES) ||        \
     !defined(MODEL_BIG_TXN) || !defined(MODEL_SMALL_TXN) || !defined(MODEL_DELETE_BELOW)
@@ -57,24 +58,6 @@ typedef struct mkey {
     unsigned char p[MODEL_KEY_BYTES];
     size_t n;
 } mkey;
-
-/* The value of (seed, length); half the values (odd seeds) compress: each
-   8-byte word four times. */
-FV_UNUSED static void vfill(unsigned char *b, size_t n, uint32_t seed)
-{
-    uint64_t w = ((uint64_t)seed << 32) ^ 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, o = 0;
-    size_t i = 0;
-    int runs = seed & 1;
-    while (i < n) {
-        size_t k = n - i < 8 ? n - i : 8;
-        if (!runs || (i & 31) == 0) {
-            w = w * 6364136223846793005ULL + 1442695040888963407ULL;
-            o = w ^ (w >> 29);
-        }
-        memcpy(b + i, &o, k);
-        i += k;
-    }
-}
 
 FV_UNUSED static int kcmp(const unsigned char *a, size_t an, const unsigned char *b,
                           size_t bn)

@@ -201,6 +201,17 @@ static void tv_record(tvfs *v, uint64_t off, const unsigned char *buf, size_t le
     }
 }
 
+/* A new entry at the end of f's log of unsynced writes and truncates. */
+static op *tv_new_op(tfile *f)
+{
+    if (f->nops == f->cap_ops) {
+        f->cap_ops = f->cap_ops ? 2 * f->cap_ops : 64;
+        f->ops = (op *)realloc(f->ops, f->cap_ops * sizeof(op));
+        assert_non_null(f->ops);
+    }
+    return &f->ops[f->nops++];
+}
+
 static int tv_write(digby_file *fh, uint64_t off, const void *buf, size_t len)
 {
     thandle *h = TH(fh);
@@ -209,12 +220,7 @@ static int tv_write(digby_file *fh, uint64_t off, const void *buf, size_t len)
     if (tv_refuse(h->v)) return DIGBY_IOERR;
     tv_record(h->v, off, (const unsigned char *)buf, len);
     img_write(&f->cur, off, buf, len);
-    if (f->nops == f->cap_ops) {
-        f->cap_ops = f->cap_ops ? 2 * f->cap_ops : 64;
-        f->ops = (op *)realloc(f->ops, f->cap_ops * sizeof(op));
-        assert_non_null(f->ops);
-    }
-    o = &f->ops[f->nops++];
+    o = tv_new_op(f);
     o->off = off;
     o->len = len;
     o->data = (unsigned char *)xmalloc(len);
@@ -254,12 +260,7 @@ static int tv_truncate(digby_file *fh, uint64_t size)
     if (tv_refuse(h->v)) return DIGBY_IOERR;
     if (size < f->cur.n) f->cur.n = (size_t)size;
     else img_resize(&f->cur, (size_t)size);
-    if (f->nops == f->cap_ops) {
-        f->cap_ops = f->cap_ops ? 2 * f->cap_ops : 64;
-        f->ops = (op *)realloc(f->ops, f->cap_ops * sizeof(op));
-        assert_non_null(f->ops);
-    }
-    o = &f->ops[f->nops++];
+    o = tv_new_op(f);
     o->off = size;
     o->len = 0;
     o->data = NULL;
@@ -282,16 +283,7 @@ static tvfs *tv_new(void)
 {
     tvfs *v = (tvfs *)xmalloc(sizeof(*v));
     memset(v, 0, sizeof(*v));
-    v->vfs.version = DIGBY_VFS_VERSION;
-    v->vfs.ctx = v;
-    v->vfs.open = tv_open;
-    v->vfs.read = tv_read;
-    v->vfs.write = tv_write;
-    v->vfs.sync = tv_sync;
-    v->vfs.size = tv_size;
-    v->vfs.truncate = tv_truncate;
-    v->vfs.lock = tv_lock;
-    v->vfs.close = tv_close;
+    TEST_VFS_INIT(v->vfs, v, tv);
     v->cut_at = UINT64_MAX;
     return v;
 }
@@ -766,6 +758,22 @@ static int tampered(tvfs *v, const char *path, keyspec k, const ref *rn, const r
     return rc != DIGBY_OK || c != DIGBY_OK || id != txid_n;
 }
 
+/* test_tamper's damaged files, all put at "t.db" under K_PASS: each must
+   be noticed (tampered() 1); detected counts them. */
+typedef struct tamper_case {
+    tvfs *v;
+    const ref *rn, *rp;
+    uint64_t txid_n;
+    uint64_t detected;
+} tamper_case;
+
+static void expect_tampered(tamper_case *tc, const unsigned char *img, size_t n)
+{
+    tv_put(tc->v, "t.db", img, n);
+    assert_int_equal(tampered(tc->v, "t.db", K_PASS, tc->rn, tc->rp, tc->txid_n), 1);
+    tc->detected++;
+}
+
 /* A small file: first commit (second == 0) a few entries in every tree,
    one in overflow pages; second commit one overwrite. */
 static void small_commit(digby_db *db, ref *r, int second)
@@ -853,11 +861,13 @@ static void test_tamper(void **state)
     tvfs *v = tv_new();
     ref rp, rn, rtwin;
     unsigned char *good, *isfree, *bad, *twin, *old, *fork;
-    size_t n, n2, nold, nfork;
-    uint64_t npages, seed = 11, seed2, p, q, detected = 0, txid_n;
+    const unsigned char *src[3];
+    size_t n, n2, nold, nfork, src_n[3];
+    uint64_t npages, seed = 11, seed2, p, q, txid_n;
     digby_db *db;
     const uint32_t ps = 1024;
-    unsigned i;
+    unsigned i, s;
+    tamper_case tc;
     (void)state;
     memset(&rp, 0, sizeof(rp));
     memset(&rn, 0, sizeof(rn));
@@ -870,6 +880,11 @@ static void test_tamper(void **state)
     random_txn(db, &rn, &seed, 2, 1);
     txid_n = db->meta.txid;
     close_db(db);
+    tc.v = v;
+    tc.rn = &rn;
+    tc.rp = &rp;
+    tc.txid_n = txid_n;
+    tc.detected = 0;
     good = tv_get(v, "t.db", &n);
     isfree = free_pages(v, "t.db", K_PASS, &npages);
     bad = (unsigned char *)xmalloc(n + nold);
@@ -889,6 +904,12 @@ static void test_tamper(void **state)
     fork = tv_get(v, "fork.db", &nfork);
     compare_gets = 0; /* the scans read every page in use */
 
+    src[0] = twin;
+    src_n[0] = n2;
+    src[1] = fork;
+    src_n[1] = nfork;
+    src[2] = old;
+    src_n[2] = nold;
     for (p = 2; p < npages; p++) {
         if (isfree[p]) continue;
         /* swap with the next few pages in use */
@@ -897,31 +918,15 @@ static void test_tamper(void **state)
             memcpy(bad, good, n);
             memcpy(bad + p * ps, good + q * ps, ps);
             memcpy(bad + q * ps, good + p * ps, ps);
-            tv_put(v, "t.db", bad, n);
-            assert_int_equal(tampered(v, "t.db", K_PASS, &rn, &rp, txid_n), 1);
-            detected++;
+            expect_tampered(&tc, bad, n);
         }
         /* from the twin, from the fork, from the older copy */
-        if ((p + 1) * ps <= n2 && memcmp(good + p * ps, twin + p * ps, ps) != 0) {
+        for (s = 0; s < 3; s++) {
+            if ((p + 1) * ps > src_n[s] || memcmp(good + p * ps, src[s] + p * ps, ps) == 0)
+                continue;
             memcpy(bad, good, n);
-            memcpy(bad + p * ps, twin + p * ps, ps);
-            tv_put(v, "t.db", bad, n);
-            assert_int_equal(tampered(v, "t.db", K_PASS, &rn, &rp, txid_n), 1);
-            detected++;
-        }
-        if ((p + 1) * ps <= nfork && memcmp(good + p * ps, fork + p * ps, ps) != 0) {
-            memcpy(bad, good, n);
-            memcpy(bad + p * ps, fork + p * ps, ps);
-            tv_put(v, "t.db", bad, n);
-            assert_int_equal(tampered(v, "t.db", K_PASS, &rn, &rp, txid_n), 1);
-            detected++;
-        }
-        if ((p + 1) * ps <= nold && memcmp(good + p * ps, old + p * ps, ps) != 0) {
-            memcpy(bad, good, n);
-            memcpy(bad + p * ps, old + p * ps, ps);
-            tv_put(v, "t.db", bad, n);
-            assert_int_equal(tampered(v, "t.db", K_PASS, &rn, &rp, txid_n), 1);
-            detected++;
+            memcpy(bad + p * ps, src[s] + p * ps, ps);
+            expect_tampered(&tc, bad, n);
         }
     }
     /* the clear header, edited in both meta pages at once */
@@ -929,21 +934,15 @@ static void test_tamper(void **state)
         memcpy(bad, good, n);
         bad[i] ^= 0x10;
         bad[ps + i] ^= 0x10;
-        tv_put(v, "t.db", bad, n);
-        assert_int_equal(tampered(v, "t.db", K_PASS, &rn, &rp, txid_n), 1);
-        detected++;
+        expect_tampered(&tc, bad, n);
     }
     /* truncation at every page boundary (a file of at most two pages is a
        creation cut short: see test_truncated_to_meta_pages) */
-    for (p = 3; p < npages; p++) {
-        tv_put(v, "t.db", good, (size_t)(p * ps));
-        assert_int_equal(tampered(v, "t.db", K_PASS, &rn, &rp, txid_n), 1);
-        detected++;
-    }
+    for (p = 3; p < npages; p++) expect_tampered(&tc, good, (size_t)(p * ps));
     /* a whole older copy of the file: consistent, and only the commit
        anchor (test_commit_anchor) can tell */
     compare_gets = 1;
-    print_message("tampering: %lu cases, all detected\n", (unsigned long)detected);
+    print_message("tampering: %lu cases, all detected\n", (unsigned long)tc.detected);
     free(good);
     free(bad);
     free(twin);

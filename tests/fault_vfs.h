@@ -23,6 +23,7 @@
 #define DIGBY_TESTS_FAULT_VFS_H
 
 #include "digby.h"
+#include "under_asan.h" /* UNDER_ASAN */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -33,17 +34,6 @@
 #define FV_UNUSED __attribute__((unused))
 #else
 #define FV_UNUSED
-#endif
-
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
 #endif
 
 #define SECTOR 512u

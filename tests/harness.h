@@ -262,4 +262,102 @@ TEST_UNUSED static int fixture_teardown(void **state, void (*check)(digby_db *))
     return 0;
 }
 
+/* ---- test VFSs, allocators, cursors -------------------------------------- */
+
+/* A test VFS's table: version, ctx, and its eight functions named
+   prefix_open, prefix_read, prefix_write, prefix_sync, prefix_size,
+   prefix_truncate, prefix_lock, prefix_close (no map: digby reads through
+   its cache).  vfs is a digby_vfs lvalue. */
+#define TEST_VFS_INIT(vfs, ctx_, prefix)                                      \
+    do {                                                                      \
+        (vfs).version = DIGBY_VFS_VERSION;                                    \
+        (vfs).ctx = (ctx_);                                                   \
+        (vfs).open = prefix##_open;                                           \
+        (vfs).read = prefix##_read;                                           \
+        (vfs).write = prefix##_write;                                         \
+        (vfs).sync = prefix##_sync;                                           \
+        (vfs).size = prefix##_size;                                           \
+        (vfs).truncate = prefix##_truncate;                                   \
+        (vfs).lock = prefix##_lock;                                           \
+        (vfs).close = prefix##_close;                                         \
+    } while (0)
+
+/* An allocator that counts its calls and live blocks, and can fail the
+   fail_at-th call to malloc_fn or realloc_fn (and, when persistent, every
+   call after it). */
+typedef struct test_alloc {
+    long calls;      /* calls to malloc_fn and realloc_fn */
+    long fail_at;    /* the fail_at-th call fails; 0 never */
+    int persistent;  /* and every call after it */
+    long live;       /* blocks allocated and not yet freed */
+    long failed;     /* calls made to fail */
+} test_alloc;
+
+TEST_UNUSED static int test_alloc_should_fail(test_alloc *a)
+{
+    a->calls++;
+    if (a->fail_at && (a->calls == a->fail_at || (a->persistent && a->calls > a->fail_at))) {
+        a->failed++;
+        return 1;
+    }
+    return 0;
+}
+
+TEST_UNUSED static void *test_alloc_malloc(void *ctx, size_t n)
+{
+    test_alloc *a = (test_alloc *)ctx;
+    void *p;
+    if (test_alloc_should_fail(a)) return NULL;
+    p = malloc(n ? n : 1);
+    if (p) a->live++;
+    return p;
+}
+
+TEST_UNUSED static void *test_alloc_realloc(void *ctx, void *ptr, size_t n)
+{
+    test_alloc *a = (test_alloc *)ctx;
+    void *p;
+    if (test_alloc_should_fail(a)) return NULL;
+    p = realloc(ptr, n ? n : 1);
+    if (p && !ptr) a->live++;
+    return p;
+}
+
+TEST_UNUSED static void test_alloc_free(void *ctx, void *ptr)
+{
+    test_alloc *a = (test_alloc *)ctx;
+    if (ptr) a->live--;
+    free(ptr);
+}
+
+/* *a zeroed, set to fail as said (fail_at 0: never), and an allocator on it. */
+TEST_UNUSED static digby_allocator test_alloc_init(test_alloc *a, long fail_at, int persistent)
+{
+    digby_allocator al;
+    memset(a, 0, sizeof(*a));
+    a->fail_at = fail_at;
+    a->persistent = persistent;
+    al.malloc_fn = test_alloc_malloc;
+    al.realloc_fn = test_alloc_realloc;
+    al.free_fn = test_alloc_free;
+    al.ctx = a;
+    return al;
+}
+
+/* A read-only transaction (*r) and a cursor on its global tree. */
+TEST_UNUSED static digby_cursor *read_cursor(digby_db *db, digby_txn **r)
+{
+    digby_cursor *c = NULL;
+    ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, r));
+    ASSERT_OK(digby_cursor_open(*r, NULL, &c));
+    return c;
+}
+
+/* Closes read_cursor's cursor and ends its transaction. */
+TEST_UNUSED static void read_cursor_end(digby_cursor *c, digby_txn *r)
+{
+    digby_cursor_close(c);
+    digby_txn_abort(r);
+}
+
 #endif /* DIGBY_TESTS_HARNESS_H */

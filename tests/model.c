@@ -56,6 +56,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "under_asan.h" /* UNDER_ASAN */
+#include "vfill.h"      /* vfill: the values */
+
 #define NTREES 5                 /* 0 = global tree, 1..4 = named tables */
 #define NKEYS_TARGET 2500        /* size of the key space per configuration */
 #define BASE_OPS 1000000.0       /* total ops at scale 1 */
@@ -228,23 +231,7 @@ static size_t below(T *t, size_t n) { return n ? (size_t)(rnd(t) % n) : 0; }
 
 static int chance(T *t, unsigned pct) { return below(t, 100) < pct; }
 
-/* ---- values: bytes are a function of (seed, length) ---------------------- */
-
-static void vfill(unsigned char *b, size_t n, uint32_t seed)
-{
-    uint64_t w = ((uint64_t)seed << 32) ^ 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, o = 0;
-    size_t i = 0;
-    int runs = seed & 1; /* half the values compress: each word four times */
-    while (i < n) {
-        size_t k = n - i < 8 ? n - i : 8;
-        if (!runs || (i & 31) == 0) {
-            w = w * 6364136223846793005ULL + 1442695040888963407ULL;
-            o = w ^ (w >> 29);
-        }
-        memcpy(b + i, &o, k);
-        i += k;
-    }
-}
+/* ---- values: bytes are a function of (seed, length): vfill (tests/vfill.h) */
 
 static unsigned char *vbuf(T *t, size_t n)
 {
@@ -1414,18 +1401,7 @@ static uint64_t env_seed(void)
     return s && *s ? (uint64_t)strtoull(s, NULL, 0) : DEFAULT_SEED;
 }
 
-/* Built with AddressSanitizer?  (The env variable says so too.) */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-
+/* Built with AddressSanitizer (UNDER_ASAN)?  The env variable says so too. */
 static int under_asan(void)
 {
     const char *asan = getenv("DIGBY_TEST_ASAN");

@@ -104,6 +104,13 @@ typedef struct shared {
     long commits[4];
 } shared;
 
+/* A thread's argument: the state it shares, and its number (the index of
+   its counters in shared). */
+typedef struct thread_arg {
+    shared *s;
+    int id;
+} thread_arg;
+
 static void tfail(shared *s, const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
@@ -313,14 +320,9 @@ out:
     return -1;
 }
 
-typedef struct reader_arg {
-    shared *s;
-    int id;
-} reader_arg;
-
 static void *snapshot_reader(void *p)
 {
-    reader_arg *ra = (reader_arg *)p;
+    thread_arg *ra = (thread_arg *)p;
     shared *s = ra->s;
     digby_txn *r = NULL;
     uint64_t last_gen = 0, last_id = 0;
@@ -501,7 +503,7 @@ static void run_snapshot_test(uint32_t page_size, int nreaders, uint32_t flags)
     digby_table *t;
     shared s;
     pthread_t rt[4], wt;
-    reader_arg ra[4];
+    thread_arg ra[4];
     writer_arg wa;
     int i;
     long total = 0;
@@ -702,14 +704,9 @@ static void test_writer_waits(void **state)
 enum { PER_WRITER_FULL = 150 };
 static int PER_WRITER = PER_WRITER_FULL;
 
-typedef struct counter_arg {
-    shared *s;
-    int id;
-} counter_arg;
-
 static void *counter_writer(void *p)
 {
-    counter_arg *ca = (counter_arg *)p;
+    thread_arg *ca = (thread_arg *)p;
     shared *s = ca->s;
     digby_txn *w = NULL;
     int i;
@@ -745,7 +742,7 @@ out:
 
 static void *counter_reader(void *p)
 {
-    counter_arg *ca = (counter_arg *)p;
+    thread_arg *ca = (thread_arg *)p;
     shared *s = ca->s;
     digby_txn *r = NULL;
     digby_cursor *c = NULL;
@@ -800,7 +797,7 @@ static void test_two_writers(void **state)
     digby_db *db;
     shared s;
     pthread_t wt[2], rt[2];
-    counter_arg wa[2], ra[2];
+    thread_arg wa[2], ra[2];
     unsigned char zero[8];
     int i;
     (void)state;
