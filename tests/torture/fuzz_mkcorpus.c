@@ -24,15 +24,12 @@
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 #include "det_entropy.h"
+#include "fuzz_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t fuzz_key[16] = {
-    0x64, 0x69, 0x67, 0x62, 0x79, 0x2d, 0x66, 0x75,
-    0x7a, 0x7a, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x31
-};
 
 
 #define OK(x) do { int rc_ = (x); if (rc_) { fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, digby_strerror(rc_)); exit(1); } } while (0)
