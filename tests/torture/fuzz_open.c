@@ -37,8 +37,8 @@
      digby_table_count.
    A broken promise calls abort(), which libFuzzer reports as a crash.
 
-   Also built without -fsanitize=fuzzer as a replay program (fuzz_main.c
-   style main below, under -DFUZZ_REPLAY): each argument is an input file. */
+   Also built without -fsanitize=fuzzer as a replay program (the main of
+   fuzz_common.h, under -DFUZZ_REPLAY): each argument is an input file. */
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 #include "det_entropy.h"
