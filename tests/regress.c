@@ -1,13 +1,7 @@
 /* Regression tests: one per engine bug found, each named after what broke. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <cmocka.h>
-
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
+#include "unit_common.h"
 
 static int has_bytes(const uint8_t *p, size_t n, const char *s, size_t sn)
 {
@@ -35,89 +29,85 @@ static void batch(digby_txn *t, char c, int del)
    the previous commit (found by tests/model.c, seed 6). */
 static void test_tail_pages_freed_before_commit(void **state)
 {
-    digby_vfs *vfs;
-    digby_db *db;
+    env e;
     digby_txn *txn;
-    digby_options o;
-    digby_check_report rep;
     void *val;
     size_t vn;
     (void)state;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(digby_vfs_mem_create(NULL, &vfs), DIGBY_OK);
-    o.vfs = vfs;
-    o.page_size = 512;
-    assert_int_equal(digby_open("x.db", &o, &db), DIGBY_OK);
-    assert_int_equal(digby_txn_begin(db, 0, &txn), DIGBY_OK);
+    env_init(&e, "x.db", 512);
+    env_start(&e);
+    assert_int_equal(digby_txn_begin(e.db, 0, &txn), DIGBY_OK);
     batch(txn, 'a', 0);
     batch(txn, 'b', 0);
     batch(txn, 'b', 1);
     batch(txn, 'a', 1);
     assert_int_equal(digby_txn_put(txn, NULL, "keep", 4, "x", 1, 0), DIGBY_OK);
     assert_int_equal(digby_txn_commit(txn), DIGBY_OK);
-    assert_int_equal(digby_check(db, &rep), DIGBY_OK);
-    assert_int_equal(digby_close(db), DIGBY_OK);
-    assert_int_equal(digby_open("x.db", &o, &db), DIGBY_OK);
-    assert_int_equal(digby_get(db, "keep", 4, &val, &vn, NULL), DIGBY_OK);
+    env_check(&e);
+    env_reopen(&e);
+    assert_int_equal(digby_get(e.db, "keep", 4, &val, &vn, NULL), DIGBY_OK);
     assert_int_equal(vn, 1);
-    digby_free(db, val);
-    assert_int_equal(digby_check(db, &rep), DIGBY_OK);
-    assert_int_equal(digby_close(db), DIGBY_OK);
-    digby_vfs_mem_destroy(vfs);
+    digby_free(e.db, val);
+    env_close(&e);
 }
 
 /* With one sync per commit, a meta page may reach the disk before the pages
    of its commit.  Open verifies every page the newest commit wrote and, if
    one fails, opens the previous commit instead -- which must be whole. */
-static void test_newest_commit_damaged_falls_back(void **state)
+/* "f.db" (4096-byte pages) with two commits, "old" then "new", closed;
+   st the stats before the close. */
+static void old_then_new(env *e, digby_stats *st)
 {
-    digby_vfs *vfs;
-    digby_db *db;
-    digby_file *fh;
-    digby_options o;
-    digby_check_report rep;
-    digby_stats st;
+    env_init(e, "f.db", 0);
+    env_start(e);
+    assert_int_equal(digby_put(e->db, "old", 3, "1", 1), DIGBY_OK);
+    assert_int_equal(digby_put(e->db, "new", 3, "2", 1), DIGBY_OK);
+    assert_int_equal(digby_stat(e->db, st), DIGBY_OK);
+}
+
+/* Flip a bit of the leaf (4096-byte pages) that holds "new": the newest
+   commit's, in a one-leaf tree. */
+static void damage_new_leaf(env *e, digby_file *fh, uint64_t page_count)
+{
     uint8_t page[4096];
     size_t got;
+    uint64_t pg;
+    int found = 0;
+    for (pg = 2; pg < page_count && !found; pg++) {
+        assert_int_equal(e->vfs->read(fh, pg * 4096, page, 4096, &got), DIGBY_OK);
+        if (page[0] == 3 && has_bytes(page, 4096, "new", 3)) {
+            page[100] ^= 1;
+            assert_int_equal(e->vfs->write(fh, pg * 4096, page, 4096), DIGBY_OK);
+            found = 1;
+        }
+    }
+    assert_true(found);
+}
+
+static void test_newest_commit_damaged_falls_back(void **state)
+{
+    env e;
+    digby_file *fh;
+    digby_stats st;
     void *val;
     size_t vn;
     (void)state;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(digby_vfs_mem_create(NULL, &vfs), DIGBY_OK);
-    o.vfs = vfs;
-    assert_int_equal(digby_open("f.db", &o, &db), DIGBY_OK);
-    assert_int_equal(digby_put(db, "old", 3, "1", 1), DIGBY_OK);
-    assert_int_equal(digby_put(db, "new", 3, "2", 1), DIGBY_OK);
-    assert_int_equal(digby_stat(db, &st), DIGBY_OK);
-    assert_int_equal(digby_discarded_txid(db), 0);
+    old_then_new(&e, &st);
+    assert_int_equal(digby_discarded_txid(e.db), 0);
     assert_int_equal(digby_discarded_txid(NULL), 0);
-    assert_int_equal(digby_close(db), DIGBY_OK);
+    assert_int_equal(digby_close(e.db), DIGBY_OK);
     /* damage the root leaf, written by the newest commit (a one-leaf tree) */
-    assert_int_equal(vfs->open(vfs, "f.db", 0, &fh), DIGBY_OK);
-    {
-        uint64_t pg;
-        int found = 0;
-        for (pg = 2; pg < st.page_count && !found; pg++) {
-            assert_int_equal(vfs->read(fh, pg * 4096, page, 4096, &got), DIGBY_OK);
-            if (page[0] == 3 && has_bytes(page, 4096, "new", 3)) {
-                page[100] ^= 1;
-                assert_int_equal(vfs->write(fh, pg * 4096, page, 4096), DIGBY_OK);
-                found = 1;
-            }
-        }
-        assert_true(found);
-    }
-    vfs->close(fh);
-    assert_int_equal(digby_open("f.db", &o, &db), DIGBY_OK);
-    assert_int_equal(digby_get(db, "new", 3, &val, &vn, NULL), DIGBY_NOTFOUND);
-    assert_int_equal(digby_get(db, "old", 3, &val, &vn, NULL), DIGBY_OK);
-    digby_free(db, val);
-    assert_int_equal(digby_discarded_txid(db), st.last_txid);
-    assert_int_equal(digby_check(db, &rep), DIGBY_OK);
-    assert_int_equal(digby_put(db, "again", 5, "3", 1), DIGBY_OK);
-    assert_int_equal(digby_check(db, &rep), DIGBY_OK);
-    assert_int_equal(digby_close(db), DIGBY_OK);
-    digby_vfs_mem_destroy(vfs);
+    assert_int_equal(e.vfs->open(e.vfs, "f.db", 0, &fh), DIGBY_OK);
+    damage_new_leaf(&e, fh, st.page_count);
+    e.vfs->close(fh);
+    env_start(&e);
+    assert_int_equal(digby_get(e.db, "new", 3, &val, &vn, NULL), DIGBY_NOTFOUND);
+    assert_int_equal(digby_get(e.db, "old", 3, &val, &vn, NULL), DIGBY_OK);
+    digby_free(e.db, val);
+    assert_int_equal(digby_discarded_txid(e.db), st.last_txid);
+    env_check(&e);
+    assert_int_equal(digby_put(e.db, "again", 5, "3", 1), DIGBY_OK);
+    env_close(&e);
 }
 
 /* The previous commit's meta page was taken as the fallback without a look
@@ -128,47 +118,31 @@ static void test_newest_commit_damaged_falls_back(void **state)
    fallback; open reports the damage (found by tests/torture/fuzz_open.c). */
 static void test_fallback_meta_counting_pages_past_the_file(void **state)
 {
-    digby_vfs *vfs;
+    env e;
     digby_db *db;
     digby_file *fh;
-    digby_options o;
     digby_stats st;
     uint8_t page[4096];
     size_t got;
-    uint64_t pg, slot;
-    int found = 0;
+    uint64_t slot;
     (void)state;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(digby_vfs_mem_create(NULL, &vfs), DIGBY_OK);
-    o.vfs = vfs;
-    assert_int_equal(digby_open("f.db", &o, &db), DIGBY_OK);
-    assert_int_equal(digby_put(db, "old", 3, "1", 1), DIGBY_OK);
-    assert_int_equal(digby_put(db, "new", 3, "2", 1), DIGBY_OK);
-    assert_int_equal(digby_stat(db, &st), DIGBY_OK);
-    assert_int_equal(digby_close(db), DIGBY_OK);
-    assert_int_equal(vfs->open(vfs, "f.db", 0, &fh), DIGBY_OK);
+    old_then_new(&e, &st);
+    assert_int_equal(digby_close(e.db), DIGBY_OK);
+    assert_int_equal(e.vfs->open(e.vfs, "f.db", 0, &fh), DIGBY_OK);
     /* the older meta page counts 2^40 pages, its checksum made right */
     slot = (st.last_txid - 1) % 2;
-    assert_int_equal(vfs->read(fh, slot * 4096, page, 4096, &got), DIGBY_OK);
+    assert_int_equal(e.vfs->read(fh, slot * 4096, page, 4096, &got), DIGBY_OK);
     assert_int_equal(digby__get64(page + 56), st.last_txid - 1);
     digby__put64(page + 64, (uint64_t)1 << 40);
     digby__put32(page + 4092, (uint32_t)XXH32(page, 4092, DIGBY__XXH_SEED));
-    assert_int_equal(vfs->write(fh, slot * 4096, page, 4096), DIGBY_OK);
+    assert_int_equal(e.vfs->write(fh, slot * 4096, page, 4096), DIGBY_OK);
     /* and the newest commit's leaf is damaged */
-    for (pg = 2; pg < st.page_count && !found; pg++) {
-        assert_int_equal(vfs->read(fh, pg * 4096, page, 4096, &got), DIGBY_OK);
-        if (page[0] == 3 && has_bytes(page, 4096, "new", 3)) {
-            page[100] ^= 1;
-            assert_int_equal(vfs->write(fh, pg * 4096, page, 4096), DIGBY_OK);
-            found = 1;
-        }
-    }
-    assert_true(found);
-    vfs->close(fh);
-    assert_int_equal(digby_open("f.db", &o, &db), DIGBY_CORRUPT);
-    o.flags = DIGBY_OPEN_READONLY;
-    assert_int_equal(digby_open("f.db", &o, &db), DIGBY_CORRUPT);
-    digby_vfs_mem_destroy(vfs);
+    damage_new_leaf(&e, fh, st.page_count);
+    e.vfs->close(fh);
+    assert_int_equal(digby_open("f.db", &e.o, &db), DIGBY_CORRUPT);
+    e.o.flags = DIGBY_OPEN_READONLY;
+    assert_int_equal(digby_open("f.db", &e.o, &db), DIGBY_CORRUPT);
+    digby_vfs_mem_destroy(e.vfs);
 }
 
 /* Out of memory while open grew its meta page buffer to the file's page
@@ -200,36 +174,32 @@ static void oom_free(void *ctx, void *p)
 
 static void test_open_out_of_memory_is_not_corruption(void **state)
 {
-    digby_vfs *vfs;
-    digby_db *db;
-    digby_options o;
+    env e;
     unsigned long n;
     int rc, opened = 0;
     (void)state;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(digby_vfs_mem_create(NULL, &vfs), DIGBY_OK);
-    o.vfs = vfs;
-    o.allocator.malloc_fn = oom_malloc;
-    o.allocator.realloc_fn = oom_realloc;
-    o.allocator.free_fn = oom_free;
+    env_init(&e, "m.db", 0);
+    e.o.allocator.malloc_fn = oom_malloc;
+    e.o.allocator.realloc_fn = oom_realloc;
+    e.o.allocator.free_fn = oom_free;
     oom_from = 0;
-    assert_int_equal(digby_open("m.db", &o, &db), DIGBY_OK);
-    assert_int_equal(digby_put(db, "k", 1, "v", 1), DIGBY_OK);
-    assert_int_equal(digby_close(db), DIGBY_OK);
+    env_start(&e);
+    assert_int_equal(digby_put(e.db, "k", 1, "v", 1), DIGBY_OK);
+    assert_int_equal(digby_close(e.db), DIGBY_OK);
     for (n = 1; n < 200 && !opened; n++) {
         oom_calls = 0;
         oom_from = n;
-        rc = digby_open("m.db", &o, &db);
+        rc = digby_open(e.name, &e.o, &e.db);
         if (rc == DIGBY_OK) {
             opened = 1;
             oom_from = 0;
-            assert_int_equal(digby_close(db), DIGBY_OK);
+            assert_int_equal(digby_close(e.db), DIGBY_OK);
         } else if (rc != DIGBY_NOMEM) {
             fail_msg("open with allocation %lu on failing: %s", n, digby_strerror(rc));
         }
     }
     assert_true(opened);
-    digby_vfs_mem_destroy(vfs);
+    digby_vfs_mem_destroy(e.vfs);
 }
 
 /* A read error on the second meta slot was taken for a slot that does not
@@ -252,21 +222,20 @@ static int fail_read(digby_file *f, uint64_t off, void *buf, size_t len, size_t 
 
 static void test_meta_slot_read_error_fails_open(void **state)
 {
-    digby_vfs *vfs;
+    env e;
     digby_db *db;
-    digby_options o;
     digby_stats st;
     void *val;
     size_t vn;
     int i;
     (void)state;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(digby_vfs_mem_create(NULL, &vfs), DIGBY_OK);
-    fail_base = vfs;
-    fail_vfs = *vfs;
+    env_init(&e, "s.db", 0);
+    fail_base = e.vfs;
+    fail_vfs = *e.vfs;
     fail_vfs.read = fail_read;
-    o.vfs = &fail_vfs;
-    assert_int_equal(digby_open("s.db", &o, &db), DIGBY_OK);
+    e.o.vfs = &fail_vfs;
+    env_start(&e);
+    db = e.db;
     for (i = 0; i < 4; i++) {
         assert_int_equal(digby_put(db, "k", 1, i % 2 ? "new" : "old", 3), DIGBY_OK);
         assert_int_equal(digby_stat(db, &st), DIGBY_OK);
@@ -275,11 +244,11 @@ static void test_meta_slot_read_error_fails_open(void **state)
     assert_int_equal(st.last_txid % 2, 1);
     assert_int_equal(digby_close(db), DIGBY_OK);
     fail_read_off = 4096; /* slot 1 */
-    assert_int_equal(digby_open("s.db", &o, &db), DIGBY_IOERR);
+    assert_int_equal(digby_open("s.db", &e.o, &db), DIGBY_IOERR);
     fail_read_off = 0;    /* slot 0 */
-    assert_int_equal(digby_open("s.db", &o, &db), DIGBY_IOERR);
+    assert_int_equal(digby_open("s.db", &e.o, &db), DIGBY_IOERR);
     fail_read_off = UINT64_MAX;
-    assert_int_equal(digby_open("s.db", &o, &db), DIGBY_OK);
+    assert_int_equal(digby_open("s.db", &e.o, &db), DIGBY_OK);
     assert_int_equal(digby_stat(db, &st), DIGBY_OK);
     assert_int_equal(st.last_txid % 2, 1);
     assert_int_equal(digby_get(db, "k", 1, &val, &vn, NULL), DIGBY_OK);
@@ -287,7 +256,7 @@ static void test_meta_slot_read_error_fails_open(void **state)
     assert_memory_equal(val, i % 2 ? "new" : "old", 3);
     digby_free(db, val);
     assert_int_equal(digby_close(db), DIGBY_OK);
-    digby_vfs_mem_destroy(vfs);
+    digby_vfs_mem_destroy(e.vfs);
 }
 
 /* A leaf whose keys are out of order (its checksum made right: damage that
@@ -298,12 +267,11 @@ static void test_meta_slot_read_error_fails_open(void **state)
    rebuild now checks every key against the prefix: DIGBY_CORRUPT. */
 static void test_split_of_a_leaf_with_keys_out_of_order(void **state)
 {
-    digby_vfs *vfs;
+    env e;
     digby_db *db;
     digby_txn *txn;
     digby_table *t;
     digby_file *fh;
-    digby_options o;
     digby_stats st;
     uint8_t page[512];
     char key[32];
@@ -311,11 +279,9 @@ static void test_split_of_a_leaf_with_keys_out_of_order(void **state)
     uint64_t pg;
     int i, rc = DIGBY_OK, found = 0;
     (void)state;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(digby_vfs_mem_create(NULL, &vfs), DIGBY_OK);
-    o.vfs = vfs;
-    o.page_size = 512;
-    assert_int_equal(digby_open("f.db", &o, &db), DIGBY_OK);
+    env_init(&e, "f.db", 512);
+    env_start(&e);
+    db = e.db;
     /* table t: one leaf, written by appends (no prefix factored out), in
        a commit older than the newest (whose pages open verifies) */
     assert_int_equal(digby_txn_begin(db, 0, &txn), DIGBY_OK);
@@ -329,19 +295,19 @@ static void test_split_of_a_leaf_with_keys_out_of_order(void **state)
     assert_int_equal(digby_stat(db, &st), DIGBY_OK);
     assert_int_equal(digby_close(db), DIGBY_OK);
     /* key e0012 becomes a0012: out of order, outside the prefix "e00" */
-    assert_int_equal(vfs->open(vfs, "f.db", 0, &fh), DIGBY_OK);
+    assert_int_equal(e.vfs->open(e.vfs, "f.db", 0, &fh), DIGBY_OK);
     for (pg = 2; pg < st.page_count && !found; pg++) {
         uint8_t *k;
-        assert_int_equal(vfs->read(fh, pg * 512, page, 512, &got), DIGBY_OK);
+        assert_int_equal(e.vfs->read(fh, pg * 512, page, 512, &got), DIGBY_OK);
         if (page[0] != 3 || page[1] != 0) continue;
         for (k = page + 24; k + 5 < page + 508 && !found; k++)
             if (memcmp(k, "e0012", 5) == 0) { k[0] = 'a'; found = 1; }
         digby__put32(page + 508, (uint32_t)XXH32(page, 508, DIGBY__XXH_SEED));
-        assert_int_equal(vfs->write(fh, pg * 512, page, 512), DIGBY_OK);
+        assert_int_equal(e.vfs->write(fh, pg * 512, page, 512), DIGBY_OK);
     }
     assert_true(found);
-    vfs->close(fh);
-    assert_int_equal(digby_open("f.db", &o, &db), DIGBY_OK);
+    e.vfs->close(fh);
+    assert_int_equal(digby_open("f.db", &e.o, &db), DIGBY_OK);
     /* puts into the middle until the leaf splits: the split is refused */
     assert_int_equal(digby_txn_begin(db, 0, &txn), DIGBY_OK);
     assert_int_equal(digby_table_open(txn, "t", 0, &t), DIGBY_OK);
@@ -352,7 +318,7 @@ static void test_split_of_a_leaf_with_keys_out_of_order(void **state)
     assert_int_equal(rc, DIGBY_CORRUPT);
     digby_txn_abort(txn);
     assert_int_equal(digby_close(db), DIGBY_OK);
-    digby_vfs_mem_destroy(vfs);
+    digby_vfs_mem_destroy(e.vfs);
 }
 
 int main(void)

@@ -1,74 +1,23 @@
 /* White-box tests of src_parts/46_freelist.c, driving a database on the
    in-memory VFS: pages freed while a snapshot is live wait for it, the
    freelist survives a reopen, and long freelists span many pages. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
-
-typedef struct env {
-    digby_vfs *vfs;
-    digby_db *db;
-    digby_options o;
-} env;
+#include "unit_common.h"
 
 static void env_open(env *e, uint32_t page_size)
 {
-    memset(e, 0, sizeof *e);
-    assert_int_equal(digby_vfs_mem_create(NULL, &e->vfs), DIGBY_OK);
-    e->o.vfs = e->vfs;
-    e->o.page_size = page_size;
-    assert_int_equal(digby_open("fl.db", &e->o, &e->db), DIGBY_OK);
+    env_init(e, "fl.db", page_size);
+    env_start(e);
 }
 
-static void env_check(env *e)
+/* Two commits of the same 300 keys (40-byte values of `first`, then of
+   `second`) at 512-byte pages: the second frees the first's pages. */
+static void open_with_frees(env *e, char first, char second)
 {
-    digby_check_report rep;
-    int rc = digby_check(e->db, &rep);
-    if (rc != DIGBY_OK) fail_msg("digby_check: %s (page %llu)", rep.message,
-                                 (unsigned long long)rep.bad_pgno);
-}
-
-static void env_reopen(env *e)
-{
-    assert_int_equal(digby_close(e->db), DIGBY_OK);
-    assert_int_equal(digby_open("fl.db", &e->o, &e->db), DIGBY_OK);
-}
-
-static void env_close(env *e)
-{
-    env_check(e);
-    assert_int_equal(digby_close(e->db), DIGBY_OK);
-    digby_vfs_mem_destroy(e->vfs);
-}
-
-/* Put keys k000000.. with a value of `vlen` bytes of `fill`. */
-static void put_all(env *e, digby_table *t, digby_txn *txn, int n, char fill, size_t vlen)
-{
-    static char v[4096];
-    char k[16];
-    int i;
-    memset(v, fill, vlen);
-    for (i = 0; i < n; i++) {
-        snprintf(k, sizeof k, "k%06d", i);
-        assert_int_equal(digby_txn_put(txn, t, k, strlen(k), v, vlen, 0), DIGBY_OK);
-    }
-    (void)e;
-}
-
-static void commit_puts(env *e, int n, char fill, size_t vlen)
-{
-    digby_txn *txn;
-    assert_int_equal(digby_txn_begin(e->db, 0, &txn), DIGBY_OK);
-    put_all(e, NULL, txn, n, fill, vlen);
-    assert_int_equal(digby_txn_commit(txn), DIGBY_OK);
+    env_open(e, 512);
+    commit_puts(e, 300, first, 40);
+    commit_puts(e, 300, second, 40);
 }
 
 static void check_values(digby_txn *txn, int n, char fill, size_t vlen)
@@ -133,6 +82,16 @@ static uint64_t *union_sorted(const digby_db *db, size_t *n)
     return u;
 }
 
+/* free + pending are the n pages of u. */
+static void assert_union_is(const digby_db *db, const uint64_t *u, size_t n)
+{
+    size_t na;
+    uint64_t *after = union_sorted(db, &na);
+    assert_int_equal(na, n);
+    assert_memory_equal(after, u, n * sizeof *u);
+    free(after);
+}
+
 static void assert_free_sorted_desc(const digby_db *db)
 {
     size_t i;
@@ -174,7 +133,7 @@ static void test_snapshot_blocks_reuse(void **state)
         assert_false(in_free(e.db, p[i]));
         assert_true(in_pending(e.db, p[i]));
     }
-    put_all(&e, NULL, w, 300, 'c', 40);
+    put_keys(w, NULL, 300, 'c', 40);
     for (i = 0; i < w->dirty.cap; i++)
         for (j = 0; w->dirty.keys[i] && j < np; j++)
             if (w->dirty.keys[i] == p[j])
@@ -236,7 +195,7 @@ static void test_oldest_snapshot_decides(void **state)
         assert_true(in_pending(e.db, p4[i]));
         assert_false(in_free(e.db, p4[i]));
     }
-    put_all(&e, NULL, w, 200, 'd', 40);
+    put_keys(w, NULL, 200, 'd', 40);
     for (i = 0; i < n4; i++) assert_null(digby__dirty_get(w, p4[i]));
     assert_int_equal(digby_txn_commit(w), DIGBY_OK);       /* 5 */
     check_values(r2, 200, 'b', 40);
@@ -266,7 +225,7 @@ static void test_newer_snapshot_does_not_block(void **state)
     assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &r), DIGBY_OK);
     assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
     for (i = 0; i < n; i++) assert_true(in_free(e.db, p[i]));
-    put_all(&e, NULL, w, 200, 'c', 40);
+    put_keys(w, NULL, 200, 'c', 40);
     assert_int_equal(digby_txn_commit(w), DIGBY_OK);
     check_values(r, 200, 'b', 40);
     digby_txn_abort(r);
@@ -278,29 +237,24 @@ static void test_abort_returns_pages(void **state)
 {
     env e;
     digby_txn *w;
-    uint64_t *before, *after;
-    size_t nb, na;
+    uint64_t *before;
+    size_t nb;
     uint64_t pc;
     (void)state;
-    env_open(&e, 512);
-    commit_puts(&e, 300, 'a', 40);
-    commit_puts(&e, 300, 'b', 40);
+    open_with_frees(&e, 'a', 'b');
     assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
     digby_txn_abort(w); /* releases the pending pages into free */
     before = union_sorted(e.db, &nb);
     assert_true(nb > 20);
     pc = e.db->meta.page_count;
     assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
-    put_all(&e, NULL, w, 300, 'c', 40);
+    put_keys(w, NULL, 300, 'c', 40);
     assert_true(w->popped.n > 0);
     digby_txn_abort(w);
-    after = union_sorted(e.db, &na);
-    assert_int_equal(na, nb);
-    assert_memory_equal(before, after, nb * sizeof *before);
+    assert_union_is(e.db, before, nb);
     assert_free_sorted_desc(e.db);
     assert_true(e.db->meta.page_count == pc);
     free(before);
-    free(after);
     env_close(&e);
 }
 
@@ -353,16 +307,46 @@ static uint64_t *read_chain(env *e, size_t *nout, size_t *chain_pages)
     return out;
 }
 
+/* The chain on disk lists what memory holds (free + pending): returns
+   that list (the caller frees it) and its length in *nu. */
+static uint64_t *chain_matches_memory(env *e, size_t *nu)
+{
+    size_t nc, cp;
+    uint64_t *u = union_sorted(e->db, nu), *chain = read_chain(e, &nc, &cp);
+    assert_int_equal(nc, *nu);
+    assert_memory_equal(chain, u, *nu * sizeof *u);
+    free(chain);
+    return u;
+}
+
+/* Table "big": 1500 values of 600 bytes, two overflow pages each. */
+static void create_big(env *e)
+{
+    digby_txn *w;
+    digby_table *t;
+    assert_int_equal(digby_txn_begin(e->db, 0, &w), DIGBY_OK);
+    assert_int_equal(digby_table_open(w, "big", DIGBY_TABLE_CREATE, &t), DIGBY_OK);
+    put_keys(w, t, 1500, 'x', 600);
+    assert_int_equal(digby_txn_commit(w), DIGBY_OK);
+}
+
+/* Drop it: every page of the table pending on the dropping commit. */
+static void drop_big(env *e)
+{
+    digby_txn *w;
+    assert_int_equal(digby_txn_begin(e->db, 0, &w), DIGBY_OK);
+    assert_int_equal(digby_table_drop(w, "big"), DIGBY_OK);
+    assert_int_equal(digby_txn_commit(w), DIGBY_OK);
+}
+
 static void test_freelist_persists_across_reopen(void **state)
 {
     env e;
     digby_txn *r;
-    uint64_t *u, *chain, *after, fl[64];
-    size_t nu, nc, cp, na, nfl, i;
+    uint64_t *u, fl[64];
+    size_t nu, nfl, i;
     (void)state;
-    env_open(&e, 512);
-    commit_puts(&e, 300, 'a', 40);
-    commit_puts(&e, 300, 'b', 40);
+    open_with_frees(&e, 'a', 'b');
     /* keep pending pages around: a snapshot during two more commits */
     assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &r), DIGBY_OK);
     commit_puts(&e, 300, 'c', 40);
@@ -373,11 +357,8 @@ static void test_freelist_persists_across_reopen(void **state)
     assert_int_equal(digby_put(e.db, "k000001", 7, "z", 1), DIGBY_OK);
     assert_true(e.db->free.n > 0);
     assert_true(e.db->npending > 0);
-    u = union_sorted(e.db, &nu);
     /* what is on disk is what is in memory */
-    chain = read_chain(&e, &nc, &cp);
-    assert_int_equal(nc, nu);
-    assert_memory_equal(chain, u, nu * sizeof *u);
+    u = chain_matches_memory(&e, &nu);
     nfl = e.db->freelist_pages.n;
     assert_true(nfl >= 1 && nfl < 64);
     memcpy(fl, e.db->freelist_pages.v, nfl * sizeof fl[0]);
@@ -387,24 +368,16 @@ static void test_freelist_persists_across_reopen(void **state)
     /* after reopen every listed page is free at once */
     assert_int_equal(e.db->npending, 0);
     assert_free_sorted_desc(e.db);
-    after = union_sorted(e.db, &na);
-    assert_int_equal(na, nu);
-    assert_memory_equal(after, u, nu * sizeof *u);
+    assert_union_is(e.db, u, nu);
     assert_int_equal(e.db->freelist_pages.n, nfl);
     for (i = 0; i < nfl; i++) assert_true(e.db->freelist_pages.v[i] == fl[i]);
     assert_stat_matches(&e);
     env_check(&e);
-    free(after);
-    free(chain);
     free(u);
     /* and it keeps working */
     commit_puts(&e, 300, 'e', 40);
     env_reopen(&e);
-    u = union_sorted(e.db, &nu);
-    chain = read_chain(&e, &nc, &cp);
-    assert_int_equal(nc, nu);
-    assert_memory_equal(chain, u, nu * sizeof *u);
-    free(chain);
+    u = chain_matches_memory(&e, &nu);
     free(u);
     env_close(&e);
 }
@@ -437,39 +410,26 @@ static void test_long_freelist(void **state)
     digby_txn *w;
     digby_table *t;
     digby_stats st, st2;
-    uint64_t *u, *chain, *after, pc;
-    size_t nu, nc, cp, na;
+    uint64_t *u, pc;
+    size_t nu;
     char v[40];
     (void)state;
     env_open(&e, 512);
     commit_puts(&e, 100, 'g', 20);
-    assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
-    assert_int_equal(digby_table_open(w, "big", DIGBY_TABLE_CREATE, &t), DIGBY_OK);
-    put_all(&e, t, w, 1500, 'x', 600); /* two overflow pages each */
-    assert_int_equal(digby_txn_commit(w), DIGBY_OK);
+    create_big(&e);
     assert_int_equal(digby_stat(e.db, &st), DIGBY_OK);
     assert_true(st.overflow_pages >= 3000);
     env_check(&e);
-    /* drop it: every page of the table pending on the dropping commit */
-    assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
-    assert_int_equal(digby_table_drop(w, "big"), DIGBY_OK);
-    assert_int_equal(digby_txn_commit(w), DIGBY_OK);
+    drop_big(&e);
     assert_true(e.db->npending + e.db->free.n >= 3000);
     assert_int_equal(digby_stat(e.db, &st), DIGBY_OK);
     /* 2 + nfree + 2 x npending words, 59 words a page */
     assert_true(st.freelist_pages >= 3000 * 2 / 59);
     assert_stat_matches(&e);
     env_check(&e);
-    u = union_sorted(e.db, &nu);
-    chain = read_chain(&e, &nc, &cp);
-    assert_int_equal(nc, nu);
-    assert_memory_equal(chain, u, nu * sizeof *u);
-    free(chain);
+    u = chain_matches_memory(&e, &nu);
     env_reopen(&e);
-    after = union_sorted(e.db, &na);
-    assert_int_equal(na, nu);
-    assert_memory_equal(after, u, nu * sizeof *u);
-    free(after);
+    assert_union_is(e.db, u, nu);
     free(u);
     assert_int_equal(digby_stat(e.db, &st2), DIGBY_OK);
     assert_true(st2.free_pages == st.free_pages);
@@ -480,18 +440,14 @@ static void test_long_freelist(void **state)
     pc = e.db->meta.page_count;
     assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
     assert_int_equal(digby_table_open(w, "again", DIGBY_TABLE_CREATE, &t), DIGBY_OK);
-    put_all(&e, t, w, 700, 'y', 600);
+    put_keys(w, t, 700, 'y', 600);
     memset(v, 'q', sizeof v);
     assert_int_equal(digby_txn_put(w, NULL, "extra", 5, v, sizeof v, 0), DIGBY_OK);
     assert_int_equal(digby_txn_commit(w), DIGBY_OK);
     assert_true(e.db->meta.page_count == pc);
     assert_stat_matches(&e);
     env_check(&e);
-    u = union_sorted(e.db, &nu);
-    chain = read_chain(&e, &nc, &cp);
-    assert_int_equal(nc, nu);
-    assert_memory_equal(chain, u, nu * sizeof *u);
-    free(chain);
+    u = chain_matches_memory(&e, &nu);
     free(u);
     env_reopen(&e);
     assert_stat_matches(&e);
@@ -505,22 +461,16 @@ static void test_chain_with_empty_trailing_page(void **state)
 {
     env e;
     digby_txn *w;
-    digby_table *t;
     uint8_t buf[512];
-    uint64_t *u, *after;
-    size_t nu, na;
+    uint64_t *u;
+    size_t nu;
     char k[32];
     static char v[1000];
     int r, i, found = -1;
     (void)state;
     env_open(&e, 512);
-    assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
-    assert_int_equal(digby_table_open(w, "big", DIGBY_TABLE_CREATE, &t), DIGBY_OK);
-    put_all(&e, t, w, 1500, 'x', 600);
-    assert_int_equal(digby_txn_commit(w), DIGBY_OK);
-    assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
-    assert_int_equal(digby_table_drop(w, "big"), DIGBY_OK);
-    assert_int_equal(digby_txn_commit(w), DIGBY_OK);
+    create_big(&e);
+    drop_big(&e);
     memset(v, 'y', sizeof v);
     /* small commits shrink the list a few words at a time */
     for (r = 0; r < 600 && found < 0; r++) {
@@ -545,10 +495,7 @@ static void test_chain_with_empty_trailing_page(void **state)
     env_check(&e);
     u = union_sorted(e.db, &nu);
     env_reopen(&e);
-    after = union_sorted(e.db, &na);
-    assert_int_equal(na, nu);
-    assert_memory_equal(after, u, nu * sizeof *u);
-    free(after);
+    assert_union_is(e.db, u, nu);
     free(u);
     assert_stat_matches(&e);
     env_close(&e);
@@ -564,19 +511,12 @@ static void test_chain_with_empty_trailing_page(void **state)
 static void test_check_reports_damaged_chain(void **state)
 {
     env e;
-    digby_txn *w;
     digby_check_report rep;
     uint8_t orig[512], buf[512];
     uint64_t pg;
     int how;
     (void)state;
-    env_open(&e, 512);
-    assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
-    put_all(&e, NULL, w, 300, 'x', 40);
-    assert_int_equal(digby_txn_commit(w), DIGBY_OK);
-    assert_int_equal(digby_txn_begin(e.db, 0, &w), DIGBY_OK);
-    put_all(&e, NULL, w, 300, 'y', 40);
-    assert_int_equal(digby_txn_commit(w), DIGBY_OK);
+    open_with_frees(&e, 'x', 'y');
     assert_true(e.db->freelist_pages.n > 0);
     for (how = 0; how < 3; how++) {
         /* how 0, 1: the chain's last page; 2: its first */

@@ -4,35 +4,9 @@
    Page buffers are allocated with exactly db->usable bytes, so under ASan
    any read past the usable area (into where the trailer would be) is
    caught: the tree code must never look past it. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
-
-static uint64_t rng_state;
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-static void seed(uint64_t s) { rng_state = s; }
-static unsigned rndn(unsigned n) { return (unsigned)(rnd() % n); }
-
-static void fake_db(digby_db *db, uint32_t page_size)
-{
-    memset(db, 0, sizeof *db);
-    db->page_size = page_size;
-    digby__db_sizes(db);
-}
+#include "unit_common.h"
 
 /* An empty node page, as digby__page_new makes it; usable bytes only. */
 static uint8_t *new_page(const digby_db *db, unsigned type)
@@ -756,6 +730,16 @@ static uint8_t *one_cell_page(const digby_db *db, unsigned type, unsigned off,
 #define REJECT(db, p) assert_int_not_equal(digby__node_validate((db), (p)), 0)
 #define ACCEPT(db, p) assert_int_equal(digby__node_validate((db), (p)), 0)
 
+/* A page of one cell (one_cell_page) accepted or rejected, then freed. */
+#define CELL_VERDICT(verdict, db, type, off, bytes, n)                        \
+    do {                                                                      \
+        uint8_t *cp_ = one_cell_page((db), (type), (off), (bytes), (n));      \
+        verdict((db), cp_);                                                   \
+        free(cp_);                                                            \
+    } while (0)
+#define CELL_ACCEPT(db, type, off, bytes, n) CELL_VERDICT(ACCEPT, db, type, off, bytes, n)
+#define CELL_REJECT(db, type, off, bytes, n) CELL_VERDICT(REJECT, db, type, off, bytes, n)
+
 static uint8_t *sample_leaf(const digby_db *db)
 {
     uint8_t *p = new_page(db, DIGBY__PAGE_LEAF), cell[64], ref[8];
@@ -865,7 +849,7 @@ static void test_validate_header_fields(void **state)
 static void test_validate_leaf_cells(void **state)
 {
     digby_db db;
-    uint8_t *p, c[64];
+    uint8_t c[64];
     unsigned end;
     size_t n;
     (void)state;
@@ -873,62 +857,40 @@ static void test_validate_leaf_cells(void **state)
     end = db.usable;
     /* a good one-cell page at the very end: accepted */
     n = digby__leaf_cell_encode(c, "key", 3, 4, 0, 7, "valu", 4);
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - (unsigned)n, c, n);
-    ACCEPT(&db, p);
-    free(p);
+    CELL_ACCEPT(&db, DIGBY__PAGE_LEAF, end - (unsigned)n, c, n);
     /* the same cell one byte too close to the end: its value runs past */
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - (unsigned)n + 1, c, n - 1);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - (unsigned)n + 1, c, n - 1);
     /* key length past the page */
     c[0] = 0x7f; c[1] = 'a';
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - 2, c, 2);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - 2, c, 2);
     {
         /* key length past the page, by a huge varint */
         static const uint8_t huge[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 'a', 0x00, 0x00};
-        p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - 40, huge, sizeof huge);
-        REJECT(&db, p);
-        free(p);
+        CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - 40, huge, sizeof huge);
     }
     /* key fits, then the packed length varint is cut off by the end */
     c[0] = 0x01; c[1] = 'a'; c[2] = 0x80;
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - 3, c, 3);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - 3, c, 3);
     /* key fits, nothing after it */
     c[0] = 0x01; c[1] = 'a';
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - 2, c, 2);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - 2, c, 2);
     /* version varint missing / cut off */
     c[0] = 0x01; c[1] = 'a'; c[2] = 0x00;
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - 3, c, 3);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - 3, c, 3);
     c[3] = 0x81;
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - 4, c, 4);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - 4, c, 4);
     /* minimal good cell: empty key, empty value, version 0 */
     c[0] = 0; c[1] = 0; c[2] = 0;
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - 3, c, 3);
-    ACCEPT(&db, p);
-    free(p);
+    CELL_ACCEPT(&db, DIGBY__PAGE_LEAF, end - 3, c, 3);
     /* value length past the page */
     c[0] = 0; c[1] = 2 << 3; c[2] = 0; c[3] = 'x';
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - 4, c, 4);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - 4, c, 4);
     /* unknown cell flag bits 1 and 2 */
     {
         unsigned f;
         for (f = 2; f < 8; f++) {
             c[0] = 0; c[1] = (uint8_t)f; c[2] = 0;
-            p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - 3, c, 3);
-            REJECT(&db, p);
-            free(p);
+            CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - 3, c, 3);
         }
     }
     /* vlen above DIGBY_MAX_VALUE_BYTES (overflow cell) */
@@ -936,41 +898,29 @@ static void test_validate_leaf_cells(void **state)
         uint8_t ref[8] = {0};
         n = digby__leaf_cell_encode(c, "k", 1, (uint64_t)DIGBY_MAX_VALUE_BYTES + 1,
                                     DIGBY__CELL_OVERFLOW, 1, ref, 8);
-        p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - (unsigned)n, c, n);
-        REJECT(&db, p);
-        free(p);
+        CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - (unsigned)n, c, n);
         n = digby__leaf_cell_encode(c, "k", 1, DIGBY_MAX_VALUE_BYTES,
                                     DIGBY__CELL_OVERFLOW, 1, ref, 8);
-        p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - (unsigned)n, c, n);
-        ACCEPT(&db, p);
-        free(p);
+        CELL_ACCEPT(&db, DIGBY__PAGE_LEAF, end - (unsigned)n, c, n);
         /* the overflow reference cut off by the end */
-        p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - (unsigned)n + 1, c, n - 1);
-        REJECT(&db, p);
-        free(p);
+        CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - (unsigned)n + 1, c, n - 1);
         /* an overflow value of 0 bytes */
         n = digby__leaf_cell_encode(c, "k", 1, 0, DIGBY__CELL_OVERFLOW, 1, ref, 8);
-        p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - (unsigned)n, c, n);
-        REJECT(&db, p);
-        free(p);
+        CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - (unsigned)n, c, n);
     }
     /* varints running off the end, at every position in the cell */
     {
         unsigned k;
         for (k = 1; k <= 12; k++) {
             memset(c, 0x80, k);
-            p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - k, c, k);
-            REJECT(&db, p);
-            free(p);
+            CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - k, c, k);
         }
     }
     /* an 11-byte varint well inside the page */
     memset(c, 0x80, 10);
     c[10] = 0x00;
     memset(c + 11, 0, 8);
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, end - 40, c, 19);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_LEAF, end - 40, c, 19);
 }
 
 static void test_validate_branch_cells(void **state)
@@ -983,29 +933,17 @@ static void test_validate_branch_cells(void **state)
     fake_db(&db, 512);
     end = db.usable;
     n = digby__branch_cell_encode(c, 5, 6, NULL, 0);
-    p = one_cell_page(&db, DIGBY__PAGE_BRANCH, end - (unsigned)n, c, n);
-    ACCEPT(&db, p);
-    free(p);
+    CELL_ACCEPT(&db, DIGBY__PAGE_BRANCH, end - (unsigned)n, c, n);
     /* the 16-byte child reference with no room for the key length */
-    p = one_cell_page(&db, DIGBY__PAGE_BRANCH, end - 16, c, 16);
-    REJECT(&db, p);
-    free(p);
-    p = one_cell_page(&db, DIGBY__PAGE_BRANCH, end - 8, c, 8);
-    REJECT(&db, p);
-    free(p);
-    p = one_cell_page(&db, DIGBY__PAGE_BRANCH, end - 1, c, 1);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_BRANCH, end - 16, c, 16);
+    CELL_REJECT(&db, DIGBY__PAGE_BRANCH, end - 8, c, 8);
+    CELL_REJECT(&db, DIGBY__PAGE_BRANCH, end - 1, c, 1);
     /* slot 0 must have an empty key */
     n = digby__branch_cell_encode(c, 5, 6, "a", 1);
-    p = one_cell_page(&db, DIGBY__PAGE_BRANCH, end - (unsigned)n, c, n);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_BRANCH, end - (unsigned)n, c, n);
     /* key length varint running off the end */
     memset(c + 16, 0x80, 4);
-    p = one_cell_page(&db, DIGBY__PAGE_BRANCH, end - 20, c, 20);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_BRANCH, end - 20, c, 20);
     /* a separator in slot 1 whose key runs past the end */
     p = sample_branch(&db);
     {
@@ -1028,14 +966,12 @@ static void test_validate_branch_cells(void **state)
 static void test_validate_key_into_trailer(void **state)
 {
     digby_db db;
-    uint8_t *p, c[16];
+    uint8_t c[16];
     (void)state;
     fake_db(&db, 4096);
     c[0] = 0x05;
     memcpy(c + 1, "abcd", 4);
-    p = one_cell_page(&db, DIGBY__PAGE_LEAF, db.usable - 5, c, 5);
-    REJECT(&db, p);
-    free(p);
+    CELL_REJECT(&db, DIGBY__PAGE_LEAF, db.usable - 5, c, 5);
 }
 
 /* ---- fuzz: random mutations of valid pages ----------------------------------- */

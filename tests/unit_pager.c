@@ -1,37 +1,11 @@
 /* White-box tests of src_parts/42_pager.c and 30_page_seal.c: the page
    cache (through a real database on the in-memory VFS), the write
    transaction's dirty map, and the page trailer. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
-
-static uint64_t rng_state;
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-static void seed(uint64_t s) { rng_state = s; }
-static unsigned rndn(unsigned n) { return (unsigned)(rnd() % n); }
+#include "unit_common.h"
 
 /* ---- a database on the memory VFS -------------------------------------- */
-
-typedef struct env {
-    digby_vfs *vfs;
-    digby_db *db;
-    digby_options o;
-} env;
-
 
 /* Counters summed over every cache shard (large caches are sharded). */
 static uint64_t cache_sum(digby_db *db, int which)
@@ -47,26 +21,9 @@ static uint64_t cache_sum(digby_db *db, int which)
 
 static void env_open(env *e, uint32_t page_size, size_t cache_bytes)
 {
-    memset(e, 0, sizeof *e);
-    assert_int_equal(digby_vfs_mem_create(NULL, &e->vfs), DIGBY_OK);
-    e->o.vfs = e->vfs;
-    e->o.page_size = page_size;
+    env_init(e, "pager.db", page_size);
     e->o.cache_bytes = cache_bytes;
-    assert_int_equal(digby_open("pager.db", &e->o, &e->db), DIGBY_OK);
-}
-
-static void env_check(env *e)
-{
-    digby_check_report rep;
-    int rc = digby_check(e->db, &rep);
-    if (rc != DIGBY_OK) fail_msg("digby_check: %s (page %llu)", rep.message,
-                                 (unsigned long long)rep.bad_pgno);
-}
-
-static void env_reopen(env *e)
-{
-    assert_int_equal(digby_close(e->db), DIGBY_OK);
-    assert_int_equal(digby_open("pager.db", &e->o, &e->db), DIGBY_OK);
+    env_start(e);
 }
 
 /* Empty the cache and zero its counters (open may read pages through it,
@@ -79,26 +36,10 @@ static void cache_reset(env *e)
     assert_int_equal(cache_sum(e->db, 2), 0);
 }
 
-static void env_close(env *e)
-{
-    env_check(e);
-    assert_int_equal(digby_close(e->db), DIGBY_OK);
-    digby_vfs_mem_destroy(e->vfs);
-}
-
 /* n keys with 60-byte values: at 512-byte pages about six to a leaf. */
 static void fill(env *e, int n)
 {
-    digby_txn *txn;
-    char k[16], v[60];
-    int i;
-    memset(v, 'v', sizeof v);
-    assert_int_equal(digby_txn_begin(e->db, 0, &txn), DIGBY_OK);
-    for (i = 0; i < n; i++) {
-        snprintf(k, sizeof k, "k%06d", i);
-        assert_int_equal(digby_txn_put(txn, NULL, k, strlen(k), v, sizeof v, 0), DIGBY_OK);
-    }
-    assert_int_equal(digby_txn_commit(txn), DIGBY_OK);
+    commit_puts(e, n, 'v', 60);
 }
 
 typedef struct pref {
@@ -150,6 +91,14 @@ static size_t leaves(digby_db *db, pref *out, size_t max)
     return k;
 }
 
+/* Reopen, empty the cache (a cold start) and list the leaves. */
+static size_t reopen_cold(env *e, pref *lv, size_t max)
+{
+    env_reopen(e);
+    cache_reset(e);
+    return leaves(e->db, lv, max);
+}
+
 /* Frames on the shard's replacement ring (every cached frame, pinned or
    not; orphans are off it), and how many of them are pinned. */
 static size_t ring_len(const digby__cache *c, size_t *pinned)
@@ -174,11 +123,37 @@ static size_t lru_len(const digby__cache *c)
     return n - pinned;
 }
 
+/* The frame caching page pgno, or NULL. */
+static digby__frame *cached(digby_db *db, uint64_t pgno)
+{
+    return digby__cache_find(digby__shard(db, pgno), pgno);
+}
+
 static void get_ok(digby_txn *txn, const pref *r, const uint8_t **page, digby__frame **pin)
 {
     assert_int_equal(digby__page_get(txn, r->pgno, r->txid, page, pin), DIGBY_OK);
     assert_non_null(*pin);
     assert_true(digby__get64(*page + 8) == r->pgno);
+}
+
+/* A page got and pinned, and its frame. */
+typedef struct pinned {
+    const uint8_t *page;
+    digby__frame *frame;
+} pinned;
+
+static void pin(digby_txn *txn, const pref *r, pinned *pn)
+{
+    get_ok(txn, r, &pn->page, &pn->frame);
+}
+
+/* A get whose pin is dropped at once. */
+static void get_once(digby_txn *txn, const pref *r)
+{
+    const uint8_t *p;
+    digby__frame *f;
+    get_ok(txn, r, &p, &f);
+    digby__page_unpin(txn->db, f);
 }
 
 /* ---- cache ----------------------------------------------------------------- */
@@ -197,10 +172,8 @@ static void test_cache_hit_miss(void **state)
        test_held_branch_pages), so every get pins */
     env_open(&e, 512, 128 * 512);
     fill(&e, 500);
-    env_reopen(&e);
-    cache_reset(&e);
+    n = reopen_cold(&e, lv, 1000);
     assert_true(cache_sum(e.db, 0) == 0 && cache_sum(e.db, 1) == 0);
-    n = leaves(e.db, lv, 1000);
     assert_true(n > 10);
     root.pgno = e.db->meta.main.root;
     root.txid = e.db->meta.main.root_txid;
@@ -236,7 +209,7 @@ static void test_cache_hit_miss(void **state)
     /* a commit hands its written tree pages to the cache: the new root is
        a hit without a read */
     assert_int_equal(digby_put(e.db, "k000001", 7, "x", 1), DIGBY_OK);
-    assert_non_null(digby__cache_find(digby__shard(e.db, e.db->meta.main.root), e.db->meta.main.root));
+    assert_non_null(cached(e.db, e.db->meta.main.root));
     env_close(&e);
 }
 
@@ -253,16 +226,14 @@ static void test_held_branch_pages(void **state)
     (void)state;
     env_open(&e, 512, 0); /* 8 MiB: 16384 pages */
     fill(&e, 500);
-    env_reopen(&e);
-    cache_reset(&e);
-    assert_true(leaves(e.db, lv, 1000) > 10);
+    assert_true(reopen_cold(&e, lv, 1000) > 10);
     root.pgno = e.db->meta.main.root;
     root.txid = e.db->meta.main.root_txid;
     assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
     assert_int_equal(digby__page_get(txn, root.pgno, root.txid, &p1, &f1), DIGBY_OK);
     assert_null(f1); /* the transaction holds it */
     assert_true(cache_sum(e.db, 1) == 1 && cache_sum(e.db, 0) == 0);
-    rf = digby__cache_find(digby__shard(e.db, root.pgno), root.pgno);
+    rf = cached(e.db, root.pgno);
     assert_non_null(rf);
     assert_int_equal(rf->pins, 1);
     assert_int_equal(txn->held_n, 1);
@@ -349,27 +320,39 @@ static void test_held_share_of_the_cache(void **state)
     env_close(&e);
 }
 
+/* The smallest cache (16 frames) over 3000 keys, reopened cold, and a
+   reader; the leaves (at least `want`, at most 1000) listed in lv. */
+static size_t small_cache_reader(env *e, pref *lv, size_t want, digby_txn **txn)
+{
+    size_t n;
+    env_open(e, 512, 1); /* rounds up to the minimum, 16 pages */
+    assert_int_equal(e->db->cache.capacity, 16);
+    fill(e, 3000);
+    assert_true(cache_sum(e->db, 2) <= 16); /* commits respect it too */
+    n = reopen_cold(e, lv, 1000);
+    assert_true(n >= want);
+    assert_int_equal(digby_txn_begin(e->db, DIGBY_TXN_READONLY, txn), DIGBY_OK);
+    return n;
+}
+
+/* The end of a small_cache_reader test: the cache at its 16 frames. */
+static void small_cache_done(env *e, digby_txn *txn)
+{
+    assert_int_equal(cache_sum(e->db, 2), 16);
+    digby_txn_abort(txn);
+    env_close(e);
+}
+
 static void test_cache_capacity_and_lru(void **state)
 {
     env e;
     digby_txn *txn;
     pref lv[1000];
-    const uint8_t *p;
-    digby__frame *f;
-    size_t n, i;
+    size_t i;
     (void)state;
-    env_open(&e, 512, 1); /* rounds up to the minimum, 16 pages */
-    assert_int_equal(e.db->cache.capacity, 16);
-    fill(&e, 3000);
-    assert_true(cache_sum(e.db, 2) <= 16); /* commits respect it too */
-    env_reopen(&e);
-    cache_reset(&e);
-    n = leaves(e.db, lv, 1000);
-    assert_true(n >= 300);
-    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
+    small_cache_reader(&e, lv, 300, &txn);
     for (i = 0; i < 300; i++) {
-        get_ok(txn, &lv[i], &p, &f);
-        digby__page_unpin(e.db, f);
+        get_once(txn, &lv[i]);
         assert_true(cache_sum(e.db, 2) <= 16);
         assert_true(cache_sum(e.db, 2) == (i + 1 < 16 ? i + 1 : 16));
         assert_int_equal(lru_len(&e.db->cache), cache_sum(e.db, 2));
@@ -377,23 +360,19 @@ static void test_cache_capacity_and_lru(void **state)
     assert_true(cache_sum(e.db, 1) == 300 && cache_sum(e.db, 0) == 0);
     /* the last 16 are cached, the rest were evicted */
     for (i = 0; i < 300; i++) {
-        digby__frame *g = digby__cache_find(digby__shard(e.db, lv[i].pgno), lv[i].pgno);
+        digby__frame *g = cached(e.db, lv[i].pgno);
         if (i >= 284) assert_non_null(g);
         else assert_null(g);
     }
     /* a page used again gets a second chance: touch 284 (the oldest)
        again, then read a new page: 285 is evicted, 284 stays */
-    get_ok(txn, &lv[284], &p, &f);
-    digby__page_unpin(e.db, f);
+    get_once(txn, &lv[284]);
     assert_true(cache_sum(e.db, 0) == 1);
-    get_ok(txn, &lv[300], &p, &f);
-    digby__page_unpin(e.db, f);
-    assert_null(digby__cache_find(digby__shard(e.db, lv[285].pgno), lv[285].pgno));
-    assert_non_null(digby__cache_find(digby__shard(e.db, lv[284].pgno), lv[284].pgno));
-    assert_non_null(digby__cache_find(digby__shard(e.db, lv[286].pgno), lv[286].pgno));
-    assert_int_equal(cache_sum(e.db, 2), 16);
-    digby_txn_abort(txn);
-    env_close(&e);
+    get_once(txn, &lv[300]);
+    assert_null(cached(e.db, lv[285].pgno));
+    assert_non_null(cached(e.db, lv[284].pgno));
+    assert_non_null(cached(e.db, lv[286].pgno));
+    small_cache_done(&e, txn);
 }
 
 static void test_cache_capacity_from_bytes(void **state)
@@ -412,48 +391,36 @@ static void test_cache_never_evicts_pinned(void **state)
     env e;
     digby_txn *txn;
     pref lv[1000];
-    const uint8_t *pp[10];
-    digby__frame *pf[10];
+    pinned pn[10];
     uint8_t copy[10][512];
-    const uint8_t *p;
-    digby__frame *f;
-    size_t n, i, j;
+    size_t i, j;
     (void)state;
-    env_open(&e, 512, 1);
-    fill(&e, 3000);
-    env_reopen(&e);
-    cache_reset(&e);
-    n = leaves(e.db, lv, 1000);
-    assert_true(n >= 320);
-    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
+    small_cache_reader(&e, lv, 320, &txn);
     for (j = 0; j < 10; j++) {
-        get_ok(txn, &lv[j * 7], &pp[j], &pf[j]);
-        memcpy(copy[j], pp[j], 512);
+        pin(txn, &lv[j * 7], &pn[j]);
+        memcpy(copy[j], pn[j].page, 512);
     }
     for (i = 10; i < 320; i++) {
         if (i % 7 == 0 && i < 70) continue;
-        get_ok(txn, &lv[i], &p, &f);
-        digby__page_unpin(e.db, f);
+        get_once(txn, &lv[i]);
         assert_true(cache_sum(e.db, 2) <= e.db->cache.capacity);
         assert_true(lru_len(&e.db->cache) <= e.db->cache.capacity - 10);
         if (i % 50 == 0) {
             for (j = 0; j < 10; j++) {
-                assert_ptr_equal(digby__cache_find(digby__shard(e.db, lv[j * 7].pgno), lv[j * 7].pgno), pf[j]);
-                assert_ptr_equal(pf[j]->data, pp[j]);
-                assert_memory_equal(pp[j], copy[j], 512);
+                assert_ptr_equal(cached(e.db, lv[j * 7].pgno), pn[j].frame);
+                assert_ptr_equal(pn[j].frame->data, pn[j].page);
+                assert_memory_equal(pn[j].page, copy[j], 512);
             }
         }
     }
     for (j = 0; j < 10; j++) {
-        assert_ptr_equal(digby__cache_find(digby__shard(e.db, lv[j * 7].pgno), lv[j * 7].pgno), pf[j]);
-        assert_memory_equal(pp[j], copy[j], 512); /* ASan: never freed */
-        assert_int_equal(pf[j]->pins, 1);
-        assert_true(pf[j]->in_lru); /* on the ring, skipped by the hand */
-        digby__page_unpin(e.db, pf[j]);
+        assert_ptr_equal(cached(e.db, lv[j * 7].pgno), pn[j].frame);
+        assert_memory_equal(pn[j].page, copy[j], 512); /* ASan: never freed */
+        assert_int_equal(pn[j].frame->pins, 1);
+        assert_true(pn[j].frame->in_lru); /* on the ring, skipped by the hand */
+        digby__page_unpin(e.db, pn[j].frame);
     }
-    assert_int_equal(cache_sum(e.db, 2), 16);
-    digby_txn_abort(txn);
-    env_close(&e);
+    small_cache_done(&e, txn);
 }
 
 static void test_cache_overshoot_when_all_pinned(void **state)
@@ -461,50 +428,39 @@ static void test_cache_overshoot_when_all_pinned(void **state)
     env e;
     digby_txn *txn;
     pref lv[1000];
-    const uint8_t *pp[41];
-    digby__frame *pf[41];
+    pinned pn[41];
     size_t n, j;
     (void)state;
-    env_open(&e, 512, 1);
-    fill(&e, 3000);
-    env_reopen(&e);
-    cache_reset(&e);
-    n = leaves(e.db, lv, 1000);
-    assert_true(n >= 40);
-    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
+    n = small_cache_reader(&e, lv, 40, &txn);
     for (j = 0; j < 40; j++) {
-        get_ok(txn, &lv[j], &pp[j], &pf[j]);
+        pin(txn, &lv[j], &pn[j]);
         assert_int_equal(cache_sum(e.db, 2), j + 1);
     }
     /* 40 frames for a 16-frame cache: nothing could be evicted */
     assert_int_equal(cache_sum(e.db, 2), 40);
     assert_int_equal(lru_len(&e.db->cache), 0);
     for (j = 0; j < 40; j++) {
-        assert_ptr_equal(digby__cache_find(digby__shard(e.db, lv[j].pgno), lv[j].pgno), pf[j]);
-        assert_true(digby__get64(pp[j] + 8) == lv[j].pgno);
+        assert_ptr_equal(cached(e.db, lv[j].pgno), pn[j].frame);
+        assert_true(digby__get64(pn[j].page + 8) == lv[j].pgno);
     }
     /* pinning one twice is a hit, no new frame */
-    get_ok(txn, &lv[5], &pp[40], &pf[40]);
-    assert_ptr_equal(pf[40], pf[5]);
+    pin(txn, &lv[5], &pn[40]);
+    assert_ptr_equal(pn[40].frame, pn[5].frame);
     assert_int_equal(cache_sum(e.db, 2), 40);
     assert_true(cache_sum(e.db, 1) == 40 && cache_sum(e.db, 0) == 1);
     /* unpinning shrinks the cache back to its capacity */
     for (j = 0; j <= 40; j++) {
-        digby__page_unpin(e.db, pf[j]);
+        digby__page_unpin(e.db, pn[j].frame);
         assert_true(cache_sum(e.db, 2) >= 16);
     }
     assert_int_equal(cache_sum(e.db, 2), 16);
     assert_int_equal(lru_len(&e.db->cache), 16);
     /* the cache works normally afterwards */
     for (j = 40; j < 60 && j < n; j++) {
-        const uint8_t *p;
-        digby__frame *f;
-        get_ok(txn, &lv[j], &p, &f);
-        digby__page_unpin(e.db, f);
+        get_once(txn, &lv[j]);
         assert_int_equal(cache_sum(e.db, 2), 16);
     }
-    digby_txn_abort(txn);
-    env_close(&e);
+    small_cache_done(&e, txn);
 }
 
 static void write_raw(env *e, uint64_t pgno, const uint8_t *page)
@@ -525,9 +481,7 @@ static void test_cache_rejects_bad_pages(void **state)
     (void)state;
     env_open(&e, 512, 0);
     fill(&e, 300);
-    env_reopen(&e);
-    cache_reset(&e);
-    n = leaves(e.db, lv, 1000);
+    n = reopen_cold(&e, lv, 1000);
     assert_true(n > 5);
     assert_int_equal(digby__page_read_raw(e.db, lv[2].pgno, good), DIGBY_OK);
     assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
@@ -539,7 +493,7 @@ static void test_cache_rejects_bad_pages(void **state)
     assert_null(f);
     assert_true(digby_corrupt_pgno(e.db) == lv[2].pgno);
     assert_int_equal(cache_sum(e.db, 2), 0);
-    assert_null(digby__cache_find(digby__shard(e.db, lv[2].pgno), lv[2].pgno));
+    assert_null(cached(e.db, lv[2].pgno));
     /* a sealed page with a bad structure: validated on the way in */
     memcpy(bad, good, 512);
     bad[1] = 1; /* flags */
@@ -554,16 +508,15 @@ static void test_cache_rejects_bad_pages(void **state)
     assert_int_equal(cache_sum(e.db, 2), 0);
     /* repaired: read fine */
     write_raw(&e, lv[2].pgno, good);
-    get_ok(txn, &lv[2], &p, &f);
-    digby__page_unpin(e.db, f);
+    get_once(txn, &lv[2]);
     /* the wrong txid (a lost write), on a miss and on a hit; the pin is
        dropped either way */
     assert_int_equal(digby__page_get(txn, lv[2].pgno, lv[2].txid + 1, &p, &f), DIGBY_CORRUPT);
     assert_int_equal(digby__page_get(txn, lv[4].pgno, lv[4].txid + 1, &p, &f), DIGBY_CORRUPT);
-    f = digby__cache_find(digby__shard(e.db, lv[2].pgno), lv[2].pgno);
+    f = cached(e.db, lv[2].pgno);
     assert_non_null(f);
     assert_int_equal(f->pins, 0);
-    f = digby__cache_find(digby__shard(e.db, lv[4].pgno), lv[4].pgno);
+    f = cached(e.db, lv[4].pgno);
     if (f) assert_int_equal(f->pins, 0);
     /* page numbers outside the snapshot */
     assert_int_equal(digby__page_get(txn, 0, 0, &p, &f), DIGBY_CORRUPT);
@@ -815,9 +768,7 @@ static void seal_verify_run(uint32_t page_size, int all_bits)
     uint8_t *p = (uint8_t *)malloc(page_size);
     uint32_t i, n = page_size - DIGBY__TRAILER_XXH32;
     uint64_t pgno = 12345;
-    memset(&db, 0, sizeof db);
-    db.page_size = page_size;
-    digby__db_sizes(&db);
+    fake_db(&db, page_size);
     for (i = 0; i < page_size; i++) p[i] = (uint8_t)rnd();
     digby__put64(p + 8, pgno);
     digby__page_checksum(&db, p);
@@ -907,14 +858,11 @@ static void test_new_pages_carry_no_heap_garbage(void **state)
     char k[16], v[30];
     digby_txn *txn;
     (void)state;
-    memset(&e, 0, sizeof e);
-    assert_int_equal(digby_vfs_mem_create(NULL, &e.vfs), DIGBY_OK);
-    e.o.vfs = e.vfs;
-    e.o.page_size = 512;
+    env_init(&e, "pager.db", 512);
     e.o.allocator.malloc_fn = poison_malloc;
     e.o.allocator.realloc_fn = poison_realloc;
     e.o.allocator.free_fn = poison_free;
-    assert_int_equal(digby_open("pager.db", &e.o, &e.db), DIGBY_OK);
+    env_start(&e);
     /* one small leaf */
     assert_int_equal(digby_put(e.db, "a", 1, "b", 1), DIGBY_OK);
     assert_int_equal(digby__page_read_raw(e.db, e.db->meta.main.root, page), DIGBY_OK);

@@ -1,16 +1,10 @@
 /* White-box tests of src_parts/14_util.c: little-endian access, varints,
    key comparison, growable arrays and the allocation hooks. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 /* Route the library's default allocator through counters, so a test can
    prove that with hooks installed nothing bypasses them. */
@@ -24,15 +18,8 @@ static void ut_default_free(void *p) { if (p) default_calls++; free(p); }
 
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
-
-static uint64_t rng_state = UINT64_C(0x853c49e6748fea9b);
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
+#define UNIT_RNG_SEED UINT64_C(0x853c49e6748fea9b)
+#include "unit_common.h"
 
 /* ---- little-endian ------------------------------------------------------- */
 

@@ -45,6 +45,7 @@
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 #include "det_entropy.h"
+#include "figures.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -512,18 +513,6 @@ static void worker(size_t from)
         sh->done = i + 1;
     }
     _exit(0);
-}
-
-static void fmt(char *buf, size_t n, uint64_t v)
-{
-    char tmp[32];
-    int len, i, j = 0;
-    len = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    for (i = 0; i < len && (size_t)j + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0) buf[j++] = ',';
-        buf[j++] = tmp[i];
-    }
-    buf[j] = 0;
 }
 
 int main(int argc, char **argv)

@@ -13,11 +13,11 @@ TORTURE_TARGETS += torture-bitflip
 TEST_SLICES     += slice-bitflip
 .PHONY: torture-bitflip slice-bitflip
 
-$(BITFLIP_DIR)/bitflip: tests/torture/bitflip.c tests/torture/det_entropy.h digby.h | check-amalgamation
+$(BITFLIP_DIR)/bitflip: tests/torture/bitflip.c tests/torture/det_entropy.h tests/torture/figures.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) -O2 $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
 # the slice's build: clang -O0 compiles fastest (make test's budget)
-$(BITFLIP_DIR)/bitflip-asan: tests/torture/bitflip.c tests/torture/det_entropy.h digby.h | check-amalgamation
+$(BITFLIP_DIR)/bitflip-asan: tests/torture/bitflip.c tests/torture/det_entropy.h tests/torture/figures.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(TEST_FLAGS) -O0 $(SANITIZE) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
 

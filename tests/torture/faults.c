@@ -932,18 +932,18 @@ static int oom_hook(halloc *a)
 
 /* ---- sys mode: the POSIX VFS under wrapped system calls -------------------- */
 
-ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
-ssize_t __real_pwrite(int fd, const void *buf, size_t n, off_t off);
-int __real_fdatasync(int fd);
-int __real_fsync(int fd);
-int __real_ftruncate(int fd, off_t len);
-int __real_open(const char *path, int flags, ...);
-ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
-ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, off_t off);
-int __wrap_fdatasync(int fd);
-int __wrap_fsync(int fd);
-int __wrap_ftruncate(int fd, off_t len);
-int __wrap_open(const char *path, int flags, ...);
+/* The wrapped calls (ld --wrap, FAULTS_WRAP in faults.mk): for each, the
+   real one (__real_NAME) and the wrapper below (__wrap_NAME). */
+#define SYS_WRAPPED(X)                                                        \
+    X(ssize_t, pread, (int fd, void *buf, size_t n, off_t off))               \
+    X(ssize_t, pwrite, (int fd, const void *buf, size_t n, off_t off))        \
+    X(int, fdatasync, (int fd))                                               \
+    X(int, fsync, (int fd))                                                   \
+    X(int, ftruncate, (int fd, off_t len))                                    \
+    X(int, open, (const char *path, int flags, ...))
+#define SYS_DECLARE(ret, name, params) ret __real_##name params; ret __wrap_##name params;
+SYS_WRAPPED(SYS_DECLARE)
+#undef SYS_DECLARE
 
 enum { SYS_PREAD, SYS_PWRITE, SYS_FDATASYNC, SYS_FSYNC, SYS_FTRUNCATE, SYS_OPEN };
 enum { SF_NONE, SF_EINTR, SF_SHORT, SF_EIO, SF_ENOSPC };

@@ -37,19 +37,19 @@ TORTURE_TARGETS += torture-fuzz
 TEST_SLICES     += slice-fuzz
 .PHONY: torture-fuzz slice-fuzz fuzz-corpus
 
-$(FUZZ_DIR)/fuzz_open: tests/torture/fuzz_open.c tests/torture/det_entropy.h digby.h | check-amalgamation
+$(FUZZ_DIR)/fuzz_open: tests/torture/fuzz_open.c tests/torture/det_entropy.h tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -DDIGBY_FUZZ_NO_CHECKSUM $< -o $@ $(FUZZ_LIBS)
-$(FUZZ_DIR)/fuzz_ops: tests/torture/fuzz_ops.c tests/torture/det_entropy.h digby.h | check-amalgamation
+$(FUZZ_DIR)/fuzz_ops: tests/torture/fuzz_ops.c tests/torture/det_entropy.h tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) $< -o $@ $(FUZZ_LIBS)
-$(FUZZ_DIR)/slice/fuzz_open: tests/torture/fuzz_open.c tests/torture/det_entropy.h digby.h | check-amalgamation
+$(FUZZ_DIR)/slice/fuzz_open: tests/torture/fuzz_open.c tests/torture/det_entropy.h tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_SLICE_FLAGS) -DDIGBY_FUZZ_NO_CHECKSUM $< -o $@ $(FUZZ_LIBS)
-$(FUZZ_DIR)/slice/fuzz_ops: tests/torture/fuzz_ops.c tests/torture/det_entropy.h digby.h | check-amalgamation
+$(FUZZ_DIR)/slice/fuzz_ops: tests/torture/fuzz_ops.c tests/torture/det_entropy.h tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_SLICE_FLAGS) $< -o $@ $(FUZZ_LIBS)
-$(FUZZ_DIR)/mkcorpus: tests/torture/fuzz_mkcorpus.c tests/torture/det_entropy.h digby.h | check-amalgamation
+$(FUZZ_DIR)/mkcorpus: tests/torture/fuzz_mkcorpus.c tests/torture/det_entropy.h tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $< -o $@ $(FUZZ_LIBS)
 

@@ -24,15 +24,12 @@
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 #include "det_entropy.h"
+#include "fuzz_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t fuzz_key[16] = {
-    0x64, 0x69, 0x67, 0x62, 0x79, 0x2d, 0x66, 0x75,
-    0x7a, 0x7a, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x31
-};
 
 
 #define OK(x) do { int rc_ = (x); if (rc_) { fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, digby_strerror(rc_)); exit(1); } } while (0)
@@ -67,6 +64,64 @@ static void write_file(const char *dir, const char *name, uint8_t mode,
     fclose(fp);
 }
 
+/* name-ro with the given mode byte, name-rw with the read-write bit (2)
+   added. */
+static void write_ro_rw(const char *dir, const char *stem, uint8_t mode,
+                        const uint8_t *p, size_t n)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s-ro", stem);
+    write_file(dir, name, mode, p, n);
+    snprintf(name, sizeof name, "%s-rw", stem);
+    write_file(dir, name, (uint8_t)(mode | 2), p, n);
+}
+
+/* A database "name" on a new memory VFS (*vfs) with page size ps and
+   det_entropy from state *es, encrypted with fuzz_key if asked; o keeps
+   the options (for a reopen). */
+static digby_db *open_mem(digby_vfs **vfs, digby_options *o, const char *name, uint32_t ps,
+                          int encrypted, uint64_t *es)
+{
+    digby_db *db;
+    OK(digby_vfs_mem_create(NULL, vfs));
+    memset(o, 0, sizeof *o);
+    o->vfs = *vfs;
+    o->page_size = ps;
+    if (encrypted) { o->key = fuzz_key; o->key_bytes = sizeof fuzz_key; }
+    o->entropy = det_entropy;
+    o->entropy_ctx = es;
+    OK(digby_open(name, o, &db));
+    return db;
+}
+
+/* The image of the file at path on the VFS; its size in *n. */
+static uint8_t *img_of_path(digby_vfs *vfs, const char *path, size_t *n)
+{
+    digby_file *f;
+    uint64_t size;
+    uint8_t *img;
+    OK(vfs->open(vfs, path, 0, &f));
+    OK(vfs->size(f, &size));
+    img = (uint8_t *)malloc((size_t)size);
+    if (!img) exit(1);
+    OK(vfs->read(f, 0, img, (size_t)size, n));
+    vfs->close(f);
+    return img;
+}
+
+static void check_close(digby_db *db)
+{
+    OK(digby_check(db, NULL));
+    OK(digby_close(db));
+}
+
+/* A write transaction on db, and table name created in it. */
+static void begin_with_table(digby_db *db, digby_txn **txn, const char *name, digby_table **t)
+{
+    OK(digby_txn_begin(db, 0, txn));
+    OK(digby_table_open(*txn, name, DIGBY_TABLE_CREATE, t));
+}
+
 static void make_db(const char *dir, const seedcfg *s)
 {
     digby_vfs *vfs;
@@ -74,20 +129,12 @@ static void make_db(const char *dir, const seedcfg *s)
     digby_txn *txn;
     digby_table *t;
     digby_options o;
-    digby_file *f;
-    uint64_t es = 42, size;
+    uint64_t es = 42;
     uint8_t *img, val[2500];
     char key[400], name[64];
     int i;
     size_t got;
-    OK(digby_vfs_mem_create(NULL, &vfs));
-    memset(&o, 0, sizeof o);
-    o.vfs = vfs;
-    o.page_size = s->page_size;
-    o.entropy = det_entropy;
-    o.entropy_ctx = &es;
-    if (s->encrypted) { o.key = fuzz_key; o.key_bytes = sizeof fuzz_key; }
-    OK(digby_open("f", &o, &db));
+    db = open_mem(&vfs, &o, "f", s->page_size, s->encrypted, &es);
     for (i = 0; i < (int)sizeof val; i++) val[i] = (uint8_t)(i * 7 + i / 100);
     OK(digby_txn_begin(db, 0, &txn));
     for (i = 0; i < s->nkeys; i++) {
@@ -118,19 +165,11 @@ static void make_db(const char *dir, const seedcfg *s)
         OK(digby_txn_put(txn, NULL, "over", 4, val, 900, 0));
         OK(digby_txn_commit(txn));
     }
-    OK(digby_check(db, NULL));
-    OK(digby_close(db));
-    OK(vfs->open(vfs, "f", 0, &f));
-    OK(vfs->size(f, &size));
-    img = (uint8_t *)malloc((size_t)size);
-    if (!img) exit(1);
-    OK(vfs->read(f, 0, img, (size_t)size, &got));
-    vfs->close(f);
+    check_close(db);
+    img = img_of_path(vfs, "f", &got);
     /* mode: bit 0 encrypted; one read-only seed, one read-write, one small cache */
-    snprintf(name, sizeof name, "seed-%s-ro", s->name);
-    write_file(dir, name, (uint8_t)(s->encrypted ? 1 : 0), img, got);
-    snprintf(name, sizeof name, "seed-%s-rw", s->name);
-    write_file(dir, name, (uint8_t)(s->encrypted ? 3 : 2), img, got);
+    snprintf(name, sizeof name, "seed-%s", s->name);
+    write_ro_rw(dir, name, (uint8_t)(s->encrypted ? 1 : 0), img, got);
     snprintf(name, sizeof name, "seed-%s-cache", s->name);
     write_file(dir, name, (uint8_t)(s->encrypted ? 5 : 4), img, got);
     if (!s->encrypted) {
@@ -149,20 +188,6 @@ static void make_db(const char *dir, const seedcfg *s)
 /* ---- crafted damage: cycles and sharing in pages that open does not
    verify (an older commit's), each page's checksum made right ------------- */
 
-static uint8_t *img_of_path(digby_vfs *vfs, const char *path, size_t *n)
-{
-    digby_file *f;
-    uint64_t size;
-    uint8_t *img;
-    OK(vfs->open(vfs, path, 0, &f));
-    OK(vfs->size(f, &size));
-    img = (uint8_t *)malloc((size_t)size);
-    if (!img) exit(1);
-    OK(vfs->read(f, 0, img, (size_t)size, n));
-    vfs->close(f);
-    return img;
-}
-
 static void reseal(uint8_t *pg, uint32_t ps)
 {
     digby__put32(pg + ps - 4, (uint32_t)XXH32(pg, ps - 4, DIGBY__XXH_SEED));
@@ -170,11 +195,9 @@ static void reseal(uint8_t *pg, uint32_t ps)
 
 static void write_crafted(const char *dir, const char *name, const uint8_t *img, size_t n)
 {
-    char fn[96];
-    snprintf(fn, sizeof fn, "seed-crafted-%s-ro", name);
-    write_file(dir, fn, 0, img, n);
-    snprintf(fn, sizeof fn, "seed-crafted-%s-rw", name);
-    write_file(dir, fn, 2, img, n);
+    char stem[96];
+    snprintf(stem, sizeof stem, "seed-crafted-%s", name);
+    write_ro_rw(dir, stem, 0, img, n);
 }
 
 static void make_crafted(const char *dir)
@@ -191,17 +214,10 @@ static void make_crafted(const char *dir)
     const uint32_t ps = 512;
     int i;
     long branch = -1, index = -1, flist = -1;
-    OK(digby_vfs_mem_create(NULL, &vfs));
-    memset(&o, 0, sizeof o);
-    o.vfs = vfs;
-    o.page_size = ps;
-    o.entropy = det_entropy;
-    o.entropy_ctx = &es;
-    OK(digby_open("f", &o, &db));
+    db = open_mem(&vfs, &o, "f", ps, 0, &es);
     memset(val, 0x33, sizeof val);
     /* commit 1: table "alpha" two levels deep, with an overflow value */
-    OK(digby_txn_begin(db, 0, &txn));
-    OK(digby_table_open(txn, "alpha", DIGBY_TABLE_CREATE, &t));
+    begin_with_table(db, &txn, "alpha", &t);
     for (i = 0; i < 60; i++) {
         snprintf(key, sizeof key, "alpha%04d", i);
         OK(digby_txn_put(txn, t, key, strlen(key), val, 20, 0));
@@ -216,8 +232,7 @@ static void make_crafted(const char *dir)
         OK(digby_txn_put(txn, NULL, key, strlen(key), val, 10, 0));
     }
     OK(digby_txn_commit(txn));
-    OK(digby_check(db, NULL));
-    OK(digby_close(db));
+    check_close(db);
     img = img_of_path(vfs, "f", &n);
     digby_vfs_mem_destroy(vfs);
     pgs = n / ps;
@@ -295,18 +310,9 @@ static void make_plaintext_encrypted(const char *dir, uint32_t ps)
     char key[32], name[64];
     size_t n, p;
     int i;
-    OK(digby_vfs_mem_create(NULL, &vfs));
-    memset(&o, 0, sizeof o);
-    o.vfs = vfs;
-    o.page_size = ps;
-    o.key = fuzz_key;
-    o.key_bytes = sizeof fuzz_key;
-    o.entropy = det_entropy;
-    o.entropy_ctx = &es;
-    OK(digby_open("t", &o, &db));
+    db = open_mem(&vfs, &o, "t", ps, 1, &es);
     memset(val, 0x44, sizeof val);
-    OK(digby_txn_begin(db, 0, &txn));
-    OK(digby_table_open(txn, "enc", DIGBY_TABLE_CREATE, &t));
+    begin_with_table(db, &txn, "enc", &t);
     for (i = 0; i < 40; i++) {
         snprintf(key, sizeof key, "e%04d", i);
         OK(digby_txn_put(txn, i % 2 ? t : NULL, key, strlen(key), val, (size_t)(i % 9), 0));
@@ -317,18 +323,15 @@ static void make_plaintext_encrypted(const char *dir, uint32_t ps)
     OK(digby_txn_delete(txn, NULL, "e0000", 5));
     OK(digby_txn_put(txn, NULL, "zz", 2, val, 700, 0));
     OK(digby_txn_commit(txn));
-    OK(digby_check(db, NULL));
-    OK(digby_close(db));
+    check_close(db);
     img = img_of_path(vfs, "t", &n);
     o.flags = DIGBY_OPEN_READONLY;
     OK(digby_open("t", &o, &db));
     for (p = 0; (p + 1) * ps <= n; p++)
         OK(digby__unseal_with(db, &db->crypt->cur, db->crypt->uuid, img + p * ps, ps));
     OK(digby_close(db));
-    snprintf(name, sizeof name, "seed-plainenc-p%u-ro", (unsigned)ps);
-    write_file(dir, name, 9, img, n);
-    snprintf(name, sizeof name, "seed-plainenc-p%u-rw", (unsigned)ps);
-    write_file(dir, name, 11, img, n);
+    snprintf(name, sizeof name, "seed-plainenc-p%u", (unsigned)ps);
+    write_ro_rw(dir, name, 9, img, n);
     printf("%s/seed-plainenc-p%u: %lu bytes\n", dir, (unsigned)ps, (unsigned long)n);
     free(img);
     digby_vfs_mem_destroy(vfs);

@@ -37,11 +37,12 @@
      digby_table_count.
    A broken promise calls abort(), which libFuzzer reports as a crash.
 
-   Also built without -fsanitize=fuzzer as a replay program (fuzz_main.c
-   style main below, under -DFUZZ_REPLAY): each argument is an input file. */
+   Also built without -fsanitize=fuzzer as a replay program (the main of
+   fuzz_common.h, under -DFUZZ_REPLAY): each argument is an input file. */
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 #include "det_entropy.h"
+#include "fuzz_common.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -52,10 +53,6 @@
 #define MAX_TABLES 16
 #define MAX_KEYS 4096
 
-static const uint8_t fuzz_key[16] = {
-    0x64, 0x69, 0x67, 0x62, 0x79, 0x2d, 0x66, 0x75,
-    0x7a, 0x7a, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x31
-};
 
 
 /* ---- mode bit 3: plaintext images of encrypted files, resealed ---------- */
@@ -336,10 +333,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (size) memcpy(img, data, size);
         if ((mode & 9) == 9) reseal(img, size);
         if (mode & 16) {
-            const char *tmp = getenv("TMPDIR");
             FILE *fp;
-            snprintf(path, sizeof path, "%s/fuzz_open_map.%ld.digby",
-                     tmp && *tmp ? tmp : "/tmp", (long)getpid());
+            fuzz_map_path(path, sizeof path, "fuzz_open_map");
             fp = fopen(path, "wb");
             if (!fp || (size && fwrite(img, 1, size, fp) != size) || fclose(fp) != 0) abort();
             vfs = NULL;
@@ -397,35 +392,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
     }
-    if (vfs) digby_vfs_mem_destroy(vfs);
-    else remove(path);
+    fuzz_release(vfs, path);
     return 0;
 }
 
 #ifdef FUZZ_REPLAY
-/* Replay: run each file given; print how many. */
-int main(int argc, char **argv)
-{
-    int i, n = 0;
-    for (i = 1; i < argc; i++) {
-        FILE *fp = fopen(argv[i], "rb");
-        uint8_t *buf;
-        long len;
-        if (!fp) { perror(argv[i]); return 2; }
-        fseek(fp, 0, SEEK_END);
-        len = ftell(fp);
-        fseek(fp, 0, SEEK_SET);
-        buf = (uint8_t *)malloc(len > 0 ? (size_t)len : 1);
-        if (!buf || (len > 0 && fread(buf, 1, (size_t)len, fp) != (size_t)len)) {
-            fprintf(stderr, "%s: read failed\n", argv[i]);
-            return 2;
-        }
-        fclose(fp);
-        LLVMFuzzerTestOneInput(buf, (size_t)len);
-        free(buf);
-        n++;
-    }
-    printf("fuzz_open: %d inputs replayed, no failure\n", n);
-    return 0;
-}
+FUZZ_REPLAY_MAIN("fuzz_open", "no failure")
 #endif

@@ -30,6 +30,7 @@
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 #include "det_entropy.h"
+#include "fuzz_common.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -42,10 +43,6 @@
 #define MAXV 6000
 #define MAXK 600
 
-static const uint8_t fuzz_key[16] = {
-    0x64, 0x69, 0x67, 0x62, 0x79, 0x2d, 0x66, 0x75,
-    0x7a, 0x7a, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x31
-};
 static const char *const tnames[NT] = { NULL, "t1", "tab/two", "t\xff" };
 
 typedef struct ent {
@@ -583,9 +580,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfgb = next_byte();
     memset(&opts, 0, sizeof opts);
     if (cfgb & 32) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(path, sizeof path, "%s/fuzz_ops_map.%ld.digby", tmp && *tmp ? tmp : "/tmp",
-                 (long)getpid());
+        fuzz_map_path(path, sizeof path, "fuzz_ops_map");
         remove(path);
         vfs = NULL;
         opts.flags = DIGBY_OPEN_MMAP;
@@ -643,34 +638,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         view_close(&v);
     }
     EXPECT_RC(digby_close(db), DIGBY_OK);
-    if (vfs) digby_vfs_mem_destroy(vfs);
-    else remove(path);
+    fuzz_release(vfs, path);
     return 0;
 }
 
 #ifdef FUZZ_REPLAY
-int main(int argc, char **argv)
-{
-    int i, n = 0;
-    for (i = 1; i < argc; i++) {
-        FILE *fp = fopen(argv[i], "rb");
-        uint8_t *buf;
-        long len;
-        if (!fp) { perror(argv[i]); return 2; }
-        fseek(fp, 0, SEEK_END);
-        len = ftell(fp);
-        fseek(fp, 0, SEEK_SET);
-        buf = (uint8_t *)malloc(len > 0 ? (size_t)len : 1);
-        if (!buf || (len > 0 && fread(buf, 1, (size_t)len, fp) != (size_t)len)) {
-            fprintf(stderr, "%s: read failed\n", argv[i]);
-            return 2;
-        }
-        fclose(fp);
-        LLVMFuzzerTestOneInput(buf, (size_t)len);
-        free(buf);
-        n++;
-    }
-    printf("fuzz_ops: %d inputs replayed, no divergence\n", n);
-    return 0;
-}
+FUZZ_REPLAY_MAIN("fuzz_ops", "no divergence")
 #endif

@@ -33,6 +33,7 @@
    puts "t<c mod 100>" in table "t" every 3rd, and puts "last" = c. */
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
+#include "figures.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -226,18 +227,6 @@ static uint64_t rnd(void)
 {
     rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
     return rng_state;
-}
-
-static void fmt(char *buf, size_t n, uint64_t v)
-{
-    char tmp[32];
-    int len, i, j = 0;
-    len = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    for (i = 0; i < len && (size_t)j + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0) buf[j++] = ',';
-        buf[j++] = tmp[i];
-    }
-    buf[j] = 0;
 }
 
 int main(int argc, char **argv)

@@ -11,11 +11,11 @@ TORTURE_TARGETS += torture-kill
 TEST_SLICES     += slice-kill
 .PHONY: torture-kill slice-kill
 
-$(KILL_DIR)/kill: tests/torture/kill.c digby.h | check-amalgamation
+$(KILL_DIR)/kill: tests/torture/kill.c tests/torture/figures.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
 # the slice's build: clang -O0 compiles fastest (make test's budget)
-$(KILL_DIR)/kill-asan: tests/torture/kill.c digby.h | check-amalgamation
+$(KILL_DIR)/kill-asan: tests/torture/kill.c tests/torture/figures.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(TEST_FLAGS) -O0 $(SANITIZE) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
 
