@@ -98,24 +98,35 @@ build/tests-asan/%: tests/%.c $(TEST_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $(SANITIZE) $< -o $@ $(TEST_LIBS)
 
-# $(call run-tests,binaries,scale): run each binary, print a summary, fail if
-# any failed.  Files the tests make go to $(TEST_DIR), emptied first.
-define run-tests
-@rm -rf $(TEST_DIR); mkdir -p $(TEST_DIR); \
-	pass=0; fail=0; failed=""; \
+# $(call test-loop,binaries,setup,run,summary): the loop of run-tests below
+# and of port-run (tests/portability/portability.mk).  For each binary $$t:
+# the shell commands setup (each ending in ";"), then `run ./$$t` (run: a
+# prefix such as environment settings or an emulator); then "==== summary
+# (summary): P passed, F failed", a FAILED line per failed binary, and a
+# failure if there was one.  (No commas in the arguments: $(call) splits
+# there.)
+define test-loop
+pass=0; fail=0; failed=""; \
 	for t in $(1); do \
-	    echo "==== $$t"; \
-	    if DIGBY_TEST_DIR=$(TEST_DIR) DIGBY_TEST_SCALE=$(2) \
-	       DIGBY_SEEN_ERRORS=$(abspath $(TEST_DIR))/seen \
-	       UBSAN_OPTIONS=print_stacktrace=1 ./$$t; then \
+	    $(2) \
+	    if $(3) ./$$t; then \
 	        pass=$$((pass + 1)); \
 	    else \
 	        fail=$$((fail + 1)); failed="$$failed $$t"; \
 	    fi; \
 	done; \
-	echo "==== summary (DIGBY_TEST_SCALE=$(2)): $$pass passed, $$fail failed"; \
+	echo "==== summary ($(4)): $$pass passed, $$fail failed"; \
 	for t in $$failed; do echo "FAILED: $$t"; done; \
 	test $$fail -eq 0
+endef
+
+# $(call run-tests,binaries,scale): run each binary, print a summary, fail if
+# any failed.  Files the tests make go to $(TEST_DIR), emptied first.
+test-env = DIGBY_TEST_DIR=$(TEST_DIR) DIGBY_TEST_SCALE=$(1) \
+           DIGBY_SEEN_ERRORS=$(abspath $(TEST_DIR))/seen UBSAN_OPTIONS=print_stacktrace=1
+define run-tests
+@rm -rf $(TEST_DIR); mkdir -p $(TEST_DIR); \
+	$(call test-loop,$(1),echo "==== $$t";,$(call test-env,$(2)),DIGBY_TEST_SCALE=$(2))
 endef
 
 # $(call doc-errors,prefix): the results the programs that include
