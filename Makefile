@@ -178,7 +178,8 @@ cli-test: build/digby
 
 # ---- torture -----------------------------------------------------------------
 #
-# Each tests/torture/NAME.mk adds its parts:
+# Each tests/torture/NAME.mk adds its parts (torture-part below does, for a
+# part with a cmocka-free program):
 #   TORTURE_TARGETS += torture-NAME   full-figure runs (make torture only)
 #   TEST_SLICES     += slice-NAME     a fast slice that make test runs too
 # A torture part writes its figures, one table row per line, to
@@ -186,6 +187,26 @@ cli-test: build/digby
 TORTURE_OUT     = build/torture/figures
 TORTURE_TARGETS :=
 TEST_SLICES     :=
+
+# $(eval $(call torture-part,NAME,dir,prerequisites,flags)): a part whose
+# program is tests/torture/NAME.c and needs no cmocka.  Registers
+# torture-NAME and slice-NAME (the .mk writes their recipes) and builds the
+# program twice: dir/NAME for torture-NAME with $(CC) and TEST_FLAGS plus
+# flags, and dir/NAME-asan for slice-NAME under ASan+UBSan with clang -O0,
+# which compiles fastest (make test's budget).  prerequisites: the headers
+# NAME.c includes beside digby.h.
+TORTURE_LIBS = $(filter-out -lcmocka,$(TEST_LIBS))
+define torture-part
+TORTURE_TARGETS += torture-$(1)
+TEST_SLICES     += slice-$(1)
+.PHONY: torture-$(1) slice-$(1)
+$(2)/$(1): tests/torture/$(1).c $(3) digby.h | check-amalgamation
+	@mkdir -p $$(@D)
+	$$(CC) $$(TEST_FLAGS)$(if $(4), $(4)) $$< -o $$@ $$(TORTURE_LIBS)
+$(2)/$(1)-asan: tests/torture/$(1).c $(3) digby.h | check-amalgamation
+	@mkdir -p $$(@D)
+	$$(CLANG) $$(TEST_FLAGS) -O0 $$(SANITIZE) $$< -o $$@ $$(TORTURE_LIBS)
+endef
 -include $(sort $(wildcard tests/torture/*.mk))
 
 # The test binaries at TORTURE_SCALE (model.c: 1M operations per unit).
