@@ -572,6 +572,22 @@ static int session_end(session *s, int status)
     return status;
 }
 
+/* The entry a cursor is at. */
+typedef struct entry {
+    const void *k, *v;
+    size_t klen, vlen;
+} entry;
+
+/* After a cursor move that returned rc, read the entry there into e: the
+   move's error, else digby_cursor_get()'s result (scan and dump loop while
+   it is DIGBY_OK; DIGBY_NOTFOUND: past the last entry). */
+static int entry_at(digby_cursor *cur, int rc, entry *e)
+{
+    if (rc != DIGBY_OK)
+        return rc;
+    return digby_cursor_get(cur, &e->k, &e->klen, &e->v, &e->vlen, NULL);
+}
+
 /* " in table 'x'" for messages, or "". */
 static const char *in_table(const char *table)
 {
@@ -722,6 +738,7 @@ static int cmd_scan(const char *path, cmd_args *a)
 {
     session s = {0};
     digby_cursor *cur = NULL;
+    entry e;
     bytes prefix = {0}, from = {0}, to = {0}, succ = {0};
     const bytes *lo = NULL, *hi = NULL; /* inclusive low, exclusive high */
     uint64_t shown = 0;
@@ -765,28 +782,23 @@ static int cmd_scan(const char *path, cmd_args *a)
     else
         rc = hi ? digby_cursor_seek(cur, hi->p, hi->len, DIGBY_SEEK_LT)
                 : digby_cursor_last(cur);
-    while (rc == DIGBY_OK) {
-        const void *k, *v;
-        size_t klen, vlen;
-        rc = digby_cursor_get(cur, &k, &klen, &v, &vlen, NULL);
-        if (rc != DIGBY_OK)
-            break;
+    for (; (rc = entry_at(cur, rc, &e)) == DIGBY_OK;
+         rc = a->reverse ? digby_cursor_prev(cur) : digby_cursor_next(cur)) {
         if (!a->reverse) {
-            if (hi && bytes_cmp(k, klen, hi->p, hi->len) >= 0)
+            if (hi && bytes_cmp(e.k, e.klen, hi->p, hi->len) >= 0)
                 break;
         } else {
-            if (lo && bytes_cmp(k, klen, lo->p, lo->len) < 0)
+            if (lo && bytes_cmp(e.k, e.klen, lo->p, lo->len) < 0)
                 break;
         }
-        put_escaped(stdout, k, klen, (size_t)-1);
+        put_escaped(stdout, e.k, e.klen, (size_t)-1);
         putchar('\t');
-        put_escaped(stdout, v, vlen, vlimit);
+        put_escaped(stdout, e.v, e.vlen, vlimit);
         putchar('\n');
         if (ferror(stdout))
             break;
         if (a->has_limit && ++shown >= a->limit)
             break;
-        rc = a->reverse ? digby_cursor_prev(cur) : digby_cursor_next(cur);
     }
     if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) {
         st = fail(rc, "scan%s", in_table(a->table));
@@ -952,6 +964,7 @@ static int dump_section(FILE *f, digby_txn *txn, const char *name, int print)
 {
     digby_table *tbl = NULL;
     digby_cursor *cur = NULL;
+    entry e;
     int rc, st;
 
     if (name && strpbrk(name, "\n\r"))
@@ -966,18 +979,12 @@ static int dump_section(FILE *f, digby_txn *txn, const char *name, int print)
     if (name)
         fprintf(f, "database=%s\n", name);
     fputs("type=btree\nHEADER=END\n", f);
-    rc = digby_cursor_first(cur);
-    while (rc == DIGBY_OK) {
-        const void *k, *v;
-        size_t klen, vlen;
-        rc = digby_cursor_get(cur, &k, &klen, &v, &vlen, NULL);
-        if (rc != DIGBY_OK)
-            break;
-        put_dump_item(f, k, klen, print);
-        put_dump_item(f, v, vlen, print);
+    for (rc = digby_cursor_first(cur); (rc = entry_at(cur, rc, &e)) == DIGBY_OK;
+         rc = digby_cursor_next(cur)) {
+        put_dump_item(f, e.k, e.klen, print);
+        put_dump_item(f, e.v, e.vlen, print);
         if (ferror(f))
             break;
-        rc = digby_cursor_next(cur);
     }
     digby_cursor_close(cur);
     if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND)
