@@ -104,24 +104,35 @@ build/tests-asan/%: tests/%.c $(TEST_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $(SANITIZE) -DDIGBY_NO_MMAP $< -o $@ $(TEST_LIBS)
 
-# $(call run-tests,binaries,scale): run each binary, print a summary, fail if
-# any failed.  Files the tests make go to $(TEST_DIR), emptied first.
-define run-tests
-@rm -rf $(TEST_DIR); mkdir -p $(TEST_DIR); \
-	pass=0; fail=0; failed=""; \
+# $(call test-loop,binaries,setup,run,summary): the loop of run-tests below
+# and of port-run (tests/portability/portability.mk).  For each binary $$t:
+# the shell commands setup (each ending in ";"), then `run ./$$t` (run: a
+# prefix such as environment settings or an emulator); then "==== summary
+# (summary): P passed, F failed", a FAILED line per failed binary, and a
+# failure if there was one.  (No commas in the arguments: $(call) splits
+# there.)
+define test-loop
+pass=0; fail=0; failed=""; \
 	for t in $(1); do \
-	    echo "==== $$t"; \
-	    if DIGBY_TEST_DIR=$(TEST_DIR) DIGBY_TEST_SCALE=$(2) \
-	       DIGBY_SEEN_ERRORS=$(abspath $(TEST_DIR))/seen \
-	       UBSAN_OPTIONS=print_stacktrace=1 ./$$t; then \
+	    $(2) \
+	    if $(3) ./$$t; then \
 	        pass=$$((pass + 1)); \
 	    else \
 	        fail=$$((fail + 1)); failed="$$failed $$t"; \
 	    fi; \
 	done; \
-	echo "==== summary (DIGBY_TEST_SCALE=$(2)): $$pass passed, $$fail failed"; \
+	echo "==== summary ($(4)): $$pass passed, $$fail failed"; \
 	for t in $$failed; do echo "FAILED: $$t"; done; \
 	test $$fail -eq 0
+endef
+
+# $(call run-tests,binaries,scale): run each binary, print a summary, fail if
+# any failed.  Files the tests make go to $(TEST_DIR), emptied first.
+test-env = DIGBY_TEST_DIR=$(TEST_DIR) DIGBY_TEST_SCALE=$(1) \
+           DIGBY_SEEN_ERRORS=$(abspath $(TEST_DIR))/seen UBSAN_OPTIONS=print_stacktrace=1
+define run-tests
+@rm -rf $(TEST_DIR); mkdir -p $(TEST_DIR); \
+	$(call test-loop,$(1),echo "==== $$t";,$(call test-env,$(2)),DIGBY_TEST_SCALE=$(2))
 endef
 
 # $(call doc-errors,prefix): the results the programs that include
@@ -173,7 +184,8 @@ cli-test: build/digby
 
 # ---- torture -----------------------------------------------------------------
 #
-# Each tests/torture/NAME.mk adds its parts:
+# Each tests/torture/NAME.mk adds its parts (torture-part below does, for a
+# part with a cmocka-free program):
 #   TORTURE_TARGETS += torture-NAME   full-figure runs (make torture only)
 #   TEST_SLICES     += slice-NAME     a fast slice that make test runs too
 # A torture part writes its figures, one table row per line, to
@@ -181,6 +193,26 @@ cli-test: build/digby
 TORTURE_OUT     = build/torture/figures
 TORTURE_TARGETS :=
 TEST_SLICES     :=
+
+# $(eval $(call torture-part,NAME,dir,prerequisites,flags)): a part whose
+# program is tests/torture/NAME.c and needs no cmocka.  Registers
+# torture-NAME and slice-NAME (the .mk writes their recipes) and builds the
+# program twice: dir/NAME for torture-NAME with $(CC) and TEST_FLAGS plus
+# flags, and dir/NAME-asan for slice-NAME under ASan+UBSan with clang -O0,
+# which compiles fastest (make test's budget).  prerequisites: the headers
+# NAME.c includes beside digby.h.
+TORTURE_LIBS = $(filter-out -lcmocka,$(TEST_LIBS))
+define torture-part
+TORTURE_TARGETS += torture-$(1)
+TEST_SLICES     += slice-$(1)
+.PHONY: torture-$(1) slice-$(1)
+$(2)/$(1): tests/torture/$(1).c $(3) digby.h | check-amalgamation
+	@mkdir -p $$(@D)
+	$$(CC) $$(TEST_FLAGS)$(if $(4), $(4)) $$< -o $$@ $$(TORTURE_LIBS)
+$(2)/$(1)-asan: tests/torture/$(1).c $(3) digby.h | check-amalgamation
+	@mkdir -p $$(@D)
+	$$(CLANG) $$(TEST_FLAGS) -O0 $$(SANITIZE) $$< -o $$@ $$(TORTURE_LIBS)
+endef
 -include $(sort $(wildcard tests/torture/*.mk))
 
 # The test binaries at TORTURE_SCALE (model.c: 1M operations per unit).

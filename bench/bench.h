@@ -48,6 +48,9 @@ extern int g_quick;
    (engines.c). */
 extern __thread char t_err[512];
 void set_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For adapters over libraries that return an int code: call `what` failed
+   with code rc, text msg.  Sets "what: msg (rc N)"; returns -1. */
+int set_rc_err(const char *what, const char *msg, int rc);
 
 double now(void);   /* CLOCK_MONOTONIC, seconds */
 

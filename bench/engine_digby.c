@@ -11,11 +11,10 @@
 typedef struct { digby_db *db; } dg_db;
 typedef struct { dg_db *d; digby_txn *txn; digby_cursor *cur; } dg_s;
 
-static int dg_fail(const char *what, int rc)
-{
-    set_err("%s: %s (rc %d)", what, digby_strerror(rc), rc);
-    return -1;
-}
+/* rc of digby call `what`: 0 if DIGBY_OK, else -1 with the error in
+   t_err.  dg_found: DIGBY_NOTFOUND is 1 (a miss, or the cursor's end). */
+static int dg_check(int rc, const char *what) { return rc == DIGBY_OK ? 0 : set_rc_err(what, digby_strerror(rc), rc); }
+static int dg_found(int rc, const char *what) { return rc == DIGBY_NOTFOUND ? 1 : dg_check(rc, what); }
 
 /* The encrypted engine's key: a fixed raw 32-byte key (AES-256-GCM), so
    that open derives nothing (no PBKDF2: a raw key is only HMAC'd into the
@@ -31,7 +30,6 @@ static void *dg_open_opts(const char *dir, const cfg_t *c, int variant)
     char path[4200];
     digby_options o;
     dg_db *d = calloc(1, sizeof *d);
-    int rc;
     memset(&o, 0, sizeof o);
     o.cache_bytes = c->cache_bytes;
     o.flags = c->sync ? 0 : DIGBY_OPEN_NO_SYNC;
@@ -43,8 +41,7 @@ static void *dg_open_opts(const char *dir, const cfg_t *c, int variant)
         o.cipher = DIGBY_CIPHER_AES256_GCM;
     }
     snprintf(path, sizeof path, "%s/db.digby", dir);
-    rc = digby_open(path, &o, &d->db);
-    if (rc) { dg_fail("digby_open", rc); free(d); return NULL; }
+    if (dg_check(digby_open(path, &o, &d->db), "digby_open")) { free(d); return NULL; }
     return d;
 }
 static void *dg_open(const char *dir, const cfg_t *c) { return dg_open_opts(dir, c, 0); }
@@ -59,48 +56,38 @@ static void dg_close(void *db)
 }
 static void *dg_session(void *db) { dg_s *s = calloc(1, sizeof *s); s->d = db; return s; }
 static void dg_session_free(void *sp) { free(sp); }
-static int dg_wbegin(void *sp)
+/* wbegin and rbegin: a transaction, read-write (flags 0) or read-only. */
+static int dg_begin(dg_s *s, unsigned flags, const char *what)
 {
-    dg_s *s = sp;
-    int rc = digby_txn_begin(s->d->db, 0, &s->txn);
-    return rc ? dg_fail("digby_txn_begin", rc) : 0;
+    return dg_check(digby_txn_begin(s->d->db, flags, &s->txn), what);
 }
+static int dg_wbegin(void *sp) { return dg_begin(sp, 0, "digby_txn_begin"); }
+static int dg_rbegin(void *sp) { return dg_begin(sp, DIGBY_TXN_READONLY, "digby_txn_begin(READONLY)"); }
 static int dg_wcommit(void *sp)
 {
     dg_s *s = sp;
     int rc = digby_txn_commit(s->txn);
-    s->txn = NULL;
-    return rc ? dg_fail("digby_txn_commit", rc) : 0;
+    s->txn = NULL;   /* ended either way */
+    return dg_check(rc, "digby_txn_commit");
 }
-static void dg_wabort(void *sp) { dg_s *s = sp; digby_txn_abort(s->txn); s->txn = NULL; s->cur = NULL; }
+/* wabort and rend: the transaction's end, with its cursor. */
+static void dg_end(void *sp) { dg_s *s = sp; digby_txn_abort(s->txn); s->txn = NULL; s->cur = NULL; }
+#define dg_wabort dg_end
+#define dg_rend dg_end
 static int dg_put(void *sp, const void *k, size_t kn, const void *v, size_t vn)
 {
-    dg_s *s = sp;
-    int rc = digby_txn_put(s->txn, NULL, k, kn, v, vn, 0);
-    return rc ? dg_fail("digby_txn_put", rc) : 0;
+    return dg_check(digby_txn_put(((dg_s *)sp)->txn, NULL, k, kn, v, vn, 0), "digby_txn_put");
 }
 static int dg_del(void *sp, const void *k, size_t kn)
 {
-    dg_s *s = sp;
-    int rc = digby_txn_delete(s->txn, NULL, k, kn);
-    if (rc == DIGBY_NOTFOUND) return 1;
-    return rc ? dg_fail("digby_txn_delete", rc) : 0;
+    return dg_found(digby_txn_delete(((dg_s *)sp)->txn, NULL, k, kn), "digby_txn_delete");
 }
-static int dg_rbegin(void *sp)
-{
-    dg_s *s = sp;
-    int rc = digby_txn_begin(s->d->db, DIGBY_TXN_READONLY, &s->txn);
-    return rc ? dg_fail("digby_txn_begin(READONLY)", rc) : 0;
-}
-static void dg_rend(void *sp) { dg_s *s = sp; digby_txn_abort(s->txn); s->txn = NULL; s->cur = NULL; }
 static int dg_get(void *sp, const void *k, size_t kn, void *buf, size_t cap, size_t *vn)
 {
-    dg_s *s = sp;
     const void *v;
     size_t n;
-    int rc = digby_txn_get(s->txn, NULL, k, kn, &v, &n, NULL);
-    if (rc == DIGBY_NOTFOUND) return 1;
-    if (rc) return dg_fail("digby_txn_get", rc);
+    int rc = dg_found(digby_txn_get(((dg_s *)sp)->txn, NULL, k, kn, &v, &n, NULL), "digby_txn_get");
+    if (rc) return rc;
     memcpy(buf, v, n < cap ? n : cap);
     *vn = n;
     return 0;
@@ -108,31 +95,24 @@ static int dg_get(void *sp, const void *k, size_t kn, void *buf, size_t cap, siz
 static int dg_cur_open(void *sp)
 {
     dg_s *s = sp;
-    int rc = digby_cursor_open(s->txn, NULL, &s->cur);
-    return rc ? dg_fail("digby_cursor_open", rc) : 0;
+    return dg_check(digby_cursor_open(s->txn, NULL, &s->cur), "digby_cursor_open");
 }
 static void dg_cur_close(void *sp) { dg_s *s = sp; digby_cursor_close(s->cur); s->cur = NULL; }
-static int dg_move(int rc, const char *what)
-{
-    if (rc == DIGBY_NOTFOUND) return 1;
-    return rc ? dg_fail(what, rc) : 0;
-}
 static int dg_seek(void *sp, const void *k, size_t kn)
 {
-    return dg_move(digby_cursor_seek(((dg_s *)sp)->cur, k, kn, DIGBY_SEEK_GE), "digby_cursor_seek");
+    return dg_found(digby_cursor_seek(((dg_s *)sp)->cur, k, kn, DIGBY_SEEK_GE), "digby_cursor_seek");
 }
 static int dg_seek_le(void *sp, const void *k, size_t kn)
 {
-    return dg_move(digby_cursor_seek(((dg_s *)sp)->cur, k, kn, DIGBY_SEEK_LE), "digby_cursor_seek(LE)");
+    return dg_found(digby_cursor_seek(((dg_s *)sp)->cur, k, kn, DIGBY_SEEK_LE), "digby_cursor_seek(LE)");
 }
-static int dg_first(void *sp) { return dg_move(digby_cursor_first(((dg_s *)sp)->cur), "digby_cursor_first"); }
-static int dg_last(void *sp) { return dg_move(digby_cursor_last(((dg_s *)sp)->cur), "digby_cursor_last"); }
-static int dg_next(void *sp) { return dg_move(digby_cursor_next(((dg_s *)sp)->cur), "digby_cursor_next"); }
-static int dg_prev(void *sp) { return dg_move(digby_cursor_prev(((dg_s *)sp)->cur), "digby_cursor_prev"); }
+static int dg_first(void *sp) { return dg_found(digby_cursor_first(((dg_s *)sp)->cur), "digby_cursor_first"); }
+static int dg_last(void *sp) { return dg_found(digby_cursor_last(((dg_s *)sp)->cur), "digby_cursor_last"); }
+static int dg_next(void *sp) { return dg_found(digby_cursor_next(((dg_s *)sp)->cur), "digby_cursor_next"); }
+static int dg_prev(void *sp) { return dg_found(digby_cursor_prev(((dg_s *)sp)->cur), "digby_cursor_prev"); }
 static int dg_cur_get(void *sp, const void **k, size_t *kn, const void **v, size_t *vn)
 {
-    int rc = digby_cursor_get(((dg_s *)sp)->cur, k, kn, v, vn, NULL);
-    return rc ? dg_fail("digby_cursor_get", rc) : 0;
+    return dg_check(digby_cursor_get(((dg_s *)sp)->cur, k, kn, v, vn, NULL), "digby_cursor_get");
 }
 
 #define dg_quiesce NULL

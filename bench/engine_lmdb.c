@@ -6,11 +6,10 @@
 typedef struct { MDB_env *env; MDB_dbi dbi; } lm_db;
 typedef struct { lm_db *d; MDB_txn *txn; MDB_cursor *cur; MDB_val ck, cv; } lm_s;
 
-static int lm_fail(const char *what, int rc)
-{
-    set_err("%s: %s (rc %d)", what, mdb_strerror(rc), rc);
-    return -1;
-}
+/* rc of LMDB call `what`: 0 if MDB_SUCCESS, else -1 with the error in
+   t_err.  lm_found: MDB_NOTFOUND is 1 (a miss, or the cursor's end). */
+static int lm_check(int rc, const char *what) { return rc == MDB_SUCCESS ? 0 : set_rc_err(what, mdb_strerror(rc), rc); }
+static int lm_found(int rc, const char *what) { return rc == MDB_NOTFOUND ? 1 : lm_check(rc, what); }
 static void *lm_open(const char *dir, const cfg_t *c)
 {
     lm_db *d = calloc(1, sizeof *d);
@@ -25,7 +24,7 @@ static void *lm_open(const char *dir, const cfg_t *c)
     if ((rc = mdb_txn_commit(txn))) goto fail;
     return d;
 fail:
-    lm_fail("mdb open", rc);
+    lm_check(rc, "mdb open");
     if (d->env) mdb_env_close(d->env);
     free(d);
     return NULL;
@@ -33,49 +32,42 @@ fail:
 static void lm_close(void *db) { lm_db *d = db; mdb_env_close(d->env); free(d); }
 static void *lm_session(void *db) { lm_s *s = calloc(1, sizeof *s); s->d = db; return s; }
 static void lm_session_free(void *sp) { free(sp); }
-static int lm_wbegin(void *sp)
+/* wbegin and rbegin: a transaction, read-write (flags 0) or MDB_RDONLY. */
+static int lm_begin(lm_s *s, unsigned flags, const char *what)
 {
-    lm_s *s = sp;
-    int rc = mdb_txn_begin(s->d->env, NULL, 0, &s->txn);
-    return rc ? lm_fail("mdb_txn_begin", rc) : 0;
+    return lm_check(mdb_txn_begin(s->d->env, NULL, flags, &s->txn), what);
 }
+static int lm_wbegin(void *sp) { return lm_begin(sp, 0, "mdb_txn_begin"); }
+static int lm_rbegin(void *sp) { return lm_begin(sp, MDB_RDONLY, "mdb_txn_begin(RDONLY)"); }
 static int lm_wcommit(void *sp)
 {
     lm_s *s = sp;
     int rc = mdb_txn_commit(s->txn);
-    s->txn = NULL;
-    return rc ? lm_fail("mdb_txn_commit", rc) : 0;
+    s->txn = NULL;   /* ended either way */
+    return lm_check(rc, "mdb_txn_commit");
 }
-static void lm_wabort(void *sp) { lm_s *s = sp; if (s->txn) mdb_txn_abort(s->txn); s->txn = NULL; }
+/* wabort and rend: the transaction's end (none after a failed commit). */
+static void lm_end(void *sp) { lm_s *s = sp; if (s->txn) mdb_txn_abort(s->txn); s->txn = NULL; }
+#define lm_wabort lm_end
+#define lm_rend lm_end
 static int lm_put(void *sp, const void *k, size_t kn, const void *v, size_t vn)
 {
     lm_s *s = sp;
     MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-    int rc = mdb_put(s->txn, s->d->dbi, &key, &val, 0);
-    return rc ? lm_fail("mdb_put", rc) : 0;
+    return lm_check(mdb_put(s->txn, s->d->dbi, &key, &val, 0), "mdb_put");
 }
 static int lm_del(void *sp, const void *k, size_t kn)
 {
     lm_s *s = sp;
     MDB_val key = { kn, (void *)k };
-    int rc = mdb_del(s->txn, s->d->dbi, &key, NULL);
-    if (rc == MDB_NOTFOUND) return 1;
-    return rc ? lm_fail("mdb_del", rc) : 0;
+    return lm_found(mdb_del(s->txn, s->d->dbi, &key, NULL), "mdb_del");
 }
-static int lm_rbegin(void *sp)
-{
-    lm_s *s = sp;
-    int rc = mdb_txn_begin(s->d->env, NULL, MDB_RDONLY, &s->txn);
-    return rc ? lm_fail("mdb_txn_begin(RDONLY)", rc) : 0;
-}
-static void lm_rend(void *sp) { lm_s *s = sp; mdb_txn_abort(s->txn); s->txn = NULL; }
 static int lm_get(void *sp, const void *k, size_t kn, void *buf, size_t cap, size_t *vn)
 {
     lm_s *s = sp;
     MDB_val key = { kn, (void *)k }, val;
-    int rc = mdb_get(s->txn, s->d->dbi, &key, &val);
-    if (rc == MDB_NOTFOUND) return 1;
-    if (rc) return lm_fail("mdb_get", rc);
+    int rc = lm_found(mdb_get(s->txn, s->d->dbi, &key, &val), "mdb_get");
+    if (rc) return rc;
     memcpy(buf, val.mv_data, val.mv_size < cap ? val.mv_size : cap);
     *vn = val.mv_size;
     return 0;
@@ -83,15 +75,12 @@ static int lm_get(void *sp, const void *k, size_t kn, void *buf, size_t cap, siz
 static int lm_cur_open(void *sp)
 {
     lm_s *s = sp;
-    int rc = mdb_cursor_open(s->txn, s->d->dbi, &s->cur);
-    return rc ? lm_fail("mdb_cursor_open", rc) : 0;
+    return lm_check(mdb_cursor_open(s->txn, s->d->dbi, &s->cur), "mdb_cursor_open");
 }
 static void lm_cur_close(void *sp) { lm_s *s = sp; mdb_cursor_close(s->cur); s->cur = NULL; }
 static int lm_move(lm_s *s, MDB_cursor_op op)
 {
-    int rc = mdb_cursor_get(s->cur, &s->ck, &s->cv, op);
-    if (rc == MDB_NOTFOUND) return 1;
-    return rc ? lm_fail("mdb_cursor_get", rc) : 0;
+    return lm_found(mdb_cursor_get(s->cur, &s->ck, &s->cv, op), "mdb_cursor_get");
 }
 static int lm_seek(void *sp, const void *k, size_t kn)
 {

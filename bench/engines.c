@@ -19,6 +19,12 @@ void set_err(const char *fmt, ...)
     va_end(ap);
 }
 
+int set_rc_err(const char *what, const char *msg, int rc)
+{
+    set_err("%s: %s (rc %d)", what, msg, rc);
+    return -1;
+}
+
 const engine_t *const engines[NENGINES] = {
     [E_DIGBY] = &engine_digby,
     [E_DIGBY_ENC] = &engine_digby_enc,

@@ -72,6 +72,28 @@ static int best_peer(int shape, int wl)
     return best;
 }
 
+/* An engine table's two heading rows: `first`, every engine's title, then
+   the extra columns' headings `extra` (" a | b |" or ""); the alignment row
+   right-aligns the engines' columns and gives the extra ones `extra_align`
+   ("---|---:|" or ""). */
+static void engine_table_head(sbuf *b, const char *first, const char *extra, const char *extra_align)
+{
+    int e;
+    sb_printf(b, "| %s |", first);
+    for (e = 0; e < NENGINES; e++) sb_printf(b, " %s |", engines[e]->title);
+    sb_printf(b, "%s\n|---|", extra);
+    for (e = 0; e < NENGINES; e++) sb_printf(b, "---:|");
+    sb_printf(b, "%s\n", extra_align);
+}
+
+/* A cell of figure v (one decimal), or n/a: the engine did not run
+   (status 3: not in this build, 5: crashed) or has no figure (!have). */
+static void figure_cell(sbuf *b, const result_t *r, int have, double v)
+{
+    if (r->status == 3 || r->status == 5 || !have) sb_printf(b, " n/a |");
+    else sb_printf(b, " %.1f |", v);
+}
+
 static void table_throughput(sbuf *b, int shape)
 {
     int wl, e;
@@ -79,11 +101,7 @@ static void table_throughput(sbuf *b, int shape)
     sb_printf(b, "\n### Throughput, ops/s (%s, N = %" PRIu64 ", cache %zu MiB)\n\n", shapes[shape].label, g_n,
               (g_cache_bytes * (size_t)shapes[shape].cache_mult) >> 20);
     sb_printf(b, "The digby encrypted and digby mmap columns are not peers; in brackets, their ratio to plaintext digby.\n\n");
-    sb_printf(b, "| workload |");
-    for (e = 0; e < NENGINES; e++) sb_printf(b, " %s |", engines[e]->title);
-    sb_printf(b, " best peer | digby / best |\n|---|");
-    for (e = 0; e < NENGINES; e++) sb_printf(b, "---:|");
-    sb_printf(b, "---|---:|\n");
+    engine_table_head(b, "workload", " best peer | digby / best |", "---|---:|");
     for (wl = 0; wl < W_COUNT; wl++) {
         int bp;
         const result_t *d = &results[shape][wl][E_DIGBY];
@@ -114,11 +132,8 @@ static void table_sizes(sbuf *b, int shape)
     sb_printf(b, "Apparent bytes of every file in the engine's directory (WAL, logs and lock files included), "
                  "after the engine's background work went quiet, the engine still open (SQLite: after "
                  "`PRAGMA wal_checkpoint(TRUNCATE)`, so the -wal file is empty; LSMs: their write-ahead log "
-                 "is included).\n\n| after |");
-    for (e = 0; e < NENGINES; e++) sb_printf(b, " %s |", engines[e]->title);
-    sb_printf(b, " digby / smallest peer |\n|---|");
-    for (e = 0; e < NENGINES; e++) sb_printf(b, "---:|");
-    sb_printf(b, "---:|\n");
+                 "is included).\n\n");
+    engine_table_head(b, "after", " digby / smallest peer |", "---:|");
     for (wl = 0; wl < W_COUNT; wl++) {
         uint64_t best = 0;
         if (!ran[shape][wl] || !wl_info[wl].writes) continue;
@@ -143,18 +158,14 @@ static void table_rss(sbuf *b, int shape)
     sb_printf(b, "\n### Peak RSS per workload, MiB (%s)\n\n", shapes[shape].label);
     sb_printf(b, "VmHWM of the engine's own process, reset at the start of each workload; it includes "
                  "the harness's key permutation and value pool (the \"base\" column is digby's RSS "
-                 "when its workload started) and, for LMDB, the pages of its memory map that were touched.\n\n| workload |");
-    for (e = 0; e < NENGINES; e++) sb_printf(b, " %s |", engines[e]->title);
-    sb_printf(b, " digby base |\n|---|");
-    for (e = 0; e < NENGINES; e++) sb_printf(b, "---:|");
-    sb_printf(b, "---:|\n");
+                 "when its workload started) and, for LMDB, the pages of its memory map that were touched.\n\n");
+    engine_table_head(b, "workload", " digby base |", "---:|");
     for (wl = 0; wl < W_COUNT; wl++) {
         if (!ran[shape][wl]) continue;
         sb_printf(b, "| %s |", wl_info[wl].name);
         for (e = 0; e < NENGINES; e++) {
             const result_t *r = &results[shape][wl][e];
-            if (r->status == 3 || r->status == 5 || r->hwm_kb == 0) sb_printf(b, " n/a |");
-            else sb_printf(b, " %.1f |", r->hwm_kb / 1024.0);
+            figure_cell(b, r, r->hwm_kb != 0, r->hwm_kb / 1024.0);
         }
         if (results[shape][wl][E_DIGBY].hwm_kb) sb_printf(b, " %.1f |\n", results[shape][wl][E_DIGBY].base_kb / 1024.0);
         else sb_printf(b, " n/a |\n");
@@ -170,19 +181,13 @@ static void table_settle(sbuf *b, int shape)
     if (!any) return;
     sb_printf(b, "\n### Background work after the timed part, seconds (%s)\n\n", shapes[shape].label);
     sb_printf(b, "Time until the engine's process stopped using CPU (flushes, compactions); not in the "
-                 "throughput figures; the longest wait after any round. 0.25 s means idle at once.\n\n| workload |");
-    for (e = 0; e < NENGINES; e++) sb_printf(b, " %s |", engines[e]->title);
-    sb_printf(b, "\n|---|");
-    for (e = 0; e < NENGINES; e++) sb_printf(b, "---:|");
-    sb_printf(b, "\n");
+                 "throughput figures; the longest wait after any round. 0.25 s means idle at once.\n\n");
+    engine_table_head(b, "workload", "", "");
     for (wl = 0; wl < W_COUNT; wl++) {
         if (!ran[shape][wl]) continue;
         sb_printf(b, "| %s |", wl_info[wl].name);
-        for (e = 0; e < NENGINES; e++) {
-            const result_t *r = &results[shape][wl][e];
-            if (r->status == 3 || r->status == 5) sb_printf(b, " n/a |");
-            else sb_printf(b, " %.1f |", r->settle_secs);
-        }
+        for (e = 0; e < NENGINES; e++)
+            figure_cell(b, &results[shape][wl][e], 1, results[shape][wl][e].settle_secs);
         sb_printf(b, "\n");
     }
 }

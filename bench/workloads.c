@@ -118,6 +118,32 @@ double now(void)
 #define CHECK_DEADLINE(i, t0) \
     (((i) & 1023) == 0 && g_max_seconds > 0 && now() - (t0) > g_max_seconds)
 
+/* The end of a timed loop: i operations done since t0.  failed_at (NULL:
+   none failed) names what failed, "at op 7: <the adapter's error>". */
+static void end_timed(result_t *res, uint64_t i, double t0, const char *failed_at)
+{
+    res->ops = i;
+    res->secs = now() - t0;
+    if (failed_at) {
+        res->status = 1;
+        snprintf(res->msg, sizeof res->msg, "at %s %" PRIu64 ": %s", failed_at, i, t_err);
+    }
+}
+
+/* A read snapshot with the session's cursor open in it (scans, seeks);
+   -1 when either fails (then neither is open). */
+static int cursor_begin(const engine_t *e, void *s)
+{
+    if (e->rbegin(s)) return -1;
+    if (e->cur_open(s)) { e->rend(s); return -1; }
+    return 0;
+}
+static void cursor_end(const engine_t *e, void *s)
+{
+    e->cur_close(s);
+    e->rend(s);
+}
+
 /* Puts count keys, key number keyno(i), in transactions of `batch`. */
 typedef uint64_t (*keyfn)(wctx_t *w, uint64_t i, uint64_t *rng);
 
@@ -154,16 +180,12 @@ static void do_puts(wctx_t *w, result_t *res, uint64_t count, int batch, keyfn k
         }
     }
     if (in_txn) { in_txn = 0; if (e->wcommit(w->s)) goto fail_committed; }
-    res->ops = i;
-    res->secs = now() - t0;
+    end_timed(res, i, t0, NULL);
     return;
 fail:
     if (in_txn) e->wabort(w->s);
 fail_committed:
-    res->ops = i;
-    res->secs = now() - t0;
-    res->status = 1;
-    snprintf(res->msg, sizeof res->msg, "at op %" PRIu64 ": %s", i, t_err);
+    end_timed(res, i, t0, "op");
 }
 
 /* count gets of key numbers 2*rand (+1 when missing) in one read snapshot. */
@@ -174,15 +196,15 @@ static void do_gets(wctx_t *w, void *s, result_t *res, uint64_t count, uint64_t 
     char key[64], buf[256];
     uint64_t i = 0, r = seed;
     size_t vn;
-    int rc;
+    int rc = 0;
     double t0 = now();
     res->expect_ops = count;
-    if (w->e->rbegin(s)) goto fail;
+    if (w->e->rbegin(s)) { end_timed(res, 0, t0, "op"); return; }
     for (i = 0; i < count; i++) {
         if (CHECK_DEADLINE(i, t0)) { res->status = 4; break; }
         make_key(key, w->c.key_size, 2 * rng_below(&r, w->c.n) + (missing ? 1 : 0));
         rc = w->e->get(s, key, (size_t)w->c.key_size, buf, sizeof buf, &vn);
-        if (rc < 0) { w->e->rend(s); goto fail; }
+        if (rc < 0) break;
         if (rc == 0) {
             res->found++;
             if (vn != w->c.val_size) {
@@ -192,14 +214,7 @@ static void do_gets(wctx_t *w, void *s, result_t *res, uint64_t count, uint64_t 
         }
     }
     w->e->rend(s);
-    res->ops = i;
-    res->secs = now() - t0;
-    return;
-fail:
-    res->ops = i;
-    res->secs = now() - t0;
-    res->status = 1;
-    snprintf(res->msg, sizeof res->msg, "at op %" PRIu64 ": %s", i, t_err);
+    end_timed(res, i, t0, rc < 0 ? "op" : NULL);
 }
 
 /* Scan the entries with key numbers lo .. hi-1 (a round's share of the key
@@ -215,8 +230,7 @@ static void do_scan(wctx_t *w, result_t *res, int reverse, uint64_t lo, uint64_t
     int rc;
     double t0 = now();
     res->expect_ops = count;
-    if (e->rbegin(w->s)) goto fail;
-    if (e->cur_open(w->s)) { e->rend(w->s); goto fail; }
+    if (cursor_begin(e, w->s)) { end_timed(res, 0, t0, "entry"); return; }
     if (!reverse && lo == 0) rc = e->first(w->s);
     else if (!reverse) { make_key(key, w->c.key_size, 2 * lo); rc = e->seek(w->s, key, (size_t)w->c.key_size); }
     else if (hi == w->c.n) rc = e->last(w->s);
@@ -228,18 +242,10 @@ static void do_scan(wctx_t *w, result_t *res, int reverse, uint64_t lo, uint64_t
         if (CHECK_DEADLINE(i, t0)) { res->status = 4; rc = 1; break; }
         rc = reverse ? e->prev(w->s) : e->next(w->s);
     }
-    e->cur_close(w->s);
-    e->rend(w->s);
-    res->ops = res->found = i;
-    res->secs = now() - t0;
-    if (rc < 0) goto fail;
+    cursor_end(e, w->s);
+    res->found = i;
+    end_timed(res, i, t0, rc < 0 ? "entry" : NULL);
     if (sum == 42) fputc(' ', stderr);   /* keep the reads */
-    return;
-fail:
-    res->ops = i;
-    res->secs = now() - t0;
-    res->status = 1;
-    snprintf(res->msg, sizeof res->msg, "at entry %" PRIu64 ": %s", i, t_err);
 }
 
 static void do_seeks(wctx_t *w, result_t *res, uint64_t count, uint64_t seed)
@@ -252,8 +258,7 @@ static void do_seeks(wctx_t *w, result_t *res, uint64_t count, uint64_t seed)
     int rc = 0, j;
     double t0 = now();
     res->expect_ops = count;
-    if (e->rbegin(w->s)) goto fail;
-    if (e->cur_open(w->s)) { e->rend(w->s); goto fail; }
+    if (cursor_begin(e, w->s)) { end_timed(res, 0, t0, "seek"); return; }
     for (i = 0; i < count; i++) {
         if (CHECK_DEADLINE(i, t0)) { res->status = 4; break; }
         make_key(key, w->c.key_size, 2 * rng_below(&r, w->c.n));
@@ -268,18 +273,9 @@ static void do_seeks(wctx_t *w, result_t *res, uint64_t count, uint64_t seed)
         }
         if (rc < 0) break;
     }
-    e->cur_close(w->s);
-    e->rend(w->s);
-    res->ops = i;
-    res->secs = now() - t0;
-    if (rc < 0) goto fail;
-    if (sum == 42) fputc(' ', stderr);
-    return;
-fail:
-    res->ops = i;
-    res->secs = now() - t0;
-    res->status = 1;
-    snprintf(res->msg, sizeof res->msg, "at seek %" PRIu64 ": %s", i, t_err);
+    cursor_end(e, w->s);
+    end_timed(res, i, t0, rc < 0 ? "seek" : NULL);
+    if (sum == 42) fputc(' ', stderr);   /* keep the reads */
 }
 
 /* readrandom with 2 threads, each its own session and snapshot. */
@@ -404,28 +400,20 @@ static double settle(void)
     return now() - t0;
 }
 
-int write_all(int fd, const void *p, size_t n)
+/* All n bytes through fd, written (writing) or read, again after EINTR;
+   -1 on an error or an early end. */
+static int io_all(int fd, char *c, size_t n, int writing)
 {
-    const char *c = p;
     while (n) {
-        ssize_t k = write(fd, c, n);
+        ssize_t k = writing ? write(fd, c, n) : read(fd, c, n);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) return -1;
         c += k; n -= (size_t)k;
     }
     return 0;
 }
-int read_all(int fd, void *p, size_t n)
-{
-    char *c = p;
-    while (n) {
-        ssize_t k = read(fd, c, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return -1;
-        c += k; n -= (size_t)k;
-    }
-    return 0;
-}
+int write_all(int fd, const void *p, size_t n) { return io_all(fd, (char *)p, n, 1); }
+int read_all(int fd, void *p, size_t n) { return io_all(fd, p, n, 0); }
 
 /* One function per workload so that a profiler can single it out
    (valgrind --toggle-collect=wl_readrandom). */

@@ -90,31 +90,40 @@ static const char usage_text[] =
 
 /* ---- Messages ----------------------------------------------------------- */
 
-/* Escape bytes for one line of text: printable ASCII as is, a backslash as
-   \\, anything else as \xHH.  At most `limit` input bytes, then "...". */
+static const char hexdigits[] = "0123456789abcdef";
+
+/* One byte escaped for a line of text: printable ASCII as is, a backslash
+   as \\, anything else as \xHH.  Returns the length (1, 2 or 4). */
+static size_t escape_byte(char out[4], unsigned c)
+{
+    if (c == '\\') {
+        out[0] = out[1] = '\\';
+        return 2;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+        out[0] = (char)c;
+        return 1;
+    }
+    out[0] = '\\';
+    out[1] = 'x';
+    out[2] = hexdigits[c >> 4];
+    out[3] = hexdigits[c & 15];
+    return 4;
+}
+
+/* Escape bytes as escape_byte() does, at most `limit` input bytes, then
+   "...". */
 static void escape_to(char *dst, size_t cap, const void *src, size_t len,
                       size_t limit)
 {
-    static const char hexd[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)src;
     size_t i, o = 0;
     if (cap == 0)
         return;
     for (i = 0; i < len && i < limit; i++) {
-        unsigned c = s[i];
         if (o + 5 >= cap)
             break;
-        if (c == '\\') {
-            dst[o++] = '\\';
-            dst[o++] = '\\';
-        } else if (c >= 0x20 && c < 0x7f) {
-            dst[o++] = (char)c;
-        } else {
-            dst[o++] = '\\';
-            dst[o++] = 'x';
-            dst[o++] = hexd[c >> 4];
-            dst[o++] = hexd[c & 15];
-        }
+        o += escape_byte(dst + o, s[i]);
     }
     if (i < len && o + 4 <= cap) {
         memcpy(dst + o, "...", 3);
@@ -154,15 +163,22 @@ static const char *qpath(const char *s)
     return buf;
 }
 
+/* The end of every error line, after its "digby: ..." start: the
+   formatted <what>, then ": <digby_strerror(rc)>". */
+static void vreport(int rc, const char *fmt, va_list ap)
+{
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, ": %s\n", digby_strerror(rc));
+}
+
 /* Print "digby: <what>: <digby_strerror(rc)>" and return EXIT_ERROR. */
 static int fail(int rc, const char *fmt, ...)
 {
     va_list ap;
     fputs("digby: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vreport(rc, fmt, ap);
     va_end(ap);
-    fprintf(stderr, ": %s\n", digby_strerror(rc));
     return EXIT_ERROR;
 }
 
@@ -203,9 +219,8 @@ static int usage_error(const char *fmt, ...)
     va_list ap;
     fputs("digby: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vreport(DIGBY_INVALID, fmt, ap);
     va_end(ap);
-    fprintf(stderr, ": %s\n", digby_strerror(DIGBY_INVALID));
     if (g_cmd)
         fprintf(stderr, "usage: digby FILE %s %s\n", g_cmd->name,
                 g_cmd->synopsis);
@@ -385,27 +400,15 @@ static int bytes_cmp(const void *a, size_t alen, const void *b, size_t blen)
 
 /* ---- Output ------------------------------------------------------------- */
 
-static const char hexdigits[] = "0123456789abcdef";
-
-/* Write bytes escaped as in escape_to(), at most `limit` of them (then
-   "..."). */
+/* Write bytes escaped as escape_byte() does, at most `limit` of them
+   (then "..."). */
 static void put_escaped(FILE *f, const void *src, size_t len, size_t limit)
 {
     const unsigned char *s = (const unsigned char *)src;
     size_t i;
     for (i = 0; i < len && i < limit; i++) {
-        unsigned c = s[i];
-        if (c == '\\') {
-            putc('\\', f);
-            putc('\\', f);
-        } else if (c >= 0x20 && c < 0x7f) {
-            putc((int)c, f);
-        } else {
-            putc('\\', f);
-            putc('x', f);
-            putc(hexdigits[c >> 4], f);
-            putc(hexdigits[c & 15], f);
-        }
+        char e[4];
+        fwrite(e, 1, escape_byte(e, s[i]), f);
     }
     if (i < len)
         fputs("...", f);
@@ -446,9 +449,21 @@ static int finish_stdout(void)
 
 /* ---- Opening ------------------------------------------------------------ */
 
-#define OPEN_READ  (DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE)
-#define OPEN_WRITE 0u
-#define OPEN_MODIFY DIGBY_OPEN_NO_CREATE
+/* How a command uses the file: how it opens it, its transaction, and how
+   it opens the -t table in that. */
+typedef struct access_mode {
+    uint32_t open_flags;
+    unsigned txn_flags;
+    unsigned table_flags;
+} access_mode;
+
+/* get, scan, tables, stat, check, dump: the file must exist; read only. */
+static const access_mode READ = {DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE,
+                                 DIGBY_TXN_READONLY, 0};
+/* put, load: create the file and the table when missing. */
+static const access_mode WRITE = {0, 0, DIGBY_TABLE_CREATE};
+/* del: the file and the table must exist. */
+static const access_mode MODIFY = {DIGBY_OPEN_NO_CREATE, 0, 0};
 
 /* Encryption keys come from the environment, never the command line (where
    other users could read them): DIGBY_KEY_FILE names a file holding a raw
@@ -512,6 +527,67 @@ static int open_table(digby_txn *txn, const char *name, unsigned flags,
     return 0;
 }
 
+/* An open file with one transaction and the -t table opened in it (tbl
+   NULL: the global tree).  Starts zeroed; session_end() ends it, in any
+   state. */
+typedef struct session {
+    digby_db *db;
+    digby_txn *txn;
+    digby_table *tbl;
+} session;
+
+/* Open the file, begin a transaction and open the table in it, as mode m
+   says; `cmd` names the command in messages.  Returns 0 or an exit status
+   (the error already reported). */
+static int session_begin(session *s, const char *path, const access_mode *m,
+                         const char *cmd, const char *table)
+{
+    int st, rc;
+    if ((st = open_db(path, m->open_flags, &s->db)) != 0)
+        return st;
+    rc = digby_txn_begin(s->db, m->txn_flags, &s->txn);
+    if (rc != DIGBY_OK) {
+        s->txn = NULL;
+        return fail(rc, "%s: begin transaction", cmd);
+    }
+    return open_table(s->txn, table, m->table_flags, &s->tbl);
+}
+
+static int session_commit(session *s, const char *cmd)
+{
+    int rc = digby_txn_commit(s->txn);
+    s->txn = NULL;
+    return rc == DIGBY_OK ? 0 : fail(rc, "%s: commit", cmd);
+}
+
+/* Abort the transaction if still open and close the file.  Returns
+   status, or the close error's exit status when status is 0. */
+static int session_end(session *s, int status)
+{
+    digby_txn_abort(s->txn);
+    s->txn = NULL;
+    if (s->db)
+        status = close_db(s->db, status);
+    s->db = NULL;
+    return status;
+}
+
+/* The entry a cursor is at. */
+typedef struct entry {
+    const void *k, *v;
+    size_t klen, vlen;
+} entry;
+
+/* After a cursor move that returned rc, read the entry there into e: the
+   move's error, else digby_cursor_get()'s result (scan and dump loop while
+   it is DIGBY_OK; DIGBY_NOTFOUND: past the last entry). */
+static int entry_at(digby_cursor *cur, int rc, entry *e)
+{
+    if (rc != DIGBY_OK)
+        return rc;
+    return digby_cursor_get(cur, &e->k, &e->klen, &e->v, &e->vlen, NULL);
+}
+
 /* " in table 'x'" for messages, or "". */
 static const char *in_table(const char *table)
 {
@@ -520,6 +596,16 @@ static const char *in_table(const char *table)
         return "";
     snprintf(buf, sizeof buf, " in table %s", qs(table));
     return buf;
+}
+
+/* rc of a put, get or del of key: 0, or the error reported as
+   "CMD 'key'[ in table 't']" and its exit status. */
+static int key_result(int rc, const char *cmd, const bytes *key,
+                      const char *table)
+{
+    if (rc == DIGBY_OK)
+        return 0;
+    return fail(rc, "%s %s%s", cmd, q(key->p, key->len), in_table(table));
 }
 
 /* ---- put / get / del ---------------------------------------------------- */
@@ -547,13 +633,11 @@ static int read_all(FILE *f, bytes *out)
 
 static int cmd_put(const char *path, cmd_args *a)
 {
-    digby_db *db = NULL;
-    digby_txn *txn = NULL;
-    digby_table *tbl;
+    session s = {0};
     bytes key = {0}, val = {0};
     const void *vp;
     size_t vlen;
-    int st, rc;
+    int st;
 
     if ((st = key_arg(a, "put", a->pos[0], &key)) != 0)
         goto out;
@@ -566,30 +650,16 @@ static int cmd_put(const char *path, cmd_args *a)
         vp = a->pos[1];
         vlen = strlen(a->pos[1]);
     }
-    if ((st = open_db(path, OPEN_WRITE, &db)) != 0)
+    if ((st = session_begin(&s, path, &WRITE, "put", a->table)) != 0)
         goto out;
-    rc = digby_txn_begin(db, 0, &txn);
-    if (rc != DIGBY_OK) {
-        txn = NULL;
-        st = fail(rc, "put: begin transaction");
-        goto out;
-    }
-    if ((st = open_table(txn, a->table, DIGBY_TABLE_CREATE, &tbl)) != 0)
-        goto out;
-    rc = digby_txn_put(txn, tbl, key.p, key.len, vp, vlen,
-                       a->no_overwrite ? DIGBY_PUT_NOOVERWRITE : 0u);
-    if (rc != DIGBY_OK) {
-        st = fail(rc, "put %s%s", q(key.p, key.len), in_table(a->table));
-        goto out;
-    }
-    rc = digby_txn_commit(txn);
-    txn = NULL;
-    if (rc != DIGBY_OK)
-        st = fail(rc, "put: commit");
+    st = key_result(digby_txn_put(s.txn, s.tbl, key.p, key.len, vp, vlen,
+                                  a->no_overwrite ? DIGBY_PUT_NOOVERWRITE
+                                                  : 0u),
+                    "put", &key, a->table);
+    if (st == 0)
+        st = session_commit(&s, "put");
 out:
-    digby_txn_abort(txn);
-    if (db)
-        st = close_db(db, st);
+    st = session_end(&s, st);
     free(key.p);
     free(val.p);
     return st;
@@ -597,78 +667,49 @@ out:
 
 static int cmd_get(const char *path, cmd_args *a)
 {
-    digby_db *db = NULL;
-    digby_txn *txn = NULL;
-    digby_table *tbl;
+    session s = {0};
     bytes key = {0};
     const void *val;
     size_t vlen;
     uint64_t version;
-    int st, rc;
+    int st;
 
     if ((st = key_arg(a, "get", a->pos[0], &key)) != 0)
         goto out;
-    if ((st = open_db(path, OPEN_READ, &db)) != 0)
+    if ((st = session_begin(&s, path, &READ, "get", a->table)) != 0)
         goto out;
-    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
-    if (rc != DIGBY_OK) {
-        txn = NULL;
-        st = fail(rc, "get: begin transaction");
+    st = key_result(digby_txn_get(s.txn, s.tbl, key.p, key.len, &val, &vlen,
+                                  &version),
+                    "get", &key, a->table);
+    if (st != 0)
         goto out;
-    }
-    if ((st = open_table(txn, a->table, 0, &tbl)) != 0)
-        goto out;
-    rc = digby_txn_get(txn, tbl, key.p, key.len, &val, &vlen, &version);
-    if (rc != DIGBY_OK) {
-        st = fail(rc, "get %s%s", q(key.p, key.len), in_table(a->table));
-        goto out;
-    }
     if (a->show_version)
         printf("%" PRIu64 "\n", version);
     if (vlen)
         fwrite(val, 1, vlen, stdout);
     st = finish_stdout();
 out:
-    digby_txn_abort(txn);
-    if (db)
-        st = close_db(db, st);
+    st = session_end(&s, st);
     free(key.p);
     return st;
 }
 
 static int cmd_del(const char *path, cmd_args *a)
 {
-    digby_db *db = NULL;
-    digby_txn *txn = NULL;
-    digby_table *tbl;
+    session s = {0};
     bytes key = {0};
-    int st, rc;
+    int st;
 
     if ((st = key_arg(a, "del", a->pos[0], &key)) != 0)
         goto out;
-    if ((st = open_db(path, OPEN_MODIFY, &db)) != 0)
+    if ((st = session_begin(&s, path, &MODIFY, "del", a->table)) != 0)
         goto out;
-    rc = digby_txn_begin(db, 0, &txn);
-    if (rc != DIGBY_OK) {
-        txn = NULL;
-        st = fail(rc, "del: begin transaction");
-        goto out;
-    }
-    if ((st = open_table(txn, a->table, 0, &tbl)) != 0)
-        goto out;
-    rc = digby_txn_delete(txn, tbl, key.p, key.len);
-    if (rc != DIGBY_OK) {
-        st = fail(rc, "del %s%s", q(key.p, key.len), in_table(a->table));
-        goto out;
-    }
-    rc = digby_txn_commit(txn);
-    txn = NULL;
-    if (rc != DIGBY_OK)
-        st = fail(rc, "del: commit");
+    st = key_result(digby_txn_delete(s.txn, s.tbl, key.p, key.len), "del",
+                    &key, a->table);
+    if (st == 0)
+        st = session_commit(&s, "del");
 out:
-    digby_txn_abort(txn);
-    if (db)
-        st = close_db(db, st);
+    st = session_end(&s, st);
     free(key.p);
     return st;
 }
@@ -695,10 +736,9 @@ static int prefix_successor(const bytes *prefix, bytes *out)
 
 static int cmd_scan(const char *path, cmd_args *a)
 {
-    digby_db *db = NULL;
-    digby_txn *txn = NULL;
-    digby_table *tbl;
+    session s = {0};
     digby_cursor *cur = NULL;
+    entry e;
     bytes prefix = {0}, from = {0}, to = {0}, succ = {0};
     const bytes *lo = NULL, *hi = NULL; /* inclusive low, exclusive high */
     uint64_t shown = 0;
@@ -726,17 +766,9 @@ static int cmd_scan(const char *path, cmd_args *a)
     if (a->to && (!hi || bytes_cmp(to.p, to.len, hi->p, hi->len) < 0))
         hi = &to;
 
-    if ((st = open_db(path, OPEN_READ, &db)) != 0)
+    if ((st = session_begin(&s, path, &READ, "scan", a->table)) != 0)
         goto out;
-    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
-    if (rc != DIGBY_OK) {
-        txn = NULL;
-        st = fail(rc, "scan: begin transaction");
-        goto out;
-    }
-    if ((st = open_table(txn, a->table, 0, &tbl)) != 0)
-        goto out;
-    rc = digby_cursor_open(txn, tbl, &cur);
+    rc = digby_cursor_open(s.txn, s.tbl, &cur);
     if (rc != DIGBY_OK) {
         cur = NULL;
         st = fail(rc, "scan: open cursor");
@@ -750,28 +782,23 @@ static int cmd_scan(const char *path, cmd_args *a)
     else
         rc = hi ? digby_cursor_seek(cur, hi->p, hi->len, DIGBY_SEEK_LT)
                 : digby_cursor_last(cur);
-    while (rc == DIGBY_OK) {
-        const void *k, *v;
-        size_t klen, vlen;
-        rc = digby_cursor_get(cur, &k, &klen, &v, &vlen, NULL);
-        if (rc != DIGBY_OK)
-            break;
+    for (; (rc = entry_at(cur, rc, &e)) == DIGBY_OK;
+         rc = a->reverse ? digby_cursor_prev(cur) : digby_cursor_next(cur)) {
         if (!a->reverse) {
-            if (hi && bytes_cmp(k, klen, hi->p, hi->len) >= 0)
+            if (hi && bytes_cmp(e.k, e.klen, hi->p, hi->len) >= 0)
                 break;
         } else {
-            if (lo && bytes_cmp(k, klen, lo->p, lo->len) < 0)
+            if (lo && bytes_cmp(e.k, e.klen, lo->p, lo->len) < 0)
                 break;
         }
-        put_escaped(stdout, k, klen, (size_t)-1);
+        put_escaped(stdout, e.k, e.klen, (size_t)-1);
         putchar('\t');
-        put_escaped(stdout, v, vlen, vlimit);
+        put_escaped(stdout, e.v, e.vlen, vlimit);
         putchar('\n');
         if (ferror(stdout))
             break;
         if (a->has_limit && ++shown >= a->limit)
             break;
-        rc = a->reverse ? digby_cursor_prev(cur) : digby_cursor_next(cur);
     }
     if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) {
         st = fail(rc, "scan%s", in_table(a->table));
@@ -781,9 +808,7 @@ done:
     st = finish_stdout();
 out:
     digby_cursor_close(cur);
-    digby_txn_abort(txn);
-    if (db)
-        st = close_db(db, st);
+    st = session_end(&s, st);
     free(prefix.p);
     free(from.p);
     free(to.p);
@@ -804,36 +829,29 @@ static int print_table(void *ctx, const char *name, size_t name_bytes,
 
 static int cmd_tables(const char *path, cmd_args *a)
 {
-    digby_db *db = NULL;
-    digby_txn *txn = NULL;
+    session s = {0};
     int st, rc;
     (void)a;
-    if ((st = open_db(path, OPEN_READ, &db)) != 0)
-        return st;
-    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
-    if (rc != DIGBY_OK) {
-        txn = NULL;
-        st = fail(rc, "tables: begin transaction");
-        goto out;
+    if ((st = session_begin(&s, path, &READ, "tables", NULL)) == 0) {
+        rc = digby_table_list(s.txn, print_table, NULL);
+        st = rc != DIGBY_OK ? fail(rc, "tables") : finish_stdout();
     }
-    rc = digby_table_list(txn, print_table, NULL);
-    if (rc != DIGBY_OK)
-        st = fail(rc, "tables");
-    else
-        st = finish_stdout();
-out:
-    digby_txn_abort(txn);
-    return close_db(db, st);
+    return session_end(&s, st);
 }
 
-static int cmd_stat(const char *path, cmd_args *a)
+/* stat and check: the file opened read-only, with no transaction; body
+   returns 0 or an exit status. */
+static int with_db(const char *path, int (*body)(digby_db *db))
 {
     digby_db *db = NULL;
+    int st = open_db(path, READ.open_flags, &db);
+    return st != 0 ? st : close_db(db, body(db));
+}
+
+static int stat_db(digby_db *db)
+{
     digby_stats s;
     int st, rc;
-    (void)a;
-    if ((st = open_db(path, OPEN_READ, &db)) != 0)
-        return st;
     memset(&s, 0, sizeof s);
     rc = digby_stat(db, &s);
     if (rc != DIGBY_OK) {
@@ -858,17 +876,19 @@ static int cmd_stat(const char *path, cmd_args *a)
 #undef P
         st = finish_stdout();
     }
-    return close_db(db, st);
+    return st;
 }
 
-static int cmd_check(const char *path, cmd_args *a)
+static int cmd_stat(const char *path, cmd_args *a)
 {
-    digby_db *db = NULL;
+    (void)a;
+    return with_db(path, stat_db);
+}
+
+static int check_db(digby_db *db)
+{
     digby_check_report r;
     int st, rc;
-    (void)a;
-    if ((st = open_db(path, OPEN_READ, &db)) != 0)
-        return st;
     memset(&r, 0, sizeof r);
     rc = digby_check(db, &r);
     r.message[sizeof r.message - 1] = '\0';
@@ -888,7 +908,13 @@ static int cmd_check(const char *path, cmd_args *a)
     } else {
         st = fail(rc, "check");
     }
-    return close_db(db, st);
+    return st;
+}
+
+static int cmd_check(const char *path, cmd_args *a)
+{
+    (void)a;
+    return with_db(path, check_db);
 }
 
 /* ---- dump ---------------------------------------------------------------- */
@@ -938,6 +964,7 @@ static int dump_section(FILE *f, digby_txn *txn, const char *name, int print)
 {
     digby_table *tbl = NULL;
     digby_cursor *cur = NULL;
+    entry e;
     int rc, st;
 
     if (name && strpbrk(name, "\n\r"))
@@ -952,18 +979,12 @@ static int dump_section(FILE *f, digby_txn *txn, const char *name, int print)
     if (name)
         fprintf(f, "database=%s\n", name);
     fputs("type=btree\nHEADER=END\n", f);
-    rc = digby_cursor_first(cur);
-    while (rc == DIGBY_OK) {
-        const void *k, *v;
-        size_t klen, vlen;
-        rc = digby_cursor_get(cur, &k, &klen, &v, &vlen, NULL);
-        if (rc != DIGBY_OK)
-            break;
-        put_dump_item(f, k, klen, print);
-        put_dump_item(f, v, vlen, print);
+    for (rc = digby_cursor_first(cur); (rc = entry_at(cur, rc, &e)) == DIGBY_OK;
+         rc = digby_cursor_next(cur)) {
+        put_dump_item(f, e.k, e.klen, print);
+        put_dump_item(f, e.v, e.vlen, print);
         if (ferror(f))
             break;
-        rc = digby_cursor_next(cur);
     }
     digby_cursor_close(cur);
     if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND)
@@ -974,8 +995,7 @@ static int dump_section(FILE *f, digby_txn *txn, const char *name, int print)
 
 static int cmd_dump(const char *path, cmd_args *a)
 {
-    digby_db *db = NULL;
-    digby_txn *txn = NULL;
+    session s = {0};
     FILE *f = stdout;
     name_list names = {0};
     int st, rc;
@@ -983,16 +1003,11 @@ static int cmd_dump(const char *path, cmd_args *a)
 
     if (a->all && a->table)
         return usage_error("dump: -a and -t exclude each other");
-    if ((st = open_db(path, OPEN_READ, &db)) != 0)
-        return st;
-    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
-    if (rc != DIGBY_OK) {
-        txn = NULL;
-        st = fail(rc, "dump: begin transaction");
+    /* the -t table is opened in dump_section(); here only a check */
+    if ((st = session_begin(&s, path, &READ, "dump", NULL)) != 0)
         goto out;
-    }
     if (a->all) {
-        rc = digby_table_list(txn, collect_name, &names);
+        rc = digby_table_list(s.txn, collect_name, &names);
         if (rc != DIGBY_OK) {
             st = fail(names.failed ? names.failed : rc, "dump: list tables");
             goto out;
@@ -1007,7 +1022,7 @@ static int cmd_dump(const char *path, cmd_args *a)
     } else if (a->table) {
         /* Fail before creating the output file. */
         digby_table *t;
-        if ((st = open_table(txn, a->table, 0, &t)) != 0)
+        if ((st = open_table(s.txn, a->table, 0, &t)) != 0)
             goto out;
     }
     if (a->file) {
@@ -1019,9 +1034,9 @@ static int cmd_dump(const char *path, cmd_args *a)
             goto out;
         }
     }
-    st = dump_section(f, txn, a->table, a->print);
+    st = dump_section(f, s.txn, a->table, a->print);
     for (i = 0; st == 0 && i < names.count; i++)
-        st = dump_section(f, txn, names.names[i], a->print);
+        st = dump_section(f, s.txn, names.names[i], a->print);
     if (f != stdout) {
         int werr = ferror(f);
         if ((fclose(f) != 0 || werr) && st == 0)
@@ -1032,8 +1047,7 @@ static int cmd_dump(const char *path, cmd_args *a)
     }
 out:
     free_names(&names);
-    digby_txn_abort(txn);
-    return close_db(db, st);
+    return session_end(&s, st);
 }
 
 /* ---- load ---------------------------------------------------------------- */
@@ -1089,9 +1103,8 @@ static int load_fail(loader *l, int rc, unsigned long line, const char *fmt,
     if (line)
         fprintf(stderr, "%s line %lu: ", l->input, line);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vreport(rc, fmt, ap);
     va_end(ap);
-    fprintf(stderr, ": %s\n", digby_strerror(rc));
     return EXIT_ERROR;
 }
 
@@ -1379,7 +1392,7 @@ static int cmd_load(const char *path, cmd_args *a)
                         strerror(errno));
         l.input = a->file;
     }
-    if ((st = open_db(path, OPEN_WRITE, &l.db)) != 0)
+    if ((st = open_db(path, WRITE.open_flags, &l.db)) != 0)
         goto out;
     l.progress = isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &l.t0);

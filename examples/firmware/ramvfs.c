@@ -91,24 +91,19 @@ static int ram_truncate(digby_file *file, uint64_t size)
     return DIGBY_OK;
 }
 
-static void ram_unlock(fw_ramfile *f)
-{
-    if (f->lock == DIGBY_LOCK_SHARED) f->owner->shared_locks--;
-    else if (f->lock == DIGBY_LOCK_EXCLUSIVE) f->owner->exclusive = 0;
-    f->lock = DIGBY_LOCK_NONE;
-}
-
+/* Locks need no counters: each handle's own lock is all the state, and a
+   request is checked against the few other handles in the table.  A
+   shared lock conflicts with an exclusive one, an exclusive lock with any.
+   The handle's old lock is dropped first, so a refused request leaves it
+   with none. */
 static int ram_lock(digby_file *file, int mode)
 {
-    fw_ramfile *f = (fw_ramfile *)file;
-    fw_ramvfs *r = f->owner;
-    ram_unlock(f);
-    if (mode == DIGBY_LOCK_SHARED) {
-        if (r->exclusive) return DIGBY_BUSY;
-        r->shared_locks++;
-    } else if (mode == DIGBY_LOCK_EXCLUSIVE) {
-        if (r->exclusive || r->shared_locks) return DIGBY_BUSY;
-        r->exclusive = 1;
+    fw_ramfile *f = (fw_ramfile *)file, *other;
+    f->lock = DIGBY_LOCK_NONE;
+    if (mode == DIGBY_LOCK_NONE) return DIGBY_OK;
+    for (other = f->owner->files; other < f->owner->files + FW_RAMVFS_MAX_OPEN; other++) {
+        if (other == f || !other->open || other->lock == DIGBY_LOCK_NONE) continue;
+        if (other->lock == DIGBY_LOCK_EXCLUSIVE || mode == DIGBY_LOCK_EXCLUSIVE) return DIGBY_BUSY;
     }
     f->lock = mode;
     return DIGBY_OK;
@@ -118,23 +113,24 @@ static void ram_close(digby_file *file)
 {
     fw_ramfile *f = (fw_ramfile *)file;
     if (!f) return;
-    ram_unlock(f);
+    f->lock = DIGBY_LOCK_NONE;
     f->open = 0;
 }
+
+/* The functions, as a constant table (in flash); each fw_ramvfs copies it
+   and points ctx at itself.  No map functions: reads go through digby's
+   cache. */
+static const digby_vfs ram_functions = {
+    .version = DIGBY_VFS_VERSION,
+    .open = ram_open, .read = ram_read, .write = ram_write, .sync = ram_sync,
+    .size = ram_size, .truncate = ram_truncate, .lock = ram_lock, .close = ram_close,
+};
 
 void fw_ramvfs_init(fw_ramvfs *r, void *mem, size_t capacity)
 {
     memset(r, 0, sizeof(*r));
+    r->vfs = ram_functions;
+    r->vfs.ctx = r;
     r->mem = (uint8_t *)mem;
     r->capacity = capacity;
-    r->vfs.version = DIGBY_VFS_VERSION;
-    r->vfs.ctx = r;
-    r->vfs.open = ram_open;
-    r->vfs.read = ram_read;
-    r->vfs.write = ram_write;
-    r->vfs.sync = ram_sync;
-    r->vfs.size = ram_size;
-    r->vfs.truncate = ram_truncate;
-    r->vfs.lock = ram_lock;
-    r->vfs.close = ram_close;
 }

@@ -26,7 +26,6 @@ typedef struct fw_ramvfs {
     size_t capacity;        /* bytes in mem */
     size_t size;            /* the file's size */
     int exists;
-    int shared_locks, exclusive;
     unsigned long writes, syncs;
     fw_ramfile files[FW_RAMVFS_MAX_OPEN];
 } fw_ramvfs;

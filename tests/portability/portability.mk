@@ -133,25 +133,20 @@ port-need = @command -v $(1) >/dev/null 2>&1 || { \
 
 # $(call port-run,binaries,runner,scale,extra environment,test=scale ...):
 # run each test binary (under runner, e.g. qemu), at scale or the scale given
-# for its name, summarise, fail if any failed.  Files go to
-# $(PORT_TMP)/<the binary's directory name>.
+# for its name, summarise, fail if any failed (the Makefile's test-loop).
+# Files go to $(PORT_TMP)/<the binary's directory name>.
 define port-run
-@pass=0; fail=0; failed=""; \
-	for t in $(1); do \
-	    s=$(3); for o in $(5); do \
+@$(call test-loop,$(1),$(call port-test-setup,$(3),$(5)),env DIGBY_TEST_DIR=$$d DIGBY_TEST_SCALE=$$s $(4) $(2),$(call port-summary,$(2),$(3),$(5)))
+endef
+port-summary = $(strip $(1)) DIGBY_TEST_SCALE=$(2)$(if $(strip $(3)), except $(strip $(3)))
+# $(call port-test-setup,scale,test=scale ...): port-run's setup of test $$t:
+# its scale s, and its directory d, emptied.
+define port-test-setup
+s=$(1); for o in $(2); do \
 	        if [ "$${o%%=*}" = "$$(basename $$t)" ]; then s=$${o#*=}; fi; \
 	    done; \
 	    echo "==== $$t (DIGBY_TEST_SCALE=$$s)"; d=$(PORT_TMP)/$$(basename $$(dirname $$t)); \
-	    rm -rf $$d; mkdir -p $$d; \
-	    if env DIGBY_TEST_DIR=$$d DIGBY_TEST_SCALE=$$s $(4) $(2) ./$$t; then \
-	        pass=$$((pass + 1)); \
-	    else \
-	        fail=$$((fail + 1)); failed="$$failed $$t"; \
-	    fi; \
-	done; \
-	echo "==== summary ($(strip $(2)) DIGBY_TEST_SCALE=$(3)$(if $(strip $(5)), except $(strip $(5)))): $$pass passed, $$fail failed"; \
-	for t in $$failed; do echo "FAILED: $$t"; done; \
-	test $$fail -eq 0
+	    rm -rf $$d; mkdir -p $$d;
 endef
 
 # $(call port-smoke,binary,runner): the smoke test, then both fixtures.

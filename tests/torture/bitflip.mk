@@ -9,17 +9,7 @@
 #                         every 89th bit, every 7th other page, every other
 #                         page trial
 BITFLIP_DIR  = build/torture/bitflip
-TORTURE_TARGETS += torture-bitflip
-TEST_SLICES     += slice-bitflip
-.PHONY: torture-bitflip slice-bitflip
-
-$(BITFLIP_DIR)/bitflip: tests/torture/bitflip.c tests/torture/det_entropy.h tests/torture/figures.h digby.h | check-amalgamation
-	@mkdir -p $(@D)
-	$(CC) $(TEST_FLAGS) -O2 $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
-# the slice's build: clang -O0 compiles fastest (make test's budget)
-$(BITFLIP_DIR)/bitflip-asan: tests/torture/bitflip.c tests/torture/det_entropy.h tests/torture/figures.h digby.h | check-amalgamation
-	@mkdir -p $(@D)
-	$(CLANG) $(TEST_FLAGS) -O0 $(SANITIZE) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
+$(eval $(call torture-part,bitflip,$(BITFLIP_DIR),tests/torture/det_entropy.h tests/torture/figures.h,-O2))
 
 torture-bitflip: $(BITFLIP_DIR)/bitflip
 	@mkdir -p $(TORTURE_OUT); rm -f $(TORTURE_OUT)/bitflip.txt

@@ -7,17 +7,7 @@
 #                          ASan+UBSan
 DISKFULL_DIR     = build/torture/diskfull
 DISKFULL_ROUNDS ?= 30
-TORTURE_TARGETS += torture-diskfull
-TEST_SLICES     += slice-diskfull
-.PHONY: torture-diskfull slice-diskfull
-
-$(DISKFULL_DIR)/diskfull: tests/torture/diskfull.c digby.h | check-amalgamation
-	@mkdir -p $(@D)
-	$(CC) $(TEST_FLAGS) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
-# the slice's build: ASan+UBSan, clang -O0 (make test's budget)
-$(DISKFULL_DIR)/diskfull-asan: tests/torture/diskfull.c digby.h | check-amalgamation
-	@mkdir -p $(@D)
-	$(CLANG) $(TEST_FLAGS) -O0 $(SANITIZE) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
+$(eval $(call torture-part,diskfull,$(DISKFULL_DIR)))
 
 torture-diskfull: $(DISKFULL_DIR)/diskfull
 	@mkdir -p $(TORTURE_OUT); rm -f $(TORTURE_OUT)/diskfull.txt

@@ -29,8 +29,9 @@ FAULTS_BIN   = $(FAULTS_DIR)/faults
 FAULTS_ASAN  = $(FAULTS_DIR)/faults-asan
 # the slice's build: ASan+UBSan without optimisation (compiles in seconds)
 FAULTS_SLICE = $(FAULTS_DIR)/slice/faults-asan
-# the fault VFS, model and workload it shares with tests/crash.c
-FAULTS_HDRS  = tests/fault_vfs.h tests/crash_model.h
+# the fault VFS, model and workload it shares with tests/crash.c, and the
+# other shared test headers (tests/*.h)
+FAULTS_HDRS  = $(TEST_HDRS)
 
 TORTURE_TARGETS += torture-faults
 TEST_SLICES     += slice-faults

@@ -7,17 +7,7 @@
 #   make slice-kill     (make test) 20 kills (10 plain, 10 encrypted), ASan+UBSan
 KILL_DIR     = build/torture/kill
 KILL_ROUNDS ?= 1000
-TORTURE_TARGETS += torture-kill
-TEST_SLICES     += slice-kill
-.PHONY: torture-kill slice-kill
-
-$(KILL_DIR)/kill: tests/torture/kill.c tests/torture/figures.h digby.h | check-amalgamation
-	@mkdir -p $(@D)
-	$(CC) $(TEST_FLAGS) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
-# the slice's build: clang -O0 compiles fastest (make test's budget)
-$(KILL_DIR)/kill-asan: tests/torture/kill.c tests/torture/figures.h digby.h | check-amalgamation
-	@mkdir -p $(@D)
-	$(CLANG) $(TEST_FLAGS) -O0 $(SANITIZE) $< -o $@ $(filter-out -lcmocka,$(TEST_LIBS))
+$(eval $(call torture-part,kill,$(KILL_DIR),tests/torture/figures.h))
 
 torture-kill: $(KILL_DIR)/kill
 	@mkdir -p $(TORTURE_OUT) $(KILL_DIR)/tmp; rm -f $(TORTURE_OUT)/kill.txt

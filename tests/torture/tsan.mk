@@ -17,14 +17,14 @@ TORTURE_TARGETS += torture-tsan
 TEST_SLICES     += slice-tsan
 .PHONY: torture-tsan slice-tsan
 
-$(TSAN_DIR)/threads-clang: tests/threads.c tests/harness.h digby.h | check-amalgamation
+$(TSAN_DIR)/threads-clang: tests/threads.c $(TEST_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(TSAN_FLAGS) $< -o $@ $(TEST_LIBS)
 # the slice's build: -O0 compiles in a second and runs about as fast here
-$(TSAN_DIR)/threads-clang-O0: tests/threads.c tests/harness.h digby.h | check-amalgamation
+$(TSAN_DIR)/threads-clang-O0: tests/threads.c $(TEST_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(TSAN_FLAGS) -O0 $< -o $@ $(TEST_LIBS)
-$(TSAN_DIR)/threads-gcc: tests/threads.c tests/harness.h digby.h | check-amalgamation
+$(TSAN_DIR)/threads-gcc: tests/threads.c $(TEST_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(GCC) $(TSAN_FLAGS) $< -o $@ $(TEST_LIBS)
 
