@@ -148,7 +148,7 @@ endef
 
 # (defined before the rule: make expands a rule's prerequisites as it reads it)
 NOLZ4_SRC  = tests/nolz4/main.c tests/nolz4/writer.c
-NOLZ4_BINS = $(if $(filter bigitems,$(TESTS)),build/tests/nolz4 build/tests-asan/nolz4)
+NOLZ4_BINS = $(if $(filter large_items,$(TESTS)),build/tests/nolz4 build/tests-asan/nolz4)
 
 test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) cli-test
 	$(call run-tests,$(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS),$(DIGBY_TEST_SCALE))
@@ -158,7 +158,7 @@ test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) c
 # tests/nolz4/: a DIGBY_NO_LZ4 + DIGBY_NO_CRYPTO build (main.c) reads a file
 # that the full build (writer.c) writes, in one program: both are
 # DIGBY_STATIC (whose unused functions are no error here).  make test runs
-# it with bigitems.
+# it with large_items.
 build/tests/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h tests/sha256_vectors.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) -Wno-unused-function $(NOLZ4_SRC) -o $@ $(TEST_LIBS)

@@ -1,5 +1,5 @@
 /* tests/harness.h -- what the cmocka test programs share (tests/api_*.c,
-   bigitems.c, crypto.c, threads.c).
+   large_items.c, crypto.c, threads.c).
 
    Include it after digby.h (which the program includes with
    DIGBY_IMPLEMENTATION), having defined TEST_NAME, the program's name:

@@ -1,7 +1,7 @@
 /* tests/sha256_vectors.h -- the short SHA-256 test vectors of FIPS 180-4
    (the empty message, "abc", the 56-byte two-block message), checked
    through digby__sha256_of: whichever implementation the build has
-   (mbedTLS, or the portable one under DIGBY_NO_CRYPTO).  tests/bigitems.c
+   (mbedTLS, or the portable one under DIGBY_NO_CRYPTO).  tests/large_items.c
    and tests/nolz4/main.c.
 
    Include it after digby.h (with the implementation) and cmocka.h. */

@@ -9,7 +9,7 @@
    digby_check recomputes every large key's hash.  Compressed items can
    still be deleted (freeing them reads no chunk).
 
-   Built by its own Makefile rule (make test runs it with bigitems). */
+   Built by its own Makefile rule (make test runs it with large_items). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -30,7 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../sha256_vectors.h" /* FIPS 180-4 vectors, shared with tests/bigitems.c */
+#include "../sha256_vectors.h" /* FIPS 180-4 vectors, shared with tests/large_items.c */
 
 #define ASSERT_RC(expr, want)                                                   \
     do {                                                                        \

@@ -1,4 +1,4 @@
-/* bigitems: large keys, overflow items, streaming value I/O, compression.
+/* large_items: large keys, overflow items, streaming value I/O, compression.
 
    Large keys (past digby_max_key_bytes) in families that tie on the bytes
    a large key's cell keeps (224) and on more than max_key bytes (tie
@@ -18,7 +18,7 @@
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 
-#define TEST_NAME "bigitems"
+#define TEST_NAME "large_items"
 #include "harness.h" /* rc_name, ASSERT_RC, make_path, check_clean, keycmp, xmalloc */
 #include "sha256_vectors.h" /* FIPS 180-4 vectors, shared with tests/nolz4/main.c */
 
@@ -796,11 +796,11 @@ static void test_streaming_put(void **state)
     digby_txn *w;
     digby_blob *b, *b2;
     digby_stats st, st2;
-    unsigned char *bigkey = (unsigned char *)xmalloc(5000);
+    unsigned char *large_key = (unsigned char *)xmalloc(5000);
     size_t i;
     int comp;
     (void)state;
-    memset(bigkey, 'K', 5000);
+    memset(large_key, 'K', 5000);
     make_path(path, sizeof(path), "stream");
     db = open_db(path, 4096, 0);
     ASSERT_OK(digby_txn_begin(db, 0, &w));
@@ -813,8 +813,8 @@ static void test_streaming_put(void **state)
         }
         stream_put(w, NULL, comp ? "tiny1" : "tiny0", 5, 3, 10, 1, flags); /* fits its leaf */
         stream_put(w, NULL, comp ? "empty1" : "empty0", 6, 3, 0, 1, flags);
-        bigkey[4999] = (unsigned char)comp;
-        stream_put(w, NULL, bigkey, 5000, 77, 400000, comp, flags);
+        large_key[4999] = (unsigned char)comp;
+        stream_put(w, NULL, large_key, 5000, 77, 400000, comp, flags);
     }
     ASSERT_OK(digby_txn_commit(w));
     check_clean(db);
@@ -830,8 +830,8 @@ static void test_streaming_put(void **state)
         }
         expect_val(db, comp ? "tiny1" : "tiny0", 3, 10, 1);
         expect_val(db, comp ? "empty1" : "empty0", 3, 0, 1);
-        bigkey[4999] = (unsigned char)comp;
-        ASSERT_OK(digby_get(db, bigkey, 5000, &v, &vn, NULL));
+        large_key[4999] = (unsigned char)comp;
+        ASSERT_OK(digby_get(db, large_key, 5000, &v, &vn, NULL));
         assert_int_equal(vn, 400000);
         assert_true(val_ok(77, 0, (const unsigned char *)v, vn, comp));
         digby_free(db, v);
@@ -845,19 +845,19 @@ static void test_streaming_put(void **state)
     assert_null(b);
     ASSERT_OK(digby_txn_put_begin(w, NULL, "new", 3, 100000, DIGBY_PUT_NOOVERWRITE, &b));
     ASSERT_RC(digby_txn_put_begin(w, NULL, "other", 5, 1, 0, &b2), DIGBY_BUSY);
-    ASSERT_OK(digby_blob_write(b, bigkey, 5000));
+    ASSERT_OK(digby_blob_write(b, large_key, 5000));
     ASSERT_RC(digby_blob_finish(b), DIGBY_INVALID); /* still open */
-    ASSERT_RC(digby_blob_write(b, bigkey, 100000), DIGBY_INVALID);
-    for (i = 5000; i < 100000; i += 5000) ASSERT_OK(digby_blob_write(b, bigkey, 5000));
+    ASSERT_RC(digby_blob_write(b, large_key, 100000), DIGBY_INVALID);
+    for (i = 5000; i < 100000; i += 5000) ASSERT_OK(digby_blob_write(b, large_key, 5000));
     ASSERT_OK(digby_txn_put(w, NULL, "new", 3, "meanwhile", 9, 0));
     ASSERT_RC(digby_blob_finish(b), DIGBY_EXISTS);
     /* abort frees what was written */
     ASSERT_OK(digby_txn_put_begin(w, NULL, "gone", 4, 300000, DIGBY_PUT_COMPRESS, &b));
-    for (i = 0; i < 60; i++) ASSERT_OK(digby_blob_write(b, bigkey, 5000));
+    for (i = 0; i < 60; i++) ASSERT_OK(digby_blob_write(b, large_key, 5000));
     digby_blob_abort(b);
     /* commit drops an unfinished one */
-    ASSERT_OK(digby_txn_put_begin(w, NULL, bigkey, 5000, 300000, 0, &b));
-    for (i = 0; i < 20; i++) ASSERT_OK(digby_blob_write(b, bigkey, 5000));
+    ASSERT_OK(digby_txn_put_begin(w, NULL, large_key, 5000, 300000, 0, &b));
+    for (i = 0; i < 20; i++) ASSERT_OK(digby_blob_write(b, large_key, 5000));
     ASSERT_OK(digby_txn_commit(w));
     check_clean(db);
     {
@@ -867,8 +867,8 @@ static void test_streaming_put(void **state)
         ASSERT_OK(digby_get(db, "new", 3, &v, &vn, NULL));
         assert_int_equal(vn, 9);
         digby_free(db, v);
-        bigkey[4999] = 0;
-        ASSERT_OK(digby_get(db, bigkey, 5000, &v, &vn, NULL));
+        large_key[4999] = 0;
+        ASSERT_OK(digby_get(db, large_key, 5000, &v, &vn, NULL));
         assert_int_equal(vn, 400000); /* not replaced */
         digby_free(db, v);
     }
@@ -885,13 +885,13 @@ static void test_streaming_put(void **state)
     digby_txn_abort(w);
     ASSERT_OK(digby_txn_begin(db, 0, &w));
     ASSERT_OK(digby_txn_put_begin(w, NULL, "x", 1, 200000, 0, &b));
-    ASSERT_OK(digby_blob_write(b, bigkey, 5000));
+    ASSERT_OK(digby_blob_write(b, large_key, 5000));
     digby_txn_abort(w);
     digby_blob_abort(NULL);
     check_clean(db);
     ASSERT_OK(digby_close(db));
     unlink(path);
-    free(bigkey);
+    free(large_key);
 }
 
 /* ---- limits and hashes ------------------------------------------------------------------ */
