@@ -373,6 +373,13 @@ static void set_opts(digby_options *o, const digby_vfs *vfs)
     }
     o->compression = C.lz4 ? DIGBY_COMPRESS_LZ4 : DIGBY_COMPRESS_NONE;
     o->cache_bytes = 64 * (size_t)C.ps;
+    /* Every read through the cache, so through pread, the call the
+       system-call sweep fails.  A memory map could not follow anyway: a
+       child moves the handle to a copy of the file (dup2 over its
+       descriptor), while the map it inherited still shows the parent's
+       file, which the child's commits do not grow (reads past its end are
+       a SIGBUS). */
+    o->flags = DIGBY_OPEN_NO_MMAP;
 }
 
 static void child_finish(wl *w); /* never returns */
