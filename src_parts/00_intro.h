@@ -8,7 +8,9 @@
          and include "digby.h" without the define everywhere else.
          The implementation needs the system's xxhash.h (Debian: libxxhash-dev),
          lz4.h (liblz4-dev; link -llz4) unless DIGBY_NO_LZ4, and mbedTLS
-         (libmbedtls-dev; link -lmbedcrypto) unless DIGBY_NO_CRYPTO.
+         (libmbedtls-dev; link -lmbedcrypto) unless DIGBY_NO_CRYPTO, or
+         instead OpenSSL 3 (libssl-dev; link -lcrypto) with
+         DIGBY_CRYPTO_OPENSSL.
 
    What it is: a copy-on-write (shadow-paging) B+ tree in a single file.  A
    commit writes its new pages and one of two meta pages, then syncs once;
@@ -46,6 +48,13 @@
    |                      | compressed items read as DIGBY_NOFEATURE   |          |       |
    | DIGBY_NO_CRYPTO      | no mbedTLS: no encryption; encrypted files | off      | impl  |
    |                      | and keys are refused with DIGBY_NOFEATURE  |          |       |
+   | DIGBY_CRYPTO_OPENSSL | OpenSSL 3's libcrypto (-lcrypto) instead   | off      | impl  |
+   |                      | of mbedTLS for every primitive: AES-GCM,   | (mbedTLS)|       |
+   |                      | key wrap, PBKDF2, HMAC, SHA-256, random    |          |       |
+   |                      | source (RAND_bytes; with an entropy        |          |       |
+   |                      | callback a CTR_DRBG seeded from it).  Same |          |       |
+   |                      | file format: each reads the other's files. |          |       |
+   |                      | Not with DIGBY_NO_CRYPTO                   |          |       |
    | DIGBY_DEBUG          | every commit first walks the pages it is   | off      | impl  |
    |                      | about to write as digby_check would (page  |          |       |
    |                      | structure, key order, separators, txids,   |          |       |

@@ -142,10 +142,12 @@ typedef struct digby_options {
        nonces stay safe to 2^32 writes per key: NIST SP 800-38D). */
     uint64_t rekey_after_writes;
     /* Random bytes for nonces, keys and salts: fill buf with len bytes and
-       return 0, or return non-zero on failure.  NULL: the operating system's
+       return 0, or return non-zero on failure.  It seeds a CTR_DRBG (NIST
+       SP 800-90A), which draws the bytes.  NULL: the operating system's
        source through mbedTLS (required under DIGBY_NO_POSIX unless mbedTLS
-       was built with a hardware source).  Called with internal locks held:
-       it must not call digby. */
+       was built with a hardware source), or OpenSSL's RAND_bytes with
+       DIGBY_CRYPTO_OPENSSL.  Called with internal locks held: it must not
+       call digby. */
     int (*entropy)(void *ctx, uint8_t *buf, size_t len);
     void *entropy_ctx;
 

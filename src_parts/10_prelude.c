@@ -74,11 +74,29 @@
 #include <lz4.h>
 #endif
 
-/* mbedTLS 2.28 or 3.x (link -lmbedcrypto): AES-GCM, CTR_DRBG and
-   PBKDF2-HMAC-SHA-256 for encryption (only 32_aead.c uses them) and the
-   SHA-256 of large keys (36_sha256.c, which has a portable one under
-   DIGBY_NO_CRYPTO). */
-#ifndef DIGBY_NO_CRYPTO
+/* The crypto backend: mbedTLS 2.28 or 3.x (link -lmbedcrypto), or with
+   DIGBY_CRYPTO_OPENSSL OpenSSL 3's libcrypto (link -lcrypto).  Either gives
+   AES-GCM, the random source and PBKDF2-HMAC-SHA-256 for encryption (only
+   32_aead.c uses them) and the SHA-256 of large keys (36_sha256.c, which
+   has a portable one under DIGBY_NO_CRYPTO). */
+#if defined(DIGBY_CRYPTO_OPENSSL) && defined(DIGBY_NO_CRYPTO)
+#error "digby: DIGBY_CRYPTO_OPENSSL and DIGBY_NO_CRYPTO contradict each other: define one"
+#endif
+#if defined(DIGBY_CRYPTO_OPENSSL)
+#if defined(__has_include)
+#if !__has_include(<openssl/evp.h>)
+#error "digby with DIGBY_CRYPTO_OPENSSL needs OpenSSL (openssl/evp.h): install Debian's libssl-dev (and link -lcrypto), or leave the switch out for mbedTLS, or define DIGBY_NO_CRYPTO"
+#endif
+#endif
+#include <openssl/opensslv.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#if !defined(OPENSSL_VERSION_MAJOR) || OPENSSL_VERSION_MAJOR < 3
+#error "digby with DIGBY_CRYPTO_OPENSSL needs OpenSSL 3.0 or later (Debian: libssl-dev)"
+#endif
+#elif !defined(DIGBY_NO_CRYPTO)
 #if defined(__has_include)
 #if !__has_include(<mbedtls/gcm.h>)
 #error "digby needs mbedTLS (mbedtls/gcm.h): install Debian's libmbedtls-dev (and link -lmbedcrypto), or define DIGBY_NO_CRYPTO"

@@ -1,23 +1,33 @@
-/* SHA-256 (FIPS 180-4) of large keys: mbedTLS, or a portable one.
+/* SHA-256 (FIPS 180-4) of large keys: the crypto backend, or a portable one.
 
    SHA-256 (FIPS 180-4) of large keys (FORMAT.md section 6a): a large key
    is indexed in the tree by its first bytes and its hash, which makes
-   equality cheap.  mbedTLS computes it (2.28 and 3.x); under
-   DIGBY_NO_CRYPTO a small portable implementation does, so that files with
-   large keys work in every build.  Nothing outside this part sees an
-   mbedTLS type. */
+   equality cheap.  mbedTLS computes it (2.28 and 3.x), or OpenSSL's EVP
+   under DIGBY_CRYPTO_OPENSSL; under DIGBY_NO_CRYPTO a small portable
+   implementation does, so that files with large keys work in every build.
+   An EVP digest context is allocated (by OpenSSL, outside digby's hooks)
+   and these functions cannot fail, so when OpenSSL cannot make or start
+   one, that hash is computed by the portable code instead: the same
+   bytes.  Nothing outside this part sees a backend's type. */
+
+#if !defined(DIGBY_NO_CRYPTO) && !defined(DIGBY_CRYPTO_OPENSSL)
+#define DIGBY__SHA256_MBEDTLS 1
+#endif
 
 struct digby__sha256 {
-#ifndef DIGBY_NO_CRYPTO
+#ifdef DIGBY__SHA256_MBEDTLS
     mbedtls_sha256_context m;
 #else
+#ifdef DIGBY_CRYPTO_OPENSSL
+    EVP_MD_CTX *evp;     /* NULL: the portable code below hashes */
+#endif
     uint32_t h[8];
     uint64_t bytes;      /* message bytes so far */
     uint8_t buf[64];     /* a partial block */
 #endif
 };
 
-#ifndef DIGBY_NO_CRYPTO
+#ifdef DIGBY__SHA256_MBEDTLS
 
 static void digby__sha256_init(digby__sha256 *s)
 {
@@ -48,7 +58,7 @@ static void digby__sha256_final(digby__sha256 *s, uint8_t out[32])
     mbedtls_sha256_free(&s->m);
 }
 
-#else /* DIGBY_NO_CRYPTO: portable */
+#else /* portable (DIGBY_NO_CRYPTO), and OpenSSL's fallback */
 
 static const uint32_t digby__sha256_k[64] = {
     0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u,
@@ -90,7 +100,7 @@ static void digby__sha256_block(uint32_t *h, const uint8_t *p)
     h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
-static void digby__sha256_init(digby__sha256 *s)
+static void digby__sha256p_init(digby__sha256 *s)
 {
     static const uint32_t iv[8] = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
                                    0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u};
@@ -98,7 +108,7 @@ static void digby__sha256_init(digby__sha256 *s)
     s->bytes = 0;
 }
 
-static void digby__sha256_update(digby__sha256 *s, const void *data, size_t n)
+static void digby__sha256p_update(digby__sha256 *s, const void *data, size_t n)
 {
     const uint8_t *p = (const uint8_t *)data;
     size_t fill = (size_t)(s->bytes & 63);
@@ -119,7 +129,7 @@ static void digby__sha256_update(digby__sha256 *s, const void *data, size_t n)
     if (n) memcpy(s->buf, p, n);
 }
 
-static void digby__sha256_final(digby__sha256 *s, uint8_t out[32])
+static void digby__sha256p_final(digby__sha256 *s, uint8_t out[32])
 {
     uint64_t bits = s->bytes * 8;
     size_t fill = (size_t)(s->bytes & 63);
@@ -143,7 +153,43 @@ static void digby__sha256_final(digby__sha256 *s, uint8_t out[32])
 
 #undef DIGBY__ROR32
 
-#endif /* DIGBY_NO_CRYPTO */
+/* The interface: OpenSSL's EVP SHA-256 where it can start one, else the
+   portable code above (DIGBY_NO_CRYPTO: always). */
+static void digby__sha256_init(digby__sha256 *s)
+{
+#ifdef DIGBY_CRYPTO_OPENSSL
+    s->evp = EVP_MD_CTX_new();
+    if (s->evp && EVP_DigestInit_ex(s->evp, EVP_sha256(), NULL) == 1) return;
+    EVP_MD_CTX_free(s->evp);
+    s->evp = NULL;
+#endif
+    digby__sha256p_init(s);
+}
+
+/* (EVP's SHA-256 update and final, once started, only hash: their results
+   are not checked.) */
+static void digby__sha256_update(digby__sha256 *s, const void *p, size_t n)
+{
+#ifdef DIGBY_CRYPTO_OPENSSL
+    if (s->evp) { (void)EVP_DigestUpdate(s->evp, p, n); return; }
+#endif
+    digby__sha256p_update(s, p, n);
+}
+
+static void digby__sha256_final(digby__sha256 *s, uint8_t out[32])
+{
+#ifdef DIGBY_CRYPTO_OPENSSL
+    if (s->evp) {
+        (void)EVP_DigestFinal_ex(s->evp, out, NULL);
+        EVP_MD_CTX_free(s->evp);
+        s->evp = NULL;
+        return;
+    }
+#endif
+    digby__sha256p_final(s, out);
+}
+
+#endif /* DIGBY__SHA256_MBEDTLS */
 
 /* SHA-256 of n bytes at p, in one call. */
 static void digby__sha256_of(const void *p, size_t n, uint8_t out[32])

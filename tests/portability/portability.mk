@@ -12,7 +12,8 @@
 #   make port-compile     digby.h with the implementation, -Werror, in every
 #                         switch configuration (PORT_CONFIGS): gcc and clang
 #                         as C99, g++ and clang++ as C++11, mingw-w64 (x86_64
-#                         and i686, C99; x86_64 C++11), arm-none-eabi (bare)
+#                         and i686, C99; x86_64 C++11), arm-none-eabi (bare);
+#                         the native ones also with DIGBY_CRYPTO_OPENSSL
 #   make port-configs     the smoke test natively under ASan+UBSan in the
 #                         switch sets that change the code: DIGBY_NO_THREADS,
 #                         DIGBY_NO_POSIX (memory VFS only; no default VFS),
@@ -118,6 +119,12 @@ endef
 $(foreach c,$(PORT_COMPILERS),$(foreach g,$(PORT_CONFIGS),$(eval $(call port-compile-rule,$(c),$(g)))))
 PORT_COMPILE_OBJS = $(foreach c,$(PORT_COMPILERS),$(PORT_CONFIGS:%=$(PORT)/compile/$(c)-%.o)) \
                     $(PORT)/arm/digby-smallest.o $(PORT)/arm/digby-full.o
+# The OpenSSL backend (DIGBY_CRYPTO_OPENSSL) with the native compilers
+# only: the host's libssl-dev headers; the cross targets have no OpenSSL.
+PORT_NATIVE        = gcc gccstatic clang gxx clangxx
+PORT_FLAGS_openssl = -DDIGBY_CRYPTO_OPENSSL
+$(foreach c,$(PORT_NATIVE),$(eval $(call port-compile-rule,$(c),openssl)))
+PORT_COMPILE_OBJS += $(PORT_NATIVE:%=$(PORT)/compile/%-openssl.o)
 
 # -m32 needs /usr/include/asm, which Debian's gcc-multilib provides; this
 # directory stands in for it where gcc-multilib is not installed (it
@@ -174,7 +181,7 @@ portability: check-amalgamation
 
 port-compile: $(PORT_COMPILE_OBJS)
 	@echo "==== port-compile: $(words $(PORT_COMPILE_OBJS)) compiles passed" \
-	      "($(PORT_COMPILERS) arm-none-eabi) x ($(PORT_CONFIGS))"
+	      "($(PORT_COMPILERS) arm-none-eabi) x ($(PORT_CONFIGS)), ($(PORT_NATIVE)) x openssl"
 
 $(PORT_COMPILE_OBJS): | port-tools-compile
 .PHONY: port-tools-compile
