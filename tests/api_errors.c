@@ -974,6 +974,26 @@ static void test_mmap_reads(void **state)
     memset(&o, 0, sizeof(o));
     o.flags = DIGBY_OPEN_MMAP;
 
+    /* the map is the default: no flag maps as DIGBY_OPEN_MMAP does, and
+       DIGBY_OPEN_NO_MMAP reads through the cache; both flags together are
+       a contradiction */
+    o.flags = 0;
+    ASSERT_OK(digby_open(f->path, &o, &f->db));
+    get_stat(f->db, &s2);
+    assert_int_equal(s2.mapped_bytes, can_map ? st.file_bytes : 0);
+    ASSERT_OK(digby_close(f->db));
+    o.flags = DIGBY_OPEN_NO_MMAP;
+    ASSERT_OK(digby_open(f->path, &o, &f->db));
+    get_stat(f->db, &s2);
+    assert_int_equal(s2.mapped_bytes, 0);
+    expect_get(f->db, S("key0000007"), (marked_val(v, 7), v), 60);
+    ASSERT_OK(digby_close(f->db));
+    f->db = NULL;
+    o.flags = DIGBY_OPEN_MMAP | DIGBY_OPEN_NO_MMAP;
+    ASSERT_RC(digby_open(f->path, &o, &f->db), DIGBY_INVALID);
+    assert_null(f->db);
+    o.flags = DIGBY_OPEN_MMAP;
+
     /* sound: every key reads back through the map */
     ASSERT_OK(digby_open(f->path, &o, &f->db));
     get_stat(f->db, &s2);
