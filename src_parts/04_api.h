@@ -32,6 +32,9 @@
               DIGBY_IOERR (also: the entropy source failed); DIGBY_FULL;
               DIGBY_NOMEM.
    Threads:   a handle may be shared by threads (unless DIGBY_NO_THREADS).
+              It must not be used in a child process after fork() (its
+              memory map, lock and cache belong to the parent): open the
+              file again there.
    Technique: shadow paging with two alternating meta pages; open picks the
               newest meta page whose checksum verifies (no recovery step).
               Encrypted files: AES-GCM per page under a random data key,
