@@ -19,10 +19,15 @@
  *
  *   build/bench [--engines=digby,lmdb,...] [--workloads=fillrandom,...]
  *               [--groups=random,...] [--results=FILE] [--no-results]
- *   engines: digby, digby-enc (digby again with AES-256-GCM encryption on, a
- *   fixed raw key; not a peer), digby-mmap (digby again with DIGBY_OPEN_MMAP;
- *   not a peer), lmdb, sqlite, leveldb, rocksdb: those that bench/Makefile
- *   built in (the others read n/a).
+ *   engines: digby (default options: reads from a map of the file),
+ *   digby-cache (digby again with DIGBY_OPEN_NO_MMAP: every read through the
+ *   bounded cache), digby-enc (AES-256-GCM, a fixed raw key, mbedTLS),
+ *   digby-enc-openssl (the same with the OpenSSL backend; built in when
+ *   <openssl/evp.h> is installed) -- none of them a peer -- and lmdb,
+ *   sqlite, leveldb, rocksdb: those that bench/Makefile built in (the
+ *   others read n/a).  Groups: "defaults" runs the random group's
+ *   workloads with every engine on its library's default options (no cache
+ *   size set); the others give every engine a CACHE_MB cache.
  *   env: N (default 1000000), QUICK=1 (N=100000), BENCH_DIR
  *        (/tmp/digby-bench), CACHE_MB (64), BENCH_MAX_SECONDS (900: a
  *        workload that runs longer is stopped and reported as partial).
@@ -53,28 +58,35 @@ int g_quick = 0;
 
 /* Unsized, so that a row added without raising NGROUPS (bench.h) does not compile. */
 const group_t groups[] = {
-    { "seq", 0, 0, 0, { W_FILLSEQ }, 1 },
-    { "random", 0, 0, 0, { W_FILLRANDOM, W_OVERWRITE, W_READRANDOM, W_READMISSING, W_READSEQ,
-                           W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9 },
-    { "sync", 0, 1, 0, { W_FILLSYNC }, 1 },
-    { "100K", 0, 0, 0, { W_FILL100K }, 1 },
-    { "100K-lz4", 0, 0, 1, { W_FILL100K_LZ4 }, 1 },
-    { "redb-seq", 1, 0, 0, { W_FILLSEQ }, 1 },
-    { "redb-random", 1, 0, 0, { W_FILLRANDOM, W_OVERWRITE, W_READRANDOM, W_READMISSING, W_READSEQ,
-                                W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9 },
-    { "redb-sync", 1, 1, 0, { W_FILLSYNC }, 1 },
+    /* The random group with every engine on its library's default options:
+       no cache size set (issue #13's first table). */
+    { "defaults", SH_DEFAULTS, 0, 0, { W_FILLRANDOM, W_OVERWRITE, W_READRANDOM, W_READMISSING, W_READSEQ,
+                                       W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9 },
+    { "seq", SH_EQUAL, 0, 0, { W_FILLSEQ }, 1 },
+    { "random", SH_EQUAL, 0, 0, { W_FILLRANDOM, W_OVERWRITE, W_READRANDOM, W_READMISSING, W_READSEQ,
+                                  W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9 },
+    { "sync", SH_EQUAL, 1, 0, { W_FILLSYNC }, 1 },
+    { "100K", SH_EQUAL, 0, 0, { W_FILL100K }, 1 },
+    { "100K-lz4", SH_EQUAL, 0, 1, { W_FILL100K_LZ4 }, 1 },
+    { "redb-seq", SH_REDB, 0, 0, { W_FILLSEQ }, 1 },
+    { "redb-random", SH_REDB, 0, 0, { W_FILLRANDOM, W_OVERWRITE, W_READRANDOM, W_READMISSING, W_READSEQ,
+                                      W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9 },
+    { "redb-sync", SH_REDB, 1, 0, { W_FILLSYNC }, 1 },
     /* Supplement: the same reads with a cache larger than the database, so
-       that digby's cache-hit path is compared with LMDB's (whose mmap has
-       the whole file in the OS page cache in every run). */
-    { "bigcache", 2, 0, 0, { W_FILLRANDOM, W_READRANDOM, W_READMISSING, W_READSEQ, W_SEEKRANDOM,
-                             W_READRANDOM2T }, 6 },
+       that digby's cache-hit path (digby-cache, and the encrypted engines,
+       which always read through the cache) is compared with LMDB's (whose
+       mmap has the whole file in the OS page cache in every run). */
+    { "bigcache", SH_BIGCACHE, 0, 0, { W_FILLRANDOM, W_READRANDOM, W_READMISSING, W_READSEQ, W_SEEKRANDOM,
+                                       W_READRANDOM2T }, 6 },
 };
 
 const shape_t shapes[NSHAPES] = {
-    { 16, 100, 1, 0, "16-byte keys, 100-byte values" },
-    { 24, 150, 1, 0, "redb-shaped: 24-byte keys, 150-byte values" },
-    { 16, 100, 8, (1u << E_DIGBY) | (1u << E_DIGBY_ENC) | (1u << E_LMDB),
-      "16-byte keys, 100-byte values, cache 8x larger (digby, digby encrypted and LMDB only)" },
+    [SH_DEFAULTS] = { 16, 100, 0, 0, "16-byte keys, 100-byte values, every engine on its default options" },
+    [SH_EQUAL] = { 16, 100, 1, 0, "16-byte keys, 100-byte values" },
+    [SH_REDB] = { 24, 150, 1, 0, "redb-shaped: 24-byte keys, 150-byte values" },
+    [SH_BIGCACHE] = { 16, 100, 8, (1u << E_DIGBY) | (1u << E_DIGBY_CACHE) | (1u << E_DIGBY_ENC) |
+                                      (1u << E_DIGBY_ENC_OSSL) | (1u << E_LMDB),
+                      "16-byte keys, 100-byte values, cache 8x larger (digby's engines and LMDB only)" },
 };
 
 result_t results[NSHAPES][W_COUNT][NENGINES];
@@ -108,8 +120,12 @@ static void run_group(int gi)
     c.lz4 = g->lz4;
     c.cache_bytes = g_cache_bytes * (size_t)shapes[g->shape].cache_mult;
 
-    fprintf(stderr, "== group %s (%s, N=%" PRIu64 ", cache %zu MiB)\n", g->name, shapes[g->shape].label, g_n,
-            c.cache_bytes >> 20);
+    if (c.cache_bytes)
+        fprintf(stderr, "== group %s (%s, N=%" PRIu64 ", cache %zu MiB)\n", g->name, shapes[g->shape].label, g_n,
+                c.cache_bytes >> 20);
+    else
+        fprintf(stderr, "== group %s (%s, N=%" PRIu64 ", no cache size set)\n", g->name, shapes[g->shape].label,
+                g_n);
     fflush(stderr);
     for (e = 0; e < NENGINES; e++) {
         int p1[2], p2[2];
@@ -200,7 +216,7 @@ static void run_group(int gi)
                 char ops[64], sz[32];
                 fmt_ops(ops, sizeof ops, r);
                 fmt_bytes(sz, sizeof sz, r->file_bytes);
-                fprintf(stderr, "  %-13s %-9s %12s ops/s  %7.2f s  file %10s  hwm %6.1f MiB  settle %.1f s%s%s\n",
+                fprintf(stderr, "  %-13s %-17s %12s ops/s  %7.2f s  file %10s  hwm %6.1f MiB  settle %.1f s%s%s\n",
                         wl_info[wl].name, engines[e]->name, ops, r->secs, sz, r->hwm_kb / 1024.0,
                         r->settle_secs, r->msg[0] ? "  -- " : "", r->msg);
                 fflush(stderr);

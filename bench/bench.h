@@ -7,7 +7,12 @@
  *                      engine's own process)
  *   report.c           the tables, printed and written to RESULTS.md
  *   engines.c          the table of engines and the adapters' error text
- *   engine_digby.c     the digby adapter (digby, digby-enc, digby-mmap); always built
+ *   engine_digby.c     the digby engines on digby's default backend (digby,
+ *                      digby-cache, digby-enc: mbedTLS); always built
+ *   engine_digby_openssl.c  digby-enc-openssl: digby.h again in its own
+ *                      translation unit, DIGBY_STATIC + DIGBY_CRYPTO_OPENSSL;
+ *                      linked in when bench/Makefile finds <openssl/evp.h>
+ *   digby_adapter.h    the digby adapter both of them compile
  *   engine_lmdb.c, engine_sqlite.c, engine_leveldb.c, engine_rocksdb.c
  *                      the peers' adapters, each linked in when bench/Makefile
  *                      builds that peer
@@ -34,7 +39,7 @@ typedef struct cfg {
     size_t val_size;     /* bytes */
     int sync;            /* 1: every commit durable; 0: the engine's no-sync mode */
     int lz4;             /* 1: lz4 compression on (engines that have it) */
-    size_t cache_bytes;  /* each engine's cache */
+    size_t cache_bytes;  /* each engine's cache; 0: set none (the library's default) */
 } cfg_t;
 
 /* Set from the environment in main (bench.c). */
@@ -107,11 +112,14 @@ typedef struct engine {
       p##_version, s0, s1 }
 
 /* Engine indexes (the targets table and the exact-delete check name them). */
-enum { E_DIGBY, E_DIGBY_ENC, E_DIGBY_MMAP, E_LMDB, E_SQLITE, E_LEVELDB, E_ROCKSDB, NENGINES };
+enum {
+    E_DIGBY, E_DIGBY_CACHE, E_DIGBY_ENC, E_DIGBY_ENC_OSSL, E_LMDB, E_SQLITE, E_LEVELDB, E_ROCKSDB, NENGINES
+};
 
-/* Defined by the engine files: engine_digby.c always, each peer by its
-   engine_<peer>.c or, when left out of the build, by engine_absent.c. */
-extern const engine_t engine_digby, engine_digby_enc, engine_digby_mmap;
+/* Defined by the engine files: engine_digby.c always; digby-enc-openssl by
+   engine_digby_openssl.c and each peer by its engine_<peer>.c or, when left
+   out of the build, by engine_absent.c. */
+extern const engine_t engine_digby, engine_digby_cache, engine_digby_enc, engine_digby_enc_openssl;
 extern const engine_t engine_lmdb, engine_sqlite, engine_leveldb, engine_rocksdb;
 extern const engine_t *const engines[NENGINES];   /* by engine index */
 /* The names of the engines this build can run (avail 1: no `missing`) or
@@ -176,13 +184,16 @@ typedef struct group {
     int nwl;
 } group_t;
 
-#define NGROUPS 9
+#define NGROUPS 10
 extern const group_t groups[NGROUPS];
 
-#define NSHAPES 3
+/* The shapes, in the order RESULTS.md shows them: the default-options run
+   first, then the equal-cache ones. */
+enum { SH_DEFAULTS, SH_EQUAL, SH_REDB, SH_BIGCACHE, NSHAPES };
 typedef struct shape {
     int key, val;
-    int cache_mult;       /* cache = CACHE_MB * cache_mult */
+    int cache_mult;       /* cache = CACHE_MB * cache_mult; 0: no cache size set
+                             (every engine on its library's default) */
     unsigned engines;     /* bit per engine; 0 = all */
     const char *label;
 } shape_t;

@@ -22,8 +22,10 @@ static void *ld_open(const char *dir, const cfg_t *c)
     d->opt = leveldb_options_create();
     leveldb_options_set_create_if_missing(d->opt, 1);
     leveldb_options_set_compression(d->opt, leveldb_no_compression);
-    d->cache = leveldb_cache_create_lru(c->cache_bytes);
-    leveldb_options_set_cache(d->opt, d->cache);
+    if (c->cache_bytes) {   /* else LevelDB's own 8 MiB block cache */
+        d->cache = leveldb_cache_create_lru(c->cache_bytes);
+        leveldb_options_set_cache(d->opt, d->cache);
+    }
     d->filter = leveldb_filterpolicy_create_bloom(10);
     leveldb_options_set_filter_policy(d->opt, d->filter);
     d->wo = leveldb_writeoptions_create();
@@ -32,7 +34,8 @@ static void *ld_open(const char *dir, const cfg_t *c)
     d->db = leveldb_open(d->opt, dir, &err);
     if (err) {
         ld_fail("leveldb_open", err);
-        leveldb_options_destroy(d->opt); leveldb_cache_destroy(d->cache);
+        leveldb_options_destroy(d->opt);
+        if (d->cache) leveldb_cache_destroy(d->cache);
         leveldb_filterpolicy_destroy(d->filter); leveldb_writeoptions_destroy(d->wo);
         leveldb_readoptions_destroy(d->ro); free(d);
         return NULL;
@@ -43,7 +46,8 @@ static void ld_close(void *dbp)
 {
     ld_db *d = dbp;
     leveldb_close(d->db);
-    leveldb_options_destroy(d->opt); leveldb_cache_destroy(d->cache);
+    leveldb_options_destroy(d->opt);
+    if (d->cache) leveldb_cache_destroy(d->cache);
     leveldb_filterpolicy_destroy(d->filter); leveldb_writeoptions_destroy(d->wo);
     leveldb_readoptions_destroy(d->ro); free(d);
 }

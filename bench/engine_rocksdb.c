@@ -24,8 +24,10 @@ static void *rk_open(const char *dir, const cfg_t *c)
     rocksdb_options_increase_parallelism(d->opt, 2);
     rocksdb_options_set_compression(d->opt, c->lz4 ? rocksdb_lz4_compression : rocksdb_no_compression);
     d->bbo = rocksdb_block_based_options_create();
-    d->cache = rocksdb_cache_create_lru(c->cache_bytes);
-    rocksdb_block_based_options_set_block_cache(d->bbo, d->cache);
+    if (c->cache_bytes) {   /* else RocksDB's own block cache (8 MiB in 7.8) */
+        d->cache = rocksdb_cache_create_lru(c->cache_bytes);
+        rocksdb_block_based_options_set_block_cache(d->bbo, d->cache);
+    }
     rocksdb_block_based_options_set_filter_policy(d->bbo, rocksdb_filterpolicy_create_bloom(10));
     rocksdb_options_set_block_based_table_factory(d->opt, d->bbo);
     d->wo = rocksdb_writeoptions_create();
@@ -35,7 +37,8 @@ static void *rk_open(const char *dir, const cfg_t *c)
     if (err) {
         rk_fail("rocksdb_open", err);
         rocksdb_options_destroy(d->opt); rocksdb_block_based_options_destroy(d->bbo);
-        rocksdb_cache_destroy(d->cache); rocksdb_writeoptions_destroy(d->wo);
+        if (d->cache) rocksdb_cache_destroy(d->cache);
+        rocksdb_writeoptions_destroy(d->wo);
         rocksdb_readoptions_destroy(d->ro); free(d);
         return NULL;
     }
@@ -46,7 +49,8 @@ static void rk_close(void *dbp)
     rk_db *d = dbp;
     rocksdb_close(d->db);
     rocksdb_options_destroy(d->opt); rocksdb_block_based_options_destroy(d->bbo);
-    rocksdb_cache_destroy(d->cache); rocksdb_writeoptions_destroy(d->wo);
+    if (d->cache) rocksdb_cache_destroy(d->cache);
+    rocksdb_writeoptions_destroy(d->wo);
     rocksdb_readoptions_destroy(d->ro); free(d);
 }
 static void *rk_session(void *db) { rk_s *s = calloc(1, sizeof *s); s->d = db; s->batch = rocksdb_writebatch_create(); return s; }

@@ -31,7 +31,7 @@ static void *sq_session(void *dbp)
 {
     sq_db *d = dbp;
     sq_s *s = calloc(1, sizeof *s);
-    char pragmas[512];
+    char pragmas[512], cache[64];
     char *msg = NULL;
     s->d = d;
     if (sqlite3_open_v2(d->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -40,10 +40,13 @@ static void *sq_session(void *dbp)
         sq_session_free(s);
         return NULL;
     }
+    /* cache_size only when the group sets a cache (else SQLite's default,
+       -2000: 2000 KiB per connection) */
+    snprintf(cache, sizeof cache, "PRAGMA cache_size=-%zu;", d->c.cache_bytes / 1024);
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-%zu;"
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; %s"
              "CREATE TABLE IF NOT EXISTS kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID;",
-             d->c.sync ? "FULL" : "NORMAL", d->c.cache_bytes / 1024);
+             d->c.sync ? "FULL" : "NORMAL", d->c.cache_bytes ? cache : "");
     if (sqlite3_exec(s->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
         set_err("sqlite pragmas: %s", msg ? msg : "?");
         sqlite3_free(msg);

@@ -1,8 +1,8 @@
 /* engines.c -- the table of engines, by engine index, and the adapters'
  * error text.  Each entry is defined by the object bench/Makefile links in
- * for it: the engine's adapter (engine_digby.c, always; engine_lmdb.c etc.
- * for the peers built in) or, for a peer left out, engine_absent.c's entry
- * that says so.
+ * for it: the engine's adapter (engine_digby.c, always; engine_digby_openssl.c
+ * and engine_lmdb.c etc. when built in) or, for one left out,
+ * engine_absent.c's entry that says so.
  */
 #include "bench.h"
 
@@ -27,8 +27,9 @@ int set_rc_err(const char *what, const char *msg, int rc)
 
 const engine_t *const engines[NENGINES] = {
     [E_DIGBY] = &engine_digby,
+    [E_DIGBY_CACHE] = &engine_digby_cache,
     [E_DIGBY_ENC] = &engine_digby_enc,
-    [E_DIGBY_MMAP] = &engine_digby_mmap,
+    [E_DIGBY_ENC_OSSL] = &engine_digby_enc_openssl,
     [E_LMDB] = &engine_lmdb,
     [E_SQLITE] = &engine_sqlite,
     [E_LEVELDB] = &engine_leveldb,
