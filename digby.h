@@ -1605,7 +1605,16 @@ static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno);
 static int digby__page_seal(const digby_db *db, uint8_t *page, uint8_t *out);
 static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page);
 
-/* 32_aead.c: the AEAD (lock/unlock, Monocypher style), randomness, KDF. */
+/* 32_aead.c: the AEAD (lock/unlock, Monocypher style), randomness, KDF.
+   digby__aead_unlock reads the ciphertext DIGBY__AEAD_GAP bytes past
+   where it writes the plaintext: mbedTLS decrypts over its input only when
+   the output trails it by 8 bytes or more; OpenSSL's EVP only in place
+   (the same buffer, no partial overlap). */
+#if defined(DIGBY_CRYPTO_OPENSSL)
+#define DIGBY__AEAD_GAP 0u
+#else
+#define DIGBY__AEAD_GAP 8u
+#endif
 static int digby__aead_new(const digby_allocator *a, const uint8_t *key,
                            size_t key_bytes, digby__aead **out);
 static void digby__aead_free(const digby_allocator *a, digby__aead *x);
@@ -2919,7 +2928,7 @@ static int digby__seal_with(const digby_db *db, digby__dkey *k, const uint8_t *u
 /* Authenticate and decrypt an encrypted page image in place under key k.
    Returns DIGBY_OK or DIGBY_CORRUPT (the page is then garbage). */
 static int digby__unseal_with(const digby_db *db, digby__dkey *k, const uint8_t *uuid,
-                            uint8_t *page, uint32_t page_size)
+                              uint8_t *page, uint32_t page_size)
 {
     size_t usable = page_size - DIGBY__TRAILER_AEAD, clear = digby__clear_end(page);
     uint8_t ad[DIGBY__M_CLEAR_END + 17 - 8], trailer[DIGBY__TRAILER_AEAD];
@@ -2927,10 +2936,14 @@ static int digby__unseal_with(const digby_db *db, digby__dkey *k, const uint8_t 
     digby__aead *x;
     int rc = digby__dkey_take(db, k, &x);
     if (rc) return rc;
-    /* the text, gathered 8 bytes past where the plaintext goes (32_aead.c) */
+    /* the text -- bytes [1, 8), then [clear, usable) -- gathered
+       DIGBY__AEAD_GAP bytes past where the plaintext goes (12_internal.h):
+       with OpenSSL in place, by copying the 7 head bytes over [clear - 7,
+       clear), which the associated data keeps; with mbedTLS the body moves
+       8 bytes up too (over the trailer, kept here) */
     memcpy(trailer, page + usable, sizeof(trailer));
-    memmove(page + clear + 8, page + clear, usable - clear);
-    memcpy(page + clear + 1, page + 1, 7);
+    if (DIGBY__AEAD_GAP) memmove(page + clear + DIGBY__AEAD_GAP, page + clear, usable - clear);
+    memcpy(page + clear - 7 + DIGBY__AEAD_GAP, page + 1, 7);
     rc = digby__aead_unlock(x, page + clear - 7, usable - clear + 7,
                             trailer + DIGBY__NONCE, trailer, ad, adn);
     digby__dkey_give(db, k, x);
@@ -3094,9 +3107,8 @@ static int digby__aead_lock(digby__aead *x, uint8_t *text, size_t text_bytes,
     return DIGBY_OK;
 }
 
-/* Check mac and decrypt.  The caller puts the ciphertext at text + 8 (the
-   mbedTLS backend's rule, below); it is moved down to text first and
-   decrypted in place, which EVP allows (exact overlap, not a partial one).
+/* Check mac and decrypt text[0 .. text_bytes) in place (DIGBY__AEAD_GAP
+   is 0 here: EVP allows an exact overlap, not a partial one).
    DIGBY_CORRUPT when the tag does not match (the text is then wiped). */
 static int digby__aead_unlock(digby__aead *x, uint8_t *text, size_t text_bytes,
                               const uint8_t mac[16], const uint8_t nonce[12],
@@ -3105,7 +3117,6 @@ static int digby__aead_unlock(digby__aead *x, uint8_t *text, size_t text_bytes,
     uint8_t tag[DIGBY__TAG];
     int n, ok;
     if (text_bytes > INT_MAX || ad_bytes > INT_MAX) return DIGBY_CORRUPT;
-    memmove(text, text + 8, text_bytes);
     memcpy(tag, mac, DIGBY__TAG); /* EVP_CIPHER_CTX_ctrl takes a void * */
     ok = EVP_DecryptInit_ex(x->evp, NULL, NULL, NULL, nonce) == 1 &&
          (!ad_bytes || EVP_DecryptUpdate(x->evp, NULL, &n, ad, (int)ad_bytes) == 1) &&
@@ -3220,37 +3231,23 @@ static int digby__rng_new(const digby_allocator *a,
     return DIGBY_OK;
 }
 
-/* n random bytes.  Small requests come from a pool drawn ahead, so that a
-   page write does not pay for a DRBG call.  DIGBY_IOERR if the source
-   fails. */
-static int digby__rng_fill(digby__rng *r, uint8_t *buf, size_t n)
+/* Fill the pool (digby__rng_fill hands it out): RAND_bytes, or the
+   callback's DRBG, reseeded every DIGBY__DRBG_RESEED refills.
+   DIGBY_IOERR if the source fails. */
+static int digby__rng_refill(digby__rng *r)
 {
     static const uint8_t zero[DIGBY__DRBG_SEED] = {0};
     uint8_t blocks[512]; /* the pool, rounded up to whole AES blocks */
-    while (n) {
-        size_t k;
-        if (r->left == 0) {
-            if (!r->ctr) {
-                if (RAND_bytes(r->pool, (int)sizeof(r->pool)) != 1) return DIGBY_IOERR;
-            } else {
-                int rc = DIGBY_OK;
-                if (r->requests >= DIGBY__DRBG_RESEED) rc = digby__drbg_seed(r, 0);
-                if (rc == DIGBY_OK) rc = digby__drbg_update(r, blocks, sizeof(blocks), zero);
-                if (rc) return rc;
-                r->requests++;
-                memcpy(r->pool, blocks, sizeof(r->pool));
-                digby__wipe(blocks, sizeof(blocks));
-            }
-            r->left = sizeof(r->pool);
-        }
-        k = DIGBY__MIN(n, r->left);
-        r->left -= k;
-        memcpy(buf, r->pool + r->left, k);
-        digby__wipe(r->pool + r->left, k); /* never handed out twice */
-        buf += k;
-        n -= k;
+    int rc = DIGBY_OK;
+    if (!r->ctr) return RAND_bytes(r->pool, (int)sizeof(r->pool)) == 1 ? DIGBY_OK : DIGBY_IOERR;
+    if (r->requests >= DIGBY__DRBG_RESEED) rc = digby__drbg_seed(r, 0);
+    if (rc == DIGBY_OK) rc = digby__drbg_update(r, blocks, sizeof(blocks), zero);
+    if (rc == DIGBY_OK) {
+        r->requests++;
+        memcpy(r->pool, blocks, sizeof(r->pool));
     }
-    return DIGBY_OK;
+    digby__wipe(blocks, sizeof(blocks));
+    return rc;
 }
 
 static void digby__rng_free(const digby_allocator *a, digby__rng *r)
@@ -3342,15 +3339,15 @@ static int digby__aead_lock(digby__aead *x, uint8_t *text, size_t text_bytes,
 
 /* Check mac and decrypt.  mbedTLS documents decryption as safe only when
    the output trails the input by at least 8 bytes, so the ciphertext is
-   read from text + 8 and the plaintext written to text: the caller puts
-   the ciphertext there.  DIGBY_CORRUPT when the tag does not match (the
-   text is then wiped). */
+   read from text + DIGBY__AEAD_GAP (8) and the plaintext written to text:
+   the caller puts the ciphertext there.  DIGBY_CORRUPT when the tag does
+   not match (the text is then wiped). */
 static int digby__aead_unlock(digby__aead *x, uint8_t *text, size_t text_bytes,
                               const uint8_t mac[16], const uint8_t nonce[12],
                               const uint8_t *ad, size_t ad_bytes)
 {
     if (mbedtls_gcm_auth_decrypt(&x->gcm, text_bytes, nonce, DIGBY__NONCE, ad, ad_bytes,
-                                 mac, DIGBY__TAG, text + 8, text) != 0)
+                                 mac, DIGBY__TAG, text + DIGBY__AEAD_GAP, text) != 0)
         return DIGBY_CORRUPT;
     return DIGBY_OK;
 }
@@ -3398,25 +3395,13 @@ static int digby__rng_new(const digby_allocator *a,
     return DIGBY_OK;
 }
 
-/* n random bytes.  Small requests come from a pool drawn ahead, so that a
-   page write does not pay for a DRBG call (which re-keys its AES). */
-static int digby__rng_fill(digby__rng *r, uint8_t *buf, size_t n)
+/* Fill the pool (digby__rng_fill hands it out) from the CTR_DRBG, one
+   call for 42 nonces (each call re-keys its AES).  DIGBY_IOERR if it
+   fails. */
+static int digby__rng_refill(digby__rng *r)
 {
-    while (n) {
-        size_t k;
-        if (r->left == 0) {
-            if (mbedtls_ctr_drbg_random(&r->drbg, r->pool, sizeof(r->pool)) != 0)
-                return DIGBY_IOERR;
-            r->left = sizeof(r->pool);
-        }
-        k = DIGBY__MIN(n, r->left);
-        r->left -= k;
-        memcpy(buf, r->pool + r->left, k);
-        digby__wipe(r->pool + r->left, k); /* never handed out twice */
-        buf += k;
-        n -= k;
-    }
-    return DIGBY_OK;
+    return mbedtls_ctr_drbg_random(&r->drbg, r->pool, sizeof(r->pool)) == 0 ? DIGBY_OK
+                                                                            : DIGBY_IOERR;
 }
 
 static void digby__rng_free(const digby_allocator *a, digby__rng *r)
@@ -3543,6 +3528,31 @@ static void digby__wipe(void *p, size_t n)
 #define DIGBY__HAVE_CRYPTO 0
 
 #endif /* DIGBY_NO_CRYPTO */
+
+#if DIGBY__HAVE_CRYPTO
+/* n random bytes.  Small requests come from a pool drawn ahead
+   (digby__rng_refill, per backend), so that a page write does not pay for
+   a call into the random source; bytes handed out are wiped from the pool.
+   DIGBY_IOERR if the source fails. */
+static int digby__rng_fill(digby__rng *r, uint8_t *buf, size_t n)
+{
+    while (n) {
+        size_t k;
+        if (r->left == 0) {
+            int rc = digby__rng_refill(r);
+            if (rc) return rc;
+            r->left = sizeof(r->pool);
+        }
+        k = DIGBY__MIN(n, r->left);
+        r->left -= k;
+        memcpy(buf, r->pool + r->left, k);
+        digby__wipe(r->pool + r->left, k); /* never handed out twice */
+        buf += k;
+        n -= k;
+    }
+    return DIGBY_OK;
+}
+#endif
 
 /* ---- The handle's random source --------------------------------------------- */
 
@@ -4935,7 +4945,7 @@ static int digby__key_wrap(const digby_db *db, const uint8_t kek[32], uint8_t *h
     int rc = digby__aead_new(&db->alloc, kek, 32, &x);
     if (rc) return rc;
     if (unwrap) {
-        memcpy(buf + 8, hdr + DIGBY__KH(DIGBY__M_WRAP_KEY), 32);
+        memcpy(buf + DIGBY__AEAD_GAP, hdr + DIGBY__KH(DIGBY__M_WRAP_KEY), 32);
         rc = digby__aead_unlock(x, buf, 32, hdr + DIGBY__KH(DIGBY__M_WRAP_TAG),
                                 hdr + DIGBY__KH(DIGBY__M_WRAP_NONCE), hdr,
                                 DIGBY__KH(DIGBY__M_WRAP_NONCE));

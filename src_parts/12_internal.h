@@ -486,7 +486,16 @@ static int digby__page_verify(const digby_db *db, uint8_t *page, uint64_t pgno);
 static int digby__page_seal(const digby_db *db, uint8_t *page, uint8_t *out);
 static int digby__page_write(digby_db *db, uint64_t pgno, uint8_t *page);
 
-/* 32_aead.c: the AEAD (lock/unlock, Monocypher style), randomness, KDF. */
+/* 32_aead.c: the AEAD (lock/unlock, Monocypher style), randomness, KDF.
+   digby__aead_unlock reads the ciphertext DIGBY__AEAD_GAP bytes past
+   where it writes the plaintext: mbedTLS decrypts over its input only when
+   the output trails it by 8 bytes or more; OpenSSL's EVP only in place
+   (the same buffer, no partial overlap). */
+#if defined(DIGBY_CRYPTO_OPENSSL)
+#define DIGBY__AEAD_GAP 0u
+#else
+#define DIGBY__AEAD_GAP 8u
+#endif
 static int digby__aead_new(const digby_allocator *a, const uint8_t *key,
                            size_t key_bytes, digby__aead **out);
 static void digby__aead_free(const digby_allocator *a, digby__aead *x);

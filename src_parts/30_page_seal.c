@@ -69,7 +69,7 @@ static int digby__seal_with(const digby_db *db, digby__dkey *k, const uint8_t *u
 /* Authenticate and decrypt an encrypted page image in place under key k.
    Returns DIGBY_OK or DIGBY_CORRUPT (the page is then garbage). */
 static int digby__unseal_with(const digby_db *db, digby__dkey *k, const uint8_t *uuid,
-                            uint8_t *page, uint32_t page_size)
+                              uint8_t *page, uint32_t page_size)
 {
     size_t usable = page_size - DIGBY__TRAILER_AEAD, clear = digby__clear_end(page);
     uint8_t ad[DIGBY__M_CLEAR_END + 17 - 8], trailer[DIGBY__TRAILER_AEAD];
@@ -77,10 +77,14 @@ static int digby__unseal_with(const digby_db *db, digby__dkey *k, const uint8_t 
     digby__aead *x;
     int rc = digby__dkey_take(db, k, &x);
     if (rc) return rc;
-    /* the text, gathered 8 bytes past where the plaintext goes (32_aead.c) */
+    /* the text -- bytes [1, 8), then [clear, usable) -- gathered
+       DIGBY__AEAD_GAP bytes past where the plaintext goes (12_internal.h):
+       with OpenSSL in place, by copying the 7 head bytes over [clear - 7,
+       clear), which the associated data keeps; with mbedTLS the body moves
+       8 bytes up too (over the trailer, kept here) */
     memcpy(trailer, page + usable, sizeof(trailer));
-    memmove(page + clear + 8, page + clear, usable - clear);
-    memcpy(page + clear + 1, page + 1, 7);
+    if (DIGBY__AEAD_GAP) memmove(page + clear + DIGBY__AEAD_GAP, page + clear, usable - clear);
+    memcpy(page + clear - 7 + DIGBY__AEAD_GAP, page + 1, 7);
     rc = digby__aead_unlock(x, page + clear - 7, usable - clear + 7,
                             trailer + DIGBY__NONCE, trailer, ad, adn);
     digby__dkey_give(db, k, x);

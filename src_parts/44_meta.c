@@ -194,7 +194,7 @@ static int digby__key_wrap(const digby_db *db, const uint8_t kek[32], uint8_t *h
     int rc = digby__aead_new(&db->alloc, kek, 32, &x);
     if (rc) return rc;
     if (unwrap) {
-        memcpy(buf + 8, hdr + DIGBY__KH(DIGBY__M_WRAP_KEY), 32);
+        memcpy(buf + DIGBY__AEAD_GAP, hdr + DIGBY__KH(DIGBY__M_WRAP_KEY), 32);
         rc = digby__aead_unlock(x, buf, 32, hdr + DIGBY__KH(DIGBY__M_WRAP_TAG),
                                 hdr + DIGBY__KH(DIGBY__M_WRAP_NONCE), hdr,
                                 DIGBY__KH(DIGBY__M_WRAP_NONCE));

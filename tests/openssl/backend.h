@@ -78,6 +78,21 @@ static int xb_write(const char *path, const xb_key *k, int r, uint64_t entropy_s
     return rc;
 }
 
+/* key's value must be bytes long and equal gen(r, i) at every i:
+   DIGBY_OK, XB_MISMATCH, or the get's error. */
+static int xb_expect_gen(digby_txn *t, const char *key, size_t bytes,
+                         unsigned char (*gen)(int, size_t), int r)
+{
+    const void *v;
+    size_t vn, i;
+    int rc = digby_txn_get(t, NULL, key, strlen(key), &v, &vn, NULL);
+    if (rc) return rc;
+    if (vn != bytes) return XB_MISMATCH;
+    for (i = 0; i < vn; i++)
+        if (((const unsigned char *)v)[i] != gen(r, i)) return XB_MISMATCH;
+    return DIGBY_OK;
+}
+
 static int xb_verify_round(digby_txn *t, int r)
 {
     const void *v;
@@ -93,22 +108,14 @@ static int xb_verify_round(digby_txn *t, int r)
         if (vn != strlen(val) || memcmp(v, val, vn) != 0) return XB_MISMATCH;
     }
     snprintf(key, sizeof(key), "big%d", r);
-    rc = digby_txn_get(t, NULL, key, strlen(key), &v, &vn, NULL);
+    rc = xb_expect_gen(t, key, XB_BIG_BYTES, xb_big, r);
     if (rc) return rc;
-    if (vn != XB_BIG_BYTES) return XB_MISMATCH;
-    for (i = 0; i < vn; i++)
-        if (((const unsigned char *)v)[i] != xb_big(r, i)) return XB_MISMATCH;
     xb_lkey(lkey, r);
     rc = digby_txn_get(t, NULL, lkey, sizeof(lkey), &v, &vn, NULL);
     if (rc) return rc;
     if (vn != sizeof(r) || memcmp(v, &r, vn) != 0) return XB_MISMATCH;
     snprintf(key, sizeof(key), "lz4-%d", r);
-    rc = digby_txn_get(t, NULL, key, strlen(key), &v, &vn, NULL);
-    if (rc) return rc;
-    if (vn != XB_LZ4_BYTES) return XB_MISMATCH;
-    for (i = 0; i < vn; i++)
-        if (((const unsigned char *)v)[i] != xb_lz4(r, i)) return XB_MISMATCH;
-    return DIGBY_OK;
+    return xb_expect_gen(t, key, XB_LZ4_BYTES, xb_lz4, r);
 }
 
 static int xb_verify(const char *path, const xb_key *k, int r)

@@ -49,15 +49,16 @@ int main(void)
                     return 1;
             }
         seal_mbs = (double)n * PAGE / (t - t0) / 1e6;
-        /* open: the page sealed last, again and again (the caller's move
-           of the text to page + 8 included, as digby__unseal_with does) */
-        memmove(page + 8, page, PAGE);
+        /* open: the page sealed last, again and again (with the caller's
+           move of the text DIGBY__AEAD_GAP bytes up, as digby__unseal_with
+           does for mbedTLS: OpenSSL decrypts in place) */
+        memmove(page + DIGBY__AEAD_GAP, page, PAGE);
         {
             static uint8_t sealed[PAGE + 8];
             memcpy(sealed, page, sizeof(sealed));
             for (n = 0, t0 = now(); (t = now()) - t0 < secs; n += 256)
                 for (i = 0; i < 256; i++) {
-                    memcpy(page + 8, sealed + 8, PAGE);
+                    memcpy(page + DIGBY__AEAD_GAP, sealed + DIGBY__AEAD_GAP, PAGE);
                     if (digby__aead_unlock(x, page, PAGE, mac, nonce, ad, AD)) return 1;
                 }
         }
