@@ -44,7 +44,11 @@
                            dirty pages, allocation.
      44_meta.c             Meta pages (FORMAT.md section 3): encoding, sealing,
                            choosing one at open.
+     45_memtable.c         The memtable: committed entries not yet in the tree,
+                           a multi-version skip list.
      46_freelist.c         The freelist (FORMAT.md section 8).
+     47_log.c              The write-ahead log: log pages in the main file,
+                           commit records, append, replay.
      50_node.c             Slotted branch and leaf pages (FORMAT.md section 5).
      52_btree.c            The copy-on-write B+ tree.
      54_overflow.c         Overflow items (FORMAT.md sections 6 and 6b): large
@@ -56,6 +60,10 @@
      62_table.c            Tables: named trees, listed in the catalog.
      64_cursor.c           Cursors: a stack of pinned pages from the root to
                            the current leaf entry.
+     65_merge_cursor.c     Merged cursors: a tree cursor and the memtable
+                           walked together, newest first.
+     66_log_mode.c         Log mode: writes to the memtable, commit by log
+                           append, checkpoints, escalation.
      70_db.c               Opening and closing a database; the auto-commit
                            helpers.
      72_encryption_keys.c  Encryption keys: crypto state, passphrase changes,
@@ -305,6 +313,13 @@ typedef struct digby_vfs {
 #define DIGBY_OPEN_NO_MMAP   0x10u /* read every page through the bounded
                                       private cache, never a memory map (see
                                       "Memory-mapped reads" below) */
+#define DIGBY_OPEN_LOG       0x20u /* log mode: commits append to a write-ahead
+                                      log inside the file and go to a memtable;
+                                      checkpoints merge them into the tree
+                                      (see "Log mode" below) */
+#define DIGBY_OPEN_NO_LOG    0x40u /* copy-on-write mode (today's default):
+                                      every commit writes its tree pages and a
+                                      meta page */
 
 /* Options for digby_open().  A zeroed struct (or NULL) means all defaults. */
 typedef struct digby_options {
@@ -404,6 +419,23 @@ typedef struct digby_options {
        mapped_bytes says how much of the file is mapped).  Ignored with
        DIGBY_OPEN_NO_MMAP. */
     uint64_t map_bytes;
+
+    /* ---- Log mode (DIGBY_OPEN_LOG; FORMAT.md section 11) ----
+       A commit appends one record of its puts and deletes to a log kept
+       in pages of the file and syncs once; it writes no tree page and no
+       meta page.  Its entries go to a memtable in memory, which every read
+       merges with the tree; when the memtable's arena passes
+       memtable_bytes, the commit that passed it merges the memtable into
+       the tree (a checkpoint: one copy-on-write commit, each touched leaf
+       written once) and the log space is reused.  Open replays the log
+       after the last checkpoint.  Puts of values that would not sit inline
+       in a leaf (above about a quarter page), large keys, streaming puts
+       and table creation or dropping go to the tree: their transaction
+       checkpoints first and commits in copy-on-write mode.  memtable_bytes:
+       0 means 64 MiB (RocksDB's write buffer; LevelDB's is 4 MiB); at
+       least 64 KiB.  A file written in one mode opens in the other;
+       digby_close() merges the memtable and leaves no log. */
+    size_t memtable_bytes;
 } digby_options;
 
 #define DIGBY_COMPRESS_NONE 0u  /* digby_options.compression */
@@ -416,6 +448,9 @@ typedef struct digby_options {
 /* ---- Transactions, puts, cursors ---------------------------------------- */
 
 #define DIGBY_TXN_READONLY   0x1u  /* digby_txn_begin: a read-only snapshot */
+#define DIGBY_TXN_NO_SYNC    0x2u  /* log mode: commit without a sync (atomic
+                                      and visible; durable at the next
+                                      durable commit or digby_sync()) */
 
 #define DIGBY_PUT_NOOVERWRITE 0x1u /* digby_txn_put: DIGBY_EXISTS if present */
 #define DIGBY_PUT_COMPRESS    0x2u /* compress this put's large key and value */
@@ -462,6 +497,18 @@ typedef struct digby_stats {
     /* Bytes of the file this handle reads through a memory map
        (DIGBY_OPEN_MMAP): 0 when it maps none. */
     uint64_t mapped_bytes;
+    /* Log mode: record bytes in the log since the last checkpoint, the
+       pages it holds, the memtable's arena bytes and entries, checkpoints
+       this handle ran, and
+       what open replayed: commits, record bytes, nanoseconds. */
+    uint64_t log_bytes;
+    uint64_t log_pages;       /* pages the live log holds */
+    uint64_t memtable_bytes;
+    uint64_t memtable_entries;
+    uint64_t checkpoints;
+    uint64_t replay_commits;
+    uint64_t replay_bytes;
+    uint64_t replay_ns;
 } digby_stats;
 
 typedef struct digby_check_report {
@@ -926,6 +973,28 @@ DIGBY_API int digby_cursor_get_range(digby_cursor *cur, uint64_t offset, void *b
 /* Statistics and integrity                                                 */
 /* ======================================================================== */
 
+/* Make every commit made with DIGBY_TXN_NO_SYNC durable: one sync of the
+   file if any is pending (log mode); nothing otherwise.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL db); DIGBY_POISONED (a write or
+              sync failed earlier: reopen); DIGBY_IOERR (the sync failed:
+              the handle refuses writes until reopened).
+   Threads:   waits for the read-write transaction, if one is live. */
+DIGBY_API int digby_sync(digby_db *db);
+
+/* Log mode: merge the memtable into the tree now (a checkpoint: one
+   copy-on-write commit that writes each touched leaf once, then the log
+   space before it is reused).  Nothing in copy-on-write mode.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL db); DIGBY_READONLY (a
+              read-only handle); DIGBY_POISONED; DIGBY_IOERR; DIGBY_FULL;
+              DIGBY_NOMEM; DIGBY_CORRUPT (a page the merge read failed
+              verification).
+   Threads:   waits for the read-write transaction, if one is live;
+              snapshots that began before it keep reading what they saw.
+   Technique: a checkpoint of a logical redo log into a copy-on-write
+              B-tree, as WiredTiger's checkpoints and SQLite's WAL
+              checkpoints (which copy pages, not entries). */
+DIGBY_API int digby_checkpoint(digby_db *db);
+
 /* Count the pages of the last committed snapshot by type.  It is
    digby_check()'s walk: every page of the file is read and verified, so
    it costs a full read of the database (and fails as digby_check() does
@@ -1134,6 +1203,7 @@ extern "C" {
 #define DIGBY__PAGE_OVERFLOW 4u
 #define DIGBY__PAGE_FREELIST 5u
 #define DIGBY__PAGE_OVFINDEX 6u    /* index page of an overflow stream */
+#define DIGBY__PAGE_LOG      7u    /* write-ahead log page (FORMAT.md section 11) */
 
 /* The page header every page starts with (FORMAT.md section 1); read and
    write its fields through digby__page_pgno() and friends (14_util.c,
@@ -1180,13 +1250,19 @@ extern "C" {
 #define DIGBY__M_FREECOUNT 144
 #define DIGBY__M_UUID 152
 #define DIGBY__M_END 168
+/* The log fields (FORMAT.md section 11) sit after the encrypted page's key
+   write count, at the same body offset in plain and encrypted pages. */
+#define DIGBY__M_LOG_HEAD 176
+#define DIGBY__M_LOG_LSN 184
+#define DIGBY__M_LOG_END 192
 
 /* Encrypted files (FORMAT.md section 10).  Meta pages keep bytes [0, 184)
    but for [1, 8) in clear (the key header at 56); the fields from txid on
    sit DIGBY__M_SHIFT bytes further than in a plain file, and the data
    key's write count follows them. */
 #define DIGBY__INCOMPAT_ENCRYPTED 0x1u
-#define DIGBY__INCOMPAT_KNOWN 0x1u
+#define DIGBY__INCOMPAT_LOG 0x2u     /* the log holds commits the tree lacks */
+#define DIGBY__INCOMPAT_KNOWN 0x3u
 #define DIGBY__TRAILER_AEAD 28u     /* 12-byte nonce + 16-byte GCM tag */
 #define DIGBY__NONCE 12u
 #define DIGBY__TAG 16u
@@ -1236,6 +1312,8 @@ typedef struct digby__meta {
     uint64_t free_count;  /* u64 words in the freelist stream */
     uint8_t uuid[16];
     uint64_t key_writes;  /* encrypted: pages sealed under the data key */
+    uint64_t log_head;    /* first log page after this checkpoint, 0: none */
+    uint64_t log_lsn;     /* ... the sequence number it must carry */
 } digby__meta;
 
 /* ---- Encryption state (32_aead.c keeps the mbedTLS types) ---------------- */
@@ -1324,12 +1402,77 @@ typedef struct digby__pending {
     uint64_t pgno;
 } digby__pending;
 
+/* ---- The memtable (48_memtable.c) and the log (47_log.c) ----------------- */
+
+#define DIGBY__MEM_LEVELS 12        /* skip list levels */
+#define DIGBY__MN_TOMB 0x1u         /* a deletion */
+#define DIGBY__MN_DEAD 0x2u         /* written by a transaction that aborted */
+
+/* A memtable entry; `height` next pointers, then klen key bytes. */
+typedef struct digby__mnode {
+    uint64_t txid;          /* the commit (or the writer) that made it */
+    const uint8_t *val;     /* vlen value bytes in the arena */
+    uint32_t slot;          /* table slot (0: the global tree) */
+    uint32_t klen, vlen;
+    uint8_t flags;          /* DIGBY__MN_* */
+    uint8_t height;
+    struct digby__mnode *next[1];
+} digby__mnode;
+
+typedef struct digby__mblock {
+    struct digby__mblock *next;
+    size_t size, used;      /* bytes after the header */
+} digby__mblock;
+
+typedef struct digby__mtable {
+    size_t name_bytes;
+    char name[DIGBY_MAX_TABLE_NAME + 1];
+} digby__mtable;
+
+typedef struct digby__mem {
+    const digby_allocator *alloc;
+    digby__mnode *head;     /* DIGBY__MEM_LEVELS links */
+    digby__mblock *blocks;
+    size_t bytes;           /* arena bytes taken from the allocator */
+    size_t data_bytes;      /* key and value bytes put */
+    size_t count;           /* nodes */
+    unsigned height;        /* levels in use */
+    uint64_t rng;
+    digby__mtable *tables;  /* the first array (allocated) */
+    digby__mtable *tables_pub; /* the current one (readers load it) */
+    uint32_t ntables, cap_tables;
+    size_t refs;            /* the handle, and every transaction reading it */
+    uint64_t committed;     /* nodes of published commits (db->mu) */
+} digby__mem;
+
+/* The write-ahead log of a handle (log mode; guarded by db->wmu). */
+typedef struct digby__log {
+    int on;                 /* log mode: commits append here */
+    uint64_t cur_pgno;      /* the page being filled (0: none yet) */
+    uint64_t cur_lsn;       /* ... its sequence number */
+    uint64_t next_pgno;     /* ... its successor, 0 until it is written */
+    uint32_t fill;          /* payload bytes in it */
+    int fresh_next;         /* the next commit starts a new page (after a sync) */
+    uint8_t *page;          /* plaintext image of cur (page_size) */
+    uint8_t *seal;          /* page_size: the sealed copy being written */
+    digby__u64s pages;      /* live log pages before cur, oldest first */
+    uint64_t bytes;         /* record bytes since the last checkpoint */
+    uint8_t *rec; size_t rec_cap, rec_n; /* the commit record being built */
+    size_t mem_limit;       /* digby_options.memtable_bytes */
+    uint64_t unsynced;      /* the newest txid appended but not synced, 0: none */
+    /* replay at open */
+    uint64_t replay_commits, replay_bytes, replay_ns;
+    uint64_t checkpoints;
+} digby__log;
+
 struct digby_table {
     struct digby_table *next;
     digby_txn *txn;         /* the transaction it belongs to */
     digby__tree tree;
     int dirty;          /* descriptor must be written to the catalog */
     int dropped;
+    int mslot;                       /* its memtable slot in mslot_mem */
+    const struct digby__mem *mslot_mem;
     size_t name_bytes;
     char name[DIGBY_MAX_TABLE_NAME + 1];
 };
@@ -1417,6 +1560,18 @@ typedef struct digby__level {
 
 struct digby_cursor {
     digby_txn *txn;
+    /* merged with the memtable (65_merge_cursor.c): the memtable entry the
+       memtable side stands on (NULL: none in that direction), whether the
+       current entry is the memtable's (from_mem), the direction of the last
+       move, and a copy of the current key (mkey) */
+    int merged;
+    int from_mem;
+    int mdir;
+    int mvalid;             /* positioned on a merged entry */
+    uint64_t mmod;          /* txn->mod when positioned */
+    digby__mnode *mn;
+    int mslot;              /* the table's memtable slot, -1: none */
+    uint8_t *mkey; size_t mkey_bytes, mkey_cap;
     digby_table *table;     /* NULL: global tree or catalog */
     digby__tree *tree;      /* the tree it walks */
     struct digby_cursor *next;
@@ -1446,6 +1601,18 @@ struct digby_txn {
     int rdonly;
     int poisoned;
     int reader_slot;
+    /* Log mode (47_log.c): the memtable this transaction reads (a counted
+       reference; NULL: none, every read goes to the tree alone), the
+       newest txid it sees there, and for a writer whose puts and deletes
+       go to the memtable (logged: 1) the nodes it made, in order. */
+    digby__mem *mem;
+    uint64_t mem_upto;
+    uint64_t log_gen;       /* db->log_gen at begin */
+    int logged;             /* writes go to the memtable and the log */
+    int internal;           /* a checkpoint's: holds no db->wmu of its own */
+    int nosync;             /* DIGBY_TXN_NO_SYNC */
+    uint64_t put_version;   /* nonzero: the version puts record (checkpoint) */
+    digby__mnode **ops; size_t nops, cap_ops;
     digby__meta meta;              /* snapshot; the writer's working copy */
     digby_table *tables;
     digby_cursor *cursors;
@@ -1512,6 +1679,11 @@ struct digby_db {
     digby__meta fallback;   /* the other meta page, if it verified (open) */
     int have_fallback;
     uint64_t discarded_txid; /* newest commit open rejected, 0 if none */
+    uint64_t last_txid;     /* newest commit, in the tree or the log (mu) */
+    digby__mem *mem;        /* log mode or a replayed log: the memtable (mu) */
+    digby__log log;         /* the write-ahead log (wmu; its page list and
+                               page numbers also under mu) */
+    uint64_t log_gen;       /* checkpoints so far (mu): digby_check's snapshot */
     int synced_commit;      /* a two-sync commit succeeded in this session */
     digby__mutex mu;        /* meta, readers, txn count */
     digby__mutex wmu;       /* held by the read-write transaction */
@@ -1570,6 +1742,10 @@ struct digby__mapping {
 #define DIGBY__SEEN_LOAD(p) (*(p))
 #define DIGBY__SEEN_STORE(p, v) (*(p) = (v))
 #endif
+
+/* The version a put records in its leaf cell: the writer's txid, or in a
+   checkpoint the txid of the commit that made the entry. */
+#define DIGBY__VERSION(txn) ((txn)->put_version ? (txn)->put_version : (txn)->txid)
 
 /* ---- Forward declarations ------------------------------------------------ */
 
@@ -1734,6 +1910,34 @@ static digby__tree *digby__put_args(digby_txn *txn, digby_table *table, const vo
                                     int *rc);
 
 static void digby__cursor_unpin_all(digby_cursor *c);
+static void digby__cursor_unmerge(digby_cursor *c);
+
+/* The memtable and the log (47_log.c, 48_memtable.c, 68_checkpoint.c). */
+static int digby__mem_new(const digby_allocator *a, digby__mem **out);
+static void digby__mem_free(digby__mem *m);
+static digby__mem *digby__mem_unref(digby__mem *m);
+static int digby__mem_slot(const digby__mem *m, const char *name, size_t len);
+static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *key,
+                                    size_t klen, uint64_t upto);
+static int digby__log_open(digby_db *db, int readonly);
+static void digby__log_close(digby_db *db);
+static void digby__log_release(digby_db *db);
+static int digby__log_begin(digby_txn *txn);
+static int digby__log_commit(digby_txn *txn);
+static void digby__log_abort(digby_txn *txn);
+static int digby__log_escalate(digby_txn *txn);
+static int digby__checkpoint_locked(digby_db *db, int keep_log);
+static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
+                              size_t key_bytes, const void *val, size_t val_bytes,
+                              unsigned flags, int *done);
+static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void *key,
+                                 size_t key_bytes, int *done);
+static int digby__txn_slot(digby_txn *txn, digby_table *table);
+static int digby__merged_entries(digby_txn *txn, const char *name, size_t len,
+                                 digby__tree *t, uint64_t *out);
+static int digby__merged_get(digby_txn *txn, digby_table *table, digby__tree *t,
+                             const void *key, size_t key_bytes, const void **val,
+                             size_t *vlen, uint64_t *version);
 static int digby__verify_newest(digby_db *db, const digby__meta *m);
 #ifdef DIGBY_DEBUG
 static int digby__debug_check_commit(digby_txn *txn);
@@ -2318,6 +2522,13 @@ static uint64_t digby__os_seed(void)
            ((uint64_t)getpid() << 48);
 }
 
+static uint64_t digby__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* " mmap": files are memory-mapped (a 64-bit build with mmap) */
 #if defined(DIGBY__POSIX_MMAP) && DIGBY__HAVE_MAP
 #define DIGBY__FEATURE_VFS " posix mmap"
@@ -2345,6 +2556,12 @@ static const digby_vfs *digby__vfs_default(void)
 }
 
 static uint64_t digby__os_seed(void)
+{
+    return 0;
+}
+
+/* No clock: durations read as 0 (digby_stats.replay_ns). */
+static uint64_t digby__now_ns(void)
 {
     return 0;
 }
@@ -2585,6 +2802,14 @@ static uint64_t digby__os_seed(void)
     if (!QueryPerformanceCounter(&pc)) pc.QuadPart = 0;
     return (((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime) ^
            ((uint64_t)pc.QuadPart << 20) ^ ((uint64_t)GetCurrentProcessId() << 48);
+}
+
+static uint64_t digby__now_ns(void)
+{
+    LARGE_INTEGER pc, f;
+    if (!QueryPerformanceCounter(&pc) || !QueryPerformanceFrequency(&f) || !f.QuadPart)
+        return 0;
+    return (uint64_t)((double)pc.QuadPart * 1e9 / (double)f.QuadPart);
 }
 
 #define DIGBY__FEATURE_VFS " win32"
@@ -4799,7 +5024,8 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     memcpy(page + DIGBY__M_MAGIC, DIGBY__MAGIC, 8);
     digby__put32(page + DIGBY__M_VERSION, DIGBY__FORMAT_VERSION);
     digby__put32(page + DIGBY__M_PAGESIZE, db->page_size);
-    digby__put32(page + DIGBY__M_INCOMPAT, c ? DIGBY__INCOMPAT_ENCRYPTED : 0);
+    digby__put32(page + DIGBY__M_INCOMPAT, (c ? DIGBY__INCOMPAT_ENCRYPTED : 0) |
+                                               (m->log_head ? DIGBY__INCOMPAT_LOG : 0));
     digby__put32(page + DIGBY__M_COMPAT, 0);
     digby__put32(page + DIGBY__M_TRAILER, db->trailer);
     if (k) {
@@ -4814,6 +5040,8 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     digby__put64(page + base + DIGBY__M_FREEROOT, m->free_root);
     digby__put64(page + base + DIGBY__M_FREECOUNT, m->free_count);
     memcpy(page + base + DIGBY__M_UUID, m->uuid, 16);
+    digby__put64(page + base + DIGBY__M_LOG_HEAD, m->log_head);
+    digby__put64(page + base + DIGBY__M_LOG_LSN, m->log_lsn);
     if (!c) digby__page_checksum(db, page);
 }
 
@@ -4844,14 +5072,21 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
     m->free_root = digby__get64(page + base + DIGBY__M_FREEROOT);
     m->free_count = digby__get64(page + base + DIGBY__M_FREECOUNT);
     memcpy(m->uuid, page + base + DIGBY__M_UUID, 16);
+    m->log_head = digby__get64(page + base + DIGBY__M_LOG_HEAD);
+    m->log_lsn = digby__get64(page + base + DIGBY__M_LOG_LSN);
     if (base) m->key_writes = digby__get64(page + DIGBY__M_KEY_WRITES);
+    /* the log flag and the head go together */
+    if ((m->log_head != 0) != ((digby__get32(page + DIGBY__M_INCOMPAT) & DIGBY__INCOMPAT_LOG) != 0))
+        return DIGBY_CORRUPT;
     if (m->txid != digby__page_txid(page) || (m->txid & 1) != slot ||
         m->page_count < 2 || m->page_count > UINT64_MAX / page_size ||
         !digby__tree_sane(&m->main, m->page_count, m->txid) ||
         !digby__tree_sane(&m->catalog, m->page_count, m->txid) ||
         (m->free_root != 0 && (m->free_root < 2 || m->free_root >= m->page_count)) ||
         (m->free_root == 0 && m->free_count != 0) ||
-        m->free_count > m->page_count * 2 + 2)
+        m->free_count > m->page_count * 2 + 2 ||
+        (m->log_head != 0 && (m->log_head < 2 || m->log_head >= m->page_count)) ||
+        m->log_lsn > UINT64_MAX / 2)
         return DIGBY_CORRUPT;
     return DIGBY_OK;
 }
@@ -4876,7 +5111,7 @@ static int digby__meta_decode(digby_db *db, const uint8_t *page,
         return DIGBY_CORRUPT;
     if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
     if (digby__get32(page + DIGBY__M_VERSION) > DIGBY__FORMAT_VERSION ||
-        digby__get32(page + DIGBY__M_INCOMPAT) != 0)
+        (digby__get32(page + DIGBY__M_INCOMPAT) & ~DIGBY__INCOMPAT_LOG) != 0)
         return DIGBY_VERSION;
     if (digby__get32(page + DIGBY__M_TRAILER) != DIGBY__TRAILER_XXH32)
         return DIGBY_VERSION;
@@ -5297,6 +5532,398 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
 }
 /* ---- end 44_meta.c ---- */
 
+/* ---- begin 45_memtable.c ---- */
+/* The memtable: committed entries not yet in the tree, a multi-version skip list.
+
+   In log mode (47_log.c) a commit appends its changes to the write-ahead
+   log and inserts them here; a checkpoint (68_checkpoint.c) later merges
+   them into the tree.  Entries are ordered by (table slot, key, txid
+   descending) as LevelDB orders its internal keys by (user key, sequence
+   number descending), so the first entry of a key that a snapshot may see
+   (txid <= the snapshot's) is the state that snapshot reads, a tombstone
+   included.
+
+   A skip list (W. Pugh, "Skip Lists: A Probabilistic Alternative to
+   Balanced Trees", CACM 1990) with LevelDB's concurrency rule: one writer
+   (the handle's read-write transaction, under db->wmu) links fully built
+   nodes with release stores; any number of readers follow links with
+   acquire loads and take no lock.  Nothing is ever unlinked or freed
+   before the whole memtable is: nodes live in an arena of blocks, and a
+   memtable is freed when the last transaction that reads it ends
+   (refs).  The writer's own entries carry its txid, which no snapshot
+   reaches before its commit is published; an aborted transaction's
+   entries are marked dead (DIGBY__MN_DEAD), since the next writer reuses
+   its txid.  A value a transaction puts twice is replaced in its node in
+   place: no snapshot can see that node yet. */
+
+#if defined(DIGBY_NO_THREADS)
+#define DIGBY__HAVE_MEMTABLE 1
+#define DIGBY__PLOAD(p) (*(p))
+#define DIGBY__PSTORE(p, v) (*(p) = (v))
+#elif defined(__GNUC__) && defined(__ATOMIC_ACQUIRE)
+#define DIGBY__HAVE_MEMTABLE 1
+#define DIGBY__PLOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define DIGBY__PSTORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#else
+/* no acquire/release loads and stores known for this compiler: the log
+   mode is not available (digby_open says DIGBY_NOFEATURE) */
+#define DIGBY__HAVE_MEMTABLE 0
+#define DIGBY__PLOAD(p) (*(p))
+#define DIGBY__PSTORE(p, v) (*(p) = (v))
+#endif
+
+#define DIGBY__MEM_BLOCK ((size_t)1 << 18)   /* arena block bytes */
+
+/* Bytes from the arena, aligned to 8; NULL when out of memory. */
+static void *digby__mem_alloc(digby__mem *m, size_t n)
+{
+    digby__mblock *b = m->blocks;
+    uint8_t *p;
+    n = (n + 7) & ~(size_t)7;
+    if (!b || b->size - b->used < n) {
+        size_t size = n > DIGBY__MEM_BLOCK / 4 ? n : DIGBY__MEM_BLOCK;
+        b = (digby__mblock *)digby__malloc(m->alloc, sizeof(digby__mblock) + size);
+        if (!b) return NULL;
+        b->size = size;
+        b->used = 0;
+        if (size == n && m->blocks) {
+            /* a large piece gets a block of its own behind the current one */
+            b->next = m->blocks->next;
+            m->blocks->next = b;
+        } else {
+            b->next = m->blocks;
+            m->blocks = b;
+        }
+        m->bytes += sizeof(digby__mblock) + size;
+    }
+    p = (uint8_t *)(b + 1) + b->used;
+    b->used += n;
+    return p;
+}
+
+static int digby__mem_new(const digby_allocator *a, digby__mem **out)
+{
+    digby__mem *m = (digby__mem *)digby__malloc(a, sizeof(*m));
+    *out = NULL;
+    if (!m) return DIGBY_NOMEM;
+    memset(m, 0, sizeof(*m));
+    m->alloc = a;
+    m->refs = 1;
+    m->rng = 0x9E3779B97F4A7C15ull;
+    m->height = 1;
+    m->head = (digby__mnode *)digby__mem_alloc(
+        m, sizeof(digby__mnode) + (DIGBY__MEM_LEVELS - 1) * sizeof(digby__mnode *));
+    if (!m->head) { digby__mem_free(m); return DIGBY_NOMEM; }
+    memset(m->head, 0, sizeof(digby__mnode) + (DIGBY__MEM_LEVELS - 1) * sizeof(digby__mnode *));
+    m->head->height = DIGBY__MEM_LEVELS;
+    *out = m;
+    return DIGBY_OK;
+}
+
+static void digby__mem_free(digby__mem *m)
+{
+    digby__mblock *b, *n;
+    if (!m) return;
+    for (b = m->blocks; b; b = n) {
+        n = b->next;
+        digby__free(m->alloc, b);
+    }
+    digby__free(m->alloc, m->tables);
+    digby__free(m->alloc, m);
+}
+
+/* Drop one reference (db->mu held by the caller when others may share it);
+   returns the memtable to free outside the lock, or NULL. */
+static digby__mem *digby__mem_unref(digby__mem *m)
+{
+    if (!m) return NULL;
+    return --m->refs == 0 ? m : NULL;
+}
+
+/* The slot of table `name` (len 0: the global tree), or -1 when the
+   memtable holds nothing of it.  Readers may call it while the writer adds
+   slots: the count is published after the slot is filled. */
+static int digby__mem_slot(const digby__mem *m, const char *name, size_t len)
+{
+    uint32_t i, n = DIGBY__PLOAD(&((digby__mem *)m)->ntables);
+    digby__mtable *t = DIGBY__PLOAD(&((digby__mem *)m)->tables_pub);
+    if (len == 0) return 0;
+    for (i = 1; i < n; i++)
+        if (t[i].name_bytes == len && memcmp(t[i].name, name, len) == 0) return (int)i;
+    return -1;
+}
+
+/* The slot of table `name`, added if missing (the writer only). */
+static int digby__mem_slot_add(digby__mem *m, const char *name, size_t len, int *slot)
+{
+    int s = digby__mem_slot(m, name, len);
+    digby__mtable *nt;
+    if (s >= 0) { *slot = s; return DIGBY_OK; }
+    if (m->ntables == 0) {
+        /* slot 0 is the global tree, made with the first table */
+        m->cap_tables = 8;
+        m->tables = (digby__mtable *)digby__malloc(m->alloc, 8 * sizeof(digby__mtable));
+        if (!m->tables) return DIGBY_NOMEM;
+        memset(m->tables, 0, 8 * sizeof(digby__mtable));
+        DIGBY__PSTORE(&m->tables_pub, m->tables);
+        DIGBY__PSTORE(&m->ntables, 1u);
+    }
+    if (m->ntables == m->cap_tables) {
+        /* readers may hold the old array: the new one comes from the arena
+           and the old stays where it is until the memtable is freed */
+        nt = (digby__mtable *)digby__mem_alloc(m, 2 * m->cap_tables * sizeof(digby__mtable));
+        if (!nt) return DIGBY_NOMEM;
+        memcpy(nt, DIGBY__PLOAD(&m->tables_pub), m->ntables * sizeof(digby__mtable));
+        m->cap_tables *= 2;
+        DIGBY__PSTORE(&m->tables_pub, nt);
+    }
+    nt = DIGBY__PLOAD(&m->tables_pub);
+    nt[m->ntables].name_bytes = len;
+    memcpy(nt[m->ntables].name, name, len);
+    nt[m->ntables].name[len] = 0;
+    *slot = (int)m->ntables;
+    DIGBY__PSTORE(&m->ntables, m->ntables + 1);
+    return DIGBY_OK;
+}
+
+static const uint8_t *digby__mn_key(const digby__mnode *n)
+{
+    return (const uint8_t *)(n->next + n->height);
+}
+
+/* Order of (slot, key, txid) against node n: <0, 0, >0.  Newer txids
+   come first. */
+static int digby__mn_cmp(const digby__mnode *n, uint32_t slot, const void *key,
+                         size_t klen, uint64_t txid)
+{
+    int c;
+    if (n->slot != slot) return n->slot < slot ? -1 : 1;
+    c = digby__keycmp(digby__mn_key(n), n->klen, key, klen);
+    if (c) return c;
+    if (n->txid != txid) return n->txid > txid ? -1 : 1;
+    return 0;
+}
+
+/* The first node at or after (slot, key, txid) in list order; prev[]
+   (may be NULL) gets the last node before it on every level. */
+static digby__mnode *digby__mem_seek_ge(digby__mem *m, uint32_t slot, const void *key,
+                                        size_t klen, uint64_t txid, digby__mnode **prev)
+{
+    digby__mnode *x = m->head, *nx;
+    int lvl = (int)DIGBY__PLOAD(&m->height) - 1;
+    for (;;) {
+        nx = DIGBY__PLOAD(&x->next[lvl]);
+        if (nx && digby__mn_cmp(nx, slot, key, klen, txid) < 0) { x = nx; continue; }
+        if (prev) prev[lvl] = x;
+        if (lvl == 0) return nx;
+        lvl--;
+    }
+}
+
+/* The last node before (slot, key, txid) in list order, or NULL. */
+static digby__mnode *digby__mem_seek_lt(digby__mem *m, uint32_t slot, const void *key,
+                                        size_t klen, uint64_t txid)
+{
+    digby__mnode *x = m->head, *nx;
+    int lvl = (int)DIGBY__PLOAD(&m->height) - 1;
+    for (;;) {
+        nx = DIGBY__PLOAD(&x->next[lvl]);
+        if (nx && digby__mn_cmp(nx, slot, key, klen, txid) < 0) { x = nx; continue; }
+        if (lvl == 0) return x == m->head ? NULL : x;
+        lvl--;
+    }
+}
+
+static unsigned digby__mem_height(digby__mem *m)
+{
+    unsigned h = 1;
+    /* xorshift64*; a level more with probability 1/4 (LevelDB's branching) */
+    uint64_t r;
+    m->rng ^= m->rng >> 12;
+    m->rng ^= m->rng << 25;
+    m->rng ^= m->rng >> 27;
+    r = m->rng * 0x2545F4914F6CDD1Dull;
+    while (h < DIGBY__MEM_LEVELS && (r & 3) == 0) { h++; r >>= 2; }
+    return h;
+}
+
+/* Insert or replace the entry (slot, key, txid) of the writer: a value
+   (tomb 0) or a tombstone.  The value bytes are copied.  A live node of
+   the same txid is updated in place; *node (may be NULL) gets the node and
+   *fresh whether it is new.  Returns DIGBY_OK, DIGBY_NOMEM. */
+static int digby__mem_put(digby__mem *m, uint32_t slot, const void *key, size_t klen,
+                          uint64_t txid, const void *val, size_t vlen, int tomb,
+                          digby__mnode **node, int *fresh)
+{
+    digby__mnode *prev[DIGBY__MEM_LEVELS], *x;
+    uint8_t *vcopy = NULL;
+    unsigned h, i;
+    if (fresh) *fresh = 0;
+    x = digby__mem_seek_ge(m, slot, key, klen, txid, prev);
+    /* an aborted transaction's dead node of the same txid may come first */
+    while (x && digby__mn_cmp(x, slot, key, klen, txid) == 0 && (x->flags & DIGBY__MN_DEAD))
+        x = DIGBY__PLOAD(&x->next[0]);
+    if (!tomb && vlen) {
+        vcopy = (uint8_t *)digby__mem_alloc(m, vlen);
+        if (!vcopy) return DIGBY_NOMEM;
+        memcpy(vcopy, val, vlen);
+    }
+    if (x && digby__mn_cmp(x, slot, key, klen, txid) == 0) {
+        x->val = vcopy;
+        x->vlen = (uint32_t)vlen;
+        x->flags = (uint8_t)(tomb ? DIGBY__MN_TOMB : 0);
+        m->data_bytes += vlen;
+        if (node) *node = x;
+        return DIGBY_OK;
+    }
+    h = digby__mem_height(m);
+    x = (digby__mnode *)digby__mem_alloc(
+        m, sizeof(digby__mnode) + (h - 1) * sizeof(digby__mnode *) + klen);
+    if (!x) return DIGBY_NOMEM;
+    x->txid = txid;
+    x->slot = slot;
+    x->klen = (uint32_t)klen;
+    x->vlen = (uint32_t)vlen;
+    x->flags = (uint8_t)(tomb ? DIGBY__MN_TOMB : 0);
+    x->height = (uint8_t)h;
+    x->val = vcopy;
+    if (klen) memcpy((uint8_t *)(x->next + h), key, klen);
+    if (h > m->height) {
+        for (i = m->height; i < h; i++) prev[i] = m->head;
+        DIGBY__PSTORE(&m->height, h);
+    }
+    for (i = 0; i < h; i++) {
+        x->next[i] = prev[i]->next[i];
+        DIGBY__PSTORE(&prev[i]->next[i], x);
+    }
+    m->count++;
+    m->data_bytes += klen + vlen;
+    if (node) *node = x;
+    if (fresh) *fresh = 1;
+    return DIGBY_OK;
+}
+
+/* Whether node n is visible to a transaction reading up to txid `upto`. */
+static int digby__mn_visible(const digby__mnode *n, uint64_t upto)
+{
+    return n->txid <= upto && !(n->flags & DIGBY__MN_DEAD);
+}
+
+/* From node x (the first node of its key or later), the first visible
+   version of x's key; NULL when no version of it is visible. */
+static digby__mnode *digby__mn_settle(digby__mnode *x, uint64_t upto)
+{
+    digby__mnode *first = x;
+    while (x && x->slot == first->slot && x->klen == first->klen &&
+           memcmp(digby__mn_key(x), digby__mn_key(first), first->klen) == 0) {
+        if (digby__mn_visible(x, upto)) return x;
+        x = DIGBY__PLOAD(&x->next[0]);
+    }
+    return NULL;
+}
+
+/* The visible state of (slot, key): its node (a value or a tombstone), or
+   NULL when the memtable says nothing of it. */
+static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *key,
+                                    size_t klen, uint64_t upto)
+{
+    digby__mnode *x = digby__mem_seek_ge(m, slot, key, klen, UINT64_MAX, NULL);
+    if (!x || x->slot != slot || digby__keycmp(digby__mn_key(x), x->klen, key, klen) != 0)
+        return NULL;
+    return digby__mn_settle(x, upto);
+}
+
+/* The next key after node x's key in slot x->slot with a visible version
+   (forward: dir > 0) or the one before it (dir < 0), its visible node, or
+   NULL at the end of the slot.  x may be NULL with dir: first/last of the
+   slot via the seek functions instead. */
+static digby__mnode *digby__mem_step(digby__mem *m, const digby__mnode *x, int dir,
+                                     uint64_t upto)
+{
+    uint32_t slot = x->slot;
+    const uint8_t *k = digby__mn_key(x);
+    size_t kl = x->klen;
+    if (dir > 0) {
+        digby__mnode *y = DIGBY__PLOAD(&((digby__mnode *)x)->next[0]);
+        for (;;) {
+            digby__mnode *v;
+            /* skip the older versions of the key we are on */
+            while (y && y->slot == slot && y->klen == kl &&
+                   memcmp(digby__mn_key(y), k, kl) == 0)
+                y = DIGBY__PLOAD(&y->next[0]);
+            if (!y || y->slot != slot) return NULL;
+            v = digby__mn_settle(y, upto);
+            if (v) return v;
+            k = digby__mn_key(y);
+            kl = y->klen;
+            y = DIGBY__PLOAD(&y->next[0]);
+        }
+    }
+    for (;;) {
+        /* the last node before the key's first version is the oldest
+           version of the key before it */
+        digby__mnode *y = digby__mem_seek_lt(m, slot, k, kl, UINT64_MAX), *v;
+        if (!y || y->slot != slot) return NULL;
+        v = digby__mem_seek_ge(m, slot, digby__mn_key(y), y->klen, UINT64_MAX, NULL);
+        v = digby__mn_settle(v, upto);
+        if (v) return v;
+        k = digby__mn_key(y);
+        kl = y->klen;
+    }
+}
+
+/* The first (dir > 0) or last visible key of slot at or after (dir > 0)
+   / at or before key (inclusive when incl, else strictly), or NULL. */
+static digby__mnode *digby__mem_seek(digby__mem *m, uint32_t slot, const void *key,
+                                     size_t klen, int dir, int incl, uint64_t upto)
+{
+    digby__mnode *x, *v;
+    if (dir > 0) {
+        x = digby__mem_seek_ge(m, slot, key, klen, incl ? UINT64_MAX : 0, NULL);
+        /* with incl 0, (key, txid 0) sorts after every version of key but
+           a txid-0 one, which never exists */
+        if (!incl && x && x->slot == slot && x->klen == klen &&
+            memcmp(digby__mn_key(x), key, klen) == 0)
+            return digby__mem_step(m, x, 1, upto);
+        if (!x || x->slot != slot) return NULL;
+        v = digby__mn_settle(x, upto);
+        return v ? v : digby__mem_step(m, x, 1, upto);
+    }
+    x = digby__mem_seek_ge(m, slot, key, klen, UINT64_MAX, NULL);
+    if (incl && x && x->slot == slot && x->klen == klen &&
+        memcmp(digby__mn_key(x), key, klen) == 0) {
+        v = digby__mn_settle(x, upto);
+        if (v) return v;
+    }
+    /* the key before `key`: step back from a node standing for key */
+    {
+        digby__mnode *y = digby__mem_seek_lt(m, slot, key, klen, UINT64_MAX);
+        if (!y || y->slot != slot) return NULL;
+        v = digby__mem_seek_ge(m, slot, digby__mn_key(y), y->klen, UINT64_MAX, NULL);
+        x = digby__mn_settle(v, upto);
+        return x ? x : digby__mem_step(m, v, -1, upto);
+    }
+}
+
+/* The first (dir > 0) or last visible key of slot, or NULL. */
+static digby__mnode *digby__mem_end(digby__mem *m, uint32_t slot, int dir, uint64_t upto)
+{
+    digby__mnode *x, *v;
+    if (dir > 0) {
+        x = digby__mem_seek_ge(m, slot, "", 0, UINT64_MAX, NULL);
+        if (!x || x->slot != slot) return NULL;
+        v = digby__mn_settle(x, upto);
+        return v ? v : digby__mem_step(m, x, 1, upto);
+    }
+    /* the last node of the slot comes before the first node of slot + 1 */
+    x = digby__mem_seek_lt(m, slot + 1, "", 0, UINT64_MAX);
+    if (!x || x->slot != slot) return NULL;
+    v = digby__mem_seek_ge(m, slot, digby__mn_key(x), x->klen, UINT64_MAX, NULL);
+    x = digby__mn_settle(v, upto);
+    return x ? x : digby__mem_step(m, v, -1, upto);
+}
+/* ---- end 45_memtable.c ---- */
+
 /* ---- begin 46_freelist.c ---- */
 /* The freelist (FORMAT.md section 8).
 
@@ -5626,6 +6253,390 @@ static void digby__freelist_abort(digby_txn *txn)
 }
 /* ---- end 46_freelist.c ---- */
 
+/* ---- begin 47_log.c ---- */
+/* The write-ahead log: log pages in the main file, commit records, append, replay.
+
+   Log mode (FORMAT.md section 11).  A commit is one record appended to a
+   chain of log pages inside the database file, then one sync: it writes
+   no tree page and no meta page.  The record holds the transaction's puts
+   and deletes (a logical redo log, as LevelDB's and WiredTiger's); the
+   entries also go to the memtable (48_memtable.c), and a checkpoint
+   (68_checkpoint.c) later merges them into the tree in one ordinary
+   copy-on-write commit whose meta page records where the log now begins.
+
+   Pages.  Each log page names its successor, chosen when the page is first
+   written, and carries a log sequence number (LSN) one higher than its
+   predecessor's; LSNs only ever grow in a file, so a page left from an
+   earlier use of the same page number can never pass for the one the
+   chain expects (the rule SQLite's WAL keeps with its salts and frame
+   counts).  Records are cut into fragments (LevelDB's log format: FULL,
+   FIRST, MIDDLE, LAST), so a record may span pages and a reader knows
+   where a record starts.  A page that holds a synced commit is never
+   written again: after a sync the next commit starts a new page, so a torn
+   write can only damage commits that were never acknowledged as durable.
+   Commits made with DIGBY_TXN_NO_SYNC may share a page, rewritten whole.
+
+   Replay (digby__log_open) follows the chain from the meta page's head
+   while pages verify and carry the expected LSN, and applies every whole
+   record; a record cut short by the end of the chain was never
+   acknowledged and is dropped.  New commits then go to the page after the
+   last one that verified, so a damaged tail is never built upon. */
+
+#define DIGBY__LOG_HDR 32u          /* page header: common 24 + next pgno */
+#define DIGBY__LOG_USED 4u          /* u32: payload bytes in the page */
+#define DIGBY__FRAG_HDR 5u          /* fragment: kind (1) + length (4) */
+#define DIGBY__FRAG_FULL 1u
+#define DIGBY__FRAG_FIRST 2u
+#define DIGBY__FRAG_MIDDLE 3u
+#define DIGBY__FRAG_LAST 4u
+#define DIGBY__LOG_OP_TABLE 1u      /* record operations */
+#define DIGBY__LOG_OP_PUT 2u
+#define DIGBY__LOG_OP_DEL 3u
+
+static uint32_t digby__log_room(const digby_db *db)
+{
+    return db->usable - DIGBY__LOG_HDR;
+}
+
+/* ---- Building a commit record ------------------------------------------- */
+
+static int digby__rec_room(digby_db *db, size_t more)
+{
+    digby__log *l = &db->log;
+    if (l->rec_n + more < l->rec_n) return DIGBY_NOMEM;
+    return digby__reserve(&db->alloc, &l->rec, &l->rec_cap, l->rec_n + more);
+}
+
+static void digby__rec_varint(digby__log *l, uint64_t v)
+{
+    l->rec_n += digby__varint_put(l->rec + l->rec_n, v);
+}
+
+static void digby__rec_bytes(digby__log *l, const void *p, size_t n)
+{
+    if (n) memcpy(l->rec + l->rec_n, p, n);
+    l->rec_n += n;
+}
+
+/* The record of the writer's transaction (FORMAT.md 11.3): txid, one
+   operation per memtable node it made (a table operation first wherever
+   the table changes), and the xxhash32 of all that. */
+static int digby__log_encode(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    digby__log *l = &db->log;
+    const digby__mtable *tabs = txn->mem->tables_pub;
+    uint32_t slot = 0;
+    size_t i;
+    int rc;
+    l->rec_n = 0;
+    if ((rc = digby__rec_room(db, 8)) != DIGBY_OK) return rc;
+    digby__put64(l->rec, txn->txid);
+    l->rec_n = 8;
+    for (i = 0; i < txn->nops; i++) {
+        const digby__mnode *n = txn->ops[i];
+        if (n->slot != slot) {
+            const digby__mtable *t = &tabs[n->slot];
+            if ((rc = digby__rec_room(db, 11 + t->name_bytes)) != DIGBY_OK) return rc;
+            l->rec[l->rec_n++] = DIGBY__LOG_OP_TABLE;
+            digby__rec_varint(l, t->name_bytes);
+            digby__rec_bytes(l, t->name, t->name_bytes);
+            slot = n->slot;
+        }
+        if ((rc = digby__rec_room(db, 21 + (size_t)n->klen + n->vlen)) != DIGBY_OK) return rc;
+        l->rec[l->rec_n++] = (n->flags & DIGBY__MN_TOMB) ? DIGBY__LOG_OP_DEL : DIGBY__LOG_OP_PUT;
+        digby__rec_varint(l, n->klen);
+        digby__rec_bytes(l, digby__mn_key(n), n->klen);
+        if (!(n->flags & DIGBY__MN_TOMB)) {
+            digby__rec_varint(l, n->vlen);
+            digby__rec_bytes(l, n->val, n->vlen);
+        }
+    }
+    if ((rc = digby__rec_room(db, 4)) != DIGBY_OK) return rc;
+    digby__put32(l->rec + l->rec_n, (uint32_t)XXH32(l->rec, l->rec_n, DIGBY__XXH_SEED));
+    l->rec_n += 4;
+    return DIGBY_OK;
+}
+
+/* ---- Pages ------------------------------------------------------------- */
+
+/* Seal the current page image (header filled in) and write it. */
+static int digby__log_write_cur(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    digby__log *l = &db->log;
+    int rc;
+    if (!l->next_pgno) {
+        uint64_t p;
+        rc = digby__page_alloc(txn, &p);
+        if (rc) return rc;
+        digby__mutex_lock(&db->mu);
+        l->next_pgno = p;
+        digby__mutex_unlock(&db->mu);
+    }
+    memset(l->page + DIGBY__LOG_HDR + l->fill, 0, digby__log_room(db) - l->fill);
+    l->page[0] = DIGBY__PAGE_LOG;
+    l->page[1] = l->page[2] = l->page[3] = 0;
+    digby__put32(l->page + DIGBY__LOG_USED, l->fill);
+    digby__page_set_pgno(l->page, l->cur_pgno);
+    digby__page_set_txid(l->page, l->cur_lsn);
+    digby__page_set_next(l->page, l->next_pgno);
+    memcpy(l->seal, l->page, db->page_size);
+    rc = digby__page_seal(db, l->seal, l->seal);
+    if (rc == DIGBY_OK)
+        rc = db->vfs->write(db->file, l->cur_pgno * db->page_size, l->seal, db->page_size);
+    return rc;
+}
+
+/* Add pgno to the live log pages (under db->mu: digby_check copies the
+   list). */
+static int digby__log_push_page(digby_db *db, uint64_t pgno)
+{
+    int rc;
+    digby__mutex_lock(&db->mu);
+    rc = digby__u64s_push(&db->alloc, &db->log.pages, pgno);
+    digby__mutex_unlock(&db->mu);
+    return rc;
+}
+
+/* Move on to the current page's successor (written already). */
+static int digby__log_advance(digby_db *db)
+{
+    digby__log *l = &db->log;
+    int rc = digby__log_push_page(db, l->cur_pgno);
+    if (rc) return rc;
+    digby__mutex_lock(&db->mu);
+    l->cur_pgno = l->next_pgno;
+    l->cur_lsn++;
+    l->next_pgno = 0;
+    l->fill = 0;
+    digby__mutex_unlock(&db->mu);
+    return DIGBY_OK;
+}
+
+/* Append the record in l->rec as fragments, writing every page it
+   touches; then sync unless asked not to.  Any failure poisons the handle
+   (the caller's job): what reached the file is unknown. */
+static int digby__log_append(digby_txn *txn, int sync)
+{
+    digby_db *db = txn->db;
+    digby__log *l = &db->log;
+    uint32_t room = digby__log_room(db);
+    size_t pos = 0, n = l->rec_n;
+    int rc = DIGBY_OK, first = 1;
+    if (l->fresh_next && l->fill) {
+        rc = digby__log_advance(db);
+        if (rc) return rc;
+    }
+    l->fresh_next = 0;
+    while (pos < n) {
+        size_t take;
+        unsigned kind;
+        uint8_t *f;
+        if (room - l->fill < DIGBY__FRAG_HDR + 1) {
+            /* no room for a fragment: the page is done */
+            if ((rc = digby__log_write_cur(txn)) != DIGBY_OK) return rc;
+            if ((rc = digby__log_advance(db)) != DIGBY_OK) return rc;
+        }
+        take = DIGBY__MIN(n - pos, (size_t)(room - l->fill - DIGBY__FRAG_HDR));
+        if (first) kind = take == n - pos ? DIGBY__FRAG_FULL : DIGBY__FRAG_FIRST;
+        else kind = take == n - pos ? DIGBY__FRAG_LAST : DIGBY__FRAG_MIDDLE;
+        f = l->page + DIGBY__LOG_HDR + l->fill;
+        f[0] = (uint8_t)kind;
+        digby__put32(f + 1, (uint32_t)take);
+        memcpy(f + DIGBY__FRAG_HDR, l->rec + pos, take);
+        l->fill += (uint32_t)(DIGBY__FRAG_HDR + take);
+        pos += take;
+        first = 0;
+    }
+    rc = digby__log_write_cur(txn);
+    if (rc == DIGBY_OK && sync) {
+        rc = db->vfs->sync(db->file);
+        if (rc == DIGBY_OK) l->fresh_next = 1;
+    }
+    if (rc == DIGBY_OK) l->bytes += n;
+    return rc;
+}
+
+/* ---- Reading ----------------------------------------------------------- */
+
+/* Apply one whole record (FORMAT.md 11.3) to memtable m: every operation
+   with version txid.  *txid gets the record's.  DIGBY_CORRUPT for a record
+   that does not decode (its pages verified, so this is damage or a bug,
+   never a torn write). */
+static int digby__log_apply(digby_db *db, digby__mem *m, const uint8_t *r, size_t n,
+                            uint64_t *txid)
+{
+    const uint8_t *p, *end;
+    uint32_t slot = 0;
+    int rc;
+    if (n < 12 || digby__get32(r + n - 4) != (uint32_t)XXH32(r, n - 4, DIGBY__XXH_SEED))
+        return DIGBY_CORRUPT;
+    *txid = digby__get64(r);
+    p = r + 8;
+    end = r + n - 4;
+    while (p < end) {
+        unsigned op = *p++;
+        uint64_t kl, vl = 0;
+        const uint8_t *k, *v = NULL;
+        size_t used = digby__varint_get(p, end, &kl);
+        if (!used || kl > (uint64_t)(end - p - used)) return DIGBY_CORRUPT;
+        p += used;
+        k = p;
+        p += kl;
+        if (op == DIGBY__LOG_OP_TABLE) {
+            int s;
+            if (kl > DIGBY_MAX_TABLE_NAME) return DIGBY_CORRUPT;
+            rc = digby__mem_slot_add(m, (const char *)k, (size_t)kl, &s);
+            if (rc) return rc;
+            slot = (uint32_t)s;
+            continue;
+        }
+        if (kl > db->max_key) return DIGBY_CORRUPT;
+        if (op == DIGBY__LOG_OP_PUT) {
+            used = digby__varint_get(p, end, &vl);
+            if (!used || vl > (uint64_t)(end - p - used)) return DIGBY_CORRUPT;
+            p += used;
+            v = p;
+            p += vl;
+        } else if (op != DIGBY__LOG_OP_DEL) {
+            return DIGBY_CORRUPT;
+        }
+        rc = digby__mem_put(m, slot, k, (size_t)kl, *txid, v, (size_t)vl,
+                            op == DIGBY__LOG_OP_DEL, NULL, NULL);
+        if (rc) return rc;
+    }
+    return DIGBY_OK;
+}
+
+/* Read log page pgno into buf and check it is the page the chain expects:
+   type, page number, LSN, a payload that fits.  1: it is; 0: the chain
+   ends before it (short, stale, torn, or some other page); <0: an error
+   that ends the open (I/O, memory). */
+static int digby__log_page_ok(digby_db *db, uint64_t pgno, uint64_t lsn, uint8_t *buf)
+{
+    size_t got = 0;
+    int rc;
+    if (pgno < 2 || pgno >= UINT64_MAX / db->page_size) return 0;
+    rc = db->vfs->read(db->file, pgno * db->page_size, buf, db->page_size, &got);
+    if (rc) return rc;
+    if (got != db->page_size) return 0;
+    if (buf[0] != DIGBY__PAGE_LOG) return 0;
+    rc = digby__page_verify(db, buf, pgno);
+    if (rc == DIGBY_NOMEM) return rc;
+    if (rc) return 0;
+    if (digby__page_txid(buf) != lsn || digby__get32(buf + DIGBY__LOG_USED) > digby__log_room(db))
+        return 0;
+    return 1;
+}
+
+/* Walk the chain from the meta page's log head; feed every whole record to
+   the memtable; leave db->log ready to append after the last page that
+   verified.  The chain's pages are counted as used: out of db->free and
+   the pending list, and inside page_count. */
+static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
+{
+    digby__log *l = &db->log;
+    uint8_t *buf = digby__pbuf_get(db);
+    uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = db->meta.txid;
+    uint8_t *asm_buf = NULL;
+    size_t asm_n = 0, asm_cap = 0;
+    int rc = DIGBY_OK, in_rec = 0;
+    if (!buf) return DIGBY_NOMEM;
+    *last_txid = db->meta.txid;
+    for (;;) {
+        const uint8_t *p, *end;
+        int ok = digby__log_page_ok(db, pgno, lsn, buf);
+        if (ok < 0) { rc = ok; break; }
+        if (ok == 0) break;
+        p = buf + DIGBY__LOG_HDR;
+        end = p + digby__get32(buf + DIGBY__LOG_USED);
+        while (rc == DIGBY_OK && end - p >= (ptrdiff_t)DIGBY__FRAG_HDR) {
+            unsigned kind = p[0];
+            uint32_t len = digby__get32(p + 1);
+            p += DIGBY__FRAG_HDR;
+            if (kind < DIGBY__FRAG_FULL || kind > DIGBY__FRAG_LAST || len > (size_t)(end - p)) {
+                rc = DIGBY__CORRUPT(db, pgno);
+                break;
+            }
+            /* a record start while one is open: the open one was cut short
+               by a crash and never acknowledged (the writer went on in a
+               new page after recovery) */
+            if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_FIRST) { asm_n = 0; in_rec = 1; }
+            else if (!in_rec) { p += len; continue; }
+            rc = digby__reserve(&db->alloc, &asm_buf, &asm_cap, asm_n + len + 1);
+            if (rc) break;
+            memcpy(asm_buf + asm_n, p, len);
+            asm_n += len;
+            p += len;
+            if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
+                uint64_t txid;
+                in_rec = 0;
+                rc = digby__log_apply(db, m, asm_buf, asm_n, &txid);
+                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid))
+                    rc = DIGBY__CORRUPT(db, pgno);
+                if (rc) break;
+                prev_txid = txid;
+                l->replay_commits++;
+                l->replay_bytes += asm_n;
+                l->bytes += asm_n;
+            }
+        }
+        if (rc) break;
+        rc = digby__u64s_push(&db->alloc, &l->pages, pgno);
+        if (rc) break;
+        pgno = digby__page_next(buf);
+        lsn++;
+    }
+    digby__free(&db->alloc, asm_buf);
+    digby__pbuf_put(db, buf);
+    if (rc) return rc;
+    *last_txid = prev_txid;
+    /* appends go on in the first page that did not verify: it was
+       allocated (as the head, or as a verified page's successor) */
+    l->cur_pgno = pgno;
+    l->cur_lsn = lsn;
+    l->next_pgno = 0;
+    l->fill = 0;
+    l->fresh_next = 0;
+    return DIGBY_OK;
+}
+
+static int digby__u64_has(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+/* Take pages of the live log out of the free and pending lists loaded
+   from the checkpoint (the log took them after it), and count them in
+   page_count. */
+static int digby__log_reserve_pages(digby_db *db)
+{
+    digby__log *l = &db->log;
+    size_t i, j, n = l->pages.n + 1;
+    uint64_t *v = (uint64_t *)digby__malloc(&db->alloc, n * sizeof(uint64_t));
+    if (!v) return DIGBY_NOMEM;
+    memcpy(v, l->pages.v, l->pages.n * sizeof(uint64_t));
+    v[n - 1] = l->cur_pgno;
+    digby__sort_u64_with(v, n, 0, NULL);
+    if (v[n - 1] + 1 > db->meta.page_count) db->meta.page_count = v[n - 1] + 1;
+    for (i = j = 0; i < db->free.n; i++)
+        if (!digby__u64_has(v, n, db->free.v[i])) db->free.v[j++] = db->free.v[i];
+    db->free.n = j;
+    for (i = j = 0; i < db->npending; i++)
+        if (!digby__u64_has(v, n, db->pending[i].pgno)) db->pending[j++] = db->pending[i];
+    db->npending = j;
+    digby__free(&db->alloc, v);
+    return DIGBY_OK;
+}
+/* ---- end 47_log.c ---- */
+
 /* ---- begin 50_node.c ---- */
 /* Slotted branch and leaf pages (FORMAT.md section 5).
 
@@ -5664,6 +6675,17 @@ typedef struct digby__cell {
     uint64_t large_root;  /* ... its overflow item */
     size_t size;          /* cell bytes */
 } digby__cell;
+
+/* A memtable entry (48_memtable.c) as the leaf cell of an inline value. */
+static void digby__mn_cell(const struct digby__mnode *n, digby__cell *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->key = (const uint8_t *)(n->next + n->height);
+    c->key_bytes = n->klen;
+    c->vlen = n->vlen;
+    c->version = n->txid;
+    c->val = n->vlen ? n->val : (const uint8_t *)"";
+}
 
 static DIGBY__INLINE unsigned digby__node_n(const uint8_t *p) { return digby__get16(p + 2); }
 static DIGBY__INLINE unsigned digby__node_upper(const uint8_t *p) { return digby__get16(p + 4); }
@@ -6937,10 +7959,10 @@ static int digby__append_fast(digby_txn *txn, digby__tree *t, const void *key,
     c = digby__keycmp((const uint8_t *)key + plen, key_bytes - plen, k, kl);
     if (c <= 0) return 0;
     if (digby__varint_len(key_bytes) + key_bytes + digby__varint_len((uint64_t)vlen << 3) +
-        digby__varint_len(txn->txid) + vlen > db->max_cell)
+        digby__varint_len(DIGBY__VERSION(txn)) + vlen > db->max_cell)
         return 0;
     sz = digby__leaf_cell_encode(txn->cell, (const uint8_t *)key + plen, key_bytes - plen,
-                                 vlen, 0, txn->txid, val, vlen);
+                                 vlen, 0, DIGBY__VERSION(txn), val, vlen);
     if (digby__node_insert(db, leaf, n, txn->cell, sz, txn->tmp)) return 0;
     t->entries++;
     txn->hint_mod = txn->mod + 1; /* digby_txn_put bumps mod next */
@@ -7042,7 +8064,7 @@ static int digby__put_lz4(const digby_db *db, unsigned flags)
 static uint64_t digby__inline_size(const digby_txn *txn, const digby__entry *e, uint64_t vlen)
 {
     uint64_t n = digby__varint_len(e->kh_bytes) + e->kh_bytes +
-                 digby__varint_len(vlen << 3) + digby__varint_len(txn->txid) + vlen;
+                 digby__varint_len(vlen << 3) + digby__varint_len(DIGBY__VERSION(txn)) + vlen;
     if (e->large) n += digby__varint_len(e->klen << 1) + 8;
     return n;
 }
@@ -7055,9 +8077,10 @@ static size_t digby__entry_cell(const digby_txn *txn, const digby__entry *e, uin
     if (e->vflags & DIGBY__CELL_OVERFLOW) {
         uint8_t ref[8];
         digby__put64(ref, e->vroot);
-        n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, txn->txid, ref, 8);
+        n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, DIGBY__VERSION(txn),
+                                    ref, 8);
     } else {
-        n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, txn->txid,
+        n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, DIGBY__VERSION(txn),
                                     e->val, (size_t)e->vlen);
     }
     if (e->large) n += digby__large_key_ref_put(out + n, e->klen, e->kflags, e->kroot);
@@ -8208,6 +9231,8 @@ DIGBY_API int digby_txn_put_begin(digby_txn *txn, digby_table *table, const void
     t = digby__put_args(txn, table, key, key_bytes, total_bytes, flags, &rc);
     if (!t) return rc;
     if (txn->blob) return DIGBY_BUSY;
+    /* a streaming put goes to the tree */
+    if ((rc = digby__log_escalate(txn)) != DIGBY_OK) return digby__txn_fail(txn, rc);
     db = txn->db;
     digby__skey_mem(db, &sk, key, key_bytes);
     if (flags & DIGBY_PUT_NOOVERWRITE) {
@@ -8381,6 +9406,19 @@ DIGBY_API int digby_txn_get_range(digby_txn *txn, digby_table *table, const void
     if (key_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_NOTFOUND;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
+    {
+        int s = digby__txn_slot(txn, table);
+        digby__mnode *n = s < 0 || key_bytes > txn->db->max_key
+                              ? NULL
+                              : digby__mem_get(txn->mem, (uint32_t)s, key, key_bytes,
+                                               txn->mem_upto);
+        if (n) {
+            if (n->flags & DIGBY__MN_TOMB) return DIGBY_NOTFOUND;
+            digby__mn_cell(n, &c);
+            if (val_bytes) *val_bytes = c.vlen;
+            return digby__value_range(txn, &c, offset, (uint8_t *)buf, len, got_bytes);
+        }
+    }
     rc = digby__btree_find(txn, t, key, key_bytes, &c, &pin);
     if (rc) return rc;
     if (val_bytes) *val_bytes = c.vlen;
@@ -8411,6 +9449,7 @@ static void digby__txn_release(digby_txn *txn)
         digby__free(a, t);
     }
     digby__dirty_release(txn);
+    digby__free(a, txn->ops);
     digby__u64s_release(a, &txn->own_free);
     digby__u64s_release(a, &txn->freed);
     digby__u64s_release(a, &txn->popped);
@@ -8427,13 +9466,74 @@ static void digby__txn_unregister(digby_txn *txn)
 {
     digby_db *db = txn->db;
     struct digby__mapping *done;
+    digby__mem *mem;
     digby__mutex_lock(&db->mu);
     if (txn->rdonly) db->readers[txn->reader_slot] = 0;
     db->ntxn--;
     done = digby__map_leave(db, txn);
+    mem = digby__mem_unref(txn->mem);
+    txn->mem = NULL;
     digby__mutex_unlock(&db->mu);
     digby__map_free(db, done);
-    if (!txn->rdonly) digby__mutex_unlock(&db->wmu);
+    digby__mem_free(mem);
+    if (!txn->rdonly && !txn->internal) digby__mutex_unlock(&db->wmu);
+}
+
+/* End a transaction: unregister and free it. */
+static void digby__txn_end(digby_txn *txn)
+{
+    digby__txn_unregister(txn);
+    digby__txn_release(txn);
+}
+
+/* A read-write transaction's scratch space (before any lock is taken). */
+static int digby__txn_scratch(digby_db *db, digby_txn *txn)
+{
+    size_t ps = db->page_size, nspans = 2 * (db->usable / 4 + 2);
+    txn->tmp = (uint8_t *)digby__malloc(&db->alloc, 6 * ps);
+    txn->spans = (digby__span *)digby__malloc(
+        &db->alloc, nspans * (sizeof(digby__span) + sizeof(size_t) + 2 * sizeof(uint16_t)) +
+                        sizeof(size_t));
+    if (!txn->tmp || !txn->spans) {
+        digby__free(&db->alloc, txn->tmp);
+        digby__free(&db->alloc, txn->spans);
+        return DIGBY_NOMEM;
+    }
+    txn->fsum = (size_t *)(void *)(txn->spans + nspans);
+    txn->lcpl = (uint16_t *)(void *)(txn->fsum + nspans + 1);
+    txn->lcpr = txn->lcpl + nspans;
+    txn->cell = txn->tmp + ps;
+    txn->cell2 = txn->tmp + 2 * ps;
+    txn->cell3 = txn->tmp + 3 * ps;
+    txn->sep = txn->tmp + 4 * ps;
+    txn->tmp2 = txn->tmp + 5 * ps;
+    return DIGBY_OK;
+}
+
+/* A checkpoint's read-write transaction with the given txid, begun by a
+   caller that holds db->wmu (which it keeps when this one ends). */
+static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
+{
+    digby_txn *txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
+    int rc;
+    *out = NULL;
+    if (!txn) return DIGBY_NOMEM;
+    memset(txn, 0, sizeof(*txn));
+    txn->db = db;
+    txn->internal = 1;
+    if (digby__txn_scratch(db, txn)) { digby__free(&db->alloc, txn); return DIGBY_NOMEM; }
+    digby__mutex_lock(&db->mu);
+    rc = digby__freelist_release(db);
+    if (rc == DIGBY_OK) {
+        txn->meta = db->meta;
+        txn->txid = txid;
+        digby__map_enter(db, txn);
+        db->ntxn++;
+    }
+    digby__mutex_unlock(&db->mu);
+    if (rc) { digby__txn_release(txn); return rc; }
+    *out = txn;
+    return DIGBY_OK;
 }
 
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
@@ -8442,7 +9542,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     int rc = DIGBY_OK;
     if (!out) return DIGBY_INVALID;
     *out = NULL;
-    if (!db || (flags & ~DIGBY_TXN_READONLY)) return DIGBY_INVALID;
+    if (!db || (flags & ~(DIGBY_TXN_READONLY | DIGBY_TXN_NO_SYNC))) return DIGBY_INVALID;
     if (!(flags & DIGBY_TXN_READONLY) && (db->flags & DIGBY_OPEN_READONLY))
         return DIGBY_READONLY;
     txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
@@ -8458,10 +9558,16 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
             rc = DIGBY_BUSY;
         } else {
             /* txid 0 never names a live snapshot slot: store txid + 1 */
-            db->readers[r] = db->meta.txid + 1;
+            db->readers[r] = db->last_txid + 1;
             txn->reader_slot = (int)r;
             txn->meta = db->meta;
-            txn->txid = db->meta.txid;
+            txn->txid = db->last_txid;
+            txn->log_gen = db->log_gen;
+            if (db->mem && db->mem->committed) {
+                txn->mem = db->mem;
+                txn->mem_upto = txn->txid;
+                db->mem->refs++;
+            }
             digby__map_enter(db, txn);
             db->ntxn++;
         }
@@ -8471,45 +9577,26 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
         return DIGBY_OK;
     }
     /* read-write: scratch space first, so a failure leaves nothing locked */
-    {
-        size_t ps = db->page_size, nspans = 2 * (db->usable / 4 + 2);
-        txn->tmp = (uint8_t *)digby__malloc(&db->alloc, 6 * ps);
-        txn->spans = (digby__span *)digby__malloc(
-            &db->alloc, nspans * (sizeof(digby__span) + sizeof(size_t) + 2 * sizeof(uint16_t)) +
-                            sizeof(size_t));
-        if (!txn->tmp || !txn->spans) {
-            digby__free(&db->alloc, txn->tmp);
-            digby__free(&db->alloc, txn->spans);
-            digby__free(&db->alloc, txn);
-            return DIGBY_NOMEM;
-        }
-        txn->fsum = (size_t *)(void *)(txn->spans + nspans);
-        txn->lcpl = (uint16_t *)(void *)(txn->fsum + nspans + 1);
-        txn->lcpr = txn->lcpl + nspans;
-        txn->cell = txn->tmp + ps;
-        txn->cell2 = txn->tmp + 2 * ps;
-        txn->cell3 = txn->tmp + 3 * ps;
-        txn->sep = txn->tmp + 4 * ps;
-        txn->tmp2 = txn->tmp + 5 * ps;
-    }
+    if (digby__txn_scratch(db, txn)) { digby__free(&db->alloc, txn); return DIGBY_NOMEM; }
+    txn->nosync = (flags & DIGBY_TXN_NO_SYNC) != 0;
     digby__mutex_lock(&db->wmu);
     digby__mutex_lock(&db->mu);
     if (db->poisoned) rc = DIGBY_POISONED;
     else rc = digby__freelist_release(db);
     if (rc == DIGBY_OK) {
         txn->meta = db->meta;
-        txn->txid = db->meta.txid + 1;
+        txn->txid = db->last_txid + 1;
         digby__map_enter(db, txn);
         db->ntxn++;
     }
     digby__mutex_unlock(&db->mu);
     if (rc) {
         digby__mutex_unlock(&db->wmu);
-        digby__free(&db->alloc, txn->tmp);
-        digby__free(&db->alloc, txn->spans);
-        digby__free(&db->alloc, txn);
+        digby__txn_release(txn);
         return rc;
     }
+    rc = digby__log_begin(txn);
+    if (rc) { digby__txn_end(txn); return rc; }
     *out = txn;
     return DIGBY_OK;
 }
@@ -8522,6 +9609,7 @@ DIGBY_API uint64_t digby_txn_id(const digby_txn *txn)
 DIGBY_API void digby_txn_abort(digby_txn *txn)
 {
     if (!txn) return;
+    if (!txn->rdonly) digby__log_abort(txn);
     if (!txn->rdonly) digby__freelist_abort(txn);
     if (!txn->rdonly && txn->db->crypt) digby__crypt_txn_end(txn->db, 0);
     digby__txn_unregister(txn);
@@ -8648,6 +9736,7 @@ static void digby__commit_publish(digby_txn *txn, const uint64_t *pgnos, size_t 
         digby__map_grow(db, txn->meta.page_count);
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
+    db->last_txid = txn->txid;
     /* the file reaches page_count now (step 4): the map may show it all */
     if (db->mapping && txn->meta.page_count > db->map_pages)
         db->map_pages = DIGBY__MIN(txn->meta.page_count, db->mapping->len / db->page_size);
@@ -8687,6 +9776,15 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         return DIGBY_OK;
     }
     if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
+    if (txn->logged) {
+        while (txn->cursors) digby_cursor_close(txn->cursors);
+        rc = digby__log_commit(txn);
+        txid = txn->txid;
+        if (rc) { digby_txn_abort(txn); return rc; }
+        digby__txn_end(txn);
+        if (db->on_commit && !db->log.unsynced) db->on_commit(db->on_commit_ctx, txid);
+        return DIGBY_OK;
+    }
     rc = digby__commit_prepare(txn);
     if (rc == DIGBY_OK && txn->mod == 0) {
         /* nothing written: nothing to commit */
@@ -8709,8 +9807,8 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     digby__commit_publish(txn, pgnos, n);
     digby__free(&db->alloc, pgnos);
     txid = txn->txid;
-    digby__txn_unregister(txn);
-    digby__txn_release(txn);
+    if (txn->internal) { digby__txn_end(txn); return DIGBY_OK; }
+    digby__txn_end(txn);
     if (db->on_commit) db->on_commit(db->on_commit_ctx, txid);
     if (db->crypt) digby__crypt_after_commit(db);
     return DIGBY_OK;
@@ -8781,11 +9879,13 @@ DIGBY_API int digby_txn_put(digby_txn *txn, digby_table *table, const void *key,
                             unsigned flags)
 {
     digby__tree *t;
-    int rc;
+    int rc, done;
     if (!val && val_bytes) return DIGBY_INVALID;
     t = digby__put_args(txn, table, key, key_bytes, val_bytes, flags, &rc);
     if (!t) return rc;
-    rc = digby__btree_put(txn, t, key, key_bytes, val, val_bytes, flags);
+    rc = digby__txn_put_mem(txn, table, key, key_bytes, val, val_bytes, flags, &done);
+    if (rc == DIGBY_OK && done) { txn->mod++; return DIGBY_OK; }
+    if (rc == DIGBY_OK) rc = digby__btree_put(txn, t, key, key_bytes, val, val_bytes, flags);
     if (rc == DIGBY_OK) {
         txn->mod++;
         if (table) table->dirty = 1;
@@ -8804,20 +9904,22 @@ DIGBY_API int digby_txn_get(digby_txn *txn, digby_table *table, const void *key,
     if (key_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_NOTFOUND;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
-    return digby__btree_get(txn, t, key, key_bytes, val, val_bytes, version);
+    return digby__merged_get(txn, table, t, key, key_bytes, val, val_bytes, version);
 }
 
 DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
                                const void *key, size_t key_bytes)
 {
     digby__tree *t;
-    int rc;
+    int rc, done;
     if (!txn || (!key && key_bytes)) return DIGBY_INVALID;
     if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
     if (key_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_NOTFOUND;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
-    rc = digby__btree_delete(txn, t, key, key_bytes);
+    rc = digby__txn_delete_mem(txn, table, key, key_bytes, &done);
+    if (rc == DIGBY_OK && done) { txn->mod++; return DIGBY_OK; }
+    if (rc == DIGBY_OK) rc = digby__btree_delete(txn, t, key, key_bytes);
     if (rc == DIGBY_OK) {
         txn->mod++;
         if (table) table->dirty = 1;
@@ -8887,7 +9989,8 @@ DIGBY_API int digby_table_open(digby_txn *txn, const char *name, unsigned flags,
         if (!(flags & DIGBY_TABLE_CREATE)) return DIGBY_NOTFOUND;
         if (txn->rdonly) return DIGBY_READONLY;
         created = 1;
-        rc = DIGBY_OK;
+        /* tables are made in the tree, not the log */
+        rc = digby__log_escalate(txn);
     }
     if (rc) return digby__txn_fail(txn, rc);
     t = (digby_table *)digby__malloc(&txn->db->alloc, sizeof(*t));
@@ -8919,6 +10022,8 @@ DIGBY_API int digby_table_drop(digby_txn *txn, const char *name)
     if (!txn) return DIGBY_INVALID;
     if ((rc = digby__name_check(name, &len)) != DIGBY_OK) return rc;
     if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
+    /* tables are dropped in the tree, not the log */
+    if ((rc = digby__log_escalate(txn)) != DIGBY_OK) return digby__txn_fail(txn, rc);
     t = digby__table_find(txn, name, len);
     rc = digby__btree_get(txn, &txn->meta.catalog, name, len, &val, &vlen, NULL);
     in_catalog = rc == DIGBY_OK;
@@ -8964,8 +10069,8 @@ DIGBY_API int digby_table_count(digby_txn *txn, digby_table *table, uint64_t *en
     if (!txn || !entries) return DIGBY_INVALID;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
-    *entries = t->entries;
-    return DIGBY_OK;
+    return digby__merged_entries(txn, table ? table->name : "", table ? table->name_bytes : 0,
+                                 t, entries);
 }
 
 DIGBY_API int digby_table_list(digby_txn *txn,
@@ -8988,12 +10093,14 @@ DIGBY_API int digby_table_list(digby_txn *txn,
         const void *k, *v;
         size_t kl, vl;
         digby__tree tree;
+        uint64_t n;
         int r;
         rc = digby_cursor_get(c, &k, &kl, &v, &vl, NULL);
         if (rc) break;
         rc = digby__table_decode(txn, v, vl, &tree);
+        if (rc == DIGBY_OK) rc = digby__merged_entries(txn, (const char *)k, kl, &tree, &n);
         if (rc) break;
-        r = fn(ctx, (const char *)k, kl, tree.entries);
+        r = fn(ctx, (const char *)k, kl, n);
         if (r) {
             /* fn's value as it is, even one that looks like NOTFOUND (-1) */
             digby_cursor_close(c);
@@ -9065,6 +10172,7 @@ DIGBY_API void digby_cursor_close(digby_cursor *c)
         if (*pp == c) { *pp = c->next; break; }
     a = &c->txn->db->alloc;
     digby__free(a, c->key);
+    digby__free(a, c->mkey);
     digby__free(a, c->val);
     digby__free(a, c->full);
     digby__free(a, c);
@@ -9231,9 +10339,24 @@ static int digby__cursor_end(digby_cursor *c, int dir)
     return digby__cursor_arrive(c, rc);
 }
 
-DIGBY_API int digby_cursor_first(digby_cursor *c) { return digby__cursor_end(c, 1); }
+static int digby__cursor_merging(digby_cursor *c);
+static int digby__mc_first_last(digby_cursor *c, int dir);
+static int digby__mc_seek_user(digby_cursor *c, const void *key, size_t kl, digby_seek_op op);
+static int digby__mc_move(digby_cursor *c, int dir);
+static int digby__mc_here(digby_cursor *c, digby__mnode **n, digby__level **leaf,
+                          digby__cell *cell);
 
-DIGBY_API int digby_cursor_last(digby_cursor *c) { return digby__cursor_end(c, -1); }
+DIGBY_API int digby_cursor_first(digby_cursor *c)
+{
+    if (c && digby__cursor_merging(c)) return digby__mc_first_last(c, 1);
+    return digby__cursor_end(c, 1);
+}
+
+DIGBY_API int digby_cursor_last(digby_cursor *c)
+{
+    if (c && digby__cursor_merging(c)) return digby__mc_first_last(c, -1);
+    return digby__cursor_end(c, -1);
+}
 
 static int digby__cursor_seek(digby_cursor *c, const digby__kref *k, digby_seek_op op)
 {
@@ -9290,6 +10413,7 @@ DIGBY_API int digby_cursor_seek(digby_cursor *c, const void *key, size_t key_byt
 {
     digby__skey sk;
     if (!c || (!key && key_bytes) || (unsigned)op > DIGBY_SEEK_EQ) return DIGBY_INVALID;
+    if (digby__cursor_merging(c)) return digby__mc_seek_user(c, key, key_bytes, op);
     digby__skey_mem(c->txn->db, &sk, key, key_bytes);
     return digby__cursor_seek(c, &sk.k, op);
 }
@@ -9350,6 +10474,7 @@ static int digby__cursor_move(digby_cursor *c, int dir)
     digby_seek_op op = dir > 0 ? DIGBY_SEEK_GT : DIGBY_SEEK_LT;
     int rc;
     if (!c) return DIGBY_INVALID;
+    if (digby__cursor_merging(c)) return digby__mc_move(c, dir);
     if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
     if (digby__cursor_stale(c) || (!c->valid && c->has_key))
         return digby__cursor_refind(c, op);
@@ -9381,11 +10506,25 @@ static int digby__cursor_here(digby_cursor *c, digby__level **leaf, digby__cell 
 DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_bytes,
                                const void **val, size_t *val_bytes, uint64_t *version)
 {
-    digby__level *leaf;
+    digby__level *leaf = NULL;
     digby__cell cell;
+    digby__mnode *n = NULL;
     int rc;
     if (!c) return DIGBY_INVALID;
-    if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) return rc;
+    if (digby__cursor_merging(c)) {
+        rc = digby__mc_here(c, &n, &leaf, &cell);
+        if (rc) return rc;
+        if (n) {
+            if (key) *key = digby__mn_key(n);
+            if (key_bytes) *key_bytes = n->klen;
+            if (val) *val = n->vlen ? n->val : (const uint8_t *)"";
+            if (val_bytes) *val_bytes = n->vlen;
+            if (version) *version = n->txid;
+            return DIGBY_OK;
+        }
+    } else if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) {
+        return rc;
+    }
     if ((key || key_bytes) && (cell.flags & DIGBY__CELL_LARGE_KEY)) {
         /* a large key: read it whole from its item */
         if (cell.large_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
@@ -9424,16 +10563,843 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
 DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf, size_t len,
                                      size_t *got_bytes, uint64_t *val_bytes)
 {
-    digby__level *leaf;
+    digby__level *leaf = NULL;
     digby__cell cell;
+    digby__mnode *n = NULL;
     int rc;
     if (got_bytes) *got_bytes = 0;
     if (!c || (!buf && len) || !got_bytes) return DIGBY_INVALID;
-    if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) return rc;
+    if (digby__cursor_merging(c)) {
+        rc = digby__mc_here(c, &n, &leaf, &cell);
+        if (rc) return rc;
+        if (n) digby__mn_cell(n, &cell);
+    } else if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) {
+        return rc;
+    }
     if (val_bytes) *val_bytes = cell.vlen;
     return digby__value_range(c->txn, &cell, offset, (uint8_t *)buf, len, got_bytes);
 }
 /* ---- end 64_cursor.c ---- */
+
+/* ---- begin 65_merge_cursor.c ---- */
+/* Merged cursors: a tree cursor and the memtable walked together, newest first.
+
+   When a transaction reads a memtable (log mode, 66_log_mode.c), a cursor
+   walks two ordered sources: the tree (the stack of 64_cursor.c) and the
+   memtable's visible entries of its table.  The current entry is the
+   smaller key of the two going forward, the larger going back; on equal
+   keys the memtable's entry shadows the tree's, and a memtable tombstone
+   hides the key altogether (LevelDB's MergingIterator and DBIter).  Both
+   sources stand at their first entry past the current key in the
+   direction of the last move; a move the other way, or one after the
+   transaction wrote (txn->mod changed), first seeks both sources again
+   from a copy of the current key (mkey).  A merged cursor stays merged for
+   its life: after a transaction escalates (its memtable is gone), its
+   cursors walk the tree alone by the same rules. */
+
+static int digby__mc_slot(digby_cursor *c)
+{
+    return c->txn->mem ? digby__txn_slot(c->txn, c->table) : -1;
+}
+
+/* The tree side's current key, whole (a large key is read from its item
+   into c->full). */
+static int digby__mc_tree_key(digby_cursor *c, const uint8_t **k, size_t *kl)
+{
+    int rc = digby__cursor_key(c);
+    if (rc) return rc;
+    if (!c->key_large) {
+        *k = c->key;
+        *kl = c->key_bytes;
+        return DIGBY_OK;
+    }
+    if (c->key_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
+    rc = digby__reserve(&c->txn->db->alloc, &c->full, &c->full_cap, (size_t)c->key_len + 1);
+    if (rc == DIGBY_OK)
+        rc = digby__item_read(c->txn, 2, c->key_root, c->key_version, c->key_len,
+                              (c->key_kflags & DIGBY__KEY_COMPRESSED) != 0, c->full);
+    if (rc) return rc;
+    *k = c->full;
+    *kl = (size_t)c->key_len;
+    return DIGBY_OK;
+}
+
+/* The cursor stands nowhere: a move starts from the first or last entry. */
+static void digby__mc_drop(digby_cursor *c)
+{
+    digby__cursor_unpin_all(c);
+    c->mvalid = 0;
+    c->mn = NULL;
+    digby__free(&c->txn->db->alloc, c->mkey);
+    c->mkey = NULL;
+    c->mkey_cap = c->mkey_bytes = 0;
+}
+
+static int digby__mc_keep(digby_cursor *c, const uint8_t *k, size_t kl)
+{
+    int rc = digby__reserve(&c->txn->db->alloc, &c->mkey, &c->mkey_cap, kl + 1);
+    if (rc) return rc;
+    if (kl) memcpy(c->mkey, k, kl);
+    c->mkey_bytes = kl;
+    return DIGBY_OK;
+}
+
+/* Step the memtable side one key in direction dir. */
+static void digby__mc_mem_step(digby_cursor *c, int dir)
+{
+    if (c->mn) c->mn = digby__mem_step(c->txn->mem, c->mn, dir, c->txn->mem_upto);
+}
+
+/* Settle on the entry the two sides give in direction dir, skipping keys
+   a tombstone hides.  DIGBY_NOTFOUND when both are exhausted. */
+static int digby__mc_resolve(digby_cursor *c, int dir)
+{
+    for (;;) {
+        const uint8_t *tk = NULL;
+        size_t tkl = 0;
+        int cmp, rc;
+        if (c->valid) {
+            rc = digby__mc_tree_key(c, &tk, &tkl);
+            if (rc) return rc;
+        }
+        if (!c->valid && !c->mn) { c->mvalid = 0; return DIGBY_NOTFOUND; }
+        if (!c->mn) cmp = -dir;       /* the tree's */
+        else if (!c->valid) cmp = dir; /* the memtable's */
+        else cmp = digby__keycmp(tk, tkl, digby__mn_key(c->mn), c->mn->klen);
+        if (cmp * dir > 0 || cmp == 0) {
+            /* the memtable's entry comes first or shadows the tree's */
+            if (c->mn->flags & DIGBY__MN_TOMB) {
+                if (cmp == 0) {
+                    rc = digby__cursor_step(c, dir);
+                    if (rc && rc != DIGBY_NOTFOUND) return rc;
+                }
+                digby__mc_mem_step(c, dir);
+                continue;
+            }
+            c->from_mem = 1;
+            rc = digby__mc_keep(c, digby__mn_key(c->mn), c->mn->klen);
+        } else {
+            c->from_mem = 0;
+            rc = digby__mc_keep(c, tk, tkl);
+        }
+        if (rc) return rc;
+        c->mvalid = 1;
+        c->mdir = dir;
+        c->mmod = c->txn->mod;
+        return DIGBY_OK;
+    }
+}
+
+/* The tree side: seek (or first/last when end), leaving c->valid saying
+   whether it stands on an entry. */
+static int digby__mc_tree_seek(digby_cursor *c, const void *key, size_t kl, digby_seek_op op,
+                               int end)
+{
+    int rc;
+    if (end) rc = digby__cursor_end(c, op == DIGBY_SEEK_GE ? 1 : -1);
+    else {
+        digby__skey sk;
+        digby__skey_mem(c->txn->db, &sk, key, kl);
+        rc = digby__cursor_seek(c, &sk.k, op);
+    }
+    if (rc == DIGBY_NOTFOUND) { c->valid = 0; rc = DIGBY_OK; }
+    return rc;
+}
+
+/* Seek both sides: op GE/GT go forward, LE/LT back (end: from the first
+   or last entry). */
+static int digby__mc_seek(digby_cursor *c, const void *key, size_t kl, digby_seek_op op,
+                          int end)
+{
+    int dir = (op == DIGBY_SEEK_GE || op == DIGBY_SEEK_GT) ? 1 : -1;
+    int incl = op == DIGBY_SEEK_GE || op == DIGBY_SEEK_LE, s, rc;
+    c->mvalid = 0;
+    c->mn = NULL;
+    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
+    rc = digby__mc_tree_seek(c, key, kl, op, end);
+    if (rc) { digby__cursor_unpin_all(c); return rc; }
+    s = digby__mc_slot(c);
+    if (s >= 0 && (end || kl <= c->txn->db->max_key))
+        c->mn = !end ? digby__mem_seek(c->txn->mem, (uint32_t)s, key, kl, dir, incl,
+                                       c->txn->mem_upto)
+                     : digby__mem_end(c->txn->mem, (uint32_t)s, dir, c->txn->mem_upto);
+    else if (s >= 0) {
+        /* a large key sorts after every key of max_key bytes or less that
+           it does not start with: compare the memtable's keys against it */
+        digby__mnode *x = digby__mem_end(c->txn->mem, (uint32_t)s, dir, c->txn->mem_upto);
+        while (x) {
+            int cmp = digby__keycmp(digby__mn_key(x), x->klen, key, kl);
+            if (dir > 0 ? (cmp > 0 || (cmp == 0 && incl)) : (cmp < 0 || (cmp == 0 && incl)))
+                break;
+            x = digby__mem_step(c->txn->mem, x, dir, c->txn->mem_upto);
+        }
+        c->mn = x;
+    }
+    rc = digby__mc_resolve(c, dir);
+    if (rc) digby__mc_drop(c);
+    return rc;
+}
+
+static int digby__mc_first_last(digby_cursor *c, int dir)
+{
+    return digby__mc_seek(c, NULL, 0, dir > 0 ? DIGBY_SEEK_GE : DIGBY_SEEK_LE, 1);
+}
+
+static int digby__mc_seek_user(digby_cursor *c, const void *key, size_t kl, digby_seek_op op)
+{
+    int rc;
+    if (op != DIGBY_SEEK_EQ) return digby__mc_seek(c, key, kl, op, 0);
+    rc = digby__mc_seek(c, key, kl, DIGBY_SEEK_GE, 0);
+    if (rc == DIGBY_OK && digby__keycmp(c->mkey, c->mkey_bytes, key, kl) != 0) {
+        digby__mc_drop(c);
+        rc = DIGBY_NOTFOUND;
+    }
+    return rc;
+}
+
+/* Re-seek from the remembered key (op DIGBY_SEEK_EQ: to it exactly),
+   keeping it when nothing is left there (so that next and prev still
+   work). */
+static int digby__mc_reseek(digby_cursor *c, digby_seek_op op)
+{
+    uint8_t *k = c->mkey;
+    size_t kl = c->mkey_bytes, cap = c->mkey_cap;
+    int rc;
+    c->mkey = NULL;
+    c->mkey_cap = 0;
+    rc = digby__mc_seek(c, k, kl, op == DIGBY_SEEK_EQ ? DIGBY_SEEK_GE : op, 0);
+    if (rc == DIGBY_OK && op == DIGBY_SEEK_EQ &&
+        digby__keycmp(c->mkey, c->mkey_bytes, k, kl) != 0) {
+        digby__mc_drop(c);
+        rc = DIGBY_NOTFOUND;
+    }
+    if (rc == DIGBY_NOTFOUND && op == DIGBY_SEEK_EQ) {
+        digby__free(&c->txn->db->alloc, c->mkey);
+        c->mkey = k;
+        c->mkey_cap = cap;
+        c->mkey_bytes = kl;
+        c->mvalid = 0;
+        return rc;
+    }
+    digby__free(&c->txn->db->alloc, k);
+    return rc;
+}
+
+static int digby__mc_move(digby_cursor *c, int dir)
+{
+    int rc;
+    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
+    if (!c->mvalid && !c->mkey) return digby__mc_first_last(c, dir);
+    if (!c->mvalid || c->mmod != c->txn->mod || c->mdir != dir)
+        return digby__mc_reseek(c, dir > 0 ? DIGBY_SEEK_GT : DIGBY_SEEK_LT);
+    /* both sides stand at or past the current key: move the one(s) on it */
+    if (c->valid) {
+        const uint8_t *tk;
+        size_t tkl;
+        rc = digby__mc_tree_key(c, &tk, &tkl);
+        if (rc == DIGBY_OK && digby__keycmp(tk, tkl, c->mkey, c->mkey_bytes) == 0)
+            rc = digby__cursor_step(c, dir);
+        if (rc && rc != DIGBY_NOTFOUND) return rc;
+    }
+    if (c->mn && digby__keycmp(digby__mn_key(c->mn), c->mn->klen, c->mkey, c->mkey_bytes) == 0)
+        digby__mc_mem_step(c, dir);
+    rc = digby__mc_resolve(c, dir);
+    if (rc) digby__mc_drop(c);
+    return rc;
+}
+
+/* The merged current entry, re-found if the transaction wrote since:
+   *n its memtable node, or (n NULL) the tree side's leaf and cell. */
+static int digby__mc_here(digby_cursor *c, digby__mnode **n, digby__level **leaf,
+                          digby__cell *cell)
+{
+    int rc;
+    if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
+    if (c->mvalid && c->mmod != c->txn->mod) {
+        rc = digby__mc_reseek(c, DIGBY_SEEK_EQ);
+        if (rc) return rc;
+    }
+    if (!c->mvalid) return DIGBY_NOTFOUND;
+    *n = c->from_mem ? c->mn : NULL;
+    if (!c->from_mem) {
+        *leaf = &c->stack[c->depth - 1];
+        digby__node_cell((*leaf)->page, (*leaf)->idx, cell);
+    }
+    return DIGBY_OK;
+}
+
+/* The transaction's memtable is gone (escalation): seek again next time. */
+static void digby__cursor_unmerge(digby_cursor *c)
+{
+    if (!c->merged) return;
+    c->mn = NULL;
+    c->mmod = c->txn->mod - 1;
+}
+
+/* Whether the cursor merges (decided at its first use in a transaction
+   that reads a memtable, and kept). */
+static int digby__cursor_merging(digby_cursor *c)
+{
+    if (c->merged) return 1;
+    if (c->tree == &c->txn->meta.catalog) return 0; /* never in the memtable */
+    if (c->txn->logged || digby__mc_slot(c) >= 0) c->merged = 1;
+    return c->merged;
+}
+/* ---- end 65_merge_cursor.c ---- */
+
+/* ---- begin 66_log_mode.c ---- */
+/* Log mode: writes to the memtable, commit by log append, checkpoints, escalation.
+
+   A read-write transaction in log mode (DIGBY_OPEN_LOG) puts and deletes
+   into the memtable under its own txid and commits by appending one record
+   to the log (47_log.c).  What the memtable cannot hold goes to the tree
+   as before: a put whose key or value would not sit inline in a leaf cell
+   (a large key, an overflow value, a streaming put), a table created or
+   dropped, a rekey.  Such a transaction first escalates: a checkpoint
+   merges the committed memtable into the tree, the transaction's own
+   entries are applied to the tree, and it goes on and commits as a
+   copy-on-write transaction (one meta page, one sync).
+
+   A checkpoint is an ordinary copy-on-write commit with a txid of its own:
+   every entry's newest committed version goes into its tree, keeping its
+   version; the log pages before the new head are freed (pending at the
+   checkpoint, as any page); the meta page records the new head.  Readers
+   that began before it keep the old tree and the old memtable (counted
+   references); readers after it see the new tree and an empty memtable.
+   Checkpoints run when the memtable passes digby_options.memtable_bytes
+   (inside the commit that passes it), on digby_checkpoint(), and at
+   digby_close() (which leaves no log at all, so a clean file opens in
+   either mode and in builds that predate the log). */
+
+static uint64_t digby__now_ns(void);
+static uint64_t digby__log_txid(const digby_db *db);
+static int digby__log_buffers(digby_db *db);
+
+/* Whether a put of this size is kept in the memtable: the key is no large
+   key and the value would sit inline in a leaf cell whatever its version
+   (the cell sizing of 52_btree.c, with a 10-byte version). */
+static int digby__mem_fits(const digby_db *db, size_t key_bytes, size_t val_bytes)
+{
+    uint64_t n;
+    if (key_bytes > db->max_key || val_bytes > db->max_cell) return 0;
+    n = digby__varint_len(key_bytes) + key_bytes + digby__varint_len((uint64_t)val_bytes << 3) +
+        10 + val_bytes;
+    return n <= db->max_cell;
+}
+
+/* The memtable slot of table (NULL: the global tree) for the writer,
+   added when missing; -1 after an error (*rc). */
+static int digby__txn_slot_add(digby_txn *txn, digby_table *table, int *rc)
+{
+    int s;
+    *rc = DIGBY_OK;
+    if (!table) return 0;
+    if (table->mslot_mem == txn->mem && table->mslot >= 0) return table->mslot;
+    *rc = digby__mem_slot_add(txn->mem, table->name, table->name_bytes, &s);
+    if (*rc) return -1;
+    table->mslot = s;
+    table->mslot_mem = txn->mem;
+    return s;
+}
+
+/* The memtable slot of table for reading, -1 when the memtable holds
+   nothing of it (or the transaction reads no memtable). */
+static int digby__txn_slot(digby_txn *txn, digby_table *table)
+{
+    int s;
+    if (!txn->mem) return -1;
+    if (!table) return 0;
+    if (table->mslot_mem == txn->mem && table->mslot >= 0) return table->mslot;
+    s = digby__mem_slot(txn->mem, table->name, table->name_bytes);
+    if (s >= 0) {
+        table->mslot = s;
+        table->mslot_mem = txn->mem;
+    }
+    return s;
+}
+
+/* The merged state of key: *node a memtable value, or (node NULL) the
+   tree's answer through digby__btree_get.  DIGBY_NOTFOUND for a tombstone
+   or nothing. */
+static int digby__merged_get(digby_txn *txn, digby_table *table, digby__tree *t,
+                             const void *key, size_t key_bytes, const void **val,
+                             size_t *vlen, uint64_t *version)
+{
+    int s = digby__txn_slot(txn, table);
+    if (s >= 0 && key_bytes <= txn->db->max_key) {
+        digby__mnode *n = digby__mem_get(txn->mem, (uint32_t)s, key, key_bytes, txn->mem_upto);
+        if (n) {
+            if (n->flags & DIGBY__MN_TOMB) return DIGBY_NOTFOUND;
+            *val = n->vlen ? n->val : (const void *)"";
+            *vlen = n->vlen;
+            if (version) *version = n->txid;
+            return DIGBY_OK;
+        }
+    }
+    return digby__btree_get(txn, t, key, key_bytes, val, vlen, version);
+}
+
+/* How the memtable changes the entry count of tree t (slot s): +1 for a
+   key it holds a value of that the tree lacks, -1 for a tombstone of a key
+   the tree has.  Costs a tree lookup per memtable key of the table. */
+static int digby__mem_delta(digby_txn *txn, int s, digby__tree *t, int64_t *delta)
+{
+    digby__mnode *x;
+    *delta = 0;
+    if (s < 0) return DIGBY_OK;
+    for (x = digby__mem_end(txn->mem, (uint32_t)s, 1, txn->mem_upto); x;
+         x = digby__mem_step(txn->mem, x, 1, txn->mem_upto)) {
+        const void *v;
+        size_t vl;
+        int rc = digby__btree_get(txn, t, digby__mn_key(x), x->klen, &v, &vl, NULL);
+        if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) return rc;
+        if (rc == DIGBY_NOTFOUND && !(x->flags & DIGBY__MN_TOMB)) (*delta)++;
+        if (rc == DIGBY_OK && (x->flags & DIGBY__MN_TOMB)) (*delta)--;
+    }
+    return DIGBY_OK;
+}
+
+/* The entries of table `name` (len 0: the global tree), whose tree is t,
+   as transaction txn sees them. */
+static int digby__merged_entries(digby_txn *txn, const char *name, size_t len,
+                                 digby__tree *t, uint64_t *out)
+{
+    int64_t d;
+    int rc = digby__mem_delta(txn, txn->mem ? digby__mem_slot(txn->mem, name, len) : -1, t, &d);
+    if (rc) return rc;
+    *out = (uint64_t)((int64_t)t->entries + d);
+    return DIGBY_OK;
+}
+
+static int digby__ops_push(digby_txn *txn, digby__mnode *n)
+{
+    if (txn->nops == txn->cap_ops) {
+        size_t ncap = txn->cap_ops ? 2 * txn->cap_ops : 64;
+        digby__mnode **no = (digby__mnode **)digby__realloc(&txn->db->alloc, txn->ops,
+                                                            ncap * sizeof(*no));
+        if (!no) return DIGBY_NOMEM;
+        txn->ops = no;
+        txn->cap_ops = ncap;
+    }
+    txn->ops[txn->nops++] = n;
+    return DIGBY_OK;
+}
+
+/* Put into the memtable (*done 1), or leave it to the tree (*done 0)
+   after escalating when the transaction is a logged one. */
+static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
+                              size_t key_bytes, const void *val, size_t val_bytes,
+                              unsigned flags, int *done)
+{
+    digby__mnode *n;
+    int rc, s, fresh;
+    *done = 0;
+    if (!txn->logged) return DIGBY_OK;
+    if (!digby__mem_fits(txn->db, key_bytes, val_bytes)) return digby__log_escalate(txn);
+    s = digby__txn_slot_add(txn, table, &rc);
+    if (s < 0) return rc;
+    if (flags & DIGBY_PUT_NOOVERWRITE) {
+        const void *v;
+        size_t vl;
+        rc = digby__merged_get(txn, table, table ? &table->tree : &txn->meta.main, key,
+                               key_bytes, &v, &vl, NULL);
+        if (rc == DIGBY_OK) return DIGBY_EXISTS;
+        if (rc != DIGBY_NOTFOUND) return rc;
+    }
+    rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, val, val_bytes, 0,
+                        &n, &fresh);
+    if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
+    if (rc) return rc;
+    *done = 1;
+    return DIGBY_OK;
+}
+
+static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void *key,
+                                 size_t key_bytes, int *done)
+{
+    digby__mnode *n;
+    const void *v;
+    size_t vl;
+    int rc, s, fresh;
+    *done = 0;
+    if (!txn->logged) return DIGBY_OK;
+    if (key_bytes > txn->db->max_key) return digby__log_escalate(txn);
+    rc = digby__merged_get(txn, table, table ? &table->tree : &txn->meta.main, key, key_bytes,
+                           &v, &vl, NULL);
+    if (rc) return rc;
+    s = digby__txn_slot_add(txn, table, &rc);
+    if (s < 0) return rc;
+    rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, NULL, 0, 1, &n,
+                        &fresh);
+    if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
+    if (rc) return rc;
+    *done = 1;
+    return DIGBY_OK;
+}
+
+/* ---- Beginning, committing, aborting ------------------------------------ */
+
+/* A read-write transaction in log mode (db->wmu held, txn registered):
+   make sure the file has a log head (a checkpoint that makes one, the
+   first time), then read and write the memtable. */
+static int digby__log_begin(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    int rc;
+    if (!db->log.on || txn->internal) return DIGBY_OK;
+    if (!db->meta.log_head) {
+        /* a log mode handle whose log was dropped (digby_rekey) */
+        rc = digby__checkpoint_locked(db, 1);
+        if (rc) return rc;
+        txn->meta = db->meta;
+    }
+    txn->txid = digby__log_txid(db);
+    digby__mutex_lock(&db->mu);
+    txn->mem = db->mem;
+    db->mem->refs++;
+    digby__mutex_unlock(&db->mu);
+    txn->mem_upto = txn->txid;
+    txn->logged = 1;
+    return DIGBY_OK;
+}
+
+/* The transaction's memtable entries are void (abort, or escalation after
+   they went to the tree). */
+static void digby__log_kill_ops(digby_txn *txn)
+{
+    size_t i;
+    for (i = 0; i < txn->nops; i++) txn->ops[i]->flags |= DIGBY__MN_DEAD;
+    txn->nops = 0;
+}
+
+static void digby__log_abort(digby_txn *txn)
+{
+    if (txn->logged) digby__log_kill_ops(txn);
+}
+
+/* Commit a logged transaction: one record, one sync (none with
+   DIGBY_TXN_NO_SYNC or DIGBY_OPEN_NO_SYNC), then publish; a checkpoint
+   follows when the memtable passed its bound.  The caller ends the
+   transaction. */
+static int digby__log_commit(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    digby__log *l = &db->log;
+    int rc, sync = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
+    if (txn->nops == 0) return DIGBY_OK;
+    rc = digby__log_encode(txn);
+    if (rc == DIGBY_OK) {
+        rc = digby__log_append(txn, sync);
+        /* what reached the file is unknown: no more commits from here */
+        if (rc) db->poisoned = 1;
+    }
+    if (rc) {
+        digby__log_kill_ops(txn);
+        return rc;
+    }
+    l->unsynced = sync ? 0 : txn->txid;
+    digby__mutex_lock(&db->mu);
+    db->last_txid = txn->txid;
+    db->meta.page_count = txn->meta.page_count;
+    db->mem->committed += txn->nops;
+    digby__mutex_unlock(&db->mu);
+    txn->popped.n = 0; /* the log took them */
+    txn->nops = 0;
+    if (db->mem->bytes >= l->mem_limit) (void)digby__checkpoint_locked(db, 1);
+    return DIGBY_OK;
+}
+
+/* ---- Checkpoints -------------------------------------------------------- */
+
+/* An internal read-write transaction for a checkpoint (db->wmu held). */
+static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out);
+static void digby__txn_end(digby_txn *txn);
+
+/* Merge memtable m's newest version of every key (up to txid upto) into
+   the trees of checkpoint transaction c. */
+static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto)
+{
+    uint32_t s, n = m->ntables ? m->ntables : 1; /* slot 0 needs no entry */
+    int rc = DIGBY_OK;
+    for (s = 0; s < n && rc == DIGBY_OK; s++) {
+        digby__tree *t = &c->meta.main;
+        digby_table *tab = NULL;
+        digby__mnode *x = digby__mem_end(m, s, 1, upto);
+        if (!x) continue;
+        if (s > 0) {
+            rc = digby_table_open(c, m->tables_pub[s].name, 0, &tab);
+            if (rc == DIGBY_NOTFOUND) rc = DIGBY__CORRUPT(c->db, 0);
+            if (rc) break;
+            t = &tab->tree;
+            tab->dirty = 1;
+        }
+        for (; x && rc == DIGBY_OK; x = digby__mem_step(m, x, 1, upto)) {
+            c->put_version = x->txid;
+            if (x->flags & DIGBY__MN_TOMB) {
+                rc = digby__btree_delete(c, t, digby__mn_key(x), x->klen);
+                if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
+            } else {
+                rc = digby__btree_put(c, t, digby__mn_key(x), x->klen, x->val, x->vlen, 0);
+            }
+            c->mod++;
+        }
+    }
+    c->put_version = 0;
+    return rc;
+}
+
+/* The log's page images (made once). */
+static int digby__log_buffers(digby_db *db)
+{
+    digby__log *l = &db->log;
+    if (!l->page) l->page = digby__pbuf_get(db);
+    if (!l->seal) l->seal = digby__pbuf_get(db);
+    return l->page && l->seal ? DIGBY_OK : DIGBY_NOMEM;
+}
+
+/* Run a checkpoint (db->wmu held, no logged transaction with entries in
+   flight other than the caller's, whose entries it leaves alone).
+   keep_log: the file goes on with a log (its head recorded in the meta
+   page); 0: the log is dropped (close, copy-on-write mode). */
+static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
+{
+    digby__log *l = &db->log, saved = db->log;
+    digby__mem *m = db->mem, *fresh = NULL, *old;
+    digby_txn *c;
+    uint64_t upto = db->last_txid;
+    size_t i, saved_pages = l->pages.n;
+    int rc;
+    if (db->poisoned) return DIGBY_POISONED;
+    if (!keep_log && !db->meta.log_head && !(m && m->committed)) return DIGBY_OK;
+    if (!txid) {
+        /* the meta slot is txid % 2: the other slot must keep the last one */
+        txid = db->last_txid + 1;
+        if ((txid & 1) == (db->meta.txid & 1)) txid++;
+    }
+    if (keep_log && (rc = digby__log_buffers(db)) != DIGBY_OK) return rc;
+    if (keep_log) {
+        rc = digby__mem_new(&db->alloc, &fresh);
+        if (rc) return rc;
+    }
+    rc = digby__txn_internal(db, txid, &c);
+    if (rc) { digby__mem_free(fresh); return rc; }
+    if (m && m->committed) rc = digby__checkpoint_merge(c, m, upto);
+    /* the log: every page before the new head is freed */
+    if (rc == DIGBY_OK && keep_log) {
+        uint64_t p = 0;
+        if (!l->cur_pgno) {
+            rc = digby__page_alloc(c, &p);
+            digby__mutex_lock(&db->mu);
+            l->cur_pgno = p;
+            l->cur_lsn = DIGBY__MAX(db->meta.log_lsn, 1);
+            digby__mutex_unlock(&db->mu);
+        } else if (l->fill || l->next_pgno) {
+            if (!l->next_pgno) rc = digby__page_alloc(c, &p);
+            digby__mutex_lock(&db->mu);
+            if (p) l->next_pgno = p;
+            digby__mutex_unlock(&db->mu);
+            if (rc == DIGBY_OK) rc = digby__log_advance(db);
+        }
+        l->fill = 0;
+        l->fresh_next = 0;
+        c->meta.log_head = l->cur_pgno;
+        c->meta.log_lsn = l->cur_lsn;
+    } else if (rc == DIGBY_OK) {
+        uint64_t next_lsn = l->cur_pgno ? l->cur_lsn + 1 : db->meta.log_lsn;
+        if (l->cur_pgno) rc = digby__log_push_page(db, l->cur_pgno);
+        if (l->next_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next_pgno);
+        c->meta.log_head = 0;
+        c->meta.log_lsn = next_lsn;
+    }
+    for (i = 0; i < l->pages.n && rc == DIGBY_OK; i++)
+        rc = digby__page_free(c, l->pages.v[i], 0);
+    c->mod++;
+    if (rc == DIGBY_OK) rc = digby_txn_commit(c);
+    else digby_txn_abort(c);
+    if (rc) {
+        /* nothing changed: the log goes on where it was */
+        uint8_t *page = l->page, *seal = l->seal;
+        digby__u64s pages = l->pages;
+        digby__mutex_lock(&db->mu);
+        *l = saved;
+        l->page = page;
+        l->seal = seal;
+        l->pages = pages;
+        l->pages.n = saved_pages;
+        digby__mutex_unlock(&db->mu);
+        digby__mem_free(fresh);
+        return rc;
+    }
+    l->bytes = 0;
+    l->unsynced = 0;
+    l->checkpoints++;
+    digby__mutex_lock(&db->mu);
+    l->pages.n = 0;
+    if (!keep_log) {
+        l->cur_pgno = l->next_pgno = 0;
+        l->fill = 0;
+    }
+    db->log_gen++;
+    old = digby__mem_unref(db->mem);
+    db->mem = fresh;
+    digby__mutex_unlock(&db->mu);
+    digby__mem_free(old);
+    return DIGBY_OK;
+}
+
+static int digby__checkpoint_locked(digby_db *db, int keep_log)
+{
+    return digby__checkpoint_at(db, keep_log, 0);
+}
+
+/* A logged transaction's txid, chosen so that the txid before it is free
+   for the checkpoint an escalation needs and lands in the other meta slot
+   than the last checkpoint's: the transaction keeps its id either way. */
+static uint64_t digby__log_txid(const digby_db *db)
+{
+    uint64_t t = db->last_txid + 2;
+    if (((t - 1) & 1) == (db->meta.txid & 1)) t++;
+    return t;
+}
+
+/* A logged transaction must go on in the tree: checkpoint what is
+   committed, apply its own entries to the trees under a new txid, and turn
+   it into a copy-on-write transaction.  Cursors re-find their place. */
+static int digby__log_escalate(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    digby__mem *mine = txn->mem;
+    digby_table *t;
+    digby_cursor *cur;
+    size_t i;
+    int rc;
+    if (!txn->logged) return DIGBY_OK;
+    rc = digby__checkpoint_at(db, 1, txn->txid - 1);
+    if (rc) return rc;
+    txn->logged = 0;
+    txn->meta = db->meta;
+    /* the handles' descriptors changed in the checkpoint */
+    for (t = txn->tables; t; t = t->next) {
+        const void *v;
+        size_t vl;
+        if (t->dropped) continue;
+        rc = digby__btree_get(txn, &txn->meta.catalog, t->name, t->name_bytes, &v, &vl, NULL);
+        if (rc == DIGBY_OK) rc = digby__table_decode(txn, v, vl, &t->tree);
+        if (rc) return rc;
+    }
+    for (i = 0; i < txn->nops; i++) {
+        digby__mnode *n = txn->ops[i];
+        digby__tree *tree = &txn->meta.main;
+        if (n->slot) {
+            const digby__mtable *mt = &mine->tables_pub[n->slot];
+            t = digby__table_find(txn, mt->name, mt->name_bytes);
+            if (!t) return DIGBY__CORRUPT(db, 0);
+            tree = &t->tree;
+            t->dirty = 1;
+        }
+        if (n->flags & DIGBY__MN_TOMB) {
+            rc = digby__btree_delete(txn, tree, digby__mn_key(n), n->klen);
+            if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
+        } else {
+            rc = digby__btree_put(txn, tree, digby__mn_key(n), n->klen, n->val, n->vlen, 0);
+        }
+        if (rc) return rc;
+    }
+    digby__log_kill_ops(txn);
+    digby__mutex_lock(&db->mu);
+    mine = digby__mem_unref(mine);
+    digby__mutex_unlock(&db->mu);
+    digby__mem_free(mine);
+    txn->mem = NULL;
+    txn->mod++;
+    for (cur = txn->cursors; cur; cur = cur->next) digby__cursor_unmerge(cur);
+    return DIGBY_OK;
+}
+
+/* ---- Open and close ----------------------------------------------------- */
+
+/* At open, after the meta page (and for a writable handle the freelist)
+   is loaded: replay a log the meta page names into a new memtable; a
+   writable handle not in log mode merges it into the tree at once. */
+static int digby__log_open(digby_db *db, int readonly)
+{
+    digby__log *l = &db->log;
+    uint64_t last, t0;
+    int rc;
+    db->last_txid = db->meta.txid;
+    if (!db->meta.log_head && !l->on) return DIGBY_OK;
+    if (!DIGBY__HAVE_MEMTABLE) return DIGBY_NOFEATURE;
+    rc = digby__mem_new(&db->alloc, &db->mem);
+    if (rc == DIGBY_OK && l->on) rc = digby__log_buffers(db);
+    if (rc) return rc;
+    /* a writable handle in log mode starts one (a checkpoint that makes
+       its head page) */
+    if (!db->meta.log_head) return l->on ? digby__checkpoint_locked(db, 1) : DIGBY_OK;
+    t0 = digby__now_ns();
+    rc = digby__log_replay(db, db->mem, &last);
+    l->replay_ns = digby__now_ns() - t0;
+    if (rc) return rc;
+    db->last_txid = last;
+    db->mem->committed = db->mem->count;
+    if (readonly) return DIGBY_OK;
+    rc = digby__log_reserve_pages(db);
+    if (rc == DIGBY_OK && (!l->on || db->mem->bytes >= l->mem_limit))
+        rc = digby__checkpoint_locked(db, l->on);
+    return rc;
+}
+
+/* At close: a writable handle merges the memtable and drops the log. */
+static void digby__log_close(digby_db *db)
+{
+    digby__log *l = &db->log;
+    if (!(db->flags & DIGBY_OPEN_READONLY) && !db->poisoned && (l->on || db->meta.log_head))
+        (void)digby__checkpoint_locked(db, 0);
+}
+
+/* Free the log's and the memtable's memory (close, or a failed open). */
+static void digby__log_release(digby_db *db)
+{
+    digby__log *l = &db->log;
+    digby__mem_free(digby__mem_unref(db->mem));
+    db->mem = NULL;
+    digby__pbuf_put(db, l->page);
+    digby__pbuf_put(db, l->seal);
+    l->page = l->seal = NULL;
+    digby__u64s_release(&db->alloc, &l->pages);
+    digby__free(&db->alloc, l->rec);
+    l->rec = NULL;
+}
+
+DIGBY_API int digby_sync(digby_db *db)
+{
+    int rc = DIGBY_OK;
+    if (!db) return DIGBY_INVALID;
+    if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_OK;
+    digby__mutex_lock(&db->wmu);
+    if (db->poisoned) rc = DIGBY_POISONED;
+    else if (db->log.unsynced) {
+        rc = db->vfs->sync(db->file);
+        if (rc) db->poisoned = 1;
+        else {
+            db->log.unsynced = 0;
+            db->log.fresh_next = 1;
+        }
+    }
+    digby__mutex_unlock(&db->wmu);
+    return rc;
+}
+
+DIGBY_API int digby_checkpoint(digby_db *db)
+{
+    int rc;
+    if (!db) return DIGBY_INVALID;
+    if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_READONLY;
+    digby__mutex_lock(&db->wmu);
+    rc = db->log.on ? digby__checkpoint_locked(db, 1) : DIGBY_OK;
+    digby__mutex_unlock(&db->wmu);
+    return rc;
+}
+/* ---- end 66_log_mode.c ---- */
 
 /* ---- begin 70_db.c ---- */
 /* Opening and closing a database; the auto-commit helpers. */
@@ -9442,6 +11408,7 @@ DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf
    returns rc, for the caller to pass on. */
 static int digby__db_destroy(digby_db *db, int rc)
 {
+    digby__log_release(db);
     digby__map_close(db);
     if (db->file) {
         db->vfs->lock(db->file, DIGBY_LOCK_NONE);
@@ -9487,9 +11454,19 @@ static int digby__open_options(const digby_options *opts, digby_options *o)
                          (o->page_size & (o->page_size - 1))))
         return DIGBY_INVALID;
     if (o->flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC |
-                     DIGBY_OPEN_MMAP | DIGBY_OPEN_NO_MMAP))
+                     DIGBY_OPEN_MMAP | DIGBY_OPEN_NO_MMAP | DIGBY_OPEN_LOG | DIGBY_OPEN_NO_LOG))
         return DIGBY_INVALID;
     if ((o->flags & DIGBY_OPEN_MMAP) && (o->flags & DIGBY_OPEN_NO_MMAP)) return DIGBY_INVALID;
+    if ((o->flags & DIGBY_OPEN_LOG) && (o->flags & DIGBY_OPEN_NO_LOG)) return DIGBY_INVALID;
+#if defined(DIGBY_LOG_DEFAULT)
+    /* the log as the default mode (what hosted builds will get once its
+       torture figures match copy-on-write mode's; the test suite runs
+       with it too) */
+    if (!(o->flags & DIGBY_OPEN_NO_LOG) && DIGBY__HAVE_MEMTABLE) o->flags |= DIGBY_OPEN_LOG;
+#endif
+    if ((o->flags & DIGBY_OPEN_LOG) && !DIGBY__HAVE_MEMTABLE) return DIGBY_NOFEATURE;
+    if (!o->memtable_bytes) o->memtable_bytes = (size_t)64 << 20;
+    if (o->memtable_bytes < ((size_t)64 << 10)) return DIGBY_INVALID;
     if (!o->vfs) o->vfs = digby__vfs_default();
     if (!o->vfs || o->vfs->version < 1) return DIGBY_INVALID;
     if (!o->cache_bytes) o->cache_bytes = (size_t)8 << 20;
@@ -9523,6 +11500,8 @@ static int digby__open_handle(const digby_options *o, digby_db **out)
     db->compression = o->compression;
     db->on_commit = o->on_commit;
     db->on_commit_ctx = o->on_commit_ctx;
+    db->log.on = (o->flags & DIGBY_OPEN_LOG) && !(o->flags & DIGBY_OPEN_READONLY);
+    db->log.mem_limit = o->memtable_bytes;
     digby__mutex_init(&db->mu);
     digby__mutex_init(&db->wmu);
     digby__mutex_init(&db->poolmu);
@@ -9605,6 +11584,7 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
         rc = digby__open_existing(db, &o, size);
     if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
     if (rc == DIGBY_OK) digby__map_open(db, o.map_bytes);
+    if (rc == DIGBY_OK) rc = digby__log_open(db, (o.flags & DIGBY_OPEN_READONLY) != 0);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
     if (rc) return digby__db_destroy(db, rc);
     *out = db;
@@ -9619,6 +11599,7 @@ DIGBY_API int digby_close(digby_db *db)
     busy = db->ntxn != 0;
     digby__mutex_unlock(&db->mu);
     if (busy) return DIGBY_BUSY;
+    digby__log_close(db);
     digby__db_destroy(db, DIGBY_OK);
     return DIGBY_OK;
 }
@@ -9877,6 +11858,8 @@ static int digby__commit_empty(digby_db *db)
     digby_txn *txn;
     int rc = digby_txn_begin(db, 0, &txn);
     if (rc) return rc;
+    rc = digby__log_escalate(txn);
+    if (rc) { digby_txn_abort(txn); return rc; }
     return digby__commit_header(db, txn);
 }
 
@@ -9894,6 +11877,9 @@ DIGBY_API int digby_change_passphrase(digby_db *db, const char *passphrase,
         return DIGBY_INVALID;
     rc = digby_txn_begin(db, 0, &txn);
     if (rc) return rc;
+    /* a new key header is a meta page write: no log commit */
+    rc = digby__log_escalate(txn);
+    if (rc) { digby_txn_abort(txn); return rc; }
     /* the same data key under a new header: salt, KDF, check value, wrap */
     digby__mutex_lock(&c->mu);
     c->next = c->cur;
@@ -10094,6 +12080,11 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     if (rc) return rc;
     digby__rekey_busy(c, 1);
     rc = digby_txn_begin(db, 0, &txn);
+    /* every page is rewritten in the tree: the log is merged first */
+    if (rc == DIGBY_OK) {
+        rc = digby__log_escalate(txn);
+        if (rc) digby_txn_abort(txn);
+    }
     if (rc) {
         digby__mutex_lock(&db->mu);
         c->rekeying = 0;
@@ -10165,6 +12156,10 @@ typedef struct digby__walk {
     digby__kref prevk, firstk;     /* the last and first key of a leaf */
     digby__tree *tables; size_t ntables, cap_tables;
     uint64_t entries;   /* counted in the current tree */
+    /* log mode: the live log's pages (sorted), the first nwritten of them
+       written and never rewritten (verified); the persisted freelist,
+       older than the log, may still list them */
+    uint64_t *logp; size_t nlogp, nwritten;
 } digby__walk;
 
 static int digby__walk_fail(digby__walk *w, uint64_t pgno, const char *what)
@@ -10504,6 +12499,7 @@ static int digby__walk_fl_entry(void *ctx, int pending, uint64_t txid, uint64_t 
 {
     digby__walk *w = (digby__walk *)ctx;
     (void)txid;
+    if (w->nlogp && digby__u64_has(w->logp, w->nlogp, pgno)) return DIGBY_OK; /* the log's now */
     return digby__walk_count(w, pgno, pending ? "pending page also in use or listed twice"
                                               : "free page also in use or listed twice",
                              w->st ? &w->st->free_pages : NULL);
@@ -10527,10 +12523,68 @@ static int digby__walk_freelist(digby__walk *w)
     return digby__freelist_read(w->txn->db, &w->txn->meta, w->txn->io, &r);
 }
 
+/* Copy the live log's page list, as of the walk's snapshot (db->mu held):
+   1 when a checkpoint came between (begin the snapshot again). */
+static int digby__walk_log_list(digby__walk *w)
+{
+    digby_db *db = w->txn->db;
+    digby__log *l = &db->log;
+    size_t n = 0, i;
+    if (db->log_gen != w->txn->log_gen) return 1;
+    if (!l->pages.n && !l->cur_pgno) return DIGBY_OK;
+    w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 2) * sizeof(uint64_t));
+    if (!w->logp) return DIGBY_NOMEM;
+    for (i = 0; i < l->pages.n; i++) w->logp[n++] = l->pages.v[i];
+    w->nwritten = n;
+    if (l->cur_pgno) w->logp[n++] = l->cur_pgno;
+    if (l->next_pgno) w->logp[n++] = l->next_pgno;
+    /* pages the log took after the snapshot began lie past its end */
+    for (i = w->nlogp = 0; i < n; i++)
+        if (w->logp[i] < w->txn->meta.page_count) w->logp[w->nlogp++] = w->logp[i];
+    return DIGBY_OK;
+}
+
+/* Whether every page from file_pages to the snapshot's end is a log page
+   not yet written. */
+static int digby__walk_log_beyond(const digby__walk *w, uint64_t file_pages)
+{
+    uint64_t p;
+    size_t i;
+    for (p = file_pages; p < w->txn->meta.page_count; p++) {
+        int found = 0;
+        for (i = w->nwritten; i < w->nlogp && !found; i++) found = w->logp[i] == p;
+        if (!found) return 0;
+    }
+    return 1;
+}
+
+/* Mark the live log's pages; read and verify those written for good. */
+static int digby__walk_log(digby__walk *w)
+{
+    digby_db *db = w->txn->db;
+    size_t i;
+    int rc = DIGBY_OK;
+    for (i = 0; i < w->nlogp && rc == DIGBY_OK; i++) {
+        uint64_t p = w->logp[i];
+        rc = digby__walk_count(w, p, "log page also in use", w->st ? &w->st->log_pages : NULL);
+        if (rc == DIGBY_OK && i < w->nwritten) {
+            rc = digby__txn_io(w->txn);
+            if (rc == DIGBY_OK) rc = digby__page_read_raw(db, p, w->txn->io);
+            if (rc == DIGBY_OK && w->txn->io[0] != DIGBY__PAGE_LOG)
+                rc = digby__walk_fail(w, p, "log page of another type");
+            if (rc == DIGBY_OK && digby__page_verify(db, w->txn->io, p) != DIGBY_OK)
+                rc = digby__walk_fail(w, p, "log page fails verification");
+        }
+    }
+    if (w->nlogp > 1) digby__sort_u64_with(w->logp, w->nlogp, 0, NULL);
+    return rc;
+}
+
 /* Free what a walk allocated (not the bitmap). */
 static void digby__walk_release(digby__walk *w)
 {
     const digby_allocator *a = &w->txn->db->alloc;
+    digby__free(a, w->logp);
     digby__free(a, w->prev);
     digby__free(a, w->val);
     digby__free(a, w->first);
@@ -10554,6 +12608,41 @@ static int digby__walk_trees(digby__walk *w)
     return rc;
 }
 
+/* The log mode figures of digby_stats, and the entry counts as the
+   snapshot sees them (memtable included). */
+static int digby__walk_log_stats(digby__walk *w)
+{
+    digby_txn *txn = w->txn;
+    digby_db *db = txn->db;
+    digby_stats *st = w->st;
+    uint32_t s;
+    int rc = DIGBY_OK;
+    digby__mutex_lock(&db->mu);
+    st->log_bytes = db->log.bytes;
+    st->checkpoints = db->log.checkpoints;
+    digby__mutex_unlock(&db->mu);
+    st->replay_commits = db->log.replay_commits;
+    st->replay_bytes = db->log.replay_bytes;
+    st->replay_ns = db->log.replay_ns;
+    if (!txn->mem) return DIGBY_OK;
+    st->memtable_bytes = txn->mem->bytes;
+    st->memtable_entries = txn->mem->committed;
+    rc = digby__merged_entries(txn, "", 0, &txn->meta.main, &st->entries);
+    for (s = 1; s < DIGBY__PLOAD(&txn->mem->ntables) && rc == DIGBY_OK; s++) {
+        const digby__mtable *mt = &DIGBY__PLOAD(&txn->mem->tables_pub)[s];
+        const void *v;
+        size_t vl;
+        digby__tree t;
+        int64_t d;
+        rc = digby__btree_get(txn, &txn->meta.catalog, mt->name, mt->name_bytes, &v, &vl, NULL);
+        if (rc == DIGBY_NOTFOUND) { rc = DIGBY_OK; continue; }
+        if (rc == DIGBY_OK) rc = digby__table_decode(txn, v, vl, &t);
+        if (rc == DIGBY_OK) rc = digby__mem_delta(txn, (int)s, &t, &d);
+        if (rc == DIGBY_OK) st->table_entries = (uint64_t)((int64_t)st->table_entries + d);
+    }
+    return rc;
+}
+
 static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *rep)
 {
     digby__walk w;
@@ -10561,16 +12650,26 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     uint64_t nbytes, p, size;
     int rc;
     if (!db) return DIGBY_INVALID;
-    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
-    if (rc) return rc;
+    for (;;) {
+        rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+        if (rc) return rc;
+        memset(&w, 0, sizeof(w));
+        w.txn = txn;
+        digby__mutex_lock(&db->mu);
+        rc = digby__walk_log_list(&w);
+        digby__mutex_unlock(&db->mu);
+        if (rc != 1) break;
+        digby_txn_abort(txn);
+    }
+    if (rc) { digby_txn_abort(txn); return rc; }
     txn->map_verify = 1; /* every page checked, even those the map trusts */
-    memset(&w, 0, sizeof(w));
-    w.txn = txn;
     w.st = st;
     w.rep = rep;
-    /* the page bitmap is sized by the meta page's count: never past the file */
+    /* the page bitmap is sized by the meta page's count: never past the file
+       (but for log pages allocated and not yet written) */
     if (db->vfs->size(db->file, &size) == DIGBY_OK &&
-        size / db->page_size < txn->meta.page_count) {
+        size / db->page_size < txn->meta.page_count &&
+        !digby__walk_log_beyond(&w, size / db->page_size)) {
         rc = digby__walk_fail(&w, size / db->page_size, "file shorter than the meta page's page count");
         digby_txn_abort(txn);
         return rc;
@@ -10581,7 +12680,8 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     if (!w.bits) { digby_txn_abort(txn); return DIGBY_NOMEM; }
     memset(w.bits, 0, (size_t)nbytes);
     w.bits[0] |= 3; /* the meta pages */
-    rc = digby__walk_trees(&w);
+    rc = digby__walk_log(&w);
+    if (rc == DIGBY_OK) rc = digby__walk_trees(&w);
     if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
     for (p = 2; p < txn->meta.page_count && rc == DIGBY_OK; p++)
         if (!(w.bits[p >> 3] & (1u << (p & 7))))
@@ -10593,7 +12693,8 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         st->meta_pages = 2;
         st->entries = txn->meta.main.entries;
         st->tables = w.ntables;
-        st->last_txid = txn->meta.txid;
+        st->last_txid = txn->txid;
+        if (rc == DIGBY_OK) rc = digby__walk_log_stats(&w);
         st->discarded_txid = db->discarded_txid;
         st->mapped_bytes = db->mapping ? db->map_pages * db->page_size : 0;
         if (db->vfs->size(db->file, &size) == DIGBY_OK) st->file_bytes = size;

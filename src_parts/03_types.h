@@ -95,6 +95,13 @@ typedef struct digby_vfs {
 #define DIGBY_OPEN_NO_MMAP   0x10u /* read every page through the bounded
                                       private cache, never a memory map (see
                                       "Memory-mapped reads" below) */
+#define DIGBY_OPEN_LOG       0x20u /* log mode: commits append to a write-ahead
+                                      log inside the file and go to a memtable;
+                                      checkpoints merge them into the tree
+                                      (see "Log mode" below) */
+#define DIGBY_OPEN_NO_LOG    0x40u /* copy-on-write mode (today's default):
+                                      every commit writes its tree pages and a
+                                      meta page */
 
 /* Options for digby_open().  A zeroed struct (or NULL) means all defaults. */
 typedef struct digby_options {
@@ -194,6 +201,23 @@ typedef struct digby_options {
        mapped_bytes says how much of the file is mapped).  Ignored with
        DIGBY_OPEN_NO_MMAP. */
     uint64_t map_bytes;
+
+    /* ---- Log mode (DIGBY_OPEN_LOG; FORMAT.md section 11) ----
+       A commit appends one record of its puts and deletes to a log kept
+       in pages of the file and syncs once; it writes no tree page and no
+       meta page.  Its entries go to a memtable in memory, which every read
+       merges with the tree; when the memtable's arena passes
+       memtable_bytes, the commit that passed it merges the memtable into
+       the tree (a checkpoint: one copy-on-write commit, each touched leaf
+       written once) and the log space is reused.  Open replays the log
+       after the last checkpoint.  Puts of values that would not sit inline
+       in a leaf (above about a quarter page), large keys, streaming puts
+       and table creation or dropping go to the tree: their transaction
+       checkpoints first and commits in copy-on-write mode.  memtable_bytes:
+       0 means 64 MiB (RocksDB's write buffer; LevelDB's is 4 MiB); at
+       least 64 KiB.  A file written in one mode opens in the other;
+       digby_close() merges the memtable and leaves no log. */
+    size_t memtable_bytes;
 } digby_options;
 
 #define DIGBY_COMPRESS_NONE 0u  /* digby_options.compression */
@@ -206,6 +230,9 @@ typedef struct digby_options {
 /* ---- Transactions, puts, cursors ---------------------------------------- */
 
 #define DIGBY_TXN_READONLY   0x1u  /* digby_txn_begin: a read-only snapshot */
+#define DIGBY_TXN_NO_SYNC    0x2u  /* log mode: commit without a sync (atomic
+                                      and visible; durable at the next
+                                      durable commit or digby_sync()) */
 
 #define DIGBY_PUT_NOOVERWRITE 0x1u /* digby_txn_put: DIGBY_EXISTS if present */
 #define DIGBY_PUT_COMPRESS    0x2u /* compress this put's large key and value */
@@ -252,6 +279,18 @@ typedef struct digby_stats {
     /* Bytes of the file this handle reads through a memory map
        (DIGBY_OPEN_MMAP): 0 when it maps none. */
     uint64_t mapped_bytes;
+    /* Log mode: record bytes in the log since the last checkpoint, the
+       pages it holds, the memtable's arena bytes and entries, checkpoints
+       this handle ran, and
+       what open replayed: commits, record bytes, nanoseconds. */
+    uint64_t log_bytes;
+    uint64_t log_pages;       /* pages the live log holds */
+    uint64_t memtable_bytes;
+    uint64_t memtable_entries;
+    uint64_t checkpoints;
+    uint64_t replay_commits;
+    uint64_t replay_bytes;
+    uint64_t replay_ns;
 } digby_stats;
 
 typedef struct digby_check_report {

@@ -452,6 +452,28 @@ DIGBY_API int digby_cursor_get_range(digby_cursor *cur, uint64_t offset, void *b
 /* Statistics and integrity                                                 */
 /* ======================================================================== */
 
+/* Make every commit made with DIGBY_TXN_NO_SYNC durable: one sync of the
+   file if any is pending (log mode); nothing otherwise.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL db); DIGBY_POISONED (a write or
+              sync failed earlier: reopen); DIGBY_IOERR (the sync failed:
+              the handle refuses writes until reopened).
+   Threads:   waits for the read-write transaction, if one is live. */
+DIGBY_API int digby_sync(digby_db *db);
+
+/* Log mode: merge the memtable into the tree now (a checkpoint: one
+   copy-on-write commit that writes each touched leaf once, then the log
+   space before it is reused).  Nothing in copy-on-write mode.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL db); DIGBY_READONLY (a
+              read-only handle); DIGBY_POISONED; DIGBY_IOERR; DIGBY_FULL;
+              DIGBY_NOMEM; DIGBY_CORRUPT (a page the merge read failed
+              verification).
+   Threads:   waits for the read-write transaction, if one is live;
+              snapshots that began before it keep reading what they saw.
+   Technique: a checkpoint of a logical redo log into a copy-on-write
+              B-tree, as WiredTiger's checkpoints and SQLite's WAL
+              checkpoints (which copy pages, not entries). */
+DIGBY_API int digby_checkpoint(digby_db *db);
+
 /* Count the pages of the last committed snapshot by type.  It is
    digby_check()'s walk: every page of the file is read and verified, so
    it costs a full read of the database (and fails as digby_check() does

@@ -15,6 +15,7 @@
 #define DIGBY__PAGE_OVERFLOW 4u
 #define DIGBY__PAGE_FREELIST 5u
 #define DIGBY__PAGE_OVFINDEX 6u    /* index page of an overflow stream */
+#define DIGBY__PAGE_LOG      7u    /* write-ahead log page (FORMAT.md section 11) */
 
 /* The page header every page starts with (FORMAT.md section 1); read and
    write its fields through digby__page_pgno() and friends (14_util.c,
@@ -61,13 +62,19 @@
 #define DIGBY__M_FREECOUNT 144
 #define DIGBY__M_UUID 152
 #define DIGBY__M_END 168
+/* The log fields (FORMAT.md section 11) sit after the encrypted page's key
+   write count, at the same body offset in plain and encrypted pages. */
+#define DIGBY__M_LOG_HEAD 176
+#define DIGBY__M_LOG_LSN 184
+#define DIGBY__M_LOG_END 192
 
 /* Encrypted files (FORMAT.md section 10).  Meta pages keep bytes [0, 184)
    but for [1, 8) in clear (the key header at 56); the fields from txid on
    sit DIGBY__M_SHIFT bytes further than in a plain file, and the data
    key's write count follows them. */
 #define DIGBY__INCOMPAT_ENCRYPTED 0x1u
-#define DIGBY__INCOMPAT_KNOWN 0x1u
+#define DIGBY__INCOMPAT_LOG 0x2u     /* the log holds commits the tree lacks */
+#define DIGBY__INCOMPAT_KNOWN 0x3u
 #define DIGBY__TRAILER_AEAD 28u     /* 12-byte nonce + 16-byte GCM tag */
 #define DIGBY__NONCE 12u
 #define DIGBY__TAG 16u
@@ -117,6 +124,8 @@ typedef struct digby__meta {
     uint64_t free_count;  /* u64 words in the freelist stream */
     uint8_t uuid[16];
     uint64_t key_writes;  /* encrypted: pages sealed under the data key */
+    uint64_t log_head;    /* first log page after this checkpoint, 0: none */
+    uint64_t log_lsn;     /* ... the sequence number it must carry */
 } digby__meta;
 
 /* ---- Encryption state (32_aead.c keeps the mbedTLS types) ---------------- */
@@ -205,12 +214,77 @@ typedef struct digby__pending {
     uint64_t pgno;
 } digby__pending;
 
+/* ---- The memtable (48_memtable.c) and the log (47_log.c) ----------------- */
+
+#define DIGBY__MEM_LEVELS 12        /* skip list levels */
+#define DIGBY__MN_TOMB 0x1u         /* a deletion */
+#define DIGBY__MN_DEAD 0x2u         /* written by a transaction that aborted */
+
+/* A memtable entry; `height` next pointers, then klen key bytes. */
+typedef struct digby__mnode {
+    uint64_t txid;          /* the commit (or the writer) that made it */
+    const uint8_t *val;     /* vlen value bytes in the arena */
+    uint32_t slot;          /* table slot (0: the global tree) */
+    uint32_t klen, vlen;
+    uint8_t flags;          /* DIGBY__MN_* */
+    uint8_t height;
+    struct digby__mnode *next[1];
+} digby__mnode;
+
+typedef struct digby__mblock {
+    struct digby__mblock *next;
+    size_t size, used;      /* bytes after the header */
+} digby__mblock;
+
+typedef struct digby__mtable {
+    size_t name_bytes;
+    char name[DIGBY_MAX_TABLE_NAME + 1];
+} digby__mtable;
+
+typedef struct digby__mem {
+    const digby_allocator *alloc;
+    digby__mnode *head;     /* DIGBY__MEM_LEVELS links */
+    digby__mblock *blocks;
+    size_t bytes;           /* arena bytes taken from the allocator */
+    size_t data_bytes;      /* key and value bytes put */
+    size_t count;           /* nodes */
+    unsigned height;        /* levels in use */
+    uint64_t rng;
+    digby__mtable *tables;  /* the first array (allocated) */
+    digby__mtable *tables_pub; /* the current one (readers load it) */
+    uint32_t ntables, cap_tables;
+    size_t refs;            /* the handle, and every transaction reading it */
+    uint64_t committed;     /* nodes of published commits (db->mu) */
+} digby__mem;
+
+/* The write-ahead log of a handle (log mode; guarded by db->wmu). */
+typedef struct digby__log {
+    int on;                 /* log mode: commits append here */
+    uint64_t cur_pgno;      /* the page being filled (0: none yet) */
+    uint64_t cur_lsn;       /* ... its sequence number */
+    uint64_t next_pgno;     /* ... its successor, 0 until it is written */
+    uint32_t fill;          /* payload bytes in it */
+    int fresh_next;         /* the next commit starts a new page (after a sync) */
+    uint8_t *page;          /* plaintext image of cur (page_size) */
+    uint8_t *seal;          /* page_size: the sealed copy being written */
+    digby__u64s pages;      /* live log pages before cur, oldest first */
+    uint64_t bytes;         /* record bytes since the last checkpoint */
+    uint8_t *rec; size_t rec_cap, rec_n; /* the commit record being built */
+    size_t mem_limit;       /* digby_options.memtable_bytes */
+    uint64_t unsynced;      /* the newest txid appended but not synced, 0: none */
+    /* replay at open */
+    uint64_t replay_commits, replay_bytes, replay_ns;
+    uint64_t checkpoints;
+} digby__log;
+
 struct digby_table {
     struct digby_table *next;
     digby_txn *txn;         /* the transaction it belongs to */
     digby__tree tree;
     int dirty;          /* descriptor must be written to the catalog */
     int dropped;
+    int mslot;                       /* its memtable slot in mslot_mem */
+    const struct digby__mem *mslot_mem;
     size_t name_bytes;
     char name[DIGBY_MAX_TABLE_NAME + 1];
 };
@@ -298,6 +372,18 @@ typedef struct digby__level {
 
 struct digby_cursor {
     digby_txn *txn;
+    /* merged with the memtable (65_merge_cursor.c): the memtable entry the
+       memtable side stands on (NULL: none in that direction), whether the
+       current entry is the memtable's (from_mem), the direction of the last
+       move, and a copy of the current key (mkey) */
+    int merged;
+    int from_mem;
+    int mdir;
+    int mvalid;             /* positioned on a merged entry */
+    uint64_t mmod;          /* txn->mod when positioned */
+    digby__mnode *mn;
+    int mslot;              /* the table's memtable slot, -1: none */
+    uint8_t *mkey; size_t mkey_bytes, mkey_cap;
     digby_table *table;     /* NULL: global tree or catalog */
     digby__tree *tree;      /* the tree it walks */
     struct digby_cursor *next;
@@ -327,6 +413,18 @@ struct digby_txn {
     int rdonly;
     int poisoned;
     int reader_slot;
+    /* Log mode (47_log.c): the memtable this transaction reads (a counted
+       reference; NULL: none, every read goes to the tree alone), the
+       newest txid it sees there, and for a writer whose puts and deletes
+       go to the memtable (logged: 1) the nodes it made, in order. */
+    digby__mem *mem;
+    uint64_t mem_upto;
+    uint64_t log_gen;       /* db->log_gen at begin */
+    int logged;             /* writes go to the memtable and the log */
+    int internal;           /* a checkpoint's: holds no db->wmu of its own */
+    int nosync;             /* DIGBY_TXN_NO_SYNC */
+    uint64_t put_version;   /* nonzero: the version puts record (checkpoint) */
+    digby__mnode **ops; size_t nops, cap_ops;
     digby__meta meta;              /* snapshot; the writer's working copy */
     digby_table *tables;
     digby_cursor *cursors;
@@ -393,6 +491,11 @@ struct digby_db {
     digby__meta fallback;   /* the other meta page, if it verified (open) */
     int have_fallback;
     uint64_t discarded_txid; /* newest commit open rejected, 0 if none */
+    uint64_t last_txid;     /* newest commit, in the tree or the log (mu) */
+    digby__mem *mem;        /* log mode or a replayed log: the memtable (mu) */
+    digby__log log;         /* the write-ahead log (wmu; its page list and
+                               page numbers also under mu) */
+    uint64_t log_gen;       /* checkpoints so far (mu): digby_check's snapshot */
     int synced_commit;      /* a two-sync commit succeeded in this session */
     digby__mutex mu;        /* meta, readers, txn count */
     digby__mutex wmu;       /* held by the read-write transaction */
@@ -451,6 +554,10 @@ struct digby__mapping {
 #define DIGBY__SEEN_LOAD(p) (*(p))
 #define DIGBY__SEEN_STORE(p, v) (*(p) = (v))
 #endif
+
+/* The version a put records in its leaf cell: the writer's txid, or in a
+   checkpoint the txid of the commit that made the entry. */
+#define DIGBY__VERSION(txn) ((txn)->put_version ? (txn)->put_version : (txn)->txid)
 
 /* ---- Forward declarations ------------------------------------------------ */
 
@@ -615,6 +722,34 @@ static digby__tree *digby__put_args(digby_txn *txn, digby_table *table, const vo
                                     int *rc);
 
 static void digby__cursor_unpin_all(digby_cursor *c);
+static void digby__cursor_unmerge(digby_cursor *c);
+
+/* The memtable and the log (47_log.c, 48_memtable.c, 68_checkpoint.c). */
+static int digby__mem_new(const digby_allocator *a, digby__mem **out);
+static void digby__mem_free(digby__mem *m);
+static digby__mem *digby__mem_unref(digby__mem *m);
+static int digby__mem_slot(const digby__mem *m, const char *name, size_t len);
+static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *key,
+                                    size_t klen, uint64_t upto);
+static int digby__log_open(digby_db *db, int readonly);
+static void digby__log_close(digby_db *db);
+static void digby__log_release(digby_db *db);
+static int digby__log_begin(digby_txn *txn);
+static int digby__log_commit(digby_txn *txn);
+static void digby__log_abort(digby_txn *txn);
+static int digby__log_escalate(digby_txn *txn);
+static int digby__checkpoint_locked(digby_db *db, int keep_log);
+static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
+                              size_t key_bytes, const void *val, size_t val_bytes,
+                              unsigned flags, int *done);
+static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void *key,
+                                 size_t key_bytes, int *done);
+static int digby__txn_slot(digby_txn *txn, digby_table *table);
+static int digby__merged_entries(digby_txn *txn, const char *name, size_t len,
+                                 digby__tree *t, uint64_t *out);
+static int digby__merged_get(digby_txn *txn, digby_table *table, digby__tree *t,
+                             const void *key, size_t key_bytes, const void **val,
+                             size_t *vlen, uint64_t *version);
 static int digby__verify_newest(digby_db *db, const digby__meta *m);
 #ifdef DIGBY_DEBUG
 static int digby__debug_check_commit(digby_txn *txn);

@@ -231,6 +231,14 @@ static uint64_t digby__os_seed(void)
            ((uint64_t)pc.QuadPart << 20) ^ ((uint64_t)GetCurrentProcessId() << 48);
 }
 
+static uint64_t digby__now_ns(void)
+{
+    LARGE_INTEGER pc, f;
+    if (!QueryPerformanceCounter(&pc) || !QueryPerformanceFrequency(&f) || !f.QuadPart)
+        return 0;
+    return (uint64_t)((double)pc.QuadPart * 1e9 / (double)f.QuadPart);
+}
+
 #define DIGBY__FEATURE_VFS " win32"
 
 #else

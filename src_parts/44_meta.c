@@ -48,7 +48,8 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     memcpy(page + DIGBY__M_MAGIC, DIGBY__MAGIC, 8);
     digby__put32(page + DIGBY__M_VERSION, DIGBY__FORMAT_VERSION);
     digby__put32(page + DIGBY__M_PAGESIZE, db->page_size);
-    digby__put32(page + DIGBY__M_INCOMPAT, c ? DIGBY__INCOMPAT_ENCRYPTED : 0);
+    digby__put32(page + DIGBY__M_INCOMPAT, (c ? DIGBY__INCOMPAT_ENCRYPTED : 0) |
+                                               (m->log_head ? DIGBY__INCOMPAT_LOG : 0));
     digby__put32(page + DIGBY__M_COMPAT, 0);
     digby__put32(page + DIGBY__M_TRAILER, db->trailer);
     if (k) {
@@ -63,6 +64,8 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     digby__put64(page + base + DIGBY__M_FREEROOT, m->free_root);
     digby__put64(page + base + DIGBY__M_FREECOUNT, m->free_count);
     memcpy(page + base + DIGBY__M_UUID, m->uuid, 16);
+    digby__put64(page + base + DIGBY__M_LOG_HEAD, m->log_head);
+    digby__put64(page + base + DIGBY__M_LOG_LSN, m->log_lsn);
     if (!c) digby__page_checksum(db, page);
 }
 
@@ -93,14 +96,21 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
     m->free_root = digby__get64(page + base + DIGBY__M_FREEROOT);
     m->free_count = digby__get64(page + base + DIGBY__M_FREECOUNT);
     memcpy(m->uuid, page + base + DIGBY__M_UUID, 16);
+    m->log_head = digby__get64(page + base + DIGBY__M_LOG_HEAD);
+    m->log_lsn = digby__get64(page + base + DIGBY__M_LOG_LSN);
     if (base) m->key_writes = digby__get64(page + DIGBY__M_KEY_WRITES);
+    /* the log flag and the head go together */
+    if ((m->log_head != 0) != ((digby__get32(page + DIGBY__M_INCOMPAT) & DIGBY__INCOMPAT_LOG) != 0))
+        return DIGBY_CORRUPT;
     if (m->txid != digby__page_txid(page) || (m->txid & 1) != slot ||
         m->page_count < 2 || m->page_count > UINT64_MAX / page_size ||
         !digby__tree_sane(&m->main, m->page_count, m->txid) ||
         !digby__tree_sane(&m->catalog, m->page_count, m->txid) ||
         (m->free_root != 0 && (m->free_root < 2 || m->free_root >= m->page_count)) ||
         (m->free_root == 0 && m->free_count != 0) ||
-        m->free_count > m->page_count * 2 + 2)
+        m->free_count > m->page_count * 2 + 2 ||
+        (m->log_head != 0 && (m->log_head < 2 || m->log_head >= m->page_count)) ||
+        m->log_lsn > UINT64_MAX / 2)
         return DIGBY_CORRUPT;
     return DIGBY_OK;
 }
@@ -125,7 +135,7 @@ static int digby__meta_decode(digby_db *db, const uint8_t *page,
         return DIGBY_CORRUPT;
     if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
     if (digby__get32(page + DIGBY__M_VERSION) > DIGBY__FORMAT_VERSION ||
-        digby__get32(page + DIGBY__M_INCOMPAT) != 0)
+        (digby__get32(page + DIGBY__M_INCOMPAT) & ~DIGBY__INCOMPAT_LOG) != 0)
         return DIGBY_VERSION;
     if (digby__get32(page + DIGBY__M_TRAILER) != DIGBY__TRAILER_XXH32)
         return DIGBY_VERSION;

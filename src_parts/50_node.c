@@ -36,6 +36,17 @@ typedef struct digby__cell {
     size_t size;          /* cell bytes */
 } digby__cell;
 
+/* A memtable entry (48_memtable.c) as the leaf cell of an inline value. */
+static void digby__mn_cell(const struct digby__mnode *n, digby__cell *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->key = (const uint8_t *)(n->next + n->height);
+    c->key_bytes = n->klen;
+    c->vlen = n->vlen;
+    c->version = n->txid;
+    c->val = n->vlen ? n->val : (const uint8_t *)"";
+}
+
 static DIGBY__INLINE unsigned digby__node_n(const uint8_t *p) { return digby__get16(p + 2); }
 static DIGBY__INLINE unsigned digby__node_upper(const uint8_t *p) { return digby__get16(p + 4); }
 static unsigned digby__node_garbage(const uint8_t *p) { return digby__get16(p + 6); }

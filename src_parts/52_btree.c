@@ -799,10 +799,10 @@ static int digby__append_fast(digby_txn *txn, digby__tree *t, const void *key,
     c = digby__keycmp((const uint8_t *)key + plen, key_bytes - plen, k, kl);
     if (c <= 0) return 0;
     if (digby__varint_len(key_bytes) + key_bytes + digby__varint_len((uint64_t)vlen << 3) +
-        digby__varint_len(txn->txid) + vlen > db->max_cell)
+        digby__varint_len(DIGBY__VERSION(txn)) + vlen > db->max_cell)
         return 0;
     sz = digby__leaf_cell_encode(txn->cell, (const uint8_t *)key + plen, key_bytes - plen,
-                                 vlen, 0, txn->txid, val, vlen);
+                                 vlen, 0, DIGBY__VERSION(txn), val, vlen);
     if (digby__node_insert(db, leaf, n, txn->cell, sz, txn->tmp)) return 0;
     t->entries++;
     txn->hint_mod = txn->mod + 1; /* digby_txn_put bumps mod next */
@@ -904,7 +904,7 @@ static int digby__put_lz4(const digby_db *db, unsigned flags)
 static uint64_t digby__inline_size(const digby_txn *txn, const digby__entry *e, uint64_t vlen)
 {
     uint64_t n = digby__varint_len(e->kh_bytes) + e->kh_bytes +
-                 digby__varint_len(vlen << 3) + digby__varint_len(txn->txid) + vlen;
+                 digby__varint_len(vlen << 3) + digby__varint_len(DIGBY__VERSION(txn)) + vlen;
     if (e->large) n += digby__varint_len(e->klen << 1) + 8;
     return n;
 }
@@ -917,9 +917,10 @@ static size_t digby__entry_cell(const digby_txn *txn, const digby__entry *e, uin
     if (e->vflags & DIGBY__CELL_OVERFLOW) {
         uint8_t ref[8];
         digby__put64(ref, e->vroot);
-        n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, txn->txid, ref, 8);
+        n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, DIGBY__VERSION(txn),
+                                    ref, 8);
     } else {
-        n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, txn->txid,
+        n = digby__leaf_cell_encode(out, e->kh, e->kh_bytes, e->vlen, flags, DIGBY__VERSION(txn),
                                     e->val, (size_t)e->vlen);
     }
     if (e->large) n += digby__large_key_ref_put(out + n, e->klen, e->kflags, e->kroot);

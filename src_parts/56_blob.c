@@ -62,6 +62,8 @@ DIGBY_API int digby_txn_put_begin(digby_txn *txn, digby_table *table, const void
     t = digby__put_args(txn, table, key, key_bytes, total_bytes, flags, &rc);
     if (!t) return rc;
     if (txn->blob) return DIGBY_BUSY;
+    /* a streaming put goes to the tree */
+    if ((rc = digby__log_escalate(txn)) != DIGBY_OK) return digby__txn_fail(txn, rc);
     db = txn->db;
     digby__skey_mem(db, &sk, key, key_bytes);
     if (flags & DIGBY_PUT_NOOVERWRITE) {
@@ -235,6 +237,19 @@ DIGBY_API int digby_txn_get_range(digby_txn *txn, digby_table *table, const void
     if (key_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_NOTFOUND;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
+    {
+        int s = digby__txn_slot(txn, table);
+        digby__mnode *n = s < 0 || key_bytes > txn->db->max_key
+                              ? NULL
+                              : digby__mem_get(txn->mem, (uint32_t)s, key, key_bytes,
+                                               txn->mem_upto);
+        if (n) {
+            if (n->flags & DIGBY__MN_TOMB) return DIGBY_NOTFOUND;
+            digby__mn_cell(n, &c);
+            if (val_bytes) *val_bytes = c.vlen;
+            return digby__value_range(txn, &c, offset, (uint8_t *)buf, len, got_bytes);
+        }
+    }
     rc = digby__btree_find(txn, t, key, key_bytes, &c, &pin);
     if (rc) return rc;
     if (val_bytes) *val_bytes = c.vlen;

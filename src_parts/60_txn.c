@@ -18,6 +18,7 @@ static void digby__txn_release(digby_txn *txn)
         digby__free(a, t);
     }
     digby__dirty_release(txn);
+    digby__free(a, txn->ops);
     digby__u64s_release(a, &txn->own_free);
     digby__u64s_release(a, &txn->freed);
     digby__u64s_release(a, &txn->popped);
@@ -34,13 +35,74 @@ static void digby__txn_unregister(digby_txn *txn)
 {
     digby_db *db = txn->db;
     struct digby__mapping *done;
+    digby__mem *mem;
     digby__mutex_lock(&db->mu);
     if (txn->rdonly) db->readers[txn->reader_slot] = 0;
     db->ntxn--;
     done = digby__map_leave(db, txn);
+    mem = digby__mem_unref(txn->mem);
+    txn->mem = NULL;
     digby__mutex_unlock(&db->mu);
     digby__map_free(db, done);
-    if (!txn->rdonly) digby__mutex_unlock(&db->wmu);
+    digby__mem_free(mem);
+    if (!txn->rdonly && !txn->internal) digby__mutex_unlock(&db->wmu);
+}
+
+/* End a transaction: unregister and free it. */
+static void digby__txn_end(digby_txn *txn)
+{
+    digby__txn_unregister(txn);
+    digby__txn_release(txn);
+}
+
+/* A read-write transaction's scratch space (before any lock is taken). */
+static int digby__txn_scratch(digby_db *db, digby_txn *txn)
+{
+    size_t ps = db->page_size, nspans = 2 * (db->usable / 4 + 2);
+    txn->tmp = (uint8_t *)digby__malloc(&db->alloc, 6 * ps);
+    txn->spans = (digby__span *)digby__malloc(
+        &db->alloc, nspans * (sizeof(digby__span) + sizeof(size_t) + 2 * sizeof(uint16_t)) +
+                        sizeof(size_t));
+    if (!txn->tmp || !txn->spans) {
+        digby__free(&db->alloc, txn->tmp);
+        digby__free(&db->alloc, txn->spans);
+        return DIGBY_NOMEM;
+    }
+    txn->fsum = (size_t *)(void *)(txn->spans + nspans);
+    txn->lcpl = (uint16_t *)(void *)(txn->fsum + nspans + 1);
+    txn->lcpr = txn->lcpl + nspans;
+    txn->cell = txn->tmp + ps;
+    txn->cell2 = txn->tmp + 2 * ps;
+    txn->cell3 = txn->tmp + 3 * ps;
+    txn->sep = txn->tmp + 4 * ps;
+    txn->tmp2 = txn->tmp + 5 * ps;
+    return DIGBY_OK;
+}
+
+/* A checkpoint's read-write transaction with the given txid, begun by a
+   caller that holds db->wmu (which it keeps when this one ends). */
+static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
+{
+    digby_txn *txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
+    int rc;
+    *out = NULL;
+    if (!txn) return DIGBY_NOMEM;
+    memset(txn, 0, sizeof(*txn));
+    txn->db = db;
+    txn->internal = 1;
+    if (digby__txn_scratch(db, txn)) { digby__free(&db->alloc, txn); return DIGBY_NOMEM; }
+    digby__mutex_lock(&db->mu);
+    rc = digby__freelist_release(db);
+    if (rc == DIGBY_OK) {
+        txn->meta = db->meta;
+        txn->txid = txid;
+        digby__map_enter(db, txn);
+        db->ntxn++;
+    }
+    digby__mutex_unlock(&db->mu);
+    if (rc) { digby__txn_release(txn); return rc; }
+    *out = txn;
+    return DIGBY_OK;
 }
 
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
@@ -49,7 +111,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     int rc = DIGBY_OK;
     if (!out) return DIGBY_INVALID;
     *out = NULL;
-    if (!db || (flags & ~DIGBY_TXN_READONLY)) return DIGBY_INVALID;
+    if (!db || (flags & ~(DIGBY_TXN_READONLY | DIGBY_TXN_NO_SYNC))) return DIGBY_INVALID;
     if (!(flags & DIGBY_TXN_READONLY) && (db->flags & DIGBY_OPEN_READONLY))
         return DIGBY_READONLY;
     txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
@@ -65,10 +127,16 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
             rc = DIGBY_BUSY;
         } else {
             /* txid 0 never names a live snapshot slot: store txid + 1 */
-            db->readers[r] = db->meta.txid + 1;
+            db->readers[r] = db->last_txid + 1;
             txn->reader_slot = (int)r;
             txn->meta = db->meta;
-            txn->txid = db->meta.txid;
+            txn->txid = db->last_txid;
+            txn->log_gen = db->log_gen;
+            if (db->mem && db->mem->committed) {
+                txn->mem = db->mem;
+                txn->mem_upto = txn->txid;
+                db->mem->refs++;
+            }
             digby__map_enter(db, txn);
             db->ntxn++;
         }
@@ -78,45 +146,26 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
         return DIGBY_OK;
     }
     /* read-write: scratch space first, so a failure leaves nothing locked */
-    {
-        size_t ps = db->page_size, nspans = 2 * (db->usable / 4 + 2);
-        txn->tmp = (uint8_t *)digby__malloc(&db->alloc, 6 * ps);
-        txn->spans = (digby__span *)digby__malloc(
-            &db->alloc, nspans * (sizeof(digby__span) + sizeof(size_t) + 2 * sizeof(uint16_t)) +
-                            sizeof(size_t));
-        if (!txn->tmp || !txn->spans) {
-            digby__free(&db->alloc, txn->tmp);
-            digby__free(&db->alloc, txn->spans);
-            digby__free(&db->alloc, txn);
-            return DIGBY_NOMEM;
-        }
-        txn->fsum = (size_t *)(void *)(txn->spans + nspans);
-        txn->lcpl = (uint16_t *)(void *)(txn->fsum + nspans + 1);
-        txn->lcpr = txn->lcpl + nspans;
-        txn->cell = txn->tmp + ps;
-        txn->cell2 = txn->tmp + 2 * ps;
-        txn->cell3 = txn->tmp + 3 * ps;
-        txn->sep = txn->tmp + 4 * ps;
-        txn->tmp2 = txn->tmp + 5 * ps;
-    }
+    if (digby__txn_scratch(db, txn)) { digby__free(&db->alloc, txn); return DIGBY_NOMEM; }
+    txn->nosync = (flags & DIGBY_TXN_NO_SYNC) != 0;
     digby__mutex_lock(&db->wmu);
     digby__mutex_lock(&db->mu);
     if (db->poisoned) rc = DIGBY_POISONED;
     else rc = digby__freelist_release(db);
     if (rc == DIGBY_OK) {
         txn->meta = db->meta;
-        txn->txid = db->meta.txid + 1;
+        txn->txid = db->last_txid + 1;
         digby__map_enter(db, txn);
         db->ntxn++;
     }
     digby__mutex_unlock(&db->mu);
     if (rc) {
         digby__mutex_unlock(&db->wmu);
-        digby__free(&db->alloc, txn->tmp);
-        digby__free(&db->alloc, txn->spans);
-        digby__free(&db->alloc, txn);
+        digby__txn_release(txn);
         return rc;
     }
+    rc = digby__log_begin(txn);
+    if (rc) { digby__txn_end(txn); return rc; }
     *out = txn;
     return DIGBY_OK;
 }
@@ -129,6 +178,7 @@ DIGBY_API uint64_t digby_txn_id(const digby_txn *txn)
 DIGBY_API void digby_txn_abort(digby_txn *txn)
 {
     if (!txn) return;
+    if (!txn->rdonly) digby__log_abort(txn);
     if (!txn->rdonly) digby__freelist_abort(txn);
     if (!txn->rdonly && txn->db->crypt) digby__crypt_txn_end(txn->db, 0);
     digby__txn_unregister(txn);
@@ -255,6 +305,7 @@ static void digby__commit_publish(digby_txn *txn, const uint64_t *pgnos, size_t 
         digby__map_grow(db, txn->meta.page_count);
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
+    db->last_txid = txn->txid;
     /* the file reaches page_count now (step 4): the map may show it all */
     if (db->mapping && txn->meta.page_count > db->map_pages)
         db->map_pages = DIGBY__MIN(txn->meta.page_count, db->mapping->len / db->page_size);
@@ -294,6 +345,15 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         return DIGBY_OK;
     }
     if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
+    if (txn->logged) {
+        while (txn->cursors) digby_cursor_close(txn->cursors);
+        rc = digby__log_commit(txn);
+        txid = txn->txid;
+        if (rc) { digby_txn_abort(txn); return rc; }
+        digby__txn_end(txn);
+        if (db->on_commit && !db->log.unsynced) db->on_commit(db->on_commit_ctx, txid);
+        return DIGBY_OK;
+    }
     rc = digby__commit_prepare(txn);
     if (rc == DIGBY_OK && txn->mod == 0) {
         /* nothing written: nothing to commit */
@@ -316,8 +376,8 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     digby__commit_publish(txn, pgnos, n);
     digby__free(&db->alloc, pgnos);
     txid = txn->txid;
-    digby__txn_unregister(txn);
-    digby__txn_release(txn);
+    if (txn->internal) { digby__txn_end(txn); return DIGBY_OK; }
+    digby__txn_end(txn);
     if (db->on_commit) db->on_commit(db->on_commit_ctx, txid);
     if (db->crypt) digby__crypt_after_commit(db);
     return DIGBY_OK;
@@ -388,11 +448,13 @@ DIGBY_API int digby_txn_put(digby_txn *txn, digby_table *table, const void *key,
                             unsigned flags)
 {
     digby__tree *t;
-    int rc;
+    int rc, done;
     if (!val && val_bytes) return DIGBY_INVALID;
     t = digby__put_args(txn, table, key, key_bytes, val_bytes, flags, &rc);
     if (!t) return rc;
-    rc = digby__btree_put(txn, t, key, key_bytes, val, val_bytes, flags);
+    rc = digby__txn_put_mem(txn, table, key, key_bytes, val, val_bytes, flags, &done);
+    if (rc == DIGBY_OK && done) { txn->mod++; return DIGBY_OK; }
+    if (rc == DIGBY_OK) rc = digby__btree_put(txn, t, key, key_bytes, val, val_bytes, flags);
     if (rc == DIGBY_OK) {
         txn->mod++;
         if (table) table->dirty = 1;
@@ -411,20 +473,22 @@ DIGBY_API int digby_txn_get(digby_txn *txn, digby_table *table, const void *key,
     if (key_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_NOTFOUND;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
-    return digby__btree_get(txn, t, key, key_bytes, val, val_bytes, version);
+    return digby__merged_get(txn, table, t, key, key_bytes, val, val_bytes, version);
 }
 
 DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
                                const void *key, size_t key_bytes)
 {
     digby__tree *t;
-    int rc;
+    int rc, done;
     if (!txn || (!key && key_bytes)) return DIGBY_INVALID;
     if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
     if (key_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_NOTFOUND;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
-    rc = digby__btree_delete(txn, t, key, key_bytes);
+    rc = digby__txn_delete_mem(txn, table, key, key_bytes, &done);
+    if (rc == DIGBY_OK && done) { txn->mod++; return DIGBY_OK; }
+    if (rc == DIGBY_OK) rc = digby__btree_delete(txn, t, key, key_bytes);
     if (rc == DIGBY_OK) {
         txn->mod++;
         if (table) table->dirty = 1;

@@ -58,7 +58,8 @@ DIGBY_API int digby_table_open(digby_txn *txn, const char *name, unsigned flags,
         if (!(flags & DIGBY_TABLE_CREATE)) return DIGBY_NOTFOUND;
         if (txn->rdonly) return DIGBY_READONLY;
         created = 1;
-        rc = DIGBY_OK;
+        /* tables are made in the tree, not the log */
+        rc = digby__log_escalate(txn);
     }
     if (rc) return digby__txn_fail(txn, rc);
     t = (digby_table *)digby__malloc(&txn->db->alloc, sizeof(*t));
@@ -90,6 +91,8 @@ DIGBY_API int digby_table_drop(digby_txn *txn, const char *name)
     if (!txn) return DIGBY_INVALID;
     if ((rc = digby__name_check(name, &len)) != DIGBY_OK) return rc;
     if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
+    /* tables are dropped in the tree, not the log */
+    if ((rc = digby__log_escalate(txn)) != DIGBY_OK) return digby__txn_fail(txn, rc);
     t = digby__table_find(txn, name, len);
     rc = digby__btree_get(txn, &txn->meta.catalog, name, len, &val, &vlen, NULL);
     in_catalog = rc == DIGBY_OK;
@@ -135,8 +138,8 @@ DIGBY_API int digby_table_count(digby_txn *txn, digby_table *table, uint64_t *en
     if (!txn || !entries) return DIGBY_INVALID;
     t = digby__txn_tree(txn, table, &rc);
     if (!t) return rc;
-    *entries = t->entries;
-    return DIGBY_OK;
+    return digby__merged_entries(txn, table ? table->name : "", table ? table->name_bytes : 0,
+                                 t, entries);
 }
 
 DIGBY_API int digby_table_list(digby_txn *txn,
@@ -159,12 +162,14 @@ DIGBY_API int digby_table_list(digby_txn *txn,
         const void *k, *v;
         size_t kl, vl;
         digby__tree tree;
+        uint64_t n;
         int r;
         rc = digby_cursor_get(c, &k, &kl, &v, &vl, NULL);
         if (rc) break;
         rc = digby__table_decode(txn, v, vl, &tree);
+        if (rc == DIGBY_OK) rc = digby__merged_entries(txn, (const char *)k, kl, &tree, &n);
         if (rc) break;
-        r = fn(ctx, (const char *)k, kl, tree.entries);
+        r = fn(ctx, (const char *)k, kl, n);
         if (r) {
             /* fn's value as it is, even one that looks like NOTFOUND (-1) */
             digby_cursor_close(c);

@@ -57,6 +57,7 @@ DIGBY_API void digby_cursor_close(digby_cursor *c)
         if (*pp == c) { *pp = c->next; break; }
     a = &c->txn->db->alloc;
     digby__free(a, c->key);
+    digby__free(a, c->mkey);
     digby__free(a, c->val);
     digby__free(a, c->full);
     digby__free(a, c);
@@ -223,9 +224,24 @@ static int digby__cursor_end(digby_cursor *c, int dir)
     return digby__cursor_arrive(c, rc);
 }
 
-DIGBY_API int digby_cursor_first(digby_cursor *c) { return digby__cursor_end(c, 1); }
+static int digby__cursor_merging(digby_cursor *c);
+static int digby__mc_first_last(digby_cursor *c, int dir);
+static int digby__mc_seek_user(digby_cursor *c, const void *key, size_t kl, digby_seek_op op);
+static int digby__mc_move(digby_cursor *c, int dir);
+static int digby__mc_here(digby_cursor *c, digby__mnode **n, digby__level **leaf,
+                          digby__cell *cell);
 
-DIGBY_API int digby_cursor_last(digby_cursor *c) { return digby__cursor_end(c, -1); }
+DIGBY_API int digby_cursor_first(digby_cursor *c)
+{
+    if (c && digby__cursor_merging(c)) return digby__mc_first_last(c, 1);
+    return digby__cursor_end(c, 1);
+}
+
+DIGBY_API int digby_cursor_last(digby_cursor *c)
+{
+    if (c && digby__cursor_merging(c)) return digby__mc_first_last(c, -1);
+    return digby__cursor_end(c, -1);
+}
 
 static int digby__cursor_seek(digby_cursor *c, const digby__kref *k, digby_seek_op op)
 {
@@ -282,6 +298,7 @@ DIGBY_API int digby_cursor_seek(digby_cursor *c, const void *key, size_t key_byt
 {
     digby__skey sk;
     if (!c || (!key && key_bytes) || (unsigned)op > DIGBY_SEEK_EQ) return DIGBY_INVALID;
+    if (digby__cursor_merging(c)) return digby__mc_seek_user(c, key, key_bytes, op);
     digby__skey_mem(c->txn->db, &sk, key, key_bytes);
     return digby__cursor_seek(c, &sk.k, op);
 }
@@ -342,6 +359,7 @@ static int digby__cursor_move(digby_cursor *c, int dir)
     digby_seek_op op = dir > 0 ? DIGBY_SEEK_GT : DIGBY_SEEK_LT;
     int rc;
     if (!c) return DIGBY_INVALID;
+    if (digby__cursor_merging(c)) return digby__mc_move(c, dir);
     if ((rc = digby__cursor_check(c)) != DIGBY_OK) return rc;
     if (digby__cursor_stale(c) || (!c->valid && c->has_key))
         return digby__cursor_refind(c, op);
@@ -373,11 +391,25 @@ static int digby__cursor_here(digby_cursor *c, digby__level **leaf, digby__cell 
 DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_bytes,
                                const void **val, size_t *val_bytes, uint64_t *version)
 {
-    digby__level *leaf;
+    digby__level *leaf = NULL;
     digby__cell cell;
+    digby__mnode *n = NULL;
     int rc;
     if (!c) return DIGBY_INVALID;
-    if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) return rc;
+    if (digby__cursor_merging(c)) {
+        rc = digby__mc_here(c, &n, &leaf, &cell);
+        if (rc) return rc;
+        if (n) {
+            if (key) *key = digby__mn_key(n);
+            if (key_bytes) *key_bytes = n->klen;
+            if (val) *val = n->vlen ? n->val : (const uint8_t *)"";
+            if (val_bytes) *val_bytes = n->vlen;
+            if (version) *version = n->txid;
+            return DIGBY_OK;
+        }
+    } else if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) {
+        return rc;
+    }
     if ((key || key_bytes) && (cell.flags & DIGBY__CELL_LARGE_KEY)) {
         /* a large key: read it whole from its item */
         if (cell.large_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
@@ -416,12 +448,19 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
 DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf, size_t len,
                                      size_t *got_bytes, uint64_t *val_bytes)
 {
-    digby__level *leaf;
+    digby__level *leaf = NULL;
     digby__cell cell;
+    digby__mnode *n = NULL;
     int rc;
     if (got_bytes) *got_bytes = 0;
     if (!c || (!buf && len) || !got_bytes) return DIGBY_INVALID;
-    if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) return rc;
+    if (digby__cursor_merging(c)) {
+        rc = digby__mc_here(c, &n, &leaf, &cell);
+        if (rc) return rc;
+        if (n) digby__mn_cell(n, &cell);
+    } else if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) {
+        return rc;
+    }
     if (val_bytes) *val_bytes = cell.vlen;
     return digby__value_range(c->txn, &cell, offset, (uint8_t *)buf, len, got_bytes);
 }

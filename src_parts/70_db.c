@@ -4,6 +4,7 @@
    returns rc, for the caller to pass on. */
 static int digby__db_destroy(digby_db *db, int rc)
 {
+    digby__log_release(db);
     digby__map_close(db);
     if (db->file) {
         db->vfs->lock(db->file, DIGBY_LOCK_NONE);
@@ -49,9 +50,19 @@ static int digby__open_options(const digby_options *opts, digby_options *o)
                          (o->page_size & (o->page_size - 1))))
         return DIGBY_INVALID;
     if (o->flags & ~(DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE | DIGBY_OPEN_NO_SYNC |
-                     DIGBY_OPEN_MMAP | DIGBY_OPEN_NO_MMAP))
+                     DIGBY_OPEN_MMAP | DIGBY_OPEN_NO_MMAP | DIGBY_OPEN_LOG | DIGBY_OPEN_NO_LOG))
         return DIGBY_INVALID;
     if ((o->flags & DIGBY_OPEN_MMAP) && (o->flags & DIGBY_OPEN_NO_MMAP)) return DIGBY_INVALID;
+    if ((o->flags & DIGBY_OPEN_LOG) && (o->flags & DIGBY_OPEN_NO_LOG)) return DIGBY_INVALID;
+#if defined(DIGBY_LOG_DEFAULT)
+    /* the log as the default mode (what hosted builds will get once its
+       torture figures match copy-on-write mode's; the test suite runs
+       with it too) */
+    if (!(o->flags & DIGBY_OPEN_NO_LOG) && DIGBY__HAVE_MEMTABLE) o->flags |= DIGBY_OPEN_LOG;
+#endif
+    if ((o->flags & DIGBY_OPEN_LOG) && !DIGBY__HAVE_MEMTABLE) return DIGBY_NOFEATURE;
+    if (!o->memtable_bytes) o->memtable_bytes = (size_t)64 << 20;
+    if (o->memtable_bytes < ((size_t)64 << 10)) return DIGBY_INVALID;
     if (!o->vfs) o->vfs = digby__vfs_default();
     if (!o->vfs || o->vfs->version < 1) return DIGBY_INVALID;
     if (!o->cache_bytes) o->cache_bytes = (size_t)8 << 20;
@@ -85,6 +96,8 @@ static int digby__open_handle(const digby_options *o, digby_db **out)
     db->compression = o->compression;
     db->on_commit = o->on_commit;
     db->on_commit_ctx = o->on_commit_ctx;
+    db->log.on = (o->flags & DIGBY_OPEN_LOG) && !(o->flags & DIGBY_OPEN_READONLY);
+    db->log.mem_limit = o->memtable_bytes;
     digby__mutex_init(&db->mu);
     digby__mutex_init(&db->wmu);
     digby__mutex_init(&db->poolmu);
@@ -167,6 +180,7 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
         rc = digby__open_existing(db, &o, size);
     if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
     if (rc == DIGBY_OK) digby__map_open(db, o.map_bytes);
+    if (rc == DIGBY_OK) rc = digby__log_open(db, (o.flags & DIGBY_OPEN_READONLY) != 0);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
     if (rc) return digby__db_destroy(db, rc);
     *out = db;
@@ -181,6 +195,7 @@ DIGBY_API int digby_close(digby_db *db)
     busy = db->ntxn != 0;
     digby__mutex_unlock(&db->mu);
     if (busy) return DIGBY_BUSY;
+    digby__log_close(db);
     digby__db_destroy(db, DIGBY_OK);
     return DIGBY_OK;
 }

@@ -165,6 +165,8 @@ static int digby__commit_empty(digby_db *db)
     digby_txn *txn;
     int rc = digby_txn_begin(db, 0, &txn);
     if (rc) return rc;
+    rc = digby__log_escalate(txn);
+    if (rc) { digby_txn_abort(txn); return rc; }
     return digby__commit_header(db, txn);
 }
 
@@ -182,6 +184,9 @@ DIGBY_API int digby_change_passphrase(digby_db *db, const char *passphrase,
         return DIGBY_INVALID;
     rc = digby_txn_begin(db, 0, &txn);
     if (rc) return rc;
+    /* a new key header is a meta page write: no log commit */
+    rc = digby__log_escalate(txn);
+    if (rc) { digby_txn_abort(txn); return rc; }
     /* the same data key under a new header: salt, KDF, check value, wrap */
     digby__mutex_lock(&c->mu);
     c->next = c->cur;
@@ -382,6 +387,11 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     if (rc) return rc;
     digby__rekey_busy(c, 1);
     rc = digby_txn_begin(db, 0, &txn);
+    /* every page is rewritten in the tree: the log is merged first */
+    if (rc == DIGBY_OK) {
+        rc = digby__log_escalate(txn);
+        if (rc) digby_txn_abort(txn);
+    }
     if (rc) {
         digby__mutex_lock(&db->mu);
         c->rekeying = 0;

@@ -23,6 +23,10 @@ typedef struct digby__walk {
     digby__kref prevk, firstk;     /* the last and first key of a leaf */
     digby__tree *tables; size_t ntables, cap_tables;
     uint64_t entries;   /* counted in the current tree */
+    /* log mode: the live log's pages (sorted), the first nwritten of them
+       written and never rewritten (verified); the persisted freelist,
+       older than the log, may still list them */
+    uint64_t *logp; size_t nlogp, nwritten;
 } digby__walk;
 
 static int digby__walk_fail(digby__walk *w, uint64_t pgno, const char *what)
@@ -362,6 +366,7 @@ static int digby__walk_fl_entry(void *ctx, int pending, uint64_t txid, uint64_t 
 {
     digby__walk *w = (digby__walk *)ctx;
     (void)txid;
+    if (w->nlogp && digby__u64_has(w->logp, w->nlogp, pgno)) return DIGBY_OK; /* the log's now */
     return digby__walk_count(w, pgno, pending ? "pending page also in use or listed twice"
                                               : "free page also in use or listed twice",
                              w->st ? &w->st->free_pages : NULL);
@@ -385,10 +390,68 @@ static int digby__walk_freelist(digby__walk *w)
     return digby__freelist_read(w->txn->db, &w->txn->meta, w->txn->io, &r);
 }
 
+/* Copy the live log's page list, as of the walk's snapshot (db->mu held):
+   1 when a checkpoint came between (begin the snapshot again). */
+static int digby__walk_log_list(digby__walk *w)
+{
+    digby_db *db = w->txn->db;
+    digby__log *l = &db->log;
+    size_t n = 0, i;
+    if (db->log_gen != w->txn->log_gen) return 1;
+    if (!l->pages.n && !l->cur_pgno) return DIGBY_OK;
+    w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 2) * sizeof(uint64_t));
+    if (!w->logp) return DIGBY_NOMEM;
+    for (i = 0; i < l->pages.n; i++) w->logp[n++] = l->pages.v[i];
+    w->nwritten = n;
+    if (l->cur_pgno) w->logp[n++] = l->cur_pgno;
+    if (l->next_pgno) w->logp[n++] = l->next_pgno;
+    /* pages the log took after the snapshot began lie past its end */
+    for (i = w->nlogp = 0; i < n; i++)
+        if (w->logp[i] < w->txn->meta.page_count) w->logp[w->nlogp++] = w->logp[i];
+    return DIGBY_OK;
+}
+
+/* Whether every page from file_pages to the snapshot's end is a log page
+   not yet written. */
+static int digby__walk_log_beyond(const digby__walk *w, uint64_t file_pages)
+{
+    uint64_t p;
+    size_t i;
+    for (p = file_pages; p < w->txn->meta.page_count; p++) {
+        int found = 0;
+        for (i = w->nwritten; i < w->nlogp && !found; i++) found = w->logp[i] == p;
+        if (!found) return 0;
+    }
+    return 1;
+}
+
+/* Mark the live log's pages; read and verify those written for good. */
+static int digby__walk_log(digby__walk *w)
+{
+    digby_db *db = w->txn->db;
+    size_t i;
+    int rc = DIGBY_OK;
+    for (i = 0; i < w->nlogp && rc == DIGBY_OK; i++) {
+        uint64_t p = w->logp[i];
+        rc = digby__walk_count(w, p, "log page also in use", w->st ? &w->st->log_pages : NULL);
+        if (rc == DIGBY_OK && i < w->nwritten) {
+            rc = digby__txn_io(w->txn);
+            if (rc == DIGBY_OK) rc = digby__page_read_raw(db, p, w->txn->io);
+            if (rc == DIGBY_OK && w->txn->io[0] != DIGBY__PAGE_LOG)
+                rc = digby__walk_fail(w, p, "log page of another type");
+            if (rc == DIGBY_OK && digby__page_verify(db, w->txn->io, p) != DIGBY_OK)
+                rc = digby__walk_fail(w, p, "log page fails verification");
+        }
+    }
+    if (w->nlogp > 1) digby__sort_u64_with(w->logp, w->nlogp, 0, NULL);
+    return rc;
+}
+
 /* Free what a walk allocated (not the bitmap). */
 static void digby__walk_release(digby__walk *w)
 {
     const digby_allocator *a = &w->txn->db->alloc;
+    digby__free(a, w->logp);
     digby__free(a, w->prev);
     digby__free(a, w->val);
     digby__free(a, w->first);
@@ -412,6 +475,41 @@ static int digby__walk_trees(digby__walk *w)
     return rc;
 }
 
+/* The log mode figures of digby_stats, and the entry counts as the
+   snapshot sees them (memtable included). */
+static int digby__walk_log_stats(digby__walk *w)
+{
+    digby_txn *txn = w->txn;
+    digby_db *db = txn->db;
+    digby_stats *st = w->st;
+    uint32_t s;
+    int rc = DIGBY_OK;
+    digby__mutex_lock(&db->mu);
+    st->log_bytes = db->log.bytes;
+    st->checkpoints = db->log.checkpoints;
+    digby__mutex_unlock(&db->mu);
+    st->replay_commits = db->log.replay_commits;
+    st->replay_bytes = db->log.replay_bytes;
+    st->replay_ns = db->log.replay_ns;
+    if (!txn->mem) return DIGBY_OK;
+    st->memtable_bytes = txn->mem->bytes;
+    st->memtable_entries = txn->mem->committed;
+    rc = digby__merged_entries(txn, "", 0, &txn->meta.main, &st->entries);
+    for (s = 1; s < DIGBY__PLOAD(&txn->mem->ntables) && rc == DIGBY_OK; s++) {
+        const digby__mtable *mt = &DIGBY__PLOAD(&txn->mem->tables_pub)[s];
+        const void *v;
+        size_t vl;
+        digby__tree t;
+        int64_t d;
+        rc = digby__btree_get(txn, &txn->meta.catalog, mt->name, mt->name_bytes, &v, &vl, NULL);
+        if (rc == DIGBY_NOTFOUND) { rc = DIGBY_OK; continue; }
+        if (rc == DIGBY_OK) rc = digby__table_decode(txn, v, vl, &t);
+        if (rc == DIGBY_OK) rc = digby__mem_delta(txn, (int)s, &t, &d);
+        if (rc == DIGBY_OK) st->table_entries = (uint64_t)((int64_t)st->table_entries + d);
+    }
+    return rc;
+}
+
 static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *rep)
 {
     digby__walk w;
@@ -419,16 +517,26 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     uint64_t nbytes, p, size;
     int rc;
     if (!db) return DIGBY_INVALID;
-    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
-    if (rc) return rc;
+    for (;;) {
+        rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &txn);
+        if (rc) return rc;
+        memset(&w, 0, sizeof(w));
+        w.txn = txn;
+        digby__mutex_lock(&db->mu);
+        rc = digby__walk_log_list(&w);
+        digby__mutex_unlock(&db->mu);
+        if (rc != 1) break;
+        digby_txn_abort(txn);
+    }
+    if (rc) { digby_txn_abort(txn); return rc; }
     txn->map_verify = 1; /* every page checked, even those the map trusts */
-    memset(&w, 0, sizeof(w));
-    w.txn = txn;
     w.st = st;
     w.rep = rep;
-    /* the page bitmap is sized by the meta page's count: never past the file */
+    /* the page bitmap is sized by the meta page's count: never past the file
+       (but for log pages allocated and not yet written) */
     if (db->vfs->size(db->file, &size) == DIGBY_OK &&
-        size / db->page_size < txn->meta.page_count) {
+        size / db->page_size < txn->meta.page_count &&
+        !digby__walk_log_beyond(&w, size / db->page_size)) {
         rc = digby__walk_fail(&w, size / db->page_size, "file shorter than the meta page's page count");
         digby_txn_abort(txn);
         return rc;
@@ -439,7 +547,8 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     if (!w.bits) { digby_txn_abort(txn); return DIGBY_NOMEM; }
     memset(w.bits, 0, (size_t)nbytes);
     w.bits[0] |= 3; /* the meta pages */
-    rc = digby__walk_trees(&w);
+    rc = digby__walk_log(&w);
+    if (rc == DIGBY_OK) rc = digby__walk_trees(&w);
     if (rc == DIGBY_OK) rc = digby__walk_freelist(&w);
     for (p = 2; p < txn->meta.page_count && rc == DIGBY_OK; p++)
         if (!(w.bits[p >> 3] & (1u << (p & 7))))
@@ -451,7 +560,8 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         st->meta_pages = 2;
         st->entries = txn->meta.main.entries;
         st->tables = w.ntables;
-        st->last_txid = txn->meta.txid;
+        st->last_txid = txn->txid;
+        if (rc == DIGBY_OK) rc = digby__walk_log_stats(&w);
         st->discarded_txid = db->discarded_txid;
         st->mapped_bytes = db->mapping ? db->map_pages * db->page_size : 0;
         if (db->vfs->size(db->file, &size) == DIGBY_OK) st->file_bytes = size;

@@ -352,7 +352,7 @@ static void *snapshot_reader(void *p)
                "one snapshot, different generations: %llu %llu %llu %llu",
                (unsigned long long)a.gen, (unsigned long long)b.gen,
                (unsigned long long)tf.gen, (unsigned long long)tb.gen);
-        TCHECK(s, a.txid == id, "snapshot id %llu, but its last commit was txn %llu",
+        TCHECK(s, SNAP_ID_OK(id, a.txid), "snapshot id %llu, but its last commit was txn %llu",
                (unsigned long long)id, (unsigned long long)a.txid);
         TCHECK(s, a.gen >= last_gen, "generation went back from %llu to %llu",
                (unsigned long long)last_gen, (unsigned long long)a.gen);

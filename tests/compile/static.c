@@ -25,6 +25,8 @@ static const compile_check_fn compile_check_all[] = {
     (compile_check_fn)digby_get,
     (compile_check_fn)digby_delete,
     (compile_check_fn)digby_max_key_bytes,
+    (compile_check_fn)digby_sync,
+    (compile_check_fn)digby_checkpoint,
     (compile_check_fn)digby_txn_begin,
     (compile_check_fn)digby_txn_commit,
     (compile_check_fn)digby_txn_abort,

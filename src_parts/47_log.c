@@ -1,0 +1,381 @@
+/* The write-ahead log: log pages in the main file, commit records, append, replay.
+
+   Log mode (FORMAT.md section 11).  A commit is one record appended to a
+   chain of log pages inside the database file, then one sync: it writes
+   no tree page and no meta page.  The record holds the transaction's puts
+   and deletes (a logical redo log, as LevelDB's and WiredTiger's); the
+   entries also go to the memtable (48_memtable.c), and a checkpoint
+   (68_checkpoint.c) later merges them into the tree in one ordinary
+   copy-on-write commit whose meta page records where the log now begins.
+
+   Pages.  Each log page names its successor, chosen when the page is first
+   written, and carries a log sequence number (LSN) one higher than its
+   predecessor's; LSNs only ever grow in a file, so a page left from an
+   earlier use of the same page number can never pass for the one the
+   chain expects (the rule SQLite's WAL keeps with its salts and frame
+   counts).  Records are cut into fragments (LevelDB's log format: FULL,
+   FIRST, MIDDLE, LAST), so a record may span pages and a reader knows
+   where a record starts.  A page that holds a synced commit is never
+   written again: after a sync the next commit starts a new page, so a torn
+   write can only damage commits that were never acknowledged as durable.
+   Commits made with DIGBY_TXN_NO_SYNC may share a page, rewritten whole.
+
+   Replay (digby__log_open) follows the chain from the meta page's head
+   while pages verify and carry the expected LSN, and applies every whole
+   record; a record cut short by the end of the chain was never
+   acknowledged and is dropped.  New commits then go to the page after the
+   last one that verified, so a damaged tail is never built upon. */
+
+#define DIGBY__LOG_HDR 32u          /* page header: common 24 + next pgno */
+#define DIGBY__LOG_USED 4u          /* u32: payload bytes in the page */
+#define DIGBY__FRAG_HDR 5u          /* fragment: kind (1) + length (4) */
+#define DIGBY__FRAG_FULL 1u
+#define DIGBY__FRAG_FIRST 2u
+#define DIGBY__FRAG_MIDDLE 3u
+#define DIGBY__FRAG_LAST 4u
+#define DIGBY__LOG_OP_TABLE 1u      /* record operations */
+#define DIGBY__LOG_OP_PUT 2u
+#define DIGBY__LOG_OP_DEL 3u
+
+static uint32_t digby__log_room(const digby_db *db)
+{
+    return db->usable - DIGBY__LOG_HDR;
+}
+
+/* ---- Building a commit record ------------------------------------------- */
+
+static int digby__rec_room(digby_db *db, size_t more)
+{
+    digby__log *l = &db->log;
+    if (l->rec_n + more < l->rec_n) return DIGBY_NOMEM;
+    return digby__reserve(&db->alloc, &l->rec, &l->rec_cap, l->rec_n + more);
+}
+
+static void digby__rec_varint(digby__log *l, uint64_t v)
+{
+    l->rec_n += digby__varint_put(l->rec + l->rec_n, v);
+}
+
+static void digby__rec_bytes(digby__log *l, const void *p, size_t n)
+{
+    if (n) memcpy(l->rec + l->rec_n, p, n);
+    l->rec_n += n;
+}
+
+/* The record of the writer's transaction (FORMAT.md 11.3): txid, one
+   operation per memtable node it made (a table operation first wherever
+   the table changes), and the xxhash32 of all that. */
+static int digby__log_encode(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    digby__log *l = &db->log;
+    const digby__mtable *tabs = txn->mem->tables_pub;
+    uint32_t slot = 0;
+    size_t i;
+    int rc;
+    l->rec_n = 0;
+    if ((rc = digby__rec_room(db, 8)) != DIGBY_OK) return rc;
+    digby__put64(l->rec, txn->txid);
+    l->rec_n = 8;
+    for (i = 0; i < txn->nops; i++) {
+        const digby__mnode *n = txn->ops[i];
+        if (n->slot != slot) {
+            const digby__mtable *t = &tabs[n->slot];
+            if ((rc = digby__rec_room(db, 11 + t->name_bytes)) != DIGBY_OK) return rc;
+            l->rec[l->rec_n++] = DIGBY__LOG_OP_TABLE;
+            digby__rec_varint(l, t->name_bytes);
+            digby__rec_bytes(l, t->name, t->name_bytes);
+            slot = n->slot;
+        }
+        if ((rc = digby__rec_room(db, 21 + (size_t)n->klen + n->vlen)) != DIGBY_OK) return rc;
+        l->rec[l->rec_n++] = (n->flags & DIGBY__MN_TOMB) ? DIGBY__LOG_OP_DEL : DIGBY__LOG_OP_PUT;
+        digby__rec_varint(l, n->klen);
+        digby__rec_bytes(l, digby__mn_key(n), n->klen);
+        if (!(n->flags & DIGBY__MN_TOMB)) {
+            digby__rec_varint(l, n->vlen);
+            digby__rec_bytes(l, n->val, n->vlen);
+        }
+    }
+    if ((rc = digby__rec_room(db, 4)) != DIGBY_OK) return rc;
+    digby__put32(l->rec + l->rec_n, (uint32_t)XXH32(l->rec, l->rec_n, DIGBY__XXH_SEED));
+    l->rec_n += 4;
+    return DIGBY_OK;
+}
+
+/* ---- Pages ------------------------------------------------------------- */
+
+/* Seal the current page image (header filled in) and write it. */
+static int digby__log_write_cur(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    digby__log *l = &db->log;
+    int rc;
+    if (!l->next_pgno) {
+        uint64_t p;
+        rc = digby__page_alloc(txn, &p);
+        if (rc) return rc;
+        digby__mutex_lock(&db->mu);
+        l->next_pgno = p;
+        digby__mutex_unlock(&db->mu);
+    }
+    memset(l->page + DIGBY__LOG_HDR + l->fill, 0, digby__log_room(db) - l->fill);
+    l->page[0] = DIGBY__PAGE_LOG;
+    l->page[1] = l->page[2] = l->page[3] = 0;
+    digby__put32(l->page + DIGBY__LOG_USED, l->fill);
+    digby__page_set_pgno(l->page, l->cur_pgno);
+    digby__page_set_txid(l->page, l->cur_lsn);
+    digby__page_set_next(l->page, l->next_pgno);
+    memcpy(l->seal, l->page, db->page_size);
+    rc = digby__page_seal(db, l->seal, l->seal);
+    if (rc == DIGBY_OK)
+        rc = db->vfs->write(db->file, l->cur_pgno * db->page_size, l->seal, db->page_size);
+    return rc;
+}
+
+/* Add pgno to the live log pages (under db->mu: digby_check copies the
+   list). */
+static int digby__log_push_page(digby_db *db, uint64_t pgno)
+{
+    int rc;
+    digby__mutex_lock(&db->mu);
+    rc = digby__u64s_push(&db->alloc, &db->log.pages, pgno);
+    digby__mutex_unlock(&db->mu);
+    return rc;
+}
+
+/* Move on to the current page's successor (written already). */
+static int digby__log_advance(digby_db *db)
+{
+    digby__log *l = &db->log;
+    int rc = digby__log_push_page(db, l->cur_pgno);
+    if (rc) return rc;
+    digby__mutex_lock(&db->mu);
+    l->cur_pgno = l->next_pgno;
+    l->cur_lsn++;
+    l->next_pgno = 0;
+    l->fill = 0;
+    digby__mutex_unlock(&db->mu);
+    return DIGBY_OK;
+}
+
+/* Append the record in l->rec as fragments, writing every page it
+   touches; then sync unless asked not to.  Any failure poisons the handle
+   (the caller's job): what reached the file is unknown. */
+static int digby__log_append(digby_txn *txn, int sync)
+{
+    digby_db *db = txn->db;
+    digby__log *l = &db->log;
+    uint32_t room = digby__log_room(db);
+    size_t pos = 0, n = l->rec_n;
+    int rc = DIGBY_OK, first = 1;
+    if (l->fresh_next && l->fill) {
+        rc = digby__log_advance(db);
+        if (rc) return rc;
+    }
+    l->fresh_next = 0;
+    while (pos < n) {
+        size_t take;
+        unsigned kind;
+        uint8_t *f;
+        if (room - l->fill < DIGBY__FRAG_HDR + 1) {
+            /* no room for a fragment: the page is done */
+            if ((rc = digby__log_write_cur(txn)) != DIGBY_OK) return rc;
+            if ((rc = digby__log_advance(db)) != DIGBY_OK) return rc;
+        }
+        take = DIGBY__MIN(n - pos, (size_t)(room - l->fill - DIGBY__FRAG_HDR));
+        if (first) kind = take == n - pos ? DIGBY__FRAG_FULL : DIGBY__FRAG_FIRST;
+        else kind = take == n - pos ? DIGBY__FRAG_LAST : DIGBY__FRAG_MIDDLE;
+        f = l->page + DIGBY__LOG_HDR + l->fill;
+        f[0] = (uint8_t)kind;
+        digby__put32(f + 1, (uint32_t)take);
+        memcpy(f + DIGBY__FRAG_HDR, l->rec + pos, take);
+        l->fill += (uint32_t)(DIGBY__FRAG_HDR + take);
+        pos += take;
+        first = 0;
+    }
+    rc = digby__log_write_cur(txn);
+    if (rc == DIGBY_OK && sync) {
+        rc = db->vfs->sync(db->file);
+        if (rc == DIGBY_OK) l->fresh_next = 1;
+    }
+    if (rc == DIGBY_OK) l->bytes += n;
+    return rc;
+}
+
+/* ---- Reading ----------------------------------------------------------- */
+
+/* Apply one whole record (FORMAT.md 11.3) to memtable m: every operation
+   with version txid.  *txid gets the record's.  DIGBY_CORRUPT for a record
+   that does not decode (its pages verified, so this is damage or a bug,
+   never a torn write). */
+static int digby__log_apply(digby_db *db, digby__mem *m, const uint8_t *r, size_t n,
+                            uint64_t *txid)
+{
+    const uint8_t *p, *end;
+    uint32_t slot = 0;
+    int rc;
+    if (n < 12 || digby__get32(r + n - 4) != (uint32_t)XXH32(r, n - 4, DIGBY__XXH_SEED))
+        return DIGBY_CORRUPT;
+    *txid = digby__get64(r);
+    p = r + 8;
+    end = r + n - 4;
+    while (p < end) {
+        unsigned op = *p++;
+        uint64_t kl, vl = 0;
+        const uint8_t *k, *v = NULL;
+        size_t used = digby__varint_get(p, end, &kl);
+        if (!used || kl > (uint64_t)(end - p - used)) return DIGBY_CORRUPT;
+        p += used;
+        k = p;
+        p += kl;
+        if (op == DIGBY__LOG_OP_TABLE) {
+            int s;
+            if (kl > DIGBY_MAX_TABLE_NAME) return DIGBY_CORRUPT;
+            rc = digby__mem_slot_add(m, (const char *)k, (size_t)kl, &s);
+            if (rc) return rc;
+            slot = (uint32_t)s;
+            continue;
+        }
+        if (kl > db->max_key) return DIGBY_CORRUPT;
+        if (op == DIGBY__LOG_OP_PUT) {
+            used = digby__varint_get(p, end, &vl);
+            if (!used || vl > (uint64_t)(end - p - used)) return DIGBY_CORRUPT;
+            p += used;
+            v = p;
+            p += vl;
+        } else if (op != DIGBY__LOG_OP_DEL) {
+            return DIGBY_CORRUPT;
+        }
+        rc = digby__mem_put(m, slot, k, (size_t)kl, *txid, v, (size_t)vl,
+                            op == DIGBY__LOG_OP_DEL, NULL, NULL);
+        if (rc) return rc;
+    }
+    return DIGBY_OK;
+}
+
+/* Read log page pgno into buf and check it is the page the chain expects:
+   type, page number, LSN, a payload that fits.  1: it is; 0: the chain
+   ends before it (short, stale, torn, or some other page); <0: an error
+   that ends the open (I/O, memory). */
+static int digby__log_page_ok(digby_db *db, uint64_t pgno, uint64_t lsn, uint8_t *buf)
+{
+    size_t got = 0;
+    int rc;
+    if (pgno < 2 || pgno >= UINT64_MAX / db->page_size) return 0;
+    rc = db->vfs->read(db->file, pgno * db->page_size, buf, db->page_size, &got);
+    if (rc) return rc;
+    if (got != db->page_size) return 0;
+    if (buf[0] != DIGBY__PAGE_LOG) return 0;
+    rc = digby__page_verify(db, buf, pgno);
+    if (rc == DIGBY_NOMEM) return rc;
+    if (rc) return 0;
+    if (digby__page_txid(buf) != lsn || digby__get32(buf + DIGBY__LOG_USED) > digby__log_room(db))
+        return 0;
+    return 1;
+}
+
+/* Walk the chain from the meta page's log head; feed every whole record to
+   the memtable; leave db->log ready to append after the last page that
+   verified.  The chain's pages are counted as used: out of db->free and
+   the pending list, and inside page_count. */
+static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
+{
+    digby__log *l = &db->log;
+    uint8_t *buf = digby__pbuf_get(db);
+    uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = db->meta.txid;
+    uint8_t *asm_buf = NULL;
+    size_t asm_n = 0, asm_cap = 0;
+    int rc = DIGBY_OK, in_rec = 0;
+    if (!buf) return DIGBY_NOMEM;
+    *last_txid = db->meta.txid;
+    for (;;) {
+        const uint8_t *p, *end;
+        int ok = digby__log_page_ok(db, pgno, lsn, buf);
+        if (ok < 0) { rc = ok; break; }
+        if (ok == 0) break;
+        p = buf + DIGBY__LOG_HDR;
+        end = p + digby__get32(buf + DIGBY__LOG_USED);
+        while (rc == DIGBY_OK && end - p >= (ptrdiff_t)DIGBY__FRAG_HDR) {
+            unsigned kind = p[0];
+            uint32_t len = digby__get32(p + 1);
+            p += DIGBY__FRAG_HDR;
+            if (kind < DIGBY__FRAG_FULL || kind > DIGBY__FRAG_LAST || len > (size_t)(end - p)) {
+                rc = DIGBY__CORRUPT(db, pgno);
+                break;
+            }
+            /* a record start while one is open: the open one was cut short
+               by a crash and never acknowledged (the writer went on in a
+               new page after recovery) */
+            if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_FIRST) { asm_n = 0; in_rec = 1; }
+            else if (!in_rec) { p += len; continue; }
+            rc = digby__reserve(&db->alloc, &asm_buf, &asm_cap, asm_n + len + 1);
+            if (rc) break;
+            memcpy(asm_buf + asm_n, p, len);
+            asm_n += len;
+            p += len;
+            if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
+                uint64_t txid;
+                in_rec = 0;
+                rc = digby__log_apply(db, m, asm_buf, asm_n, &txid);
+                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid))
+                    rc = DIGBY__CORRUPT(db, pgno);
+                if (rc) break;
+                prev_txid = txid;
+                l->replay_commits++;
+                l->replay_bytes += asm_n;
+                l->bytes += asm_n;
+            }
+        }
+        if (rc) break;
+        rc = digby__u64s_push(&db->alloc, &l->pages, pgno);
+        if (rc) break;
+        pgno = digby__page_next(buf);
+        lsn++;
+    }
+    digby__free(&db->alloc, asm_buf);
+    digby__pbuf_put(db, buf);
+    if (rc) return rc;
+    *last_txid = prev_txid;
+    /* appends go on in the first page that did not verify: it was
+       allocated (as the head, or as a verified page's successor) */
+    l->cur_pgno = pgno;
+    l->cur_lsn = lsn;
+    l->next_pgno = 0;
+    l->fill = 0;
+    l->fresh_next = 0;
+    return DIGBY_OK;
+}
+
+static int digby__u64_has(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+/* Take pages of the live log out of the free and pending lists loaded
+   from the checkpoint (the log took them after it), and count them in
+   page_count. */
+static int digby__log_reserve_pages(digby_db *db)
+{
+    digby__log *l = &db->log;
+    size_t i, j, n = l->pages.n + 1;
+    uint64_t *v = (uint64_t *)digby__malloc(&db->alloc, n * sizeof(uint64_t));
+    if (!v) return DIGBY_NOMEM;
+    memcpy(v, l->pages.v, l->pages.n * sizeof(uint64_t));
+    v[n - 1] = l->cur_pgno;
+    digby__sort_u64_with(v, n, 0, NULL);
+    if (v[n - 1] + 1 > db->meta.page_count) db->meta.page_count = v[n - 1] + 1;
+    for (i = j = 0; i < db->free.n; i++)
+        if (!digby__u64_has(v, n, db->free.v[i])) db->free.v[j++] = db->free.v[i];
+    db->free.n = j;
+    for (i = j = 0; i < db->npending; i++)
+        if (!digby__u64_has(v, n, db->pending[i].pgno)) db->pending[j++] = db->pending[i];
+    db->npending = j;
+    digby__free(&db->alloc, v);
+    return DIGBY_OK;
+}

@@ -1,0 +1,551 @@
+/* Log mode: writes to the memtable, commit by log append, checkpoints, escalation.
+
+   A read-write transaction in log mode (DIGBY_OPEN_LOG) puts and deletes
+   into the memtable under its own txid and commits by appending one record
+   to the log (47_log.c).  What the memtable cannot hold goes to the tree
+   as before: a put whose key or value would not sit inline in a leaf cell
+   (a large key, an overflow value, a streaming put), a table created or
+   dropped, a rekey.  Such a transaction first escalates: a checkpoint
+   merges the committed memtable into the tree, the transaction's own
+   entries are applied to the tree, and it goes on and commits as a
+   copy-on-write transaction (one meta page, one sync).
+
+   A checkpoint is an ordinary copy-on-write commit with a txid of its own:
+   every entry's newest committed version goes into its tree, keeping its
+   version; the log pages before the new head are freed (pending at the
+   checkpoint, as any page); the meta page records the new head.  Readers
+   that began before it keep the old tree and the old memtable (counted
+   references); readers after it see the new tree and an empty memtable.
+   Checkpoints run when the memtable passes digby_options.memtable_bytes
+   (inside the commit that passes it), on digby_checkpoint(), and at
+   digby_close() (which leaves no log at all, so a clean file opens in
+   either mode and in builds that predate the log). */
+
+static uint64_t digby__now_ns(void);
+static uint64_t digby__log_txid(const digby_db *db);
+static int digby__log_buffers(digby_db *db);
+
+/* Whether a put of this size is kept in the memtable: the key is no large
+   key and the value would sit inline in a leaf cell whatever its version
+   (the cell sizing of 52_btree.c, with a 10-byte version). */
+static int digby__mem_fits(const digby_db *db, size_t key_bytes, size_t val_bytes)
+{
+    uint64_t n;
+    if (key_bytes > db->max_key || val_bytes > db->max_cell) return 0;
+    n = digby__varint_len(key_bytes) + key_bytes + digby__varint_len((uint64_t)val_bytes << 3) +
+        10 + val_bytes;
+    return n <= db->max_cell;
+}
+
+/* The memtable slot of table (NULL: the global tree) for the writer,
+   added when missing; -1 after an error (*rc). */
+static int digby__txn_slot_add(digby_txn *txn, digby_table *table, int *rc)
+{
+    int s;
+    *rc = DIGBY_OK;
+    if (!table) return 0;
+    if (table->mslot_mem == txn->mem && table->mslot >= 0) return table->mslot;
+    *rc = digby__mem_slot_add(txn->mem, table->name, table->name_bytes, &s);
+    if (*rc) return -1;
+    table->mslot = s;
+    table->mslot_mem = txn->mem;
+    return s;
+}
+
+/* The memtable slot of table for reading, -1 when the memtable holds
+   nothing of it (or the transaction reads no memtable). */
+static int digby__txn_slot(digby_txn *txn, digby_table *table)
+{
+    int s;
+    if (!txn->mem) return -1;
+    if (!table) return 0;
+    if (table->mslot_mem == txn->mem && table->mslot >= 0) return table->mslot;
+    s = digby__mem_slot(txn->mem, table->name, table->name_bytes);
+    if (s >= 0) {
+        table->mslot = s;
+        table->mslot_mem = txn->mem;
+    }
+    return s;
+}
+
+/* The merged state of key: *node a memtable value, or (node NULL) the
+   tree's answer through digby__btree_get.  DIGBY_NOTFOUND for a tombstone
+   or nothing. */
+static int digby__merged_get(digby_txn *txn, digby_table *table, digby__tree *t,
+                             const void *key, size_t key_bytes, const void **val,
+                             size_t *vlen, uint64_t *version)
+{
+    int s = digby__txn_slot(txn, table);
+    if (s >= 0 && key_bytes <= txn->db->max_key) {
+        digby__mnode *n = digby__mem_get(txn->mem, (uint32_t)s, key, key_bytes, txn->mem_upto);
+        if (n) {
+            if (n->flags & DIGBY__MN_TOMB) return DIGBY_NOTFOUND;
+            *val = n->vlen ? n->val : (const void *)"";
+            *vlen = n->vlen;
+            if (version) *version = n->txid;
+            return DIGBY_OK;
+        }
+    }
+    return digby__btree_get(txn, t, key, key_bytes, val, vlen, version);
+}
+
+/* How the memtable changes the entry count of tree t (slot s): +1 for a
+   key it holds a value of that the tree lacks, -1 for a tombstone of a key
+   the tree has.  Costs a tree lookup per memtable key of the table. */
+static int digby__mem_delta(digby_txn *txn, int s, digby__tree *t, int64_t *delta)
+{
+    digby__mnode *x;
+    *delta = 0;
+    if (s < 0) return DIGBY_OK;
+    for (x = digby__mem_end(txn->mem, (uint32_t)s, 1, txn->mem_upto); x;
+         x = digby__mem_step(txn->mem, x, 1, txn->mem_upto)) {
+        const void *v;
+        size_t vl;
+        int rc = digby__btree_get(txn, t, digby__mn_key(x), x->klen, &v, &vl, NULL);
+        if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) return rc;
+        if (rc == DIGBY_NOTFOUND && !(x->flags & DIGBY__MN_TOMB)) (*delta)++;
+        if (rc == DIGBY_OK && (x->flags & DIGBY__MN_TOMB)) (*delta)--;
+    }
+    return DIGBY_OK;
+}
+
+/* The entries of table `name` (len 0: the global tree), whose tree is t,
+   as transaction txn sees them. */
+static int digby__merged_entries(digby_txn *txn, const char *name, size_t len,
+                                 digby__tree *t, uint64_t *out)
+{
+    int64_t d;
+    int rc = digby__mem_delta(txn, txn->mem ? digby__mem_slot(txn->mem, name, len) : -1, t, &d);
+    if (rc) return rc;
+    *out = (uint64_t)((int64_t)t->entries + d);
+    return DIGBY_OK;
+}
+
+static int digby__ops_push(digby_txn *txn, digby__mnode *n)
+{
+    if (txn->nops == txn->cap_ops) {
+        size_t ncap = txn->cap_ops ? 2 * txn->cap_ops : 64;
+        digby__mnode **no = (digby__mnode **)digby__realloc(&txn->db->alloc, txn->ops,
+                                                            ncap * sizeof(*no));
+        if (!no) return DIGBY_NOMEM;
+        txn->ops = no;
+        txn->cap_ops = ncap;
+    }
+    txn->ops[txn->nops++] = n;
+    return DIGBY_OK;
+}
+
+/* Put into the memtable (*done 1), or leave it to the tree (*done 0)
+   after escalating when the transaction is a logged one. */
+static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
+                              size_t key_bytes, const void *val, size_t val_bytes,
+                              unsigned flags, int *done)
+{
+    digby__mnode *n;
+    int rc, s, fresh;
+    *done = 0;
+    if (!txn->logged) return DIGBY_OK;
+    if (!digby__mem_fits(txn->db, key_bytes, val_bytes)) return digby__log_escalate(txn);
+    s = digby__txn_slot_add(txn, table, &rc);
+    if (s < 0) return rc;
+    if (flags & DIGBY_PUT_NOOVERWRITE) {
+        const void *v;
+        size_t vl;
+        rc = digby__merged_get(txn, table, table ? &table->tree : &txn->meta.main, key,
+                               key_bytes, &v, &vl, NULL);
+        if (rc == DIGBY_OK) return DIGBY_EXISTS;
+        if (rc != DIGBY_NOTFOUND) return rc;
+    }
+    rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, val, val_bytes, 0,
+                        &n, &fresh);
+    if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
+    if (rc) return rc;
+    *done = 1;
+    return DIGBY_OK;
+}
+
+static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void *key,
+                                 size_t key_bytes, int *done)
+{
+    digby__mnode *n;
+    const void *v;
+    size_t vl;
+    int rc, s, fresh;
+    *done = 0;
+    if (!txn->logged) return DIGBY_OK;
+    if (key_bytes > txn->db->max_key) return digby__log_escalate(txn);
+    rc = digby__merged_get(txn, table, table ? &table->tree : &txn->meta.main, key, key_bytes,
+                           &v, &vl, NULL);
+    if (rc) return rc;
+    s = digby__txn_slot_add(txn, table, &rc);
+    if (s < 0) return rc;
+    rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, NULL, 0, 1, &n,
+                        &fresh);
+    if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
+    if (rc) return rc;
+    *done = 1;
+    return DIGBY_OK;
+}
+
+/* ---- Beginning, committing, aborting ------------------------------------ */
+
+/* A read-write transaction in log mode (db->wmu held, txn registered):
+   make sure the file has a log head (a checkpoint that makes one, the
+   first time), then read and write the memtable. */
+static int digby__log_begin(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    int rc;
+    if (!db->log.on || txn->internal) return DIGBY_OK;
+    if (!db->meta.log_head) {
+        /* a log mode handle whose log was dropped (digby_rekey) */
+        rc = digby__checkpoint_locked(db, 1);
+        if (rc) return rc;
+        txn->meta = db->meta;
+    }
+    txn->txid = digby__log_txid(db);
+    digby__mutex_lock(&db->mu);
+    txn->mem = db->mem;
+    db->mem->refs++;
+    digby__mutex_unlock(&db->mu);
+    txn->mem_upto = txn->txid;
+    txn->logged = 1;
+    return DIGBY_OK;
+}
+
+/* The transaction's memtable entries are void (abort, or escalation after
+   they went to the tree). */
+static void digby__log_kill_ops(digby_txn *txn)
+{
+    size_t i;
+    for (i = 0; i < txn->nops; i++) txn->ops[i]->flags |= DIGBY__MN_DEAD;
+    txn->nops = 0;
+}
+
+static void digby__log_abort(digby_txn *txn)
+{
+    if (txn->logged) digby__log_kill_ops(txn);
+}
+
+/* Commit a logged transaction: one record, one sync (none with
+   DIGBY_TXN_NO_SYNC or DIGBY_OPEN_NO_SYNC), then publish; a checkpoint
+   follows when the memtable passed its bound.  The caller ends the
+   transaction. */
+static int digby__log_commit(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    digby__log *l = &db->log;
+    int rc, sync = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
+    if (txn->nops == 0) return DIGBY_OK;
+    rc = digby__log_encode(txn);
+    if (rc == DIGBY_OK) {
+        rc = digby__log_append(txn, sync);
+        /* what reached the file is unknown: no more commits from here */
+        if (rc) db->poisoned = 1;
+    }
+    if (rc) {
+        digby__log_kill_ops(txn);
+        return rc;
+    }
+    l->unsynced = sync ? 0 : txn->txid;
+    digby__mutex_lock(&db->mu);
+    db->last_txid = txn->txid;
+    db->meta.page_count = txn->meta.page_count;
+    db->mem->committed += txn->nops;
+    digby__mutex_unlock(&db->mu);
+    txn->popped.n = 0; /* the log took them */
+    txn->nops = 0;
+    if (db->mem->bytes >= l->mem_limit) (void)digby__checkpoint_locked(db, 1);
+    return DIGBY_OK;
+}
+
+/* ---- Checkpoints -------------------------------------------------------- */
+
+/* An internal read-write transaction for a checkpoint (db->wmu held). */
+static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out);
+static void digby__txn_end(digby_txn *txn);
+
+/* Merge memtable m's newest version of every key (up to txid upto) into
+   the trees of checkpoint transaction c. */
+static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto)
+{
+    uint32_t s, n = m->ntables ? m->ntables : 1; /* slot 0 needs no entry */
+    int rc = DIGBY_OK;
+    for (s = 0; s < n && rc == DIGBY_OK; s++) {
+        digby__tree *t = &c->meta.main;
+        digby_table *tab = NULL;
+        digby__mnode *x = digby__mem_end(m, s, 1, upto);
+        if (!x) continue;
+        if (s > 0) {
+            rc = digby_table_open(c, m->tables_pub[s].name, 0, &tab);
+            if (rc == DIGBY_NOTFOUND) rc = DIGBY__CORRUPT(c->db, 0);
+            if (rc) break;
+            t = &tab->tree;
+            tab->dirty = 1;
+        }
+        for (; x && rc == DIGBY_OK; x = digby__mem_step(m, x, 1, upto)) {
+            c->put_version = x->txid;
+            if (x->flags & DIGBY__MN_TOMB) {
+                rc = digby__btree_delete(c, t, digby__mn_key(x), x->klen);
+                if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
+            } else {
+                rc = digby__btree_put(c, t, digby__mn_key(x), x->klen, x->val, x->vlen, 0);
+            }
+            c->mod++;
+        }
+    }
+    c->put_version = 0;
+    return rc;
+}
+
+/* The log's page images (made once). */
+static int digby__log_buffers(digby_db *db)
+{
+    digby__log *l = &db->log;
+    if (!l->page) l->page = digby__pbuf_get(db);
+    if (!l->seal) l->seal = digby__pbuf_get(db);
+    return l->page && l->seal ? DIGBY_OK : DIGBY_NOMEM;
+}
+
+/* Run a checkpoint (db->wmu held, no logged transaction with entries in
+   flight other than the caller's, whose entries it leaves alone).
+   keep_log: the file goes on with a log (its head recorded in the meta
+   page); 0: the log is dropped (close, copy-on-write mode). */
+static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
+{
+    digby__log *l = &db->log, saved = db->log;
+    digby__mem *m = db->mem, *fresh = NULL, *old;
+    digby_txn *c;
+    uint64_t upto = db->last_txid;
+    size_t i, saved_pages = l->pages.n;
+    int rc;
+    if (db->poisoned) return DIGBY_POISONED;
+    if (!keep_log && !db->meta.log_head && !(m && m->committed)) return DIGBY_OK;
+    if (!txid) {
+        /* the meta slot is txid % 2: the other slot must keep the last one */
+        txid = db->last_txid + 1;
+        if ((txid & 1) == (db->meta.txid & 1)) txid++;
+    }
+    if (keep_log && (rc = digby__log_buffers(db)) != DIGBY_OK) return rc;
+    if (keep_log) {
+        rc = digby__mem_new(&db->alloc, &fresh);
+        if (rc) return rc;
+    }
+    rc = digby__txn_internal(db, txid, &c);
+    if (rc) { digby__mem_free(fresh); return rc; }
+    if (m && m->committed) rc = digby__checkpoint_merge(c, m, upto);
+    /* the log: every page before the new head is freed */
+    if (rc == DIGBY_OK && keep_log) {
+        uint64_t p = 0;
+        if (!l->cur_pgno) {
+            rc = digby__page_alloc(c, &p);
+            digby__mutex_lock(&db->mu);
+            l->cur_pgno = p;
+            l->cur_lsn = DIGBY__MAX(db->meta.log_lsn, 1);
+            digby__mutex_unlock(&db->mu);
+        } else if (l->fill || l->next_pgno) {
+            if (!l->next_pgno) rc = digby__page_alloc(c, &p);
+            digby__mutex_lock(&db->mu);
+            if (p) l->next_pgno = p;
+            digby__mutex_unlock(&db->mu);
+            if (rc == DIGBY_OK) rc = digby__log_advance(db);
+        }
+        l->fill = 0;
+        l->fresh_next = 0;
+        c->meta.log_head = l->cur_pgno;
+        c->meta.log_lsn = l->cur_lsn;
+    } else if (rc == DIGBY_OK) {
+        uint64_t next_lsn = l->cur_pgno ? l->cur_lsn + 1 : db->meta.log_lsn;
+        if (l->cur_pgno) rc = digby__log_push_page(db, l->cur_pgno);
+        if (l->next_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next_pgno);
+        c->meta.log_head = 0;
+        c->meta.log_lsn = next_lsn;
+    }
+    for (i = 0; i < l->pages.n && rc == DIGBY_OK; i++)
+        rc = digby__page_free(c, l->pages.v[i], 0);
+    c->mod++;
+    if (rc == DIGBY_OK) rc = digby_txn_commit(c);
+    else digby_txn_abort(c);
+    if (rc) {
+        /* nothing changed: the log goes on where it was */
+        uint8_t *page = l->page, *seal = l->seal;
+        digby__u64s pages = l->pages;
+        digby__mutex_lock(&db->mu);
+        *l = saved;
+        l->page = page;
+        l->seal = seal;
+        l->pages = pages;
+        l->pages.n = saved_pages;
+        digby__mutex_unlock(&db->mu);
+        digby__mem_free(fresh);
+        return rc;
+    }
+    l->bytes = 0;
+    l->unsynced = 0;
+    l->checkpoints++;
+    digby__mutex_lock(&db->mu);
+    l->pages.n = 0;
+    if (!keep_log) {
+        l->cur_pgno = l->next_pgno = 0;
+        l->fill = 0;
+    }
+    db->log_gen++;
+    old = digby__mem_unref(db->mem);
+    db->mem = fresh;
+    digby__mutex_unlock(&db->mu);
+    digby__mem_free(old);
+    return DIGBY_OK;
+}
+
+static int digby__checkpoint_locked(digby_db *db, int keep_log)
+{
+    return digby__checkpoint_at(db, keep_log, 0);
+}
+
+/* A logged transaction's txid, chosen so that the txid before it is free
+   for the checkpoint an escalation needs and lands in the other meta slot
+   than the last checkpoint's: the transaction keeps its id either way. */
+static uint64_t digby__log_txid(const digby_db *db)
+{
+    uint64_t t = db->last_txid + 2;
+    if (((t - 1) & 1) == (db->meta.txid & 1)) t++;
+    return t;
+}
+
+/* A logged transaction must go on in the tree: checkpoint what is
+   committed, apply its own entries to the trees under a new txid, and turn
+   it into a copy-on-write transaction.  Cursors re-find their place. */
+static int digby__log_escalate(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    digby__mem *mine = txn->mem;
+    digby_table *t;
+    digby_cursor *cur;
+    size_t i;
+    int rc;
+    if (!txn->logged) return DIGBY_OK;
+    rc = digby__checkpoint_at(db, 1, txn->txid - 1);
+    if (rc) return rc;
+    txn->logged = 0;
+    txn->meta = db->meta;
+    /* the handles' descriptors changed in the checkpoint */
+    for (t = txn->tables; t; t = t->next) {
+        const void *v;
+        size_t vl;
+        if (t->dropped) continue;
+        rc = digby__btree_get(txn, &txn->meta.catalog, t->name, t->name_bytes, &v, &vl, NULL);
+        if (rc == DIGBY_OK) rc = digby__table_decode(txn, v, vl, &t->tree);
+        if (rc) return rc;
+    }
+    for (i = 0; i < txn->nops; i++) {
+        digby__mnode *n = txn->ops[i];
+        digby__tree *tree = &txn->meta.main;
+        if (n->slot) {
+            const digby__mtable *mt = &mine->tables_pub[n->slot];
+            t = digby__table_find(txn, mt->name, mt->name_bytes);
+            if (!t) return DIGBY__CORRUPT(db, 0);
+            tree = &t->tree;
+            t->dirty = 1;
+        }
+        if (n->flags & DIGBY__MN_TOMB) {
+            rc = digby__btree_delete(txn, tree, digby__mn_key(n), n->klen);
+            if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
+        } else {
+            rc = digby__btree_put(txn, tree, digby__mn_key(n), n->klen, n->val, n->vlen, 0);
+        }
+        if (rc) return rc;
+    }
+    digby__log_kill_ops(txn);
+    digby__mutex_lock(&db->mu);
+    mine = digby__mem_unref(mine);
+    digby__mutex_unlock(&db->mu);
+    digby__mem_free(mine);
+    txn->mem = NULL;
+    txn->mod++;
+    for (cur = txn->cursors; cur; cur = cur->next) digby__cursor_unmerge(cur);
+    return DIGBY_OK;
+}
+
+/* ---- Open and close ----------------------------------------------------- */
+
+/* At open, after the meta page (and for a writable handle the freelist)
+   is loaded: replay a log the meta page names into a new memtable; a
+   writable handle not in log mode merges it into the tree at once. */
+static int digby__log_open(digby_db *db, int readonly)
+{
+    digby__log *l = &db->log;
+    uint64_t last, t0;
+    int rc;
+    db->last_txid = db->meta.txid;
+    if (!db->meta.log_head && !l->on) return DIGBY_OK;
+    if (!DIGBY__HAVE_MEMTABLE) return DIGBY_NOFEATURE;
+    rc = digby__mem_new(&db->alloc, &db->mem);
+    if (rc == DIGBY_OK && l->on) rc = digby__log_buffers(db);
+    if (rc) return rc;
+    /* a writable handle in log mode starts one (a checkpoint that makes
+       its head page) */
+    if (!db->meta.log_head) return l->on ? digby__checkpoint_locked(db, 1) : DIGBY_OK;
+    t0 = digby__now_ns();
+    rc = digby__log_replay(db, db->mem, &last);
+    l->replay_ns = digby__now_ns() - t0;
+    if (rc) return rc;
+    db->last_txid = last;
+    db->mem->committed = db->mem->count;
+    if (readonly) return DIGBY_OK;
+    rc = digby__log_reserve_pages(db);
+    if (rc == DIGBY_OK && (!l->on || db->mem->bytes >= l->mem_limit))
+        rc = digby__checkpoint_locked(db, l->on);
+    return rc;
+}
+
+/* At close: a writable handle merges the memtable and drops the log. */
+static void digby__log_close(digby_db *db)
+{
+    digby__log *l = &db->log;
+    if (!(db->flags & DIGBY_OPEN_READONLY) && !db->poisoned && (l->on || db->meta.log_head))
+        (void)digby__checkpoint_locked(db, 0);
+}
+
+/* Free the log's and the memtable's memory (close, or a failed open). */
+static void digby__log_release(digby_db *db)
+{
+    digby__log *l = &db->log;
+    digby__mem_free(digby__mem_unref(db->mem));
+    db->mem = NULL;
+    digby__pbuf_put(db, l->page);
+    digby__pbuf_put(db, l->seal);
+    l->page = l->seal = NULL;
+    digby__u64s_release(&db->alloc, &l->pages);
+    digby__free(&db->alloc, l->rec);
+    l->rec = NULL;
+}
+
+DIGBY_API int digby_sync(digby_db *db)
+{
+    int rc = DIGBY_OK;
+    if (!db) return DIGBY_INVALID;
+    if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_OK;
+    digby__mutex_lock(&db->wmu);
+    if (db->poisoned) rc = DIGBY_POISONED;
+    else if (db->log.unsynced) {
+        rc = db->vfs->sync(db->file);
+        if (rc) db->poisoned = 1;
+        else {
+            db->log.unsynced = 0;
+            db->log.fresh_next = 1;
+        }
+    }
+    digby__mutex_unlock(&db->wmu);
+    return rc;
+}
+
+DIGBY_API int digby_checkpoint(digby_db *db)
+{
+    int rc;
+    if (!db) return DIGBY_INVALID;
+    if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_READONLY;
+    digby__mutex_lock(&db->wmu);
+    rc = db->log.on ? digby__checkpoint_locked(db, 1) : DIGBY_OK;
+    digby__mutex_unlock(&db->wmu);
+    return rc;
+}
