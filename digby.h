@@ -1434,6 +1434,7 @@ typedef struct digby__mem {
     digby__mnode *head;     /* DIGBY__MEM_LEVELS links */
     digby__mblock *blocks;
     size_t bytes;           /* arena bytes taken from the allocator */
+    size_t block;           /* arena block bytes */
     size_t data_bytes;      /* key and value bytes put */
     size_t count;           /* nodes */
     unsigned height;        /* levels in use */
@@ -1913,7 +1914,7 @@ static void digby__cursor_unpin_all(digby_cursor *c);
 static void digby__cursor_unmerge(digby_cursor *c);
 
 /* The memtable and the log (47_log.c, 48_memtable.c, 68_checkpoint.c). */
-static int digby__mem_new(const digby_allocator *a, digby__mem **out);
+static int digby__mem_new(const digby_allocator *a, size_t limit, digby__mem **out);
 static void digby__mem_free(digby__mem *m);
 static digby__mem *digby__mem_unref(digby__mem *m);
 static int digby__mem_slot(const digby__mem *m, const char *name, size_t len);
@@ -2525,7 +2526,11 @@ static uint64_t digby__os_seed(void)
 static uint64_t digby__now_ns(void)
 {
     struct timespec ts;
+#if defined(CLOCK_MONOTONIC)
     clock_gettime(CLOCK_MONOTONIC, &ts);
+#else
+    clock_gettime(CLOCK_REALTIME, &ts); /* newlib on bare metal has no other */
+#endif
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -5581,7 +5586,7 @@ static void *digby__mem_alloc(digby__mem *m, size_t n)
     uint8_t *p;
     n = (n + 7) & ~(size_t)7;
     if (!b || b->size - b->used < n) {
-        size_t size = n > DIGBY__MEM_BLOCK / 4 ? n : DIGBY__MEM_BLOCK;
+        size_t size = n > m->block / 4 ? n : m->block;
         b = (digby__mblock *)digby__malloc(m->alloc, sizeof(digby__mblock) + size);
         if (!b) return NULL;
         b->size = size;
@@ -5601,13 +5606,16 @@ static void *digby__mem_alloc(digby__mem *m, size_t n)
     return p;
 }
 
-static int digby__mem_new(const digby_allocator *a, digby__mem **out)
+/* A new, empty memtable whose arena comes in blocks of at most a
+   sixteenth of limit (the bound it is held to), 4 KiB to 256 KiB. */
+static int digby__mem_new(const digby_allocator *a, size_t limit, digby__mem **out)
 {
     digby__mem *m = (digby__mem *)digby__malloc(a, sizeof(*m));
     *out = NULL;
     if (!m) return DIGBY_NOMEM;
     memset(m, 0, sizeof(*m));
     m->alloc = a;
+    m->block = DIGBY__MAX((size_t)4096, DIGBY__MIN(DIGBY__MEM_BLOCK, limit / 16));
     m->refs = 1;
     m->rng = 0x9E3779B97F4A7C15ull;
     m->height = 1;
@@ -6622,7 +6630,7 @@ static int digby__log_reserve_pages(digby_db *db)
     size_t i, j, n = l->pages.n + 1;
     uint64_t *v = (uint64_t *)digby__malloc(&db->alloc, n * sizeof(uint64_t));
     if (!v) return DIGBY_NOMEM;
-    memcpy(v, l->pages.v, l->pages.n * sizeof(uint64_t));
+    if (l->pages.n) memcpy(v, l->pages.v, l->pages.n * sizeof(uint64_t));
     v[n - 1] = l->cur_pgno;
     digby__sort_u64_with(v, n, 0, NULL);
     if (v[n - 1] + 1 > db->meta.page_count) db->meta.page_count = v[n - 1] + 1;
@@ -11178,7 +11186,7 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     }
     if (keep_log && (rc = digby__log_buffers(db)) != DIGBY_OK) return rc;
     if (keep_log) {
-        rc = digby__mem_new(&db->alloc, &fresh);
+        rc = digby__mem_new(&db->alloc, l->mem_limit, &fresh);
         if (rc) return rc;
     }
     rc = digby__txn_internal(db, txid, &c);
@@ -11329,7 +11337,7 @@ static int digby__log_open(digby_db *db, int readonly)
     db->last_txid = db->meta.txid;
     if (!db->meta.log_head && !l->on) return DIGBY_OK;
     if (!DIGBY__HAVE_MEMTABLE) return DIGBY_NOFEATURE;
-    rc = digby__mem_new(&db->alloc, &db->mem);
+    rc = digby__mem_new(&db->alloc, l->mem_limit, &db->mem);
     if (rc == DIGBY_OK && l->on) rc = digby__log_buffers(db);
     if (rc) return rc;
     /* a writable handle in log mode starts one (a checkpoint that makes
@@ -12569,11 +12577,13 @@ static int digby__walk_log(digby__walk *w)
         rc = digby__walk_count(w, p, "log page also in use", w->st ? &w->st->log_pages : NULL);
         if (rc == DIGBY_OK && i < w->nwritten) {
             rc = digby__txn_io(w->txn);
-            if (rc == DIGBY_OK) rc = digby__page_read_raw(db, p, w->txn->io);
+            /* read_raw verifies the trailer and the page number */
+            if (rc == DIGBY_OK) {
+                rc = digby__page_read_raw(db, p, w->txn->io);
+                if (rc == DIGBY_CORRUPT) rc = digby__walk_fail(w, p, "log page fails verification");
+            }
             if (rc == DIGBY_OK && w->txn->io[0] != DIGBY__PAGE_LOG)
                 rc = digby__walk_fail(w, p, "log page of another type");
-            if (rc == DIGBY_OK && digby__page_verify(db, w->txn->io, p) != DIGBY_OK)
-                rc = digby__walk_fail(w, p, "log page fails verification");
         }
     }
     if (w->nlogp > 1) digby__sort_u64_with(w->logp, w->nlogp, 0, NULL);

@@ -113,13 +113,14 @@ typedef struct engine {
 
 /* Engine indexes (the targets table and the exact-delete check name them). */
 enum {
-    E_DIGBY, E_DIGBY_CACHE, E_DIGBY_ENC, E_DIGBY_ENC_OSSL, E_LMDB, E_SQLITE, E_LEVELDB, E_ROCKSDB, NENGINES
+    E_DIGBY, E_DIGBY_CACHE, E_DIGBY_ENC, E_DIGBY_ENC_OSSL, E_DIGBY_LOG, E_LMDB, E_SQLITE, E_LEVELDB, E_ROCKSDB, NENGINES
 };
 
 /* Defined by the engine files: engine_digby.c always; digby-enc-openssl by
    engine_digby_openssl.c and each peer by its engine_<peer>.c or, when left
    out of the build, by engine_absent.c. */
-extern const engine_t engine_digby, engine_digby_cache, engine_digby_enc, engine_digby_enc_openssl;
+extern const engine_t engine_digby, engine_digby_cache, engine_digby_enc, engine_digby_enc_openssl,
+    engine_digby_log;
 extern const engine_t engine_lmdb, engine_sqlite, engine_leveldb, engine_rocksdb;
 extern const engine_t *const engines[NENGINES];   /* by engine index */
 /* The names of the engines this build can run (avail 1: no `missing`) or

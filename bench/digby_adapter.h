@@ -31,8 +31,9 @@ static const uint8_t dg_key[32] = {
    8 MiB cache), then cache_bytes = CACHE unless the group sets no cache size
    (c->cache_bytes 0), the workload's sync mode and compression, and the
    variant's own: DG_PLAIN nothing more, DG_NO_MMAP DIGBY_OPEN_NO_MMAP,
-   DG_ENCRYPTED the key and cipher (an encrypted file is never mapped). */
-enum { DG_PLAIN, DG_NO_MMAP, DG_ENCRYPTED };
+   DG_ENCRYPTED the key and cipher (an encrypted file is never mapped),
+   DG_LOG DIGBY_OPEN_LOG (log mode, issue #11). */
+enum { DG_PLAIN, DG_NO_MMAP, DG_ENCRYPTED, DG_LOG };
 static void *dg_open_opts(const char *dir, const cfg_t *c, int variant)
 {
     char path[4200];
@@ -43,6 +44,9 @@ static void *dg_open_opts(const char *dir, const cfg_t *c, int variant)
     o.flags = c->sync ? 0 : DIGBY_OPEN_NO_SYNC;
     o.compression = c->lz4 ? DIGBY_COMPRESS_LZ4 : DIGBY_COMPRESS_NONE;
     if (variant == DG_NO_MMAP) o.flags |= DIGBY_OPEN_NO_MMAP;
+#ifdef DIGBY_OPEN_LOG
+    if (variant == DG_LOG) o.flags |= DIGBY_OPEN_LOG;
+#endif
     if (variant == DG_ENCRYPTED) {
         o.key = dg_key;
         o.key_bytes = sizeof dg_key;
@@ -55,6 +59,7 @@ static void *dg_open_opts(const char *dir, const cfg_t *c, int variant)
 static void *dg_open(const char *dir, const cfg_t *c) { return dg_open_opts(dir, c, DG_PLAIN); }
 static void *dgc_open(const char *dir, const cfg_t *c) { return dg_open_opts(dir, c, DG_NO_MMAP); }
 static void *dge_open(const char *dir, const cfg_t *c) { return dg_open_opts(dir, c, DG_ENCRYPTED); }
+static void *dgl_open(const char *dir, const cfg_t *c) { return dg_open_opts(dir, c, DG_LOG); }
 static void dg_close(void *db)
 {
     dg_db *d = db;

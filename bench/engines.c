@@ -30,6 +30,7 @@ const engine_t *const engines[NENGINES] = {
     [E_DIGBY_CACHE] = &engine_digby_cache,
     [E_DIGBY_ENC] = &engine_digby_enc,
     [E_DIGBY_ENC_OSSL] = &engine_digby_enc_openssl,
+    [E_DIGBY_LOG] = &engine_digby_log,
     [E_LMDB] = &engine_lmdb,
     [E_SQLITE] = &engine_sqlite,
     [E_LEVELDB] = &engine_leveldb,

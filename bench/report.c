@@ -100,7 +100,7 @@ static void figure_cell(sbuf *b, const result_t *r, int have, double v)
 static int ratio_base(int e)
 {
     switch (e) {
-    case E_DIGBY_CACHE: return E_DIGBY;
+    case E_DIGBY_CACHE: case E_DIGBY_LOG: return E_DIGBY;
     case E_DIGBY_ENC: case E_DIGBY_ENC_OSSL: return E_DIGBY_CACHE;
     default: return -1;
     }

@@ -246,6 +246,7 @@ typedef struct digby__mem {
     digby__mnode *head;     /* DIGBY__MEM_LEVELS links */
     digby__mblock *blocks;
     size_t bytes;           /* arena bytes taken from the allocator */
+    size_t block;           /* arena block bytes */
     size_t data_bytes;      /* key and value bytes put */
     size_t count;           /* nodes */
     unsigned height;        /* levels in use */
@@ -725,7 +726,7 @@ static void digby__cursor_unpin_all(digby_cursor *c);
 static void digby__cursor_unmerge(digby_cursor *c);
 
 /* The memtable and the log (47_log.c, 48_memtable.c, 68_checkpoint.c). */
-static int digby__mem_new(const digby_allocator *a, digby__mem **out);
+static int digby__mem_new(const digby_allocator *a, size_t limit, digby__mem **out);
 static void digby__mem_free(digby__mem *m);
 static digby__mem *digby__mem_unref(digby__mem *m);
 static int digby__mem_slot(const digby__mem *m, const char *name, size_t len);

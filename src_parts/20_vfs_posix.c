@@ -269,7 +269,11 @@ static uint64_t digby__os_seed(void)
 static uint64_t digby__now_ns(void)
 {
     struct timespec ts;
+#if defined(CLOCK_MONOTONIC)
     clock_gettime(CLOCK_MONOTONIC, &ts);
+#else
+    clock_gettime(CLOCK_REALTIME, &ts); /* newlib on bare metal has no other */
+#endif
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 

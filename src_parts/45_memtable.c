@@ -46,7 +46,7 @@ static void *digby__mem_alloc(digby__mem *m, size_t n)
     uint8_t *p;
     n = (n + 7) & ~(size_t)7;
     if (!b || b->size - b->used < n) {
-        size_t size = n > DIGBY__MEM_BLOCK / 4 ? n : DIGBY__MEM_BLOCK;
+        size_t size = n > m->block / 4 ? n : m->block;
         b = (digby__mblock *)digby__malloc(m->alloc, sizeof(digby__mblock) + size);
         if (!b) return NULL;
         b->size = size;
@@ -66,13 +66,16 @@ static void *digby__mem_alloc(digby__mem *m, size_t n)
     return p;
 }
 
-static int digby__mem_new(const digby_allocator *a, digby__mem **out)
+/* A new, empty memtable whose arena comes in blocks of at most a
+   sixteenth of limit (the bound it is held to), 4 KiB to 256 KiB. */
+static int digby__mem_new(const digby_allocator *a, size_t limit, digby__mem **out)
 {
     digby__mem *m = (digby__mem *)digby__malloc(a, sizeof(*m));
     *out = NULL;
     if (!m) return DIGBY_NOMEM;
     memset(m, 0, sizeof(*m));
     m->alloc = a;
+    m->block = DIGBY__MAX((size_t)4096, DIGBY__MIN(DIGBY__MEM_BLOCK, limit / 16));
     m->refs = 1;
     m->rng = 0x9E3779B97F4A7C15ull;
     m->height = 1;

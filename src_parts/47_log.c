@@ -366,7 +366,7 @@ static int digby__log_reserve_pages(digby_db *db)
     size_t i, j, n = l->pages.n + 1;
     uint64_t *v = (uint64_t *)digby__malloc(&db->alloc, n * sizeof(uint64_t));
     if (!v) return DIGBY_NOMEM;
-    memcpy(v, l->pages.v, l->pages.n * sizeof(uint64_t));
+    if (l->pages.n) memcpy(v, l->pages.v, l->pages.n * sizeof(uint64_t));
     v[n - 1] = l->cur_pgno;
     digby__sort_u64_with(v, n, 0, NULL);
     if (v[n - 1] + 1 > db->meta.page_count) db->meta.page_count = v[n - 1] + 1;

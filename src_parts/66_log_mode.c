@@ -328,7 +328,7 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     }
     if (keep_log && (rc = digby__log_buffers(db)) != DIGBY_OK) return rc;
     if (keep_log) {
-        rc = digby__mem_new(&db->alloc, &fresh);
+        rc = digby__mem_new(&db->alloc, l->mem_limit, &fresh);
         if (rc) return rc;
     }
     rc = digby__txn_internal(db, txid, &c);
@@ -479,7 +479,7 @@ static int digby__log_open(digby_db *db, int readonly)
     db->last_txid = db->meta.txid;
     if (!db->meta.log_head && !l->on) return DIGBY_OK;
     if (!DIGBY__HAVE_MEMTABLE) return DIGBY_NOFEATURE;
-    rc = digby__mem_new(&db->alloc, &db->mem);
+    rc = digby__mem_new(&db->alloc, l->mem_limit, &db->mem);
     if (rc == DIGBY_OK && l->on) rc = digby__log_buffers(db);
     if (rc) return rc;
     /* a writable handle in log mode starts one (a checkpoint that makes

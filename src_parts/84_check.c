@@ -436,11 +436,13 @@ static int digby__walk_log(digby__walk *w)
         rc = digby__walk_count(w, p, "log page also in use", w->st ? &w->st->log_pages : NULL);
         if (rc == DIGBY_OK && i < w->nwritten) {
             rc = digby__txn_io(w->txn);
-            if (rc == DIGBY_OK) rc = digby__page_read_raw(db, p, w->txn->io);
+            /* read_raw verifies the trailer and the page number */
+            if (rc == DIGBY_OK) {
+                rc = digby__page_read_raw(db, p, w->txn->io);
+                if (rc == DIGBY_CORRUPT) rc = digby__walk_fail(w, p, "log page fails verification");
+            }
             if (rc == DIGBY_OK && w->txn->io[0] != DIGBY__PAGE_LOG)
                 rc = digby__walk_fail(w, p, "log page of another type");
-            if (rc == DIGBY_OK && digby__page_verify(db, w->txn->io, p) != DIGBY_OK)
-                rc = digby__walk_fail(w, p, "log page fails verification");
         }
     }
     if (w->nlogp > 1) digby__sort_u64_with(w->logp, w->nlogp, 0, NULL);

@@ -78,6 +78,9 @@ static void fv_out_of_memory(const char *what)
 static const uint8_t *g_key;
 static size_t g_key_bytes;
 static uint64_t g_min_step = 1;
+#ifndef CRASH_STEP_SCALE
+#define CRASH_STEP_SCALE 1 /* tests/crash_log.c sweeps every third call */
+#endif
 
 /* ---- the power cut: at the cut_at-th write, sync or truncate ------------- */
 
@@ -214,6 +217,9 @@ static void run_workload(wl *w, fvfs *v, const mkey *keys, uint64_t seed)
     w->opts.cache_bytes = 16 * PAGE_SIZE;
     w->opts.compression = DIGBY_COMPRESS_LZ4;
     w->opts.vfs = w->vfs;
+#ifdef CRASH_MEMTABLE_BYTES
+    w->opts.memtable_bytes = CRASH_MEMTABLE_BYTES;
+#endif
     w->cm.exists[0] = w->com.exists[0] = 1;
     rc = digby_open(w->path, &w->opts, &w->db);
     if (rc != DIGBY_OK) {
@@ -236,6 +242,17 @@ static void run_workload(wl *w, fvfs *v, const mkey *keys, uint64_t seed)
         }
         w_txn(w);
         if (!w->stopped) w->ntxn_done++;
+        /* now and then a checkpoint or a sync of its own (log mode: the
+           memtable merged into the tree, no-sync commits made durable;
+           nothing to do in copy-on-write mode) */
+        if (!w->stopped && i % 23 == 11) {
+            rc = digby_checkpoint(w->db);
+            if (rc != DIGBY_OK) wstop(w, rc, "checkpoint");
+        }
+        if (!w->stopped && i % 31 == 7) {
+            rc = digby_sync(w->db);
+            if (rc != DIGBY_OK) wstop(w, rc, "sync");
+        }
     }
     if (w->txn) digby_txn_abort(w->txn);
     w->txn = NULL;
@@ -436,6 +453,7 @@ static void test_crash_sweep(void **state)
     if (UNDER_ASAN || (env && *env)) step = CRASH_ASAN_STEP;
     env = getenv("DIGBY_TEST_CRASH_STEP");
     if (env && *env) step = strtoull(env, NULL, 0);
+    else step *= CRASH_STEP_SCALE;
     if (step < g_min_step) step = g_min_step;
     if (step < 1) step = 1;
     env = getenv("DIGBY_TEST_CRASH_FROM"); /* start the sweep at this call */

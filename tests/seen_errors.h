@@ -106,6 +106,8 @@ static int seen_rc(const char *fn, int rc)
 #define digby_cursor_get_range(...) \
     seen_rc("digby_cursor_get_range", digby_cursor_get_range(__VA_ARGS__))
 #define digby_stat(...) seen_rc("digby_stat", digby_stat(__VA_ARGS__))
+#define digby_sync(...) seen_rc("digby_sync", digby_sync(__VA_ARGS__))
+#define digby_checkpoint(...) seen_rc("digby_checkpoint", digby_checkpoint(__VA_ARGS__))
 #define digby_check(...) seen_rc("digby_check", digby_check(__VA_ARGS__))
 
 #endif /* DIGBY_TESTS_SEEN_ERRORS_H */

@@ -1,0 +1,13 @@
+/* The crash sweep (tests/crash.c) with log mode as the default
+   (DIGBY_LOG_DEFAULT): a power cut at every third write and sync (every
+   one with DIGBY_TEST_CRASH_STEP=1, as make torture runs it) of log
+   appends, checkpoints (the memtable bound is the smallest, 64 KiB, so
+   the workload checkpoints often), escalations to copy-on-write commits,
+   replay at the reopens, and close; each resulting image (unsynced writes
+   dropped, kept, torn, reordered) must open to exactly the last
+   acknowledged commit or the one in flight, pass digby_check and take a
+   new commit.  Plain and AES-256-GCM. */
+#define DIGBY_LOG_DEFAULT
+#define CRASH_MEMTABLE_BYTES ((size_t)64 << 10)
+#define CRASH_STEP_SCALE 3
+#include "crash.c"
