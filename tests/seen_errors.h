@@ -109,5 +109,11 @@ static int seen_rc(const char *fn, int rc)
 #define digby_sync(...) seen_rc("digby_sync", digby_sync(__VA_ARGS__))
 #define digby_checkpoint(...) seen_rc("digby_checkpoint", digby_checkpoint(__VA_ARGS__))
 #define digby_check(...) seen_rc("digby_check", digby_check(__VA_ARGS__))
+#define digby_tuple_pack(...) seen_rc("digby_tuple_pack", digby_tuple_pack(__VA_ARGS__))
+#define digby_tuple_unpack(...) seen_rc("digby_tuple_unpack", digby_tuple_unpack(__VA_ARGS__))
+#define digby_tuple_range(...) seen_rc("digby_tuple_range", digby_tuple_range(__VA_ARGS__))
+/* its result is a sign (-1, 0, 1), not a result code: passed through, not
+   recorded (-1 would read as DIGBY_NOTFOUND) */
+#define digby_tuple_compare(...) digby_tuple_compare(__VA_ARGS__)
 
 #endif /* DIGBY_TESTS_SEEN_ERRORS_H */

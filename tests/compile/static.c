@@ -55,7 +55,11 @@ static const compile_check_fn compile_check_all[] = {
     (compile_check_fn)digby_stat,
     (compile_check_fn)digby_check,
     (compile_check_fn)digby_change_passphrase,
-    (compile_check_fn)digby_rekey
+    (compile_check_fn)digby_rekey,
+    (compile_check_fn)digby_tuple_pack,
+    (compile_check_fn)digby_tuple_unpack,
+    (compile_check_fn)digby_tuple_compare,
+    (compile_check_fn)digby_tuple_range
 };
 
 int main(void)
