@@ -1648,6 +1648,7 @@ typedef struct digby__log {
     uint8_t *rec; size_t rec_cap, rec_n; /* the commit record being built */
     size_t mem_limit;       /* digby_options.memtable_bytes */
     uint64_t unsynced;      /* the newest txid appended but not synced, 0: none */
+    uint64_t file_bytes;    /* the file's size as last seen by the log */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
     uint64_t checkpoints;
@@ -6555,12 +6556,41 @@ static int digby__log_encode(digby_txn *txn)
 
 /* ---- Pages ------------------------------------------------------------- */
 
+/* Before the log writes page pgno past the end of the file, grow the
+   file with zeros by DIGBY__LOG_GROW pages: a durable commit's sync then
+   finds its blocks allocated and the file size unchanged (a sync that
+   must also record a new size or new blocks costs a file system journal
+   commit).  Past the end of the file no page is in use. */
+#define DIGBY__LOG_GROW 64u
+static int digby__log_room_for(digby_db *db, uint64_t pgno)
+{
+    digby__log *l = &db->log;
+    uint64_t size, end, at;
+    size_t n;
+    int rc;
+    if ((pgno + 1) * db->page_size <= l->file_bytes) return DIGBY_OK;
+    rc = db->vfs->size(db->file, &size);
+    if (rc) return rc;
+    l->file_bytes = size;
+    if ((pgno + 1) * db->page_size <= size) return DIGBY_OK;
+    end = (pgno + DIGBY__LOG_GROW) * db->page_size;
+    memset(l->seal, 0, db->page_size);
+    for (at = size; at < end; at += n) {
+        n = (size_t)DIGBY__MIN(end - at, (uint64_t)db->page_size - at % db->page_size);
+        rc = db->vfs->write(db->file, at, l->seal, n);
+        if (rc) return rc;
+    }
+    l->file_bytes = end;
+    return DIGBY_OK;
+}
+
 /* Seal the current page image (header filled in) and write it. */
 static int digby__log_write_cur(digby_txn *txn)
 {
     digby_db *db = txn->db;
     digby__log *l = &db->log;
     int rc;
+    if ((rc = digby__log_room_for(db, l->cur_pgno)) != DIGBY_OK) return rc;
     if (!l->next_pgno) {
         uint64_t p;
         rc = digby__page_alloc(txn, &p);
@@ -13460,13 +13490,17 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         size / db->page_size < txn->meta.page_count &&
         !digby__walk_log_beyond(&w, size / db->page_size)) {
         rc = digby__walk_fail(&w, size / db->page_size, "file shorter than the meta page's page count");
+        digby__walk_release(&w);
         digby_txn_abort(txn);
         return rc;
     }
     nbytes = (txn->meta.page_count + 7) / 8;
-    if (nbytes > SIZE_MAX) { digby_txn_abort(txn); return DIGBY_NOMEM; }
-    w.bits = (uint8_t *)digby__malloc(&db->alloc, (size_t)nbytes);
-    if (!w.bits) { digby_txn_abort(txn); return DIGBY_NOMEM; }
+    w.bits = nbytes > SIZE_MAX ? NULL : (uint8_t *)digby__malloc(&db->alloc, (size_t)nbytes);
+    if (!w.bits) {
+        digby__walk_release(&w);
+        digby_txn_abort(txn);
+        return DIGBY_NOMEM;
+    }
     memset(w.bits, 0, (size_t)nbytes);
     w.bits[0] |= 3; /* the meta pages */
     rc = digby__walk_log(&w);

@@ -273,6 +273,7 @@ typedef struct digby__log {
     uint8_t *rec; size_t rec_cap, rec_n; /* the commit record being built */
     size_t mem_limit;       /* digby_options.memtable_bytes */
     uint64_t unsynced;      /* the newest txid appended but not synced, 0: none */
+    uint64_t file_bytes;    /* the file's size as last seen by the log */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
     uint64_t checkpoints;

@@ -104,12 +104,41 @@ static int digby__log_encode(digby_txn *txn)
 
 /* ---- Pages ------------------------------------------------------------- */
 
+/* Before the log writes page pgno past the end of the file, grow the
+   file with zeros by DIGBY__LOG_GROW pages: a durable commit's sync then
+   finds its blocks allocated and the file size unchanged (a sync that
+   must also record a new size or new blocks costs a file system journal
+   commit).  Past the end of the file no page is in use. */
+#define DIGBY__LOG_GROW 64u
+static int digby__log_room_for(digby_db *db, uint64_t pgno)
+{
+    digby__log *l = &db->log;
+    uint64_t size, end, at;
+    size_t n;
+    int rc;
+    if ((pgno + 1) * db->page_size <= l->file_bytes) return DIGBY_OK;
+    rc = db->vfs->size(db->file, &size);
+    if (rc) return rc;
+    l->file_bytes = size;
+    if ((pgno + 1) * db->page_size <= size) return DIGBY_OK;
+    end = (pgno + DIGBY__LOG_GROW) * db->page_size;
+    memset(l->seal, 0, db->page_size);
+    for (at = size; at < end; at += n) {
+        n = (size_t)DIGBY__MIN(end - at, (uint64_t)db->page_size - at % db->page_size);
+        rc = db->vfs->write(db->file, at, l->seal, n);
+        if (rc) return rc;
+    }
+    l->file_bytes = end;
+    return DIGBY_OK;
+}
+
 /* Seal the current page image (header filled in) and write it. */
 static int digby__log_write_cur(digby_txn *txn)
 {
     digby_db *db = txn->db;
     digby__log *l = &db->log;
     int rc;
+    if ((rc = digby__log_room_for(db, l->cur_pgno)) != DIGBY_OK) return rc;
     if (!l->next_pgno) {
         uint64_t p;
         rc = digby__page_alloc(txn, &p);

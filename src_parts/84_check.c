@@ -540,13 +540,17 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
         size / db->page_size < txn->meta.page_count &&
         !digby__walk_log_beyond(&w, size / db->page_size)) {
         rc = digby__walk_fail(&w, size / db->page_size, "file shorter than the meta page's page count");
+        digby__walk_release(&w);
         digby_txn_abort(txn);
         return rc;
     }
     nbytes = (txn->meta.page_count + 7) / 8;
-    if (nbytes > SIZE_MAX) { digby_txn_abort(txn); return DIGBY_NOMEM; }
-    w.bits = (uint8_t *)digby__malloc(&db->alloc, (size_t)nbytes);
-    if (!w.bits) { digby_txn_abort(txn); return DIGBY_NOMEM; }
+    w.bits = nbytes > SIZE_MAX ? NULL : (uint8_t *)digby__malloc(&db->alloc, (size_t)nbytes);
+    if (!w.bits) {
+        digby__walk_release(&w);
+        digby_txn_abort(txn);
+        return DIGBY_NOMEM;
+    }
     memset(w.bits, 0, (size_t)nbytes);
     w.bits[0] |= 3; /* the meta pages */
     rc = digby__walk_log(&w);

@@ -79,7 +79,7 @@ static const uint8_t *g_key;
 static size_t g_key_bytes;
 static uint64_t g_min_step = 1;
 #ifndef CRASH_STEP_SCALE
-#define CRASH_STEP_SCALE 1 /* tests/crash_log.c sweeps every third call */
+#define CRASH_STEP_SCALE 1 /* tests/crash_log.c sweeps every fourth call */
 #endif
 
 /* ---- the power cut: at the cut_at-th write, sync or truncate ------------- */

@@ -1,5 +1,5 @@
 /* The crash sweep (tests/crash.c) with log mode as the default
-   (DIGBY_LOG_DEFAULT): a power cut at every third write and sync (every
+   (DIGBY_LOG_DEFAULT): a power cut at every fourth write and sync (every
    one with DIGBY_TEST_CRASH_STEP=1, as make torture runs it) of log
    appends, checkpoints (the memtable bound is the smallest, 64 KiB, so
    the workload checkpoints often), escalations to copy-on-write commits,
@@ -9,5 +9,5 @@
    new commit.  Plain and AES-256-GCM. */
 #define DIGBY_LOG_DEFAULT
 #define CRASH_MEMTABLE_BYTES ((size_t)64 << 10)
-#define CRASH_STEP_SCALE 3
+#define CRASH_STEP_SCALE 4
 #include "crash.c"
