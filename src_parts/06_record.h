@@ -293,7 +293,8 @@ DIGBY_API int digby_rtable_insert(digby_rtable *rt, const digby_tuple_item *row,
 
 /* Insert the row, or replace the row with its primary key (the index
    entries of the old row go, the new row's come).
-   Returns:   as digby_rtable_insert(), but never DIGBY_EXISTS. */
+   Returns:   DIGBY_OK; the errors of digby_rtable_insert() except
+              DIGBY_EXISTS (a present key's row is replaced). */
 DIGBY_API int digby_rtable_upsert(digby_rtable *rt, const digby_tuple_item *row,
                                   size_t ncolumns);
 

@@ -1,10 +1,22 @@
-/* record: the record layer (06_record.h): schemas stored and compared,
-   rows with their index entries (checked byte for byte in the index
-   tables), unique constraints, ADD COLUMN, adding and dropping indexes,
-   the planner's choices, scans, bad input, and digby_check catching a
-   damaged index.  Every test runs digby_check clean before it closes. */
+/* record: the record layer (06_record.h), in one program (each program
+   of make test compiles digby.h twice, and that is most of its time):
+   - the API: schemas stored and compared, rows with their index entries
+     (checked byte for byte in the index tables), unique constraints, ADD
+     COLUMN, adding and dropping indexes, the planner's choices, scans, bad
+     input, and digby_check catching a damaged index; every one of these
+     runs digby_check clean before it closes;
+   - test_record_model: the randomized model test (tests/record_model.h)
+     against a brute-force reference (tests/record_ref.h);
+   - test_record_crash_sweep: power cut at every write and sync of a
+     record workload (tests/record_crash.h).
+   The results every public function returns are recorded
+   (tests/seen_errors.h) and held to digby.h's Returns: lists. */
 #define TEST_NAME "record"
 #include "api_common.h"
+#include "seen_errors.h" /* the results seen, for doc_errors.py */
+#include "record_ref.h"
+#include "record_model.h"
+#include "record_crash.h"
 
 /* ---- items ---------------------------------------------------------------- */
 
@@ -1307,6 +1319,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_brute, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_and_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_damage, setup, teardown),
+        cmocka_unit_test(test_record_model),
+        cmocka_unit_test(test_record_crash_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
