@@ -77,7 +77,10 @@ typedef struct digby_tuple_item {
               len (out, required): the encoding's length in bytes, set
                          whenever the items are valid, also when cap is too
                          small (SIZE_MAX if the length does not fit size_t);
-                         0 on DIGBY_INVALID.
+                         0 on DIGBY_INVALID.  The measuring call (NULL, 0)
+                         returns DIGBY_TOOBIG like any cap below *len
+                         (DIGBY_OK only for the empty encoding): one rule,
+                         as in digby_tuple_unpack().
               A DIGBY_TUPLE_UINT value up to INT64_MAX is written as the
               same integer (unpack gives it back as DIGBY_TUPLE_INT).
               Doubles are written bit for bit (NaN payloads and -0.0 kept).
@@ -143,9 +146,11 @@ DIGBY_API int digby_tuple_unpack(const void *buf, size_t len,
    tuples.  Nothing is allocated; runs in O(items) without packing.
    Params:    a/na, b/nb (in): the two tuples (NULL only with count 0).
    Invalid input never crashes and gets a fixed answer: a NULL items array
-   counts as empty, an unknown type sorts after every known one (by its
-   number), a bool compares as 0 or nonzero, and items nested deeper than
-   DIGBY_TUPLE_MAX_DEPTH compare equal.
+   or contents pointer counts as empty, an unknown type sorts after every
+   known one (by its number), a bool compares as 0 or nonzero, and the
+   first pair of nested tuples deeper than DIGBY_TUPLE_MAX_DEPTH ends the
+   comparison: the tuples compare equal (so a tuple that contains itself
+   costs at most DIGBY_TUPLE_MAX_DEPTH levels, never 2^depth steps).
    Returns:   <0 if a sorts before b, 0 if equal, >0 if after (no error
               code; the sign only, not always -1/+1).
    Technique: FoundationDB tuple layer order, design/tuple.md; the IEEE 754

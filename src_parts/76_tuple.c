@@ -500,11 +500,17 @@ static int digby__tuple_cmp_bytes(const void *pa, size_t na, const void *pb, siz
     return digby__tuple_cmp_u64(na, nb);
 }
 
+/* Compare state: `deep` is set once a pair of nested tuples lies deeper
+   than DIGBY_TUPLE_MAX_DEPTH; the comparison then stops with "equal" (every
+   item before that pair was equal).  Stopping at once, not just declining
+   to descend, keeps a tuple that contains itself from costing 2^depth
+   steps. */
 static int digby__tuple_cmp_seq(const digby_tuple_item *a, size_t na,
-                                const digby_tuple_item *b, size_t nb, int depth);
+                                const digby_tuple_item *b, size_t nb, int depth,
+                                int *deep);
 
 static int digby__tuple_cmp_item(const digby_tuple_item *a, const digby_tuple_item *b,
-                                 int depth)
+                                 int depth, int *deep)
 {
     uint64_t ra = digby__tuple_rank(a), rb = digby__tuple_rank(b);
     if (ra != rb) return digby__tuple_cmp_u64(ra, rb);
@@ -513,19 +519,23 @@ static int digby__tuple_cmp_item(const digby_tuple_item *a, const digby_tuple_it
     case DIGBY_TUPLE_STRING:
         return digby__tuple_cmp_bytes(a->v.s.ptr, a->v.s.len, b->v.s.ptr, b->v.s.len);
     case DIGBY_TUPLE_NESTED:
-        if (depth >= DIGBY_TUPLE_MAX_DEPTH) return 0;
+        if (depth >= DIGBY_TUPLE_MAX_DEPTH) {
+            *deep = 1;
+            return 0;
+        }
         return digby__tuple_cmp_seq(a->v.nested.items, a->v.nested.count,
-                                    b->v.nested.items, b->v.nested.count, depth + 1);
+                                    b->v.nested.items, b->v.nested.count, depth + 1, deep);
     case DIGBY_TUPLE_INT:
     case DIGBY_TUPLE_UINT: {
-        /* as the encoding orders them: by value; bias to one unsigned
-           scale where a negative int is below every non-negative */
+        /* by value, as the encoding orders them: a negative int below every
+           non-negative value; otherwise the 64-bit patterns compare as
+           unsigned (two negatives keep their order in two's complement) */
         uint64_t ka = a->type == DIGBY_TUPLE_UINT ? a->v.u : (uint64_t)a->v.i;
         uint64_t kb = b->type == DIGBY_TUPLE_UINT ? b->v.u : (uint64_t)b->v.i;
         int nega = a->type == DIGBY_TUPLE_INT && a->v.i < 0;
         int negb = b->type == DIGBY_TUPLE_INT && b->v.i < 0;
         if (nega != negb) return nega ? -1 : 1;
-        return digby__tuple_cmp_u64(ka, kb); /* both negative: two's complement order holds */
+        return digby__tuple_cmp_u64(ka, kb);
     }
     case DIGBY_TUPLE_DOUBLE:
         return digby__tuple_cmp_u64(digby__tuple_double_key(&a->v.d),
@@ -540,13 +550,15 @@ static int digby__tuple_cmp_item(const digby_tuple_item *a, const digby_tuple_it
 }
 
 static int digby__tuple_cmp_seq(const digby_tuple_item *a, size_t na,
-                                const digby_tuple_item *b, size_t nb, int depth)
+                                const digby_tuple_item *b, size_t nb, int depth,
+                                int *deep)
 {
     size_t i;
     if (!a) na = 0;
     if (!b) nb = 0;
     for (i = 0; i < na && i < nb; i++) {
-        int c = digby__tuple_cmp_item(&a[i], &b[i], depth);
+        int c = digby__tuple_cmp_item(&a[i], &b[i], depth, deep);
+        if (*deep) return 0;
         if (c) return c;
     }
     return digby__tuple_cmp_u64(na, nb);
@@ -555,7 +567,8 @@ static int digby__tuple_cmp_seq(const digby_tuple_item *a, size_t na,
 DIGBY_API int digby_tuple_compare(const digby_tuple_item *a, size_t na,
                                   const digby_tuple_item *b, size_t nb)
 {
-    return digby__tuple_cmp_seq(a, na, b, nb, 0);
+    int deep = 0;
+    return digby__tuple_cmp_seq(a, na, b, nb, 0, &deep);
 }
 
 /* ---- range --------------------------------------------------------------- */

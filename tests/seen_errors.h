@@ -107,6 +107,12 @@ static int seen_rc(const char *fn, int rc)
     seen_rc("digby_cursor_get_range", digby_cursor_get_range(__VA_ARGS__))
 #define digby_stat(...) seen_rc("digby_stat", digby_stat(__VA_ARGS__))
 #define digby_check(...) seen_rc("digby_check", digby_check(__VA_ARGS__))
+#define digby_tuple_pack(...) seen_rc("digby_tuple_pack", digby_tuple_pack(__VA_ARGS__))
+#define digby_tuple_unpack(...) seen_rc("digby_tuple_unpack", digby_tuple_unpack(__VA_ARGS__))
+#define digby_tuple_range(...) seen_rc("digby_tuple_range", digby_tuple_range(__VA_ARGS__))
+/* its result is a sign (-1, 0, 1), not a result code: passed through, not
+   recorded (-1 would read as DIGBY_NOTFOUND) */
+#define digby_tuple_compare(...) digby_tuple_compare(__VA_ARGS__)
 /* the record layer (06_record.h) */
 #define digby_schema_check(...) seen_rc("digby_schema_check", digby_schema_check(__VA_ARGS__))
 #define digby_rtable_open(...) seen_rc("digby_rtable_open", digby_rtable_open(__VA_ARGS__))

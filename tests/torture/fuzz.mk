@@ -5,6 +5,8 @@
 #              (-DDIGBY_FUZZ_NO_CHECKSUM: plain pages are not checksummed,
 #              so mutations reach the page parsers)
 #   fuzz_ops   an operation sequence against a reference model
+#   fuzz_tuple digby_tuple_unpack() on arbitrary bytes: never a crash, exact
+#              sizes, a decoded tuple packs back to the same bytes
 #
 #   make torture-fuzz    each target for FUZZ_SECONDS (default 300) from the
 #                        committed seeds plus what earlier runs found
@@ -13,7 +15,8 @@
 #   make slice-fuzz      (part of make test) every committed corpus input
 #                        through both targets, once
 #   make fuzz-corpus     rewrite the seed files in tests/torture/corpus/ (by
-#                        hand, after a format change)
+#                        hand, after a format change); tuple/: every 97th
+#                        line of tests/tuple_vectors/vectors.txt, as bytes
 #
 # A crash leaves its input in build/torture/fuzz/<target>/artifacts/; replay
 # it with the target binary and the file as its argument, then add it to
@@ -31,6 +34,7 @@ FUZZ_LIBS     = $(filter-out -lcmocka,$(TEST_LIBS))
 FUZZ_ARGS     = -timeout=10 -rss_limit_mb=2048
 FUZZ_OPEN_ARGS = $(FUZZ_ARGS) -max_len=33000
 FUZZ_OPS_ARGS  = $(FUZZ_ARGS) -max_len=4096
+FUZZ_TUPLE_ARGS = $(FUZZ_ARGS) -max_len=4096
 FUZZ_CORPUS   = tests/torture/corpus
 
 TORTURE_TARGETS += torture-fuzz
@@ -49,11 +53,17 @@ $(FUZZ_DIR)/slice/fuzz_open: tests/torture/fuzz_open.c tests/torture/det_entropy
 $(FUZZ_DIR)/slice/fuzz_ops: tests/torture/fuzz_ops.c tests/torture/det_entropy.h tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_SLICE_FLAGS) $< -o $@ $(FUZZ_LIBS)
+$(FUZZ_DIR)/fuzz_tuple: tests/torture/fuzz_tuple.c tests/torture/fuzz_common.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) $< -o $@ $(FUZZ_LIBS)
+$(FUZZ_DIR)/slice/fuzz_tuple: tests/torture/fuzz_tuple.c tests/torture/fuzz_common.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_SLICE_FLAGS) $< -o $@ $(FUZZ_LIBS)
 $(FUZZ_DIR)/mkcorpus: tests/torture/fuzz_mkcorpus.c tests/torture/det_entropy.h tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $< -o $@ $(FUZZ_LIBS)
 
-torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops
+torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops $(FUZZ_DIR)/fuzz_tuple
 	@mkdir -p $(TORTURE_OUT); rm -f $(TORTURE_OUT)/fuzz.txt
 	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_open $(FUZZ_CORPUS)/open \
 	    $(FUZZ_DIR)/open $(FUZZ_SECONDS) "fuzz_open (file images, ASan+UBSan, $(FUZZ_SECONDS) s)" \
@@ -61,6 +71,9 @@ torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops
 	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_ops $(FUZZ_CORPUS)/ops \
 	    $(FUZZ_DIR)/ops $(FUZZ_SECONDS) "fuzz_ops (op sequences vs model, ASan+UBSan, $(FUZZ_SECONDS) s)" \
 	    $(TORTURE_OUT)/fuzz.txt $(FUZZ_OPS_ARGS)
+	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_tuple $(FUZZ_CORPUS)/tuple \
+	    $(FUZZ_DIR)/tuple $(FUZZ_SECONDS) "fuzz_tuple (tuple decoding, ASan+UBSan, $(FUZZ_SECONDS) s)" \
+	    $(TORTURE_OUT)/fuzz.txt $(FUZZ_TUPLE_ARGS)
 	@echo "| fuzz: engine bugs found and fixed (to date) | 3 | open took a previous meta page counting more pages than the file as its fallback, and digby_check sized a bitmap by that count (caec535) | a leaf with keys out of order was rebuilt with a prefix a middle key lacks: a wrapped key length, a read far outside the page (8d3f724) | DIGBY_OPEN_MMAP with a map of the meta pages only (a file of two pages, map_bytes below three pages) made no map and never made one later | regression tests in tests/regress.c and tests/api_errors.c (test_mmap_reads) |" \
 	    >> $(TORTURE_OUT)/fuzz.txt
 
@@ -68,7 +81,7 @@ torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops
 # (with checksums) fails on each and passes on the undamaged base file.
 FUZZ_CRAFTED_BAD = branch-self branch-shared-child ovindex-self
 
-slice-fuzz: $(FUZZ_DIR)/slice/fuzz_open $(FUZZ_DIR)/slice/fuzz_ops build/digby
+slice-fuzz: $(FUZZ_DIR)/slice/fuzz_open $(FUZZ_DIR)/slice/fuzz_ops $(FUZZ_DIR)/slice/fuzz_tuple build/digby
 	@tail -c +2 $(FUZZ_CORPUS)/open/seed-crafted-base-ro > $(FUZZ_DIR)/slice/crafted.digby; \
 	timeout 20 ./build/digby $(FUZZ_DIR)/slice/crafted.digby check > /dev/null || \
 	    { echo "FAILED: slice-fuzz: the crafted base file does not check clean"; exit 1; }; \
@@ -80,7 +93,7 @@ slice-fuzz: $(FUZZ_DIR)/slice/fuzz_open $(FUZZ_DIR)/slice/fuzz_ops build/digby
 	    fi; \
 	done; \
 	echo "==== slice-fuzz: crafted cycles ($(FUZZ_CRAFTED_BAD)) reported by digby check"
-	@for t in open ops; do \
+	@for t in open ops tuple; do \
 	    n=$$(ls $(FUZZ_CORPUS)/$$t | wc -l); \
 	    if ./$(FUZZ_DIR)/slice/fuzz_$$t -timeout=20 $(FUZZ_CORPUS)/$$t/* > $(FUZZ_DIR)/slice/$$t.log 2>&1; then \
 	        echo "==== slice-fuzz: fuzz_$$t: $$n corpus inputs replayed under ASan+UBSan, no failure"; \
@@ -94,3 +107,7 @@ fuzz-corpus: $(FUZZ_DIR)/mkcorpus
 	rm -rf $(FUZZ_CORPUS)/open/seed-* $(FUZZ_CORPUS)/ops/ops-*
 	mkdir -p $(FUZZ_CORPUS)/open $(FUZZ_CORPUS)/ops
 	./$(FUZZ_DIR)/mkcorpus $(FUZZ_CORPUS)/open $(FUZZ_CORPUS)/ops
+	rm -rf $(FUZZ_CORPUS)/tuple; mkdir -p $(FUZZ_CORPUS)/tuple
+	$(PYTHON) -c 'import sys; ls = [l.split() for l in open("tests/tuple_vectors/vectors.txt") if l[0] != "#"]; \
+	    [open("%s/seed-%03d" % (sys.argv[1], i), "wb").write(bytes.fromhex(l[1] if l[1] != "-" else "")) \
+	     for i, l in enumerate(ls) if i % 97 == 0]' $(FUZZ_CORPUS)/tuple
