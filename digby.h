@@ -210,7 +210,7 @@ extern "C" {
     X(DIGBY_WRONGKEY,   -16,  "wrong encryption key")                           \
     X(DIGBY_BADTXN,     -17,  "transaction is finished or used wrongly")        \
     X(DIGBY_CANTOPEN,   -18,  "cannot open the database file")                  \
-    X(DIGBY_CONSTRAINT, -19,  "unique constraint violated: a row has that index key already") \
+    X(DIGBY_CONSTRAINT, -19,  "unique constraint violated")                     \
     X(DIGBY_SCHEMA,     -20,  "schema differs from the record table's stored schema")
 
 typedef enum digby_result {
@@ -12694,7 +12694,8 @@ static int digby__rt_violation(digby_rtable *rt, const digby__ridx *x, const voi
     if (rc) return rc;
     memcpy(rt->cidx, x->name, sizeof(rt->cidx));
     rt->have_constraint = 1;
-    snprintf(rt->msg, sizeof(rt->msg), "unique index %s: another row has that key", x->name);
+    snprintf(rt->msg, sizeof(rt->msg), "unique index %s: another row has that key",
+             x->name);
     return DIGBY_CONSTRAINT;
 }
 

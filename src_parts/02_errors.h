@@ -21,7 +21,7 @@
     X(DIGBY_WRONGKEY,   -16,  "wrong encryption key")                           \
     X(DIGBY_BADTXN,     -17,  "transaction is finished or used wrongly")        \
     X(DIGBY_CANTOPEN,   -18,  "cannot open the database file")                  \
-    X(DIGBY_CONSTRAINT, -19,  "unique constraint violated: a row has that index key already") \
+    X(DIGBY_CONSTRAINT, -19,  "unique constraint violated")                     \
     X(DIGBY_SCHEMA,     -20,  "schema differs from the record table's stored schema")
 
 typedef enum digby_result {

@@ -236,7 +236,8 @@ static int digby__rt_violation(digby_rtable *rt, const digby__ridx *x, const voi
     if (rc) return rc;
     memcpy(rt->cidx, x->name, sizeof(rt->cidx));
     rt->have_constraint = 1;
-    snprintf(rt->msg, sizeof(rt->msg), "unique index %s: another row has that key", x->name);
+    snprintf(rt->msg, sizeof(rt->msg), "unique index %s: another row has that key",
+             x->name);
     return DIGBY_CONSTRAINT;
 }
 
