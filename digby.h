@@ -1166,6 +1166,10 @@ DIGBY_API int digby_tuple_range(const void *prefix, size_t prefix_len,
    each row has exactly its index entries and each entry leads to a row
    whose columns match it.
 
+   Threads: a handle, and every scan opened on it, belong to their
+   transaction and are used from its thread only (as digby_table and
+   digby_cursor handles are).
+
    Names of record tables, columns and indexes: 1 .. DIGBY_RECORD_MAX_NAME
    bytes of [A-Za-z0-9_], not starting with a digit (so that "NAME.INDEX"
    and "digby:schema" never collide); "primary" names the primary key and
@@ -13646,10 +13650,15 @@ static int digby__rt_check_one(void *ctx, const char *name)
 static int digby__rtable_check(digby_txn *txn, digby_check_report *rep)
 {
     digby__rcheck ck;
+    int rc;
     memset(&ck, 0, sizeof(ck));
     ck.txn = txn;
     ck.rep = rep;
-    return digby_rtable_list(txn, digby__rt_check_one, &ck);
+    rc = digby_rtable_list(txn, digby__rt_check_one, &ck);
+    if (rc == DIGBY_CORRUPT && rep && rep->message[0] == 0)
+        snprintf(rep->message, sizeof(rep->message),
+                 "record tables: " DIGBY__SCHEMA_TABLE " has an entry that names no table");
+    return rc;
 }
 /* ---- end 79_record_scan.c ---- */
 

@@ -20,6 +20,10 @@
    each row has exactly its index entries and each entry leads to a row
    whose columns match it.
 
+   Threads: a handle, and every scan opened on it, belong to their
+   transaction and are used from its thread only (as digby_table and
+   digby_cursor handles are).
+
    Names of record tables, columns and indexes: 1 .. DIGBY_RECORD_MAX_NAME
    bytes of [A-Za-z0-9_], not starting with a digit (so that "NAME.INDEX"
    and "digby:schema" never collide); "primary" names the primary key and

@@ -709,8 +709,13 @@ static int digby__rt_check_one(void *ctx, const char *name)
 static int digby__rtable_check(digby_txn *txn, digby_check_report *rep)
 {
     digby__rcheck ck;
+    int rc;
     memset(&ck, 0, sizeof(ck));
     ck.txn = txn;
     ck.rep = rep;
-    return digby_rtable_list(txn, digby__rt_check_one, &ck);
+    rc = digby_rtable_list(txn, digby__rt_check_one, &ck);
+    if (rc == DIGBY_CORRUPT && rep && rep->message[0] == 0)
+        snprintf(rep->message, sizeof(rep->message),
+                 "record tables: " DIGBY__SCHEMA_TABLE " has an entry that names no table");
+    return rc;
 }

@@ -1298,6 +1298,13 @@ static void test_check_damage(void **state)
     ASSERT_OK(digby_table_drop(w, "packages"));
     ASSERT_OK(digby_txn_commit(w));
     expect_check_says(f->db, "record table packages: its schema or one of its tables is damaged");
+    /* 7: a schema entry whose key is no table name */
+    ASSERT_OK(digby_txn_begin(f->db, 0, &w));
+    ASSERT_OK(digby_table_drop(w, "digby:schema"));
+    ASSERT_OK(digby_table_open(w, "digby:schema", DIGBY_TABLE_CREATE, &t));
+    ASSERT_OK(digby_txn_put(w, t, "\x02no name\x00", 9, "\x15\x01", 2, 0));
+    ASSERT_OK(digby_txn_commit(w));
+    expect_check_says(f->db, "digby:schema has an entry that names no table");
     ASSERT_OK(digby_txn_begin(f->db, 0, &w));
     ASSERT_OK(digby_table_drop(w, "digby:schema"));
     ASSERT_OK(digby_txn_commit(w));
