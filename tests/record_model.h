@@ -38,7 +38,7 @@
 #include "under_asan.h"
 
 #define rm_ROUNDS 16
-#define rm_BASE_OPS 160000.0
+#define rm_BASE_OPS 120000.0
 #define rm_DEFAULT_SEED 0x5eed0000c0de0012ULL
 
 enum { rm_OP_INSERT, rm_OP_UPDATE, rm_OP_UPSERT, rm_OP_DELETE, rm_OP_GET, rm_OP_INVALID, rm_OP_SCAN, rm_OP_ADDCOL,
