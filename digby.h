@@ -1392,8 +1392,8 @@ DIGBY_API const char *digby_rtable_message(const digby_rtable *rt);
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL argument, bad or taken name,
               bad type, NOT NULL, DIGBY_RECORD_MAX_COLUMNS reached);
               DIGBY_READONLY; DIGBY_BADTXN; DIGBY_POISONED; DIGBY_CORRUPT;
-              DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM (a failure writing the
-              schema poisons the transaction). */
+              DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM (a failure
+              writing the schema poisons the transaction). */
 DIGBY_API int digby_rtable_add_column(digby_rtable *rt, const digby_column *col);
 
 /* Add a secondary index and build it from every row, inside this
@@ -1480,7 +1480,8 @@ DIGBY_API int digby_rtable_delete(digby_rtable *rt, const digby_tuple_item *key,
    Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID (NULL argument; nkey
               or a key item's type wrong); DIGBY_BADTXN; DIGBY_POISONED;
               DIGBY_CORRUPT (the stored row does not decode, or does not
-              fit the schema); DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_NOMEM. */
+              fit the schema); DIGBY_NOFEATURE; DIGBY_IOERR (or DIGBY_FULL
+              when a VFS's read reports it); DIGBY_NOMEM. */
 DIGBY_API int digby_rtable_get(digby_rtable *rt, const digby_tuple_item *key,
                                size_t nkey, const digby_tuple_item **row,
                                size_t *ncolumns);
@@ -1502,7 +1503,8 @@ DIGBY_API int digby_rtable_constraint(digby_rtable *rt, digby_constraint *out);
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL rt or plan; a condition on an
               unknown column, a value of another type or NULL, an unknown
               op, unknown flags); DIGBY_NOTFOUND (q->index names no index);
-              DIGBY_BADTXN. */
+              DIGBY_BADTXN (the table was dropped); DIGBY_POISONED;
+              DIGBY_NOMEM. */
 DIGBY_API int digby_rtable_explain(digby_rtable *rt, const digby_query *q,
                                    digby_plan *plan);
 
@@ -1529,9 +1531,11 @@ DIGBY_API int digby_rscan_open(digby_rtable *rt, const digby_query *q,
 /* Move to the next row of the scan.
    Returns:   DIGBY_OK (a row); DIGBY_NOTFOUND (no more rows: the end or
               the limit); DIGBY_INVALID (NULL scan); DIGBY_BADTXN (the
-              table was dropped); DIGBY_POISONED; DIGBY_CORRUPT (a row or
+              table was dropped, or its schema changed since the scan
+              began); DIGBY_POISONED; DIGBY_CORRUPT (a row or
               index entry that does not decode, an index entry without its
-              row); DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_NOMEM. */
+              row); DIGBY_NOFEATURE; DIGBY_IOERR (or DIGBY_FULL when a VFS's
+              read reports it); DIGBY_NOMEM. */
 DIGBY_API int digby_rscan_next(digby_rscan *scan);
 
 /* The current row: ncolumns items in schema order.
