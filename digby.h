@@ -16,6 +16,8 @@
                            ownership, errors.
      05_tuple.h            The tuple codec: FoundationDB's tuple-layer
                            encoding, order-preserving keys.
+     06_record.h           The record layer: tables with schemas, secondary
+                           indexes, scans with a planner.
 
    The implementation (in the one file that defines DIGBY_IMPLEMENTATION):
      10_prelude.c          Implementation prelude: system headers, portability
@@ -72,6 +74,12 @@
                            data key rotation.
      76_tuple.c            The tuple codec: pack, unpack, compare and range of
                            FoundationDB tuples.
+     77_record_schema.c    Record tables: schemas (parsed, checked, stored as
+                           tuples), open, drop, changes.
+     78_record.c           Record rows: insert, update, upsert, delete and get,
+                           each with its index entries.
+     79_record_scan.c      Record scans: the planner, bounds from tuple ranges,
+                           filtering; the integrity check.
      80_strerror.c         Result code texts, generated from the same list as
                            the enum.
      84_check.c            digby_check and digby_stat: one iterative walk over
@@ -209,7 +217,9 @@ extern "C" {
     X(DIGBY_NOFEATURE,  -15,  "file needs a feature not compiled into this build") \
     X(DIGBY_WRONGKEY,   -16,  "wrong encryption key")                           \
     X(DIGBY_BADTXN,     -17,  "transaction is finished or used wrongly")        \
-    X(DIGBY_CANTOPEN,   -18,  "cannot open the database file")
+    X(DIGBY_CANTOPEN,   -18,  "cannot open the database file")                  \
+    X(DIGBY_CONSTRAINT, -19,  "unique constraint violated")                     \
+    X(DIGBY_SCHEMA,     -20,  "schema differs from the record table's stored schema")
 
 typedef enum digby_result {
 #define DIGBY__ENUM(name, value, text) name = value,
@@ -1207,6 +1217,412 @@ DIGBY_API int digby_tuple_range(const void *prefix, size_t prefix_len,
                                 void *lo, void *hi);
 /* ---- end 05_tuple.h ---- */
 
+/* ---- begin 06_record.h ---- */
+/* The record layer: tables with schemas, secondary indexes, scans with a planner.
+
+   A record table is a table of rows with named, typed columns, a primary
+   key of one or more columns and any number of secondary indexes, each on
+   one or more columns, unique or not.  It is stored in plain digby tables,
+   every key and value a FoundationDB tuple (05_tuple.h), so a dump of any
+   of them is a list of valid tuples (FORMAT.md section 12):
+     NAME          the rows: tuple(primary-key columns, in key order) ->
+                   tuple(the other columns, in column order)
+     NAME.INDEX    one table per secondary index: tuple(index columns, then
+                   the primary-key columns not among them) -> empty; a
+                   unique index: tuple(index columns) -> tuple(primary key),
+                   except entries with a NULL in an index column, which are
+                   stored as a non-unique index's (several NULLs are
+                   allowed in a unique index, as in SQLite)
+     digby:schema  the schemas: tuple(NAME) -> the schema as a tuple
+   Every change to a row changes its index entries in the same write
+   transaction: an abort leaves rows and indexes as they were, a commit
+   publishes both.  digby_check() proves, for every record table, that
+   each row has exactly its index entries and each entry leads to a row
+   whose columns match it.
+
+   Threads: a handle, and every scan opened on it, belong to their
+   transaction and are used from its thread only (as digby_table and
+   digby_cursor handles are).
+
+   Names of record tables, columns and indexes: 1 .. DIGBY_RECORD_MAX_NAME
+   bytes of [A-Za-z0-9_], not starting with a digit (so that "NAME.INDEX"
+   and "digby:schema" never collide); "primary" names the primary key and
+   is no index name.  A table may hold 1 .. DIGBY_RECORD_MAX_COLUMNS
+   columns.
+
+   Declaring a schema from static arrays (zeroed flags mean nullable and
+   not unique):
+
+       static const digby_column pkg_cols[] = {
+           {"name", DIGBY_TUPLE_STRING, DIGBY_COLUMN_NOT_NULL},
+           {"section", DIGBY_TUPLE_STRING, 0},
+           {"installed_size", DIGBY_TUPLE_INT, 0},
+       };
+       static const digby_index pkg_idx[] = {
+           {"by_section", "section, installed_size", 0},
+       };
+       static const digby_schema pkg = {pkg_cols, 3, "name", pkg_idx, 1};
+
+   Techniques: the FoundationDB Record Layer's model (records keyed by a
+   tuple of primary-key fields, index entries as tuple keys kept in the
+   record's transaction); SQLite's WITHOUT ROWID tables, its index choice
+   (equality constraints on the leading index columns, then one range
+   constraint: "The SQLite Query Optimizer Overview", section 2) and its
+   ALTER TABLE ... ADD COLUMN (rows written before read the new column as
+   NULL); the seed store's Scanner for the bounds (a bound on a prefix of
+   the key columns is the tuple range of that prefix). */
+
+#define DIGBY_RECORD_MAX_NAME 64       /* bytes in a table, column or index name */
+#define DIGBY_RECORD_MAX_COLUMNS 256   /* columns in a record table */
+
+#define DIGBY_COLUMN_NOT_NULL 0x1u     /* digby_column.flags: NULL is refused */
+#define DIGBY_INDEX_UNIQUE    0x1u     /* digby_index.flags: one row per key */
+#define DIGBY_RTABLE_CREATE   0x1u     /* digby_rtable_open: create if missing */
+#define DIGBY_SCAN_REVERSE    0x1u     /* digby_query.flags: descending order */
+
+typedef struct digby_rtable digby_rtable; /* a record table inside a transaction */
+typedef struct digby_rscan digby_rscan;   /* a scan over one */
+
+/* A column.  type: DIGBY_TUPLE_STRING, _BYTES, _INT (integers from
+   INT64_MIN to UINT64_MAX, given as DIGBY_TUPLE_INT or DIGBY_TUPLE_UINT
+   items), _DOUBLE, _BOOL or _UUID.  Primary-key columns are NOT NULL
+   whatever their flags say. */
+typedef struct digby_column {
+    const char *name;        /* NUL-terminated */
+    digby_tuple_type type;
+    uint32_t flags;          /* DIGBY_COLUMN_NOT_NULL */
+} digby_column;
+
+/* A secondary index. */
+typedef struct digby_index {
+    const char *name;        /* NUL-terminated */
+    const char *columns;     /* column names in index order, separated by
+                                commas (spaces around them are ignored):
+                                "section, installed_size" */
+    uint32_t flags;          /* DIGBY_INDEX_UNIQUE */
+} digby_index;
+
+/* A record table's schema.  The arrays are read during the call only. */
+typedef struct digby_schema {
+    const digby_column *columns;
+    size_t ncolumns;
+    const char *primary_key; /* column names in key order, as in
+                                digby_index.columns: "name" or "a, b" */
+    const digby_index *indexes;
+    size_t nindexes;         /* 0: none (indexes may then be NULL) */
+} digby_schema;
+
+/* What a DIGBY_CONSTRAINT was about (digby_rtable_constraint). */
+typedef struct digby_constraint {
+    const char *index;              /* the unique index's name */
+    const digby_tuple_item *key;    /* the primary key of the row holding
+                                       that index key already, in key order */
+    size_t nkey;
+    const void *packed_key;         /* the same as a packed tuple (its key in
+                                       the rows table) */
+    size_t packed_key_bytes;
+} digby_constraint;
+
+/* A condition on a column: column OP value. */
+typedef enum digby_where_op {
+    DIGBY_WHERE_EQ = 1,      /* = */
+    DIGBY_WHERE_LT = 2,      /* < */
+    DIGBY_WHERE_LE = 3,      /* <= */
+    DIGBY_WHERE_GT = 4,      /* > */
+    DIGBY_WHERE_GE = 5       /* >= */
+} digby_where_op;
+
+/* A condition.  value: of the column's type (an INT column also takes
+   DIGBY_TUPLE_UINT), never NULL.  Values compare in tuple order
+   (digby_tuple_compare: strings and bytes by unsigned bytes, doubles by
+   the IEEE 754 total order); a row whose column is NULL meets no
+   condition on it, as in SQL. */
+typedef struct digby_where {
+    const char *column;      /* NUL-terminated column name */
+    digby_where_op op;
+    digby_tuple_item value;
+} digby_where;
+
+/* A scan's request; a zeroed struct (or NULL) means every row in primary
+   key order. */
+typedef struct digby_query {
+    const digby_where *where;   /* all must hold (AND) */
+    size_t nwhere;
+    uint32_t flags;             /* DIGBY_SCAN_REVERSE */
+    uint64_t limit;             /* rows at most; 0: no limit */
+    const char *index;          /* NULL: the planner chooses; "primary" or
+                                   an index's name: scan that one */
+} digby_query;
+
+/* How a scan reads (digby_rtable_explain). */
+typedef struct digby_plan {
+    const char *index;          /* "primary" or the index's name (owned by
+                                   the rtable handle) */
+    int index_no;               /* -1: the primary key; else the index's
+                                   place in the schema's indexes */
+    uint32_t eq_columns;        /* leading key columns bounded by = */
+    uint32_t range;             /* 1: the next key column is bounded by a
+                                   range (< <= > >=) */
+    uint32_t filtered;          /* conditions checked on each row read
+                                   (every condition is; this counts those
+                                   the bounds do not already imply) */
+    uint32_t forced;            /* 1: digby_query.index chose it */
+    char text[256];             /* e.g. "SEARCH packages USING INDEX
+                                   by_section (section=? AND
+                                   installed_size>?)", "SCAN packages" */
+} digby_plan;
+
+/* Open (or create) a record table.
+   Params:    name: a record table name (see above).  schema: NULL to open
+              an existing table with the schema stored in the file; else
+              the schema, which an existing table's stored schema must
+              equal exactly (same columns in order with their types and NOT
+              NULL flags, same primary key, same indexes in order with
+              their columns and flags), and which creates a missing table
+              with DIGBY_RTABLE_CREATE (read-write transactions): its rows
+              table NAME, one table NAME.INDEX per index, and its entry in
+              digby:schema, none of which may exist yet.  flags: 0 or
+              DIGBY_RTABLE_CREATE.
+   Ownership: *out belongs to the transaction and is valid until it ends
+              or the table is dropped; opening the same name again in the
+              transaction gives the same handle.  The schema's arrays and
+              strings are copied.
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND (no such record table, and not
+              created); DIGBY_SCHEMA (the stored schema differs from the
+              one given); DIGBY_INVALID (NULL txn, name or out; a bad name;
+              unknown flags; CREATE without a schema; a malformed schema:
+              no columns or more than DIGBY_RECORD_MAX_COLUMNS, a bad or
+              repeated name, an unknown column type, an empty or unknown
+              or repeated column in a key list, no primary key, an index
+              named "primary"; digby_schema_check() says which);
+              DIGBY_EXISTS (creating: a table named NAME or NAME.INDEX
+              exists already, outside the record layer); DIGBY_VERSION
+              (the stored schema has an encoding version this build does
+              not read); DIGBY_READONLY (CREATE in a read-only transaction);
+              DIGBY_CORRUPT (a stored schema that does not decode, or a
+              table it names is missing); DIGBY_TOOBIG (NAME.INDEX longer
+              than digby_max_key_bytes() on small pages); DIGBY_POISONED;
+              DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM.
+   Technique: the schema is stored as a tuple (FORMAT.md section 12);
+              comparison is exact, as the FoundationDB Record Layer checks
+              a store's meta-data version before use. */
+DIGBY_API int digby_rtable_open(digby_txn *txn, const char *name,
+                                const digby_schema *schema, unsigned flags,
+                                digby_rtable **out);
+
+/* Check a schema as digby_rtable_open() would before creating a table,
+   and say what is wrong with it.
+   Params:    msg (out, may be NULL when msg_bytes is 0): a NUL-terminated
+              line, "" when the schema is good, cut to msg_bytes - 1 bytes.
+   Ownership: nothing is kept; allocates only through the C library (no
+              database is involved).
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL schema, msg NULL with msg_bytes
+              > 0, or a malformed schema: see digby_rtable_open());
+              DIGBY_NOMEM. */
+DIGBY_API int digby_schema_check(const digby_schema *schema, char *msg, size_t msg_bytes);
+
+/* Drop a record table: its rows table, every index table and its schema.
+   A handle to it, if open in this transaction, gives DIGBY_BADTXN from
+   then on.
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID (NULL txn, bad name);
+              DIGBY_READONLY; DIGBY_POISONED; DIGBY_CORRUPT; DIGBY_VERSION;
+              DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM.  A
+              failure after the first table is freed poisons the
+              transaction. */
+DIGBY_API int digby_rtable_drop(digby_txn *txn, const char *name);
+
+/* Call fn once per record table, in name order, with its name
+   (NUL-terminated, valid during the call only).  A non-zero return from fn
+   stops the walk and is returned.
+   Returns:   DIGBY_OK; fn's non-zero value; DIGBY_INVALID (NULL txn or fn);
+              DIGBY_POISONED; DIGBY_CORRUPT (a schema entry whose key is no
+              name); DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_NOMEM. */
+DIGBY_API int digby_rtable_list(digby_txn *txn,
+                                int (*fn)(void *ctx, const char *name), void *ctx);
+
+/* The table's schema, as stored (after any digby_rtable_add_column or
+   digby_rtable_add_index).  The key lists are given back as "a, b".
+   Ownership: *out and everything it points to belong to the handle, valid
+              until the schema changes or the transaction ends.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL rt or out); DIGBY_BADTXN (the
+              table was dropped). */
+DIGBY_API int digby_rtable_schema(digby_rtable *rt, const digby_schema **out);
+
+/* Number of rows, as the transaction sees them.  Reads no page.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL rt or rows); DIGBY_BADTXN. */
+DIGBY_API int digby_rtable_count(digby_rtable *rt, uint64_t *rows);
+
+/* Text about the last failure of a call on this handle ("" when the last
+   call succeeded): which column was of the wrong type, which name was
+   unknown, which index a constraint names.  Never NULL; NULL rt gives "".
+   Ownership: the handle's, valid until its next call. */
+DIGBY_API const char *digby_rtable_message(const digby_rtable *rt);
+
+/* Add a nullable column at the end, as SQLite's ALTER TABLE ... ADD
+   COLUMN: no row is rewritten; rows written before it read the column as
+   NULL.  The stored schema changes in this transaction.
+   Params:    col: a new name, a column type, flags 0 (NOT NULL would need
+              a value for every existing row: DIGBY_INVALID).
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL argument, bad or taken name,
+              bad type, NOT NULL, DIGBY_RECORD_MAX_COLUMNS reached);
+              DIGBY_READONLY; DIGBY_BADTXN; DIGBY_POISONED; DIGBY_CORRUPT;
+              DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM (a failure
+              writing the schema poisons the transaction). */
+DIGBY_API int digby_rtable_add_column(digby_rtable *rt, const digby_column *col);
+
+/* Add a secondary index and build it from every row, inside this
+   transaction (its table NAME.INDEX is created and filled; the schema
+   changes).  Costs a read of every row and a write per row.
+   Returns:   DIGBY_OK; DIGBY_CONSTRAINT (a unique index and two rows share
+              a key without NULLs: nothing is left of the index, the
+              transaction stays usable, digby_rtable_constraint() names
+              the index and one of the rows); DIGBY_INVALID (as in
+              digby_rtable_open's schema; a taken index name); DIGBY_EXISTS
+              (a table NAME.INDEX exists already); DIGBY_TOOBIG;
+              DIGBY_READONLY; DIGBY_BADTXN; DIGBY_POISONED; DIGBY_CORRUPT (a
+              row that does not decode); DIGBY_NOFEATURE; DIGBY_IOERR;
+              DIGBY_FULL; DIGBY_NOMEM (which poison the transaction). */
+DIGBY_API int digby_rtable_add_index(digby_rtable *rt, const digby_index *idx);
+
+/* Drop a secondary index: its table and its place in the schema.
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND (no index of that name);
+              DIGBY_INVALID; DIGBY_READONLY; DIGBY_BADTXN; DIGBY_POISONED;
+              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM (which
+              poison the transaction). */
+DIGBY_API int digby_rtable_drop_index(digby_rtable *rt, const char *index);
+
+/* Insert a row; fails if a row with its primary key exists.
+   Params:    row: ncolumns items, one per column in schema order; each
+              DIGBY_TUPLE_NULL or of the column's type (an INT column
+              also takes DIGBY_TUPLE_UINT); NULL only in nullable
+              columns.  Copied; the caller keeps ownership.
+   Every unique index is checked before anything is written: on
+   DIGBY_EXISTS, DIGBY_CONSTRAINT or DIGBY_INVALID nothing is written and
+   the transaction stays usable.  Each index gets its entry in this
+   transaction.
+   Returns:   DIGBY_OK; DIGBY_EXISTS (a row has that primary key);
+              DIGBY_CONSTRAINT (a unique index has the row's key, without
+              NULLs, already: digby_rtable_constraint() names the index
+              and the row holding it); DIGBY_INVALID (NULL rt or row,
+              ncolumns not the schema's count, an item of another type,
+              NULL in a NOT NULL or key column, malformed UTF-8, a bool
+              not 0 or 1; digby_rtable_message() names the column);
+              DIGBY_TOOBIG (a row or key of 4 GiB or more); DIGBY_READONLY;
+              DIGBY_BADTXN (the table was dropped); DIGBY_POISONED;
+              DIGBY_CORRUPT (a stored row or index entry that does not
+              decode); the errors of digby_txn_put() (which poison the
+              transaction). */
+DIGBY_API int digby_rtable_insert(digby_rtable *rt, const digby_tuple_item *row,
+                                  size_t ncolumns);
+
+/* Insert the row, or replace the row with its primary key (the index
+   entries of the old row go, the new row's come).
+   Returns:   DIGBY_OK; the errors of digby_rtable_insert() except
+              DIGBY_EXISTS (a present key's row is replaced). */
+DIGBY_API int digby_rtable_upsert(digby_rtable *rt, const digby_tuple_item *row,
+                                  size_t ncolumns);
+
+/* Replace the row whose primary key is key with row, which may have
+   another primary key (the row moves) and any other columns.  Only the
+   index entries that change are rewritten.
+   Params:    key: nkey items, the primary-key columns in key order.  row:
+              as in digby_rtable_insert().
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND (no row has that key); DIGBY_EXISTS
+              (the new primary key differs and another row has it);
+              DIGBY_INVALID (also: nkey not the key's column count, a key
+              item of another type); the other errors of
+              digby_rtable_insert(). */
+DIGBY_API int digby_rtable_update(digby_rtable *rt, const digby_tuple_item *key,
+                                  size_t nkey, const digby_tuple_item *row,
+                                  size_t ncolumns);
+
+/* Delete the row with this primary key and its index entries.
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID (NULL rt or key,
+              nkey or a key item's type wrong); DIGBY_READONLY;
+              DIGBY_BADTXN; DIGBY_POISONED; DIGBY_CORRUPT; the errors of
+              digby_txn_delete(). */
+DIGBY_API int digby_rtable_delete(digby_rtable *rt, const digby_tuple_item *key,
+                                  size_t nkey);
+
+/* Read the row with this primary key.
+   Params:    row (out): ncolumns (out) items, one per column in schema
+              order; DIGBY_TUPLE_NULL for NULL and for columns added after
+              the row was written.
+   Ownership: the items and the bytes they point to belong to the handle,
+              valid until its next call (any digby_rtable_* on rt) or the
+              transaction's end.
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID (NULL argument; nkey
+              or a key item's type wrong); DIGBY_BADTXN; DIGBY_POISONED;
+              DIGBY_CORRUPT (the stored row does not decode, or does not
+              fit the schema); DIGBY_NOFEATURE; DIGBY_IOERR (or DIGBY_FULL
+              when a VFS's read reports it); DIGBY_NOMEM. */
+DIGBY_API int digby_rtable_get(digby_rtable *rt, const digby_tuple_item *key,
+                               size_t nkey, const digby_tuple_item **row,
+                               size_t *ncolumns);
+
+/* After DIGBY_CONSTRAINT: which unique index, and which row has the key.
+   Params:    out (out): filled in.
+   Ownership: the strings and items belong to the handle, valid until its
+              next call or the transaction's end.
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND (the handle's last call did not end
+              in DIGBY_CONSTRAINT); DIGBY_INVALID (NULL rt or out). */
+DIGBY_API int digby_rtable_constraint(digby_rtable *rt, digby_constraint *out);
+
+/* How a scan with this request would read, without reading (SQLite's
+   EXPLAIN QUERY PLAN).  The planner takes the primary key or the
+   secondary index with the most leading columns bounded by = , then by
+   one range on the next column (ties: the primary key, then the first
+   index in the schema); with no condition on a leading key column it
+   scans the whole table in primary-key order.  q->index forces a choice.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL rt or plan; a condition on an
+              unknown column, a value of another type or NULL, an unknown
+              op, unknown flags); DIGBY_NOTFOUND (q->index names no index);
+              DIGBY_BADTXN (the table was dropped); DIGBY_POISONED;
+              DIGBY_NOMEM. */
+DIGBY_API int digby_rtable_explain(digby_rtable *rt, const digby_query *q,
+                                   digby_plan *plan);
+
+/* Start a scan: the rows meeting every condition, in the order of the
+   index the plan reads (ascending, or descending with DIGBY_SCAN_REVERSE),
+   at most q->limit.  q may be NULL (every row).  The conditions are
+   copied.  It starts before its first row: call digby_rscan_next().
+   Ownership: *out belongs to the transaction: close it with
+              digby_rscan_close() (the transaction's end frees it too; the
+              pointer is then dead).  Writes in the transaction during the
+              scan are allowed; the scan continues after the key it read
+              last.
+   Returns:   DIGBY_OK; the errors of digby_rtable_explain(); DIGBY_POISONED;
+              DIGBY_NOMEM.
+   Technique: the bounds are the seed store's Scanner's: with the
+              equality prefix P packed, a range x > v starts at the tuple
+              range of P+v's end (P+v+0xFF: 0xFF starts no tuple item),
+              x >= v at P+v, x < v ends before P+v, x <= v before
+              P+v+0xFF, and no bound ends before P+0xFF; NULLs (0x00) are
+              skipped when a range bounds the column. */
+DIGBY_API int digby_rscan_open(digby_rtable *rt, const digby_query *q,
+                               digby_rscan **out);
+
+/* Move to the next row of the scan.
+   Returns:   DIGBY_OK (a row); DIGBY_NOTFOUND (no more rows: the end or
+              the limit); DIGBY_INVALID (NULL scan); DIGBY_BADTXN (the
+              table was dropped, or its schema changed since the scan
+              began); DIGBY_POISONED; DIGBY_CORRUPT (a row or
+              index entry that does not decode, an index entry without its
+              row); DIGBY_NOFEATURE; DIGBY_IOERR (or DIGBY_FULL when a VFS's
+              read reports it); DIGBY_NOMEM. */
+DIGBY_API int digby_rscan_next(digby_rscan *scan);
+
+/* The current row: ncolumns items in schema order.
+   Ownership: the scan's, valid until it moves or closes.
+   Returns:   DIGBY_OK; DIGBY_NOTFOUND (before the first row or after the
+              last); DIGBY_INVALID (NULL argument). */
+DIGBY_API int digby_rscan_row(digby_rscan *scan, const digby_tuple_item **row,
+                              size_t *ncolumns);
+
+/* End a scan and free it.  NULL is accepted. */
+DIGBY_API void digby_rscan_close(digby_rscan *scan);
+/* ---- end 06_record.h ---- */
+
 #ifdef __cplusplus
 }
 #endif
@@ -1827,6 +2243,7 @@ struct digby_txn {
     int sep_tie;            /* txn->sep is a tie separator (FORMAT.md section 5) */
     digby__large_scratch *large;     /* large keys and values: readers, scratch */
     struct digby_blob *blob; /* the unfinished streaming put, if any */
+    struct digby_rtable *rtables; /* record tables opened (77_record_schema.c) */
     /* Branch pages this transaction keeps pinned until it ends, so that
        the upper levels of a tree cost no lock on later visits
        (digby__page_get).  Open addressing on pgno; held_cap entries (a
@@ -2098,6 +2515,7 @@ static digby__tree *digby__put_args(digby_txn *txn, digby_table *table, const vo
                                     size_t key_bytes, uint64_t val_bytes, unsigned flags,
                                     int *rc);
 
+static void digby__rtable_release_all(digby_txn *txn); /* 77_record_schema.c */
 static void digby__cursor_unpin_all(digby_cursor *c);
 static void digby__cursor_unmerge(digby_cursor *c);
 
@@ -9665,6 +10083,7 @@ static void digby__txn_release(digby_txn *txn)
     digby_db *db = txn->db;
     const digby_allocator *a = &db->alloc;
     digby_table *t, *tn;
+    digby__rtable_release_all(txn); /* before the cursors: frees scans */
     while (txn->cursors) digby_cursor_close(txn->cursors);
     digby__blob_discard(txn, 0);
     digby__large_scratch_release(txn);
@@ -12932,6 +13351,2355 @@ DIGBY_API int digby_tuple_range(const void *prefix, size_t prefix_len,
 }
 /* ---- end 76_tuple.c ---- */
 
+/* ---- begin 77_record_schema.c ---- */
+/* Record tables: schemas (parsed, checked, stored as tuples), open, drop, changes.
+
+   A schema lives in the digby table "digby:schema" under the key
+   tuple(NAME), its value the tuple of FORMAT.md section 12.  In memory a
+   handle keeps it as a digby__rschema: columns, the primary key and the
+   value tuple's columns as column numbers, and per index the columns of
+   its entry keys.  digby_rtable_open compares a given schema with the
+   stored one after both are in that form, so the comparison is exact. */
+
+#define DIGBY__SCHEMA_TABLE "digby:schema"
+#define DIGBY__SCHEMA_VERSION 1
+#define DIGBY__RT_NAME_CAP (DIGBY_RECORD_MAX_NAME + 1)
+
+typedef struct digby__rcol {
+    char name[DIGBY__RT_NAME_CAP];
+    digby_tuple_type type;
+    uint32_t flags;            /* DIGBY_COLUMN_NOT_NULL (always, for key columns) */
+    int key_pos;               /* place in the primary key, -1: none */
+    int val_pos;               /* place in the value tuple, -1: a key column */
+} digby__rcol;
+
+typedef struct digby__ridx {
+    char name[DIGBY__RT_NAME_CAP];
+    uint32_t flags;            /* DIGBY_INDEX_UNIQUE */
+    uint32_t ncols;            /* the index's own columns */
+    uint32_t nentry;           /* entry key columns: ncols, then the key
+                                  columns not among them */
+    uint32_t *entry;           /* nentry column numbers */
+    uint32_t *key_at;          /* per primary-key place: its place in entry */
+    char *colstr;              /* "a, b" (the public view) */
+    digby_table *table;        /* NAME.INDEX in the handle's transaction */
+} digby__ridx;
+
+typedef struct digby__rschema {
+    uint32_t ncols, nkey, nval, nidx;
+    uint32_t row_min;          /* value items every row has (columns added
+                                  later may be missing: NULL) */
+    digby__rcol *cols;
+    uint32_t *key;             /* nkey column numbers, key order */
+    uint32_t *val;             /* nval column numbers, value tuple order */
+    digby__ridx *idx;
+    /* the public view */
+    digby_column *vcols;
+    digby_index *vidx;
+    char *keystr;
+    digby_schema view;
+} digby__rschema;
+
+/* A row read back: its key and value bytes copied, decoded to one item per
+   column (strings point into bytes or arena). */
+typedef struct digby__rowbuf {
+    uint8_t *bytes; size_t cap;
+    uint8_t *arena; size_t arena_cap;
+    digby_tuple_item *tmp; size_t tmp_cap;
+    digby_tuple_item *row; size_t row_cap;
+    size_t key_bytes, val_bytes;   /* bytes[0, key_bytes) is the key */
+} digby__rowbuf;
+
+/* The packed keys and values of one write, at offsets in one buffer. */
+typedef struct digby__rpk { size_t off, len; } digby__rpk;
+
+struct digby_rtable {
+    struct digby_rtable *next;
+    digby_txn *txn;
+    int dropped;
+    uint64_t gen;                  /* bumped by every schema change */
+    char name[DIGBY__RT_NAME_CAP];
+    digby__rschema *s;
+    digby_table *rows;
+    /* scratch of the writes */
+    uint8_t *wb; size_t wb_len, wb_cap;
+    digby_tuple_item *items; size_t items_cap;   /* ncols + 1 items */
+    digby__rpk *ent; size_t ent_cap;             /* 4 per index */
+    digby__rowbuf out;             /* digby_rtable_get's row */
+    digby__rowbuf old;             /* the row a write replaces */
+    /* the last DIGBY_CONSTRAINT */
+    int have_constraint;
+    char cidx[DIGBY__RT_NAME_CAP];
+    digby__rowbuf ckey;            /* bytes: the existing row's key */
+    char msg[200];
+    struct digby_rscan *scans;
+};
+
+/* ---- names ------------------------------------------------------------- */
+
+/* 1 .. DIGBY_RECORD_MAX_NAME bytes of [A-Za-z0-9_], no leading digit. */
+static int digby__rt_name_ok(const char *p, size_t n)
+{
+    size_t i;
+    if (!p || n == 0 || n > DIGBY_RECORD_MAX_NAME) return 0;
+    if (p[0] >= '0' && p[0] <= '9') return 0;
+    for (i = 0; i < n; i++) {
+        char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* A NUL-terminated name's length, or 0 when it is no valid name. */
+static size_t digby__rt_cname(const char *p)
+{
+    size_t n = 0;
+    if (!p) return 0;
+    while (n <= DIGBY_RECORD_MAX_NAME && p[n]) n++;
+    return digby__rt_name_ok(p, n) ? n : 0;
+}
+
+static int digby__rt_type_ok(digby_tuple_type t)
+{
+    return t == DIGBY_TUPLE_BYTES || t == DIGBY_TUPLE_STRING || t == DIGBY_TUPLE_INT ||
+           t == DIGBY_TUPLE_DOUBLE || t == DIGBY_TUPLE_BOOL || t == DIGBY_TUPLE_UUID;
+}
+
+static const char *digby__rt_type_name(digby_tuple_type t)
+{
+    switch (t) {
+    case DIGBY_TUPLE_BYTES: return "bytes";
+    case DIGBY_TUPLE_STRING: return "string";
+    case DIGBY_TUPLE_INT: return "int";
+    case DIGBY_TUPLE_UINT: return "uint";
+    case DIGBY_TUPLE_DOUBLE: return "double";
+    case DIGBY_TUPLE_BOOL: return "bool";
+    case DIGBY_TUPLE_UUID: return "uuid";
+    case DIGBY_TUPLE_NESTED: return "nested";
+    case DIGBY_TUPLE_NULL: return "null";
+    default: return "unknown";
+    }
+}
+
+static int digby__rt_msg(char *msg, int rc, const char *fmt, const char *a, const char *b)
+{
+    if (msg) snprintf(msg, 200, fmt, a ? a : "", b ? b : "");
+    return rc;
+}
+
+static int digby__rt_col_find(const digby__rschema *s, const char *p, size_t n)
+{
+    uint32_t i;
+    for (i = 0; i < s->ncols; i++)
+        if (strlen(s->cols[i].name) == n && memcmp(s->cols[i].name, p, n) == 0) return (int)i;
+    return -1;
+}
+
+static int digby__rt_idx_find(const digby__rschema *s, const char *name)
+{
+    uint32_t i;
+    for (i = 0; i < s->nidx; i++)
+        if (strcmp(s->idx[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+/* ---- the in-memory schema ---------------------------------------------- */
+
+static void digby__rschema_free(const digby_allocator *a, digby__rschema *s)
+{
+    uint32_t i;
+    if (!s) return;
+    for (i = 0; s->idx && i < s->nidx; i++) {
+        digby__free(a, s->idx[i].entry);
+        digby__free(a, s->idx[i].key_at);
+        digby__free(a, s->idx[i].colstr);
+    }
+    digby__free(a, s->cols);
+    digby__free(a, s->key);
+    digby__free(a, s->val);
+    digby__free(a, s->idx);
+    digby__free(a, s->vcols);
+    digby__free(a, s->vidx);
+    digby__free(a, s->keystr);
+    digby__free(a, s);
+}
+
+/* A schema with room for ncols columns, nkey key columns and nidx indexes
+   (the per-index arrays come later), zeroed. */
+static digby__rschema *digby__rschema_new(const digby_allocator *a, size_t ncols,
+                                          size_t nkey, size_t nidx)
+{
+    digby__rschema *s = (digby__rschema *)digby__malloc(a, sizeof(*s));
+    if (!s) return NULL;
+    memset(s, 0, sizeof(*s));
+    s->cols = (digby__rcol *)digby__malloc(a, (ncols ? ncols : 1) * sizeof(digby__rcol));
+    s->key = (uint32_t *)digby__malloc(a, (nkey ? nkey : 1) * sizeof(uint32_t));
+    s->val = (uint32_t *)digby__malloc(a, (ncols ? ncols : 1) * sizeof(uint32_t));
+    s->idx = (digby__ridx *)digby__malloc(a, (nidx ? nidx : 1) * sizeof(digby__ridx));
+    if (!s->cols || !s->key || !s->val || !s->idx) {
+        digby__rschema_free(a, s);
+        return NULL;
+    }
+    memset(s->cols, 0, (ncols ? ncols : 1) * sizeof(digby__rcol));
+    memset(s->idx, 0, (nidx ? nidx : 1) * sizeof(digby__ridx));
+    return s;
+}
+
+/* "a, b" for the column numbers cols[0, n). */
+static char *digby__rt_colstr(const digby_allocator *a, const digby__rschema *s,
+                              const uint32_t *cols, uint32_t n)
+{
+    size_t len = 1, i;
+    char *out, *p;
+    for (i = 0; i < n; i++) len += strlen(s->cols[cols[i]].name) + 2;
+    out = (char *)digby__malloc(a, len);
+    if (!out) return NULL;
+    p = out;
+    for (i = 0; i < n; i++) {
+        size_t k = strlen(s->cols[cols[i]].name);
+        if (i) { *p++ = ','; *p++ = ' '; }
+        memcpy(p, s->cols[cols[i]].name, k);
+        p += k;
+    }
+    *p = 0;
+    return out;
+}
+
+/* Parse "a, b" into column numbers (at most max).  INVALID, with msg,
+   for an empty list or item, an unknown or repeated column. */
+static int digby__rt_parse_cols(const digby__rschema *s, const char *list, uint32_t *out,
+                                uint32_t max, uint32_t *n, char *msg, const char *what)
+{
+    const char *p = list;
+    uint32_t k = 0, j;
+    if (!list) return digby__rt_msg(msg, DIGBY_INVALID, "%s: no column list", what, NULL);
+    for (;;) {
+        const char *b;
+        size_t len;
+        int c;
+        while (*p == ' ' || *p == '\t') p++;
+        b = p;
+        while (*p && *p != ',' && *p != ' ' && *p != '\t') p++;
+        len = (size_t)(p - b);
+        while (*p == ' ' || *p == '\t') p++;
+        if (len == 0 || (*p && *p != ','))
+            return digby__rt_msg(msg, DIGBY_INVALID, "%s: malformed column list \"%s\"", what,
+                                 list);
+        c = digby__rt_col_find(s, b, len);
+        if (c < 0)
+            return digby__rt_msg(msg, DIGBY_INVALID, "%s: unknown column in \"%s\"", what, list);
+        for (j = 0; j < k; j++)
+            if (out[j] == (uint32_t)c)
+                return digby__rt_msg(msg, DIGBY_INVALID, "%s: column repeated in \"%s\"", what,
+                                     list);
+        if (k == max)
+            return digby__rt_msg(msg, DIGBY_INVALID, "%s: too many columns", what, NULL);
+        out[k++] = (uint32_t)c;
+        if (!*p) break;
+        p++; /* the comma */
+    }
+    *n = k;
+    return DIGBY_OK;
+}
+
+/* Set index i of s from its name, flags and column numbers: the entry key
+   columns and where the primary key lies in them (s->key set). */
+static int digby__rt_idx_set(const digby_allocator *a, digby__rschema *s, uint32_t i,
+                             const char *name, size_t name_len, uint32_t flags,
+                             const uint32_t *cols, uint32_t ncols)
+{
+    digby__ridx *x = &s->idx[i];
+    uint32_t k, j;
+    memset(x, 0, sizeof(*x));
+    memcpy(x->name, name, name_len);
+    x->name[name_len] = 0;
+    x->flags = flags;
+    x->ncols = ncols;
+    x->entry = (uint32_t *)digby__malloc(a, (ncols + s->nkey) * sizeof(uint32_t));
+    x->key_at = (uint32_t *)digby__malloc(a, (s->nkey ? s->nkey : 1) * sizeof(uint32_t));
+    if (!x->entry || !x->key_at) return DIGBY_NOMEM;
+    memcpy(x->entry, cols, ncols * sizeof(uint32_t));
+    x->nentry = ncols;
+    for (k = 0; k < s->nkey; k++) {
+        for (j = 0; j < x->nentry && x->entry[j] != s->key[k]; j++) {}
+        if (j == x->nentry) x->entry[x->nentry++] = s->key[k];
+        x->key_at[k] = j;
+    }
+    return DIGBY_OK;
+}
+
+/* Finish a schema whose columns, key, row_min and indexes are set: check
+   what the parts cannot (names distinct, types, flags), derive the value
+   columns and the public view.  INVALID with msg. */
+static int digby__rschema_finish(const digby_allocator *a, digby__rschema *s, char *msg)
+{
+    uint32_t i, j;
+    if (s->ncols == 0 || s->ncols > DIGBY_RECORD_MAX_COLUMNS)
+        return digby__rt_msg(msg, DIGBY_INVALID, "a table has 1 to 256 columns", NULL, NULL);
+    if (s->nkey == 0) return digby__rt_msg(msg, DIGBY_INVALID, "no primary key", NULL, NULL);
+    for (i = 0; i < s->ncols; i++) {
+        digby__rcol *c = &s->cols[i];
+        if (!digby__rt_name_ok(c->name, strlen(c->name)))
+            return digby__rt_msg(msg, DIGBY_INVALID, "bad column name \"%s\"", c->name, NULL);
+        if (!digby__rt_type_ok(c->type))
+            return digby__rt_msg(msg, DIGBY_INVALID, "column %s: bad type", c->name, NULL);
+        if (c->flags & ~DIGBY_COLUMN_NOT_NULL)
+            return digby__rt_msg(msg, DIGBY_INVALID, "column %s: unknown flags", c->name, NULL);
+        for (j = 0; j < i; j++)
+            if (strcmp(s->cols[j].name, c->name) == 0)
+                return digby__rt_msg(msg, DIGBY_INVALID, "column %s: name repeated%s", c->name,
+                                     NULL);
+        c->key_pos = -1;
+        c->val_pos = -1;
+    }
+    for (i = 0; i < s->nkey; i++) {
+        s->cols[s->key[i]].key_pos = (int)i;
+        s->cols[s->key[i]].flags |= DIGBY_COLUMN_NOT_NULL;
+    }
+    s->nval = 0;
+    for (i = 0; i < s->ncols; i++)
+        if (s->cols[i].key_pos < 0) {
+            s->cols[i].val_pos = (int)s->nval;
+            s->val[s->nval++] = i;
+        }
+    if (s->row_min > s->nval)
+        return digby__rt_msg(msg, DIGBY_INVALID, "bad row_min", NULL, NULL);
+    for (i = 0; i < s->nidx; i++) {
+        digby__ridx *x = &s->idx[i];
+        if (!digby__rt_name_ok(x->name, strlen(x->name)) || strcmp(x->name, "primary") == 0)
+            return digby__rt_msg(msg, DIGBY_INVALID, "bad index name \"%s\"", x->name, NULL);
+        if (x->flags & ~DIGBY_INDEX_UNIQUE)
+            return digby__rt_msg(msg, DIGBY_INVALID, "index %s: unknown flags", x->name, NULL);
+        for (j = 0; j < i; j++)
+            if (strcmp(s->idx[j].name, x->name) == 0)
+                return digby__rt_msg(msg, DIGBY_INVALID, "index %s: name repeated%s", x->name,
+                                     NULL);
+    }
+    /* the view */
+    s->vcols = (digby_column *)digby__malloc(a, s->ncols * sizeof(digby_column));
+    s->vidx = (digby_index *)digby__malloc(a, (s->nidx ? s->nidx : 1) * sizeof(digby_index));
+    s->keystr = digby__rt_colstr(a, s, s->key, s->nkey);
+    if (!s->vcols || !s->vidx || !s->keystr) return DIGBY_NOMEM;
+    for (i = 0; i < s->ncols; i++) {
+        s->vcols[i].name = s->cols[i].name;
+        s->vcols[i].type = s->cols[i].type;
+        s->vcols[i].flags = s->cols[i].flags;
+    }
+    for (i = 0; i < s->nidx; i++) {
+        digby__ridx *x = &s->idx[i];
+        x->colstr = digby__rt_colstr(a, s, x->entry, x->ncols);
+        if (!x->colstr) return DIGBY_NOMEM;
+        s->vidx[i].name = x->name;
+        s->vidx[i].columns = x->colstr;
+        s->vidx[i].flags = x->flags;
+    }
+    s->view.columns = s->vcols;
+    s->view.ncolumns = s->ncols;
+    s->view.primary_key = s->keystr;
+    s->view.indexes = s->nidx ? s->vidx : NULL;
+    s->view.nindexes = s->nidx;
+    return DIGBY_OK;
+}
+
+/* Build the in-memory form of a caller's schema, with extra_cols more
+   column slots and extra_idx more index slots left free (for changes).
+   INVALID with msg for every malformation. */
+static int digby__rschema_from_user(const digby_allocator *a, const digby_schema *u,
+                                    digby__rschema **out, char *msg)
+{
+    digby__rschema *s;
+    uint32_t i, tmp[DIGBY_RECORD_MAX_COLUMNS];
+    int rc;
+    *out = NULL;
+    if (!u->columns || u->ncolumns == 0 || u->ncolumns > DIGBY_RECORD_MAX_COLUMNS)
+        return digby__rt_msg(msg, DIGBY_INVALID, "a table has 1 to 256 columns", NULL, NULL);
+    if (u->nindexes && !u->indexes)
+        return digby__rt_msg(msg, DIGBY_INVALID, "nindexes without indexes", NULL, NULL);
+    if (u->nindexes > 65536)
+        return digby__rt_msg(msg, DIGBY_INVALID, "too many indexes", NULL, NULL);
+    s = digby__rschema_new(a, u->ncolumns, u->ncolumns, u->nindexes);
+    if (!s) return DIGBY_NOMEM;
+    s->ncols = (uint32_t)u->ncolumns;
+    for (i = 0; i < s->ncols; i++) {
+        const digby_column *c = &u->columns[i];
+        size_t n = digby__rt_cname(c->name);
+        if (!n) {
+            digby__rschema_free(a, s);
+            return digby__rt_msg(msg, DIGBY_INVALID, "column %s: bad name%s",
+                                 c->name ? "" : "(NULL)", NULL);
+        }
+        memcpy(s->cols[i].name, c->name, n + 1);
+        s->cols[i].type = c->type;
+        s->cols[i].flags = c->flags;
+    }
+    rc = digby__rt_parse_cols(s, u->primary_key, s->key, s->ncols, &s->nkey, msg, "primary key");
+    for (i = 0; rc == DIGBY_OK && i < u->nindexes; i++) {
+        const digby_index *x = &u->indexes[i];
+        size_t n = digby__rt_cname(x->name);
+        uint32_t nc = 0;
+        if (!n) {
+            rc = digby__rt_msg(msg, DIGBY_INVALID, "index %s: bad name%s",
+                               x->name ? x->name : "(NULL)", NULL);
+            break;
+        }
+        rc = digby__rt_parse_cols(s, x->columns, tmp, s->ncols, &nc, msg, x->name);
+        if (rc == DIGBY_OK) {
+            s->nidx = i + 1;
+            rc = digby__rt_idx_set(a, s, i, x->name, n, x->flags, tmp, nc);
+        }
+    }
+    if (rc == DIGBY_OK) {
+        /* the value tuple's length before any ADD COLUMN */
+        s->row_min = s->ncols - s->nkey;
+        rc = digby__rschema_finish(a, s, msg);
+    }
+    if (rc) { digby__rschema_free(a, s); return rc; }
+    *out = s;
+    return DIGBY_OK;
+}
+
+/* A copy of s with room for one more column and one more index. */
+static int digby__rschema_copy(const digby_allocator *a, const digby__rschema *s,
+                               digby__rschema **out)
+{
+    digby__rschema *c = digby__rschema_new(a, s->ncols + 1, s->nkey, s->nidx + 1);
+    uint32_t i;
+    int rc = DIGBY_OK;
+    *out = NULL;
+    if (!c) return DIGBY_NOMEM;
+    c->ncols = s->ncols;
+    c->nkey = s->nkey;
+    c->row_min = s->row_min;
+    memcpy(c->cols, s->cols, s->ncols * sizeof(digby__rcol));
+    memcpy(c->key, s->key, s->nkey * sizeof(uint32_t));
+    for (i = 0; i < s->nidx && rc == DIGBY_OK; i++) {
+        c->nidx = i + 1;
+        rc = digby__rt_idx_set(a, c, i, s->idx[i].name, strlen(s->idx[i].name),
+                               s->idx[i].flags, s->idx[i].entry, s->idx[i].ncols);
+        c->idx[i].table = s->idx[i].table;
+    }
+    if (rc) { digby__rschema_free(a, c); return rc; }
+    *out = c;
+    return DIGBY_OK;
+}
+
+/* Exact equality of two finished schemas (row_min aside: it is not the
+   caller's to give). */
+static int digby__rschema_equal(const digby__rschema *a, const digby__rschema *b)
+{
+    uint32_t i;
+    if (a->ncols != b->ncols || a->nkey != b->nkey || a->nidx != b->nidx) return 0;
+    for (i = 0; i < a->ncols; i++)
+        if (strcmp(a->cols[i].name, b->cols[i].name) != 0 || a->cols[i].type != b->cols[i].type ||
+            a->cols[i].flags != b->cols[i].flags)
+            return 0;
+    if (memcmp(a->key, b->key, a->nkey * sizeof(uint32_t)) != 0) return 0;
+    for (i = 0; i < a->nidx; i++) {
+        const digby__ridx *x = &a->idx[i], *y = &b->idx[i];
+        if (strcmp(x->name, y->name) != 0 || x->flags != y->flags || x->ncols != y->ncols ||
+            memcmp(x->entry, y->entry, x->ncols * sizeof(uint32_t)) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- the stored form (FORMAT.md section 12.2) ---------------------------- */
+
+/* Pack s: (1, ((name, type, flags), ...), (key column, ...),
+   ((name, flags, (column, ...)), ...), row_min).  *out is allocated. */
+static int digby__rschema_encode(const digby_allocator *a, const digby__rschema *s,
+                                 uint8_t **out, size_t *len)
+{
+    size_t nitems = 5 + 4 * (size_t)s->ncols + s->nkey + 4 * (size_t)s->nidx, i, n = 0;
+    digby_tuple_item *it, *top, *cols, *key, *idx;
+    uint8_t *buf = NULL;
+    int rc;
+    for (i = 0; i < s->nidx; i++) nitems += s->idx[i].ncols;
+    it = (digby_tuple_item *)digby__malloc(a, nitems * sizeof(*it));
+    if (!it) return DIGBY_NOMEM;
+    memset(it, 0, nitems * sizeof(*it));
+    top = it;
+    n = 5;
+    cols = it + n;
+    n += s->ncols;
+    for (i = 0; i < s->ncols; i++) {
+        digby_tuple_item *c = it + n;
+        n += 3;
+        c[0].type = DIGBY_TUPLE_STRING;
+        c[0].v.s.ptr = s->cols[i].name;
+        c[0].v.s.len = strlen(s->cols[i].name);
+        c[1].type = DIGBY_TUPLE_INT;
+        c[1].v.i = (int64_t)s->cols[i].type;
+        c[2].type = DIGBY_TUPLE_INT;
+        c[2].v.i = (int64_t)s->cols[i].flags;
+        cols[i].type = DIGBY_TUPLE_NESTED;
+        cols[i].v.nested.items = c;
+        cols[i].v.nested.count = 3;
+    }
+    key = it + n;
+    n += s->nkey;
+    for (i = 0; i < s->nkey; i++) {
+        key[i].type = DIGBY_TUPLE_INT;
+        key[i].v.i = (int64_t)s->key[i];
+    }
+    idx = it + n;
+    n += s->nidx;
+    for (i = 0; i < s->nidx; i++) {
+        digby_tuple_item *x = it + n, *xc;
+        uint32_t j;
+        n += 3;
+        xc = it + n;
+        n += s->idx[i].ncols;
+        x[0].type = DIGBY_TUPLE_STRING;
+        x[0].v.s.ptr = s->idx[i].name;
+        x[0].v.s.len = strlen(s->idx[i].name);
+        x[1].type = DIGBY_TUPLE_INT;
+        x[1].v.i = (int64_t)s->idx[i].flags;
+        x[2].type = DIGBY_TUPLE_NESTED;
+        x[2].v.nested.items = xc;
+        x[2].v.nested.count = s->idx[i].ncols;
+        for (j = 0; j < s->idx[i].ncols; j++) {
+            xc[j].type = DIGBY_TUPLE_INT;
+            xc[j].v.i = (int64_t)s->idx[i].entry[j];
+        }
+        idx[i].type = DIGBY_TUPLE_NESTED;
+        idx[i].v.nested.items = x;
+        idx[i].v.nested.count = 3;
+    }
+    DIGBY_ASSERT(n == nitems);
+    top[0].type = DIGBY_TUPLE_INT;
+    top[0].v.i = DIGBY__SCHEMA_VERSION;
+    top[1].type = DIGBY_TUPLE_NESTED;
+    top[1].v.nested.items = cols;
+    top[1].v.nested.count = s->ncols;
+    top[2].type = DIGBY_TUPLE_NESTED;
+    top[2].v.nested.items = key;
+    top[2].v.nested.count = s->nkey;
+    top[3].type = DIGBY_TUPLE_NESTED;
+    top[3].v.nested.items = idx;
+    top[3].v.nested.count = s->nidx;
+    top[4].type = DIGBY_TUPLE_INT;
+    top[4].v.i = (int64_t)s->row_min;
+    rc = digby_tuple_pack(top, 5, NULL, 0, len);
+    if (rc == DIGBY_TOOBIG || rc == DIGBY_OK) {
+        buf = (uint8_t *)digby__malloc(a, *len ? *len : 1);
+        rc = buf ? digby_tuple_pack(top, 5, buf, *len, len) : DIGBY_NOMEM;
+    }
+    digby__free(a, it);
+    if (rc) { digby__free(a, buf); return rc; }
+    *out = buf;
+    return DIGBY_OK;
+}
+
+/* An INT item in [0, max]. */
+static int digby__rt_small(const digby_tuple_item *it, uint32_t max, uint32_t *out)
+{
+    if (it->type != DIGBY_TUPLE_INT || it->v.i < 0 || (uint64_t)it->v.i > max) return 0;
+    *out = (uint32_t)it->v.i;
+    return 1;
+}
+
+/* Decode a stored schema.  CORRUPT for anything malformed; VERSION for an
+   encoding version this build does not read. */
+static int digby__rschema_decode(digby_txn *txn, const void *val, size_t vlen,
+                                 digby__rschema **out)
+{
+    const digby_allocator *a = &txn->db->alloc;
+    digby_tuple_item *it = NULL;
+    size_t count = 0, need = 0, arena_need = 0, i;
+    digby__rschema *s = NULL;
+    uint32_t tmp[DIGBY_RECORD_MAX_COLUMNS];
+    const digby_tuple_item *cols, *key, *idx;
+    int rc;
+    *out = NULL;
+    rc = digby_tuple_unpack(val, vlen, NULL, 0, &count, NULL, 0, &need, &arena_need);
+    if (rc != DIGBY_OK && rc != DIGBY_TOOBIG) return DIGBY__CORRUPT(txn->db, 0);
+    /* names hold no 0x00, so nothing needs the arena */
+    if (arena_need || count != 5 || need > 16 * (size_t)DIGBY_RECORD_MAX_COLUMNS * 65536)
+        return DIGBY__CORRUPT(txn->db, 0);
+    it = (digby_tuple_item *)digby__malloc(a, need * sizeof(*it));
+    if (!it) return DIGBY_NOMEM;
+    rc = digby_tuple_unpack(val, vlen, it, need, &count, NULL, 0, NULL, NULL);
+    if (rc) goto corrupt;
+    if (it[0].type != DIGBY_TUPLE_INT) goto corrupt;
+    if (it[0].v.i != DIGBY__SCHEMA_VERSION) { digby__free(a, it); return DIGBY_VERSION; }
+    if (it[1].type != DIGBY_TUPLE_NESTED || it[2].type != DIGBY_TUPLE_NESTED ||
+        it[3].type != DIGBY_TUPLE_NESTED || it[4].type != DIGBY_TUPLE_INT)
+        goto corrupt;
+    cols = it[1].v.nested.items;
+    key = it[2].v.nested.items;
+    idx = it[3].v.nested.items;
+    if (it[1].v.nested.count == 0 || it[1].v.nested.count > DIGBY_RECORD_MAX_COLUMNS ||
+        it[2].v.nested.count == 0 || it[2].v.nested.count > it[1].v.nested.count ||
+        it[3].v.nested.count > 65536)
+        goto corrupt;
+    s = digby__rschema_new(a, it[1].v.nested.count, it[2].v.nested.count,
+                           it[3].v.nested.count);
+    if (!s) { digby__free(a, it); return DIGBY_NOMEM; }
+    s->ncols = (uint32_t)it[1].v.nested.count;
+    for (i = 0; i < s->ncols; i++) {
+        const digby_tuple_item *c = cols[i].v.nested.items;
+        uint32_t type, flags;
+        if (cols[i].type != DIGBY_TUPLE_NESTED || cols[i].v.nested.count != 3 ||
+            c[0].type != DIGBY_TUPLE_STRING || !digby__rt_name_ok((const char *)c[0].v.s.ptr,
+                                                                  c[0].v.s.len) ||
+            !digby__rt_small(&c[1], 255, &type) || !digby__rt_small(&c[2], 0xffff, &flags))
+            goto corrupt;
+        memcpy(s->cols[i].name, c[0].v.s.ptr, c[0].v.s.len);
+        s->cols[i].name[c[0].v.s.len] = 0;
+        s->cols[i].type = (digby_tuple_type)type;
+        s->cols[i].flags = flags;
+    }
+    s->nkey = (uint32_t)it[2].v.nested.count;
+    for (i = 0; i < s->nkey; i++) {
+        size_t j;
+        if (!digby__rt_small(&key[i], s->ncols - 1, &s->key[i])) goto corrupt;
+        for (j = 0; j < i; j++)
+            if (s->key[j] == s->key[i]) goto corrupt;
+    }
+    for (i = 0; i < it[3].v.nested.count; i++) {
+        const digby_tuple_item *x = idx[i].v.nested.items, *xc;
+        uint32_t flags, nc, j, k;
+        if (idx[i].type != DIGBY_TUPLE_NESTED || idx[i].v.nested.count != 3 ||
+            x[0].type != DIGBY_TUPLE_STRING ||
+            !digby__rt_name_ok((const char *)x[0].v.s.ptr, x[0].v.s.len) ||
+            !digby__rt_small(&x[1], 0xffff, &flags) || x[2].type != DIGBY_TUPLE_NESTED ||
+            x[2].v.nested.count == 0 || x[2].v.nested.count > s->ncols)
+            goto corrupt;
+        xc = x[2].v.nested.items;
+        nc = (uint32_t)x[2].v.nested.count;
+        for (j = 0; j < nc; j++) {
+            if (!digby__rt_small(&xc[j], s->ncols - 1, &tmp[j])) goto corrupt;
+            for (k = 0; k < j; k++)
+                if (tmp[k] == tmp[j]) goto corrupt;
+        }
+        s->nidx = (uint32_t)i + 1;
+        rc = digby__rt_idx_set(a, s, (uint32_t)i, (const char *)x[0].v.s.ptr, x[0].v.s.len, flags,
+                               tmp, nc);
+        if (rc) { digby__free(a, it); digby__rschema_free(a, s); return rc; }
+    }
+    if (!digby__rt_small(&it[4], DIGBY_RECORD_MAX_COLUMNS, &s->row_min)) goto corrupt;
+    rc = digby__rschema_finish(a, s, NULL);
+    if (rc == DIGBY_NOMEM) { digby__free(a, it); digby__rschema_free(a, s); return rc; }
+    if (rc) goto corrupt;
+    digby__free(a, it);
+    *out = s;
+    return DIGBY_OK;
+corrupt:
+    digby__free(a, it);
+    digby__rschema_free(a, s);
+    return DIGBY__CORRUPT(txn->db, 0);
+}
+
+/* ---- the schema table ---------------------------------------------------- */
+
+/* Pack tuple(name) into buf (cap 3 + 2 * DIGBY_RECORD_MAX_NAME: names hold
+   no 0x00, so no escapes). */
+static size_t digby__rt_name_key(const char *name, uint8_t *buf, size_t cap)
+{
+    digby_tuple_item it;
+    size_t len = 0;
+    memset(&it, 0, sizeof(it));
+    it.type = DIGBY_TUPLE_STRING;
+    it.v.s.ptr = name;
+    it.v.s.len = strlen(name);
+    if (digby_tuple_pack(&it, 1, buf, cap, &len) != DIGBY_OK) return 0;
+    return len;
+}
+
+/* The schema table; DIGBY_NOTFOUND when it does not exist (create: make
+   it). */
+static int digby__rt_schema_table(digby_txn *txn, int create, digby_table **out)
+{
+    return digby_table_open(txn, DIGBY__SCHEMA_TABLE, create ? DIGBY_TABLE_CREATE : 0, out);
+}
+
+/* Read and decode the stored schema of `name`: NOTFOUND when none. */
+static int digby__rt_schema_load(digby_txn *txn, const char *name, digby__rschema **out)
+{
+    digby_table *cat;
+    uint8_t key[3 + 2 * DIGBY_RECORD_MAX_NAME];
+    size_t klen = digby__rt_name_key(name, key, sizeof(key)), vlen;
+    const void *val;
+    int rc;
+    *out = NULL;
+    rc = digby__rt_schema_table(txn, 0, &cat);
+    if (rc) return rc;
+    rc = digby_txn_get(txn, cat, key, klen, &val, &vlen, NULL);
+    if (rc) return rc;
+    return digby__rschema_decode(txn, val, vlen, out);
+}
+
+static int digby__rt_schema_store(digby_txn *txn, const char *name, const digby__rschema *s)
+{
+    digby_table *cat;
+    uint8_t key[3 + 2 * DIGBY_RECORD_MAX_NAME], *val = NULL;
+    size_t klen = digby__rt_name_key(name, key, sizeof(key)), vlen = 0;
+    int rc = digby__rt_schema_table(txn, 1, &cat);
+    if (rc == DIGBY_OK) rc = digby__rschema_encode(&txn->db->alloc, s, &val, &vlen);
+    if (rc == DIGBY_OK) rc = digby_txn_put(txn, cat, key, klen, val, vlen, 0);
+    digby__free(&txn->db->alloc, val);
+    return rc;
+}
+
+/* "NAME.INDEX" */
+static void digby__rt_idx_table_name(const char *table, const char *index, char *out)
+{
+    size_t a = strlen(table), b = strlen(index);
+    memcpy(out, table, a);
+    out[a] = '.';
+    memcpy(out + a + 1, index, b + 1);
+}
+
+/* ---- handles --------------------------------------------------------- */
+
+static void digby__rowbuf_free(const digby_allocator *a, digby__rowbuf *b)
+{
+    digby__free(a, b->bytes);
+    digby__free(a, b->arena);
+    digby__free(a, b->tmp);
+    digby__free(a, b->row);
+    memset(b, 0, sizeof(*b));
+}
+
+static void digby__rscan_free_all(digby_rtable *rt); /* 79_record_scan.c */
+
+static void digby__rtable_free(digby_rtable *rt)
+{
+    const digby_allocator *a = &rt->txn->db->alloc;
+    digby__rscan_free_all(rt);
+    digby__rschema_free(a, rt->s);
+    digby__free(a, rt->wb);
+    digby__free(a, rt->items);
+    digby__free(a, rt->ent);
+    digby__rowbuf_free(a, &rt->out);
+    digby__rowbuf_free(a, &rt->old);
+    digby__rowbuf_free(a, &rt->ckey);
+    digby__free(a, rt);
+}
+
+/* The transaction ends: free every handle and scan (their cursors are
+   the transaction's, closed by it). */
+static void digby__rtable_release_all(digby_txn *txn)
+{
+    while (txn->rtables) {
+        digby_rtable *rt = txn->rtables;
+        txn->rtables = rt->next;
+        digby__rtable_free(rt);
+    }
+}
+
+/* Size the handle's scratch for its schema. */
+static int digby__rt_scratch(digby_rtable *rt)
+{
+    const digby_allocator *a = &rt->txn->db->alloc;
+    size_t n = (size_t)rt->s->ncols + 1, e = 4 * (size_t)rt->s->nidx + 4;
+    if (rt->items_cap < n) {
+        digby_tuple_item *p = (digby_tuple_item *)digby__realloc(a, rt->items, n * sizeof(*p));
+        if (!p) return DIGBY_NOMEM;
+        rt->items = p;
+        rt->items_cap = n;
+    }
+    if (rt->ent_cap < e) {
+        digby__rpk *p = (digby__rpk *)digby__realloc(a, rt->ent, e * sizeof(*p));
+        if (!p) return DIGBY_NOMEM;
+        rt->ent = p;
+        rt->ent_cap = e;
+    }
+    return DIGBY_OK;
+}
+
+/* Open the tables of s in the handle's transaction: rows and indexes.  A
+   missing one is CORRUPT (the schema says it exists). */
+static int digby__rt_open_tables(digby_rtable *rt, digby__rschema *s)
+{
+    char tname[2 * DIGBY__RT_NAME_CAP + 1];
+    uint32_t i;
+    int rc = digby_table_open(rt->txn, rt->name, 0, &rt->rows);
+    for (i = 0; rc == DIGBY_OK && i < s->nidx; i++) {
+        digby__rt_idx_table_name(rt->name, s->idx[i].name, tname);
+        rc = digby_table_open(rt->txn, tname, 0, &s->idx[i].table);
+    }
+    if (rc == DIGBY_NOTFOUND) rc = DIGBY__CORRUPT(rt->txn->db, 0);
+    return rc;
+}
+
+/* Names of a new table's tables must be free: EXISTS, or TOOBIG/INVALID
+   from digby_table_open for a name it refuses. */
+static int digby__rt_table_free(digby_txn *txn, const char *tname)
+{
+    digby_table *t;
+    int rc = digby_table_open(txn, tname, 0, &t);
+    if (rc == DIGBY_OK) return DIGBY_EXISTS;
+    return rc == DIGBY_NOTFOUND ? DIGBY_OK : rc;
+}
+
+static digby_rtable *digby__rt_find(digby_txn *txn, const char *name)
+{
+    digby_rtable *rt;
+    for (rt = txn->rtables; rt; rt = rt->next)
+        if (!rt->dropped && strcmp(rt->name, name) == 0) return rt;
+    return NULL;
+}
+
+/* Create the tables and the schema entry of a new record table. */
+static int digby__rt_create(digby_rtable *rt, digby__rschema *s)
+{
+    char tname[2 * DIGBY__RT_NAME_CAP + 1];
+    uint32_t i;
+    int rc = digby__rt_table_free(rt->txn, rt->name);
+    for (i = 0; rc == DIGBY_OK && i < s->nidx; i++) {
+        digby__rt_idx_table_name(rt->name, s->idx[i].name, tname);
+        rc = digby__rt_table_free(rt->txn, tname);
+    }
+    if (rc) return rc;
+    /* everything is checked: from here on a failure is the store's */
+    rc = digby_table_open(rt->txn, rt->name, DIGBY_TABLE_CREATE, &rt->rows);
+    for (i = 0; rc == DIGBY_OK && i < s->nidx; i++) {
+        digby__rt_idx_table_name(rt->name, s->idx[i].name, tname);
+        rc = digby_table_open(rt->txn, tname, DIGBY_TABLE_CREATE, &s->idx[i].table);
+    }
+    if (rc == DIGBY_OK) rc = digby__rt_schema_store(rt->txn, rt->name, s);
+    if (rc) rt->txn->poisoned = 1;
+    return rc;
+}
+
+DIGBY_API int digby_rtable_open(digby_txn *txn, const char *name, const digby_schema *schema,
+                                unsigned flags, digby_rtable **out)
+{
+    const digby_allocator *a;
+    digby__rschema *stored = NULL, *given = NULL;
+    digby_rtable *rt;
+    size_t n;
+    int rc;
+    if (!out) return DIGBY_INVALID;
+    *out = NULL;
+    if (!txn || !(n = digby__rt_cname(name)) || (flags & ~DIGBY_RTABLE_CREATE))
+        return DIGBY_INVALID;
+    if ((flags & DIGBY_RTABLE_CREATE) && !schema) return DIGBY_INVALID;
+    if (txn->poisoned) return DIGBY_POISONED;
+    a = &txn->db->alloc;
+    rt = (digby_rtable *)digby__malloc(a, sizeof(*rt));
+    if (!rt) return DIGBY_NOMEM;
+    memset(rt, 0, sizeof(*rt));
+    rt->txn = txn;
+    memcpy(rt->name, name, n + 1);
+    if (schema) {
+        rc = digby__rschema_from_user(a, schema, &given, rt->msg);
+        if (rc) goto fail;
+    }
+    {
+        digby_rtable *have = digby__rt_find(txn, name);
+        if (have) {
+            rc = given && !digby__rschema_equal(given, have->s) ? DIGBY_SCHEMA : DIGBY_OK;
+            if (rc == DIGBY_OK) *out = have;
+            else snprintf(have->msg, sizeof(have->msg), "table %s: stored schema differs", name);
+            goto fail;
+        }
+    }
+    rc = digby__rt_schema_load(txn, name, &stored);
+    if (rc == DIGBY_OK) {
+        if (given && !digby__rschema_equal(given, stored)) {
+            rc = DIGBY_SCHEMA;
+            goto fail;
+        }
+        rt->s = stored;
+        stored = NULL;
+        rc = digby__rt_open_tables(rt, rt->s);
+    } else if (rc == DIGBY_NOTFOUND) {
+        if (!(flags & DIGBY_RTABLE_CREATE)) goto fail;
+        if (txn->rdonly) { rc = DIGBY_READONLY; goto fail; }
+        rt->s = given;
+        given = NULL;
+        rc = digby__rt_create(rt, rt->s);
+    }
+    if (rc == DIGBY_OK) rc = digby__rt_scratch(rt);
+    if (rc) goto fail;
+    digby__rschema_free(a, given);
+    rt->next = txn->rtables;
+    txn->rtables = rt;
+    *out = rt;
+    return DIGBY_OK;
+fail:
+    digby__rschema_free(a, given);
+    digby__rschema_free(a, stored);
+    digby__rtable_free(rt);
+    return rc;
+}
+
+DIGBY_API int digby_schema_check(const digby_schema *schema, char *msg, size_t msg_bytes)
+{
+    digby_allocator a;
+    digby__rschema *s = NULL;
+    char text[200];
+    int rc;
+    memset(&a, 0, sizeof(a));
+    text[0] = 0;
+    if (msg && msg_bytes) msg[0] = 0;
+    if ((!msg && msg_bytes) || !schema) return DIGBY_INVALID;
+    rc = digby__rschema_from_user(&a, schema, &s, text);
+    digby__rschema_free(&a, s);
+    if (msg && msg_bytes) {
+        size_t n = strlen(text);
+        if (n >= msg_bytes) n = msg_bytes - 1;
+        memcpy(msg, text, n);
+        msg[n] = 0;
+    }
+    return rc;
+}
+
+DIGBY_API int digby_rtable_drop(digby_txn *txn, const char *name)
+{
+    digby__rschema *s = NULL;
+    digby_table *cat;
+    char tname[2 * DIGBY__RT_NAME_CAP + 1];
+    uint8_t key[3 + 2 * DIGBY_RECORD_MAX_NAME];
+    size_t klen;
+    uint32_t i;
+    int rc;
+    if (!txn || !digby__rt_cname(name)) return DIGBY_INVALID;
+    if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
+    rc = digby__rt_schema_load(txn, name, &s);
+    if (rc) return rc;
+    /* from here on every failure is the store's and poisons */
+    for (i = 0; rc == DIGBY_OK && i < s->nidx; i++) {
+        digby__rt_idx_table_name(name, s->idx[i].name, tname);
+        rc = digby_table_drop(txn, tname);
+    }
+    if (rc == DIGBY_OK) rc = digby_table_drop(txn, name);
+    if (rc == DIGBY_NOTFOUND) rc = DIGBY__CORRUPT(txn->db, 0);
+    klen = digby__rt_name_key(name, key, sizeof(key));
+    if (rc == DIGBY_OK) rc = digby__rt_schema_table(txn, 0, &cat);
+    if (rc == DIGBY_OK) rc = digby_txn_delete(txn, cat, key, klen);
+    digby__rschema_free(&txn->db->alloc, s);
+    if (rc) {
+        txn->poisoned = 1;
+        return rc;
+    }
+    {
+        digby_rtable *rt = digby__rt_find(txn, name);
+        if (rt) rt->dropped = 1;
+    }
+    return DIGBY_OK;
+}
+
+DIGBY_API int digby_rtable_list(digby_txn *txn, int (*fn)(void *ctx, const char *name),
+                                void *ctx)
+{
+    digby_table *cat;
+    digby_cursor *c;
+    int rc;
+    if (!txn || !fn) return DIGBY_INVALID;
+    if (txn->poisoned) return DIGBY_POISONED;
+    rc = digby__rt_schema_table(txn, 0, &cat);
+    if (rc == DIGBY_NOTFOUND) return DIGBY_OK;
+    if (rc) return rc;
+    rc = digby_cursor_open(txn, cat, &c);
+    if (rc) return rc;
+    for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
+        const void *k;
+        size_t kl, count = 0;
+        digby_tuple_item it;
+        char name[DIGBY__RT_NAME_CAP];
+        int r;
+        rc = digby_cursor_get(c, &k, &kl, NULL, NULL, NULL);
+        if (rc) break;
+        if (digby_tuple_unpack(k, kl, &it, 1, &count, NULL, 0, NULL, NULL) != DIGBY_OK ||
+            count != 1 || it.type != DIGBY_TUPLE_STRING ||
+            !digby__rt_name_ok((const char *)it.v.s.ptr, it.v.s.len)) {
+            rc = DIGBY__CORRUPT(txn->db, 0);
+            break;
+        }
+        memcpy(name, it.v.s.ptr, it.v.s.len);
+        name[it.v.s.len] = 0;
+        r = fn(ctx, name);
+        if (r) {
+            digby_cursor_close(c);
+            return r;
+        }
+    }
+    digby_cursor_close(c);
+    return rc == DIGBY_NOTFOUND ? DIGBY_OK : rc;
+}
+
+/* The checks every call on a handle starts with. */
+static int digby__rt_usable(digby_rtable *rt)
+{
+    rt->msg[0] = 0;
+    rt->have_constraint = 0;
+    if (rt->dropped) return DIGBY_BADTXN;
+    if (rt->txn->poisoned) return DIGBY_POISONED;
+    return DIGBY_OK;
+}
+
+static int digby__rt_writable(digby_rtable *rt)
+{
+    int rc = digby__rt_usable(rt);
+    if (rc == DIGBY_OK && rt->txn->rdonly) rc = DIGBY_READONLY;
+    return rc;
+}
+
+DIGBY_API int digby_rtable_schema(digby_rtable *rt, const digby_schema **out)
+{
+    if (!rt || !out) return DIGBY_INVALID;
+    *out = NULL;
+    rt->msg[0] = 0;
+    rt->have_constraint = 0;
+    if (rt->dropped) return DIGBY_BADTXN;
+    *out = &rt->s->view;
+    return DIGBY_OK;
+}
+
+DIGBY_API int digby_rtable_count(digby_rtable *rt, uint64_t *rows)
+{
+    if (!rt || !rows) return DIGBY_INVALID;
+    rt->msg[0] = 0;
+    rt->have_constraint = 0;
+    if (rt->dropped) return DIGBY_BADTXN;
+    return digby_table_count(rt->txn, rt->rows, rows);
+}
+
+DIGBY_API const char *digby_rtable_message(const digby_rtable *rt)
+{
+    return rt ? rt->msg : "";
+}
+
+/* Install a changed schema on the handle: store it, then swap. */
+static int digby__rt_install(digby_rtable *rt, digby__rschema *s)
+{
+    int rc = digby__rt_schema_store(rt->txn, rt->name, s);
+    if (rc) {
+        rt->txn->poisoned = 1;
+        digby__rschema_free(&rt->txn->db->alloc, s);
+        return rc;
+    }
+    digby__rschema_free(&rt->txn->db->alloc, rt->s);
+    rt->s = s;
+    rt->gen++;
+    rc = digby__rt_scratch(rt);
+    if (rc) rt->txn->poisoned = 1;
+    return rc;
+}
+
+DIGBY_API int digby_rtable_add_column(digby_rtable *rt, const digby_column *col)
+{
+    const digby_allocator *a;
+    digby__rschema *s;
+    digby__rcol *c;
+    size_t n;
+    int rc;
+    if (!rt || !col) return DIGBY_INVALID;
+    if ((rc = digby__rt_writable(rt)) != DIGBY_OK) return rc;
+    a = &rt->txn->db->alloc;
+    if (!(n = digby__rt_cname(col->name)))
+        return digby__rt_msg(rt->msg, DIGBY_INVALID, "bad column name", NULL, NULL);
+    if (col->flags & DIGBY_COLUMN_NOT_NULL)
+        return digby__rt_msg(rt->msg, DIGBY_INVALID,
+                             "column %s: an added column must be nullable", col->name, NULL);
+    if (rt->s->ncols >= DIGBY_RECORD_MAX_COLUMNS)
+        return digby__rt_msg(rt->msg, DIGBY_INVALID, "a table has 1 to 256 columns", NULL,
+                             NULL);
+    rc = digby__rschema_copy(a, rt->s, &s);
+    if (rc) return rc;
+    c = &s->cols[s->ncols++];
+    memcpy(c->name, col->name, n + 1);
+    c->type = col->type;
+    c->flags = col->flags;
+    rc = digby__rschema_finish(a, s, rt->msg);
+    if (rc) { digby__rschema_free(a, s); return rc; }
+    return digby__rt_install(rt, s);
+}
+
+static int digby__rt_build_index(digby_rtable *rt, digby__rschema *s, uint32_t ix);
+
+DIGBY_API int digby_rtable_add_index(digby_rtable *rt, const digby_index *idx)
+{
+    const digby_allocator *a;
+    digby__rschema *s;
+    char tname[2 * DIGBY__RT_NAME_CAP + 1];
+    uint32_t cols[DIGBY_RECORD_MAX_COLUMNS], nc = 0, ix;
+    size_t n;
+    int rc;
+    if (!rt || !idx) return DIGBY_INVALID;
+    if ((rc = digby__rt_writable(rt)) != DIGBY_OK) return rc;
+    a = &rt->txn->db->alloc;
+    if (!(n = digby__rt_cname(idx->name)))
+        return digby__rt_msg(rt->msg, DIGBY_INVALID, "bad index name", NULL, NULL);
+    rc = digby__rt_parse_cols(rt->s, idx->columns, cols, rt->s->ncols, &nc, rt->msg, idx->name);
+    if (rc) return rc;
+    rc = digby__rschema_copy(a, rt->s, &s);
+    if (rc) return rc;
+    ix = s->nidx++;
+    rc = digby__rt_idx_set(a, s, ix, idx->name, n, idx->flags, cols, nc);
+    if (rc == DIGBY_OK) rc = digby__rschema_finish(a, s, rt->msg);
+    if (rc == DIGBY_OK) {
+        digby__rt_idx_table_name(rt->name, idx->name, tname);
+        rc = digby__rt_table_free(rt->txn, tname);
+    }
+    if (rc) { digby__rschema_free(a, s); return rc; }
+    rc = digby_table_open(rt->txn, tname, DIGBY_TABLE_CREATE, &s->idx[ix].table);
+    if (rc == DIGBY_OK) rc = digby__rt_build_index(rt, s, ix);
+    if (rc == DIGBY_CONSTRAINT) {
+        /* nothing of the index stays; the transaction goes on */
+        int rc2 = digby_table_drop(rt->txn, tname);
+        digby__rschema_free(a, s);
+        if (rc2) { rt->txn->poisoned = 1; return rc2; }
+        return rc;
+    }
+    if (rc) {
+        rt->txn->poisoned = 1;
+        digby__rschema_free(a, s);
+        return rc;
+    }
+    return digby__rt_install(rt, s);
+}
+
+DIGBY_API int digby_rtable_drop_index(digby_rtable *rt, const char *index)
+{
+    const digby_allocator *a;
+    digby__rschema *s;
+    char tname[2 * DIGBY__RT_NAME_CAP + 1];
+    uint32_t i, k = 0;
+    int ix, rc;
+    if (!rt || !index) return DIGBY_INVALID;
+    if ((rc = digby__rt_writable(rt)) != DIGBY_OK) return rc;
+    a = &rt->txn->db->alloc;
+    ix = digby__rt_idx_find(rt->s, index);
+    if (ix < 0) return digby__rt_msg(rt->msg, DIGBY_NOTFOUND, "no index %s", index, NULL);
+    s = digby__rschema_new(a, rt->s->ncols, rt->s->nkey, rt->s->nidx);
+    if (!s) return DIGBY_NOMEM;
+    s->ncols = rt->s->ncols;
+    s->nkey = rt->s->nkey;
+    s->row_min = rt->s->row_min;
+    memcpy(s->cols, rt->s->cols, s->ncols * sizeof(digby__rcol));
+    memcpy(s->key, rt->s->key, s->nkey * sizeof(uint32_t));
+    rc = DIGBY_OK;
+    for (i = 0; i < rt->s->nidx && rc == DIGBY_OK; i++) {
+        const digby__ridx *x = &rt->s->idx[i];
+        if ((int)i == ix) continue;
+        s->nidx = k + 1;
+        rc = digby__rt_idx_set(a, s, k, x->name, strlen(x->name), x->flags, x->entry, x->ncols);
+        s->idx[k++].table = x->table;
+    }
+    if (rc == DIGBY_OK) rc = digby__rschema_finish(a, s, rt->msg);
+    if (rc) { digby__rschema_free(a, s); return rc; }
+    digby__rt_idx_table_name(rt->name, index, tname);
+    rc = digby_table_drop(rt->txn, tname);
+    if (rc) {
+        if (rc == DIGBY_NOTFOUND) rc = DIGBY__CORRUPT(rt->txn->db, 0);
+        rt->txn->poisoned = 1;
+        digby__rschema_free(a, s);
+        return rc;
+    }
+    return digby__rt_install(rt, s);
+}
+/* ---- end 77_record_schema.c ---- */
+
+/* ---- begin 78_record.c ---- */
+/* Record rows: insert, update, upsert, delete and get, each with its index entries.
+
+   A write runs in three steps, so that a refused write leaves nothing
+   behind: (1) check the items and pack every key and value it will need
+   (the row's, and per index the old and the new entry) into one buffer;
+   (2) read: the old row, the new primary key, every unique index key that
+   changes (FoundationDB Record Layer issues #901 and #1134: a unique check
+   made after part of the write leaves half a row); (3) write the row,
+   then each index entry that changed.  A failure in step 3 is the store's
+   (I/O, memory) and poisons the transaction, as any failed write does. */
+
+#define DIGBY__RT_INSERT 0
+#define DIGBY__RT_UPSERT 1
+#define DIGBY__RT_UPDATE 2
+#define DIGBY__RT_DELETE 3
+
+/* ---- items -------------------------------------------------------------- */
+
+static int digby__rt_type_fits(const digby__rcol *c, digby_tuple_type t)
+{
+    return t == c->type || (c->type == DIGBY_TUPLE_INT && t == DIGBY_TUPLE_UINT);
+}
+
+/* An item for column c: NULL only in a nullable column, else its type. */
+static int digby__rt_item_ok(digby_rtable *rt, const digby__rcol *c, const digby_tuple_item *it)
+{
+    if (it->type == DIGBY_TUPLE_NULL) {
+        if (!(c->flags & DIGBY_COLUMN_NOT_NULL)) return DIGBY_OK;
+        return digby__rt_msg(rt->msg, DIGBY_INVALID, "column %s: NULL in a NOT NULL column",
+                             c->name, NULL);
+    }
+    if (digby__rt_type_fits(c, it->type)) return DIGBY_OK;
+    snprintf(rt->msg, sizeof(rt->msg), "column %s: a %s item for a %s column", c->name,
+             digby__rt_type_name(it->type), digby__rt_type_name(c->type));
+    return DIGBY_INVALID;
+}
+
+static int digby__rt_row_ok(digby_rtable *rt, const digby_tuple_item *row, size_t n)
+{
+    uint32_t i;
+    int rc;
+    if (n != rt->s->ncols) {
+        snprintf(rt->msg, sizeof(rt->msg), "%lu items for %lu columns", (unsigned long)n,
+                 (unsigned long)rt->s->ncols);
+        return DIGBY_INVALID;
+    }
+    for (i = 0; i < n; i++)
+        if ((rc = digby__rt_item_ok(rt, &rt->s->cols[i], &row[i])) != DIGBY_OK) return rc;
+    return DIGBY_OK;
+}
+
+static int digby__rt_key_ok(digby_rtable *rt, const digby_tuple_item *key, size_t n)
+{
+    uint32_t i;
+    int rc;
+    if (n != rt->s->nkey) {
+        snprintf(rt->msg, sizeof(rt->msg), "%lu items for a primary key of %lu columns",
+                 (unsigned long)n, (unsigned long)rt->s->nkey);
+        return DIGBY_INVALID;
+    }
+    for (i = 0; i < n; i++)
+        if ((rc = digby__rt_item_ok(rt, &rt->s->cols[rt->s->key[i]], &key[i])) != DIGBY_OK)
+            return rc;
+    return DIGBY_OK;
+}
+
+/* Pack n items at the end of rt->wb; *out: where.  INVALID (a malformed
+   item: the caller names it), TOOBIG (past 4 GiB - 1), NOMEM. */
+static int digby__rt_pack(digby_rtable *rt, const digby_tuple_item *items, size_t n,
+                          digby__rpk *out)
+{
+    size_t len = 0;
+    int rc = digby_tuple_pack(items, n, rt->wb ? rt->wb + rt->wb_len : NULL,
+                              rt->wb_cap - rt->wb_len, &len);
+    if (rc == DIGBY_TOOBIG) {
+        if (len > DIGBY_MAX_KEY_BYTES || len > SIZE_MAX - rt->wb_len) return DIGBY_TOOBIG;
+        rc = digby__reserve(&rt->txn->db->alloc, &rt->wb, &rt->wb_cap, rt->wb_len + len);
+        if (rc) return rc;
+        rc = digby_tuple_pack(items, n, rt->wb + rt->wb_len, rt->wb_cap - rt->wb_len, &len);
+    }
+    if (rc) return rc;
+    if (len > DIGBY_MAX_KEY_BYTES) return DIGBY_TOOBIG;
+    out->off = rt->wb_len;
+    out->len = len;
+    rt->wb_len += len;
+    return DIGBY_OK;
+}
+
+/* Pack the columns cols[0, n) of a row given in column order. */
+static int digby__rt_pack_cols(digby_rtable *rt, const digby_tuple_item *row,
+                               const uint32_t *cols, size_t n, digby__rpk *out)
+{
+    size_t i;
+    for (i = 0; i < n; i++) rt->items[i] = row[cols[i]];
+    return digby__rt_pack(rt, rt->items, n, out);
+}
+
+/* A packed item failed: name the malformed item (bad UTF-8, a bool not 0
+   or 1, bytes with a NULL pointer). */
+static int digby__rt_bad_item(digby_rtable *rt, const digby_tuple_item *row, size_t n,
+                              const uint32_t *cols)
+{
+    size_t i, len;
+    for (i = 0; i < n; i++) {
+        const digby_tuple_item *it = cols ? &row[cols[i]] : &row[i];
+        if (digby_tuple_pack(it, 1, NULL, 0, &len) == DIGBY_INVALID)
+            return digby__rt_msg(rt->msg, DIGBY_INVALID,
+                                 "column %s: malformed item (UTF-8, bool or pointer)",
+                                 rt->s->cols[cols ? cols[i] : rt->s->key[i]].name, NULL);
+    }
+    return DIGBY_INVALID;
+}
+
+static const uint8_t *digby__rt_at(const digby_rtable *rt, const digby__rpk *p)
+{
+    return rt->wb + p->off;
+}
+
+static int digby__rt_same(const digby_rtable *rt, const digby__rpk *a, const digby__rpk *b)
+{
+    return a->len == b->len && memcmp(rt->wb + a->off, rt->wb + b->off, a->len) == 0;
+}
+
+/* The entry of index x for a row (column order) whose packed primary key
+   is rowkey: a unique index without NULLs in its columns keys on them and
+   holds the primary key; else the key has the primary-key columns too and
+   the value is empty (FORMAT.md section 12). */
+static int digby__rt_entry(digby_rtable *rt, const digby__ridx *x, const digby_tuple_item *row,
+                           const digby__rpk *rowkey, digby__rpk *k, digby__rpk *v)
+{
+    uint32_t i;
+    int unique = (x->flags & DIGBY_INDEX_UNIQUE) != 0;
+    for (i = 0; unique && i < x->ncols; i++)
+        if (row[x->entry[i]].type == DIGBY_TUPLE_NULL) unique = 0;
+    if (unique) {
+        *v = *rowkey;
+        return digby__rt_pack_cols(rt, row, x->entry, x->ncols, k);
+    }
+    v->off = 0;
+    v->len = 0;
+    return digby__rt_pack_cols(rt, row, x->entry, x->nentry, k);
+}
+
+/* ---- rows read back ------------------------------------------------------- */
+
+static int digby__rt_items_reserve(const digby_allocator *a, digby_tuple_item **p, size_t *cap,
+                                   size_t n)
+{
+    digby_tuple_item *q;
+    if (*cap >= n && *p) return DIGBY_OK;
+    q = (digby_tuple_item *)digby__realloc(a, *p, n * sizeof(*q));
+    if (!q) return DIGBY_NOMEM;
+    *p = q;
+    *cap = n;
+    return DIGBY_OK;
+}
+
+/* Unpack p[0, n) as a tuple of lo .. hi items into b->tmp, its escaped
+   strings at b->arena + *aoff.  CORRUPT for anything else; TOOBIG: the
+   arena needs *aneed more bytes from *aoff. */
+static int digby__rt_unpack(digby_txn *txn, digby__rowbuf *b, const uint8_t *p, size_t n,
+                            size_t lo, size_t hi, size_t *count, size_t *aoff, size_t *aneed)
+{
+    size_t need = 0;
+    int rc = digby_tuple_unpack(p, n, b->tmp, hi, count, b->arena ? b->arena + *aoff : NULL,
+                                b->arena ? b->arena_cap - *aoff : 0, &need, aneed);
+    if (rc == DIGBY_TOOBIG && need <= hi) return DIGBY_TOOBIG; /* the arena */
+    if (rc || *count < lo || need != *count) return DIGBY__CORRUPT(txn->db, 0);
+    *aoff += *aneed;
+    return DIGBY_OK;
+}
+
+/* Copy a stored row (key k, value v) into b and decode it into b->row,
+   one item per column, checked against the schema: CORRUPT when it does
+   not fit.  key_only: k alone, into b->tmp[0, nkey). */
+static int digby__rt_decode_x(digby_rtable *rt, digby__rowbuf *b, const void *k, size_t kn,
+                              const void *v, size_t vn, int key_only)
+{
+    const digby_allocator *a = &rt->txn->db->alloc;
+    const digby__rschema *s = rt->s;
+    size_t count, aoff, kneed = 0, vneed = 0, i;
+    int rc;
+    if (kn > SIZE_MAX - vn - 1) return DIGBY_NOMEM;
+    rc = digby__reserve(a, &b->bytes, &b->cap, kn + vn + 1);
+    if (rc == DIGBY_OK)
+        rc = digby__rt_items_reserve(a, &b->tmp, &b->tmp_cap, DIGBY__MAX(s->nkey, s->nval) + 1);
+    if (rc == DIGBY_OK) rc = digby__rt_items_reserve(a, &b->row, &b->row_cap, s->ncols);
+    if (rc) return rc;
+    memcpy(b->bytes, k, kn);
+    if (vn) memcpy(b->bytes + kn, v, vn);
+    b->key_bytes = kn;
+    b->val_bytes = vn;
+    for (;;) {
+        aoff = 0;
+        rc = digby__rt_unpack(rt->txn, b, b->bytes, kn, s->nkey, s->nkey, &count, &aoff, &kneed);
+        if (rc == DIGBY_OK && key_only) return DIGBY_OK;
+        if (rc == DIGBY_OK) {
+            for (i = 0; i < s->nkey; i++) b->row[s->key[i]] = b->tmp[i];
+            rc = digby__rt_unpack(rt->txn, b, b->bytes + kn, vn, s->row_min, s->nval, &count,
+                                  &aoff, &vneed);
+        }
+        if (rc != DIGBY_TOOBIG) break;
+        /* an escaped string needs the arena: make room for both, redo */
+        if (kneed > SIZE_MAX / 2 - vneed) return DIGBY_NOMEM;
+        rc = digby__reserve(a, &b->arena, &b->arena_cap, kneed + vneed + 1);
+        if (rc) return rc;
+    }
+    if (rc) return rc;
+    for (i = 0; i < s->nval; i++) {
+        if (i < count) b->row[s->val[i]] = b->tmp[i];
+        else b->row[s->val[i]].type = DIGBY_TUPLE_NULL; /* added later */
+    }
+    for (i = 0; i < s->ncols; i++) {
+        const digby__rcol *c = &s->cols[i];
+        digby_tuple_type t = b->row[i].type;
+        if (t == DIGBY_TUPLE_NULL ? (c->flags & DIGBY_COLUMN_NOT_NULL) != 0
+                                  : !digby__rt_type_fits(c, t))
+            return DIGBY__CORRUPT(rt->txn->db, 0);
+    }
+    return DIGBY_OK;
+}
+
+static int digby__rt_decode(digby_rtable *rt, digby__rowbuf *b, const void *k, size_t kn,
+                            const void *v, size_t vn)
+{
+    return digby__rt_decode_x(rt, b, k, kn, v, vn, 0);
+}
+
+/* ---- constraints ---------------------------------------------------------- */
+
+/* A unique index x has the key already, for the row whose key is pk. */
+static int digby__rt_violation(digby_rtable *rt, const digby__ridx *x, const void *pk,
+                               size_t pkn)
+{
+    int rc = digby__rt_decode_x(rt, &rt->ckey, pk, pkn, NULL, 0, 1);
+    if (rc) return rc;
+    memcpy(rt->cidx, x->name, sizeof(rt->cidx));
+    rt->have_constraint = 1;
+    snprintf(rt->msg, sizeof(rt->msg), "unique index %s: another row has that key",
+             x->name);
+    return DIGBY_CONSTRAINT;
+}
+
+DIGBY_API int digby_rtable_constraint(digby_rtable *rt, digby_constraint *out)
+{
+    if (!rt || !out) return DIGBY_INVALID;
+    memset(out, 0, sizeof(*out));
+    if (!rt->have_constraint) return DIGBY_NOTFOUND;
+    out->index = rt->cidx;
+    out->key = rt->ckey.tmp;
+    out->nkey = rt->s->nkey;
+    out->packed_key = rt->ckey.bytes;
+    out->packed_key_bytes = rt->ckey.key_bytes;
+    return DIGBY_OK;
+}
+
+/* ---- the writes ------------------------------------------------------------ */
+
+/* After the first write, every failure poisons: the row and its entries
+   must change together or not at all. */
+static int digby__rt_failed_midway(digby_rtable *rt, int rc)
+{
+    if (rc == DIGBY_NOTFOUND || rc == DIGBY_EXISTS) rc = DIGBY__CORRUPT(rt->txn->db, 0);
+    rt->txn->poisoned = 1;
+    return rc;
+}
+
+static int digby__rt_write(digby_rtable *rt, const digby_tuple_item *key, size_t nkey,
+                           const digby_tuple_item *row, size_t ncols, int mode)
+{
+    digby_txn *txn = rt->txn;
+    const digby__rschema *s;
+    digby__rpk k0, k1, v1;
+    digby__rpk *e;
+    const void *val;
+    size_t vlen;
+    uint32_t i;
+    int rc, have_old = 0, wrote = 0, any_unique = 0;
+    if ((rc = digby__rt_writable(rt)) != DIGBY_OK) return rc;
+    s = rt->s;
+    e = rt->ent;
+    if (row && (rc = digby__rt_row_ok(rt, row, ncols)) != DIGBY_OK) return rc;
+    if (key && (rc = digby__rt_key_ok(rt, key, nkey)) != DIGBY_OK) return rc;
+    /* (1) pack */
+    rt->wb_len = 0;
+    memset(&k1, 0, sizeof(k1));
+    memset(&v1, 0, sizeof(v1));
+    if (key) {
+        rc = digby__rt_pack(rt, key, nkey, &k0);
+        if (rc == DIGBY_INVALID) return digby__rt_bad_item(rt, key, nkey, NULL);
+        if (rc) return rc;
+    }
+    if (row) {
+        rc = digby__rt_pack_cols(rt, row, s->key, s->nkey, &k1);
+        if (rc == DIGBY_INVALID) return digby__rt_bad_item(rt, row, s->nkey, s->key);
+        if (rc == DIGBY_OK) rc = digby__rt_pack_cols(rt, row, s->val, s->nval, &v1);
+        if (rc == DIGBY_INVALID) return digby__rt_bad_item(rt, row, s->nval, s->val);
+        if (rc) return rc;
+        if (!key) k0 = k1;
+    }
+    for (i = 0; i < s->nidx; i++) {
+        if (s->idx[i].flags & DIGBY_INDEX_UNIQUE) any_unique = 1;
+        if (row) {
+            rc = digby__rt_entry(rt, &s->idx[i], row, &k1, &e[4 * i], &e[4 * i + 1]);
+            if (rc) return rc;
+        }
+    }
+    /* (2) read and check */
+    if (mode != DIGBY__RT_INSERT) {
+        rc = digby_txn_get(txn, rt->rows, digby__rt_at(rt, &k0), k0.len, &val, &vlen, NULL);
+        if (rc == DIGBY_OK) {
+            rc = digby__rt_decode(rt, &rt->old, digby__rt_at(rt, &k0), k0.len, val, vlen);
+            if (rc) return rc;
+            have_old = 1;
+            for (i = 0; i < s->nidx; i++) {
+                rc = digby__rt_entry(rt, &s->idx[i], rt->old.row, &k0, &e[4 * i + 2],
+                                     &e[4 * i + 3]);
+                if (rc) return rc;
+            }
+        } else if (rc != DIGBY_NOTFOUND || mode != DIGBY__RT_UPSERT) {
+            return rc;
+        }
+    }
+    if ((mode == DIGBY__RT_UPDATE && !digby__rt_same(rt, &k0, &k1)) ||
+        (mode == DIGBY__RT_INSERT && any_unique)) {
+        /* the new primary key must be free (with no unique index, an insert
+           learns that from its put, which then writes nothing) */
+        rc = digby_txn_get(txn, rt->rows, digby__rt_at(rt, &k1), k1.len, &val, &vlen, NULL);
+        if (rc == DIGBY_OK) return digby__rt_msg(rt->msg, DIGBY_EXISTS,
+                                                 "a row has that primary key", NULL, NULL);
+        if (rc != DIGBY_NOTFOUND) return rc;
+    }
+    for (i = 0; row && i < s->nidx; i++) {
+        const digby__rpk *nk = &e[4 * i];
+        if (!(s->idx[i].flags & DIGBY_INDEX_UNIQUE) || e[4 * i + 1].len == 0) continue;
+        if (have_old && digby__rt_same(rt, nk, &e[4 * i + 2])) continue; /* its own */
+        rc = digby_txn_get(txn, s->idx[i].table, digby__rt_at(rt, nk), nk->len, &val, &vlen,
+                           NULL);
+        if (rc == DIGBY_OK) return digby__rt_violation(rt, &s->idx[i], val, vlen);
+        if (rc != DIGBY_NOTFOUND) return rc;
+    }
+    /* (3) write: the row, then the entries that changed */
+    if (mode == DIGBY__RT_DELETE) {
+        rc = digby_txn_delete(txn, rt->rows, digby__rt_at(rt, &k0), k0.len);
+        if (rc) return rc;
+        wrote = 1;
+    } else if (have_old && !digby__rt_same(rt, &k0, &k1)) {
+        rc = digby_txn_delete(txn, rt->rows, digby__rt_at(rt, &k0), k0.len);
+        if (rc) return rc;
+        wrote = 1;
+        rc = digby_txn_put(txn, rt->rows, digby__rt_at(rt, &k1), k1.len, digby__rt_at(rt, &v1),
+                           v1.len, 0);
+    } else if (have_old) {
+        if (rt->old.val_bytes != v1.len ||
+            memcmp(rt->old.bytes + rt->old.key_bytes, digby__rt_at(rt, &v1), v1.len) != 0)
+            rc = digby_txn_put(txn, rt->rows, digby__rt_at(rt, &k1), k1.len,
+                               digby__rt_at(rt, &v1), v1.len, 0);
+    } else {
+        rc = digby_txn_put(txn, rt->rows, digby__rt_at(rt, &k1), k1.len, digby__rt_at(rt, &v1),
+                           v1.len, DIGBY_PUT_NOOVERWRITE);
+        if (rc == DIGBY_EXISTS)
+            return digby__rt_msg(rt->msg, DIGBY_EXISTS, "a row has that primary key", NULL,
+                                 NULL);
+    }
+    if (rc) return wrote ? digby__rt_failed_midway(rt, rc) : rc;
+    for (i = 0; i < s->nidx; i++) {
+        digby_table *t = s->idx[i].table;
+        const digby__rpk *nk = &e[4 * i], *nv = &e[4 * i + 1], *ok = &e[4 * i + 2],
+                         *ov = &e[4 * i + 3];
+        if (have_old && row && digby__rt_same(rt, nk, ok) && digby__rt_same(rt, nv, ov))
+            continue; /* unchanged */
+        if (have_old && !(row && digby__rt_same(rt, nk, ok))) {
+            rc = digby_txn_delete(txn, t, digby__rt_at(rt, ok), ok->len);
+            if (rc) return digby__rt_failed_midway(rt, rc);
+        }
+        if (row) {
+            rc = digby_txn_put(txn, t, digby__rt_at(rt, nk), nk->len,
+                               nv->len ? digby__rt_at(rt, nv) : NULL, nv->len, 0);
+            if (rc) return digby__rt_failed_midway(rt, rc);
+        }
+    }
+    return DIGBY_OK;
+}
+
+DIGBY_API int digby_rtable_insert(digby_rtable *rt, const digby_tuple_item *row, size_t ncolumns)
+{
+    if (!rt || !row) return DIGBY_INVALID;
+    return digby__rt_write(rt, NULL, 0, row, ncolumns, DIGBY__RT_INSERT);
+}
+
+DIGBY_API int digby_rtable_upsert(digby_rtable *rt, const digby_tuple_item *row, size_t ncolumns)
+{
+    if (!rt || !row) return DIGBY_INVALID;
+    return digby__rt_write(rt, NULL, 0, row, ncolumns, DIGBY__RT_UPSERT);
+}
+
+DIGBY_API int digby_rtable_update(digby_rtable *rt, const digby_tuple_item *key, size_t nkey,
+                                  const digby_tuple_item *row, size_t ncolumns)
+{
+    if (!rt || !key || !row) return DIGBY_INVALID;
+    return digby__rt_write(rt, key, nkey, row, ncolumns, DIGBY__RT_UPDATE);
+}
+
+DIGBY_API int digby_rtable_delete(digby_rtable *rt, const digby_tuple_item *key, size_t nkey)
+{
+    if (!rt || !key) return DIGBY_INVALID;
+    return digby__rt_write(rt, key, nkey, NULL, 0, DIGBY__RT_DELETE);
+}
+
+DIGBY_API int digby_rtable_get(digby_rtable *rt, const digby_tuple_item *key, size_t nkey,
+                               const digby_tuple_item **row, size_t *ncolumns)
+{
+    digby__rpk k;
+    const void *val;
+    size_t vlen;
+    int rc;
+    if (row) *row = NULL;
+    if (ncolumns) *ncolumns = 0;
+    if (!rt || !key || !row || !ncolumns) return DIGBY_INVALID;
+    if ((rc = digby__rt_usable(rt)) != DIGBY_OK) return rc;
+    if ((rc = digby__rt_key_ok(rt, key, nkey)) != DIGBY_OK) return rc;
+    rt->wb_len = 0;
+    rc = digby__rt_pack(rt, key, nkey, &k);
+    if (rc == DIGBY_INVALID) return digby__rt_bad_item(rt, key, nkey, NULL);
+    if (rc == DIGBY_TOOBIG) return DIGBY_NOTFOUND; /* no such key can be stored */
+    if (rc) return rc;
+    rc = digby_txn_get(rt->txn, rt->rows, digby__rt_at(rt, &k), k.len, &val, &vlen, NULL);
+    if (rc == DIGBY_OK) rc = digby__rt_decode(rt, &rt->out, digby__rt_at(rt, &k), k.len, val, vlen);
+    if (rc) return rc;
+    *row = rt->out.row;
+    *ncolumns = rt->s->ncols;
+    return DIGBY_OK;
+}
+
+/* ---- building an index ------------------------------------------------------ */
+
+/* Fill index ix of s (its table created, empty) from every row.  A unique
+   index meeting a key twice: CONSTRAINT (the caller drops the table). */
+static int digby__rt_build_index(digby_rtable *rt, digby__rschema *s, uint32_t ix)
+{
+    digby_txn *txn = rt->txn;
+    const digby__ridx *x = &s->idx[ix];
+    digby_cursor *c;
+    int rc = digby_cursor_open(txn, rt->rows, &c);
+    if (rc) return rc;
+    for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
+        const void *k, *v, *val;
+        size_t kn, vn, vlen;
+        digby__rpk rk, ek, ev;
+        rc = digby_cursor_get(c, &k, &kn, &v, &vn, NULL);
+        if (rc == DIGBY_OK) rc = digby__rt_decode(rt, &rt->old, k, kn, v, vn);
+        if (rc) break;
+        /* the row's key first in wb: a unique entry's value */
+        rc = digby__reserve(&txn->db->alloc, &rt->wb, &rt->wb_cap, kn);
+        if (rc) break;
+        memcpy(rt->wb, rt->old.bytes, kn);
+        rt->wb_len = kn;
+        rk.off = 0;
+        rk.len = kn;
+        rc = digby__rt_entry(rt, x, rt->old.row, &rk, &ek, &ev);
+        if (rc) break;
+        if (ev.len) {
+            rc = digby_txn_get(txn, x->table, digby__rt_at(rt, &ek), ek.len, &val, &vlen, NULL);
+            if (rc == DIGBY_OK) {
+                rc = digby__rt_violation(rt, x, val, vlen);
+                break;
+            }
+            if (rc != DIGBY_NOTFOUND) break;
+        }
+        rc = digby_txn_put(txn, x->table, digby__rt_at(rt, &ek), ek.len,
+                           ev.len ? digby__rt_at(rt, &ev) : NULL, ev.len, 0);
+        if (rc) break;
+    }
+    digby_cursor_close(c);
+    return rc == DIGBY_NOTFOUND ? DIGBY_OK : rc;
+}
+/* ---- end 78_record.c ---- */
+
+/* ---- begin 79_record_scan.c ---- */
+/* Record scans: the planner, bounds from tuple ranges, filtering; the integrity check.
+
+   The planner follows SQLite's rule ("The SQLite Query Optimizer
+   Overview", section 2): of the primary key and the secondary indexes it
+   takes the one whose leading columns are bounded by = conditions for
+   longest, then by one range condition on the next column; every other
+   condition filters the rows read.  The bounds are built as the seed
+   store's Scanner builds them (06_record.h, digby_rscan_open). */
+
+typedef struct digby__rcond {
+    uint32_t col;
+    digby_where_op op;
+    digby_tuple_item value;     /* bytes copied into the scan */
+    int implied;                /* the bounds imply it: not checked per row */
+} digby__rcond;
+
+typedef struct digby__rplan {
+    int index_no;               /* -1: the primary key */
+    uint32_t neq, range, forced;
+    int lo, hi;                 /* conditions giving the bounds, -1: none */
+    int eq[DIGBY_RECORD_MAX_COLUMNS]; /* per = column: its condition */
+} digby__rplan;
+
+struct digby_rscan {
+    struct digby_rscan *next;
+    digby_rtable *rt;
+    uint64_t gen;               /* the schema's, at open */
+    digby__rcond *conds;
+    size_t nconds;
+    uint8_t *vbytes;            /* the conditions' string and byte values */
+    int index_no;
+    int reverse, started, done;
+    uint64_t limit, emitted;
+    digby_cursor *cur;
+    uint8_t *lo, *hi;           /* [lo, hi) of the scanned table's keys */
+    size_t lo_bytes, hi_bytes;
+    digby__rowbuf rb;           /* the current row */
+    int have_row;
+    digby__rowbuf eb;           /* an index entry being decoded */
+    digby_tuple_item *items;    /* ncols + 1 */
+    uint8_t *pk; size_t pk_cap, pk_bytes;
+};
+
+/* ---- conditions and the plan ------------------------------------------ */
+
+static int digby__rt_is_range(digby_where_op op)
+{
+    return op == DIGBY_WHERE_LT || op == DIGBY_WHERE_LE || op == DIGBY_WHERE_GT ||
+           op == DIGBY_WHERE_GE;
+}
+
+/* Resolve q's conditions against the schema into conds (q->nwhere of
+   them, values not copied).  INVALID with rt->msg. */
+static int digby__rt_conds(digby_rtable *rt, const digby_query *q, digby__rcond *conds)
+{
+    size_t i, len;
+    for (i = 0; i < q->nwhere; i++) {
+        const digby_where *w = &q->where[i];
+        size_t n = digby__rt_cname(w->column);
+        int c = n ? digby__rt_col_find(rt->s, w->column, n) : -1;
+        if (c < 0)
+            return digby__rt_msg(rt->msg, DIGBY_INVALID, "where: no column \"%s\"",
+                                 w->column ? w->column : "(NULL)", NULL);
+        if (w->op < DIGBY_WHERE_EQ || w->op > DIGBY_WHERE_GE)
+            return digby__rt_msg(rt->msg, DIGBY_INVALID, "where %s: unknown op", w->column, NULL);
+        if (w->value.type == DIGBY_TUPLE_NULL ||
+            !digby__rt_type_fits(&rt->s->cols[c], w->value.type)) {
+            snprintf(rt->msg, sizeof(rt->msg), "where %s: a %s value for a %s column",
+                     w->column, digby__rt_type_name(w->value.type),
+                     digby__rt_type_name(rt->s->cols[c].type));
+            return DIGBY_INVALID;
+        }
+        if (digby_tuple_pack(&w->value, 1, NULL, 0, &len) == DIGBY_INVALID)
+            return digby__rt_msg(rt->msg, DIGBY_INVALID, "where %s: malformed value", w->column,
+                                 NULL);
+        conds[i].col = (uint32_t)c;
+        conds[i].op = w->op;
+        conds[i].value = w->value;
+        conds[i].implied = 0;
+    }
+    return DIGBY_OK;
+}
+
+/* The key columns a candidate orders by: the primary key, or an index's
+   own columns. */
+static const uint32_t *digby__rt_keycols(const digby__rschema *s, int index_no, uint32_t *n)
+{
+    if (index_no < 0) {
+        *n = s->nkey;
+        return s->key;
+    }
+    *n = s->idx[index_no].ncols;
+    return s->idx[index_no].entry;
+}
+
+/* Fill p for candidate index_no: the = prefix, the range column's tightest
+   bounds (ties: the strict one). */
+static void digby__rt_fit(const digby__rschema *s, const digby__rcond *c, size_t nc,
+                          int index_no, digby__rplan *p)
+{
+    uint32_t m, j;
+    const uint32_t *kc = digby__rt_keycols(s, index_no, &m);
+    size_t i;
+    p->index_no = index_no;
+    p->neq = 0;
+    p->range = 0;
+    p->lo = p->hi = -1;
+    for (j = 0; j < m; j++) {
+        for (i = 0; i < nc && !(c[i].col == kc[j] && c[i].op == DIGBY_WHERE_EQ); i++) {}
+        if (i == nc) break;
+        p->eq[j] = (int)i;
+        p->neq++;
+    }
+    if (p->neq == m) return;
+    for (i = 0; i < nc; i++) {
+        int lower, cmp;
+        int *slot;
+        if (c[i].col != kc[p->neq] || !digby__rt_is_range(c[i].op)) continue;
+        lower = c[i].op == DIGBY_WHERE_GT || c[i].op == DIGBY_WHERE_GE;
+        slot = lower ? &p->lo : &p->hi;
+        p->range = 1;
+        if (*slot < 0) { *slot = (int)i; continue; }
+        cmp = digby_tuple_compare(&c[i].value, 1, &c[*slot].value, 1);
+        if (lower ? cmp > 0 || (cmp == 0 && c[i].op == DIGBY_WHERE_GT)
+                  : cmp < 0 || (cmp == 0 && c[i].op == DIGBY_WHERE_LT))
+            *slot = (int)i;
+    }
+}
+
+/* Choose the plan; force: -2 none, else the index (-1 the primary key). */
+static void digby__rt_choose(const digby__rschema *s, const digby__rcond *c, size_t nc,
+                             int force, digby__rplan *best)
+{
+    digby__rplan tmp;
+    int i;
+    if (force != -2) {
+        digby__rt_fit(s, c, nc, force, best);
+        best->forced = 1;
+        return;
+    }
+    digby__rt_fit(s, c, nc, -1, best);
+    best->forced = 0;
+    for (i = 0; i < (int)s->nidx; i++) {
+        digby__rt_fit(s, c, nc, i, &tmp);
+        if (2 * tmp.neq + tmp.range > 2 * best->neq + best->range) {
+            tmp.forced = 0;
+            *best = tmp;
+        }
+    }
+}
+
+static void digby__rt_text_add(char *t, size_t cap, const char *a, const char *b)
+{
+    size_t n = strlen(t);
+    if (n < cap) snprintf(t + n, cap - n, "%s%s", a, b ? b : "");
+}
+
+static void digby__rt_explain_fill(const digby_rtable *rt, const digby__rcond *c, size_t nc,
+                                   const digby__rplan *p, digby_plan *out)
+{
+    const digby__rschema *s = rt->s;
+    uint32_t m, j, used = 0;
+    const uint32_t *kc = digby__rt_keycols(s, p->index_no, &m);
+    static const char *const ops[6] = {"", "=", "<", "<=", ">", ">="};
+    int first = 1;
+    memset(out, 0, sizeof(*out));
+    out->index = p->index_no < 0 ? "primary" : s->idx[p->index_no].name;
+    out->index_no = p->index_no;
+    out->eq_columns = p->neq;
+    out->range = p->range;
+    out->forced = p->forced;
+    used = p->neq + (p->lo >= 0) + (p->hi >= 0);
+    out->filtered = (uint32_t)(nc - used);
+    snprintf(out->text, sizeof(out->text), "%s %s", p->neq || p->range ? "SEARCH" : "SCAN",
+             rt->name);
+    if (p->index_no >= 0) digby__rt_text_add(out->text, sizeof(out->text), " USING INDEX ",
+                                             s->idx[p->index_no].name);
+    else if (p->neq || p->range)
+        digby__rt_text_add(out->text, sizeof(out->text), " USING PRIMARY KEY", NULL);
+    for (j = 0; j < p->neq; j++) {
+        digby__rt_text_add(out->text, sizeof(out->text), first ? " (" : " AND ",
+                           s->cols[kc[j]].name);
+        digby__rt_text_add(out->text, sizeof(out->text), "=?", NULL);
+        first = 0;
+    }
+    if (p->lo >= 0) {
+        digby__rt_text_add(out->text, sizeof(out->text), first ? " (" : " AND ",
+                           s->cols[kc[p->neq]].name);
+        digby__rt_text_add(out->text, sizeof(out->text), ops[c[p->lo].op], "?");
+        first = 0;
+    }
+    if (p->hi >= 0) {
+        digby__rt_text_add(out->text, sizeof(out->text), first ? " (" : " AND ",
+                           s->cols[kc[p->neq]].name);
+        digby__rt_text_add(out->text, sizeof(out->text), ops[c[p->hi].op], "?");
+        first = 0;
+    }
+    if (!first) digby__rt_text_add(out->text, sizeof(out->text), ")", NULL);
+    if (out->filtered) {
+        char n[32];
+        snprintf(n, sizeof(n), "%lu", (unsigned long)out->filtered);
+        digby__rt_text_add(out->text, sizeof(out->text), "; filter: ", n);
+        digby__rt_text_add(out->text, sizeof(out->text),
+                           out->filtered == 1 ? " condition" : " conditions", NULL);
+    }
+}
+
+/* Common to explain and scan: check q, resolve its conditions into
+   *conds (allocated; NULL when none) and choose the plan. */
+static int digby__rt_prepare(digby_rtable *rt, const digby_query *q, digby__rcond **conds,
+                             digby__rplan *p)
+{
+    digby_query none;
+    int force = -2, rc;
+    *conds = NULL;
+    if (!q) {
+        memset(&none, 0, sizeof(none));
+        q = &none;
+    }
+    if ((rc = digby__rt_usable(rt)) != DIGBY_OK) return rc;
+    if (q->flags & ~DIGBY_SCAN_REVERSE)
+        return digby__rt_msg(rt->msg, DIGBY_INVALID, "unknown scan flags", NULL, NULL);
+    if (q->nwhere && !q->where)
+        return digby__rt_msg(rt->msg, DIGBY_INVALID, "nwhere without where", NULL, NULL);
+    if (q->nwhere > 4096)
+        return digby__rt_msg(rt->msg, DIGBY_INVALID, "too many conditions", NULL, NULL);
+    if (q->index) {
+        force = strcmp(q->index, "primary") == 0 ? -1 : digby__rt_idx_find(rt->s, q->index);
+        if (force == -1 && strcmp(q->index, "primary") != 0) force = -3;
+        if (force == -3 || force < -1)
+            return digby__rt_msg(rt->msg, DIGBY_NOTFOUND, "no index %s", q->index, NULL);
+    }
+    if (q->nwhere) {
+        *conds = (digby__rcond *)digby__malloc(&rt->txn->db->alloc,
+                                               q->nwhere * sizeof(digby__rcond));
+        if (!*conds) return DIGBY_NOMEM;
+        rc = digby__rt_conds(rt, q, *conds);
+        if (rc) {
+            digby__free(&rt->txn->db->alloc, *conds);
+            *conds = NULL;
+            return rc;
+        }
+    }
+    digby__rt_choose(rt->s, *conds, q->nwhere, force, p);
+    return DIGBY_OK;
+}
+
+DIGBY_API int digby_rtable_explain(digby_rtable *rt, const digby_query *q, digby_plan *plan)
+{
+    digby__rcond *conds;
+    digby__rplan *p;
+    int rc;
+    if (!rt || !plan) return DIGBY_INVALID;
+    memset(plan, 0, sizeof(*plan));
+    p = (digby__rplan *)digby__malloc(&rt->txn->db->alloc, sizeof(*p));
+    if (!p) return DIGBY_NOMEM;
+    rc = digby__rt_prepare(rt, q, &conds, p);
+    if (rc == DIGBY_OK) digby__rt_explain_fill(rt, conds, q ? q->nwhere : 0, p, plan);
+    digby__free(&rt->txn->db->alloc, conds);
+    digby__free(&rt->txn->db->alloc, p);
+    return rc;
+}
+
+/* ---- scans --------------------------------------------------------------- */
+
+static void digby__rscan_free(digby_rscan *sc)
+{
+    const digby_allocator *a = &sc->rt->txn->db->alloc;
+    digby__free(a, sc->conds);
+    digby__free(a, sc->vbytes);
+    digby__free(a, sc->lo);
+    digby__free(a, sc->hi);
+    digby__free(a, sc->items);
+    digby__free(a, sc->pk);
+    digby__rowbuf_free(a, &sc->rb);
+    digby__rowbuf_free(a, &sc->eb);
+    digby__free(a, sc);
+}
+
+/* The transaction ends (its cursors are closed by it). */
+static void digby__rscan_free_all(digby_rtable *rt)
+{
+    while (rt->scans) {
+        digby_rscan *sc = rt->scans;
+        rt->scans = sc->next;
+        digby__rscan_free(sc);
+    }
+}
+
+DIGBY_API void digby_rscan_close(digby_rscan *sc)
+{
+    digby_rscan **pp;
+    if (!sc) return;
+    for (pp = &sc->rt->scans; *pp; pp = &(*pp)->next)
+        if (*pp == sc) { *pp = sc->next; break; }
+    digby_cursor_close(sc->cur);
+    digby__rscan_free(sc);
+}
+
+/* Copy the conditions' string and byte values into the scan. */
+static int digby__rscan_own_values(digby_rscan *sc)
+{
+    size_t total = 0, i, at = 0;
+    for (i = 0; i < sc->nconds; i++) {
+        digby_tuple_item *v = &sc->conds[i].value;
+        if (v->type == DIGBY_TUPLE_BYTES || v->type == DIGBY_TUPLE_STRING) {
+            if (v->v.s.len > SIZE_MAX - total - 1) return DIGBY_NOMEM;
+            total += v->v.s.len;
+        }
+    }
+    sc->vbytes = (uint8_t *)digby__malloc(&sc->rt->txn->db->alloc, total + 1);
+    if (!sc->vbytes) return DIGBY_NOMEM;
+    for (i = 0; i < sc->nconds; i++) {
+        digby_tuple_item *v = &sc->conds[i].value;
+        if (v->type == DIGBY_TUPLE_BYTES || v->type == DIGBY_TUPLE_STRING) {
+            if (v->v.s.len) memcpy(sc->vbytes + at, v->v.s.ptr, v->v.s.len);
+            v->v.s.ptr = sc->vbytes + at;
+            at += v->v.s.len;
+        }
+    }
+    return DIGBY_OK;
+}
+
+/* A bound: the = prefix's values, then value (NULL: none), packed; then
+   `tail`: 0 nothing, 1 a 0x01 byte (past the NULLs), 2 the end of the
+   tuple range of it (0xFF). */
+static int digby__rscan_bound(digby_rscan *sc, const digby__rplan *p, const uint32_t *kc,
+                              const digby_tuple_item *value, int tail, uint8_t **out,
+                              size_t *out_bytes)
+{
+    const digby_allocator *a = &sc->rt->txn->db->alloc;
+    uint32_t j, n = 0;
+    size_t len = 0;
+    uint8_t *b, *hi;
+    int rc;
+    (void)kc;
+    for (j = 0; j < p->neq; j++) sc->items[n++] = sc->conds[p->eq[j]].value;
+    if (value) sc->items[n++] = *value;
+    rc = digby_tuple_pack(sc->items, n, NULL, 0, &len);
+    if (rc != DIGBY_OK && rc != DIGBY_TOOBIG) return rc;
+    if (len > SIZE_MAX - 2) return DIGBY_NOMEM;
+    b = (uint8_t *)digby__malloc(a, len + 1);
+    hi = (uint8_t *)digby__malloc(a, len + 1);
+    if (!b || !hi) { digby__free(a, b); digby__free(a, hi); return DIGBY_NOMEM; }
+    rc = digby_tuple_pack(sc->items, n, b, len, &len);
+    if (rc == DIGBY_OK && tail == 1) b[len++] = 0x01;
+    if (rc == DIGBY_OK && tail == 2) {
+        /* [lo, hi) = range(prefix): hi = prefix + 0xFF ends every extension */
+        uint8_t *lo = (uint8_t *)digby__malloc(a, len + 1);
+        rc = lo ? digby_tuple_range(b, len, lo, hi) : DIGBY_NOMEM;
+        digby__free(a, lo);
+        if (rc == DIGBY_OK) {
+            digby__free(a, b);
+            b = hi;
+            hi = NULL;
+            len++;
+        }
+    }
+    digby__free(a, hi);
+    if (rc) { digby__free(a, b); return rc; }
+    *out = b;
+    *out_bytes = len;
+    return DIGBY_OK;
+}
+
+DIGBY_API int digby_rscan_open(digby_rtable *rt, const digby_query *q, digby_rscan **out)
+{
+    const digby_allocator *a;
+    digby__rplan *p = NULL;
+    digby_rscan *sc;
+    const uint32_t *kc;
+    uint32_t m, j;
+    int rc;
+    if (!out) return DIGBY_INVALID;
+    *out = NULL;
+    if (!rt) return DIGBY_INVALID;
+    a = &rt->txn->db->alloc;
+    sc = (digby_rscan *)digby__malloc(a, sizeof(*sc));
+    p = (digby__rplan *)digby__malloc(a, sizeof(*p));
+    if (!sc || !p) {
+        digby__free(a, sc);
+        digby__free(a, p);
+        return DIGBY_NOMEM;
+    }
+    memset(sc, 0, sizeof(*sc));
+    sc->rt = rt;
+    rc = digby__rt_prepare(rt, q, &sc->conds, p);
+    if (rc) goto fail;
+    sc->nconds = q ? q->nwhere : 0;
+    sc->gen = rt->gen;
+    sc->index_no = p->index_no;
+    sc->reverse = q && (q->flags & DIGBY_SCAN_REVERSE);
+    sc->limit = q ? q->limit : 0;
+    sc->items = (digby_tuple_item *)digby__malloc(a, ((size_t)rt->s->ncols + 1) *
+                                                         sizeof(digby_tuple_item));
+    if (!sc->items) { rc = DIGBY_NOMEM; goto fail; }
+    rc = digby__rscan_own_values(sc);
+    if (rc) goto fail;
+    /* conditions the bounds imply are not checked again */
+    for (j = 0; j < p->neq; j++) sc->conds[p->eq[j]].implied = 1;
+    if (p->lo >= 0) sc->conds[p->lo].implied = 1;
+    if (p->hi >= 0) sc->conds[p->hi].implied = 1;
+    kc = digby__rt_keycols(rt->s, p->index_no, &m);
+    if (p->lo >= 0)
+        rc = digby__rscan_bound(sc, p, kc, &sc->conds[p->lo].value,
+                                sc->conds[p->lo].op == DIGBY_WHERE_GT ? 2 : 0, &sc->lo,
+                                &sc->lo_bytes);
+    else
+        rc = digby__rscan_bound(sc, p, kc, NULL, p->range ? 1 : 0, &sc->lo, &sc->lo_bytes);
+    if (rc) goto fail;
+    if (p->hi >= 0)
+        rc = digby__rscan_bound(sc, p, kc, &sc->conds[p->hi].value,
+                                sc->conds[p->hi].op == DIGBY_WHERE_LE ? 2 : 0, &sc->hi,
+                                &sc->hi_bytes);
+    else
+        rc = digby__rscan_bound(sc, p, kc, NULL, 2, &sc->hi, &sc->hi_bytes);
+    if (rc) goto fail;
+    rc = digby_cursor_open(rt->txn, p->index_no < 0 ? rt->rows : rt->s->idx[p->index_no].table,
+                           &sc->cur);
+    if (rc) goto fail;
+    digby__free(a, p);
+    sc->next = rt->scans;
+    rt->scans = sc;
+    *out = sc;
+    return DIGBY_OK;
+fail:
+    digby__free(a, p);
+    digby__rscan_free(sc);
+    return rc;
+}
+
+/* The packed primary key of an index entry (key ek, value ev): the value
+   of a unique entry, else the key's primary-key columns packed again.
+   CORRUPT for an entry that does not decode. */
+static int digby__rt_entry_pk(digby_rtable *rt, const digby__ridx *x, digby__rowbuf *b,
+                              digby_tuple_item *items, const void *ek, size_t ekn,
+                              const void *ev, size_t evn, uint8_t **pk, size_t *pk_cap,
+                              size_t *pk_bytes)
+{
+    const digby_allocator *a = &rt->txn->db->alloc;
+    size_t count, aoff, aneed = 0, len = 0, n = x->nentry;
+    uint32_t k;
+    int rc;
+    if (evn) {
+        rc = digby__reserve(a, pk, pk_cap, evn);
+        if (rc) return rc;
+        memcpy(*pk, ev, evn);
+        *pk_bytes = evn;
+        return DIGBY_OK;
+    }
+    rc = digby__rt_items_reserve(a, &b->tmp, &b->tmp_cap, n + 1);
+    if (rc) return rc;
+    for (;;) {
+        aoff = 0;
+        rc = digby__rt_unpack(rt->txn, b, (const uint8_t *)ek, ekn, n, n, &count, &aoff,
+                              &aneed);
+        if (rc != DIGBY_TOOBIG) break;
+        rc = digby__reserve(a, &b->arena, &b->arena_cap, aneed + 1);
+        if (rc) return rc;
+    }
+    if (rc) return rc;
+    for (k = 0; k < rt->s->nkey; k++) items[k] = b->tmp[x->key_at[k]];
+    rc = digby_tuple_pack(items, rt->s->nkey, *pk, *pk_cap, &len);
+    if (rc == DIGBY_TOOBIG) {
+        rc = digby__reserve(a, pk, pk_cap, len);
+        if (rc == DIGBY_OK) rc = digby_tuple_pack(items, rt->s->nkey, *pk, *pk_cap, &len);
+    }
+    if (rc == DIGBY_INVALID) rc = DIGBY__CORRUPT(rt->txn->db, 0);
+    *pk_bytes = len;
+    return rc;
+}
+
+/* Does row meet the conditions the bounds do not imply? */
+static int digby__rscan_match(const digby_rscan *sc, const digby_tuple_item *row)
+{
+    size_t i;
+    for (i = 0; i < sc->nconds; i++) {
+        const digby__rcond *c = &sc->conds[i];
+        int cmp;
+        if (c->implied) continue;
+        if (row[c->col].type == DIGBY_TUPLE_NULL) return 0;
+        cmp = digby_tuple_compare(&row[c->col], 1, &c->value, 1);
+        switch (c->op) {
+        case DIGBY_WHERE_EQ: if (cmp != 0) return 0; break;
+        case DIGBY_WHERE_LT: if (cmp >= 0) return 0; break;
+        case DIGBY_WHERE_LE: if (cmp > 0) return 0; break;
+        case DIGBY_WHERE_GT: if (cmp <= 0) return 0; break;
+        default: if (cmp < 0) return 0; break;
+        }
+    }
+    return 1;
+}
+
+DIGBY_API int digby_rscan_next(digby_rscan *sc)
+{
+    digby_rtable *rt;
+    int rc;
+    if (!sc) return DIGBY_INVALID;
+    rt = sc->rt;
+    sc->have_row = 0;
+    if (rt->dropped || sc->gen != rt->gen) return DIGBY_BADTXN;
+    if (rt->txn->poisoned) return DIGBY_POISONED;
+    if (sc->done) return DIGBY_NOTFOUND;
+    if (sc->limit && sc->emitted >= sc->limit) { sc->done = 1; return DIGBY_NOTFOUND; }
+    for (;;) {
+        const void *k, *v;
+        size_t kn, vn;
+        if (!sc->started) {
+            sc->started = 1;
+            rc = sc->reverse ? digby_cursor_seek(sc->cur, sc->hi, sc->hi_bytes, DIGBY_SEEK_LT)
+                             : digby_cursor_seek(sc->cur, sc->lo, sc->lo_bytes, DIGBY_SEEK_GE);
+        } else {
+            rc = sc->reverse ? digby_cursor_prev(sc->cur) : digby_cursor_next(sc->cur);
+        }
+        if (rc == DIGBY_OK) rc = digby_cursor_get(sc->cur, &k, &kn, &v, &vn, NULL);
+        if (rc == DIGBY_NOTFOUND) { sc->done = 1; return rc; }
+        if (rc) return rc;
+        if (sc->reverse ? digby__keycmp(k, kn, sc->lo, sc->lo_bytes) < 0
+                        : digby__keycmp(k, kn, sc->hi, sc->hi_bytes) >= 0) {
+            sc->done = 1;
+            return DIGBY_NOTFOUND;
+        }
+        if (sc->index_no >= 0) {
+            const void *rv;
+            size_t rvn;
+            rc = digby__rt_entry_pk(rt, &rt->s->idx[sc->index_no], &sc->eb, sc->items, k, kn, v,
+                                    vn, &sc->pk, &sc->pk_cap, &sc->pk_bytes);
+            if (rc) return rc;
+            rc = digby_txn_get(rt->txn, rt->rows, sc->pk, sc->pk_bytes, &rv, &rvn, NULL);
+            if (rc == DIGBY_NOTFOUND) return DIGBY__CORRUPT(rt->txn->db, 0);
+            if (rc) return rc;
+            rc = digby__rt_decode(rt, &sc->rb, sc->pk, sc->pk_bytes, rv, rvn);
+        } else {
+            rc = digby__rt_decode(rt, &sc->rb, k, kn, v, vn);
+        }
+        if (rc) return rc;
+        if (!digby__rscan_match(sc, sc->rb.row)) continue;
+        sc->emitted++;
+        sc->have_row = 1;
+        return DIGBY_OK;
+    }
+}
+
+DIGBY_API int digby_rscan_row(digby_rscan *sc, const digby_tuple_item **row, size_t *ncolumns)
+{
+    if (row) *row = NULL;
+    if (ncolumns) *ncolumns = 0;
+    if (!sc || !row || !ncolumns) return DIGBY_INVALID;
+    if (!sc->have_row) return DIGBY_NOTFOUND;
+    *row = sc->rb.row;
+    *ncolumns = sc->rt->s->ncols;
+    return DIGBY_OK;
+}
+
+/* ---- digby_check: rows and index entries agree ---------------------------- */
+
+typedef struct digby__rcheck {
+    digby_txn *txn;
+    digby_check_report *rep;
+    uint64_t rows, entries;
+} digby__rcheck;
+
+static int digby__rt_check_fail(digby__rcheck *ck, const char *table, const char *what,
+                                const void *key, size_t key_bytes)
+{
+    if (ck->rep && ck->rep->message[0] == 0) {
+        char hex[2 * 24 + 4];
+        size_t i, n = key_bytes < 24 ? key_bytes : 24;
+        for (i = 0; i < n; i++)
+            snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *)key)[i]);
+        hex[2 * n] = 0;
+        if (key_bytes > n) memcpy(hex + 2 * n, "..", 3);
+        snprintf(ck->rep->message, sizeof(ck->rep->message), "record table %s: %s (key %s)",
+                 table, what, hex);
+    }
+    return DIGBY__CORRUPT(ck->txn->db, 0);
+}
+
+/* Every row fits the schema and has its entry in every index. */
+static int digby__rt_check_rows(digby__rcheck *ck, digby_rtable *rt)
+{
+    digby_cursor *c;
+    int rc = digby_cursor_open(ck->txn, rt->rows, &c);
+    if (rc) return rc;
+    for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
+        const void *k, *v, *ev;
+        size_t kn, vn, evn;
+        uint32_t i;
+        digby__rpk rk, ek, evp;
+        rc = digby_cursor_get(c, &k, &kn, &v, &vn, NULL);
+        if (rc) break;
+        rc = digby__rt_decode(rt, &rt->old, k, kn, v, vn);
+        if (rc == DIGBY_CORRUPT)
+            rc = digby__rt_check_fail(ck, rt->name, "row does not fit the schema", k, kn);
+        if (rc) break;
+        ck->rows++;
+        for (i = 0; i < rt->s->nidx && rc == DIGBY_OK; i++) {
+            const digby__ridx *x = &rt->s->idx[i];
+            rt->wb_len = 0;
+            rc = digby__reserve(&ck->txn->db->alloc, &rt->wb, &rt->wb_cap, kn);
+            if (rc) break;
+            memcpy(rt->wb, rt->old.bytes, kn);
+            rt->wb_len = kn;
+            rk.off = 0;
+            rk.len = kn;
+            rc = digby__rt_entry(rt, x, rt->old.row, &rk, &ek, &evp);
+            if (rc) break;
+            rc = digby_txn_get(ck->txn, x->table, digby__rt_at(rt, &ek), ek.len, &ev, &evn, NULL);
+            if (rc == DIGBY_NOTFOUND) {
+                snprintf(rt->msg, sizeof(rt->msg), "row without its entry in index %s", x->name);
+                rc = digby__rt_check_fail(ck, rt->name, rt->msg, rt->old.bytes, kn);
+            } else if (rc == DIGBY_OK &&
+                       (evn != evp.len || (evn && memcmp(ev, digby__rt_at(rt, &evp), evn)))) {
+                snprintf(rt->msg, sizeof(rt->msg), "index %s: the row's entry leads elsewhere",
+                         x->name);
+                rc = digby__rt_check_fail(ck, rt->name, rt->msg, rt->old.bytes, kn);
+            }
+        }
+        if (rc) break;
+    }
+    digby_cursor_close(c);
+    return rc == DIGBY_NOTFOUND ? DIGBY_OK : rc;
+}
+
+/* Every entry of index x leads to a row whose own entry it is. */
+static int digby__rt_check_index(digby__rcheck *ck, digby_rtable *rt, const digby__ridx *x,
+                                 digby__rowbuf *eb, digby_tuple_item *items, uint8_t **pk,
+                                 size_t *pk_cap)
+{
+    digby_cursor *c;
+    int rc = digby_cursor_open(ck->txn, x->table, &c);
+    if (rc) return rc;
+    for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
+        const void *k, *v, *rv;
+        size_t kn, vn, rvn, pkn = 0;
+        digby__rpk rk, ek, ev;
+        rc = digby_cursor_get(c, &k, &kn, &v, &vn, NULL);
+        if (rc) break;
+        ck->entries++;
+        rc = digby__rt_entry_pk(rt, x, eb, items, k, kn, v, vn, pk, pk_cap, &pkn);
+        if (rc == DIGBY_CORRUPT) {
+            snprintf(rt->msg, sizeof(rt->msg), "index %s: an entry does not decode", x->name);
+            rc = digby__rt_check_fail(ck, rt->name, rt->msg, k, kn);
+        }
+        if (rc) break;
+        rc = digby_txn_get(ck->txn, rt->rows, *pk, pkn, &rv, &rvn, NULL);
+        if (rc == DIGBY_NOTFOUND) {
+            snprintf(rt->msg, sizeof(rt->msg), "index %s: an entry leads to no row", x->name);
+            rc = digby__rt_check_fail(ck, rt->name, rt->msg, k, kn);
+        }
+        if (rc == DIGBY_OK) {
+            rc = digby__rt_decode(rt, &rt->old, *pk, pkn, rv, rvn);
+            if (rc == DIGBY_CORRUPT)
+                rc = digby__rt_check_fail(ck, rt->name, "row does not fit the schema", *pk, pkn);
+        }
+        if (rc) break;
+        rt->wb_len = 0;
+        rc = digby__reserve(&ck->txn->db->alloc, &rt->wb, &rt->wb_cap, pkn);
+        if (rc) break;
+        memcpy(rt->wb, rt->old.bytes, pkn);
+        rt->wb_len = pkn;
+        rk.off = 0;
+        rk.len = pkn;
+        rc = digby__rt_entry(rt, x, rt->old.row, &rk, &ek, &ev);
+        if (rc) break;
+        if (ek.len != kn || memcmp(k, digby__rt_at(rt, &ek), kn) != 0 || ev.len != vn ||
+            (vn && memcmp(v, digby__rt_at(rt, &ev), vn) != 0)) {
+            snprintf(rt->msg, sizeof(rt->msg), "index %s: an entry does not match its row",
+                     x->name);
+            rc = digby__rt_check_fail(ck, rt->name, rt->msg, k, kn);
+            break;
+        }
+    }
+    digby_cursor_close(c);
+    return rc == DIGBY_NOTFOUND ? DIGBY_OK : rc;
+}
+
+static int digby__rt_check_one(void *ctx, const char *name)
+{
+    digby__rcheck *ck = (digby__rcheck *)ctx;
+    const digby_allocator *a = &ck->txn->db->alloc;
+    digby_rtable *rt;
+    digby__rowbuf eb;
+    digby_tuple_item *items;
+    uint8_t *pk = NULL;
+    size_t pk_cap = 0;
+    uint32_t i;
+    int rc = digby_rtable_open(ck->txn, name, NULL, 0, &rt);
+    if (rc == DIGBY_CORRUPT || rc == DIGBY_VERSION)
+        return digby__rt_check_fail(ck, name, "its schema or one of its tables is damaged",
+                                    name, strlen(name));
+    if (rc) return rc;
+    rc = digby__rt_check_rows(ck, rt);
+    if (rc) return rc;
+    items = (digby_tuple_item *)digby__malloc(a, ((size_t)rt->s->ncols + 1) * sizeof(*items));
+    if (!items) return DIGBY_NOMEM;
+    memset(&eb, 0, sizeof(eb));
+    for (i = 0; i < rt->s->nidx && rc == DIGBY_OK; i++)
+        rc = digby__rt_check_index(ck, rt, &rt->s->idx[i], &eb, items, &pk, &pk_cap);
+    digby__rowbuf_free(a, &eb);
+    digby__free(a, items);
+    digby__free(a, pk);
+    return rc;
+}
+
+/* digby_check's hook (84_check.c): in the check's snapshot, for every
+   record table, each row has exactly its index entries and each entry
+   leads to a row whose columns match it. */
+static int digby__rtable_check(digby_txn *txn, digby_check_report *rep)
+{
+    digby__rcheck ck;
+    int rc;
+    memset(&ck, 0, sizeof(ck));
+    ck.txn = txn;
+    ck.rep = rep;
+    rc = digby_rtable_list(txn, digby__rt_check_one, &ck);
+    if (rc == DIGBY_CORRUPT && rep && rep->message[0] == 0)
+        snprintf(rep->message, sizeof(rep->message),
+                 "record tables: " DIGBY__SCHEMA_TABLE " has an entry that names no table");
+    return rc;
+}
+/* ---- end 79_record_scan.c ---- */
+
 /* ---- begin 80_strerror.c ---- */
 /* Result code texts, generated from the same list as the enum. */
 
@@ -13509,6 +16277,8 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     for (p = 2; p < txn->meta.page_count && rc == DIGBY_OK; p++)
         if (!(w.bits[p >> 3] & (1u << (p & 7))))
             rc = digby__walk_fail(&w, p, "page leaked: not reachable from any tree or the freelist");
+    /* record tables (79_record_scan.c): rows and index entries agree */
+    if (rc == DIGBY_OK && !st) rc = digby__rtable_check(txn, rep);
     if (st) {
         st->page_size = db->page_size;
         st->depth = txn->meta.main.depth;

@@ -20,7 +20,9 @@
     X(DIGBY_NOFEATURE,  -15,  "file needs a feature not compiled into this build") \
     X(DIGBY_WRONGKEY,   -16,  "wrong encryption key")                           \
     X(DIGBY_BADTXN,     -17,  "transaction is finished or used wrongly")        \
-    X(DIGBY_CANTOPEN,   -18,  "cannot open the database file")
+    X(DIGBY_CANTOPEN,   -18,  "cannot open the database file")                  \
+    X(DIGBY_CONSTRAINT, -19,  "unique constraint violated")                     \
+    X(DIGBY_SCHEMA,     -20,  "schema differs from the record table's stored schema")
 
 typedef enum digby_result {
 #define DIGBY__ENUM(name, value, text) name = value,

@@ -452,6 +452,7 @@ struct digby_txn {
     int sep_tie;            /* txn->sep is a tie separator (FORMAT.md section 5) */
     digby__large_scratch *large;     /* large keys and values: readers, scratch */
     struct digby_blob *blob; /* the unfinished streaming put, if any */
+    struct digby_rtable *rtables; /* record tables opened (77_record_schema.c) */
     /* Branch pages this transaction keeps pinned until it ends, so that
        the upper levels of a tree cost no lock on later visits
        (digby__page_get).  Open addressing on pgno; held_cap entries (a
@@ -723,6 +724,7 @@ static digby__tree *digby__put_args(digby_txn *txn, digby_table *table, const vo
                                     size_t key_bytes, uint64_t val_bytes, unsigned flags,
                                     int *rc);
 
+static void digby__rtable_release_all(digby_txn *txn); /* 77_record_schema.c */
 static void digby__cursor_unpin_all(digby_cursor *c);
 static void digby__cursor_unmerge(digby_cursor *c);
 

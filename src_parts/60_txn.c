@@ -9,6 +9,7 @@ static void digby__txn_release(digby_txn *txn)
     digby_db *db = txn->db;
     const digby_allocator *a = &db->alloc;
     digby_table *t, *tn;
+    digby__rtable_release_all(txn); /* before the cursors: frees scans */
     while (txn->cursors) digby_cursor_close(txn->cursors);
     digby__blob_discard(txn, 0);
     digby__large_scratch_release(txn);

@@ -559,6 +559,8 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     for (p = 2; p < txn->meta.page_count && rc == DIGBY_OK; p++)
         if (!(w.bits[p >> 3] & (1u << (p & 7))))
             rc = digby__walk_fail(&w, p, "page leaked: not reachable from any tree or the freelist");
+    /* record tables (79_record_scan.c): rows and index entries agree */
+    if (rc == DIGBY_OK && !st) rc = digby__rtable_check(txn, rep);
     if (st) {
         st->page_size = db->page_size;
         st->depth = txn->meta.main.depth;

@@ -493,11 +493,14 @@ static void test_strerror(void **state)
         DIGBY__ERRORS(TEXT)
 #undef TEXT
     };
-    static const int unknown[] = {1, 2, 100, -19, -100, -999, -1000, 12345,
-                                  -2147483647 - 1, 2147483647};
+    /* and the first free value below the lowest code (set below) */
+    static int unknown[] = {0, 1, 2, 100, -100, -999, -1000, 12345,
+                            -2147483647 - 1, 2147483647};
     const size_t n = sizeof(codes) / sizeof(codes[0]);
     size_t i, j;
     (void)state;
+    for (i = 0; i < n; i++)
+        if (codes[i] - 1 < unknown[0]) unknown[0] = codes[i] - 1;
     assert_int_equal(DIGBY_OK, 0);
     for (i = 0; i < n; i++) {
         const char *s = digby_strerror(codes[i]);

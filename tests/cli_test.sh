@@ -607,6 +607,72 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# Record tables: create, index, insert, schema, rows (with the plan on stderr)
+rdb=$d/rec.db
+rm -f "$rdb"
+spec='name string not null, ver string, section text, size int, maint string, primary key (name)'
+ok "create"                 "$rdb" create pk "$spec"
+ok "create again, same schema" "$rdb" create pk "$spec"
+err "create, another schema" 1 "create 'pk': schema differs" "$rdb" create pk 'name string, primary key (name)'
+err "create, bad type"      2 "create: column x: unknown type" "$rdb" create q 'x frob, primary key (x)'
+err "create, no key"        2 "create: no primary key"   "$rdb" create q 'x int'
+err "create, bad key"       2 "create: primary key: unknown column" "$rdb" create q 'x int, primary key (y)'
+ok "index"                  "$rdb" index pk by_section 'section, size'
+ok "unique index"           "$rdb" index -u pk by_maint maint
+err "index, unknown column" 1 "index 'x'.*invalid argument" "$rdb" index pk x nope
+err "index, no table"       1 "table 'nope'.*not found" "$rdb" index nope x size
+printf 'bash\t5.2\tshells\t7000\tMatthias\ndash\t0.5\tshells\t200\t\\N\nvim\t9.0\teditors\t3000\tJames\n' >"$d/rows.tsv"
+ok "insert"                 "$rdb" insert pk -f "$d/rows.tsv"
+err "insert, present key"   1 "insert: line 1: already exists" "$rdb" insert pk -f "$d/rows.tsv"
+printf 'zsh\t5\tshells\t9000\tJames\n' >"$d/clash.tsv"
+err "insert, unique clash"  1 "line 1: unique constraint violated: unique index by_maint.*primary key vim" "$rdb" insert pk -f "$d/clash.tsv"
+printf 'zsh\t5\tshells\tlots\tPaul\n' >"$d/bad.tsv"
+err "insert, bad integer"   1 "line 1, column size: not an integer" "$rdb" insert pk -f "$d/bad.tsv"
+printf 'zsh\t5\tshells\n' >"$d/short.tsv"
+err "insert, too few fields" 1 "line 1: 3 fields for 5 columns" "$rdb" insert pk -f "$d/short.tsv"
+err "insert, unique index built over a clash" 1 "index 'by_sec': unique constraint violated" "$rdb" index -u pk by_sec section
+printf 'vim\t9.1\teditors\t3100\tBram\n' >"$d/upd.tsv"
+ok "insert -u replaces"     "$rdb" insert -u pk -f "$d/upd.tsv"
+out "schema" "CREATE TABLE pk (name string NOT NULL, ver string, section string, size int, maint string, PRIMARY KEY (name));
+CREATE INDEX by_section ON pk (section, size);
+CREATE UNIQUE INDEX by_maint ON pk (maint);" "$rdb" schema
+# rows: TSV on stdout, the plan on stderr
+rows_is() {
+    _desc=$1; _want=$2; _plan=$3
+    shift 3
+    dg "$@"
+    printf '%s\n' "$_want" >"$d/want"
+    if [ "$rc" -eq 0 ] && cmp -s "$d/want" "$d/out" && [ "$(cat "$d/err")" = "plan: $_plan" ]; then
+        pass
+    else
+        bad "$_desc: exit $rc, stdout: $(cat "$d/out"), stderr: $(cat "$d/err")"
+    fi
+}
+rows_is "rows" "bash	5.2	shells	7000	Matthias
+dash	0.5	shells	200	\\N
+vim	9.1	editors	3100	Bram" "SCAN pk" "$rdb" rows pk
+rows_is "rows -H -n 1" "name	ver	section	size	maint
+bash	5.2	shells	7000	Matthias" "SCAN pk" "$rdb" rows -H -n 1 pk
+rows_is "rows --where, -r" "bash	5.2	shells	7000	Matthias
+dash	0.5	shells	200	\\N" "SEARCH pk USING INDEX by_section (section=?)" "$rdb" rows --where 'section = "shells"' -r pk
+rows_is "rows, a range" "vim	9.1	editors	3100	Bram" "SEARCH pk USING INDEX by_section (section=? AND size>=?)" "$rdb" rows --where "section = 'editors'" --where 'size >= 3000' pk
+rows_is "rows --json" '{"name":"dash","ver":"0.5","section":"shells","size":200,"maint":null}' "SCAN pk; filter: 1 condition" "$rdb" rows --where 'size < 1000' --json pk
+rows_is "rows --index" "bash	5.2	shells	7000	Matthias
+vim	9.1	editors	3100	Bram
+dash	0.5	shells	200	\\N" "SCAN pk USING INDEX by_maint" "$rdb" rows -r --index by_maint pk
+err "rows, bad column"      2 "rows: --where 'nope = 1': no column nope" "$rdb" rows --where 'nope = 1' pk
+err "rows, bad op"          2 "expected = < <= > or >=" "$rdb" rows --where 'size ! 1' pk
+err "rows, NULL"            2 "NULL is no value" "$rdb" rows --where 'size = \N' pk
+err "rows, no index"        1 "rows: not found: no index nope" "$rdb" rows --index nope pk
+err "rows, no table"        1 "rows: table 'nope'.*not found" "$rdb" rows nope
+out "rows, no record tables" "" "$db" schema
+ok "record tables check"    "$rdb" check
+out "record tables' tables" "digby:schema	1
+pk	3
+pk.by_maint	3
+pk.by_section	3" "$rdb" tables
+
+# ---------------------------------------------------------------------------
 # Encryption and compression come from the environment, never the command line.
 head -c 32 /dev/urandom >"$d/key32"
 printf 'short' >"$d/key5"

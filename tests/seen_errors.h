@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SEEN_MAX_FNS 48
+#define SEEN_MAX_FNS 96
 #define SEEN_CODES 32 /* results 0 .. -31 */
 
 static struct {
@@ -115,5 +115,29 @@ static int seen_rc(const char *fn, int rc)
 /* its result is a sign (-1, 0, 1), not a result code: passed through, not
    recorded (-1 would read as DIGBY_NOTFOUND) */
 #define digby_tuple_compare(...) digby_tuple_compare(__VA_ARGS__)
+/* the record layer (06_record.h) */
+#define digby_schema_check(...) seen_rc("digby_schema_check", digby_schema_check(__VA_ARGS__))
+#define digby_rtable_open(...) seen_rc("digby_rtable_open", digby_rtable_open(__VA_ARGS__))
+#define digby_rtable_drop(...) seen_rc("digby_rtable_drop", digby_rtable_drop(__VA_ARGS__))
+#define digby_rtable_list(...) seen_rc("digby_rtable_list", digby_rtable_list(__VA_ARGS__))
+#define digby_rtable_schema(...) seen_rc("digby_rtable_schema", digby_rtable_schema(__VA_ARGS__))
+#define digby_rtable_count(...) seen_rc("digby_rtable_count", digby_rtable_count(__VA_ARGS__))
+#define digby_rtable_add_column(...) \
+    seen_rc("digby_rtable_add_column", digby_rtable_add_column(__VA_ARGS__))
+#define digby_rtable_add_index(...) \
+    seen_rc("digby_rtable_add_index", digby_rtable_add_index(__VA_ARGS__))
+#define digby_rtable_drop_index(...) \
+    seen_rc("digby_rtable_drop_index", digby_rtable_drop_index(__VA_ARGS__))
+#define digby_rtable_insert(...) seen_rc("digby_rtable_insert", digby_rtable_insert(__VA_ARGS__))
+#define digby_rtable_upsert(...) seen_rc("digby_rtable_upsert", digby_rtable_upsert(__VA_ARGS__))
+#define digby_rtable_update(...) seen_rc("digby_rtable_update", digby_rtable_update(__VA_ARGS__))
+#define digby_rtable_delete(...) seen_rc("digby_rtable_delete", digby_rtable_delete(__VA_ARGS__))
+#define digby_rtable_get(...) seen_rc("digby_rtable_get", digby_rtable_get(__VA_ARGS__))
+#define digby_rtable_constraint(...) \
+    seen_rc("digby_rtable_constraint", digby_rtable_constraint(__VA_ARGS__))
+#define digby_rtable_explain(...) seen_rc("digby_rtable_explain", digby_rtable_explain(__VA_ARGS__))
+#define digby_rscan_open(...) seen_rc("digby_rscan_open", digby_rscan_open(__VA_ARGS__))
+#define digby_rscan_next(...) seen_rc("digby_rscan_next", digby_rscan_next(__VA_ARGS__))
+#define digby_rscan_row(...) seen_rc("digby_rscan_row", digby_rscan_row(__VA_ARGS__))
 
 #endif /* DIGBY_TESTS_SEEN_ERRORS_H */

@@ -8,6 +8,10 @@
 # build/demo.digby, then shows the tool's read commands on it:
 #   global tree   key: package name    value: the whole status record
 #   by-section    key: SECTION/PACKAGE value: the version
+# and, from the same data, a record table (the record layer, issue #12):
+#   packages      name (key), version, section, priority, installed_size
+#                 (an integer, KiB), maintainer; indexes by_section
+#                 (section, installed_size) and by_maintainer (maintainer)
 # Only installed packages are loaded.  A name installed for several
 # architectures (Multi-Arch: same) is keyed NAME:ARCH for each of them.
 # Works on any Debian or Ubuntu machine; POSIX sh and awk only.
@@ -28,11 +32,12 @@ cd "$root"
 mkdir -p build
 db=build/demo.digby
 dumpfile=build/demo.dump
-rm -f "$db" "$dumpfile"
+rowsfile=build/demo.rows.tsv
+rm -f "$db" "$dumpfile" "$rowsfile"
 
 # dpkg status -> two dump sections (global tree, then by-section).
 dpkg_to_dump() {
-    LC_ALL=C awk '
+    LC_ALL=C awk -v rows="$2" '
     function esc(s,    out, c) {
         # print format: printable ASCII as is, \ as \\, other bytes \HH
         out = ""
@@ -52,9 +57,17 @@ dpkg_to_dump() {
             n++
             P[n] = pkg; A[n] = arch; V[n] = ver; R[n] = rec
             S[n] = (sec == "" ? "unknown" : sec)
+            PR[n] = prio; IS[n] = isz; M[n] = maint
             seen[pkg]++
         }
         rec = ""; pkg = ""; arch = ""; ver = ""; sec = ""; status = ""
+        prio = ""; isz = ""; maint = ""
+    }
+    function tsv(s) {
+        if (s == "") return "\\N"
+        gsub(/\\/, "\\\\", s)
+        gsub(/\t/, "\\x09", s)
+        return s
     }
     BEGIN { for (i = 1; i < 256; i++) ord[sprintf("%c", i)] = i; n = 0 }
     /^$/ { flush(); next }
@@ -65,6 +78,9 @@ dpkg_to_dump() {
         else if ($0 ~ /^Version:/)  { ver = $2 }
         else if ($0 ~ /^Section:/)  { sec = $2 }
         else if ($0 ~ /^Status:/)   { status = $0 }
+        else if ($0 ~ /^Priority:/) { prio = $2 }
+        else if ($0 ~ /^Installed-Size:/) { isz = $2 }
+        else if ($0 ~ /^Maintainer:/) { maint = substr($0, 13) }
     }
     END {
         flush()
@@ -82,6 +98,11 @@ dpkg_to_dump() {
             print " " esc(S[i] "/" K[i]); print " " esc(V[i])
         }
         print "DATA=END"
+        # rows of the record table: TSV, \N for NULL, \\ for a backslash
+        for (i = 1; i <= n; i++) {
+            printf "%s\t%s\t%s\t%s\t%s\t%s\n", tsv(K[i]), tsv(V[i]), tsv(S[i]),
+                tsv(PR[i]), (IS[i] ~ /^[0-9]+$/ ? IS[i] : "\\N"), tsv(M[i]) > rows
+        }
         printf "%d installed packages\n", n > "/dev/stderr"
     }' "$1"
 }
@@ -91,14 +112,21 @@ say() {
 }
 
 run() {
-    say "digby $*"
+    line=digby
+    for arg in "$@"; do
+        case $arg in
+        *[\ \"\<\>]*) line="$line '$arg'" ;;
+        *) line="$line $arg" ;;
+        esac
+    done
+    say "$line"
     "$bin" "$@"
 }
 
 echo "digby demo: $("$bin" --version), input $status"
 
-say "dpkg_to_dump $status > $dumpfile    # awk, in this script"
-dpkg_to_dump "$status" > "$dumpfile"
+say "dpkg_to_dump $status > $dumpfile    # awk, in this script (rows: $rowsfile)"
+dpkg_to_dump "$status" "$rowsfile" > "$dumpfile"
 say "head -8 $dumpfile | cut -c1-76"
 head -8 "$dumpfile" | cut -c1-76
 
@@ -114,6 +142,29 @@ run "$db" stat
 run "$db" check
 say "digby $db dump -t by-section -p | head -7"
 "$bin" "$db" dump -t by-section -p | head -7
+
+# The record layer: the same packages as rows of a table with a schema and
+# two secondary indexes, kept by the library in every write.
+say "# the record layer: a table with a schema, rows, two secondary indexes"
+run "$db" create packages 'name string not null, version string, section string, priority string, installed_size int, maintainer string, primary key (name)'
+run "$db" index packages by_section 'section, installed_size'
+run "$db" index packages by_maintainer maintainer
+say "head -3 $rowsfile"
+head -3 "$rowsfile"
+run "$db" insert packages -f "$rowsfile"
+run "$db" schema
+# the section with the most packages, and the maintainer of dpkg
+section=$(cut -f3 "$rowsfile" | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
+maint=$(awk -F'\t' '$1 == "dpkg" { print $6 }' "$rowsfile")
+say "# the largest packages of section $section, largest first (index by_section)"
+run "$db" rows --where "section = \"$section\"" -r -n 5 packages
+say "# the packages of one maintainer, as JSON lines (index by_maintainer)"
+run "$db" rows --where "maintainer = \"$maint\"" --json packages
+say "# a range of names (the primary key), and a condition no index serves"
+run "$db" rows --where 'name >= "libc"' --where 'name < "libd"' -n 3 packages
+run "$db" rows --where 'installed_size > 100000' -H packages
+run "$db" tables
+run "$db" check
 
 # The same data once more, encrypted (AES-256-GCM under a random key kept in
 # a file: keys never go on the command line) and with lz4 on: the records

@@ -42,6 +42,7 @@
 #define MSG_KEY_BYTES 48         /* error messages show this much of a key */
 #define MSG_PATH_BYTES 4096      /* ... and this much of a file name */
 #define LOAD_BATCH_RECORDS 10000 /* load commits every this many records */
+#define MAX_WHERE 16             /* rows: --where conditions */
 
 static const char usage_text[] =
 "usage: digby FILE COMMAND [ARGS]\n"
@@ -71,6 +72,25 @@ static const char usage_text[] =
 "                                      database=NAME sections go to table\n"
 "                                      NAME, others to the global tree or\n"
 "                                      TABLE; -N: keep existing keys\n"
+" -- record tables: rows with a schema and secondary indexes --\n"
+"  schema [-t TABLE]                   print each record table's schema (or\n"
+"                                      TABLE's) as CREATE statements\n"
+"  create TABLE SPEC                   create a record table; SPEC:\n"
+"                                      'NAME TYPE [NOT NULL], ...,\n"
+"                                      PRIMARY KEY (A, B)', TYPE one of\n"
+"                                      string bytes int double bool uuid\n"
+"  index [-u] TABLE NAME COLUMNS       add index NAME on 'A, B' and build\n"
+"                                      it; -u: unique\n"
+"  insert [-u] [-f IN] TABLE           insert TSV rows (stdin or IN), one\n"
+"                                      field per column, \\N for NULL; -u:\n"
+"                                      replace rows with the same key\n"
+"  rows [--where COND]... [--index NAME] [-n LIMIT] [-r] [-H] [--json] TABLE\n"
+"                                      print the rows meeting every COND\n"
+"                                      ('COLUMN OP VALUE', OP = < <= > >=)\n"
+"                                      in index order as TSV (-H: a header\n"
+"                                      line) or JSON lines; the plan goes\n"
+"                                      to stderr; --index NAME (or primary)\n"
+"                                      forces the index\n"
 "\n"
 "environment: DIGBY_KEY_FILE=FILE (raw 16/32-byte key) or\n"
 "  DIGBY_PASSPHRASE=... opens or creates an encrypted file (keys are never\n"
@@ -199,6 +219,12 @@ typedef struct cmd_args {
     int all;                 /* -a */
     int print;               /* -p (dump) */
     int no_overwrite;        /* -N */
+    int upsert_unique;       /* -u: insert replaces; index is unique */
+    int header;              /* -H (rows) */
+    int json;                /* --json (rows) */
+    const char *index;       /* --index (rows) */
+    const char *where[MAX_WHERE]; /* --where (rows), all must hold */
+    int nwhere;
     const char *pos[4];
     int npos;
 } cmd_args;
@@ -291,6 +317,19 @@ static int parse_args(const command *c, int argc, char **argv, cmd_args *a)
             else if (strcmp(s, "-a") == 0) { a->all = 1; continue; }
             else if (strcmp(s, "-p") == 0) { a->print = 1; continue; }
             else if (strcmp(s, "-N") == 0) { a->no_overwrite = 1; continue; }
+            else if (strcmp(s, "-u") == 0) { a->upsert_unique = 1; continue; }
+            else if (strcmp(s, "-H") == 0) { a->header = 1; continue; }
+            else if (strcmp(s, "--json") == 0) { a->json = 1; continue; }
+            else if (strcmp(s, "--index") == 0) slot = &a->index;
+            else if (strcmp(s, "--where") == 0) {
+                if (i + 1 >= argc)
+                    return usage_error("%s: option --where needs a value", c->name);
+                if (a->nwhere == MAX_WHERE)
+                    return usage_error("%s: at most %d --where conditions", c->name,
+                                       MAX_WHERE);
+                a->where[a->nwhere++] = argv[++i];
+                continue;
+            }
             if (slot) {
                 if (i + 1 >= argc)
                     return usage_error("%s: option %s needs a value",
@@ -1408,6 +1447,617 @@ out:
     return st;
 }
 
+/* ---- record tables: schema / create / index / insert / rows -------------- */
+
+/* Column types by name, for create and schema. */
+static const struct {
+    const char *name, *alias;
+    digby_tuple_type type;
+} col_types[] = {
+    {"string", "text", DIGBY_TUPLE_STRING}, {"bytes", "blob", DIGBY_TUPLE_BYTES},
+    {"int", "integer", DIGBY_TUPLE_INT},    {"double", "real", DIGBY_TUPLE_DOUBLE},
+    {"bool", "boolean", DIGBY_TUPLE_BOOL},  {"uuid", "uuid", DIGBY_TUPLE_UUID},
+};
+
+static const char *col_type_name(digby_tuple_type t)
+{
+    size_t i;
+    for (i = 0; i < sizeof col_types / sizeof col_types[0]; i++)
+        if (col_types[i].type == t) return col_types[i].name;
+    return "?";
+}
+
+static void put_field(FILE *f, const digby_tuple_item *it);
+
+/* A record table's failure, one line: the code, the handle's text when it
+   has one, and after DIGBY_CONSTRAINT the primary key of the row that has
+   the index key. */
+static int rfail(int rc, digby_rtable *rt, const char *fmt, ...)
+{
+    va_list ap;
+    const char *msg = digby_rtable_message(rt);
+    digby_constraint con;
+    fputs("digby: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, ": %s%s%s", digby_strerror(rc), *msg ? ": " : "", msg);
+    if (rc == DIGBY_CONSTRAINT && digby_rtable_constraint(rt, &con) == DIGBY_OK) {
+        size_t i;
+        fputs(" (the row of primary key ", stderr);
+        for (i = 0; i < con.nkey; i++) {
+            if (i) putc('\t', stderr);
+            put_field(stderr, &con.key[i]);
+        }
+        putc(')', stderr);
+    }
+    putc('\n', stderr);
+    return EXIT_ERROR;
+}
+
+static int print_schema(digby_rtable *rt, const char *name)
+{
+    const digby_schema *s;
+    size_t i;
+    int rc = digby_rtable_schema(rt, &s);
+    if (rc != DIGBY_OK) return rfail(rc, rt, "schema %s", qs(name));
+    printf("CREATE TABLE %s (", name);
+    for (i = 0; i < s->ncolumns; i++)
+        printf("%s %s%s, ", s->columns[i].name, col_type_name(s->columns[i].type),
+               (s->columns[i].flags & DIGBY_COLUMN_NOT_NULL) ? " NOT NULL" : "");
+    printf("PRIMARY KEY (%s));\n", s->primary_key);
+    for (i = 0; i < s->nindexes; i++)
+        printf("CREATE %sINDEX %s ON %s (%s);\n",
+               (s->indexes[i].flags & DIGBY_INDEX_UNIQUE) ? "UNIQUE " : "", s->indexes[i].name,
+               name, s->indexes[i].columns);
+    return 0;
+}
+
+typedef struct schema_walk {
+    digby_txn *txn;
+    int status;
+} schema_walk;
+
+static int schema_one(void *ctx, const char *name)
+{
+    schema_walk *w = (schema_walk *)ctx;
+    digby_rtable *rt;
+    int rc = digby_rtable_open(w->txn, name, NULL, 0, &rt);
+    if (rc != DIGBY_OK) {
+        w->status = fail(rc, "schema %s", qs(name));
+        return 1;
+    }
+    if ((w->status = print_schema(rt, name)) != 0) return 1;
+    return 0;
+}
+
+static int cmd_schema(const char *path, cmd_args *a)
+{
+    session s = {0};
+    schema_walk w;
+    int st, rc;
+    if ((st = session_begin(&s, path, &READ, "schema", NULL)) != 0)
+        return session_end(&s, st);
+    w.txn = s.txn;
+    w.status = 0;
+    if (a->table) {
+        digby_rtable *rt;
+        rc = digby_rtable_open(s.txn, a->table, NULL, 0, &rt);
+        st = rc != DIGBY_OK ? fail(rc, "schema %s", qs(a->table)) : print_schema(rt, a->table);
+    } else {
+        rc = digby_rtable_list(s.txn, schema_one, &w);
+        st = w.status ? w.status : rc != DIGBY_OK ? fail(rc, "schema") : 0;
+    }
+    if (st == 0) st = finish_stdout();
+    return session_end(&s, st);
+}
+
+/* Does s[0, n) equal word, ignoring case? */
+static int word_is(const char *s, size_t n, const char *word)
+{
+    size_t i;
+    if (strlen(word) != n) return 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != word[i]) return 0;
+    }
+    return 1;
+}
+
+/* The next word of p (letters, digits, _), spaces skipped; its length. */
+static size_t next_word(const char **p, const char **w)
+{
+    const char *s = *p;
+    while (*s == ' ' || *s == '\t' || *s == '\n') s++;
+    *w = s;
+    while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+           *s == '_')
+        s++;
+    *p = s;
+    return (size_t)(s - *w);
+}
+
+#define CREATE_MAX_COLUMNS 256
+
+/* create: the spec "NAME TYPE [NOT NULL] [PRIMARY KEY], ..., [PRIMARY KEY (A, B)]". */
+static int cmd_create(const char *path, cmd_args *a)
+{
+    static digby_column cols[CREATE_MAX_COLUMNS];
+    static char names[CREATE_MAX_COLUMNS][DIGBY_RECORD_MAX_NAME + 1];
+    char key[1024] = "", msg[200];
+    const char *p = a->pos[1];
+    digby_schema sc;
+    size_t n = 0;
+    session s = {0};
+    digby_rtable *rt;
+    int st, rc;
+    for (;;) {
+        const char *w, *end;
+        size_t wl = next_word(&p, &w), i;
+        if (wl == 0) return usage_error("create: expected a column name at %s", qs(p));
+        if (word_is(w, wl, "primary")) {
+            const char *k;
+            wl = next_word(&p, &k);
+            if (!word_is(k, wl, "key")) return usage_error("create: PRIMARY without KEY");
+            while (*p == ' ') p++;
+            if (*p != '(' || !(end = strchr(p, ')')) || (size_t)(end - p) >= sizeof key)
+                return usage_error("create: PRIMARY KEY needs (COLUMNS)");
+            memcpy(key, p + 1, (size_t)(end - p - 1));
+            key[end - p - 1] = 0;
+            p = end + 1;
+        } else {
+            const char *t;
+            size_t tl;
+            if (n == CREATE_MAX_COLUMNS || wl > DIGBY_RECORD_MAX_NAME)
+                return usage_error("create: too many columns, or a name too long");
+            memcpy(names[n], w, wl);
+            names[n][wl] = 0;
+            cols[n].name = names[n];
+            cols[n].flags = 0;
+            tl = next_word(&p, &t);
+            for (i = 0; i < sizeof col_types / sizeof col_types[0]; i++)
+                if (word_is(t, tl, col_types[i].name) || word_is(t, tl, col_types[i].alias)) break;
+            if (i == sizeof col_types / sizeof col_types[0])
+                return usage_error("create: column %s: unknown type %.*s (string, bytes, int, "
+                                   "double, bool, uuid)", names[n], (int)tl, t);
+            cols[n].type = col_types[i].type;
+            for (;;) {
+                const char *q = p, *x;
+                size_t xl = next_word(&q, &x);
+                if (word_is(x, xl, "not")) {
+                    xl = next_word(&q, &x);
+                    if (!word_is(x, xl, "null")) return usage_error("create: NOT without NULL");
+                    cols[n].flags |= DIGBY_COLUMN_NOT_NULL;
+                } else if (word_is(x, xl, "primary")) {
+                    xl = next_word(&q, &x);
+                    if (!word_is(x, xl, "key")) return usage_error("create: PRIMARY without KEY");
+                    if (key[0]) return usage_error("create: two primary keys");
+                    snprintf(key, sizeof key, "%s", names[n]);
+                } else {
+                    break;
+                }
+                p = q;
+            }
+            n++;
+        }
+        while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+        if (*p == '\0') break;
+        if (*p != ',') return usage_error("create: expected , at %s", qs(p));
+        p++;
+    }
+    if (!key[0]) return usage_error("create: no primary key (PRIMARY KEY (COLUMNS))");
+    memset(&sc, 0, sizeof sc);
+    sc.columns = cols;
+    sc.ncolumns = n;
+    sc.primary_key = key;
+    if (digby_schema_check(&sc, msg, sizeof msg) != DIGBY_OK)
+        return usage_error("create: %s", msg);
+    if ((st = session_begin(&s, path, &WRITE, "create", NULL)) != 0) return session_end(&s, st);
+    rc = digby_rtable_open(s.txn, a->pos[0], &sc, DIGBY_RTABLE_CREATE, &rt);
+    if (rc == DIGBY_OK) {
+        /* an existing table of this schema: nothing to do, but say so */
+        uint64_t rows = 0;
+        digby_rtable_count(rt, &rows);
+        if (rows) fprintf(stderr, "digby: create: %s exists already (%" PRIu64 " rows)\n",
+                          a->pos[0], rows);
+        st = session_commit(&s, "create");
+    } else {
+        st = fail(rc, "create %s", qs(a->pos[0]));
+    }
+    return session_end(&s, st);
+}
+
+static int cmd_index(const char *path, cmd_args *a)
+{
+    session s = {0};
+    digby_rtable *rt;
+    digby_index idx;
+    int st, rc;
+    idx.name = a->pos[1];
+    idx.columns = a->pos[2];
+    idx.flags = a->upsert_unique ? DIGBY_INDEX_UNIQUE : 0;
+    if ((st = session_begin(&s, path, &MODIFY, "index", NULL)) != 0) return session_end(&s, st);
+    rc = digby_rtable_open(s.txn, a->pos[0], NULL, 0, &rt);
+    if (rc != DIGBY_OK) return session_end(&s, fail(rc, "index: table %s", qs(a->pos[0])));
+    rc = digby_rtable_add_index(rt, &idx);
+    if (rc != DIGBY_OK) {
+        st = rfail(rc, rt, "index %s", qs(idx.name));
+    } else {
+        st = session_commit(&s, "index");
+    }
+    return session_end(&s, st);
+}
+
+/* ---- values as text -------------------------------------------------------- */
+
+static void put_uuid(FILE *f, const uint8_t *u)
+{
+    int i;
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) putc('-', f);
+        putc(hexdigits[u[i] >> 4], f);
+        putc(hexdigits[u[i] & 15], f);
+    }
+}
+
+static void put_double(FILE *f, double d)
+{
+    if (d != d) fputs("nan", f);
+    else if (d > 1.7976931348623157e308) fputs("inf", f);
+    else if (d < -1.7976931348623157e308) fputs("-inf", f);
+    else fprintf(f, "%.17g", d);
+}
+
+/* One field of a TSV row: \N for NULL, strings and bytes escaped as scan
+   escapes them. */
+static void put_field(FILE *f, const digby_tuple_item *it)
+{
+    switch (it->type) {
+    case DIGBY_TUPLE_NULL: fputs("\\N", f); break;
+    case DIGBY_TUPLE_INT: fprintf(f, "%" PRId64, it->v.i); break;
+    case DIGBY_TUPLE_UINT: fprintf(f, "%" PRIu64, it->v.u); break;
+    case DIGBY_TUPLE_DOUBLE: put_double(f, it->v.d); break;
+    case DIGBY_TUPLE_BOOL: fputs(it->v.b ? "true" : "false", f); break;
+    case DIGBY_TUPLE_UUID: put_uuid(f, it->v.uuid); break;
+    case DIGBY_TUPLE_STRING:
+    case DIGBY_TUPLE_BYTES: put_escaped(f, it->v.s.ptr, it->v.s.len, (size_t)-1); break;
+    default: fputs("?", f); break;
+    }
+}
+
+/* A JSON string: UTF-8 as it is, with JSON's escapes. */
+static void put_json_string(FILE *f, const unsigned char *s, size_t n)
+{
+    size_t i;
+    putc('"', f);
+    for (i = 0; i < n; i++) {
+        unsigned c = s[i];
+        if (c == '"' || c == '\\') { putc('\\', f); putc((int)c, f); }
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else putc((int)c, f);
+    }
+    putc('"', f);
+}
+
+/* One value of a JSON row: bytes as a string of hex digits, a UUID in its
+   8-4-4-4-12 form, NaN and the infinities as strings. */
+static void put_json(FILE *f, const digby_tuple_item *it)
+{
+    size_t i;
+    switch (it->type) {
+    case DIGBY_TUPLE_NULL: fputs("null", f); break;
+    case DIGBY_TUPLE_DOUBLE:
+        if (it->v.d != it->v.d || it->v.d > 1.7976931348623157e308 ||
+            it->v.d < -1.7976931348623157e308) {
+            putc('"', f);
+            put_double(f, it->v.d);
+            putc('"', f);
+        } else {
+            put_double(f, it->v.d);
+        }
+        break;
+    case DIGBY_TUPLE_UUID: putc('"', f); put_uuid(f, it->v.uuid); putc('"', f); break;
+    case DIGBY_TUPLE_STRING:
+        put_json_string(f, (const unsigned char *)it->v.s.ptr, it->v.s.len);
+        break;
+    case DIGBY_TUPLE_BYTES:
+        putc('"', f);
+        for (i = 0; i < it->v.s.len; i++) {
+            unsigned c = ((const unsigned char *)it->v.s.ptr)[i];
+            putc(hexdigits[c >> 4], f);
+            putc(hexdigits[c & 15], f);
+        }
+        putc('"', f);
+        break;
+    default: put_field(f, it); break;
+    }
+}
+
+/* Parse text s[0, n) as a value of a column of type t into *it; strings
+   and bytes are unescaped (\\ and \xHH) into out, which must stay alive.
+   NULL is \N unless no_null.  0, or -1 with *why set. */
+static int parse_value(const char *s, size_t n, digby_tuple_type t, digby_tuple_item *it,
+                       bytes *out, int no_null, const char **why)
+{
+    char tmp[64];
+    size_t i;
+    memset(it, 0, sizeof *it);
+    if (n == 2 && s[0] == '\\' && s[1] == 'N') {
+        if (no_null) { *why = "NULL is no value to compare with"; return -1; }
+        it->type = DIGBY_TUPLE_NULL;
+        return 0;
+    }
+    it->type = t;
+    if (t == DIGBY_TUPLE_STRING || t == DIGBY_TUPLE_BYTES) {
+        out->len = 0;
+        if (bytes_reserve(out, n + 1)) { *why = "out of memory"; return -1; }
+        for (i = 0; i < n; i++) {
+            if (s[i] != '\\') { out->p[out->len++] = (unsigned char)s[i]; continue; }
+            if (i + 1 < n && s[i + 1] == '\\') { out->p[out->len++] = '\\'; i++; continue; }
+            if (i + 3 < n && s[i + 1] == 'x' && hexval((unsigned char)s[i + 2]) >= 0 &&
+                hexval((unsigned char)s[i + 3]) >= 0) {
+                out->p[out->len++] = (unsigned char)(hexval((unsigned char)s[i + 2]) * 16 +
+                                                     hexval((unsigned char)s[i + 3]));
+                i += 3;
+                continue;
+            }
+            *why = "a backslash must start \\\\, \\xHH or \\N";
+            return -1;
+        }
+        it->v.s.ptr = out->p;
+        it->v.s.len = out->len;
+        return 0;
+    }
+    if (n == 0 || n >= sizeof tmp) { *why = "empty or too long"; return -1; }
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    if (t == DIGBY_TUPLE_INT) {
+        uint64_t u;
+        int neg = tmp[0] == '-';
+        if (!parse_u64(tmp + neg, &u) || (neg && u > (uint64_t)INT64_MAX + 1)) {
+            *why = "not an integer from -2^63 to 2^64-1";
+            return -1;
+        }
+        if (neg) it->v.i = u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u;
+        else if (u > (uint64_t)INT64_MAX) { it->type = DIGBY_TUPLE_UINT; it->v.u = u; }
+        else it->v.i = (int64_t)u;
+        return 0;
+    }
+    if (t == DIGBY_TUPLE_DOUBLE) {
+        char *end;
+        errno = 0;
+        it->v.d = strtod(tmp, &end);
+        if (*end || end == tmp) { *why = "not a number"; return -1; }
+        return 0;
+    }
+    if (t == DIGBY_TUPLE_BOOL) {
+        if (word_is(tmp, n, "true") || strcmp(tmp, "1") == 0) it->v.b = 1;
+        else if (word_is(tmp, n, "false") || strcmp(tmp, "0") == 0) it->v.b = 0;
+        else { *why = "not true or false"; return -1; }
+        return 0;
+    }
+    if (t == DIGBY_TUPLE_UUID) {
+        size_t k = 0;
+        for (i = 0; i < n; i++) {
+            if (tmp[i] == '-') continue;
+            if (k == 32 || hexval((unsigned char)tmp[i]) < 0) break;
+            if (k % 2 == 0) it->v.uuid[k / 2] = (uint8_t)(hexval((unsigned char)tmp[i]) << 4);
+            else it->v.uuid[k / 2] |= (uint8_t)hexval((unsigned char)tmp[i]);
+            k++;
+        }
+        if (i < n || k != 32) { *why = "not a UUID (32 hex digits)"; return -1; }
+        return 0;
+    }
+    *why = "a column type this tool does not know";
+    return -1;
+}
+
+/* ---- insert ------------------------------------------------------------------ */
+
+static int cmd_insert(const char *path, cmd_args *a)
+{
+    session s = {0};
+    digby_rtable *rt = NULL;
+    const digby_schema *sc = NULL;
+    digby_tuple_item *row = NULL;
+    bytes *fields = NULL;
+    FILE *in = stdin;
+    char *line = NULL;
+    size_t cap = 0, ncols = 0, i;
+    ssize_t len;
+    unsigned long lineno = 0, done = 0, batch = 0;
+    int st = 0, rc;
+    if (a->file && strcmp(a->file, "-") != 0 && !(in = fopen(a->file, "r")))
+        return fail(DIGBY_CANTOPEN, "insert: %s (%s)", qpath(a->file), strerror(errno));
+    if ((st = session_begin(&s, path, &MODIFY, "insert", NULL)) != 0) goto out;
+    for (;;) {
+        const char *p;
+        if (!s.txn || !rt) {
+            if (!s.txn && (rc = digby_txn_begin(s.db, 0, &s.txn)) != DIGBY_OK) {
+                s.txn = NULL;
+                st = fail(rc, "insert: begin transaction");
+                goto out;
+            }
+            if ((rc = digby_rtable_open(s.txn, a->pos[0], NULL, 0, &rt)) != DIGBY_OK) {
+                st = fail(rc, "insert: table %s", qs(a->pos[0]));
+                goto out;
+            }
+            if ((rc = digby_rtable_schema(rt, &sc)) != DIGBY_OK) {
+                st = rfail(rc, rt, "insert");
+                goto out;
+            }
+            if (!row) {
+                ncols = sc->ncolumns;
+                row = (digby_tuple_item *)calloc(ncols, sizeof *row);
+                fields = (bytes *)calloc(ncols, sizeof *fields);
+                if (!row || !fields) { st = fail(DIGBY_NOMEM, "insert"); goto out; }
+            }
+        }
+        if ((len = getline(&line, &cap, in)) < 0) break;
+        lineno++;
+        if (len && line[len - 1] == '\n') line[--len] = 0;
+        if (len && line[len - 1] == '\r') line[--len] = 0;
+        for (p = line, i = 0;; i++) {
+            const char *tab = strchr(p, '\t'), *why = NULL;
+            size_t n = tab ? (size_t)(tab - p) : strlen(p);
+            if (i == ncols) {
+                st = fail(DIGBY_INVALID, "insert: line %lu: more than %lu fields", lineno,
+                          (unsigned long)ncols);
+                goto out;
+            }
+            if (parse_value(p, n, sc->columns[i].type, &row[i], &fields[i], 0, &why)) {
+                st = fail(DIGBY_INVALID, "insert: line %lu, column %s: %s", lineno,
+                          sc->columns[i].name, why);
+                goto out;
+            }
+            if (!tab) break;
+            p = tab + 1;
+        }
+        if (i + 1 != ncols) {
+            st = fail(DIGBY_INVALID, "insert: line %lu: %lu fields for %lu columns", lineno,
+                      (unsigned long)i + 1, (unsigned long)ncols);
+            goto out;
+        }
+        rc = a->upsert_unique ? digby_rtable_upsert(rt, row, ncols)
+                              : digby_rtable_insert(rt, row, ncols);
+        if (rc != DIGBY_OK) {
+            st = rfail(rc, rt, "insert: line %lu", lineno);
+            goto out;
+        }
+        done++;
+        if (++batch == LOAD_BATCH_RECORDS) {
+            if ((st = session_commit(&s, "insert")) != 0) goto out;
+            rt = NULL;
+            batch = 0;
+        }
+    }
+    if (ferror(in)) { st = fail(DIGBY_IOERR, "insert: reading input (%s)", strerror(errno)); goto out; }
+    if (s.txn) st = session_commit(&s, "insert");
+    if (st == 0 && isatty(2))
+        fprintf(stderr, "digby: insert: %lu rows into %s\n", done, a->pos[0]);
+out:
+    if (in != stdin) fclose(in);
+    free(line);
+    for (i = 0; fields && i < ncols; i++) free(fields[i].p);
+    free(fields);
+    free(row);
+    return session_end(&s, st);
+}
+
+/* ---- rows ------------------------------------------------------------------- */
+
+/* --where "COLUMN OP VALUE": OP one of = == < <= > >=; VALUE a number,
+   true/false, a UUID, or for strings and bytes "quoted" (\" \\ \xHH) or
+   bare (the rest of the text, trimmed; \\ and \xHH). */
+static int parse_where(const digby_schema *sc, const char *text, digby_where *w, bytes *buf)
+{
+    const char *p = text, *name, *why = NULL;
+    char col[DIGBY_RECORD_MAX_NAME + 1];
+    size_t nl = next_word(&p, &name), i, n;
+    digby_tuple_type t;
+    if (nl == 0 || nl > DIGBY_RECORD_MAX_NAME)
+        return usage_error("rows: --where %s: expected COLUMN OP VALUE", qs(text));
+    memcpy(col, name, nl);
+    col[nl] = 0;
+    for (i = 0; i < sc->ncolumns && strcmp(sc->columns[i].name, col) != 0; i++) {}
+    if (i == sc->ncolumns) return usage_error("rows: --where %s: no column %s", qs(text), col);
+    w->column = sc->columns[i].name;
+    t = sc->columns[i].type;
+    while (*p == ' ' || *p == '\t') p++;
+    if (p[0] == '<' && p[1] == '=') { w->op = DIGBY_WHERE_LE; p += 2; }
+    else if (p[0] == '>' && p[1] == '=') { w->op = DIGBY_WHERE_GE; p += 2; }
+    else if (p[0] == '=' && p[1] == '=') { w->op = DIGBY_WHERE_EQ; p += 2; }
+    else if (p[0] == '=') { w->op = DIGBY_WHERE_EQ; p++; }
+    else if (p[0] == '<') { w->op = DIGBY_WHERE_LT; p++; }
+    else if (p[0] == '>') { w->op = DIGBY_WHERE_GT; p++; }
+    else return usage_error("rows: --where %s: expected = < <= > or >=", qs(text));
+    while (*p == ' ' || *p == '\t') p++;
+    n = strlen(p);
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+    if (n >= 2 && (p[0] == '"' || p[0] == '\'') && p[n - 1] == p[0]) {
+        /* quoted: \" and \' stand for the quote itself */
+        bytes raw = {0};
+        if (bytes_reserve(&raw, n)) return fail(DIGBY_NOMEM, "rows");
+        for (i = 1; i + 1 < n; i++) {
+            if (p[i] == '\\' && i + 2 < n && (p[i + 1] == '"' || p[i + 1] == '\'')) i++;
+            raw.p[raw.len++] = (unsigned char)p[i];
+        }
+        i = (size_t)parse_value((const char *)raw.p, raw.len, t, &w->value, buf, 1, &why);
+        free(raw.p);
+    } else {
+        i = (size_t)parse_value(p, n, t, &w->value, buf, 1, &why);
+    }
+    if (i) return usage_error("rows: --where %s: %s (column %s is %s)", qs(text), why, w->column,
+                              col_type_name(t));
+    return 0;
+}
+
+static int cmd_rows(const char *path, cmd_args *a)
+{
+    session s = {0};
+    digby_rtable *rt;
+    digby_rscan *scan = NULL;
+    const digby_schema *sc = NULL;
+    digby_where where[MAX_WHERE];
+    bytes vals[MAX_WHERE];
+    digby_query q;
+    digby_plan plan;
+    int st, rc, i;
+    memset(vals, 0, sizeof vals);
+    memset(&q, 0, sizeof q);
+    if ((st = session_begin(&s, path, &READ, "rows", NULL)) != 0) goto out;
+    rc = digby_rtable_open(s.txn, a->pos[0], NULL, 0, &rt);
+    if (rc != DIGBY_OK) { st = fail(rc, "rows: table %s", qs(a->pos[0])); goto out; }
+    digby_rtable_schema(rt, &sc);
+    for (i = 0; i < a->nwhere; i++)
+        if ((st = parse_where(sc, a->where[i], &where[i], &vals[i])) != 0) goto out;
+    q.where = a->nwhere ? where : NULL;
+    q.nwhere = (size_t)a->nwhere;
+    q.flags = a->reverse ? DIGBY_SCAN_REVERSE : 0;
+    q.limit = a->has_limit ? a->limit : 0;
+    q.index = a->index;
+    if (a->has_limit && a->limit == 0) goto done;
+    rc = digby_rtable_explain(rt, &q, &plan);
+    if (rc != DIGBY_OK) { st = rfail(rc, rt, "rows"); goto out; }
+    fprintf(stderr, "plan: %s\n", plan.text);
+    rc = digby_rscan_open(rt, &q, &scan);
+    if (rc != DIGBY_OK) { st = rfail(rc, rt, "rows"); goto out; }
+    if (a->header && !a->json) {
+        size_t c;
+        for (c = 0; c < sc->ncolumns; c++) printf("%s%s", c ? "\t" : "", sc->columns[c].name);
+        putchar('\n');
+    }
+    while ((rc = digby_rscan_next(scan)) == DIGBY_OK) {
+        const digby_tuple_item *row;
+        size_t n, c;
+        digby_rscan_row(scan, &row, &n);
+        if (a->json) putchar('{');
+        for (c = 0; c < n; c++) {
+            if (a->json) {
+                printf("%s", c ? "," : "");
+                put_json_string(stdout, (const unsigned char *)sc->columns[c].name,
+                                strlen(sc->columns[c].name));
+                putchar(':');
+                put_json(stdout, &row[c]);
+            } else {
+                if (c) putchar('\t');
+                put_field(stdout, &row[c]);
+            }
+        }
+        if (a->json) putchar('}');
+        putchar('\n');
+        if (ferror(stdout)) break;
+    }
+    if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) { st = rfail(rc, rt, "rows"); goto out; }
+done:
+    st = finish_stdout();
+out:
+    digby_rscan_close(scan);
+    for (i = 0; i < MAX_WHERE; i++) free(vals[i].p);
+    return session_end(&s, st);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const command commands[] = {
@@ -1423,6 +2073,14 @@ static const command commands[] = {
     {"dump", "|-t|-a|-p|-f|", 0, 0, "[-t TABLE | -a] [-p] [-f OUTFILE]",
      cmd_dump},
     {"load", "|-t|-N|-f|", 0, 0, "[-t TABLE] [-N] [-f INFILE]", cmd_load},
+    {"schema", "|-t|", 0, 0, "[-t TABLE]", cmd_schema},
+    {"create", "||", 2, 2, "TABLE 'NAME TYPE [NOT NULL], ..., PRIMARY KEY (COLUMNS)'",
+     cmd_create},
+    {"index", "|-u|", 3, 3, "[-u] TABLE NAME 'COLUMNS'", cmd_index},
+    {"insert", "|-u|-f|", 1, 1, "[-u] [-f INFILE] TABLE", cmd_insert},
+    {"rows", "|--where|--index|-n|-r|-H|--json|", 1, 1,
+     "[--where 'COLUMN OP VALUE']... [--index NAME] [-n LIMIT] [-r] [-H] [--json] TABLE",
+     cmd_rows},
 };
 
 int main(int argc, char **argv)

@@ -59,7 +59,28 @@ static const compile_check_fn compile_check_all[] = {
     (compile_check_fn)digby_tuple_pack,
     (compile_check_fn)digby_tuple_unpack,
     (compile_check_fn)digby_tuple_compare,
-    (compile_check_fn)digby_tuple_range
+    (compile_check_fn)digby_tuple_range,
+    (compile_check_fn)digby_schema_check,
+    (compile_check_fn)digby_rtable_open,
+    (compile_check_fn)digby_rtable_drop,
+    (compile_check_fn)digby_rtable_list,
+    (compile_check_fn)digby_rtable_schema,
+    (compile_check_fn)digby_rtable_count,
+    (compile_check_fn)digby_rtable_message,
+    (compile_check_fn)digby_rtable_add_column,
+    (compile_check_fn)digby_rtable_add_index,
+    (compile_check_fn)digby_rtable_drop_index,
+    (compile_check_fn)digby_rtable_insert,
+    (compile_check_fn)digby_rtable_upsert,
+    (compile_check_fn)digby_rtable_update,
+    (compile_check_fn)digby_rtable_delete,
+    (compile_check_fn)digby_rtable_get,
+    (compile_check_fn)digby_rtable_constraint,
+    (compile_check_fn)digby_rtable_explain,
+    (compile_check_fn)digby_rscan_open,
+    (compile_check_fn)digby_rscan_next,
+    (compile_check_fn)digby_rscan_row,
+    (compile_check_fn)digby_rscan_close
 };
 
 int main(void)
