@@ -1224,7 +1224,7 @@ DIGBY_API int digby_tuple_range(const void *prefix, size_t prefix_len,
    key of one or more columns and any number of secondary indexes, each on
    one or more columns, unique or not.  It is stored in plain digby tables,
    every key and value a FoundationDB tuple (05_tuple.h), so a dump of any
-   of them is a list of valid tuples (FORMAT.md section 12):
+   of them is a list of valid tuples (FORMAT.md section 13):
      NAME          the rows: tuple(primary-key columns, in key order) ->
                    tuple(the other columns, in column order)
      NAME.INDEX    one table per secondary index: tuple(index columns, then
@@ -1403,7 +1403,7 @@ typedef struct digby_plan {
               table it names is missing); DIGBY_TOOBIG (NAME.INDEX longer
               than digby_max_key_bytes() on small pages); DIGBY_POISONED;
               DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM.
-   Technique: the schema is stored as a tuple (FORMAT.md section 12);
+   Technique: the schema is stored as a tuple (FORMAT.md section 13);
               comparison is exact, as the FoundationDB Record Layer checks
               a store's meta-data version before use. */
 DIGBY_API int digby_rtable_open(digby_txn *txn, const char *name,
@@ -13355,7 +13355,7 @@ DIGBY_API int digby_tuple_range(const void *prefix, size_t prefix_len,
 /* Record tables: schemas (parsed, checked, stored as tuples), open, drop, changes.
 
    A schema lives in the digby table "digby:schema" under the key
-   tuple(NAME), its value the tuple of FORMAT.md section 12.  In memory a
+   tuple(NAME), its value the tuple of FORMAT.md section 13.  In memory a
    handle keeps it as a digby__rschema: columns, the primary key and the
    value tuple's columns as column numbers, and per index the columns of
    its entry keys.  digby_rtable_open compares a given schema with the
@@ -13805,7 +13805,7 @@ static int digby__rschema_equal(const digby__rschema *a, const digby__rschema *b
     return 1;
 }
 
-/* ---- the stored form (FORMAT.md section 12.2) ---------------------------- */
+/* ---- the stored form (FORMAT.md section 13.2) ---------------------------- */
 
 /* Pack s: (1, ((name, type, flags), ...), (key column, ...),
    ((name, flags, (column, ...)), ...), row_min).  *out is allocated. */
@@ -14624,7 +14624,7 @@ static int digby__rt_same(const digby_rtable *rt, const digby__rpk *a, const dig
 /* The entry of index x for a row (column order) whose packed primary key
    is rowkey: a unique index without NULLs in its columns keys on them and
    holds the primary key; else the key has the primary-key columns too and
-   the value is empty (FORMAT.md section 12). */
+   the value is empty (FORMAT.md section 13). */
 static int digby__rt_entry(digby_rtable *rt, const digby__ridx *x, const digby_tuple_item *row,
                            const digby__rpk *rowkey, digby__rpk *k, digby__rpk *v)
 {

@@ -4,7 +4,7 @@
    key of one or more columns and any number of secondary indexes, each on
    one or more columns, unique or not.  It is stored in plain digby tables,
    every key and value a FoundationDB tuple (05_tuple.h), so a dump of any
-   of them is a list of valid tuples (FORMAT.md section 12):
+   of them is a list of valid tuples (FORMAT.md section 13):
      NAME          the rows: tuple(primary-key columns, in key order) ->
                    tuple(the other columns, in column order)
      NAME.INDEX    one table per secondary index: tuple(index columns, then
@@ -183,7 +183,7 @@ typedef struct digby_plan {
               table it names is missing); DIGBY_TOOBIG (NAME.INDEX longer
               than digby_max_key_bytes() on small pages); DIGBY_POISONED;
               DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM.
-   Technique: the schema is stored as a tuple (FORMAT.md section 12);
+   Technique: the schema is stored as a tuple (FORMAT.md section 13);
               comparison is exact, as the FoundationDB Record Layer checks
               a store's meta-data version before use. */
 DIGBY_API int digby_rtable_open(digby_txn *txn, const char *name,

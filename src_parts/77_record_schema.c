@@ -1,7 +1,7 @@
 /* Record tables: schemas (parsed, checked, stored as tuples), open, drop, changes.
 
    A schema lives in the digby table "digby:schema" under the key
-   tuple(NAME), its value the tuple of FORMAT.md section 12.  In memory a
+   tuple(NAME), its value the tuple of FORMAT.md section 13.  In memory a
    handle keeps it as a digby__rschema: columns, the primary key and the
    value tuple's columns as column numbers, and per index the columns of
    its entry keys.  digby_rtable_open compares a given schema with the
@@ -451,7 +451,7 @@ static int digby__rschema_equal(const digby__rschema *a, const digby__rschema *b
     return 1;
 }
 
-/* ---- the stored form (FORMAT.md section 12.2) ---------------------------- */
+/* ---- the stored form (FORMAT.md section 13.2) ---------------------------- */
 
 /* Pack s: (1, ((name, type, flags), ...), (key column, ...),
    ((name, flags, (column, ...)), ...), row_min).  *out is allocated. */

@@ -124,7 +124,7 @@ static int digby__rt_same(const digby_rtable *rt, const digby__rpk *a, const dig
 /* The entry of index x for a row (column order) whose packed primary key
    is rowkey: a unique index without NULLs in its columns keys on them and
    holds the primary key; else the key has the primary-key columns too and
-   the value is empty (FORMAT.md section 12). */
+   the value is empty (FORMAT.md section 13). */
 static int digby__rt_entry(digby_rtable *rt, const digby__ridx *x, const digby_tuple_item *row,
                            const digby__rpk *rowkey, digby__rpk *k, digby__rpk *v)
 {

@@ -259,7 +259,7 @@ static void test_schema_stored(void **state)
     digby_txn_abort(r);
 }
 
-/* The stored schema's bytes: FORMAT.md section 11. */
+/* The stored schema's bytes: FORMAT.md section 13. */
 static void test_schema_format(void **state)
 {
     fixture *f = (fixture *)*state;
