@@ -957,6 +957,9 @@ DIGBY_API int digby_stat(digby_db *db, digby_stats *out);
    exactly once from the trees, overflow items, the freelist or the
    pending frees (no leak, no double use, no cycle).
    Large keys are read whole: their first bytes and SHA-256 must match.
+   For every record table (06_record.h): its schema decodes, every row
+   fits it, and each index holds exactly the rows' entries (FORMAT.md
+   section 12.5).
    Params:    report (out, may be NULL): what was found.
    Returns:   DIGBY_OK (clean); DIGBY_CORRUPT (report says where);
               DIGBY_NOFEATURE (a compressed large key in a build without
@@ -13624,7 +13627,8 @@ static int digby__rt_check_one(void *ctx, const char *name)
     size_t pk_cap = 0;
     uint32_t i;
     int rc = digby_rtable_open(ck->txn, name, NULL, 0, &rt);
-    if (rc == DIGBY_CORRUPT || rc == DIGBY_VERSION)
+    /* (TOOBIG: a stored index name too long for these pages' keys) */
+    if (rc == DIGBY_CORRUPT || rc == DIGBY_VERSION || rc == DIGBY_TOOBIG)
         return digby__rt_check_fail(ck, name, "its schema or one of its tables is damaged",
                                     name, strlen(name));
     if (rc) return rc;
