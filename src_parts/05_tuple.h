@@ -30,6 +30,11 @@
    INT64_MIN .. UINT64_MAX (code 0x0C below INT64_MIN).  digby_tuple_unpack()
    rejects them with DIGBY_INVALID, so every tuple it accepts is one
    digby_tuple_pack() writes the same bytes for (encodings are canonical).
+   Stricter than FoundationDB's Python binding and the npm package fdb-tuple,
+   which decode a byte string missing its final 0x00 and integers with a
+   leading zero byte (and fdb-tuple also malformed UTF-8, as U+FFFD, and
+   truncated doubles and UUIDs): digby rejects all of these.  On every
+   valid encoding they and digby agree (tests/tuple_vectors/).
 
    Order (the spec's, which digby_tuple_compare() implements): items compare
    in turn, and a tuple that is a prefix of another sorts first.  Items of

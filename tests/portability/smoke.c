@@ -25,7 +25,9 @@
    returned at close), and, on 32-bit POSIX without large-file support, that
    a write past 2 GiB is DIGBY_FULL rather than a write at a wrapped offset.
    Under DIGBY_NO_POSIX it runs on the memory VFS and checks that there is no
-   default VFS. */
+   default VFS.  Also the tuple codec (05_tuple.h): one tuple of every type
+   packs to fixed bytes (integers and doubles are byte-order independent)
+   and unpacks back. */
 #if !defined(_WIN32) && !defined(DIGBY_NO_POSIX) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -813,6 +815,79 @@ static int same_bytes(const char *a, const char *b)
     return g_failed != 0;
 }
 
+/* The tuple codec: a tuple of every type against its bytes, written out by
+   hand from design/tuple.md (tests/tuple.c has the full suite). */
+static void tuple_codec(void)
+{
+    static const uint8_t want[] = {
+        0x00,                                           /* null */
+        0x01, 'a', 0x00, 0xff, 'b', 0x00,               /* bytes "a\0b" */
+        0x02, 'F', 0xc3, 0x94, 0x00,                    /* string "F\u00d4" */
+        0x05, 0x00, 0xff, 0x14, 0x00,                   /* nested (null, 0) */
+        0x11, 0xab, 0x4b, 0x93,                         /* -5551212 */
+        0x0c, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* INT64_MIN */
+        0x1c, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* UINT64_MAX */
+        0x21, 0x3f, 0xba, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* -42.0 */
+        0x21, 0xc0, 0x45, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 42.0 */
+        0x26, 0x27,                                     /* false, true */
+        0x30, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 /* UUID */
+    };
+    digby_tuple_item t[12], inner[2], out[16];
+    uint8_t buf[128], arena[8];
+    uint64_t bits;
+    size_t len = 0, count = 0, i;
+    memset(t, 0, sizeof t);
+    memset(inner, 0, sizeof inner);
+    t[0].type = DIGBY_TUPLE_NULL;
+    t[1].type = DIGBY_TUPLE_BYTES;
+    t[1].v.s.ptr = "a\0b";
+    t[1].v.s.len = 3;
+    t[2].type = DIGBY_TUPLE_STRING;
+    t[2].v.s.ptr = "F\xc3\x94";
+    t[2].v.s.len = 3;
+    inner[0].type = DIGBY_TUPLE_NULL;
+    inner[1].type = DIGBY_TUPLE_INT;
+    inner[1].v.i = 0;
+    t[3].type = DIGBY_TUPLE_NESTED;
+    t[3].v.nested.items = inner;
+    t[3].v.nested.count = 2;
+    t[4].type = DIGBY_TUPLE_INT;
+    t[4].v.i = -5551212;
+    t[5].type = DIGBY_TUPLE_INT;
+    t[5].v.i = INT64_MIN;
+    t[6].type = DIGBY_TUPLE_UINT;
+    t[6].v.u = UINT64_MAX;
+    t[7].type = DIGBY_TUPLE_DOUBLE;
+    bits = UINT64_C(0xc045000000000000); /* the bits of -42.0 */
+    memcpy(&t[7].v.d, &bits, 8);
+    t[8].type = DIGBY_TUPLE_DOUBLE;
+    t[8].v.d = 42.0; /* a double constant: the machine's own layout */
+    t[9].type = DIGBY_TUPLE_BOOL;
+    t[9].v.b = 0;
+    t[10].type = DIGBY_TUPLE_BOOL;
+    t[10].v.b = 1;
+    t[11].type = DIGBY_TUPLE_UUID;
+    for (i = 0; i < 16; i++) t[11].v.uuid[i] = (uint8_t)i;
+    if (!CHECK_OK(digby_tuple_pack(t, 12, buf, sizeof buf, &len))) return;
+    CHECK(len == sizeof want && memcmp(buf, want, sizeof want) == 0);
+    if (!CHECK_OK(digby_tuple_unpack(want, sizeof want, out, 16, &count, arena, sizeof arena,
+                                     NULL, NULL)))
+        return;
+    CHECK(count == 12);
+    CHECK(digby_tuple_compare(out, count, t, 12) == 0);
+    CHECK(out[4].type == DIGBY_TUPLE_INT && out[4].v.i == -5551212);
+    CHECK(out[5].type == DIGBY_TUPLE_INT && out[5].v.i == INT64_MIN);
+    CHECK(out[6].type == DIGBY_TUPLE_UINT && out[6].v.u == UINT64_MAX);
+    memcpy(&bits, &out[7].v.d, 8);
+    CHECK(out[7].type == DIGBY_TUPLE_DOUBLE && bits == UINT64_C(0xc045000000000000));
+    CHECK(out[8].type == DIGBY_TUPLE_DOUBLE && out[8].v.d == 42.0);
+    CHECK(out[1].v.s.len == 3 && memcmp(out[1].v.s.ptr, "a\0b", 3) == 0);
+    CHECK(out[3].v.nested.count == 2 && out[3].v.nested.items[1].type == DIGBY_TUPLE_INT);
+    /* order: -42.0 sorts before 42.0, and the bytes agree */
+    CHECK(digby_tuple_compare(&out[7], 1, &out[8], 1) < 0);
+    CHECK(want[39] == 0x21 && want[48] == 0x21 && memcmp(want + 39, want + 48, 9) < 0);
+}
+
 int main(int argc, char **argv)
 {
     int i;
@@ -838,6 +913,7 @@ int main(int argc, char **argv)
     }
     g_dir = argv[1];
     platform();
+    tuple_codec();
     {
         digby_vfs *mem = NULL;
         if (CHECK_OK(digby_vfs_mem_create(NULL, &mem))) {
