@@ -1026,6 +1026,9 @@ DIGBY_API int digby_stat(digby_db *db, digby_stats *out);
    exactly once from the trees, overflow items, the freelist or the
    pending frees (no leak, no double use, no cycle).
    Large keys are read whole: their first bytes and SHA-256 must match.
+   For every record table (06_record.h): its schema decodes, every row
+   fits it, and each index holds exactly the rows' entries (FORMAT.md
+   section 12.5).
    Params:    report (out, may be NULL): what was found.
    Returns:   DIGBY_OK (clean); DIGBY_CORRUPT (report says where);
               DIGBY_NOFEATURE (a compressed large key in a build without
@@ -14726,6 +14729,21 @@ static int digby__rt_decode(digby_rtable *rt, digby__rowbuf *b, const void *k, s
     return digby__rt_decode_x(rt, b, k, kn, v, vn, 0);
 }
 
+/* The entry of index x for the row decoded in b: the row's key goes to the
+   start of rt->wb (a unique entry's value), the entry's key after it. */
+static int digby__rt_entry_of(digby_rtable *rt, const digby__ridx *x, const digby__rowbuf *b,
+                              digby__rpk *k, digby__rpk *v)
+{
+    digby__rpk rk;
+    int rc = digby__reserve(&rt->txn->db->alloc, &rt->wb, &rt->wb_cap, b->key_bytes + 1);
+    if (rc) return rc;
+    memcpy(rt->wb, b->bytes, b->key_bytes);
+    rt->wb_len = b->key_bytes;
+    rk.off = 0;
+    rk.len = b->key_bytes;
+    return digby__rt_entry(rt, x, b->row, &rk, k, v);
+}
+
 /* ---- constraints ---------------------------------------------------------- */
 
 /* A unique index x has the key already, for the row whose key is pk. */
@@ -14946,18 +14964,10 @@ static int digby__rt_build_index(digby_rtable *rt, digby__rschema *s, uint32_t i
     for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
         const void *k, *v, *val;
         size_t kn, vn, vlen;
-        digby__rpk rk, ek, ev;
+        digby__rpk ek, ev;
         rc = digby_cursor_get(c, &k, &kn, &v, &vn, NULL);
         if (rc == DIGBY_OK) rc = digby__rt_decode(rt, &rt->old, k, kn, v, vn);
-        if (rc) break;
-        /* the row's key first in wb: a unique entry's value */
-        rc = digby__reserve(&txn->db->alloc, &rt->wb, &rt->wb_cap, kn);
-        if (rc) break;
-        memcpy(rt->wb, rt->old.bytes, kn);
-        rt->wb_len = kn;
-        rk.off = 0;
-        rk.len = kn;
-        rc = digby__rt_entry(rt, x, rt->old.row, &rk, &ek, &ev);
+        if (rc == DIGBY_OK) rc = digby__rt_entry_of(rt, x, &rt->old, &ek, &ev);
         if (rc) break;
         if (ev.len) {
             rc = digby_txn_get(txn, x->table, digby__rt_at(rt, &ek), ek.len, &val, &vlen, NULL);
@@ -15565,7 +15575,7 @@ static int digby__rt_check_rows(digby__rcheck *ck, digby_rtable *rt)
         const void *k, *v, *ev;
         size_t kn, vn, evn;
         uint32_t i;
-        digby__rpk rk, ek, evp;
+        digby__rpk ek, evp;
         rc = digby_cursor_get(c, &k, &kn, &v, &vn, NULL);
         if (rc) break;
         rc = digby__rt_decode(rt, &rt->old, k, kn, v, vn);
@@ -15575,14 +15585,7 @@ static int digby__rt_check_rows(digby__rcheck *ck, digby_rtable *rt)
         ck->rows++;
         for (i = 0; i < rt->s->nidx && rc == DIGBY_OK; i++) {
             const digby__ridx *x = &rt->s->idx[i];
-            rt->wb_len = 0;
-            rc = digby__reserve(&ck->txn->db->alloc, &rt->wb, &rt->wb_cap, kn);
-            if (rc) break;
-            memcpy(rt->wb, rt->old.bytes, kn);
-            rt->wb_len = kn;
-            rk.off = 0;
-            rk.len = kn;
-            rc = digby__rt_entry(rt, x, rt->old.row, &rk, &ek, &evp);
+            rc = digby__rt_entry_of(rt, x, &rt->old, &ek, &evp);
             if (rc) break;
             rc = digby_txn_get(ck->txn, x->table, digby__rt_at(rt, &ek), ek.len, &ev, &evn, NULL);
             if (rc == DIGBY_NOTFOUND) {
@@ -15612,7 +15615,7 @@ static int digby__rt_check_index(digby__rcheck *ck, digby_rtable *rt, const digb
     for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
         const void *k, *v, *rv;
         size_t kn, vn, rvn, pkn = 0;
-        digby__rpk rk, ek, ev;
+        digby__rpk ek, ev;
         rc = digby_cursor_get(c, &k, &kn, &v, &vn, NULL);
         if (rc) break;
         ck->entries++;
@@ -15633,14 +15636,7 @@ static int digby__rt_check_index(digby__rcheck *ck, digby_rtable *rt, const digb
                 rc = digby__rt_check_fail(ck, rt->name, "row does not fit the schema", *pk, pkn);
         }
         if (rc) break;
-        rt->wb_len = 0;
-        rc = digby__reserve(&ck->txn->db->alloc, &rt->wb, &rt->wb_cap, pkn);
-        if (rc) break;
-        memcpy(rt->wb, rt->old.bytes, pkn);
-        rt->wb_len = pkn;
-        rk.off = 0;
-        rk.len = pkn;
-        rc = digby__rt_entry(rt, x, rt->old.row, &rk, &ek, &ev);
+        rc = digby__rt_entry_of(rt, x, &rt->old, &ek, &ev);
         if (rc) break;
         if (ek.len != kn || memcmp(k, digby__rt_at(rt, &ek), kn) != 0 || ev.len != vn ||
             (vn && memcmp(v, digby__rt_at(rt, &ev), vn) != 0)) {
@@ -15665,7 +15661,8 @@ static int digby__rt_check_one(void *ctx, const char *name)
     size_t pk_cap = 0;
     uint32_t i;
     int rc = digby_rtable_open(ck->txn, name, NULL, 0, &rt);
-    if (rc == DIGBY_CORRUPT || rc == DIGBY_VERSION)
+    /* (TOOBIG: a stored index name too long for these pages' keys) */
+    if (rc == DIGBY_CORRUPT || rc == DIGBY_VERSION || rc == DIGBY_TOOBIG)
         return digby__rt_check_fail(ck, name, "its schema or one of its tables is damaged",
                                     name, strlen(name));
     if (rc) return rc;

@@ -226,6 +226,21 @@ static int digby__rt_decode(digby_rtable *rt, digby__rowbuf *b, const void *k, s
     return digby__rt_decode_x(rt, b, k, kn, v, vn, 0);
 }
 
+/* The entry of index x for the row decoded in b: the row's key goes to the
+   start of rt->wb (a unique entry's value), the entry's key after it. */
+static int digby__rt_entry_of(digby_rtable *rt, const digby__ridx *x, const digby__rowbuf *b,
+                              digby__rpk *k, digby__rpk *v)
+{
+    digby__rpk rk;
+    int rc = digby__reserve(&rt->txn->db->alloc, &rt->wb, &rt->wb_cap, b->key_bytes + 1);
+    if (rc) return rc;
+    memcpy(rt->wb, b->bytes, b->key_bytes);
+    rt->wb_len = b->key_bytes;
+    rk.off = 0;
+    rk.len = b->key_bytes;
+    return digby__rt_entry(rt, x, b->row, &rk, k, v);
+}
+
 /* ---- constraints ---------------------------------------------------------- */
 
 /* A unique index x has the key already, for the row whose key is pk. */
@@ -446,18 +461,10 @@ static int digby__rt_build_index(digby_rtable *rt, digby__rschema *s, uint32_t i
     for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
         const void *k, *v, *val;
         size_t kn, vn, vlen;
-        digby__rpk rk, ek, ev;
+        digby__rpk ek, ev;
         rc = digby_cursor_get(c, &k, &kn, &v, &vn, NULL);
         if (rc == DIGBY_OK) rc = digby__rt_decode(rt, &rt->old, k, kn, v, vn);
-        if (rc) break;
-        /* the row's key first in wb: a unique entry's value */
-        rc = digby__reserve(&txn->db->alloc, &rt->wb, &rt->wb_cap, kn);
-        if (rc) break;
-        memcpy(rt->wb, rt->old.bytes, kn);
-        rt->wb_len = kn;
-        rk.off = 0;
-        rk.len = kn;
-        rc = digby__rt_entry(rt, x, rt->old.row, &rk, &ek, &ev);
+        if (rc == DIGBY_OK) rc = digby__rt_entry_of(rt, x, &rt->old, &ek, &ev);
         if (rc) break;
         if (ev.len) {
             rc = digby_txn_get(txn, x->table, digby__rt_at(rt, &ek), ek.len, &val, &vlen, NULL);

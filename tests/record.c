@@ -7,8 +7,12 @@
      runs digby_check clean before it closes;
    - test_record_model: the randomized model test (tests/record_model.h)
      against a brute-force reference (tests/record_ref.h);
+   - test_record_oom: the k-th allocation of a record workload fails, for
+     every k: each call returns DIGBY_NOMEM or DIGBY_POISONED, nothing
+     leaks, the file checks clean;
    - test_record_crash_sweep: power cut at every write and sync of a
-     record workload (tests/record_crash.h).
+     record workload, and test_record_io_error_sweep: one I/O error at
+     every third VFS call of it (tests/record_crash.h).
    The results every public function returns are recorded
    (tests/seen_errors.h) and held to digby.h's Returns: lists. */
 #define TEST_NAME "record"
@@ -1310,6 +1314,129 @@ static void test_check_damage(void **state)
     ASSERT_OK(digby_txn_commit(w));
 }
 
+/* ---- allocation failures ------------------------------------------------- */
+
+/* A record workload with the k-th allocation failing (once): every call
+   returns DIGBY_OK, DIGBY_NOMEM or, after it, DIGBY_POISONED; nothing
+   leaks; the file then opens and checks clean (rows and indexes agree). */
+static int oom_workload(digby_db *db, int *bad)
+{
+    static const digby_index by_score = {"by_score_org", "score, org", 0};
+    static const digby_column extra = {"note", DIGBY_TUPLE_STRING, 0};
+    digby_txn *w;
+    digby_rtable *rt;
+    digby_rscan *sc;
+    digby_tuple_item a[5], key[2];
+    const digby_tuple_item *got;
+    digby_where wh;
+    digby_query q;
+    digby_plan p;
+    size_t n;
+    int rc, i;
+    char email[32];
+#define OOM_STEP(call)                                                        \
+    do {                                                                      \
+        rc = (call);                                                          \
+        if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) goto stop;                \
+    } while (0)
+    if ((rc = digby_txn_begin(db, 0, &w)) != DIGBY_OK) goto out;
+    OOM_STEP(digby_rtable_open(w, "users", &user_schema, DIGBY_RTABLE_CREATE, &rt));
+    for (i = 0; i < 40; i++) {
+        snprintf(email, sizeof email, "u%d@x", i);
+        user_row(a, i % 3 ? "acme" : "beta", i, i % 5 ? email : NULL, i * 0.5);
+        OOM_STEP(digby_rtable_insert(rt, a, 4));
+    }
+    user_row(a, "acme", 100, "u2@x", 9.0); /* a new key, a unique clash */
+    rc = digby_rtable_insert(rt, a, 4);
+    if (rc != DIGBY_CONSTRAINT) goto stop;
+    key[0] = ti_str("acme");
+    key[1] = ti_int(1);
+    OOM_STEP(digby_rtable_get(rt, key, 2, &got, &n));
+    user_row(a, "gamma", 1, "moved@x", 1.25);
+    OOM_STEP(digby_rtable_update(rt, key, 2, a, 4));
+    key[0] = ti_str("acme");
+    key[1] = ti_int(2);
+    OOM_STEP(digby_rtable_delete(rt, key, 2));
+    OOM_STEP(digby_rtable_add_index(rt, &by_score));
+    wh.column = "org";
+    wh.op = DIGBY_WHERE_EQ;
+    wh.value = ti_str("acme");
+    memset(&q, 0, sizeof q);
+    q.where = &wh;
+    q.nwhere = 1;
+    q.flags = DIGBY_SCAN_REVERSE;
+    OOM_STEP(digby_rtable_explain(rt, &q, &p));
+    OOM_STEP(digby_rscan_open(rt, &q, &sc));
+    while ((rc = digby_rscan_next(sc)) == DIGBY_OK) {}
+    digby_rscan_close(sc);
+    if (rc != DIGBY_NOTFOUND) goto stop;
+    /* a failed commit ends its transaction too */
+    if ((rc = digby_txn_commit(w)) != DIGBY_OK) goto out;
+    if ((rc = digby_txn_begin(db, 0, &w)) != DIGBY_OK) goto out;
+    OOM_STEP(digby_rtable_open(w, "users", NULL, 0, &rt));
+    OOM_STEP(digby_rtable_add_column(rt, &extra));
+    for (i = 30; i < 45; i++) {
+        digby_tuple_item b[5];
+        user_row(b, "beta", i, NULL, 2.0);
+        b[4] = ti_str("upserted");
+        OOM_STEP(digby_rtable_upsert(rt, b, 5));
+    }
+    OOM_STEP(digby_rtable_drop_index(rt, "by_email"));
+    if ((rc = digby_txn_commit(w)) != DIGBY_OK) goto out;
+    return DIGBY_OK;
+stop:
+    digby_txn_abort(w);
+out:
+    if (rc != DIGBY_NOMEM && rc != DIGBY_POISONED) {
+        print_error("oom: result %s, not NOMEM or POISONED\n", rc_name(rc));
+        *bad = 1;
+    }
+    return rc;
+#undef OOM_STEP
+}
+
+static void test_record_oom(void **state)
+{
+    digby_vfs *mv;
+    long k, covered = 0;
+    int bad = 0;
+    (void)state;
+    for (k = 1;; k++) {
+        test_alloc ta;
+        digby_options o;
+        digby_db *db = NULL;
+        int rc;
+        ASSERT_OK(digby_vfs_mem_create(NULL, &mv));
+        memset(&o, 0, sizeof o);
+        o.vfs = mv;
+        o.page_size = 512;
+        o.allocator = test_alloc_init(&ta, k, 0);
+        rc = digby_open("oom.db", &o, &db);
+        if (rc == DIGBY_OK) {
+            oom_workload(db, &bad);
+            ASSERT_OK(digby_close(db));
+        } else {
+            ASSERT_RC(rc, DIGBY_NOMEM);
+        }
+        if (bad) fail_msg("oom: allocation %ld", k);
+        assert_int_equal(ta.live, 0); /* every block given back */
+        /* the file as the failure left it opens and checks clean */
+        memset(&o, 0, sizeof o);
+        o.vfs = mv;
+        rc = digby_open("oom.db", &o, &db);
+        if (rc == DIGBY_OK) {
+            check_clean(db);
+            ASSERT_OK(digby_close(db));
+        } else {
+            ASSERT_RC(rc, DIGBY_CANTOPEN); /* the failure came before the file */
+        }
+        digby_vfs_mem_destroy(mv);
+        if (ta.failed == 0) break; /* the workload ran to its end */
+        covered++;
+    }
+    print_message("record oom: %ld allocations failed in turn, each handled\n", covered);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1326,8 +1453,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_brute, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_and_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_damage, setup, teardown),
+        cmocka_unit_test(test_record_oom),
         cmocka_unit_test(test_record_model),
         cmocka_unit_test(test_record_crash_sweep),
+        cmocka_unit_test(test_record_io_error_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@
 #define rc_NTXN 80
 #define rc_REOPEN_EVERY 20
 #define rc_ASAN_STEP 2
+#define rc_EIO_STEP 3
 #define rc_DEFAULT_SEED 0x00c7a54d0ec0bd12ULL
 #define rc_MAX_REPORTED 12
 
@@ -45,6 +46,9 @@ static void fv_out_of_memory(const char *what)
 
 typedef struct rc_cutter {
     uint64_t calls, cut_at;
+    int io_errors;     /* 0: a power cut at a write, sync or truncate; 1: one
+                          I/O error (DIGBY_FULL at every other write) at any
+                          call but a lock, then the disk works again */
 } rc_cutter;
 
 static int rc_cut_hook(fvfs *v, int kind, uint64_t off, uint64_t len)
@@ -52,15 +56,20 @@ static int rc_cut_hook(fvfs *v, int kind, uint64_t off, uint64_t len)
     rc_cutter *c = (rc_cutter *)v->hook_ctx;
     (void)off;
     (void)len;
+    if (c->io_errors) {
+        if (kind == FV_LOCK || c->calls++ != c->cut_at) return F_NONE;
+        return kind == FV_WRITE && c->cut_at % 2 == 0 ? F_FULL : F_EIO;
+    }
     if (kind != FV_WRITE && kind != FV_SYNC && kind != FV_TRUNC) return F_NONE;
     return c->calls++ >= c->cut_at ? F_CUT : F_NONE;
 }
 
-static fvfs *rc_cut_vfs(rc_cutter *c, uint64_t cut_at)
+static fvfs *rc_cut_vfs(rc_cutter *c, uint64_t cut_at, int io_errors)
 {
     fvfs *v = fv_new();
     memset(c, 0, sizeof *c);
     c->cut_at = cut_at;
+    c->io_errors = io_errors;
     v->hook = rc_cut_hook;
     v->hook_ctx = c;
     return v;
@@ -104,7 +113,7 @@ static int rc_wstop(rc_wl *w, int rc, const char *where)
 static int rc_wresult(rc_wl *w, int rc, int want, const char *where)
 {
     if (rc == want) return 0;
-    if (rc != DIGBY_IOERR && rc != DIGBY_POISONED) w->wrong = 1;
+    if (rc != DIGBY_IOERR && rc != DIGBY_FULL && rc != DIGBY_POISONED) w->wrong = 1;
     return rc_wstop(w, rc, where);
 }
 
@@ -415,45 +424,56 @@ static void rc_check_crash_point(rc_sweep *s, uint64_t k, const rc_wl *w, const 
     free(st);
 }
 
-static void test_record_crash_sweep(void **state)
+/* The sweep: io_errors 0, a power cut at every write, sync and truncate
+   (every step-th); 1, one I/O error at every step-th VFS call, after which
+   the file as the workload left it (every write that succeeded) is
+   checked. */
+static void rc_run_sweep(int io_errors, uint64_t step)
 {
     const char *env = getenv("DIGBY_TEST_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : rc_DEFAULT_SEED, total, k,
-             step = UNDER_ASAN ? rc_ASAN_STEP : 1;
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : rc_DEFAULT_SEED, total, k;
     rc_wl *w = (rc_wl *)calloc(1, sizeof(rc_wl));
     rc_cutter cnt;
     fvfs *v;
     rc_sweep s;
-    (void)state;
     assert_non_null(w);
-    env = getenv("DIGBY_TEST_CRASH_STEP");
-    if (env && *env) step = strtoull(env, NULL, 0);
-    if (step < 1) step = 1;
-    v = rc_cut_vfs(&cnt, UINT64_MAX);
+    v = rc_cut_vfs(&cnt, UINT64_MAX, io_errors);
     rc_run_workload(w, v, seed);
     if (w->stopped)
         fail_msg("the workload failed without a power cut: %s in %s", digby_strerror(w->stop_rc),
                  w->stop_where);
     total = cnt.calls;
     print_message("record_crash: seed=0x%016llx workload: %d txns, %d rows at the end, %llu "
-                  "VFS calls to cut at\n",
+                  "VFS calls to %s\n",
                   (unsigned long long)seed, w->ntxn_done, w->com.nrows,
-                  (unsigned long long)total);
+                  (unsigned long long)total, io_errors ? "fail" : "cut at");
     fv_free(v);
     memset(&s, 0, sizeof s);
     for (k = 0; k < total; k += step) {
         rc_cutter cc;
-        fvfs *cv = rc_cut_vfs(&cc, k);
+        fvfs *cv = rc_cut_vfs(&cc, k, io_errors);
         rc_run_workload(w, cv, seed);
         s.points++;
         if (w->wrong) rc_report(&s, k, "-", w, "the workload got a result the model did not expect");
-        rc_check_crash_point(&s, k, w, cv);
+        if (!io_errors) {
+            rc_check_crash_point(&s, k, w, cv);
+        } else {
+            /* the file as the process left it: every write that succeeded */
+            img images[FV_MAX_FILES];
+            int i;
+            memset(images, 0, sizeof images);
+            for (i = 0; i < cv->nfiles; i++) img_copy(&images[i], &cv->files[i].cur);
+            rc_check_state(&s, k, "live", w, cv, images);
+            for (i = 0; i < FV_MAX_FILES; i++) img_free(&images[i]);
+        }
         fv_free(cv);
     }
-    print_message("record_crash: %llu crash points checked (every %llu. of %llu calls), %llu "
-                  "crash states: %llu matched the last commit, %llu the commit in flight; "
+    print_message("record_crash: %llu %s (every %llu. of %llu calls), %llu "
+                  "states checked: %llu matched the last commit, %llu the commit in flight; "
                   "%llu failures\n",
-                  (unsigned long long)s.points, (unsigned long long)step,
+                  (unsigned long long)s.points,
+                  io_errors ? "I/O errors injected" : "crash points checked",
+                  (unsigned long long)step,
                   (unsigned long long)total, (unsigned long long)s.states,
                   (unsigned long long)s.match_old, (unsigned long long)s.match_new,
                   (unsigned long long)s.failures);
@@ -461,6 +481,27 @@ static void test_record_crash_sweep(void **state)
     if (s.failures)
         fail_msg("%llu crash-state failures; seed=0x%016llx", (unsigned long long)s.failures,
                  (unsigned long long)seed);
+}
+
+static void test_record_crash_sweep(void **state)
+{
+    const char *env = getenv("DIGBY_TEST_CRASH_STEP");
+    uint64_t step = env && *env ? strtoull(env, NULL, 0) : UNDER_ASAN ? rc_ASAN_STEP : 1;
+    (void)state;
+    rc_run_sweep(0, step < 1 ? 1 : step);
+}
+
+/* One I/O error (EIO, or DIGBY_FULL at writes) at a VFS call, every
+   rc_EIO_STEP-th call (fewer under ASan; DIGBY_TEST_SCALE makes the step
+   smaller): the workload stops at the error, and the file it leaves must
+   hold the last or the in-flight commit and pass digby_check. */
+static void test_record_io_error_sweep(void **state)
+{
+    const char *env = getenv("DIGBY_TEST_SCALE");
+    double scale = env && *env ? strtod(env, NULL) : 1.0;
+    double step = (UNDER_ASAN ? 3.0 : 1.0) * rc_EIO_STEP / (scale > 0 ? scale : 1.0);
+    (void)state;
+    rc_run_sweep(1, step < 1 ? 1 : (uint64_t)step);
 }
 
 #endif /* DIGBY_TESTS_RECORD_CRASH_H */

@@ -7,16 +7,22 @@
 #   fuzz_ops   an operation sequence against a reference model
 #   fuzz_tuple digby_tuple_unpack() on arbitrary bytes: never a crash, exact
 #              sizes, a decoded tuple packs back to the same bytes
+#   fuzz_record a record table's stored bytes (schema entry, rows, index
+#              entries) read through the record layer: documented codes,
+#              rows that fit the schema, and a clean digby_check means clean
+#              reads and writes that keep it clean
 #
 #   make torture-fuzz    each target for FUZZ_SECONDS (default 300) from the
 #                        committed seeds plus what earlier runs found
 #                        (build/torture/fuzz/<target>/corpus); figure rows:
 #                        executions, CPU time, crashes
 #   make slice-fuzz      (part of make test) every committed corpus input
-#                        through both targets, once
+#                        through its target, once
 #   make fuzz-corpus     rewrite the seed files in tests/torture/corpus/ (by
 #                        hand, after a format change); tuple/: every 97th
-#                        line of tests/tuple_vectors/vectors.txt, as bytes
+#                        line of tests/tuple_vectors/vectors.txt, as bytes;
+#                        record/: record tables made with the record API
+#                        (fuzz_record.c built with -DFUZZ_MKSEEDS)
 #
 # A crash leaves its input in build/torture/fuzz/<target>/artifacts/; replay
 # it with the target binary and the file as its argument, then add it to
@@ -35,6 +41,7 @@ FUZZ_ARGS     = -timeout=10 -rss_limit_mb=2048
 FUZZ_OPEN_ARGS = $(FUZZ_ARGS) -max_len=33000
 FUZZ_OPS_ARGS  = $(FUZZ_ARGS) -max_len=4096
 FUZZ_TUPLE_ARGS = $(FUZZ_ARGS) -max_len=4096
+FUZZ_RECORD_ARGS = $(FUZZ_ARGS) -max_len=4096
 FUZZ_CORPUS   = tests/torture/corpus
 
 TORTURE_TARGETS += torture-fuzz
@@ -59,11 +66,20 @@ $(FUZZ_DIR)/fuzz_tuple: tests/torture/fuzz_tuple.c tests/torture/fuzz_common.h d
 $(FUZZ_DIR)/slice/fuzz_tuple: tests/torture/fuzz_tuple.c tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_SLICE_FLAGS) $< -o $@ $(FUZZ_LIBS)
+$(FUZZ_DIR)/fuzz_record: tests/torture/fuzz_record.c tests/torture/fuzz_common.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) $< -o $@ $(FUZZ_LIBS)
+$(FUZZ_DIR)/slice/fuzz_record: tests/torture/fuzz_record.c tests/torture/fuzz_common.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_SLICE_FLAGS) $< -o $@ $(FUZZ_LIBS)
+$(FUZZ_DIR)/mkseeds_record: tests/torture/fuzz_record.c tests/torture/fuzz_common.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) -DFUZZ_MKSEEDS $< -o $@ $(FUZZ_LIBS)
 $(FUZZ_DIR)/mkcorpus: tests/torture/fuzz_mkcorpus.c tests/torture/det_entropy.h tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $< -o $@ $(FUZZ_LIBS)
 
-torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops $(FUZZ_DIR)/fuzz_tuple
+torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops $(FUZZ_DIR)/fuzz_tuple $(FUZZ_DIR)/fuzz_record
 	@mkdir -p $(TORTURE_OUT); rm -f $(TORTURE_OUT)/fuzz.txt
 	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_open $(FUZZ_CORPUS)/open \
 	    $(FUZZ_DIR)/open $(FUZZ_SECONDS) "fuzz_open (file images, ASan+UBSan, $(FUZZ_SECONDS) s)" \
@@ -74,6 +90,9 @@ torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops $(FUZZ_DIR)/fuzz_tuple
 	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_tuple $(FUZZ_CORPUS)/tuple \
 	    $(FUZZ_DIR)/tuple $(FUZZ_SECONDS) "fuzz_tuple (tuple decoding, ASan+UBSan, $(FUZZ_SECONDS) s)" \
 	    $(TORTURE_OUT)/fuzz.txt $(FUZZ_TUPLE_ARGS)
+	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_record $(FUZZ_CORPUS)/record \
+	    $(FUZZ_DIR)/record $(FUZZ_SECONDS) "fuzz_record (record tables' stored bytes, ASan+UBSan, $(FUZZ_SECONDS) s)" \
+	    $(TORTURE_OUT)/fuzz.txt $(FUZZ_RECORD_ARGS)
 	@echo "| fuzz: engine bugs found and fixed (to date) | 3 | open took a previous meta page counting more pages than the file as its fallback, and digby_check sized a bitmap by that count (caec535) | a leaf with keys out of order was rebuilt with a prefix a middle key lacks: a wrapped key length, a read far outside the page (8d3f724) | DIGBY_OPEN_MMAP with a map of the meta pages only (a file of two pages, map_bytes below three pages) made no map and never made one later | regression tests in tests/regress.c and tests/api_errors.c (test_mmap_reads) |" \
 	    >> $(TORTURE_OUT)/fuzz.txt
 
@@ -81,7 +100,8 @@ torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops $(FUZZ_DIR)/fuzz_tuple
 # (with checksums) fails on each and passes on the undamaged base file.
 FUZZ_CRAFTED_BAD = branch-self branch-shared-child ovindex-self
 
-slice-fuzz: $(FUZZ_DIR)/slice/fuzz_open $(FUZZ_DIR)/slice/fuzz_ops $(FUZZ_DIR)/slice/fuzz_tuple build/digby
+slice-fuzz: $(FUZZ_DIR)/slice/fuzz_open $(FUZZ_DIR)/slice/fuzz_ops $(FUZZ_DIR)/slice/fuzz_tuple \
+            $(FUZZ_DIR)/slice/fuzz_record build/digby
 	@tail -c +2 $(FUZZ_CORPUS)/open/seed-crafted-base-ro > $(FUZZ_DIR)/slice/crafted.digby; \
 	timeout 20 ./build/digby $(FUZZ_DIR)/slice/crafted.digby check > /dev/null || \
 	    { echo "FAILED: slice-fuzz: the crafted base file does not check clean"; exit 1; }; \
@@ -93,7 +113,7 @@ slice-fuzz: $(FUZZ_DIR)/slice/fuzz_open $(FUZZ_DIR)/slice/fuzz_ops $(FUZZ_DIR)/s
 	    fi; \
 	done; \
 	echo "==== slice-fuzz: crafted cycles ($(FUZZ_CRAFTED_BAD)) reported by digby check"
-	@for t in open ops tuple; do \
+	@for t in open ops tuple record; do \
 	    n=$$(ls $(FUZZ_CORPUS)/$$t | wc -l); \
 	    if ./$(FUZZ_DIR)/slice/fuzz_$$t -timeout=20 $(FUZZ_CORPUS)/$$t/* > $(FUZZ_DIR)/slice/$$t.log 2>&1; then \
 	        echo "==== slice-fuzz: fuzz_$$t: $$n corpus inputs replayed under ASan+UBSan, no failure"; \
@@ -103,10 +123,12 @@ slice-fuzz: $(FUZZ_DIR)/slice/fuzz_open $(FUZZ_DIR)/slice/fuzz_ops $(FUZZ_DIR)/s
 	    fi; \
 	done
 
-fuzz-corpus: $(FUZZ_DIR)/mkcorpus
+fuzz-corpus: $(FUZZ_DIR)/mkcorpus $(FUZZ_DIR)/mkseeds_record
 	rm -rf $(FUZZ_CORPUS)/open/seed-* $(FUZZ_CORPUS)/ops/ops-*
 	mkdir -p $(FUZZ_CORPUS)/open $(FUZZ_CORPUS)/ops
 	./$(FUZZ_DIR)/mkcorpus $(FUZZ_CORPUS)/open $(FUZZ_CORPUS)/ops
+	rm -rf $(FUZZ_CORPUS)/record; mkdir -p $(FUZZ_CORPUS)/record
+	./$(FUZZ_DIR)/mkseeds_record $(FUZZ_CORPUS)/record
 	rm -rf $(FUZZ_CORPUS)/tuple; mkdir -p $(FUZZ_CORPUS)/tuple
 	$(PYTHON) -c 'import sys; ls = [l.split() for l in open("tests/tuple_vectors/vectors.txt") if l[0] != "#"]; \
 	    [open("%s/seed-%03d" % (sys.argv[1], i), "wb").write(bytes.fromhex(l[1] if l[1] != "-" else "")) \
