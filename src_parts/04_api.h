@@ -489,11 +489,12 @@ DIGBY_API int digby_stat(digby_db *db, digby_stats *out);
    number, type and writer transaction id; key order inside pages and
    across branch separators; tree depth; every page of the file reachable
    exactly once from the trees, overflow items, the freelist or the
-   pending frees (no leak, no double use, no cycle).
+   pending frees, or the live write-ahead log (log mode, FORMAT.md 11.4:
+   its written pages verified) (no leak, no double use, no cycle).
    Large keys are read whole: their first bytes and SHA-256 must match.
    For every record table (06_record.h): its schema decodes, every row
    fits it, and each index holds exactly the rows' entries (FORMAT.md
-   section 12.5).
+   section 13.5).
    Params:    report (out, may be NULL): what was found.
    Returns:   DIGBY_OK (clean); DIGBY_CORRUPT (report says where);
               DIGBY_NOFEATURE (a compressed large key in a build without
