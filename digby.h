@@ -520,6 +520,10 @@ typedef struct digby_stats {
     uint64_t memtable_bytes;
     uint64_t memtable_entries;
     uint64_t checkpoints;
+    /* syncs this handle made for durable log commits: fewer than those
+       commits when threads committed at once and shared them (group
+       commit) */
+    uint64_t log_syncs;
     uint64_t replay_commits;
     uint64_t replay_bytes;
     uint64_t replay_ns;
@@ -741,6 +745,16 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
    the final sync: its meta page may have reached the disk, so a reopen
    finds the commit whole or not at all (never in part).  A read-only
    transaction just ends.
+   In log mode (DIGBY_OPEN_LOG) a commit appends one record to the
+   write-ahead log and syncs it (FORMAT.md section 11): no tree page, no
+   meta page.  The writer lock is let go before the sync, so the next
+   writer runs while this one waits, and threads that commit at the same
+   time share one sync (group commit: whichever of them syncs first covers
+   every record written by then).  New read-only transactions see the
+   commit once it is durable; one begun with DIGBY_TXN_NO_SYNC is visible
+   at once (after any durable commit before it), durable after a later
+   durable commit, a checkpoint or digby_sync().  A failed sync fails
+   every commit it was to cover with DIGBY_IOERR, and poisons the handle.
    Returns:   DIGBY_OK; DIGBY_POISONED (an operation in it failed earlier);
               DIGBY_IOERR/DIGBY_FULL (not committed in this handle; after a
               failed sync the handle refuses writes until reopened, and the
@@ -2067,7 +2081,13 @@ typedef struct digby__log {
     uint64_t bytes;         /* record bytes since the last checkpoint */
     uint8_t *rec; size_t rec_cap, rec_n; /* the commit record being built */
     size_t mem_limit;       /* digby_options.memtable_bytes */
-    uint64_t unsynced;      /* the newest txid appended but not synced, 0: none */
+    /* Group commit (digby__log_durable).  appended is written by the
+       writer (wmu and mu); the rest under mu, by whichever thread syncs. */
+    uint64_t appended;      /* the newest txid appended to the log */
+    uint64_t durable_last;  /* the newest appended commit that asked for a sync */
+    uint64_t synced;        /* every commit up to this txid is durable */
+    int sync_failed;        /* a group sync failed: the handle is poisoned */
+    uint64_t group_syncs;   /* syncs made for durable commits (digby_stats) */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
@@ -2297,6 +2317,9 @@ struct digby_db {
     int synced_commit;      /* a two-sync commit succeeded in this session */
     digby__mutex mu;        /* meta, readers, txn count */
     digby__mutex wmu;       /* held by the read-write transaction */
+    digby__mutex smu;       /* held by the thread syncing the log for a
+                               group of durable commits; never taken with
+                               wmu held */
     digby__cache cache;     /* the cache, or its first shard */
     digby__cache *xshards;  /* the other nshards - 1 shards */
     unsigned nshards;
@@ -2534,7 +2557,8 @@ static int digby__log_open(digby_db *db, int readonly);
 static void digby__log_close(digby_db *db);
 static void digby__log_release(digby_db *db);
 static int digby__log_begin(digby_txn *txn);
-static int digby__log_commit(digby_txn *txn);
+static int digby__log_commit(digby_txn *txn, uint64_t *need);
+static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need);
 static void digby__log_abort(digby_txn *txn);
 static int digby__log_escalate(digby_txn *txn);
 static int digby__checkpoint_locked(digby_db *db, int keep_log);
@@ -7062,9 +7086,13 @@ static int digby__log_advance(digby_db *db)
 }
 
 /* Append the record in l->rec as fragments, writing every page it
-   touches; then sync unless asked not to.  Any failure poisons the handle
-   (the caller's job): what reached the file is unknown. */
-static int digby__log_append(digby_txn *txn, int sync)
+   touches (no sync: digby__log_durable makes it durable, with the commits
+   of other threads).  durable: the commit will be synced, so its last page
+   is never written again (the next commit starts a new page): a rewrite
+   torn by a power cut must not take a commit that was acknowledged, or
+   whose sync may be under way in another thread.  Any failure poisons the
+   handle (the caller's job): what reached the file is unknown. */
+static int digby__log_append(digby_txn *txn, int durable)
 {
     digby_db *db = txn->db;
     digby__log *l = &db->log;
@@ -7097,10 +7125,7 @@ static int digby__log_append(digby_txn *txn, int sync)
         first = 0;
     }
     rc = digby__log_write_cur(txn);
-    if (rc == DIGBY_OK && sync) {
-        rc = db->vfs->sync(db->file);
-        if (rc == DIGBY_OK) l->fresh_next = 1;
-    }
+    if (rc == DIGBY_OK && durable) l->fresh_next = 1;
     if (rc == DIGBY_OK) l->bytes += n;
     return rc;
 }
@@ -10229,6 +10254,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     txn->nosync = (flags & DIGBY_TXN_NO_SYNC) != 0;
     digby__mutex_lock(&db->wmu);
     digby__mutex_lock(&db->mu);
+    if (db->log.sync_failed) db->poisoned = 1; /* a group sync failed */
     if (db->poisoned) rc = DIGBY_POISONED;
     else rc = digby__freelist_release(db);
     if (rc == DIGBY_OK) {
@@ -10385,6 +10411,9 @@ static void digby__commit_publish(digby_txn *txn, const uint64_t *pgnos, size_t 
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
     db->last_txid = txn->txid;
+    /* the sync made every commit appended to the log before it durable */
+    if (!(db->flags & DIGBY_OPEN_NO_SYNC) && db->log.appended > db->log.synced)
+        db->log.synced = db->log.appended;
     /* the file reaches page_count now (step 4): the map may show it all */
     if (db->mapping && txn->meta.page_count > db->map_pages)
         db->map_pages = DIGBY__MIN(txn->meta.page_count, db->mapping->len / db->page_size);
@@ -10425,12 +10454,18 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     }
     if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
     if (txn->logged) {
+        uint64_t need;
+        int durable = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
         while (txn->cursors) digby_cursor_close(txn->cursors);
-        rc = digby__log_commit(txn);
+        rc = digby__log_commit(txn, &need);
         txid = txn->txid;
         if (rc) { digby_txn_abort(txn); return rc; }
         digby__txn_end(txn);
-        if (db->on_commit && !db->log.unsynced) db->on_commit(db->on_commit_ctx, txid);
+        /* the writer lock is free: the next writer appends while this
+           thread waits for (or makes) the sync */
+        rc = digby__log_durable(db, txid, need);
+        if (rc) return rc;
+        if (db->on_commit && durable) db->on_commit(db->on_commit_ctx, txid);
         return DIGBY_OK;
     }
     rc = digby__commit_prepare(txn);
@@ -11520,6 +11555,14 @@ static int digby__cursor_merging(digby_cursor *c)
    either mode and in builds that predate the log). */
 
 static uint64_t digby__now_ns(void);
+
+/* The newest commit a writer must build on: the newest appended to the
+   log, which readers may not see yet (its sync under way), or the newest
+   copy-on-write commit (db->wmu held). */
+static uint64_t digby__newest_txid(const digby_db *db)
+{
+    return DIGBY__MAX(db->last_txid, db->log.appended);
+}
 static uint64_t digby__log_txid(const digby_db *db);
 static int digby__log_buffers(digby_db *db);
 
@@ -11725,19 +11768,28 @@ static void digby__log_abort(digby_txn *txn)
     if (txn->logged) digby__log_kill_ops(txn);
 }
 
-/* Commit a logged transaction: one record, one sync (none with
-   DIGBY_TXN_NO_SYNC or DIGBY_OPEN_NO_SYNC), then publish; a checkpoint
-   follows when the memtable passed its bound.  The caller ends the
-   transaction. */
-static int digby__log_commit(digby_txn *txn)
+/* Commit a logged transaction, step 1 (db->wmu held): append its record
+   to the log (no sync: digby__log_durable, after the writer lock is let
+   go, makes it durable, sharing the sync with other threads' commits);
+   a checkpoint follows when the memtable passed its bound.  The writer
+   that begins next sees this commit; readers see it once it is durable
+   (or at once when it asked for no sync and no durable commit before it is
+   still waiting).  The caller ends the transaction.  *need: the txid
+   digby__log_durable must see synced before it publishes this commit (0:
+   none, it publishes at once). */
+static int digby__log_commit(digby_txn *txn, uint64_t *need)
 {
     digby_db *db = txn->db;
     digby__log *l = &db->log;
-    int rc, sync = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
+    int rc, durable = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
+    *need = 0;
     if (txn->nops == 0) return DIGBY_OK;
-    rc = digby__log_encode(txn);
+    digby__mutex_lock(&db->mu);
+    rc = l->sync_failed ? DIGBY_POISONED : DIGBY_OK;
+    digby__mutex_unlock(&db->mu);
+    if (rc == DIGBY_OK) rc = digby__log_encode(txn);
     if (rc == DIGBY_OK) {
-        rc = digby__log_append(txn, sync);
+        rc = digby__log_append(txn, durable);
         /* what reached the file is unknown: no more commits from here */
         if (rc) db->poisoned = 1;
     }
@@ -11745,15 +11797,59 @@ static int digby__log_commit(digby_txn *txn)
         digby__log_kill_ops(txn);
         return rc;
     }
-    l->unsynced = sync ? 0 : txn->txid;
     digby__mutex_lock(&db->mu);
-    db->last_txid = txn->txid;
+    l->appended = txn->txid;
+    if (durable) l->durable_last = txn->txid;
+    *need = l->durable_last > l->synced ? l->durable_last : 0;
+    if (!*need && txn->txid > db->last_txid) db->last_txid = txn->txid;
     db->meta.page_count = txn->meta.page_count;
     db->mem->committed += txn->nops;
     digby__mutex_unlock(&db->mu);
     txn->popped.n = 0; /* the log took them */
     txn->nops = 0;
     if (db->mem->bytes >= l->mem_limit) (void)digby__checkpoint_locked(db, 1);
+    return DIGBY_OK;
+}
+
+/* Commit a logged transaction, step 2 (no lock held): wait until every
+   durable commit up to txid `need` is synced, syncing the log for the
+   whole group when no other thread is doing it already, then publish
+   commit txid to readers.  The group commit of LevelDB's DBImpl::Write
+   writer queue and RocksDB's WriteThread, built as the "flush lock" of
+   database logs (Helland et al., "Group Commit Timers and High-Volume
+   Transaction Systems", HPTS 1987): threads whose records were written
+   while one thread syncs queue on db->smu; the first of them to get it
+   syncs everything appended by then, and those behind it find their
+   commits synced and return without a sync of their own.  A failed sync
+   poisons the handle (every commit it was to cover reports it). */
+static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
+{
+    digby__log *l = &db->log;
+    uint64_t target;
+    int rc = DIGBY_OK;
+    if (need) {
+        digby__mutex_lock(&db->smu);
+        digby__mutex_lock(&db->mu);
+        if (l->sync_failed) rc = DIGBY_POISONED;
+        else if (need <= l->synced) need = 0; /* another thread's sync took it */
+        target = l->appended;
+        digby__mutex_unlock(&db->mu);
+        if (rc == DIGBY_OK && need) {
+            rc = db->vfs->sync(db->file);
+            digby__mutex_lock(&db->mu);
+            if (rc) l->sync_failed = 1;
+            else {
+                if (target > l->synced) l->synced = target;
+                l->group_syncs++;
+            }
+            digby__mutex_unlock(&db->mu);
+        }
+        digby__mutex_unlock(&db->smu);
+        if (rc) return rc;
+    }
+    digby__mutex_lock(&db->mu);
+    if (txid > db->last_txid) db->last_txid = txid;
+    digby__mutex_unlock(&db->mu);
     return DIGBY_OK;
 }
 
@@ -11814,14 +11910,14 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     digby__log *l = &db->log, saved = db->log;
     digby__mem *m = db->mem, *fresh = NULL, *old;
     digby_txn *c;
-    uint64_t upto = db->last_txid;
+    uint64_t upto = digby__newest_txid(db);
     size_t i, saved_pages = l->pages.n;
     int rc;
     if (db->poisoned) return DIGBY_POISONED;
     if (!keep_log && !db->meta.log_head && !(m && m->committed)) return DIGBY_OK;
     if (!txid) {
         /* the meta slot is txid % 2: the other slot must keep the last one */
-        txid = db->last_txid + 1;
+        txid = upto + 1;
         if ((txid & 1) == (db->meta.txid & 1)) txid++;
     }
     if (keep_log && (rc = digby__log_buffers(db)) != DIGBY_OK) return rc;
@@ -11879,7 +11975,6 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
         return rc;
     }
     l->bytes = 0;
-    l->unsynced = 0;
     l->checkpoints++;
     digby__mutex_lock(&db->mu);
     l->pages.n = 0;
@@ -11905,7 +12000,7 @@ static int digby__checkpoint_locked(digby_db *db, int keep_log)
    than the last checkpoint's: the transaction keeps its id either way. */
 static uint64_t digby__log_txid(const digby_db *db)
 {
-    uint64_t t = db->last_txid + 2;
+    uint64_t t = digby__newest_txid(db) + 2;
     if (((t - 1) & 1) == (db->meta.txid & 1)) t++;
     return t;
 }
@@ -11988,6 +12083,7 @@ static int digby__log_open(digby_db *db, int readonly)
     l->replay_ns = digby__now_ns() - t0;
     if (rc) return rc;
     db->last_txid = last;
+    l->appended = l->synced = last;
     db->mem->committed = db->mem->count;
     if (readonly) return DIGBY_OK;
     rc = digby__log_reserve_pages(db);
@@ -12020,18 +12116,31 @@ static void digby__log_release(digby_db *db)
 
 DIGBY_API int digby_sync(digby_db *db)
 {
+    digby__log *l;
+    uint64_t target;
     int rc = DIGBY_OK;
     if (!db) return DIGBY_INVALID;
     if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_OK;
+    l = &db->log;
+    /* the writer lock: the next commit must start a new page, never
+       rewrite one this sync made durable (digby__log_append) */
     digby__mutex_lock(&db->wmu);
-    if (db->poisoned) rc = DIGBY_POISONED;
-    else if (db->log.unsynced) {
+    digby__mutex_lock(&db->mu);
+    if (db->poisoned || l->sync_failed) rc = DIGBY_POISONED;
+    target = l->appended;
+    if (target <= l->synced) target = 0;
+    digby__mutex_unlock(&db->mu);
+    if (rc == DIGBY_OK && target) {
         rc = db->vfs->sync(db->file);
-        if (rc) db->poisoned = 1;
+        digby__mutex_lock(&db->mu);
+        if (rc) l->sync_failed = 1;
         else {
-            db->log.unsynced = 0;
-            db->log.fresh_next = 1;
+            if (target > l->synced) l->synced = target;
+            if (target > db->last_txid) db->last_txid = target;
         }
+        digby__mutex_unlock(&db->mu);
+        if (rc) db->poisoned = 1;
+        else l->fresh_next = 1;
     }
     digby__mutex_unlock(&db->wmu);
     return rc;
@@ -12071,6 +12180,7 @@ static int digby__db_destroy(digby_db *db, int rc)
     digby__crypt_free(db);
     digby__mutex_destroy(&db->mu);
     digby__mutex_destroy(&db->wmu);
+    digby__mutex_destroy(&db->smu);
     digby__mutex_destroy(&db->poolmu);
     digby__free(&db->alloc, db);
     return rc;
@@ -12152,6 +12262,7 @@ static int digby__open_handle(const digby_options *o, digby_db **out)
     db->log.mem_limit = o->memtable_bytes;
     digby__mutex_init(&db->mu);
     digby__mutex_init(&db->wmu);
+    digby__mutex_init(&db->smu);
     digby__mutex_init(&db->poolmu);
     db->readers = (uint64_t *)digby__malloc(&db->alloc, o->max_readers * sizeof(uint64_t));
     if (!db->readers) return digby__db_destroy(db, DIGBY_NOMEM);
@@ -16205,6 +16316,7 @@ static int digby__walk_log_stats(digby__walk *w)
     digby__mutex_lock(&db->mu);
     st->log_bytes = db->log.bytes;
     st->checkpoints = db->log.checkpoints;
+    st->log_syncs = db->log.group_syncs;
     digby__mutex_unlock(&db->mu);
     st->replay_commits = db->log.replay_commits;
     st->replay_bytes = db->log.replay_bytes;

@@ -288,6 +288,10 @@ typedef struct digby_stats {
     uint64_t memtable_bytes;
     uint64_t memtable_entries;
     uint64_t checkpoints;
+    /* syncs this handle made for durable log commits: fewer than those
+       commits when threads committed at once and shared them (group
+       commit) */
+    uint64_t log_syncs;
     uint64_t replay_commits;
     uint64_t replay_bytes;
     uint64_t replay_ns;

@@ -206,6 +206,16 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
    the final sync: its meta page may have reached the disk, so a reopen
    finds the commit whole or not at all (never in part).  A read-only
    transaction just ends.
+   In log mode (DIGBY_OPEN_LOG) a commit appends one record to the
+   write-ahead log and syncs it (FORMAT.md section 11): no tree page, no
+   meta page.  The writer lock is let go before the sync, so the next
+   writer runs while this one waits, and threads that commit at the same
+   time share one sync (group commit: whichever of them syncs first covers
+   every record written by then).  New read-only transactions see the
+   commit once it is durable; one begun with DIGBY_TXN_NO_SYNC is visible
+   at once (after any durable commit before it), durable after a later
+   durable commit, a checkpoint or digby_sync().  A failed sync fails
+   every commit it was to cover with DIGBY_IOERR, and poisons the handle.
    Returns:   DIGBY_OK; DIGBY_POISONED (an operation in it failed earlier);
               DIGBY_IOERR/DIGBY_FULL (not committed in this handle; after a
               failed sync the handle refuses writes until reopened, and the

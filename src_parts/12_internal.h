@@ -272,7 +272,13 @@ typedef struct digby__log {
     uint64_t bytes;         /* record bytes since the last checkpoint */
     uint8_t *rec; size_t rec_cap, rec_n; /* the commit record being built */
     size_t mem_limit;       /* digby_options.memtable_bytes */
-    uint64_t unsynced;      /* the newest txid appended but not synced, 0: none */
+    /* Group commit (digby__log_durable).  appended is written by the
+       writer (wmu and mu); the rest under mu, by whichever thread syncs. */
+    uint64_t appended;      /* the newest txid appended to the log */
+    uint64_t durable_last;  /* the newest appended commit that asked for a sync */
+    uint64_t synced;        /* every commit up to this txid is durable */
+    int sync_failed;        /* a group sync failed: the handle is poisoned */
+    uint64_t group_syncs;   /* syncs made for durable commits (digby_stats) */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
@@ -502,6 +508,9 @@ struct digby_db {
     int synced_commit;      /* a two-sync commit succeeded in this session */
     digby__mutex mu;        /* meta, readers, txn count */
     digby__mutex wmu;       /* held by the read-write transaction */
+    digby__mutex smu;       /* held by the thread syncing the log for a
+                               group of durable commits; never taken with
+                               wmu held */
     digby__cache cache;     /* the cache, or its first shard */
     digby__cache *xshards;  /* the other nshards - 1 shards */
     unsigned nshards;
@@ -739,7 +748,8 @@ static int digby__log_open(digby_db *db, int readonly);
 static void digby__log_close(digby_db *db);
 static void digby__log_release(digby_db *db);
 static int digby__log_begin(digby_txn *txn);
-static int digby__log_commit(digby_txn *txn);
+static int digby__log_commit(digby_txn *txn, uint64_t *need);
+static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need);
 static void digby__log_abort(digby_txn *txn);
 static int digby__log_escalate(digby_txn *txn);
 static int digby__checkpoint_locked(digby_db *db, int keep_log);

@@ -188,9 +188,13 @@ static int digby__log_advance(digby_db *db)
 }
 
 /* Append the record in l->rec as fragments, writing every page it
-   touches; then sync unless asked not to.  Any failure poisons the handle
-   (the caller's job): what reached the file is unknown. */
-static int digby__log_append(digby_txn *txn, int sync)
+   touches (no sync: digby__log_durable makes it durable, with the commits
+   of other threads).  durable: the commit will be synced, so its last page
+   is never written again (the next commit starts a new page): a rewrite
+   torn by a power cut must not take a commit that was acknowledged, or
+   whose sync may be under way in another thread.  Any failure poisons the
+   handle (the caller's job): what reached the file is unknown. */
+static int digby__log_append(digby_txn *txn, int durable)
 {
     digby_db *db = txn->db;
     digby__log *l = &db->log;
@@ -223,10 +227,7 @@ static int digby__log_append(digby_txn *txn, int sync)
         first = 0;
     }
     rc = digby__log_write_cur(txn);
-    if (rc == DIGBY_OK && sync) {
-        rc = db->vfs->sync(db->file);
-        if (rc == DIGBY_OK) l->fresh_next = 1;
-    }
+    if (rc == DIGBY_OK && durable) l->fresh_next = 1;
     if (rc == DIGBY_OK) l->bytes += n;
     return rc;
 }

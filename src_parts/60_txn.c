@@ -151,6 +151,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     txn->nosync = (flags & DIGBY_TXN_NO_SYNC) != 0;
     digby__mutex_lock(&db->wmu);
     digby__mutex_lock(&db->mu);
+    if (db->log.sync_failed) db->poisoned = 1; /* a group sync failed */
     if (db->poisoned) rc = DIGBY_POISONED;
     else rc = digby__freelist_release(db);
     if (rc == DIGBY_OK) {
@@ -307,6 +308,9 @@ static void digby__commit_publish(digby_txn *txn, const uint64_t *pgnos, size_t 
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
     db->last_txid = txn->txid;
+    /* the sync made every commit appended to the log before it durable */
+    if (!(db->flags & DIGBY_OPEN_NO_SYNC) && db->log.appended > db->log.synced)
+        db->log.synced = db->log.appended;
     /* the file reaches page_count now (step 4): the map may show it all */
     if (db->mapping && txn->meta.page_count > db->map_pages)
         db->map_pages = DIGBY__MIN(txn->meta.page_count, db->mapping->len / db->page_size);
@@ -347,12 +351,18 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     }
     if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
     if (txn->logged) {
+        uint64_t need;
+        int durable = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
         while (txn->cursors) digby_cursor_close(txn->cursors);
-        rc = digby__log_commit(txn);
+        rc = digby__log_commit(txn, &need);
         txid = txn->txid;
         if (rc) { digby_txn_abort(txn); return rc; }
         digby__txn_end(txn);
-        if (db->on_commit && !db->log.unsynced) db->on_commit(db->on_commit_ctx, txid);
+        /* the writer lock is free: the next writer appends while this
+           thread waits for (or makes) the sync */
+        rc = digby__log_durable(db, txid, need);
+        if (rc) return rc;
+        if (db->on_commit && durable) db->on_commit(db->on_commit_ctx, txid);
         return DIGBY_OK;
     }
     rc = digby__commit_prepare(txn);

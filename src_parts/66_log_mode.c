@@ -22,6 +22,14 @@
    either mode and in builds that predate the log). */
 
 static uint64_t digby__now_ns(void);
+
+/* The newest commit a writer must build on: the newest appended to the
+   log, which readers may not see yet (its sync under way), or the newest
+   copy-on-write commit (db->wmu held). */
+static uint64_t digby__newest_txid(const digby_db *db)
+{
+    return DIGBY__MAX(db->last_txid, db->log.appended);
+}
 static uint64_t digby__log_txid(const digby_db *db);
 static int digby__log_buffers(digby_db *db);
 
@@ -227,19 +235,28 @@ static void digby__log_abort(digby_txn *txn)
     if (txn->logged) digby__log_kill_ops(txn);
 }
 
-/* Commit a logged transaction: one record, one sync (none with
-   DIGBY_TXN_NO_SYNC or DIGBY_OPEN_NO_SYNC), then publish; a checkpoint
-   follows when the memtable passed its bound.  The caller ends the
-   transaction. */
-static int digby__log_commit(digby_txn *txn)
+/* Commit a logged transaction, step 1 (db->wmu held): append its record
+   to the log (no sync: digby__log_durable, after the writer lock is let
+   go, makes it durable, sharing the sync with other threads' commits);
+   a checkpoint follows when the memtable passed its bound.  The writer
+   that begins next sees this commit; readers see it once it is durable
+   (or at once when it asked for no sync and no durable commit before it is
+   still waiting).  The caller ends the transaction.  *need: the txid
+   digby__log_durable must see synced before it publishes this commit (0:
+   none, it publishes at once). */
+static int digby__log_commit(digby_txn *txn, uint64_t *need)
 {
     digby_db *db = txn->db;
     digby__log *l = &db->log;
-    int rc, sync = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
+    int rc, durable = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
+    *need = 0;
     if (txn->nops == 0) return DIGBY_OK;
-    rc = digby__log_encode(txn);
+    digby__mutex_lock(&db->mu);
+    rc = l->sync_failed ? DIGBY_POISONED : DIGBY_OK;
+    digby__mutex_unlock(&db->mu);
+    if (rc == DIGBY_OK) rc = digby__log_encode(txn);
     if (rc == DIGBY_OK) {
-        rc = digby__log_append(txn, sync);
+        rc = digby__log_append(txn, durable);
         /* what reached the file is unknown: no more commits from here */
         if (rc) db->poisoned = 1;
     }
@@ -247,15 +264,59 @@ static int digby__log_commit(digby_txn *txn)
         digby__log_kill_ops(txn);
         return rc;
     }
-    l->unsynced = sync ? 0 : txn->txid;
     digby__mutex_lock(&db->mu);
-    db->last_txid = txn->txid;
+    l->appended = txn->txid;
+    if (durable) l->durable_last = txn->txid;
+    *need = l->durable_last > l->synced ? l->durable_last : 0;
+    if (!*need && txn->txid > db->last_txid) db->last_txid = txn->txid;
     db->meta.page_count = txn->meta.page_count;
     db->mem->committed += txn->nops;
     digby__mutex_unlock(&db->mu);
     txn->popped.n = 0; /* the log took them */
     txn->nops = 0;
     if (db->mem->bytes >= l->mem_limit) (void)digby__checkpoint_locked(db, 1);
+    return DIGBY_OK;
+}
+
+/* Commit a logged transaction, step 2 (no lock held): wait until every
+   durable commit up to txid `need` is synced, syncing the log for the
+   whole group when no other thread is doing it already, then publish
+   commit txid to readers.  The group commit of LevelDB's DBImpl::Write
+   writer queue and RocksDB's WriteThread, built as the "flush lock" of
+   database logs (Helland et al., "Group Commit Timers and High-Volume
+   Transaction Systems", HPTS 1987): threads whose records were written
+   while one thread syncs queue on db->smu; the first of them to get it
+   syncs everything appended by then, and those behind it find their
+   commits synced and return without a sync of their own.  A failed sync
+   poisons the handle (every commit it was to cover reports it). */
+static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
+{
+    digby__log *l = &db->log;
+    uint64_t target;
+    int rc = DIGBY_OK;
+    if (need) {
+        digby__mutex_lock(&db->smu);
+        digby__mutex_lock(&db->mu);
+        if (l->sync_failed) rc = DIGBY_POISONED;
+        else if (need <= l->synced) need = 0; /* another thread's sync took it */
+        target = l->appended;
+        digby__mutex_unlock(&db->mu);
+        if (rc == DIGBY_OK && need) {
+            rc = db->vfs->sync(db->file);
+            digby__mutex_lock(&db->mu);
+            if (rc) l->sync_failed = 1;
+            else {
+                if (target > l->synced) l->synced = target;
+                l->group_syncs++;
+            }
+            digby__mutex_unlock(&db->mu);
+        }
+        digby__mutex_unlock(&db->smu);
+        if (rc) return rc;
+    }
+    digby__mutex_lock(&db->mu);
+    if (txid > db->last_txid) db->last_txid = txid;
+    digby__mutex_unlock(&db->mu);
     return DIGBY_OK;
 }
 
@@ -316,14 +377,14 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     digby__log *l = &db->log, saved = db->log;
     digby__mem *m = db->mem, *fresh = NULL, *old;
     digby_txn *c;
-    uint64_t upto = db->last_txid;
+    uint64_t upto = digby__newest_txid(db);
     size_t i, saved_pages = l->pages.n;
     int rc;
     if (db->poisoned) return DIGBY_POISONED;
     if (!keep_log && !db->meta.log_head && !(m && m->committed)) return DIGBY_OK;
     if (!txid) {
         /* the meta slot is txid % 2: the other slot must keep the last one */
-        txid = db->last_txid + 1;
+        txid = upto + 1;
         if ((txid & 1) == (db->meta.txid & 1)) txid++;
     }
     if (keep_log && (rc = digby__log_buffers(db)) != DIGBY_OK) return rc;
@@ -381,7 +442,6 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
         return rc;
     }
     l->bytes = 0;
-    l->unsynced = 0;
     l->checkpoints++;
     digby__mutex_lock(&db->mu);
     l->pages.n = 0;
@@ -407,7 +467,7 @@ static int digby__checkpoint_locked(digby_db *db, int keep_log)
    than the last checkpoint's: the transaction keeps its id either way. */
 static uint64_t digby__log_txid(const digby_db *db)
 {
-    uint64_t t = db->last_txid + 2;
+    uint64_t t = digby__newest_txid(db) + 2;
     if (((t - 1) & 1) == (db->meta.txid & 1)) t++;
     return t;
 }
@@ -490,6 +550,7 @@ static int digby__log_open(digby_db *db, int readonly)
     l->replay_ns = digby__now_ns() - t0;
     if (rc) return rc;
     db->last_txid = last;
+    l->appended = l->synced = last;
     db->mem->committed = db->mem->count;
     if (readonly) return DIGBY_OK;
     rc = digby__log_reserve_pages(db);
@@ -522,18 +583,31 @@ static void digby__log_release(digby_db *db)
 
 DIGBY_API int digby_sync(digby_db *db)
 {
+    digby__log *l;
+    uint64_t target;
     int rc = DIGBY_OK;
     if (!db) return DIGBY_INVALID;
     if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_OK;
+    l = &db->log;
+    /* the writer lock: the next commit must start a new page, never
+       rewrite one this sync made durable (digby__log_append) */
     digby__mutex_lock(&db->wmu);
-    if (db->poisoned) rc = DIGBY_POISONED;
-    else if (db->log.unsynced) {
+    digby__mutex_lock(&db->mu);
+    if (db->poisoned || l->sync_failed) rc = DIGBY_POISONED;
+    target = l->appended;
+    if (target <= l->synced) target = 0;
+    digby__mutex_unlock(&db->mu);
+    if (rc == DIGBY_OK && target) {
         rc = db->vfs->sync(db->file);
-        if (rc) db->poisoned = 1;
+        digby__mutex_lock(&db->mu);
+        if (rc) l->sync_failed = 1;
         else {
-            db->log.unsynced = 0;
-            db->log.fresh_next = 1;
+            if (target > l->synced) l->synced = target;
+            if (target > db->last_txid) db->last_txid = target;
         }
+        digby__mutex_unlock(&db->mu);
+        if (rc) db->poisoned = 1;
+        else l->fresh_next = 1;
     }
     digby__mutex_unlock(&db->wmu);
     return rc;

@@ -489,6 +489,7 @@ static int digby__walk_log_stats(digby__walk *w)
     digby__mutex_lock(&db->mu);
     st->log_bytes = db->log.bytes;
     st->checkpoints = db->log.checkpoints;
+    st->log_syncs = db->log.group_syncs;
     digby__mutex_unlock(&db->mu);
     st->replay_commits = db->log.replay_commits;
     st->replay_bytes = db->log.replay_bytes;
