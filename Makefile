@@ -98,6 +98,11 @@ build/tests/%: tests/%.c $(TEST_HDRS) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $< -o $@ $(TEST_LIBS)
 
+# Programs that include another test program (log mode's versions of the
+# model and the crash sweep) depend on it too.
+build/tests/model_log build/tests-asan/model_log: tests/model.c
+build/tests/crash_log build/tests-asan/crash_log: tests/crash.c
+
 # The ASan+UBSan build leaves mmap out (DIGBY_NO_MMAP): the plain build
 # reads through the memory map, the default, and this one through the
 # bounded cache (DIGBY_OPEN_NO_MMAP's path), so that every test runs on

@@ -438,10 +438,17 @@ typedef struct digby_options {
        A commit appends one record of its puts and deletes to a log kept
        in pages of the file and syncs once; it writes no tree page and no
        meta page.  Its entries go to a memtable in memory, which every read
-       merges with the tree; when the memtable's arena passes
-       memtable_bytes, the commit that passed it merges the memtable into
-       the tree (a checkpoint: one copy-on-write commit, each touched leaf
-       written once) and the log space is reused.  Open replays the log
+       merges with the tree; when the memtable's arena or the log's pages
+       pass memtable_bytes (a durable commit takes a log page of its own),
+       the commit that passed it merges the memtable into the tree (a
+       checkpoint: one copy-on-write commit, each touched leaf written
+       once) and the log space is reused.  A checkpoint holds at most a
+       quarter of memtable_bytes or half the cache, whichever is less
+       (16 pages to 8 MiB), of pages it rewrote: past that it writes
+       leaves early and reads one back if it meets it again (LMDB's page
+       spilling).  Memory: the cache, plus memtable_bytes, plus that
+       budget, plus one snapshot's worth of memtable per long-lived reader
+       of an older memtable (it is freed when they end).  Open replays the log
        after the last checkpoint.  Puts of values that would not sit inline
        in a leaf (above about a quarter page), large keys, streaming puts
        and table creation or dropping go to the tree: their transaction
@@ -524,6 +531,9 @@ typedef struct digby_stats {
        commits when threads committed at once and shared them (group
        commit) */
     uint64_t log_syncs;
+    /* leaves checkpoints wrote before their commit to stay within their
+       memory budget (a quarter of memtable_bytes, 64 KiB to 8 MiB) */
+    uint64_t checkpoint_spilled;
     uint64_t replay_commits;
     uint64_t replay_bytes;
     uint64_t replay_ns;
@@ -2088,6 +2098,7 @@ typedef struct digby__log {
     uint64_t synced;        /* every commit up to this txid is durable */
     int sync_failed;        /* a group sync failed: the handle is poisoned */
     uint64_t group_syncs;   /* syncs made for durable commits (digby_stats) */
+    uint64_t spilled;       /* leaves checkpoints wrote early (digby_stats) */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
@@ -2249,6 +2260,12 @@ struct digby_txn {
     uint8_t *scratch; size_t scratch_cap;   /* digby_txn_get values */
     /* read-write only */
     digby__dirty dirty;
+    /* Spilling (digby__dirty_spill; checkpoints only): dirty leaves
+       written to the file before the commit and let go, read back when
+       touched again.  spilled: pages written so far (0: none, no read
+       back ever); spill_at: the dirty count that triggers the next. */
+    uint64_t spilled, unspilled;
+    size_t spill_at, spill_pages;
     digby__u64s own_free;   /* allocated and freed here: reusable now */
     digby__u64s freed;      /* older pages freed here: pending at commit */
     digby__u64s popped;     /* taken from db->free: returned on abort */
@@ -2475,6 +2492,7 @@ static int digby__page_alloc(digby_txn *txn, uint64_t *pgno);
 static int digby__page_free(digby_txn *txn, uint64_t pgno, uint64_t txid);
 static int digby__dirty_put(digby_txn *txn, uint64_t pgno, uint8_t *buf);
 static uint8_t *digby__dirty_get(const digby_txn *txn, uint64_t pgno);
+static int digby__dirty_own(digby_txn *txn, uint64_t pgno, uint8_t **out);
 
 static void digby__meta_encode(const digby_db *db, const digby__meta *m, uint8_t *page);
 static void digby__tree_encode(const digby__tree *t, uint8_t *p);
@@ -5317,10 +5335,10 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     if (pgno < 2 || pgno >= txn->meta.page_count)
         return DIGBY__CORRUPT(db, pgno);
     if (!txn->rdonly && txid == txn->txid) {
-        uint8_t *d = digby__dirty_get(txn, pgno);
-        if (!d) return DIGBY__CORRUPT(db, pgno);
-        *out = d;
-        return DIGBY_OK;
+        uint8_t *d;
+        rc = digby__dirty_own(txn, pgno, &d);
+        if (rc == DIGBY_OK) *out = d;
+        return rc;
     }
     if (pgno < txn->map_pages) {
         /* a page of the memory map: verified the first time this handle
@@ -5503,6 +5521,31 @@ static void digby__dirty_release(digby_txn *txn)
     memset(d, 0, sizeof(*d));
 }
 
+/* This transaction's own page pgno (written by it), for reading or
+   writing: its dirty buffer, or for a leaf spilled to the file
+   (digby__dirty_spill) the page read back, verified (trailer, page
+   number, txid, structure) and made dirty again (LMDB's
+   mdb_page_unspill).  DIGBY_CORRUPT when it is neither. */
+static int digby__dirty_own(digby_txn *txn, uint64_t pgno, uint8_t **out)
+{
+    digby_db *db = txn->db;
+    uint8_t *buf = digby__dirty_get(txn, pgno);
+    int rc;
+    if (buf) { *out = buf; return DIGBY_OK; }
+    if (!txn->spilled) return DIGBY__CORRUPT(db, pgno);
+    buf = digby__pbuf_get(db);
+    if (!buf) return DIGBY_NOMEM;
+    rc = digby__page_read_raw(db, pgno, buf);
+    if (rc == DIGBY_OK && (digby__page_txid(buf) != txn->txid || buf[0] != DIGBY__PAGE_LEAF ||
+                           digby__node_validate(db, buf)))
+        rc = DIGBY__CORRUPT(db, pgno);
+    if (rc == DIGBY_OK) rc = digby__dirty_put(txn, pgno, buf);
+    if (rc) { digby__pbuf_put(db, buf); return rc; }
+    txn->unspilled++;
+    *out = buf;
+    return DIGBY_OK;
+}
+
 /* ---- Allocation ------------------------------------------------------------ */
 
 /* Take a page number for a new page: one freed earlier in this transaction,
@@ -5584,8 +5627,8 @@ static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
     uint64_t p;
     int rc;
     if (txid == txn->txid) {
-        buf = digby__dirty_get(txn, pgno);
-        if (!buf) return DIGBY__CORRUPT(db, pgno);
+        rc = digby__dirty_own(txn, pgno, &buf);
+        if (rc) return rc;
         *out = buf;
         *new_pgno = pgno;
         return DIGBY_OK;
@@ -10327,6 +10370,38 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
     return rc;
 }
 
+/* Write every dirty leaf of the transaction to the file now, sealed, and
+   let its buffer go (LMDB's mdb_page_spill), so that a checkpoint that
+   rewrites more leaves than its budget holds at most that many in memory
+   (its merge walks keys in order, so a leaf it left is seldom met again;
+   digby__dirty_own reads one back when it is).  Branches stay: they are
+   few and met on every descent.  A leaf goes where the commit would have
+   written it, a page free in every snapshot: a crash before the commit's
+   meta page leaves it as an unfinished commit's garbage, and the commit
+   writes it again if it changes afterwards.  Sets the next trigger:
+   spill_pages more dirty pages. */
+static int digby__dirty_spill(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    uint64_t *pgnos;
+    size_t n = 0, i;
+    int rc;
+    pgnos = (uint64_t *)digby__malloc(&db->alloc, (txn->dirty.count + 1) * sizeof(uint64_t));
+    if (!pgnos) return DIGBY_NOMEM;
+    for (i = 0; i < txn->dirty.cap; i++)
+        if (txn->dirty.keys[i] && txn->dirty.vals[i][0] == DIGBY__PAGE_LEAF)
+            pgnos[n++] = txn->dirty.keys[i];
+    digby__sort_u64_with(pgnos, n, 0, NULL);
+    rc = digby__write_dirty(txn, pgnos, n);
+    if (rc == DIGBY_OK) {
+        for (i = 0; i < n; i++) digby__pbuf_put(db, digby__dirty_remove(txn, pgnos[i]));
+        txn->spilled += n;
+        txn->spill_at = txn->dirty.count + txn->spill_pages;
+    }
+    digby__free(&db->alloc, pgnos);
+    return rc;
+}
+
 static int digby__table_flush(digby_txn *txn);
 
 /* Commit, step 1: close the cursors, drop an unfinished streaming put and
@@ -11807,7 +11882,11 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
     digby__mutex_unlock(&db->mu);
     txn->popped.n = 0; /* the log took them */
     txn->nops = 0;
-    if (db->mem->bytes >= l->mem_limit) (void)digby__checkpoint_locked(db, 1);
+    /* the memtable passed its bound, or the log did: a durable commit
+       takes a page of its own, so a run of small durable commits fills
+       the log long before the memtable */
+    if (db->mem->bytes >= l->mem_limit || (uint64_t)l->pages.n * db->page_size >= l->mem_limit)
+        (void)digby__checkpoint_locked(db, 1);
     return DIGBY_OK;
 }
 
@@ -11859,12 +11938,30 @@ static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
 static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out);
 static void digby__txn_end(digby_txn *txn);
 
+/* How many dirty pages a checkpoint keeps before it spills its leaves
+   (digby__dirty_spill): a quarter of the memtable's bound or half the
+   cache, whichever is less, between 16 pages and 8 MiB, so that a
+   checkpoint adds at most that much to the memory the cache and the
+   memtable take (the bound digby_options.memtable_bytes documents). */
+#ifndef DIGBY__SPILL_MIN_PAGES
+#define DIGBY__SPILL_MIN_PAGES 16 /* tests lower it, to spill all the time */
+#endif
+static size_t digby__checkpoint_spill_pages(digby_db *db)
+{
+    size_t pages = DIGBY__MIN(db->log.mem_limit / 4 / db->page_size, digby__cache_pages(db) / 2);
+    pages = DIGBY__MIN(pages, ((size_t)8 << 20) / db->page_size);
+    return DIGBY__MAX((size_t)DIGBY__SPILL_MIN_PAGES, pages);
+}
+
 /* Merge memtable m's newest version of every key (up to txid upto) into
-   the trees of checkpoint transaction c. */
+   the trees of checkpoint transaction c, in key order, spilling leaves
+   when they pass the budget. */
 static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto)
 {
     uint32_t s, n = m->ntables ? m->ntables : 1; /* slot 0 needs no entry */
     int rc = DIGBY_OK;
+    c->spill_pages = digby__checkpoint_spill_pages(c->db);
+    c->spill_at = c->spill_pages;
     for (s = 0; s < n && rc == DIGBY_OK; s++) {
         digby__tree *t = &c->meta.main;
         digby_table *tab = NULL;
@@ -11886,6 +11983,7 @@ static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto)
                 rc = digby__btree_put(c, t, digby__mn_key(x), x->klen, x->val, x->vlen, 0);
             }
             c->mod++;
+            if (rc == DIGBY_OK && c->dirty.count >= c->spill_at) rc = digby__dirty_spill(c);
         }
     }
     c->put_version = 0;
@@ -11907,7 +12005,13 @@ static int digby__log_buffers(digby_db *db)
    page); 0: the log is dropped (close, copy-on-write mode). */
 static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
 {
-    digby__log *l = &db->log, saved = db->log;
+    digby__log *l = &db->log;
+    /* where the log stands, for a checkpoint that fails (the group commit
+       fields are not the checkpoint's to put back: other threads' syncs
+       move them meanwhile) */
+    uint64_t saved_cur = l->cur_pgno, saved_lsn = l->cur_lsn, saved_next = l->next_pgno;
+    uint32_t saved_fill = l->fill;
+    int saved_fresh = l->fresh_next;
     digby__mem *m = db->mem, *fresh = NULL, *old;
     digby_txn *c;
     uint64_t upto = digby__newest_txid(db);
@@ -11958,17 +12062,17 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     for (i = 0; i < l->pages.n && rc == DIGBY_OK; i++)
         rc = digby__page_free(c, l->pages.v[i], 0);
     c->mod++;
+    l->spilled += c->spilled;
     if (rc == DIGBY_OK) rc = digby_txn_commit(c);
     else digby_txn_abort(c);
     if (rc) {
         /* nothing changed: the log goes on where it was */
-        uint8_t *page = l->page, *seal = l->seal;
-        digby__u64s pages = l->pages;
         digby__mutex_lock(&db->mu);
-        *l = saved;
-        l->page = page;
-        l->seal = seal;
-        l->pages = pages;
+        l->cur_pgno = saved_cur;
+        l->cur_lsn = saved_lsn;
+        l->next_pgno = saved_next;
+        l->fill = saved_fill;
+        l->fresh_next = saved_fresh;
         l->pages.n = saved_pages;
         digby__mutex_unlock(&db->mu);
         digby__mem_free(fresh);
@@ -16317,6 +16421,7 @@ static int digby__walk_log_stats(digby__walk *w)
     st->log_bytes = db->log.bytes;
     st->checkpoints = db->log.checkpoints;
     st->log_syncs = db->log.group_syncs;
+    st->checkpoint_spilled = db->log.spilled;
     digby__mutex_unlock(&db->mu);
     st->replay_commits = db->log.replay_commits;
     st->replay_bytes = db->log.replay_bytes;

@@ -206,10 +206,17 @@ typedef struct digby_options {
        A commit appends one record of its puts and deletes to a log kept
        in pages of the file and syncs once; it writes no tree page and no
        meta page.  Its entries go to a memtable in memory, which every read
-       merges with the tree; when the memtable's arena passes
-       memtable_bytes, the commit that passed it merges the memtable into
-       the tree (a checkpoint: one copy-on-write commit, each touched leaf
-       written once) and the log space is reused.  Open replays the log
+       merges with the tree; when the memtable's arena or the log's pages
+       pass memtable_bytes (a durable commit takes a log page of its own),
+       the commit that passed it merges the memtable into the tree (a
+       checkpoint: one copy-on-write commit, each touched leaf written
+       once) and the log space is reused.  A checkpoint holds at most a
+       quarter of memtable_bytes or half the cache, whichever is less
+       (16 pages to 8 MiB), of pages it rewrote: past that it writes
+       leaves early and reads one back if it meets it again (LMDB's page
+       spilling).  Memory: the cache, plus memtable_bytes, plus that
+       budget, plus one snapshot's worth of memtable per long-lived reader
+       of an older memtable (it is freed when they end).  Open replays the log
        after the last checkpoint.  Puts of values that would not sit inline
        in a leaf (above about a quarter page), large keys, streaming puts
        and table creation or dropping go to the tree: their transaction
@@ -292,6 +299,9 @@ typedef struct digby_stats {
        commits when threads committed at once and shared them (group
        commit) */
     uint64_t log_syncs;
+    /* leaves checkpoints wrote before their commit to stay within their
+       memory budget (a quarter of memtable_bytes, 64 KiB to 8 MiB) */
+    uint64_t checkpoint_spilled;
     uint64_t replay_commits;
     uint64_t replay_bytes;
     uint64_t replay_ns;

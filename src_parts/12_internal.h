@@ -279,6 +279,7 @@ typedef struct digby__log {
     uint64_t synced;        /* every commit up to this txid is durable */
     int sync_failed;        /* a group sync failed: the handle is poisoned */
     uint64_t group_syncs;   /* syncs made for durable commits (digby_stats) */
+    uint64_t spilled;       /* leaves checkpoints wrote early (digby_stats) */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
@@ -440,6 +441,12 @@ struct digby_txn {
     uint8_t *scratch; size_t scratch_cap;   /* digby_txn_get values */
     /* read-write only */
     digby__dirty dirty;
+    /* Spilling (digby__dirty_spill; checkpoints only): dirty leaves
+       written to the file before the commit and let go, read back when
+       touched again.  spilled: pages written so far (0: none, no read
+       back ever); spill_at: the dirty count that triggers the next. */
+    uint64_t spilled, unspilled;
+    size_t spill_at, spill_pages;
     digby__u64s own_free;   /* allocated and freed here: reusable now */
     digby__u64s freed;      /* older pages freed here: pending at commit */
     digby__u64s popped;     /* taken from db->free: returned on abort */
@@ -666,6 +673,7 @@ static int digby__page_alloc(digby_txn *txn, uint64_t *pgno);
 static int digby__page_free(digby_txn *txn, uint64_t pgno, uint64_t txid);
 static int digby__dirty_put(digby_txn *txn, uint64_t pgno, uint8_t *buf);
 static uint8_t *digby__dirty_get(const digby_txn *txn, uint64_t pgno);
+static int digby__dirty_own(digby_txn *txn, uint64_t pgno, uint8_t **out);
 
 static void digby__meta_encode(const digby_db *db, const digby__meta *m, uint8_t *page);
 static void digby__tree_encode(const digby__tree *t, uint8_t *p);

@@ -418,10 +418,10 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     if (pgno < 2 || pgno >= txn->meta.page_count)
         return DIGBY__CORRUPT(db, pgno);
     if (!txn->rdonly && txid == txn->txid) {
-        uint8_t *d = digby__dirty_get(txn, pgno);
-        if (!d) return DIGBY__CORRUPT(db, pgno);
-        *out = d;
-        return DIGBY_OK;
+        uint8_t *d;
+        rc = digby__dirty_own(txn, pgno, &d);
+        if (rc == DIGBY_OK) *out = d;
+        return rc;
     }
     if (pgno < txn->map_pages) {
         /* a page of the memory map: verified the first time this handle
@@ -604,6 +604,31 @@ static void digby__dirty_release(digby_txn *txn)
     memset(d, 0, sizeof(*d));
 }
 
+/* This transaction's own page pgno (written by it), for reading or
+   writing: its dirty buffer, or for a leaf spilled to the file
+   (digby__dirty_spill) the page read back, verified (trailer, page
+   number, txid, structure) and made dirty again (LMDB's
+   mdb_page_unspill).  DIGBY_CORRUPT when it is neither. */
+static int digby__dirty_own(digby_txn *txn, uint64_t pgno, uint8_t **out)
+{
+    digby_db *db = txn->db;
+    uint8_t *buf = digby__dirty_get(txn, pgno);
+    int rc;
+    if (buf) { *out = buf; return DIGBY_OK; }
+    if (!txn->spilled) return DIGBY__CORRUPT(db, pgno);
+    buf = digby__pbuf_get(db);
+    if (!buf) return DIGBY_NOMEM;
+    rc = digby__page_read_raw(db, pgno, buf);
+    if (rc == DIGBY_OK && (digby__page_txid(buf) != txn->txid || buf[0] != DIGBY__PAGE_LEAF ||
+                           digby__node_validate(db, buf)))
+        rc = DIGBY__CORRUPT(db, pgno);
+    if (rc == DIGBY_OK) rc = digby__dirty_put(txn, pgno, buf);
+    if (rc) { digby__pbuf_put(db, buf); return rc; }
+    txn->unspilled++;
+    *out = buf;
+    return DIGBY_OK;
+}
+
 /* ---- Allocation ------------------------------------------------------------ */
 
 /* Take a page number for a new page: one freed earlier in this transaction,
@@ -685,8 +710,8 @@ static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
     uint64_t p;
     int rc;
     if (txid == txn->txid) {
-        buf = digby__dirty_get(txn, pgno);
-        if (!buf) return DIGBY__CORRUPT(db, pgno);
+        rc = digby__dirty_own(txn, pgno, &buf);
+        if (rc) return rc;
         *out = buf;
         *new_pgno = pgno;
         return DIGBY_OK;

@@ -224,6 +224,38 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
     return rc;
 }
 
+/* Write every dirty leaf of the transaction to the file now, sealed, and
+   let its buffer go (LMDB's mdb_page_spill), so that a checkpoint that
+   rewrites more leaves than its budget holds at most that many in memory
+   (its merge walks keys in order, so a leaf it left is seldom met again;
+   digby__dirty_own reads one back when it is).  Branches stay: they are
+   few and met on every descent.  A leaf goes where the commit would have
+   written it, a page free in every snapshot: a crash before the commit's
+   meta page leaves it as an unfinished commit's garbage, and the commit
+   writes it again if it changes afterwards.  Sets the next trigger:
+   spill_pages more dirty pages. */
+static int digby__dirty_spill(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    uint64_t *pgnos;
+    size_t n = 0, i;
+    int rc;
+    pgnos = (uint64_t *)digby__malloc(&db->alloc, (txn->dirty.count + 1) * sizeof(uint64_t));
+    if (!pgnos) return DIGBY_NOMEM;
+    for (i = 0; i < txn->dirty.cap; i++)
+        if (txn->dirty.keys[i] && txn->dirty.vals[i][0] == DIGBY__PAGE_LEAF)
+            pgnos[n++] = txn->dirty.keys[i];
+    digby__sort_u64_with(pgnos, n, 0, NULL);
+    rc = digby__write_dirty(txn, pgnos, n);
+    if (rc == DIGBY_OK) {
+        for (i = 0; i < n; i++) digby__pbuf_put(db, digby__dirty_remove(txn, pgnos[i]));
+        txn->spilled += n;
+        txn->spill_at = txn->dirty.count + txn->spill_pages;
+    }
+    digby__free(&db->alloc, pgnos);
+    return rc;
+}
+
 static int digby__table_flush(digby_txn *txn);
 
 /* Commit, step 1: close the cursors, drop an unfinished streaming put and

@@ -274,7 +274,11 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
     digby__mutex_unlock(&db->mu);
     txn->popped.n = 0; /* the log took them */
     txn->nops = 0;
-    if (db->mem->bytes >= l->mem_limit) (void)digby__checkpoint_locked(db, 1);
+    /* the memtable passed its bound, or the log did: a durable commit
+       takes a page of its own, so a run of small durable commits fills
+       the log long before the memtable */
+    if (db->mem->bytes >= l->mem_limit || (uint64_t)l->pages.n * db->page_size >= l->mem_limit)
+        (void)digby__checkpoint_locked(db, 1);
     return DIGBY_OK;
 }
 
@@ -326,12 +330,30 @@ static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
 static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out);
 static void digby__txn_end(digby_txn *txn);
 
+/* How many dirty pages a checkpoint keeps before it spills its leaves
+   (digby__dirty_spill): a quarter of the memtable's bound or half the
+   cache, whichever is less, between 16 pages and 8 MiB, so that a
+   checkpoint adds at most that much to the memory the cache and the
+   memtable take (the bound digby_options.memtable_bytes documents). */
+#ifndef DIGBY__SPILL_MIN_PAGES
+#define DIGBY__SPILL_MIN_PAGES 16 /* tests lower it, to spill all the time */
+#endif
+static size_t digby__checkpoint_spill_pages(digby_db *db)
+{
+    size_t pages = DIGBY__MIN(db->log.mem_limit / 4 / db->page_size, digby__cache_pages(db) / 2);
+    pages = DIGBY__MIN(pages, ((size_t)8 << 20) / db->page_size);
+    return DIGBY__MAX((size_t)DIGBY__SPILL_MIN_PAGES, pages);
+}
+
 /* Merge memtable m's newest version of every key (up to txid upto) into
-   the trees of checkpoint transaction c. */
+   the trees of checkpoint transaction c, in key order, spilling leaves
+   when they pass the budget. */
 static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto)
 {
     uint32_t s, n = m->ntables ? m->ntables : 1; /* slot 0 needs no entry */
     int rc = DIGBY_OK;
+    c->spill_pages = digby__checkpoint_spill_pages(c->db);
+    c->spill_at = c->spill_pages;
     for (s = 0; s < n && rc == DIGBY_OK; s++) {
         digby__tree *t = &c->meta.main;
         digby_table *tab = NULL;
@@ -353,6 +375,7 @@ static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto)
                 rc = digby__btree_put(c, t, digby__mn_key(x), x->klen, x->val, x->vlen, 0);
             }
             c->mod++;
+            if (rc == DIGBY_OK && c->dirty.count >= c->spill_at) rc = digby__dirty_spill(c);
         }
     }
     c->put_version = 0;
@@ -374,7 +397,13 @@ static int digby__log_buffers(digby_db *db)
    page); 0: the log is dropped (close, copy-on-write mode). */
 static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
 {
-    digby__log *l = &db->log, saved = db->log;
+    digby__log *l = &db->log;
+    /* where the log stands, for a checkpoint that fails (the group commit
+       fields are not the checkpoint's to put back: other threads' syncs
+       move them meanwhile) */
+    uint64_t saved_cur = l->cur_pgno, saved_lsn = l->cur_lsn, saved_next = l->next_pgno;
+    uint32_t saved_fill = l->fill;
+    int saved_fresh = l->fresh_next;
     digby__mem *m = db->mem, *fresh = NULL, *old;
     digby_txn *c;
     uint64_t upto = digby__newest_txid(db);
@@ -425,17 +454,17 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     for (i = 0; i < l->pages.n && rc == DIGBY_OK; i++)
         rc = digby__page_free(c, l->pages.v[i], 0);
     c->mod++;
+    l->spilled += c->spilled;
     if (rc == DIGBY_OK) rc = digby_txn_commit(c);
     else digby_txn_abort(c);
     if (rc) {
         /* nothing changed: the log goes on where it was */
-        uint8_t *page = l->page, *seal = l->seal;
-        digby__u64s pages = l->pages;
         digby__mutex_lock(&db->mu);
-        *l = saved;
-        l->page = page;
-        l->seal = seal;
-        l->pages = pages;
+        l->cur_pgno = saved_cur;
+        l->cur_lsn = saved_lsn;
+        l->next_pgno = saved_next;
+        l->fill = saved_fill;
+        l->fresh_next = saved_fresh;
         l->pages.n = saved_pages;
         digby__mutex_unlock(&db->mu);
         digby__mem_free(fresh);

@@ -108,6 +108,9 @@ static cfg cfgs[] = {
 
 /* Totals over all configurations, printed at the end (test-only state). */
 static uint64_t total_ops, total_calls, total_commits, total_checks;
+#ifdef MODEL_MEMTABLE_BYTES
+static uint64_t total_spilled; /* leaves checkpoints spilled, all configurations */
+#endif
 
 /* ---- the model ----------------------------------------------------------- */
 
@@ -176,6 +179,7 @@ typedef struct T {
     unsigned char *kbuf; /* probe keys, key_limit + 16 bytes */
     size_t recent;       /* a recently used key index, for locality */
     int map_grew;        /* DIGBY_OPEN_MMAP: the file outgrew the first map */
+    uint64_t spilled, spilled_handle; /* checkpoint_spilled: all, this handle's */
 } T;
 
 /* ---- failure reporting --------------------------------------------------- */
@@ -1222,7 +1226,7 @@ static void write_txn(T *t)
         ms_copy(t, &t->com, &t->cm);
         t->what = "check after commit";
         id = check_committed(t, &t->com);
-        if (t->modified && id != t->txid)
+        if (t->modified && !SNAP_ID_OK(id, t->txid))
             die(t, __LINE__, "snapshot after commit of txn %llu has id %llu",
                 (unsigned long long)t->txid, (unsigned long long)id);
         if (id < t->last_txid)
@@ -1349,6 +1353,10 @@ static void stat_check(T *t)
     int i;
     memset(&st, 0, sizeof st);
     CHECK_RC(t, digby_stat(t->db, &st), DIGBY_OK);
+    if (st.checkpoint_spilled > t->spilled_handle) {
+        t->spilled += st.checkpoint_spilled - t->spilled_handle;
+        t->spilled_handle = st.checkpoint_spilled;
+    }
     for (i = 1; i < NTREES; i++)
         if (t->com.t[i].exists) {
             tables++;
@@ -1371,6 +1379,7 @@ static void db_open(T *t, int page_size_zero)
 {
     digby_options o = t->opts;
     if (page_size_zero) o.page_size = 0;
+    t->spilled_handle = 0;
     CHECK_RC(t, digby_open(t->path, &o, &t->db), DIGBY_OK);
     CHECK(t, t->db != NULL);
 }
@@ -1384,6 +1393,15 @@ static void reopen(T *t)
         CHECK_RC(t, digby_close(t->db), DIGBY_BUSY);
         end_snapshot(t);
     }
+#ifdef MODEL_MEMTABLE_BYTES
+    {
+        /* the handle's spill count, before it goes */
+        digby_stats st;
+        CHECK_RC(t, digby_stat(t->db, &st), DIGBY_OK);
+        if (st.checkpoint_spilled > t->spilled_handle)
+            t->spilled += st.checkpoint_spilled - t->spilled_handle;
+    }
+#endif
     CHECK_RC(t, digby_close(t->db), DIGBY_OK);
     t->db = NULL;
     db_open(t, chance(t, 50));
@@ -1462,6 +1480,11 @@ static int setup(void **state)
     t->opts.flags = c->flags;
     t->opts.compression = c->compression;
     t->opts.map_bytes = c->map_bytes;
+#ifdef MODEL_MEMTABLE_BYTES
+    /* every other configuration: a small memtable, so that checkpoints
+       come often and spill their leaves (checked at the end) */
+    if ((c - cfgs) % 2 == 0) t->opts.memtable_bytes = MODEL_MEMTABLE_BYTES;
+#endif
     if (c->encrypted) {
         static const uint8_t key[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
         t->opts.key = key;
@@ -1543,6 +1566,11 @@ static void test_model(void **state)
     /* a map configuration must have outgrown its first map (readers
        holding snapshots then keep reading the older one) */
     if (t->c->map_bytes && strstr(digby_version(), " mmap")) CHECK(t, t->map_grew);
+#ifdef MODEL_MEMTABLE_BYTES
+    total_spilled += t->spilled;
+    print_message("model %s: %llu leaves spilled by checkpoints\n", t->c->name,
+                  (unsigned long long)t->spilled);
+#endif
     print_message("model %s: %llu ops, %llu API calls, %llu txns (%llu commits, "
                   "%llu aborts), %llu reopens, %llu full checks, %llu snapshots, "
                   "%llu helper bursts, %llu creates, %llu drops, %llu large "
@@ -1680,6 +1708,16 @@ int main(void)
         tests[NCFG] = u;
     }
     rc = _cmocka_run_group_tests("model", tests, NCFG + 1, NULL, NULL);
+#ifdef MODEL_MEMTABLE_BYTES
+    /* checkpoints must have spilled leaves somewhere, or the spill path
+       went untested */
+    print_message("model: %llu leaves spilled by checkpoints\n",
+                  (unsigned long long)total_spilled);
+    if (total_spilled == 0) {
+        print_error("model: no checkpoint spilled a leaf\n");
+        rc++;
+    }
+#endif
     print_message("model: total %llu ops, %llu API calls, %llu commits, %llu "
                   "full checks; seed=0x%016llx\n",
                   (unsigned long long)total_ops, (unsigned long long)total_calls,

@@ -1,0 +1,224 @@
+/* log_mode: directed tests of log mode's checkpoints (DIGBY_OPEN_LOG) that
+   the randomized model and crash sweep reach only by chance.
+
+   test_checkpoint_spills: checkpoints of random keys rewrite far more
+   leaves than their budget (a 16-page cache: 16 dirty pages), so they
+   write leaves early and let them go (digby__dirty_spill); a key that
+   lands in a spilled leaf again reads it back.  Every key must read back
+   with its newest value and version, before and after a reopen, and
+   digby_check must pass; the spill count must be non-zero.  At 512 B and
+   4 KiB pages, plain and AES-256-GCM (a spilled page is sealed like any
+   other, and read back through its seal).
+
+   test_checkpoint_memory: a checkpoint of a full memtable holds no more
+   dirty pages than its budget: counted through a custom allocator (the
+   largest number of page-sized buffers live at once during the
+   checkpoint: the pool of spare buffers hides reuse, so this counts the
+   buffers the checkpoint had to add).  Without spilling it adds one per
+   leaf it rewrites. */
+#define TEST_NAME "log_mode"
+#include "api_common.h"
+
+enum { NKEYS = 6000, TXN_PUTS = 200 };
+
+static void key_of(unsigned i, char *k) { snprintf(k, 16, "k%08u", (i * 2654435761u) % 100000000u); }
+
+/* Value of key i in round r: its length varies, 20..59 bytes (inline in a
+   leaf even at 512 B pages: the memtable keeps it). */
+static size_t val_of(unsigned i, unsigned r, char *v)
+{
+    size_t n = 20 + (i * 7 + r * 13) % 40, j;
+    for (j = 0; j < n; j++) v[j] = (char)('a' + (i + r + j) % 26);
+    return n;
+}
+
+static void spill_run(uint32_t page_size, int encrypted)
+{
+    static const uint8_t key32[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+    char path[512], k[16], v[128];
+    digby_options o;
+    digby_db *db;
+    digby_stats st;
+    uint64_t *ver;
+    unsigned i, r;
+    make_path(path, sizeof(path), "spill");
+    unlink(path);
+    memset(&o, 0, sizeof(o));
+    o.flags = DIGBY_OPEN_LOG;
+    o.page_size = page_size;
+    o.cache_bytes = 16 * (size_t)page_size; /* checkpoints keep 16 dirty pages */
+    o.memtable_bytes = (size_t)256 << 10;
+    if (encrypted) {
+        o.key = key32;
+        o.key_bytes = sizeof(key32);
+    }
+    ver = (uint64_t *)calloc(NKEYS, sizeof(*ver));
+    assert_non_null(ver);
+    ASSERT_OK(digby_open(path, &o, &db));
+    /* three rounds over every key, in transactions of 200 puts: the
+       memtable passes its bound many times, and every checkpoint's keys
+       are spread over the whole tree */
+    for (r = 0; r < 3; r++) {
+        for (i = 0; i < NKEYS; i += TXN_PUTS) {
+            digby_txn *t;
+            unsigned j;
+            ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_NO_SYNC, &t));
+            for (j = i; j < i + TXN_PUTS && j < NKEYS; j++) {
+                key_of(j, k);
+                ASSERT_OK(digby_txn_put(t, NULL, k, strlen(k), v, val_of(j, r, v), 0));
+                ver[j] = digby_txn_id(t);
+            }
+            ASSERT_OK(digby_txn_commit(t));
+        }
+    }
+    ASSERT_OK(digby_stat(db, &st));
+    print_message("spill %u B%s: %llu checkpoints, %llu leaves spilled\n", page_size,
+                  encrypted ? " AES" : "", (unsigned long long)st.checkpoints,
+                  (unsigned long long)st.checkpoint_spilled);
+    assert_true(st.checkpoints >= 3);
+    assert_true(st.checkpoint_spilled > 0);
+    for (r = 0; r < 2; r++) {
+        for (i = 0; i < NKEYS; i++) {
+            void *got;
+            size_t n, want;
+            uint64_t version;
+            key_of(i, k);
+            want = val_of(i, 2, v);
+            ASSERT_OK(digby_get(db, k, strlen(k), &got, &n, &version));
+            assert_int_equal(n, want);
+            assert_memory_equal(got, v, n);
+            assert_int_equal(version, ver[i]);
+            digby_free(db, got);
+        }
+        check_passes(db);
+        ASSERT_OK(digby_close(db));
+        ASSERT_OK(digby_open(path, &o, &db));
+    }
+    ASSERT_OK(digby_close(db));
+    unlink(path);
+    free(ver);
+}
+
+static void test_checkpoint_spills(void **state)
+{
+    (void)state;
+    spill_run(512, 0);
+    spill_run(4096, 0);
+    spill_run(4096, 1);
+}
+
+/* ---- memory of a checkpoint ------------------------------------------------- */
+
+/* Page-sized allocations live at once (page buffers: dirty pages, the
+   cache's frames, the pool), counted by a wrapping allocator. */
+static size_t g_page, g_live, g_peak;
+static int g_counting;
+
+static void *cnt_malloc(void *ctx, size_t n)
+{
+    size_t *p = (size_t *)malloc(n + 16);
+    (void)ctx;
+    if (!p) return NULL;
+    p[0] = n;
+    if (n == g_page && g_counting && ++g_live > g_peak) g_peak = g_live;
+    return (char *)p + 16;
+}
+
+static void cnt_free(void *ctx, void *q)
+{
+    size_t *p;
+    (void)ctx;
+    if (!q) return;
+    p = (size_t *)((char *)q - 16);
+    if (p[0] == g_page && g_counting && g_live) g_live--;
+    free(p);
+}
+
+static void *cnt_realloc(void *ctx, void *q, size_t n)
+{
+    size_t *p, *np, old;
+    if (!q) return cnt_malloc(ctx, n);
+    p = (size_t *)((char *)q - 16);
+    old = p[0];
+    np = (size_t *)realloc(p, n + 16);
+    if (!np) return NULL;
+    if (g_counting && old == g_page && g_live) g_live--;
+    np[0] = n;
+    if (g_counting && n == g_page && ++g_live > g_peak) g_peak = g_live;
+    return (char *)np + 16;
+}
+
+static void test_checkpoint_memory(void **state)
+{
+    char path[512], k[16], v[128];
+    digby_options o;
+    digby_db *db;
+    digby_stats st;
+    unsigned i;
+    (void)state;
+    make_path(path, sizeof(path), "mem");
+    unlink(path);
+    memset(&o, 0, sizeof(o));
+    o.flags = DIGBY_OPEN_LOG | DIGBY_OPEN_NO_MMAP;
+    o.page_size = 4096;
+    o.cache_bytes = 64 * 4096;          /* 64 frames: a budget of 32 dirty pages */
+    o.memtable_bytes = (size_t)8 << 20; /* no checkpoint before digby_checkpoint() */
+    o.allocator.malloc_fn = cnt_malloc;
+    o.allocator.realloc_fn = cnt_realloc;
+    o.allocator.free_fn = cnt_free;
+    g_page = 4096;
+    ASSERT_OK(digby_open(path, &o, &db));
+    /* a tree of NKEYS keys (hundreds of leaves), then one memtable of
+       overwrites of all of them: its checkpoint rewrites every leaf */
+    for (i = 0; i < NKEYS; i++) {
+        key_of(i, k);
+        ASSERT_OK(digby_put(db, k, strlen(k), v, val_of(i, 0, v)));
+    }
+    ASSERT_OK(digby_checkpoint(db));
+    {
+        digby_txn *t;
+        ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_NO_SYNC, &t));
+        for (i = 0; i < NKEYS; i++) {
+            key_of(i, k);
+            ASSERT_OK(digby_txn_put(t, NULL, k, strlen(k), v, val_of(i, 1, v), 0));
+        }
+        ASSERT_OK(digby_txn_commit(t));
+    }
+    g_counting = 1;
+    g_live = g_peak = 0;
+    ASSERT_OK(digby_checkpoint(db));
+    g_counting = 0;
+    ASSERT_OK(digby_stat(db, &st));
+    print_message("checkpoint of %u overwrites: at most %zu page buffers live (cache 64 "
+                  "frames, budget 32 dirty pages); %llu leaves spilled, %llu pages in the file\n",
+                  NKEYS, g_peak, (unsigned long long)st.checkpoint_spilled,
+                  (unsigned long long)st.page_count);
+    assert_true(st.checkpoint_spilled > 0);
+    /* the budget (32 dirty pages) and a few more (the log's page images,
+       the commit's staging): far below the hundreds of leaves it rewrote
+       (without spilling: 99 buffers at 6,000 keys) */
+    assert_true(g_peak <= 32 + 16);
+    assert_true(st.page_count > 200);
+    for (i = 0; i < NKEYS; i++) {
+        void *got;
+        size_t n;
+        key_of(i, k);
+        ASSERT_OK(digby_get(db, k, strlen(k), &got, &n, NULL));
+        assert_int_equal(n, val_of(i, 1, v));
+        assert_memory_equal(got, v, n);
+        digby_free(db, got);
+    }
+    check_passes(db);
+    ASSERT_OK(digby_close(db));
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_checkpoint_spills),
+        cmocka_unit_test(test_checkpoint_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
