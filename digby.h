@@ -6436,15 +6436,30 @@ static unsigned digby__mem_height(digby__mem *m)
    (tomb 0) or a tombstone.  The value bytes are copied.  A live node of
    the same txid is updated in place; *node (may be NULL) gets the node and
    *fresh whether it is new.  Returns DIGBY_OK, DIGBY_NOMEM. */
+static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
+                             uint32_t slot, const void *key, size_t klen, uint64_t txid,
+                             const void *val, size_t vlen, int tomb, digby__mnode **node,
+                             int *fresh);
+
 static int digby__mem_put(digby__mem *m, uint32_t slot, const void *key, size_t klen,
                           uint64_t txid, const void *val, size_t vlen, int tomb,
                           digby__mnode **node, int *fresh)
 {
     digby__mnode *prev[DIGBY__MEM_LEVELS], *x;
+    x = digby__mem_seek_ge(m, slot, key, klen, txid, prev);
+    return digby__mem_put_at(m, prev, x, slot, key, klen, txid, val, vlen, tomb, node, fresh);
+}
+
+/* digby__mem_put after its seek: x and prev[] from digby__mem_seek_ge for
+   (slot, key, txid), with nothing inserted since (the writer's lock). */
+static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
+                             uint32_t slot, const void *key, size_t klen, uint64_t txid,
+                             const void *val, size_t vlen, int tomb, digby__mnode **node,
+                             int *fresh)
+{
     uint8_t *vcopy = NULL;
     unsigned h, i;
     if (fresh) *fresh = 0;
-    x = digby__mem_seek_ge(m, slot, key, klen, txid, prev);
     /* an aborted transaction's dead node of the same txid may come first */
     while (x && digby__mn_cmp(x, slot, key, klen, txid) == 0 && (x->flags & DIGBY__MN_DEAD))
         x = DIGBY__PLOAD(&x->next[0]);
@@ -6516,6 +6531,22 @@ static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *ke
     if (!x || x->slot != slot || digby__keycmp(digby__mn_key(x), x->klen, key, klen) != 0)
         return NULL;
     return digby__mn_settle(x, upto);
+}
+
+/* The writer's look before it writes (slot, key) under its txid (the
+   newest): the seek of digby__mem_put, kept in *x and prev[] for
+   digby__mem_put_at, and the version of the key visible up to `upto`
+   (a value or a tombstone), NULL when the memtable says nothing of it.
+   One descent of the skip list instead of a get and a put's two: deletes
+   and NOOVERWRITE puts must know whether the key is there. */
+static digby__mnode *digby__mem_probe(digby__mem *m, uint32_t slot, const void *key,
+                                      size_t klen, uint64_t txid, uint64_t upto,
+                                      digby__mnode **prev, digby__mnode **x)
+{
+    *x = digby__mem_seek_ge(m, slot, key, klen, txid, prev);
+    if (!*x || (*x)->slot != slot || digby__keycmp(digby__mn_key(*x), (*x)->klen, key, klen) != 0)
+        return NULL;
+    return digby__mn_settle(*x, upto);
 }
 
 /* The next key after node x's key in slot x->slot with a visible version
@@ -11751,56 +11782,66 @@ static int digby__ops_push(digby_txn *txn, digby__mnode *n)
     return DIGBY_OK;
 }
 
-/* Put into the memtable (*done 1), or leave it to the tree (*done 0)
-   after escalating when the transaction is a logged one. */
-static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
-                              size_t key_bytes, const void *val, size_t val_bytes,
-                              unsigned flags, int *done)
+/* Whether key exists for the writer: its visible memtable version (from
+   digby__mem_probe: n, NULL for none), else the tree.  DIGBY_OK or
+   DIGBY_NOTFOUND, or an error of the tree's. */
+static int digby__txn_exists(digby_txn *txn, digby_table *table, const digby__mnode *n,
+                             const void *key, size_t key_bytes)
 {
-    digby__mnode *n;
+    const void *v;
+    size_t vl;
+    if (n) return (n->flags & DIGBY__MN_TOMB) ? DIGBY_NOTFOUND : DIGBY_OK;
+    return digby__btree_get(txn, table ? &table->tree : &txn->meta.main, key, key_bytes, &v,
+                            &vl, NULL);
+}
+
+/* Put into the memtable (*done 1), or leave it to the tree (*done 0)
+   after escalating when the transaction is a logged one.  A delete
+   (tomb 1) must find the key (DIGBY_NOTFOUND), a NOOVERWRITE put must
+   not (DIGBY_EXISTS): one skip-list descent serves the look and the
+   insertion. */
+static int digby__txn_write_mem(digby_txn *txn, digby_table *table, const void *key,
+                                size_t key_bytes, const void *val, size_t val_bytes,
+                                unsigned flags, int tomb, int *done)
+{
+    digby__mnode *prev[DIGBY__MEM_LEVELS], *x, *n;
     int rc, s, fresh;
     *done = 0;
     if (!txn->logged) return DIGBY_OK;
-    if (!digby__mem_fits(txn->db, key_bytes, val_bytes)) return digby__log_escalate(txn);
+    if (tomb ? key_bytes > txn->db->max_key : !digby__mem_fits(txn->db, key_bytes, val_bytes))
+        return digby__log_escalate(txn);
     s = digby__txn_slot_add(txn, table, &rc);
     if (s < 0) return rc;
-    if (flags & DIGBY_PUT_NOOVERWRITE) {
-        const void *v;
-        size_t vl;
-        rc = digby__merged_get(txn, table, table ? &table->tree : &txn->meta.main, key,
-                               key_bytes, &v, &vl, NULL);
-        if (rc == DIGBY_OK) return DIGBY_EXISTS;
-        if (rc != DIGBY_NOTFOUND) return rc;
+    if (tomb || (flags & DIGBY_PUT_NOOVERWRITE)) {
+        n = digby__mem_probe(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, txn->mem_upto,
+                             prev, &x);
+        rc = digby__txn_exists(txn, table, n, key, key_bytes);
+        if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) return rc;
+        if (tomb && rc == DIGBY_NOTFOUND) return DIGBY_NOTFOUND;
+        if (!tomb && rc == DIGBY_OK) return DIGBY_EXISTS;
+        rc = digby__mem_put_at(txn->mem, prev, x, (uint32_t)s, key, key_bytes, txn->txid, val,
+                               tomb ? 0 : val_bytes, tomb, &n, &fresh);
+    } else {
+        rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, val, val_bytes,
+                            0, &n, &fresh);
     }
-    rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, val, val_bytes, 0,
-                        &n, &fresh);
     if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
     if (rc) return rc;
     *done = 1;
     return DIGBY_OK;
 }
 
+static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
+                              size_t key_bytes, const void *val, size_t val_bytes,
+                              unsigned flags, int *done)
+{
+    return digby__txn_write_mem(txn, table, key, key_bytes, val, val_bytes, flags, 0, done);
+}
+
 static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void *key,
                                  size_t key_bytes, int *done)
 {
-    digby__mnode *n;
-    const void *v;
-    size_t vl;
-    int rc, s, fresh;
-    *done = 0;
-    if (!txn->logged) return DIGBY_OK;
-    if (key_bytes > txn->db->max_key) return digby__log_escalate(txn);
-    rc = digby__merged_get(txn, table, table ? &table->tree : &txn->meta.main, key, key_bytes,
-                           &v, &vl, NULL);
-    if (rc) return rc;
-    s = digby__txn_slot_add(txn, table, &rc);
-    if (s < 0) return rc;
-    rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, NULL, 0, 1, &n,
-                        &fresh);
-    if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
-    if (rc) return rc;
-    *done = 1;
-    return DIGBY_OK;
+    return digby__txn_write_mem(txn, table, key, key_bytes, NULL, 0, 0, 1, done);
 }
 
 /* ---- Beginning, committing, aborting ------------------------------------ */

@@ -219,15 +219,30 @@ static unsigned digby__mem_height(digby__mem *m)
    (tomb 0) or a tombstone.  The value bytes are copied.  A live node of
    the same txid is updated in place; *node (may be NULL) gets the node and
    *fresh whether it is new.  Returns DIGBY_OK, DIGBY_NOMEM. */
+static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
+                             uint32_t slot, const void *key, size_t klen, uint64_t txid,
+                             const void *val, size_t vlen, int tomb, digby__mnode **node,
+                             int *fresh);
+
 static int digby__mem_put(digby__mem *m, uint32_t slot, const void *key, size_t klen,
                           uint64_t txid, const void *val, size_t vlen, int tomb,
                           digby__mnode **node, int *fresh)
 {
     digby__mnode *prev[DIGBY__MEM_LEVELS], *x;
+    x = digby__mem_seek_ge(m, slot, key, klen, txid, prev);
+    return digby__mem_put_at(m, prev, x, slot, key, klen, txid, val, vlen, tomb, node, fresh);
+}
+
+/* digby__mem_put after its seek: x and prev[] from digby__mem_seek_ge for
+   (slot, key, txid), with nothing inserted since (the writer's lock). */
+static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
+                             uint32_t slot, const void *key, size_t klen, uint64_t txid,
+                             const void *val, size_t vlen, int tomb, digby__mnode **node,
+                             int *fresh)
+{
     uint8_t *vcopy = NULL;
     unsigned h, i;
     if (fresh) *fresh = 0;
-    x = digby__mem_seek_ge(m, slot, key, klen, txid, prev);
     /* an aborted transaction's dead node of the same txid may come first */
     while (x && digby__mn_cmp(x, slot, key, klen, txid) == 0 && (x->flags & DIGBY__MN_DEAD))
         x = DIGBY__PLOAD(&x->next[0]);
@@ -299,6 +314,22 @@ static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *ke
     if (!x || x->slot != slot || digby__keycmp(digby__mn_key(x), x->klen, key, klen) != 0)
         return NULL;
     return digby__mn_settle(x, upto);
+}
+
+/* The writer's look before it writes (slot, key) under its txid (the
+   newest): the seek of digby__mem_put, kept in *x and prev[] for
+   digby__mem_put_at, and the version of the key visible up to `upto`
+   (a value or a tombstone), NULL when the memtable says nothing of it.
+   One descent of the skip list instead of a get and a put's two: deletes
+   and NOOVERWRITE puts must know whether the key is there. */
+static digby__mnode *digby__mem_probe(digby__mem *m, uint32_t slot, const void *key,
+                                      size_t klen, uint64_t txid, uint64_t upto,
+                                      digby__mnode **prev, digby__mnode **x)
+{
+    *x = digby__mem_seek_ge(m, slot, key, klen, txid, prev);
+    if (!*x || (*x)->slot != slot || digby__keycmp(digby__mn_key(*x), (*x)->klen, key, klen) != 0)
+        return NULL;
+    return digby__mn_settle(*x, upto);
 }
 
 /* The next key after node x's key in slot x->slot with a visible version

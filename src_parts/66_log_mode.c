@@ -143,56 +143,66 @@ static int digby__ops_push(digby_txn *txn, digby__mnode *n)
     return DIGBY_OK;
 }
 
-/* Put into the memtable (*done 1), or leave it to the tree (*done 0)
-   after escalating when the transaction is a logged one. */
-static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
-                              size_t key_bytes, const void *val, size_t val_bytes,
-                              unsigned flags, int *done)
+/* Whether key exists for the writer: its visible memtable version (from
+   digby__mem_probe: n, NULL for none), else the tree.  DIGBY_OK or
+   DIGBY_NOTFOUND, or an error of the tree's. */
+static int digby__txn_exists(digby_txn *txn, digby_table *table, const digby__mnode *n,
+                             const void *key, size_t key_bytes)
 {
-    digby__mnode *n;
+    const void *v;
+    size_t vl;
+    if (n) return (n->flags & DIGBY__MN_TOMB) ? DIGBY_NOTFOUND : DIGBY_OK;
+    return digby__btree_get(txn, table ? &table->tree : &txn->meta.main, key, key_bytes, &v,
+                            &vl, NULL);
+}
+
+/* Put into the memtable (*done 1), or leave it to the tree (*done 0)
+   after escalating when the transaction is a logged one.  A delete
+   (tomb 1) must find the key (DIGBY_NOTFOUND), a NOOVERWRITE put must
+   not (DIGBY_EXISTS): one skip-list descent serves the look and the
+   insertion. */
+static int digby__txn_write_mem(digby_txn *txn, digby_table *table, const void *key,
+                                size_t key_bytes, const void *val, size_t val_bytes,
+                                unsigned flags, int tomb, int *done)
+{
+    digby__mnode *prev[DIGBY__MEM_LEVELS], *x, *n;
     int rc, s, fresh;
     *done = 0;
     if (!txn->logged) return DIGBY_OK;
-    if (!digby__mem_fits(txn->db, key_bytes, val_bytes)) return digby__log_escalate(txn);
+    if (tomb ? key_bytes > txn->db->max_key : !digby__mem_fits(txn->db, key_bytes, val_bytes))
+        return digby__log_escalate(txn);
     s = digby__txn_slot_add(txn, table, &rc);
     if (s < 0) return rc;
-    if (flags & DIGBY_PUT_NOOVERWRITE) {
-        const void *v;
-        size_t vl;
-        rc = digby__merged_get(txn, table, table ? &table->tree : &txn->meta.main, key,
-                               key_bytes, &v, &vl, NULL);
-        if (rc == DIGBY_OK) return DIGBY_EXISTS;
-        if (rc != DIGBY_NOTFOUND) return rc;
+    if (tomb || (flags & DIGBY_PUT_NOOVERWRITE)) {
+        n = digby__mem_probe(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, txn->mem_upto,
+                             prev, &x);
+        rc = digby__txn_exists(txn, table, n, key, key_bytes);
+        if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) return rc;
+        if (tomb && rc == DIGBY_NOTFOUND) return DIGBY_NOTFOUND;
+        if (!tomb && rc == DIGBY_OK) return DIGBY_EXISTS;
+        rc = digby__mem_put_at(txn->mem, prev, x, (uint32_t)s, key, key_bytes, txn->txid, val,
+                               tomb ? 0 : val_bytes, tomb, &n, &fresh);
+    } else {
+        rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, val, val_bytes,
+                            0, &n, &fresh);
     }
-    rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, val, val_bytes, 0,
-                        &n, &fresh);
     if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
     if (rc) return rc;
     *done = 1;
     return DIGBY_OK;
 }
 
+static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
+                              size_t key_bytes, const void *val, size_t val_bytes,
+                              unsigned flags, int *done)
+{
+    return digby__txn_write_mem(txn, table, key, key_bytes, val, val_bytes, flags, 0, done);
+}
+
 static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void *key,
                                  size_t key_bytes, int *done)
 {
-    digby__mnode *n;
-    const void *v;
-    size_t vl;
-    int rc, s, fresh;
-    *done = 0;
-    if (!txn->logged) return DIGBY_OK;
-    if (key_bytes > txn->db->max_key) return digby__log_escalate(txn);
-    rc = digby__merged_get(txn, table, table ? &table->tree : &txn->meta.main, key, key_bytes,
-                           &v, &vl, NULL);
-    if (rc) return rc;
-    s = digby__txn_slot_add(txn, table, &rc);
-    if (s < 0) return rc;
-    rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, NULL, 0, 1, &n,
-                        &fresh);
-    if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
-    if (rc) return rc;
-    *done = 1;
-    return DIGBY_OK;
+    return digby__txn_write_mem(txn, table, key, key_bytes, NULL, 0, 0, 1, done);
 }
 
 /* ---- Beginning, committing, aborting ------------------------------------ */
