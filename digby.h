@@ -444,9 +444,12 @@ typedef struct digby_options {
        checkpoint: one copy-on-write commit, each touched leaf written
        once) and the log space is reused.  A checkpoint holds at most a
        quarter of memtable_bytes or half the cache, whichever is less
-       (16 pages to 8 MiB), of pages it rewrote: past that it writes
-       leaves early and reads one back if it meets it again (LMDB's page
-       spilling).  Memory: the cache, plus memtable_bytes, plus that
+       (16 pages to 8 MiB), of pages it rewrote: past that it commits what
+       it merged so far and goes on in a new commit (readers see the same
+       data either way: the memtable still shadows the tree), so the
+       leaves it copied are freed part by part; the checkpoint a large put
+       runs (below) writes leaves early instead and reads one back if it
+       meets it again (LMDB's page spilling).  Memory: the cache, plus memtable_bytes, plus that
        budget, plus one snapshot's worth of memtable per long-lived reader
        of an older memtable (it is freed when they end).  Open replays the log
        after the last checkpoint.  Puts of values that would not sit inline
@@ -532,8 +535,14 @@ typedef struct digby_stats {
        commit) */
     uint64_t log_syncs;
     /* leaves checkpoints wrote before their commit to stay within their
-       memory budget (a quarter of memtable_bytes, 64 KiB to 8 MiB) */
+       memory budget (a quarter of memtable_bytes or half the cache, 16
+       pages to 8 MiB; the checkpoint an escalation runs: it has one txid
+       only, so it cannot commit in parts) */
     uint64_t checkpoint_spilled;
+    /* parts that checkpoints committed before their last (a checkpoint
+       past that budget commits its merge in parts: no spilling needed,
+       and the leaves one part frees serve the next) */
+    uint64_t checkpoint_parts;
     uint64_t replay_commits;
     uint64_t replay_bytes;
     uint64_t replay_ns;
@@ -2099,6 +2108,7 @@ typedef struct digby__log {
     int sync_failed;        /* a group sync failed: the handle is poisoned */
     uint64_t group_syncs;   /* syncs made for durable commits (digby_stats) */
     uint64_t spilled;       /* leaves checkpoints wrote early (digby_stats) */
+    uint64_t checkpoint_parts; /* parts committed before a checkpoint's last */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
@@ -7284,7 +7294,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
 {
     digby__log *l = &db->log;
     uint8_t *buf = digby__pbuf_get(db);
-    uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = db->meta.txid;
+    uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = 0;
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
     int rc = DIGBY_OK, in_rec = 0;
@@ -7337,7 +7347,9 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     digby__free(&db->alloc, asm_buf);
     digby__pbuf_put(db, buf);
     if (rc) return rc;
-    *last_txid = prev_txid;
+    /* a part of a checkpoint (66_log_mode.c) may have committed past the
+       records: it merged them, and they are replayed over it */
+    *last_txid = DIGBY__MAX(prev_txid, db->meta.txid);
     /* appends go on in the first page that did not verify: it was
        allocated (as the head, or as a verified page's successor) */
     l->cur_pgno = pgno;
@@ -11979,37 +11991,53 @@ static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
 static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out);
 static void digby__txn_end(digby_txn *txn);
 
-/* How many dirty pages a checkpoint keeps before it spills its leaves
-   (digby__dirty_spill): a quarter of the memtable's bound or half the
+/* How many dirty pages a checkpoint keeps before it commits a part (or,
+   in an escalation's checkpoint, spills its leaves: digby__dirty_spill):
+   a quarter of the memtable's bound or half the
    cache, whichever is less, between 16 pages and 8 MiB, so that a
    checkpoint adds at most that much to the memory the cache and the
    memtable take (the bound digby_options.memtable_bytes documents). */
-#ifndef DIGBY__SPILL_MIN_PAGES
-#define DIGBY__SPILL_MIN_PAGES 16 /* tests lower it, to spill all the time */
-#endif
 static size_t digby__checkpoint_spill_pages(digby_db *db)
 {
+#ifdef DIGBY__CHECKPOINT_PAGES
+    /* tests: a tiny budget, so that small checkpoints come in parts and spill */
+    (void)db;
+    return DIGBY__CHECKPOINT_PAGES;
+#else
     size_t pages = DIGBY__MIN(db->log.mem_limit / 4 / db->page_size, digby__cache_pages(db) / 2);
     pages = DIGBY__MIN(pages, ((size_t)8 << 20) / db->page_size);
-    return DIGBY__MAX((size_t)DIGBY__SPILL_MIN_PAGES, pages);
+    return DIGBY__MAX((size_t)16, pages);
+#endif
 }
 
+/* Where a checkpoint's merge stands in the memtable: slot s, its next
+   node x (NULL: the slot's first), done when every slot is merged. */
+typedef struct digby__ckpt_pos {
+    uint32_t s;
+    digby__mnode *x;
+    int done;
+} digby__ckpt_pos;
+
 /* Merge memtable m's newest version of every key (up to txid upto) into
-   the trees of checkpoint transaction c, in key order, spilling leaves
-   when they pass the budget. */
-static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto)
+   the trees of checkpoint transaction c, in key order, from *pos on.  Past
+   the budget of dirty pages (digby__checkpoint_spill_pages), a partial
+   merge (partial 1) returns with *pos where it stopped, for the caller to
+   commit this part and go on in a new transaction; otherwise it spills
+   leaves and goes on. */
+static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto,
+                                   digby__ckpt_pos *pos, int partial)
 {
-    uint32_t s, n = m->ntables ? m->ntables : 1; /* slot 0 needs no entry */
+    uint32_t n = m->ntables ? m->ntables : 1; /* slot 0 needs no entry */
     int rc = DIGBY_OK;
     c->spill_pages = digby__checkpoint_spill_pages(c->db);
     c->spill_at = c->spill_pages;
-    for (s = 0; s < n && rc == DIGBY_OK; s++) {
+    for (; pos->s < n && rc == DIGBY_OK; pos->s++, pos->x = NULL) {
         digby__tree *t = &c->meta.main;
         digby_table *tab = NULL;
-        digby__mnode *x = digby__mem_end(m, s, 1, upto);
+        digby__mnode *x = pos->x ? pos->x : digby__mem_end(m, pos->s, 1, upto);
         if (!x) continue;
-        if (s > 0) {
-            rc = digby_table_open(c, m->tables_pub[s].name, 0, &tab);
+        if (pos->s > 0) {
+            rc = digby_table_open(c, m->tables_pub[pos->s].name, 0, &tab);
             if (rc == DIGBY_NOTFOUND) rc = DIGBY__CORRUPT(c->db, 0);
             if (rc) break;
             t = &tab->tree;
@@ -12024,10 +12052,65 @@ static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto)
                 rc = digby__btree_put(c, t, digby__mn_key(x), x->klen, x->val, x->vlen, 0);
             }
             c->mod++;
-            if (rc == DIGBY_OK && c->dirty.count >= c->spill_at) rc = digby__dirty_spill(c);
+            if (rc || c->dirty.count < c->spill_at) continue;
+            if (!partial) {
+                rc = digby__dirty_spill(c);
+                continue;
+            }
+            /* this part is full: the caller commits it */
+            pos->x = digby__mem_step(m, x, 1, upto);
+            if (!pos->x) pos->s++;
+            c->put_version = 0;
+            return DIGBY_OK;
         }
     }
     c->put_version = 0;
+    if (rc == DIGBY_OK) pos->done = 1;
+    return rc;
+}
+
+/* The txid of the next commit of the handle's own (a checkpoint or a part
+   of one): past every commit, and in the other meta slot (txid % 2) than
+   the last one, which must stay. */
+static uint64_t digby__checkpoint_txid(const digby_db *db)
+{
+    uint64_t txid = digby__newest_txid(db) + 1;
+    if ((txid & 1) == (db->meta.txid & 1)) txid++;
+    return txid;
+}
+
+/* Merge the memtable into the trees in transaction *c (begun with txid),
+   committing a part whenever the budget of dirty pages is full (when
+   partial: a checkpoint that chose its own txid; an escalation's has one
+   txid only, and spills instead).  A part is an ordinary copy-on-write
+   commit that leaves the log alone: the memtable, which shadows the
+   tree, still holds everything it merged, so readers see the same data
+   before and after it, and a crash after it replays the whole log over a
+   tree that holds some of it already (the same versions of the same
+   keys).  Each part frees the leaves it copied when the next one can
+   reuse them, so the file grows by a part's pages, not by the whole
+   tree's.  On return *c is the transaction that is to finish the
+   checkpoint (or NULL after an error, everything of it undone but the
+   parts committed). */
+static int digby__checkpoint_parts(digby_db *db, digby__mem *m, uint64_t upto, int partial,
+                                   digby_txn **c)
+{
+    digby__ckpt_pos pos = {0, NULL, 0};
+    int rc = DIGBY_OK;
+    while (rc == DIGBY_OK) {
+        rc = digby__checkpoint_merge(*c, m, upto, &pos, partial);
+        if (rc || pos.done) break;
+        (*c)->mod++;
+        db->log.spilled += (*c)->spilled;
+        db->log.checkpoint_parts++;
+        rc = digby_txn_commit(*c);
+        *c = NULL;
+        if (rc == DIGBY_OK) rc = digby__txn_internal(db, digby__checkpoint_txid(db), c);
+    }
+    if (rc && *c) {
+        digby_txn_abort(*c);
+        *c = NULL;
+    }
     return rc;
 }
 
@@ -12060,19 +12143,17 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     int rc;
     if (db->poisoned) return DIGBY_POISONED;
     if (!keep_log && !db->meta.log_head && !(m && m->committed)) return DIGBY_OK;
-    if (!txid) {
-        /* the meta slot is txid % 2: the other slot must keep the last one */
-        txid = upto + 1;
-        if ((txid & 1) == (db->meta.txid & 1)) txid++;
-    }
     if (keep_log && (rc = digby__log_buffers(db)) != DIGBY_OK) return rc;
     if (keep_log) {
         rc = digby__mem_new(&db->alloc, l->mem_limit, &fresh);
         if (rc) return rc;
     }
-    rc = digby__txn_internal(db, txid, &c);
+    rc = digby__txn_internal(db, txid ? txid : digby__checkpoint_txid(db), &c);
     if (rc) { digby__mem_free(fresh); return rc; }
-    if (m && m->committed) rc = digby__checkpoint_merge(c, m, upto);
+    if (m && m->committed) {
+        rc = digby__checkpoint_parts(db, m, upto, txid == 0, &c);
+        if (rc) { digby__mem_free(fresh); return rc; }
+    }
     /* the log: every page before the new head is freed */
     if (rc == DIGBY_OK && keep_log) {
         uint64_t p = 0;
@@ -16463,6 +16544,7 @@ static int digby__walk_log_stats(digby__walk *w)
     st->checkpoints = db->log.checkpoints;
     st->log_syncs = db->log.group_syncs;
     st->checkpoint_spilled = db->log.spilled;
+    st->checkpoint_parts = db->log.checkpoint_parts;
     digby__mutex_unlock(&db->mu);
     st->replay_commits = db->log.replay_commits;
     st->replay_bytes = db->log.replay_bytes;

@@ -212,9 +212,12 @@ typedef struct digby_options {
        checkpoint: one copy-on-write commit, each touched leaf written
        once) and the log space is reused.  A checkpoint holds at most a
        quarter of memtable_bytes or half the cache, whichever is less
-       (16 pages to 8 MiB), of pages it rewrote: past that it writes
-       leaves early and reads one back if it meets it again (LMDB's page
-       spilling).  Memory: the cache, plus memtable_bytes, plus that
+       (16 pages to 8 MiB), of pages it rewrote: past that it commits what
+       it merged so far and goes on in a new commit (readers see the same
+       data either way: the memtable still shadows the tree), so the
+       leaves it copied are freed part by part; the checkpoint a large put
+       runs (below) writes leaves early instead and reads one back if it
+       meets it again (LMDB's page spilling).  Memory: the cache, plus memtable_bytes, plus that
        budget, plus one snapshot's worth of memtable per long-lived reader
        of an older memtable (it is freed when they end).  Open replays the log
        after the last checkpoint.  Puts of values that would not sit inline
@@ -300,8 +303,14 @@ typedef struct digby_stats {
        commit) */
     uint64_t log_syncs;
     /* leaves checkpoints wrote before their commit to stay within their
-       memory budget (a quarter of memtable_bytes, 64 KiB to 8 MiB) */
+       memory budget (a quarter of memtable_bytes or half the cache, 16
+       pages to 8 MiB; the checkpoint an escalation runs: it has one txid
+       only, so it cannot commit in parts) */
     uint64_t checkpoint_spilled;
+    /* parts that checkpoints committed before their last (a checkpoint
+       past that budget commits its merge in parts: no spilling needed,
+       and the leaves one part frees serve the next) */
+    uint64_t checkpoint_parts;
     uint64_t replay_commits;
     uint64_t replay_bytes;
     uint64_t replay_ns;

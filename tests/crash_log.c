@@ -6,11 +6,11 @@
    replay at the reopens, and close; each resulting image (unsynced writes
    dropped, kept, torn, reordered) must open to exactly the last
    acknowledged commit or the one in flight, pass digby_check and take a
-   new commit.  Checkpoints spill their leaves past 2 dirty pages (the
-   library's floor is 16), so cuts land in spill writes and in leaves read
-   back.  Plain and AES-256-GCM. */
+   new commit.  Checkpoints commit in parts (an escalation's spills its
+   leaves) past 2 dirty pages (the library's floor is 16), so cuts land
+   between parts and in spill writes.  Plain and AES-256-GCM. */
 #define DIGBY_LOG_DEFAULT
 #define CRASH_MEMTABLE_BYTES ((size_t)64 << 10)
 #define CRASH_STEP_SCALE 4
-#define DIGBY__SPILL_MIN_PAGES 2
+#define DIGBY__CHECKPOINT_PAGES 2
 #include "crash.c"

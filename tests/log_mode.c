@@ -1,21 +1,23 @@
 /* log_mode: directed tests of log mode's checkpoints (DIGBY_OPEN_LOG) that
    the randomized model and crash sweep reach only by chance.
 
-   test_checkpoint_spills: checkpoints of random keys rewrite far more
-   leaves than their budget (a 16-page cache: 16 dirty pages), so they
-   write leaves early and let them go (digby__dirty_spill); a key that
-   lands in a spilled leaf again reads it back.  Every key must read back
-   with its newest value and version, before and after a reopen, and
-   digby_check must pass; the spill count must be non-zero.  At 512 B and
-   4 KiB pages, plain and AES-256-GCM (a spilled page is sealed like any
-   other, and read back through its seal).
+   test_checkpoint_parts_and_spills: checkpoints of random keys rewrite far
+   more leaves than their budget (a 16-page cache: 16 dirty pages).  Those
+   the memtable's bound starts commit in parts; the one a large put starts
+   (an escalation, which has a single txid) writes leaves early and lets
+   them go (digby__dirty_spill), reading one back when a key lands in it
+   again.  Every key must read back with its newest value and version,
+   before and after a reopen, and digby_check must pass; the part and
+   spill counts must be non-zero.  At 512 B and 4 KiB pages, plain and
+   AES-256-GCM (a spilled page is sealed like any other, and read back
+   through its seal).
 
    test_checkpoint_memory: a checkpoint of a full memtable holds no more
    dirty pages than its budget: counted through a custom allocator (the
    largest number of page-sized buffers live at once during the
    checkpoint: the pool of spare buffers hides reuse, so this counts the
-   buffers the checkpoint had to add).  Without spilling it adds one per
-   leaf it rewrites. */
+   buffers the checkpoint had to add).  Without parts or spilling it adds
+   one per leaf it rewrites. */
 #define TEST_NAME "log_mode"
 #include "api_common.h"
 
@@ -32,22 +34,59 @@ static size_t val_of(unsigned i, unsigned r, char *v)
     return n;
 }
 
-static void spill_run(uint32_t page_size, int encrypted)
+/* Put every key with round r's value, in transactions of TXN_PUTS. */
+static void put_round(digby_db *db, unsigned r, uint64_t *ver)
+{
+    char k[16], v[128];
+    unsigned i;
+    for (i = 0; i < NKEYS; i += TXN_PUTS) {
+        digby_txn *t;
+        unsigned j;
+        ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_NO_SYNC, &t));
+        for (j = i; j < i + TXN_PUTS && j < NKEYS; j++) {
+            key_of(j, k);
+            ASSERT_OK(digby_txn_put(t, NULL, k, strlen(k), v, val_of(j, r, v), 0));
+            ver[j] = digby_txn_id(t);
+        }
+        ASSERT_OK(digby_txn_commit(t));
+    }
+}
+
+/* Every key has round r's value and the version recorded for it. */
+static void verify_round(digby_db *db, unsigned r, const uint64_t *ver)
+{
+    char k[16], v[128];
+    unsigned i;
+    for (i = 0; i < NKEYS; i++) {
+        void *got;
+        size_t n, want;
+        uint64_t version;
+        key_of(i, k);
+        want = val_of(i, r, v);
+        ASSERT_OK(digby_get(db, k, strlen(k), &got, &n, &version));
+        assert_int_equal(n, want);
+        assert_memory_equal(got, v, n);
+        assert_int_equal(version, ver[i]);
+        digby_free(db, got);
+    }
+}
+
+static void parts_run(uint32_t page_size, int encrypted)
 {
     static const uint8_t key32[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                       17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
-    char path[512], k[16], v[128];
+    char path[512];
     digby_options o;
     digby_db *db;
     digby_stats st;
     uint64_t *ver;
-    unsigned i, r;
-    make_path(path, sizeof(path), "spill");
+    unsigned r;
+    make_path(path, sizeof(path), "parts");
     unlink(path);
     memset(&o, 0, sizeof(o));
     o.flags = DIGBY_OPEN_LOG;
     o.page_size = page_size;
-    o.cache_bytes = 16 * (size_t)page_size; /* checkpoints keep 16 dirty pages */
+    o.cache_bytes = 16 * (size_t)page_size; /* checkpoints keep 8 dirty pages */
     o.memtable_bytes = (size_t)256 << 10;
     if (encrypted) {
         o.key = key32;
@@ -56,41 +95,39 @@ static void spill_run(uint32_t page_size, int encrypted)
     ver = (uint64_t *)calloc(NKEYS, sizeof(*ver));
     assert_non_null(ver);
     ASSERT_OK(digby_open(path, &o, &db));
-    /* three rounds over every key, in transactions of 200 puts: the
-       memtable passes its bound many times, and every checkpoint's keys
-       are spread over the whole tree */
-    for (r = 0; r < 3; r++) {
-        for (i = 0; i < NKEYS; i += TXN_PUTS) {
-            digby_txn *t;
-            unsigned j;
-            ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_NO_SYNC, &t));
-            for (j = i; j < i + TXN_PUTS && j < NKEYS; j++) {
-                key_of(j, k);
-                ASSERT_OK(digby_txn_put(t, NULL, k, strlen(k), v, val_of(j, r, v), 0));
-                ver[j] = digby_txn_id(t);
-            }
-            ASSERT_OK(digby_txn_commit(t));
-        }
+    /* three rounds over every key: the memtable passes its bound many
+       times, and every checkpoint's keys are spread over the whole tree */
+    for (r = 0; r < 3; r++) put_round(db, r, ver);
+    ASSERT_OK(digby_stat(db, &st));
+    print_message("parts %u B%s: %llu checkpoints, %llu parts\n", page_size,
+                  encrypted ? " AES" : "", (unsigned long long)st.checkpoints,
+                  (unsigned long long)st.checkpoint_parts);
+    assert_true(st.checkpoints >= 3);
+    assert_true(st.checkpoint_parts > 0);
+    verify_round(db, 2, ver);
+    check_passes(db);
+    ASSERT_OK(digby_close(db));
+    /* a memtable that holds a whole round, then a put too large for it:
+       its transaction checkpoints under its own txid, spilling */
+    o.memtable_bytes = (size_t)16 << 20;
+    ASSERT_OK(digby_open(path, &o, &db));
+    verify_round(db, 2, ver);
+    put_round(db, 3, ver);
+    {
+        static char large[20000];
+        digby_txn *t;
+        memset(large, 'L', sizeof(large));
+        ASSERT_OK(digby_txn_begin(db, 0, &t));
+        ASSERT_OK(digby_txn_put(t, NULL, "large", 5, large, sizeof(large), 0));
+        ASSERT_OK(digby_txn_commit(t));
     }
     ASSERT_OK(digby_stat(db, &st));
     print_message("spill %u B%s: %llu checkpoints, %llu leaves spilled\n", page_size,
                   encrypted ? " AES" : "", (unsigned long long)st.checkpoints,
                   (unsigned long long)st.checkpoint_spilled);
-    assert_true(st.checkpoints >= 3);
     assert_true(st.checkpoint_spilled > 0);
     for (r = 0; r < 2; r++) {
-        for (i = 0; i < NKEYS; i++) {
-            void *got;
-            size_t n, want;
-            uint64_t version;
-            key_of(i, k);
-            want = val_of(i, 2, v);
-            ASSERT_OK(digby_get(db, k, strlen(k), &got, &n, &version));
-            assert_int_equal(n, want);
-            assert_memory_equal(got, v, n);
-            assert_int_equal(version, ver[i]);
-            digby_free(db, got);
-        }
+        verify_round(db, 3, ver);
         check_passes(db);
         ASSERT_OK(digby_close(db));
         ASSERT_OK(digby_open(path, &o, &db));
@@ -100,12 +137,12 @@ static void spill_run(uint32_t page_size, int encrypted)
     free(ver);
 }
 
-static void test_checkpoint_spills(void **state)
+static void test_checkpoint_parts_and_spills(void **state)
 {
     (void)state;
-    spill_run(512, 0);
-    spill_run(4096, 0);
-    spill_run(4096, 1);
+    parts_run(512, 0);
+    parts_run(4096, 0);
+    parts_run(4096, 1);
 }
 
 /* ---- memory of a checkpoint ------------------------------------------------- */
@@ -190,14 +227,14 @@ static void test_checkpoint_memory(void **state)
     ASSERT_OK(digby_checkpoint(db));
     g_counting = 0;
     ASSERT_OK(digby_stat(db, &st));
-    print_message("checkpoint of %u overwrites: at most %zu page buffers live (cache 64 "
-                  "frames, budget 32 dirty pages); %llu leaves spilled, %llu pages in the file\n",
-                  NKEYS, g_peak, (unsigned long long)st.checkpoint_spilled,
+    print_message("checkpoint of %u overwrites: at most %zu page buffers added (cache 64 "
+                  "frames, budget 32 dirty pages); %llu parts, %llu pages in the file\n",
+                  NKEYS, g_peak, (unsigned long long)st.checkpoint_parts,
                   (unsigned long long)st.page_count);
-    assert_true(st.checkpoint_spilled > 0);
+    assert_true(st.checkpoint_parts > 0);
     /* the budget (32 dirty pages) and a few more (the log's page images,
        the commit's staging): far below the hundreds of leaves it rewrote
-       (without spilling: 99 buffers at 6,000 keys) */
+       (in one commit: 99 buffers at 6,000 keys) */
     assert_true(g_peak <= 32 + 16);
     assert_true(st.page_count > 200);
     for (i = 0; i < NKEYS; i++) {
@@ -217,7 +254,7 @@ static void test_checkpoint_memory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_checkpoint_spills),
+        cmocka_unit_test(test_checkpoint_parts_and_spills),
         cmocka_unit_test(test_checkpoint_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

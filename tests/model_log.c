@@ -5,14 +5,14 @@
    pages, lz4, AES, memory map, no-sync, memory VFS) and the same checks
    against the in-memory model; every other configuration with the
    smallest memtable (64 KiB), so that checkpoints are frequent, and
-   every checkpoint spilling leaves past 2 dirty pages.  A fifth of model.c's ops at scale 1;
+   every checkpoint committing in parts (or spilling leaves) past 2 dirty
+   pages.  A fifth of model.c's ops at scale 1;
    `make torture` scales it as it scales model.c. */
 #define DIGBY_LOG_DEFAULT
 #define MODEL_BASE_OPS 200000.0
-/* every other configuration checkpoints every 64 KiB of memtable, and its
-   checkpoints spill leaves past 16 pages (digby__dirty_spill) */
+/* every other configuration checkpoints every 64 KiB of memtable */
 #define MODEL_MEMTABLE_BYTES ((size_t)64 << 10)
-/* checkpoints spill their leaves past 2 dirty pages (the library's floor
-   is 16): leaves go to the file early and are read back when met again */
-#define DIGBY__SPILL_MIN_PAGES 2
+/* checkpoints commit in parts, or spill their leaves, past 2 dirty pages
+   (the library's floor is 16) */
+#define DIGBY__CHECKPOINT_PAGES 2
 #include "model.c"
