@@ -30,7 +30,22 @@
  *   size set); the others give every engine a CACHE_MB cache.
  *   env: N (default 1000000), QUICK=1 (N=100000), BENCH_DIR
  *        (/tmp/digby-bench), CACHE_MB (64), BENCH_MAX_SECONDS (900: a
- *        workload that runs longer is stopped and reported as partial).
+ *        workload that runs longer is stopped and reported as partial),
+ *        BIG_N (the big group's N, default 10000000), MEMTABLE_MB
+ *        (digby-log's memtable_bytes in the memtable group; default room
+ *        for all N entries at 200 bytes each, at least 64).
+ *
+ * Log mode (issue #11): the sync group runs fillsync then fillsync4t (4
+ * threads, each its own session, each put its own durable commit; rounds
+ * interleaved as fillsync's); the memtable group (digby, digby-log) reads
+ * right after the fill with digby-log's memtable still full (the -mem
+ * workloads: no reopen), then readrandom's reopen checkpoints and the same
+ * reads run again; the replay group has digby-log time digby_open of a
+ * crash image with a full log (engine_t.replay, digby_adapter.h); the big
+ * group runs fillrandom and readrandom at N = BIG_N.  Every workload's
+ * bytes written (/proc/self/io: write_bytes - cancelled_write_bytes,
+ * the untimed settle and sync() after it included) give its write
+ * amplification (report.c).
  */
 #include "bench.h"
 

@@ -196,6 +196,6 @@ static int sq_cur_get(void *sp, const void **k, size_t *kn, const void **v, size
 const engine_t engine_sqlite =
     ENGINE("sqlite", "sqlite", 1, sq, 0,
            "WITHOUT ROWID table kv(k BLOB PRIMARY KEY, v BLOB), journal_mode=WAL, synchronous=NORMAL, "
-           "cache_size=-CACHE_KIB (= CACHE), INSERT OR REPLACE, prepared statements, one connection per thread; "
+           "cache_size=-CACHE_KIB (= CACHE), INSERT OR REPLACE, prepared statements, write transactions BEGIN IMMEDIATE, busy_timeout 60 s, one connection per thread; "
            "after each write workload, untimed, PRAGMA wal_checkpoint(TRUNCATE) before the file size is taken",
            "same, synchronous=FULL");
