@@ -230,8 +230,14 @@ static void table_wamp(sbuf *b, int shape)
                  "`cancelled_write_bytes` the dirty bytes dropped by a truncate or unlink before writeback. "
                  "Not counted: the file system's own metadata and journal writes, and what is still only in the "
                  "engine's memory at the end (digby-log's memtable and the LSMs' memtables, which are in their "
-                 "logs). The untimed close and reopen before readrandom are shown apart, in MiB (digby-log's "
-                 "close merges its memtable into the tree; LevelDB and RocksDB may flush at open).\n\n");
+                 "logs). In brackets, the same from `wchar`: the bytes the process handed to write() calls "
+                 "(pwrite, writev...) per user byte, whether or not the page cache absorbed them (a page rewritten "
+                 "many times before writeback counts each time; writes through a writable map, and the engine's "
+                 "pipe to the driver, a few hundred bytes, are not / are in it). Without a sync per commit the "
+                 "page cache absorbs rewrites of hot pages, so the device figure can be far below the bracketed "
+                 "one (copy-on-write trees); with a sync per commit (fillsync) every commit's pages reach the "
+                 "device. The untimed close and reopen before readrandom are shown apart, in MiB of write_bytes "
+                 "(digby-log's close merges its memtable into the tree; LevelDB and RocksDB may flush at open).\n\n");
     engine_table_head(b, "workload", "", "");
     for (wl = 0; wl < W_COUNT; wl++) {
         if (!ran[shape][wl] || !wl_info[wl].writes) continue;
@@ -239,8 +245,10 @@ static void table_wamp(sbuf *b, int shape)
         for (e = 0; e < NENGINES; e++) {
             double v;
             int wc;
-            if (!wamp_of(&results[shape][wl][e], &v, &wc)) { sb_printf(b, " n/a |"); continue; }
-            sb_printf(b, " %.2f%s |", v, wc ? " (wchar)" : "");
+            const result_t *r = &results[shape][wl][e];
+            if (!wamp_of(r, &v, &wc)) { sb_printf(b, " n/a |"); continue; }
+            if (wc) sb_printf(b, " %.2f (wchar) |", v);
+            else sb_printf(b, " %.2f [%.1f] |", v, (double)r->io_wchar / (double)r->user_bytes);
             wchar_used |= wc;
         }
         sb_printf(b, "\n");
