@@ -30,7 +30,22 @@
  *   size set); the others give every engine a CACHE_MB cache.
  *   env: N (default 1000000), QUICK=1 (N=100000), BENCH_DIR
  *        (/tmp/digby-bench), CACHE_MB (64), BENCH_MAX_SECONDS (900: a
- *        workload that runs longer is stopped and reported as partial).
+ *        workload that runs longer is stopped and reported as partial),
+ *        BIG_N (the big group's N, default 10000000), MEMTABLE_MB
+ *        (digby-log's memtable_bytes in the memtable group; default room
+ *        for all N entries at 200 bytes each, at least 64).
+ *
+ * Log mode (issue #11): the sync group runs fillsync then fillsync4t (4
+ * threads, each its own session, each put its own durable commit; rounds
+ * interleaved as fillsync's); the memtable group (digby, digby-log) reads
+ * right after the fill with digby-log's memtable still full (the -mem
+ * workloads: no reopen), then readrandom's reopen checkpoints and the same
+ * reads run again; the replay group has digby-log time digby_open of a
+ * crash image with a full log (engine_t.replay, digby_adapter.h); the big
+ * group runs fillrandom and readrandom at N = BIG_N.  Every workload's
+ * bytes written (/proc/self/io: write_bytes - cancelled_write_bytes,
+ * the untimed settle and sync() after it included) give its write
+ * amplification (report.c).
  */
 #include "bench.h"
 
@@ -51,6 +66,8 @@ size_t g_cache_bytes = (size_t)64 << 20;
 double g_max_seconds = 900;
 char g_dir[4096] = "/tmp/digby-bench";
 int g_quick = 0;
+uint64_t g_big_n = 10000000;
+size_t g_mem_group_bytes = 0;   /* set in main */
 
 /* ======================================================================== */
 /* Parent: groups, interleaving                                             */
@@ -61,23 +78,36 @@ const group_t groups[] = {
     /* The random group with every engine on its library's default options:
        no cache size set (issue #13's first table). */
     { "defaults", SH_DEFAULTS, 0, 0, { W_FILLRANDOM, W_OVERWRITE, W_READRANDOM, W_READMISSING, W_READSEQ,
-                                       W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9 },
-    { "seq", SH_EQUAL, 0, 0, { W_FILLSEQ }, 1 },
+                                       W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9, 0 },
+    { "seq", SH_EQUAL, 0, 0, { W_FILLSEQ }, 1, 0 },
     { "random", SH_EQUAL, 0, 0, { W_FILLRANDOM, W_OVERWRITE, W_READRANDOM, W_READMISSING, W_READSEQ,
-                                  W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9 },
-    { "sync", SH_EQUAL, 1, 0, { W_FILLSYNC }, 1 },
-    { "100K", SH_EQUAL, 0, 0, { W_FILL100K }, 1 },
-    { "100K-lz4", SH_EQUAL, 0, 1, { W_FILL100K_LZ4 }, 1 },
-    { "redb-seq", SH_REDB, 0, 0, { W_FILLSEQ }, 1 },
+                                  W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9, 0 },
+    /* fillsync, then fillsync4t into the same database (1,000 keys more
+       than empty): digby's ratio to its own single-thread fillsync is taken
+       within the group's processes. */
+    { "sync", SH_EQUAL, 1, 0, { W_FILLSYNC, W_FILLSYNC4T }, 2, 0 },
+    { "100K", SH_EQUAL, 0, 0, { W_FILL100K }, 1, 0 },
+    { "100K-lz4", SH_EQUAL, 0, 1, { W_FILL100K_LZ4 }, 1, 0 },
+    { "redb-seq", SH_REDB, 0, 0, { W_FILLSEQ }, 1, 0 },
     { "redb-random", SH_REDB, 0, 0, { W_FILLRANDOM, W_OVERWRITE, W_READRANDOM, W_READMISSING, W_READSEQ,
-                                      W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9 },
-    { "redb-sync", SH_REDB, 1, 0, { W_FILLSYNC }, 1 },
+                                      W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM }, 9, 0 },
+    { "redb-sync", SH_REDB, 1, 0, { W_FILLSYNC }, 1, 0 },
     /* Supplement: the same reads with a cache larger than the database, so
        that digby's cache-hit path (digby-cache, and the encrypted engines,
        which always read through the cache) is compared with LMDB's (whose
        mmap has the whole file in the OS page cache in every run). */
     { "bigcache", SH_BIGCACHE, 0, 0, { W_FILLRANDOM, W_READRANDOM, W_READMISSING, W_READSEQ, W_SEEKRANDOM,
-                                       W_READRANDOM2T }, 6 },
+                                       W_READRANDOM2T }, 6, 0 },
+    /* digby-log's reads while its memtable holds the data (memtable_bytes
+       sized so that the fill runs no checkpoint), then the same reads after
+       the reopen before readrandom (digby_close merges the memtable: a
+       checkpoint); digby beside it. */
+    { "memtable", SH_LOGMODE, 0, 0, { W_FILLRANDOM, W_READRANDOM_MEM, W_READSEQ_MEM, W_SEEKRANDOM_MEM,
+                                      W_READRANDOM, W_READSEQ, W_SEEKRANDOM }, 7, 1 },
+    /* digby-log: replay time of a full log (engine_t.replay). */
+    { "replay", SH_LOGMODE, 0, 0, { W_REPLAY }, 1, 0 },
+    /* How cost grows: N = BIG_N (10M by default), no target. */
+    { "big", SH_BIG, 0, 0, { W_FILLRANDOM, W_READRANDOM }, 2, 0 },
 };
 
 const shape_t shapes[NSHAPES] = {
@@ -87,7 +117,14 @@ const shape_t shapes[NSHAPES] = {
     [SH_BIGCACHE] = { 16, 100, 8, (1u << E_DIGBY) | (1u << E_DIGBY_CACHE) | (1u << E_DIGBY_ENC) |
                                       (1u << E_DIGBY_ENC_OSSL) | (1u << E_LMDB),
                       "16-byte keys, 100-byte values, cache 8x larger (digby's engines and LMDB only)" },
+    [SH_LOGMODE] = { 16, 100, 1, (1u << E_DIGBY) | (1u << E_DIGBY_LOG),
+                     "digby-log's memtable and log: 16-byte keys, 100-byte values (digby and digby-log only)" },
+    [SH_BIG] = { 16, 100, 1, (1u << E_DIGBY) | (1u << E_DIGBY_LOG) | (1u << E_LMDB) | (1u << E_LEVELDB) |
+                                 (1u << E_ROCKSDB),
+                 "big: 16-byte keys, 100-byte values, N = BIG_N (digby, digby-log, LMDB, LevelDB, RocksDB)", 1 },
 };
+
+uint64_t shape_n(int shape) { return shapes[shape].big ? g_big_n : g_n; }
 
 result_t results[NSHAPES][W_COUNT][NENGINES];
 int ran[NSHAPES][W_COUNT];
@@ -113,7 +150,9 @@ static void run_group(int gi)
     static int rotation = 0;
 
     memset(&c, 0, sizeof c);
-    c.n = g_n;
+    c.n = shape_n(g->shape);
+    c.memtable_bytes = g->mem ? g_mem_group_bytes : 0;
+    c.log_stats = g->mem;
     c.key_size = shapes[g->shape].key;
     c.val_size = (size_t)shapes[g->shape].val;
     c.sync = g->sync;
@@ -121,11 +160,11 @@ static void run_group(int gi)
     c.cache_bytes = g_cache_bytes * (size_t)shapes[g->shape].cache_mult;
 
     if (c.cache_bytes)
-        fprintf(stderr, "== group %s (%s, N=%" PRIu64 ", cache %zu MiB)\n", g->name, shapes[g->shape].label, g_n,
-                c.cache_bytes >> 20);
+        fprintf(stderr, "== group %s (%s, N=%" PRIu64 ", cache %zu MiB%s)\n", g->name, shapes[g->shape].label, c.n,
+                c.cache_bytes >> 20, g->mem ? ", digby-log memtable_bytes sized for N" : "");
     else
         fprintf(stderr, "== group %s (%s, N=%" PRIu64 ", no cache size set)\n", g->name, shapes[g->shape].label,
-                g_n);
+                c.n);
     fflush(stderr);
     for (e = 0; e < NENGINES; e++) {
         int p1[2], p2[2];
@@ -153,7 +192,7 @@ static void run_group(int gi)
     for (wi = 0; wi < g->nwl; wi++) {
         int wl = g->wl[wi];
         int skip = !wl_on[wl];
-        int round, nrounds = wl == W_FILLSYNC ? FILLSYNC_ROUNDS : wl_info[wl].writes ? 1 : READ_ROUNDS;
+        int round, nrounds = WL_ROUNDS(wl);
         ran[g->shape][wl] = !skip;
         for (e = 0; e < NENGINES; e++) memset(&results[g->shape][wl][e], 0, sizeof(result_t));
         for (round = 0; round < nrounds; round++, rotation++)
@@ -207,6 +246,21 @@ static void run_group(int gi)
                 rr.expect_found += r->expect_found;
                 rr.secs += r->secs;
                 if (r->settle_secs > rr.settle_secs) rr.settle_secs = r->settle_secs;
+                rr.io_write += r->io_write;
+                rr.io_cancel += r->io_cancel;
+                rr.io_wchar += r->io_wchar;
+                rr.io_ok = rr.io_ok && r->io_ok;
+                rr.user_bytes += r->user_bytes;
+                rr.reopen_write += r->reopen_write;
+                rr.reopen_cancel += r->reopen_cancel;
+                if (r->rss_anon_kb > rr.rss_anon_kb) rr.rss_anon_kb = r->rss_anon_kb;
+                if (r->rss_file_kb > rr.rss_file_kb) rr.rss_file_kb = r->rss_file_kb;
+                if (!rr.have_log && r->have_log) {   /* the first round's log figures */
+                    rr.have_log = 1;
+                    rr.mt_bytes = r->mt_bytes; rr.mt_entries = r->mt_entries;
+                    rr.mt_checkpoints = r->mt_checkpoints; rr.log_bytes = r->log_bytes;
+                    rr.log_pages = r->log_pages; rr.page_size = r->page_size;
+                }
                 rr.ops_per_s = rr.secs > 0 ? rr.ops / rr.secs : 0;
                 rr.hwm_kb = hwm;
                 if (r->status && !rr.status) { rr.status = r->status; memcpy(rr.msg, r->msg, sizeof rr.msg); }
@@ -216,9 +270,19 @@ static void run_group(int gi)
                 char ops[64], sz[32];
                 fmt_ops(ops, sizeof ops, r);
                 fmt_bytes(sz, sizeof sz, r->file_bytes);
-                fprintf(stderr, "  %-13s %-17s %12s ops/s  %7.2f s  file %10s  hwm %6.1f MiB  settle %.1f s%s%s\n",
+                char extra[160] = "";
+                if (wl_info[wl].writes && r->user_bytes && r->io_ok)
+                    snprintf(extra, sizeof extra, "  wamp %.2f", (double)(r->io_write - r->io_cancel) / r->user_bytes);
+                if (r->have_log)
+                    snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                             "  memtable %" PRIu64 " entries, %" PRIu64 " checkpoints", r->mt_entries, r->mt_checkpoints);
+                if (wl == W_REPLAY && r->rp_bytes)
+                    snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                             "  replay %.1f MiB: %.3f s warm, %.3f s cold (open %.3f s)", r->rp_bytes / 1048576.0,
+                             r->rp_warm_ns * 1e-9, r->rp_cold_ns * 1e-9, r->rp_cold_open);
+                fprintf(stderr, "  %-13s %-17s %12s ops/s  %7.2f s  file %10s  hwm %6.1f MiB  settle %.1f s%s%s%s\n",
                         wl_info[wl].name, engines[e]->name, ops, r->secs, sz, r->hwm_kb / 1024.0,
-                        r->settle_secs, r->msg[0] ? "  -- " : "", r->msg);
+                        r->settle_secs, extra, r->msg[0] ? "  -- " : "", r->msg);
                 fflush(stderr);
             }
         }
@@ -260,6 +324,12 @@ int main(int argc, char **argv)
     if ((env = getenv("BENCH_DIR")) && *env) snprintf(g_dir, sizeof g_dir, "%s", env);
     if ((env = getenv("CACHE_MB")) && *env) g_cache_bytes = (size_t)strtoull(env, NULL, 10) << 20;
     if ((env = getenv("BENCH_MAX_SECONDS")) && *env) g_max_seconds = atof(env);
+    if ((env = getenv("BIG_N")) && *env) g_big_n = strtoull(env, NULL, 10);
+    /* The memtable group: room for all N entries (about 165 bytes of arena
+       each at 16/100, measured on digby 0.2), at least digby's default. */
+    g_mem_group_bytes = (size_t)((g_n * 200 + ((1u << 20) - 1)) >> 20) << 20;
+    if (g_mem_group_bytes < ((size_t)64 << 20)) g_mem_group_bytes = (size_t)64 << 20;
+    if ((env = getenv("MEMTABLE_MB")) && *env) g_mem_group_bytes = (size_t)strtoull(env, NULL, 10) << 20;
     for (i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "--engines=", 10)) only_engines = argv[i] + 10;
         else if (!strncmp(argv[i], "--workloads=", 12)) only_wl = argv[i] + 12;
@@ -273,11 +343,12 @@ int main(int argc, char **argv)
                             "engines: %s\n", argv[0], avail);
             if (engine_names(left_out, sizeof left_out, 0))
                 fprintf(stderr, "not in this build: %s\n", left_out);
-            fprintf(stderr, "env: N, QUICK=1, BENCH_DIR, CACHE_MB, BENCH_MAX_SECONDS\n");
+            fprintf(stderr, "env: N, QUICK=1, BENCH_DIR, CACHE_MB, BENCH_MAX_SECONDS, BIG_N, MEMTABLE_MB\n");
             return 2;
         }
     }
     if (g_n < 1000 || g_n > UINT32_MAX) { fprintf(stderr, "N must be in [1000, 2^32)\n"); return 2; }
+    if (g_big_n < 1000 || g_big_n > UINT32_MAX) { fprintf(stderr, "BIG_N must be in [1000, 2^32)\n"); return 2; }
     for (i = 0; i < NENGINES; i++) engine_on[i] = !only_engines || list_has(only_engines, engines[i]->name);
     for (i = 0; i < W_COUNT; i++) wl_on[i] = !only_wl || list_has(only_wl, wl_info[i].name);
     for (i = 0; i < NGROUPS; i++) group_on[i] = !only_groups || list_has(only_groups, groups[i].name);

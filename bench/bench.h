@@ -40,6 +40,9 @@ typedef struct cfg {
     int sync;            /* 1: every commit durable; 0: the engine's no-sync mode */
     int lz4;             /* 1: lz4 compression on (engines that have it) */
     size_t cache_bytes;  /* each engine's cache; 0: set none (the library's default) */
+    size_t memtable_bytes; /* digby-log's digby_options.memtable_bytes; 0: digby's default (64 MiB) */
+    int log_stats;       /* 1: after each workload, untimed, read the engine's log figures
+                            (engine_t.log_stats: digby-log's digby_stat) */
 } cfg_t;
 
 /* Set from the environment in main (bench.c). */
@@ -48,6 +51,8 @@ extern size_t g_cache_bytes;
 extern double g_max_seconds;
 extern char g_dir[4096];
 extern int g_quick;
+extern uint64_t g_big_n;        /* N of the big group (BIG_N; default 10,000,000) */
+extern size_t g_mem_group_bytes; /* memtable_bytes in the memtable group (MEMTABLE_MB, or sized for N) */
 
 /* Thread-local error text: every adapter call that fails writes here
    (engines.c). */
@@ -62,6 +67,8 @@ double now(void);   /* CLOCK_MONOTONIC, seconds */
 /* ======================================================================== */
 /* The engine vtable                                                        */
 /* ======================================================================== */
+
+struct result;   /* below */
 
 /* Every call returns 0 (ok), 1 (not found / cursor ran off the end) or -1
    (error, text in t_err).  A "session" is one thread's context: its current
@@ -99,6 +106,12 @@ typedef struct engine {
     const char *(*version)(void); /* the library's version, for the report (NULL: not stated) */
     const char *settings_sync0;   /* stated in the output */
     const char *settings_sync1;
+    /* Optional (NULL for every engine but digby-log), both untimed:
+       log_stats fills r's memtable / log figures (mt_*, log_*; have_log 1);
+       returns 0 or -1.  replay runs the replay workload in a directory of
+       its own under dir (fills rp_* in r; status 1 and msg on failure). */
+    int (*log_stats)(void *db, struct result *r);
+    void (*replay)(const char *dir, const struct cfg *c, struct result *r);
 } engine_t;
 
 /* ENGINE_O: an adapter's functions (prefix p) with its own open function.
@@ -106,10 +119,13 @@ typedef struct engine {
    as NULL. */
 #define ENGINE(nm, title, peer, p, lz4, s0, s1) ENGINE_O(nm, title, peer, p##_open, p, lz4, NULL, s0, s1)
 #define ENGINE_O(nm, title, peer, op, p, lz4, missing, s0, s1) \
+    ENGINE_X(nm, title, peer, op, p, lz4, missing, s0, s1, NULL, NULL)
+/* ENGINE_X: ENGINE_O plus the optional log_stats and replay functions. */
+#define ENGINE_X(nm, title, peer, op, p, lz4, missing, s0, s1, ls, rp) \
     { nm, title, peer, lz4, missing, op, p##_close, p##_session, p##_session_free, p##_wbegin, p##_wcommit, \
       p##_wabort, p##_put, p##_del, p##_rbegin, p##_rend, p##_get, p##_cur_open, p##_cur_close, \
       p##_seek, p##_seek_le, p##_first, p##_last, p##_next, p##_prev, p##_cur_get, p##_quiesce, \
-      p##_version, s0, s1 }
+      p##_version, s0, s1, ls, rp }
 
 /* Engine indexes (the targets table and the exact-delete check name them). */
 enum {
@@ -131,10 +147,15 @@ int engine_names(char *buf, size_t n, int avail);
 /* Workloads                                                                */
 /* ======================================================================== */
 
+/* The order is the tables' row order.  The -mem reads are the same as
+   readrandom, readseq and seekrandom but run with no reopen before them, so
+   that digby-log's memtable still holds what the fill put there (the
+   memtable group); replay is digby-log's replay of a full log (its own table). */
 enum {
-    W_FILLSEQ, W_FILLRANDOM, W_OVERWRITE, W_READRANDOM, W_READMISSING, W_READSEQ,
-    W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM, W_FILLSYNC,
-    W_FILL100K, W_FILL100K_LZ4, W_COUNT
+    W_FILLSEQ, W_FILLRANDOM, W_OVERWRITE, W_READRANDOM_MEM, W_READSEQ_MEM, W_SEEKRANDOM_MEM,
+    W_READRANDOM, W_READMISSING, W_READSEQ,
+    W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM, W_FILLSYNC, W_FILLSYNC4T,
+    W_FILL100K, W_FILL100K_LZ4, W_REPLAY, W_COUNT
 };
 typedef struct wl_info { const char *name; int writes; const char *desc; } wl_info_t;
 extern const wl_info_t wl_info[W_COUNT];
@@ -147,6 +168,14 @@ extern const wl_info_t wl_info[W_COUNT];
    engines round by round: sync latency on a shared disk drifts a lot. */
 #define FILLSYNC_OPS 1000
 #define FILLSYNC_ROUNDS 20
+/* fillsync4t: FILLSYNC4T_THREADS threads, each its own session making
+   durable commits of one put; FILLSYNC4T_OPS in all, in FILLSYNC_ROUNDS
+   rounds as fillsync (each round starts the threads afresh). */
+#define FILLSYNC4T_THREADS 4
+#define FILLSYNC4T_OPS 4000
+/* Rounds of a workload (bench.c interleaves the engines round by round). */
+#define WL_ROUNDS(wl) ((wl) == W_FILLSYNC || (wl) == W_FILLSYNC4T ? FILLSYNC_ROUNDS \
+                       : (wl) == W_REPLAY || wl_info[wl].writes ? 1 : READ_ROUNDS)
 
 typedef struct result {
     int status;            /* 0 ok, 1 error, 2 wrong answer, 3 n/a, 4 partial, 5 crashed */
@@ -164,6 +193,32 @@ typedef struct result {
     uint64_t base_kb;      /* VmRSS when the workload started */
     int hwm_reset;         /* 1: VmHWM was reset at the start */
     double settle_secs;    /* background work after the timed part */
+    /* Write amplification (/proc/self/io of the engine's process, every
+       thread): from the start of the timed part to after the untimed
+       settle and sync() that follow it (summed over rounds). */
+    uint64_t io_write;     /* write_bytes: bytes this process caused to be written to storage */
+    uint64_t io_cancel;    /* cancelled_write_bytes: dirty page-cache bytes dropped before writeback */
+    uint64_t io_wchar;     /* wchar: bytes passed to write()-like calls */
+    int io_ok;             /* 1: /proc/self/io was readable */
+    uint64_t user_bytes;   /* key + value bytes the workload put (keys only for deletes) */
+    /* readrandom: the bytes written by the untimed close and reopen before
+       it (digby-log's close merges the memtable; LSMs flush at open). */
+    uint64_t reopen_write, reopen_cancel;
+    uint64_t rss_anon_kb, rss_file_kb;   /* RssAnon, RssFile at the end of the timed part */
+    /* Log figures after the workload (cfg.log_stats, engine_t.log_stats). */
+    int have_log;
+    uint64_t mt_bytes, mt_entries, mt_checkpoints, log_bytes, log_pages, page_size;
+    /* replay (engine_t.replay): the crash image and its replay. */
+    uint64_t rp_bound;         /* memtable_bytes the fill ran under */
+    uint64_t rp_entries;       /* entries committed before the crash */
+    uint64_t rp_mt_bytes;      /* memtable arena bytes at the crash */
+    uint64_t rp_file_bytes;    /* the file at the crash */
+    double rp_fill_secs;
+    uint64_t rp_commits, rp_bytes;     /* what open replayed (digby_stats) */
+    double rp_warm_ns, rp_warm_open;   /* replay_ns, digby_open's wall time: read-only open, file in the page cache */
+    double rp_cold_ns, rp_cold_open;   /* the same, writable log-mode open after the file was dropped from the page cache */
+    int rp_cold_dropped;               /* 1: posix_fadvise(DONTNEED) returned 0 */
+    double rp_close_secs;              /* digby_close after the writable open (merges the replayed memtable) */
     char msg[600];
 } result_t;
 
@@ -183,22 +238,25 @@ typedef struct group {
     int sync, lz4;
     int wl[12];
     int nwl;
+    int mem;              /* 1: digby-log's memtable_bytes = g_mem_group_bytes, log figures read */
 } group_t;
 
-#define NGROUPS 10
+#define NGROUPS 13
 extern const group_t groups[NGROUPS];
 
 /* The shapes, in the order RESULTS.md shows them: the default-options run
    first, then the equal-cache ones. */
-enum { SH_DEFAULTS, SH_EQUAL, SH_REDB, SH_BIGCACHE, NSHAPES };
+enum { SH_DEFAULTS, SH_EQUAL, SH_REDB, SH_BIGCACHE, SH_LOGMODE, SH_BIG, NSHAPES };
 typedef struct shape {
     int key, val;
     int cache_mult;       /* cache = CACHE_MB * cache_mult; 0: no cache size set
                              (every engine on its library's default) */
     unsigned engines;     /* bit per engine; 0 = all */
     const char *label;
+    int big;              /* 1: N is g_big_n (BIG_N), not g_n */
 } shape_t;
 extern const shape_t shapes[NSHAPES];
+uint64_t shape_n(int shape);   /* the N a shape's groups run with */
 
 extern result_t results[NSHAPES][W_COUNT][NENGINES];
 extern int ran[NSHAPES][W_COUNT];

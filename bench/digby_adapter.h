@@ -11,6 +11,13 @@
 
 #include "bench.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
 typedef struct { digby_db *db; } dg_db;
 typedef struct { dg_db *d; digby_txn *txn; digby_cursor *cur; } dg_s;
 
@@ -45,7 +52,10 @@ static void *dg_open_opts(const char *dir, const cfg_t *c, int variant)
     o.compression = c->lz4 ? DIGBY_COMPRESS_LZ4 : DIGBY_COMPRESS_NONE;
     if (variant == DG_NO_MMAP) o.flags |= DIGBY_OPEN_NO_MMAP;
 #ifdef DIGBY_OPEN_LOG
-    if (variant == DG_LOG) o.flags |= DIGBY_OPEN_LOG;
+    if (variant == DG_LOG) {
+        o.flags |= DIGBY_OPEN_LOG;
+        o.memtable_bytes = c->memtable_bytes;   /* 0: digby's default, 64 MiB */
+    }
 #endif
     if (variant == DG_ENCRYPTED) {
         o.key = dg_key;
@@ -130,6 +140,219 @@ static int dg_cur_get(void *sp, const void **k, size_t *kn, const void **v, size
 
 #define dg_quiesce NULL
 #define dg_version digby_version
+
+/* ---- digby-log's log figures and replay (engine_t.log_stats, .replay) ---- */
+
+#ifdef DIGBY_OPEN_LOG
+/* digby_stat: it walks and verifies every page (log pages too), so it is
+   called only untimed. */
+static int dg_log_stats(void *db, result_t *r)
+{
+    digby_stats st;
+    if (dg_check(digby_stat(((dg_db *)db)->db, &st), "digby_stat")) return -1;
+    r->have_log = 1;
+    r->mt_bytes = st.memtable_bytes;
+    r->mt_entries = st.memtable_entries;
+    r->mt_checkpoints = st.checkpoints;
+    r->log_bytes = st.log_bytes;
+    r->log_pages = st.log_pages;
+    r->page_size = st.page_size;
+    return 0;
+}
+
+#define DG_DEFAULT_MEMTABLE ((uint64_t)64 << 20)   /* digby_options.memtable_bytes 0 */
+
+static uint64_t dg_mix(uint64_t z)   /* splitmix64's finalizer */
+{
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+static double dg_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* What the forked filler reports through its pipe. */
+typedef struct {
+    int ok;
+    uint64_t entries, mt_bytes, log_bytes, checkpoints;
+    double secs;
+    char msg[400];
+} dg_fill_t;
+
+/* The forked process: commit transactions of 1,000 puts of distinct
+   pseudo-random keys until the memtable is about one commit short of
+   bound (a commit that passes the bound would run a checkpoint: then the
+   fill failed), report, and _exit without digby_close: the log stays live
+   in the file, as after a crash. */
+static void dg_replay_fill(const char *path, const cfg_t *c, uint64_t bound, int fd)
+{
+    digby_options o;
+    digby_db *db = NULL;
+    digby_stats st;
+    dg_fill_t f;
+    char key[32], *vals;
+    size_t vlen = ((size_t)1 << 20) + c->val_size, i;
+    uint64_t n = 0, batches = 0, since = 0, gap = 16, ck0, k;
+    double t0 = dg_now();
+    int rc;
+    memset(&f, 0, sizeof f);
+    vals = malloc(vlen);
+    for (i = 0; i < vlen; i++) vals[i] = (char)dg_mix(i + 1);
+    memset(&o, 0, sizeof o);
+    o.flags = DIGBY_OPEN_LOG | (c->sync ? 0 : DIGBY_OPEN_NO_SYNC);
+    o.cache_bytes = c->cache_bytes;
+    o.memtable_bytes = c->memtable_bytes;
+    if ((rc = digby_open(path, &o, &db)) || (rc = digby_stat(db, &st))) {
+        snprintf(f.msg, sizeof f.msg, "filler: digby_open/digby_stat: %s", digby_strerror(rc));
+        goto out;
+    }
+    ck0 = st.checkpoints;
+    for (;;) {
+        digby_txn *txn;
+        if ((rc = digby_txn_begin(db, 0, &txn))) break;
+        for (i = 0; i < 1000 && rc == DIGBY_OK; i++, n++) {
+            int j;
+            /* key number: even, below 10^15, distinct with high probability */
+            k = 2 * (dg_mix(n + 0x5EED) % UINT64_C(500000000000000));
+            for (j = c->key_size - 1; j >= 0; j--) { key[j] = (char)('0' + k % 10); k /= 10; }
+            rc = digby_txn_put(txn, NULL, key, (size_t)c->key_size,
+                               vals + dg_mix(n) % (vlen - c->val_size), c->val_size, 0);
+        }
+        if (rc) { digby_txn_abort(txn); break; }
+        if ((rc = digby_txn_commit(txn))) break;
+        batches++;
+        if (++since < gap) continue;
+        since = 0;
+        if ((rc = digby_stat(db, &st))) break;
+        if (st.checkpoints != ck0) break;
+        {
+            uint64_t per = st.memtable_bytes / batches + 1;
+            uint64_t left = st.memtable_bytes < bound ? bound - st.memtable_bytes : 0;
+            if (left < 3 * per) break;            /* one more commit might pass the bound */
+            gap = (left / per - 2) / 2;           /* halve the distance each time */
+            if (gap < 1) gap = 1;
+        }
+    }
+    if (rc == DIGBY_OK) rc = digby_stat(db, &st);
+    if (rc) {
+        snprintf(f.msg, sizeof f.msg, "filler: %s after %" PRIu64 " puts", digby_strerror(rc), n);
+    } else if (st.checkpoints != ck0) {
+        snprintf(f.msg, sizeof f.msg, "filler: a checkpoint ran during the fill (%" PRIu64 " puts): "
+                 "the memtable passed its bound", n);
+    } else {
+        f.ok = 1;
+        f.entries = st.memtable_entries;
+        f.mt_bytes = st.memtable_bytes;
+        f.log_bytes = st.log_bytes;
+        f.checkpoints = st.checkpoints;
+    }
+out:
+    f.secs = dg_now() - t0;
+    if (write(fd, &f, sizeof f) != (ssize_t)sizeof f) _exit(2);
+    _exit(0);   /* no digby_close: the crash image */
+}
+
+/* One timed digby_open of the crash image, its replay figures, close. */
+static int dg_replay_open(const char *path, const cfg_t *c, int readonly, double *open_s, double *replay_ns,
+                          uint64_t *commits, uint64_t *bytes, double *close_s, result_t *r)
+{
+    digby_options o;
+    digby_db *db;
+    digby_stats st;
+    double t0;
+    int rc;
+    memset(&o, 0, sizeof o);
+    o.flags = DIGBY_OPEN_LOG | DIGBY_OPEN_NO_CREATE | (readonly ? DIGBY_OPEN_READONLY : 0) |
+              (c->sync ? 0 : DIGBY_OPEN_NO_SYNC);
+    o.cache_bytes = c->cache_bytes;
+    o.memtable_bytes = c->memtable_bytes;
+    t0 = dg_now();
+    rc = digby_open(path, &o, &db);
+    *open_s = dg_now() - t0;
+    if (rc) {
+        snprintf(r->msg, sizeof r->msg, "digby_open(%s) of the crash image: %s",
+                 readonly ? "read-only" : "log mode", digby_strerror(rc));
+        return -1;
+    }
+    rc = digby_stat(db, &st);
+    if (rc == DIGBY_OK) {
+        *replay_ns = (double)st.replay_ns;
+        *commits = st.replay_commits;
+        *bytes = st.replay_bytes;
+    } else {
+        snprintf(r->msg, sizeof r->msg, "digby_stat after replay: %s", digby_strerror(rc));
+    }
+    t0 = dg_now();
+    if (digby_close(db) && rc == DIGBY_OK) rc = DIGBY_IOERR;
+    if (close_s) *close_s = dg_now() - t0;
+    return rc ? -1 : 0;
+}
+
+static void dg_replay(const char *dir, const cfg_t *c, result_t *r)
+{
+    char sub[4200], path[4300];
+    uint64_t bound = c->memtable_bytes ? c->memtable_bytes : DG_DEFAULT_MEMTABLE, commits = 0, bytes = 0;
+    dg_fill_t f;
+    struct stat sb;
+    int pfd[2], status, fd;
+    pid_t pid;
+    r->rp_bound = bound;
+    snprintf(sub, sizeof sub, "%s/replay", dir);
+    snprintf(path, sizeof path, "%s/db.digby", sub);
+    mkdir(sub, 0755);
+    unlink(path);
+    if (pipe(pfd)) { r->status = 1; snprintf(r->msg, sizeof r->msg, "pipe failed"); return; }
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) { r->status = 1; snprintf(r->msg, sizeof r->msg, "fork failed"); return; }
+    if (pid == 0) { close(pfd[0]); dg_replay_fill(path, c, bound, pfd[1]); }
+    close(pfd[1]);
+    memset(&f, 0, sizeof f);
+    if (read(pfd[0], &f, sizeof f) != (ssize_t)sizeof f) snprintf(f.msg, sizeof f.msg, "filler died");
+    close(pfd[0]);
+    waitpid(pid, &status, 0);
+    r->rp_fill_secs = f.secs;
+    if (!f.ok) { r->status = 1; snprintf(r->msg, sizeof r->msg, "%s", f.msg); goto done; }
+    r->rp_entries = f.entries;
+    r->rp_mt_bytes = f.mt_bytes;
+    r->have_log = 1;
+    r->log_bytes = f.log_bytes;
+    r->mt_checkpoints = f.checkpoints;
+    if (stat(path, &sb) == 0) r->rp_file_bytes = (uint64_t)sb.st_size;
+    /* warm: the file as the filler left it, in the page cache; a read-only
+       handle replays into its memtable and merges nothing */
+    if (dg_replay_open(path, c, 1, &r->rp_warm_open, &r->rp_warm_ns, &commits, &bytes, NULL, r)) {
+        r->status = 1;
+        goto done;
+    }
+    /* cold: to the device, out of the page cache, then the writable open a
+       restart after a crash makes */
+    if ((fd = open(path, O_RDONLY)) >= 0) {
+        if (fsync(fd) == 0 && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0) r->rp_cold_dropped = 1;
+        close(fd);
+    }
+    if (dg_replay_open(path, c, 0, &r->rp_cold_open, &r->rp_cold_ns, &r->rp_commits, &r->rp_bytes,
+                       &r->rp_close_secs, r)) {
+        r->status = 1;
+        goto done;
+    }
+    if (commits != r->rp_commits || bytes != r->rp_bytes)
+        snprintf(r->msg, sizeof r->msg, "the read-only open replayed %" PRIu64 " commits / %" PRIu64
+                 " bytes, the writable one %" PRIu64 " / %" PRIu64, commits, bytes, r->rp_commits, r->rp_bytes);
+    r->ops = r->rp_commits;
+    r->secs = r->rp_cold_ns * 1e-9;
+done:
+    unlink(path);
+    rmdir(sub);
+}
+#else
+#define dg_log_stats NULL
+#define dg_replay NULL
+#endif
 
 /* digby's lz4 (digby_options.compression), unless the build leaves it out
    (DIGBY_NO_LZ4: digby_open() would return DIGBY_NOFEATURE). */

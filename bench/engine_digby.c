@@ -39,7 +39,8 @@ const engine_t engine_digby_enc =
              "as digby cache, plus the same key and cipher");
 /* Not a peer yet: every digby workload once more in log mode (issue #11). */
 const engine_t engine_digby_log =
-    ENGINE_O("digby-log", "digby log", 0, dgl_open, dg, DG_HAS_LZ4, NULL,
+    ENGINE_X("digby-log", "digby log", 0, dgl_open, dg, DG_HAS_LZ4, NULL,
              "as digby, plus flags DIGBY_OPEN_LOG (commits append to a write-ahead log in the file and "
-             "go to a memtable of at most 64 MiB, merged into the tree by checkpoints)",
-             "as digby, plus DIGBY_OPEN_LOG");
+             "go to a memtable of at most 64 MiB, merged into the tree by checkpoints; in the memtable "
+             "group memtable_bytes is set to hold all N entries, see there)",
+             "as digby, plus DIGBY_OPEN_LOG", dg_log_stats, dg_replay);

@@ -6,7 +6,7 @@
 typedef struct { char path[4200]; cfg_t c; void *main; } sq_db;
 typedef struct {
     sq_db *d; sqlite3 *db;
-    sqlite3_stmt *begin, *commit, *rollback, *put, *get, *del, *seek, *seek_le, *first, *last;
+    sqlite3_stmt *begin, *wbegin, *commit, *rollback, *put, *get, *del, *seek, *seek_le, *first, *last;
     sqlite3_stmt *cur;   /* the statement the cursor steps, NULL when none */
     int cur_desc;
 } sq_s;
@@ -20,7 +20,7 @@ static void sq_session_free(void *sp)
 {
     sq_s *s = sp;
     if (!s) return;
-    sqlite3_finalize(s->begin); sqlite3_finalize(s->commit); sqlite3_finalize(s->rollback);
+    sqlite3_finalize(s->begin); sqlite3_finalize(s->wbegin); sqlite3_finalize(s->commit); sqlite3_finalize(s->rollback);
     sqlite3_finalize(s->put); sqlite3_finalize(s->get); sqlite3_finalize(s->del);
     sqlite3_finalize(s->seek); sqlite3_finalize(s->seek_le);
     sqlite3_finalize(s->first); sqlite3_finalize(s->last);
@@ -40,6 +40,9 @@ static void *sq_session(void *dbp)
         sq_session_free(s);
         return NULL;
     }
+    /* Several connections may write at once (fillsync4t): wait for the
+       write lock rather than fail with SQLITE_BUSY. */
+    sqlite3_busy_timeout(s->db, 60000);
     /* cache_size only when the group sets a cache (else SQLite's default,
        -2000: 2000 KiB per connection) */
     snprintf(cache, sizeof cache, "PRAGMA cache_size=-%zu;", d->c.cache_bytes / 1024);
@@ -57,6 +60,10 @@ static void *sq_session(void *dbp)
     if (sqlite3_prepare_v2(s->db, sql, -1, &s->field, NULL) != SQLITE_OK) { \
         sq_fail(s, "prepare " sql); sq_session_free(s); return NULL; }
     PREP(begin, "BEGIN");
+    /* write transactions take the write lock at BEGIN (the busy handler
+       waits for it), never by upgrading a read lock, which SQLite may
+       refuse at once with SQLITE_BUSY_SNAPSHOT */
+    PREP(wbegin, "BEGIN IMMEDIATE");
     PREP(commit, "COMMIT");
     PREP(rollback, "ROLLBACK");
     PREP(put, "INSERT OR REPLACE INTO kv(k, v) VALUES(?1, ?2)");
@@ -83,7 +90,7 @@ static int sq_exec1(sq_s *s, sqlite3_stmt *st, const char *what)
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : sq_fail(s, what);
 }
-static int sq_wbegin(void *sp) { sq_s *s = sp; return sq_exec1(s, s->begin, "BEGIN"); }
+static int sq_wbegin(void *sp) { sq_s *s = sp; return sq_exec1(s, s->wbegin, "BEGIN IMMEDIATE"); }
 static int sq_wcommit(void *sp) { sq_s *s = sp; return sq_exec1(s, s->commit, "COMMIT"); }
 static void sq_wabort(void *sp) { sq_s *s = sp; sq_exec1(s, s->rollback, "ROLLBACK"); }
 static int sq_put(void *sp, const void *k, size_t kn, const void *v, size_t vn)
@@ -189,6 +196,6 @@ static int sq_cur_get(void *sp, const void **k, size_t *kn, const void **v, size
 const engine_t engine_sqlite =
     ENGINE("sqlite", "sqlite", 1, sq, 0,
            "WITHOUT ROWID table kv(k BLOB PRIMARY KEY, v BLOB), journal_mode=WAL, synchronous=NORMAL, "
-           "cache_size=-CACHE_KIB (= CACHE), INSERT OR REPLACE, prepared statements, one connection per thread; "
+           "cache_size=-CACHE_KIB (= CACHE), INSERT OR REPLACE, prepared statements, write transactions BEGIN IMMEDIATE, busy_timeout 60 s, one connection per thread; "
            "after each write workload, untimed, PRAGMA wal_checkpoint(TRUNCATE) before the file size is taken",
            "same, synchronous=FULL");

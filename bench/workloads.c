@@ -83,19 +83,24 @@ static inline const char *pool_value(const pool_t *p, uint64_t *s, size_t vsize)
 /* ======================================================================== */
 
 const wl_info_t wl_info[W_COUNT] = {
-    { "fillseq", 1, "N puts in key order, transactions of 1,000, not synced" },
-    { "fillrandom", 1, "N puts in random order (a permutation), transactions of 1,000, not synced" },
-    { "overwrite", 1, "N puts of random existing keys, transactions of 1,000, not synced" },
-    { "readrandom", 0, "N gets of random existing keys, after closing and reopening the database, one read snapshot per round" },
-    { "readmissing", 0, "N gets of random absent keys (between present ones)" },
-    { "readseq", 0, "one forward cursor scan of all keys" },
-    { "readreverse", 0, "one backward cursor scan of all keys" },
-    { "seekrandom", 0, "N seeks (>= a random existing key), each followed by 10 nexts; ops = seeks" },
-    { "readrandom2t", 0, "N gets of random existing keys split over 2 threads (each its own snapshot); ops/s in total" },
-    { "deleterandom", 1, "N/2 deletes of distinct random existing keys, transactions of 1,000, not synced" },
-    { "fillsync", 1, "1,000 puts of random keys into an empty database, each its own durable commit; run as 20 rounds of 50, the engines interleaved round by round (sync latency on this shared disk drifts by 10x within minutes)" },
-    { "fill100K", 1, "N/100 puts of 100,000-byte incompressible values, random order, transactions of 100, not synced" },
-    { "fill100K-lz4", 1, "as fill100K, values compressible ~2:1, lz4 on (engines without lz4: n/a)" },
+    [W_FILLSEQ] = { "fillseq", 1, "N puts in key order, transactions of 1,000, not synced" },
+    [W_FILLRANDOM] = { "fillrandom", 1, "N puts in random order (a permutation), transactions of 1,000, not synced" },
+    [W_OVERWRITE] = { "overwrite", 1, "N puts of random existing keys, transactions of 1,000, not synced" },
+    [W_READRANDOM_MEM] = { "readrandom-mem", 0, "as readrandom, but with no reopen before it: run right after the fill, so that digby-log's memtable still holds what the fill committed (the memtable group)" },
+    [W_READSEQ_MEM] = { "readseq-mem", 0, "as readseq, the memtable as readrandom-mem left it" },
+    [W_SEEKRANDOM_MEM] = { "seekrandom-mem", 0, "as seekrandom, the memtable as readrandom-mem left it" },
+    [W_READRANDOM] = { "readrandom", 0, "N gets of random existing keys, after closing and reopening the database, one read snapshot per round" },
+    [W_READMISSING] = { "readmissing", 0, "N gets of random absent keys (between present ones)" },
+    [W_READSEQ] = { "readseq", 0, "one forward cursor scan of all keys" },
+    [W_READREVERSE] = { "readreverse", 0, "one backward cursor scan of all keys" },
+    [W_SEEKRANDOM] = { "seekrandom", 0, "N seeks (>= a random existing key), each followed by 10 nexts; ops = seeks" },
+    [W_READRANDOM2T] = { "readrandom2t", 0, "N gets of random existing keys split over 2 threads (each its own snapshot); ops/s in total" },
+    [W_DELETERANDOM] = { "deleterandom", 1, "N/2 deletes of distinct random existing keys, transactions of 1,000, not synced" },
+    [W_FILLSYNC] = { "fillsync", 1, "1,000 puts of random keys into an empty database, each its own durable commit; run as 20 rounds of 50, the engines interleaved round by round (sync latency on this shared disk drifts by 10x within minutes)" },
+    [W_FILLSYNC4T] = { "fillsync4t", 1, "4 threads, each with its own session (SQLite: its own connection), each put of a random key its own durable commit, 4,000 in all, into the database fillsync left; run as 20 rounds of 200 (50 per thread; threads started afresh each round, the clock from a barrier to the last thread's end), interleaved as fillsync; ops/s in total. Writers serialize in every engine but the LSMs' and digby's group commit (when it is in the build) can share one sync among the threads waiting" },
+    [W_FILL100K] = { "fill100K", 1, "N/100 puts of 100,000-byte incompressible values, random order, transactions of 100, not synced" },
+    [W_FILL100K_LZ4] = { "fill100K-lz4", 1, "as fill100K, values compressible ~2:1, lz4 on (engines without lz4: n/a)" },
+    [W_REPLAY] = { "replay", 0, "digby-log only: a forked process commits transactions of 1,000 random puts (no sync) until digby-log's memtable is one commit short of its bound (default 64 MiB), then _exit()s without digby_close: the log is live in the file, no checkpoint; then, timed, digby_open of that image: read-only with the file in the page cache (warm), and writable in log mode after fsync and posix_fadvise(DONTNEED) (cold: the log read from the device); digby_stats gives the replay's commits, bytes and nanoseconds" },
 };
 
 typedef struct wctx {
@@ -151,8 +156,8 @@ static uint64_t key_seq(wctx_t *w, uint64_t i, uint64_t *r) { (void)w; (void)r; 
 static uint64_t key_perm(wctx_t *w, uint64_t i, uint64_t *r) { (void)r; return 2 * (uint64_t)w->perm[i]; }
 static uint64_t key_rand(wctx_t *w, uint64_t i, uint64_t *r) { (void)i; return 2 * rng_below(r, w->c.n); }
 
-static void do_puts(wctx_t *w, result_t *res, uint64_t count, int batch, keyfn kf,
-                    uint64_t seed, size_t vsize, int del)
+static void do_puts_s(wctx_t *w, void *s, result_t *res, uint64_t count, int batch, keyfn kf,
+                      uint64_t seed, size_t vsize, int del)
 {
     char key[64];
     uint64_t i, rk = seed, rv = seed ^ 0xABCDEF;
@@ -163,29 +168,92 @@ static void do_puts(wctx_t *w, result_t *res, uint64_t count, int batch, keyfn k
     for (i = 0; i < count; i++) {
         if (!in_txn) {
             if (CHECK_DEADLINE(i, t0)) { res->status = 4; break; }
-            if (e->wbegin(w->s)) goto fail;
+            if (e->wbegin(s)) goto fail;
             in_txn = 1;
         }
         make_key(key, w->c.key_size, kf(w, i, &rk));
         if (del) {
-            rc = e->del(w->s, key, (size_t)w->c.key_size);
+            rc = e->del(s, key, (size_t)w->c.key_size);
             if (rc < 0) goto fail;
             if (rc == 0) res->found++;
         } else {
-            if (e->put(w->s, key, (size_t)w->c.key_size, pool_value(&w->pool, &rv, vsize), vsize)) goto fail;
+            if (e->put(s, key, (size_t)w->c.key_size, pool_value(&w->pool, &rv, vsize), vsize)) goto fail;
         }
         if ((i + 1) % (uint64_t)batch == 0) {
             in_txn = 0;
-            if (e->wcommit(w->s)) goto fail_committed;
+            if (e->wcommit(s)) goto fail_committed;
         }
     }
-    if (in_txn) { in_txn = 0; if (e->wcommit(w->s)) goto fail_committed; }
+    if (in_txn) { in_txn = 0; if (e->wcommit(s)) goto fail_committed; }
     end_timed(res, i, t0, NULL);
     return;
 fail:
-    if (in_txn) e->wabort(w->s);
+    if (in_txn) e->wabort(s);
 fail_committed:
     end_timed(res, i, t0, "op");
+}
+
+static void do_puts(wctx_t *w, result_t *res, uint64_t count, int batch, keyfn kf,
+                    uint64_t seed, size_t vsize, int del)
+{
+    do_puts_s(w, w->s, res, count, batch, kf, seed, vsize, del);
+    res->user_bytes = res->ops * ((uint64_t)w->c.key_size + (del ? 0 : vsize));
+}
+
+/* fillsync4t: nthreads threads, each its own session, each put its own
+   commit (durable: the group's sync mode). */
+typedef struct {
+    wctx_t *w; void *s; uint64_t count, seed; result_t r; pthread_barrier_t *bar;
+} wthr_t;
+
+static void *writer_thread(void *arg)
+{
+    wthr_t *t = arg;
+    pthread_barrier_wait(t->bar);
+    do_puts_s(t->w, t->s, &t->r, t->count, 1, key_rand, t->seed, t->w->c.val_size, 0);
+    return NULL;
+}
+
+static void do_puts_threads(wctx_t *w, result_t *res, int nthreads, uint64_t total, uint64_t seed)
+{
+    wthr_t t[8];
+    pthread_t tid[8];
+    pthread_barrier_t bar;
+    double t0;
+    int i;
+    memset(t, 0, sizeof t);
+    pthread_barrier_init(&bar, NULL, (unsigned)nthreads + 1);
+    /* every session first (SQLite: a connection each), untimed */
+    for (i = 0; i < nthreads; i++) {
+        t[i].w = w;
+        t[i].s = w->e->session(w->db);
+        if (!t[i].s) {
+            res->status = 1;
+            snprintf(res->msg, sizeof res->msg, "session: %s", t_err);
+            while (--i >= 0) w->e->session_free(t[i].s);
+            pthread_barrier_destroy(&bar);
+            return;
+        }
+        t[i].count = ROUND_N(total, i, nthreads);
+        t[i].seed = seed + (uint64_t)i * 7919;
+        t[i].bar = &bar;
+    }
+    for (i = 0; i < nthreads; i++) pthread_create(&tid[i], NULL, writer_thread, &t[i]);
+    pthread_barrier_wait(&bar);
+    t0 = now();
+    for (i = 0; i < nthreads; i++) pthread_join(tid[i], NULL);
+    res->secs = now() - t0;
+    for (i = 0; i < nthreads; i++) {
+        res->ops += t[i].r.ops;
+        res->expect_ops += t[i].r.expect_ops;
+        if (t[i].r.status && !res->status) {
+            res->status = t[i].r.status;
+            snprintf(res->msg, sizeof res->msg, "thread %d: %s", i, t[i].r.msg);
+        }
+        w->e->session_free(t[i].s);
+    }
+    res->user_bytes = res->ops * ((uint64_t)w->c.key_size + w->c.val_size);
+    pthread_barrier_destroy(&bar);
 }
 
 /* count gets of key numbers 2*rand (+1 when missing) in one read snapshot. */
@@ -455,6 +523,10 @@ static NOINLINE void wl_fillsync(wctx_t *w, result_t *r, int round)
 {
     do_puts(w, r, FILLSYNC_OPS / FILLSYNC_ROUNDS, 1, key_rand, 109 + 1000 * (uint64_t)round, w->c.val_size, 0);
 }
+static NOINLINE void wl_fillsync4t(wctx_t *w, result_t *r, int round)
+{
+    do_puts_threads(w, r, FILLSYNC4T_THREADS, FILLSYNC4T_OPS / FILLSYNC_ROUNDS, 111 + 1000 * (uint64_t)round);
+}
 static NOINLINE void wl_fill100k(wctx_t *w, result_t *r) { do_puts(w, r, w->c.n / 100, 100, key_perm, 110, 100000, 0); }
 
 static int open_engine(wctx_t *w)
@@ -472,19 +544,48 @@ static void close_engine(wctx_t *w)
     w->s = w->db = NULL;
 }
 
+/* /proc/self/io: the whole process (every thread, the engines' background
+   threads included).  write_bytes counts the page-cache bytes this process
+   dirtied (each page once per writeback cycle, at the time it is dirtied)
+   plus direct I/O; cancelled_write_bytes the dirty bytes later dropped by a
+   truncate or unlink before writeback.  Returns 0, or -1 when unreadable. */
+typedef struct { uint64_t wchar, write_bytes, cancelled; } pio_t;
+static int proc_io(pio_t *io)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    int got = 0;
+    memset(io, 0, sizeof *io);
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "wchar:", 6)) { io->wchar = strtoull(line + 6, NULL, 10); got |= 1; }
+        else if (!strncmp(line, "write_bytes:", 12)) { io->write_bytes = strtoull(line + 12, NULL, 10); got |= 2; }
+        else if (!strncmp(line, "cancelled_write_bytes:", 22)) { io->cancelled = strtoull(line + 22, NULL, 10); got |= 4; }
+    }
+    fclose(f);
+    return got == 7 ? 0 : -1;
+}
+
 static void run_workload(wctx_t *w, int wl, int round, int nrounds, result_t *r)
 {
-    int reopen_failed = 0;
+    int reopen_failed = 0, io_ok;
+    pio_t io0, io1;
     memset(r, 0, sizeof *r);
-    if (wl == W_READRANDOM && round == 0) {   /* after a reopen (untimed) */
+    if ((wl == W_READRANDOM && round == 0)) {   /* after a reopen (untimed) */
+        int ok = proc_io(&io0) == 0;
         close_engine(w);
         if (open_engine(w)) reopen_failed = 1;
+        if (ok && proc_io(&io1) == 0) {
+            r->reopen_write = io1.write_bytes - io0.write_bytes;
+            r->reopen_cancel = io1.cancelled - io0.cancelled;
+        }
     }
     if (wl == W_FILLRANDOM) { free(w->perm); w->perm = make_perm(w->c.n, 1); }
     if (wl == W_DELETERANDOM) { free(w->perm); w->perm = make_perm(w->c.n, 2); }
     if (wl == W_FILL100K || wl == W_FILL100K_LZ4) { free(w->perm); w->perm = make_perm(w->c.n / 100, 3); }
     r->hwm_reset = reset_hwm();
     r->base_kb = proc_status_kb("VmRSS");
+    io_ok = proc_io(&io0) == 0;
     if (reopen_failed || !w->db) {
         r->status = 1;
         snprintf(r->msg, sizeof r->msg, "open: %s", t_err);
@@ -501,7 +602,19 @@ static void run_workload(wctx_t *w, int wl, int round, int nrounds, result_t *r)
         case W_READRANDOM2T: wl_readrandom2t(w, r, round, nrounds); r->expect_found = r->ops; break;
         case W_DELETERANDOM: wl_deleterandom(w, r); r->expect_found = r->ops; break;
         case W_FILLSYNC: wl_fillsync(w, r, round); break;
+        case W_FILLSYNC4T: wl_fillsync4t(w, r, round); break;
         case W_FILL100K: case W_FILL100K_LZ4: wl_fill100k(w, r); break;
+        case W_READRANDOM_MEM: wl_readrandom(w, r, round, nrounds); r->expect_found = r->ops; break;
+        case W_READSEQ_MEM: wl_readseq(w, r, round, nrounds); r->expect_found = r->expect_ops; break;
+        case W_SEEKRANDOM_MEM: wl_seekrandom(w, r, round, nrounds); r->expect_found = r->ops; break;
+        case W_REPLAY:
+            if (w->e->replay) {
+                w->e->replay(w->dir, &w->c, r);
+            } else {
+                r->status = 3;
+                snprintf(r->msg, sizeof r->msg, "no log in this engine");
+            }
+            break;
         }
         /* Answers must be right: LSM deletes do not say whether the key
            was there, so deleterandom is checked on the B-trees only. */
@@ -521,10 +634,24 @@ static void run_workload(wctx_t *w, int wl, int round, int nrounds, result_t *r)
     }
     r->ops_per_s = r->secs > 0 ? r->ops / r->secs : 0;
     r->hwm_kb = proc_status_kb("VmHWM");
+    r->rss_anon_kb = proc_status_kb("RssAnon");
+    r->rss_file_kb = proc_status_kb("RssFile");
     if (wl_info[wl].writes && w->s && w->e->quiesce) w->e->quiesce(w->s);
     r->settle_secs = settle();
     sync();
+    /* the untimed quiesce, settle and sync are in the count: deferred work
+       (LSM flushes and compactions, SQLite's checkpoint) belongs to the
+       workload that caused it */
+    if (io_ok && proc_io(&io1) == 0) {
+        r->io_ok = 1;
+        r->io_write = io1.write_bytes - io0.write_bytes;
+        r->io_cancel = io1.cancelled - io0.cancelled;
+        r->io_wchar = io1.wchar - io0.wchar;
+    }
     dir_size(w->dir, &r->file_bytes, &r->alloc_bytes);
+    if (w->c.log_stats && w->db && w->e->log_stats && w->e->log_stats(w->db, r))
+        snprintf(r->msg + strlen(r->msg), sizeof r->msg - strlen(r->msg), "%slog stats: %s",
+                 r->msg[0] ? "; " : "", t_err);
 }
 
 void child_main(int eng, const cfg_t *c, const char *dir, int cmd_fd, int res_fd)
