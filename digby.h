@@ -6513,6 +6513,122 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
     return DIGBY_OK;
 }
 
+/* ---- Bulk load (replay) ---------------------------------------------------- */
+
+/* Replay inserts a whole log's entries, in log order: random keys, each a
+   descent of the skip list with a cache miss per level.  Instead they are
+   made as nodes first (digby__mem_load_add), sorted in list order with a
+   merge sort over (slot, first 8 key bytes, node) pairs -- sequential
+   passes, the nodes touched only on ties -- and linked in one pass, each
+   node appended behind the last one of every level
+   (digby__mem_load_finish).  The memtable must be empty when the load
+   starts (a fresh one at open). */
+typedef struct digby__mload_pair {
+    uint64_t pre;          /* the key's first 8 bytes, big-endian, zero-padded */
+    digby__mnode *x;
+} digby__mload_pair;
+
+typedef struct digby__mload {
+    digby__mload_pair *v;
+    size_t n, cap;
+} digby__mload;
+
+static int digby__mload_cmp(const digby__mload_pair *a, const digby__mload_pair *b)
+{
+    int c;
+    if (a->x->slot != b->x->slot) return a->x->slot < b->x->slot ? -1 : 1;
+    if (a->pre != b->pre) return a->pre < b->pre ? -1 : 1;
+    c = digby__keycmp(digby__mn_key(a->x), a->x->klen, digby__mn_key(b->x), b->x->klen);
+    if (c) return c;
+    if (a->x->txid != b->x->txid) return a->x->txid > b->x->txid ? -1 : 1;
+    return 0;
+}
+
+/* Make the node of one replayed entry (unlinked) and add it to the load. */
+static int digby__mem_load_add(digby__mem *m, digby__mload *ld, uint32_t slot, const void *key,
+                               size_t klen, uint64_t txid, const void *val, size_t vlen,
+                               int tomb)
+{
+    digby__mnode *x;
+    uint64_t pre = 0;
+    unsigned h = digby__mem_height(m), i;
+    if (ld->n == ld->cap) {
+        size_t ncap = ld->cap ? 2 * ld->cap : 1024;
+        digby__mload_pair *nv = (digby__mload_pair *)digby__realloc(m->alloc, ld->v,
+                                                                     ncap * sizeof(*nv));
+        if (!nv) return DIGBY_NOMEM;
+        ld->v = nv;
+        ld->cap = ncap;
+    }
+    x = (digby__mnode *)digby__mem_alloc(
+        m, sizeof(digby__mnode) + (h - 1) * sizeof(digby__mnode *) + klen);
+    if (!x) return DIGBY_NOMEM;
+    x->val = NULL;
+    if (!tomb && vlen) {
+        uint8_t *vc = (uint8_t *)digby__mem_alloc(m, vlen);
+        if (!vc) return DIGBY_NOMEM;
+        memcpy(vc, val, vlen);
+        x->val = vc;
+    }
+    x->txid = txid;
+    x->slot = slot;
+    x->klen = (uint32_t)klen;
+    x->vlen = (uint32_t)(tomb ? 0 : vlen);
+    x->flags = (uint8_t)(tomb ? DIGBY__MN_TOMB : 0);
+    x->height = (uint8_t)h;
+    for (i = 0; i < h; i++) x->next[i] = NULL;
+    if (klen) memcpy((uint8_t *)(x->next + h), key, klen);
+    for (i = 0; i < 8; i++) pre = pre << 8 | (i < klen ? ((const uint8_t *)key)[i] : 0);
+    ld->v[ld->n].pre = pre;
+    ld->v[ld->n].x = x;
+    ld->n++;
+    m->count++;
+    m->data_bytes += klen + x->vlen;
+    return DIGBY_OK;
+}
+
+/* Sort the load (bottom-up merge sort through a scratch array of the same
+   size) and link its nodes into m, which held nothing before the load.
+   Frees the load's arrays.  DIGBY_NOMEM (the nodes stay in the arena,
+   unlinked: the memtable is freed by the failed open). */
+static int digby__mem_load_finish(digby__mem *m, digby__mload *ld)
+{
+    digby__mload_pair *a = ld->v, *b, *t;
+    digby__mnode *last[DIGBY__MEM_LEVELS];
+    size_t w, i, n = ld->n;
+    unsigned lvl, top = 1;
+    if (!n) { digby__free(m->alloc, ld->v); ld->v = NULL; return DIGBY_OK; }
+    b = (digby__mload_pair *)digby__malloc(m->alloc, n * sizeof(*b));
+    if (!b) return DIGBY_NOMEM;
+    for (w = 1; w < n; w *= 2) {
+        for (i = 0; i < n; i += 2 * w) {
+            size_t lo = i, mid = DIGBY__MIN(i + w, n), hi = DIGBY__MIN(i + 2 * w, n);
+            size_t p = lo, q = mid, o = lo;
+            while (p < mid && q < hi) b[o++] = digby__mload_cmp(&a[q], &a[p]) < 0 ? a[q++] : a[p++];
+            while (p < mid) b[o++] = a[p++];
+            while (q < hi) b[o++] = a[q++];
+        }
+        t = a;
+        a = b;
+        b = t;
+    }
+    for (lvl = 0; lvl < DIGBY__MEM_LEVELS; lvl++) last[lvl] = m->head;
+    for (i = 0; i < n; i++) {
+        digby__mnode *x = a[i].x;
+        for (lvl = 0; lvl < x->height; lvl++) {
+            last[lvl]->next[lvl] = x;
+            last[lvl] = x;
+        }
+        if (x->height > top) top = x->height;
+    }
+    if (top > m->height) m->height = top;
+    digby__free(m->alloc, a);
+    digby__free(m->alloc, b);
+    ld->v = NULL;
+    ld->n = ld->cap = 0;
+    return DIGBY_OK;
+}
+
 /* Whether node n is visible to a transaction reading up to txid `upto`. */
 static int digby__mn_visible(const digby__mnode *n, uint64_t upto)
 {
@@ -7217,11 +7333,11 @@ static int digby__log_append(digby_txn *txn, int durable)
 /* ---- Reading ----------------------------------------------------------- */
 
 /* Apply one whole record (FORMAT.md 11.3) to memtable m: every operation
-   with version txid.  *txid gets the record's.  DIGBY_CORRUPT for a record
+   with version txid, as a node of the bulk load ld.  *txid gets the record's.  DIGBY_CORRUPT for a record
    that does not decode (its pages verified, so this is damage or a bug,
    never a torn write). */
-static int digby__log_apply(digby_db *db, digby__mem *m, const uint8_t *r, size_t n,
-                            uint64_t *txid)
+static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, const uint8_t *r,
+                            size_t n, uint64_t *txid)
 {
     const uint8_t *p, *end;
     uint32_t slot = 0;
@@ -7258,8 +7374,8 @@ static int digby__log_apply(digby_db *db, digby__mem *m, const uint8_t *r, size_
         } else if (op != DIGBY__LOG_OP_DEL) {
             return DIGBY_CORRUPT;
         }
-        rc = digby__mem_put(m, slot, k, (size_t)kl, *txid, v, (size_t)vl,
-                            op == DIGBY__LOG_OP_DEL, NULL, NULL);
+        rc = digby__mem_load_add(m, ld, slot, k, (size_t)kl, *txid, v, (size_t)vl,
+                                 op == DIGBY__LOG_OP_DEL);
         if (rc) return rc;
     }
     return DIGBY_OK;
@@ -7297,6 +7413,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = 0;
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
+    digby__mload ld = {NULL, 0, 0};
     int rc = DIGBY_OK, in_rec = 0;
     if (!buf) return DIGBY_NOMEM;
     *last_txid = db->meta.txid;
@@ -7328,7 +7445,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
             if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
                 uint64_t txid;
                 in_rec = 0;
-                rc = digby__log_apply(db, m, asm_buf, asm_n, &txid);
+                rc = digby__log_apply(db, m, &ld, asm_buf, asm_n, &txid);
                 if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid))
                     rc = DIGBY__CORRUPT(db, pgno);
                 if (rc) break;
@@ -7346,6 +7463,9 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     }
     digby__free(&db->alloc, asm_buf);
     digby__pbuf_put(db, buf);
+    /* every whole record read: sort and link its entries (45_memtable.c) */
+    if (rc == DIGBY_OK) rc = digby__mem_load_finish(m, &ld);
+    digby__free(&db->alloc, ld.v);
     if (rc) return rc;
     /* a part of a checkpoint (66_log_mode.c) may have committed past the
        records: it merged them, and they are replayed over it */

@@ -286,6 +286,122 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
     return DIGBY_OK;
 }
 
+/* ---- Bulk load (replay) ---------------------------------------------------- */
+
+/* Replay inserts a whole log's entries, in log order: random keys, each a
+   descent of the skip list with a cache miss per level.  Instead they are
+   made as nodes first (digby__mem_load_add), sorted in list order with a
+   merge sort over (slot, first 8 key bytes, node) pairs -- sequential
+   passes, the nodes touched only on ties -- and linked in one pass, each
+   node appended behind the last one of every level
+   (digby__mem_load_finish).  The memtable must be empty when the load
+   starts (a fresh one at open). */
+typedef struct digby__mload_pair {
+    uint64_t pre;          /* the key's first 8 bytes, big-endian, zero-padded */
+    digby__mnode *x;
+} digby__mload_pair;
+
+typedef struct digby__mload {
+    digby__mload_pair *v;
+    size_t n, cap;
+} digby__mload;
+
+static int digby__mload_cmp(const digby__mload_pair *a, const digby__mload_pair *b)
+{
+    int c;
+    if (a->x->slot != b->x->slot) return a->x->slot < b->x->slot ? -1 : 1;
+    if (a->pre != b->pre) return a->pre < b->pre ? -1 : 1;
+    c = digby__keycmp(digby__mn_key(a->x), a->x->klen, digby__mn_key(b->x), b->x->klen);
+    if (c) return c;
+    if (a->x->txid != b->x->txid) return a->x->txid > b->x->txid ? -1 : 1;
+    return 0;
+}
+
+/* Make the node of one replayed entry (unlinked) and add it to the load. */
+static int digby__mem_load_add(digby__mem *m, digby__mload *ld, uint32_t slot, const void *key,
+                               size_t klen, uint64_t txid, const void *val, size_t vlen,
+                               int tomb)
+{
+    digby__mnode *x;
+    uint64_t pre = 0;
+    unsigned h = digby__mem_height(m), i;
+    if (ld->n == ld->cap) {
+        size_t ncap = ld->cap ? 2 * ld->cap : 1024;
+        digby__mload_pair *nv = (digby__mload_pair *)digby__realloc(m->alloc, ld->v,
+                                                                     ncap * sizeof(*nv));
+        if (!nv) return DIGBY_NOMEM;
+        ld->v = nv;
+        ld->cap = ncap;
+    }
+    x = (digby__mnode *)digby__mem_alloc(
+        m, sizeof(digby__mnode) + (h - 1) * sizeof(digby__mnode *) + klen);
+    if (!x) return DIGBY_NOMEM;
+    x->val = NULL;
+    if (!tomb && vlen) {
+        uint8_t *vc = (uint8_t *)digby__mem_alloc(m, vlen);
+        if (!vc) return DIGBY_NOMEM;
+        memcpy(vc, val, vlen);
+        x->val = vc;
+    }
+    x->txid = txid;
+    x->slot = slot;
+    x->klen = (uint32_t)klen;
+    x->vlen = (uint32_t)(tomb ? 0 : vlen);
+    x->flags = (uint8_t)(tomb ? DIGBY__MN_TOMB : 0);
+    x->height = (uint8_t)h;
+    for (i = 0; i < h; i++) x->next[i] = NULL;
+    if (klen) memcpy((uint8_t *)(x->next + h), key, klen);
+    for (i = 0; i < 8; i++) pre = pre << 8 | (i < klen ? ((const uint8_t *)key)[i] : 0);
+    ld->v[ld->n].pre = pre;
+    ld->v[ld->n].x = x;
+    ld->n++;
+    m->count++;
+    m->data_bytes += klen + x->vlen;
+    return DIGBY_OK;
+}
+
+/* Sort the load (bottom-up merge sort through a scratch array of the same
+   size) and link its nodes into m, which held nothing before the load.
+   Frees the load's arrays.  DIGBY_NOMEM (the nodes stay in the arena,
+   unlinked: the memtable is freed by the failed open). */
+static int digby__mem_load_finish(digby__mem *m, digby__mload *ld)
+{
+    digby__mload_pair *a = ld->v, *b, *t;
+    digby__mnode *last[DIGBY__MEM_LEVELS];
+    size_t w, i, n = ld->n;
+    unsigned lvl, top = 1;
+    if (!n) { digby__free(m->alloc, ld->v); ld->v = NULL; return DIGBY_OK; }
+    b = (digby__mload_pair *)digby__malloc(m->alloc, n * sizeof(*b));
+    if (!b) return DIGBY_NOMEM;
+    for (w = 1; w < n; w *= 2) {
+        for (i = 0; i < n; i += 2 * w) {
+            size_t lo = i, mid = DIGBY__MIN(i + w, n), hi = DIGBY__MIN(i + 2 * w, n);
+            size_t p = lo, q = mid, o = lo;
+            while (p < mid && q < hi) b[o++] = digby__mload_cmp(&a[q], &a[p]) < 0 ? a[q++] : a[p++];
+            while (p < mid) b[o++] = a[p++];
+            while (q < hi) b[o++] = a[q++];
+        }
+        t = a;
+        a = b;
+        b = t;
+    }
+    for (lvl = 0; lvl < DIGBY__MEM_LEVELS; lvl++) last[lvl] = m->head;
+    for (i = 0; i < n; i++) {
+        digby__mnode *x = a[i].x;
+        for (lvl = 0; lvl < x->height; lvl++) {
+            last[lvl]->next[lvl] = x;
+            last[lvl] = x;
+        }
+        if (x->height > top) top = x->height;
+    }
+    if (top > m->height) m->height = top;
+    digby__free(m->alloc, a);
+    digby__free(m->alloc, b);
+    ld->v = NULL;
+    ld->n = ld->cap = 0;
+    return DIGBY_OK;
+}
+
 /* Whether node n is visible to a transaction reading up to txid `upto`. */
 static int digby__mn_visible(const digby__mnode *n, uint64_t upto)
 {

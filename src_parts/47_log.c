@@ -235,11 +235,11 @@ static int digby__log_append(digby_txn *txn, int durable)
 /* ---- Reading ----------------------------------------------------------- */
 
 /* Apply one whole record (FORMAT.md 11.3) to memtable m: every operation
-   with version txid.  *txid gets the record's.  DIGBY_CORRUPT for a record
+   with version txid, as a node of the bulk load ld.  *txid gets the record's.  DIGBY_CORRUPT for a record
    that does not decode (its pages verified, so this is damage or a bug,
    never a torn write). */
-static int digby__log_apply(digby_db *db, digby__mem *m, const uint8_t *r, size_t n,
-                            uint64_t *txid)
+static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, const uint8_t *r,
+                            size_t n, uint64_t *txid)
 {
     const uint8_t *p, *end;
     uint32_t slot = 0;
@@ -276,8 +276,8 @@ static int digby__log_apply(digby_db *db, digby__mem *m, const uint8_t *r, size_
         } else if (op != DIGBY__LOG_OP_DEL) {
             return DIGBY_CORRUPT;
         }
-        rc = digby__mem_put(m, slot, k, (size_t)kl, *txid, v, (size_t)vl,
-                            op == DIGBY__LOG_OP_DEL, NULL, NULL);
+        rc = digby__mem_load_add(m, ld, slot, k, (size_t)kl, *txid, v, (size_t)vl,
+                                 op == DIGBY__LOG_OP_DEL);
         if (rc) return rc;
     }
     return DIGBY_OK;
@@ -315,6 +315,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = 0;
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
+    digby__mload ld = {NULL, 0, 0};
     int rc = DIGBY_OK, in_rec = 0;
     if (!buf) return DIGBY_NOMEM;
     *last_txid = db->meta.txid;
@@ -346,7 +347,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
             if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
                 uint64_t txid;
                 in_rec = 0;
-                rc = digby__log_apply(db, m, asm_buf, asm_n, &txid);
+                rc = digby__log_apply(db, m, &ld, asm_buf, asm_n, &txid);
                 if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid))
                     rc = DIGBY__CORRUPT(db, pgno);
                 if (rc) break;
@@ -364,6 +365,9 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     }
     digby__free(&db->alloc, asm_buf);
     digby__pbuf_put(db, buf);
+    /* every whole record read: sort and link its entries (45_memtable.c) */
+    if (rc == DIGBY_OK) rc = digby__mem_load_finish(m, &ld);
+    digby__free(&db->alloc, ld.v);
     if (rc) return rc;
     /* a part of a checkpoint (66_log_mode.c) may have committed past the
        records: it merged them, and they are replayed over it */
