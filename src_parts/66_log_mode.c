@@ -236,7 +236,20 @@ static int digby__log_commit(digby_txn *txn)
     digby_db *db = txn->db;
     digby__log *l = &db->log;
     int rc, sync = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
-    if (txn->nops == 0) return DIGBY_OK;
+    if (txn->nops == 0) {
+        /* nothing to log; but a durable commit still makes the no-sync
+           commits before it durable (DIGBY_TXN_NO_SYNC's promise), as
+           digby_sync() does */
+        if (!sync || !l->unsynced) return DIGBY_OK;
+        rc = db->vfs->sync(db->file);
+        if (rc) {
+            db->poisoned = 1;
+            return rc;
+        }
+        l->unsynced = 0;
+        l->fresh_next = 1;
+        return DIGBY_OK;
+    }
     rc = digby__log_encode(txn);
     if (rc == DIGBY_OK) {
         rc = digby__log_append(txn, sync);
