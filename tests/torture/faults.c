@@ -165,6 +165,7 @@ typedef struct shared {
     uint64_t violations;
     uint64_t leak_checks, absorbed;
     uint64_t match_hist;     /* log mode: a state before no-sync commits */
+    uint64_t torn_nosync;    /* ... as written, after a short write (see there) */
     uint64_t unreported_ckpt; /* log mode: met only by an automatic checkpoint or close */
     uint64_t replays, replay_commits, syncs, checkpoints, nosync_commits, ckpt_total;
     uint64_t kind_points[FV_NKINDS]; /* faulted calls by kind */
@@ -182,7 +183,10 @@ static int g_sys_failed_sync;  /* a sync was failed */
 static int g_in_close;         /* the workload is in digby_close */
 static int g_inj_in_commit;    /* the fault came inside digby_txn_commit */
 static int g_inj_in_close;     /* ... inside digby_close */
+static int g_inj_short;        /* the fault was a short write (io mode) */
+static int g_inj_meta;         /* ... at a write of a meta page (pages 0, 1) */
 static mstate g_hist[LOG_HIST_MAX];
+static int g_nofault;          /* the figures' own digby_stat calls: no fault */
 
 static void violation(const char *fmt, ...)
 {
@@ -430,6 +434,17 @@ static void set_opts(digby_options *o, const digby_vfs *vfs)
 
 static void child_finish(wl *w); /* never returns */
 
+/* digby_stat for the row's figures, with no fault injected into it and
+   its calls not counted (it may read pages). */
+static int stat_nofault(digby_db *db, digby_stats *st)
+{
+    int rc;
+    g_nofault = 1;
+    rc = digby_stat(db, st);
+    g_nofault = 0;
+    return rc;
+}
+
 /* Whether a fault was injected (in this child) by now. */
 static int fault_seen(const wl *w)
 {
@@ -466,7 +481,7 @@ static int w_crash_reopen(wl *w)
     int i, before = fault_seen(w), rc;
     digby_stats st;
     memset(&st, 0, sizeof st);
-    if (!g_child && digby_stat(w->db, &st) == DIGBY_OK) S->ckpt_total += st.checkpoints;
+    if (!g_child && stat_nofault(w->db, &st) == DIGBY_OK) S->ckpt_total += st.checkpoints;
     memset(saved, 0, sizeof saved);
     if (w->fv) {
         for (i = 0; i < w->fv->nfiles; i++) img_copy(&saved[i], &w->fv->files[i].cur);
@@ -499,7 +514,7 @@ static int w_crash_reopen(wl *w)
     if (w_open(w, "reopen with replay")) return 1;
     w->nhist = 0; /* as the file stands now, every commit is in it */
     memset(&st, 0, sizeof st);
-    if (!g_child && digby_stat(w->db, &st) == DIGBY_OK) {
+    if (!g_child && stat_nofault(w->db, &st) == DIGBY_OK) {
         S->replays++;
         S->replay_commits += st.replay_commits;
     }
@@ -517,7 +532,7 @@ static int w_step(wl *w, int i)
         if (C.log && !g_child) {
             digby_stats st;
             memset(&st, 0, sizeof st);
-            if (digby_stat(w->db, &st) == DIGBY_OK) S->ckpt_total += st.checkpoints;
+            if (stat_nofault(w->db, &st) == DIGBY_OK) S->ckpt_total += st.checkpoints;
         }
         g_in_close = 1;
         rc = digby_close(w->db);
@@ -601,7 +616,7 @@ static void w_run(wl *w)
     if (C.log && !g_child && w->db) {
         digby_stats st;
         memset(&st, 0, sizeof st);
-        if (digby_stat(w->db, &st) == DIGBY_OK) S->ckpt_total += st.checkpoints;
+        if (stat_nofault(w->db, &st) == DIGBY_OK) S->ckpt_total += st.checkpoints;
     }
     g_in_close = 1;
     if (w->db && digby_close(w->db) != DIGBY_OK) wstop(w, -998, "final close");
@@ -634,6 +649,7 @@ static int verify_db(digby_db *db, const mstate *com, const mstate *inflight, in
         com = brk;
         inflight = NULL;
     }
+    *which = 0;
     *which = 0;
     if (db_equals(db, g_keys, com, g_vb, why_old, sizeof why_old)) {
         *which = 1;
@@ -686,6 +702,7 @@ static int verify_images(const fvfs *like, const img *images, const mstate *com,
     if (which == 1) S->match_old++;
     if (which == 2) S->match_new++;
     if (which == 3) S->match_hist++;
+    if (which == 3 && hist == 2) S->torn_nosync++;
     rc = digby_close(db);
     if (rc != DIGBY_OK) {
         violation("%s: close: %s", what, digby_strerror(rc));
@@ -826,7 +843,10 @@ static void io_after(wl *w, int injected_rc, int persistent, int failed_sync,
         rc = digby_txn_begin(w->db, 0, &t);
         if (rc == DIGBY_POISONED) {
             S->poisoned_begin++;
-            if (!was_in_commit && !g_inj_in_commit)
+            /* (log mode: a put, delete or table operation that escalated
+               ran a checkpoint, a commit, whose failed meta write poisons
+               the handle as any commit's does) */
+            if (!was_in_commit && !g_inj_in_commit && !(C.log && g_inj_meta))
                 violation("%s: a passing fault outside a commit poisoned the handle", what);
             return;
         }
@@ -897,6 +917,14 @@ static void child_finish(wl *w)
                                  : v->inj_kind == FV_OPEN ? " (open)" : v->inj_kind == FV_SIZE
                                  ? " (size)" : v->inj_kind == FV_TRUNC ? " (truncate)"
                                  : " (lock)") : "") : "");
+    {
+        size_t l = strlen(what);
+        snprintf(what + l, sizeof what - l, " [after %d txns%s%s%s%s%s]", w->ntxn_done,
+                 w->stopped ? ", stopped in " : "", w->stopped ? w->stop_where : "",
+                 g_inj_in_commit ? ", injected in a commit" : "",
+                 g_inj_in_close ? ", injected in close" : "",
+                 w->txn_nosync ? ", last txn no-sync" : "");
+    }
     if (w->stopped) {
         S->surfaced++;
         rc_count(w->stop_rc);
@@ -965,7 +993,13 @@ static void child_finish(wl *w)
             }
             S->reopens += 2;
             strcat(what, ", reopened as written");
-            verify_images(v, cur, &w->com, infl, 0, what);
+            /* Log mode, a short write: a log page that holds no-sync
+               commits is rewritten whole by the next commit (FORMAT.md 11),
+               so a write that lands half and fails tears the page and the
+               no-sync commits on it are lost with no crash at all.  A known
+               limitation (tests/TORTURE.md): counted in the row, and still
+               only whole commits from the newest back may be lost. */
+            verify_images(v, cur, &w->com, infl, C.log && g_inj_short ? 2 : 0, what);
             strcpy(what + strlen(what) - 7, "synced");
             verify_images(v, dur, &w->com, infl, 1, what);
         } else {
@@ -1034,7 +1068,7 @@ static int crash_hook(fvfs *v, int kind, uint64_t off, uint64_t len)
     (void)v;
     (void)off;
     (void)len;
-    if (g_child) return F_NONE;
+    if (g_child || g_nofault) return F_NONE;
     if (kind != FV_WRITE && kind != FV_SYNC && kind != FV_TRUNC) return F_NONE;
     g_kinds[kind]++;
     idx = g_idx++;
@@ -1065,9 +1099,8 @@ static int io_hook(fvfs *v, int kind, uint64_t off, uint64_t len)
     static const int faults[3] = {F_EIO, F_FULL, F_SHORT};
     uint64_t idx;
     int f, p;
-    (void)off;
     (void)len;
-    if (g_child) return F_NONE;
+    if (g_child || g_nofault) return F_NONE;
     g_kinds[kind]++;
     idx = g_idx++;
     if (!selected(idx)) return F_NONE;
@@ -1080,6 +1113,8 @@ static int io_hook(fvfs *v, int kind, uint64_t off, uint64_t len)
             if (fork_child()) {
                 int rc = faults[f] == F_FULL ? DIGBY_FULL : DIGBY_IOERR;
                 g_child = rc;
+                g_inj_short = faults[f] == F_SHORT;
+                g_inj_meta = kind == FV_WRITE && off < 2 * (uint64_t)C.ps;
                 g_inj_in_commit = W.in_commit;
                 g_inj_in_close = g_in_close;
                 W.limit = W.ntxn_done + CHILD_EXTRA_TXNS + 1;
@@ -1096,7 +1131,7 @@ static int oom_hook(halloc *a)
 {
     uint64_t idx;
     int p;
-    if (g_child) return 0;
+    if (g_child || g_nofault) return 0;
     idx = g_idx++;
     if (!selected(idx)) return 0;
     S->points = idx;
@@ -1137,12 +1172,12 @@ static int g_db_fd = -1;
 static char g_parent_path[600];
 static char g_child_path[600];
 
-static int sys_hook(int call, size_t n)
+static int sys_hook(int call, size_t n, off_t off)
 {
     static const int faults[4] = {SF_EINTR, SF_SHORT, SF_EIO, SF_ENOSPC};
     uint64_t idx;
     int f, p;
-    if (!g_sys_armed) return SF_NONE;
+    if (!g_sys_armed || g_nofault) return SF_NONE;
     if (g_child) return g_sys_persist;
     idx = g_idx++;
     if (!selected(idx)) return SF_NONE;
@@ -1164,6 +1199,7 @@ static int sys_hook(int call, size_t n)
                 W.limit = W.ntxn_done + CHILD_EXTRA_TXNS + 1;
                 g_inj_in_commit = W.in_commit;
                 g_inj_in_close = g_in_close;
+                g_inj_meta = call == SYS_PWRITE && off < 2 * (off_t)C.ps;
                 struct stat a, b;
                 snprintf(g_child_path, sizeof g_child_path, "%s/child.db", C.dir);
                 snprintf(g_parent_path, sizeof g_parent_path, "%s", W.path);
@@ -1198,7 +1234,7 @@ static int sys_hook(int call, size_t n)
 
 ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
 {
-    int f = sys_hook(SYS_PREAD, n);
+    int f = sys_hook(SYS_PREAD, n, off);
     if (f == SF_EINTR) { errno = EINTR; return -1; }
     if (f == SF_EIO) { errno = EIO; return -1; }
     if (f == SF_SHORT) n /= 2;
@@ -1207,7 +1243,7 @@ ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
 
 ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    int f = sys_hook(SYS_PWRITE, n);
+    int f = sys_hook(SYS_PWRITE, n, off);
     if (f == SF_EINTR) { errno = EINTR; return -1; }
     if (f == SF_EIO) { errno = EIO; return -1; }
     if (f == SF_ENOSPC) { errno = ENOSPC; return -1; }
@@ -1217,7 +1253,7 @@ ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, off_t off)
 
 static int sync_common(int fd, int call)
 {
-    int f = sys_hook(call, 0);
+    int f = sys_hook(call, 0, 0);
     if (f == SF_EINTR) { errno = EINTR; return -1; }
     if (f == SF_EIO) { errno = EIO; return -1; }
     if (f == SF_ENOSPC) { errno = ENOSPC; return -1; }
@@ -1230,7 +1266,7 @@ int __wrap_fsync(int fd) { return sync_common(fd, SYS_FSYNC); }
 
 int __wrap_ftruncate(int fd, off_t len)
 {
-    int f = sys_hook(SYS_FTRUNCATE, 0);
+    int f = sys_hook(SYS_FTRUNCATE, 0, 0);
     if (f == SF_EINTR) { errno = EINTR; return -1; }
     if (f == SF_EIO) { errno = EIO; return -1; }
     if (f == SF_ENOSPC) { errno = ENOSPC; return -1; }
@@ -1250,7 +1286,7 @@ int __wrap_open(const char *path, int flags, ...)
     if (g_child && g_parent_path[0] && strcmp(path, g_parent_path) == 0)
         path = g_child_path; /* never touch the parent's file */
     if (!W.path || strcmp(path, W.path) != 0) return __real_open(path, flags, mode);
-    f = sys_hook(SYS_OPEN, 0);
+    f = sys_hook(SYS_OPEN, 0, 0);
     if (f == SF_EINTR) { errno = EINTR; return -1; }
     if (f == SF_EIO) { errno = EIO; return -1; }
     fd = __real_open(path, flags, mode);
@@ -1489,12 +1525,15 @@ int main(int argc, char **argv)
         snprintf(logfig, sizeof logfig, "; log mode: W1000 made %llu no-sync commits, %llu "
                  "digby_sync, %llu digby_checkpoint, %llu checkpoints in all (automatic, "
                  "escalations, those; not counting close's), %llu reopens with replay (%llu commits "
-                 "replayed); %llu states matched one before no-sync commits; %llu faults met "
+                 "replayed); %llu states matched one before no-sync commits (%llu of them "
+                 "reopened as written after a short write tore a log page that held no-sync "
+                 "commits: a known limitation); %llu faults met "
                  "only by an automatic checkpoint or by close, unreported by design",
                  (unsigned long long)S->nosync_commits, (unsigned long long)S->syncs,
                  (unsigned long long)S->checkpoints, (unsigned long long)S->ckpt_total,
                  (unsigned long long)S->replays,
                  (unsigned long long)S->replay_commits, (unsigned long long)S->match_hist,
+                 (unsigned long long)S->torn_nosync,
                  (unsigned long long)S->unreported_ckpt);
     with_commas(a, sizeof a, S->states);
     with_commas(b, sizeof b, S->children);
