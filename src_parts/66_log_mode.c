@@ -121,7 +121,10 @@ static int digby__merged_entries(digby_txn *txn, const char *name, size_t len,
     return DIGBY_OK;
 }
 
-static int digby__ops_push(digby_txn *txn, digby__mnode *n)
+/* Room in txn->ops for one more node, made before the node is: a node in
+   the memtable that the list misses would outlive an abort (live under a
+   txid the next transaction reuses). */
+static int digby__ops_room(digby_txn *txn)
 {
     if (txn->nops == txn->cap_ops) {
         size_t ncap = txn->cap_ops ? 2 * txn->cap_ops : 64;
@@ -131,6 +134,13 @@ static int digby__ops_push(digby_txn *txn, digby__mnode *n)
         txn->ops = no;
         txn->cap_ops = ncap;
     }
+    return DIGBY_OK;
+}
+
+static int digby__ops_push(digby_txn *txn, digby__mnode *n)
+{
+    int rc = digby__ops_room(txn);
+    if (rc) return rc;
     txn->ops[txn->nops++] = n;
     return DIGBY_OK;
 }
@@ -156,6 +166,7 @@ static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *ke
         if (rc == DIGBY_OK) return DIGBY_EXISTS;
         if (rc != DIGBY_NOTFOUND) return rc;
     }
+    if ((rc = digby__ops_room(txn)) != DIGBY_OK) return rc;
     rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, val, val_bytes, 0,
                         &n, &fresh);
     if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
@@ -179,6 +190,7 @@ static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void 
     if (rc) return rc;
     s = digby__txn_slot_add(txn, table, &rc);
     if (s < 0) return rc;
+    if ((rc = digby__ops_room(txn)) != DIGBY_OK) return rc;
     rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, NULL, 0, 1, &n,
                         &fresh);
     if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);

@@ -455,6 +455,63 @@ static void test_replay_stops_at_an_orphan_fragment(void **state)
     env_close(&e);
 }
 
+/* Log mode: a put or delete made its memtable node, then failed to note
+   it in the transaction's list (growing the list: DIGBY_NOMEM).  Abort
+   then left the node live under the aborted transaction's txid, which the
+   next transaction reuses, so the aborted put became visible with the next
+   commit and reached the tree at the checkpoint (found by
+   tests/torture/faults.c oom -g).  Every allocation fails from the i-th
+   put of a transaction on, for each i: after the abort, no key of it may
+   show. */
+static void test_log_put_out_of_memory_leaves_no_entry(void **state)
+{
+    env e;
+    digby_txn *txn;
+    const void *val;
+    size_t vn;
+    char k[16];
+    int i, j, rc, failed = 0;
+    (void)state;
+    env_init(&e, "m.db", 4096);
+    e.o.flags = DIGBY_OPEN_LOG;
+    e.o.allocator.malloc_fn = oom_malloc;
+    e.o.allocator.realloc_fn = oom_realloc;
+    e.o.allocator.free_fn = oom_free;
+    oom_from = 0;
+    env_start(&e);
+    for (i = 0; i < 140; i++) {
+        assert_int_equal(digby_txn_begin(e.db, 0, &txn), DIGBY_OK);
+        rc = DIGBY_OK;
+        for (j = 0; j < 140 && rc == DIGBY_OK; j++) {
+            if (j == i) {
+                oom_calls = 0;
+                oom_from = 1;
+            }
+            snprintf(k, sizeof k, "t%03d-%03d", i, j);
+            rc = digby_txn_put(txn, NULL, k, strlen(k), "v", 1, 0);
+        }
+        oom_from = 0;
+        digby_txn_abort(txn);
+        if (rc == DIGBY_OK) continue;
+        assert_int_equal(rc, DIGBY_NOMEM);
+        failed++;
+        /* the next transaction takes the aborted one's txid */
+        assert_int_equal(digby_txn_begin(e.db, 0, &txn), DIGBY_OK);
+        assert_int_equal(digby_txn_put(txn, NULL, "z", 1, "z", 1, 0), DIGBY_OK);
+        assert_int_equal(digby_txn_commit(txn), DIGBY_OK);
+        assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
+        for (j = 0; j < 140; j++) {
+            snprintf(k, sizeof k, "t%03d-%03d", i, j);
+            if (digby_txn_get(txn, NULL, k, strlen(k), &val, &vn, NULL) != DIGBY_NOTFOUND)
+                fail_msg("put %s of an aborted transaction (allocations failing from "
+                         "put %d) is visible", k, i);
+        }
+        digby_txn_abort(txn);
+    }
+    assert_true(failed > 0);
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_meta_slot_read_error_fails_open),
         cmocka_unit_test(test_empty_durable_commit_syncs_no_sync_commits),
         cmocka_unit_test(test_replay_stops_at_an_orphan_fragment),
+        cmocka_unit_test(test_log_put_out_of_memory_leaves_no_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
