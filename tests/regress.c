@@ -469,7 +469,7 @@ static void test_log_put_out_of_memory_leaves_no_entry(void **state)
     digby_txn *txn;
     const void *val;
     size_t vn;
-    char k[16];
+    char k[32];
     int i, j, rc, failed = 0;
     (void)state;
     env_init(&e, "m.db", 4096);
