@@ -7414,7 +7414,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
     digby__mload ld = {NULL, 0, 0};
-    int rc = DIGBY_OK, in_rec = 0;
+    int rc = DIGBY_OK, in_rec = 0, orphan = 0;
     if (!buf) return DIGBY_NOMEM;
     *last_txid = db->meta.txid;
     for (;;) {
@@ -7436,7 +7436,19 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
                by a crash and never acknowledged (the writer went on in a
                new page after recovery) */
             if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_FIRST) { asm_n = 0; in_rec = 1; }
-            else if (!in_rec) { p += len; continue; }
+            else if (!in_rec) {
+                /* the rest of a record whose start the previous page does
+                   not hold: that page is an older version (a rewrite of it
+                   never reached the disk, and this page did: writes
+                   reordered before a crash), so the record was never
+                   synced.  The log ends here, as at a page that does not
+                   verify; skipping it would apply later commits without
+                   this one.  (Only a page's first fragment can be one: a
+                   page the writer made has none after it.) */
+                if (p - DIGBY__FRAG_HDR != buf + DIGBY__LOG_HDR) rc = DIGBY__CORRUPT(db, pgno);
+                orphan = 1;
+                break;
+            }
             rc = digby__reserve(&db->alloc, &asm_buf, &asm_cap, asm_n + len + 1);
             if (rc) break;
             memcpy(asm_buf + asm_n, p, len);
@@ -7455,7 +7467,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
                 l->bytes += asm_n;
             }
         }
-        if (rc) break;
+        if (rc || orphan) break;
         rc = digby__u64s_push(&db->alloc, &l->pages, pgno);
         if (rc) break;
         pgno = digby__page_next(buf);
@@ -10695,15 +10707,16 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         uint64_t need;
         int durable = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
         while (txn->cursors) digby_cursor_close(txn->cursors);
+        /* an empty transaction publishes no txid (nothing carries it) */
+        txid = txn->nops ? txn->txid : 0;
         rc = digby__log_commit(txn, &need);
-        txid = txn->txid;
         if (rc) { digby_txn_abort(txn); return rc; }
         digby__txn_end(txn);
         /* the writer lock is free: the next writer appends while this
            thread waits for (or makes) the sync */
         rc = digby__log_durable(db, txid, need);
         if (rc) return rc;
-        if (db->on_commit && durable) db->on_commit(db->on_commit_ctx, txid);
+        if (db->on_commit && durable && txid) db->on_commit(db->on_commit_ctx, txid);
         return DIGBY_OK;
     }
     rc = digby__commit_prepare(txn);
@@ -11796,12 +11809,17 @@ static uint64_t digby__now_ns(void);
 
 /* The newest commit a writer must build on: the newest appended to the
    log, which readers may not see yet (its sync under way), or the newest
-   copy-on-write commit (db->wmu held). */
-static uint64_t digby__newest_txid(const digby_db *db)
+   copy-on-write commit (db->wmu held; db->last_txid also moves under mu
+   alone, where a group sync publishes a commit). */
+static uint64_t digby__newest_txid(digby_db *db)
 {
-    return DIGBY__MAX(db->last_txid, db->log.appended);
+    uint64_t t;
+    digby__mutex_lock(&db->mu);
+    t = DIGBY__MAX(db->last_txid, db->log.appended);
+    digby__mutex_unlock(&db->mu);
+    return t;
 }
-static uint64_t digby__log_txid(const digby_db *db);
+static uint64_t digby__log_txid(digby_db *db);
 static int digby__log_buffers(digby_db *db);
 
 /* Whether a put of this size is kept in the memtable: the key is no large
@@ -11900,7 +11918,10 @@ static int digby__merged_entries(digby_txn *txn, const char *name, size_t len,
     return DIGBY_OK;
 }
 
-static int digby__ops_push(digby_txn *txn, digby__mnode *n)
+/* Room in txn->ops for one more node, made before the node is: a node in
+   the memtable that the list misses would outlive an abort (live under a
+   txid the next transaction reuses). */
+static int digby__ops_room(digby_txn *txn)
 {
     if (txn->nops == txn->cap_ops) {
         size_t ncap = txn->cap_ops ? 2 * txn->cap_ops : 64;
@@ -11910,6 +11931,13 @@ static int digby__ops_push(digby_txn *txn, digby__mnode *n)
         txn->ops = no;
         txn->cap_ops = ncap;
     }
+    return DIGBY_OK;
+}
+
+static int digby__ops_push(digby_txn *txn, digby__mnode *n)
+{
+    int rc = digby__ops_room(txn);
+    if (rc) return rc;
     txn->ops[txn->nops++] = n;
     return DIGBY_OK;
 }
@@ -11944,6 +11972,9 @@ static int digby__txn_write_mem(digby_txn *txn, digby_table *table, const void *
         return digby__log_escalate(txn);
     s = digby__txn_slot_add(txn, table, &rc);
     if (s < 0) return rc;
+    /* room in the transaction's list first: a node inserted and then not
+       listed would outlive an abort */
+    if ((rc = digby__ops_room(txn)) != DIGBY_OK) return rc;
     if (tomb || (flags & DIGBY_PUT_NOOVERWRITE)) {
         n = digby__mem_probe(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, txn->mem_upto,
                              prev, &x);
@@ -12031,7 +12062,18 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
     digby__log *l = &db->log;
     int rc, durable = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
     *need = 0;
-    if (txn->nops == 0) return DIGBY_OK;
+    if (txn->nops == 0) {
+        /* nothing to log; but a durable commit still makes the no-sync
+           commits before it durable (DIGBY_TXN_NO_SYNC's promise), as
+           digby_sync() does: the next append starts a new page, and
+           digby__log_durable syncs */
+        if (!durable) return DIGBY_OK;
+        digby__mutex_lock(&db->mu);
+        if (l->appended > l->synced) *need = l->appended;
+        digby__mutex_unlock(&db->mu);
+        if (*need) l->fresh_next = 1;
+        return DIGBY_OK;
+    }
     digby__mutex_lock(&db->mu);
     rc = l->sync_failed ? DIGBY_POISONED : DIGBY_OK;
     digby__mutex_unlock(&db->mu);
@@ -12192,7 +12234,7 @@ static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto,
 /* The txid of the next commit of the handle's own (a checkpoint or a part
    of one): past every commit, and in the other meta slot (txid % 2) than
    the last one, which must stay. */
-static uint64_t digby__checkpoint_txid(const digby_db *db)
+static uint64_t digby__checkpoint_txid(digby_db *db)
 {
     uint64_t txid = digby__newest_txid(db) + 1;
     if ((txid & 1) == (db->meta.txid & 1)) txid++;
@@ -12344,7 +12386,7 @@ static int digby__checkpoint_locked(digby_db *db, int keep_log)
 /* A logged transaction's txid, chosen so that the txid before it is free
    for the checkpoint an escalation needs and lands in the other meta slot
    than the last checkpoint's: the transaction keeps its id either way. */
-static uint64_t digby__log_txid(const digby_db *db)
+static uint64_t digby__log_txid(digby_db *db)
 {
     uint64_t t = digby__newest_txid(db) + 2;
     if (((t - 1) & 1) == (db->meta.txid & 1)) t++;

@@ -316,7 +316,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
     digby__mload ld = {NULL, 0, 0};
-    int rc = DIGBY_OK, in_rec = 0;
+    int rc = DIGBY_OK, in_rec = 0, orphan = 0;
     if (!buf) return DIGBY_NOMEM;
     *last_txid = db->meta.txid;
     for (;;) {
@@ -338,7 +338,19 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
                by a crash and never acknowledged (the writer went on in a
                new page after recovery) */
             if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_FIRST) { asm_n = 0; in_rec = 1; }
-            else if (!in_rec) { p += len; continue; }
+            else if (!in_rec) {
+                /* the rest of a record whose start the previous page does
+                   not hold: that page is an older version (a rewrite of it
+                   never reached the disk, and this page did: writes
+                   reordered before a crash), so the record was never
+                   synced.  The log ends here, as at a page that does not
+                   verify; skipping it would apply later commits without
+                   this one.  (Only a page's first fragment can be one: a
+                   page the writer made has none after it.) */
+                if (p - DIGBY__FRAG_HDR != buf + DIGBY__LOG_HDR) rc = DIGBY__CORRUPT(db, pgno);
+                orphan = 1;
+                break;
+            }
             rc = digby__reserve(&db->alloc, &asm_buf, &asm_cap, asm_n + len + 1);
             if (rc) break;
             memcpy(asm_buf + asm_n, p, len);
@@ -357,7 +369,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
                 l->bytes += asm_n;
             }
         }
-        if (rc) break;
+        if (rc || orphan) break;
         rc = digby__u64s_push(&db->alloc, &l->pages, pgno);
         if (rc) break;
         pgno = digby__page_next(buf);

@@ -386,15 +386,16 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         uint64_t need;
         int durable = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
         while (txn->cursors) digby_cursor_close(txn->cursors);
+        /* an empty transaction publishes no txid (nothing carries it) */
+        txid = txn->nops ? txn->txid : 0;
         rc = digby__log_commit(txn, &need);
-        txid = txn->txid;
         if (rc) { digby_txn_abort(txn); return rc; }
         digby__txn_end(txn);
         /* the writer lock is free: the next writer appends while this
            thread waits for (or makes) the sync */
         rc = digby__log_durable(db, txid, need);
         if (rc) return rc;
-        if (db->on_commit && durable) db->on_commit(db->on_commit_ctx, txid);
+        if (db->on_commit && durable && txid) db->on_commit(db->on_commit_ctx, txid);
         return DIGBY_OK;
     }
     rc = digby__commit_prepare(txn);

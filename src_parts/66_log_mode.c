@@ -25,12 +25,17 @@ static uint64_t digby__now_ns(void);
 
 /* The newest commit a writer must build on: the newest appended to the
    log, which readers may not see yet (its sync under way), or the newest
-   copy-on-write commit (db->wmu held). */
-static uint64_t digby__newest_txid(const digby_db *db)
+   copy-on-write commit (db->wmu held; db->last_txid also moves under mu
+   alone, where a group sync publishes a commit). */
+static uint64_t digby__newest_txid(digby_db *db)
 {
-    return DIGBY__MAX(db->last_txid, db->log.appended);
+    uint64_t t;
+    digby__mutex_lock(&db->mu);
+    t = DIGBY__MAX(db->last_txid, db->log.appended);
+    digby__mutex_unlock(&db->mu);
+    return t;
 }
-static uint64_t digby__log_txid(const digby_db *db);
+static uint64_t digby__log_txid(digby_db *db);
 static int digby__log_buffers(digby_db *db);
 
 /* Whether a put of this size is kept in the memtable: the key is no large
@@ -129,7 +134,10 @@ static int digby__merged_entries(digby_txn *txn, const char *name, size_t len,
     return DIGBY_OK;
 }
 
-static int digby__ops_push(digby_txn *txn, digby__mnode *n)
+/* Room in txn->ops for one more node, made before the node is: a node in
+   the memtable that the list misses would outlive an abort (live under a
+   txid the next transaction reuses). */
+static int digby__ops_room(digby_txn *txn)
 {
     if (txn->nops == txn->cap_ops) {
         size_t ncap = txn->cap_ops ? 2 * txn->cap_ops : 64;
@@ -139,6 +147,13 @@ static int digby__ops_push(digby_txn *txn, digby__mnode *n)
         txn->ops = no;
         txn->cap_ops = ncap;
     }
+    return DIGBY_OK;
+}
+
+static int digby__ops_push(digby_txn *txn, digby__mnode *n)
+{
+    int rc = digby__ops_room(txn);
+    if (rc) return rc;
     txn->ops[txn->nops++] = n;
     return DIGBY_OK;
 }
@@ -173,6 +188,9 @@ static int digby__txn_write_mem(digby_txn *txn, digby_table *table, const void *
         return digby__log_escalate(txn);
     s = digby__txn_slot_add(txn, table, &rc);
     if (s < 0) return rc;
+    /* room in the transaction's list first: a node inserted and then not
+       listed would outlive an abort */
+    if ((rc = digby__ops_room(txn)) != DIGBY_OK) return rc;
     if (tomb || (flags & DIGBY_PUT_NOOVERWRITE)) {
         n = digby__mem_probe(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, txn->mem_upto,
                              prev, &x);
@@ -260,7 +278,18 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
     digby__log *l = &db->log;
     int rc, durable = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
     *need = 0;
-    if (txn->nops == 0) return DIGBY_OK;
+    if (txn->nops == 0) {
+        /* nothing to log; but a durable commit still makes the no-sync
+           commits before it durable (DIGBY_TXN_NO_SYNC's promise), as
+           digby_sync() does: the next append starts a new page, and
+           digby__log_durable syncs */
+        if (!durable) return DIGBY_OK;
+        digby__mutex_lock(&db->mu);
+        if (l->appended > l->synced) *need = l->appended;
+        digby__mutex_unlock(&db->mu);
+        if (*need) l->fresh_next = 1;
+        return DIGBY_OK;
+    }
     digby__mutex_lock(&db->mu);
     rc = l->sync_failed ? DIGBY_POISONED : DIGBY_OK;
     digby__mutex_unlock(&db->mu);
@@ -421,7 +450,7 @@ static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto,
 /* The txid of the next commit of the handle's own (a checkpoint or a part
    of one): past every commit, and in the other meta slot (txid % 2) than
    the last one, which must stay. */
-static uint64_t digby__checkpoint_txid(const digby_db *db)
+static uint64_t digby__checkpoint_txid(digby_db *db)
 {
     uint64_t txid = digby__newest_txid(db) + 1;
     if ((txid & 1) == (db->meta.txid & 1)) txid++;
@@ -573,7 +602,7 @@ static int digby__checkpoint_locked(digby_db *db, int keep_log)
 /* A logged transaction's txid, chosen so that the txid before it is free
    for the checkpoint an escalation needs and lands in the other meta slot
    than the last checkpoint's: the transaction keeps its id either way. */
-static uint64_t digby__log_txid(const digby_db *db)
+static uint64_t digby__log_txid(digby_db *db)
 {
     uint64_t t = digby__newest_txid(db) + 2;
     if (((t - 1) & 1) == (db->meta.txid & 1)) t++;

@@ -12,6 +12,15 @@
    db_equals compares a database with a model; model_write_after checks
    that a recovered database takes a write.
 
+   Log mode's no-sync commits (set nosync_pct, hist and hist_max): that
+   share of transactions begins with DIGBY_TXN_NO_SYNC, and hist keeps the
+   state before each no-sync commit since the last durable point (a
+   durable commit; the program resets nhist after digby_sync,
+   digby_checkpoint or a reopen).  A power cut may leave any of those
+   states (a no-sync commit lost whole, with every later one), and never
+   one older: model_match_hist.  No transaction begins no-sync while hist
+   is full.
+
    The including program sets the sizes and the mix first:
      MODEL_TREES        trees (at most 5): the global tree and named tables
      MODEL_KEYS         keys in the key space
@@ -141,6 +150,13 @@ struct wl {
     const char *stop_where;
     int ntxn_done, limit;
     uint64_t commits, aborts;
+    /* log mode's no-sync commits (0, NULL: none) */
+    int nosync_pct;          /* per 100 transactions, begun DIGBY_TXN_NO_SYNC */
+    int txn_nosync;          /* the open transaction is one */
+    mstate *hist;            /* the states a power cut may still leave */
+    int nhist, hist_max;
+    uint64_t nosync_commits;
+    int no_drop;             /* no table drops (log mode: each escalates) */
 };
 
 FV_UNUSED static size_t wbelow(wl *w, size_t n) { return (size_t)(splitmix(&w->rng) % n); }
@@ -170,7 +186,12 @@ FV_UNUSED static int present_key(wl *w, int tr)
 /* Begin a write transaction; 1 when the workload must stop. */
 FV_UNUSED static int w_begin(wl *w, uint64_t *txid)
 {
-    int rc = digby_txn_begin(w->db, 0, &w->txn);
+    unsigned fl = 0;
+    int rc;
+    if (w->nosync_pct && w->nhist < w->hist_max && wbelow(w, 100) < (size_t)w->nosync_pct)
+        fl = DIGBY_TXN_NO_SYNC;
+    w->txn_nosync = fl != 0;
+    rc = digby_txn_begin(w->db, fl, &w->txn);
     if (rc != DIGBY_OK) { w->txn = NULL; return wstop(w, rc, "txn_begin"); }
     *txid = digby_txn_id(w->txn);
     return 0;
@@ -195,7 +216,7 @@ FV_UNUSED static int w_ops(wl *w, uint64_t txid)
             w->cm.exists[tr] = 1;
             continue;
         }
-        if (tr && r < 2) {
+        if (tr && r < 2 && !w->no_drop) {
             rc = digby_table_drop(w->txn, tree_names[tr]);
             if (rc != DIGBY_OK) return wstop(w, rc, "table drop");
             w->cm.exists[tr] = 0;
@@ -286,6 +307,15 @@ FV_UNUSED static int w_end(wl *w)
         return wstop(w, rc, "commit");
     }
     w->in_commit = 0;
+    if (w->txn_nosync) {
+        /* not durable yet: the state before it may still be what a power
+           cut leaves */
+        w->hist[w->nhist++] = w->com;
+        w->nosync_commits++;
+    } else {
+        /* durable, and with it every commit before it */
+        w->nhist = 0;
+    }
     w->com = w->cm;
     w->have_inflight = 0;
     w->commits++;
@@ -395,6 +425,18 @@ out:
     if (c) digby_cursor_close(c);
     digby_txn_abort(txn);
     return ok;
+}
+
+/* The no-sync history: 1 + the index of the state in w->hist that db
+   shows (the newest first), or 0 when none. */
+FV_UNUSED static int model_match_hist(digby_db *db, const mkey *keys, const wl *w,
+                                      unsigned char *vb)
+{
+    char why[300];
+    int i;
+    for (i = w->nhist - 1; i >= 0; i--)
+        if (db_equals(db, keys, &w->hist[i], vb, why, sizeof why)) return i + 1;
+    return 0;
 }
 
 /* What model_write_after saw: each step's result (a step not reached stays

@@ -321,6 +321,197 @@ static void test_split_of_a_leaf_with_keys_out_of_order(void **state)
     digby_vfs_mem_destroy(e.vfs);
 }
 
+/* Log mode: commits made with DIGBY_TXN_NO_SYNC are durable at the next
+   durable commit (DIGBY_TXN_NO_SYNC's promise).  A durable commit that
+   changed nothing (only gets, or deletes of missing keys) returned at once
+   without the sync, so a power cut after it still lost the no-sync commits
+   before it (found by tests/torture/faults.c crash -g, 65536-byte pages).
+   The memory VFS's sync is counted here. */
+static int g_syncs;
+static int (*g_mem_sync)(digby_file *f);
+static int counting_sync(digby_file *f)
+{
+    g_syncs++;
+    return g_mem_sync(f);
+}
+
+static void test_empty_durable_commit_syncs_no_sync_commits(void **state)
+{
+    env e;
+    digby_vfs counted;
+    digby_txn *txn;
+    const void *val;
+    size_t vn;
+    int before;
+    (void)state;
+    env_init(&e, "x.db", 4096);
+    counted = *e.vfs;
+    g_mem_sync = counted.sync;
+    counted.sync = counting_sync;
+    e.o.vfs = &counted;
+    e.o.flags = DIGBY_OPEN_LOG;
+    env_start(&e);
+    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_NO_SYNC, &txn), DIGBY_OK);
+    assert_int_equal(digby_txn_put(txn, NULL, "a", 1, "1", 1, 0), DIGBY_OK);
+    before = g_syncs;
+    assert_int_equal(digby_txn_commit(txn), DIGBY_OK);
+    assert_int_equal(g_syncs, before); /* no-sync: no sync */
+    /* a durable commit with nothing in it: gets and a missing delete */
+    assert_int_equal(digby_txn_begin(e.db, 0, &txn), DIGBY_OK);
+    assert_int_equal(digby_txn_get(txn, NULL, "a", 1, &val, &vn, NULL), DIGBY_OK);
+    assert_int_equal(digby_txn_delete(txn, NULL, "b", 1), DIGBY_NOTFOUND);
+    assert_int_equal(digby_txn_commit(txn), DIGBY_OK);
+    assert_int_equal(g_syncs, before + 1); /* the no-sync commit is durable now */
+    /* and with nothing unsynced, an empty commit syncs nothing */
+    assert_int_equal(digby_txn_begin(e.db, 0, &txn), DIGBY_OK);
+    assert_int_equal(digby_txn_commit(txn), DIGBY_OK);
+    assert_int_equal(g_syncs, before + 1);
+    env_close(&e);
+}
+
+/* The bytes of file name on vfs (malloc'd; *n its length). */
+static uint8_t *file_bytes(digby_vfs *vfs, const char *name, size_t *n)
+{
+    digby_file *f;
+    uint64_t size;
+    size_t got;
+    uint8_t *p;
+    assert_int_equal(vfs->open(vfs, name, 0, &f), DIGBY_OK);
+    assert_int_equal(vfs->size(f, &size), DIGBY_OK);
+    p = (uint8_t *)malloc((size_t)size + 1);
+    assert_non_null(p);
+    assert_int_equal(vfs->read(f, 0, p, (size_t)size, &got), DIGBY_OK);
+    assert_int_equal(got, (size_t)size);
+    vfs->close(f);
+    *n = (size_t)size;
+    return p;
+}
+
+/* Log mode: after a crash that kept a later log page but not the last
+   rewrite of the page before it (writes reordered), that page's older
+   version ends without the start of the record that the later page goes
+   on with.  Replay skipped the orphan fragment and applied the commits
+   after it: a later no-sync commit without an earlier one (found by
+   tests/torture/faults.c crash -g, 512-byte pages, AES).  It must end
+   there. */
+static void test_replay_stops_at_an_orphan_fragment(void **state)
+{
+    env e;
+    digby_txn *txn;
+    digby_file *f;
+    uint8_t *s1, *s2;
+    size_t n1, n2, pg, ps = 512;
+    char k[16], v[40];
+    const void *val;
+    size_t vn;
+    int i, restored = 0;
+    (void)state;
+    env_init(&e, "x.db", (uint32_t)ps);
+    e.o.flags = DIGBY_OPEN_LOG;
+    env_start(&e);
+    assert_int_equal(digby_txn_begin(e.db, 0, &txn), DIGBY_OK);
+    assert_int_equal(digby_txn_put(txn, NULL, "a", 1, "1", 1, 0), DIGBY_OK);
+    assert_int_equal(digby_txn_commit(txn), DIGBY_OK); /* durable */
+    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_NO_SYNC, &txn), DIGBY_OK);
+    assert_int_equal(digby_txn_put(txn, NULL, "b", 1, "2", 1, 0), DIGBY_OK);
+    assert_int_equal(digby_txn_commit(txn), DIGBY_OK); /* a new page P: [b] */
+    s1 = file_bytes(e.vfs, "x.db", &n1);
+    /* C spans P's rest and the next page; D follows it */
+    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_NO_SYNC, &txn), DIGBY_OK);
+    memset(v, 'c', sizeof v);
+    for (i = 0; i < 12; i++) {
+        snprintf(k, sizeof k, "c%02d", i);
+        assert_int_equal(digby_txn_put(txn, NULL, k, strlen(k), v, sizeof v, 0), DIGBY_OK);
+    }
+    assert_int_equal(digby_txn_commit(txn), DIGBY_OK);
+    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_NO_SYNC, &txn), DIGBY_OK);
+    assert_int_equal(digby_txn_put(txn, NULL, "d", 1, "4", 1, 0), DIGBY_OK);
+    assert_int_equal(digby_txn_commit(txn), DIGBY_OK);
+    s2 = file_bytes(e.vfs, "x.db", &n2);
+    /* the crash image: s2 with every log page that s1 had already put
+       back to its s1 version (P before C's first fragment reached it) */
+    for (pg = 2; (pg + 1) * ps <= n1 && (pg + 1) * ps <= n2; pg++) {
+        if (s1[pg * ps] == 7 && s2[pg * ps] == 7 && memcmp(s1 + pg * ps, s2 + pg * ps, ps)) {
+            memcpy(s2 + pg * ps, s1 + pg * ps, ps);
+            restored++;
+        }
+    }
+    assert_int_equal(restored, 1);
+    assert_int_equal(digby_close(e.db), DIGBY_OK);
+    assert_int_equal(e.vfs->open(e.vfs, "x.db", 0, &f), DIGBY_OK);
+    assert_int_equal(f ? e.vfs->truncate(f, 0) : -1, DIGBY_OK);
+    assert_int_equal(e.vfs->write(f, 0, s2, n2), DIGBY_OK);
+    e.vfs->close(f);
+    free(s1);
+    free(s2);
+    env_start(&e);
+    assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
+    assert_int_equal(digby_txn_get(txn, NULL, "a", 1, &val, &vn, NULL), DIGBY_OK);
+    assert_int_equal(digby_txn_get(txn, NULL, "b", 1, &val, &vn, NULL), DIGBY_OK);
+    assert_int_equal(digby_txn_get(txn, NULL, "c00", 3, &val, &vn, NULL), DIGBY_NOTFOUND);
+    /* D came after C: lost with it, never applied without it */
+    assert_int_equal(digby_txn_get(txn, NULL, "d", 1, &val, &vn, NULL), DIGBY_NOTFOUND);
+    digby_txn_abort(txn);
+    env_close(&e);
+}
+
+/* Log mode: a put or delete made its memtable node, then failed to note
+   it in the transaction's list (growing the list: DIGBY_NOMEM).  Abort
+   then left the node live under the aborted transaction's txid, which the
+   next transaction reuses, so the aborted put became visible with the next
+   commit and reached the tree at the checkpoint (found by
+   tests/torture/faults.c oom -g).  Every allocation fails from the i-th
+   put of a transaction on, for each i: after the abort, no key of it may
+   show. */
+static void test_log_put_out_of_memory_leaves_no_entry(void **state)
+{
+    env e;
+    digby_txn *txn;
+    const void *val;
+    size_t vn;
+    char k[32];
+    int i, j, rc, failed = 0;
+    (void)state;
+    env_init(&e, "m.db", 4096);
+    e.o.flags = DIGBY_OPEN_LOG;
+    e.o.allocator.malloc_fn = oom_malloc;
+    e.o.allocator.realloc_fn = oom_realloc;
+    e.o.allocator.free_fn = oom_free;
+    oom_from = 0;
+    env_start(&e);
+    for (i = 0; i < 140; i++) {
+        assert_int_equal(digby_txn_begin(e.db, 0, &txn), DIGBY_OK);
+        rc = DIGBY_OK;
+        for (j = 0; j < 140 && rc == DIGBY_OK; j++) {
+            if (j == i) {
+                oom_calls = 0;
+                oom_from = 1;
+            }
+            snprintf(k, sizeof k, "t%03d-%03d", i, j);
+            rc = digby_txn_put(txn, NULL, k, strlen(k), "v", 1, 0);
+        }
+        oom_from = 0;
+        digby_txn_abort(txn);
+        if (rc == DIGBY_OK) continue;
+        assert_int_equal(rc, DIGBY_NOMEM);
+        failed++;
+        /* the next transaction takes the aborted one's txid */
+        assert_int_equal(digby_txn_begin(e.db, 0, &txn), DIGBY_OK);
+        assert_int_equal(digby_txn_put(txn, NULL, "z", 1, "z", 1, 0), DIGBY_OK);
+        assert_int_equal(digby_txn_commit(txn), DIGBY_OK);
+        assert_int_equal(digby_txn_begin(e.db, DIGBY_TXN_READONLY, &txn), DIGBY_OK);
+        for (j = 0; j < 140; j++) {
+            snprintf(k, sizeof k, "t%03d-%03d", i, j);
+            if (digby_txn_get(txn, NULL, k, strlen(k), &val, &vn, NULL) != DIGBY_NOTFOUND)
+                fail_msg("put %s of an aborted transaction (allocations failing from "
+                         "put %d) is visible", k, i);
+        }
+        digby_txn_abort(txn);
+    }
+    assert_true(failed > 0);
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +521,9 @@ int main(void)
         cmocka_unit_test(test_split_of_a_leaf_with_keys_out_of_order),
         cmocka_unit_test(test_open_out_of_memory_is_not_corruption),
         cmocka_unit_test(test_meta_slot_read_error_fails_open),
+        cmocka_unit_test(test_empty_durable_commit_syncs_no_sync_commits),
+        cmocka_unit_test(test_replay_stops_at_an_orphan_fragment),
+        cmocka_unit_test(test_log_put_out_of_memory_leaves_no_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

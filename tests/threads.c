@@ -21,6 +21,11 @@
    commits), the commit hook must run once per durable commit, and every
    key must be there, before and after a reopen.
 
+   test_log_writers_and_checkpoints (THREADS_LOG: tests/torture/tsan_log.c,
+   under ThreadSanitizer in make torture): three writers in log mode, no-sync
+   and durable commits, checkpoints and syncs, readers holding snapshots
+   across them.
+
    Files go to $DIGBY_TEST_DIR (default /tmp).  Each test runs digby_check
    clean before closing.  Threads never call cmocka: they record the first
    failure, and the main thread asserts after joining them. */
@@ -851,6 +856,166 @@ static void test_two_writers(void **state)
     unlink(path);
 }
 
+#ifdef THREADS_LOG
+/* ---- log mode: committing threads and readers across checkpoints ------------
+
+   (tests/torture/tsan_log.c, ThreadSanitizer only: make torture.)  Three
+   writer threads commit in log mode (DIGBY_OPEN_LOG, a 64 KiB memtable:
+   checkpoints come every few dozen commits), every second commit
+   DIGBY_TXN_NO_SYNC; each commit puts one new key "w<id>-<n>" and sets the
+   thread's counter "c<id>" = n + 1.  Writer 0 also calls digby_checkpoint
+   and writer 1 digby_sync now and then.  Two readers hold each snapshot
+   across several commits (and so across checkpoints): in it the "w" keys
+   number exactly c0 + c1 + c2, and reading the counters again at the end
+   gives what they gave at the start. */
+#define LOG_WRITERS 3
+#define LOG_PER_WRITER 400
+
+static uint64_t log_ctr(digby_txn *t, int id, int *rc)
+{
+    char k[8];
+    const void *v;
+    size_t vn;
+    uint64_t n = 0;
+    sprintf(k, "c%d", id);
+    *rc = digby_txn_get(t, NULL, k, strlen(k), &v, &vn, NULL);
+    if (*rc == DIGBY_OK && vn == 8) n = get64((const unsigned char *)v);
+    if (*rc == DIGBY_NOTFOUND) *rc = DIGBY_OK;
+    return n;
+}
+
+static void *log_writer(void *arg)
+{
+    thread_arg *a = (thread_arg *)arg;
+    shared *s = a->s;
+    long n, per = (long)(LOG_PER_WRITER * run_scale());
+    unsigned char val[300], cnt[8];
+    char k[32];
+    if (per < 40) per = 40;
+    for (n = 0; n < per && !stopped(s); n++) {
+        digby_txn *t = NULL;
+        sprintf(k, "w%d-%05ld", a->id, n);
+        memset(val, 'a' + a->id, sizeof val);
+        put64(cnt, (uint64_t)n + 1);
+        TRC(s, digby_txn_begin(s->db, n % 2 ? DIGBY_TXN_NO_SYNC : 0, &t), DIGBY_OK);
+        TRC(s, digby_txn_put(t, NULL, k, strlen(k), val, sizeof val, 0), DIGBY_OK);
+        sprintf(k, "c%d", a->id);
+        TRC(s, digby_txn_put(t, NULL, k, strlen(k), cnt, 8, 0), DIGBY_OK);
+        TRC(s, digby_txn_commit(t), DIGBY_OK);
+        if (a->id == 0 && n % 37 == 36) TRC(s, digby_checkpoint(s->db), DIGBY_OK);
+        if (a->id == 1 && n % 23 == 22) TRC(s, digby_sync(s->db), DIGBY_OK);
+        pthread_mutex_lock(&s->mu);
+        s->commits[a->id]++;
+        pthread_mutex_unlock(&s->mu);
+    }
+out:
+    return NULL;
+}
+
+static void *log_reader(void *arg)
+{
+    thread_arg *a = (thread_arg *)arg;
+    shared *s = a->s;
+    long iter = 0;
+    digby_txn *r = NULL;
+    digby_cursor *c = NULL;
+    while (!stopped(s)) {
+        uint64_t before[LOG_WRITERS], sum = 0, keys = 0;
+        int i, rc;
+        TRC(s, digby_txn_begin(s->db, DIGBY_TXN_READONLY, &r), DIGBY_OK);
+        for (i = 0; i < LOG_WRITERS; i++) {
+            before[i] = log_ctr(r, i, &rc);
+            TRC(s, rc, DIGBY_OK);
+            sum += before[i];
+        }
+        sleep_ms(2); /* commits and checkpoints go on meanwhile */
+        TRC(s, digby_cursor_open(r, NULL, &c), DIGBY_OK);
+        for (rc = digby_cursor_seek(c, "w", 1, DIGBY_SEEK_GE); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
+            const void *k, *v;
+            size_t kn, vn;
+            TRC(s, digby_cursor_get(c, &k, &kn, &v, &vn, NULL), DIGBY_OK);
+            if (kn == 0 || ((const char *)k)[0] != 'w') break;
+            TCHECK(s, vn == 300, "value of %u bytes", (unsigned)vn);
+            keys++;
+        }
+        TCHECK(s, rc == DIGBY_OK || rc == DIGBY_NOTFOUND, "scan: %s", rc_name(rc));
+        digby_cursor_close(c);
+        c = NULL;
+        TCHECK(s, keys == sum, "snapshot: %llu w keys, counters say %llu",
+               (unsigned long long)keys, (unsigned long long)sum);
+        for (i = 0; i < LOG_WRITERS; i++) {
+            uint64_t again = log_ctr(r, i, &rc);
+            TRC(s, rc, DIGBY_OK);
+            TCHECK(s, again == before[i], "counter c%d moved in a snapshot: %llu then %llu", i,
+                   (unsigned long long)before[i], (unsigned long long)again);
+        }
+        digby_txn_abort(r);
+        r = NULL;
+        iter++;
+    }
+out:
+    if (c) digby_cursor_close(c);
+    if (r) digby_txn_abort(r);
+    pthread_mutex_lock(&s->mu);
+    s->scans[a->id] = iter;
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static void test_log_writers_and_checkpoints(void **state)
+{
+    char path[512];
+    digby_db *db;
+    digby_options o;
+    digby_stats st;
+    shared s;
+    pthread_t wt[LOG_WRITERS], rt[2];
+    thread_arg wa[LOG_WRITERS], ra[2];
+    int i, rc;
+    uint64_t sum = 0;
+    (void)state;
+    make_path(path, sizeof(path), "logthreads");
+    unlink(path);
+    memset(&o, 0, sizeof o);
+    o.flags = DIGBY_OPEN_LOG;
+    o.memtable_bytes = (size_t)64 << 10;
+    ASSERT_OK(digby_open(path, &o, &db));
+    shared_init(&s, db);
+    for (i = 0; i < 2; i++) {
+        ra[i].s = &s;
+        ra[i].id = 4 + i;
+        assert_int_equal(pthread_create(&rt[i], NULL, log_reader, &ra[i]), 0);
+    }
+    for (i = 0; i < LOG_WRITERS; i++) {
+        wa[i].s = &s;
+        wa[i].id = i;
+        assert_int_equal(pthread_create(&wt[i], NULL, log_writer, &wa[i]), 0);
+    }
+    for (i = 0; i < LOG_WRITERS; i++) assert_int_equal(pthread_join(wt[i], NULL), 0);
+    set_stop(&s);
+    for (i = 0; i < 2; i++) assert_int_equal(pthread_join(rt[i], NULL), 0);
+    memset(&st, 0, sizeof st);
+    ASSERT_OK(digby_stat(db, &st));
+    print_message("log mode: %ld + %ld + %ld commits, %llu checkpoints; readers %ld + %ld "
+                  "snapshots\n", s.commits[0], s.commits[1], s.commits[2],
+                  (unsigned long long)st.checkpoints, s.scans[4], s.scans[5]);
+    shared_finish(&s);
+    assert_true(st.checkpoints >= 3);
+    for (i = 0; i < LOG_WRITERS; i++) {
+        digby_txn *r;
+        ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &r));
+        sum += log_ctr(r, i, &rc);
+        ASSERT_OK(rc);
+        digby_txn_abort(r);
+        assert_true(s.commits[i] >= 40);
+    }
+    assert_int_equal(sum, (uint64_t)(s.commits[0] + s.commits[1] + s.commits[2]));
+    check_passes(db);
+    ASSERT_OK(digby_close(db));
+    unlink(path);
+}
+#endif
+
 /* ======================================================================== */
 /* Group commit (log mode)                                                  */
 /* ======================================================================== */
@@ -1017,6 +1182,9 @@ int main(void)
         cmocka_unit_test(test_writer_waits),
         cmocka_unit_test(test_two_writers),
         cmocka_unit_test(test_group_commit),
+#ifdef THREADS_LOG
+        cmocka_unit_test(test_log_writers_and_checkpoints),
+#endif
     };
     PER_WRITER = (int)(PER_WRITER_FULL * run_scale());
     if (PER_WRITER < 20) PER_WRITER = 20;

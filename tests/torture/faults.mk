@@ -4,7 +4,8 @@
 # check's figure.  The sweeps are tests/torture/faults.c (see its header), on
 # the fault VFS and model of tests/fault_vfs.h and tests/crash_model.h.
 #
-#   make torture-faults  the full figures (12-25 minutes on 2 shared cores): rows
+#   make torture-faults  the full figures (12-25 minutes on 2 shared cores, and
+#                        about 10 more for log mode's rows): rows
 #                        in $(TORTURE_OUT)/faults.txt.  Every configuration:
 #                        page sizes 512, 4096, 65536; plain and AES-256-GCM;
 #                        lz4 off and on.  Where a row says "every n." it swept
@@ -49,6 +50,26 @@ $(FAULTS_SLICE): tests/torture/faults.c $(FAULTS_HDRS) digby.h | check-amalgamat
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) -O0 $(SANITIZE) $< -o $@ $(FAULTS_LIBS)
 
+# Log mode (-g, faults.c's header): the same sweeps with DIGBY_OPEN_LOG, a
+# 64 KiB memtable, no-sync commits, digby_sync, digby_checkpoint and
+# reopens with replay: log appends, checkpoints, escalations and replay
+# under every fault.  Strides chosen for time (each row says which).
+define FAULTS_LOG_JOBS
+$(FAULTS_BIN) crash -g -p 4096 -z -s 1 -t log_mode,W1000,4096_B,plain,lz4
+$(FAULTS_BIN) crash -g -p 4096 -s 1 -t log_mode,W1000,4096_B,plain,no_lz4
+$(FAULTS_BIN) crash -g -p 512 -e -z -s 2 -t log_mode,W1000,512_B,AES-256-GCM,lz4
+$(FAULTS_BIN) crash -g -p 512 -s 2 -t log_mode,W1000,512_B,plain,no_lz4
+$(FAULTS_BIN) crash -g -p 65536 -z -s 4 -t log_mode,W1000,65536_B,plain,lz4
+$(FAULTS_BIN) crash -g -p 65536 -e -s 8 -t log_mode,W1000,65536_B,AES-256-GCM,no_lz4
+$(FAULTS_BIN) io -g -p 4096 -z -s 1 -t log_mode,W1000,4096_B,plain,lz4
+$(FAULTS_BIN) io -g -p 512 -e -z -s 4 -t log_mode,W1000,512_B,AES-256-GCM,lz4
+$(FAULTS_BIN) io -g -p 65536 -s 10 -t log_mode,W1000,65536_B,plain,no_lz4
+$(FAULTS_BIN) sys -g -p 4096 -z -s 1 -t log_mode,W1000,4096_B,plain,lz4
+$(FAULTS_BIN) sys -g -p 512 -e -s 3 -t log_mode,W1000,512_B,AES-256-GCM,no_lz4
+$(FAULTS_ASAN) oom -g -p 4096 -z -n 100 -s 1 -t log_mode,W1000,4096_B,plain,lz4,ASan+LSan
+$(FAULTS_ASAN) oom -g -p 512 -e -n 40 -s 1 -t log_mode,W1000,512_B,AES-256-GCM,no_lz4,ASan+LSan
+endef
+
 # One job per line: binary, mode, configuration, sweep.  -t labels the row.
 define FAULTS_JOBS
 $(FAULTS_BIN) crash -p 4096 -z -s 1 -t W1000,4096_B,plain,lz4
@@ -71,6 +92,7 @@ $(FAULTS_BIN) sys -p 512 -e -s 5 -t W1000,512_B,AES-256-GCM,no_lz4
 $(FAULTS_ASAN) oom -p 4096 -z -n 100 -s 1 -t W1000,4096_B,plain,lz4,ASan+LSan
 $(FAULTS_ASAN) oom -p 512 -e -n 40 -s 1 -t W1000,512_B,AES-256-GCM,no_lz4,ASan+LSan
 $(FAULTS_ASAN) oom -p 65536 -n 30 -s 1 -t W1000,65536_B,plain,no_lz4,ASan+LSan
+$(FAULTS_LOG_JOBS)
 endef
 export FAULTS_JOBS
 

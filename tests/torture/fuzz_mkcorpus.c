@@ -20,7 +20,13 @@
    corpus/open/seed-*-map, -mapgrow: plain seeds again with mode bit 4
    (through a file and a memory map).
    corpus/open/seed-plainenc-*: decrypted images of encrypted files made
-   from fuzz_open.c's template (mode bit 3: the target seals them again). */
+   from fuzz_open.c's template (mode bit 3: the target seals them again).
+   corpus/open/seed-log-*: files with a live write-ahead log (log mode,
+   FORMAT.md section 11): the image taken before digby_close, so the meta
+   page names a log head and the log pages hold commit records (durable
+   and no-sync, across several pages, some tables, deletes, a checkpoint
+   before them); opened read-only, read-write and read-write in log mode
+   (mode bit 5), so replay decodes mutated log pages. */
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
 #include "det_entropy.h"
@@ -337,6 +343,89 @@ static void make_plaintext_encrypted(const char *dir, uint32_t ps)
     digby_vfs_mem_destroy(vfs);
 }
 
+/* A file with a live log (see the header): page size ps, encrypted if
+   asked. */
+static void make_log_seed(const char *dir, uint32_t ps, int encrypted)
+{
+    digby_vfs *vfs;
+    digby_db *db;
+    digby_txn *txn;
+    digby_table *t;
+    digby_options o;
+    uint64_t es = 0x106106;
+    uint8_t val[200], *img;
+    char key[32], name[64];
+    size_t n;
+    int i, c;
+    OK(digby_vfs_mem_create(NULL, &vfs));
+    memset(&o, 0, sizeof o);
+    o.vfs = vfs;
+    o.page_size = ps;
+    o.flags = DIGBY_OPEN_LOG;
+    o.memtable_bytes = (size_t)64 << 10;
+    if (encrypted) { o.key = fuzz_key; o.key_bytes = sizeof fuzz_key; }
+    o.entropy = det_entropy;
+    o.entropy_ctx = &es;
+    OK(digby_open("g", &o, &db));
+    for (i = 0; i < (int)sizeof val; i++) val[i] = (uint8_t)(i * 11 + 3);
+    /* the tables exist before the log's commits (creating one escalates) */
+    begin_with_table(db, &txn, "alpha", &t);
+    OK(digby_txn_put(txn, t, "a0", 2, val, 20, 0));
+    OK(digby_txn_commit(txn));
+    OK(digby_checkpoint(db));
+    for (c = 0; c < 12; c++) {
+        OK(digby_txn_begin(db, c % 3 ? DIGBY_TXN_NO_SYNC : 0, &txn));
+        OK(digby_table_open(txn, "alpha", 0, &t));
+        for (i = 0; i < 6 + c; i++) {
+            snprintf(key, sizeof key, "k%02d-%03d", c, i * 5);
+            OK(digby_txn_put(txn, i % 2 ? t : NULL, key, strlen(key), val + c, (size_t)(i * 7 % 60), 0));
+        }
+        if (c > 2) {
+            snprintf(key, sizeof key, "k%02d-%03d", c - 2, 0);
+            OK(digby_txn_delete(txn, NULL, key, strlen(key)));
+        }
+        OK(digby_txn_commit(txn));
+    }
+    img = img_of_path(vfs, "g", &n); /* before close: the log is live */
+    OK(digby_close(db));
+    digby_vfs_mem_destroy(vfs);
+    /* the log grows the file by zero pages ahead of its writes: drop them
+       (fuzz_open's inputs are at most 33,000 bytes), and the trimmed
+       image must still open with its log and check clean */
+    while (n >= ps) {
+        size_t j;
+        for (j = 0; j < ps && img[n - ps + j] == 0; j++) {}
+        if (j < ps) break;
+        n -= ps;
+    }
+    {
+        digby_file *f;
+        digby_stats st;
+        OK(digby_vfs_mem_create(NULL, &vfs));
+        OK(vfs->open(vfs, "g", DIGBY_VFS_CREATE, &f));
+        OK(vfs->write(f, 0, img, n));
+        vfs->close(f);
+        o.vfs = vfs;
+        o.flags = DIGBY_OPEN_READONLY;
+        OK(digby_open("g", &o, &db));
+        OK(digby_stat(db, &st));
+        if (st.replay_commits != 12) {
+            fprintf(stderr, "seed-log-p%u: %llu commits replayed, not 12\n", (unsigned)ps,
+                    (unsigned long long)st.replay_commits);
+            exit(1);
+        }
+        check_close(db);
+    }
+    snprintf(name, sizeof name, "seed-log-p%u%s", (unsigned)ps, encrypted ? "-enc" : "");
+    write_ro_rw(dir, name, (uint8_t)(encrypted ? 1 : 0), img, n);
+    snprintf(name, sizeof name, "seed-log-p%u%s-logmode", (unsigned)ps, encrypted ? "-enc" : "");
+    write_file(dir, name, (uint8_t)(32 | 2 | (encrypted ? 1 : 0)), img, n);
+    printf("%s/seed-log-p%u%s: %lu bytes\n", dir, (unsigned)ps, encrypted ? "-enc" : "",
+           (unsigned long)n);
+    free(img);
+    digby_vfs_mem_destroy(vfs);
+}
+
 int main(int argc, char **argv)
 {
     size_t i, j;
@@ -349,6 +438,10 @@ int main(int argc, char **argv)
     make_plaintext_encrypted(argv[1], 512);
     make_plaintext_encrypted(argv[1], 1024);
     make_plaintext_encrypted(argv[1], 4096);
+    make_log_seed(argv[1], 512, 0);
+    make_log_seed(argv[1], 1024, 0);
+    make_log_seed(argv[1], 2048, 0);
+    make_log_seed(argv[1], 512, 1);
     /* op sequences: the first byte is the configuration of fuzz_ops.c;
        ops-08 .. ops-11 also set bit 5 (a real file, memory-mapped) */
     for (i = 0; i < 12; i++) {

@@ -19,7 +19,12 @@
                  pages are read in place from a map of the file (a plain
                  file in a build that can map; encrypted ones and builds
                  without mmap read through the cache).  With bit 2 the map
-                 reserves no more than the file, so a write outgrows it.
+                 reserves no more than the file, so a write outgrows it;
+     mode bit 5: log mode (DIGBY_OPEN_LOG, the smallest memtable): the
+                 writes of bit 1 go to the write-ahead log and the memtable,
+                 and close checkpoints.  (Whatever the bit, an image whose
+                 meta page names a live log replays it at open: the seeds
+                 seed-log-* hold one, FORMAT.md section 11.)
    Else the image goes into the in-memory VFS.  The target opens it, lists the
    tables, scans the global tree and every table forward and backward,
    gets every key it saw, runs digby_check, and (bit 1) writes.
@@ -349,7 +354,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&o, 0, sizeof o);
     o.vfs = vfs; /* NULL: the POSIX VFS */
     o.flags = DIGBY_OPEN_NO_CREATE | ((mode & 2) ? 0 : DIGBY_OPEN_READONLY) |
-              ((mode & 16) ? DIGBY_OPEN_MMAP : 0);
+              ((mode & 16) ? DIGBY_OPEN_MMAP : 0) | ((mode & 32) ? DIGBY_OPEN_LOG : 0);
+    if (mode & 32) o.memtable_bytes = (size_t)64 << 10;
     o.cache_bytes = (mode & 4) ? 1 : 0;
     if ((mode & 20) == 20) o.map_bytes = 1; /* as large as the file: a write outgrows it */
     if (mode & 1) {

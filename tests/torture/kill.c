@@ -1,7 +1,7 @@
 /* tests/torture/kill.c -- real process kills: SIGKILL a writer at random
    moments and hold digby to every commit it acknowledged.
 
-   usage: kill [-n KILLS] [-d DIR] [-s SEED] [-m MAX_US] [-p PAGE] [-e] [-o FILE] [-x]
+   usage: kill [-n KILLS] [-d DIR] [-s SEED] [-m MAX_US] [-p PAGE] [-e] [-g] [-o FILE] [-x]
      -n KILLS   rounds (default 1000)
      -d DIR     directory for the database file (default /tmp)
      -s SEED    seed of the kill delays (default 1)
@@ -9,6 +9,12 @@
                 the writer's start (default 30000)
      -p PAGE    page size of the file (default 4096)
      -e         encrypted (AES-256-GCM, raw key)
+     -g         log mode (DIGBY_OPEN_LOG, 64 KiB memtable): commits append
+                to the write-ahead log, the overflow value of every 7th
+                commit escalates (a checkpoint), the memtable bound makes
+                more, and each round's open replays the log the killed
+                writer left; every 2nd commit is DIGBY_TXN_NO_SYNC, which a
+                kill -9 (no OS crash) must not lose either
      -o FILE    append the figure row to FILE
      -x         self-test: the writer acknowledges each commit *before*
                 digby_txn_commit returns; the test must then fail
@@ -50,6 +56,7 @@
 
 static char path[1024];
 static int ack_early;
+static int log_mode;
 static digby_options opts;
 static const uint8_t raw_key[32] = { 'k', 'i', 'l', 'l' };
 
@@ -113,7 +120,7 @@ static void writer(int fd)
     if (rc) { fprintf(stderr, "kill: writer: read last: %s\n", digby_strerror(rc)); _exit(3); }
     for (;;) {
         c++;
-        rc = digby_txn_begin(db, 0, &txn);
+        rc = digby_txn_begin(db, log_mode && c % 2 == 0 ? DIGBY_TXN_NO_SYNC : 0, &txn);
         if (rc == DIGBY_OK) rc = digby_table_open(txn, "t", DIGBY_TABLE_CREATE, &t);
         if (rc == DIGBY_OK) {
             size_t n = value_len(c);
@@ -239,7 +246,7 @@ int main(int argc, char **argv)
     int opt;
     char a[4][32], line[400];
     rng_state = 1;
-    while ((opt = getopt(argc, argv, "n:d:s:m:p:eo:x")) != -1) {
+    while ((opt = getopt(argc, argv, "n:d:s:m:p:ego:x")) != -1) {
         switch (opt) {
         case 'n': kills = (unsigned)atoi(optarg); break;
         case 'd': dir = optarg; break;
@@ -247,6 +254,11 @@ int main(int argc, char **argv)
         case 'm': max_us = (unsigned)atoi(optarg); break;
         case 'p': opts.page_size = (uint32_t)atoi(optarg); break;
         case 'e': opts.key = raw_key; opts.key_bytes = sizeof raw_key; break;
+        case 'g':
+            log_mode = 1;
+            opts.flags |= DIGBY_OPEN_LOG;
+            opts.memtable_bytes = (size_t)64 << 10;
+            break;
         case 'o': figfile = optarg; break;
         case 'x': ack_early = 1; break;
         default:
@@ -295,8 +307,9 @@ int main(int argc, char **argv)
     fmt(a[2], 32, landed_unacked);
     fmt(a[3], 32, (uint64_t)fails);
     snprintf(line, sizeof line,
-             "| kill -9 of a writer acknowledging commits, %u-byte pages, %s%s | %s kills | %s commits acknowledged | %s unacknowledged commits found | %s violations |",
+             "| kill -9 of a writer acknowledging commits, %u-byte pages, %s%s%s | %s kills | %s commits acknowledged | %s unacknowledged commits found | %s violations |",
              opts.page_size ? opts.page_size : 4096, opts.key ? "encrypted" : "plain",
+             log_mode ? ", log mode (every 2nd commit no-sync; replay at each open)" : "",
              ack_early ? " (SELF-TEST: acks before commit)" : "", a[0], a[1], a[2], a[3]);
     printf("%s\n", line);
     printf("kill: %.1f s, last commit %llu\n",
