@@ -281,6 +281,7 @@ typedef struct digby__log {
     uint64_t group_syncs;   /* syncs made for durable commits (digby_stats) */
     uint64_t spilled;       /* leaves checkpoints wrote early (digby_stats) */
     uint64_t checkpoint_parts; /* parts committed before a checkpoint's last */
+    int checkpoint_parts_synced; /* this checkpoint synced the log before a part */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;

@@ -22,6 +22,7 @@
    either mode and in builds that predate the log). */
 
 static uint64_t digby__now_ns(void);
+static int digby__log_sync_locked(digby_db *db);
 
 /* The newest commit a writer must build on: the newest appended to the
    log, which readers may not see yet (its sync under way), or the newest
@@ -475,9 +476,20 @@ static int digby__checkpoint_parts(digby_db *db, digby__mem *m, uint64_t upto, i
 {
     digby__ckpt_pos pos = {0, NULL, 0};
     int rc = DIGBY_OK;
+    db->log.checkpoint_parts_synced = 0;
     while (rc == DIGBY_OK) {
         rc = digby__checkpoint_merge(*c, m, upto, &pos, partial);
         if (rc || pos.done) break;
+        /* a part leaves the log head where it was, so the records it
+           merged must be durable before its meta page can be: a crash
+           that kept the part and lost a log page of no-sync commits would
+           leave those commits half applied (the crash sweep's torn and
+           garbage states) */
+        if (!db->log.checkpoint_parts_synced) {
+            rc = digby__log_sync_locked(db);
+            if (rc) break;
+            db->log.checkpoint_parts_synced = 1;
+        }
         (*c)->mod++;
         db->log.spilled += (*c)->spilled;
         db->log.checkpoint_parts++;
@@ -529,7 +541,10 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     rc = digby__txn_internal(db, txid ? txid : digby__checkpoint_txid(db), &c);
     if (rc) { digby__mem_free(fresh); return rc; }
     if (m && m->committed) {
-        rc = digby__checkpoint_parts(db, m, upto, txid == 0, &c);
+        /* in parts only when commits sync: a part needs the log synced
+           before it (digby__checkpoint_parts) */
+        rc = digby__checkpoint_parts(db, m, upto, txid == 0 && !(db->flags & DIGBY_OPEN_NO_SYNC),
+                                     &c);
         if (rc) { digby__mem_free(fresh); return rc; }
     }
     /* the log: every page before the new head is freed */
@@ -718,34 +733,41 @@ static void digby__log_release(digby_db *db)
     l->rec = NULL;
 }
 
-DIGBY_API int digby_sync(digby_db *db)
+/* Make every record appended so far durable (db->wmu held): one sync
+   when some are not, after which the next append starts a new page (it
+   must never rewrite one this sync made durable: digby__log_append).
+   Publishes them to readers.  A failed sync poisons the handle. */
+static int digby__log_sync_locked(digby_db *db)
 {
-    digby__log *l;
+    digby__log *l = &db->log;
     uint64_t target;
     int rc = DIGBY_OK;
-    if (!db) return DIGBY_INVALID;
-    if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_OK;
-    l = &db->log;
-    /* the writer lock: the next commit must start a new page, never
-       rewrite one this sync made durable (digby__log_append) */
-    digby__mutex_lock(&db->wmu);
     digby__mutex_lock(&db->mu);
     if (db->poisoned || l->sync_failed) rc = DIGBY_POISONED;
     target = l->appended;
     if (target <= l->synced) target = 0;
     digby__mutex_unlock(&db->mu);
-    if (rc == DIGBY_OK && target) {
-        rc = db->vfs->sync(db->file);
-        digby__mutex_lock(&db->mu);
-        if (rc) l->sync_failed = 1;
-        else {
-            if (target > l->synced) l->synced = target;
-            if (target > db->last_txid) db->last_txid = target;
-        }
-        digby__mutex_unlock(&db->mu);
-        if (rc) db->poisoned = 1;
-        else l->fresh_next = 1;
+    if (rc || !target) return rc;
+    rc = db->vfs->sync(db->file);
+    digby__mutex_lock(&db->mu);
+    if (rc) l->sync_failed = 1;
+    else {
+        if (target > l->synced) l->synced = target;
+        if (target > db->last_txid) db->last_txid = target;
     }
+    digby__mutex_unlock(&db->mu);
+    if (rc) db->poisoned = 1;
+    else l->fresh_next = 1;
+    return rc;
+}
+
+DIGBY_API int digby_sync(digby_db *db)
+{
+    int rc;
+    if (!db) return DIGBY_INVALID;
+    if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_OK;
+    digby__mutex_lock(&db->wmu);
+    rc = digby__log_sync_locked(db);
     digby__mutex_unlock(&db->wmu);
     return rc;
 }
