@@ -152,6 +152,8 @@ endef
 # (defined before the rule: make expands a rule's prerequisites as it reads it)
 NOLZ4_SRC  = tests/nolz4/main.c tests/nolz4/writer.c
 NOLZ4_BINS = $(if $(filter large_items,$(TESTS)),build/tests/nolz4 build/tests-asan/nolz4)
+NOLOG_SRC  = tests/nolog/main.c tests/nolog/writer.c
+NOLOG_BINS = $(if $(filter api_lifecycle,$(TESTS)),build/tests/nolog)
 
 # (the OpenSSL backend's programs: below)
 OPENSSL_TESTS = $(filter crypto crash model,$(TESTS))
@@ -163,9 +165,9 @@ LOG_API_TESTS = $(filter api_kv api_cursor api_tables api_errors api_lifecycle a
                          large_items,$(TESTS))
 LOG_BINS      = $(LOG_API_TESTS:%=build/tests-log/%)
 
-test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(OPENSSL_BINS) \
-      $(LOG_BINS) cli-test
-	$(call run-tests,$(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(OPENSSL_BINS) $(LOG_BINS),$(DIGBY_TEST_SCALE))
+test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(NOLOG_BINS) \
+      $(OPENSSL_BINS) $(LOG_BINS) cli-test
+	$(call run-tests,$(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(NOLOG_BINS) $(OPENSSL_BINS) $(LOG_BINS),$(DIGBY_TEST_SCALE))
 	$(if $(filter crash,$(TESTS)),$(call doc-errors,$(TEST_DIR)/seen))
 	@$(if $(strip $(TEST_SLICES)),$(MAKE) --no-print-directory $(TEST_SLICES))
 
@@ -191,6 +193,15 @@ build/tests/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h tests/sha256_vectors.h digby
 build/tests-asan/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h tests/sha256_vectors.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) -Wno-unused-function $(SANITIZE) $(NOLZ4_SRC) -o $@ $(TEST_LIBS)
+
+# tests/nolog/: a DIGBY_NO_LOG build (main.c) refuses log mode and files
+# with a live log, and opens the files a log-mode handle closed, which the
+# full build (writer.c) writes; both DIGBY_STATIC, in one program.  make
+# test runs it with api_lifecycle (plain only: ASan is left to the full
+# builds, for make test's budget).
+build/tests/nolog: $(NOLOG_SRC) tests/nolog/nolog.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) -Wno-unused-function $(NOLOG_SRC) -o $@ $(TEST_LIBS)
 
 # The second crypto backend, OpenSSL 3's libcrypto (DIGBY_CRYPTO_OPENSSL,
 # linked with -lcrypto and no mbedTLS): tests/crypto.c, crash.c and model.c

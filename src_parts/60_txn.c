@@ -80,6 +80,7 @@ static int digby__txn_scratch(digby_db *db, digby_txn *txn)
     return DIGBY_OK;
 }
 
+#if DIGBY__HAVE_MEMTABLE
 /* A checkpoint's read-write transaction with the given txid, begun by a
    caller that holds db->wmu (which it keeps when this one ends). */
 static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
@@ -105,6 +106,7 @@ static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
     *out = txn;
     return DIGBY_OK;
 }
+#endif
 
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
 {

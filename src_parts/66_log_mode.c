@@ -21,6 +21,8 @@
    digby_close() (which leaves no log at all, so a clean file opens in
    either mode and in builds that predate the log). */
 
+#if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
+
 static uint64_t digby__now_ns(void);
 static uint64_t digby__log_txid(const digby_db *db);
 static int digby__log_buffers(digby_db *db);
@@ -549,3 +551,5 @@ DIGBY_API int digby_checkpoint(digby_db *db)
     digby__mutex_unlock(&db->wmu);
     return rc;
 }
+
+#endif /* DIGBY__HAVE_MEMTABLE */
