@@ -91,6 +91,25 @@ static int digby__merged_get(digby_txn *txn, digby_table *table, digby__tree *t,
     return digby__btree_get(txn, t, key, key_bytes, val, vlen, version);
 }
 
+/* Whether key is there as txn sees it: DIGBY_OK, DIGBY_NOTFOUND (a
+   tombstone or nothing), or a read's error.  Reads no value (a delete of
+   a compressed value in a build without lz4, or of a large one, must not
+   read it). */
+static int digby__merged_has(digby_txn *txn, digby_table *table, digby__tree *t,
+                             const void *key, size_t key_bytes)
+{
+    digby__frame *pin;
+    digby__cell c;
+    int rc, s = digby__txn_slot(txn, table);
+    if (s >= 0 && key_bytes <= txn->db->max_key) {
+        digby__mnode *n = digby__mem_get(txn->mem, (uint32_t)s, key, key_bytes, txn->mem_upto);
+        if (n) return (n->flags & DIGBY__MN_TOMB) ? DIGBY_NOTFOUND : DIGBY_OK;
+    }
+    rc = digby__btree_find(txn, t, key, key_bytes, &c, &pin);
+    if (rc == DIGBY_OK) digby__page_unpin(txn->db, pin);
+    return rc;
+}
+
 /* How the memtable changes the entry count of tree t (slot s): +1 for a
    key it holds a value of that the tree lacks, -1 for a tombstone of a key
    the tree has.  Costs a tree lookup per memtable key of the table. */
@@ -101,9 +120,10 @@ static int digby__mem_delta(digby_txn *txn, int s, digby__tree *t, int64_t *delt
     if (s < 0) return DIGBY_OK;
     for (x = digby__mem_end(txn->mem, (uint32_t)s, 1, txn->mem_upto); x;
          x = digby__mem_step(txn->mem, x, 1, txn->mem_upto)) {
-        const void *v;
-        size_t vl;
-        int rc = digby__btree_get(txn, t, digby__mn_key(x), x->klen, &v, &vl, NULL);
+        digby__frame *pin;
+        digby__cell c;
+        int rc = digby__btree_find(txn, t, digby__mn_key(x), x->klen, &c, &pin);
+        if (rc == DIGBY_OK) digby__page_unpin(txn->db, pin);
         if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) return rc;
         if (rc == DIGBY_NOTFOUND && !(x->flags & DIGBY__MN_TOMB)) (*delta)++;
         if (rc == DIGBY_OK && (x->flags & DIGBY__MN_TOMB)) (*delta)--;
@@ -151,10 +171,8 @@ static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *ke
     s = digby__txn_slot_add(txn, table, &rc);
     if (s < 0) return rc;
     if (flags & DIGBY_PUT_NOOVERWRITE) {
-        const void *v;
-        size_t vl;
-        rc = digby__merged_get(txn, table, table ? &table->tree : &txn->meta.main, key,
-                               key_bytes, &v, &vl, NULL);
+        rc = digby__merged_has(txn, table, table ? &table->tree : &txn->meta.main, key,
+                               key_bytes);
         if (rc == DIGBY_OK) return DIGBY_EXISTS;
         if (rc != DIGBY_NOTFOUND) return rc;
     }
@@ -170,14 +188,11 @@ static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void 
                                  size_t key_bytes, int *done)
 {
     digby__mnode *n;
-    const void *v;
-    size_t vl;
     int rc, s, fresh;
     *done = 0;
     if (!txn->logged) return DIGBY_OK;
     if (key_bytes > txn->db->max_key) return digby__log_escalate(txn);
-    rc = digby__merged_get(txn, table, table ? &table->tree : &txn->meta.main, key, key_bytes,
-                           &v, &vl, NULL);
+    rc = digby__merged_has(txn, table, table ? &table->tree : &txn->meta.main, key, key_bytes);
     if (rc) return rc;
     s = digby__txn_slot_add(txn, table, &rc);
     if (s < 0) return rc;
