@@ -5,7 +5,8 @@
 #   make test             check digby.h is fresh, compile checks, every tests/*.c
 #                         plain (-O1 -g; memory-mapped reads) and under
 #                         ASan+UBSan (DIGBY_NO_MMAP: reads through the cache);
-#                         also the doc_errors check, the tool's
+#                         also the API suite in log mode (DIGBY_LOG_DEFAULT),
+#                         the doc_errors check, the tool's
 #                         tests and make install-check (see "install" below)
 #   make test TESTS="model crash"   only these tests (names without .c)
 #   make torture          the torture suite (issue #5, tests/TORTURE.md): the
@@ -156,16 +157,36 @@ endef
 # (defined before the rule: make expands a rule's prerequisites as it reads it)
 NOLZ4_SRC  = tests/nolz4/main.c tests/nolz4/writer.c
 NOLZ4_BINS = $(if $(filter large_items,$(TESTS)),build/tests/nolz4 build/tests-asan/nolz4)
+NOLOG_SRC  = tests/nolog/main.c tests/nolog/writer.c
+NOLOG_BINS = $(if $(filter api_lifecycle,$(TESTS)),build/tests/nolog)
 
 # (the OpenSSL backend's programs: below)
 OPENSSL_TESTS = $(filter crypto crash model,$(TESTS))
 OPENSSL_BINS  = $(OPENSSL_TESTS:%=build/tests/openssl-%) $(OPENSSL_TESTS:%=build/tests-asan/openssl-%) \
                 $(if $(filter crypto,$(TESTS)),build/tests/openssl build/tests-asan/openssl)
 
-test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(OPENSSL_BINS) cli-test
-	$(call run-tests,$(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(OPENSSL_BINS),$(DIGBY_TEST_SCALE))
+# (log mode's API suite: below)
+LOG_API_TESTS = $(filter api_kv api_cursor api_tables api_errors api_lifecycle api_pages \
+                         large_items,$(TESTS))
+LOG_BINS      = $(LOG_API_TESTS:%=build/tests-log/%)
+
+test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(NOLOG_BINS) \
+      $(OPENSSL_BINS) $(LOG_BINS) cli-test
+	$(call run-tests,$(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(NOLOG_BINS) $(OPENSSL_BINS) $(LOG_BINS),$(DIGBY_TEST_SCALE))
 	$(if $(filter crash,$(TESTS)),$(call doc-errors,$(TEST_DIR)/seen))
 	@$(if $(strip $(TEST_SLICES)),$(MAKE) --no-print-directory $(TEST_SLICES))
+
+# Log mode (issue #11): the black-box API suite (LOG_API_TESTS above)
+# again with DIGBY_LOG_DEFAULT, so that every digby_open without a mode
+# flag opens in log mode; the tests check log mode's behaviour where it
+# differs (harness.h's TEST_LOG_MODE).  Built with clang -O0, which
+# compiles fastest, and without ASan, for make test's budget (measured:
+# 9-11 s to build, 4-11 s to run on two cores shared with other jobs;
+# ASan+UBSan took 25 s to build and 21 s to run); the model and crash tests have log-mode programs of their own,
+# under ASan too (model_log.c, crash_log.c).
+build/tests-log/%: tests/%.c $(TEST_HDRS) digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CLANG) $(TEST_FLAGS) -O0 -DDIGBY_LOG_DEFAULT $< -o $@ $(TEST_LIBS)
 
 # tests/nolz4/: a DIGBY_NO_LZ4 + DIGBY_NO_CRYPTO build (main.c) reads a file
 # that the full build (writer.c) writes, in one program: both are
@@ -177,6 +198,15 @@ build/tests/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h tests/sha256_vectors.h digby
 build/tests-asan/nolz4: $(NOLZ4_SRC) tests/nolz4/nolz4.h tests/sha256_vectors.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) -Wno-unused-function $(SANITIZE) $(NOLZ4_SRC) -o $@ $(TEST_LIBS)
+
+# tests/nolog/: a DIGBY_NO_LOG build (main.c) refuses log mode and files
+# with a live log, and opens the files a log-mode handle closed, which the
+# full build (writer.c) writes; both DIGBY_STATIC, in one program.  make
+# test runs it with api_lifecycle (plain only: ASan is left to the full
+# builds, for make test's budget).
+build/tests/nolog: $(NOLOG_SRC) tests/nolog/nolog.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) -Wno-unused-function $(NOLOG_SRC) -o $@ $(TEST_LIBS)
 
 # The second crypto backend, OpenSSL 3's libcrypto (DIGBY_CRYPTO_OPENSSL,
 # linked with -lcrypto and no mbedTLS): tests/crypto.c, crash.c and model.c

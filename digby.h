@@ -68,6 +68,8 @@
                            walked together, newest first.
      66_log_mode.c         Log mode: writes to the memtable, commit by log
                            append, checkpoints, escalation.
+     67_no_log.c           Without log mode (DIGBY_NO_LOG): what the rest of
+                           the library calls of it.
      70_db.c               Opening and closing a database; the auto-commit
                            helpers.
      72_encryption_keys.c  Encryption keys: crypto state, passphrase changes,
@@ -143,6 +145,16 @@ extern "C" {
    |                      | compressed items read as DIGBY_NOFEATURE   |          |       |
    | DIGBY_NO_CRYPTO      | no mbedTLS: no encryption; encrypted files | off      | impl  |
    |                      | and keys are refused with DIGBY_NOFEATURE  |          |       |
+   | DIGBY_NO_LOG         | leave out log mode (the write-ahead log,   | off      | impl  |
+   |                      | memtable, merged cursors, checkpoints;     |          |       |
+   |                      | about 9.5 KB of Cortex-M4 code): every     |          |       |
+   |                      | open is copy-on-write; DIGBY_OPEN_LOG, and |          |       |
+   |                      | a file whose meta page names a live log    |          |       |
+   |                      | (a log-mode handle that did not close),    |          |       |
+   |                      | are DIGBY_NOFEATURE.  For bare metal;      |          |       |
+   |                      | DIGBY_NO_POSIX alone keeps the code        |          |       |
+   | DIGBY_LOG_DEFAULT    | log mode when the options ask for neither  | off      | impl  |
+   |                      | DIGBY_OPEN_LOG nor DIGBY_OPEN_NO_LOG       |          |       |
    | DIGBY_CRYPTO_OPENSSL | OpenSSL 3's libcrypto (-lcrypto) instead   | off      | impl  |
    |                      | of mbedTLS for every primitive: AES-GCM,   | (mbedTLS)|       |
    |                      | key wrap, PBKDF2, HMAC, SHA-256, random    |          |       |
@@ -668,9 +680,9 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher);
 DIGBY_API const char *digby_strerror(int rc);
 
 /* The library version ("0.2.0") and the features compiled in, as a static
-   string such as "digby 0.2.0 threads posix mmap lz4 xxhash32 aes-gcm"
+   string such as "digby 0.2.0 threads posix mmap log lz4 xxhash32 aes-gcm"
    ("mmap": this build reads files through a memory map unless
-   DIGBY_OPEN_NO_MMAP). */
+   DIGBY_OPEN_NO_MMAP; "log": log mode, DIGBY_OPEN_LOG, is compiled in). */
 DIGBY_API const char *digby_version(void);
 
 /* Free memory returned by digby_get() (through the db's allocator). */
@@ -2044,6 +2056,31 @@ typedef struct digby__pending {
 
 /* ---- The memtable (48_memtable.c) and the log (47_log.c) ----------------- */
 
+/* Whether log mode (the log, the memtable, merged cursors and
+   checkpoints: 45_memtable.c, 47_log.c, 65_merge_cursor.c, 66_log_mode.c)
+   is compiled in: not with DIGBY_NO_LOG, nor where no acquire/release
+   loads and stores are known for the compiler.  Without it 67_no_log.c
+   stands in: DIGBY_OPEN_LOG, and opening a file whose meta page names a
+   live log, are DIGBY_NOFEATURE.  DIGBY__PLOAD/PSTORE: the memtable's
+   loads and stores (readers take no lock). */
+#if defined(DIGBY_NO_LOG)
+#define DIGBY__HAVE_MEMTABLE 0
+#define DIGBY__PLOAD(p) (*(p))
+#define DIGBY__PSTORE(p, v) (*(p) = (v))
+#elif defined(DIGBY_NO_THREADS)
+#define DIGBY__HAVE_MEMTABLE 1
+#define DIGBY__PLOAD(p) (*(p))
+#define DIGBY__PSTORE(p, v) (*(p) = (v))
+#elif defined(__GNUC__) && defined(__ATOMIC_ACQUIRE)
+#define DIGBY__HAVE_MEMTABLE 1
+#define DIGBY__PLOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define DIGBY__PSTORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#else
+#define DIGBY__HAVE_MEMTABLE 0
+#define DIGBY__PLOAD(p) (*(p))
+#define DIGBY__PSTORE(p, v) (*(p) = (v))
+#endif
+
 #define DIGBY__MEM_LEVELS 12        /* skip list levels */
 #define DIGBY__MN_TOMB 0x1u         /* a deletion */
 #define DIGBY__MN_DEAD 0x2u         /* written by a transaction that aborted */
@@ -2573,13 +2610,18 @@ static digby__tree *digby__put_args(digby_txn *txn, digby_table *table, const vo
 
 static void digby__rtable_release_all(digby_txn *txn); /* 77_record_schema.c */
 static void digby__cursor_unpin_all(digby_cursor *c);
-static void digby__cursor_unmerge(digby_cursor *c);
 
-/* The memtable and the log (47_log.c, 48_memtable.c, 68_checkpoint.c). */
+/* The memtable and the log (47_log.c, 48_memtable.c, 68_checkpoint.c;
+   without them 67_no_log.c's stand-ins). */
+#if DIGBY__HAVE_MEMTABLE
+static void digby__cursor_unmerge(digby_cursor *c);
 static int digby__mem_new(const digby_allocator *a, size_t limit, digby__mem **out);
+static int digby__mem_slot(const digby__mem *m, const char *name, size_t len);
+static int digby__checkpoint_locked(digby_db *db, int keep_log);
+#endif
 static void digby__mem_free(digby__mem *m);
 static digby__mem *digby__mem_unref(digby__mem *m);
-static int digby__mem_slot(const digby__mem *m, const char *name, size_t len);
+static const uint8_t *digby__mn_key(const digby__mnode *n);
 static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *key,
                                     size_t klen, uint64_t upto);
 static int digby__log_open(digby_db *db, int readonly);
@@ -2590,7 +2632,6 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need);
 static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need);
 static void digby__log_abort(digby_txn *txn);
 static int digby__log_escalate(digby_txn *txn);
-static int digby__checkpoint_locked(digby_db *db, int keep_log);
 static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
                               size_t key_bytes, const void *val, size_t val_bytes,
                               unsigned flags, int *done);
@@ -3186,6 +3227,7 @@ static uint64_t digby__os_seed(void)
            ((uint64_t)getpid() << 48);
 }
 
+#if DIGBY__HAVE_MEMTABLE /* the replay's duration: log mode only */
 static uint64_t digby__now_ns(void)
 {
     struct timespec ts;
@@ -3196,6 +3238,7 @@ static uint64_t digby__now_ns(void)
 #endif
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+#endif
 
 /* " mmap": files are memory-mapped (a 64-bit build with mmap) */
 #if defined(DIGBY__POSIX_MMAP) && DIGBY__HAVE_MAP
@@ -3228,11 +3271,13 @@ static uint64_t digby__os_seed(void)
     return 0;
 }
 
+#if DIGBY__HAVE_MEMTABLE
 /* No clock: durations read as 0 (digby_stats.replay_ns). */
 static uint64_t digby__now_ns(void)
 {
     return 0;
 }
+#endif
 
 #define DIGBY__FEATURE_VFS ""
 #endif
@@ -3472,6 +3517,7 @@ static uint64_t digby__os_seed(void)
            ((uint64_t)pc.QuadPart << 20) ^ ((uint64_t)GetCurrentProcessId() << 48);
 }
 
+#if DIGBY__HAVE_MEMTABLE /* the replay's duration: log mode only */
 static uint64_t digby__now_ns(void)
 {
     LARGE_INTEGER pc, f;
@@ -3479,6 +3525,7 @@ static uint64_t digby__now_ns(void)
         return 0;
     return (uint64_t)((double)pc.QuadPart * 1e9 / (double)f.QuadPart);
 }
+#endif
 
 #define DIGBY__FEATURE_VFS " win32"
 
@@ -6249,21 +6296,7 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
    its txid.  A value a transaction puts twice is replaced in its node in
    place: no snapshot can see that node yet. */
 
-#if defined(DIGBY_NO_THREADS)
-#define DIGBY__HAVE_MEMTABLE 1
-#define DIGBY__PLOAD(p) (*(p))
-#define DIGBY__PSTORE(p, v) (*(p) = (v))
-#elif defined(__GNUC__) && defined(__ATOMIC_ACQUIRE)
-#define DIGBY__HAVE_MEMTABLE 1
-#define DIGBY__PLOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define DIGBY__PSTORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#else
-/* no acquire/release loads and stores known for this compiler: the log
-   mode is not available (digby_open says DIGBY_NOFEATURE) */
-#define DIGBY__HAVE_MEMTABLE 0
-#define DIGBY__PLOAD(p) (*(p))
-#define DIGBY__PSTORE(p, v) (*(p) = (v))
-#endif
+#if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
 
 #define DIGBY__MEM_BLOCK ((size_t)1 << 18)   /* arena block bytes */
 
@@ -6765,6 +6798,8 @@ static digby__mnode *digby__mem_end(digby__mem *m, uint32_t slot, int dir, uint6
     x = digby__mn_settle(v, upto);
     return x ? x : digby__mem_step(m, v, -1, upto);
 }
+
+#endif /* DIGBY__HAVE_MEMTABLE */
 /* ---- end 45_memtable.c ---- */
 
 /* ---- begin 46_freelist.c ---- */
@@ -7124,6 +7159,8 @@ static void digby__freelist_abort(digby_txn *txn)
    record; a record cut short by the end of the chain was never
    acknowledged and is dropped.  New commits then go to the page after the
    last one that verified, so a damaged tail is never built upon. */
+
+#if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
 
 #define DIGBY__LOG_HDR 32u          /* page header: common 24 + next pgno */
 #define DIGBY__LOG_USED 4u          /* u32: payload bytes in the page */
@@ -7526,6 +7563,8 @@ static int digby__log_reserve_pages(digby_db *db)
     digby__free(&db->alloc, v);
     return DIGBY_OK;
 }
+
+#endif /* DIGBY__HAVE_MEMTABLE */
 /* ---- end 47_log.c ---- */
 
 /* ---- begin 50_node.c ---- */
@@ -10402,6 +10441,7 @@ static int digby__txn_scratch(digby_db *db, digby_txn *txn)
     return DIGBY_OK;
 }
 
+#if DIGBY__HAVE_MEMTABLE
 /* A checkpoint's read-write transaction with the given txid, begun by a
    caller that holds db->wmu (which it keeps when this one ends). */
 static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
@@ -10427,6 +10467,7 @@ static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
     *out = txn;
     return DIGBY_OK;
 }
+#endif
 
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
 {
@@ -10546,6 +10587,7 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
     return rc;
 }
 
+#if DIGBY__HAVE_MEMTABLE /* only log mode's checkpoints spill */
 /* Write every dirty leaf of the transaction to the file now, sealed, and
    let its buffer go (LMDB's mdb_page_spill), so that a checkpoint that
    rewrites more leaves than its budget holds at most that many in memory
@@ -10577,6 +10619,7 @@ static int digby__dirty_spill(digby_txn *txn)
     digby__free(&db->alloc, pgnos);
     return rc;
 }
+#endif
 
 static int digby__table_flush(digby_txn *txn);
 
@@ -11532,6 +11575,8 @@ DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf
    its life: after a transaction escalates (its memtable is gone), its
    cursors walk the tree alone by the same rules. */
 
+#if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
+
 static int digby__mc_slot(digby_cursor *c)
 {
     return c->txn->mem ? digby__txn_slot(c->txn, c->table) : -1;
@@ -11780,6 +11825,8 @@ static int digby__cursor_merging(digby_cursor *c)
     if (c->txn->logged || digby__mc_slot(c) >= 0) c->merged = 1;
     return c->merged;
 }
+
+#endif /* DIGBY__HAVE_MEMTABLE */
 /* ---- end 65_merge_cursor.c ---- */
 
 /* ---- begin 66_log_mode.c ---- */
@@ -11805,6 +11852,8 @@ static int digby__cursor_merging(digby_cursor *c)
    (inside the commit that passes it), on digby_checkpoint(), and at
    digby_close() (which leaves no log at all, so a clean file opens in
    either mode and in builds that predate the log). */
+
+#if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
 
 static uint64_t digby__now_ns(void);
 static int digby__log_sync_locked(digby_db *db);
@@ -11898,9 +11947,10 @@ static int digby__mem_delta(digby_txn *txn, int s, digby__tree *t, int64_t *delt
     if (s < 0) return DIGBY_OK;
     for (x = digby__mem_end(txn->mem, (uint32_t)s, 1, txn->mem_upto); x;
          x = digby__mem_step(txn->mem, x, 1, txn->mem_upto)) {
-        const void *v;
-        size_t vl;
-        int rc = digby__btree_get(txn, t, digby__mn_key(x), x->klen, &v, &vl, NULL);
+        digby__frame *pin;
+        digby__cell c;
+        int rc = digby__btree_find(txn, t, digby__mn_key(x), x->klen, &c, &pin);
+        if (rc == DIGBY_OK) digby__page_unpin(txn->db, pin);
         if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) return rc;
         if (rc == DIGBY_NOTFOUND && !(x->flags & DIGBY__MN_TOMB)) (*delta)++;
         if (rc == DIGBY_OK && (x->flags & DIGBY__MN_TOMB)) (*delta)--;
@@ -11950,11 +12000,15 @@ static int digby__ops_push(digby_txn *txn, digby__mnode *n)
 static int digby__txn_exists(digby_txn *txn, digby_table *table, const digby__mnode *n,
                              const void *key, size_t key_bytes)
 {
-    const void *v;
-    size_t vl;
+    digby__frame *pin;
+    digby__cell c;
+    int rc;
     if (n) return (n->flags & DIGBY__MN_TOMB) ? DIGBY_NOTFOUND : DIGBY_OK;
-    return digby__btree_get(txn, table ? &table->tree : &txn->meta.main, key, key_bytes, &v,
-                            &vl, NULL);
+    /* the key's cell, not its value: a compressed value in a build without
+       lz4, or a large one, need not be read to be deleted */
+    rc = digby__btree_find(txn, table ? &table->tree : &txn->meta.main, key, key_bytes, &c, &pin);
+    if (rc == DIGBY_OK) digby__page_unpin(txn->db, pin);
+    return rc;
 }
 
 /* Put into the memtable (*done 1), or leave it to the tree (*done 0)
@@ -12475,7 +12529,6 @@ static int digby__log_open(digby_db *db, int readonly)
     int rc;
     db->last_txid = db->meta.txid;
     if (!db->meta.log_head && !l->on) return DIGBY_OK;
-    if (!DIGBY__HAVE_MEMTABLE) return DIGBY_NOFEATURE;
     rc = digby__mem_new(&db->alloc, l->mem_limit, &db->mem);
     if (rc == DIGBY_OK && l->on) rc = digby__log_buffers(db);
     if (rc) return rc;
@@ -12567,7 +12620,194 @@ DIGBY_API int digby_checkpoint(digby_db *db)
     digby__mutex_unlock(&db->wmu);
     return rc;
 }
+
+#endif /* DIGBY__HAVE_MEMTABLE */
 /* ---- end 66_log_mode.c ---- */
+
+/* ---- begin 67_no_log.c ---- */
+/* Without log mode (DIGBY_NO_LOG): what the rest of the library calls of it.
+
+   With DIGBY_NO_LOG (or a compiler with no acquire/release atomics:
+   12_internal.h) the log, the memtable, merged cursors and checkpoints
+   (45_memtable.c, 47_log.c, 65_merge_cursor.c, 66_log_mode.c) are left
+   out, for bare metal, and these stand in: every transaction reads and
+   writes the tree alone, as in copy-on-write mode.  DIGBY_OPEN_LOG is
+   DIGBY_NOFEATURE (digby__open_options), and so is opening a file whose
+   meta page names a live log (one a log-mode handle did not close
+   cleanly), as a file with compressed items is without lz4: its newest
+   commits are in the log, which this build cannot replay.  A file closed
+   cleanly in log mode has no log and opens. */
+
+#if !DIGBY__HAVE_MEMTABLE
+
+static void digby__mem_free(digby__mem *m)
+{
+    (void)m;
+}
+
+static digby__mem *digby__mem_unref(digby__mem *m)
+{
+    return m;
+}
+
+static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *key,
+                                    size_t klen, uint64_t upto)
+{
+    (void)m; (void)slot; (void)key; (void)klen; (void)upto;
+    return NULL;
+}
+
+static const uint8_t *digby__mn_key(const digby__mnode *n)
+{
+    return (const uint8_t *)(n->next + n->height);
+}
+
+static int digby__log_open(digby_db *db, int readonly)
+{
+    (void)readonly;
+    db->last_txid = db->meta.txid;
+    return db->meta.log_head ? DIGBY_NOFEATURE : DIGBY_OK;
+}
+
+static void digby__log_close(digby_db *db)
+{
+    (void)db;
+}
+
+static void digby__log_release(digby_db *db)
+{
+    (void)db;
+}
+
+static int digby__log_begin(digby_txn *txn)
+{
+    (void)txn;
+    return DIGBY_OK;
+}
+
+static int digby__log_commit(digby_txn *txn, uint64_t *need)
+{
+    (void)txn;
+    *need = 0;
+    return DIGBY_OK;
+}
+
+static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
+{
+    (void)db; (void)txid; (void)need;
+    return DIGBY_OK;
+}
+
+static void digby__log_abort(digby_txn *txn)
+{
+    (void)txn;
+}
+
+static int digby__log_escalate(digby_txn *txn)
+{
+    (void)txn;
+    return DIGBY_OK;
+}
+
+static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
+                              size_t key_bytes, const void *val, size_t val_bytes,
+                              unsigned flags, int *done)
+{
+    (void)txn; (void)table; (void)key; (void)key_bytes; (void)val; (void)val_bytes;
+    (void)flags;
+    *done = 0;
+    return DIGBY_OK;
+}
+
+static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void *key,
+                                 size_t key_bytes, int *done)
+{
+    (void)txn; (void)table; (void)key; (void)key_bytes;
+    *done = 0;
+    return DIGBY_OK;
+}
+
+static int digby__txn_slot(digby_txn *txn, digby_table *table)
+{
+    (void)txn; (void)table;
+    return -1;
+}
+
+static int digby__mem_delta(digby_txn *txn, int s, digby__tree *t, int64_t *delta)
+{
+    (void)txn; (void)s; (void)t;
+    *delta = 0;
+    return DIGBY_OK;
+}
+
+static int digby__merged_entries(digby_txn *txn, const char *name, size_t len,
+                                 digby__tree *t, uint64_t *out)
+{
+    (void)txn; (void)name; (void)len;
+    *out = t->entries;
+    return DIGBY_OK;
+}
+
+static int digby__merged_get(digby_txn *txn, digby_table *table, digby__tree *t,
+                             const void *key, size_t key_bytes, const void **val,
+                             size_t *vlen, uint64_t *version)
+{
+    (void)table;
+    return digby__btree_get(txn, t, key, key_bytes, val, vlen, version);
+}
+
+/* Cursors never merge: the merged moves are never called. */
+static int digby__cursor_merging(digby_cursor *c)
+{
+    (void)c;
+    return 0;
+}
+
+static int digby__mc_first_last(digby_cursor *c, int dir)
+{
+    (void)c; (void)dir;
+    return DIGBY_NOFEATURE;
+}
+
+static int digby__mc_seek_user(digby_cursor *c, const void *key, size_t kl, digby_seek_op op)
+{
+    (void)c; (void)key; (void)kl; (void)op;
+    return DIGBY_NOFEATURE;
+}
+
+static int digby__mc_move(digby_cursor *c, int dir)
+{
+    (void)c; (void)dir;
+    return DIGBY_NOFEATURE;
+}
+
+static int digby__mc_here(digby_cursor *c, digby__mnode **n, digby__level **leaf,
+                          digby__cell *cell)
+{
+    (void)c; (void)n; (void)leaf; (void)cell;
+    return DIGBY_NOFEATURE;
+}
+
+/* digby_check: the live log's pages (there are none here) */
+static int digby__u64_has(const uint64_t *v, size_t n, uint64_t x)
+{
+    (void)v; (void)n; (void)x;
+    return 0;
+}
+
+DIGBY_API int digby_sync(digby_db *db)
+{
+    return db ? DIGBY_OK : DIGBY_INVALID;
+}
+
+DIGBY_API int digby_checkpoint(digby_db *db)
+{
+    if (!db) return DIGBY_INVALID;
+    return (db->flags & DIGBY_OPEN_READONLY) ? DIGBY_READONLY : DIGBY_OK;
+}
+
+#endif /* !DIGBY__HAVE_MEMTABLE */
+/* ---- end 67_no_log.c ---- */
 
 /* ---- begin 70_db.c ---- */
 /* Opening and closing a database; the auto-commit helpers. */
@@ -12802,6 +13042,9 @@ DIGBY_API const char *digby_version(void)
            " threads"
 #endif
            DIGBY__FEATURE_VFS
+#if DIGBY__HAVE_MEMTABLE
+           " log"
+#endif
 #if !defined(DIGBY_NO_LZ4)
            " lz4"
 #endif

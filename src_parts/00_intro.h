@@ -48,6 +48,16 @@
    |                      | compressed items read as DIGBY_NOFEATURE   |          |       |
    | DIGBY_NO_CRYPTO      | no mbedTLS: no encryption; encrypted files | off      | impl  |
    |                      | and keys are refused with DIGBY_NOFEATURE  |          |       |
+   | DIGBY_NO_LOG         | leave out log mode (the write-ahead log,   | off      | impl  |
+   |                      | memtable, merged cursors, checkpoints;     |          |       |
+   |                      | about 9.5 KB of Cortex-M4 code): every     |          |       |
+   |                      | open is copy-on-write; DIGBY_OPEN_LOG, and |          |       |
+   |                      | a file whose meta page names a live log    |          |       |
+   |                      | (a log-mode handle that did not close),    |          |       |
+   |                      | are DIGBY_NOFEATURE.  For bare metal;      |          |       |
+   |                      | DIGBY_NO_POSIX alone keeps the code        |          |       |
+   | DIGBY_LOG_DEFAULT    | log mode when the options ask for neither  | off      | impl  |
+   |                      | DIGBY_OPEN_LOG nor DIGBY_OPEN_NO_LOG       |          |       |
    | DIGBY_CRYPTO_OPENSSL | OpenSSL 3's libcrypto (-lcrypto) instead   | off      | impl  |
    |                      | of mbedTLS for every primitive: AES-GCM,   | (mbedTLS)|       |
    |                      | key wrap, PBKDF2, HMAC, SHA-256, random    |          |       |

@@ -110,9 +110,9 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher);
 DIGBY_API const char *digby_strerror(int rc);
 
 /* The library version ("0.2.0") and the features compiled in, as a static
-   string such as "digby 0.2.0 threads posix mmap lz4 xxhash32 aes-gcm"
+   string such as "digby 0.2.0 threads posix mmap log lz4 xxhash32 aes-gcm"
    ("mmap": this build reads files through a memory map unless
-   DIGBY_OPEN_NO_MMAP). */
+   DIGBY_OPEN_NO_MMAP; "log": log mode, DIGBY_OPEN_LOG, is compiled in). */
 DIGBY_API const char *digby_version(void);
 
 /* Free memory returned by digby_get() (through the db's allocator). */

@@ -216,6 +216,31 @@ typedef struct digby__pending {
 
 /* ---- The memtable (48_memtable.c) and the log (47_log.c) ----------------- */
 
+/* Whether log mode (the log, the memtable, merged cursors and
+   checkpoints: 45_memtable.c, 47_log.c, 65_merge_cursor.c, 66_log_mode.c)
+   is compiled in: not with DIGBY_NO_LOG, nor where no acquire/release
+   loads and stores are known for the compiler.  Without it 67_no_log.c
+   stands in: DIGBY_OPEN_LOG, and opening a file whose meta page names a
+   live log, are DIGBY_NOFEATURE.  DIGBY__PLOAD/PSTORE: the memtable's
+   loads and stores (readers take no lock). */
+#if defined(DIGBY_NO_LOG)
+#define DIGBY__HAVE_MEMTABLE 0
+#define DIGBY__PLOAD(p) (*(p))
+#define DIGBY__PSTORE(p, v) (*(p) = (v))
+#elif defined(DIGBY_NO_THREADS)
+#define DIGBY__HAVE_MEMTABLE 1
+#define DIGBY__PLOAD(p) (*(p))
+#define DIGBY__PSTORE(p, v) (*(p) = (v))
+#elif defined(__GNUC__) && defined(__ATOMIC_ACQUIRE)
+#define DIGBY__HAVE_MEMTABLE 1
+#define DIGBY__PLOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define DIGBY__PSTORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#else
+#define DIGBY__HAVE_MEMTABLE 0
+#define DIGBY__PLOAD(p) (*(p))
+#define DIGBY__PSTORE(p, v) (*(p) = (v))
+#endif
+
 #define DIGBY__MEM_LEVELS 12        /* skip list levels */
 #define DIGBY__MN_TOMB 0x1u         /* a deletion */
 #define DIGBY__MN_DEAD 0x2u         /* written by a transaction that aborted */
@@ -745,13 +770,18 @@ static digby__tree *digby__put_args(digby_txn *txn, digby_table *table, const vo
 
 static void digby__rtable_release_all(digby_txn *txn); /* 77_record_schema.c */
 static void digby__cursor_unpin_all(digby_cursor *c);
-static void digby__cursor_unmerge(digby_cursor *c);
 
-/* The memtable and the log (47_log.c, 48_memtable.c, 68_checkpoint.c). */
+/* The memtable and the log (47_log.c, 48_memtable.c, 68_checkpoint.c;
+   without them 67_no_log.c's stand-ins). */
+#if DIGBY__HAVE_MEMTABLE
+static void digby__cursor_unmerge(digby_cursor *c);
 static int digby__mem_new(const digby_allocator *a, size_t limit, digby__mem **out);
+static int digby__mem_slot(const digby__mem *m, const char *name, size_t len);
+static int digby__checkpoint_locked(digby_db *db, int keep_log);
+#endif
 static void digby__mem_free(digby__mem *m);
 static digby__mem *digby__mem_unref(digby__mem *m);
-static int digby__mem_slot(const digby__mem *m, const char *name, size_t len);
+static const uint8_t *digby__mn_key(const digby__mnode *n);
 static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *key,
                                     size_t klen, uint64_t upto);
 static int digby__log_open(digby_db *db, int readonly);
@@ -762,7 +792,6 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need);
 static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need);
 static void digby__log_abort(digby_txn *txn);
 static int digby__log_escalate(digby_txn *txn);
-static int digby__checkpoint_locked(digby_db *db, int keep_log);
 static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
                               size_t key_bytes, const void *val, size_t val_bytes,
                               unsigned flags, int *done);

@@ -266,6 +266,7 @@ static uint64_t digby__os_seed(void)
            ((uint64_t)getpid() << 48);
 }
 
+#if DIGBY__HAVE_MEMTABLE /* the replay's duration: log mode only */
 static uint64_t digby__now_ns(void)
 {
     struct timespec ts;
@@ -276,6 +277,7 @@ static uint64_t digby__now_ns(void)
 #endif
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+#endif
 
 /* " mmap": files are memory-mapped (a 64-bit build with mmap) */
 #if defined(DIGBY__POSIX_MMAP) && DIGBY__HAVE_MAP
@@ -308,11 +310,13 @@ static uint64_t digby__os_seed(void)
     return 0;
 }
 
+#if DIGBY__HAVE_MEMTABLE
 /* No clock: durations read as 0 (digby_stats.replay_ns). */
 static uint64_t digby__now_ns(void)
 {
     return 0;
 }
+#endif
 
 #define DIGBY__FEATURE_VFS ""
 #endif

@@ -231,6 +231,7 @@ static uint64_t digby__os_seed(void)
            ((uint64_t)pc.QuadPart << 20) ^ ((uint64_t)GetCurrentProcessId() << 48);
 }
 
+#if DIGBY__HAVE_MEMTABLE /* the replay's duration: log mode only */
 static uint64_t digby__now_ns(void)
 {
     LARGE_INTEGER pc, f;
@@ -238,6 +239,7 @@ static uint64_t digby__now_ns(void)
         return 0;
     return (uint64_t)((double)pc.QuadPart * 1e9 / (double)f.QuadPart);
 }
+#endif
 
 #define DIGBY__FEATURE_VFS " win32"
 

@@ -21,21 +21,7 @@
    its txid.  A value a transaction puts twice is replaced in its node in
    place: no snapshot can see that node yet. */
 
-#if defined(DIGBY_NO_THREADS)
-#define DIGBY__HAVE_MEMTABLE 1
-#define DIGBY__PLOAD(p) (*(p))
-#define DIGBY__PSTORE(p, v) (*(p) = (v))
-#elif defined(__GNUC__) && defined(__ATOMIC_ACQUIRE)
-#define DIGBY__HAVE_MEMTABLE 1
-#define DIGBY__PLOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define DIGBY__PSTORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#else
-/* no acquire/release loads and stores known for this compiler: the log
-   mode is not available (digby_open says DIGBY_NOFEATURE) */
-#define DIGBY__HAVE_MEMTABLE 0
-#define DIGBY__PLOAD(p) (*(p))
-#define DIGBY__PSTORE(p, v) (*(p) = (v))
-#endif
+#if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
 
 #define DIGBY__MEM_BLOCK ((size_t)1 << 18)   /* arena block bytes */
 
@@ -537,3 +523,5 @@ static digby__mnode *digby__mem_end(digby__mem *m, uint32_t slot, int dir, uint6
     x = digby__mn_settle(v, upto);
     return x ? x : digby__mem_step(m, v, -1, upto);
 }
+
+#endif /* DIGBY__HAVE_MEMTABLE */

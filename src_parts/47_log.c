@@ -26,6 +26,8 @@
    acknowledged and is dropped.  New commits then go to the page after the
    last one that verified, so a damaged tail is never built upon. */
 
+#if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
+
 #define DIGBY__LOG_HDR 32u          /* page header: common 24 + next pgno */
 #define DIGBY__LOG_USED 4u          /* u32: payload bytes in the page */
 #define DIGBY__FRAG_HDR 5u          /* fragment: kind (1) + length (4) */
@@ -427,3 +429,5 @@ static int digby__log_reserve_pages(digby_db *db)
     digby__free(&db->alloc, v);
     return DIGBY_OK;
 }
+
+#endif /* DIGBY__HAVE_MEMTABLE */

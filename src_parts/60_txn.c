@@ -80,6 +80,7 @@ static int digby__txn_scratch(digby_db *db, digby_txn *txn)
     return DIGBY_OK;
 }
 
+#if DIGBY__HAVE_MEMTABLE
 /* A checkpoint's read-write transaction with the given txid, begun by a
    caller that holds db->wmu (which it keeps when this one ends). */
 static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
@@ -105,6 +106,7 @@ static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
     *out = txn;
     return DIGBY_OK;
 }
+#endif
 
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
 {
@@ -224,6 +226,7 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
     return rc;
 }
 
+#if DIGBY__HAVE_MEMTABLE /* only log mode's checkpoints spill */
 /* Write every dirty leaf of the transaction to the file now, sealed, and
    let its buffer go (LMDB's mdb_page_spill), so that a checkpoint that
    rewrites more leaves than its budget holds at most that many in memory
@@ -255,6 +258,7 @@ static int digby__dirty_spill(digby_txn *txn)
     digby__free(&db->alloc, pgnos);
     return rc;
 }
+#endif
 
 static int digby__table_flush(digby_txn *txn);
 

@@ -13,6 +13,8 @@
    its life: after a transaction escalates (its memtable is gone), its
    cursors walk the tree alone by the same rules. */
 
+#if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
+
 static int digby__mc_slot(digby_cursor *c)
 {
     return c->txn->mem ? digby__txn_slot(c->txn, c->table) : -1;
@@ -261,3 +263,5 @@ static int digby__cursor_merging(digby_cursor *c)
     if (c->txn->logged || digby__mc_slot(c) >= 0) c->merged = 1;
     return c->merged;
 }
+
+#endif /* DIGBY__HAVE_MEMTABLE */

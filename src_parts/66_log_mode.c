@@ -21,6 +21,8 @@
    digby_close() (which leaves no log at all, so a clean file opens in
    either mode and in builds that predate the log). */
 
+#if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
+
 static uint64_t digby__now_ns(void);
 static int digby__log_sync_locked(digby_db *db);
 
@@ -113,9 +115,10 @@ static int digby__mem_delta(digby_txn *txn, int s, digby__tree *t, int64_t *delt
     if (s < 0) return DIGBY_OK;
     for (x = digby__mem_end(txn->mem, (uint32_t)s, 1, txn->mem_upto); x;
          x = digby__mem_step(txn->mem, x, 1, txn->mem_upto)) {
-        const void *v;
-        size_t vl;
-        int rc = digby__btree_get(txn, t, digby__mn_key(x), x->klen, &v, &vl, NULL);
+        digby__frame *pin;
+        digby__cell c;
+        int rc = digby__btree_find(txn, t, digby__mn_key(x), x->klen, &c, &pin);
+        if (rc == DIGBY_OK) digby__page_unpin(txn->db, pin);
         if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) return rc;
         if (rc == DIGBY_NOTFOUND && !(x->flags & DIGBY__MN_TOMB)) (*delta)++;
         if (rc == DIGBY_OK && (x->flags & DIGBY__MN_TOMB)) (*delta)--;
@@ -165,11 +168,15 @@ static int digby__ops_push(digby_txn *txn, digby__mnode *n)
 static int digby__txn_exists(digby_txn *txn, digby_table *table, const digby__mnode *n,
                              const void *key, size_t key_bytes)
 {
-    const void *v;
-    size_t vl;
+    digby__frame *pin;
+    digby__cell c;
+    int rc;
     if (n) return (n->flags & DIGBY__MN_TOMB) ? DIGBY_NOTFOUND : DIGBY_OK;
-    return digby__btree_get(txn, table ? &table->tree : &txn->meta.main, key, key_bytes, &v,
-                            &vl, NULL);
+    /* the key's cell, not its value: a compressed value in a build without
+       lz4, or a large one, need not be read to be deleted */
+    rc = digby__btree_find(txn, table ? &table->tree : &txn->meta.main, key, key_bytes, &c, &pin);
+    if (rc == DIGBY_OK) digby__page_unpin(txn->db, pin);
+    return rc;
 }
 
 /* Put into the memtable (*done 1), or leave it to the tree (*done 0)
@@ -690,7 +697,6 @@ static int digby__log_open(digby_db *db, int readonly)
     int rc;
     db->last_txid = db->meta.txid;
     if (!db->meta.log_head && !l->on) return DIGBY_OK;
-    if (!DIGBY__HAVE_MEMTABLE) return DIGBY_NOFEATURE;
     rc = digby__mem_new(&db->alloc, l->mem_limit, &db->mem);
     if (rc == DIGBY_OK && l->on) rc = digby__log_buffers(db);
     if (rc) return rc;
@@ -782,3 +788,5 @@ DIGBY_API int digby_checkpoint(digby_db *db)
     digby__mutex_unlock(&db->wmu);
     return rc;
 }
+
+#endif /* DIGBY__HAVE_MEMTABLE */

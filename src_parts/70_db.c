@@ -230,6 +230,9 @@ DIGBY_API const char *digby_version(void)
            " threads"
 #endif
            DIGBY__FEATURE_VFS
+#if DIGBY__HAVE_MEMTABLE
+           " log"
+#endif
 #if !defined(DIGBY_NO_LZ4)
            " lz4"
 #endif

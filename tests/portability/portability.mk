@@ -17,7 +17,7 @@
 #   make port-configs     the smoke test natively under ASan+UBSan in the
 #                         switch sets that change the code: DIGBY_NO_THREADS,
 #                         DIGBY_NO_POSIX (memory VFS only; no default VFS),
-#                         both
+#                         both, DIGBY_NO_LOG
 #   make port-m32         tests/*.c and the smoke test built -m32 and run;
 #                         both fixtures verified
 #   make port-be          tests/*.c for s390x (big-endian, 64-bit, clang,
@@ -54,7 +54,7 @@ PORT_LIBS = -llz4 -lmbedcrypto $(LIBS)
 PORT_OFF  = -DDIGBY_NO_LZ4 -DDIGBY_NO_CRYPTO
 
 # Switch configurations: name and flags.
-PORT_CONFIGS = full nolz4 nocrypto nolz4-nocrypto nothreads noposix bare
+PORT_CONFIGS = full nolz4 nocrypto nolz4-nocrypto nothreads noposix bare nolog
 PORT_FLAGS_full           =
 PORT_FLAGS_nolz4          = -DDIGBY_NO_LZ4
 PORT_FLAGS_nocrypto       = -DDIGBY_NO_CRYPTO
@@ -62,6 +62,7 @@ PORT_FLAGS_nolz4-nocrypto = -DDIGBY_NO_LZ4 -DDIGBY_NO_CRYPTO
 PORT_FLAGS_nothreads      = -DDIGBY_NO_THREADS
 PORT_FLAGS_noposix        = -DDIGBY_NO_POSIX
 PORT_FLAGS_bare           = -DDIGBY_NO_POSIX -DDIGBY_NO_THREADS -DDIGBY_NO_LZ4 -DDIGBY_NO_CRYPTO
+PORT_FLAGS_nolog          = -DDIGBY_NO_LOG
 
 # Compilers of the matrix: command and compile-check source.
 MINGW64    = x86_64-w64-mingw32-gcc
@@ -117,8 +118,10 @@ $(PORT)/compile/$(1)-$(2).o: $(PORT_SRC_$(1)) digby.h | check-amalgamation $(POR
 	$$(PORT_CC_$(1)) $$(PORT_FLAGS_$(2)) -c $$< -o $$@
 endef
 $(foreach c,$(PORT_COMPILERS),$(foreach g,$(PORT_CONFIGS),$(eval $(call port-compile-rule,$(c),$(g)))))
+PORT_ARM_OBJS     = $(PORT)/arm/digby-smallest.o $(PORT)/arm/digby-full.o \
+                    $(PORT)/arm/digby-smallest-nolog.o $(PORT)/arm/digby-full-nolog.o
 PORT_COMPILE_OBJS = $(foreach c,$(PORT_COMPILERS),$(PORT_CONFIGS:%=$(PORT)/compile/$(c)-%.o)) \
-                    $(PORT)/arm/digby-smallest.o $(PORT)/arm/digby-full.o
+                    $(PORT_ARM_OBJS)
 # The OpenSSL backend (DIGBY_CRYPTO_OPENSSL) with the native compilers
 # only: the host's libssl-dev headers; the cross targets have no OpenSSL.
 PORT_NATIVE        = gcc gccstatic clang gxx clangxx
@@ -195,17 +198,22 @@ port-tools-compile:
 # Library code size on a Cortex-M4: every public function kept (an image
 # links only what it calls).  "full" has threads and the POSIX VFS, which
 # newlib declares only on request: it compiles, and would link against an
-# RTOS that provides pthreads and POSIX files.
-$(PORT)/arm/digby-smallest.o: tests/compile/c99.c digby.h | check-amalgamation $(PORT_HDRS)
+# RTOS that provides pthreads and POSIX files.  Each also without log mode
+# (-nolog: DIGBY_NO_LOG).
+$(PORT)/arm/digby-smallest.o $(PORT)/arm/digby-smallest-nolog.o: tests/compile/c99.c digby.h \
+                                                                 | check-amalgamation $(PORT_HDRS)
 	@mkdir -p $(@D)
-	$(ARM_CC) $(ARM_FLAGS) $(STD_C) -Werror -I. -I$(PORT_INC) $(PORT_FLAGS_bare) -c $< -o $@
-$(PORT)/arm/digby-full.o: tests/compile/c99.c digby.h | check-amalgamation $(PORT_HDRS)
+	$(ARM_CC) $(ARM_FLAGS) $(STD_C) -Werror -I. -I$(PORT_INC) $(PORT_FLAGS_bare) \
+	    $(if $(findstring -nolog,$@),$(PORT_FLAGS_nolog)) -c $< -o $@
+$(PORT)/arm/digby-full.o $(PORT)/arm/digby-full-nolog.o: tests/compile/c99.c digby.h \
+                                                         | check-amalgamation $(PORT_HDRS)
 	@mkdir -p $(@D)
 	$(ARM_CC) $(ARM_FLAGS) $(STD_C) -Werror -I. -I$(PORT_INC) \
-	    -D_POSIX_THREADS -D_POSIX_TIMERS $(POSIX) -c $< -o $@
+	    -D_POSIX_THREADS -D_POSIX_TIMERS $(POSIX) \
+	    $(if $(findstring -nolog,$@),$(PORT_FLAGS_nolog)) -c $< -o $@
 
 # -- switch sets that change the code, natively --
-PORT_RUN_CONFIGS = nothreads noposix bare
+PORT_RUN_CONFIGS = nothreads noposix bare nolog
 $(PORT)/configs/smoke-%: $(SMOKE_SRC) digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(STD_C) -Werror -O1 -g $(SANITIZE) -I. $(PORT_FLAGS_$*) $< -o $@ $(PORT_LIBS)
@@ -295,12 +303,12 @@ port-win: $(PORT)/win64/smoke.exe $(PORT)/win32/smoke.exe $(PORT)/smoke-native
 	      "$(PORT)/win32/smoke.exe (i686) built, not run"
 
 # -- bare-metal ARM --
-port-arm: $(PORT)/arm/digby-smallest.o $(PORT)/arm/digby-full.o
+port-arm: $(PORT_ARM_OBJS)
 	$(call port-need,qemu-system-arm,qemu-system-arm)
 	$(MAKE) --no-print-directory -C examples/firmware OUT=$(abspath $(PORT)/firmware) \
 	    XXHASH_H=/usr/include/xxhash.h all run
 	@echo "==== port-arm: .text at -Os for Cortex-M4 (every public function kept):"
-	@arm-none-eabi-size $(PORT)/arm/digby-smallest.o $(PORT)/arm/digby-full.o
+	@arm-none-eabi-size $(PORT_ARM_OBJS)
 
 # -- fixtures (by hand) --
 port-fixtures: $(PORT)/smoke-native $(PORT)/s390x-smoke/smoke

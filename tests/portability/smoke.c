@@ -516,6 +516,17 @@ static void platform(void)
 #else
     CHECK(strstr(v, " threads") != NULL);
 #endif
+#if defined(DIGBY_NO_LOG)
+    CHECK(strstr(v, " log") == NULL);
+    {
+        /* log mode is left out: asking for it is DIGBY_NOFEATURE */
+        digby_options lo;
+        memset(&lo, 0, sizeof(lo));
+        lo.flags = DIGBY_OPEN_LOG;
+        CHECK_RC(digby_open("smoke-no-log.digby", &lo, &db), DIGBY_NOFEATURE);
+        CHECK(db == NULL);
+    }
+#endif
 #if defined(DIGBY_NO_POSIX)
     CHECK(digby_vfs_posix() == NULL);
     CHECK(digby_vfs_win32() == NULL);
