@@ -1,6 +1,7 @@
 /* The crash sweep (tests/crash.c) with log mode as the default
    (DIGBY_LOG_DEFAULT): a power cut at every fourth write and sync (every
-   one with DIGBY_TEST_CRASH_STEP=1, as make torture runs it) of log
+   one with DIGBY_TEST_CRASH_STEP=1, by hand; make torture's full power-cut
+   sweeps of log mode are tests/torture/faults.c -g) of log
    appends, checkpoints (the memtable bound is the smallest, 64 KiB, so
    the workload checkpoints often), escalations to copy-on-write commits,
    replay at the reopens, and close; each resulting image (unsynced writes
