@@ -332,7 +332,9 @@ typedef struct digby_vfs {
                                       nothing; an OS crash or power cut may
                                       lose recent commits or leave pages
                                       that read as DIGBY_CORRUPT (never
-                                      silently wrong data) */
+                                      silently wrong data).  Log mode still
+                                      syncs once per checkpoint that
+                                      commits in parts, before its first */
 #define DIGBY_OPEN_MMAP      0x8u  /* the default: accepted, changes nothing
                                       (memory-mapped reads were opt-in before
                                       version 0.2) */
@@ -12380,10 +12382,12 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     rc = digby__txn_internal(db, txid ? txid : digby__checkpoint_txid(db), &c);
     if (rc) { digby__mem_free(fresh); return rc; }
     if (m && m->committed) {
-        /* in parts only when commits sync: a part needs the log synced
-           before it (digby__checkpoint_parts) */
-        rc = digby__checkpoint_parts(db, m, upto, txid == 0 && !(db->flags & DIGBY_OPEN_NO_SYNC),
-                                     &c);
+        /* in parts unless an escalation's (one txid); a part needs the
+           log synced before it (digby__checkpoint_parts), which is the
+           one sync a DIGBY_OPEN_NO_SYNC handle makes, once per such
+           checkpoint (RocksDB likewise syncs the files a memtable flush
+           writes when its writes are not synced) */
+        rc = digby__checkpoint_parts(db, m, upto, txid == 0, &c);
         if (rc) { digby__mem_free(fresh); return rc; }
     }
     /* the log: every page before the new head is freed */

@@ -88,7 +88,9 @@ typedef struct digby_vfs {
                                       nothing; an OS crash or power cut may
                                       lose recent commits or leave pages
                                       that read as DIGBY_CORRUPT (never
-                                      silently wrong data) */
+                                      silently wrong data).  Log mode still
+                                      syncs once per checkpoint that
+                                      commits in parts, before its first */
 #define DIGBY_OPEN_MMAP      0x8u  /* the default: accepted, changes nothing
                                       (memory-mapped reads were opt-in before
                                       version 0.2) */

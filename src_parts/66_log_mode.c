@@ -548,10 +548,12 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     rc = digby__txn_internal(db, txid ? txid : digby__checkpoint_txid(db), &c);
     if (rc) { digby__mem_free(fresh); return rc; }
     if (m && m->committed) {
-        /* in parts only when commits sync: a part needs the log synced
-           before it (digby__checkpoint_parts) */
-        rc = digby__checkpoint_parts(db, m, upto, txid == 0 && !(db->flags & DIGBY_OPEN_NO_SYNC),
-                                     &c);
+        /* in parts unless an escalation's (one txid); a part needs the
+           log synced before it (digby__checkpoint_parts), which is the
+           one sync a DIGBY_OPEN_NO_SYNC handle makes, once per such
+           checkpoint (RocksDB likewise syncs the files a memtable flush
+           writes when its writes are not synced) */
+        rc = digby__checkpoint_parts(db, m, upto, txid == 0, &c);
         if (rc) { digby__mem_free(fresh); return rc; }
     }
     /* the log: every page before the new head is freed */

@@ -82,8 +82,7 @@ static void parts_run(uint32_t page_size, int encrypted)
     digby_stats st;
     uint64_t *ver;
     unsigned r;
-    /* the memory VFS: hundreds of parts, each a commit with a sync (with
-       DIGBY_OPEN_NO_SYNC a checkpoint never commits in parts) */
+    /* the memory VFS: hundreds of parts, each a commit with a sync */
     ASSERT_OK(digby_vfs_mem_create(NULL, &vfs));
     memset(&o, 0, sizeof(o));
     o.vfs = vfs;
