@@ -292,9 +292,9 @@ typedef struct digby_stats {
        (DIGBY_OPEN_MMAP): 0 when it maps none. */
     uint64_t mapped_bytes;
     /* Log mode: record bytes in the log since the last checkpoint, the
-       pages it holds, the memtable's arena bytes and entries, checkpoints
-       this handle ran, and
-       what open replayed: commits, record bytes, nanoseconds. */
+       pages it holds, the memtable's bytes (its arena and its sorted run:
+       what memtable_bytes bounds) and entries, checkpoints this handle
+       ran, and what open replayed: commits, record bytes, nanoseconds. */
     uint64_t log_bytes;
     uint64_t log_pages;       /* pages the live log holds */
     uint64_t memtable_bytes;
@@ -313,6 +313,9 @@ typedef struct digby_stats {
        past that budget commits its merge in parts: no spilling needed,
        and the leaves one part frees serve the next) */
     uint64_t checkpoint_parts;
+    /* times a commit folded the memtable's skip list into its sorted run
+       (past 32,768 list entries: a small list keeps inserts fast) */
+    uint64_t memtable_folds;
     uint64_t replay_commits;
     uint64_t replay_bytes;
     uint64_t replay_ns;

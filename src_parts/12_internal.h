@@ -266,15 +266,42 @@ typedef struct digby__mtable {
     char name[DIGBY_MAX_TABLE_NAME + 1];
 } digby__mtable;
 
+/* One skip list of a memtable (in its arena): the nodes inserted since
+   the list began. */
+typedef struct digby__mlist {
+    digby__mnode *head;     /* DIGBY__MEM_LEVELS links */
+    unsigned height;        /* levels in use (readers load it) */
+    size_t count;           /* nodes */
+} digby__mlist;
+
+/* An entry of a memtable's sorted run: a node and what orders it without
+   a visit to it (its slot and the key's first 8 bytes). */
+typedef struct digby__mrent {
+    uint64_t pre;           /* the key's first 8 bytes, big-endian, zero-padded */
+    uint32_t slot, klen;
+    digby__mnode *x;
+} digby__mrent;
+
+/* What a transaction reads of a memtable: a sorted run (an array, never
+   changed once made) and the skip list that takes the inserts after it.
+   The memtable's current view is replaced when its list is folded into
+   a new run (digby__mem_fold); a transaction keeps the view it began
+   with (refs, db->mu), whose list no longer grows once it is replaced. */
+typedef struct digby__mview {
+    size_t refs;            /* the memtable's while current, and each reader's */
+    digby__mlist *list;
+    size_t n;               /* run entries */
+    digby__mrent *run;      /* n entries, behind the struct */
+} digby__mview;
+
 typedef struct digby__mem {
     const digby_allocator *alloc;
-    digby__mnode *head;     /* DIGBY__MEM_LEVELS links */
+    digby__mview *view;     /* current (replaced under db->mu by the writer) */
     digby__mblock *blocks;
-    size_t bytes;           /* arena bytes taken from the allocator */
+    size_t bytes;           /* arena bytes taken from the allocator, and the run's */
     size_t block;           /* arena block bytes */
     size_t data_bytes;      /* key and value bytes put */
     size_t count;           /* nodes */
-    unsigned height;        /* levels in use */
     uint64_t rng;
     digby__mtable *tables;  /* the first array (allocated) */
     digby__mtable *tables_pub; /* the current one (readers load it) */
@@ -306,6 +333,7 @@ typedef struct digby__log {
     uint64_t group_syncs;   /* syncs made for durable commits (digby_stats) */
     uint64_t spilled;       /* leaves checkpoints wrote early (digby_stats) */
     uint64_t checkpoint_parts; /* parts committed before a checkpoint's last */
+    uint64_t folds;         /* memtable folds (digby__log_fold; db->mu) */
     int checkpoint_parts_synced; /* this checkpoint synced the log before a part */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
     /* replay at open */
@@ -454,6 +482,7 @@ struct digby_txn {
        newest txid it sees there, and for a writer whose puts and deletes
        go to the memtable (logged: 1) the nodes it made, in order. */
     digby__mem *mem;
+    digby__mview *mview;    /* the view of mem it reads (counted, db->mu) */
     uint64_t mem_upto;
     uint64_t log_gen;       /* db->log_gen at begin */
     int logged;             /* writes go to the memtable and the log */
@@ -782,8 +811,10 @@ static int digby__checkpoint_locked(digby_db *db, int keep_log);
 static void digby__mem_free(digby__mem *m);
 static digby__mem *digby__mem_unref(digby__mem *m);
 static const uint8_t *digby__mn_key(const digby__mnode *n);
-static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *key,
+static digby__mnode *digby__mem_get(const digby__mview *v, uint32_t slot, const void *key,
                                     size_t klen, uint64_t upto);
+static void digby__txn_mem_take(digby_txn *txn, digby__mem *m);
+static digby__mem *digby__txn_mem_drop(digby_txn *txn);
 static int digby__log_open(digby_db *db, int readonly);
 static void digby__log_close(digby_db *db);
 static void digby__log_release(digby_db *db);

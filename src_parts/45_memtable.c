@@ -1,29 +1,55 @@
-/* The memtable: committed entries not yet in the tree, a multi-version skip list.
+/* The memtable: committed entries not yet in the tree, a multi-version sorted run and skip list.
 
    In log mode (47_log.c) a commit appends its changes to the write-ahead
-   log and inserts them here; a checkpoint (68_checkpoint.c) later merges
+   log and inserts them here; a checkpoint (66_log_mode.c) later merges
    them into the tree.  Entries are ordered by (table slot, key, txid
    descending) as LevelDB orders its internal keys by (user key, sequence
    number descending), so the first entry of a key that a snapshot may see
    (txid <= the snapshot's) is the state that snapshot reads, a tombstone
    included.
 
-   A skip list (W. Pugh, "Skip Lists: A Probabilistic Alternative to
-   Balanced Trees", CACM 1990) with LevelDB's concurrency rule: one writer
-   (the handle's read-write transaction, under db->wmu) links fully built
-   nodes with release stores; any number of readers follow links with
-   acquire loads and take no lock.  Nothing is ever unlinked or freed
-   before the whole memtable is: nodes live in an arena of blocks, and a
-   memtable is freed when the last transaction that reads it ends
-   (refs).  The writer's own entries carry its txid, which no snapshot
-   reaches before its commit is published; an aborted transaction's
-   entries are marked dead (DIGBY__MN_DEAD), since the next writer reuses
-   its txid.  A value a transaction puts twice is replaced in its node in
-   place: no snapshot can see that node yet. */
+   Inserts go to a skip list (W. Pugh, "Skip Lists: A Probabilistic
+   Alternative to Balanced Trees", CACM 1990) with LevelDB's concurrency
+   rule: one writer (the handle's read-write transaction, under db->wmu)
+   links fully built nodes with release stores; any number of readers
+   follow links with acquire loads and take no lock.  A skip list of a
+   whole memtable (64 MiB by default, some 400,000 entries) costs a cache
+   and TLB miss per node a descent visits, which made an insert cost
+   more than everything else a commit does; so the list is kept small:
+   past DIGBY__MEM_FOLD nodes (32,768), the writer folds it at the end of a commit
+   into a sorted run (an array of the nodes in list order, with each
+   key's first 8 bytes beside its node so that a binary search seldom
+   visits a node) and starts an empty list -- a two-level log-structured
+   merge in memory (O'Neil et al., "The Log-Structured Merge-Tree", Acta
+   Informatica 1996), each fold copying the run's entries once.  A read
+   merges the list and the run.  A transaction reads the view (run and
+   list) current at its begin, counted, so a fold never frees what a
+   reader is using; the replaced list no longer grows, and what it misses
+   is newer than the reader's snapshot anyway.
+
+   Nothing is ever unlinked or freed before the whole memtable is: nodes
+   live in an arena of blocks, and a memtable is freed when the last
+   transaction that reads it ends (refs).  The writer's own entries carry
+   its txid, which no snapshot reaches before its commit is published; an
+   aborted transaction's entries are marked dead (DIGBY__MN_DEAD), since
+   the next writer reuses its txid, and a fold leaves them out.  A value
+   a transaction puts twice is replaced in its node in place: no snapshot
+   can see that node yet, and it is in the list (folds come between
+   transactions). */
 
 #if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
 
 #define DIGBY__MEM_BLOCK ((size_t)1 << 18)   /* arena block bytes */
+/* List nodes past which a commit folds the list into the run.  A fold
+   copies the run (24 bytes an entry) and places each list node in it
+   with a search that visits a few run nodes; a list insert visits a node
+   per level.  With 16-byte keys and 100-byte values (1M random puts in
+   commits of 1,000, bench/), 32,768 nodes (about 5 MiB of list) did best
+   of 2,048 to 131,072: 681K puts/s, against 493K at 4,096 and 543K at
+   131,072, and 356K for one list of the whole memtable. */
+#ifndef DIGBY__MEM_FOLD
+#define DIGBY__MEM_FOLD 32768
+#endif
 
 /* Bytes from the arena, aligned to 8; NULL when out of memory. */
 static void *digby__mem_alloc(digby__mem *m, size_t n)
@@ -52,6 +78,28 @@ static void *digby__mem_alloc(digby__mem *m, size_t n)
     return p;
 }
 
+/* A view with room for n run entries and a new, empty skip list (from
+   m's arena); refs 1.  NULL when out of memory. */
+static digby__mview *digby__mview_new(digby__mem *m, size_t n)
+{
+    size_t hb = sizeof(digby__mnode) + (DIGBY__MEM_LEVELS - 1) * sizeof(digby__mnode *);
+    digby__mview *v;
+    digby__mlist *l = (digby__mlist *)digby__mem_alloc(m, sizeof(digby__mlist) + hb);
+    if (!l || n > (SIZE_MAX - sizeof(*v)) / sizeof(digby__mrent)) return NULL;
+    v = (digby__mview *)digby__malloc(m->alloc, sizeof(*v) + n * sizeof(digby__mrent));
+    if (!v) return NULL;
+    l->head = (digby__mnode *)(void *)(l + 1);
+    memset(l->head, 0, hb);
+    l->head->height = DIGBY__MEM_LEVELS;
+    l->height = 1;
+    l->count = 0;
+    v->refs = 1;
+    v->list = l;
+    v->n = n;
+    v->run = (digby__mrent *)(void *)(v + 1);
+    return v;
+}
+
 /* A new, empty memtable whose arena comes in blocks of at most a
    sixteenth of limit (the bound it is held to), 4 KiB to 256 KiB. */
 static int digby__mem_new(const digby_allocator *a, size_t limit, digby__mem **out)
@@ -64,12 +112,8 @@ static int digby__mem_new(const digby_allocator *a, size_t limit, digby__mem **o
     m->block = DIGBY__MAX((size_t)4096, DIGBY__MIN(DIGBY__MEM_BLOCK, limit / 16));
     m->refs = 1;
     m->rng = 0x9E3779B97F4A7C15ull;
-    m->height = 1;
-    m->head = (digby__mnode *)digby__mem_alloc(
-        m, sizeof(digby__mnode) + (DIGBY__MEM_LEVELS - 1) * sizeof(digby__mnode *));
-    if (!m->head) { digby__mem_free(m); return DIGBY_NOMEM; }
-    memset(m->head, 0, sizeof(digby__mnode) + (DIGBY__MEM_LEVELS - 1) * sizeof(digby__mnode *));
-    m->head->height = DIGBY__MEM_LEVELS;
+    m->view = digby__mview_new(m, 0);
+    if (!m->view) { digby__mem_free(m); return DIGBY_NOMEM; }
     *out = m;
     return DIGBY_OK;
 }
@@ -82,6 +126,7 @@ static void digby__mem_free(digby__mem *m)
         n = b->next;
         digby__free(m->alloc, b);
     }
+    digby__free(m->alloc, m->view);
     digby__free(m->alloc, m->tables);
     digby__free(m->alloc, m);
 }
@@ -92,6 +137,30 @@ static digby__mem *digby__mem_unref(digby__mem *m)
 {
     if (!m) return NULL;
     return --m->refs == 0 ? m : NULL;
+}
+
+/* Transaction txn begins to read memtable m, in the view current now
+   (db->mu held). */
+static void digby__txn_mem_take(digby_txn *txn, digby__mem *m)
+{
+    txn->mem = m;
+    txn->mview = m->view;
+    m->refs++;
+    m->view->refs++;
+}
+
+/* Transaction txn stops reading its memtable (db->mu held): a view no
+   longer current is freed with its last reader; returns the memtable to
+   free outside the lock (digby__mem_free), or NULL. */
+static digby__mem *digby__txn_mem_drop(digby_txn *txn)
+{
+    digby__mem *m = txn->mem;
+    digby__mview *v = txn->mview;
+    txn->mem = NULL;
+    txn->mview = NULL;
+    if (!m) return NULL;
+    if (v && --v->refs == 0) digby__free(m->alloc, v); /* never the current one */
+    return digby__mem_unref(m);
 }
 
 /* The slot of table `name` (len 0: the global tree), or -1 when the
@@ -158,13 +227,13 @@ static int digby__mn_cmp(const digby__mnode *n, uint32_t slot, const void *key,
     return 0;
 }
 
-/* The first node at or after (slot, key, txid) in list order; prev[]
-   (may be NULL) gets the last node before it on every level. */
-static digby__mnode *digby__mem_seek_ge(digby__mem *m, uint32_t slot, const void *key,
-                                        size_t klen, uint64_t txid, digby__mnode **prev)
+/* The first node of list l at or after (slot, key, txid) in list order;
+   prev[] (may be NULL) gets the last node before it on every level. */
+static digby__mnode *digby__list_seek_ge(const digby__mlist *l, uint32_t slot, const void *key,
+                                         size_t klen, uint64_t txid, digby__mnode **prev)
 {
-    digby__mnode *x = m->head, *nx;
-    int lvl = (int)DIGBY__PLOAD(&m->height) - 1;
+    digby__mnode *x = l->head, *nx;
+    int lvl = (int)DIGBY__PLOAD(&((digby__mlist *)l)->height) - 1;
     for (;;) {
         nx = DIGBY__PLOAD(&x->next[lvl]);
         if (nx && digby__mn_cmp(nx, slot, key, klen, txid) < 0) { x = nx; continue; }
@@ -174,16 +243,16 @@ static digby__mnode *digby__mem_seek_ge(digby__mem *m, uint32_t slot, const void
     }
 }
 
-/* The last node before (slot, key, txid) in list order, or NULL. */
-static digby__mnode *digby__mem_seek_lt(digby__mem *m, uint32_t slot, const void *key,
-                                        size_t klen, uint64_t txid)
+/* The last node of list l before (slot, key, txid) in list order, or NULL. */
+static digby__mnode *digby__list_seek_lt(const digby__mlist *l, uint32_t slot, const void *key,
+                                         size_t klen, uint64_t txid)
 {
-    digby__mnode *x = m->head, *nx;
-    int lvl = (int)DIGBY__PLOAD(&m->height) - 1;
+    digby__mnode *x = l->head, *nx;
+    int lvl = (int)DIGBY__PLOAD(&((digby__mlist *)l)->height) - 1;
     for (;;) {
         nx = DIGBY__PLOAD(&x->next[lvl]);
         if (nx && digby__mn_cmp(nx, slot, key, klen, txid) < 0) { x = nx; continue; }
-        if (lvl == 0) return x == m->head ? NULL : x;
+        if (lvl == 0) return x == l->head ? NULL : x;
         lvl--;
     }
 }
@@ -202,9 +271,10 @@ static unsigned digby__mem_height(digby__mem *m)
 }
 
 /* Insert or replace the entry (slot, key, txid) of the writer: a value
-   (tomb 0) or a tombstone.  The value bytes are copied.  A live node of
-   the same txid is updated in place; *node (may be NULL) gets the node and
-   *fresh whether it is new.  Returns DIGBY_OK, DIGBY_NOMEM. */
+   (tomb 0) or a tombstone, in the current view's list.  The value bytes
+   are copied.  A live node of the same txid is updated in place (it is in
+   the list: folds come between transactions); *node (may be NULL) gets
+   the node and *fresh whether it is new.  Returns DIGBY_OK, DIGBY_NOMEM. */
 static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
                              uint32_t slot, const void *key, size_t klen, uint64_t txid,
                              const void *val, size_t vlen, int tomb, digby__mnode **node,
@@ -215,17 +285,19 @@ static int digby__mem_put(digby__mem *m, uint32_t slot, const void *key, size_t 
                           digby__mnode **node, int *fresh)
 {
     digby__mnode *prev[DIGBY__MEM_LEVELS], *x;
-    x = digby__mem_seek_ge(m, slot, key, klen, txid, prev);
+    x = digby__list_seek_ge(m->view->list, slot, key, klen, txid, prev);
     return digby__mem_put_at(m, prev, x, slot, key, klen, txid, val, vlen, tomb, node, fresh);
 }
 
-/* digby__mem_put after its seek: x and prev[] from digby__mem_seek_ge for
-   (slot, key, txid), with nothing inserted since (the writer's lock). */
+/* digby__mem_put after its seek: x and prev[] from digby__list_seek_ge
+   of the current list for (slot, key, txid), with nothing inserted since
+   (the writer's lock). */
 static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
                              uint32_t slot, const void *key, size_t klen, uint64_t txid,
                              const void *val, size_t vlen, int tomb, digby__mnode **node,
                              int *fresh)
 {
+    digby__mlist *l = m->view->list;
     uint8_t *vcopy = NULL;
     unsigned h, i;
     if (fresh) *fresh = 0;
@@ -257,14 +329,15 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
     x->height = (uint8_t)h;
     x->val = vcopy;
     if (klen) memcpy((uint8_t *)(x->next + h), key, klen);
-    if (h > m->height) {
-        for (i = m->height; i < h; i++) prev[i] = m->head;
-        DIGBY__PSTORE(&m->height, h);
+    if (h > l->height) {
+        for (i = l->height; i < h; i++) prev[i] = l->head;
+        DIGBY__PSTORE(&l->height, h);
     }
     for (i = 0; i < h; i++) {
         x->next[i] = prev[i]->next[i];
         DIGBY__PSTORE(&prev[i]->next[i], x);
     }
+    l->count++;
     m->count++;
     m->data_bytes += klen + vlen;
     if (node) *node = x;
@@ -272,55 +345,97 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
     return DIGBY_OK;
 }
 
-/* ---- Bulk load (replay) ---------------------------------------------------- */
+/* ---- The sorted run -------------------------------------------------------- */
 
-/* Replay inserts a whole log's entries, in log order: random keys, each a
-   descent of the skip list with a cache miss per level.  Instead they are
-   made as nodes first (digby__mem_load_add), sorted in list order with a
-   merge sort over (slot, first 8 key bytes, node) pairs -- sequential
-   passes, the nodes touched only on ties -- and linked in one pass, each
-   node appended behind the last one of every level
-   (digby__mem_load_finish).  The memtable must be empty when the load
-   starts (a fresh one at open). */
-typedef struct digby__mload_pair {
-    uint64_t pre;          /* the key's first 8 bytes, big-endian, zero-padded */
-    digby__mnode *x;
-} digby__mload_pair;
-
-typedef struct digby__mload {
-    digby__mload_pair *v;
-    size_t n, cap;
-} digby__mload;
-
-static int digby__mload_cmp(const digby__mload_pair *a, const digby__mload_pair *b)
+/* A key's first 8 bytes, big-endian, zero-padded: with the slot, what
+   orders most run entries without a visit to their nodes. */
+static uint64_t digby__mem_pre(const void *key, size_t klen)
 {
-    int c;
-    if (a->x->slot != b->x->slot) return a->x->slot < b->x->slot ? -1 : 1;
-    if (a->pre != b->pre) return a->pre < b->pre ? -1 : 1;
-    c = digby__keycmp(digby__mn_key(a->x), a->x->klen, digby__mn_key(b->x), b->x->klen);
+    const uint8_t *k = (const uint8_t *)key;
+    uint64_t pre = 0;
+    size_t i;
+    if (klen >= 8) return DIGBY__BE64(k);
+    for (i = 0; i < 8; i++) pre = pre << 8 | (i < klen ? k[i] : 0);
+    return pre;
+}
+
+static void digby__mrent_set(digby__mrent *e, digby__mnode *x)
+{
+    e->pre = digby__mem_pre(digby__mn_key(x), x->klen);
+    e->slot = x->slot;
+    e->klen = x->klen;
+    e->x = x;
+}
+
+/* Order of run entry e against (slot, key of klen bytes with prefix pre),
+   keys only. */
+static int digby__mrent_keycmp(const digby__mrent *e, uint32_t slot, uint64_t pre,
+                               const void *key, size_t klen)
+{
+    if (e->slot != slot) return e->slot < slot ? -1 : 1;
+    if (e->pre != pre) return e->pre < pre ? -1 : 1;
+    /* equal prefixes: keys of up to 8 bytes differ in length only
+       (the shorter one first, as digby__keycmp orders them) */
+    if (e->klen <= 8 && klen <= 8) return e->klen == klen ? 0 : (e->klen < klen ? -1 : 1);
+    return digby__keycmp(digby__mn_key(e->x), e->klen, key, klen);
+}
+
+/* Order of run entry e against (slot, key, txid) in list order. */
+static int digby__mrent_cmp(const digby__mrent *e, uint32_t slot, uint64_t pre, const void *key,
+                            size_t klen, uint64_t txid)
+{
+    int c = digby__mrent_keycmp(e, slot, pre, key, klen);
     if (c) return c;
-    if (a->x->txid != b->x->txid) return a->x->txid > b->x->txid ? -1 : 1;
+    if (e->x->txid != txid) return e->x->txid > txid ? -1 : 1;
     return 0;
 }
 
-/* Make the node of one replayed entry (unlinked) and add it to the load. */
+/* The index of the first run entry at or after (slot, key, txid). */
+static size_t digby__run_lb(const digby__mview *v, uint32_t slot, uint64_t pre, const void *key,
+                            size_t klen, uint64_t txid)
+{
+    size_t lo = 0, hi = v->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (digby__mrent_cmp(&v->run[mid], slot, pre, key, klen, txid) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* ---- Bulk load (replay) ---------------------------------------------------- */
+
+/* Replay inserts a whole log's entries, in log order: random keys.
+   Instead of a skip-list insertion each, they are made as nodes first
+   (digby__mem_load_add), sorted in list order with a merge sort of run
+   entries -- sequential passes, the nodes touched only on ties -- and
+   made the memtable's run (digby__mem_load_finish).  The memtable must be
+   empty when the load starts (a fresh one at open). */
+typedef struct digby__mload {
+    digby__mrent *v;
+    size_t n, cap;
+} digby__mload;
+
+static int digby__mload_cmp(const digby__mrent *a, const digby__mrent *b)
+{
+    return digby__mrent_cmp(a, b->slot, b->pre, digby__mn_key(b->x), b->klen, b->x->txid);
+}
+
+/* Make the node of one replayed entry (unlinked: a node of the run needs
+   no links) and add it to the load. */
 static int digby__mem_load_add(digby__mem *m, digby__mload *ld, uint32_t slot, const void *key,
                                size_t klen, uint64_t txid, const void *val, size_t vlen,
                                int tomb)
 {
     digby__mnode *x;
-    uint64_t pre = 0;
-    unsigned h = digby__mem_height(m), i;
     if (ld->n == ld->cap) {
         size_t ncap = ld->cap ? 2 * ld->cap : 1024;
-        digby__mload_pair *nv = (digby__mload_pair *)digby__realloc(m->alloc, ld->v,
-                                                                     ncap * sizeof(*nv));
+        digby__mrent *nv = (digby__mrent *)digby__realloc(m->alloc, ld->v, ncap * sizeof(*nv));
         if (!nv) return DIGBY_NOMEM;
         ld->v = nv;
         ld->cap = ncap;
     }
-    x = (digby__mnode *)digby__mem_alloc(
-        m, sizeof(digby__mnode) + (h - 1) * sizeof(digby__mnode *) + klen);
+    x = (digby__mnode *)digby__mem_alloc(m, sizeof(digby__mnode) + klen);
     if (!x) return DIGBY_NOMEM;
     x->val = NULL;
     if (!tomb && vlen) {
@@ -334,30 +449,27 @@ static int digby__mem_load_add(digby__mem *m, digby__mload *ld, uint32_t slot, c
     x->klen = (uint32_t)klen;
     x->vlen = (uint32_t)(tomb ? 0 : vlen);
     x->flags = (uint8_t)(tomb ? DIGBY__MN_TOMB : 0);
-    x->height = (uint8_t)h;
-    for (i = 0; i < h; i++) x->next[i] = NULL;
-    if (klen) memcpy((uint8_t *)(x->next + h), key, klen);
-    for (i = 0; i < 8; i++) pre = pre << 8 | (i < klen ? ((const uint8_t *)key)[i] : 0);
-    ld->v[ld->n].pre = pre;
-    ld->v[ld->n].x = x;
-    ld->n++;
+    x->height = 1;
+    x->next[0] = NULL;
+    if (klen) memcpy((uint8_t *)(x->next + 1), key, klen);
+    digby__mrent_set(&ld->v[ld->n++], x);
     m->count++;
     m->data_bytes += klen + x->vlen;
     return DIGBY_OK;
 }
 
-/* Sort the load (bottom-up merge sort through a scratch array of the same
-   size) and link its nodes into m, which held nothing before the load.
-   Frees the load's arrays.  DIGBY_NOMEM (the nodes stay in the arena,
-   unlinked: the memtable is freed by the failed open). */
+/* Sort the load (a stable bottom-up merge sort through a scratch array of
+   the same size: an entry a later record wrote again keeps its place
+   behind the earlier one) and make it the run of m, which held nothing
+   before the load.  Frees the load's array.  DIGBY_NOMEM (the nodes stay
+   in the arena, unused: the memtable is freed by the failed open). */
 static int digby__mem_load_finish(digby__mem *m, digby__mload *ld)
 {
-    digby__mload_pair *a = ld->v, *b, *t;
-    digby__mnode *last[DIGBY__MEM_LEVELS];
+    digby__mrent *a = ld->v, *b, *t;
+    digby__mview *v;
     size_t w, i, n = ld->n;
-    unsigned lvl, top = 1;
     if (!n) { digby__free(m->alloc, ld->v); ld->v = NULL; return DIGBY_OK; }
-    b = (digby__mload_pair *)digby__malloc(m->alloc, n * sizeof(*b));
+    b = (digby__mrent *)digby__malloc(m->alloc, n * sizeof(*b));
     if (!b) return DIGBY_NOMEM;
     for (w = 1; w < n; w *= 2) {
         for (i = 0; i < n; i += 2 * w) {
@@ -371,22 +483,90 @@ static int digby__mem_load_finish(digby__mem *m, digby__mload *ld)
         a = b;
         b = t;
     }
-    for (lvl = 0; lvl < DIGBY__MEM_LEVELS; lvl++) last[lvl] = m->head;
-    for (i = 0; i < n; i++) {
-        digby__mnode *x = a[i].x;
-        for (lvl = 0; lvl < x->height; lvl++) {
-            last[lvl]->next[lvl] = x;
-            last[lvl] = x;
-        }
-        if (x->height > top) top = x->height;
-    }
-    if (top > m->height) m->height = top;
-    digby__free(m->alloc, a);
     digby__free(m->alloc, b);
+    v = digby__mview_new(m, n);
+    if (v) {
+        memcpy(v->run, a, n * sizeof(*a));
+        digby__free(m->alloc, m->view); /* empty, and read by nobody yet */
+        m->view = v;
+        m->bytes += n * sizeof(*a);
+    }
+    digby__free(m->alloc, a);
     ld->v = NULL;
     ld->n = ld->cap = 0;
+    return v ? DIGBY_OK : DIGBY_NOMEM;
+}
+
+/* ---- Folding the list into the run ----------------------------------------- */
+
+/* The index of the first entry of run[lo, n) at or after x in list
+   order, by exponential then binary search from lo (P. McIlroy's
+   "galloping", "Optimistic Sorting and Information Theoretic
+   Complexity", SODA 1993): a fold places each of the list's few nodes in
+   the long run with a search, visiting O(log gap) run nodes for it, and
+   copies the entries between without visiting any. */
+static size_t digby__run_gallop(const digby__mrent *run, size_t lo, size_t n,
+                                const digby__mrent *x)
+{
+    size_t step = 1, hi = lo;
+    /* run[lo, hi) is before x; find a hi at or after it */
+    while (hi < n && digby__mload_cmp(&run[hi], x) < 0) {
+        lo = hi + 1;
+        hi = (n - hi > step) ? hi + step : n;
+        step *= 2;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (digby__mload_cmp(&run[mid], x) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* A new view whose run is m's current run and list merged and whose
+   list is empty (the writer, between transactions).  The list's dead
+   nodes are left out; the run's stay (unread, they would cost a visit
+   each to find) until the memtable is checkpointed.  The caller
+   publishes it (digby__mem_publish).  DIGBY_NOMEM: nothing changed. */
+static int digby__mem_fold(digby__mem *m, digby__mview **out)
+{
+    const digby__mview *o = m->view;
+    digby__mview *v = digby__mview_new(m, o->n + o->list->count);
+    const digby__mnode *x;
+    digby__mrent *d;
+    size_t i = 0;
+    *out = NULL;
+    if (!v) return DIGBY_NOMEM;
+    d = v->run;
+    for (x = o->list->head->next[0]; x; x = x->next[0]) {
+        digby__mrent e;
+        size_t j;
+        if (x->flags & DIGBY__MN_DEAD) continue;
+        digby__mrent_set(&e, (digby__mnode *)x);
+        j = digby__run_gallop(o->run, i, o->n, &e);
+        memcpy(d, o->run + i, (j - i) * sizeof(*d));
+        d += j - i;
+        i = j;
+        *d++ = e;
+    }
+    memcpy(d, o->run + i, (o->n - i) * sizeof(*d));
+    d += o->n - i;
+    v->n = (size_t)(d - v->run);
+    m->bytes = m->bytes - o->n * sizeof(digby__mrent) + v->n * sizeof(digby__mrent);
+    *out = v;
     return DIGBY_OK;
 }
+
+/* Make v the current view of m (db->mu held); returns the view it
+   replaced when no transaction reads it any more (to free), or NULL. */
+static digby__mview *digby__mem_publish(digby__mem *m, digby__mview *v)
+{
+    digby__mview *o = m->view;
+    m->view = v;
+    return --o->refs == 0 ? o : NULL;
+}
+
+/* ---- Reads: the list and the run merged ------------------------------------ */
 
 /* Whether node n is visible to a transaction reading up to txid `upto`. */
 static int digby__mn_visible(const digby__mnode *n, uint64_t upto)
@@ -394,8 +574,8 @@ static int digby__mn_visible(const digby__mnode *n, uint64_t upto)
     return n->txid <= upto && !(n->flags & DIGBY__MN_DEAD);
 }
 
-/* From node x (the first node of its key or later), the first visible
-   version of x's key; NULL when no version of it is visible. */
+/* From node x (the first node of its key or later) of a list, the first
+   visible version of x's key there; NULL when none is visible. */
 static digby__mnode *digby__mn_settle(digby__mnode *x, uint64_t upto)
 {
     digby__mnode *first = x;
@@ -407,121 +587,187 @@ static digby__mnode *digby__mn_settle(digby__mnode *x, uint64_t upto)
     return NULL;
 }
 
-/* The visible state of (slot, key): its node (a value or a tombstone), or
-   NULL when the memtable says nothing of it. */
-static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *key,
+/* The first visible version of (slot, key) in v's run from entry i on. */
+static digby__mnode *digby__run_settle(const digby__mview *v, size_t i, uint32_t slot,
+                                       uint64_t pre, const void *key, size_t klen,
+                                       uint64_t upto)
+{
+    for (; i < v->n && digby__mrent_keycmp(&v->run[i], slot, pre, key, klen) == 0; i++)
+        if (digby__mn_visible(v->run[i].x, upto)) return v->run[i].x;
+    return NULL;
+}
+
+/* The newer of two visible versions of a key (either may be NULL). */
+static digby__mnode *digby__mn_newer(digby__mnode *a, digby__mnode *b)
+{
+    if (!a) return b;
+    if (!b) return a;
+    return a->txid >= b->txid ? a : b;
+}
+
+/* The visible state of (slot, key) in view v: its node (a value or a
+   tombstone), or NULL when the memtable says nothing of it. */
+static digby__mnode *digby__mem_get(const digby__mview *v, uint32_t slot, const void *key,
                                     size_t klen, uint64_t upto)
 {
-    digby__mnode *x = digby__mem_seek_ge(m, slot, key, klen, UINT64_MAX, NULL);
-    if (!x || x->slot != slot || digby__keycmp(digby__mn_key(x), x->klen, key, klen) != 0)
-        return NULL;
-    return digby__mn_settle(x, upto);
+    uint64_t pre = digby__mem_pre(key, klen);
+    digby__mnode *x = digby__list_seek_ge(v->list, slot, key, klen, UINT64_MAX, NULL), *a = NULL;
+    if (x && x->slot == slot && digby__keycmp(digby__mn_key(x), x->klen, key, klen) == 0)
+        a = digby__mn_settle(x, upto);
+    if (!v->n) return a;
+    return digby__mn_newer(a, digby__run_settle(v, digby__run_lb(v, slot, pre, key, klen,
+                                                                 UINT64_MAX),
+                                                slot, pre, key, klen, upto));
 }
 
 /* The writer's look before it writes (slot, key) under its txid (the
-   newest): the seek of digby__mem_put, kept in *x and prev[] for
-   digby__mem_put_at, and the version of the key visible up to `upto`
-   (a value or a tombstone), NULL when the memtable says nothing of it.
-   One descent of the skip list instead of a get and a put's two: deletes
-   and NOOVERWRITE puts must know whether the key is there. */
+   newest): the seek of digby__mem_put in the current list, kept in *x and
+   prev[] for digby__mem_put_at, and the version of the key visible up to
+   `upto` (a value or a tombstone), NULL when the memtable says nothing of
+   it.  Deletes and NOOVERWRITE puts must know whether the key is there;
+   the list's descent serves both. */
 static digby__mnode *digby__mem_probe(digby__mem *m, uint32_t slot, const void *key,
                                       size_t klen, uint64_t txid, uint64_t upto,
                                       digby__mnode **prev, digby__mnode **x)
 {
-    *x = digby__mem_seek_ge(m, slot, key, klen, txid, prev);
-    if (!*x || (*x)->slot != slot || digby__keycmp(digby__mn_key(*x), (*x)->klen, key, klen) != 0)
-        return NULL;
-    return digby__mn_settle(*x, upto);
+    const digby__mview *v = m->view;
+    uint64_t pre = digby__mem_pre(key, klen);
+    digby__mnode *a = NULL;
+    *x = digby__list_seek_ge(v->list, slot, key, klen, txid, prev);
+    /* versions before *x are newer than the writer's: none is visible */
+    if (*x && (*x)->slot == slot && digby__keycmp(digby__mn_key(*x), (*x)->klen, key, klen) == 0)
+        a = digby__mn_settle(*x, upto);
+    if (!v->n) return a;
+    return digby__mn_newer(a, digby__run_settle(v, digby__run_lb(v, slot, pre, key, klen,
+                                                                 UINT64_MAX),
+                                                slot, pre, key, klen, upto));
+}
+
+/* The first node (any version) of v after (dir > 0) or before (dir < 0)
+   every version of (slot, key), list and run merged; NULL at the end. */
+static digby__mnode *digby__mem_beside(const digby__mview *v, uint32_t slot, const void *key,
+                                       size_t klen, int dir)
+{
+    uint64_t pre = digby__mem_pre(key, klen);
+    digby__mnode *a, *b = NULL;
+    size_t i;
+    if (dir > 0) {
+        /* (key, txid 0) sorts after every version of key: txid 0 is no
+           commit's */
+        a = digby__list_seek_ge(v->list, slot, key, klen, 0, NULL);
+        i = digby__run_lb(v, slot, pre, key, klen, 0);
+        if (i < v->n) b = v->run[i].x;
+        if (!a || !b) return a ? a : b;
+        return digby__mn_cmp(a, b->slot, digby__mn_key(b), b->klen, b->txid) <= 0 ? a : b;
+    }
+    a = digby__list_seek_lt(v->list, slot, key, klen, UINT64_MAX);
+    i = digby__run_lb(v, slot, pre, key, klen, UINT64_MAX);
+    if (i > 0) b = v->run[i - 1].x;
+    if (!a || !b) return a ? a : b;
+    return digby__mn_cmp(a, b->slot, digby__mn_key(b), b->klen, b->txid) >= 0 ? a : b;
+}
+
+/* The visible state of the first key after (dir > 0) or before (dir < 0)
+   (slot, key) that has one, or NULL at the end of the slot. */
+static digby__mnode *digby__mem_next_key(const digby__mview *v, uint32_t slot, const void *key,
+                                         size_t klen, int dir, uint64_t upto)
+{
+    for (;;) {
+        digby__mnode *y = digby__mem_beside(v, slot, key, klen, dir), *r;
+        if (!y || y->slot != slot) return NULL;
+        r = digby__mem_get(v, slot, digby__mn_key(y), y->klen, upto);
+        if (r) return r;
+        key = digby__mn_key(y);
+        klen = y->klen;
+    }
 }
 
 /* The next key after node x's key in slot x->slot with a visible version
    (forward: dir > 0) or the one before it (dir < 0), its visible node, or
-   NULL at the end of the slot.  x may be NULL with dir: first/last of the
-   slot via the seek functions instead. */
-static digby__mnode *digby__mem_step(digby__mem *m, const digby__mnode *x, int dir,
+   NULL at the end of the slot. */
+static digby__mnode *digby__mem_step(const digby__mview *v, const digby__mnode *x, int dir,
                                      uint64_t upto)
 {
-    uint32_t slot = x->slot;
-    const uint8_t *k = digby__mn_key(x);
-    size_t kl = x->klen;
-    if (dir > 0) {
-        digby__mnode *y = DIGBY__PLOAD(&((digby__mnode *)x)->next[0]);
-        for (;;) {
-            digby__mnode *v;
-            /* skip the older versions of the key we are on */
-            while (y && y->slot == slot && y->klen == kl &&
-                   memcmp(digby__mn_key(y), k, kl) == 0)
-                y = DIGBY__PLOAD(&y->next[0]);
-            if (!y || y->slot != slot) return NULL;
-            v = digby__mn_settle(y, upto);
-            if (v) return v;
-            k = digby__mn_key(y);
-            kl = y->klen;
-            y = DIGBY__PLOAD(&y->next[0]);
-        }
-    }
-    for (;;) {
-        /* the last node before the key's first version is the oldest
-           version of the key before it */
-        digby__mnode *y = digby__mem_seek_lt(m, slot, k, kl, UINT64_MAX), *v;
-        if (!y || y->slot != slot) return NULL;
-        v = digby__mem_seek_ge(m, slot, digby__mn_key(y), y->klen, UINT64_MAX, NULL);
-        v = digby__mn_settle(v, upto);
-        if (v) return v;
-        k = digby__mn_key(y);
-        kl = y->klen;
-    }
+    return digby__mem_next_key(v, x->slot, digby__mn_key(x), x->klen, dir, upto);
 }
 
 /* The first (dir > 0) or last visible key of slot at or after (dir > 0)
    / at or before key (inclusive when incl, else strictly), or NULL. */
-static digby__mnode *digby__mem_seek(digby__mem *m, uint32_t slot, const void *key,
+static digby__mnode *digby__mem_seek(const digby__mview *v, uint32_t slot, const void *key,
                                      size_t klen, int dir, int incl, uint64_t upto)
 {
-    digby__mnode *x, *v;
-    if (dir > 0) {
-        x = digby__mem_seek_ge(m, slot, key, klen, incl ? UINT64_MAX : 0, NULL);
-        /* with incl 0, (key, txid 0) sorts after every version of key but
-           a txid-0 one, which never exists */
-        if (!incl && x && x->slot == slot && x->klen == klen &&
-            memcmp(digby__mn_key(x), key, klen) == 0)
-            return digby__mem_step(m, x, 1, upto);
-        if (!x || x->slot != slot) return NULL;
-        v = digby__mn_settle(x, upto);
-        return v ? v : digby__mem_step(m, x, 1, upto);
+    if (incl) {
+        digby__mnode *r = digby__mem_get(v, slot, key, klen, upto);
+        if (r) return r;
     }
-    x = digby__mem_seek_ge(m, slot, key, klen, UINT64_MAX, NULL);
-    if (incl && x && x->slot == slot && x->klen == klen &&
-        memcmp(digby__mn_key(x), key, klen) == 0) {
-        v = digby__mn_settle(x, upto);
-        if (v) return v;
-    }
-    /* the key before `key`: step back from a node standing for key */
-    {
-        digby__mnode *y = digby__mem_seek_lt(m, slot, key, klen, UINT64_MAX);
-        if (!y || y->slot != slot) return NULL;
-        v = digby__mem_seek_ge(m, slot, digby__mn_key(y), y->klen, UINT64_MAX, NULL);
-        x = digby__mn_settle(v, upto);
-        return x ? x : digby__mem_step(m, v, -1, upto);
-    }
+    return digby__mem_next_key(v, slot, key, klen, dir, upto);
 }
 
 /* The first (dir > 0) or last visible key of slot, or NULL. */
-static digby__mnode *digby__mem_end(digby__mem *m, uint32_t slot, int dir, uint64_t upto)
+static digby__mnode *digby__mem_end(const digby__mview *v, uint32_t slot, int dir, uint64_t upto)
 {
-    digby__mnode *x, *v;
+    digby__mnode *y, *r;
     if (dir > 0) {
-        x = digby__mem_seek_ge(m, slot, "", 0, UINT64_MAX, NULL);
-        if (!x || x->slot != slot) return NULL;
-        v = digby__mn_settle(x, upto);
-        return v ? v : digby__mem_step(m, x, 1, upto);
+        /* the first node of the slot: at or after (slot, "", newest) */
+        uint64_t pre = 0;
+        digby__mnode *a = digby__list_seek_ge(v->list, slot, "", 0, UINT64_MAX, NULL), *b = NULL;
+        size_t i = digby__run_lb(v, slot, pre, "", 0, UINT64_MAX);
+        if (i < v->n) b = v->run[i].x;
+        y = (!a || !b) ? (a ? a : b)
+                       : (digby__mn_cmp(a, b->slot, digby__mn_key(b), b->klen, b->txid) <= 0 ? a : b);
+    } else {
+        /* the last node of the slot comes before the first of slot + 1 */
+        y = digby__mem_beside(v, slot + 1, "", 0, -1);
     }
-    /* the last node of the slot comes before the first node of slot + 1 */
-    x = digby__mem_seek_lt(m, slot + 1, "", 0, UINT64_MAX);
-    if (!x || x->slot != slot) return NULL;
-    v = digby__mem_seek_ge(m, slot, digby__mn_key(x), x->klen, UINT64_MAX, NULL);
-    x = digby__mn_settle(v, upto);
-    return x ? x : digby__mem_step(m, v, -1, upto);
+    if (!y || y->slot != slot) return NULL;
+    r = digby__mem_get(v, slot, digby__mn_key(y), y->klen, upto);
+    return r ? r : digby__mem_next_key(v, slot, digby__mn_key(y), y->klen, dir, upto);
+}
+
+/* ---- A checkpoint's pass over every key ------------------------------------ */
+
+/* A walk over the nodes of a view in list order, the list and the run
+   merged, with no search: a checkpoint visits every key once. */
+typedef struct digby__miter {
+    const digby__mview *v;
+    const digby__mnode *x;  /* the list's next node */
+    size_t i;               /* the run's next entry */
+} digby__miter;
+
+static void digby__miter_init(digby__miter *it, const digby__mview *v)
+{
+    it->v = v;
+    it->x = v->list->head->next[0];
+    it->i = 0;
+}
+
+/* The next node of the walk without taking it (take 0) or taking it. */
+static digby__mnode *digby__miter_pull(digby__miter *it, int take)
+{
+    const digby__mview *v = it->v;
+    digby__mnode *x = (digby__mnode *)it->x, *b = it->i < v->n ? v->run[it->i].x : NULL;
+    if (x && (!b || digby__mn_cmp(x, b->slot, digby__mn_key(b), b->klen, b->txid) <= 0)) {
+        if (take) it->x = x->next[0];
+        return x;
+    }
+    if (b && take) it->i++;
+    return b;
+}
+
+/* The visible state (up to txid upto) of the walk's next key that has
+   one, every version of that key taken; NULL at the end. */
+static digby__mnode *digby__miter_next(digby__miter *it, uint64_t upto)
+{
+    digby__mnode *x, *y;
+    for (;;) {
+        if (!(x = digby__miter_pull(it, 1))) return NULL;
+        if (digby__mn_visible(x, upto)) break;
+    }
+    /* the older versions of its key follow it */
+    while ((y = digby__miter_pull(it, 0)) && y->slot == x->slot && y->klen == x->klen &&
+           memcmp(digby__mn_key(y), digby__mn_key(x), x->klen) == 0)
+        (void)digby__miter_pull(it, 1);
+    return x;
 }
 
 #endif /* DIGBY__HAVE_MEMTABLE */

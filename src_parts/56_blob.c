@@ -241,7 +241,7 @@ DIGBY_API int digby_txn_get_range(digby_txn *txn, digby_table *table, const void
         int s = digby__txn_slot(txn, table);
         digby__mnode *n = s < 0 || key_bytes > txn->db->max_key
                               ? NULL
-                              : digby__mem_get(txn->mem, (uint32_t)s, key, key_bytes,
+                              : digby__mem_get(txn->mview, (uint32_t)s, key, key_bytes,
                                                txn->mem_upto);
         if (n) {
             if (n->flags & DIGBY__MN_TOMB) return DIGBY_NOTFOUND;

@@ -41,8 +41,7 @@ static void digby__txn_unregister(digby_txn *txn)
     if (txn->rdonly) db->readers[txn->reader_slot] = 0;
     db->ntxn--;
     done = digby__map_leave(db, txn);
-    mem = digby__mem_unref(txn->mem);
-    txn->mem = NULL;
+    mem = digby__txn_mem_drop(txn);
     digby__mutex_unlock(&db->mu);
     digby__map_free(db, done);
     digby__mem_free(mem);
@@ -136,9 +135,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
             txn->txid = db->last_txid;
             txn->log_gen = db->log_gen;
             if (db->mem && db->mem->committed) {
-                txn->mem = db->mem;
+                digby__txn_mem_take(txn, db->mem);
                 txn->mem_upto = txn->txid;
-                db->mem->refs++;
             }
             digby__map_enter(db, txn);
             db->ntxn++;

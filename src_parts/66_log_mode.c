@@ -93,7 +93,7 @@ static int digby__merged_get(digby_txn *txn, digby_table *table, digby__tree *t,
 {
     int s = digby__txn_slot(txn, table);
     if (s >= 0 && key_bytes <= txn->db->max_key) {
-        digby__mnode *n = digby__mem_get(txn->mem, (uint32_t)s, key, key_bytes, txn->mem_upto);
+        digby__mnode *n = digby__mem_get(txn->mview, (uint32_t)s, key, key_bytes, txn->mem_upto);
         if (n) {
             if (n->flags & DIGBY__MN_TOMB) return DIGBY_NOTFOUND;
             *val = n->vlen ? n->val : (const void *)"";
@@ -113,8 +113,8 @@ static int digby__mem_delta(digby_txn *txn, int s, digby__tree *t, int64_t *delt
     digby__mnode *x;
     *delta = 0;
     if (s < 0) return DIGBY_OK;
-    for (x = digby__mem_end(txn->mem, (uint32_t)s, 1, txn->mem_upto); x;
-         x = digby__mem_step(txn->mem, x, 1, txn->mem_upto)) {
+    for (x = digby__mem_end(txn->mview, (uint32_t)s, 1, txn->mem_upto); x;
+         x = digby__mem_step(txn->mview, x, 1, txn->mem_upto)) {
         digby__frame *pin;
         digby__cell c;
         int rc = digby__btree_find(txn, t, digby__mn_key(x), x->klen, &c, &pin);
@@ -249,8 +249,7 @@ static int digby__log_begin(digby_txn *txn)
     }
     txn->txid = digby__log_txid(db);
     digby__mutex_lock(&db->mu);
-    txn->mem = db->mem;
-    db->mem->refs++;
+    digby__txn_mem_take(txn, db->mem);
     digby__mutex_unlock(&db->mu);
     txn->mem_upto = txn->txid;
     txn->logged = 1;
@@ -269,6 +268,19 @@ static void digby__log_kill_ops(digby_txn *txn)
 static void digby__log_abort(digby_txn *txn)
 {
     if (txn->logged) digby__log_kill_ops(txn);
+}
+
+/* Fold the memtable's list into its run (db->wmu held, between
+   transactions: 45_memtable.c); out of memory, the list goes on growing. */
+static void digby__log_fold(digby_db *db)
+{
+    digby__mview *v, *old;
+    if (digby__mem_fold(db->mem, &v) != DIGBY_OK) return;
+    digby__mutex_lock(&db->mu);
+    old = digby__mem_publish(db->mem, v);
+    db->log.folds++;
+    digby__mutex_unlock(&db->mu);
+    digby__free(&db->alloc, old);
 }
 
 /* Commit a logged transaction, step 1 (db->wmu held): append its record
@@ -326,6 +338,8 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
        the log long before the memtable */
     if (db->mem->bytes >= l->mem_limit || (uint64_t)l->pages.n * db->page_size >= l->mem_limit)
         (void)digby__checkpoint_locked(db, 1);
+    else if (db->mem->view->list->count >= DIGBY__MEM_FOLD)
+        digby__log_fold(db);
     return DIGBY_OK;
 }
 
@@ -396,11 +410,11 @@ static size_t digby__checkpoint_spill_pages(digby_db *db)
 #endif
 }
 
-/* Where a checkpoint's merge stands in the memtable: slot s, its next
-   node x (NULL: the slot's first), done when every slot is merged. */
+/* Where a checkpoint's merge stands in the memtable: a walk over its
+   current view (which no commit changes while the checkpoint holds
+   db->wmu), done when every key is merged. */
 typedef struct digby__ckpt_pos {
-    uint32_t s;
-    digby__mnode *x;
+    digby__miter it;
     int done;
 } digby__ckpt_pos;
 
@@ -413,42 +427,41 @@ typedef struct digby__ckpt_pos {
 static int digby__checkpoint_merge(digby_txn *c, digby__mem *m, uint64_t upto,
                                    digby__ckpt_pos *pos, int partial)
 {
-    uint32_t n = m->ntables ? m->ntables : 1; /* slot 0 needs no entry */
+    digby__tree *t = NULL;
+    uint32_t slot = 0;
+    digby__mnode *x;
     int rc = DIGBY_OK;
     c->spill_pages = digby__checkpoint_spill_pages(c->db);
     c->spill_at = c->spill_pages;
-    for (; pos->s < n && rc == DIGBY_OK; pos->s++, pos->x = NULL) {
-        digby__tree *t = &c->meta.main;
-        digby_table *tab = NULL;
-        digby__mnode *x = pos->x ? pos->x : digby__mem_end(m, pos->s, 1, upto);
-        if (!x) continue;
-        if (pos->s > 0) {
-            rc = digby_table_open(c, m->tables_pub[pos->s].name, 0, &tab);
-            if (rc == DIGBY_NOTFOUND) rc = DIGBY__CORRUPT(c->db, 0);
-            if (rc) break;
-            t = &tab->tree;
-            tab->dirty = 1;
-        }
-        for (; x && rc == DIGBY_OK; x = digby__mem_step(m, x, 1, upto)) {
-            c->put_version = x->txid;
-            if (x->flags & DIGBY__MN_TOMB) {
-                rc = digby__btree_delete(c, t, digby__mn_key(x), x->klen);
-                if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
-            } else {
-                rc = digby__btree_put(c, t, digby__mn_key(x), x->klen, x->val, x->vlen, 0);
+    while (rc == DIGBY_OK && (x = digby__miter_next(&pos->it, upto)) != NULL) {
+        if (!t || x->slot != slot) {
+            digby_table *tab;
+            slot = x->slot;
+            t = &c->meta.main;
+            if (slot > 0) {
+                rc = digby_table_open(c, m->tables_pub[slot].name, 0, &tab);
+                if (rc == DIGBY_NOTFOUND) rc = DIGBY__CORRUPT(c->db, 0);
+                if (rc) break;
+                t = &tab->tree;
+                tab->dirty = 1;
             }
-            c->mod++;
-            if (rc || c->dirty.count < c->spill_at) continue;
-            if (!partial) {
-                rc = digby__dirty_spill(c);
-                continue;
-            }
-            /* this part is full: the caller commits it */
-            pos->x = digby__mem_step(m, x, 1, upto);
-            if (!pos->x) pos->s++;
-            c->put_version = 0;
-            return DIGBY_OK;
         }
+        c->put_version = x->txid;
+        if (x->flags & DIGBY__MN_TOMB) {
+            rc = digby__btree_delete(c, t, digby__mn_key(x), x->klen);
+            if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
+        } else {
+            rc = digby__btree_put(c, t, digby__mn_key(x), x->klen, x->val, x->vlen, 0);
+        }
+        c->mod++;
+        if (rc || c->dirty.count < c->spill_at) continue;
+        if (!partial) {
+            rc = digby__dirty_spill(c);
+            continue;
+        }
+        /* this part is full: the caller commits it */
+        c->put_version = 0;
+        return DIGBY_OK;
     }
     c->put_version = 0;
     if (rc == DIGBY_OK) pos->done = 1;
@@ -481,8 +494,10 @@ static uint64_t digby__checkpoint_txid(digby_db *db)
 static int digby__checkpoint_parts(digby_db *db, digby__mem *m, uint64_t upto, int partial,
                                    digby_txn **c)
 {
-    digby__ckpt_pos pos = {0, NULL, 0};
+    digby__ckpt_pos pos;
     int rc = DIGBY_OK;
+    digby__miter_init(&pos.it, m->view);
+    pos.done = 0;
     db->log.checkpoint_parts_synced = 0;
     while (rc == DIGBY_OK) {
         rc = digby__checkpoint_merge(*c, m, upto, &pos, partial);
@@ -678,10 +693,9 @@ static int digby__log_escalate(digby_txn *txn)
     }
     digby__log_kill_ops(txn);
     digby__mutex_lock(&db->mu);
-    mine = digby__mem_unref(mine);
+    mine = digby__txn_mem_drop(txn);
     digby__mutex_unlock(&db->mu);
     digby__mem_free(mine);
-    txn->mem = NULL;
     txn->mod++;
     for (cur = txn->cursors; cur; cur = cur->next) digby__cursor_unmerge(cur);
     return DIGBY_OK;

@@ -23,10 +23,22 @@ static digby__mem *digby__mem_unref(digby__mem *m)
     return m;
 }
 
-static digby__mnode *digby__mem_get(digby__mem *m, uint32_t slot, const void *key,
+static void digby__txn_mem_take(digby_txn *txn, digby__mem *m)
+{
+    txn->mem = m;
+}
+
+static digby__mem *digby__txn_mem_drop(digby_txn *txn)
+{
+    digby__mem *m = txn->mem;
+    txn->mem = NULL;
+    return m;
+}
+
+static digby__mnode *digby__mem_get(const digby__mview *v, uint32_t slot, const void *key,
                                     size_t klen, uint64_t upto)
 {
-    (void)m; (void)slot; (void)key; (void)klen; (void)upto;
+    (void)v; (void)slot; (void)key; (void)klen; (void)upto;
     return NULL;
 }
 

@@ -492,6 +492,7 @@ static int digby__walk_log_stats(digby__walk *w)
     st->log_syncs = db->log.group_syncs;
     st->checkpoint_spilled = db->log.spilled;
     st->checkpoint_parts = db->log.checkpoint_parts;
+    st->memtable_folds = db->log.folds;
     digby__mutex_unlock(&db->mu);
     st->replay_commits = db->log.replay_commits;
     st->replay_bytes = db->log.replay_bytes;

@@ -17,7 +17,15 @@
    largest number of page-sized buffers live at once during the
    checkpoint: the pool of spare buffers hides reuse, so this counts the
    buffers the checkpoint had to add).  Without parts or spilling it adds
-   one per leaf it rewrites. */
+   one per leaf it rewrites.
+
+   test_memtable_fold: with the library's own fold threshold (32,768 list
+   entries), enough commits that the memtable's skip list is folded into
+   its sorted run several times, with overwrites, deletes, an aborted
+   transaction (dead entries) and snapshots taken between folds; every
+   get, and cursors in both directions and seeks, must show exactly the
+   reference state of the snapshot or of the newest commit, before and
+   after a checkpoint. */
 #define TEST_NAME "log_mode"
 #include "api_common.h"
 
@@ -256,11 +264,180 @@ static void test_checkpoint_memory(void **state)
     digby_vfs_mem_destroy(vfs);
 }
 
+/* ---- folds of the memtable's list into its run ------------------------------ */
+
+enum { FOLD_KEYS = 40000, FOLD_TXN = 1000, FOLD_ROUNDS = 3 };
+
+/* Key number i, and its value in round r (0: absent). */
+static void fold_key(unsigned i, char *k) { snprintf(k, 16, "f%07u", i); }
+static size_t fold_val(unsigned i, unsigned r, char *v)
+{
+    return (size_t)snprintf(v, 64, "v%u.%u", i, r);
+}
+
+/* The state of round r (after r + 1 rounds of writes): round q puts every
+   key not divisible by q + 2 ... the last round touching a key decides:
+   round q writes key i unless i % (q + 3) == 1, and deletes it when
+   i % (q + 5) == 0.  Returns the round of key i's value, or 0 (absent). */
+static unsigned fold_state(unsigned i, unsigned r)
+{
+    unsigned q, s = 0;
+    for (q = 0; q <= r; q++) {
+        if (i % (q + 3) == 1 && q > 0) continue;
+        s = (i % (q + 5) == 0 && q > 0) ? 0 : q + 1;
+    }
+    return s;
+}
+
+/* Every key reads as state round r says, through gets, cursors both ways
+   and seeks of transaction t. */
+static void fold_verify(digby_txn *t, unsigned r)
+{
+    char k[16], v[64];
+    digby_cursor *c;
+    const void *ck, *cv;
+    size_t ckl, cvl;
+    unsigned i, n = 0, last = 0;
+    int rc;
+    for (i = 0; i < FOLD_KEYS; i++) {
+        const void *got;
+        size_t gl;
+        unsigned s = fold_state(i, r);
+        fold_key(i, k);
+        rc = digby_txn_get(t, NULL, k, strlen(k), &got, &gl, NULL);
+        if (!s) {
+            assert_int_equal(rc, DIGBY_NOTFOUND);
+            continue;
+        }
+        ASSERT_OK(rc);
+        assert_int_equal(gl, fold_val(i, s - 1, v));
+        assert_memory_equal(got, v, gl);
+    }
+    /* forward: every present key once, in order */
+    ASSERT_OK(digby_cursor_open(t, NULL, &c));
+    for (rc = digby_cursor_first(c); rc == DIGBY_OK; rc = digby_cursor_next(c)) {
+        unsigned j;
+        ASSERT_OK(digby_cursor_get(c, &ck, &ckl, &cv, &cvl, NULL));
+        assert_int_equal(ckl, 8);
+        j = (unsigned)strtoul((const char *)ck + 1, NULL, 10);
+        assert_true(n == 0 || j > last);
+        for (i = n ? last + 1 : 0; i < j; i++) assert_int_equal(fold_state(i, r), 0);
+        assert_true(fold_state(j, r) != 0);
+        assert_int_equal(cvl, fold_val(j, fold_state(j, r) - 1, v));
+        assert_memory_equal(cv, v, cvl);
+        last = j;
+        n++;
+    }
+    assert_int_equal(rc, DIGBY_NOTFOUND);
+    /* backward: the same keys, in reverse */
+    for (rc = digby_cursor_last(c); rc == DIGBY_OK; rc = digby_cursor_prev(c)) {
+        unsigned j;
+        ASSERT_OK(digby_cursor_get(c, &ck, &ckl, &cv, &cvl, NULL));
+        j = (unsigned)strtoul((const char *)ck + 1, NULL, 10);
+        assert_true(fold_state(j, r) != 0);
+        assert_true(j <= last);
+        last = j;
+        n--;
+    }
+    assert_int_equal(rc, DIGBY_NOTFOUND);
+    assert_int_equal(n, 0);
+    /* seeks: the first present key at or after, and the last at or
+       before, each of a sample */
+    for (i = 0; i < FOLD_KEYS; i += 97) {
+        unsigned j = i;
+        int b = (int)i;
+        while (j < FOLD_KEYS && !fold_state(j, r)) j++;
+        while (b >= 0 && !fold_state((unsigned)b, r)) b--;
+        fold_key(i, k);
+        rc = digby_cursor_seek(c, k, strlen(k), DIGBY_SEEK_GE);
+        if (j == FOLD_KEYS) {
+            assert_int_equal(rc, DIGBY_NOTFOUND);
+        } else {
+            ASSERT_OK(rc);
+            ASSERT_OK(digby_cursor_get(c, &ck, &ckl, &cv, &cvl, NULL));
+            assert_int_equal((unsigned)strtoul((const char *)ck + 1, NULL, 10), j);
+        }
+        rc = digby_cursor_seek(c, k, strlen(k), DIGBY_SEEK_LE);
+        if (b < 0) {
+            assert_int_equal(rc, DIGBY_NOTFOUND);
+        } else {
+            ASSERT_OK(rc);
+            ASSERT_OK(digby_cursor_get(c, &ck, &ckl, &cv, &cvl, NULL));
+            assert_int_equal((unsigned)strtoul((const char *)ck + 1, NULL, 10), (unsigned)b);
+        }
+    }
+    digby_cursor_close(c);
+}
+
+static void test_memtable_fold(void **state)
+{
+    char k[16], v[64];
+    digby_vfs *vfs;
+    digby_options o;
+    digby_db *db;
+    digby_stats st;
+    digby_txn *snap[FOLD_ROUNDS], *t;
+    unsigned r, i, j;
+    (void)state;
+    ASSERT_OK(digby_vfs_mem_create(NULL, &vfs));
+    memset(&o, 0, sizeof(o));
+    o.vfs = vfs;
+    o.flags = DIGBY_OPEN_LOG; /* the default memtable bound: no checkpoint */
+    ASSERT_OK(digby_open("fold.db", &o, &db));
+    for (r = 0; r < FOLD_ROUNDS; r++) {
+        /* keys in a scattered order, so that folds interleave old and new */
+        for (i = 0; i < FOLD_KEYS; i += FOLD_TXN) {
+            ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_NO_SYNC, &t));
+            for (j = i; j < i + FOLD_TXN; j++) {
+                unsigned x = (j * 7919u) % FOLD_KEYS;
+                if (r > 0 && x % (r + 3) == 1) continue;
+                fold_key(x, k);
+                if (r > 0 && x % (r + 5) == 0) {
+                    int rc = digby_txn_delete(t, NULL, k, strlen(k));
+                    assert_true(rc == DIGBY_OK || rc == DIGBY_NOTFOUND);
+                } else {
+                    ASSERT_OK(digby_txn_put(t, NULL, k, strlen(k), v, fold_val(x, r, v), 0));
+                }
+            }
+            ASSERT_OK(digby_txn_commit(t));
+            if (i == FOLD_KEYS / 2) {
+                /* an aborted transaction's entries (dead) among the rest */
+                ASSERT_OK(digby_txn_begin(db, 0, &t));
+                for (j = 0; j < 3000; j++) {
+                    fold_key((j * 13u) % FOLD_KEYS, k);
+                    ASSERT_OK(digby_txn_put(t, NULL, k, strlen(k), "dead", 4, 0));
+                }
+                digby_txn_abort(t);
+            }
+        }
+        ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &snap[r]));
+    }
+    ASSERT_OK(digby_stat(db, &st));
+    print_message("memtable: %llu entries, %llu folds, %llu checkpoints\n",
+                  (unsigned long long)st.memtable_entries, (unsigned long long)st.memtable_folds,
+                  (unsigned long long)st.checkpoints);
+    assert_true(st.memtable_folds >= 3);
+    /* every snapshot reads its own round, before and after a checkpoint */
+    for (r = 0; r < FOLD_ROUNDS; r++) fold_verify(snap[r], r);
+    ASSERT_OK(digby_checkpoint(db));
+    for (r = 0; r < FOLD_ROUNDS; r++) {
+        fold_verify(snap[r], r);
+        digby_txn_abort(snap[r]);
+    }
+    ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &t));
+    fold_verify(t, FOLD_ROUNDS - 1);
+    digby_txn_abort(t);
+    check_passes(db);
+    ASSERT_OK(digby_close(db));
+    digby_vfs_mem_destroy(vfs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkpoint_parts_and_spills),
         cmocka_unit_test(test_checkpoint_memory),
+        cmocka_unit_test(test_memtable_fold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,4 +15,8 @@
 /* checkpoints commit in parts, or spill their leaves, past 2 dirty pages
    (the library's floor is 16) */
 #define DIGBY__CHECKPOINT_PAGES 2
+/* the memtable's list is folded into its run at the end of every commit
+   that left a node in it (the library waits for 32,768), so that folds,
+   and snapshots reading replaced views, come as often as they can */
+#define DIGBY__MEM_FOLD 1
 #include "model.c"
