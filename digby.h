@@ -32,8 +32,8 @@
                            paths.
      24_vfs_mem.c          The in-memory VFS: files as growable buffers, for
                            tests and RAM-only devices.
-     26_threads.c          Mutexes: pthreads, Win32 SRW locks, or none
-                           (DIGBY_NO_THREADS).
+     26_threads.c          Mutexes, condition variables, yielding: pthreads,
+                           Win32, or none (DIGBY_NO_THREADS).
      30_page_seal.c        Sealing pages for writing (xxhash32 or AES-GCM) and
                            verifying them on read.
      32_aead.c             AES-GCM, randomness and key derivation behind a
@@ -1732,14 +1732,19 @@ extern "C" {
 #include <windows.h>
 #endif
 
-/* The mutex type of 26_threads.c, chosen where its header is included. */
+/* The mutex and condition variable types of 26_threads.c, chosen where
+   their header is included. */
 #if defined(DIGBY_NO_THREADS)
 #define DIGBY__MUTEX_T int
+#define DIGBY__COND_T int
 #elif defined(_WIN32)
 #define DIGBY__MUTEX_T SRWLOCK
+#define DIGBY__COND_T CONDITION_VARIABLE
 #else
 #include <pthread.h>
+#include <sched.h>
 #define DIGBY__MUTEX_T pthread_mutex_t
+#define DIGBY__COND_T pthread_cond_t
 #endif
 
 #if defined(__GLIBC__) && !defined(DIGBY_NO_POSIX) && !defined(__USE_XOPEN2K8)
@@ -1947,6 +1952,7 @@ extern "C" {
 
 /* pthread_mutex_t, SRWLOCK or int (DIGBY_NO_THREADS): see 10_prelude.c */
 typedef DIGBY__MUTEX_T digby__mutex;
+typedef DIGBY__COND_T digby__cond;
 
 /* ---- In-memory structures ------------------------------------------------ */
 
@@ -2176,6 +2182,14 @@ typedef struct digby__log {
     uint64_t synced;        /* every commit up to this txid is durable */
     int sync_failed;        /* a group sync failed: the handle is poisoned */
     uint64_t group_syncs;   /* syncs made for durable commits (digby_stats) */
+    uint32_t writers;       /* durable read-write transactions begun and not
+                               yet appended or ended (mu): a sync's leader
+                               waits a little for them */
+    uint64_t sync_ns;       /* how long the last group sync took (mu) */
+    int syncing;            /* a thread is syncing for a group (mu) */
+    uint64_t durable_appends; /* durable commits appended (mu) */
+    uint64_t gathered;      /* ...of them, covered by the last group sync */
+    uint64_t last_group;    /* ...and how many that sync covered */
     uint64_t spilled;       /* leaves checkpoints wrote early (digby_stats) */
     uint64_t checkpoint_parts; /* parts committed before a checkpoint's last */
     uint64_t folds;         /* memtable folds (digby__log_fold; db->mu) */
@@ -2333,6 +2347,7 @@ struct digby_txn {
     int logged;             /* writes go to the memtable and the log */
     int internal;           /* a checkpoint's: holds no db->wmu of its own */
     int nosync;             /* DIGBY_TXN_NO_SYNC */
+    int writer_counted;     /* counted in db->log.writers */
     uint64_t put_version;   /* nonzero: the version puts record (checkpoint) */
     digby__mnode **ops; size_t nops, cap_ops;
     digby__meta meta;              /* snapshot; the writer's working copy */
@@ -2416,9 +2431,8 @@ struct digby_db {
     int synced_commit;      /* a two-sync commit succeeded in this session */
     digby__mutex mu;        /* meta, readers, txn count */
     digby__mutex wmu;       /* held by the read-write transaction */
-    digby__mutex smu;       /* held by the thread syncing the log for a
-                               group of durable commits; never taken with
-                               wmu held */
+    digby__cond scv;        /* with mu: a group sync of the log ended
+                               (digby__log_durable) */
     digby__cache cache;     /* the cache, or its first shard */
     digby__cache *xshards;  /* the other nshards - 1 shards */
     unsigned nshards;
@@ -2502,6 +2516,11 @@ static void digby__mutex_init(digby__mutex *m);
 static void digby__mutex_destroy(digby__mutex *m);
 static void digby__mutex_lock(digby__mutex *m);
 static void digby__mutex_unlock(digby__mutex *m);
+static void digby__yield(void);
+static void digby__cond_init(digby__cond *c);
+static void digby__cond_destroy(digby__cond *c);
+static void digby__cond_wait(digby__cond *c, digby__mutex *m);
+static void digby__cond_broadcast(digby__cond *c);
 
 /* The platform (parts 2x): the VFS digby_open uses when none is given (NULL
    under DIGBY_NO_POSIX), and bits that vary between runs, for file UUIDs. */
@@ -3807,28 +3826,50 @@ DIGBY_API void digby_vfs_mem_destroy(digby_vfs *vfs)
 /* ---- end 24_vfs_mem.c ---- */
 
 /* ---- begin 26_threads.c ---- */
-/* Mutexes: pthreads, Win32 SRW locks, or none (DIGBY_NO_THREADS).
+/* Mutexes, condition variables, yielding: pthreads, Win32, or none (DIGBY_NO_THREADS).
 
    Mutexes: pthreads; on Windows slim reader/writer locks, used exclusively
    (SRWLOCK: Vista or later, no destruction needed, and unlike a
    CRITICAL_SECTION not recursive, so a second read-write transaction begun
-   on the same thread waits as on POSIX); nothing under DIGBY_NO_THREADS. */
+   on the same thread waits as on POSIX); nothing under DIGBY_NO_THREADS.
+   Condition variables: pthreads, Win32 CONDITION_VARIABLE (with the SRW
+   lock), nothing under DIGBY_NO_THREADS (one thread never waits for
+   another).  digby__yield gives the processor to another runnable thread
+   (a group commit's leader waiting for writers about to append). */
 
 #if defined(DIGBY_NO_THREADS)
 static void digby__mutex_init(digby__mutex *m) { *m = 0; }
 static void digby__mutex_destroy(digby__mutex *m) { (void)m; }
 static void digby__mutex_lock(digby__mutex *m) { (void)m; }
 static void digby__mutex_unlock(digby__mutex *m) { (void)m; }
+static void digby__yield(void) {}
+static void digby__cond_init(digby__cond *c) { *c = 0; }
+static void digby__cond_destroy(digby__cond *c) { (void)c; }
+static void digby__cond_wait(digby__cond *c, digby__mutex *m) { (void)c; (void)m; }
+static void digby__cond_broadcast(digby__cond *c) { (void)c; }
 #elif defined(_WIN32)
 static void digby__mutex_init(digby__mutex *m) { InitializeSRWLock(m); }
 static void digby__mutex_destroy(digby__mutex *m) { (void)m; }
 static void digby__mutex_lock(digby__mutex *m) { AcquireSRWLockExclusive(m); }
 static void digby__mutex_unlock(digby__mutex *m) { ReleaseSRWLockExclusive(m); }
+static void digby__yield(void) { (void)SwitchToThread(); }
+static void digby__cond_init(digby__cond *c) { InitializeConditionVariable(c); }
+static void digby__cond_destroy(digby__cond *c) { (void)c; }
+static void digby__cond_wait(digby__cond *c, digby__mutex *m)
+{
+    (void)SleepConditionVariableSRW(c, m, INFINITE, 0);
+}
+static void digby__cond_broadcast(digby__cond *c) { WakeAllConditionVariable(c); }
 #else
 static void digby__mutex_init(digby__mutex *m) { pthread_mutex_init(m, NULL); }
 static void digby__mutex_destroy(digby__mutex *m) { pthread_mutex_destroy(m); }
 static void digby__mutex_lock(digby__mutex *m) { pthread_mutex_lock(m); }
 static void digby__mutex_unlock(digby__mutex *m) { pthread_mutex_unlock(m); }
+static void digby__yield(void) { (void)sched_yield(); }
+static void digby__cond_init(digby__cond *c) { pthread_cond_init(c, NULL); }
+static void digby__cond_destroy(digby__cond *c) { pthread_cond_destroy(c); }
+static void digby__cond_wait(digby__cond *c, digby__mutex *m) { pthread_cond_wait(c, m); }
+static void digby__cond_broadcast(digby__cond *c) { pthread_cond_broadcast(c); }
 #endif
 /* ---- end 26_threads.c ---- */
 
@@ -10682,6 +10723,8 @@ static void digby__txn_unregister(digby_txn *txn)
     digby__mem *mem;
     digby__mutex_lock(&db->mu);
     if (txn->rdonly) db->readers[txn->reader_slot] = 0;
+    if (txn->writer_counted) db->log.writers--;
+    txn->writer_counted = 0;
     db->ntxn--;
     done = digby__map_leave(db, txn);
     mem = digby__txn_mem_drop(txn);
@@ -10792,6 +10835,14 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     /* read-write: scratch space first, so a failure leaves nothing locked */
     if (digby__txn_scratch(db, txn)) { digby__free(&db->alloc, txn); return DIGBY_NOMEM; }
     txn->nosync = (flags & DIGBY_TXN_NO_SYNC) != 0;
+    if (db->log.on && !txn->nosync && !(db->flags & DIGBY_OPEN_NO_SYNC)) {
+        /* a durable commit on its way: a group sync's leader waits a
+           little for it (digby__log_durable) */
+        digby__mutex_lock(&db->mu);
+        db->log.writers++;
+        digby__mutex_unlock(&db->mu);
+        txn->writer_counted = 1;
+    }
     digby__mutex_lock(&db->wmu);
     digby__mutex_lock(&db->mu);
     if (db->log.sync_failed) db->poisoned = 1; /* a group sync failed */
@@ -10802,6 +10853,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
         txn->txid = db->last_txid + 1;
         digby__map_enter(db, txn);
         db->ntxn++;
+    } else if (txn->writer_counted) {
+        db->log.writers--;
     }
     digby__mutex_unlock(&db->mu);
     if (rc) {
@@ -12437,7 +12490,10 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
     }
     digby__mutex_lock(&db->mu);
     l->appended = txn->txid;
-    if (durable) l->durable_last = txn->txid;
+    if (durable) {
+        l->durable_last = txn->txid;
+        l->durable_appends++;
+    }
     *need = l->durable_last > l->synced ? l->durable_last : 0;
     if (!*need && txn->txid > db->last_txid) db->last_txid = txn->txid;
     db->meta.page_count = txn->meta.page_count;
@@ -12455,46 +12511,90 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
     return DIGBY_OK;
 }
 
+/* The leader of a group sync (db->log.syncing set), before it syncs:
+   while other threads are in durable read-write transactions not yet
+   appended (db->log.writers), or fewer durable commits are appended than
+   the last group sync covered, it gives them the processor, for at most a
+   quarter of what the last sync took, so that its sync covers their
+   commits too; returns the newest txid appended by then, which the sync
+   covers (*group: the durable commits among them not synced before).
+   Without it, a thread whose commit has just returned begins the next
+   commit and finds no sync under way while the threads its sync released
+   are still waking: it syncs for itself alone, and groups alternate
+   between one commit and the rest.  The wait is the commit delay of
+   database logs (PostgreSQL's commit_delay with commit_siblings, MySQL's
+   binlog_group_commit_sync_delay), bounded by the device's own sync time
+   rather than set by hand, and taken only while other writers are on
+   their way or were in the last group: a lone writer never waits. */
+static uint64_t digby__log_gather(digby_db *db, uint64_t *group)
+{
+    digby__log *l = &db->log;
+    uint64_t t0 = 0, limit, target;
+    for (;;) {
+        int wait;
+        digby__mutex_lock(&db->mu);
+        *group = l->durable_appends - l->gathered;
+        wait = l->writers > 0 || *group < l->last_group;
+        limit = DIGBY__MIN(l->sync_ns / 4, (uint64_t)2000000);
+        target = l->appended;
+        digby__mutex_unlock(&db->mu);
+        if (!wait || !limit) return target;
+        if (!t0) t0 = digby__now_ns();
+        else if (digby__now_ns() - t0 >= limit) return target;
+        digby__yield();
+    }
+}
+
 /* Commit a logged transaction, step 2 (no lock held): wait until every
    durable commit up to txid `need` is synced, syncing the log for the
    whole group when no other thread is doing it already, then publish
    commit txid to readers.  The group commit of LevelDB's DBImpl::Write
    writer queue and RocksDB's WriteThread, built as the "flush lock" of
    database logs (Helland et al., "Group Commit Timers and High-Volume
-   Transaction Systems", HPTS 1987): threads whose records were written
-   while one thread syncs queue on db->smu; the first of them to get it
-   syncs everything appended by then, and those behind it find their
-   commits synced and return without a sync of their own.  A failed sync
-   poisons the handle (every commit it was to cover reports it). */
+   Transaction Systems", HPTS 1987): a thread whose record is not yet
+   synced either becomes the leader (no sync under way: it gathers the
+   writers on their way, digby__log_gather, and syncs everything appended
+   by then) or sleeps on db->scv until a sync ends, and returns when one
+   covered its commit.  Waiters learn it from the condition variable, not
+   by taking a lock the leader holds: with a mutex in its place the
+   thread that had just synced took it again for its next commit before
+   the woken waiters ran, and syncs covered one commit each (1.4 commits
+   a sync with 4 threads).  A failed sync poisons the handle (every commit
+   it was to cover reports it). */
 static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
 {
     digby__log *l = &db->log;
-    uint64_t target;
     int rc = DIGBY_OK;
-    if (need) {
-        digby__mutex_lock(&db->smu);
-        digby__mutex_lock(&db->mu);
-        if (l->sync_failed) rc = DIGBY_POISONED;
-        else if (need <= l->synced) need = 0; /* another thread's sync took it */
-        target = l->appended;
-        digby__mutex_unlock(&db->mu);
-        if (rc == DIGBY_OK && need) {
-            rc = db->vfs->sync(db->file);
-            digby__mutex_lock(&db->mu);
-            if (rc) l->sync_failed = 1;
-            else {
-                if (target > l->synced) l->synced = target;
-                l->group_syncs++;
-            }
-            digby__mutex_unlock(&db->mu);
-        }
-        digby__mutex_unlock(&db->smu);
-        if (rc) return rc;
-    }
     digby__mutex_lock(&db->mu);
-    if (txid > db->last_txid) db->last_txid = txid;
+    while (need) {
+        uint64_t target, t0, group;
+        if (l->sync_failed) { rc = DIGBY_POISONED; break; }
+        if (need <= l->synced) break; /* a sync covered it */
+        if (l->syncing) {
+            digby__cond_wait(&db->scv, &db->mu);
+            continue;
+        }
+        l->syncing = 1;
+        digby__mutex_unlock(&db->mu);
+        target = digby__log_gather(db, &group);
+        t0 = digby__now_ns();
+        rc = db->vfs->sync(db->file);
+        digby__mutex_lock(&db->mu);
+        l->syncing = 0;
+        if (rc) l->sync_failed = 1;
+        else {
+            if (target > l->synced) l->synced = target;
+            l->group_syncs++;
+            l->sync_ns = digby__now_ns() - t0;
+            l->gathered += group;
+            l->last_group = group;
+        }
+        digby__cond_broadcast(&db->scv);
+        if (rc) break;
+    }
+    if (rc == DIGBY_OK && txid > db->last_txid) db->last_txid = txid;
     digby__mutex_unlock(&db->mu);
-    return DIGBY_OK;
+    return rc;
 }
 
 /* ---- Checkpoints -------------------------------------------------------- */
@@ -13139,7 +13239,7 @@ static int digby__db_destroy(digby_db *db, int rc)
     digby__crypt_free(db);
     digby__mutex_destroy(&db->mu);
     digby__mutex_destroy(&db->wmu);
-    digby__mutex_destroy(&db->smu);
+    digby__cond_destroy(&db->scv);
     digby__mutex_destroy(&db->poolmu);
     digby__free(&db->alloc, db);
     return rc;
@@ -13221,7 +13321,7 @@ static int digby__open_handle(const digby_options *o, digby_db **out)
     db->log.mem_limit = o->memtable_bytes;
     digby__mutex_init(&db->mu);
     digby__mutex_init(&db->wmu);
-    digby__mutex_init(&db->smu);
+    digby__cond_init(&db->scv);
     digby__mutex_init(&db->poolmu);
     db->readers = (uint64_t *)digby__malloc(&db->alloc, o->max_readers * sizeof(uint64_t));
     if (!db->readers) return digby__db_destroy(db, DIGBY_NOMEM);

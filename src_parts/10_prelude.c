@@ -38,14 +38,19 @@
 #include <windows.h>
 #endif
 
-/* The mutex type of 26_threads.c, chosen where its header is included. */
+/* The mutex and condition variable types of 26_threads.c, chosen where
+   their header is included. */
 #if defined(DIGBY_NO_THREADS)
 #define DIGBY__MUTEX_T int
+#define DIGBY__COND_T int
 #elif defined(_WIN32)
 #define DIGBY__MUTEX_T SRWLOCK
+#define DIGBY__COND_T CONDITION_VARIABLE
 #else
 #include <pthread.h>
+#include <sched.h>
 #define DIGBY__MUTEX_T pthread_mutex_t
+#define DIGBY__COND_T pthread_cond_t
 #endif
 
 #if defined(__GLIBC__) && !defined(DIGBY_NO_POSIX) && !defined(__USE_XOPEN2K8)

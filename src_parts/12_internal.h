@@ -102,6 +102,7 @@
 
 /* pthread_mutex_t, SRWLOCK or int (DIGBY_NO_THREADS): see 10_prelude.c */
 typedef DIGBY__MUTEX_T digby__mutex;
+typedef DIGBY__COND_T digby__cond;
 
 /* ---- In-memory structures ------------------------------------------------ */
 
@@ -331,6 +332,14 @@ typedef struct digby__log {
     uint64_t synced;        /* every commit up to this txid is durable */
     int sync_failed;        /* a group sync failed: the handle is poisoned */
     uint64_t group_syncs;   /* syncs made for durable commits (digby_stats) */
+    uint32_t writers;       /* durable read-write transactions begun and not
+                               yet appended or ended (mu): a sync's leader
+                               waits a little for them */
+    uint64_t sync_ns;       /* how long the last group sync took (mu) */
+    int syncing;            /* a thread is syncing for a group (mu) */
+    uint64_t durable_appends; /* durable commits appended (mu) */
+    uint64_t gathered;      /* ...of them, covered by the last group sync */
+    uint64_t last_group;    /* ...and how many that sync covered */
     uint64_t spilled;       /* leaves checkpoints wrote early (digby_stats) */
     uint64_t checkpoint_parts; /* parts committed before a checkpoint's last */
     uint64_t folds;         /* memtable folds (digby__log_fold; db->mu) */
@@ -488,6 +497,7 @@ struct digby_txn {
     int logged;             /* writes go to the memtable and the log */
     int internal;           /* a checkpoint's: holds no db->wmu of its own */
     int nosync;             /* DIGBY_TXN_NO_SYNC */
+    int writer_counted;     /* counted in db->log.writers */
     uint64_t put_version;   /* nonzero: the version puts record (checkpoint) */
     digby__mnode **ops; size_t nops, cap_ops;
     digby__meta meta;              /* snapshot; the writer's working copy */
@@ -571,9 +581,8 @@ struct digby_db {
     int synced_commit;      /* a two-sync commit succeeded in this session */
     digby__mutex mu;        /* meta, readers, txn count */
     digby__mutex wmu;       /* held by the read-write transaction */
-    digby__mutex smu;       /* held by the thread syncing the log for a
-                               group of durable commits; never taken with
-                               wmu held */
+    digby__cond scv;        /* with mu: a group sync of the log ended
+                               (digby__log_durable) */
     digby__cache cache;     /* the cache, or its first shard */
     digby__cache *xshards;  /* the other nshards - 1 shards */
     unsigned nshards;
@@ -657,6 +666,11 @@ static void digby__mutex_init(digby__mutex *m);
 static void digby__mutex_destroy(digby__mutex *m);
 static void digby__mutex_lock(digby__mutex *m);
 static void digby__mutex_unlock(digby__mutex *m);
+static void digby__yield(void);
+static void digby__cond_init(digby__cond *c);
+static void digby__cond_destroy(digby__cond *c);
+static void digby__cond_wait(digby__cond *c, digby__mutex *m);
+static void digby__cond_broadcast(digby__cond *c);
 
 /* The platform (parts 2x): the VFS digby_open uses when none is given (NULL
    under DIGBY_NO_POSIX), and bits that vary between runs, for file UUIDs. */

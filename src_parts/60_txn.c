@@ -39,6 +39,8 @@ static void digby__txn_unregister(digby_txn *txn)
     digby__mem *mem;
     digby__mutex_lock(&db->mu);
     if (txn->rdonly) db->readers[txn->reader_slot] = 0;
+    if (txn->writer_counted) db->log.writers--;
+    txn->writer_counted = 0;
     db->ntxn--;
     done = digby__map_leave(db, txn);
     mem = digby__txn_mem_drop(txn);
@@ -149,6 +151,14 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     /* read-write: scratch space first, so a failure leaves nothing locked */
     if (digby__txn_scratch(db, txn)) { digby__free(&db->alloc, txn); return DIGBY_NOMEM; }
     txn->nosync = (flags & DIGBY_TXN_NO_SYNC) != 0;
+    if (db->log.on && !txn->nosync && !(db->flags & DIGBY_OPEN_NO_SYNC)) {
+        /* a durable commit on its way: a group sync's leader waits a
+           little for it (digby__log_durable) */
+        digby__mutex_lock(&db->mu);
+        db->log.writers++;
+        digby__mutex_unlock(&db->mu);
+        txn->writer_counted = 1;
+    }
     digby__mutex_lock(&db->wmu);
     digby__mutex_lock(&db->mu);
     if (db->log.sync_failed) db->poisoned = 1; /* a group sync failed */
@@ -159,6 +169,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
         txn->txid = db->last_txid + 1;
         digby__map_enter(db, txn);
         db->ntxn++;
+    } else if (txn->writer_counted) {
+        db->log.writers--;
     }
     digby__mutex_unlock(&db->mu);
     if (rc) {

@@ -325,7 +325,10 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
     }
     digby__mutex_lock(&db->mu);
     l->appended = txn->txid;
-    if (durable) l->durable_last = txn->txid;
+    if (durable) {
+        l->durable_last = txn->txid;
+        l->durable_appends++;
+    }
     *need = l->durable_last > l->synced ? l->durable_last : 0;
     if (!*need && txn->txid > db->last_txid) db->last_txid = txn->txid;
     db->meta.page_count = txn->meta.page_count;
@@ -343,46 +346,90 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
     return DIGBY_OK;
 }
 
+/* The leader of a group sync (db->log.syncing set), before it syncs:
+   while other threads are in durable read-write transactions not yet
+   appended (db->log.writers), or fewer durable commits are appended than
+   the last group sync covered, it gives them the processor, for at most a
+   quarter of what the last sync took, so that its sync covers their
+   commits too; returns the newest txid appended by then, which the sync
+   covers (*group: the durable commits among them not synced before).
+   Without it, a thread whose commit has just returned begins the next
+   commit and finds no sync under way while the threads its sync released
+   are still waking: it syncs for itself alone, and groups alternate
+   between one commit and the rest.  The wait is the commit delay of
+   database logs (PostgreSQL's commit_delay with commit_siblings, MySQL's
+   binlog_group_commit_sync_delay), bounded by the device's own sync time
+   rather than set by hand, and taken only while other writers are on
+   their way or were in the last group: a lone writer never waits. */
+static uint64_t digby__log_gather(digby_db *db, uint64_t *group)
+{
+    digby__log *l = &db->log;
+    uint64_t t0 = 0, limit, target;
+    for (;;) {
+        int wait;
+        digby__mutex_lock(&db->mu);
+        *group = l->durable_appends - l->gathered;
+        wait = l->writers > 0 || *group < l->last_group;
+        limit = DIGBY__MIN(l->sync_ns / 4, (uint64_t)2000000);
+        target = l->appended;
+        digby__mutex_unlock(&db->mu);
+        if (!wait || !limit) return target;
+        if (!t0) t0 = digby__now_ns();
+        else if (digby__now_ns() - t0 >= limit) return target;
+        digby__yield();
+    }
+}
+
 /* Commit a logged transaction, step 2 (no lock held): wait until every
    durable commit up to txid `need` is synced, syncing the log for the
    whole group when no other thread is doing it already, then publish
    commit txid to readers.  The group commit of LevelDB's DBImpl::Write
    writer queue and RocksDB's WriteThread, built as the "flush lock" of
    database logs (Helland et al., "Group Commit Timers and High-Volume
-   Transaction Systems", HPTS 1987): threads whose records were written
-   while one thread syncs queue on db->smu; the first of them to get it
-   syncs everything appended by then, and those behind it find their
-   commits synced and return without a sync of their own.  A failed sync
-   poisons the handle (every commit it was to cover reports it). */
+   Transaction Systems", HPTS 1987): a thread whose record is not yet
+   synced either becomes the leader (no sync under way: it gathers the
+   writers on their way, digby__log_gather, and syncs everything appended
+   by then) or sleeps on db->scv until a sync ends, and returns when one
+   covered its commit.  Waiters learn it from the condition variable, not
+   by taking a lock the leader holds: with a mutex in its place the
+   thread that had just synced took it again for its next commit before
+   the woken waiters ran, and syncs covered one commit each (1.4 commits
+   a sync with 4 threads).  A failed sync poisons the handle (every commit
+   it was to cover reports it). */
 static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
 {
     digby__log *l = &db->log;
-    uint64_t target;
     int rc = DIGBY_OK;
-    if (need) {
-        digby__mutex_lock(&db->smu);
-        digby__mutex_lock(&db->mu);
-        if (l->sync_failed) rc = DIGBY_POISONED;
-        else if (need <= l->synced) need = 0; /* another thread's sync took it */
-        target = l->appended;
-        digby__mutex_unlock(&db->mu);
-        if (rc == DIGBY_OK && need) {
-            rc = db->vfs->sync(db->file);
-            digby__mutex_lock(&db->mu);
-            if (rc) l->sync_failed = 1;
-            else {
-                if (target > l->synced) l->synced = target;
-                l->group_syncs++;
-            }
-            digby__mutex_unlock(&db->mu);
-        }
-        digby__mutex_unlock(&db->smu);
-        if (rc) return rc;
-    }
     digby__mutex_lock(&db->mu);
-    if (txid > db->last_txid) db->last_txid = txid;
+    while (need) {
+        uint64_t target, t0, group;
+        if (l->sync_failed) { rc = DIGBY_POISONED; break; }
+        if (need <= l->synced) break; /* a sync covered it */
+        if (l->syncing) {
+            digby__cond_wait(&db->scv, &db->mu);
+            continue;
+        }
+        l->syncing = 1;
+        digby__mutex_unlock(&db->mu);
+        target = digby__log_gather(db, &group);
+        t0 = digby__now_ns();
+        rc = db->vfs->sync(db->file);
+        digby__mutex_lock(&db->mu);
+        l->syncing = 0;
+        if (rc) l->sync_failed = 1;
+        else {
+            if (target > l->synced) l->synced = target;
+            l->group_syncs++;
+            l->sync_ns = digby__now_ns() - t0;
+            l->gathered += group;
+            l->last_group = group;
+        }
+        digby__cond_broadcast(&db->scv);
+        if (rc) break;
+    }
+    if (rc == DIGBY_OK && txid > db->last_txid) db->last_txid = txid;
     digby__mutex_unlock(&db->mu);
-    return DIGBY_OK;
+    return rc;
 }
 
 /* ---- Checkpoints -------------------------------------------------------- */

@@ -19,7 +19,7 @@ static int digby__db_destroy(digby_db *db, int rc)
     digby__crypt_free(db);
     digby__mutex_destroy(&db->mu);
     digby__mutex_destroy(&db->wmu);
-    digby__mutex_destroy(&db->smu);
+    digby__cond_destroy(&db->scv);
     digby__mutex_destroy(&db->poolmu);
     digby__free(&db->alloc, db);
     return rc;
@@ -101,7 +101,7 @@ static int digby__open_handle(const digby_options *o, digby_db **out)
     db->log.mem_limit = o->memtable_bytes;
     digby__mutex_init(&db->mu);
     digby__mutex_init(&db->wmu);
-    digby__mutex_init(&db->smu);
+    digby__cond_init(&db->scv);
     digby__mutex_init(&db->poolmu);
     db->readers = (uint64_t *)digby__malloc(&db->alloc, o->max_readers * sizeof(uint64_t));
     if (!db->readers) return digby__db_destroy(db, DIGBY_NOMEM);
