@@ -314,7 +314,7 @@ typedef struct digby_stats {
        and the leaves one part frees serve the next) */
     uint64_t checkpoint_parts;
     /* times a commit folded the memtable's skip list into its sorted run
-       (past 32,768 list entries: a small list keeps inserts fast) */
+       (past 16,384 list entries: a small list keeps inserts fast) */
     uint64_t memtable_folds;
     uint64_t replay_commits;
     uint64_t replay_bytes;

@@ -288,16 +288,22 @@ typedef struct digby__mrent {
    The memtable's current view is replaced when its list is folded into
    a new run (digby__mem_fold); a transaction keeps the view it began
    with (refs, db->mu), whose list no longer grows once it is replaced. */
+#define DIGBY__MEM_REF 64           /* longest shared key prefix a run skips */
 typedef struct digby__mview {
     size_t refs;            /* the memtable's while current, and each reader's */
     digby__mlist *list;
     size_t n;               /* run entries */
     digby__mrent *run;      /* n entries, behind the struct */
+    size_t cut;             /* the run's keys share ref[0, cut): pre follows */
+    uint8_t ref[DIGBY__MEM_REF];
 } digby__mview;
 
 typedef struct digby__mem {
     const digby_allocator *alloc;
     digby__mview *view;     /* current (replaced under db->mu by the writer) */
+    uint8_t ref[DIGBY__MEM_REF]; /* the first key added (its first bytes) */
+    size_t cut;             /* every key added shares ref[0, cut) */
+    int has_ref;
     digby__mblock *blocks;
     size_t bytes;           /* arena bytes taken from the allocator, and the run's */
     size_t block;           /* arena block bytes */

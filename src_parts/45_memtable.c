@@ -16,7 +16,7 @@
    whole memtable (64 MiB by default, some 400,000 entries) costs a cache
    and TLB miss per node a descent visits, which made an insert cost
    more than everything else a commit does; so the list is kept small:
-   past DIGBY__MEM_FOLD nodes (32,768), the writer folds it at the end of a commit
+   past DIGBY__MEM_FOLD nodes (16,384), the writer folds it at the end of a commit
    into a sorted run (an array of the nodes in list order, with each
    key's first 8 bytes beside its node so that a binary search seldom
    visits a node) and starts an empty list -- a two-level log-structured
@@ -42,13 +42,14 @@
 #define DIGBY__MEM_BLOCK ((size_t)1 << 18)   /* arena block bytes */
 /* List nodes past which a commit folds the list into the run.  A fold
    copies the run (24 bytes an entry) and places each list node in it
-   with a search that visits a few run nodes; a list insert visits a node
-   per level.  With 16-byte keys and 100-byte values (1M random puts in
-   commits of 1,000, bench/), 32,768 nodes (about 5 MiB of list) did best
-   of 2,048 to 131,072: 681K puts/s, against 493K at 4,096 and 543K at
-   131,072, and 356K for one list of the whole memtable. */
+   with a search; a list insert visits a node per level.  With 16-byte
+   keys and 100-byte values (bench/: 1M random puts in commits of 1,000,
+   one run, a shared machine) 8,192 and 16,384 did best, at 767K-799K and
+   773K-778K puts/s, against 727K-737K at 32,768 and 356K-410K for one
+   list of the whole memtable; 16,384 nodes take about 2.6 MiB, within a
+   core's level-2 cache here. */
 #ifndef DIGBY__MEM_FOLD
-#define DIGBY__MEM_FOLD 32768
+#define DIGBY__MEM_FOLD 16384
 #endif
 
 /* Bytes from the arena, aligned to 8; NULL when out of memory. */
@@ -97,6 +98,8 @@ static digby__mview *digby__mview_new(digby__mem *m, size_t n)
     v->list = l;
     v->n = n;
     v->run = (digby__mrent *)(void *)(v + 1);
+    v->cut = m->cut;
+    memcpy(v->ref, m->ref, m->cut);
     return v;
 }
 
@@ -280,6 +283,8 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
                              const void *val, size_t vlen, int tomb, digby__mnode **node,
                              int *fresh);
 
+static void digby__mem_note_key(digby__mem *m, const void *key, size_t klen);
+
 static int digby__mem_put(digby__mem *m, uint32_t slot, const void *key, size_t klen,
                           uint64_t txid, const void *val, size_t vlen, int tomb,
                           digby__mnode **node, int *fresh)
@@ -329,6 +334,7 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
     x->height = (uint8_t)h;
     x->val = vcopy;
     if (klen) memcpy((uint8_t *)(x->next + h), key, klen);
+    digby__mem_note_key(m, key, klen);
     if (h > l->height) {
         for (i = l->height; i < h; i++) prev[i] = l->head;
         DIGBY__PSTORE(&l->height, h);
@@ -347,57 +353,115 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
 
 /* ---- The sorted run -------------------------------------------------------- */
 
-/* A key's first 8 bytes, big-endian, zero-padded: with the slot, what
-   orders most run entries without a visit to their nodes. */
-static uint64_t digby__mem_pre(const void *key, size_t klen)
+/* Keys often share a long prefix (a table's tuple prefix, zero-padded
+   numbers), so a run entry keeps the 8 key bytes after the prefix every
+   key of the memtable shares: the memtable's cut, the length of what all
+   its keys have in common with the first one (m->ref, up to
+   DIGBY__MEM_REF bytes), which only shrinks.  A view records the cut its
+   run was made with; a search key without that prefix (rare: a key no
+   entry can equal) is compared in full. */
+
+/* A key's 8 bytes from `cut` on, big-endian, zero-padded. */
+static uint64_t digby__mem_pre(const void *key, size_t klen, size_t cut)
 {
-    const uint8_t *k = (const uint8_t *)key;
+    const uint8_t *k = (const uint8_t *)key + cut;
     uint64_t pre = 0;
     size_t i;
+    klen -= cut;
     if (klen >= 8) return DIGBY__BE64(k);
     for (i = 0; i < 8; i++) pre = pre << 8 | (i < klen ? k[i] : 0);
     return pre;
 }
 
-static void digby__mrent_set(digby__mrent *e, digby__mnode *x)
+/* The writer notes a key it adds: the cut shrinks to what it shares. */
+static void digby__mem_note_key(digby__mem *m, const void *key, size_t klen)
 {
-    e->pre = digby__mem_pre(digby__mn_key(x), x->klen);
+    const uint8_t *k = (const uint8_t *)key;
+    size_t i;
+    if (!m->has_ref) {
+        m->cut = DIGBY__MIN(klen, (size_t)DIGBY__MEM_REF);
+        if (m->cut) memcpy(m->ref, key, m->cut);
+        m->has_ref = 1;
+        return;
+    }
+    for (i = 0; i < m->cut && i < klen && k[i] == m->ref[i]; i++) {}
+    m->cut = i;
+}
+
+static void digby__mrent_set(digby__mrent *e, digby__mnode *x, size_t cut)
+{
+    e->pre = digby__mem_pre(digby__mn_key(x), x->klen, cut);
     e->slot = x->slot;
     e->klen = x->klen;
     e->x = x;
 }
 
-/* Order of run entry e against (slot, key of klen bytes with prefix pre),
-   keys only. */
-static int digby__mrent_keycmp(const digby__mrent *e, uint32_t slot, uint64_t pre,
-                               const void *key, size_t klen)
+/* A search key for a view's run: fast when it has the prefix the run's
+   keys share, so that its pre compares with theirs. */
+typedef struct digby__mkey {
+    uint32_t slot;
+    const void *key;
+    size_t klen, cut;
+    uint64_t pre;
+    int fast;
+} digby__mkey;
+
+static void digby__mkey_make(digby__mkey *q, const digby__mview *v, uint32_t slot,
+                             const void *key, size_t klen)
 {
-    if (e->slot != slot) return e->slot < slot ? -1 : 1;
-    if (e->pre != pre) return e->pre < pre ? -1 : 1;
-    /* equal prefixes: keys of up to 8 bytes differ in length only
-       (the shorter one first, as digby__keycmp orders them) */
-    if (e->klen <= 8 && klen <= 8) return e->klen == klen ? 0 : (e->klen < klen ? -1 : 1);
-    return digby__keycmp(digby__mn_key(e->x), e->klen, key, klen);
+    q->slot = slot;
+    q->key = key;
+    q->klen = klen;
+    q->cut = v->cut;
+    q->fast = klen >= v->cut && (v->cut == 0 || memcmp(key, v->ref, v->cut) == 0);
+    q->pre = q->fast ? digby__mem_pre(key, klen, v->cut) : 0;
 }
 
-/* Order of run entry e against (slot, key, txid) in list order. */
-static int digby__mrent_cmp(const digby__mrent *e, uint32_t slot, uint64_t pre, const void *key,
-                            size_t klen, uint64_t txid)
+/* Order of run entry e against search key q, keys only. */
+static int digby__mrent_keycmp(const digby__mrent *e, const digby__mkey *q)
 {
-    int c = digby__mrent_keycmp(e, slot, pre, key, klen);
+    if (e->slot != q->slot) return e->slot < q->slot ? -1 : 1;
+    if (q->fast) {
+        if (e->pre != q->pre) return e->pre < q->pre ? -1 : 1;
+        /* equal bytes up to cut + 8: keys no longer than that differ in
+           length only (the shorter one first, as digby__keycmp orders) */
+        if (e->klen <= q->cut + 8 && q->klen <= q->cut + 8)
+            return e->klen == q->klen ? 0 : (e->klen < q->klen ? -1 : 1);
+    }
+    return digby__keycmp(digby__mn_key(e->x), e->klen, q->key, q->klen);
+}
+
+/* Order of run entry e against (q, txid) in list order. */
+static int digby__mrent_cmp(const digby__mrent *e, const digby__mkey *q, uint64_t txid)
+{
+    int c = digby__mrent_keycmp(e, q);
     if (c) return c;
     if (e->x->txid != txid) return e->x->txid > txid ? -1 : 1;
     return 0;
 }
 
-/* The index of the first run entry at or after (slot, key, txid). */
-static size_t digby__run_lb(const digby__mview *v, uint32_t slot, uint64_t pre, const void *key,
-                            size_t klen, uint64_t txid)
+/* Order of two run entries made with the same cut. */
+static int digby__mrent_order(const digby__mrent *a, const digby__mrent *b, size_t cut)
+{
+    int c;
+    if (a->slot != b->slot) return a->slot < b->slot ? -1 : 1;
+    if (a->pre != b->pre) return a->pre < b->pre ? -1 : 1;
+    if (a->klen <= cut + 8 && b->klen <= cut + 8)
+        c = a->klen == b->klen ? 0 : (a->klen < b->klen ? -1 : 1);
+    else
+        c = digby__keycmp(digby__mn_key(a->x), a->klen, digby__mn_key(b->x), b->klen);
+    if (c) return c;
+    if (a->x->txid != b->x->txid) return a->x->txid > b->x->txid ? -1 : 1;
+    return 0;
+}
+
+/* The index of the first run entry at or after (q, txid). */
+static size_t digby__run_lb(const digby__mview *v, const digby__mkey *q, uint64_t txid)
 {
     size_t lo = 0, hi = v->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (digby__mrent_cmp(&v->run[mid], slot, pre, key, klen, txid) < 0) lo = mid + 1;
+        if (digby__mrent_cmp(&v->run[mid], q, txid) < 0) lo = mid + 1;
         else hi = mid;
     }
     return lo;
@@ -415,11 +479,6 @@ typedef struct digby__mload {
     digby__mrent *v;
     size_t n, cap;
 } digby__mload;
-
-static int digby__mload_cmp(const digby__mrent *a, const digby__mrent *b)
-{
-    return digby__mrent_cmp(a, b->slot, b->pre, digby__mn_key(b->x), b->klen, b->x->txid);
-}
 
 /* Make the node of one replayed entry (unlinked: a node of the run needs
    no links) and add it to the load. */
@@ -452,7 +511,8 @@ static int digby__mem_load_add(digby__mem *m, digby__mload *ld, uint32_t slot, c
     x->height = 1;
     x->next[0] = NULL;
     if (klen) memcpy((uint8_t *)(x->next + 1), key, klen);
-    digby__mrent_set(&ld->v[ld->n++], x);
+    digby__mem_note_key(m, key, klen);
+    ld->v[ld->n++].x = x; /* the rest once the cut is known */
     m->count++;
     m->data_bytes += klen + x->vlen;
     return DIGBY_OK;
@@ -471,11 +531,13 @@ static int digby__mem_load_finish(digby__mem *m, digby__mload *ld)
     if (!n) { digby__free(m->alloc, ld->v); ld->v = NULL; return DIGBY_OK; }
     b = (digby__mrent *)digby__malloc(m->alloc, n * sizeof(*b));
     if (!b) return DIGBY_NOMEM;
+    for (i = 0; i < n; i++) digby__mrent_set(&a[i], a[i].x, m->cut);
     for (w = 1; w < n; w *= 2) {
         for (i = 0; i < n; i += 2 * w) {
             size_t lo = i, mid = DIGBY__MIN(i + w, n), hi = DIGBY__MIN(i + 2 * w, n);
             size_t p = lo, q = mid, o = lo;
-            while (p < mid && q < hi) b[o++] = digby__mload_cmp(&a[q], &a[p]) < 0 ? a[q++] : a[p++];
+            while (p < mid && q < hi)
+                b[o++] = digby__mrent_order(&a[q], &a[p], m->cut) < 0 ? a[q++] : a[p++];
             while (p < mid) b[o++] = a[p++];
             while (q < hi) b[o++] = a[q++];
         }
@@ -500,24 +562,24 @@ static int digby__mem_load_finish(digby__mem *m, digby__mload *ld)
 /* ---- Folding the list into the run ----------------------------------------- */
 
 /* The index of the first entry of run[lo, n) at or after x in list
-   order, by exponential then binary search from lo (P. McIlroy's
-   "galloping", "Optimistic Sorting and Information Theoretic
-   Complexity", SODA 1993): a fold places each of the list's few nodes in
-   the long run with a search, visiting O(log gap) run nodes for it, and
-   copies the entries between without visiting any. */
+   order (entries made with the same cut), by exponential then binary
+   search from lo (P. McIlroy's "galloping", "Optimistic Sorting and
+   Information Theoretic Complexity", SODA 1993): a fold places each of
+   the list's few nodes in the long run with a search, and copies the
+   entries between without visiting any. */
 static size_t digby__run_gallop(const digby__mrent *run, size_t lo, size_t n,
-                                const digby__mrent *x)
+                                const digby__mrent *x, size_t cut)
 {
     size_t step = 1, hi = lo;
     /* run[lo, hi) is before x; find a hi at or after it */
-    while (hi < n && digby__mload_cmp(&run[hi], x) < 0) {
+    while (hi < n && digby__mrent_order(&run[hi], x, cut) < 0) {
         lo = hi + 1;
         hi = (n - hi > step) ? hi + step : n;
         step *= 2;
     }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (digby__mload_cmp(&run[mid], x) < 0) lo = mid + 1;
+        if (digby__mrent_order(&run[mid], x, cut) < 0) lo = mid + 1;
         else hi = mid;
     }
     return lo;
@@ -526,31 +588,43 @@ static size_t digby__run_gallop(const digby__mrent *run, size_t lo, size_t n,
 /* A new view whose run is m's current run and list merged and whose
    list is empty (the writer, between transactions).  The list's dead
    nodes are left out; the run's stay (unread, they would cost a visit
-   each to find) until the memtable is checkpointed.  The caller
-   publishes it (digby__mem_publish).  DIGBY_NOMEM: nothing changed. */
+   each to find) until the memtable is checkpointed.  When keys added
+   since the run was made shrank the memtable's cut, the run's entries
+   are made again with the new one (a visit to each node; the cut shrinks
+   seldom, and mostly while the run is short).  The caller publishes the
+   view (digby__mem_publish).  DIGBY_NOMEM: nothing changed. */
 static int digby__mem_fold(digby__mem *m, digby__mview **out)
 {
     const digby__mview *o = m->view;
     digby__mview *v = digby__mview_new(m, o->n + o->list->count);
+    const digby__mrent *run = o->run;
+    digby__mrent *fresh = NULL, *d;
     const digby__mnode *x;
-    digby__mrent *d;
-    size_t i = 0;
+    size_t i = 0, cut = m->cut;
     *out = NULL;
     if (!v) return DIGBY_NOMEM;
+    if (o->cut != cut && o->n) {
+        fresh = (digby__mrent *)digby__malloc(m->alloc, o->n * sizeof(*fresh));
+        if (!fresh) { digby__free(m->alloc, v); return DIGBY_NOMEM; }
+        for (i = 0; i < o->n; i++) digby__mrent_set(&fresh[i], o->run[i].x, cut);
+        run = fresh;
+        i = 0;
+    }
     d = v->run;
     for (x = o->list->head->next[0]; x; x = x->next[0]) {
         digby__mrent e;
         size_t j;
         if (x->flags & DIGBY__MN_DEAD) continue;
-        digby__mrent_set(&e, (digby__mnode *)x);
-        j = digby__run_gallop(o->run, i, o->n, &e);
-        memcpy(d, o->run + i, (j - i) * sizeof(*d));
+        digby__mrent_set(&e, (digby__mnode *)x, cut);
+        j = digby__run_gallop(run, i, o->n, &e, cut);
+        memcpy(d, run + i, (j - i) * sizeof(*d));
         d += j - i;
         i = j;
         *d++ = e;
     }
-    memcpy(d, o->run + i, (o->n - i) * sizeof(*d));
+    memcpy(d, run + i, (o->n - i) * sizeof(*d));
     d += o->n - i;
+    digby__free(m->alloc, fresh);
     v->n = (size_t)(d - v->run);
     m->bytes = m->bytes - o->n * sizeof(digby__mrent) + v->n * sizeof(digby__mrent);
     *out = v;
@@ -587,12 +661,11 @@ static digby__mnode *digby__mn_settle(digby__mnode *x, uint64_t upto)
     return NULL;
 }
 
-/* The first visible version of (slot, key) in v's run from entry i on. */
-static digby__mnode *digby__run_settle(const digby__mview *v, size_t i, uint32_t slot,
-                                       uint64_t pre, const void *key, size_t klen,
-                                       uint64_t upto)
+/* The first visible version of q's key in v's run, or NULL. */
+static digby__mnode *digby__run_get(const digby__mview *v, const digby__mkey *q, uint64_t upto)
 {
-    for (; i < v->n && digby__mrent_keycmp(&v->run[i], slot, pre, key, klen) == 0; i++)
+    size_t i = digby__run_lb(v, q, UINT64_MAX);
+    for (; i < v->n && digby__mrent_keycmp(&v->run[i], q) == 0; i++)
         if (digby__mn_visible(v->run[i].x, upto)) return v->run[i].x;
     return NULL;
 }
@@ -610,14 +683,13 @@ static digby__mnode *digby__mn_newer(digby__mnode *a, digby__mnode *b)
 static digby__mnode *digby__mem_get(const digby__mview *v, uint32_t slot, const void *key,
                                     size_t klen, uint64_t upto)
 {
-    uint64_t pre = digby__mem_pre(key, klen);
+    digby__mkey q;
     digby__mnode *x = digby__list_seek_ge(v->list, slot, key, klen, UINT64_MAX, NULL), *a = NULL;
     if (x && x->slot == slot && digby__keycmp(digby__mn_key(x), x->klen, key, klen) == 0)
         a = digby__mn_settle(x, upto);
     if (!v->n) return a;
-    return digby__mn_newer(a, digby__run_settle(v, digby__run_lb(v, slot, pre, key, klen,
-                                                                 UINT64_MAX),
-                                                slot, pre, key, klen, upto));
+    digby__mkey_make(&q, v, slot, key, klen);
+    return digby__mn_newer(a, digby__run_get(v, &q, upto));
 }
 
 /* The writer's look before it writes (slot, key) under its txid (the
@@ -631,16 +703,15 @@ static digby__mnode *digby__mem_probe(digby__mem *m, uint32_t slot, const void *
                                       digby__mnode **prev, digby__mnode **x)
 {
     const digby__mview *v = m->view;
-    uint64_t pre = digby__mem_pre(key, klen);
+    digby__mkey q;
     digby__mnode *a = NULL;
     *x = digby__list_seek_ge(v->list, slot, key, klen, txid, prev);
     /* versions before *x are newer than the writer's: none is visible */
     if (*x && (*x)->slot == slot && digby__keycmp(digby__mn_key(*x), (*x)->klen, key, klen) == 0)
         a = digby__mn_settle(*x, upto);
     if (!v->n) return a;
-    return digby__mn_newer(a, digby__run_settle(v, digby__run_lb(v, slot, pre, key, klen,
-                                                                 UINT64_MAX),
-                                                slot, pre, key, klen, upto));
+    digby__mkey_make(&q, v, slot, key, klen);
+    return digby__mn_newer(a, digby__run_get(v, &q, upto));
 }
 
 /* The first node (any version) of v after (dir > 0) or before (dir < 0)
@@ -648,20 +719,21 @@ static digby__mnode *digby__mem_probe(digby__mem *m, uint32_t slot, const void *
 static digby__mnode *digby__mem_beside(const digby__mview *v, uint32_t slot, const void *key,
                                        size_t klen, int dir)
 {
-    uint64_t pre = digby__mem_pre(key, klen);
+    digby__mkey q;
     digby__mnode *a, *b = NULL;
     size_t i;
+    digby__mkey_make(&q, v, slot, key, klen);
     if (dir > 0) {
         /* (key, txid 0) sorts after every version of key: txid 0 is no
            commit's */
         a = digby__list_seek_ge(v->list, slot, key, klen, 0, NULL);
-        i = digby__run_lb(v, slot, pre, key, klen, 0);
+        i = digby__run_lb(v, &q, 0);
         if (i < v->n) b = v->run[i].x;
         if (!a || !b) return a ? a : b;
         return digby__mn_cmp(a, b->slot, digby__mn_key(b), b->klen, b->txid) <= 0 ? a : b;
     }
     a = digby__list_seek_lt(v->list, slot, key, klen, UINT64_MAX);
-    i = digby__run_lb(v, slot, pre, key, klen, UINT64_MAX);
+    i = digby__run_lb(v, &q, UINT64_MAX);
     if (i > 0) b = v->run[i - 1].x;
     if (!a || !b) return a ? a : b;
     return digby__mn_cmp(a, b->slot, digby__mn_key(b), b->klen, b->txid) >= 0 ? a : b;
@@ -709,9 +781,11 @@ static digby__mnode *digby__mem_end(const digby__mview *v, uint32_t slot, int di
     digby__mnode *y, *r;
     if (dir > 0) {
         /* the first node of the slot: at or after (slot, "", newest) */
-        uint64_t pre = 0;
+        digby__mkey q;
         digby__mnode *a = digby__list_seek_ge(v->list, slot, "", 0, UINT64_MAX, NULL), *b = NULL;
-        size_t i = digby__run_lb(v, slot, pre, "", 0, UINT64_MAX);
+        size_t i;
+        digby__mkey_make(&q, v, slot, "", 0);
+        i = digby__run_lb(v, &q, UINT64_MAX);
         if (i < v->n) b = v->run[i].x;
         y = (!a || !b) ? (a ? a : b)
                        : (digby__mn_cmp(a, b->slot, digby__mn_key(b), b->klen, b->txid) <= 0 ? a : b);

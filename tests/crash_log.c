@@ -15,7 +15,7 @@
 #define CRASH_STEP_SCALE 4
 #define DIGBY__CHECKPOINT_PAGES 2
 /* the memtable's list is folded into its run past 16 nodes (the
-   library's is 32,768), so that folds and readers of replaced views come
+   library's is 16,384), so that folds and readers of replaced views come
    often */
 #define DIGBY__MEM_FOLD 16
 #include "crash.c"

@@ -19,13 +19,15 @@
    buffers the checkpoint had to add).  Without parts or spilling it adds
    one per leaf it rewrites.
 
-   test_memtable_fold: with the library's own fold threshold (32,768 list
+   test_memtable_fold: with the library's own fold threshold (16,384 list
    entries), enough commits that the memtable's skip list is folded into
    its sorted run several times, with overwrites, deletes, an aborted
    transaction (dead entries) and snapshots taken between folds; every
    get, and cursors in both directions and seeks, must show exactly the
    reference state of the snapshot or of the newest commit, before and
-   after a checkpoint. */
+   after a checkpoint; then keys of another table, first with the prefix
+   every key so far shares and then without, so that a fold must make a
+   long run's entries again with a shorter prefix. */
 #define TEST_NAME "log_mode"
 #include "api_common.h"
 
@@ -289,6 +291,16 @@ static unsigned fold_state(unsigned i, unsigned r)
     return s;
 }
 
+/* The number of a cursor's key "f%07u" (not NUL-terminated). */
+static unsigned fold_num(const void *k, size_t kl)
+{
+    char b[16];
+    assert_int_equal(kl, 8);
+    memcpy(b, (const char *)k + 1, 7);
+    b[7] = 0;
+    return (unsigned)strtoul(b, NULL, 10);
+}
+
 /* Every key reads as state round r says, through gets, cursors both ways
    and seeks of transaction t. */
 static void fold_verify(digby_txn *t, unsigned r)
@@ -319,7 +331,7 @@ static void fold_verify(digby_txn *t, unsigned r)
         unsigned j;
         ASSERT_OK(digby_cursor_get(c, &ck, &ckl, &cv, &cvl, NULL));
         assert_int_equal(ckl, 8);
-        j = (unsigned)strtoul((const char *)ck + 1, NULL, 10);
+        j = fold_num(ck, ckl);
         assert_true(n == 0 || j > last);
         for (i = n ? last + 1 : 0; i < j; i++) assert_int_equal(fold_state(i, r), 0);
         assert_true(fold_state(j, r) != 0);
@@ -333,7 +345,7 @@ static void fold_verify(digby_txn *t, unsigned r)
     for (rc = digby_cursor_last(c); rc == DIGBY_OK; rc = digby_cursor_prev(c)) {
         unsigned j;
         ASSERT_OK(digby_cursor_get(c, &ck, &ckl, &cv, &cvl, NULL));
-        j = (unsigned)strtoul((const char *)ck + 1, NULL, 10);
+        j = fold_num(ck, ckl);
         assert_true(fold_state(j, r) != 0);
         assert_true(j <= last);
         last = j;
@@ -355,7 +367,7 @@ static void fold_verify(digby_txn *t, unsigned r)
         } else {
             ASSERT_OK(rc);
             ASSERT_OK(digby_cursor_get(c, &ck, &ckl, &cv, &cvl, NULL));
-            assert_int_equal((unsigned)strtoul((const char *)ck + 1, NULL, 10), j);
+            assert_int_equal(fold_num(ck, ckl), j);
         }
         rc = digby_cursor_seek(c, k, strlen(k), DIGBY_SEEK_LE);
         if (b < 0) {
@@ -363,7 +375,7 @@ static void fold_verify(digby_txn *t, unsigned r)
         } else {
             ASSERT_OK(rc);
             ASSERT_OK(digby_cursor_get(c, &ck, &ckl, &cv, &cvl, NULL));
-            assert_int_equal((unsigned)strtoul((const char *)ck + 1, NULL, 10), (unsigned)b);
+            assert_int_equal(fold_num(ck, ckl), (unsigned)b);
         }
     }
     digby_cursor_close(c);
@@ -384,6 +396,14 @@ static void test_memtable_fold(void **state)
     o.vfs = vfs;
     o.flags = DIGBY_OPEN_LOG; /* the default memtable bound: no checkpoint */
     ASSERT_OK(digby_open("fold.db", &o, &db));
+    {
+        /* made now: creating a table later would checkpoint (an
+           escalation) and start an empty memtable */
+        digby_table *tab;
+        ASSERT_OK(digby_txn_begin(db, 0, &t));
+        ASSERT_OK(digby_table_open(t, "other", DIGBY_TABLE_CREATE, &tab));
+        ASSERT_OK(digby_txn_commit(t));
+    }
     for (r = 0; r < FOLD_ROUNDS; r++) {
         /* keys in a scattered order, so that folds interleave old and new */
         for (i = 0; i < FOLD_KEYS; i += FOLD_TXN) {
@@ -426,6 +446,55 @@ static void test_memtable_fold(void **state)
     }
     ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &t));
     fold_verify(t, FOLD_ROUNDS - 1);
+    digby_txn_abort(t);
+    /* keys of another table with another first byte: the prefix all the
+       memtable's keys share shrinks to nothing, and the next fold makes
+       the run's entries again; a snapshot from before keeps its view */
+    ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &snap[0]));
+    for (i = 0; i < 2 * FOLD_KEYS; i += FOLD_TXN) {
+        digby_table *tab;
+        ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_NO_SYNC, &t));
+        ASSERT_OK(digby_table_open(t, "other", 0, &tab));
+        for (j = i; j < i + FOLD_TXN; j++) {
+            /* first keys with the global tree's prefix (the run grows
+               past a fold), then without */
+            unsigned x = (j * 7919u) % FOLD_KEYS;
+            if (j < FOLD_KEYS) fold_key(x, k);
+            else snprintf(k, sizeof(k), "x%u", x);
+            ASSERT_OK(digby_txn_put(t, tab, k, strlen(k), k, strlen(k), 0));
+        }
+        ASSERT_OK(digby_txn_commit(t));
+        if (i == FOLD_KEYS) {
+            /* one entry in the global tree too: its key has no prefix
+               in common with the others either */
+            ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_NO_SYNC, &t));
+            ASSERT_OK(digby_txn_put(t, NULL, "a", 1, "x", 1, 0));
+            ASSERT_OK(digby_txn_delete(t, NULL, "a", 1));
+            ASSERT_OK(digby_txn_commit(t));
+        }
+    }
+    ASSERT_OK(digby_stat(db, &st));
+    print_message("after another table: %llu folds, %llu checkpoints\n",
+                  (unsigned long long)st.memtable_folds, (unsigned long long)st.checkpoints);
+    fold_verify(snap[0], FOLD_ROUNDS - 1);
+    digby_txn_abort(snap[0]);
+    ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &t));
+    fold_verify(t, FOLD_ROUNDS - 1);
+    {
+        digby_table *tab;
+        const void *got;
+        size_t gl;
+        ASSERT_OK(digby_table_open(t, "other", 0, &tab));
+        for (i = 0; i < 2 * FOLD_KEYS; i += 13) {
+            if (i < FOLD_KEYS) fold_key(i, k);
+            else snprintf(k, sizeof(k), "x%u", i - FOLD_KEYS);
+            ASSERT_OK(digby_txn_get(t, tab, k, strlen(k), &got, &gl, NULL));
+            assert_int_equal(gl, strlen(k));
+            assert_memory_equal(got, k, gl);
+        }
+        assert_int_equal(digby_txn_get(t, tab, "x40000", 6, &got, &gl, NULL), DIGBY_NOTFOUND);
+        assert_int_equal(digby_txn_get(t, NULL, "x1", 2, &got, &gl, NULL), DIGBY_NOTFOUND);
+    }
     digby_txn_abort(t);
     check_passes(db);
     ASSERT_OK(digby_close(db));

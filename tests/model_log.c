@@ -16,7 +16,7 @@
    (the library's floor is 16) */
 #define DIGBY__CHECKPOINT_PAGES 2
 /* the memtable's list is folded into its run at the end of every commit
-   that left a node in it (the library waits for 32,768), so that folds,
+   that left a node in it (the library waits for 16,384), so that folds,
    and snapshots reading replaced views, come as often as they can */
 #define DIGBY__MEM_FOLD 1
 #include "model.c"

@@ -83,7 +83,7 @@
 
 #define _DEFAULT_SOURCE 1
 /* log mode (-g): the memtable's list is folded into its run past 16
-   nodes (the library's is 32,768), so that folds come often */
+   nodes (the library's is 16,384), so that folds come often */
 #define DIGBY__MEM_FOLD 16
 #define DIGBY_IMPLEMENTATION
 #include "digby.h"
