@@ -2693,6 +2693,7 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need);
 static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need);
 static void digby__log_abort(digby_txn *txn);
 static int digby__log_escalate(digby_txn *txn);
+static int digby__log_appends(digby_txn *txn);
 static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
                               size_t key_bytes, const void *val, size_t val_bytes,
                               unsigned flags, int *done);
@@ -11161,9 +11162,16 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     }
     if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
     if (txn->logged) {
+        while (txn->cursors) digby_cursor_close(txn->cursors);
+        if (digby__log_appends(txn)) {
+            /* puts appended at the tree's end: a copy-on-write commit */
+            rc = digby__log_escalate(txn);
+            if (rc) { digby_txn_abort(txn); return rc; }
+        }
+    }
+    if (txn->logged) {
         uint64_t need;
         int durable = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
-        while (txn->cursors) digby_cursor_close(txn->cursors);
         /* an empty transaction publishes no txid (nothing carries it) */
         txid = txn->nops ? txn->txid : 0;
         rc = digby__log_commit(txn, &need);
@@ -12993,6 +13001,55 @@ static int digby__log_escalate(digby_txn *txn)
     return DIGBY_OK;
 }
 
+/* Puts at least this many, in a transaction a commit need not sync, go
+   to the tree directly when they append at its end (digby__log_appends). */
+#define DIGBY__APPEND_MIN 128
+
+/* Whether logged transaction txn is better committed to the tree: with
+   nothing committed in the memtable (its escalation merges nothing), a
+   commit that will not be synced (DIGBY_OPEN_NO_SYNC), and at least
+   DIGBY__APPEND_MIN puts, no deletes, in one table, in ascending key
+   order and all after the tree's last key.  Such puts fill the tree's
+   rightmost leaves in order, each written once (as LMDB's MDB_APPEND and
+   a copy-on-write fillseq do): copying them to the log, the memtable and
+   later through a checkpoint costs several times more (bench/ fillseq,
+   1M keys in commits of 1,000: 1.2M puts/s logged, 4M copy-on-write).
+   Reads (a descent to the tree's last key) and decides; nothing changes. */
+static int digby__log_appends(digby_txn *txn)
+{
+    digby_db *db = txn->db;
+    const digby__mnode *first = txn->nops ? txn->ops[0] : NULL;
+    digby_table *tab = NULL;
+    digby__tree *t = &txn->meta.main;
+    digby_cursor *c;
+    size_t i;
+    int rc, ok;
+    if (!(db->flags & DIGBY_OPEN_NO_SYNC) || txn->nops < DIGBY__APPEND_MIN) return 0;
+    digby__mutex_lock(&db->mu);
+    ok = db->mem->committed == 0;
+    digby__mutex_unlock(&db->mu);
+    if (!ok) return 0;
+    for (i = 0; i < txn->nops; i++) {
+        const digby__mnode *x = txn->ops[i], *p = i ? txn->ops[i - 1] : NULL;
+        if ((x->flags & (DIGBY__MN_TOMB | DIGBY__MN_DEAD)) || x->slot != first->slot) return 0;
+        if (p && digby__keycmp(digby__mn_key(p), p->klen, digby__mn_key(x), x->klen) >= 0)
+            return 0;
+    }
+    if (first->slot) {
+        const digby__mtable *mt = &txn->mem->tables_pub[first->slot];
+        tab = digby__table_find(txn, mt->name, mt->name_bytes);
+        if (!tab) return 0;
+        t = &tab->tree;
+    }
+    if (t->root == 0) return 1; /* an empty tree */
+    if (digby__cursor_new(txn, tab, t, &c) != DIGBY_OK) return 0;
+    rc = digby__cursor_end(c, -1); /* the tree's last key, not the memtable's */
+    ok = rc == DIGBY_OK && !c->key_large &&
+         digby__keycmp(c->key, c->key_bytes, digby__mn_key(first), first->klen) < 0;
+    digby_cursor_close(c);
+    return ok;
+}
+
 /* ---- Open and close ----------------------------------------------------- */
 
 /* At open, after the meta page (and for a writable handle the freelist)
@@ -13189,6 +13246,12 @@ static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
 static void digby__log_abort(digby_txn *txn)
 {
     (void)txn;
+}
+
+static int digby__log_appends(digby_txn *txn)
+{
+    (void)txn;
+    return 0;
 }
 
 static int digby__log_escalate(digby_txn *txn)

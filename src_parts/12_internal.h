@@ -843,6 +843,7 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need);
 static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need);
 static void digby__log_abort(digby_txn *txn);
 static int digby__log_escalate(digby_txn *txn);
+static int digby__log_appends(digby_txn *txn);
 static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
                               size_t key_bytes, const void *val, size_t val_bytes,
                               unsigned flags, int *done);

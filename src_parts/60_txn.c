@@ -397,9 +397,16 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     }
     if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
     if (txn->logged) {
+        while (txn->cursors) digby_cursor_close(txn->cursors);
+        if (digby__log_appends(txn)) {
+            /* puts appended at the tree's end: a copy-on-write commit */
+            rc = digby__log_escalate(txn);
+            if (rc) { digby_txn_abort(txn); return rc; }
+        }
+    }
+    if (txn->logged) {
         uint64_t need;
         int durable = !(db->flags & DIGBY_OPEN_NO_SYNC) && !txn->nosync;
-        while (txn->cursors) digby_cursor_close(txn->cursors);
         /* an empty transaction publishes no txid (nothing carries it) */
         txid = txn->nops ? txn->txid : 0;
         rc = digby__log_commit(txn, &need);

@@ -88,6 +88,12 @@ static void digby__log_abort(digby_txn *txn)
     (void)txn;
 }
 
+static int digby__log_appends(digby_txn *txn)
+{
+    (void)txn;
+    return 0;
+}
+
 static int digby__log_escalate(digby_txn *txn)
 {
     (void)txn;

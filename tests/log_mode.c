@@ -27,7 +27,16 @@
    reference state of the snapshot or of the newest commit, before and
    after a checkpoint; then keys of another table, first with the prefix
    every key so far shares and then without, so that a fold must make a
-   long run's entries again with a shorter prefix. */
+   long run's entries again with a shorter prefix.
+
+   test_append_commits: with DIGBY_OPEN_NO_SYNC, a transaction of
+   ascending puts after the tree's last key commits to the tree (the
+   memtable stays empty) with its own txid as every version, in the global
+   tree and in a table, while a snapshot from before still reads its
+   state; a transaction of ascending puts that do not all follow the
+   tree's last key, one with a delete, and one below the size threshold
+   are logged (the memtable holds them).  Every key reads back, before
+   and after a reopen. */
 #define TEST_NAME "log_mode"
 #include "api_common.h"
 
@@ -501,12 +510,139 @@ static void test_memtable_fold(void **state)
     digby_vfs_mem_destroy(vfs);
 }
 
+/* ---- transactions that append at the tree's end ----------------------------- */
+
+enum { APP_TXN = 500, APP_TXNS = 6 };
+
+static void app_key(unsigned i, char *k) { snprintf(k, 16, "a%08u", i); }
+
+/* Commit puts of keys [lo, hi) step `step` to table tab (NULL: the global
+   tree); returns the transaction's id. */
+static uint64_t app_commit(digby_db *db, const char *table, unsigned lo, unsigned hi,
+                           unsigned step, int with_delete)
+{
+    char k[16];
+    digby_txn *t;
+    digby_table *tab = NULL;
+    uint64_t id;
+    unsigned i;
+    ASSERT_OK(digby_txn_begin(db, 0, &t));
+    if (table) ASSERT_OK(digby_table_open(t, table, 0, &tab));
+    for (i = lo; i < hi; i += step) {
+        app_key(i, k);
+        ASSERT_OK(digby_txn_put(t, tab, k, strlen(k), k, strlen(k), 0));
+    }
+    if (with_delete) {
+        app_key(lo, k);
+        ASSERT_OK(digby_txn_delete(t, tab, k, strlen(k)));
+    }
+    id = digby_txn_id(t);
+    ASSERT_OK(digby_txn_commit(t));
+    return id;
+}
+
+/* Keys [lo, hi) step `step` of table (NULL: global) read back with
+   version ver (0: any). */
+static void app_check(digby_txn *t, const char *table, unsigned lo, unsigned hi, unsigned step,
+                      uint64_t ver)
+{
+    char k[16];
+    digby_table *tab = NULL;
+    unsigned i;
+    if (table) ASSERT_OK(digby_table_open(t, table, 0, &tab));
+    for (i = lo; i < hi; i += step) {
+        const void *got;
+        size_t gl;
+        uint64_t v;
+        app_key(i, k);
+        ASSERT_OK(digby_txn_get(t, tab, k, strlen(k), &got, &gl, &v));
+        assert_int_equal(gl, strlen(k));
+        assert_memory_equal(got, k, gl);
+        if (ver) assert_int_equal(v, ver);
+    }
+}
+
+static void test_append_commits(void **state)
+{
+    digby_vfs *vfs;
+    digby_options o;
+    digby_db *db;
+    digby_stats st;
+    digby_txn *t, *snap;
+    uint64_t ids[APP_TXNS], tid;
+    unsigned r;
+    (void)state;
+    ASSERT_OK(digby_vfs_mem_create(NULL, &vfs));
+    memset(&o, 0, sizeof(o));
+    o.vfs = vfs;
+    o.flags = DIGBY_OPEN_LOG | DIGBY_OPEN_NO_SYNC;
+    ASSERT_OK(digby_open("append.db", &o, &db));
+    ASSERT_OK(digby_txn_begin(db, 0, &t));
+    {
+        digby_table *tab;
+        ASSERT_OK(digby_table_open(t, "tab", DIGBY_TABLE_CREATE, &tab));
+    }
+    ASSERT_OK(digby_txn_commit(t));
+    /* appends: straight to the tree, the memtable stays empty */
+    for (r = 0; r < APP_TXNS; r++) {
+        ids[r] = app_commit(db, NULL, r * APP_TXN, (r + 1) * APP_TXN, 1, 0);
+        if (r == 2) ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &snap));
+    }
+    tid = app_commit(db, "tab", 0, APP_TXN, 1, 0);
+    ASSERT_OK(digby_stat(db, &st));
+    print_message("appends: memtable %llu entries, %llu checkpoints\n",
+                  (unsigned long long)st.memtable_entries, (unsigned long long)st.checkpoints);
+    assert_int_equal(st.memtable_entries, 0);
+    ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &t));
+    for (r = 0; r < APP_TXNS; r++) app_check(t, NULL, r * APP_TXN, (r + 1) * APP_TXN, 1, ids[r]);
+    app_check(t, "tab", 0, APP_TXN, 1, tid);
+    digby_txn_abort(t);
+    /* the snapshot taken after three commits sees them and nothing more */
+    app_check(snap, NULL, 0, 3 * APP_TXN, 1, 0);
+    {
+        const void *got;
+        size_t gl;
+        char k[16];
+        app_key(3 * APP_TXN, k);
+        assert_int_equal(digby_txn_get(snap, NULL, k, strlen(k), &got, &gl, NULL),
+                         DIGBY_NOTFOUND);
+    }
+    digby_txn_abort(snap);
+    /* not appends: logged (the memtable holds them) */
+    app_commit(db, NULL, 1, APP_TXNS * APP_TXN * 2, 7, 0);         /* among the keys */
+    ASSERT_OK(digby_stat(db, &st));
+    assert_true(st.memtable_entries > 0);
+    ASSERT_OK(digby_checkpoint(db));
+    app_commit(db, NULL, 100000, 100000 + APP_TXN, 1, 1);            /* a delete */
+    ASSERT_OK(digby_stat(db, &st));
+    assert_true(st.memtable_entries > 0);
+    ASSERT_OK(digby_checkpoint(db));
+    app_commit(db, NULL, 200000, 200000 + 100, 1, 0);                /* too few */
+    ASSERT_OK(digby_stat(db, &st));
+    assert_int_equal(st.memtable_entries, 100);
+    for (r = 0; r < 2; r++) {
+        ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &t));
+        app_check(t, NULL, 0, APP_TXNS * APP_TXN, 1, 0);
+        app_check(t, NULL, 1, APP_TXNS * APP_TXN * 2, 7, 0);
+        app_check(t, NULL, 100001, 100000 + APP_TXN, 1, 0);
+        app_check(t, NULL, 200000, 200000 + 100, 1, 0);
+        app_check(t, "tab", 0, APP_TXN, 1, tid);
+        digby_txn_abort(t);
+        check_passes(db);
+        ASSERT_OK(digby_close(db));
+        ASSERT_OK(digby_open("append.db", &o, &db));
+    }
+    ASSERT_OK(digby_close(db));
+    digby_vfs_mem_destroy(vfs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkpoint_parts_and_spills),
         cmocka_unit_test(test_checkpoint_memory),
         cmocka_unit_test(test_memtable_fold),
+        cmocka_unit_test(test_append_commits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
