@@ -2307,6 +2307,7 @@ struct digby_cursor {
        move, and a copy of the current key (mkey) */
     int merged;
     int from_mem;
+    size_t mhint;           /* the memtable run's index at mn (a hint) */
     int mdir;
     int mvalid;             /* positioned on a merged entry */
     uint64_t mmod;          /* txn->mod when positioned */
@@ -7073,88 +7074,145 @@ static digby__mnode *digby__mem_probe(digby__mem *m, uint32_t slot, const void *
     return digby__mn_newer(a, digby__run_get(v, &q, upto));
 }
 
-/* The first node (any version) of v after (dir > 0) or before (dir < 0)
-   every version of (slot, key), list and run merged; NULL at the end. */
-static digby__mnode *digby__mem_beside(const digby__mview *v, uint32_t slot, const void *key,
-                                       size_t klen, int dir)
+/* The run index digby__run_lb would give for (q, txid), from *hint when
+   the hint (a cursor's last position, NULL: none) is still right there,
+   else by binary search; the hint gets the answer. */
+static size_t digby__run_lb_at(const digby__mview *v, const digby__mkey *q, uint64_t txid,
+                               size_t *hint)
 {
-    digby__mkey q;
-    digby__mnode *a, *b = NULL;
-    size_t i;
-    digby__mkey_make(&q, v, slot, key, klen);
-    if (dir > 0) {
-        /* (key, txid 0) sorts after every version of key: txid 0 is no
-           commit's */
-        a = digby__list_seek_ge(v->list, slot, key, klen, 0, NULL);
-        i = digby__run_lb(v, &q, 0);
-        if (i < v->n) b = v->run[i].x;
-        if (!a || !b) return a ? a : b;
-        return digby__mn_cmp(a, b->slot, digby__mn_key(b), b->klen, b->txid) <= 0 ? a : b;
+    size_t h = hint ? *hint : (size_t)-1;
+    if (!(h <= v->n && (h == 0 || digby__mrent_cmp(&v->run[h - 1], q, txid) < 0) &&
+          (h == v->n || digby__mrent_cmp(&v->run[h], q, txid) >= 0)))
+        h = digby__run_lb(v, q, txid);
+    if (hint) *hint = h;
+    return h;
+}
+
+static int digby__mn_samekey(const digby__mnode *a, const digby__mnode *b)
+{
+    return a->slot == b->slot && a->klen == b->klen &&
+           memcmp(digby__mn_key(a), digby__mn_key(b), a->klen) == 0;
+}
+
+/* Order of the keys of nodes a and b (slots first). */
+static int digby__mn_keyorder(const digby__mnode *a, const digby__mnode *b)
+{
+    if (a->slot != b->slot) return a->slot < b->slot ? -1 : 1;
+    return digby__keycmp(digby__mn_key(a), a->klen, digby__mn_key(b), b->klen);
+}
+
+/* Walk view v's keys of slot from a position in both sources, merged,
+   to the first key with a version visible up to `upto`; its visible
+   node, or NULL at the end of the slot.  Forward (dir > 0): l is the
+   list's first node and i the run's first entry still to visit; back:
+   l the list's last node and run[i - 1] the run's last entry still to
+   visit.  The walk visits each entry once, with no search but a list
+   seek per key going back (the list is short: 45_memtable.c's top);
+   *hint (may be NULL) gets the run index a search for the key found
+   would give (digby__run_lb_at), so that the next step starts there. */
+static digby__mnode *digby__mem_walk(const digby__mview *v, uint32_t slot, const digby__mnode *l,
+                                     size_t i, int dir, uint64_t upto, size_t *hint)
+{
+    for (;;) {
+        const digby__mnode *a = (l && l->slot == slot) ? l : NULL, *y;
+        const digby__mnode *b = NULL;
+        digby__mnode *bl = NULL, *br = NULL, *r;
+        if (dir > 0 && i < v->n && v->run[i].slot == slot) b = v->run[i].x;
+        if (dir < 0 && i > 0 && v->run[i - 1].slot == slot) b = v->run[i - 1].x;
+        if (!a && !b) break;
+        if (!a || !b) y = a ? a : b;
+        else if (dir > 0) y = digby__mn_keyorder(a, b) <= 0 ? a : b;
+        else y = digby__mn_keyorder(a, b) >= 0 ? a : b;
+        if (dir > 0) {
+            /* the key's versions, newest first, in both */
+            while (l && digby__mn_samekey(l, y)) {
+                if (!bl && digby__mn_visible(l, upto)) bl = (digby__mnode *)l;
+                l = DIGBY__PLOAD(&((digby__mnode *)l)->next[0]);
+            }
+            while (i < v->n && digby__mn_samekey(v->run[i].x, y)) {
+                if (!br && digby__mn_visible(v->run[i].x, upto)) br = v->run[i].x;
+                i++;
+            }
+        } else {
+            if (a && digby__mn_samekey(a, y)) {
+                /* the list's versions from its first (the newest), and
+                   the node before them */
+                const digby__mnode *f = digby__list_seek_ge(v->list, slot, digby__mn_key(y),
+                                                             y->klen, UINT64_MAX, NULL);
+                bl = f ? digby__mn_settle((digby__mnode *)f, upto) : NULL;
+                l = digby__list_seek_lt(v->list, slot, digby__mn_key(y), y->klen, UINT64_MAX);
+            }
+            /* the run's versions from the oldest: the newest visible is
+               the last one met */
+            while (i > 0 && digby__mn_samekey(v->run[i - 1].x, y)) {
+                i--;
+                if (digby__mn_visible(v->run[i].x, upto)) br = v->run[i].x;
+            }
+        }
+        r = digby__mn_newer(bl, br);
+        if (r) {
+            if (hint) *hint = i;
+            return r;
+        }
     }
-    a = digby__list_seek_lt(v->list, slot, key, klen, UINT64_MAX);
-    i = digby__run_lb(v, &q, UINT64_MAX);
-    if (i > 0) b = v->run[i - 1].x;
-    if (!a || !b) return a ? a : b;
-    return digby__mn_cmp(a, b->slot, digby__mn_key(b), b->klen, b->txid) >= 0 ? a : b;
+    if (hint) *hint = i;
+    return NULL;
 }
 
 /* The visible state of the first key after (dir > 0) or before (dir < 0)
    (slot, key) that has one, or NULL at the end of the slot. */
 static digby__mnode *digby__mem_next_key(const digby__mview *v, uint32_t slot, const void *key,
-                                         size_t klen, int dir, uint64_t upto)
+                                         size_t klen, int dir, uint64_t upto, size_t *hint)
 {
-    for (;;) {
-        digby__mnode *y = digby__mem_beside(v, slot, key, klen, dir), *r;
-        if (!y || y->slot != slot) return NULL;
-        r = digby__mem_get(v, slot, digby__mn_key(y), y->klen, upto);
-        if (r) return r;
-        key = digby__mn_key(y);
-        klen = y->klen;
-    }
+    digby__mkey q;
+    digby__mkey_make(&q, v, slot, key, klen);
+    if (dir > 0)
+        /* (key, txid 0) sorts after every version of key: txid 0 is no
+           commit's */
+        return digby__mem_walk(v, slot, digby__list_seek_ge(v->list, slot, key, klen, 0, NULL),
+                               digby__run_lb_at(v, &q, 0, hint), 1, upto, hint);
+    return digby__mem_walk(v, slot, digby__list_seek_lt(v->list, slot, key, klen, UINT64_MAX),
+                           digby__run_lb_at(v, &q, UINT64_MAX, hint), -1, upto, hint);
 }
 
 /* The next key after node x's key in slot x->slot with a visible version
    (forward: dir > 0) or the one before it (dir < 0), its visible node, or
-   NULL at the end of the slot. */
+   NULL at the end of the slot.  hint: as digby__mem_walk's (a cursor
+   keeps one, so that its steps do not search the run). */
 static digby__mnode *digby__mem_step(const digby__mview *v, const digby__mnode *x, int dir,
-                                     uint64_t upto)
+                                     uint64_t upto, size_t *hint)
 {
-    return digby__mem_next_key(v, x->slot, digby__mn_key(x), x->klen, dir, upto);
+    return digby__mem_next_key(v, x->slot, digby__mn_key(x), x->klen, dir, upto, hint);
 }
 
 /* The first (dir > 0) or last visible key of slot at or after (dir > 0)
    / at or before key (inclusive when incl, else strictly), or NULL. */
 static digby__mnode *digby__mem_seek(const digby__mview *v, uint32_t slot, const void *key,
-                                     size_t klen, int dir, int incl, uint64_t upto)
+                                     size_t klen, int dir, int incl, uint64_t upto,
+                                     size_t *hint)
 {
     if (incl) {
         digby__mnode *r = digby__mem_get(v, slot, key, klen, upto);
         if (r) return r;
     }
-    return digby__mem_next_key(v, slot, key, klen, dir, upto);
+    return digby__mem_next_key(v, slot, key, klen, dir, upto, hint);
 }
 
 /* The first (dir > 0) or last visible key of slot, or NULL. */
-static digby__mnode *digby__mem_end(const digby__mview *v, uint32_t slot, int dir, uint64_t upto)
+static digby__mnode *digby__mem_end(const digby__mview *v, uint32_t slot, int dir, uint64_t upto,
+                                    size_t *hint)
 {
-    digby__mnode *y, *r;
+    digby__mkey q;
     if (dir > 0) {
-        /* the first node of the slot: at or after (slot, "", newest) */
-        digby__mkey q;
-        digby__mnode *a = digby__list_seek_ge(v->list, slot, "", 0, UINT64_MAX, NULL), *b = NULL;
-        size_t i;
+        /* from the first node of the slot: (slot, "", newest) */
         digby__mkey_make(&q, v, slot, "", 0);
-        i = digby__run_lb(v, &q, UINT64_MAX);
-        if (i < v->n) b = v->run[i].x;
-        y = (!a || !b) ? (a ? a : b)
-                       : (digby__mn_cmp(a, b->slot, digby__mn_key(b), b->klen, b->txid) <= 0 ? a : b);
-    } else {
-        /* the last node of the slot comes before the first of slot + 1 */
-        y = digby__mem_beside(v, slot + 1, "", 0, -1);
+        return digby__mem_walk(v, slot, digby__list_seek_ge(v->list, slot, "", 0, UINT64_MAX, NULL),
+                               digby__run_lb(v, &q, UINT64_MAX), 1, upto, hint);
     }
-    if (!y || y->slot != slot) return NULL;
-    r = digby__mem_get(v, slot, digby__mn_key(y), y->klen, upto);
-    return r ? r : digby__mem_next_key(v, slot, digby__mn_key(y), y->klen, dir, upto);
+    /* from the last node of the slot: before (slot + 1, "", newest) */
+    digby__mkey_make(&q, v, slot + 1, "", 0);
+    return digby__mem_walk(v, slot, digby__list_seek_lt(v->list, slot + 1, "", 0, UINT64_MAX),
+                           digby__run_lb(v, &q, UINT64_MAX), -1, upto, hint);
 }
 
 /* ---- A checkpoint's pass over every key ------------------------------------ */
@@ -12048,7 +12106,7 @@ static int digby__mc_keep(digby_cursor *c, const uint8_t *k, size_t kl)
 /* Step the memtable side one key in direction dir. */
 static void digby__mc_mem_step(digby_cursor *c, int dir)
 {
-    if (c->mn) c->mn = digby__mem_step(c->txn->mview, c->mn, dir, c->txn->mem_upto);
+    if (c->mn) c->mn = digby__mem_step(c->txn->mview, c->mn, dir, c->txn->mem_upto, &c->mhint);
 }
 
 /* Settle on the entry the two sides give in direction dir, skipping keys
@@ -12122,17 +12180,17 @@ static int digby__mc_seek(digby_cursor *c, const void *key, size_t kl, digby_see
     s = digby__mc_slot(c);
     if (s >= 0 && (end || kl <= c->txn->db->max_key))
         c->mn = !end ? digby__mem_seek(c->txn->mview, (uint32_t)s, key, kl, dir, incl,
-                                       c->txn->mem_upto)
-                     : digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto);
+                                       c->txn->mem_upto, &c->mhint)
+                     : digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto, &c->mhint);
     else if (s >= 0) {
         /* a large key sorts after every key of max_key bytes or less that
            it does not start with: compare the memtable's keys against it */
-        digby__mnode *x = digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto);
+        digby__mnode *x = digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto, &c->mhint);
         while (x) {
             int cmp = digby__keycmp(digby__mn_key(x), x->klen, key, kl);
             if (dir > 0 ? (cmp > 0 || (cmp == 0 && incl)) : (cmp < 0 || (cmp == 0 && incl)))
                 break;
-            x = digby__mem_step(c->txn->mview, x, dir, c->txn->mem_upto);
+            x = digby__mem_step(c->txn->mview, x, dir, c->txn->mem_upto, &c->mhint);
         }
         c->mn = x;
     }
@@ -12364,10 +12422,11 @@ static int digby__merged_get(digby_txn *txn, digby_table *table, digby__tree *t,
 static int digby__mem_delta(digby_txn *txn, int s, digby__tree *t, int64_t *delta)
 {
     digby__mnode *x;
+    size_t hint = 0;
     *delta = 0;
     if (s < 0) return DIGBY_OK;
-    for (x = digby__mem_end(txn->mview, (uint32_t)s, 1, txn->mem_upto); x;
-         x = digby__mem_step(txn->mview, x, 1, txn->mem_upto)) {
+    for (x = digby__mem_end(txn->mview, (uint32_t)s, 1, txn->mem_upto, &hint); x;
+         x = digby__mem_step(txn->mview, x, 1, txn->mem_upto, &hint)) {
         digby__frame *pin;
         digby__cell c;
         int rc = digby__btree_find(txn, t, digby__mn_key(x), x->klen, &c, &pin);

@@ -457,6 +457,7 @@ struct digby_cursor {
        move, and a copy of the current key (mkey) */
     int merged;
     int from_mem;
+    size_t mhint;           /* the memtable run's index at mn (a hint) */
     int mdir;
     int mvalid;             /* positioned on a merged entry */
     uint64_t mmod;          /* txn->mod when positioned */
