@@ -2148,6 +2148,17 @@ typedef struct digby__mview {
     uint8_t ref[DIGBY__MEM_REF];
 } digby__mview;
 
+/* Where a cursor's last memtable walk ended (45_memtable.c), to start the
+   next step there: the run index, and going forward the list's next node
+   while list l holds lcount nodes (no insert since; dir 0: none). */
+typedef struct digby__mpos {
+    size_t ri;
+    const digby__mlist *l;
+    size_t lcount;
+    const digby__mnode *lnext;
+    int dir;
+} digby__mpos;
+
 typedef struct digby__mem {
     const digby_allocator *alloc;
     digby__mview *view;     /* current (replaced under db->mu by the writer) */
@@ -2307,7 +2318,7 @@ struct digby_cursor {
        move, and a copy of the current key (mkey) */
     int merged;
     int from_mem;
-    size_t mhint;           /* the memtable run's index at mn (a hint) */
+    digby__mpos mpos;       /* the memtable's position at mn (a hint) */
     int mdir;
     int mvalid;             /* positioned on a merged entry */
     uint64_t mmod;          /* txn->mod when positioned */
@@ -6703,7 +6714,8 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
         x->next[i] = prev[i]->next[i];
         DIGBY__PSTORE(&prev[i]->next[i], x);
     }
-    l->count++;
+    /* readers compare the count (a cursor's list position: digby__mpos) */
+    DIGBY__PSTORE(&l->count, l->count + 1);
     m->count++;
     m->data_bytes += klen + vlen;
     if (node) *node = x;
@@ -7074,18 +7086,29 @@ static digby__mnode *digby__mem_probe(digby__mem *m, uint32_t slot, const void *
     return digby__mn_newer(a, digby__run_get(v, &q, upto));
 }
 
-/* The run index digby__run_lb would give for (q, txid), from *hint when
-   the hint (a cursor's last position, NULL: none) is still right there,
-   else by binary search; the hint gets the answer. */
+/* The run index digby__run_lb would give for (q, txid), from pos->ri when
+   that (a cursor's last position; pos NULL: none) is still right there,
+   else by binary search. */
 static size_t digby__run_lb_at(const digby__mview *v, const digby__mkey *q, uint64_t txid,
-                               size_t *hint)
+                               const digby__mpos *pos)
 {
-    size_t h = hint ? *hint : (size_t)-1;
+    size_t h = pos ? pos->ri : (size_t)-1;
     if (!(h <= v->n && (h == 0 || digby__mrent_cmp(&v->run[h - 1], q, txid) < 0) &&
           (h == v->n || digby__mrent_cmp(&v->run[h], q, txid) >= 0)))
         h = digby__run_lb(v, q, txid);
-    if (hint) *hint = h;
     return h;
+}
+
+/* Record where a walk of view v ended (pos may be NULL). */
+static void digby__mpos_set(digby__mpos *pos, const digby__mview *v, size_t i,
+                            const digby__mnode *l, int dir)
+{
+    if (!pos) return;
+    pos->ri = i;
+    pos->l = v->list;
+    pos->lcount = DIGBY__PLOAD(&((digby__mlist *)v->list)->count);
+    pos->lnext = l;
+    pos->dir = dir;
 }
 
 static int digby__mn_samekey(const digby__mnode *a, const digby__mnode *b)
@@ -7108,10 +7131,11 @@ static int digby__mn_keyorder(const digby__mnode *a, const digby__mnode *b)
    l the list's last node and run[i - 1] the run's last entry still to
    visit.  The walk visits each entry once, with no search but a list
    seek per key going back (the list is short: 45_memtable.c's top);
-   *hint (may be NULL) gets the run index a search for the key found
-   would give (digby__run_lb_at), so that the next step starts there. */
+   *pos (may be NULL) gets where the walk ended: the run index a search
+   for the key found would give (digby__run_lb_at), and going forward the
+   list's next node, so that the next step starts there. */
 static digby__mnode *digby__mem_walk(const digby__mview *v, uint32_t slot, const digby__mnode *l,
-                                     size_t i, int dir, uint64_t upto, size_t *hint)
+                                     size_t i, int dir, uint64_t upto, digby__mpos *pos)
 {
     for (;;) {
         const digby__mnode *a = (l && l->slot == slot) ? l : NULL, *y;
@@ -7151,68 +7175,80 @@ static digby__mnode *digby__mem_walk(const digby__mview *v, uint32_t slot, const
         }
         r = digby__mn_newer(bl, br);
         if (r) {
-            if (hint) *hint = i;
+            digby__mpos_set(pos, v, i, l, dir);
             return r;
         }
     }
-    if (hint) *hint = i;
+    digby__mpos_set(pos, v, i, l, dir);
     return NULL;
 }
 
 /* The visible state of the first key after (dir > 0) or before (dir < 0)
    (slot, key) that has one, or NULL at the end of the slot. */
 static digby__mnode *digby__mem_next_key(const digby__mview *v, uint32_t slot, const void *key,
-                                         size_t klen, int dir, uint64_t upto, size_t *hint)
+                                         size_t klen, int dir, uint64_t upto, digby__mpos *pos)
 {
     digby__mkey q;
+    const digby__mnode *l;
+    size_t i;
     digby__mkey_make(&q, v, slot, key, klen);
-    if (dir > 0)
+    if (dir > 0) {
         /* (key, txid 0) sorts after every version of key: txid 0 is no
-           commit's */
-        return digby__mem_walk(v, slot, digby__list_seek_ge(v->list, slot, key, klen, 0, NULL),
-                               digby__run_lb_at(v, &q, 0, hint), 1, upto, hint);
+           commit's.  A forward walk that ended at this key left the
+           list's next node, still right while nothing was inserted. */
+        if (pos && pos->dir > 0 && pos->l == v->list &&
+            pos->lcount == DIGBY__PLOAD(&((digby__mlist *)v->list)->count))
+            l = pos->lnext;
+        else
+            l = digby__list_seek_ge(v->list, slot, key, klen, 0, NULL);
+        i = digby__run_lb_at(v, &q, 0, pos);
+        return digby__mem_walk(v, slot, l, i, 1, upto, pos);
+    }
+    i = digby__run_lb_at(v, &q, UINT64_MAX, pos);
     return digby__mem_walk(v, slot, digby__list_seek_lt(v->list, slot, key, klen, UINT64_MAX),
-                           digby__run_lb_at(v, &q, UINT64_MAX, hint), -1, upto, hint);
+                           i, -1, upto, pos);
 }
 
 /* The next key after node x's key in slot x->slot with a visible version
    (forward: dir > 0) or the one before it (dir < 0), its visible node, or
-   NULL at the end of the slot.  hint: as digby__mem_walk's (a cursor
-   keeps one, so that its steps do not search the run). */
+   NULL at the end of the slot.  pos (may be NULL): where the walk that
+   returned x ended (a cursor keeps it, so that its steps do not search),
+   updated. */
 static digby__mnode *digby__mem_step(const digby__mview *v, const digby__mnode *x, int dir,
-                                     uint64_t upto, size_t *hint)
+                                     uint64_t upto, digby__mpos *pos)
 {
-    return digby__mem_next_key(v, x->slot, digby__mn_key(x), x->klen, dir, upto, hint);
+    return digby__mem_next_key(v, x->slot, digby__mn_key(x), x->klen, dir, upto, pos);
 }
 
 /* The first (dir > 0) or last visible key of slot at or after (dir > 0)
    / at or before key (inclusive when incl, else strictly), or NULL. */
 static digby__mnode *digby__mem_seek(const digby__mview *v, uint32_t slot, const void *key,
                                      size_t klen, int dir, int incl, uint64_t upto,
-                                     size_t *hint)
+                                     digby__mpos *pos)
 {
+    if (pos) pos->dir = 0; /* no walk ends here: the next step searches */
     if (incl) {
         digby__mnode *r = digby__mem_get(v, slot, key, klen, upto);
         if (r) return r;
     }
-    return digby__mem_next_key(v, slot, key, klen, dir, upto, hint);
+    return digby__mem_next_key(v, slot, key, klen, dir, upto, pos);
 }
 
 /* The first (dir > 0) or last visible key of slot, or NULL. */
 static digby__mnode *digby__mem_end(const digby__mview *v, uint32_t slot, int dir, uint64_t upto,
-                                    size_t *hint)
+                                    digby__mpos *pos)
 {
     digby__mkey q;
     if (dir > 0) {
         /* from the first node of the slot: (slot, "", newest) */
         digby__mkey_make(&q, v, slot, "", 0);
         return digby__mem_walk(v, slot, digby__list_seek_ge(v->list, slot, "", 0, UINT64_MAX, NULL),
-                               digby__run_lb(v, &q, UINT64_MAX), 1, upto, hint);
+                               digby__run_lb(v, &q, UINT64_MAX), 1, upto, pos);
     }
     /* from the last node of the slot: before (slot + 1, "", newest) */
     digby__mkey_make(&q, v, slot + 1, "", 0);
     return digby__mem_walk(v, slot, digby__list_seek_lt(v->list, slot + 1, "", 0, UINT64_MAX),
-                           digby__run_lb(v, &q, UINT64_MAX), -1, upto, hint);
+                           digby__run_lb(v, &q, UINT64_MAX), -1, upto, pos);
 }
 
 /* ---- A checkpoint's pass over every key ------------------------------------ */
@@ -12106,7 +12142,7 @@ static int digby__mc_keep(digby_cursor *c, const uint8_t *k, size_t kl)
 /* Step the memtable side one key in direction dir. */
 static void digby__mc_mem_step(digby_cursor *c, int dir)
 {
-    if (c->mn) c->mn = digby__mem_step(c->txn->mview, c->mn, dir, c->txn->mem_upto, &c->mhint);
+    if (c->mn) c->mn = digby__mem_step(c->txn->mview, c->mn, dir, c->txn->mem_upto, &c->mpos);
 }
 
 /* Settle on the entry the two sides give in direction dir, skipping keys
@@ -12180,17 +12216,17 @@ static int digby__mc_seek(digby_cursor *c, const void *key, size_t kl, digby_see
     s = digby__mc_slot(c);
     if (s >= 0 && (end || kl <= c->txn->db->max_key))
         c->mn = !end ? digby__mem_seek(c->txn->mview, (uint32_t)s, key, kl, dir, incl,
-                                       c->txn->mem_upto, &c->mhint)
-                     : digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto, &c->mhint);
+                                       c->txn->mem_upto, &c->mpos)
+                     : digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto, &c->mpos);
     else if (s >= 0) {
         /* a large key sorts after every key of max_key bytes or less that
            it does not start with: compare the memtable's keys against it */
-        digby__mnode *x = digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto, &c->mhint);
+        digby__mnode *x = digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto, &c->mpos);
         while (x) {
             int cmp = digby__keycmp(digby__mn_key(x), x->klen, key, kl);
             if (dir > 0 ? (cmp > 0 || (cmp == 0 && incl)) : (cmp < 0 || (cmp == 0 && incl)))
                 break;
-            x = digby__mem_step(c->txn->mview, x, dir, c->txn->mem_upto, &c->mhint);
+            x = digby__mem_step(c->txn->mview, x, dir, c->txn->mem_upto, &c->mpos);
         }
         c->mn = x;
     }
@@ -12422,11 +12458,12 @@ static int digby__merged_get(digby_txn *txn, digby_table *table, digby__tree *t,
 static int digby__mem_delta(digby_txn *txn, int s, digby__tree *t, int64_t *delta)
 {
     digby__mnode *x;
-    size_t hint = 0;
+    digby__mpos pos;
     *delta = 0;
     if (s < 0) return DIGBY_OK;
-    for (x = digby__mem_end(txn->mview, (uint32_t)s, 1, txn->mem_upto, &hint); x;
-         x = digby__mem_step(txn->mview, x, 1, txn->mem_upto, &hint)) {
+    memset(&pos, 0, sizeof(pos));
+    for (x = digby__mem_end(txn->mview, (uint32_t)s, 1, txn->mem_upto, &pos); x;
+         x = digby__mem_step(txn->mview, x, 1, txn->mem_upto, &pos)) {
         digby__frame *pin;
         digby__cell c;
         int rc = digby__btree_find(txn, t, digby__mn_key(x), x->klen, &c, &pin);

@@ -298,6 +298,17 @@ typedef struct digby__mview {
     uint8_t ref[DIGBY__MEM_REF];
 } digby__mview;
 
+/* Where a cursor's last memtable walk ended (45_memtable.c), to start the
+   next step there: the run index, and going forward the list's next node
+   while list l holds lcount nodes (no insert since; dir 0: none). */
+typedef struct digby__mpos {
+    size_t ri;
+    const digby__mlist *l;
+    size_t lcount;
+    const digby__mnode *lnext;
+    int dir;
+} digby__mpos;
+
 typedef struct digby__mem {
     const digby_allocator *alloc;
     digby__mview *view;     /* current (replaced under db->mu by the writer) */
@@ -457,7 +468,7 @@ struct digby_cursor {
        move, and a copy of the current key (mkey) */
     int merged;
     int from_mem;
-    size_t mhint;           /* the memtable run's index at mn (a hint) */
+    digby__mpos mpos;       /* the memtable's position at mn (a hint) */
     int mdir;
     int mvalid;             /* positioned on a merged entry */
     uint64_t mmod;          /* txn->mod when positioned */

@@ -343,7 +343,8 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
         x->next[i] = prev[i]->next[i];
         DIGBY__PSTORE(&prev[i]->next[i], x);
     }
-    l->count++;
+    /* readers compare the count (a cursor's list position: digby__mpos) */
+    DIGBY__PSTORE(&l->count, l->count + 1);
     m->count++;
     m->data_bytes += klen + vlen;
     if (node) *node = x;
@@ -714,18 +715,29 @@ static digby__mnode *digby__mem_probe(digby__mem *m, uint32_t slot, const void *
     return digby__mn_newer(a, digby__run_get(v, &q, upto));
 }
 
-/* The run index digby__run_lb would give for (q, txid), from *hint when
-   the hint (a cursor's last position, NULL: none) is still right there,
-   else by binary search; the hint gets the answer. */
+/* The run index digby__run_lb would give for (q, txid), from pos->ri when
+   that (a cursor's last position; pos NULL: none) is still right there,
+   else by binary search. */
 static size_t digby__run_lb_at(const digby__mview *v, const digby__mkey *q, uint64_t txid,
-                               size_t *hint)
+                               const digby__mpos *pos)
 {
-    size_t h = hint ? *hint : (size_t)-1;
+    size_t h = pos ? pos->ri : (size_t)-1;
     if (!(h <= v->n && (h == 0 || digby__mrent_cmp(&v->run[h - 1], q, txid) < 0) &&
           (h == v->n || digby__mrent_cmp(&v->run[h], q, txid) >= 0)))
         h = digby__run_lb(v, q, txid);
-    if (hint) *hint = h;
     return h;
+}
+
+/* Record where a walk of view v ended (pos may be NULL). */
+static void digby__mpos_set(digby__mpos *pos, const digby__mview *v, size_t i,
+                            const digby__mnode *l, int dir)
+{
+    if (!pos) return;
+    pos->ri = i;
+    pos->l = v->list;
+    pos->lcount = DIGBY__PLOAD(&((digby__mlist *)v->list)->count);
+    pos->lnext = l;
+    pos->dir = dir;
 }
 
 static int digby__mn_samekey(const digby__mnode *a, const digby__mnode *b)
@@ -748,10 +760,11 @@ static int digby__mn_keyorder(const digby__mnode *a, const digby__mnode *b)
    l the list's last node and run[i - 1] the run's last entry still to
    visit.  The walk visits each entry once, with no search but a list
    seek per key going back (the list is short: 45_memtable.c's top);
-   *hint (may be NULL) gets the run index a search for the key found
-   would give (digby__run_lb_at), so that the next step starts there. */
+   *pos (may be NULL) gets where the walk ended: the run index a search
+   for the key found would give (digby__run_lb_at), and going forward the
+   list's next node, so that the next step starts there. */
 static digby__mnode *digby__mem_walk(const digby__mview *v, uint32_t slot, const digby__mnode *l,
-                                     size_t i, int dir, uint64_t upto, size_t *hint)
+                                     size_t i, int dir, uint64_t upto, digby__mpos *pos)
 {
     for (;;) {
         const digby__mnode *a = (l && l->slot == slot) ? l : NULL, *y;
@@ -791,68 +804,80 @@ static digby__mnode *digby__mem_walk(const digby__mview *v, uint32_t slot, const
         }
         r = digby__mn_newer(bl, br);
         if (r) {
-            if (hint) *hint = i;
+            digby__mpos_set(pos, v, i, l, dir);
             return r;
         }
     }
-    if (hint) *hint = i;
+    digby__mpos_set(pos, v, i, l, dir);
     return NULL;
 }
 
 /* The visible state of the first key after (dir > 0) or before (dir < 0)
    (slot, key) that has one, or NULL at the end of the slot. */
 static digby__mnode *digby__mem_next_key(const digby__mview *v, uint32_t slot, const void *key,
-                                         size_t klen, int dir, uint64_t upto, size_t *hint)
+                                         size_t klen, int dir, uint64_t upto, digby__mpos *pos)
 {
     digby__mkey q;
+    const digby__mnode *l;
+    size_t i;
     digby__mkey_make(&q, v, slot, key, klen);
-    if (dir > 0)
+    if (dir > 0) {
         /* (key, txid 0) sorts after every version of key: txid 0 is no
-           commit's */
-        return digby__mem_walk(v, slot, digby__list_seek_ge(v->list, slot, key, klen, 0, NULL),
-                               digby__run_lb_at(v, &q, 0, hint), 1, upto, hint);
+           commit's.  A forward walk that ended at this key left the
+           list's next node, still right while nothing was inserted. */
+        if (pos && pos->dir > 0 && pos->l == v->list &&
+            pos->lcount == DIGBY__PLOAD(&((digby__mlist *)v->list)->count))
+            l = pos->lnext;
+        else
+            l = digby__list_seek_ge(v->list, slot, key, klen, 0, NULL);
+        i = digby__run_lb_at(v, &q, 0, pos);
+        return digby__mem_walk(v, slot, l, i, 1, upto, pos);
+    }
+    i = digby__run_lb_at(v, &q, UINT64_MAX, pos);
     return digby__mem_walk(v, slot, digby__list_seek_lt(v->list, slot, key, klen, UINT64_MAX),
-                           digby__run_lb_at(v, &q, UINT64_MAX, hint), -1, upto, hint);
+                           i, -1, upto, pos);
 }
 
 /* The next key after node x's key in slot x->slot with a visible version
    (forward: dir > 0) or the one before it (dir < 0), its visible node, or
-   NULL at the end of the slot.  hint: as digby__mem_walk's (a cursor
-   keeps one, so that its steps do not search the run). */
+   NULL at the end of the slot.  pos (may be NULL): where the walk that
+   returned x ended (a cursor keeps it, so that its steps do not search),
+   updated. */
 static digby__mnode *digby__mem_step(const digby__mview *v, const digby__mnode *x, int dir,
-                                     uint64_t upto, size_t *hint)
+                                     uint64_t upto, digby__mpos *pos)
 {
-    return digby__mem_next_key(v, x->slot, digby__mn_key(x), x->klen, dir, upto, hint);
+    return digby__mem_next_key(v, x->slot, digby__mn_key(x), x->klen, dir, upto, pos);
 }
 
 /* The first (dir > 0) or last visible key of slot at or after (dir > 0)
    / at or before key (inclusive when incl, else strictly), or NULL. */
 static digby__mnode *digby__mem_seek(const digby__mview *v, uint32_t slot, const void *key,
                                      size_t klen, int dir, int incl, uint64_t upto,
-                                     size_t *hint)
+                                     digby__mpos *pos)
 {
+    if (pos) pos->dir = 0; /* no walk ends here: the next step searches */
     if (incl) {
         digby__mnode *r = digby__mem_get(v, slot, key, klen, upto);
         if (r) return r;
     }
-    return digby__mem_next_key(v, slot, key, klen, dir, upto, hint);
+    return digby__mem_next_key(v, slot, key, klen, dir, upto, pos);
 }
 
 /* The first (dir > 0) or last visible key of slot, or NULL. */
 static digby__mnode *digby__mem_end(const digby__mview *v, uint32_t slot, int dir, uint64_t upto,
-                                    size_t *hint)
+                                    digby__mpos *pos)
 {
     digby__mkey q;
     if (dir > 0) {
         /* from the first node of the slot: (slot, "", newest) */
         digby__mkey_make(&q, v, slot, "", 0);
         return digby__mem_walk(v, slot, digby__list_seek_ge(v->list, slot, "", 0, UINT64_MAX, NULL),
-                               digby__run_lb(v, &q, UINT64_MAX), 1, upto, hint);
+                               digby__run_lb(v, &q, UINT64_MAX), 1, upto, pos);
     }
     /* from the last node of the slot: before (slot + 1, "", newest) */
     digby__mkey_make(&q, v, slot + 1, "", 0);
     return digby__mem_walk(v, slot, digby__list_seek_lt(v->list, slot + 1, "", 0, UINT64_MAX),
-                           digby__run_lb(v, &q, UINT64_MAX), -1, upto, hint);
+                           digby__run_lb(v, &q, UINT64_MAX), -1, upto, pos);
 }
 
 /* ---- A checkpoint's pass over every key ------------------------------------ */

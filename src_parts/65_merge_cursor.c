@@ -65,7 +65,7 @@ static int digby__mc_keep(digby_cursor *c, const uint8_t *k, size_t kl)
 /* Step the memtable side one key in direction dir. */
 static void digby__mc_mem_step(digby_cursor *c, int dir)
 {
-    if (c->mn) c->mn = digby__mem_step(c->txn->mview, c->mn, dir, c->txn->mem_upto, &c->mhint);
+    if (c->mn) c->mn = digby__mem_step(c->txn->mview, c->mn, dir, c->txn->mem_upto, &c->mpos);
 }
 
 /* Settle on the entry the two sides give in direction dir, skipping keys
@@ -139,17 +139,17 @@ static int digby__mc_seek(digby_cursor *c, const void *key, size_t kl, digby_see
     s = digby__mc_slot(c);
     if (s >= 0 && (end || kl <= c->txn->db->max_key))
         c->mn = !end ? digby__mem_seek(c->txn->mview, (uint32_t)s, key, kl, dir, incl,
-                                       c->txn->mem_upto, &c->mhint)
-                     : digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto, &c->mhint);
+                                       c->txn->mem_upto, &c->mpos)
+                     : digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto, &c->mpos);
     else if (s >= 0) {
         /* a large key sorts after every key of max_key bytes or less that
            it does not start with: compare the memtable's keys against it */
-        digby__mnode *x = digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto, &c->mhint);
+        digby__mnode *x = digby__mem_end(c->txn->mview, (uint32_t)s, dir, c->txn->mem_upto, &c->mpos);
         while (x) {
             int cmp = digby__keycmp(digby__mn_key(x), x->klen, key, kl);
             if (dir > 0 ? (cmp > 0 || (cmp == 0 && incl)) : (cmp < 0 || (cmp == 0 && incl)))
                 break;
-            x = digby__mem_step(c->txn->mview, x, dir, c->txn->mem_upto, &c->mhint);
+            x = digby__mem_step(c->txn->mview, x, dir, c->txn->mem_upto, &c->mpos);
         }
         c->mn = x;
     }

@@ -111,11 +111,12 @@ static int digby__merged_get(digby_txn *txn, digby_table *table, digby__tree *t,
 static int digby__mem_delta(digby_txn *txn, int s, digby__tree *t, int64_t *delta)
 {
     digby__mnode *x;
-    size_t hint = 0;
+    digby__mpos pos;
     *delta = 0;
     if (s < 0) return DIGBY_OK;
-    for (x = digby__mem_end(txn->mview, (uint32_t)s, 1, txn->mem_upto, &hint); x;
-         x = digby__mem_step(txn->mview, x, 1, txn->mem_upto, &hint)) {
+    memset(&pos, 0, sizeof(pos));
+    for (x = digby__mem_end(txn->mview, (uint32_t)s, 1, txn->mem_upto, &pos); x;
+         x = digby__mem_step(txn->mview, x, 1, txn->mem_upto, &pos)) {
         digby__frame *pin;
         digby__cell c;
         int rc = digby__btree_find(txn, t, digby__mn_key(x), x->klen, &c, &pin);
