@@ -2534,11 +2534,13 @@ static void digby__mutex_init(digby__mutex *m);
 static void digby__mutex_destroy(digby__mutex *m);
 static void digby__mutex_lock(digby__mutex *m);
 static void digby__mutex_unlock(digby__mutex *m);
-static void digby__yield(void);
 static void digby__cond_init(digby__cond *c);
 static void digby__cond_destroy(digby__cond *c);
+#if DIGBY__HAVE_MEMTABLE
+static void digby__yield(void);
 static void digby__cond_wait(digby__cond *c, digby__mutex *m);
 static void digby__cond_broadcast(digby__cond *c);
+#endif
 
 /* The platform (parts 2x): the VFS digby_open uses when none is given (NULL
    under DIGBY_NO_POSIX), and bits that vary between runs, for file UUIDs. */
@@ -2689,9 +2691,9 @@ static void digby__cursor_unmerge(digby_cursor *c);
 static int digby__mem_new(const digby_allocator *a, size_t limit, digby__mem **out);
 static int digby__mem_slot(const digby__mem *m, const char *name, size_t len);
 static int digby__checkpoint_locked(digby_db *db, int keep_log);
+static digby__mem *digby__mem_unref(digby__mem *m);
 #endif
 static void digby__mem_free(digby__mem *m);
-static digby__mem *digby__mem_unref(digby__mem *m);
 static const uint8_t *digby__mn_key(const digby__mnode *n);
 static digby__mnode *digby__mem_get(const digby__mview *v, uint32_t slot, const void *key,
                                     size_t klen, uint64_t upto);
@@ -3861,34 +3863,40 @@ static void digby__mutex_init(digby__mutex *m) { *m = 0; }
 static void digby__mutex_destroy(digby__mutex *m) { (void)m; }
 static void digby__mutex_lock(digby__mutex *m) { (void)m; }
 static void digby__mutex_unlock(digby__mutex *m) { (void)m; }
-static void digby__yield(void) {}
 static void digby__cond_init(digby__cond *c) { *c = 0; }
 static void digby__cond_destroy(digby__cond *c) { (void)c; }
+#if DIGBY__HAVE_MEMTABLE /* the group commit's (66_log_mode.c) */
+static void digby__yield(void) {}
 static void digby__cond_wait(digby__cond *c, digby__mutex *m) { (void)c; (void)m; }
 static void digby__cond_broadcast(digby__cond *c) { (void)c; }
+#endif
 #elif defined(_WIN32)
 static void digby__mutex_init(digby__mutex *m) { InitializeSRWLock(m); }
 static void digby__mutex_destroy(digby__mutex *m) { (void)m; }
 static void digby__mutex_lock(digby__mutex *m) { AcquireSRWLockExclusive(m); }
 static void digby__mutex_unlock(digby__mutex *m) { ReleaseSRWLockExclusive(m); }
-static void digby__yield(void) { (void)SwitchToThread(); }
 static void digby__cond_init(digby__cond *c) { InitializeConditionVariable(c); }
 static void digby__cond_destroy(digby__cond *c) { (void)c; }
+#if DIGBY__HAVE_MEMTABLE
+static void digby__yield(void) { (void)SwitchToThread(); }
 static void digby__cond_wait(digby__cond *c, digby__mutex *m)
 {
     (void)SleepConditionVariableSRW(c, m, INFINITE, 0);
 }
 static void digby__cond_broadcast(digby__cond *c) { WakeAllConditionVariable(c); }
+#endif
 #else
 static void digby__mutex_init(digby__mutex *m) { pthread_mutex_init(m, NULL); }
 static void digby__mutex_destroy(digby__mutex *m) { pthread_mutex_destroy(m); }
 static void digby__mutex_lock(digby__mutex *m) { pthread_mutex_lock(m); }
 static void digby__mutex_unlock(digby__mutex *m) { pthread_mutex_unlock(m); }
-static void digby__yield(void) { (void)sched_yield(); }
 static void digby__cond_init(digby__cond *c) { pthread_cond_init(c, NULL); }
 static void digby__cond_destroy(digby__cond *c) { pthread_cond_destroy(c); }
+#if DIGBY__HAVE_MEMTABLE
+static void digby__yield(void) { (void)sched_yield(); }
 static void digby__cond_wait(digby__cond *c, digby__mutex *m) { pthread_cond_wait(c, m); }
 static void digby__cond_broadcast(digby__cond *c) { pthread_cond_broadcast(c); }
+#endif
 #endif
 /* ---- end 26_threads.c ---- */
 
@@ -13272,11 +13280,6 @@ DIGBY_API int digby_checkpoint(digby_db *db)
 static void digby__mem_free(digby__mem *m)
 {
     (void)m;
-}
-
-static digby__mem *digby__mem_unref(digby__mem *m)
-{
-    return m;
 }
 
 static void digby__txn_mem_take(digby_txn *txn, digby__mem *m)

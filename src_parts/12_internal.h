@@ -684,11 +684,13 @@ static void digby__mutex_init(digby__mutex *m);
 static void digby__mutex_destroy(digby__mutex *m);
 static void digby__mutex_lock(digby__mutex *m);
 static void digby__mutex_unlock(digby__mutex *m);
-static void digby__yield(void);
 static void digby__cond_init(digby__cond *c);
 static void digby__cond_destroy(digby__cond *c);
+#if DIGBY__HAVE_MEMTABLE
+static void digby__yield(void);
 static void digby__cond_wait(digby__cond *c, digby__mutex *m);
 static void digby__cond_broadcast(digby__cond *c);
+#endif
 
 /* The platform (parts 2x): the VFS digby_open uses when none is given (NULL
    under DIGBY_NO_POSIX), and bits that vary between runs, for file UUIDs. */
@@ -839,9 +841,9 @@ static void digby__cursor_unmerge(digby_cursor *c);
 static int digby__mem_new(const digby_allocator *a, size_t limit, digby__mem **out);
 static int digby__mem_slot(const digby__mem *m, const char *name, size_t len);
 static int digby__checkpoint_locked(digby_db *db, int keep_log);
+static digby__mem *digby__mem_unref(digby__mem *m);
 #endif
 static void digby__mem_free(digby__mem *m);
-static digby__mem *digby__mem_unref(digby__mem *m);
 static const uint8_t *digby__mn_key(const digby__mnode *n);
 static digby__mnode *digby__mem_get(const digby__mview *v, uint32_t slot, const void *key,
                                     size_t klen, uint64_t upto);

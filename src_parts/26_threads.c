@@ -14,32 +14,38 @@ static void digby__mutex_init(digby__mutex *m) { *m = 0; }
 static void digby__mutex_destroy(digby__mutex *m) { (void)m; }
 static void digby__mutex_lock(digby__mutex *m) { (void)m; }
 static void digby__mutex_unlock(digby__mutex *m) { (void)m; }
-static void digby__yield(void) {}
 static void digby__cond_init(digby__cond *c) { *c = 0; }
 static void digby__cond_destroy(digby__cond *c) { (void)c; }
+#if DIGBY__HAVE_MEMTABLE /* the group commit's (66_log_mode.c) */
+static void digby__yield(void) {}
 static void digby__cond_wait(digby__cond *c, digby__mutex *m) { (void)c; (void)m; }
 static void digby__cond_broadcast(digby__cond *c) { (void)c; }
+#endif
 #elif defined(_WIN32)
 static void digby__mutex_init(digby__mutex *m) { InitializeSRWLock(m); }
 static void digby__mutex_destroy(digby__mutex *m) { (void)m; }
 static void digby__mutex_lock(digby__mutex *m) { AcquireSRWLockExclusive(m); }
 static void digby__mutex_unlock(digby__mutex *m) { ReleaseSRWLockExclusive(m); }
-static void digby__yield(void) { (void)SwitchToThread(); }
 static void digby__cond_init(digby__cond *c) { InitializeConditionVariable(c); }
 static void digby__cond_destroy(digby__cond *c) { (void)c; }
+#if DIGBY__HAVE_MEMTABLE
+static void digby__yield(void) { (void)SwitchToThread(); }
 static void digby__cond_wait(digby__cond *c, digby__mutex *m)
 {
     (void)SleepConditionVariableSRW(c, m, INFINITE, 0);
 }
 static void digby__cond_broadcast(digby__cond *c) { WakeAllConditionVariable(c); }
+#endif
 #else
 static void digby__mutex_init(digby__mutex *m) { pthread_mutex_init(m, NULL); }
 static void digby__mutex_destroy(digby__mutex *m) { pthread_mutex_destroy(m); }
 static void digby__mutex_lock(digby__mutex *m) { pthread_mutex_lock(m); }
 static void digby__mutex_unlock(digby__mutex *m) { pthread_mutex_unlock(m); }
-static void digby__yield(void) { (void)sched_yield(); }
 static void digby__cond_init(digby__cond *c) { pthread_cond_init(c, NULL); }
 static void digby__cond_destroy(digby__cond *c) { pthread_cond_destroy(c); }
+#if DIGBY__HAVE_MEMTABLE
+static void digby__yield(void) { (void)sched_yield(); }
 static void digby__cond_wait(digby__cond *c, digby__mutex *m) { pthread_cond_wait(c, m); }
 static void digby__cond_broadcast(digby__cond *c) { pthread_cond_broadcast(c); }
+#endif
 #endif

@@ -18,11 +18,6 @@ static void digby__mem_free(digby__mem *m)
     (void)m;
 }
 
-static digby__mem *digby__mem_unref(digby__mem *m)
-{
-    return m;
-}
-
 static void digby__txn_mem_take(digby_txn *txn, digby__mem *m)
 {
     txn->mem = m;
