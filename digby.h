@@ -6395,13 +6395,14 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
    whole memtable (64 MiB by default, some 400,000 entries) costs a cache
    and TLB miss per node a descent visits, which made an insert cost
    more than everything else a commit does; so the list is kept small:
-   past DIGBY__MEM_FOLD nodes (16,384), the writer folds it at the end of a commit
-   into a sorted run (an array of the nodes in list order, with each
-   key's first 8 bytes beside its node so that a binary search seldom
-   visits a node) and starts an empty list -- a two-level log-structured
-   merge in memory (O'Neil et al., "The Log-Structured Merge-Tree", Acta
-   Informatica 1996), each fold copying the run's entries once.  A read
-   merges the list and the run.  A transaction reads the view (run and
+   past DIGBY__MEM_FOLD nodes (16,384), the writer folds it at the end of
+   a commit into a sorted run (an array of the nodes in list order, each
+   beside its slot and the 8 key bytes after the prefix all the
+   memtable's keys share, so that a binary search seldom visits a node)
+   and starts an empty list -- a two-level log-structured merge in memory
+   (O'Neil et al., "The Log-Structured Merge-Tree", Acta Informatica
+   1996), each fold copying the run's entries once.  A read merges the
+   list and the run; a cursor walks both from where its last step ended.  A transaction reads the view (run and
    list) current at its begin, counted, so a fold never frees what a
    reader is using; the replaced list no longer grows, and what it misses
    is newer than the reader's snapshot anyway.
@@ -6411,7 +6412,8 @@ static int digby__meta_load(digby_db *db, uint64_t file_bytes, uint32_t want_ps)
    transaction that reads it ends (refs).  The writer's own entries carry
    its txid, which no snapshot reaches before its commit is published; an
    aborted transaction's entries are marked dead (DIGBY__MN_DEAD), since
-   the next writer reuses its txid, and a fold leaves them out.  A value
+   the next writer reuses its txid; a fold leaves the list's dead nodes
+   out of the run (the run's stay, unread, until the checkpoint).  A value
    a transaction puts twice is replaced in its node in place: no snapshot
    can see that node yet, and it is in the list (folds come between
    transactions). */
