@@ -7030,13 +7030,19 @@ static int digby__mn_visible(const digby__mnode *n, uint64_t upto)
     return n->txid <= upto && !(n->flags & DIGBY__MN_DEAD);
 }
 
+/* Whether nodes a and b hold the same (slot, key). */
+static int digby__mn_samekey(const digby__mnode *a, const digby__mnode *b)
+{
+    return a->slot == b->slot && a->klen == b->klen &&
+           memcmp(digby__mn_key(a), digby__mn_key(b), a->klen) == 0;
+}
+
 /* From node x (the first node of its key or later) of a list, the first
    visible version of x's key there; NULL when none is visible. */
 static digby__mnode *digby__mn_settle(digby__mnode *x, uint64_t upto)
 {
     digby__mnode *first = x;
-    while (x && x->slot == first->slot && x->klen == first->klen &&
-           memcmp(digby__mn_key(x), digby__mn_key(first), first->klen) == 0) {
+    while (x && digby__mn_samekey(x, first)) {
         if (digby__mn_visible(x, upto)) return x;
         x = DIGBY__PLOAD(&x->next[0]);
     }
@@ -7060,15 +7066,24 @@ static digby__mnode *digby__mn_newer(digby__mnode *a, digby__mnode *b)
     return a->txid >= b->txid ? a : b;
 }
 
+/* The visible version of (slot, key) in a list from x, the list's first
+   node at or after some version of it (NULL: none). */
+static digby__mnode *digby__list_settle(digby__mnode *x, uint32_t slot, const void *key,
+                                        size_t klen, uint64_t upto)
+{
+    if (!x || x->slot != slot || digby__keycmp(digby__mn_key(x), x->klen, key, klen) != 0)
+        return NULL;
+    return digby__mn_settle(x, upto);
+}
+
 /* The visible state of (slot, key) in view v: its node (a value or a
    tombstone), or NULL when the memtable says nothing of it. */
 static digby__mnode *digby__mem_get(const digby__mview *v, uint32_t slot, const void *key,
                                     size_t klen, uint64_t upto)
 {
     digby__mkey q;
-    digby__mnode *x = digby__list_seek_ge(v->list, slot, key, klen, UINT64_MAX, NULL), *a = NULL;
-    if (x && x->slot == slot && digby__keycmp(digby__mn_key(x), x->klen, key, klen) == 0)
-        a = digby__mn_settle(x, upto);
+    digby__mnode *a = digby__list_settle(
+        digby__list_seek_ge(v->list, slot, key, klen, UINT64_MAX, NULL), slot, key, klen, upto);
     if (!v->n) return a;
     digby__mkey_make(&q, v, slot, key, klen);
     return digby__mn_newer(a, digby__run_get(v, &q, upto));
@@ -7086,11 +7101,10 @@ static digby__mnode *digby__mem_probe(digby__mem *m, uint32_t slot, const void *
 {
     const digby__mview *v = m->view;
     digby__mkey q;
-    digby__mnode *a = NULL;
+    digby__mnode *a;
     *x = digby__list_seek_ge(v->list, slot, key, klen, txid, prev);
     /* versions before *x are newer than the writer's: none is visible */
-    if (*x && (*x)->slot == slot && digby__keycmp(digby__mn_key(*x), (*x)->klen, key, klen) == 0)
-        a = digby__mn_settle(*x, upto);
+    a = digby__list_settle(*x, slot, key, klen, upto);
     if (!v->n) return a;
     digby__mkey_make(&q, v, slot, key, klen);
     return digby__mn_newer(a, digby__run_get(v, &q, upto));
@@ -7119,12 +7133,6 @@ static void digby__mpos_set(digby__mpos *pos, const digby__mview *v, size_t i,
     pos->lcount = DIGBY__PLOAD(&((digby__mlist *)v->list)->count);
     pos->lnext = l;
     pos->dir = dir;
-}
-
-static int digby__mn_samekey(const digby__mnode *a, const digby__mnode *b)
-{
-    return a->slot == b->slot && a->klen == b->klen &&
-           memcmp(digby__mn_key(a), digby__mn_key(b), a->klen) == 0;
 }
 
 /* Order of the keys of nodes a and b (slots first). */
@@ -7301,8 +7309,7 @@ static digby__mnode *digby__miter_next(digby__miter *it, uint64_t upto)
         if (digby__mn_visible(x, upto)) break;
     }
     /* the older versions of its key follow it */
-    while ((y = digby__miter_pull(it, 0)) && y->slot == x->slot && y->klen == x->klen &&
-           memcmp(digby__mn_key(y), digby__mn_key(x), x->klen) == 0)
+    while ((y = digby__miter_pull(it, 0)) && digby__mn_samekey(y, x))
         (void)digby__miter_pull(it, 1);
     return x;
 }
