@@ -470,9 +470,12 @@ DIGBY_API int digby_cursor_get_range(digby_cursor *cur, uint64_t offset, void *b
    Threads:   waits for the read-write transaction, if one is live. */
 DIGBY_API int digby_sync(digby_db *db);
 
-/* Log mode: merge the memtable into the tree now (a checkpoint: one
-   copy-on-write commit that writes each touched leaf once, then the log
-   space before it is reused).  Nothing in copy-on-write mode.
+/* Log mode: merge the memtable into the tree now (a checkpoint: the
+   memtable's newest versions merged in key order into copy-on-write
+   commits -- one, or past its memory budget of a quarter of
+   memtable_bytes or half the cache (16 pages to 8 MiB) several parts,
+   the last of which moves the log's head -- then the log space before it
+   is reused).  Nothing in copy-on-write mode.
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL db); DIGBY_READONLY (a
               read-only handle); DIGBY_POISONED; DIGBY_IOERR; DIGBY_FULL;
               DIGBY_NOMEM; DIGBY_CORRUPT (a page the merge read failed
