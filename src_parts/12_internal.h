@@ -331,6 +331,7 @@ typedef struct digby__mem {
 /* The write-ahead log of a handle (log mode; guarded by db->wmu). */
 typedef struct digby__log {
     int on;                 /* log mode: commits append here */
+    int streak;             /* append commits in a row (digby__log_streak) */
     uint64_t cur_pgno;      /* the page being filled (0: none yet) */
     uint64_t cur_lsn;       /* ... its sequence number */
     uint64_t next_pgno;     /* ... its successor, 0 until it is written */
@@ -518,6 +519,15 @@ struct digby_txn {
     int writer_counted;     /* counted in db->log.writers */
     uint64_t put_version;   /* nonzero: the version puts record (checkpoint) */
     digby__mnode **ops; size_t nops, cap_ops;
+    /* Appends in log mode (66_log_mode.c): appended, committed by the
+       append path; streak, begun in copy-on-write mode after such
+       (digby__log_streak), with streak_n ascending puts of table
+       streak_tab after the tree's last key so far (streak_key: the last,
+       streak_klen bytes) while streak_ok. */
+    int appended, streak, streak_ok;
+    size_t streak_n, streak_klen;
+    const digby_table *streak_tab;
+    uint8_t *streak_key;
     digby__meta meta;              /* snapshot; the writer's working copy */
     digby_table *tables;
     digby_cursor *cursors;
@@ -533,6 +543,7 @@ struct digby_txn {
     size_t spill_at, spill_pages;
     digby__u64s own_free;   /* allocated and freed here: reusable now */
     digby__u64s freed;      /* older pages freed here: pending at commit */
+    digby__u64s cfreed;     /* the replaced freelist chain: db->cpending at commit */
     digby__u64s popped;     /* taken from db->free: returned on abort */
     digby__u64s chain;      /* the freelist pages written by this commit */
     uint64_t begin_page_count;
@@ -616,6 +627,12 @@ struct digby_db {
     digby__u64s free;       /* reusable pages, sorted descending */
     digby__pending *pending; size_t npending, cap_pending;
     digby__u64s freelist_pages; /* pages holding the persisted freelist */
+    /* Pages of replaced freelist chains (46_freelist.c): pending by the
+       commit that replaced them, until a later commit is durable, for
+       open's fallback to the commit before; no snapshot reads them, but
+       digby_check (fl_readers, under mu) */
+    digby__pending *cpending; size_t ncpending, cap_cpending;
+    uint32_t fl_readers;
     digby__crypt *crypt;    /* NULL: a plain file (xxhash32 trailers) */
     void (*on_commit)(void *ctx, uint64_t txid);
     void *on_commit_ctx;
@@ -858,6 +875,7 @@ static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need);
 static void digby__log_abort(digby_txn *txn);
 static int digby__log_escalate(digby_txn *txn);
 static int digby__log_appends(digby_txn *txn);
+static void digby__log_streak_end(digby_txn *txn);
 static int digby__txn_put_mem(digby_txn *txn, digby_table *table, const void *key,
                               size_t key_bytes, const void *val, size_t val_bytes,
                               unsigned flags, int *done);

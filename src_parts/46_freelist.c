@@ -11,7 +11,10 @@
    in a chain of freelist pages written by that commit:
        nfree, nfree page numbers, npending, npending (txid, pgno) pairs.
    The previous chain's pages become pending frees of the committing
-   transaction. */
+   transaction (cpending in memory, listed with the other pending pages):
+   no snapshot reads a chain, so they wait only for a later commit to be
+   durable (open falls back to the commit before the newest, and reads its
+   chain) and for digby_check, which walks its snapshot's chain. */
 
 /* db->free.v[0 .. m) is sorted descending and [m .. n) holds new pages in
    any order: sort the new ones and merge them in, O(n + k log k) rather
@@ -48,22 +51,45 @@ static int digby__freelist_sort(digby_db *db, size_t m)
     return DIGBY_OK;
 }
 
-static int digby__pending_push(digby_db *db, uint64_t txid, uint64_t pgno)
+/* Room in a pending array (*v, *n entries, *cap) for `more` more. */
+static int digby__pending_room(digby_db *db, digby__pending **v, size_t n, size_t *cap,
+                               size_t more)
 {
-    if (db->npending == db->cap_pending) {
-        size_t ncap = db->cap_pending ? db->cap_pending * 2 : 64;
+    while (n + more > *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
         digby__pending *np;
         if (ncap > SIZE_MAX / sizeof(digby__pending)) return DIGBY_NOMEM;
-        np = (digby__pending *)digby__realloc(&db->alloc, db->pending,
-                                              ncap * sizeof(digby__pending));
+        np = (digby__pending *)digby__realloc(&db->alloc, *v, ncap * sizeof(digby__pending));
         if (!np) return DIGBY_NOMEM;
-        db->pending = np;
-        db->cap_pending = ncap;
+        *v = np;
+        *cap = ncap;
     }
+    return DIGBY_OK;
+}
+
+static int digby__pending_push(digby_db *db, uint64_t txid, uint64_t pgno)
+{
+    int rc = digby__pending_room(db, &db->pending, db->npending, &db->cap_pending, 1);
+    if (rc) return rc;
     db->pending[db->npending].txid = txid;
     db->pending[db->npending].pgno = pgno;
     db->npending++;
     return DIGBY_OK;
+}
+
+/* Move the first k entries of pending array v (*n entries) to `free`. */
+static int digby__pending_release(digby_db *db, digby__pending *v, size_t *n, size_t k)
+{
+    size_t i, m;
+    int rc;
+    if (k == 0) return DIGBY_OK;
+    rc = digby__u64s_reserve(&db->alloc, &db->free, k);
+    if (rc) return rc;
+    m = db->free.n;
+    for (i = 0; i < k; i++) db->free.v[db->free.n++] = v[i].pgno;
+    memmove(v, v + k, (*n - k) * sizeof(digby__pending));
+    *n -= k;
+    return digby__freelist_sort(db, m);
 }
 
 /* Move pending pages that no live snapshot can reach into `free`.  Called
@@ -71,20 +97,23 @@ static int digby__pending_push(digby_db *db, uint64_t txid, uint64_t pgno)
 static int digby__freelist_release(digby_db *db)
 {
     uint64_t oldest = db->meta.txid;
-    size_t i, k, m;
+    size_t k;
     uint32_t r;
     int rc;
     for (r = 0; r < db->max_readers; r++)
         if (db->readers[r] && db->readers[r] - 1 < oldest) oldest = db->readers[r] - 1;
     for (k = 0; k < db->npending && db->pending[k].txid <= oldest; k++) {}
-    if (k == 0) return DIGBY_OK;
-    rc = digby__u64s_reserve(&db->alloc, &db->free, k);
-    if (rc) return rc;
-    m = db->free.n;
-    for (i = 0; i < k; i++) db->free.v[db->free.n++] = db->pending[i].pgno;
-    memmove(db->pending, db->pending + k, (db->npending - k) * sizeof(digby__pending));
-    db->npending -= k;
-    return digby__freelist_sort(db, m);
+    rc = digby__pending_release(db, db->pending, &db->npending, k);
+    if (rc || db->fl_readers) return rc;
+    /* replaced chains: once a later commit than the one that replaced them
+       is durable, open's fallback (the commit before the newest) no longer
+       reads them, and no snapshot ever does.  Held with the snapshots
+       instead, a long-lived reader made each commit's chain, which lists
+       every page pending, pending in turn: the chain grew by 2/(words a
+       page holds) a commit, geometrically (512-byte pages, a checkpoint
+       in parts past a held snapshot: 1,857 pages to 3 million). */
+    for (k = 0; k < db->ncpending && db->cpending[k].txid < db->meta.txid; k++) {}
+    return digby__pending_release(db, db->cpending, &db->ncpending, k);
 }
 
 /* Decode the persisted freelist of commit m, the one decoder of it that
@@ -197,6 +226,28 @@ static int digby__freelist_load(digby_db *db)
     return rc;
 }
 
+/* The pending pairs a commit persists: the handle's pending pages, those
+   this transaction freed, the replaced chains, and the chain it replaces. */
+static size_t digby__fl_npairs(const digby_txn *txn)
+{
+    const digby_db *db = txn->db;
+    return db->npending + txn->freed.n + db->ncpending + txn->cfreed.n;
+}
+
+static digby__pending digby__fl_pair(const digby_txn *txn, size_t i)
+{
+    const digby_db *db = txn->db;
+    digby__pending e;
+    e.txid = txn->txid;
+    if (i < db->npending) return db->pending[i];
+    i -= db->npending;
+    if (i < txn->freed.n) { e.pgno = txn->freed.v[i]; return e; }
+    i -= txn->freed.n;
+    if (i < db->ncpending) return db->cpending[i];
+    e.pgno = txn->cfreed.v[i - db->ncpending];
+    return e;
+}
+
 /* Persist the freelist for the committing transaction: free the old chain,
    allocate a new one as dirty pages and fill it; record it in txn->meta and
    txn->chain.  Allocating chain pages only shrinks the lists, so a chain
@@ -210,19 +261,21 @@ static int digby__freelist_commit(digby_txn *txn)
     size_t i, j, nfree, npend, total, pi = 0, in_page = 0;
     uint8_t *page = NULL;
     int rc;
+    txn->cfreed.n = 0;
     for (i = 0; i < db->freelist_pages.n; i++) {
-        rc = digby__page_free(txn, db->freelist_pages.v[i], db->meta.txid);
+        uint64_t p = db->freelist_pages.v[i];
+        if (p < 2 || p >= txn->meta.page_count) return DIGBY__CORRUPT(db, p);
+        rc = digby__u64s_push(&db->alloc, &txn->cfreed, p);
         if (rc) return rc;
     }
     txn->meta.free_root = 0;
     txn->meta.free_count = 0;
     txn->chain.n = 0;
     for (;;) {
-        size_t words = 2 + db->free.n + txn->own_free.n +
-                       2 * (db->npending + txn->freed.n);
+        size_t words = 2 + db->free.n + txn->own_free.n + 2 * digby__fl_npairs(txn);
         size_t need = (words + per - 1) / per;
         uint64_t p;
-        if (db->free.n + txn->own_free.n + db->npending + txn->freed.n == 0)
+        if (db->free.n + txn->own_free.n + digby__fl_npairs(txn) == 0)
             need = 0;
         if (txn->chain.n >= need) break;
         rc = digby__page_alloc(txn, &p);
@@ -231,7 +284,7 @@ static int digby__freelist_commit(digby_txn *txn)
     }
     if (txn->chain.n == 0) return DIGBY_OK;
     nfree = db->free.n + txn->own_free.n;
-    npend = db->npending + txn->freed.n;
+    npend = digby__fl_npairs(txn);
     total = 2 + nfree + 2 * npend;
     for (i = 0; i < txn->chain.n; i++) {
         uint8_t *nb = digby__pbuf_get(db);
@@ -252,11 +305,9 @@ static int digby__freelist_commit(digby_txn *txn)
             item = k < db->free.n ? db->free.v[k] : txn->own_free.v[k - db->free.n];
         } else if (j == nfree + 1) item = npend;
         else {
-            size_t k = j - nfree - 2, pair = k / 2;
-            if (pair < db->npending)
-                item = (k & 1) ? db->pending[pair].pgno : db->pending[pair].txid;
-            else
-                item = (k & 1) ? txn->freed.v[pair - db->npending] : txn->txid;
+            size_t k = j - nfree - 2;
+            digby__pending e = digby__fl_pair(txn, k / 2);
+            item = (k & 1) ? e.pgno : e.txid;
         }
         if (!page || in_page == per) {
             page = digby__dirty_get(txn, txn->chain.v[pi++]);
@@ -285,6 +336,11 @@ static void digby__freelist_finish(digby_txn *txn)
         db->free.v[db->free.n++] = txn->own_free.v[i];
     for (i = 0; i < txn->freed.n && rc == DIGBY_OK; i++)
         rc = digby__pending_push(db, txn->txid, txn->freed.v[i]);
+    for (i = 0; i < txn->cfreed.n && rc == DIGBY_OK; i++) {
+        db->cpending[db->ncpending].txid = txn->txid;
+        db->cpending[db->ncpending++].pgno = txn->cfreed.v[i];
+    }
+    txn->cfreed.n = 0;
     digby__freelist_sort(db, m);
     tmp = db->freelist_pages;
     db->freelist_pages = txn->chain;
@@ -300,16 +356,12 @@ static int digby__freelist_reserve(digby_txn *txn)
 {
     digby_db *db = txn->db;
     int rc = digby__u64s_reserve(&db->alloc, &db->free, txn->own_free.n);
-    if (rc) return rc;
-    while (db->npending + txn->freed.n > db->cap_pending) {
-        size_t ncap = db->cap_pending ? db->cap_pending * 2 : 64;
-        digby__pending *np = (digby__pending *)digby__realloc(
-            &db->alloc, db->pending, ncap * sizeof(digby__pending));
-        if (!np) return DIGBY_NOMEM;
-        db->pending = np;
-        db->cap_pending = ncap;
-    }
-    return DIGBY_OK;
+    if (rc == DIGBY_OK)
+        rc = digby__pending_room(db, &db->pending, db->npending, &db->cap_pending, txn->freed.n);
+    if (rc == DIGBY_OK)
+        rc = digby__pending_room(db, &db->cpending, db->ncpending, &db->cap_cpending,
+                                 txn->cfreed.n);
+    return rc;
 }
 
 /* The transaction ends without committing: return the pages it took from

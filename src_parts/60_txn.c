@@ -20,8 +20,10 @@ static void digby__txn_release(digby_txn *txn)
     }
     digby__dirty_release(txn);
     digby__free(a, txn->ops);
+    digby__free(a, txn->streak_key);
     digby__u64s_release(a, &txn->own_free);
     digby__u64s_release(a, &txn->freed);
+    digby__u64s_release(a, &txn->cfreed);
     digby__u64s_release(a, &txn->popped);
     digby__u64s_release(a, &txn->chain);
     digby__free(a, txn->scratch);
@@ -402,6 +404,7 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
             /* puts appended at the tree's end: a copy-on-write commit */
             rc = digby__log_escalate(txn);
             if (rc) { digby_txn_abort(txn); return rc; }
+            txn->appended = 1;
         }
     }
     if (txn->logged) {
@@ -411,6 +414,7 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         txid = txn->nops ? txn->txid : 0;
         rc = digby__log_commit(txn, &need);
         if (rc) { digby_txn_abort(txn); return rc; }
+        if (txid) db->log.streak = 0;
         digby__txn_end(txn);
         /* the writer lock is free: the next writer appends while this
            thread waits for (or makes) the sync */
@@ -440,6 +444,7 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
     }
     digby__commit_publish(txn, pgnos, n);
     digby__free(&db->alloc, pgnos);
+    if (!txn->internal) digby__log_streak_end(txn);
     txid = txn->txid;
     if (txn->internal) { digby__txn_end(txn); return DIGBY_OK; }
     digby__txn_end(txn);

@@ -89,6 +89,11 @@ static int digby__log_appends(digby_txn *txn)
     return 0;
 }
 
+static void digby__log_streak_end(digby_txn *txn)
+{
+    (void)txn;
+}
+
 static int digby__log_escalate(digby_txn *txn)
 {
     (void)txn;

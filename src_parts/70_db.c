@@ -16,6 +16,7 @@ static int digby__db_destroy(digby_db *db, int rc)
     digby__u64s_release(&db->alloc, &db->free);
     digby__u64s_release(&db->alloc, &db->freelist_pages);
     digby__free(&db->alloc, db->pending);
+    digby__free(&db->alloc, db->cpending);
     digby__crypt_free(db);
     digby__mutex_destroy(&db->mu);
     digby__mutex_destroy(&db->wmu);

@@ -516,7 +516,25 @@ static int digby__walk_log_stats(digby__walk *w)
     return rc;
 }
 
+static int digby__walk_all_at(digby_db *db, digby_stats *st, digby_check_report *rep);
+
+/* Walk everything, holding the freelist chains the snapshot's meta page
+   names (db->fl_readers: writers keep replaced chains meanwhile). */
 static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *rep)
+{
+    int rc;
+    if (!db) return DIGBY_INVALID;
+    digby__mutex_lock(&db->mu);
+    db->fl_readers++;
+    digby__mutex_unlock(&db->mu);
+    rc = digby__walk_all_at(db, st, rep);
+    digby__mutex_lock(&db->mu);
+    db->fl_readers--;
+    digby__mutex_unlock(&db->mu);
+    return rc;
+}
+
+static int digby__walk_all_at(digby_db *db, digby_stats *st, digby_check_report *rep)
 {
     digby__walk w;
     digby_txn *txn;

@@ -35,8 +35,10 @@
    tree and in a table, while a snapshot from before still reads its
    state; a transaction of ascending puts that do not all follow the
    tree's last key, one with a delete, and one below the size threshold
-   are logged (the memtable holds them).  Every key reads back, before
-   and after a reopen. */
+   are logged (the memtable holds them).  After two append commits in a
+   row, the next transaction commits to the tree whatever it does, with
+   its txid as every version, and a logged one follows it.  Every key
+   reads back, before and after a reopen. */
 #define TEST_NAME "log_mode"
 #include "api_common.h"
 
@@ -569,7 +571,7 @@ static void test_append_commits(void **state)
     digby_db *db;
     digby_stats st;
     digby_txn *t, *snap;
-    uint64_t ids[APP_TXNS], tid;
+    uint64_t ids[APP_TXNS], tid, tid2, tid3;
     unsigned r;
     (void)state;
     ASSERT_OK(digby_vfs_mem_create(NULL, &vfs));
@@ -608,6 +610,28 @@ static void test_append_commits(void **state)
                          DIGBY_NOTFOUND);
     }
     digby_txn_abort(snap);
+    /* after append commits in a row the next transaction begins in
+       copy-on-write mode: a hundred ascending puts (too few for the
+       append path) and then puts among the keys go to the tree with their
+       txids as versions (the memtable stays empty); each ends the streak,
+       which two append commits start again */
+    tid2 = app_commit(db, NULL, 300000, 300000 + 100, 1, 0);
+    ASSERT_OK(digby_stat(db, &st));
+    assert_int_equal(st.memtable_entries, 0);
+    app_commit(db, NULL, 300100, 300100 + 100, 1, 0);                /* logged: no streak */
+    ASSERT_OK(digby_stat(db, &st));
+    assert_int_equal(st.memtable_entries, 100);
+    ASSERT_OK(digby_checkpoint(db));
+    app_commit(db, NULL, 400000, 400000 + APP_TXN, 1, 0);
+    app_commit(db, NULL, 400000 + APP_TXN, 400000 + 2 * APP_TXN, 1, 0);
+    tid3 = app_commit(db, NULL, 2, 300000, 997, 0);                   /* among the keys */
+    ASSERT_OK(digby_stat(db, &st));
+    assert_int_equal(st.memtable_entries, 0);
+    ASSERT_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &t));
+    app_check(t, NULL, 300000, 300000 + 100, 1, tid2);
+    app_check(t, NULL, 2, 300000, 997, tid3);
+    app_check(t, NULL, 400000, 400000 + 2 * APP_TXN, 1, 0);
+    digby_txn_abort(t);
     /* not appends: logged (the memtable holds them) */
     app_commit(db, NULL, 1, APP_TXNS * APP_TXN * 2, 7, 0);         /* among the keys */
     ASSERT_OK(digby_stat(db, &st));
@@ -626,6 +650,8 @@ static void test_append_commits(void **state)
         app_check(t, NULL, 1, APP_TXNS * APP_TXN * 2, 7, 0);
         app_check(t, NULL, 100001, 100000 + APP_TXN, 1, 0);
         app_check(t, NULL, 200000, 200000 + 100, 1, 0);
+        app_check(t, NULL, 300000, 300000 + 200, 1, 0);
+        app_check(t, NULL, 400000, 400000 + 2 * APP_TXN, 1, 0);
         app_check(t, "tab", 0, APP_TXN, 1, tid);
         digby_txn_abort(t);
         check_passes(db);

@@ -148,6 +148,7 @@ typedef struct T {
     const char *what; /* operation in progress, for failure messages */
     const char *sub;  /* the check running inside it, or NULL */
     int phase;
+    int appends_next;      /* the next write transaction appends too */
     uint64_t phase_left;
 
     digby_vfs *memvfs;
@@ -1174,10 +1175,39 @@ static size_t txn_length(T *t)
     return 200 + below(t, 1800);
 }
 
+/* A transaction of ascending puts after a tree's last key: log mode's
+   append path, and after two such commits in a row on a handle that does
+   not sync, a transaction begun in copy-on-write mode (66_log_mode.c);
+   with the key space's end taken, ascending puts from a random key. */
+static void w_appends(T *t)
+{
+    int tr = (int)below(t, NTREES);
+    size_t n = 128 + below(t, 128), k, i;
+    if (tr && !t->cm.t[tr].exists) {
+        w_create(t, tr);
+        return;
+    }
+    k = (size_t)(m_last_upto(t, &t->cm.t[tr], (long)t->nkeys - 1) + 1);
+    if (k + n > t->nkeys) k = below(t, t->nkeys - n);
+    t->what = "ascending puts";
+    for (i = 0; i < n && t->op < t->budget; i++, t->op++) {
+        /* keys and values small enough for log mode's memtable */
+        uint32_t vlen = (uint32_t)below(t, 48), vseed = (uint32_t)rnd(t);
+        unsigned char *b = vbuf(t, vlen);
+        if (t->keys[k + i].n > 64) continue;
+        vfill(b, vlen, vseed);
+        CHECK_RC(t, digby_txn_put(t->w, wh(t, tr), kptr(t, k + i), t->keys[k + i].n, b, vlen, 0),
+                 DIGBY_OK);
+        m_put(&t->cm.t[tr], k + i, vlen, vseed, t->txid);
+        t->modified = 1;
+    }
+}
+
 static void write_txn(T *t)
 {
     size_t n, i;
     uint64_t snap_id = 0;
+    int appends;
     t->txn_no++;
     t->what = "begin";
     if (!t->snap && chance(t, 25)) {
@@ -1188,6 +1218,12 @@ static void write_txn(T *t)
         t->n_snap++;
     }
     if (t->snap) snap_id = digby_txn_id(t->snap);
+    appends = t->appends_next || chance(t, 8);
+    if (appends && chance(t, 50)) {
+        /* log mode's append path needs an empty memtable */
+        t->what = "digby_checkpoint";
+        CHECK_RC(t, digby_checkpoint(t->db), DIGBY_OK);
+    }
     CHECK_RC(t, digby_txn_begin(t->db, 0, &t->w), DIGBY_OK);
     t->txid = digby_txn_id(t->w);
     if (t->txid <= t->last_txid)
@@ -1195,12 +1231,17 @@ static void write_txn(T *t)
             (unsigned long long)t->txid, (unsigned long long)t->last_txid);
     memset(t->h_open, 0, sizeof t->h_open);
     t->modified = 0;
-    for (n = txn_length(t), i = 0; i < n && t->op < t->budget; i++, t->op++) {
-        if (t->phase_left-- == 0) {
-            t->phase = !t->phase;
-            t->phase_left = 5000 + below(t, 30000);
+    if (appends) {
+        t->appends_next = chance(t, 70);
+        w_appends(t);
+    } else {
+        for (n = txn_length(t), i = 0; i < n && t->op < t->budget; i++, t->op++) {
+            if (t->phase_left-- == 0) {
+                t->phase = !t->phase;
+                t->phase_left = 5000 + below(t, 30000);
+            }
+            do_op(t);
         }
-        do_op(t);
     }
     if (t->snap) {
         /* a few lookups in the old snapshot while the writer is live */
@@ -1261,17 +1302,28 @@ static void auto_ops(T *t)
         if (r == 0) {
             uint32_t vlen = pick_vlen(t), vseed = (uint32_t)rnd(t);
             unsigned char *b = vbuf(t, vlen);
-            uint64_t id;
+            uint64_t id, ver = 0;
             t->what = "digby_put";
             vfill(b, vlen, vseed);
             CHECK_RC(t, digby_put(t->db, kptr(t, k), t->keys[k].n, b, vlen), DIGBY_OK);
             CHECK_RC(t, digby_txn_begin(t->db, DIGBY_TXN_READONLY, &t->ro), DIGBY_OK);
             id = digby_txn_id(t->ro);
+            /* the put's version: its commit's txid, which the snapshot
+               includes; a log mode checkpoint that its commit set off
+               may have published a newer one */
+            {
+                const void *got;
+                size_t gl;
+                CHECK_RC(t, digby_txn_get(t->ro, NULL, kptr(t, k), t->keys[k].n, &got, &gl,
+                                          &ver),
+                         DIGBY_OK);
+            }
             digby_txn_abort(t->ro);
             t->ro = NULL;
             CHECK(t, id > t->last_txid);
+            CHECK(t, ver > t->last_txid && ver <= id);
             t->last_txid = id;
-            m_put(m, k, vlen, vseed, id);
+            m_put(m, k, vlen, vseed, ver);
         } else if (r == 1) {
             int want = m->e[k].present ? DIGBY_OK : DIGBY_NOTFOUND;
             t->what = "digby_delete";

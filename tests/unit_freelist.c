@@ -48,6 +48,8 @@ static int in_pending(const digby_db *db, uint64_t pg)
     size_t i;
     for (i = 0; i < db->npending; i++)
         if (db->pending[i].pgno == pg) return 1;
+    for (i = 0; i < db->ncpending; i++) /* replaced freelist chains */
+        if (db->cpending[i].pgno == pg) return 1;
     return 0;
 }
 
@@ -72,10 +74,11 @@ static int cmp_u64(const void *a, const void *b)
 /* free + pending page numbers, sorted ascending; the caller frees. */
 static uint64_t *union_sorted(const digby_db *db, size_t *n)
 {
-    uint64_t *u = (uint64_t *)malloc((db->free.n + db->npending + 1) * sizeof *u);
+    uint64_t *u = (uint64_t *)malloc((db->free.n + db->npending + db->ncpending + 1) * sizeof *u);
     size_t i, k = 0;
     for (i = 0; i < db->free.n; i++) u[k++] = db->free.v[i];
     for (i = 0; i < db->npending; i++) u[k++] = db->pending[i].pgno;
+    for (i = 0; i < db->ncpending; i++) u[k++] = db->cpending[i].pgno;
     qsort(u, k, sizeof *u, cmp_u64);
     for (i = 1; i < k; i++) assert_true(u[i - 1] < u[i]); /* no page twice */
     *n = k;
@@ -102,7 +105,7 @@ static void assert_stat_matches(env *e)
 {
     digby_stats st;
     assert_int_equal(digby_stat(e->db, &st), DIGBY_OK);
-    assert_true(st.free_pages == e->db->free.n + e->db->npending);
+    assert_true(st.free_pages == e->db->free.n + e->db->npending + e->db->ncpending);
     assert_true(st.freelist_pages == e->db->freelist_pages.n);
     assert_true(st.page_count == e->db->meta.page_count);
 }
