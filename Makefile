@@ -12,12 +12,18 @@
 #                         nproc's count; a -j of your own is used instead),
 #                         each test binary in a directory of its own, its
 #                         output printed whole when it ends ("make test" below).
-#                         Measured at 09d739a: 968 s of CPU time (user+sys):
+#                         Measured at 09d739a (one job at a time, as before
+#                         this change): 968 s of CPU time (user+sys):
 #                         compiling the test programs 578 (ASan+UBSan 404),
 #                         running the test binaries 327, the torture slices
 #                         55 (build and run), cli-test, install-check and the
-#                         rest 5; so about 8 minutes on an idle 2-core machine
-#                         (one job at a time it was 13.5)
+#                         rest 8.  With -j2 the same work took 1084 s of CPU
+#                         (compiles 675, runs 338, slices 59) on the shared
+#                         machine, busier then (load average 6.8 from other
+#                         jobs against 4.3; the ASan+UBSan compiles averaged
+#                         16.4 s of CPU there, 13.9 one at a time), so about
+#                         8 to 9 minutes on an idle 2-core machine, against
+#                         13.5 one job at a time
 #   make test TESTS="model crash"   only these tests (names without .c)
 #   make torture          the torture suite (issue #5, tests/TORTURE.md): the
 #                         plain test binaries at DIGBY_TEST_SCALE=20, then every
