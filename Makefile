@@ -6,8 +6,24 @@
 #                         plain (-O1 -g; memory-mapped reads) and under
 #                         ASan+UBSan (DIGBY_NO_MMAP: reads through the cache);
 #                         also the API suite in log mode (DIGBY_LOG_DEFAULT),
-#                         the doc_errors check, the tool's
-#                         tests and make install-check (see "install" below)
+#                         the doc_errors check, the torture slices, the tool's
+#                         tests and make install-check (see "install" below).
+#                         Uses every core: it runs make -j$(NPROC) (NPROC:
+#                         nproc's count; a -j of your own is used instead),
+#                         each test binary in a directory of its own, its
+#                         output printed whole when it ends ("make test" below).
+#                         Measured at 09d739a (one job at a time, as before
+#                         this change): 968 s of CPU time (user+sys):
+#                         compiling the test programs 578 (ASan+UBSan 404),
+#                         running the test binaries 327, the torture slices
+#                         55 (build and run), cli-test, install-check and the
+#                         rest 8.  With -j2 the same work took 1084 s of CPU
+#                         (compiles 675, runs 338, slices 59) on the shared
+#                         machine, busier then (load average 6.8 from other
+#                         jobs against 4.3; the ASan+UBSan compiles averaged
+#                         16.4 s of CPU there, 13.9 one at a time), so about
+#                         8 to 9 minutes on an idle 2-core machine, against
+#                         13.5 one job at a time
 #   make test TESTS="model crash"   only these tests (names without .c)
 #   make torture          the torture suite (issue #5, tests/TORTURE.md): the
 #                         plain test binaries at DIGBY_TEST_SCALE=20, then every
@@ -56,7 +72,7 @@ ASAN_BINS   = $(TESTS:%=build/tests-asan/%)
 TEST_DIR    = build/tmp
 DIGBY_TEST_SCALE ?= 1
 
-ifneq ($(filter test torture portability port-m32 port-be,$(MAKECMDGOALS)),)
+ifneq ($(filter test test-all torture portability port-m32 port-be,$(MAKECMDGOALS)),)
 unknown_tests := $(filter-out $(ALL_TESTS),$(TESTS))
 ifneq ($(unknown_tests),)
 $(error no such test: $(unknown_tests) (tests: $(ALL_TESTS)))
@@ -136,7 +152,8 @@ endef
 
 # $(call run-tests,binaries,scale): run each binary, print a summary, fail if
 # any failed.  Files the tests make go to $(TEST_DIR), emptied first.
-test-env = DIGBY_TEST_DIR=$(TEST_DIR) DIGBY_TEST_SCALE=$(1) \
+# $(call test-env,scale[,dir]): dir (default $(TEST_DIR)) for the files.
+test-env = DIGBY_TEST_DIR=$(if $(2),$(2),$(TEST_DIR)) DIGBY_TEST_SCALE=$(1) \
            DIGBY_SEEN_ERRORS=$(abspath $(TEST_DIR))/seen UBSAN_OPTIONS=print_stacktrace=1
 define run-tests
 @rm -rf $(TEST_DIR); mkdir -p $(TEST_DIR); \
@@ -170,11 +187,8 @@ LOG_API_TESTS = $(filter api_kv api_cursor api_tables api_errors api_lifecycle a
                          large_items,$(TESTS))
 LOG_BINS      = $(LOG_API_TESTS:%=build/tests-log/%)
 
-test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(NOLOG_BINS) \
-      $(OPENSSL_BINS) $(LOG_BINS) cli-test
-	$(call run-tests,$(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(NOLOG_BINS) $(OPENSSL_BINS) $(LOG_BINS),$(DIGBY_TEST_SCALE))
-	$(if $(filter crash,$(TESTS)),$(call doc-errors,$(TEST_DIR)/seen))
-	@$(if $(strip $(TEST_SLICES)),$(MAKE) --no-print-directory $(TEST_SLICES))
+# make test itself (the runs, in parallel): after the torture parts below,
+# whose slices it runs too.
 
 # Log mode (issue #11): the black-box API suite (LOG_API_TESTS above)
 # again with DIGBY_LOG_DEFAULT, so that every digby_open without a mode
@@ -305,6 +319,89 @@ torture: check-amalgamation
 	echo; echo "==== torture summary ($$(date -u +%Y-%m-%d), $$(( $$(date +%s) - start )) s)"; \
 	cat $(TORTURE_OUT)/*.txt 2>/dev/null || true
 
+# ---- make test: both cores ----------------------------------------------------
+#
+# make test runs make again with -j$(NPROC) (nproc's count; make test NPROC=1
+# for one job at a time), unless the command line has a -j of its own, which
+# is then used as given.  That make (test-all) builds the programs, runs the
+# test binaries, the torture slices, the compile checks, cli-test and
+# install-check, as many jobs at a time as -j allows (in practice make starts
+# the compiles first and the runs after them: a run waits for its program,
+# and make comes back to it only after a pass over the whole list);
+# --output-sync=target prints each job's output whole when it ends, so that
+# two never interleave.  The freshness check (check-amalgamation) runs first,
+# before that make starts.
+NPROC ?= $(shell nproc 2>/dev/null || echo 2)
+
+test: check-amalgamation
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) \
+	    --output-sync=target test-all
+
+# The binaries make test runs, each once at DIGBY_TEST_SCALE: test-run/BINARY
+# runs it in a directory of its own, $(TEST_DIR)/run/NAME (NAME: BINARY
+# without build/, / as .), its output to NAME.log, which it then prints whole
+# under "==== BINARY", and its result to NAME.result.  The results of crash.c's
+# and faults.c's sweeps for doc-errors go to $(TEST_DIR)/seen.<pid> as before.
+TEST_RUN_BINS = $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(NOLOG_BINS) $(OPENSSL_BINS) $(LOG_BINS)
+test-run-name = $(subst /,.,$(patsubst build/%,%,$(1)))
+
+# The longest runs start first, then the torture slices, then the rest
+# (make starts prerequisites in the order they are listed): the short runs
+# fill in, and the two cores finish together rather than one running model
+# alone at the end.
+# CPU seconds measured at 09d739a: tests/model 62, tests-asan/crash 55,
+# tests-asan/crash_log 35, tests/crash 29, tests-asan/model 26,
+# tests/crash_log 16, tests/model_log 12, tests-asan/crypto 11; every other
+# run under 10.
+TEST_RUN_FIRST = build/tests/model build/tests-asan/crash build/tests-asan/crash_log \
+                 build/tests/crash build/tests-asan/model build/tests/crash_log \
+                 build/tests/model_log build/tests-asan/crypto
+TEST_RUNS_FIRST = $(addprefix test-run/,$(filter $(TEST_RUN_FIRST),$(TEST_RUN_BINS)))
+TEST_RUNS_REST  = $(addprefix test-run/,$(filter-out $(TEST_RUN_FIRST),$(TEST_RUN_BINS)))
+TEST_RUNS       = $(TEST_RUNS_FIRST) $(TEST_RUNS_REST)
+
+.PHONY: test-all test-prep test-summary test-doc-errors
+
+# ($(TEST_RUN_BINS) too: else make takes them for intermediate files, and
+# deletes them at the end)
+test-all: $(TEST_RUNS_FIRST) $(TEST_SLICES) $(TEST_RUNS_REST) test-summary \
+          $(if $(filter crash,$(TESTS)),test-doc-errors) compile-tests cli-test install-check \
+          $(TEST_RUN_BINS)
+
+# (not all of $(TEST_DIR): cli-test writes $(TEST_DIR)/cli meanwhile)
+test-prep:
+	@rm -rf $(TEST_DIR)/run $(TEST_DIR)/seen.*; mkdir -p $(TEST_DIR)/run
+
+# Never fails: test-summary counts the results, so that every binary runs.
+test-run/%: % | test-prep
+	@d=$(TEST_DIR)/run/$(call test-run-name,$*); rm -rf $$d; mkdir -p $$d; \
+	start=$$(date +%s); \
+	if $(call test-env,$(DIGBY_TEST_SCALE),$$d) ./$* > $$d.log 2>&1; then r=passed; \
+	else r="FAILED (exit status $$?)"; fi; \
+	echo "==== $*"; cat $$d.log; \
+	echo "==== $*: $$r in $$(( $$(date +%s) - start )) s (log: $$d.log)"; \
+	echo "$$r" > $$d.result
+
+# "==== summary (DIGBY_TEST_SCALE=...): P passed, F failed", a FAILED line per
+# failed binary, and a failure if there was one (as test-loop prints).
+test-summary: $(TEST_RUNS)
+	@pass=0; fail=0; failed=""; \
+	for p in $(foreach b,$(TEST_RUN_BINS),$(b)=$(call test-run-name,$(b))); do \
+	    t=$${p%%=*}; \
+	    if [ "$$(cat $(TEST_DIR)/run/$${p#*=}.result 2>/dev/null)" = passed ]; then \
+	        pass=$$((pass + 1)); \
+	    else \
+	        fail=$$((fail + 1)); failed="$$failed $$t"; \
+	    fi; \
+	done; \
+	echo "==== summary (DIGBY_TEST_SCALE=$(DIGBY_TEST_SCALE)): $$pass passed, $$fail failed"; \
+	for t in $$failed; do echo "FAILED: $$t"; done; \
+	test $$fail -eq 0 || { echo "(each binary's output: $(TEST_DIR)/run/NAME.log)"; exit 1; }
+
+# After every run: the results they all recorded.
+test-doc-errors: test-summary
+	$(call doc-errors,$(TEST_DIR)/seen)
+
 # ---- compile checks ---------------------------------------------------------
 
 compile-tests: $(COMPILE_CHECKS)
@@ -431,8 +528,7 @@ install-check: build/digby
 	test -z "$$left" || { echo "install-check: uninstall left $$left"; exit 1; }
 	@echo "==== install-check passed: installed, built with pkg-config's flags and run, uninstalled"
 
-# make test installs too (seconds).
-test: install-check
+# make test installs too (seconds): test-all above has install-check.
 
 # ---- the rest ---------------------------------------------------------------
 
