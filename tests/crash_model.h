@@ -32,7 +32,8 @@
      MODEL_DELETE_BELOW the operation mix, per 100: puts below 50,
                         overwrites below 65, deletes below this, gets;
                         and (the wl's range_pm, per 1000) range deletes of
-                        up to 24 or 100 keys (digby_txn_delete_range)
+                        up to 24, 100 or MODEL_KEYS keys
+                        (digby_txn_delete_range)
    Everything here is static and unused-safe. */
 #ifndef DIGBY_TESTS_CRASH_MODEL_H
 #define DIGBY_TESTS_CRASH_MODEL_H
@@ -237,9 +238,10 @@ FV_UNUSED static int w_ops(wl *w, uint64_t txid)
             t = h[tr];
         }
         if (w->range_pm && wbelow(w, 1000) < (size_t)w->range_pm) {
-            /* delete range [key a, key b): up to 24 keys wide, or 100,
-               or [key a, the end) */
-            size_t a = wbelow(w, MODEL_KEYS), b = a + wbelow(w, wbelow(w, 10) < 7 ? 24 : 100), k;
+            /* delete range [key a, key b): up to 24 keys wide, 100 or
+               MODEL_KEYS (then often [key a, the end): whole subtrees) */
+            size_t wr = wbelow(w, 10), a = wbelow(w, MODEL_KEYS), k;
+            size_t b = a + wbelow(w, wr < 6 ? 24 : wr < 9 ? 100 : MODEL_KEYS);
             uint64_t got = 0, want = 0;
             int open_end = b >= MODEL_KEYS;
             for (k = a; k < b && k < MODEL_KEYS; k++) {

@@ -408,6 +408,18 @@ static void test_subtrees(void **state)
     get_stat(f->db, &c);
     assert_true(c.page_count <= a.page_count + a.page_count / 16 + 8);
     verify_committed(f->db, NULL, &r);
+
+    /* all but the first keys: what is left fits one leaf, and the root
+       gives way level by level down to it */
+    ASSERT_OK(digby_txn_begin(f->db, 0, &w));
+    del_range(w, NULL, &r, 3, (long)N, 0);
+    ASSERT_OK(digby_txn_commit(w));
+    get_stat(f->db, &c);
+    assert_int_equal(c.entries, 3);
+    assert_int_equal(c.depth, 1);
+    assert_int_equal(c.branch_pages, 0);
+    assert_int_equal(c.leaf_pages, 1);
+    verify_committed(f->db, NULL, &r);
     ref_free(&r);
 }
 
