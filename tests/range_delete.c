@@ -684,6 +684,7 @@ static void test_log_mode(void **state)
     char k[32];
     size_t kn;
     ref r, saved;
+    if (!strstr(digby_version(), " log")) skip(); /* a DIGBY_NO_LOG build */
     open_opts(f, 512, DIGBY_OPEN_LOG);
     ref_init(&r, N, vlen_small);
     ref_init(&saved, N, vlen_small);
