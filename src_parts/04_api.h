@@ -435,7 +435,9 @@ DIGBY_API int digby_table_open(digby_txn *txn, const char *name,
 /* Drop a named table and free all its pages.  Its handle, if open in this
    transaction, gives DIGBY_BADTXN from then on.
    Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID; DIGBY_READONLY;
-              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_NOMEM. */
+              DIGBY_POISONED; DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_FULL (the
+              file could not grow: in log mode the drop escalates, a
+              checkpoint; or a VFS's read reported it); DIGBY_NOMEM. */
 DIGBY_API int digby_table_drop(digby_txn *txn, const char *name);
 
 /* Call fn once per table, in name order, with the name (not NUL-terminated,
