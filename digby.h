@@ -891,14 +891,15 @@ DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
               up and none of its pages is copied or written.  Its pages,
               and every overflow page of a value or large key in the range,
               are free once no snapshot can see them (the next
-              transactions reuse them).  Nothing is written when nothing
-              is in the range.  In log mode (DIGBY_OPEN_LOG) the range is
-              cut in the tree: the transaction first escalates as
-              digby_table_drop() does -- a checkpoint merges the committed
-              memtable into the tree, its own puts and deletes go to the
-              tree -- and goes on and commits as a copy-on-write
-              transaction (one meta page, one sync; a checkpoint's worth
-              of writes, whatever the range).
+              transactions reuse them).  In copy-on-write mode nothing is
+              written when nothing is in the range.  In log mode
+              (DIGBY_OPEN_LOG) the range is cut in the tree: unless lo ==
+              hi the transaction first escalates as digby_table_drop()
+              does -- a checkpoint merges the committed memtable into the
+              tree, its own puts and deletes go to the tree -- and goes on
+              and commits as a copy-on-write transaction (one meta page,
+              one sync; a checkpoint's worth of writes, whatever the
+              range).
    Returns:   DIGBY_OK (also when nothing was in the range); DIGBY_INVALID
               (NULL txn, a NULL bound with a length, lo > hi);
               DIGBY_TOOBIG (a bound of 4 GiB or more); DIGBY_READONLY;
