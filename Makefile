@@ -167,7 +167,7 @@ OPENSSL_BINS  = $(OPENSSL_TESTS:%=build/tests/openssl-%) $(OPENSSL_TESTS:%=build
 
 # (log mode's API suite: below)
 LOG_API_TESTS = $(filter api_kv api_cursor api_tables api_errors api_lifecycle api_pages \
-                         large_items,$(TESTS))
+                         large_items range_delete,$(TESTS))
 LOG_BINS      = $(LOG_API_TESTS:%=build/tests-log/%)
 
 test: check-amalgamation compile-tests $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(NOLOG_BINS) \

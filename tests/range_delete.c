@@ -6,7 +6,9 @@
    global tree, snapshots begun before, abort, cursors of the transaction,
    and log mode (memtable entries, the transaction's own and committed,
    and tree entries in the range).  digby_check runs clean after each
-   change; DIGBY_TEST_SCALE scales the key counts and rounds. */
+   change; DIGBY_TEST_SCALE scales the key counts and rounds.  make test
+   runs it in log mode too (DIGBY_LOG_DEFAULT, as the api_* programs):
+   every range delete then escalates its transaction first. */
 #define TEST_NAME "range_delete"
 #include "api_common.h" /* digby.h with the implementation, harness.h, values, reopen */
 
@@ -219,6 +221,7 @@ static void test_empty_ranges(void **state)
     ASSERT_OK(digby_txn_begin(f->db, 0, &w));
     fill(w, NULL, &r, 0, N);
     ASSERT_OK(digby_txn_commit(w));
+    ASSERT_OK(digby_checkpoint(f->db)); /* log mode: into the tree */
     get_stat(f->db, &a);
     assert_true(a.depth >= 3);
 
@@ -234,13 +237,16 @@ static void test_empty_ranges(void **state)
     assert_int_equal(n, 0);
     verify(w, NULL, &r);
     ASSERT_OK(digby_txn_commit(w));
-    /* nothing was written: no commit happened */
+    /* nothing was written: no commit happened (log mode: the first range
+       escalated the transaction, a checkpoint and a commit) */
     get_stat(f->db, &b);
-    assert_int_equal(b.page_count, a.page_count);
-    assert_int_equal(b.free_pages, a.free_pages);
-    ASSERT_OK(digby_txn_begin(f->db, DIGBY_TXN_READONLY, &w));
-    assert_true(digby_txn_id(w) < id);
-    digby_txn_abort(w);
+    if (!TEST_LOG_MODE) {
+        assert_int_equal(b.page_count, a.page_count);
+        assert_int_equal(b.free_pages, a.free_pages);
+        ASSERT_OK(digby_txn_begin(f->db, DIGBY_TXN_READONLY, &w));
+        assert_true(digby_txn_id(w) < id);
+        digby_txn_abort(w);
+    }
     verify_committed(f->db, NULL, &r);
     ref_free(&r);
 }
@@ -319,6 +325,7 @@ static void run_cuts(fixture *f, uint32_t page_size, size_t (*vlen)(unsigned), c
     if (table) ASSERT_OK(digby_table_open(w, table, DIGBY_TABLE_CREATE, &t));
     fill(w, t, &r, 0, N);
     ASSERT_OK(digby_txn_commit(w));
+    ASSERT_OK(digby_checkpoint(f->db)); /* log mode: into the tree */
     get_stat(f->db, &st);
     if (!table && page_size == 512) assert_true(st.depth >= 3);
     for (round = 0; round < rounds; round++) {
