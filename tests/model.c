@@ -12,6 +12,9 @@
    - cursor seeks with GE/GT/LE/LT/EQ followed by next/prev steps, full
      forward and reverse scans, prefix scans, a cursor kept across writes
      to its own transaction;
+   - range deletes (digby_txn_delete_range): bounds on, between, or
+     prefixes of key-space keys, open ends, lo > hi (DIGBY_INVALID); the
+     count returned; also under a cursor kept across writes;
    - NOOVERWRITE (DIGBY_EXISTS), deletes of missing keys (DIGBY_NOTFOUND),
      too-long keys (DIGBY_TOOBIG), stale table handles (DIGBY_BADTXN),
      writes in read-only transactions (DIGBY_READONLY);
@@ -958,14 +961,16 @@ static size_t range_bound(T *t, size_t k, unsigned char *b)
     return n;
 }
 
-/* digby_txn_delete_range over [lo, hi): bounds near key-space keys,
-   mostly a few keys apart, sometimes far, sometimes open (NULL); the
-   count and every key's fate checked against the model. */
-static void w_range(T *t, int tr)
+/* digby_txn_delete_range over [lo, hi): bounds near key-space keys (lo
+   near key `near`, or a random one when near < 0), mostly a few keys
+   apart, sometimes far, sometimes open (NULL); the count and every key's
+   fate checked against the model. */
+static void w_range(T *t, int tr, long near)
 {
     mtree *m = &t->cm.t[tr];
     unsigned char *lo = t->kbuf, *hi = vbuf(t, t->key_limit + 16), *x;
-    size_t li = pick_key(t), hi_i, lon = 0, hin = 0, r = below(t, 100), a, b, k, xn;
+    size_t li = near < 0 ? pick_key(t) : (size_t)near, hi_i, lon = 0, hin = 0;
+    size_t r = below(t, 100), a, b, k, xn;
     int lo_null = chance(t, 10), hi_null, count = chance(t, 90);
     uint64_t got = 7, want = 0;
     t->what = "delete range";
@@ -1080,12 +1085,13 @@ static void w_cstable(T *t, int tr)
         long j = k + (long)below(t, 21) - 10;
         if (j < 0 || j >= (long)t->nkeys || j == k) continue;
         if (chance(t, 60)) w_put(t, tr, (size_t)j, 0);
-        else w_del(t, tr, (size_t)j);
+        else if (chance(t, 90)) w_del(t, tr, (size_t)j);
+        else w_range(t, tr, j); /* may take the cursor's key with it */
     }
     del_self = chance(t, 30);
-    if (del_self) w_del(t, tr, (size_t)k);
+    if (del_self && m->e[k].present) w_del(t, tr, (size_t)k);
     t->what = "cursor across writes: get after writes";
-    cur_expect(t, c, m, del_self ? -1 : k);
+    cur_expect(t, c, m, m->e[k].present ? k : -1);
     dir = chance(t, 50) ? 1 : -1;
     t->what = "cursor across writes: step after writes";
     want = dir > 0 ? m_first_from(t, m, k + 1) : m_last_upto(t, m, k - 1);
@@ -1209,7 +1215,7 @@ static void do_op(T *t)
         w_drop(t);
         break;
     case OP_RANGEDEL:
-        w_range(t, tr);
+        w_range(t, tr, -1);
         break;
     }
 }
