@@ -131,6 +131,18 @@ static void del_range(digby_txn *txn, digby_table *t, ref *r, long a, long b, in
     assert_int_equal(got, want);
 }
 
+/* del_range's call (between keys) without the checks: *rc and the count
+   it returned; r is marked as if it succeeded. */
+static void del_range_rc(digby_txn *txn, ref *r, long a, long b, int *rc, uint64_t *got)
+{
+    char lo[32], hi[32];
+    size_t lon = kbetween(lo, a - 1), hin = kbetween(hi, b - 1);
+    long i;
+    for (i = a; i < b; i++) r->present[i] = 0;
+    *got = 7;
+    *rc = digby_txn_delete_range(txn, NULL, lo, lon, hi, hin, got);
+}
+
 static void open_opts(fixture *f, uint32_t page_size, uint32_t flags)
 {
     open_with(f, page_size, flags);
@@ -742,6 +754,69 @@ static void test_log_mode(void **state)
     ref_free(&saved);
 }
 
+/* ---- out of memory at every allocation of a range delete ---------------------- */
+
+/* The k-th allocation of a range delete over many subtrees fails, for
+   every k until one succeeds: DIGBY_NOMEM comes back, the transaction is
+   poisoned (a put gives DIGBY_POISONED), abort leaves the committed data
+   whole and digby_check clean, and nothing leaks (the allocator's count
+   of live blocks after close). */
+static void test_oom_sweep(void **state)
+{
+    fixture *f = (fixture *)*state;
+    digby_options o;
+    test_alloc ta;
+    digby_txn *w;
+    unsigned N = scaled(1500), k;
+    uint64_t n = 0;
+    int rc = DIGBY_NOMEM;
+    ref r, after;
+    memset(&o, 0, sizeof o);
+    o.page_size = 512;
+    o.flags = DIGBY_OPEN_NO_MMAP;
+    o.cache_bytes = 16 * 512;
+    o.allocator = test_alloc_init(&ta, 0, 0);
+    ASSERT_OK(digby_open(f->path, &o, &f->db));
+    ref_init(&r, N, vlen_mixed);
+    ref_init(&after, N, vlen_mixed);
+    ASSERT_OK(digby_txn_begin(f->db, 0, &w));
+    fill(w, NULL, &r, 0, N);
+    ASSERT_OK(digby_txn_commit(w));
+    ASSERT_OK(digby_checkpoint(f->db));
+    memcpy(after.present, r.present, N);
+    for (k = 1; k < 20000 && rc == DIGBY_NOMEM; k++) {
+        ASSERT_OK(digby_txn_begin(f->db, 0, &w));
+        ta.fail_at = ta.calls + k;
+        memcpy(after.present, r.present, N);
+        del_range_rc(w, &after, 10, (long)N - 10, &rc, &n);
+        ta.fail_at = 0;
+        if (rc == DIGBY_OK) {
+            assert_int_equal(n, N - 20);
+            verify(w, NULL, &after);
+            ASSERT_OK(digby_txn_commit(w));
+            break;
+        }
+        ASSERT_RC(rc, DIGBY_NOMEM);
+        assert_int_equal(n, 0);
+        ASSERT_RC(digby_txn_put(w, NULL, S("x"), S("y"), 0), DIGBY_POISONED);
+        digby_txn_abort(w);
+        if (k % 16 == 1) {
+            verify_committed(f->db, NULL, &r);
+            check_clean(f->db);
+        }
+    }
+    ASSERT_OK(rc);
+    assert_true(k > 1); /* some allocation failed on the way */
+    print_message("oom sweep: %u allocations of the range delete failed in turn\n", k - 1);
+    verify_committed(f->db, NULL, &after);
+    check_thorough(f->db);
+    ASSERT_OK(digby_close(f->db));
+    f->db = NULL;
+    assert_int_equal(ta.live, 0);
+    ref_free(&r);
+    ref_free(&after);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -759,6 +834,7 @@ int main(void)
         T(test_snapshot_and_abort),
         T(test_cursors),
         T(test_log_mode),
+        T(test_oom_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
