@@ -184,7 +184,7 @@ OPENSSL_BINS  = $(OPENSSL_TESTS:%=build/tests/openssl-%) $(OPENSSL_TESTS:%=build
 
 # (log mode's API suite: below)
 LOG_API_TESTS = $(filter api_kv api_cursor api_tables api_errors api_lifecycle api_pages \
-                         large_items,$(TESTS))
+                         large_items range_delete,$(TESTS))
 LOG_BINS      = $(LOG_API_TESTS:%=build/tests-log/%)
 
 # make test itself (the runs, in parallel): after the torture parts below,

@@ -296,6 +296,62 @@ DIGBY_API int digby_txn_get(digby_txn *txn, digby_table *table,
 DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
                                const void *key, size_t key_bytes);
 
+/* Delete every key k of a table (NULL: the global tree) with
+   lo <= k < hi, in one call (RocksDB's DeleteRange, for the user).
+   Params:    lo/lo_bytes (in): the first key to delete, 0 .. 4 GiB - 1
+              bytes; NULL (lo_bytes 0): from the first key (the empty
+              key is the smallest there is, so "" means the same).
+              hi/hi_bytes (in): the first key to keep; NULL (hi_bytes 0):
+              to the last key.  A non-NULL hi of 0 bytes is the empty
+              key: nothing is below it.  Bounds need not be stored keys
+              and may be longer than digby_max_key_bytes(); keys compare
+              bytewise, a proper prefix first.  lo == hi deletes nothing.
+              deleted (out, may be NULL): how many keys went (0 on any
+              error).
+   Ownership: the bounds are read during the call only.
+   Cost:      the two root-to-leaf paths of lo and hi are copied (as two
+              deletes would); a subtree wholly inside the range is freed
+              whole: its pages are read, once each, for the overflow items
+              its leaves own and for the count, but no key in it is looked
+              up and none of its pages is copied or written.  Its pages,
+              and every overflow page of a value or large key in the range,
+              are free once no snapshot can see them (the next
+              transactions reuse them).  In copy-on-write mode nothing is
+              written when nothing is in the range.  In log mode
+              (DIGBY_OPEN_LOG) the range is cut in the tree: unless lo ==
+              hi the transaction first escalates as digby_table_drop()
+              does -- a checkpoint merges the committed memtable into the
+              tree, its own puts and deletes go to the tree -- and goes on
+              and commits as a copy-on-write transaction (one meta page,
+              one sync; a checkpoint's worth of writes, whatever the
+              range).
+   Returns:   DIGBY_OK (also when nothing was in the range); DIGBY_INVALID
+              (NULL txn, a NULL bound with a length, lo > hi);
+              DIGBY_TOOBIG (a bound of 4 GiB or more); DIGBY_READONLY;
+              DIGBY_BADTXN (table of another transaction, or dropped);
+              DIGBY_POISONED; DIGBY_NOFEATURE (a compressed large key the
+              bounds must be compared with, in a build without lz4);
+              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM.  Any
+              error except INVALID, TOOBIG, READONLY, BADTXN and POISONED
+              poisons the transaction (part of the range may be gone):
+              after it only digby_txn_abort() works; committed data is
+              never touched.
+   Threads:   the transaction's thread.  Its cursors behave as after
+              digby_txn_delete(): each re-finds its place by key; one on a
+              deleted key reads DIGBY_NOTFOUND, and next/prev move on from
+              where that key was.  Snapshots begun before the commit keep
+              seeing every deleted key.
+   Technique: a whole subtree is freed as LMDB's mdb_drop and bbolt's
+              DeleteBucket free a whole tree, here only between the two
+              edge paths; the edge leaves are trimmed; pages left empty
+              are freed and unlinked, never merged (Sen & Tarjan, as in
+              digby_txn_delete()), and a root with one child gives way to
+              it. */
+DIGBY_API int digby_txn_delete_range(digby_txn *txn, digby_table *table,
+                                     const void *lo, size_t lo_bytes,
+                                     const void *hi, size_t hi_bytes,
+                                     uint64_t *deleted);
+
 /* ---- Streaming value I/O --------------------------------------------------
 
    In the spirit of SQLite's incremental blob I/O: read a byte range of a
@@ -380,7 +436,9 @@ DIGBY_API int digby_table_open(digby_txn *txn, const char *name,
 /* Drop a named table and free all its pages.  Its handle, if open in this
    transaction, gives DIGBY_BADTXN from then on.
    Returns:   DIGBY_OK; DIGBY_NOTFOUND; DIGBY_INVALID; DIGBY_READONLY;
-              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_NOMEM. */
+              DIGBY_POISONED; DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_FULL (the
+              file could not grow: in log mode the drop escalates, a
+              checkpoint; or a VFS's read reported it); DIGBY_NOMEM. */
 DIGBY_API int digby_table_drop(digby_txn *txn, const char *name);
 
 /* Call fn once per table, in name order, with the name (not NUL-terminated,

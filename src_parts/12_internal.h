@@ -819,6 +819,8 @@ static int digby__btree_put(digby_txn *txn, digby__tree *t, const void *key,
 static int digby__btree_delete(digby_txn *txn, digby__tree *t,
                                const void *key, size_t key_bytes);
 static int digby__btree_free_all(digby_txn *txn, digby__tree *t);
+static int digby__btree_delete_range(digby_txn *txn, digby__tree *t, const digby__kref *lo,
+                                     const digby__kref *hi, uint64_t *count);
 
 static int digby__large_scratch_get(digby_txn *txn);
 static void digby__large_scratch_release(digby_txn *txn);

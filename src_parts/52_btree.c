@@ -1069,6 +1069,30 @@ static int digby__path_slots(digby_txn *txn, const digby__pathent *at, unsigned 
     return DIGBY_OK;
 }
 
+/* A root with one child is replaced by that child, as often as it takes
+   (after deletes: the tree loses the levels they emptied). */
+static int digby__btree_collapse(digby_txn *txn, digby__tree *t)
+{
+    digby_db *db = txn->db;
+    int rc;
+    while (t->depth > 1) {
+        const uint8_t *p;
+        digby__frame *f;
+        digby__cell only;
+        rc = digby__page_get(txn, t->root, t->root_txid, &p, &f);
+        if (rc) return rc;
+        if (digby__node_n(p) != 1) { digby__page_unpin(db, f); break; }
+        digby__branch_cell_at(p + digby__node_off(p, 0), &only);
+        digby__page_unpin(db, f);
+        rc = digby__page_free(txn, t->root, t->root_txid);
+        if (rc) return rc;
+        t->root = only.child;
+        t->root_txid = only.child_txid;
+        t->depth--;
+    }
+    return DIGBY_OK;
+}
+
 static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
                                size_t key_bytes)
 {
@@ -1123,35 +1147,22 @@ static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
     rc = digby__fix_parents(txn, t, path, level, new_pgno, 0, 0, 0);
     if (rc) return rc;
     t->entries--;
-    /* a root with one child is replaced by that child */
-    while (t->depth > 1) {
-        const uint8_t *p;
-        digby__frame *f;
-        digby__cell only;
-        rc = digby__page_get(txn, t->root, t->root_txid, &p, &f);
-        if (rc) return rc;
-        if (digby__node_n(p) != 1) { digby__page_unpin(db, f); break; }
-        digby__branch_cell_at(p + digby__node_off(p, 0), &only);
-        digby__page_unpin(db, f);
-        rc = digby__page_free(txn, t->root, t->root_txid);
-        if (rc) return rc;
-        t->root = only.child;
-        t->root_txid = only.child_txid;
-        t->depth--;
-    }
-    return DIGBY_OK;
+    return digby__btree_collapse(txn, t);
 }
 
-/* Free every page of a tree (its overflow items included); the tree
-   becomes empty.  Iterative: an explicit stack of (page, next child). */
-static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
+/* Free every page of the subtree whose root is page (pgno, txid), `depth`
+   levels deep (1: a leaf), and every overflow item its leaves own; adds
+   its entries to *entries.  Iterative: an explicit stack of (page, next
+   child). */
+static int digby__subtree_free(digby_txn *txn, uint64_t pgno, uint64_t txid, uint32_t depth,
+                               uint64_t *entries)
 {
     digby_db *db = txn->db;
     struct { uint64_t pgno, txid; unsigned next; } st[DIGBY__MAX_DEPTH];
-    int sp = 0, rc;
-    if (!t->root) return DIGBY_OK;
-    st[0].pgno = t->root;
-    st[0].txid = t->root_txid;
+    int sp = 0, rc = DIGBY_OK;
+    if (depth == 0 || depth > DIGBY__MAX_DEPTH) return DIGBY__CORRUPT(db, pgno);
+    st[0].pgno = pgno;
+    st[0].txid = txid;
     st[0].next = 0;
     while (sp >= 0) {
         const uint8_t *p;
@@ -1164,7 +1175,7 @@ static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
             digby__cell c;
             digby__node_cell(p, st[sp].next++, &c);
             digby__page_unpin(db, f);
-            if (sp + 1 >= (int)t->depth || sp + 1 >= DIGBY__MAX_DEPTH)
+            if (sp + 1 >= (int)depth || sp + 1 >= DIGBY__MAX_DEPTH)
                 return DIGBY__CORRUPT(db, st[sp].pgno);
             sp++;
             st[sp].pgno = c.child;
@@ -1174,7 +1185,7 @@ static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
         }
         if (p[0] == DIGBY__PAGE_LEAF) {
             unsigned i;
-            if (sp + 1 != (int)t->depth) { digby__page_unpin(db, f); return DIGBY__CORRUPT(db, st[sp].pgno); }
+            if (sp + 1 != (int)depth) { digby__page_unpin(db, f); return DIGBY__CORRUPT(db, st[sp].pgno); }
             for (i = 0; i < n; i++) {
                 digby__cell c;
                 digby__cell_item it[2];
@@ -1186,12 +1197,279 @@ static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
                                           it[k].compressed);
                 if (rc) { digby__page_unpin(db, f); return rc; }
             }
+            *entries += n;
         }
         digby__page_unpin(db, f);
         rc = digby__page_free(txn, st[sp].pgno, st[sp].txid);
         if (rc) return rc;
         sp--;
     }
+    return DIGBY_OK;
+}
+
+/* Free every page of a tree (its overflow items included); the tree
+   becomes empty. */
+static int digby__btree_free_all(digby_txn *txn, digby__tree *t)
+{
+    uint64_t n = 0;
+    int rc;
+    if (!t->root) return DIGBY_OK;
+    rc = digby__subtree_free(txn, t->root, t->root_txid, t->depth, &n);
+    if (rc) return rc;
     memset(t, 0, sizeof(*t));
     return DIGBY_OK;
+}
+
+/* ---- Range delete ----------------------------------------------------------- */
+
+/* What became of a page a range delete went into: kept where it was,
+   moved (copied, or kept in this transaction's own page: its parent
+   records pgno with this transaction's txid), or gone (freed). */
+typedef struct digby__cut {
+    int gone, moved;
+    uint64_t pgno;
+} digby__cut;
+
+/* A page on one of the two paths a range delete cuts along (the lower
+   bound's and the upper bound's): the bounds that cut through it (lo_on,
+   hi_on: neither for a subtree wholly inside, which is never a frame),
+   and for a branch the slots first .. last of the children that meet the
+   range, next the one to visit, and the fates of the edge children (cut[0]
+   of first when lo_on, cut[1] of last when hi_on). */
+typedef struct digby__rdel_frame {
+    uint64_t pgno, txid;
+    unsigned slot;            /* its slot in its parent */
+    int lo_on, hi_on, started;
+    unsigned first, last, next;
+    digby__cut cut[2];
+} digby__rdel_frame;
+
+/* Whether slot j of branch frame f is an edge child, cut by a bound (a
+   child between the edges lies wholly inside the range). */
+static int digby__rdel_edge(const digby__rdel_frame *f, unsigned j)
+{
+    return (f->lo_on && j == f->first) || (f->hi_on && j == f->last);
+}
+
+/* Slot j's fate: an edge child's recorded cut, else gone (wholly inside). */
+static digby__cut digby__rdel_fate(const digby__rdel_frame *f, unsigned j)
+{
+    digby__cut g;
+    if (f->lo_on && j == f->first) return f->cut[0];
+    if (f->hi_on && j == f->last) return f->cut[1];
+    g.gone = 1;
+    g.moved = 0;
+    g.pgno = 0;
+    return g;
+}
+
+/* A range delete's leaf (frame f): the cells in [lo, hi) and their
+   overflow items go; *out says what became of the page. */
+static int digby__rdel_leaf(digby_txn *txn, const digby__rdel_frame *f, const digby__kref *lo,
+                          const digby__kref *hi, uint64_t *count, digby__cut *out)
+{
+    digby_db *db = txn->db;
+    const uint8_t *p;
+    digby__frame *pin;
+    uint8_t *page;
+    uint64_t np;
+    unsigned n, i0 = 0, i1, i;
+    int exact, rc;
+    out->gone = out->moved = 0;
+    out->pgno = f->pgno;
+    rc = digby__page_get(txn, f->pgno, f->txid, &p, &pin);
+    if (rc) return rc;
+    if (p[0] != DIGBY__PAGE_LEAF) {
+        digby__page_unpin(db, pin);
+        return DIGBY__CORRUPT(db, f->pgno);
+    }
+    n = digby__node_n(p);
+    i1 = n;
+    if (f->lo_on) rc = digby__node_find(txn, p, 0, lo, &i0, &exact);
+    if (rc == DIGBY_OK && f->hi_on) rc = digby__node_find(txn, p, 0, hi, &i1, &exact);
+    for (i = i0; i < i1 && rc == DIGBY_OK; i++) {
+        digby__cell c;
+        digby__cell_item it[2];
+        unsigned k, m;
+        digby__node_cell(p, i, &c);
+        m = digby__cell_items(p, i, &c, it);
+        for (k = 0; k < m && rc == DIGBY_OK; k++)
+            rc = digby__item_free(txn, it[k].root, c.version, it[k].len, it[k].compressed);
+    }
+    digby__page_unpin(db, pin);
+    if (rc || i1 <= i0) return rc;
+    *count += i1 - i0;
+    if (i0 == 0 && i1 == n) {
+        out->gone = 1;
+        return digby__page_free(txn, f->pgno, f->txid);
+    }
+    rc = digby__page_touch(txn, f->pgno, f->txid, &page, &np);
+    if (rc) return rc;
+    for (i = i1; i > i0; i--) digby__node_remove(page, i - 1);
+    out->moved = 1;
+    out->pgno = np;
+    return DIGBY_OK;
+}
+
+/* A range delete's branch (frame f), after its children: unlink the gone
+   ones and record the moved ones; a branch left with no child is freed
+   (Sen & Tarjan, as digby__btree_delete does). */
+static int digby__rdel_branch(digby_txn *txn, const digby__rdel_frame *f, digby__cut *out)
+{
+    digby_db *db = txn->db;
+    const uint8_t *p;
+    digby__frame *pin;
+    uint8_t *page;
+    uint64_t np;
+    unsigned n, j, gone = 0, moved = 0;
+    int rc;
+    out->gone = out->moved = 0;
+    out->pgno = f->pgno;
+    rc = digby__page_get(txn, f->pgno, f->txid, &p, &pin);
+    if (rc) return rc;
+    n = digby__node_n(p);
+    digby__page_unpin(db, pin);
+    for (j = f->first; j <= f->last; j++) {
+        digby__cut c = digby__rdel_fate(f, j);
+        if (c.gone) gone++;
+        else if (c.moved) moved++;
+    }
+    if (!gone && !moved) return DIGBY_OK;
+    if (gone == n) {
+        out->gone = 1;
+        return digby__page_free(txn, f->pgno, f->txid);
+    }
+    rc = digby__page_touch(txn, f->pgno, f->txid, &page, &np);
+    if (rc) return rc;
+    if (page[0] != DIGBY__PAGE_BRANCH || digby__node_n(page) != n) return DIGBY__CORRUPT(db, np);
+    /* from the last slot down: a removal leaves the slots before it */
+    for (j = f->last + 1; j-- > f->first;) {
+        digby__cut c = digby__rdel_fate(f, j);
+        if (c.gone) digby__node_remove(page, j);
+        else if (c.moved) digby__branch_set_child(page, j, c.pgno, txn->txid);
+    }
+    if (f->first == 0 && digby__rdel_fate(f, 0).gone) {
+        /* the new first child takes over minus infinity */
+        digby__cell first;
+        size_t sz;
+        digby__branch_cell_at(page + digby__node_off(page, 0), &first);
+        sz = digby__branch_cell_encode(txn->cell, first.child, first.child_txid, NULL, 0);
+        digby__node_remove(page, 0);
+        if (digby__node_insert(db, page, 0, txn->cell, sz, txn->tmp))
+            return DIGBY__CORRUPT(db, np);
+    }
+    out->moved = 1;
+    out->pgno = np;
+    return DIGBY_OK;
+}
+
+/* Delete every entry of tree t with lo <= key < hi (lo NULL: from the
+   first, hi NULL: to the last); *count: how many went.  Two paths are cut,
+   the lower bound's and the upper bound's (one until they part): on them
+   each branch's children between the two edge children lie wholly inside
+   the range and are freed whole (digby__subtree_free: their pages are
+   read for the overflow items and the count, no key is looked up); edge
+   leaves are trimmed; pages left empty are freed and unlinked, and the
+   root collapses while it has one child.  Nothing is written when nothing
+   is in the range.  Iterative: a stack of at most depth frames. */
+static int digby__btree_delete_range(digby_txn *txn, digby__tree *t, const digby__kref *lo,
+                                     const digby__kref *hi, uint64_t *count)
+{
+    digby_db *db = txn->db;
+    digby__rdel_frame st[DIGBY__MAX_DEPTH];
+    digby__cut res;
+    int sp = 0, rc = DIGBY_OK;
+    uint64_t n = 0;
+    *count = 0;
+    if (!t->root) return DIGBY_OK;
+    if (t->depth == 0 || t->depth > DIGBY__MAX_DEPTH) return DIGBY__CORRUPT(db, t->root);
+    memset(&st[0], 0, sizeof(st[0]));
+    st[0].pgno = t->root;
+    st[0].txid = t->root_txid;
+    st[0].lo_on = lo != NULL;
+    st[0].hi_on = hi != NULL;
+    res.gone = res.moved = 0;
+    res.pgno = t->root;
+    while (sp >= 0) {
+        digby__rdel_frame *f = &st[sp];
+        int leaf = (uint32_t)sp + 1 == t->depth, exact;
+        unsigned below = t->depth - (unsigned)sp - 1, nslots;
+        const uint8_t *p;
+        digby__frame *pin;
+        if (!f->lo_on && !f->hi_on) {
+            /* the whole tree (only the root is a frame so) */
+            rc = digby__subtree_free(txn, f->pgno, f->txid, t->depth, &n);
+            if (rc) return rc;
+            res.gone = 1;
+            sp--;
+            continue;
+        }
+        if (leaf) {
+            rc = digby__rdel_leaf(txn, f, lo, hi, &n, &res);
+            if (rc) return rc;
+        } else if (!f->started) {
+            /* a branch met: which children meet the range */
+            f->started = 1;
+            rc = digby__page_get(txn, f->pgno, f->txid, &p, &pin);
+            if (rc) return rc;
+            nslots = digby__node_n(p);
+            f->first = 0;
+            f->last = nslots ? nslots - 1 : 0;
+            if (p[0] != DIGBY__PAGE_BRANCH || nslots == 0) rc = DIGBY__CORRUPT(db, f->pgno);
+            if (rc == DIGBY_OK && f->lo_on)
+                rc = digby__node_find(txn, p, below, lo, &f->first, &exact);
+            if (rc == DIGBY_OK && f->hi_on)
+                rc = digby__node_find(txn, p, below, hi, &f->last, &exact);
+            digby__page_unpin(db, pin);
+            if (rc) return rc;
+            if (f->first > f->last || f->last >= nslots) return DIGBY__CORRUPT(db, f->pgno);
+            f->next = f->first;
+            continue;
+        } else if (f->next <= f->last) {
+            /* its next child: an edge child is a frame of its own, one
+               between the edges is freed whole */
+            unsigned j = f->next++;
+            digby__cell c;
+            rc = digby__page_get(txn, f->pgno, f->txid, &p, &pin);
+            if (rc) return rc;
+            digby__node_cell(p, j, &c);
+            digby__page_unpin(db, pin);
+            if (!digby__rdel_edge(f, j)) {
+                rc = digby__subtree_free(txn, c.child, c.child_txid, below, &n);
+                if (rc) return rc;
+                continue;
+            }
+            if (sp + 1 >= DIGBY__MAX_DEPTH) return DIGBY__CORRUPT(db, f->pgno);
+            memset(&st[sp + 1], 0, sizeof(st[sp + 1]));
+            st[sp + 1].pgno = c.child;
+            st[sp + 1].txid = c.child_txid;
+            st[sp + 1].slot = j;
+            st[sp + 1].lo_on = f->lo_on && j == f->first;
+            st[sp + 1].hi_on = f->hi_on && j == f->last;
+            sp++;
+            continue;
+        } else {
+            rc = digby__rdel_branch(txn, f, &res);
+            if (rc) return rc;
+        }
+        /* the page is done: its fate goes to its parent */
+        if (sp > 0) {
+            digby__rdel_frame *up = &st[sp - 1];
+            if (up->lo_on && f->slot == up->first) up->cut[0] = res;
+            if (up->hi_on && f->slot == up->last) up->cut[1] = res;
+        }
+        sp--;
+    }
+    *count = n;
+    if (n > t->entries) return DIGBY__CORRUPT(db, t->root);
+    t->entries -= n;
+    if (res.gone) {
+        memset(t, 0, sizeof(*t));
+        return DIGBY_OK;
+    }
+    if (res.moved) {
+        t->root = res.pgno;
+        t->root_txid = txn->txid;
+    }
+    return n ? digby__btree_collapse(txn, t) : DIGBY_OK;
 }

@@ -565,3 +565,38 @@ DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
     }
     return digby__txn_fail(txn, rc);
 }
+
+DIGBY_API int digby_txn_delete_range(digby_txn *txn, digby_table *table, const void *lo,
+                                     size_t lo_bytes, const void *hi, size_t hi_bytes,
+                                     uint64_t *deleted)
+{
+    digby__tree *t;
+    digby__skey slo, shi;
+    uint64_t n = 0;
+    int rc;
+    if (deleted) *deleted = 0;
+    if (!txn || (!lo && lo_bytes) || (!hi && hi_bytes)) return DIGBY_INVALID;
+    if ((rc = digby__txn_check_write(txn)) != DIGBY_OK) return rc;
+    if (lo_bytes > DIGBY_MAX_KEY_BYTES || hi_bytes > DIGBY_MAX_KEY_BYTES) return DIGBY_TOOBIG;
+    t = digby__txn_tree(txn, table, &rc);
+    if (!t) return rc;
+    if (hi) {
+        /* a NULL lo is the empty key: the first there can be */
+        int c = digby__keycmp(lo ? lo : (const void *)"", lo_bytes, hi, hi_bytes);
+        if (c > 0) return DIGBY_INVALID;
+        if (c == 0) return DIGBY_OK; /* [k, k) is empty */
+    }
+    /* log mode: the range is cut in the tree (digby__log_escalate) */
+    rc = digby__log_escalate(txn);
+    if (rc == DIGBY_OK) {
+        if (lo) digby__skey_mem(txn->db, &slo, lo, lo_bytes);
+        if (hi) digby__skey_mem(txn->db, &shi, hi, hi_bytes);
+        rc = digby__btree_delete_range(txn, t, lo ? &slo.k : NULL, hi ? &shi.k : NULL, &n);
+    }
+    if (rc == DIGBY_OK && n) {
+        txn->mod++;
+        if (table) table->dirty = 1;
+    }
+    if (rc == DIGBY_OK && deleted) *deleted = n;
+    return digby__txn_fail(txn, rc);
+}

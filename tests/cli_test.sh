@@ -165,7 +165,7 @@ err "usage error is invalid argument" 2 ": invalid argument$" "$db" get
 
 # ---------------------------------------------------------------------------
 # Missing file: only put and load create one
-for c in "get k" "del k" scan tables stat check dump; do
+for c in "get k" "del k" "del-range -p k" scan tables stat check dump; do
     # shellcheck disable=SC2086
     err "missing file: $c" 1 "^digby: open '.*/t\.db': cannot open the database file$" "$db" $c
 done
@@ -292,6 +292,28 @@ ok  "empty db setup" "$edb" put k v
 ok  "empty db setup del" "$edb" del k
 out "scan of an empty tree" "" "$edb" scan
 out "scan -r of an empty tree" "" "$edb" scan -r
+
+# ---------------------------------------------------------------------------
+# del-range
+rdb=$d/delrange.db
+for k in a ab abc b ba c; do
+    ok "del-range setup $k" "$rdb" put "$k" "v$k" || break
+done
+ok  "del-range setup table" "$rdb" put -t tab ab x
+err "del-range without bounds" 2 "del-range: give -p, --from or --to" "$rdb" del-range
+err "del-range positional"  2 "del-range: too many arguments" "$rdb" del-range k
+out "del-range --from --to (to exclusive)" "2" "$rdb" del-range --from ab --to b
+out "del-range left the rest" "$(printf 'a\tva\nb\tvb\nba\tvba\nc\tvc')" "$rdb" scan
+out "del-range -p" "2" "$rdb" del-range -p b
+out "del-range empty range" "0" "$rdb" del-range --from c --to a
+out "del-range --to ''" "0" "$rdb" del-range --to ""
+out "del-range left the table alone" "$(printf 'ab\tx')" "$rdb" scan -t tab
+out "del-range -x --from" "1" "$rdb" del-range -x --from 63
+out "del-range -t" "1" "$rdb" del-range -t tab --from ""
+out "del-range result" "$(printf 'a\tva')" "$rdb" scan
+out "del-range of a table" "$(printf 'tab\t0')" "$rdb" tables
+err "del-range missing table" 1 "^digby: table 'nosuch': not found$" "$rdb" del-range -t nosuch --from a
+ok  "del-range check" "$rdb" check
 
 # ---------------------------------------------------------------------------
 # stat and check

@@ -3,8 +3,9 @@
    The fault-injecting in-memory VFS (tests/fault_vfs.h) keeps, per file, a
    durable image and the list of writes (and truncates) since the last
    sync.  A fixed workload of a few hundred transactions (tests/crash_model.h:
-   puts, overwrites, deletes, overflow values, large keys, lz4 compression
-   of half the values, table create/drop, aborts; here also reopens) runs
+   puts, overwrites, deletes, range deletes, overflow values, large keys,
+   lz4 compression of half the values, table create/drop, aborts; here
+   also reopens) runs
    once to count the VFS's write, sync and truncate calls.  Then, for every
    such call k, the workload runs again from scratch and power is cut at
    call k: that call and every later call (reads included) fail with
@@ -66,6 +67,7 @@
 #define MODEL_BIG_TXN 40
 #define MODEL_SMALL_TXN 12
 #define MODEL_DELETE_BELOW 90
+#define RANGE_PM 15 /* 1.5% of operations: digby_txn_delete_range */
 #include "crash_model.h" /* and fault_vfs.h */
 
 static void fv_out_of_memory(const char *what)
@@ -211,6 +213,7 @@ static void run_workload(wl *w, fvfs *v, const mkey *keys, uint64_t seed)
     w->vb = (unsigned char *)fv_xmalloc(VALUE_SCRATCH);
     w->vlen = wvlen;
     w->wrong_rc = DIGBY_OK; /* a wrong value stops the workload with no error */
+    w->range_pm = RANGE_PM;
     w->opts.page_size = PAGE_SIZE;
     w->opts.key = g_key;
     w->opts.key_bytes = g_key_bytes;
@@ -424,10 +427,11 @@ static void test_crash_sweep(void **state)
                  w->stop_where);
     total = cnt.calls;
     print_message("crash: seed=0x%016llx workload: %d txns (%llu commits, %llu "
-                  "aborts), %llu VFS calls to cut at (%llu writes, %llu syncs, "
-                  "%llu truncates)\n",
+                  "aborts; %llu range deletes of %llu keys), %llu VFS calls to cut "
+                  "at (%llu writes, %llu syncs, %llu truncates)\n",
                   (unsigned long long)seed, w->ntxn_done,
                   (unsigned long long)w->commits, (unsigned long long)w->aborts,
+                  (unsigned long long)w->ranges, (unsigned long long)w->range_keys,
                   (unsigned long long)total, (unsigned long long)cnt.n_write,
                   (unsigned long long)cnt.n_sync, (unsigned long long)cnt.n_trunc);
     memset(&s, 0, sizeof s);

@@ -6,9 +6,9 @@
    whether the key is present, its value's length and seed (a value is a
    function of both: vfill) and its version.  The workload runs write
    transactions of random operations (puts, some NOOVERWRITE, overwrites,
-   deletes, gets, table creates and drops; 5% aborted) and keeps the model
-   of the open transaction (cm), of the last acknowledged commit (com) and
-   of a commit that failed (inflight: it may have reached the disk).
+   deletes, range deletes, gets, table creates and drops; 5% aborted) and
+   keeps the model of the open transaction (cm), of the last acknowledged
+   commit (com) and of a commit that failed (inflight: it may have reached the disk).
    db_equals compares a database with a model; model_write_after checks
    that a recovered database takes a write.
 
@@ -30,7 +30,10 @@
                         operations
      MODEL_SMALL_TXN    the rest 1..MODEL_SMALL_TXN
      MODEL_DELETE_BELOW the operation mix, per 100: puts below 50,
-                        overwrites below 65, deletes below this, gets
+                        overwrites below 65, deletes below this, gets;
+                        and (the wl's range_pm, per 1000) range deletes of
+                        up to 24, 100 or MODEL_KEYS keys
+                        (digby_txn_delete_range)
    Everything here is static and unused-safe. */
 #ifndef DIGBY_TESTS_CRASH_MODEL_H
 #define DIGBY_TESTS_CRASH_MODEL_H
@@ -157,6 +160,9 @@ struct wl {
     int nhist, hist_max;
     uint64_t nosync_commits;
     int no_drop;             /* no table drops (log mode: each escalates) */
+    int range_pm;            /* per 1000 operations, a range delete (0: none;
+                                log mode: each escalates) */
+    uint64_t ranges, range_keys; /* range deletes made, keys they deleted */
 };
 
 FV_UNUSED static size_t wbelow(wl *w, size_t n) { return (size_t)(splitmix(&w->rng) % n); }
@@ -230,6 +236,26 @@ FV_UNUSED static int w_ops(wl *w, uint64_t txid)
                 if (rc != DIGBY_OK) return wstop(w, rc, "table open");
             }
             t = h[tr];
+        }
+        if (w->range_pm && wbelow(w, 1000) < (size_t)w->range_pm) {
+            /* delete range [key a, key b): up to 24 keys wide, 100 or
+               MODEL_KEYS (then often [key a, the end): whole subtrees) */
+            size_t wr = wbelow(w, 10), a = wbelow(w, MODEL_KEYS), k;
+            size_t b = a + wbelow(w, wr < 6 ? 24 : wr < 9 ? 100 : MODEL_KEYS);
+            uint64_t got = 0, want = 0;
+            int open_end = b >= MODEL_KEYS;
+            for (k = a; k < b && k < MODEL_KEYS; k++) {
+                want += w->cm.e[tr][k].present != 0;
+                memset(&w->cm.e[tr][k], 0, sizeof(ment));
+            }
+            rc = digby_txn_delete_range(w->txn, t, w->keys[a].p, w->keys[a].n,
+                                        open_end ? NULL : w->keys[b].p,
+                                        open_end ? 0 : w->keys[b].n, &got);
+            if (rc != DIGBY_OK) return wstop(w, rc, "delete range");
+            if (got != want) return wstop(w, w->wrong_rc, "delete range: wrong count");
+            w->ranges++;
+            w->range_keys += want;
+            continue;
         }
         if (r < 50 || (r < 65 && present_key(w, tr) < 0)) {
             /* put (some with NOOVERWRITE) */

@@ -12,6 +12,9 @@
    - cursor seeks with GE/GT/LE/LT/EQ followed by next/prev steps, full
      forward and reverse scans, prefix scans, a cursor kept across writes
      to its own transaction;
+   - range deletes (digby_txn_delete_range): bounds on, between, or
+     prefixes of key-space keys, open ends, lo > hi (DIGBY_INVALID); the
+     count returned; also under a cursor kept across writes;
    - NOOVERWRITE (DIGBY_EXISTS), deletes of missing keys (DIGBY_NOTFOUND),
      too-long keys (DIGBY_TOOBIG), stale table handles (DIGBY_BADTXN),
      writes in read-only transactions (DIGBY_READONLY);
@@ -144,7 +147,7 @@ typedef struct T {
     uint64_t rng;
     uint64_t op, budget, txn_no, calls;
     uint64_t n_commits, n_aborts, n_reopens, n_checks, n_snap, n_auto,
-        n_drops, n_creates, n_large;
+        n_drops, n_creates, n_large, n_ranges, n_range_keys;
     const char *what; /* operation in progress, for failure messages */
     const char *sub;  /* the check running inside it, or NULL */
     int phase;
@@ -856,15 +859,15 @@ static void run_digby_check(T *t)
 enum {
     OP_PUT, OP_OVERWRITE, OP_NOOVER, OP_DEL_PRESENT, OP_DEL_RANDOM, OP_GET,
     OP_SEEK, OP_PREFIX, OP_FULLSCAN, OP_CSTABLE, OP_COUNT, OP_TOOBIG,
-    OP_SAMEHANDLE, OP_DROP, OP__N
+    OP_SAMEHANDLE, OP_DROP, OP_RANGEDEL, OP__N
 };
 
 /* weights per 10000, per phase; the rest goes to OP_GET */
 static const unsigned op_weight[2][OP__N] = {
     /* grow */
-    {3500, 1000, 500, 700, 300, 0, 1200, 300, 40, 200, 100, 20, 40, 2},
+    {3500, 1000, 500, 700, 300, 0, 1200, 300, 40, 200, 100, 20, 40, 2, 15},
     /* shrink */
-    {1200, 600, 200, 3000, 600, 0, 1200, 300, 40, 200, 100, 20, 40, 2},
+    {1200, 600, 200, 3000, 600, 0, 1200, 300, 40, 200, 100, 20, 40, 2, 40},
 };
 
 static digby_table *wh(T *t, int tr)
@@ -946,6 +949,65 @@ static void w_drop(T *t)
     }
 }
 
+/* A bound for a range delete near key-space key k, to b: the key itself,
+   a prefix of it, or it with a byte appended (between it and the next);
+   returns its length. */
+static size_t range_bound(T *t, size_t k, unsigned char *b)
+{
+    const mkey *key = &t->keys[k];
+    size_t r = below(t, 100), n = key->n;
+    if (n) memcpy(b, key->p, n);
+    if (r < 20 && n) n = below(t, n);
+    else if (r < 35) b[n++] = (unsigned char)below(t, 256);
+    return n;
+}
+
+/* digby_txn_delete_range over [lo, hi): bounds near key-space keys (lo
+   near key `near`, or a random one when near < 0), mostly a few keys
+   apart, sometimes far, sometimes open (NULL); the count and every key's
+   fate checked against the model. */
+static void w_range(T *t, int tr, long near)
+{
+    mtree *m = &t->cm.t[tr];
+    unsigned char *lo = t->kbuf, *hi = vbuf(t, t->key_limit + 16), *x;
+    size_t li = near < 0 ? pick_key(t) : (size_t)near, hi_i, lon = 0, hin = 0;
+    size_t r = below(t, 100), a, b, k, xn;
+    int lo_null = chance(t, 10), hi_null, count = chance(t, 90);
+    uint64_t got = 7, want = 0;
+    t->what = "delete range";
+    if (r < 60) hi_i = li + below(t, 8);
+    else if (r < 92) hi_i = li + below(t, 100);
+    else hi_i = li + below(t, t->nkeys);
+    hi_null = hi_i >= t->nkeys || chance(t, 3);
+    if (!lo_null) lon = range_bound(t, li, lo);
+    if (!hi_null) hin = range_bound(t, hi_i, hi);
+    if (!lo_null && !hi_null && kcmp(lo, lon, hi, hin) > 0) {
+        /* a prefix bound can fall below the other: DIGBY_INVALID, which
+           changes nothing; then the range the right way round */
+        CHECK_RC(t, digby_txn_delete_range(t->w, wh(t, tr), lo, lon, hi, hin, &got),
+                 DIGBY_INVALID);
+        CHECK(t, got == 0);
+        x = lo; lo = hi; hi = x;
+        xn = lon; lon = hin; hin = xn;
+    }
+    a = lo_null ? 0 : lower_bound(t, lo, lon);
+    b = hi_null ? t->nkeys : lower_bound(t, hi, hin);
+    for (k = a; k < b; k++)
+        if (m->e[k].present) {
+            m_del(m, k);
+            want++;
+        }
+    CHECK_RC(t, digby_txn_delete_range(t->w, wh(t, tr), lo_null ? NULL : lo, lon,
+                                       hi_null ? NULL : hi, hin, count ? &got : NULL),
+             DIGBY_OK);
+    if (count && got != want)
+        die(t, __LINE__, "delete range on %s deleted %llu keys, model %llu", tree_names[tr],
+            (unsigned long long)got, (unsigned long long)want);
+    if (want) t->modified = 1;
+    t->n_ranges++;
+    t->n_range_keys += want;
+}
+
 static void w_seek(T *t, int tr, digby_txn *txn, digby_table *h, const mtree *m)
 {
     digby_cursor *c = NULL;
@@ -1024,12 +1086,13 @@ static void w_cstable(T *t, int tr)
         long j = k + (long)below(t, 21) - 10;
         if (j < 0 || j >= (long)t->nkeys || j == k) continue;
         if (chance(t, 60)) w_put(t, tr, (size_t)j, 0);
-        else w_del(t, tr, (size_t)j);
+        else if (chance(t, 90)) w_del(t, tr, (size_t)j);
+        else w_range(t, tr, j); /* may take the cursor's key with it */
     }
     del_self = chance(t, 30);
-    if (del_self) w_del(t, tr, (size_t)k);
+    if (del_self && m->e[k].present) w_del(t, tr, (size_t)k);
     t->what = "cursor across writes: get after writes";
-    cur_expect(t, c, m, del_self ? -1 : k);
+    cur_expect(t, c, m, m->e[k].present ? k : -1);
     dir = chance(t, 50) ? 1 : -1;
     t->what = "cursor across writes: step after writes";
     want = dir > 0 ? m_first_from(t, m, k + 1) : m_last_upto(t, m, k - 1);
@@ -1151,6 +1214,9 @@ static void do_op(T *t)
         break;
     case OP_DROP:
         w_drop(t);
+        break;
+    case OP_RANGEDEL:
+        w_range(t, tr, -1);
         break;
     }
 }
@@ -1627,7 +1693,7 @@ static void test_model(void **state)
     print_message("model %s: %llu ops, %llu API calls, %llu txns (%llu commits, "
                   "%llu aborts), %llu reopens, %llu full checks, %llu snapshots, "
                   "%llu helper bursts, %llu creates, %llu drops, %llu large "
-                  "values, %lu keys (max %lu bytes)\n",
+                  "values, %llu range deletes (%llu keys), %lu keys (max %lu bytes)\n",
                   t->c->name, (unsigned long long)t->op,
                   (unsigned long long)t->calls, (unsigned long long)t->txn_no,
                   (unsigned long long)t->n_commits,
@@ -1637,7 +1703,8 @@ static void test_model(void **state)
                   (unsigned long long)t->n_auto,
                   (unsigned long long)t->n_creates,
                   (unsigned long long)t->n_drops,
-                  (unsigned long long)t->n_large, (unsigned long)t->nkeys,
+                  (unsigned long long)t->n_large, (unsigned long long)t->n_ranges,
+                  (unsigned long long)t->n_range_keys, (unsigned long)t->nkeys,
                   (unsigned long)t->max_key);
     total_ops += t->op;
     total_calls += t->calls;

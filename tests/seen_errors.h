@@ -88,6 +88,8 @@ static int seen_rc(const char *fn, int rc)
 #define digby_txn_put(...) seen_rc("digby_txn_put", digby_txn_put(__VA_ARGS__))
 #define digby_txn_get(...) seen_rc("digby_txn_get", digby_txn_get(__VA_ARGS__))
 #define digby_txn_delete(...) seen_rc("digby_txn_delete", digby_txn_delete(__VA_ARGS__))
+#define digby_txn_delete_range(...) \
+    seen_rc("digby_txn_delete_range", digby_txn_delete_range(__VA_ARGS__))
 #define digby_txn_get_range(...) seen_rc("digby_txn_get_range", digby_txn_get_range(__VA_ARGS__))
 #define digby_txn_put_begin(...) seen_rc("digby_txn_put_begin", digby_txn_put_begin(__VA_ARGS__))
 #define digby_blob_write(...) seen_rc("digby_blob_write", digby_blob_write(__VA_ARGS__))

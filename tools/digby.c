@@ -54,6 +54,10 @@ static const char usage_text[] =
 "  get [-t TABLE] [-x] [-v] KEY        print the value raw; -v: first print\n"
 "                                      its version on a line of its own\n"
 "  del [-t TABLE] [-x] KEY             delete KEY\n"
+"  del-range [-t TABLE] [-x] [-p PREFIX] [--from K] [--to K]\n"
+"                                      delete the keys starting with PREFIX\n"
+"                                      and/or in [--from, --to) in one\n"
+"                                      commit; prints how many\n"
 "  scan [-t TABLE] [-x] [-p PREFIX] [--from K] [--to K] [-n LIMIT] [-r] [-l]\n"
 "                                      print key<TAB>value lines in key order:\n"
 "                                      keys starting with PREFIX and/or in\n"
@@ -103,8 +107,8 @@ static const char usage_text[] =
 "Keys and values are bytes.  scan and tables escape a backslash as \\\\ and\n"
 "other bytes outside ASCII 32..126 as \\xHH.  put and load create FILE when\n"
 "missing; the other commands need it to exist and only read it (except\n"
-"del).  load commits every 10000 records; after an error the batches\n"
-"before it stay committed.\n"
+"del and del-range).  load commits every 10000 records; after an error\n"
+"the batches before it stay committed.\n"
 "\n"
 "exit status: 0 ok, 1 error (e.g. not found, corrupt), 2 bad arguments.\n";
 
@@ -295,7 +299,8 @@ static int parse_args(const command *c, int argc, char **argv, cmd_args *a)
             if (probe[0] == '\0' || strstr(c->options, probe) == NULL)
                 return usage_error("%s: unknown option %s", c->name, qs(s));
             if (strcmp(s, "-t") == 0) slot = &a->table;
-            else if (strcmp(s, "-p") == 0 && strcmp(c->name, "scan") == 0)
+            else if (strcmp(s, "-p") == 0 &&
+                     (strcmp(c->name, "scan") == 0 || strcmp(c->name, "del-range") == 0))
                 slot = &a->prefix;
             else if (strcmp(s, "--from") == 0) slot = &a->from;
             else if (strcmp(s, "--to") == 0) slot = &a->to;
@@ -773,37 +778,65 @@ static int prefix_successor(const bytes *prefix, bytes *out)
     return 1;
 }
 
+/* The bounds -p, --from and --to give: keys >= *lo (NULL: from the first)
+   and < *hi (NULL: to the last), pointing into r.  Returns 0 or an exit
+   status (reported).  bounds_free() frees r's bytes. */
+typedef struct bounds {
+    bytes prefix, from, to, succ;
+} bounds;
+
+static int bounds_get(cmd_args *a, const char *cmd, bounds *r, const bytes **lo,
+                      const bytes **hi)
+{
+    char what[32];
+    int st, has_succ;
+    *lo = *hi = NULL;
+    snprintf(what, sizeof what, "%s -p", cmd);
+    if (a->prefix && (st = key_arg(a, what, a->prefix, &r->prefix)) != 0)
+        return st;
+    snprintf(what, sizeof what, "%s --from", cmd);
+    if (a->from && (st = key_arg(a, what, a->from, &r->from)) != 0)
+        return st;
+    snprintf(what, sizeof what, "%s --to", cmd);
+    if (a->to && (st = key_arg(a, what, a->to, &r->to)) != 0)
+        return st;
+    if (a->prefix) {
+        has_succ = prefix_successor(&r->prefix, &r->succ);
+        if (has_succ < 0)
+            return fail(DIGBY_NOMEM, "%s", cmd);
+        *lo = &r->prefix;
+        if (has_succ)
+            *hi = &r->succ;
+    }
+    if (a->from && (!*lo || bytes_cmp(r->from.p, r->from.len, (*lo)->p, (*lo)->len) > 0))
+        *lo = &r->from;
+    if (a->to && (!*hi || bytes_cmp(r->to.p, r->to.len, (*hi)->p, (*hi)->len) < 0))
+        *hi = &r->to;
+    return 0;
+}
+
+static void bounds_free(bounds *r)
+{
+    free(r->prefix.p);
+    free(r->from.p);
+    free(r->to.p);
+    free(r->succ.p);
+}
+
 static int cmd_scan(const char *path, cmd_args *a)
 {
     session s = {0};
     digby_cursor *cur = NULL;
     entry e;
-    bytes prefix = {0}, from = {0}, to = {0}, succ = {0};
+    bounds b;
     const bytes *lo = NULL, *hi = NULL; /* inclusive low, exclusive high */
     uint64_t shown = 0;
     size_t vlimit = a->long_values ? (size_t)-1 : SCAN_VALUE_BYTES;
-    int st = 0, rc, has_succ = 0;
+    int st = 0, rc;
 
-    if (a->prefix && (st = key_arg(a, "scan -p", a->prefix, &prefix)) != 0)
+    memset(&b, 0, sizeof b);
+    if ((st = bounds_get(a, "scan", &b, &lo, &hi)) != 0)
         goto out;
-    if (a->from && (st = key_arg(a, "scan --from", a->from, &from)) != 0)
-        goto out;
-    if (a->to && (st = key_arg(a, "scan --to", a->to, &to)) != 0)
-        goto out;
-    if (a->prefix) {
-        has_succ = prefix_successor(&prefix, &succ);
-        if (has_succ < 0) {
-            st = fail(DIGBY_NOMEM, "scan");
-            goto out;
-        }
-        lo = &prefix;
-        if (has_succ)
-            hi = &succ;
-    }
-    if (a->from && (!lo || bytes_cmp(from.p, from.len, lo->p, lo->len) > 0))
-        lo = &from;
-    if (a->to && (!hi || bytes_cmp(to.p, to.len, hi->p, hi->len) < 0))
-        hi = &to;
 
     if ((st = session_begin(&s, path, &READ, "scan", a->table)) != 0)
         goto out;
@@ -848,10 +881,46 @@ done:
 out:
     digby_cursor_close(cur);
     st = session_end(&s, st);
-    free(prefix.p);
-    free(from.p);
-    free(to.p);
-    free(succ.p);
+    bounds_free(&b);
+    return st;
+}
+
+static int cmd_del_range(const char *path, cmd_args *a)
+{
+    session s = {0};
+    bounds b;
+    const bytes *lo = NULL, *hi = NULL;
+    uint64_t n = 0;
+    int st = 0, rc;
+
+    memset(&b, 0, sizeof b);
+    if (!a->prefix && !a->from && !a->to) {
+        st = usage_error("del-range: give -p, --from or --to (--from '' "
+                         "deletes every key)");
+        goto out;
+    }
+    if ((st = bounds_get(a, "del-range", &b, &lo, &hi)) != 0)
+        goto out;
+    if (lo && hi && bytes_cmp(lo->p, lo->len, hi->p, hi->len) >= 0)
+        lo = hi; /* the bounds exclude each other: an empty range */
+    if ((st = session_begin(&s, path, &MODIFY, "del-range", a->table)) != 0)
+        goto out;
+    /* an empty key is "" (a NULL hi would be no bound at all) */
+    rc = digby_txn_delete_range(s.txn, s.tbl, lo ? (lo->p ? (const void *)lo->p : "") : NULL,
+                                lo ? lo->len : 0,
+                                hi ? (hi->p ? (const void *)hi->p : "") : NULL,
+                                hi ? hi->len : 0, &n);
+    if (rc != DIGBY_OK) {
+        st = fail(rc, "del-range%s", in_table(a->table));
+        goto out;
+    }
+    if ((st = session_commit(&s, "del-range")) != 0)
+        goto out;
+    printf("%" PRIu64 "\n", n);
+    st = finish_stdout();
+out:
+    st = session_end(&s, st);
+    bounds_free(&b);
     return st;
 }
 
@@ -2067,6 +2136,8 @@ static const command commands[] = {
     {"scan", "|-t|-x|-p|--from|--to|-n|-r|-l|", 0, 0,
      "[-t TABLE] [-x] [-p PREFIX] [--from K] [--to K] [-n LIMIT] [-r] [-l]",
      cmd_scan},
+    {"del-range", "|-t|-x|-p|--from|--to|", 0, 0,
+     "[-t TABLE] [-x] [-p PREFIX] [--from K] [--to K]", cmd_del_range},
     {"tables", "||", 0, 0, "", cmd_tables},
     {"stat", "||", 0, 0, "", cmd_stat},
     {"check", "||", 0, 0, "", cmd_check},

@@ -34,6 +34,7 @@ static const compile_check_fn compile_check_all[] = {
     (compile_check_fn)digby_txn_put,
     (compile_check_fn)digby_txn_get,
     (compile_check_fn)digby_txn_delete,
+    (compile_check_fn)digby_txn_delete_range,
     (compile_check_fn)digby_txn_get_range,
     (compile_check_fn)digby_txn_put_begin,
     (compile_check_fn)digby_blob_write,

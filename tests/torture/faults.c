@@ -5,10 +5,11 @@
 
    W1000: a fixed-seed workload of 1,000 write transactions over the global
    tree and four named tables: puts (some NOOVERWRITE), overwrites, deletes,
-   gets, overflow values, large keys (longer than digby_max_key_bytes), table
-   creates and drops, 5% aborts, a close and reopen every 250 transactions,
-   and a read-only snapshot held across 30 commits at a time (its gets are
-   checked against the model of the commit it began after).  A reference
+   range deletes (1% of operations), gets, overflow values, large keys
+   (longer than digby_max_key_bytes), table creates and drops, 5% aborts,
+   a close and reopen every 250 transactions, and a read-only snapshot
+   held across 30 commits at a time (its gets are checked against the
+   model of the commit it began after).  A reference
    model (per tree and key: present, value length, value seed, version)
    follows every call; values are a function of (seed, length).  The
    model, the workload's operations and the in-memory fault VFS are
@@ -587,6 +588,9 @@ static void w_init(wl *w, const digby_vfs *vfs, fvfs *fv, const char *path, int 
     w->vlen = wvlen;
     w->wrong_rc = -999; /* a wrong value: a code no API call returns */
     w->limit = C.ntxn;
+    /* range deletes (digby_txn_delete_range): 1% of operations, 0.3% in
+       log mode, where each escalates (a checkpoint, then copy-on-write) */
+    w->range_pm = C.log ? 3 : 10;
     set_opts(&w->opts, vfs);
     if (use_hooks) {
         w->opts.allocator.malloc_fn = ha_malloc;
@@ -1446,10 +1450,12 @@ int main(int argc, char **argv)
             v = NULL;
         }
         if (!C.quiet)
-            printf("faults %s: W1000 (%d txns, %llu commits, %llu aborts, page %u%s%s): "
+            printf("faults %s: W1000 (%d txns, %llu commits, %llu aborts, %llu range "
+                   "deletes of %llu keys, page %u%s%s): "
                    "%llu calls to fault (%llu writes, %llu syncs, %llu truncates, %llu reads)\n",
                    C.mode, W.ntxn_done,
-                   (unsigned long long)W.commits, (unsigned long long)W.aborts, C.ps,
+                   (unsigned long long)W.commits, (unsigned long long)W.aborts,
+                   (unsigned long long)W.ranges, (unsigned long long)W.range_keys, C.ps,
                    C.enc ? ", encrypted" : "", C.lz4 ? ", lz4" : "",
                    (unsigned long long)calls, (unsigned long long)g_kinds[FV_WRITE],
                    (unsigned long long)g_kinds[FV_SYNC], (unsigned long long)g_kinds[FV_TRUNC],
