@@ -11873,7 +11873,9 @@ DIGBY_API int digby_txn_delete_range(digby_txn *txn, digby_table *table, const v
         if (c > 0) return DIGBY_INVALID;
         if (c == 0) return DIGBY_OK; /* [k, k) is empty */
     }
-    /* log mode: the range is cut in the tree (digby__log_escalate) */
+    /* log mode: the range is cut in the tree (digby__log_escalate); no
+       streak of appends goes on past it (digby__log_streak) */
+    txn->streak_ok = 0;
     rc = digby__log_escalate(txn);
     if (rc == DIGBY_OK) {
         if (lo) digby__skey_mem(txn->db, &slo, lo, lo_bytes);
