@@ -179,6 +179,72 @@ static void digby__mem_close(digby_file *file)
     digby__free(&mv->alloc, f);
 }
 
+/* The node named path and the link that points to it (NULL: none);
+   mv->mu held. */
+static digby__memnode **digby__mem_find(digby__memvfs *mv, const char *path)
+{
+    digby__memnode **l;
+    for (l = &mv->nodes; *l; l = &(*l)->next)
+        if (strcmp((*l)->path, path) == 0) return l;
+    return NULL;
+}
+
+static void digby__mem_node_free(digby__memvfs *mv, digby__memnode *n)
+{
+    digby__free(&mv->alloc, n->data);
+    digby__free(&mv->alloc, n->path);
+    digby__free(&mv->alloc, n);
+}
+
+/* Rename: the node takes the new name (a replaced node is freed). */
+static int digby__mem_rename(const digby_vfs *vfs, const char *from, const char *to,
+                             unsigned flags)
+{
+    digby__memvfs *mv = (digby__memvfs *)vfs->ctx;
+    digby__memnode **lf, **lt, *old = NULL;
+    size_t tlen = strlen(to);
+    char *name = (char *)digby__malloc(&mv->alloc, tlen + 1);
+    int rc = DIGBY_OK;
+    if (!name) return DIGBY_NOMEM;
+    memcpy(name, to, tlen + 1);
+    digby__mutex_lock(&mv->mu);
+    lf = digby__mem_find(mv, from);
+    lt = digby__mem_find(mv, to);
+    if (!lf) rc = DIGBY_CANTOPEN;
+    else if (lt && *lt == *lf) rc = DIGBY_OK; /* the same name */
+    else if (lt && !(flags & DIGBY_VFS_REPLACE)) rc = DIGBY_EXISTS;
+    else {
+        if (lt) {
+            old = *lt;
+            *lt = old->next;
+            lf = digby__mem_find(mv, from); /* the list changed */
+        }
+        digby__free(&mv->alloc, (*lf)->path);
+        (*lf)->path = name;
+        name = NULL;
+    }
+    digby__mutex_unlock(&mv->mu);
+    digby__free(&mv->alloc, name);
+    if (old) digby__mem_node_free(mv, old);
+    return rc;
+}
+
+static int digby__mem_remove(const digby_vfs *vfs, const char *path)
+{
+    digby__memvfs *mv = (digby__memvfs *)vfs->ctx;
+    digby__memnode **l, *n = NULL;
+    digby__mutex_lock(&mv->mu);
+    l = digby__mem_find(mv, path);
+    if (l) {
+        n = *l;
+        *l = n->next;
+    }
+    digby__mutex_unlock(&mv->mu);
+    if (!n) return DIGBY_CANTOPEN;
+    digby__mem_node_free(mv, n);
+    return DIGBY_OK;
+}
+
 DIGBY_API int digby_vfs_mem_create(const digby_allocator *alloc, digby_vfs **out)
 {
     digby__memvfs *mv;
@@ -206,6 +272,8 @@ DIGBY_API int digby_vfs_mem_create(const digby_allocator *alloc, digby_vfs **out
     mv->vfs.truncate = digby__mem_truncate;
     mv->vfs.lock = digby__mem_lock;
     mv->vfs.close = digby__mem_close;
+    mv->vfs.rename = digby__mem_rename;
+    mv->vfs.remove = digby__mem_remove;
     digby__mutex_init(&mv->mu);
     *out = &mv->vfs;
     return DIGBY_OK;
@@ -219,9 +287,7 @@ DIGBY_API void digby_vfs_mem_destroy(digby_vfs *vfs)
     mv = (digby__memvfs *)vfs->ctx;
     for (n = mv->nodes; n; n = next) {
         next = n->next;
-        digby__free(&mv->alloc, n->data);
-        digby__free(&mv->alloc, n->path);
-        digby__free(&mv->alloc, n);
+        digby__mem_node_free(mv, n);
     }
     digby__mutex_destroy(&mv->mu);
     digby__free(&mv->alloc, mv);
