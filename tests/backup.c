@@ -14,6 +14,14 @@
 
 #include <pthread.h>
 
+#include "fault_vfs.h" /* the power-cut VFS of tests/crash.c */
+
+static void fv_out_of_memory(const char *what)
+{
+    print_error("backup: out of memory (%s)\n", what);
+    fail();
+}
+
 /* ---- a database with every kind of entry ----------------------------------- */
 
 /* n entries in the global tree and in tables "alpha" and "beta", an empty
@@ -640,6 +648,118 @@ static void test_faults_encrypted(void **state)
     run_faults(DIGBY_BACKUP_COMPACT, DIGBY_IOERR, "pw");
 }
 
+/* ---- a power cut at every write, sync, truncate and rename of the copy ------ */
+
+/* The cut: at the cut_at-th counted call (UINT64_MAX: never). */
+typedef struct bcut {
+    uint64_t calls, cut_at;
+} bcut;
+
+static int bcut_hook(fvfs *v, int kind, uint64_t off, uint64_t len)
+{
+    bcut *c = (bcut *)v->hook_ctx;
+    (void)off;
+    (void)len;
+    if (kind != FV_WRITE && kind != FV_SYNC && kind != FV_TRUNC && kind != FV_RENAME &&
+        kind != FV_REMOVE)
+        return F_NONE;
+    return c->calls++ >= c->cut_at ? F_CUT : F_NONE;
+}
+
+/* Back src up to "copy" of a fault VFS cut at call k; then every state the
+   disk may hold after the cut has no file "copy", or one that opens,
+   passes digby_check and holds want.  *present: states with the copy;
+   returns the backup's result. */
+static int cut_backup(digby_db *src, unsigned flags, uint64_t k, const dump *want,
+                      bcut *c, unsigned *present, unsigned *absent)
+{
+    fvfs *v = fv_new();
+    fv_states *st = (fv_states *)calloc(1, sizeof *st);
+    int rc, j;
+    assert_non_null(st);
+    c->calls = 0;
+    c->cut_at = k;
+    v->hook = bcut_hook;
+    v->hook_ctx = c;
+    rc = digby_backup(src, "copy", &v->vfs, flags);
+    fv_states_start(st, v);
+    for (j = 0; j < 2; j++) {
+        uint64_t rng = k * 0x9E3779B97F4A7C15ull + (uint64_t)j + 1;
+        fv_states_reordered(st, v, &rng);
+    }
+    for (j = 0; j < st->n; j++) {
+        fvfs *after = fv_from_images(v, st->st[j]);
+        digby_options o;
+        digby_db *c2;
+        dump got;
+        if (!fv_find(after, "copy")) {
+            /* a copy that returned DIGBY_OK is durable */
+            assert_int_not_equal(rc, DIGBY_OK);
+            (*absent)++;
+            fv_free(after);
+            continue;
+        }
+        (*present)++;
+        memset(&o, 0, sizeof(o));
+        memset(&got, 0, sizeof(got));
+        o.vfs = &after->vfs;
+        o.flags = DIGBY_OPEN_READONLY | DIGBY_OPEN_NO_CREATE;
+        ASSERT_OK(digby_open("copy", &o, &c2));
+        check_clean(c2);
+        dump_db(&got, c2);
+        assert_same(want, &got);
+        assert_int_equal(digby_discarded_txid(c2), 0);
+        ASSERT_OK(digby_close(c2));
+        free(got.p);
+        fv_free(after);
+    }
+    fv_states_free(st);
+    free(st);
+    fv_free(v);
+    return rc;
+}
+
+static void run_crash_sweep(unsigned flags)
+{
+    digby_vfs *mem;
+    digby_options o;
+    digby_db *db;
+    dump want;
+    bcut c;
+    uint64_t k, total;
+    unsigned present = 0, absent = 0;
+    ASSERT_OK(digby_vfs_mem_create(NULL, &mem));
+    memset(&o, 0, sizeof(o));
+    o.vfs = mem;
+    o.page_size = 512;
+    ASSERT_OK(digby_open("src", &o, &db));
+    populate(db, 150);
+    memset(&want, 0, sizeof(want));
+    dump_db(&want, db);
+    ASSERT_OK(cut_backup(db, flags, UINT64_MAX, &want, &c, &present, &absent));
+    total = c.calls;
+    assert_true(total > 3);
+    for (k = 0; k < total; k++)
+        ASSERT_RC(cut_backup(db, flags, k, &want, &c, &present, &absent), DIGBY_IOERR);
+    /* cuts before the rename leave no copy, the rest a whole one */
+    assert_true(present > 0 && absent > 0);
+    check_thorough(db);
+    ASSERT_OK(digby_close(db));
+    digby_vfs_mem_destroy(mem);
+    free(want.p);
+}
+
+static void test_crash_plain(void **state)
+{
+    (void)state;
+    run_crash_sweep(0);
+}
+static void test_crash_compact(void **state)
+{
+    (void)state;
+    run_crash_sweep(DIGBY_BACKUP_COMPACT);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -657,6 +777,8 @@ int main(void)
         T(test_faults_plain),
         T(test_faults_compact),
         T(test_faults_encrypted),
+        T(test_crash_plain),
+        T(test_crash_compact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
