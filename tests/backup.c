@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include "fault_vfs.h" /* the power-cut VFS of tests/crash.c */
+#include "seen_errors.h" /* the results the sweeps see, for doc_errors.py */
 
 static void fv_out_of_memory(const char *what)
 {
