@@ -3621,21 +3621,19 @@ static int digby__win32_open(const digby_vfs *vfs, const char *path,
     HANDLE h;
     DWORD access = GENERIC_READ, disp = OPEN_EXISTING, e;
     DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    int n;
+    int rc;
+    wchar_t *wpath = digby__win32_wide(path, &rc);
     (void)vfs;
     if (!(flags & DIGBY_VFS_READONLY)) {
         access |= GENERIC_WRITE;
         if (flags & DIGBY_VFS_CREATE) disp = OPEN_ALWAYS;
     }
-    n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
-    if (n > 0) {
-        wchar_t *wpath = (wchar_t *)digby__malloc(NULL, (size_t)n * sizeof(wchar_t));
-        if (!wpath) return DIGBY_NOMEM;
-        MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wpath, n);
+    if (rc == DIGBY_NOMEM) return rc;
+    if (wpath) {
         h = CreateFileW(wpath, access, share, NULL, disp, FILE_ATTRIBUTE_NORMAL, NULL);
         e = GetLastError();
         digby__free(NULL, wpath);
-    } else {
+    } else { /* not UTF-8: the ANSI code page's name */
         h = CreateFileA(path, access, share, NULL, disp, FILE_ATTRIBUTE_NORMAL, NULL);
         e = GetLastError();
     }
