@@ -1139,8 +1139,10 @@ DIGBY_API int digby_checkpoint(digby_db *db);
               page counts, or a page the compacting copy read failed
               verification); DIGBY_NOMEM.
    Threads:   runs beside readers and writers of db (and its checkpoints)
-              in its own snapshot; may be called from any thread that
-              holds no read-write transaction of db.
+              in its own snapshot, from any thread (a read-write
+              transaction the caller holds is not in the copy: it is not
+              committed); digby_rekey() meanwhile is DIGBY_BUSY.  One
+              backup to a given path at a time.
    Technique: LMDB's mdb_env_copy2 (a snapshot's pages copied, or with
               MDB_CP_COMPACT its trees rewritten packed, the copy written
               under a read transaction); the write-to-temporary, sync,
@@ -3820,7 +3822,9 @@ DIGBY_API const digby_vfs *digby_vfs_win32(void)
 
    The in-memory VFS: each path names a growable byte buffer that lives
    until the VFS is destroyed.  Sync is a no-op.  Locks are honoured between
-   handles of the same VFS, so a second read-write open gets DIGBY_BUSY. */
+   handles of the same VFS, so a second read-write open gets DIGBY_BUSY.
+   A file removed or replaced by a rename while open lives on, nameless,
+   until its last handle closes (as an unlinked POSIX file does). */
 
 typedef struct digby__memnode {
     struct digby__memnode *next;
@@ -3829,6 +3833,8 @@ typedef struct digby__memnode {
     size_t size, cap;
     int shared_locks;
     int exclusive;
+    size_t opens;            /* open handles */
+    int unlinked;            /* no longer in the VFS's list: freed at last close */
 } digby__memnode;
 
 typedef struct digby__memvfs {
@@ -3877,6 +3883,7 @@ static int digby__mem_open(const digby_vfs *vfs, const char *path,
     if (!f) { digby__mutex_unlock(&mv->mu); return DIGBY_NOMEM; }
     f->mv = mv;
     f->node = n;
+    n->opens++;
     f->lock = DIGBY_LOCK_NONE;
     f->readonly = (flags & DIGBY_VFS_READONLY) != 0;
     digby__mutex_unlock(&mv->mu);
@@ -3985,15 +3992,25 @@ static int digby__mem_lock(digby_file *file, int mode)
     return rc;
 }
 
+static void digby__mem_node_free(digby__memvfs *mv, digby__memnode *n)
+{
+    digby__free(&mv->alloc, n->data);
+    digby__free(&mv->alloc, n->path);
+    digby__free(&mv->alloc, n);
+}
+
 static void digby__mem_close(digby_file *file)
 {
     digby__memfile *f = (digby__memfile *)file;
     digby__memvfs *mv;
+    digby__memnode *gone = NULL;
     if (!f) return;
     mv = f->mv;
     digby__mutex_lock(&mv->mu);
     digby__mem_unlock_node(f);
+    if (--f->node->opens == 0 && f->node->unlinked) gone = f->node;
     digby__mutex_unlock(&mv->mu);
+    if (gone) digby__mem_node_free(mv, gone);
     digby__free(&mv->alloc, f);
 }
 
@@ -4007,14 +4024,19 @@ static digby__memnode **digby__mem_find(digby__memvfs *mv, const char *path)
     return NULL;
 }
 
-static void digby__mem_node_free(digby__memvfs *mv, digby__memnode *n)
+/* Take the node *l out of the list (mv->mu held): returned to be freed
+   now, or NULL when handles keep it open (the last close frees it). */
+static digby__memnode *digby__mem_unlink(digby__memnode **l)
 {
-    digby__free(&mv->alloc, n->data);
-    digby__free(&mv->alloc, n->path);
-    digby__free(&mv->alloc, n);
+    digby__memnode *n = *l;
+    *l = n->next;
+    n->next = NULL;
+    n->unlinked = 1;
+    return n->opens ? NULL : n;
 }
 
-/* Rename: the node takes the new name (a replaced node is freed). */
+/* Rename: the node takes the new name (a node it replaces goes as by
+   remove). */
 static int digby__mem_rename(const digby_vfs *vfs, const char *from, const char *to,
                              unsigned flags)
 {
@@ -4033,8 +4055,7 @@ static int digby__mem_rename(const digby_vfs *vfs, const char *from, const char 
     else if (lt && !(flags & DIGBY_VFS_REPLACE)) rc = DIGBY_EXISTS;
     else {
         if (lt) {
-            old = *lt;
-            *lt = old->next;
+            old = digby__mem_unlink(lt);
             lf = digby__mem_find(mv, from); /* the list changed */
         }
         digby__free(&mv->alloc, (*lf)->path);
@@ -4050,16 +4071,13 @@ static int digby__mem_rename(const digby_vfs *vfs, const char *from, const char 
 static int digby__mem_remove(const digby_vfs *vfs, const char *path)
 {
     digby__memvfs *mv = (digby__memvfs *)vfs->ctx;
-    digby__memnode **l, *n = NULL;
+    digby__memnode **l, *gone = NULL;
     digby__mutex_lock(&mv->mu);
     l = digby__mem_find(mv, path);
-    if (l) {
-        n = *l;
-        *l = n->next;
-    }
+    if (l) gone = digby__mem_unlink(l);
     digby__mutex_unlock(&mv->mu);
-    if (!n) return DIGBY_CANTOPEN;
-    digby__mem_node_free(mv, n);
+    if (!l) return DIGBY_CANTOPEN;
+    if (gone) digby__mem_node_free(mv, gone);
     return DIGBY_OK;
 }
 

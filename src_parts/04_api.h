@@ -547,8 +547,10 @@ DIGBY_API int digby_checkpoint(digby_db *db);
               page counts, or a page the compacting copy read failed
               verification); DIGBY_NOMEM.
    Threads:   runs beside readers and writers of db (and its checkpoints)
-              in its own snapshot; may be called from any thread that
-              holds no read-write transaction of db.
+              in its own snapshot, from any thread (a read-write
+              transaction the caller holds is not in the copy: it is not
+              committed); digby_rekey() meanwhile is DIGBY_BUSY.  One
+              backup to a given path at a time.
    Technique: LMDB's mdb_env_copy2 (a snapshot's pages copied, or with
               MDB_CP_COMPACT its trees rewritten packed, the copy written
               under a read transaction); the write-to-temporary, sync,

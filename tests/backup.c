@@ -641,6 +641,45 @@ static void run_faults(unsigned flags, int rc, const char *passphrase)
     free(got.p);
 }
 
+/* A copy that replaces a file a handle has open: the handle reads on what
+   it opened (the in-memory VFS keeps a replaced file until its last close,
+   as POSIX keeps an unlinked one). */
+static void test_replace_open_file(void **state)
+{
+    digby_vfs *mem;
+    digby_options o;
+    digby_db *db, *old, *c;
+    dump want, got;
+    (void)state;
+    ASSERT_OK(digby_vfs_mem_create(NULL, &mem));
+    memset(&o, 0, sizeof(o));
+    o.vfs = mem;
+    memset(&want, 0, sizeof(want));
+    memset(&got, 0, sizeof(got));
+    ASSERT_OK(digby_open("src", &o, &db));
+    ASSERT_OK(digby_put(db, S("k"), S("first")));
+    ASSERT_OK(digby_backup(db, "copy", mem, 0));
+    ASSERT_OK(digby_put(db, S("k"), S("second")));
+    ASSERT_OK(digby_open("copy", &o, &old));
+    ASSERT_RC(digby_backup(db, "copy", mem, DIGBY_BACKUP_COMPACT), DIGBY_EXISTS);
+    ASSERT_OK(digby_backup(db, "copy", mem, DIGBY_BACKUP_COMPACT | DIGBY_BACKUP_REPLACE));
+    expect_get(old, S("k"), S("first"));
+    check_thorough(old);
+    ASSERT_OK(digby_close(old));
+    ASSERT_OK(digby_open("copy", &o, &c));
+    expect_get(c, S("k"), S("second"));
+    dump_db(&want, db);
+    dump_db(&got, c);
+    assert_same(&want, &got);
+    ASSERT_OK(digby_close(c));
+    ASSERT_OK(digby_close(db));
+    ASSERT_OK(mem->remove(mem, "copy"));
+    ASSERT_RC(mem->remove(mem, "copy"), DIGBY_CANTOPEN);
+    digby_vfs_mem_destroy(mem);
+    free(want.p);
+    free(got.p);
+}
+
 static void test_faults_plain(void **state)
 {
     (void)state;
@@ -853,6 +892,7 @@ int main(void)
         T(test_concurrent_plain),
         T(test_concurrent_compact),
         T(test_errors),
+        T(test_replace_open_file),
         T(test_faults_plain),
         T(test_faults_compact),
         T(test_faults_encrypted),
