@@ -183,7 +183,7 @@ OPENSSL_BINS  = $(OPENSSL_TESTS:%=build/tests/openssl-%) $(OPENSSL_TESTS:%=build
                 $(if $(filter crypto,$(TESTS)),build/tests/openssl build/tests-asan/openssl)
 
 # (log mode's API suite: below)
-LOG_API_TESTS = $(filter api_kv api_cursor api_tables api_errors api_lifecycle api_pages \
+LOG_API_TESTS = $(filter api_kv api_cursor api_tables api_errors api_lifecycle api_pages backup \
                          large_items range_delete,$(TESTS))
 LOG_BINS      = $(LOG_API_TESTS:%=build/tests-log/%)
 

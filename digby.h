@@ -74,6 +74,8 @@
                            helpers.
      72_encryption_keys.c  Encryption keys: crypto state, passphrase changes,
                            data key rotation.
+     74_backup.c           Hot backup (digby_backup): a copy of one snapshot,
+                           written beside writers.
      76_tuple.c            The tuple codec: pack, unpack, compare and range of
                            FoundationDB tuples.
      77_record_schema.c    Record tables: schemas (parsed, checked, stored as
@@ -282,8 +284,9 @@ typedef struct digby_file digby_file; /* a VFS's own open-file object */
    DIGBY_FULL for no space, DIGBY_BUSY for a lock held elsewhere,
    DIGBY_CANTOPEN, DIGBY_NOMEM); never errno.  The VFS struct must outlive
    every database opened with it.  Structs only grow at the end; `version`
-   says which members exist: 1 up to close, 2 (DIGBY_VFS_VERSION) adds map
-   and unmap.  A version-1 VFS works, without memory-mapped reads. */
+   says which members exist: 1 up to close, 2 adds map and unmap, 3
+   (DIGBY_VFS_VERSION) adds rename and remove.  A version-1 VFS works,
+   without memory-mapped reads; digby_backup() needs rename and remove. */
 typedef struct digby_vfs {
     int version;   /* DIGBY_VFS_VERSION */
     void *ctx;     /* the VFS's own state */
@@ -319,9 +322,20 @@ typedef struct digby_vfs {
     int (*map)(digby_file *f, uint64_t len_bytes, const void **addr);
     /* Undo one successful map (same address and length). */
     void (*unmap)(digby_file *f, const void *addr, uint64_t len_bytes);
+    /* ---- version 3; both may be NULL (then digby_backup() to this VFS is
+       DIGBY_NOFEATURE) ----
+       Give file `from` the name `to`, atomically, and make the change
+       durable (sync the directory) before return.  flags: DIGBY_VFS_REPLACE
+       replaces an existing `to`; without it an existing `to` is
+       DIGBY_EXISTS and nothing changes.  Neither file is open. */
+    int (*rename)(const struct digby_vfs *vfs, const char *from, const char *to,
+                  unsigned flags);
+    /* Delete file `path` (not open); DIGBY_CANTOPEN if there is none. */
+    int (*remove)(const struct digby_vfs *vfs, const char *path);
 } digby_vfs;
 
-#define DIGBY_VFS_VERSION 2
+#define DIGBY_VFS_VERSION 3
+#define DIGBY_VFS_REPLACE 0x1u  /* digby_vfs.rename: replace an existing file */
 
 /* ---- Options ------------------------------------------------------------ */
 
@@ -495,6 +509,9 @@ typedef struct digby_options {
 #define DIGBY_PUT_NO_COMPRESS 0x4u /* ... do not, whatever the option says */
 
 #define DIGBY_TABLE_CREATE   0x1u  /* digby_table_open: create if missing */
+
+#define DIGBY_BACKUP_COMPACT 0x1u  /* digby_backup: write the trees afresh, packed */
+#define DIGBY_BACKUP_REPLACE 0x2u  /* digby_backup: replace an existing file */
 
 /* Seek operators for digby_cursor_seek(). */
 typedef enum digby_seek_op {
@@ -1119,6 +1136,78 @@ DIGBY_API int digby_sync(digby_db *db);
               B-tree, as WiredTiger's checkpoints and SQLite's WAL
               checkpoints (which copy pages, not entries). */
 DIGBY_API int digby_checkpoint(digby_db *db);
+
+/* Hot backup: write a consistent copy of the last committed snapshot to
+   a new file at `path`, while writers go on.  The copy opens (with the
+   same passphrase or key, if the database is encrypted) as a database
+   whose newest commit is that snapshot, with every key, value, version
+   and table of it, and passes digby_check().
+   Two ways, by flags:
+   - plain (0): the snapshot's pages [2, page_count) are copied byte for
+     byte (sealed pages stay sealed: same data key, same file UUID), and
+     a meta page naming the snapshot is written.  The copy has the
+     source's free pages and layout; its size is the snapshot's
+     page_count pages.  Pages are copied unread by the tree code: damage
+     in the source is copied too (digby_check() the copy to find it).
+   - DIGBY_BACKUP_COMPACT: every tree is written afresh from the
+     snapshot's entries in key order, with no free page and its leaves
+     packed full (an append fills a page before it starts the next);
+     every entry keeps its version, every table (record tables too)
+     comes along, large keys and overflow values are written again,
+     compressed as they were in the source.  Page size, cipher and data
+     key stay.  Opening it the first time verifies all its tree pages
+     (they are the newest commit's: FORMAT.md section 3).
+   Log mode (DIGBY_OPEN_LOG): a snapshot whose newest commits sit in the
+   memtable and the log (not yet checkpointed into the tree), or whose
+   meta page names a live log, is always written compacted, from the
+   merged view a read-only transaction sees: a page copy would miss the
+   memtable, and the live file is never checkpointed by a backup.  The
+   copy has no log.
+   The copy is written to `path` followed by ".digby-tmp" (a leftover
+   from a crash is overwritten), synced, and renamed to `path` (the
+   directory synced: vfs->rename), so `path` never names a partial
+   copy: a crash leaves no file there or the whole copy.  On any failure
+   the temporary file is removed and the source is untouched.
+   Params:    db (in): the database; any mode, read-only handles too.
+              path (in): the copy's file name, NUL-terminated; must not
+                         name the database itself.
+              vfs (in): the VFS to create the copy with, or NULL for the
+                        db's own; it needs rename and remove (version 3).
+              flags: 0, or DIGBY_BACKUP_COMPACT and/or DIGBY_BACKUP_REPLACE
+                     (replace an existing file at path, atomically;
+                     without it an existing file is DIGBY_EXISTS).
+   Cost:      one read-only snapshot held for the whole copy (pages it
+              reaches are not reused meanwhile, so the source file may
+              grow); plain: the copy's size in reads and writes, memory a
+              64-page buffer.  Compact: memory about 4 MiB of dirty leaves
+              (written early past it, as a checkpoint spills), the
+              branches, and the largest key and value of the snapshot,
+              each read whole.
+   Ownership: nothing to free; the copy's file is closed on return.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL db or path, unknown flags);
+              DIGBY_EXISTS (path exists and no DIGBY_BACKUP_REPLACE;
+              nothing written); DIGBY_NOFEATURE (the VFS has no rename or
+              remove; a compressed item in a DIGBY_NO_LZ4 build);
+              DIGBY_BUSY (as digby_txn_begin() of a snapshot; or another
+              backup to the same path holds its temporary file);
+              DIGBY_CANTOPEN (the temporary file could not be created);
+              DIGBY_IOERR, DIGBY_FULL (writing or syncing the copy, or
+              reading the source; the temporary file is removed);
+              DIGBY_CORRUPT (the source's file is shorter than its meta
+              page counts, or a page the compacting copy read failed
+              verification); DIGBY_NOMEM.
+   Threads:   runs beside readers and writers of db (and its checkpoints)
+              in its own snapshot, from any thread (a read-write
+              transaction the caller holds is not in the copy: it is not
+              committed); digby_rekey() meanwhile is DIGBY_BUSY.  One
+              backup to a given path at a time.
+   Technique: LMDB's mdb_env_copy2 (a snapshot's pages copied, or with
+              MDB_CP_COMPACT its trees rewritten packed, the copy written
+              under a read transaction); the write-to-temporary, sync,
+              rename and directory sync of RocksDB's BackupEngine and of
+              ALICE (OSDI 2014). */
+DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
+                           unsigned flags);
 
 /* Count the pages of the last committed snapshot by type.  It is
    digby_check()'s walk: every page of the file is read and verified, so
@@ -2428,7 +2517,9 @@ struct digby_txn {
     int internal;           /* a checkpoint's: holds no db->wmu of its own */
     int nosync;             /* DIGBY_TXN_NO_SYNC */
     int writer_counted;     /* counted in db->log.writers */
-    uint64_t put_version;   /* nonzero: the version puts record (checkpoint) */
+    uint64_t put_version;   /* nonzero: the version puts record, and the txid
+                               their overflow pages carry (checkpoint, rekey,
+                               compacting backup) */
     digby__mnode **ops; size_t nops, cap_ops;
     /* Appends in log mode (66_log_mode.c): appended, committed by the
        append path; streak, begun in copy-on-write mode after such
@@ -2585,8 +2676,9 @@ struct digby__mapping {
 #define DIGBY__SEEN_STORE(p, v) (*(p) = (v))
 #endif
 
-/* The version a put records in its leaf cell: the writer's txid, or in a
-   checkpoint the txid of the commit that made the entry. */
+/* The version a put records in its leaf cell (and stamps on its overflow
+   pages): the writer's txid, or in a checkpoint the txid of the commit that
+   made the entry (in a compacting backup, the source entry's version). */
 #define DIGBY__VERSION(txn) ((txn)->put_version ? (txn)->put_version : (txn)->txid)
 
 /* ---- Forward declarations ------------------------------------------------ */
@@ -2667,6 +2759,7 @@ static void digby__dkey_clear(const digby_allocator *a, digby__dkey *k);
 
 /* Keys (44_meta.c, 72_encryption_keys.c). */
 static int digby__crypt_new(digby_db *db, const digby_options *o);
+static int digby__crypt_clone(digby_db *dst, digby_db *src);
 static int digby__crypt_create(digby_db *db, uint32_t cipher);
 static void digby__crypt_opened(digby_db *db);
 static void digby__crypt_free(digby_db *db);
@@ -3331,6 +3424,63 @@ static void digby__posix_close(digby_file *file)
     digby__free(NULL, f);
 }
 
+/* Whether link(2) failed for want of hard links on the file system. */
+static int digby__posix_no_link(int e)
+{
+#ifdef ENOTSUP
+    if (e == ENOTSUP) return 1;
+#endif
+#ifdef EOPNOTSUPP
+    if (e == EOPNOTSUPP) return 1;
+#endif
+    return e == EPERM || e == EXDEV || e == EMLINK;
+}
+
+/* Bytes of path's directory part (before its last '/'), -1 for none. */
+static long digby__posix_dir_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? (long)(slash - path) : -1;
+}
+
+/* Rename (version 3).  Without DIGBY_VFS_REPLACE the new name is made with
+   link(2), which fails on an existing name (no window in which another
+   file could be replaced), then the old name is unlinked; a file system
+   without hard links falls back to a check and rename(2).  The directory
+   of `to` is synced (that of `from` too, when it differs): ALICE. */
+static int digby__posix_rename(const digby_vfs *vfs, const char *from, const char *to,
+                               unsigned flags)
+{
+    int r, rc;
+    (void)vfs;
+    if (flags & DIGBY_VFS_REPLACE) {
+        r = rename(from, to);
+    } else {
+        r = link(from, to);
+        if (r == 0) {
+            r = unlink(from);
+        } else if (errno == EEXIST) {
+            return DIGBY_EXISTS;
+        } else if (digby__posix_no_link(errno)) {
+            struct stat st;
+            if (stat(to, &st) == 0) return DIGBY_EXISTS;
+            r = rename(from, to);
+        }
+    }
+    if (r != 0) return digby__posix_err(errno);
+    rc = digby__posix_sync_dir(to);
+    if (rc == DIGBY_OK && digby__posix_dir_len(from) != digby__posix_dir_len(to))
+        rc = digby__posix_sync_dir(from);
+    return rc;
+}
+
+static int digby__posix_remove(const digby_vfs *vfs, const char *path)
+{
+    (void)vfs;
+    if (unlink(path) == 0) return DIGBY_OK;
+    return errno == ENOENT ? DIGBY_CANTOPEN : digby__posix_err(errno);
+}
+
 #ifdef DIGBY__POSIX_MMAP
 /* A read-only shared map (mmap(2)).  Pages written with pwrite show in it
    at once on systems with a unified buffer cache (Linux, the BSDs, macOS).
@@ -3363,7 +3513,8 @@ static const digby_vfs digby__posix_vfs = {
     digby__posix_open, digby__posix_read, digby__posix_write,
     digby__posix_sync, digby__posix_size, digby__posix_truncate,
     digby__posix_lock, digby__posix_close,
-    DIGBY__POSIX_MAP_FNS
+    DIGBY__POSIX_MAP_FNS,
+    digby__posix_rename, digby__posix_remove
 };
 
 DIGBY_API const digby_vfs *digby_vfs_posix(void)
@@ -3494,6 +3645,55 @@ static void digby__win32_at(OVERLAPPED *ov, uint64_t off)
     ov->OffsetHigh = (DWORD)(off >> 32);
 }
 
+/* path as a NUL-terminated UTF-16 string (free it with digby__free), or
+   NULL: not UTF-8, or no memory (*rc says which). */
+static wchar_t *digby__win32_wide(const char *path, int *rc)
+{
+    wchar_t *w;
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    *rc = DIGBY_CANTOPEN;
+    if (n <= 0) return NULL;
+    w = (wchar_t *)digby__malloc(NULL, (size_t)n * sizeof(wchar_t));
+    if (!w) { *rc = DIGBY_NOMEM; return NULL; }
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, n);
+    *rc = DIGBY_OK;
+    return w;
+}
+
+/* Rename (version 3): MoveFileExW, write-through (it returns once the
+   move is on disk). */
+static int digby__win32_rename(const digby_vfs *vfs, const char *from, const char *to,
+                               unsigned flags)
+{
+    int rc;
+    wchar_t *wf = digby__win32_wide(from, &rc), *wt = NULL;
+    DWORD mf = MOVEFILE_WRITE_THROUGH, e = 0;
+    (void)vfs;
+    if (wf) wt = digby__win32_wide(to, &rc);
+    if (flags & DIGBY_VFS_REPLACE) mf |= MOVEFILE_REPLACE_EXISTING;
+    if (wt && !MoveFileExW(wf, wt, mf)) {
+        e = GetLastError();
+        rc = e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS ? DIGBY_EXISTS
+                                                                 : digby__win32_err(e);
+    }
+    digby__free(NULL, wf);
+    digby__free(NULL, wt);
+    return rc;
+}
+
+static int digby__win32_remove(const digby_vfs *vfs, const char *path)
+{
+    int rc;
+    wchar_t *w = digby__win32_wide(path, &rc);
+    (void)vfs;
+    if (w && !DeleteFileW(w)) {
+        DWORD e = GetLastError();
+        rc = e == ERROR_FILE_NOT_FOUND ? DIGBY_CANTOPEN : digby__win32_err(e);
+    }
+    digby__free(NULL, w);
+    return rc;
+}
+
 static int digby__win32_open(const digby_vfs *vfs, const char *path,
                              unsigned flags, digby_file **out)
 {
@@ -3501,21 +3701,19 @@ static int digby__win32_open(const digby_vfs *vfs, const char *path,
     HANDLE h;
     DWORD access = GENERIC_READ, disp = OPEN_EXISTING, e;
     DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    int n;
+    int rc;
+    wchar_t *wpath = digby__win32_wide(path, &rc);
     (void)vfs;
     if (!(flags & DIGBY_VFS_READONLY)) {
         access |= GENERIC_WRITE;
         if (flags & DIGBY_VFS_CREATE) disp = OPEN_ALWAYS;
     }
-    n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
-    if (n > 0) {
-        wchar_t *wpath = (wchar_t *)digby__malloc(NULL, (size_t)n * sizeof(wchar_t));
-        if (!wpath) return DIGBY_NOMEM;
-        MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wpath, n);
+    if (rc == DIGBY_NOMEM) return rc;
+    if (wpath) {
         h = CreateFileW(wpath, access, share, NULL, disp, FILE_ATTRIBUTE_NORMAL, NULL);
         e = GetLastError();
         digby__free(NULL, wpath);
-    } else {
+    } else { /* not UTF-8: the ANSI code page's name */
         h = CreateFileA(path, access, share, NULL, disp, FILE_ATTRIBUTE_NORMAL, NULL);
         e = GetLastError();
     }
@@ -3651,7 +3849,8 @@ static const digby_vfs digby__win32_vfs = {
     digby__win32_open, digby__win32_read, digby__win32_write,
     digby__win32_sync, digby__win32_size, digby__win32_truncate,
     digby__win32_lock, digby__win32_close,
-    NULL, NULL /* no map: reads go through the cache */
+    NULL, NULL, /* no map: reads go through the cache */
+    digby__win32_rename, digby__win32_remove
 };
 
 DIGBY_API const digby_vfs *digby_vfs_win32(void)
@@ -3701,7 +3900,9 @@ DIGBY_API const digby_vfs *digby_vfs_win32(void)
 
    The in-memory VFS: each path names a growable byte buffer that lives
    until the VFS is destroyed.  Sync is a no-op.  Locks are honoured between
-   handles of the same VFS, so a second read-write open gets DIGBY_BUSY. */
+   handles of the same VFS, so a second read-write open gets DIGBY_BUSY.
+   A file removed or replaced by a rename while open lives on, nameless,
+   until its last handle closes (as an unlinked POSIX file does). */
 
 typedef struct digby__memnode {
     struct digby__memnode *next;
@@ -3710,6 +3911,8 @@ typedef struct digby__memnode {
     size_t size, cap;
     int shared_locks;
     int exclusive;
+    size_t opens;            /* open handles */
+    int unlinked;            /* no longer in the VFS's list: freed at last close */
 } digby__memnode;
 
 typedef struct digby__memvfs {
@@ -3758,6 +3961,7 @@ static int digby__mem_open(const digby_vfs *vfs, const char *path,
     if (!f) { digby__mutex_unlock(&mv->mu); return DIGBY_NOMEM; }
     f->mv = mv;
     f->node = n;
+    n->opens++;
     f->lock = DIGBY_LOCK_NONE;
     f->readonly = (flags & DIGBY_VFS_READONLY) != 0;
     digby__mutex_unlock(&mv->mu);
@@ -3866,16 +4070,93 @@ static int digby__mem_lock(digby_file *file, int mode)
     return rc;
 }
 
+static void digby__mem_node_free(digby__memvfs *mv, digby__memnode *n)
+{
+    digby__free(&mv->alloc, n->data);
+    digby__free(&mv->alloc, n->path);
+    digby__free(&mv->alloc, n);
+}
+
 static void digby__mem_close(digby_file *file)
 {
     digby__memfile *f = (digby__memfile *)file;
     digby__memvfs *mv;
+    digby__memnode *gone = NULL;
     if (!f) return;
     mv = f->mv;
     digby__mutex_lock(&mv->mu);
     digby__mem_unlock_node(f);
+    if (--f->node->opens == 0 && f->node->unlinked) gone = f->node;
     digby__mutex_unlock(&mv->mu);
+    if (gone) digby__mem_node_free(mv, gone);
     digby__free(&mv->alloc, f);
+}
+
+/* The node named path and the link that points to it (NULL: none);
+   mv->mu held. */
+static digby__memnode **digby__mem_find(digby__memvfs *mv, const char *path)
+{
+    digby__memnode **l;
+    for (l = &mv->nodes; *l; l = &(*l)->next)
+        if (strcmp((*l)->path, path) == 0) return l;
+    return NULL;
+}
+
+/* Take the node *l out of the list (mv->mu held): returned to be freed
+   now, or NULL when handles keep it open (the last close frees it). */
+static digby__memnode *digby__mem_unlink(digby__memnode **l)
+{
+    digby__memnode *n = *l;
+    *l = n->next;
+    n->next = NULL;
+    n->unlinked = 1;
+    return n->opens ? NULL : n;
+}
+
+/* Rename: the node takes the new name (a node it replaces goes as by
+   remove). */
+static int digby__mem_rename(const digby_vfs *vfs, const char *from, const char *to,
+                             unsigned flags)
+{
+    digby__memvfs *mv = (digby__memvfs *)vfs->ctx;
+    digby__memnode **lf, **lt, *old = NULL;
+    size_t tlen = strlen(to);
+    char *name = (char *)digby__malloc(&mv->alloc, tlen + 1);
+    int rc = DIGBY_OK;
+    if (!name) return DIGBY_NOMEM;
+    memcpy(name, to, tlen + 1);
+    digby__mutex_lock(&mv->mu);
+    lf = digby__mem_find(mv, from);
+    lt = digby__mem_find(mv, to);
+    if (!lf) rc = DIGBY_CANTOPEN;
+    else if (lt && *lt == *lf) rc = DIGBY_OK; /* the same name */
+    else if (lt && !(flags & DIGBY_VFS_REPLACE)) rc = DIGBY_EXISTS;
+    else {
+        if (lt) {
+            old = digby__mem_unlink(lt);
+            lf = digby__mem_find(mv, from); /* the list changed */
+        }
+        digby__free(&mv->alloc, (*lf)->path);
+        (*lf)->path = name;
+        name = NULL;
+    }
+    digby__mutex_unlock(&mv->mu);
+    digby__free(&mv->alloc, name);
+    if (old) digby__mem_node_free(mv, old);
+    return rc;
+}
+
+static int digby__mem_remove(const digby_vfs *vfs, const char *path)
+{
+    digby__memvfs *mv = (digby__memvfs *)vfs->ctx;
+    digby__memnode **l, *gone = NULL;
+    digby__mutex_lock(&mv->mu);
+    l = digby__mem_find(mv, path);
+    if (l) gone = digby__mem_unlink(l);
+    digby__mutex_unlock(&mv->mu);
+    if (!l) return DIGBY_CANTOPEN;
+    if (gone) digby__mem_node_free(mv, gone);
+    return DIGBY_OK;
 }
 
 DIGBY_API int digby_vfs_mem_create(const digby_allocator *alloc, digby_vfs **out)
@@ -3905,6 +4186,8 @@ DIGBY_API int digby_vfs_mem_create(const digby_allocator *alloc, digby_vfs **out
     mv->vfs.truncate = digby__mem_truncate;
     mv->vfs.lock = digby__mem_lock;
     mv->vfs.close = digby__mem_close;
+    mv->vfs.rename = digby__mem_rename;
+    mv->vfs.remove = digby__mem_remove;
     digby__mutex_init(&mv->mu);
     *out = &mv->vfs;
     return DIGBY_OK;
@@ -3918,9 +4201,7 @@ DIGBY_API void digby_vfs_mem_destroy(digby_vfs *vfs)
     mv = (digby__memvfs *)vfs->ctx;
     for (n = mv->nodes; n; n = next) {
         next = n->next;
-        digby__free(&mv->alloc, n->data);
-        digby__free(&mv->alloc, n->path);
-        digby__free(&mv->alloc, n);
+        digby__mem_node_free(mv, n);
     }
     digby__mutex_destroy(&mv->mu);
     digby__free(&mv->alloc, mv);
@@ -10224,8 +10505,10 @@ static int digby__btree_delete_range(digby_txn *txn, digby__tree *t, const digby
    table (the end offset of every chunk, then the root of S), and S, the
    chunks (lz4 blocks, or raw bytes where lz4 did not help).
 
-   Every page of an item carries the txid of the transaction that wrote it,
-   which is the version stored in the leaf cell, and its position on its
+   Every page of an item carries the version stored in the leaf cell: the
+   txid of the transaction that wrote it, or the put version of one that
+   writes entries with their versions kept (digby_rekey, a compacting
+   digby_backup; DIGBY__VERSION), and its position on its
    level, so a stale or misdirected page is caught.  Index pages also
    record their level and entry count.
 
@@ -10744,7 +11027,7 @@ static int digby__ovf_emit(digby_txn *txn, uint8_t *p, unsigned type, unsigned l
     digby__put16(p + 2, (uint16_t)count);
     digby__page_set_pos(p, pos);
     digby__page_set_pgno(p, *pgno);
-    digby__page_set_txid(p, txn->txid);
+    digby__page_set_txid(p, DIGBY__VERSION(txn)); /* the item's version */
     memset(p + DIGBY__HDR + used, 0, db->usable - DIGBY__HDR - used);
     return digby__ovf_put_page(txn, *pgno, p);
 }
@@ -10866,9 +11149,9 @@ static int digby__sw_discard(digby_txn *txn, digby__sw *w)
     if (bytes) {
         rc = digby__sw_finish(txn, w, &root);
         memset(&st, 0, sizeof(st));
-        if (rc == DIGBY_OK) rc = digby__strm_init(txn->db, &st, root, txn->txid, bytes);
+        if (rc == DIGBY_OK) rc = digby__strm_init(txn->db, &st, root, DIGBY__VERSION(txn), bytes);
         x.txn = txn;
-        x.version = txn->txid;
+        x.version = DIGBY__VERSION(txn);
         if (rc == DIGBY_OK) rc = digby__strm_visit(txn, &st, 0, digby__ovf_release, &x);
         digby__strm_drop(txn->db, &st);
     }
@@ -11525,11 +11808,11 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
     return rc;
 }
 
-#if DIGBY__HAVE_MEMTABLE /* only log mode's checkpoints spill */
 /* Write every dirty leaf of the transaction to the file now, sealed, and
    let its buffer go (LMDB's mdb_page_spill), so that a checkpoint that
-   rewrites more leaves than its budget holds at most that many in memory
-   (its merge walks keys in order, so a leaf it left is seldom met again;
+   rewrites more leaves than its budget, or a compacting backup that
+   writes a whole tree, holds at most that many in memory
+   (both walk keys in order, so a leaf they left is seldom met again;
    digby__dirty_own reads one back when it is).  Branches stay: they are
    few and met on every descent.  A leaf goes where the commit would have
    written it, a page free in every snapshot: a crash before the commit's
@@ -11557,7 +11840,6 @@ static int digby__dirty_spill(digby_txn *txn)
     digby__free(&db->alloc, pgnos);
     return rc;
 }
-#endif
 
 static int digby__table_flush(digby_txn *txn);
 
@@ -12466,14 +12748,20 @@ static int digby__cursor_here(digby_cursor *c, digby__level **leaf, digby__cell 
     return DIGBY_OK;
 }
 
-DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_bytes,
-                               const void **val, size_t *val_bytes, uint64_t *version)
+/* digby_cursor_get, and in *put_flags (may be NULL) how the entry's items
+   are stored, as the put flag that stores them so again:
+   DIGBY_PUT_COMPRESS when its large key or value item is compressed, else
+   DIGBY_PUT_NO_COMPRESS (digby_backup's compacting copy). */
+static int digby__cursor_get(digby_cursor *c, const void **key, size_t *key_bytes,
+                             const void **val, size_t *val_bytes, uint64_t *version,
+                             unsigned *put_flags)
 {
     digby__level *leaf = NULL;
     digby__cell cell;
     digby__mnode *n = NULL;
     int rc;
     if (!c) return DIGBY_INVALID;
+    if (put_flags) *put_flags = DIGBY_PUT_NO_COMPRESS;
     if (digby__cursor_merging(c)) {
         rc = digby__mc_here(c, &n, &leaf, &cell);
         if (rc) return rc;
@@ -12488,6 +12776,10 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
     } else if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) {
         return rc;
     }
+    if (put_flags && ((cell.flags & DIGBY__CELL_COMPRESSED) ||
+                      ((cell.flags & DIGBY__CELL_LARGE_KEY) &&
+                       (cell.large_flags & DIGBY__KEY_COMPRESSED))))
+        *put_flags = DIGBY_PUT_COMPRESS;
     if ((key || key_bytes) && (cell.flags & DIGBY__CELL_LARGE_KEY)) {
         /* a large key: read it whole from its item */
         if (cell.large_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
@@ -12521,6 +12813,12 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
         if (val_bytes) *val_bytes = (size_t)cell.vlen;
     }
     return DIGBY_OK;
+}
+
+DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_bytes,
+                               const void **val, size_t *val_bytes, uint64_t *version)
+{
+    return digby__cursor_get(c, key, key_bytes, val, val_bytes, version, NULL);
 }
 
 DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf, size_t len,
@@ -14344,6 +14642,35 @@ static int digby__crypt_new(digby_db *db, const digby_options *o)
     return DIGBY_OK;
 }
 
+/* Give handle dst (no crypt yet) src's key state: the data key of src's
+   committed state with its key-encryption key and wrapped header, the
+   UUID and the write count, so that dst seals pages src can open and
+   writes meta pages src's user key opens (digby_backup's copy).  Nothing
+   of the user key is needed: the header wraps the same data key. */
+static int digby__crypt_clone(digby_db *dst, digby_db *src)
+{
+    digby__crypt *s = src->crypt, *c;
+    digby_options o;
+    int rc;
+    memset(&o, 0, sizeof(o));
+    o.rekey_after_writes = s->rotate_at;
+    o.kdf_iterations = s->kdf_iterations;
+    o.entropy = s->entropy;
+    o.entropy_ctx = s->entropy_ctx;
+    rc = digby__crypt_new(dst, &o);
+    if (rc) return rc;
+    c = dst->crypt;
+    digby__mutex_lock(&s->mu);
+    memcpy(c->cur.key, s->cur.key, sizeof(c->cur.key));
+    memcpy(c->cur.kek, s->cur.kek, sizeof(c->cur.kek));
+    memcpy(c->cur.hdr, s->cur.hdr, sizeof(c->cur.hdr));
+    c->cur.cipher = s->cur.cipher;
+    c->cur.writes = s->cur.writes;
+    digby__mutex_unlock(&s->mu);
+    memcpy(c->uuid, s->uuid, sizeof(c->uuid));
+    return DIGBY_OK;
+}
+
 /* Wrap k->key into k->hdr (whose other fields are set) under k->kek, with
    a fresh nonce; first derive kek and the key check value from the user's
    key in db->crypt when `derive`. */
@@ -14546,7 +14873,7 @@ static int digby__item_copy(digby_txn *txn, uint64_t root, uint64_t version, uin
     digby_db *db = txn->db;
     digby__strm s, t;
     digby__sw w;
-    uint64_t txid = txn->txid, sroot = 0;
+    uint64_t sroot = 0;
     uint8_t *buf = digby__pbuf_get(db);
     int rc;
     memset(&s, 0, sizeof(s));
@@ -14557,8 +14884,8 @@ static int digby__item_copy(digby_txn *txn, uint64_t root, uint64_t version, uin
     else if (compressed) rc = digby__item_streams(txn, &t, &s, root, version, len);
     else rc = digby__strm_init(db, &s, root, version, len);
     if (rc == DIGBY_CORRUPT) rc = DIGBY__CORRUPT(db, root);
-    /* the writer stamps txn->txid on each page: the item's version here */
-    txn->txid = version;
+    /* the writer stamps the put version on each page: the item's here */
+    txn->put_version = version;
     if (rc == DIGBY_OK) rc = digby__strm_copy(txn, &s, s.bytes, &w, buf);
     if (rc == DIGBY_OK) rc = digby__sw_finish(txn, &w, &sroot);
     if (rc == DIGBY_OK && compressed) {
@@ -14571,7 +14898,7 @@ static int digby__item_copy(digby_txn *txn, uint64_t root, uint64_t version, uin
         if (rc == DIGBY_OK) rc = digby__sw_add(txn, &w, e, 8);
         if (rc == DIGBY_OK) rc = digby__sw_finish(txn, &w, &sroot);
     }
-    txn->txid = txid;
+    txn->put_version = 0;
     *out = sroot;
     digby__sw_release(db, &w);
     digby__strm_drop(db, &s);
@@ -14734,6 +15061,226 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     return rc;
 }
 /* ---- end 72_encryption_keys.c ---- */
+
+/* ---- begin 74_backup.c ---- */
+/* Hot backup (digby_backup): a copy of one snapshot, written beside writers.
+
+   The copy is made under a read-only transaction, so writers go on and
+   nothing the snapshot reaches is reused until it ends (LMDB's
+   mdb_env_copy2).  It goes to a handle of its own on a temporary file
+   with the source's page size and, in an encrypted file, its data key
+   (digby__crypt_clone): the plain copy writes the snapshot's pages as
+   they are and a meta page naming the snapshot; the compacting copy
+   (MDB_CP_COMPACT) puts every entry of the snapshot, in key order, into
+   one transaction of that handle whose txid is the snapshot's, each with
+   its own version (txn->put_version, as a checkpoint keeps the versions it
+   merges).  Appends fill each page before the next (digby__split), a new
+   tree frees nothing, and leaves past a budget are spilled to the file
+   early (digby__dirty_spill), so the copy has no free page and its
+   memory stays bounded.  Then sync, rename into place, directory sync
+   (vfs->rename): the final name never shows a partial copy. */
+
+#define DIGBY__BACKUP_TMP ".digby-tmp"  /* the copy's name while written */
+#define DIGBY__BACKUP_RUN 64u          /* pages per read and write, plain copy */
+
+/* Dirty pages a compacting copy keeps before it spills its leaves: 4 MiB,
+   at least 16 pages. */
+static size_t digby__backup_spill_pages(const digby_db *db)
+{
+#ifdef DIGBY__BACKUP_PAGES
+    /* tests: a tiny budget, so that small copies spill */
+    (void)db;
+    return DIGBY__BACKUP_PAGES;
+#else
+    return DIGBY__MAX((size_t)16, ((size_t)4 << 20) / db->page_size);
+#endif
+}
+
+/* A handle on the copy's (temporary) file `tmp` of vfs, emptied, for a
+   snapshot `snap` of src: src's page size, allocator and compression,
+   its data key in an encrypted file, snap's UUID, and a meta page image
+   of an empty database whose next commit is snap->txid (not written).
+   *locked: tmp was opened and locked by this call (remove it on failure).
+   The handle never syncs by itself (DIGBY_OPEN_NO_SYNC): the copy is
+   synced once, whole, before its rename. */
+static int digby__backup_open(digby_txn *snap, const digby_vfs *vfs, const char *tmp,
+                              digby_db **out, int *locked)
+{
+    digby_db *src = snap->db, *dst = NULL;
+    digby_options in, o;
+    int rc;
+    *out = NULL;
+    *locked = 0;
+    memset(&in, 0, sizeof(in));
+    in.page_size = src->page_size;
+    in.flags = DIGBY_OPEN_NO_SYNC | DIGBY_OPEN_NO_MMAP | DIGBY_OPEN_NO_LOG;
+    in.cache_bytes = 1; /* the least: 16 pages (reads of the copy are few) */
+    in.max_readers = 1;
+    in.vfs = vfs;
+    in.allocator = src->alloc;
+    in.compression = src->compression;
+    rc = digby__open_options(&in, &o);
+    if (rc == DIGBY_OK) rc = digby__open_handle(&o, &dst);
+    if (rc) return rc;
+    if (src->crypt && (rc = digby__crypt_clone(dst, src)) != DIGBY_OK)
+        return digby__db_destroy(dst, rc);
+    rc = vfs->open(vfs, tmp, DIGBY_VFS_CREATE, &dst->file);
+    if (rc) {
+        dst->file = NULL;
+        return digby__db_destroy(dst, rc);
+    }
+    /* another backup to the same path is writing it: leave it alone */
+    rc = vfs->lock(dst->file, DIGBY_LOCK_EXCLUSIVE);
+    if (rc) return digby__db_destroy(dst, rc);
+    *locked = 1;
+    rc = vfs->truncate(dst->file, 0); /* a leftover of a crash */
+    dst->page_size = src->page_size;
+    digby__db_sizes(dst);
+    if (rc == DIGBY_OK) rc = digby__cache_init(dst, o.cache_bytes);
+    if (rc) return digby__db_destroy(dst, rc);
+    memset(&dst->meta, 0, sizeof(dst->meta));
+    dst->meta.page_count = 2;
+    memcpy(dst->meta.uuid, snap->meta.uuid, sizeof(dst->meta.uuid));
+    dst->meta.txid = snap->txid - 1; /* the snapshot's txid is >= 1 */
+    dst->last_txid = dst->meta.txid;
+    *out = dst;
+    return DIGBY_OK;
+}
+
+/* Plain copy: pages [2, page_count) of the snapshot byte for byte (sealed
+   pages stay sealed), then its meta page, in slot txid % 2; the other
+   slot stays zero, so the copy has no older commit to fall back on
+   (never an empty one in place of damage).  The file is given the
+   snapshot's full length (its last pages may be free and unwritten). */
+static int digby__backup_pages(digby_txn *snap, digby_db *dst)
+{
+    digby_db *src = snap->db;
+    uint64_t pg, n = snap->meta.page_count, ps = src->page_size;
+    uint8_t *buf = (uint8_t *)digby__malloc(&src->alloc, DIGBY__BACKUP_RUN * (size_t)ps);
+    int rc = DIGBY_OK;
+    if (!buf) return DIGBY_NOMEM;
+    for (pg = 2; pg < n && rc == DIGBY_OK; pg += DIGBY__BACKUP_RUN) {
+        size_t bytes = (size_t)(DIGBY__MIN((uint64_t)DIGBY__BACKUP_RUN, n - pg) * ps), got = 0;
+        rc = src->vfs->read(src->file, pg * ps, buf, bytes, &got);
+        if (rc == DIGBY_OK && got != bytes) rc = DIGBY__CORRUPT(src, pg + got / ps);
+        if (rc == DIGBY_OK) rc = dst->vfs->write(dst->file, pg * ps, buf, bytes);
+    }
+    if (rc == DIGBY_OK) rc = digby__meta_write(dst, &snap->meta, buf);
+    if (rc == DIGBY_OK) rc = dst->vfs->truncate(dst->file, n * ps);
+    digby__free(&src->alloc, buf);
+    return rc;
+}
+
+/* Compacting copy of one tree: every entry of the snapshot's table st
+   (NULL: the global tree), merged with the memtable in log mode, put in
+   key order into tree t of the copy's transaction w (table wt, NULL for
+   the global tree) with its version, its items compressed as they were. */
+static int digby__backup_tree(digby_txn *snap, digby_table *st, digby_txn *w,
+                              digby_table *wt)
+{
+    digby__tree *t = wt ? &wt->tree : &w->meta.main;
+    digby_cursor *cur;
+    const void *k, *v;
+    size_t kn, vn;
+    uint64_t version;
+    unsigned put_flags;
+    int rc = digby_cursor_open(snap, st, &cur);
+    if (rc) return rc;
+    for (rc = digby_cursor_first(cur); rc == DIGBY_OK; rc = digby_cursor_next(cur)) {
+        rc = digby__cursor_get(cur, &k, &kn, &v, &vn, &version, &put_flags);
+        if (rc) break;
+        w->put_version = version;
+        rc = digby__btree_put(w, t, k, kn, v, vn, put_flags);
+        w->put_version = 0;
+        if (rc) break;
+        w->mod++;
+        if (w->dirty.count >= w->spill_at && (rc = digby__dirty_spill(w)) != DIGBY_OK) break;
+    }
+    digby_cursor_close(cur);
+    if (wt) wt->dirty = 1;
+    return rc == DIGBY_NOTFOUND ? DIGBY_OK : rc;
+}
+
+/* Compacting copy: the global tree, then every table in name order, in
+   one transaction of the copy with the snapshot's txid, committed (its
+   meta page in slot txid % 2, the other slot left zero). */
+static int digby__backup_compact(digby_txn *snap, digby_db *dst)
+{
+    digby_txn *w;
+    digby__names nm;
+    size_t at;
+    int rc = digby_txn_begin(dst, 0, &w);
+    if (rc) return rc;
+    w->spill_pages = digby__backup_spill_pages(dst);
+    w->spill_at = w->spill_pages;
+    memset(&nm, 0, sizeof(nm));
+    nm.a = &snap->db->alloc;
+    rc = digby__backup_tree(snap, NULL, w, NULL);
+    if (rc == DIGBY_OK) rc = digby_table_list(snap, digby__names_add, &nm);
+    for (at = 0; rc == DIGBY_OK && at < nm.n; at += strlen((char *)nm.buf + at) + 1) {
+        const char *name = (const char *)nm.buf + at;
+        digby_table *st, *wt;
+        rc = digby_table_open(snap, name, 0, &st);
+        if (rc == DIGBY_OK) rc = digby_table_open(w, name, DIGBY_TABLE_CREATE, &wt);
+        if (rc == DIGBY_OK) rc = digby__backup_tree(snap, st, w, wt);
+    }
+    digby__free(nm.a, nm.buf);
+    if (rc) {
+        digby_txn_abort(w);
+        return rc;
+    }
+    w->mod++; /* an empty snapshot still commits its meta page */
+    return digby_txn_commit(w);
+}
+
+DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
+                           unsigned flags)
+{
+    digby_txn *snap = NULL;
+    digby_db *dst = NULL;
+    digby_file *f;
+    char *tmp;
+    size_t plen;
+    int rc, locked = 0;
+    if (!db || !path || (flags & ~(DIGBY_BACKUP_COMPACT | DIGBY_BACKUP_REPLACE)))
+        return DIGBY_INVALID;
+    if (!vfs) vfs = db->vfs;
+    if (vfs->version < 3 || !vfs->rename || !vfs->remove) return DIGBY_NOFEATURE;
+    if (!(flags & DIGBY_BACKUP_REPLACE) &&
+        vfs->open(vfs, path, DIGBY_VFS_READONLY, &f) == DIGBY_OK) {
+        vfs->close(f);
+        return DIGBY_EXISTS;
+    }
+    plen = strlen(path);
+    tmp = (char *)digby__malloc(&db->alloc, plen + sizeof(DIGBY__BACKUP_TMP));
+    if (!tmp) return DIGBY_NOMEM;
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, DIGBY__BACKUP_TMP, sizeof(DIGBY__BACKUP_TMP));
+    /* the plain copy takes the snapshot's freelist chain too, which
+       writers keep only while a walk of one is live (46_freelist.c) */
+    digby__mutex_lock(&db->mu);
+    db->fl_readers++;
+    digby__mutex_unlock(&db->mu);
+    rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &snap);
+    if (rc == DIGBY_OK) rc = digby__backup_open(snap, vfs, tmp, &dst, &locked);
+    if (rc == DIGBY_OK) {
+        /* the memtable, or a live log, holds commits the pages lack */
+        int compact = (flags & DIGBY_BACKUP_COMPACT) || snap->mem || snap->meta.log_head;
+        rc = compact ? digby__backup_compact(snap, dst) : digby__backup_pages(snap, dst);
+    }
+    digby_txn_abort(snap); /* read: writers may reuse its pages */
+    digby__mutex_lock(&db->mu);
+    db->fl_readers--;
+    digby__mutex_unlock(&db->mu);
+    if (rc == DIGBY_OK) rc = dst->vfs->sync(dst->file);
+    if (rc == DIGBY_OK)
+        rc = vfs->rename(vfs, tmp, path, (flags & DIGBY_BACKUP_REPLACE) ? DIGBY_VFS_REPLACE : 0);
+    if (dst) digby__db_destroy(dst, rc);
+    if (rc && locked) vfs->remove(vfs, tmp);
+    digby__free(&db->alloc, tmp);
+    return rc;
+}
+/* ---- end 74_backup.c ---- */
 
 /* ---- begin 76_tuple.c ---- */
 /* The tuple codec: pack, unpack, compare and range of FoundationDB tuples.

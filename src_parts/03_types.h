@@ -38,8 +38,9 @@ typedef struct digby_file digby_file; /* a VFS's own open-file object */
    DIGBY_FULL for no space, DIGBY_BUSY for a lock held elsewhere,
    DIGBY_CANTOPEN, DIGBY_NOMEM); never errno.  The VFS struct must outlive
    every database opened with it.  Structs only grow at the end; `version`
-   says which members exist: 1 up to close, 2 (DIGBY_VFS_VERSION) adds map
-   and unmap.  A version-1 VFS works, without memory-mapped reads. */
+   says which members exist: 1 up to close, 2 adds map and unmap, 3
+   (DIGBY_VFS_VERSION) adds rename and remove.  A version-1 VFS works,
+   without memory-mapped reads; digby_backup() needs rename and remove. */
 typedef struct digby_vfs {
     int version;   /* DIGBY_VFS_VERSION */
     void *ctx;     /* the VFS's own state */
@@ -75,9 +76,20 @@ typedef struct digby_vfs {
     int (*map)(digby_file *f, uint64_t len_bytes, const void **addr);
     /* Undo one successful map (same address and length). */
     void (*unmap)(digby_file *f, const void *addr, uint64_t len_bytes);
+    /* ---- version 3; both may be NULL (then digby_backup() to this VFS is
+       DIGBY_NOFEATURE) ----
+       Give file `from` the name `to`, atomically, and make the change
+       durable (sync the directory) before return.  flags: DIGBY_VFS_REPLACE
+       replaces an existing `to`; without it an existing `to` is
+       DIGBY_EXISTS and nothing changes.  Neither file is open. */
+    int (*rename)(const struct digby_vfs *vfs, const char *from, const char *to,
+                  unsigned flags);
+    /* Delete file `path` (not open); DIGBY_CANTOPEN if there is none. */
+    int (*remove)(const struct digby_vfs *vfs, const char *path);
 } digby_vfs;
 
-#define DIGBY_VFS_VERSION 2
+#define DIGBY_VFS_VERSION 3
+#define DIGBY_VFS_REPLACE 0x1u  /* digby_vfs.rename: replace an existing file */
 
 /* ---- Options ------------------------------------------------------------ */
 
@@ -251,6 +263,9 @@ typedef struct digby_options {
 #define DIGBY_PUT_NO_COMPRESS 0x4u /* ... do not, whatever the option says */
 
 #define DIGBY_TABLE_CREATE   0x1u  /* digby_table_open: create if missing */
+
+#define DIGBY_BACKUP_COMPACT 0x1u  /* digby_backup: write the trees afresh, packed */
+#define DIGBY_BACKUP_REPLACE 0x2u  /* digby_backup: replace an existing file */
 
 /* Seek operators for digby_cursor_seek(). */
 typedef enum digby_seek_op {

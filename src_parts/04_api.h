@@ -545,6 +545,78 @@ DIGBY_API int digby_sync(digby_db *db);
               checkpoints (which copy pages, not entries). */
 DIGBY_API int digby_checkpoint(digby_db *db);
 
+/* Hot backup: write a consistent copy of the last committed snapshot to
+   a new file at `path`, while writers go on.  The copy opens (with the
+   same passphrase or key, if the database is encrypted) as a database
+   whose newest commit is that snapshot, with every key, value, version
+   and table of it, and passes digby_check().
+   Two ways, by flags:
+   - plain (0): the snapshot's pages [2, page_count) are copied byte for
+     byte (sealed pages stay sealed: same data key, same file UUID), and
+     a meta page naming the snapshot is written.  The copy has the
+     source's free pages and layout; its size is the snapshot's
+     page_count pages.  Pages are copied unread by the tree code: damage
+     in the source is copied too (digby_check() the copy to find it).
+   - DIGBY_BACKUP_COMPACT: every tree is written afresh from the
+     snapshot's entries in key order, with no free page and its leaves
+     packed full (an append fills a page before it starts the next);
+     every entry keeps its version, every table (record tables too)
+     comes along, large keys and overflow values are written again,
+     compressed as they were in the source.  Page size, cipher and data
+     key stay.  Opening it the first time verifies all its tree pages
+     (they are the newest commit's: FORMAT.md section 3).
+   Log mode (DIGBY_OPEN_LOG): a snapshot whose newest commits sit in the
+   memtable and the log (not yet checkpointed into the tree), or whose
+   meta page names a live log, is always written compacted, from the
+   merged view a read-only transaction sees: a page copy would miss the
+   memtable, and the live file is never checkpointed by a backup.  The
+   copy has no log.
+   The copy is written to `path` followed by ".digby-tmp" (a leftover
+   from a crash is overwritten), synced, and renamed to `path` (the
+   directory synced: vfs->rename), so `path` never names a partial
+   copy: a crash leaves no file there or the whole copy.  On any failure
+   the temporary file is removed and the source is untouched.
+   Params:    db (in): the database; any mode, read-only handles too.
+              path (in): the copy's file name, NUL-terminated; must not
+                         name the database itself.
+              vfs (in): the VFS to create the copy with, or NULL for the
+                        db's own; it needs rename and remove (version 3).
+              flags: 0, or DIGBY_BACKUP_COMPACT and/or DIGBY_BACKUP_REPLACE
+                     (replace an existing file at path, atomically;
+                     without it an existing file is DIGBY_EXISTS).
+   Cost:      one read-only snapshot held for the whole copy (pages it
+              reaches are not reused meanwhile, so the source file may
+              grow); plain: the copy's size in reads and writes, memory a
+              64-page buffer.  Compact: memory about 4 MiB of dirty leaves
+              (written early past it, as a checkpoint spills), the
+              branches, and the largest key and value of the snapshot,
+              each read whole.
+   Ownership: nothing to free; the copy's file is closed on return.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL db or path, unknown flags);
+              DIGBY_EXISTS (path exists and no DIGBY_BACKUP_REPLACE;
+              nothing written); DIGBY_NOFEATURE (the VFS has no rename or
+              remove; a compressed item in a DIGBY_NO_LZ4 build);
+              DIGBY_BUSY (as digby_txn_begin() of a snapshot; or another
+              backup to the same path holds its temporary file);
+              DIGBY_CANTOPEN (the temporary file could not be created);
+              DIGBY_IOERR, DIGBY_FULL (writing or syncing the copy, or
+              reading the source; the temporary file is removed);
+              DIGBY_CORRUPT (the source's file is shorter than its meta
+              page counts, or a page the compacting copy read failed
+              verification); DIGBY_NOMEM.
+   Threads:   runs beside readers and writers of db (and its checkpoints)
+              in its own snapshot, from any thread (a read-write
+              transaction the caller holds is not in the copy: it is not
+              committed); digby_rekey() meanwhile is DIGBY_BUSY.  One
+              backup to a given path at a time.
+   Technique: LMDB's mdb_env_copy2 (a snapshot's pages copied, or with
+              MDB_CP_COMPACT its trees rewritten packed, the copy written
+              under a read transaction); the write-to-temporary, sync,
+              rename and directory sync of RocksDB's BackupEngine and of
+              ALICE (OSDI 2014). */
+DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
+                           unsigned flags);
+
 /* Count the pages of the last committed snapshot by type.  It is
    digby_check()'s walk: every page of the file is read and verified, so
    it costs a full read of the database (and fails as digby_check() does

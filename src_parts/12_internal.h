@@ -517,7 +517,9 @@ struct digby_txn {
     int internal;           /* a checkpoint's: holds no db->wmu of its own */
     int nosync;             /* DIGBY_TXN_NO_SYNC */
     int writer_counted;     /* counted in db->log.writers */
-    uint64_t put_version;   /* nonzero: the version puts record (checkpoint) */
+    uint64_t put_version;   /* nonzero: the version puts record, and the txid
+                               their overflow pages carry (checkpoint, rekey,
+                               compacting backup) */
     digby__mnode **ops; size_t nops, cap_ops;
     /* Appends in log mode (66_log_mode.c): appended, committed by the
        append path; streak, begun in copy-on-write mode after such
@@ -674,8 +676,9 @@ struct digby__mapping {
 #define DIGBY__SEEN_STORE(p, v) (*(p) = (v))
 #endif
 
-/* The version a put records in its leaf cell: the writer's txid, or in a
-   checkpoint the txid of the commit that made the entry. */
+/* The version a put records in its leaf cell (and stamps on its overflow
+   pages): the writer's txid, or in a checkpoint the txid of the commit that
+   made the entry (in a compacting backup, the source entry's version). */
 #define DIGBY__VERSION(txn) ((txn)->put_version ? (txn)->put_version : (txn)->txid)
 
 /* ---- Forward declarations ------------------------------------------------ */
@@ -756,6 +759,7 @@ static void digby__dkey_clear(const digby_allocator *a, digby__dkey *k);
 
 /* Keys (44_meta.c, 72_encryption_keys.c). */
 static int digby__crypt_new(digby_db *db, const digby_options *o);
+static int digby__crypt_clone(digby_db *dst, digby_db *src);
 static int digby__crypt_create(digby_db *db, uint32_t cipher);
 static void digby__crypt_opened(digby_db *db);
 static void digby__crypt_free(digby_db *db);

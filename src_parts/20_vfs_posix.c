@@ -213,6 +213,63 @@ static void digby__posix_close(digby_file *file)
     digby__free(NULL, f);
 }
 
+/* Whether link(2) failed for want of hard links on the file system. */
+static int digby__posix_no_link(int e)
+{
+#ifdef ENOTSUP
+    if (e == ENOTSUP) return 1;
+#endif
+#ifdef EOPNOTSUPP
+    if (e == EOPNOTSUPP) return 1;
+#endif
+    return e == EPERM || e == EXDEV || e == EMLINK;
+}
+
+/* Bytes of path's directory part (before its last '/'), -1 for none. */
+static long digby__posix_dir_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? (long)(slash - path) : -1;
+}
+
+/* Rename (version 3).  Without DIGBY_VFS_REPLACE the new name is made with
+   link(2), which fails on an existing name (no window in which another
+   file could be replaced), then the old name is unlinked; a file system
+   without hard links falls back to a check and rename(2).  The directory
+   of `to` is synced (that of `from` too, when it differs): ALICE. */
+static int digby__posix_rename(const digby_vfs *vfs, const char *from, const char *to,
+                               unsigned flags)
+{
+    int r, rc;
+    (void)vfs;
+    if (flags & DIGBY_VFS_REPLACE) {
+        r = rename(from, to);
+    } else {
+        r = link(from, to);
+        if (r == 0) {
+            r = unlink(from);
+        } else if (errno == EEXIST) {
+            return DIGBY_EXISTS;
+        } else if (digby__posix_no_link(errno)) {
+            struct stat st;
+            if (stat(to, &st) == 0) return DIGBY_EXISTS;
+            r = rename(from, to);
+        }
+    }
+    if (r != 0) return digby__posix_err(errno);
+    rc = digby__posix_sync_dir(to);
+    if (rc == DIGBY_OK && digby__posix_dir_len(from) != digby__posix_dir_len(to))
+        rc = digby__posix_sync_dir(from);
+    return rc;
+}
+
+static int digby__posix_remove(const digby_vfs *vfs, const char *path)
+{
+    (void)vfs;
+    if (unlink(path) == 0) return DIGBY_OK;
+    return errno == ENOENT ? DIGBY_CANTOPEN : digby__posix_err(errno);
+}
+
 #ifdef DIGBY__POSIX_MMAP
 /* A read-only shared map (mmap(2)).  Pages written with pwrite show in it
    at once on systems with a unified buffer cache (Linux, the BSDs, macOS).
@@ -245,7 +302,8 @@ static const digby_vfs digby__posix_vfs = {
     digby__posix_open, digby__posix_read, digby__posix_write,
     digby__posix_sync, digby__posix_size, digby__posix_truncate,
     digby__posix_lock, digby__posix_close,
-    DIGBY__POSIX_MAP_FNS
+    DIGBY__POSIX_MAP_FNS,
+    digby__posix_rename, digby__posix_remove
 };
 
 DIGBY_API const digby_vfs *digby_vfs_posix(void)

@@ -51,6 +51,55 @@ static void digby__win32_at(OVERLAPPED *ov, uint64_t off)
     ov->OffsetHigh = (DWORD)(off >> 32);
 }
 
+/* path as a NUL-terminated UTF-16 string (free it with digby__free), or
+   NULL: not UTF-8, or no memory (*rc says which). */
+static wchar_t *digby__win32_wide(const char *path, int *rc)
+{
+    wchar_t *w;
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    *rc = DIGBY_CANTOPEN;
+    if (n <= 0) return NULL;
+    w = (wchar_t *)digby__malloc(NULL, (size_t)n * sizeof(wchar_t));
+    if (!w) { *rc = DIGBY_NOMEM; return NULL; }
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, n);
+    *rc = DIGBY_OK;
+    return w;
+}
+
+/* Rename (version 3): MoveFileExW, write-through (it returns once the
+   move is on disk). */
+static int digby__win32_rename(const digby_vfs *vfs, const char *from, const char *to,
+                               unsigned flags)
+{
+    int rc;
+    wchar_t *wf = digby__win32_wide(from, &rc), *wt = NULL;
+    DWORD mf = MOVEFILE_WRITE_THROUGH, e = 0;
+    (void)vfs;
+    if (wf) wt = digby__win32_wide(to, &rc);
+    if (flags & DIGBY_VFS_REPLACE) mf |= MOVEFILE_REPLACE_EXISTING;
+    if (wt && !MoveFileExW(wf, wt, mf)) {
+        e = GetLastError();
+        rc = e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS ? DIGBY_EXISTS
+                                                                 : digby__win32_err(e);
+    }
+    digby__free(NULL, wf);
+    digby__free(NULL, wt);
+    return rc;
+}
+
+static int digby__win32_remove(const digby_vfs *vfs, const char *path)
+{
+    int rc;
+    wchar_t *w = digby__win32_wide(path, &rc);
+    (void)vfs;
+    if (w && !DeleteFileW(w)) {
+        DWORD e = GetLastError();
+        rc = e == ERROR_FILE_NOT_FOUND ? DIGBY_CANTOPEN : digby__win32_err(e);
+    }
+    digby__free(NULL, w);
+    return rc;
+}
+
 static int digby__win32_open(const digby_vfs *vfs, const char *path,
                              unsigned flags, digby_file **out)
 {
@@ -58,21 +107,19 @@ static int digby__win32_open(const digby_vfs *vfs, const char *path,
     HANDLE h;
     DWORD access = GENERIC_READ, disp = OPEN_EXISTING, e;
     DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    int n;
+    int rc;
+    wchar_t *wpath = digby__win32_wide(path, &rc);
     (void)vfs;
     if (!(flags & DIGBY_VFS_READONLY)) {
         access |= GENERIC_WRITE;
         if (flags & DIGBY_VFS_CREATE) disp = OPEN_ALWAYS;
     }
-    n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
-    if (n > 0) {
-        wchar_t *wpath = (wchar_t *)digby__malloc(NULL, (size_t)n * sizeof(wchar_t));
-        if (!wpath) return DIGBY_NOMEM;
-        MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wpath, n);
+    if (rc == DIGBY_NOMEM) return rc;
+    if (wpath) {
         h = CreateFileW(wpath, access, share, NULL, disp, FILE_ATTRIBUTE_NORMAL, NULL);
         e = GetLastError();
         digby__free(NULL, wpath);
-    } else {
+    } else { /* not UTF-8: the ANSI code page's name */
         h = CreateFileA(path, access, share, NULL, disp, FILE_ATTRIBUTE_NORMAL, NULL);
         e = GetLastError();
     }
@@ -208,7 +255,8 @@ static const digby_vfs digby__win32_vfs = {
     digby__win32_open, digby__win32_read, digby__win32_write,
     digby__win32_sync, digby__win32_size, digby__win32_truncate,
     digby__win32_lock, digby__win32_close,
-    NULL, NULL /* no map: reads go through the cache */
+    NULL, NULL, /* no map: reads go through the cache */
+    digby__win32_rename, digby__win32_remove
 };
 
 DIGBY_API const digby_vfs *digby_vfs_win32(void)

@@ -2,7 +2,9 @@
 
    The in-memory VFS: each path names a growable byte buffer that lives
    until the VFS is destroyed.  Sync is a no-op.  Locks are honoured between
-   handles of the same VFS, so a second read-write open gets DIGBY_BUSY. */
+   handles of the same VFS, so a second read-write open gets DIGBY_BUSY.
+   A file removed or replaced by a rename while open lives on, nameless,
+   until its last handle closes (as an unlinked POSIX file does). */
 
 typedef struct digby__memnode {
     struct digby__memnode *next;
@@ -11,6 +13,8 @@ typedef struct digby__memnode {
     size_t size, cap;
     int shared_locks;
     int exclusive;
+    size_t opens;            /* open handles */
+    int unlinked;            /* no longer in the VFS's list: freed at last close */
 } digby__memnode;
 
 typedef struct digby__memvfs {
@@ -59,6 +63,7 @@ static int digby__mem_open(const digby_vfs *vfs, const char *path,
     if (!f) { digby__mutex_unlock(&mv->mu); return DIGBY_NOMEM; }
     f->mv = mv;
     f->node = n;
+    n->opens++;
     f->lock = DIGBY_LOCK_NONE;
     f->readonly = (flags & DIGBY_VFS_READONLY) != 0;
     digby__mutex_unlock(&mv->mu);
@@ -167,16 +172,93 @@ static int digby__mem_lock(digby_file *file, int mode)
     return rc;
 }
 
+static void digby__mem_node_free(digby__memvfs *mv, digby__memnode *n)
+{
+    digby__free(&mv->alloc, n->data);
+    digby__free(&mv->alloc, n->path);
+    digby__free(&mv->alloc, n);
+}
+
 static void digby__mem_close(digby_file *file)
 {
     digby__memfile *f = (digby__memfile *)file;
     digby__memvfs *mv;
+    digby__memnode *gone = NULL;
     if (!f) return;
     mv = f->mv;
     digby__mutex_lock(&mv->mu);
     digby__mem_unlock_node(f);
+    if (--f->node->opens == 0 && f->node->unlinked) gone = f->node;
     digby__mutex_unlock(&mv->mu);
+    if (gone) digby__mem_node_free(mv, gone);
     digby__free(&mv->alloc, f);
+}
+
+/* The node named path and the link that points to it (NULL: none);
+   mv->mu held. */
+static digby__memnode **digby__mem_find(digby__memvfs *mv, const char *path)
+{
+    digby__memnode **l;
+    for (l = &mv->nodes; *l; l = &(*l)->next)
+        if (strcmp((*l)->path, path) == 0) return l;
+    return NULL;
+}
+
+/* Take the node *l out of the list (mv->mu held): returned to be freed
+   now, or NULL when handles keep it open (the last close frees it). */
+static digby__memnode *digby__mem_unlink(digby__memnode **l)
+{
+    digby__memnode *n = *l;
+    *l = n->next;
+    n->next = NULL;
+    n->unlinked = 1;
+    return n->opens ? NULL : n;
+}
+
+/* Rename: the node takes the new name (a node it replaces goes as by
+   remove). */
+static int digby__mem_rename(const digby_vfs *vfs, const char *from, const char *to,
+                             unsigned flags)
+{
+    digby__memvfs *mv = (digby__memvfs *)vfs->ctx;
+    digby__memnode **lf, **lt, *old = NULL;
+    size_t tlen = strlen(to);
+    char *name = (char *)digby__malloc(&mv->alloc, tlen + 1);
+    int rc = DIGBY_OK;
+    if (!name) return DIGBY_NOMEM;
+    memcpy(name, to, tlen + 1);
+    digby__mutex_lock(&mv->mu);
+    lf = digby__mem_find(mv, from);
+    lt = digby__mem_find(mv, to);
+    if (!lf) rc = DIGBY_CANTOPEN;
+    else if (lt && *lt == *lf) rc = DIGBY_OK; /* the same name */
+    else if (lt && !(flags & DIGBY_VFS_REPLACE)) rc = DIGBY_EXISTS;
+    else {
+        if (lt) {
+            old = digby__mem_unlink(lt);
+            lf = digby__mem_find(mv, from); /* the list changed */
+        }
+        digby__free(&mv->alloc, (*lf)->path);
+        (*lf)->path = name;
+        name = NULL;
+    }
+    digby__mutex_unlock(&mv->mu);
+    digby__free(&mv->alloc, name);
+    if (old) digby__mem_node_free(mv, old);
+    return rc;
+}
+
+static int digby__mem_remove(const digby_vfs *vfs, const char *path)
+{
+    digby__memvfs *mv = (digby__memvfs *)vfs->ctx;
+    digby__memnode **l, *gone = NULL;
+    digby__mutex_lock(&mv->mu);
+    l = digby__mem_find(mv, path);
+    if (l) gone = digby__mem_unlink(l);
+    digby__mutex_unlock(&mv->mu);
+    if (!l) return DIGBY_CANTOPEN;
+    if (gone) digby__mem_node_free(mv, gone);
+    return DIGBY_OK;
 }
 
 DIGBY_API int digby_vfs_mem_create(const digby_allocator *alloc, digby_vfs **out)
@@ -206,6 +288,8 @@ DIGBY_API int digby_vfs_mem_create(const digby_allocator *alloc, digby_vfs **out
     mv->vfs.truncate = digby__mem_truncate;
     mv->vfs.lock = digby__mem_lock;
     mv->vfs.close = digby__mem_close;
+    mv->vfs.rename = digby__mem_rename;
+    mv->vfs.remove = digby__mem_remove;
     digby__mutex_init(&mv->mu);
     *out = &mv->vfs;
     return DIGBY_OK;
@@ -219,9 +303,7 @@ DIGBY_API void digby_vfs_mem_destroy(digby_vfs *vfs)
     mv = (digby__memvfs *)vfs->ctx;
     for (n = mv->nodes; n; n = next) {
         next = n->next;
-        digby__free(&mv->alloc, n->data);
-        digby__free(&mv->alloc, n->path);
-        digby__free(&mv->alloc, n);
+        digby__mem_node_free(mv, n);
     }
     digby__mutex_destroy(&mv->mu);
     digby__free(&mv->alloc, mv);

@@ -8,8 +8,10 @@
    table (the end offset of every chunk, then the root of S), and S, the
    chunks (lz4 blocks, or raw bytes where lz4 did not help).
 
-   Every page of an item carries the txid of the transaction that wrote it,
-   which is the version stored in the leaf cell, and its position on its
+   Every page of an item carries the version stored in the leaf cell: the
+   txid of the transaction that wrote it, or the put version of one that
+   writes entries with their versions kept (digby_rekey, a compacting
+   digby_backup; DIGBY__VERSION), and its position on its
    level, so a stale or misdirected page is caught.  Index pages also
    record their level and entry count.
 
@@ -528,7 +530,7 @@ static int digby__ovf_emit(digby_txn *txn, uint8_t *p, unsigned type, unsigned l
     digby__put16(p + 2, (uint16_t)count);
     digby__page_set_pos(p, pos);
     digby__page_set_pgno(p, *pgno);
-    digby__page_set_txid(p, txn->txid);
+    digby__page_set_txid(p, DIGBY__VERSION(txn)); /* the item's version */
     memset(p + DIGBY__HDR + used, 0, db->usable - DIGBY__HDR - used);
     return digby__ovf_put_page(txn, *pgno, p);
 }
@@ -650,9 +652,9 @@ static int digby__sw_discard(digby_txn *txn, digby__sw *w)
     if (bytes) {
         rc = digby__sw_finish(txn, w, &root);
         memset(&st, 0, sizeof(st));
-        if (rc == DIGBY_OK) rc = digby__strm_init(txn->db, &st, root, txn->txid, bytes);
+        if (rc == DIGBY_OK) rc = digby__strm_init(txn->db, &st, root, DIGBY__VERSION(txn), bytes);
         x.txn = txn;
-        x.version = txn->txid;
+        x.version = DIGBY__VERSION(txn);
         if (rc == DIGBY_OK) rc = digby__strm_visit(txn, &st, 0, digby__ovf_release, &x);
         digby__strm_drop(txn->db, &st);
     }

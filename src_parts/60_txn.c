@@ -238,11 +238,11 @@ static int digby__write_dirty(digby_txn *txn, uint64_t *pgnos, size_t n)
     return rc;
 }
 
-#if DIGBY__HAVE_MEMTABLE /* only log mode's checkpoints spill */
 /* Write every dirty leaf of the transaction to the file now, sealed, and
    let its buffer go (LMDB's mdb_page_spill), so that a checkpoint that
-   rewrites more leaves than its budget holds at most that many in memory
-   (its merge walks keys in order, so a leaf it left is seldom met again;
+   rewrites more leaves than its budget, or a compacting backup that
+   writes a whole tree, holds at most that many in memory
+   (both walk keys in order, so a leaf they left is seldom met again;
    digby__dirty_own reads one back when it is).  Branches stay: they are
    few and met on every descent.  A leaf goes where the commit would have
    written it, a page free in every snapshot: a crash before the commit's
@@ -270,7 +270,6 @@ static int digby__dirty_spill(digby_txn *txn)
     digby__free(&db->alloc, pgnos);
     return rc;
 }
-#endif
 
 static int digby__table_flush(digby_txn *txn);
 

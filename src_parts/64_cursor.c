@@ -388,14 +388,20 @@ static int digby__cursor_here(digby_cursor *c, digby__level **leaf, digby__cell 
     return DIGBY_OK;
 }
 
-DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_bytes,
-                               const void **val, size_t *val_bytes, uint64_t *version)
+/* digby_cursor_get, and in *put_flags (may be NULL) how the entry's items
+   are stored, as the put flag that stores them so again:
+   DIGBY_PUT_COMPRESS when its large key or value item is compressed, else
+   DIGBY_PUT_NO_COMPRESS (digby_backup's compacting copy). */
+static int digby__cursor_get(digby_cursor *c, const void **key, size_t *key_bytes,
+                             const void **val, size_t *val_bytes, uint64_t *version,
+                             unsigned *put_flags)
 {
     digby__level *leaf = NULL;
     digby__cell cell;
     digby__mnode *n = NULL;
     int rc;
     if (!c) return DIGBY_INVALID;
+    if (put_flags) *put_flags = DIGBY_PUT_NO_COMPRESS;
     if (digby__cursor_merging(c)) {
         rc = digby__mc_here(c, &n, &leaf, &cell);
         if (rc) return rc;
@@ -410,6 +416,10 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
     } else if ((rc = digby__cursor_here(c, &leaf, &cell)) != DIGBY_OK) {
         return rc;
     }
+    if (put_flags && ((cell.flags & DIGBY__CELL_COMPRESSED) ||
+                      ((cell.flags & DIGBY__CELL_LARGE_KEY) &&
+                       (cell.large_flags & DIGBY__KEY_COMPRESSED))))
+        *put_flags = DIGBY_PUT_COMPRESS;
     if ((key || key_bytes) && (cell.flags & DIGBY__CELL_LARGE_KEY)) {
         /* a large key: read it whole from its item */
         if (cell.large_len > (uint64_t)SIZE_MAX - 1) return DIGBY_NOMEM;
@@ -443,6 +453,12 @@ DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_by
         if (val_bytes) *val_bytes = (size_t)cell.vlen;
     }
     return DIGBY_OK;
+}
+
+DIGBY_API int digby_cursor_get(digby_cursor *c, const void **key, size_t *key_bytes,
+                               const void **val, size_t *val_bytes, uint64_t *version)
+{
+    return digby__cursor_get(c, key, key_bytes, val, val_bytes, version, NULL);
 }
 
 DIGBY_API int digby_cursor_get_range(digby_cursor *c, uint64_t offset, void *buf, size_t len,

@@ -31,6 +31,35 @@ static int digby__crypt_new(digby_db *db, const digby_options *o)
     return DIGBY_OK;
 }
 
+/* Give handle dst (no crypt yet) src's key state: the data key of src's
+   committed state with its key-encryption key and wrapped header, the
+   UUID and the write count, so that dst seals pages src can open and
+   writes meta pages src's user key opens (digby_backup's copy).  Nothing
+   of the user key is needed: the header wraps the same data key. */
+static int digby__crypt_clone(digby_db *dst, digby_db *src)
+{
+    digby__crypt *s = src->crypt, *c;
+    digby_options o;
+    int rc;
+    memset(&o, 0, sizeof(o));
+    o.rekey_after_writes = s->rotate_at;
+    o.kdf_iterations = s->kdf_iterations;
+    o.entropy = s->entropy;
+    o.entropy_ctx = s->entropy_ctx;
+    rc = digby__crypt_new(dst, &o);
+    if (rc) return rc;
+    c = dst->crypt;
+    digby__mutex_lock(&s->mu);
+    memcpy(c->cur.key, s->cur.key, sizeof(c->cur.key));
+    memcpy(c->cur.kek, s->cur.kek, sizeof(c->cur.kek));
+    memcpy(c->cur.hdr, s->cur.hdr, sizeof(c->cur.hdr));
+    c->cur.cipher = s->cur.cipher;
+    c->cur.writes = s->cur.writes;
+    digby__mutex_unlock(&s->mu);
+    memcpy(c->uuid, s->uuid, sizeof(c->uuid));
+    return DIGBY_OK;
+}
+
 /* Wrap k->key into k->hdr (whose other fields are set) under k->kek, with
    a fresh nonce; first derive kek and the key check value from the user's
    key in db->crypt when `derive`. */
@@ -233,7 +262,7 @@ static int digby__item_copy(digby_txn *txn, uint64_t root, uint64_t version, uin
     digby_db *db = txn->db;
     digby__strm s, t;
     digby__sw w;
-    uint64_t txid = txn->txid, sroot = 0;
+    uint64_t sroot = 0;
     uint8_t *buf = digby__pbuf_get(db);
     int rc;
     memset(&s, 0, sizeof(s));
@@ -244,8 +273,8 @@ static int digby__item_copy(digby_txn *txn, uint64_t root, uint64_t version, uin
     else if (compressed) rc = digby__item_streams(txn, &t, &s, root, version, len);
     else rc = digby__strm_init(db, &s, root, version, len);
     if (rc == DIGBY_CORRUPT) rc = DIGBY__CORRUPT(db, root);
-    /* the writer stamps txn->txid on each page: the item's version here */
-    txn->txid = version;
+    /* the writer stamps the put version on each page: the item's here */
+    txn->put_version = version;
     if (rc == DIGBY_OK) rc = digby__strm_copy(txn, &s, s.bytes, &w, buf);
     if (rc == DIGBY_OK) rc = digby__sw_finish(txn, &w, &sroot);
     if (rc == DIGBY_OK && compressed) {
@@ -258,7 +287,7 @@ static int digby__item_copy(digby_txn *txn, uint64_t root, uint64_t version, uin
         if (rc == DIGBY_OK) rc = digby__sw_add(txn, &w, e, 8);
         if (rc == DIGBY_OK) rc = digby__sw_finish(txn, &w, &sroot);
     }
-    txn->txid = txid;
+    txn->put_version = 0;
     *out = sroot;
     digby__sw_release(db, &w);
     digby__strm_drop(db, &s);

@@ -712,6 +712,33 @@ if [ "$rc" -ne 0 ]; then pass; else bad "DIGBY_COMPRESS=zstd accepted"; fi
 DIGBY_KEY_FILE="$d/key32" ok "encrypted check" "$d/enc.db" check
 
 # ---------------------------------------------------------------------------
+# backup: plain and compacted copies hold the same dump; OUT is never
+# overwritten without --replace; an encrypted file's copy needs its key.
+rm -f "$d/bk1.db" "$d/bk2.db"
+ok  "backup" "$tdb" backup "$d/bk1.db"
+ok  "backup --compact" "$tdb" backup --compact "$d/bk2.db"
+ok  "dump -a of the source" "$tdb" dump -a
+cp "$d/out" "$d/bk_want"
+for f in bk1 bk2; do
+    ok "check of backup $f" "$d/$f.db" check
+    ok "dump -a of backup $f" "$d/$f.db" dump -a
+    cmp -s "$d/bk_want" "$d/out" && pass || bad "backup $f: dump -a differs from the source's"
+done
+[ ! -e "$d/bk1.db.digby-tmp" ] && pass || bad "backup left its temporary file"
+err "backup onto an existing file" 1 "already exists" "$tdb" backup "$d/bk1.db"
+ok  "backup --replace" "$tdb" backup --replace --compact "$d/bk1.db"
+err "backup without OUT" 2 "missing arguments" "$tdb" backup
+err "backup of a missing file" 1 "" "$d/nonesuch.db" backup "$d/bk3.db"
+[ ! -e "$d/bk3.db" ] && pass || bad "backup of a missing file wrote OUT"
+rm -f "$d/enc-bk.db"
+DIGBY_KEY_FILE="$d/key32" ok "encrypted backup" "$d/enc.db" backup "$d/enc-bk.db"
+DIGBY_KEY_FILE="$d/key32" dg "$d/enc-bk.db" get secret-key
+if [ "$rc" -eq 0 ] && [ "$(cat "$d/out")" = "top secret value" ]; then pass; else bad "encrypted backup get: exit $rc, got $(cat "$d/out")"; fi
+if grep -q "top secret value" "$d/enc-bk.db"; then bad "plaintext found in the encrypted backup"; else pass; fi
+dg "$d/enc-bk.db" get secret-key
+if [ "$rc" -ne 0 ] && grep -q "wrong encryption key" "$d/err"; then pass; else bad "encrypted backup without a key: exit $rc, $(cat "$d/err")"; fi
+
+# ---------------------------------------------------------------------------
 # The man page describes every command and option of the usage text: each
 # has an item of its own (a .TP tag naming it), so the two cannot drift.
 man=$(dirname "$0")/../tools/digby.1

@@ -109,9 +109,10 @@ FV_UNUSED static void img_free(img *m)
 /* ---- the VFS ---------------------------------------------------------------- */
 
 /* The calls fv_enter sees (close never fails). */
-enum { FV_OPEN, FV_READ, FV_WRITE, FV_SYNC, FV_SIZE, FV_TRUNC, FV_LOCK, FV_NKINDS };
+enum { FV_OPEN, FV_READ, FV_WRITE, FV_SYNC, FV_SIZE, FV_TRUNC, FV_LOCK, FV_RENAME,
+       FV_REMOVE, FV_NKINDS };
 FV_UNUSED static const char *const fv_kind_names[FV_NKINDS] = {
-    "open", "read", "write", "sync", "size", "truncate", "lock"};
+    "open", "read", "write", "sync", "size", "truncate", "lock", "rename", "remove"};
 
 /* What a hook injects. */
 enum { F_NONE, F_CUT, F_EIO, F_FULL, F_SHORT };
@@ -324,6 +325,49 @@ FV_UNUSED static int fv_lock(digby_file *fh, int mode)
 
 FV_UNUSED static void fv_close(digby_file *fh) { free(FH(fh)); }
 
+/* The file named path, or NULL. */
+FV_UNUSED static ffile *fv_find(fvfs *v, const char *path)
+{
+    int i;
+    for (i = 0; i < v->nfiles; i++)
+        if (v->files[i].exists && strcmp(v->files[i].path, path) == 0) return &v->files[i];
+    return NULL;
+}
+
+/* Rename (VFS version 3): durable at once, as a VFS makes it (it syncs the
+   directory before it returns); the file's bytes keep their own
+   durability (a rename before the data's sync shows as a file whose
+   unsynced writes a cut drops).  A cut at the call: no rename. */
+FV_UNUSED static int fv_rename(const digby_vfs *vfs, const char *from, const char *to,
+                               unsigned flags)
+{
+    fvfs *v = (fvfs *)vfs->ctx;
+    ffile *f, *t;
+    int rc;
+    if (fv_enter(v, FV_RENAME, 0, 0, &rc) != F_NONE) return rc;
+    f = fv_find(v, from);
+    t = fv_find(v, to);
+    if (!f || strlen(to) >= sizeof f->path) return DIGBY_CANTOPEN;
+    if (t == f) return DIGBY_OK;
+    if (t && !(flags & DIGBY_VFS_REPLACE)) return DIGBY_EXISTS;
+    if (t) t->exists = 0;
+    strcpy(f->path, to);
+    return DIGBY_OK;
+}
+
+/* Remove: durable at once, like rename. */
+FV_UNUSED static int fv_remove(const digby_vfs *vfs, const char *path)
+{
+    fvfs *v = (fvfs *)vfs->ctx;
+    ffile *f;
+    int rc;
+    if (fv_enter(v, FV_REMOVE, 0, 0, &rc) != F_NONE) return rc;
+    f = fv_find(v, path);
+    if (!f) return DIGBY_CANTOPEN;
+    f->exists = 0;
+    return DIGBY_OK;
+}
+
 FV_UNUSED static fvfs *fv_new(void)
 {
     fvfs *v = (fvfs *)calloc(1, sizeof(fvfs));
@@ -338,6 +382,8 @@ FV_UNUSED static fvfs *fv_new(void)
     v->vfs.truncate = fv_truncate;
     v->vfs.lock = fv_lock;
     v->vfs.close = fv_close;
+    v->vfs.rename = fv_rename;
+    v->vfs.remove = fv_remove;
     return v;
 }
 

@@ -11,7 +11,8 @@
    left out).  Without it nothing is written.  Used by the crash sweep
    (tests/crash.c) and the fault sweeps (tests/torture/faults.c): the I/O
    errors, system-call faults and allocation failures they inject are what
-   reach the error paths. */
+   reach the error paths.  tests/backup.c too: its fault, allocation and
+   power-cut sweeps of digby_backup. */
 #ifndef DIGBY_TESTS_SEEN_ERRORS_H
 #define DIGBY_TESTS_SEEN_ERRORS_H
 
@@ -111,6 +112,7 @@ static int seen_rc(const char *fn, int rc)
 #define digby_sync(...) seen_rc("digby_sync", digby_sync(__VA_ARGS__))
 #define digby_checkpoint(...) seen_rc("digby_checkpoint", digby_checkpoint(__VA_ARGS__))
 #define digby_check(...) seen_rc("digby_check", digby_check(__VA_ARGS__))
+#define digby_backup(...) seen_rc("digby_backup", digby_backup(__VA_ARGS__))
 #define digby_tuple_pack(...) seen_rc("digby_tuple_pack", digby_tuple_pack(__VA_ARGS__))
 #define digby_tuple_unpack(...) seen_rc("digby_tuple_unpack", digby_tuple_unpack(__VA_ARGS__))
 #define digby_tuple_range(...) seen_rc("digby_tuple_range", digby_tuple_range(__VA_ARGS__))

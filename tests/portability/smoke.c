@@ -452,6 +452,35 @@ static void threads(digby_db *db)
 }
 #endif
 
+/* Back db up next to path (of vfs), plain then compacted over it (the
+   VFS's rename, with and without replacing), and check the copy: it
+   opens, verifies and scans like the source. */
+static void backups(digby_db *db, const digby_vfs *vfs, const char *path)
+{
+    char copy[600];
+    digby_options o;
+    digby_db *c = NULL;
+    digby_stats st;
+    uint64_t entries;
+    int k;
+    memset(&st, 0, sizeof(st));
+    if (!CHECK_OK(digby_stat(db, &st))) return;
+    entries = st.entries;
+    snprintf(copy, sizeof(copy), "%s.bak", path);
+    vfs->remove(vfs, copy); /* a leftover */
+    memset(&o, 0, sizeof(o));
+    o.vfs = vfs;
+    for (k = 0; k < 2; k++) {
+        CHECK_OK(digby_backup(db, copy, vfs, k ? DIGBY_BACKUP_COMPACT | DIGBY_BACKUP_REPLACE : 0));
+        CHECK_RC(digby_backup(db, copy, vfs, DIGBY_BACKUP_COMPACT), DIGBY_EXISTS);
+        if (!CHECK_OK(digby_open(copy, &o, &c))) continue;
+        check_clean(c);
+        check_scan(c, entries);
+        CHECK_OK(digby_close(c));
+    }
+    CHECK_OK(vfs->remove(vfs, copy));
+}
+
 static void smoke_on(const digby_vfs *vfs, const char *name, const char *label)
 {
     digby_options o;
@@ -477,6 +506,7 @@ static void smoke_on(const digby_vfs *vfs, const char *name, const char *label)
     seeks_and_deletes(db);
     tables(db);
     check_clean(db);
+    backups(db, vfs, path);
     /* one read-write handle per file; read-only handles conflict with it */
     CHECK_RC(digby_open(path, &o, &db2), DIGBY_BUSY);
     o.flags = DIGBY_OPEN_READONLY;
