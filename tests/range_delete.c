@@ -35,7 +35,11 @@ static size_t vlen_mixed(unsigned i)
 static size_t kname(char *buf, unsigned i) { return num_key(buf, 2 * i); }
 
 /* A bound between keys: just above key i (i = -1: below every key). */
-static size_t kbetween(char *buf, long i) { return num_key(buf, (unsigned)(2 * i + 1)); }
+static size_t kbetween(char *buf, long i)
+{
+    if (i < 0) return (size_t)sprintf(buf, "key"); /* a proper prefix of every key */
+    return num_key(buf, (unsigned)(2 * i + 1));
+}
 
 static void ref_init(ref *r, unsigned n, size_t (*vlen)(unsigned))
 {
@@ -150,7 +154,10 @@ static void open_opts(fixture *f, uint32_t page_size, uint32_t flags)
 
 static unsigned scaled(unsigned n)
 {
+    /* at least a quarter: the trees must stay three levels deep at 512
+       bytes a page (make torture's quick pass runs at 0.05) */
     double v = n * test_scale();
+    if (v < n / 4.0) v = n / 4.0;
     return v > 4e6 ? 4000000u : (unsigned)v;
 }
 
@@ -408,7 +415,9 @@ static void test_subtrees(void **state)
     get_stat(f->db, &b);
     assert_int_equal(b.entries, 6);
     /* the pages of the middle went: what is left is the two edge paths */
-    assert_true(b.leaf_pages <= 2);
+    /* (each end's three keys may straddle a leaf boundary: trimmed edge
+       leaves are not merged, Sen & Tarjan) */
+    assert_true(b.leaf_pages <= 4);
     assert_true(b.branch_pages <= 2 * (uint64_t)a.depth);
     assert_true(b.depth <= a.depth);
     assert_true(b.overflow_pages <= 6 * 8); /* the six keys' items at most */
@@ -637,7 +646,7 @@ static void test_cursors(void **state)
     fixture *f = (fixture *)*state;
     digby_txn *w;
     digby_cursor *in, *before, *after;
-    unsigned N = scaled(1200);
+    unsigned N = scaled(1200) < 1000 ? 1000 : scaled(1200); /* keys 99..900 below */
     const void *k;
     size_t kn;
     char want[32];
