@@ -1069,6 +1069,19 @@ static int digby__path_slots(digby_txn *txn, const digby__pathent *at, unsigned 
     return DIGBY_OK;
 }
 
+/* After branch page's first child was removed: the new first child takes
+   over minus infinity (its separator key is dropped).  Nonzero when the
+   cell does not fit back (a damaged page). */
+static int digby__branch_unbound_first(digby_txn *txn, uint8_t *page)
+{
+    digby__cell first;
+    size_t sz;
+    digby__branch_cell_at(page + digby__node_off(page, 0), &first);
+    sz = digby__branch_cell_encode(txn->cell, first.child, first.child_txid, NULL, 0);
+    digby__node_remove(page, 0);
+    return digby__node_insert(txn->db, page, 0, txn->cell, sz, txn->tmp) != 0;
+}
+
 /* A root with one child is replaced by that child, as often as it takes
    (after deletes: the tree loses the levels they emptied). */
 static int digby__btree_collapse(digby_txn *txn, digby__tree *t)
@@ -1134,16 +1147,9 @@ static int digby__btree_delete(digby_txn *txn, digby__tree *t, const void *key,
     if (rc) return rc;
     if (path[level].idx >= digby__node_n(page)) return DIGBY__CORRUPT(db, new_pgno);
     digby__node_remove(page, path[level].idx);
-    if (page[0] == DIGBY__PAGE_BRANCH && path[level].idx == 0) {
-        /* the new first child takes over minus infinity */
-        digby__cell first;
-        size_t sz;
-        digby__branch_cell_at(page + digby__node_off(page, 0), &first);
-        sz = digby__branch_cell_encode(txn->cell, first.child, first.child_txid, NULL, 0);
-        digby__node_remove(page, 0);
-        if (digby__node_insert(db, page, 0, txn->cell, sz, txn->tmp))
-            return DIGBY__CORRUPT(db, new_pgno);
-    }
+    if (page[0] == DIGBY__PAGE_BRANCH && path[level].idx == 0 &&
+        digby__branch_unbound_first(txn, page))
+        return DIGBY__CORRUPT(db, new_pgno);
     rc = digby__fix_parents(txn, t, path, level, new_pgno, 0, 0, 0);
     if (rc) return rc;
     t->entries--;
@@ -1348,16 +1354,8 @@ static int digby__rdel_branch(digby_txn *txn, const digby__rdel_frame *f, digby_
         if (c.gone) digby__node_remove(page, j);
         else if (c.moved) digby__branch_set_child(page, j, c.pgno, txn->txid);
     }
-    if (f->first == 0 && digby__rdel_fate(f, 0).gone) {
-        /* the new first child takes over minus infinity */
-        digby__cell first;
-        size_t sz;
-        digby__branch_cell_at(page + digby__node_off(page, 0), &first);
-        sz = digby__branch_cell_encode(txn->cell, first.child, first.child_txid, NULL, 0);
-        digby__node_remove(page, 0);
-        if (digby__node_insert(db, page, 0, txn->cell, sz, txn->tmp))
-            return DIGBY__CORRUPT(db, np);
-    }
+    if (f->first == 0 && digby__rdel_fate(f, 0).gone && digby__branch_unbound_first(txn, page))
+        return DIGBY__CORRUPT(db, np);
     out->moved = 1;
     out->pgno = np;
     return DIGBY_OK;
