@@ -224,6 +224,51 @@ static void run_rules(fixture *f, int log)
 static void test_rules_cow(void **state) { run_rules((fixture *)*state, 0); }
 static void test_rules_log(void **state) { run_rules((fixture *)*state, 1); }
 
+/* Ascending puts take the append path (straight into the rightmost leaf,
+   kept by the transaction): after a savepoint that leaf is frozen, and
+   after a rollback it may be gone. */
+static void test_appends(void **state)
+{
+    fixture *f = (fixture *)*state;
+    digby_txn *w;
+    uint32_t s1;
+    uint64_t n = 0;
+    char k[16];
+    unsigned i;
+    open_db(f, 0, 4096, 0);
+    ASSERT_OK(digby_txn_begin(f->db, 0, &w));
+    for (i = 0; i < 100; i++) {
+        sprintf(k, "k%05u", i);
+        ASSERT_OK(digby_txn_put(w, NULL, k, 6, "v", 1, 0));
+    }
+    ASSERT_OK(digby_savepoint(w, &s1));
+    for (; i < 150; i++) {
+        sprintf(k, "k%05u", i);
+        ASSERT_OK(digby_txn_put(w, NULL, k, 6, "w", 1, 0));
+    }
+    ASSERT_OK(digby_rollback_to(w, s1));
+    ASSERT_OK(digby_table_count(w, NULL, &n));
+    assert_int_equal(n, 100);
+    want_s(w, NULL, "k00100", NULL);
+    want_s(w, NULL, "k00099", "v");
+    for (i = 100; i < 130; i++) {
+        sprintf(k, "k%05u", i);
+        ASSERT_OK(digby_txn_put(w, NULL, k, 6, "x", 1, 0));
+    }
+    ASSERT_OK(digby_rollback_to(w, s1));
+    for (i = 100; i < 120; i++) {
+        sprintf(k, "k%05u", i);
+        ASSERT_OK(digby_txn_put(w, NULL, k, 6, "y", 1, 0));
+    }
+    ASSERT_OK(digby_txn_commit(w));
+    ASSERT_OK(digby_txn_begin(f->db, DIGBY_TXN_READONLY, &w));
+    ASSERT_OK(digby_table_count(w, NULL, &n));
+    assert_int_equal(n, 120);
+    want_s(w, NULL, "k00119", "y");
+    want_s(w, NULL, "k00120", NULL);
+    digby_txn_abort(w);
+}
+
 /* ---- errors ---------------------------------------------------------------- */
 
 static void test_errors(void **state)
@@ -704,6 +749,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_rules_cow),
         T(test_rules_log),
+        T(test_appends),
         T(test_errors),
         T(test_record_tables_busy),
         T(test_tables_cursors_cow),
