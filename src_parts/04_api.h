@@ -297,8 +297,12 @@ DIGBY_API int digby_savepoint(digby_txn *txn, uint32_t *id_out);
               DIGBY_POISONED; DIGBY_NOTFOUND (no live savepoint has this
               id: never taken, released, or discarded by a rollback to an
               older one); DIGBY_BUSY (a streaming put is unfinished: finish
-              or abort it first).  Never fails otherwise: it allocates
-              nothing. */
+              or abort it first); DIGBY_NOMEM (room for the page lists it
+              refills; nothing changed: the transaction goes on).
+   Technique: pages written since go back to the transaction's own free
+              list (the file does not shrink), overflow pages written to
+              the file since wait for the commit: no page is written twice
+              before the commit's sync. */
 DIGBY_API int digby_rollback_to(digby_txn *txn, uint32_t id);
 
 /* Let go of savepoint `id` and every newer one: what was done since stays

@@ -525,8 +525,11 @@ typedef struct digby__savepoint {
 } digby__savepoint;
 
 /* Pages allocated while savepoints are live, with the savepoint depth
-   (1 = the outermost) they were allocated at: open addressing on pgno,
-   never shrunk until the last savepoint goes (0 marks an empty slot). */
+   (1 = the outermost) they were allocated at, and DIGBY__SP_WRITTEN for
+   a page written to the file at once (an overflow page): open addressing
+   on pgno, never shrunk until the last savepoint goes (key 0 marks an
+   empty slot). */
+#define DIGBY__SP_WRITTEN 0x80000000u
 typedef struct digby__splvl {
     uint64_t *keys;
     uint32_t *lvl;
@@ -929,6 +932,7 @@ static int digby__cursor_new(digby_txn *txn, digby_table *table, digby__tree *t,
 static int digby__sp_frozen(const digby_txn *txn, uint64_t pgno);
 static int digby__sp_lvl_room(digby_txn *txn);
 static void digby__sp_lvl_set(digby_txn *txn, uint64_t pgno);
+static void digby__sp_lvl_written(digby_txn *txn, uint64_t pgno);
 static int digby__sp_take(digby_txn *txn, digby__savepoint *s);
 static void digby__sp_free_all(digby_txn *txn);
 static int digby__sp_release_all(digby_txn *txn);

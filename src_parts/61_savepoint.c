@@ -19,15 +19,16 @@
    savepoints.  Freeing a frozen page defers it (sp_deferred) instead of
    making it reusable: a rollback may need it again.  Rolling back to the
    savepoint at depth L: every page allocated at depth >= L loses its
-   dirty buffer and goes back where it came from (own_free is restored
-   from the savepoint's copy, pages taken from the handle's free list
-   since -- txn->popped past the savepoint's length -- go back to it, and
-   meta.page_count shrinks back), the pages freed since are in use again
-   (freed and sp_deferred cut back), and the meta page's roots, counts and
-   every table handle's descriptor are the savepoint's.  Releasing it:
-   depths >= L become L - 1, and a deferred page no live savepoint froze
-   any more is freed for real.  Overflow pages are never written twice in
-   a transaction anyway (54_overflow.c), so they need no copy.
+   dirty buffer and is free in the transaction again (own_free is the
+   savepoint's copy plus what was taken since from the handle's free list
+   and from the end of the file), except a page written to the file since
+   (an overflow page, DIGBY__SP_WRITTEN), which waits for the commit in
+   txn->freed: no page is written twice before the commit's sync
+   (54_overflow.c).  The pages freed since are in use again (freed and
+   sp_deferred cut back), and the meta page's roots and counts and every
+   table handle's descriptor are the savepoint's.  Releasing it: depths
+   >= L become L - 1, and a deferred page no live savepoint froze any more
+   is freed for real.
 
    Log mode.  While the transaction writes to the memtable, its nodes made
    before the newest savepoint carry DIGBY__MN_FROZEN; a write to such a
@@ -62,11 +63,17 @@ static uint32_t digby__sp_lvl_get(const digby_txn *txn, uint64_t pgno)
     return 0;
 }
 
+/* The depth page pgno was allocated at (0: before every live savepoint). */
+static uint32_t digby__sp_depth(const digby_txn *txn, uint64_t pgno)
+{
+    return digby__sp_lvl_get(txn, pgno) & ~DIGBY__SP_WRITTEN;
+}
+
 /* Whether page pgno, written by this transaction, is kept for a savepoint
    (allocated before the newest one). */
 static int digby__sp_frozen(const digby_txn *txn, uint64_t pgno)
 {
-    return digby__sp_lvl_get(txn, pgno) < txn->nsp;
+    return digby__sp_depth(txn, pgno) < txn->nsp;
 }
 
 /* Room in sp_lvl for one more page, so that digby__sp_lvl_set cannot fail. */
@@ -110,6 +117,20 @@ static void digby__sp_lvl_set(digby_txn *txn, uint64_t pgno)
     if (!m->keys[i]) m->count++;
     m->keys[i] = pgno;
     m->lvl[i] = txn->nsp;
+}
+
+/* Page pgno (allocated now) goes to the file at once. */
+static void digby__sp_lvl_written(digby_txn *txn, uint64_t pgno)
+{
+    digby__splvl *m = &txn->sp_lvl;
+    size_t i;
+    for (i = digby__sp_slot(pgno, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1)) {
+        if (m->keys[i] == pgno) {
+            m->lvl[i] |= DIGBY__SP_WRITTEN;
+            return;
+        }
+    }
+    DIGBY_ASSERT(0); /* digby__page_alloc noted it */
 }
 
 static void digby__sp_lvl_clear(digby_txn *txn)
@@ -237,33 +258,65 @@ DIGBY_API int digby_savepoint(digby_txn *txn, uint32_t *id_out)
 
 /* ---- Rolling back ------------------------------------------------------- */
 
-/* Copy-on-write state back to savepoint sp[k] (depth k + 1).  Cannot fail:
-   every list only shrinks, or refills what it held before. */
-static void digby__sp_cow_rollback(digby_txn *txn, uint32_t k)
+/* Whether page p, reusable at savepoint sp[k], stays so after a rollback
+   to it: not when it was written to the file since (allocated at a depth
+   above k and DIGBY__SP_WRITTEN). */
+static int digby__sp_reusable(const digby_txn *txn, uint32_t k, uint64_t p)
+{
+    uint32_t v = digby__sp_lvl_get(txn, p);
+    return !(v & DIGBY__SP_WRITTEN) || (v & ~DIGBY__SP_WRITTEN) <= k;
+}
+
+/* Copy-on-write state back to savepoint sp[k] (depth k + 1).  Every page
+   allocated since (depth above k) loses its dirty buffer and is free in
+   this transaction again: own_free is the savepoint's copy plus the pages
+   taken since from the handle's free list (txn->popped past the
+   savepoint's length; they stay taken) and from the end of the file
+   (page_count stays); but a page written to the file since (an overflow
+   page) goes to txn->freed instead, pending at commit like an overflow
+   page freed in the transaction: a page is never written twice before
+   the commit's sync (54_overflow.c says why).  The pages freed since are
+   in use again (freed and sp_deferred cut back).  Room is made first:
+   DIGBY_NOMEM leaves everything as it was. */
+static int digby__sp_cow_rollback(digby_txn *txn, uint32_t k)
 {
     digby_db *db = txn->db;
     const digby__savepoint *s = &txn->sp[k];
     digby__splvl *m = &txn->sp_lvl;
-    size_t i, fm;
-    for (i = 0; i < m->cap; i++) {
-        if (m->keys[i] && m->lvl[i] > k) {
-            /* allocated since: free again (where from, the lists say) */
-            digby__pbuf_put(db, digby__dirty_remove(txn, m->keys[i]));
-            m->lvl[i] = 0;
-        }
-    }
-    DIGBY_ASSERT(s->own_free_n <= txn->own_free.cap);
-    if (s->own_free_n) memcpy(txn->own_free.v, s->own_free, s->own_free_n * sizeof(uint64_t));
-    txn->own_free.n = s->own_free_n;
+    uint64_t p, end = txn->meta.page_count;
+    size_t i, nwritten = 0, room;
+    int rc;
+    for (i = 0; i < m->cap; i++)
+        if (m->keys[i] && (m->lvl[i] & ~DIGBY__SP_WRITTEN) > k && (m->lvl[i] & DIGBY__SP_WRITTEN))
+            nwritten++;
+    room = s->own_free_n + (txn->popped.n - s->popped_n) + (size_t)(end - s->meta.page_count);
+    rc = digby__u64s_reserve(&db->alloc, &txn->own_free,
+                             room > txn->own_free.n ? room - txn->own_free.n : 0);
+    if (rc == DIGBY_OK && s->freed_n + nwritten > txn->freed.n)
+        rc = digby__u64s_reserve(&db->alloc, &txn->freed, s->freed_n + nwritten - txn->freed.n);
+    if (rc) return rc;
     txn->freed.n = s->freed_n;
     txn->sp_deferred.n = s->deferred_n;
-    /* the free list's array never shrinks: the popped pages still fit */
-    fm = db->free.n;
-    DIGBY_ASSERT(db->free.n + (txn->popped.n - s->popped_n) <= db->free.cap);
-    for (i = s->popped_n; i < txn->popped.n; i++) db->free.v[db->free.n++] = txn->popped.v[i];
-    txn->popped.n = s->popped_n;
-    digby__freelist_sort(db, fm);
+    for (i = 0; i < m->cap; i++) {
+        if (!m->keys[i] || (m->lvl[i] & ~DIGBY__SP_WRITTEN) <= k) continue;
+        if (m->lvl[i] & DIGBY__SP_WRITTEN) txn->freed.v[txn->freed.n++] = m->keys[i];
+        else digby__pbuf_put(db, digby__dirty_remove(txn, m->keys[i]));
+        /* freed at depth k + 1: past this savepoint's lists, before the
+           lists of any savepoint taken from now on */
+        m->lvl[i] = (m->lvl[i] & DIGBY__SP_WRITTEN) | (k + 1);
+    }
+    txn->own_free.n = 0;
+    for (i = 0; i < s->own_free_n; i++)
+        if (digby__sp_reusable(txn, k, s->own_free[i]))
+            txn->own_free.v[txn->own_free.n++] = s->own_free[i];
+    for (i = s->popped_n; i < txn->popped.n; i++)
+        if (digby__sp_reusable(txn, k, txn->popped.v[i]))
+            txn->own_free.v[txn->own_free.n++] = txn->popped.v[i];
+    for (p = s->meta.page_count; p < end; p++)
+        if (digby__sp_reusable(txn, k, p)) txn->own_free.v[txn->own_free.n++] = p;
     txn->meta = s->meta;
+    txn->meta.page_count = end;
+    return DIGBY_OK;
 }
 
 DIGBY_API int digby_rollback_to(digby_txn *txn, uint32_t id)
@@ -279,7 +332,7 @@ DIGBY_API int digby_rollback_to(digby_txn *txn, uint32_t id)
     if (txn->blob) return DIGBY_BUSY;
     s = &txn->sp[k];
     if (txn->logged) digby__log_sp_rollback(txn, s);
-    else digby__sp_cow_rollback(txn, (uint32_t)k);
+    else if ((rc = digby__sp_cow_rollback(txn, (uint32_t)k)) != DIGBY_OK) return rc;
     /* table handles: the ones opened since are void, the others as they were */
     for (t = txn->tables; t && t != s->tables_at; t = t->next) {
         t->dropped = 1;
@@ -313,10 +366,11 @@ static int digby__sp_cow_release(digby_txn *txn, uint32_t k)
     int rc = digby__u64s_reserve(&db->alloc, &txn->own_free, txn->sp_deferred.n - from);
     if (rc) return rc;
     for (i = 0; i < m->cap; i++)
-        if (m->keys[i] && m->lvl[i] > k) m->lvl[i] = k;
+        if (m->keys[i] && (m->lvl[i] & ~DIGBY__SP_WRITTEN) > k)
+            m->lvl[i] = (m->lvl[i] & DIGBY__SP_WRITTEN) | k;
     for (i = j = from; i < txn->sp_deferred.n; i++) {
         uint64_t p = txn->sp_deferred.v[i];
-        if (digby__sp_lvl_get(txn, p) < k) {
+        if (digby__sp_depth(txn, p) < k) {
             txn->sp_deferred.v[j++] = p; /* an outer savepoint still needs it */
         } else {
             digby__pbuf_put(db, digby__dirty_remove(txn, p));

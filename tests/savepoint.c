@@ -60,15 +60,22 @@ static size_t key_of(digby_db *db, unsigned i, unsigned char *buf)
 
 /* ---- the fixture's database ----------------------------------------------- */
 
-static void open_db(fixture *f, int log, uint32_t page_size, size_t cache_bytes)
+static void open_db_vfs(fixture *f, int log, uint32_t page_size, size_t cache_bytes,
+                        const digby_vfs *vfs)
 {
     digby_options o;
     memset(&o, 0, sizeof(o));
+    o.vfs = vfs;
     o.page_size = page_size;
     o.cache_bytes = cache_bytes;
     o.flags = log ? DIGBY_OPEN_LOG : DIGBY_OPEN_NO_LOG;
     o.memtable_bytes = log ? (size_t)64 << 10 : 0;
     ASSERT_OK(digby_open(f->path, &o, &f->db));
+}
+
+static void open_db(fixture *f, int log, uint32_t page_size, size_t cache_bytes)
+{
+    open_db_vfs(f, log, page_size, cache_bytes, NULL);
 }
 
 /* txn's view of tree h (NULL: the global tree) is e[] with count
@@ -558,6 +565,74 @@ static void test_oom(void **state)
     assert_true(done);
 }
 
+/* ---- white-box: the write transaction's page lists ------------------------------ */
+
+/* (This program has the implementation: it may look inside.)  Between
+   calls, a copy-on-write transaction's own_free, freed and sp_deferred
+   hold no page twice and share none; no page of own_free or freed has a
+   dirty buffer (deferred ones keep theirs); and no page of own_free was
+   written to the file in this transaction (DIGBY__SP_WRITTEN): a page is
+   never written twice before the commit's sync, rollbacks or not. */
+/* A VFS that notes the pages written through it (test-only state): the
+   POSIX VFS with its write wrapped. */
+static digby_vfs g_rec_vfs;
+static unsigned char *g_written;     /* per page: written since the mark */
+static size_t g_written_cap;
+static uint32_t g_rec_page = 512;
+
+static int rec_write(digby_file *f, uint64_t offset, const void *buf, size_t len)
+{
+    uint64_t p, last = (offset + len - 1) / g_rec_page;
+    for (p = offset / g_rec_page; len && p <= last; p++) {
+        if (p >= g_written_cap) {
+            size_t ncap = (size_t)p * 2 + 64;
+            g_written = (unsigned char *)realloc(g_written, ncap);
+            assert_non_null(g_written);
+            memset(g_written + g_written_cap, 0, ncap - g_written_cap);
+            g_written_cap = ncap;
+        }
+        g_written[p] = 1;
+    }
+    return digby_vfs_posix()->write(f, offset, buf, len);
+}
+
+static void rec_mark(void)
+{
+    if (g_written) memset(g_written, 0, g_written_cap);
+}
+
+static int rec_seen(uint64_t p) { return p < g_written_cap && g_written[p]; }
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void lists_ok(digby_txn *w)
+{
+    size_t n = w->own_free.n + w->freed.n + w->sp_deferred.n, i, m = 0;
+    uint64_t *v = (uint64_t *)xmalloc((n + 1) * sizeof(uint64_t));
+    for (i = 0; i < w->own_free.n; i++) {
+        uint64_t p = w->own_free.v[i];
+        v[m++] = p;
+        if (digby__dirty_get(w, p)) fail_msg("own_free page %llu is dirty", (unsigned long long)p);
+        if (p >= w->meta.page_count) fail_msg("own_free page %llu past the end", (unsigned long long)p);
+        if ((digby__sp_lvl_get(w, p) & DIGBY__SP_WRITTEN) || (!w->db->log.on && rec_seen(p)))
+            fail_msg("own_free page %llu was written to the file", (unsigned long long)p);
+    }
+    for (i = 0; i < w->freed.n; i++) {
+        v[m++] = w->freed.v[i];
+        if (digby__dirty_get(w, w->freed.v[i]))
+            fail_msg("freed page %llu is dirty", (unsigned long long)w->freed.v[i]);
+    }
+    for (i = 0; i < w->sp_deferred.n; i++) v[m++] = w->sp_deferred.v[i];
+    qsort(v, m, sizeof(uint64_t), u64_cmp);
+    for (i = 1; i < m; i++)
+        if (v[i] == v[i - 1]) fail_msg("page %llu listed twice", (unsigned long long)v[i]);
+    free(v);
+}
+
 /* ---- random operations under a stack of savepoints ----------------------------- */
 
 typedef struct rnd_t {
@@ -693,7 +768,10 @@ static void run_random(fixture *f, int log, uint64_t seed)
     r->f = f;
     r->rng = seed;
     r->log = log;
-    open_db(f, log, 512, 16 * 512);
+    g_rec_vfs = *digby_vfs_posix();
+    g_rec_vfs.write = rec_write;
+    g_rec_page = 512;
+    open_db_vfs(f, log, 512, 16 * 512, &g_rec_vfs);
     r->kb = (unsigned char *)xmalloc(digby_max_key_bytes(f->db) + NK + 64);
     r->cur.exists[0] = 1;
     r->com = r->cur;
@@ -701,12 +779,14 @@ static void run_random(fixture *f, int log, uint64_t seed)
         unsigned n = 20 + rnd_below(r, 300), j;
         int commit = rnd_below(r, 10) < 8;
         ASSERT_OK(digby_txn_begin(f->db, 0, &r->w));
+        rec_mark();
         memset(r->h, 0, sizeof(r->h));
         r->nsp = 0;
         get_stat(f->db, &st0);
         for (j = 0; j < n; j++) {
             int had = r->nsp;
             rnd_op(r);
+            if (!r->w->logged) lists_ok(r->w);
             if (log && had) {
                 get_stat(f->db, &st1);
                 if (st1.checkpoints > st0.checkpoints) r->n_esc++;
@@ -737,6 +817,9 @@ static void run_random(fixture *f, int log, uint64_t seed)
     free(r->kb);
     free(r->sp);
     free(r);
+    free(g_written);
+    g_written = NULL;
+    g_written_cap = 0;
 }
 
 static void test_random_cow(void **state) { run_random((fixture *)*state, 0, 0x5a17e0001ULL); }
