@@ -837,7 +837,7 @@ DIGBY_API void digby_txn_abort(digby_txn *txn);
               id_out (out): the savepoint's id, nonzero, never reused in
                          this transaction; 0 on failure.
    Ownership: the savepoint belongs to the transaction; nothing to free.
-   Memory:    a copy of the transaction's list of pages it freed and may
+   Cost:      a copy of the transaction's list of pages it freed and may
               reuse (8 bytes a page) and of its table handles'
               descriptors; then, while it lives, one page (page_size
               bytes) for each page this transaction had written before it
@@ -1532,7 +1532,10 @@ typedef struct digby_plan {
               DIGBY_CORRUPT (a stored schema that does not decode, or a
               table it names is missing); DIGBY_TOOBIG (NAME.INDEX longer
               than digby_max_key_bytes() on small pages); DIGBY_POISONED;
-              DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM.
+              DIGBY_BUSY (a savepoint is live in the transaction: a handle
+              caches its schema, which a rollback would not restore;
+              digby_savepoint()); DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL;
+              DIGBY_NOMEM.
    Technique: the schema is stored as a tuple (FORMAT.md section 13);
               comparison is exact, as the FoundationDB Record Layer checks
               a store's meta-data version before use. */

@@ -259,7 +259,7 @@ DIGBY_API void digby_txn_abort(digby_txn *txn);
               id_out (out): the savepoint's id, nonzero, never reused in
                          this transaction; 0 on failure.
    Ownership: the savepoint belongs to the transaction; nothing to free.
-   Memory:    a copy of the transaction's list of pages it freed and may
+   Cost:      a copy of the transaction's list of pages it freed and may
               reuse (8 bytes a page) and of its table handles'
               descriptors; then, while it lives, one page (page_size
               bytes) for each page this transaction had written before it
