@@ -870,6 +870,8 @@ DIGBY_API int digby_savepoint(digby_txn *txn, uint32_t *id_out);
    open but is unpositioned, as if just opened: digby_cursor_get() returns
    DIGBY_NOTFOUND, next/prev start from the first/last entry (a cursor on
    a void table handle returns DIGBY_BADTXN).
+   Ownership: memory digby_txn_get(), digby_cursor_get() and the like
+              returned before the rollback is invalid after it.
    Params:    txn (in): a read-write transaction; id: a live savepoint's id.
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn); DIGBY_READONLY;
               DIGBY_POISONED; DIGBY_NOTFOUND (no live savepoint has this
