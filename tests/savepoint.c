@@ -671,7 +671,9 @@ static uint32_t rnd_len(rnd_t *r)
 {
     unsigned x = rnd_below(r, 100);
     if (x < 60) return rnd_below(r, 40);
-    if (x < 85) return 100 + rnd_below(r, 400);
+    /* log mode: fewer overflow values, so that a transaction writes to the
+       memtable longer and escalates with more savepoints behind it */
+    if (x < (r->log ? 97u : 85u)) return 100 + rnd_below(r, 400);
     return 1000 + rnd_below(r, 6000); /* overflow pages */
 }
 
@@ -682,6 +684,16 @@ static void rnd_put(rnd_t *r, int tr, unsigned i, uint32_t len, uint32_t seed)
     e->present = 1;
     e->len = len;
     e->seed = seed;
+}
+
+static void rnd_savepoint(rnd_t *r)
+{
+    if (r->nsp == MAXSP) return;
+    ASSERT_OK(digby_savepoint(r->w, &r->sp_id[r->nsp]));
+    r->sp[r->nsp] = r->cur;
+    memcpy(r->sp_h[r->nsp], r->h, sizeof(r->h));
+    r->nsp++;
+    r->n_sp++;
 }
 
 /* One operation of the write transaction. */
@@ -708,7 +720,7 @@ static void rnd_op(rnd_t *r)
                   e->present ? DIGBY_OK : DIGBY_NOTFOUND);
         if (e->present) r->cur.count[tr]--;
         e->present = 0;
-    } else if (x < 780) { /* a streaming put in pieces */
+    } else if (x < 780 && (!r->log || rnd_below(r, 4) == 0)) { /* a streaming put */
         uint32_t len = 1 + rnd_len(r), seed = (uint32_t)rnd_next(r), done = 0;
         unsigned char *v = make_val(seed, len);
         digby_blob *b = NULL;
@@ -730,12 +742,7 @@ static void rnd_op(rnd_t *r)
         r->cur.exists[tr] = 0;
         r->h[tr] = NULL;
     } else if (x < 880) { /* savepoint */
-        if (r->nsp == MAXSP) return;
-        ASSERT_OK(digby_savepoint(r->w, &r->sp_id[r->nsp]));
-        r->sp[r->nsp] = r->cur;
-        memcpy(r->sp_h[r->nsp], r->h, sizeof(r->h));
-        r->nsp++;
-        r->n_sp++;
+        rnd_savepoint(r);
     } else if (x < 940) { /* rollback */
         if (!r->nsp) return;
         k = rnd_below(r, 2) ? r->nsp - 1 : (int)rnd_below(r, (unsigned)r->nsp);
@@ -781,6 +788,9 @@ static void run_random(fixture *f, int log, uint64_t seed)
         rec_mark();
         memset(r->h, 0, sizeof(r->h));
         r->nsp = 0;
+        /* log mode: often a savepoint first, while the transaction is in
+           the memtable (most escalate later) */
+        if (log && rnd_below(r, 2)) rnd_savepoint(r);
         for (j = 0; j < n; j++) {
             int had = r->nsp, logged = r->w->logged;
             rnd_op(r);
