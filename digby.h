@@ -842,8 +842,8 @@ DIGBY_API void digby_txn_abort(digby_txn *txn);
               descriptors; then, while it lives, one page (page_size
               bytes) for each page this transaction had written before it
               and writes again after it (the copy the write goes to), 12
-              bytes per page allocated, and in log mode 8 bytes per
-              memtable entry written again.
+              to 16 bytes per page allocated while savepoints live, and in
+              log mode 8 bytes per memtable entry written again.
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn or id_out); DIGBY_READONLY
               (a read-only transaction); DIGBY_POISONED (an earlier failure
               poisoned the transaction: only abort works); DIGBY_BUSY (a
@@ -870,15 +870,16 @@ DIGBY_API int digby_savepoint(digby_txn *txn, uint32_t *id_out);
    open but is unpositioned, as if just opened: digby_cursor_get() returns
    DIGBY_NOTFOUND, next/prev start from the first/last entry (a cursor on
    a void table handle returns DIGBY_BADTXN).
+   Params:    txn (in): a read-write transaction; id: a live savepoint's id.
    Ownership: memory digby_txn_get(), digby_cursor_get() and the like
               returned before the rollback is invalid after it.
-   Params:    txn (in): a read-write transaction; id: a live savepoint's id.
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn); DIGBY_READONLY;
               DIGBY_POISONED; DIGBY_NOTFOUND (no live savepoint has this
               id: never taken, released, or discarded by a rollback to an
               older one); DIGBY_BUSY (a streaming put is unfinished: finish
-              or abort it first); DIGBY_NOMEM (room for the page lists it
-              refills; nothing changed: the transaction goes on).
+              or abort it first); DIGBY_NOMEM (copy-on-write mode: room
+              for the page lists it refills; nothing changed, the
+              transaction goes on).
    Technique: pages written since go back to the transaction's own free
               list (the file does not shrink), overflow pages written to
               the file since wait for the commit: no page is written twice
