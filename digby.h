@@ -843,7 +843,8 @@ DIGBY_API void digby_txn_abort(digby_txn *txn);
               bytes) for each page this transaction had written before it
               and writes again after it (the copy the write goes to), 12
               to 16 bytes per page allocated while savepoints live, and in
-              log mode 8 bytes per memtable entry written again.
+              log mode a new memtable entry (key and value) and 8 bytes
+              for each entry written again.
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn or id_out); DIGBY_READONLY
               (a read-only transaction); DIGBY_POISONED (an earlier failure
               poisoned the transaction: only abort works); DIGBY_BUSY (a
@@ -11669,8 +11670,8 @@ DIGBY_API int digby_txn_delete(digby_txn *txn, digby_table *table,
 
    Memory: per savepoint a copy of own_free (8 bytes a page) and of the
    table handles' descriptors; per page first written after a savepoint,
-   one page (its copy) and 12 bytes of sp_lvl; log mode, 8 bytes per node
-   superseded. */
+   one page (its copy) and 12 to 16 bytes of sp_lvl; log mode, a new node
+   and 8 bytes per node superseded. */
 
 /* ---- Page depths ---------------------------------------------------------- */
 

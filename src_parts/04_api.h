@@ -265,7 +265,8 @@ DIGBY_API void digby_txn_abort(digby_txn *txn);
               bytes) for each page this transaction had written before it
               and writes again after it (the copy the write goes to), 12
               to 16 bytes per page allocated while savepoints live, and in
-              log mode 8 bytes per memtable entry written again.
+              log mode a new memtable entry (key and value) and 8 bytes
+              for each entry written again.
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn or id_out); DIGBY_READONLY
               (a read-only transaction); DIGBY_POISONED (an earlier failure
               poisoned the transaction: only abort works); DIGBY_BUSY (a

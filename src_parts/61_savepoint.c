@@ -43,8 +43,8 @@
 
    Memory: per savepoint a copy of own_free (8 bytes a page) and of the
    table handles' descriptors; per page first written after a savepoint,
-   one page (its copy) and 12 bytes of sp_lvl; log mode, 8 bytes per node
-   superseded. */
+   one page (its copy) and 12 to 16 bytes of sp_lvl; log mode, a new node
+   and 8 bytes per node superseded. */
 
 /* ---- Page depths ---------------------------------------------------------- */
 

@@ -551,6 +551,9 @@ static void test_oom(void **state)
             poisoned = 1;
             ta.fail_at = 0;
             ASSERT_RC(digby_rollback_to(w, id), DIGBY_POISONED);
+            ASSERT_RC(digby_release(w, id), DIGBY_POISONED);
+            ASSERT_RC(digby_savepoint(w, &id), DIGBY_POISONED);
+            assert_int_equal(id, 0);
         }
         done = ta.failed == 0;
         rc = digby_txn_commit(w);
