@@ -61,6 +61,8 @@
                            puts in pieces.
      60_txn.c              Transactions: begin, commit in named steps, abort,
                            puts, gets, deletes.
+     61_savepoint.c        Savepoints: nested marks inside a read-write
+                           transaction, rolled back to or released.
      62_table.c            Tables: named trees, listed in the catalog.
      64_cursor.c           Cursors: a stack of pinned pages from the root to
                            the current leaf entry.
@@ -527,6 +529,7 @@ typedef enum digby_seek_op {
 #define DIGBY_MAX_KEY_BYTES   0xFFFFFFFFu /* keys too (past digby_max_key_bytes()
                                              they go to overflow pages) */
 #define DIGBY_MAX_TABLE_NAME  255         /* bytes in a table name */
+#define DIGBY_MAX_SAVEPOINTS  255         /* live savepoints in a transaction */
 
 /* ---- Statistics and checking ------------------------------------------- */
 
@@ -836,6 +839,80 @@ DIGBY_API int digby_txn_commit(digby_txn *txn);
 /* Discard the transaction and everything it wrote; frees it.  NULL is
    accepted.  Open cursors of the transaction are closed too. */
 DIGBY_API void digby_txn_abort(digby_txn *txn);
+
+/* Take a savepoint in a read-write transaction: a mark that
+   digby_rollback_to() returns the transaction to and digby_release()
+   lets go of.  Savepoints nest: each new one is inside the ones before
+   it, up to DIGBY_MAX_SAVEPOINTS (255) live at once.  Puts, deletes,
+   streaming puts finished since, tables created, opened or dropped since,
+   large keys and overflow values are all covered, in copy-on-write and in
+   log mode (a transaction that escalates to the tree after a savepoint
+   keeps its savepoints; the checkpoint the escalation runs, of other
+   transactions' commits, is never undone).  Commit releases every live
+   savepoint; abort discards them with the rest.
+   Params:    txn (in): a read-write transaction.
+              id_out (out): the savepoint's id, nonzero, never reused in
+                         this transaction; 0 on failure.
+   Ownership: the savepoint belongs to the transaction; nothing to free.
+   Cost:      a copy of the transaction's list of pages it freed and may
+              reuse (8 bytes a page) and of its table handles'
+              descriptors; then, while it lives, one page (page_size
+              bytes) for each page this transaction had written before it
+              and writes again after it (the copy the write goes to), 12
+              to 16 bytes per page allocated while savepoints live, and in
+              log mode a new memtable entry (key and value) and 8 bytes
+              for each entry written again.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn or id_out); DIGBY_READONLY
+              (a read-only transaction); DIGBY_POISONED (an earlier failure
+              poisoned the transaction: only abort works); DIGBY_BUSY (a
+              streaming put is unfinished, or a record table is open in
+              the transaction: savepoints do not cover record tables, and
+              digby_rtable_open() returns DIGBY_BUSY while one is live);
+              DIGBY_FULL (DIGBY_MAX_SAVEPOINTS are live); DIGBY_NOMEM
+              (nothing changed: the transaction goes on).
+   Threads:   as the transaction (one thread at a time).
+   Technique: SQLite's SAVEPOINT semantics (sqlite.org/lang_savepoint.html);
+              the mechanism inverts LMDB's nested transactions, which copy
+              a page into the child's dirty list on its first write there:
+              pages written before the newest savepoint are frozen, and a
+              write copies one to a new page as copy-on-write copies a
+              committed page. */
+DIGBY_API int digby_savepoint(digby_txn *txn, uint32_t *id_out);
+
+/* Undo everything the transaction did since savepoint `id`; the savepoint
+   stays (it can be rolled back to again), every newer one is discarded.
+   Table handles opened (or created) since are void: every call with one
+   returns DIGBY_BADTXN (open the table again; a table created since no
+   longer exists); handles opened before have the savepoint's state (a
+   table dropped since is back).  Every cursor of the transaction stays
+   open but is unpositioned, as if just opened: digby_cursor_get() returns
+   DIGBY_NOTFOUND, next/prev start from the first/last entry (a cursor on
+   a void table handle returns DIGBY_BADTXN).
+   Params:    txn (in): a read-write transaction; id: a live savepoint's id.
+   Ownership: memory digby_txn_get(), digby_cursor_get() and the like
+              returned before the rollback is invalid after it.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn); DIGBY_READONLY;
+              DIGBY_POISONED; DIGBY_NOTFOUND (no live savepoint has this
+              id: never taken, released, or discarded by a rollback to an
+              older one); DIGBY_BUSY (a streaming put is unfinished: finish
+              or abort it first); DIGBY_NOMEM (copy-on-write mode: room
+              for the page lists it refills; nothing changed, the
+              transaction goes on).
+   Technique: pages written since go back to the transaction's own free
+              list (the file does not shrink), overflow pages written to
+              the file since wait for the commit: no page is written twice
+              before the commit's sync. */
+DIGBY_API int digby_rollback_to(digby_txn *txn, uint32_t id);
+
+/* Let go of savepoint `id` and every newer one: what was done since stays
+   part of the transaction (of the enclosing savepoint, if any); nothing
+   else changes (cursors and table handles stay as they are).  Frees the
+   page copies no remaining savepoint needs.
+   Params:    txn (in): a read-write transaction; id: a live savepoint's id.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn); DIGBY_READONLY;
+              DIGBY_POISONED; DIGBY_NOTFOUND (no live savepoint has this
+              id); DIGBY_NOMEM (nothing changed). */
+DIGBY_API int digby_release(digby_txn *txn, uint32_t id);
 
 /* The transaction's id: for a read-write transaction the id its writes will
    carry as their version; for a read-only one the id of its snapshot. */
@@ -1606,7 +1683,10 @@ typedef struct digby_plan {
               DIGBY_CORRUPT (a stored schema that does not decode, or a
               table it names is missing); DIGBY_TOOBIG (NAME.INDEX longer
               than digby_max_key_bytes() on small pages); DIGBY_POISONED;
-              DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM.
+              DIGBY_BUSY (a savepoint is live in the transaction: a handle
+              caches its schema, which a rollback would not restore;
+              digby_savepoint()); DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL;
+              DIGBY_NOMEM.
    Technique: the schema is stored as a tuple (FORMAT.md section 13);
               comparison is exact, as the FoundationDB Record Layer checks
               a store's meta-data version before use. */
@@ -2245,6 +2325,7 @@ typedef struct digby__pending {
 #define DIGBY__MEM_LEVELS 12        /* skip list levels */
 #define DIGBY__MN_TOMB 0x1u         /* a deletion */
 #define DIGBY__MN_DEAD 0x2u         /* written by a transaction that aborted */
+#define DIGBY__MN_FROZEN 0x4u       /* its writer holds a savepoint after it */
 
 /* A memtable entry; `height` next pointers, then klen key bytes. */
 typedef struct digby__mnode {
@@ -2499,6 +2580,43 @@ struct digby_cursor {
     uint8_t *full; size_t full_cap;            /* a large key, for _get */
 };
 
+/* One savepoint of a read-write transaction (61_savepoint.c): what the
+   transaction's state was when it was taken.  A table handle's state at
+   the savepoint, for each handle that existed then (tabs, in list order
+   from tables_at on). */
+typedef struct digby__sptab {
+    digby_table *t;
+    digby__tree tree;
+    int dirty, dropped;
+} digby__sptab;
+
+typedef struct digby__savepoint {
+    uint32_t id;
+    digby__meta meta;       /* the working meta page (roots, page_count) */
+    size_t freed_n;         /* txn->freed.n */
+    size_t popped_n;        /* txn->popped.n */
+    size_t deferred_n;      /* txn->sp_deferred.n */
+    uint64_t *own_free;     /* a copy of txn->own_free (own_free_n words) */
+    size_t own_free_n;
+    digby_table *tables_at; /* txn->tables: handles before it came later */
+    digby__sptab *tabs;
+    size_t ntabs;
+    size_t nops;            /* log mode: txn->nops */
+    size_t ndead;           /* log mode: txn->sp_dead_n */
+} digby__savepoint;
+
+/* Pages allocated while savepoints are live, with the savepoint depth
+   (1 = the outermost) they were allocated at, and DIGBY__SP_WRITTEN for
+   a page written to the file at once (an overflow page): open addressing
+   on pgno, never shrunk until the last savepoint goes (key 0 marks an
+   empty slot). */
+#define DIGBY__SP_WRITTEN 0x80000000u
+typedef struct digby__splvl {
+    uint64_t *keys;
+    uint32_t *lvl;
+    size_t cap, count;
+} digby__splvl;
+
 struct digby_txn {
     digby_db *db;
     uint64_t txid;
@@ -2563,6 +2681,20 @@ struct digby_txn {
     digby__large_scratch *large;     /* large keys and values: readers, scratch */
     struct digby_blob *blob; /* the unfinished streaming put, if any */
     struct digby_rtable *rtables; /* record tables opened (77_record_schema.c) */
+    /* Savepoints (61_savepoint.c): sp[0, nsp) oldest first; ids from
+       sp_next_id.  Copy-on-write mode: a page this transaction wrote
+       before the newest savepoint is frozen (digby__sp_frozen): a write
+       copies it to a new page, and freeing it defers it (sp_deferred)
+       until the savepoints that may restore it are gone.  Log mode: the
+       nodes made before the newest savepoint carry DIGBY__MN_FROZEN
+       (ops[0, sp_marked)); a later write to such a key marks the node
+       dead and makes a new one, the dead one listed in sp_dead. */
+    digby__savepoint *sp;
+    uint32_t nsp, cap_sp, sp_next_id;
+    digby__splvl sp_lvl;
+    digby__u64s sp_deferred;
+    digby__mnode **sp_dead; size_t sp_dead_n, sp_dead_cap;
+    size_t sp_marked;
     /* Branch pages this transaction keeps pinned until it ends, so that
        the upper levels of a tree cost no lock on later visits
        (digby__page_get).  Open addressing on pgno; held_cap entries (a
@@ -2899,6 +3031,20 @@ static int digby__debug_check_commit(digby_txn *txn);
 #endif
 static int digby__cursor_new(digby_txn *txn, digby_table *table, digby__tree *t,
                              digby_cursor **out);
+
+/* Savepoints (61_savepoint.c; log mode's part in 66_log_mode.c). */
+static int digby__sp_frozen(const digby_txn *txn, uint64_t pgno);
+static int digby__sp_lvl_room(digby_txn *txn);
+static void digby__sp_lvl_set(digby_txn *txn, uint64_t pgno);
+static void digby__sp_lvl_written(digby_txn *txn, uint64_t pgno);
+static int digby__sp_take(digby_txn *txn, digby__savepoint *s);
+static void digby__sp_free_all(digby_txn *txn);
+static int digby__sp_release_all(digby_txn *txn);
+static void digby__cursor_reset(digby_cursor *c);
+static void digby__rd_drop(digby_db *db, digby__rd *rd);
+static void digby__log_sp_mark(digby_txn *txn);
+static void digby__log_sp_rollback(digby_txn *txn, const digby__savepoint *s);
+static void digby__log_sp_settle(digby_txn *txn);
 
 /* Corruption: one place that records where it was found (SQLite's
    CORRUPT_BKPT): the page, for digby_corrupt_pgno(), and the source line
@@ -6074,7 +6220,7 @@ static int digby__dirty_own(digby_txn *txn, uint64_t pgno, uint8_t **out)
 
 /* Take a page number for a new page: one freed earlier in this transaction,
    else the lowest reusable free page, else the end of the file. */
-static int digby__page_alloc(digby_txn *txn, uint64_t *pgno)
+static int digby__page_take(digby_txn *txn, uint64_t *pgno)
 {
     digby_db *db = txn->db;
     int rc;
@@ -6096,13 +6242,28 @@ static int digby__page_alloc(digby_txn *txn, uint64_t *pgno)
     return DIGBY_OK;
 }
 
+/* digby__page_take, and while savepoints are live the page's savepoint
+   depth noted (room for it made first: nothing to undo). */
+static int digby__page_alloc(digby_txn *txn, uint64_t *pgno)
+{
+    int rc;
+    if (!txn->nsp) return digby__page_take(txn, pgno);
+    rc = digby__sp_lvl_room(txn);
+    if (rc == DIGBY_OK) rc = digby__page_take(txn, pgno);
+    if (rc == DIGBY_OK) digby__sp_lvl_set(txn, *pgno);
+    return rc;
+}
+
 /* Release page pgno, written by txid.  A page written by this transaction
-   was never visible to anyone and is reusable at once; an older one becomes
-   pending until no snapshot can see it. */
+   was never visible to anyone and is reusable at once (unless a savepoint
+   may restore it: then it waits, unchanged, in sp_deferred); an older one
+   becomes pending until no snapshot can see it. */
 static int digby__page_free(digby_txn *txn, uint64_t pgno, uint64_t txid)
 {
     digby_db *db = txn->db;
     if (pgno < 2 || pgno >= txn->meta.page_count) return DIGBY__CORRUPT(db, pgno);
+    if (txid == txn->txid && txn->nsp && digby__sp_frozen(txn, pgno))
+        return digby__u64s_push(&db->alloc, &txn->sp_deferred, pgno);
     if (txid == txn->txid) {
         digby__pbuf_put(db, digby__dirty_remove(txn, pgno));
         return digby__u64s_push(&db->alloc, &txn->own_free, pgno);
@@ -6139,8 +6300,9 @@ static int digby__page_new(digby_txn *txn, unsigned type, uint8_t **out,
 }
 
 /* Make tree page pgno (written by txid) writable in this transaction: a
-   dirty page is returned as is; a clean one is copied to a new page number
-   and the old one freed.  *new_pgno is where the page now lives. */
+   dirty page is returned as is; a clean one, or one a savepoint froze
+   (61_savepoint.c), is copied to a new page number and the old one freed.
+   *new_pgno is where the page now lives. */
 static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
                              uint8_t **out, uint64_t *new_pgno)
 {
@@ -6150,7 +6312,7 @@ static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
     uint8_t *buf;
     uint64_t p;
     int rc;
-    if (txid == txn->txid) {
+    if (txid == txn->txid && !(txn->nsp && digby__sp_frozen(txn, pgno))) {
         rc = digby__dirty_own(txn, pgno, &buf);
         if (rc) return rc;
         *out = buf;
@@ -7019,22 +7181,26 @@ static unsigned digby__mem_height(digby__mem *m)
 /* Insert or replace the entry (slot, key, txid) of the writer: a value
    (tomb 0) or a tombstone, in the current view's list.  The value bytes
    are copied.  A live node of the same txid is updated in place (it is in
-   the list: folds come between transactions); *node (may be NULL) gets
-   the node and *fresh whether it is new.  Returns DIGBY_OK, DIGBY_NOMEM. */
+   the list: folds come between transactions), unless a savepoint froze it
+   (DIGBY__MN_FROZEN, 61_savepoint.c): then it is marked dead, *old gets
+   it, and a new node takes its place.  *node (may be NULL) gets the node
+   and *fresh whether it is new.  Returns DIGBY_OK, DIGBY_NOMEM (nothing
+   changed). */
 static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
                              uint32_t slot, const void *key, size_t klen, uint64_t txid,
                              const void *val, size_t vlen, int tomb, digby__mnode **node,
-                             int *fresh);
+                             int *fresh, digby__mnode **old);
 
 static void digby__mem_note_key(digby__mem *m, const void *key, size_t klen);
 
 static int digby__mem_put(digby__mem *m, uint32_t slot, const void *key, size_t klen,
                           uint64_t txid, const void *val, size_t vlen, int tomb,
-                          digby__mnode **node, int *fresh)
+                          digby__mnode **node, int *fresh, digby__mnode **old)
 {
     digby__mnode *prev[DIGBY__MEM_LEVELS], *x;
     x = digby__list_seek_ge(m->view->list, slot, key, klen, txid, prev);
-    return digby__mem_put_at(m, prev, x, slot, key, klen, txid, val, vlen, tomb, node, fresh);
+    return digby__mem_put_at(m, prev, x, slot, key, klen, txid, val, vlen, tomb, node, fresh,
+                             old);
 }
 
 /* digby__mem_put after its seek: x and prev[] from digby__list_seek_ge
@@ -7043,12 +7209,14 @@ static int digby__mem_put(digby__mem *m, uint32_t slot, const void *key, size_t 
 static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
                              uint32_t slot, const void *key, size_t klen, uint64_t txid,
                              const void *val, size_t vlen, int tomb, digby__mnode **node,
-                             int *fresh)
+                             int *fresh, digby__mnode **old)
 {
     digby__mlist *l = m->view->list;
+    digby__mnode *frozen = NULL;
     uint8_t *vcopy = NULL;
     unsigned h, i;
     if (fresh) *fresh = 0;
+    if (old) *old = NULL;
     /* an aborted transaction's dead node of the same txid may come first */
     while (x && digby__mn_cmp(x, slot, key, klen, txid) == 0 && (x->flags & DIGBY__MN_DEAD))
         x = DIGBY__PLOAD(&x->next[0]);
@@ -7057,7 +7225,10 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
         if (!vcopy) return DIGBY_NOMEM;
         memcpy(vcopy, val, vlen);
     }
-    if (x && digby__mn_cmp(x, slot, key, klen, txid) == 0) {
+    if (x && digby__mn_cmp(x, slot, key, klen, txid) == 0 && (x->flags & DIGBY__MN_FROZEN) &&
+        old)
+        frozen = x;
+    else if (x && digby__mn_cmp(x, slot, key, klen, txid) == 0) {
         x->val = vcopy;
         x->vlen = (uint32_t)vlen;
         x->flags = (uint8_t)(tomb ? DIGBY__MN_TOMB : 0);
@@ -7069,6 +7240,11 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
     x = (digby__mnode *)digby__mem_alloc(
         m, sizeof(digby__mnode) + (h - 1) * sizeof(digby__mnode *) + klen);
     if (!x) return DIGBY_NOMEM;
+    if (frozen) {
+        /* readers never see it (its txid is past theirs) */
+        frozen->flags |= DIGBY__MN_DEAD;
+        *old = frozen;
+    }
     x->txid = txid;
     x->slot = slot;
     x->klen = (uint32_t)klen;
@@ -9829,7 +10005,10 @@ static int digby__append_fast(digby_txn *txn, digby__tree *t, const void *key,
 }
 
 /* After a put that appended: remember the rightmost leaf if its whole path
-   is dirty, for digby__append_fast. */
+   is dirty and none of it frozen by a savepoint (61_savepoint.c), for
+   digby__append_fast, which writes the leaf in place.  The put may have
+   appended to a leaf other than the rightmost one, leaving the rightmost
+   path as the transaction wrote it before its newest savepoint. */
 static void digby__append_hint(digby_txn *txn, digby__tree *t)
 {
     uint64_t pgno = t->root;
@@ -9839,7 +10018,7 @@ static void digby__append_hint(digby_txn *txn, digby__tree *t)
     for (level = 0; level < t->depth; level++) {
         const uint8_t *p = digby__dirty_get(txn, pgno);
         digby__cell c;
-        if (!p) return;
+        if (!p || (txn->nsp && digby__sp_frozen(txn, pgno))) return;
         if (p[0] == DIGBY__PAGE_LEAF) {
             txn->hint_tree = t;
             txn->hint_root = t->root;
@@ -11019,6 +11198,9 @@ static int digby__ovf_emit(digby_txn *txn, uint8_t *p, unsigned type, unsigned l
     digby_db *db = txn->db;
     int rc = digby__page_alloc(txn, pgno);
     if (rc) return rc;
+    /* in the file from now on: never reused in this transaction, even
+       after a rollback to a savepoint (61_savepoint.c) */
+    if (txn->nsp) digby__sp_lvl_written(txn, *pgno);
     memset(p, 0, DIGBY__HDR);
     p[0] = (uint8_t)type;
     p[1] = (uint8_t)level;
@@ -11587,6 +11769,7 @@ static void digby__txn_release(digby_txn *txn)
         digby__free(a, t);
     }
     digby__dirty_release(txn);
+    digby__sp_free_all(txn);
     digby__free(a, txn->ops);
     digby__free(a, txn->streak_key);
     digby__u64s_release(a, &txn->own_free);
@@ -11965,6 +12148,9 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         return DIGBY_OK;
     }
     if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
+    /* what live savepoints hold back is the transaction's now */
+    rc = digby__sp_release_all(txn);
+    if (rc) { digby_txn_abort(txn); return rc; }
     if (txn->logged) {
         while (txn->cursors) digby_cursor_close(txn->cursors);
         if (digby__log_appends(txn)) {
@@ -12171,6 +12357,425 @@ DIGBY_API int digby_txn_delete_range(digby_txn *txn, digby_table *table, const v
 }
 /* ---- end 60_txn.c ---- */
 
+/* ---- begin 61_savepoint.c ---- */
+/* Savepoints: nested marks inside a read-write transaction, rolled back to or released.
+
+   SQLite's SAVEPOINT semantics (https://sqlite.org/lang_savepoint.html):
+   rolling back to a savepoint undoes everything since it and keeps it;
+   releasing one merges it, and every newer one, into the level around
+   it; rolling back to an outer one discards the inner ones.  The
+   mechanism is LMDB's nested transaction turned inside out: LMDB copies a
+   page into the child's dirty list the first time the child writes it;
+   here the pages a transaction wrote before its newest savepoint are
+   frozen, and a write to one copies it to a new page number, exactly as
+   a page of an older commit is copied (digby__page_touch).  The frozen
+   page keeps the savepoint's bytes, so a rollback restores no page: it
+   puts back the roots and the counters and lets go of what came after.
+
+   Copy-on-write mode.  sp_lvl notes, for every page allocated while
+   savepoints are live, the depth it was allocated at (1: after the
+   outermost savepoint; a page not in it has depth 0).  A page of this
+   transaction is frozen when its depth is below the number of live
+   savepoints.  Freeing a frozen page defers it (sp_deferred) instead of
+   making it reusable: a rollback may need it again.  Rolling back to the
+   savepoint at depth L: every page allocated at depth >= L loses its
+   dirty buffer and is free in the transaction again (own_free is the
+   savepoint's copy plus what was taken since from the handle's free list
+   and from the end of the file), except a page written to the file since
+   (an overflow page, DIGBY__SP_WRITTEN), which waits for the commit in
+   txn->freed: no page is written twice before the commit's sync
+   (54_overflow.c).  The pages freed since are in use again (freed and
+   sp_deferred cut back), and the meta page's roots and counts and every
+   table handle's descriptor are the savepoint's.  Releasing it: depths
+   >= L become L - 1, and a deferred page no live savepoint froze any more
+   is freed for real.
+
+   Log mode.  While the transaction writes to the memtable, its nodes made
+   before the newest savepoint carry DIGBY__MN_FROZEN; a write to such a
+   key marks the node dead and makes a new one (instead of changing the
+   node in place), and the dead node is listed in sp_dead.  Rolling back:
+   the nodes made since are marked dead (as an abort marks them all), and
+   the ones killed since are alive again.  An escalation (66_log_mode.c)
+   applies the nodes to the tree one savepoint at a time, taking each
+   savepoint again in copy-on-write form between them, so the checkpoint
+   of other transactions' commits it starts with stays whatever happens
+   to the savepoints.
+
+   Memory: per savepoint a copy of own_free (8 bytes a page) and of the
+   table handles' descriptors; per page first written after a savepoint,
+   one page (its copy) and 12 to 16 bytes of sp_lvl; log mode, a new node
+   and 8 bytes per node superseded. */
+
+/* ---- Page depths ---------------------------------------------------------- */
+
+static size_t digby__sp_slot(uint64_t pgno, size_t cap)
+{
+    return (size_t)((pgno * UINT64_C(0x9E3779B97F4A7C15)) >> 23) & (cap - 1);
+}
+
+static uint32_t digby__sp_lvl_get(const digby_txn *txn, uint64_t pgno)
+{
+    const digby__splvl *m = &txn->sp_lvl;
+    size_t i;
+    if (!m->cap) return 0;
+    for (i = digby__sp_slot(pgno, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
+        if (m->keys[i] == pgno) return m->lvl[i];
+    return 0;
+}
+
+/* The depth page pgno was allocated at (0: before every live savepoint). */
+static uint32_t digby__sp_depth(const digby_txn *txn, uint64_t pgno)
+{
+    return digby__sp_lvl_get(txn, pgno) & ~DIGBY__SP_WRITTEN;
+}
+
+/* Whether page pgno, written by this transaction, is kept for a savepoint
+   (allocated before the newest one). */
+static int digby__sp_frozen(const digby_txn *txn, uint64_t pgno)
+{
+    return digby__sp_depth(txn, pgno) < txn->nsp;
+}
+
+/* Room in sp_lvl for one more page, so that digby__sp_lvl_set cannot fail. */
+static int digby__sp_lvl_room(digby_txn *txn)
+{
+    digby__splvl *m = &txn->sp_lvl, nm;
+    const digby_allocator *a = &txn->db->alloc;
+    size_t i;
+    if ((m->count + 1) * 4 < m->cap * 3) return DIGBY_OK;
+    nm.cap = m->cap ? m->cap * 2 : 64;
+    if (nm.cap > SIZE_MAX / sizeof(uint64_t)) return DIGBY_NOMEM;
+    nm.count = m->count;
+    nm.keys = (uint64_t *)digby__malloc(a, nm.cap * sizeof(uint64_t));
+    nm.lvl = (uint32_t *)digby__malloc(a, nm.cap * sizeof(uint32_t));
+    if (!nm.keys || !nm.lvl) {
+        digby__free(a, nm.keys);
+        digby__free(a, nm.lvl);
+        return DIGBY_NOMEM;
+    }
+    memset(nm.keys, 0, nm.cap * sizeof(uint64_t));
+    for (i = 0; i < m->cap; i++) {
+        size_t j;
+        if (!m->keys[i]) continue;
+        for (j = digby__sp_slot(m->keys[i], nm.cap); nm.keys[j]; j = (j + 1) & (nm.cap - 1)) {}
+        nm.keys[j] = m->keys[i];
+        nm.lvl[j] = m->lvl[i];
+    }
+    digby__free(a, m->keys);
+    digby__free(a, m->lvl);
+    *m = nm;
+    return DIGBY_OK;
+}
+
+/* Page pgno was allocated now, at the current depth (room made). */
+static void digby__sp_lvl_set(digby_txn *txn, uint64_t pgno)
+{
+    digby__splvl *m = &txn->sp_lvl;
+    size_t i = digby__sp_slot(pgno, m->cap);
+    DIGBY_ASSERT(m->cap && (m->count + 1) * 4 <= m->cap * 3);
+    while (m->keys[i] && m->keys[i] != pgno) i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i]) m->count++;
+    m->keys[i] = pgno;
+    m->lvl[i] = txn->nsp;
+}
+
+/* Page pgno (allocated now) goes to the file at once. */
+static void digby__sp_lvl_written(digby_txn *txn, uint64_t pgno)
+{
+    digby__splvl *m = &txn->sp_lvl;
+    size_t i;
+    for (i = digby__sp_slot(pgno, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1)) {
+        if (m->keys[i] == pgno) {
+            m->lvl[i] |= DIGBY__SP_WRITTEN;
+            return;
+        }
+    }
+    DIGBY_ASSERT(0); /* digby__page_alloc noted it */
+}
+
+static void digby__sp_lvl_clear(digby_txn *txn)
+{
+    digby__free(&txn->db->alloc, txn->sp_lvl.keys);
+    digby__free(&txn->db->alloc, txn->sp_lvl.lvl);
+    memset(&txn->sp_lvl, 0, sizeof(txn->sp_lvl));
+}
+
+/* ---- Taking, freeing ------------------------------------------------------ */
+
+static void digby__sp_drop(digby_txn *txn, digby__savepoint *s)
+{
+    digby__free(&txn->db->alloc, s->own_free);
+    digby__free(&txn->db->alloc, s->tabs);
+    s->own_free = NULL;
+    s->tabs = NULL;
+}
+
+/* Record the transaction's copy-on-write state in s: the meta page, the
+   page lists' lengths, own_free and the descriptors of the table handles
+   from s->tables_at on.  Either all of it or, out of memory, s unchanged. */
+static int digby__sp_take(digby_txn *txn, digby__savepoint *s)
+{
+    const digby_allocator *a = &txn->db->alloc;
+    uint64_t *of = NULL;
+    digby__sptab *tabs = NULL;
+    digby_table *t;
+    size_t n = 0;
+    for (t = s->tables_at; t; t = t->next) n++;
+    if (txn->own_free.n) {
+        of = (uint64_t *)digby__malloc(a, txn->own_free.n * sizeof(uint64_t));
+        if (!of) return DIGBY_NOMEM;
+        memcpy(of, txn->own_free.v, txn->own_free.n * sizeof(uint64_t));
+    }
+    if (n) {
+        tabs = (digby__sptab *)digby__malloc(a, n * sizeof(*tabs));
+        if (!tabs) { digby__free(a, of); return DIGBY_NOMEM; }
+        for (n = 0, t = s->tables_at; t; t = t->next, n++) {
+            tabs[n].t = t;
+            tabs[n].tree = t->tree;
+            tabs[n].dirty = t->dirty;
+            tabs[n].dropped = t->dropped;
+        }
+    }
+    digby__sp_drop(txn, s);
+    s->own_free = of;
+    s->own_free_n = txn->own_free.n;
+    s->tabs = tabs;
+    s->ntabs = n;
+    s->meta = txn->meta;
+    s->freed_n = txn->freed.n;
+    s->popped_n = txn->popped.n;
+    s->deferred_n = txn->sp_deferred.n;
+    return DIGBY_OK;
+}
+
+/* Everything savepoints hold (the transaction ends). */
+static void digby__sp_free_all(digby_txn *txn)
+{
+    const digby_allocator *a = &txn->db->alloc;
+    uint32_t i;
+    for (i = 0; i < txn->nsp; i++) digby__sp_drop(txn, &txn->sp[i]);
+    digby__free(a, txn->sp);
+    txn->sp = NULL;
+    txn->nsp = txn->cap_sp = 0;
+    digby__sp_lvl_clear(txn);
+    digby__u64s_release(a, &txn->sp_deferred);
+    digby__free(a, txn->sp_dead);
+    txn->sp_dead = NULL;
+    txn->sp_dead_n = txn->sp_dead_cap = 0;
+}
+
+/* The index of savepoint id in txn->sp, or -1. */
+static long digby__sp_find(const digby_txn *txn, uint32_t id)
+{
+    uint32_t i;
+    for (i = 0; i < txn->nsp; i++)
+        if (txn->sp[i].id == id) return (long)i;
+    return -1;
+}
+
+/* The checks every savepoint call makes, in order. */
+static int digby__sp_args(digby_txn *txn)
+{
+    if (!txn) return DIGBY_INVALID;
+    if (txn->rdonly) return DIGBY_READONLY;
+    if (txn->poisoned) return DIGBY_POISONED;
+    return DIGBY_OK;
+}
+
+DIGBY_API int digby_savepoint(digby_txn *txn, uint32_t *id_out)
+{
+    digby__savepoint *s;
+    int rc;
+    if (!id_out) return DIGBY_INVALID;
+    *id_out = 0;
+    if ((rc = digby__sp_args(txn)) != DIGBY_OK) return rc;
+    if (txn->blob || txn->rtables) return DIGBY_BUSY;
+    if (txn->nsp >= DIGBY_MAX_SAVEPOINTS) return DIGBY_FULL;
+    if (txn->nsp == txn->cap_sp) {
+        uint32_t ncap = txn->cap_sp ? 2 * txn->cap_sp : 4;
+        digby__savepoint *ns = (digby__savepoint *)digby__realloc(
+            &txn->db->alloc, txn->sp, ncap * sizeof(*ns));
+        if (!ns) return DIGBY_NOMEM;
+        txn->sp = ns;
+        txn->cap_sp = ncap;
+    }
+    s = &txn->sp[txn->nsp];
+    memset(s, 0, sizeof(*s));
+    s->tables_at = txn->tables;
+    rc = digby__sp_take(txn, s);
+    if (rc) return rc;
+    s->nops = txn->nops;
+    s->ndead = txn->sp_dead_n;
+    if (txn->logged) digby__log_sp_mark(txn);
+    if (++txn->sp_next_id == 0) txn->sp_next_id = 1;
+    s->id = txn->sp_next_id;
+    txn->nsp++;
+    /* the append hint's leaf is frozen now: no more writes in place */
+    txn->hint_tree = NULL;
+    *id_out = s->id;
+    return DIGBY_OK;
+}
+
+/* ---- Rolling back ------------------------------------------------------- */
+
+/* Whether page p, reusable at savepoint sp[k], stays so after a rollback
+   to it: not when it was written to the file since (allocated at a depth
+   above k and DIGBY__SP_WRITTEN). */
+static int digby__sp_reusable(const digby_txn *txn, uint32_t k, uint64_t p)
+{
+    uint32_t v = digby__sp_lvl_get(txn, p);
+    return !(v & DIGBY__SP_WRITTEN) || (v & ~DIGBY__SP_WRITTEN) <= k;
+}
+
+/* Copy-on-write state back to savepoint sp[k] (depth k + 1).  Every page
+   allocated since (depth above k) loses its dirty buffer and is free in
+   this transaction again: own_free is the savepoint's copy plus the pages
+   taken since from the handle's free list (txn->popped past the
+   savepoint's length; they stay taken) and from the end of the file
+   (page_count stays); but a page written to the file since (an overflow
+   page) goes to txn->freed instead, pending at commit like an overflow
+   page freed in the transaction: a page is never written twice before
+   the commit's sync (54_overflow.c says why).  The pages freed since are
+   in use again (freed and sp_deferred cut back).  Room is made first:
+   DIGBY_NOMEM leaves everything as it was. */
+static int digby__sp_cow_rollback(digby_txn *txn, uint32_t k)
+{
+    digby_db *db = txn->db;
+    const digby__savepoint *s = &txn->sp[k];
+    digby__splvl *m = &txn->sp_lvl;
+    uint64_t p, end = txn->meta.page_count;
+    size_t i, nwritten = 0, room;
+    int rc;
+    for (i = 0; i < m->cap; i++)
+        if (m->keys[i] && (m->lvl[i] & ~DIGBY__SP_WRITTEN) > k && (m->lvl[i] & DIGBY__SP_WRITTEN))
+            nwritten++;
+    room = s->own_free_n + (txn->popped.n - s->popped_n) + (size_t)(end - s->meta.page_count);
+    rc = digby__u64s_reserve(&db->alloc, &txn->own_free,
+                             room > txn->own_free.n ? room - txn->own_free.n : 0);
+    if (rc == DIGBY_OK && s->freed_n + nwritten > txn->freed.n)
+        rc = digby__u64s_reserve(&db->alloc, &txn->freed, s->freed_n + nwritten - txn->freed.n);
+    if (rc) return rc;
+    txn->freed.n = s->freed_n;
+    txn->sp_deferred.n = s->deferred_n;
+    for (i = 0; i < m->cap; i++) {
+        if (!m->keys[i] || (m->lvl[i] & ~DIGBY__SP_WRITTEN) <= k) continue;
+        if (m->lvl[i] & DIGBY__SP_WRITTEN) txn->freed.v[txn->freed.n++] = m->keys[i];
+        else digby__pbuf_put(db, digby__dirty_remove(txn, m->keys[i]));
+        /* freed at depth k + 1: past this savepoint's lists, before the
+           lists of any savepoint taken from now on */
+        m->lvl[i] = (m->lvl[i] & DIGBY__SP_WRITTEN) | (k + 1);
+    }
+    txn->own_free.n = 0;
+    for (i = 0; i < s->own_free_n; i++)
+        if (digby__sp_reusable(txn, k, s->own_free[i]))
+            txn->own_free.v[txn->own_free.n++] = s->own_free[i];
+    for (i = s->popped_n; i < txn->popped.n; i++)
+        if (digby__sp_reusable(txn, k, txn->popped.v[i]))
+            txn->own_free.v[txn->own_free.n++] = txn->popped.v[i];
+    for (p = s->meta.page_count; p < end; p++)
+        if (digby__sp_reusable(txn, k, p)) txn->own_free.v[txn->own_free.n++] = p;
+    txn->meta = s->meta;
+    txn->meta.page_count = end;
+    return DIGBY_OK;
+}
+
+DIGBY_API int digby_rollback_to(digby_txn *txn, uint32_t id)
+{
+    const digby__savepoint *s;
+    digby_table *t;
+    digby_cursor *c;
+    long k;
+    uint32_t i;
+    int rc;
+    if ((rc = digby__sp_args(txn)) != DIGBY_OK) return rc;
+    if ((k = digby__sp_find(txn, id)) < 0) return DIGBY_NOTFOUND;
+    if (txn->blob) return DIGBY_BUSY;
+    s = &txn->sp[k];
+    if (txn->logged) digby__log_sp_rollback(txn, s);
+    else if ((rc = digby__sp_cow_rollback(txn, (uint32_t)k)) != DIGBY_OK) return rc;
+    /* table handles: the ones opened since are void, the others as they were */
+    for (t = txn->tables; t && t != s->tables_at; t = t->next) {
+        t->dropped = 1;
+        t->dirty = 0;
+    }
+    for (i = 0; i < s->ntabs; i++) {
+        s->tabs[i].t->tree = s->tabs[i].tree;
+        s->tabs[i].t->dirty = s->tabs[i].dirty;
+        s->tabs[i].t->dropped = s->tabs[i].dropped;
+    }
+    for (i = (uint32_t)k + 1; i < txn->nsp; i++) digby__sp_drop(txn, &txn->sp[i]);
+    txn->nsp = (uint32_t)k + 1;
+    /* cursors stand nowhere; large-item readers may hold pages freed now */
+    for (c = txn->cursors; c; c = c->next) digby__cursor_reset(c);
+    if (txn->large)
+        for (i = 0; i < 3; i++) digby__rd_drop(txn->db, &txn->large->rd[i]);
+    txn->hint_tree = NULL;
+    txn->mod++;
+    return DIGBY_OK;
+}
+
+/* ---- Releasing ---------------------------------------------------------- */
+
+/* Copy-on-write state: savepoints sp[k..] go, depth becomes k.  Out of
+   memory (own_free's room, made first) nothing changes. */
+static int digby__sp_cow_release(digby_txn *txn, uint32_t k)
+{
+    digby_db *db = txn->db;
+    digby__splvl *m = &txn->sp_lvl;
+    size_t i, j, from = txn->sp[k].deferred_n;
+    int rc = digby__u64s_reserve(&db->alloc, &txn->own_free, txn->sp_deferred.n - from);
+    if (rc) return rc;
+    for (i = 0; i < m->cap; i++)
+        if (m->keys[i] && (m->lvl[i] & ~DIGBY__SP_WRITTEN) > k)
+            m->lvl[i] = (m->lvl[i] & DIGBY__SP_WRITTEN) | k;
+    for (i = j = from; i < txn->sp_deferred.n; i++) {
+        uint64_t p = txn->sp_deferred.v[i];
+        if (digby__sp_depth(txn, p) < k) {
+            txn->sp_deferred.v[j++] = p; /* an outer savepoint still needs it */
+        } else {
+            digby__pbuf_put(db, digby__dirty_remove(txn, p));
+            txn->own_free.v[txn->own_free.n++] = p;
+        }
+    }
+    txn->sp_deferred.n = j;
+    return DIGBY_OK;
+}
+
+/* Savepoints sp[k..] go (release). */
+static int digby__sp_release_at(digby_txn *txn, uint32_t k)
+{
+    uint32_t i;
+    if (!txn->logged) {
+        int rc = digby__sp_cow_release(txn, k);
+        if (rc) return rc;
+    }
+    for (i = k; i < txn->nsp; i++) digby__sp_drop(txn, &txn->sp[i]);
+    txn->nsp = k;
+    txn->hint_tree = NULL;
+    if (k == 0) {
+        DIGBY_ASSERT(txn->sp_deferred.n == 0);
+        digby__sp_lvl_clear(txn);
+        digby__log_sp_settle(txn);
+    }
+    return DIGBY_OK;
+}
+
+/* Release every savepoint (commit). */
+static int digby__sp_release_all(digby_txn *txn)
+{
+    return txn->nsp ? digby__sp_release_at(txn, 0) : DIGBY_OK;
+}
+
+DIGBY_API int digby_release(digby_txn *txn, uint32_t id)
+{
+    long k;
+    int rc;
+    if ((rc = digby__sp_args(txn)) != DIGBY_OK) return rc;
+    if ((k = digby__sp_find(txn, id)) < 0) return DIGBY_NOTFOUND;
+    return digby__sp_release_at(txn, (uint32_t)k);
+}
+/* ---- end 61_savepoint.c ---- */
+
 /* ---- begin 62_table.c ---- */
 /* Tables: named trees, listed in the catalog.
 
@@ -12375,6 +12980,21 @@ static void digby__cursor_unpin_all(digby_cursor *c)
     }
     c->depth = 0;
     c->valid = 0;
+}
+
+/* Leave the cursor unpositioned, as if just opened (a rollback to a
+   savepoint: the pages and memtable nodes it stood on may be gone). */
+static void digby__cursor_reset(digby_cursor *c)
+{
+    digby__cursor_unpin_all(c);
+    c->has_key = 0;
+    c->key_pfx_pgno = 0;
+    c->mvalid = 0;
+    c->mn = NULL;
+    c->from_mem = 0;
+    c->mdir = 0;
+    c->mkey_bytes = 0;
+    memset(&c->mpos, 0, sizeof(c->mpos));
 }
 
 static int digby__cursor_new(digby_txn *txn, digby_table *table, digby__tree *t,
@@ -13154,6 +13774,7 @@ static uint64_t digby__newest_txid(digby_db *db)
 static uint64_t digby__log_txid(digby_db *db);
 static int digby__log_buffers(digby_db *db);
 static int digby__log_streak(digby_txn *txn);
+static int digby__sp_dead_room(digby_txn *txn);
 
 /* Whether a put of this size is kept in the memtable: the key is no large
    key and the value would sit inline in a leaf cell whatever its version
@@ -13348,7 +13969,7 @@ static int digby__txn_write_mem(digby_txn *txn, digby_table *table, const void *
                                 size_t key_bytes, const void *val, size_t val_bytes,
                                 unsigned flags, int tomb, int *done)
 {
-    digby__mnode *prev[DIGBY__MEM_LEVELS], *x, *n;
+    digby__mnode *prev[DIGBY__MEM_LEVELS], *x, *n, *old = NULL;
     int rc, s, fresh;
     *done = 0;
     if (!txn->logged) {
@@ -13362,6 +13983,8 @@ static int digby__txn_write_mem(digby_txn *txn, digby_table *table, const void *
     /* room in the transaction's list first: a node inserted and then not
        listed would outlive an abort */
     if ((rc = digby__ops_room(txn)) != DIGBY_OK) return rc;
+    /* and in the savepoints' list of the nodes a write killed */
+    if (txn->nsp && (rc = digby__sp_dead_room(txn)) != DIGBY_OK) return rc;
     if (tomb || (flags & DIGBY_PUT_NOOVERWRITE)) {
         n = digby__mem_probe(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, txn->mem_upto,
                              prev, &x);
@@ -13370,11 +13993,12 @@ static int digby__txn_write_mem(digby_txn *txn, digby_table *table, const void *
         if (tomb && rc == DIGBY_NOTFOUND) return DIGBY_NOTFOUND;
         if (!tomb && rc == DIGBY_OK) return DIGBY_EXISTS;
         rc = digby__mem_put_at(txn->mem, prev, x, (uint32_t)s, key, key_bytes, txn->txid, val,
-                               tomb ? 0 : val_bytes, tomb, &n, &fresh);
+                               tomb ? 0 : val_bytes, tomb, &n, &fresh, txn->nsp ? &old : NULL);
     } else {
         rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, val, val_bytes,
-                            0, &n, &fresh);
+                            0, &n, &fresh, txn->nsp ? &old : NULL);
     }
+    if (rc == DIGBY_OK && old) txn->sp_dead[txn->sp_dead_n++] = old;
     if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
     if (rc) return rc;
     *done = 1;
@@ -13392,6 +14016,61 @@ static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void 
                                  size_t key_bytes, int *done)
 {
     return digby__txn_write_mem(txn, table, key, key_bytes, NULL, 0, 0, 1, done);
+}
+
+/* ---- Savepoints (61_savepoint.c) ------------------------------------------ */
+
+/* Room in txn->sp_dead for one more node. */
+static int digby__sp_dead_room(digby_txn *txn)
+{
+    if (txn->sp_dead_n == txn->sp_dead_cap) {
+        size_t ncap = txn->sp_dead_cap ? 2 * txn->sp_dead_cap : 64;
+        digby__mnode **nd;
+        if (ncap > SIZE_MAX / sizeof(*nd)) return DIGBY_NOMEM;
+        nd = (digby__mnode **)digby__realloc(&txn->db->alloc, txn->sp_dead, ncap * sizeof(*nd));
+        if (!nd) return DIGBY_NOMEM;
+        txn->sp_dead = nd;
+        txn->sp_dead_cap = ncap;
+    }
+    return DIGBY_OK;
+}
+
+/* A savepoint is taken: every node made so far is frozen (a later write
+   to its key makes a new node). */
+static void digby__log_sp_mark(digby_txn *txn)
+{
+    size_t i;
+    for (i = txn->sp_marked; i < txn->nops; i++) txn->ops[i]->flags |= DIGBY__MN_FROZEN;
+    txn->sp_marked = txn->nops;
+}
+
+/* Back to savepoint s: the nodes killed since live again, the nodes made
+   since are dead (in that order: a node may be both). */
+static void digby__log_sp_rollback(digby_txn *txn, const digby__savepoint *s)
+{
+    size_t i;
+    for (i = s->ndead; i < txn->sp_dead_n; i++)
+        txn->sp_dead[i]->flags &= (uint8_t)~DIGBY__MN_DEAD;
+    txn->sp_dead_n = s->ndead;
+    for (i = s->nops; i < txn->nops; i++) txn->ops[i]->flags |= DIGBY__MN_DEAD;
+    txn->nops = s->nops;
+    if (txn->sp_marked > s->nops) txn->sp_marked = s->nops;
+}
+
+/* The last savepoint is gone: the killed nodes leave the list of the
+   transaction's nodes, and the others are written in place again. */
+static void digby__log_sp_settle(digby_txn *txn)
+{
+    size_t i, j = 0;
+    for (i = 0; i < txn->nops; i++) {
+        digby__mnode *n = txn->ops[i];
+        if (n->flags & DIGBY__MN_DEAD) continue;
+        n->flags &= (uint8_t)~DIGBY__MN_FROZEN;
+        txn->ops[j++] = n;
+    }
+    txn->nops = j;
+    txn->sp_dead_n = 0;
+    txn->sp_marked = 0;
 }
 
 /* ---- Beginning, committing, aborting ------------------------------------ */
@@ -13869,6 +14548,7 @@ static int digby__log_escalate(digby_txn *txn)
     digby_table *t;
     digby_cursor *cur;
     size_t i;
+    uint32_t j, nsp;
     int rc;
     if (!txn->logged) return DIGBY_OK;
     rc = digby__checkpoint_at(db, 1, txn->txid - 1);
@@ -13884,25 +14564,46 @@ static int digby__log_escalate(digby_txn *txn)
         if (rc == DIGBY_OK) rc = digby__table_decode(txn, v, vl, &t->tree);
         if (rc) return rc;
     }
-    for (i = 0; i < txn->nops; i++) {
-        digby__mnode *n = txn->ops[i];
-        digby__tree *tree = &txn->meta.main;
-        if (n->slot) {
-            const digby__mtable *mt = &mine->tables_pub[n->slot];
-            t = digby__table_find(txn, mt->name, mt->name_bytes);
-            if (!t) return DIGBY__CORRUPT(db, 0);
-            tree = &t->tree;
-            t->dirty = 1;
+    /* with savepoints: the nodes made before each, in order, then that
+       savepoint taken again in copy-on-write form; a node a later write
+       killed (a savepoint's) goes in too, and its successor after it */
+    nsp = txn->nsp;
+    txn->nsp = 0;
+    for (i = 0, j = 0; j <= nsp; j++) {
+        size_t end = j < nsp ? txn->sp[j].nops : txn->nops;
+        for (; i < end; i++) {
+            digby__mnode *n = txn->ops[i];
+            digby__tree *tree = &txn->meta.main;
+            if (n->slot) {
+                const digby__mtable *mt = &mine->tables_pub[n->slot];
+                t = digby__table_find(txn, mt->name, mt->name_bytes);
+                if (!t) rc = DIGBY__CORRUPT(db, 0);
+                else {
+                    tree = &t->tree;
+                    t->dirty = 1;
+                }
+            }
+            if (rc) break;
+            if (n->flags & DIGBY__MN_TOMB) {
+                rc = digby__btree_delete(txn, tree, digby__mn_key(n), n->klen);
+                if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
+            } else {
+                rc = digby__btree_put(txn, tree, digby__mn_key(n), n->klen, n->val, n->vlen, 0);
+            }
+            if (rc) break;
         }
-        if (n->flags & DIGBY__MN_TOMB) {
-            rc = digby__btree_delete(txn, tree, digby__mn_key(n), n->klen);
-            if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
-        } else {
-            rc = digby__btree_put(txn, tree, digby__mn_key(n), n->klen, n->val, n->vlen, 0);
+        if (rc == DIGBY_OK && j < nsp) rc = digby__sp_take(txn, &txn->sp[j]);
+        if (rc) {
+            /* half applied: only an abort may follow */
+            txn->nsp = nsp;
+            txn->poisoned = 1;
+            return rc;
         }
-        if (rc) return rc;
+        if (j < nsp) txn->nsp = j + 1;
     }
     digby__log_kill_ops(txn);
+    txn->sp_dead_n = 0;
+    txn->sp_marked = 0;
     digby__mutex_lock(&db->mu);
     mine = digby__txn_mem_drop(txn);
     digby__mutex_unlock(&db->mu);
@@ -14168,6 +14869,23 @@ static void digby__log_close(digby_db *db)
 static void digby__log_release(digby_db *db)
 {
     (void)db;
+}
+
+/* Savepoints: no transaction writes a memtable. */
+static void digby__log_sp_mark(digby_txn *txn)
+{
+    (void)txn;
+}
+
+static void digby__log_sp_rollback(digby_txn *txn, const digby__savepoint *s)
+{
+    (void)txn;
+    (void)s;
+}
+
+static void digby__log_sp_settle(digby_txn *txn)
+{
+    (void)txn;
 }
 
 static int digby__log_begin(digby_txn *txn)
@@ -16701,6 +17419,8 @@ DIGBY_API int digby_rtable_open(digby_txn *txn, const char *name, const digby_sc
         return DIGBY_INVALID;
     if ((flags & DIGBY_RTABLE_CREATE) && !schema) return DIGBY_INVALID;
     if (txn->poisoned) return DIGBY_POISONED;
+    /* a handle caches its schema, which a rollback would not restore */
+    if (txn->nsp) return DIGBY_BUSY;
     a = &txn->db->alloc;
     rt = (digby_rtable *)digby__malloc(a, sizeof(*rt));
     if (!rt) return DIGBY_NOMEM;

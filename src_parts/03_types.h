@@ -281,6 +281,7 @@ typedef enum digby_seek_op {
 #define DIGBY_MAX_KEY_BYTES   0xFFFFFFFFu /* keys too (past digby_max_key_bytes()
                                              they go to overflow pages) */
 #define DIGBY_MAX_TABLE_NAME  255         /* bytes in a table name */
+#define DIGBY_MAX_SAVEPOINTS  255         /* live savepoints in a transaction */
 
 /* ---- Statistics and checking ------------------------------------------- */
 

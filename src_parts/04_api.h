@@ -245,6 +245,80 @@ DIGBY_API int digby_txn_commit(digby_txn *txn);
    accepted.  Open cursors of the transaction are closed too. */
 DIGBY_API void digby_txn_abort(digby_txn *txn);
 
+/* Take a savepoint in a read-write transaction: a mark that
+   digby_rollback_to() returns the transaction to and digby_release()
+   lets go of.  Savepoints nest: each new one is inside the ones before
+   it, up to DIGBY_MAX_SAVEPOINTS (255) live at once.  Puts, deletes,
+   streaming puts finished since, tables created, opened or dropped since,
+   large keys and overflow values are all covered, in copy-on-write and in
+   log mode (a transaction that escalates to the tree after a savepoint
+   keeps its savepoints; the checkpoint the escalation runs, of other
+   transactions' commits, is never undone).  Commit releases every live
+   savepoint; abort discards them with the rest.
+   Params:    txn (in): a read-write transaction.
+              id_out (out): the savepoint's id, nonzero, never reused in
+                         this transaction; 0 on failure.
+   Ownership: the savepoint belongs to the transaction; nothing to free.
+   Cost:      a copy of the transaction's list of pages it freed and may
+              reuse (8 bytes a page) and of its table handles'
+              descriptors; then, while it lives, one page (page_size
+              bytes) for each page this transaction had written before it
+              and writes again after it (the copy the write goes to), 12
+              to 16 bytes per page allocated while savepoints live, and in
+              log mode a new memtable entry (key and value) and 8 bytes
+              for each entry written again.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn or id_out); DIGBY_READONLY
+              (a read-only transaction); DIGBY_POISONED (an earlier failure
+              poisoned the transaction: only abort works); DIGBY_BUSY (a
+              streaming put is unfinished, or a record table is open in
+              the transaction: savepoints do not cover record tables, and
+              digby_rtable_open() returns DIGBY_BUSY while one is live);
+              DIGBY_FULL (DIGBY_MAX_SAVEPOINTS are live); DIGBY_NOMEM
+              (nothing changed: the transaction goes on).
+   Threads:   as the transaction (one thread at a time).
+   Technique: SQLite's SAVEPOINT semantics (sqlite.org/lang_savepoint.html);
+              the mechanism inverts LMDB's nested transactions, which copy
+              a page into the child's dirty list on its first write there:
+              pages written before the newest savepoint are frozen, and a
+              write copies one to a new page as copy-on-write copies a
+              committed page. */
+DIGBY_API int digby_savepoint(digby_txn *txn, uint32_t *id_out);
+
+/* Undo everything the transaction did since savepoint `id`; the savepoint
+   stays (it can be rolled back to again), every newer one is discarded.
+   Table handles opened (or created) since are void: every call with one
+   returns DIGBY_BADTXN (open the table again; a table created since no
+   longer exists); handles opened before have the savepoint's state (a
+   table dropped since is back).  Every cursor of the transaction stays
+   open but is unpositioned, as if just opened: digby_cursor_get() returns
+   DIGBY_NOTFOUND, next/prev start from the first/last entry (a cursor on
+   a void table handle returns DIGBY_BADTXN).
+   Params:    txn (in): a read-write transaction; id: a live savepoint's id.
+   Ownership: memory digby_txn_get(), digby_cursor_get() and the like
+              returned before the rollback is invalid after it.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn); DIGBY_READONLY;
+              DIGBY_POISONED; DIGBY_NOTFOUND (no live savepoint has this
+              id: never taken, released, or discarded by a rollback to an
+              older one); DIGBY_BUSY (a streaming put is unfinished: finish
+              or abort it first); DIGBY_NOMEM (copy-on-write mode: room
+              for the page lists it refills; nothing changed, the
+              transaction goes on).
+   Technique: pages written since go back to the transaction's own free
+              list (the file does not shrink), overflow pages written to
+              the file since wait for the commit: no page is written twice
+              before the commit's sync. */
+DIGBY_API int digby_rollback_to(digby_txn *txn, uint32_t id);
+
+/* Let go of savepoint `id` and every newer one: what was done since stays
+   part of the transaction (of the enclosing savepoint, if any); nothing
+   else changes (cursors and table handles stay as they are).  Frees the
+   page copies no remaining savepoint needs.
+   Params:    txn (in): a read-write transaction; id: a live savepoint's id.
+   Returns:   DIGBY_OK; DIGBY_INVALID (NULL txn); DIGBY_READONLY;
+              DIGBY_POISONED; DIGBY_NOTFOUND (no live savepoint has this
+              id); DIGBY_NOMEM (nothing changed). */
+DIGBY_API int digby_release(digby_txn *txn, uint32_t id);
+
 /* The transaction's id: for a read-write transaction the id its writes will
    carry as their version; for a read-only one the id of its snapshot. */
 DIGBY_API uint64_t digby_txn_id(const digby_txn *txn);

@@ -182,7 +182,10 @@ typedef struct digby_plan {
               DIGBY_CORRUPT (a stored schema that does not decode, or a
               table it names is missing); DIGBY_TOOBIG (NAME.INDEX longer
               than digby_max_key_bytes() on small pages); DIGBY_POISONED;
-              DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL; DIGBY_NOMEM.
+              DIGBY_BUSY (a savepoint is live in the transaction: a handle
+              caches its schema, which a rollback would not restore;
+              digby_savepoint()); DIGBY_NOFEATURE; DIGBY_IOERR; DIGBY_FULL;
+              DIGBY_NOMEM.
    Technique: the schema is stored as a tuple (FORMAT.md section 13);
               comparison is exact, as the FoundationDB Record Layer checks
               a store's meta-data version before use. */

@@ -245,6 +245,7 @@ typedef struct digby__pending {
 #define DIGBY__MEM_LEVELS 12        /* skip list levels */
 #define DIGBY__MN_TOMB 0x1u         /* a deletion */
 #define DIGBY__MN_DEAD 0x2u         /* written by a transaction that aborted */
+#define DIGBY__MN_FROZEN 0x4u       /* its writer holds a savepoint after it */
 
 /* A memtable entry; `height` next pointers, then klen key bytes. */
 typedef struct digby__mnode {
@@ -499,6 +500,43 @@ struct digby_cursor {
     uint8_t *full; size_t full_cap;            /* a large key, for _get */
 };
 
+/* One savepoint of a read-write transaction (61_savepoint.c): what the
+   transaction's state was when it was taken.  A table handle's state at
+   the savepoint, for each handle that existed then (tabs, in list order
+   from tables_at on). */
+typedef struct digby__sptab {
+    digby_table *t;
+    digby__tree tree;
+    int dirty, dropped;
+} digby__sptab;
+
+typedef struct digby__savepoint {
+    uint32_t id;
+    digby__meta meta;       /* the working meta page (roots, page_count) */
+    size_t freed_n;         /* txn->freed.n */
+    size_t popped_n;        /* txn->popped.n */
+    size_t deferred_n;      /* txn->sp_deferred.n */
+    uint64_t *own_free;     /* a copy of txn->own_free (own_free_n words) */
+    size_t own_free_n;
+    digby_table *tables_at; /* txn->tables: handles before it came later */
+    digby__sptab *tabs;
+    size_t ntabs;
+    size_t nops;            /* log mode: txn->nops */
+    size_t ndead;           /* log mode: txn->sp_dead_n */
+} digby__savepoint;
+
+/* Pages allocated while savepoints are live, with the savepoint depth
+   (1 = the outermost) they were allocated at, and DIGBY__SP_WRITTEN for
+   a page written to the file at once (an overflow page): open addressing
+   on pgno, never shrunk until the last savepoint goes (key 0 marks an
+   empty slot). */
+#define DIGBY__SP_WRITTEN 0x80000000u
+typedef struct digby__splvl {
+    uint64_t *keys;
+    uint32_t *lvl;
+    size_t cap, count;
+} digby__splvl;
+
 struct digby_txn {
     digby_db *db;
     uint64_t txid;
@@ -563,6 +601,20 @@ struct digby_txn {
     digby__large_scratch *large;     /* large keys and values: readers, scratch */
     struct digby_blob *blob; /* the unfinished streaming put, if any */
     struct digby_rtable *rtables; /* record tables opened (77_record_schema.c) */
+    /* Savepoints (61_savepoint.c): sp[0, nsp) oldest first; ids from
+       sp_next_id.  Copy-on-write mode: a page this transaction wrote
+       before the newest savepoint is frozen (digby__sp_frozen): a write
+       copies it to a new page, and freeing it defers it (sp_deferred)
+       until the savepoints that may restore it are gone.  Log mode: the
+       nodes made before the newest savepoint carry DIGBY__MN_FROZEN
+       (ops[0, sp_marked)); a later write to such a key marks the node
+       dead and makes a new one, the dead one listed in sp_dead. */
+    digby__savepoint *sp;
+    uint32_t nsp, cap_sp, sp_next_id;
+    digby__splvl sp_lvl;
+    digby__u64s sp_deferred;
+    digby__mnode **sp_dead; size_t sp_dead_n, sp_dead_cap;
+    size_t sp_marked;
     /* Branch pages this transaction keeps pinned until it ends, so that
        the upper levels of a tree cost no lock on later visits
        (digby__page_get).  Open addressing on pgno; held_cap entries (a
@@ -899,6 +951,20 @@ static int digby__debug_check_commit(digby_txn *txn);
 #endif
 static int digby__cursor_new(digby_txn *txn, digby_table *table, digby__tree *t,
                              digby_cursor **out);
+
+/* Savepoints (61_savepoint.c; log mode's part in 66_log_mode.c). */
+static int digby__sp_frozen(const digby_txn *txn, uint64_t pgno);
+static int digby__sp_lvl_room(digby_txn *txn);
+static void digby__sp_lvl_set(digby_txn *txn, uint64_t pgno);
+static void digby__sp_lvl_written(digby_txn *txn, uint64_t pgno);
+static int digby__sp_take(digby_txn *txn, digby__savepoint *s);
+static void digby__sp_free_all(digby_txn *txn);
+static int digby__sp_release_all(digby_txn *txn);
+static void digby__cursor_reset(digby_cursor *c);
+static void digby__rd_drop(digby_db *db, digby__rd *rd);
+static void digby__log_sp_mark(digby_txn *txn);
+static void digby__log_sp_rollback(digby_txn *txn, const digby__savepoint *s);
+static void digby__log_sp_settle(digby_txn *txn);
 
 /* Corruption: one place that records where it was found (SQLite's
    CORRUPT_BKPT): the page, for digby_corrupt_pgno(), and the source line

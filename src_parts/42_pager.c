@@ -633,7 +633,7 @@ static int digby__dirty_own(digby_txn *txn, uint64_t pgno, uint8_t **out)
 
 /* Take a page number for a new page: one freed earlier in this transaction,
    else the lowest reusable free page, else the end of the file. */
-static int digby__page_alloc(digby_txn *txn, uint64_t *pgno)
+static int digby__page_take(digby_txn *txn, uint64_t *pgno)
 {
     digby_db *db = txn->db;
     int rc;
@@ -655,13 +655,28 @@ static int digby__page_alloc(digby_txn *txn, uint64_t *pgno)
     return DIGBY_OK;
 }
 
+/* digby__page_take, and while savepoints are live the page's savepoint
+   depth noted (room for it made first: nothing to undo). */
+static int digby__page_alloc(digby_txn *txn, uint64_t *pgno)
+{
+    int rc;
+    if (!txn->nsp) return digby__page_take(txn, pgno);
+    rc = digby__sp_lvl_room(txn);
+    if (rc == DIGBY_OK) rc = digby__page_take(txn, pgno);
+    if (rc == DIGBY_OK) digby__sp_lvl_set(txn, *pgno);
+    return rc;
+}
+
 /* Release page pgno, written by txid.  A page written by this transaction
-   was never visible to anyone and is reusable at once; an older one becomes
-   pending until no snapshot can see it. */
+   was never visible to anyone and is reusable at once (unless a savepoint
+   may restore it: then it waits, unchanged, in sp_deferred); an older one
+   becomes pending until no snapshot can see it. */
 static int digby__page_free(digby_txn *txn, uint64_t pgno, uint64_t txid)
 {
     digby_db *db = txn->db;
     if (pgno < 2 || pgno >= txn->meta.page_count) return DIGBY__CORRUPT(db, pgno);
+    if (txid == txn->txid && txn->nsp && digby__sp_frozen(txn, pgno))
+        return digby__u64s_push(&db->alloc, &txn->sp_deferred, pgno);
     if (txid == txn->txid) {
         digby__pbuf_put(db, digby__dirty_remove(txn, pgno));
         return digby__u64s_push(&db->alloc, &txn->own_free, pgno);
@@ -698,8 +713,9 @@ static int digby__page_new(digby_txn *txn, unsigned type, uint8_t **out,
 }
 
 /* Make tree page pgno (written by txid) writable in this transaction: a
-   dirty page is returned as is; a clean one is copied to a new page number
-   and the old one freed.  *new_pgno is where the page now lives. */
+   dirty page is returned as is; a clean one, or one a savepoint froze
+   (61_savepoint.c), is copied to a new page number and the old one freed.
+   *new_pgno is where the page now lives. */
 static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
                              uint8_t **out, uint64_t *new_pgno)
 {
@@ -709,7 +725,7 @@ static int digby__page_touch(digby_txn *txn, uint64_t pgno, uint64_t txid,
     uint8_t *buf;
     uint64_t p;
     int rc;
-    if (txid == txn->txid) {
+    if (txid == txn->txid && !(txn->nsp && digby__sp_frozen(txn, pgno))) {
         rc = digby__dirty_own(txn, pgno, &buf);
         if (rc) return rc;
         *out = buf;

@@ -278,22 +278,26 @@ static unsigned digby__mem_height(digby__mem *m)
 /* Insert or replace the entry (slot, key, txid) of the writer: a value
    (tomb 0) or a tombstone, in the current view's list.  The value bytes
    are copied.  A live node of the same txid is updated in place (it is in
-   the list: folds come between transactions); *node (may be NULL) gets
-   the node and *fresh whether it is new.  Returns DIGBY_OK, DIGBY_NOMEM. */
+   the list: folds come between transactions), unless a savepoint froze it
+   (DIGBY__MN_FROZEN, 61_savepoint.c): then it is marked dead, *old gets
+   it, and a new node takes its place.  *node (may be NULL) gets the node
+   and *fresh whether it is new.  Returns DIGBY_OK, DIGBY_NOMEM (nothing
+   changed). */
 static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
                              uint32_t slot, const void *key, size_t klen, uint64_t txid,
                              const void *val, size_t vlen, int tomb, digby__mnode **node,
-                             int *fresh);
+                             int *fresh, digby__mnode **old);
 
 static void digby__mem_note_key(digby__mem *m, const void *key, size_t klen);
 
 static int digby__mem_put(digby__mem *m, uint32_t slot, const void *key, size_t klen,
                           uint64_t txid, const void *val, size_t vlen, int tomb,
-                          digby__mnode **node, int *fresh)
+                          digby__mnode **node, int *fresh, digby__mnode **old)
 {
     digby__mnode *prev[DIGBY__MEM_LEVELS], *x;
     x = digby__list_seek_ge(m->view->list, slot, key, klen, txid, prev);
-    return digby__mem_put_at(m, prev, x, slot, key, klen, txid, val, vlen, tomb, node, fresh);
+    return digby__mem_put_at(m, prev, x, slot, key, klen, txid, val, vlen, tomb, node, fresh,
+                             old);
 }
 
 /* digby__mem_put after its seek: x and prev[] from digby__list_seek_ge
@@ -302,12 +306,14 @@ static int digby__mem_put(digby__mem *m, uint32_t slot, const void *key, size_t 
 static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
                              uint32_t slot, const void *key, size_t klen, uint64_t txid,
                              const void *val, size_t vlen, int tomb, digby__mnode **node,
-                             int *fresh)
+                             int *fresh, digby__mnode **old)
 {
     digby__mlist *l = m->view->list;
+    digby__mnode *frozen = NULL;
     uint8_t *vcopy = NULL;
     unsigned h, i;
     if (fresh) *fresh = 0;
+    if (old) *old = NULL;
     /* an aborted transaction's dead node of the same txid may come first */
     while (x && digby__mn_cmp(x, slot, key, klen, txid) == 0 && (x->flags & DIGBY__MN_DEAD))
         x = DIGBY__PLOAD(&x->next[0]);
@@ -316,7 +322,10 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
         if (!vcopy) return DIGBY_NOMEM;
         memcpy(vcopy, val, vlen);
     }
-    if (x && digby__mn_cmp(x, slot, key, klen, txid) == 0) {
+    if (x && digby__mn_cmp(x, slot, key, klen, txid) == 0 && (x->flags & DIGBY__MN_FROZEN) &&
+        old)
+        frozen = x;
+    else if (x && digby__mn_cmp(x, slot, key, klen, txid) == 0) {
         x->val = vcopy;
         x->vlen = (uint32_t)vlen;
         x->flags = (uint8_t)(tomb ? DIGBY__MN_TOMB : 0);
@@ -328,6 +337,11 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
     x = (digby__mnode *)digby__mem_alloc(
         m, sizeof(digby__mnode) + (h - 1) * sizeof(digby__mnode *) + klen);
     if (!x) return DIGBY_NOMEM;
+    if (frozen) {
+        /* readers never see it (its txid is past theirs) */
+        frozen->flags |= DIGBY__MN_DEAD;
+        *old = frozen;
+    }
     x->txid = txid;
     x->slot = slot;
     x->klen = (uint32_t)klen;

@@ -810,7 +810,10 @@ static int digby__append_fast(digby_txn *txn, digby__tree *t, const void *key,
 }
 
 /* After a put that appended: remember the rightmost leaf if its whole path
-   is dirty, for digby__append_fast. */
+   is dirty and none of it frozen by a savepoint (61_savepoint.c), for
+   digby__append_fast, which writes the leaf in place.  The put may have
+   appended to a leaf other than the rightmost one, leaving the rightmost
+   path as the transaction wrote it before its newest savepoint. */
 static void digby__append_hint(digby_txn *txn, digby__tree *t)
 {
     uint64_t pgno = t->root;
@@ -820,7 +823,7 @@ static void digby__append_hint(digby_txn *txn, digby__tree *t)
     for (level = 0; level < t->depth; level++) {
         const uint8_t *p = digby__dirty_get(txn, pgno);
         digby__cell c;
-        if (!p) return;
+        if (!p || (txn->nsp && digby__sp_frozen(txn, pgno))) return;
         if (p[0] == DIGBY__PAGE_LEAF) {
             txn->hint_tree = t;
             txn->hint_root = t->root;

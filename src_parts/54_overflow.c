@@ -524,6 +524,9 @@ static int digby__ovf_emit(digby_txn *txn, uint8_t *p, unsigned type, unsigned l
     digby_db *db = txn->db;
     int rc = digby__page_alloc(txn, pgno);
     if (rc) return rc;
+    /* in the file from now on: never reused in this transaction, even
+       after a rollback to a savepoint (61_savepoint.c) */
+    if (txn->nsp) digby__sp_lvl_written(txn, *pgno);
     memset(p, 0, DIGBY__HDR);
     p[0] = (uint8_t)type;
     p[1] = (uint8_t)level;

@@ -19,6 +19,7 @@ static void digby__txn_release(digby_txn *txn)
         digby__free(a, t);
     }
     digby__dirty_release(txn);
+    digby__sp_free_all(txn);
     digby__free(a, txn->ops);
     digby__free(a, txn->streak_key);
     digby__u64s_release(a, &txn->own_free);
@@ -397,6 +398,9 @@ DIGBY_API int digby_txn_commit(digby_txn *txn)
         return DIGBY_OK;
     }
     if (txn->poisoned) { digby_txn_abort(txn); return DIGBY_POISONED; }
+    /* what live savepoints hold back is the transaction's now */
+    rc = digby__sp_release_all(txn);
+    if (rc) { digby_txn_abort(txn); return rc; }
     if (txn->logged) {
         while (txn->cursors) digby_cursor_close(txn->cursors);
         if (digby__log_appends(txn)) {

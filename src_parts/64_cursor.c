@@ -19,6 +19,21 @@ static void digby__cursor_unpin_all(digby_cursor *c)
     c->valid = 0;
 }
 
+/* Leave the cursor unpositioned, as if just opened (a rollback to a
+   savepoint: the pages and memtable nodes it stood on may be gone). */
+static void digby__cursor_reset(digby_cursor *c)
+{
+    digby__cursor_unpin_all(c);
+    c->has_key = 0;
+    c->key_pfx_pgno = 0;
+    c->mvalid = 0;
+    c->mn = NULL;
+    c->from_mem = 0;
+    c->mdir = 0;
+    c->mkey_bytes = 0;
+    memset(&c->mpos, 0, sizeof(c->mpos));
+}
+
 static int digby__cursor_new(digby_txn *txn, digby_table *table, digby__tree *t,
                              digby_cursor **out)
 {

@@ -41,6 +41,7 @@ static uint64_t digby__newest_txid(digby_db *db)
 static uint64_t digby__log_txid(digby_db *db);
 static int digby__log_buffers(digby_db *db);
 static int digby__log_streak(digby_txn *txn);
+static int digby__sp_dead_room(digby_txn *txn);
 
 /* Whether a put of this size is kept in the memtable: the key is no large
    key and the value would sit inline in a leaf cell whatever its version
@@ -235,7 +236,7 @@ static int digby__txn_write_mem(digby_txn *txn, digby_table *table, const void *
                                 size_t key_bytes, const void *val, size_t val_bytes,
                                 unsigned flags, int tomb, int *done)
 {
-    digby__mnode *prev[DIGBY__MEM_LEVELS], *x, *n;
+    digby__mnode *prev[DIGBY__MEM_LEVELS], *x, *n, *old = NULL;
     int rc, s, fresh;
     *done = 0;
     if (!txn->logged) {
@@ -249,6 +250,8 @@ static int digby__txn_write_mem(digby_txn *txn, digby_table *table, const void *
     /* room in the transaction's list first: a node inserted and then not
        listed would outlive an abort */
     if ((rc = digby__ops_room(txn)) != DIGBY_OK) return rc;
+    /* and in the savepoints' list of the nodes a write killed */
+    if (txn->nsp && (rc = digby__sp_dead_room(txn)) != DIGBY_OK) return rc;
     if (tomb || (flags & DIGBY_PUT_NOOVERWRITE)) {
         n = digby__mem_probe(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, txn->mem_upto,
                              prev, &x);
@@ -257,11 +260,12 @@ static int digby__txn_write_mem(digby_txn *txn, digby_table *table, const void *
         if (tomb && rc == DIGBY_NOTFOUND) return DIGBY_NOTFOUND;
         if (!tomb && rc == DIGBY_OK) return DIGBY_EXISTS;
         rc = digby__mem_put_at(txn->mem, prev, x, (uint32_t)s, key, key_bytes, txn->txid, val,
-                               tomb ? 0 : val_bytes, tomb, &n, &fresh);
+                               tomb ? 0 : val_bytes, tomb, &n, &fresh, txn->nsp ? &old : NULL);
     } else {
         rc = digby__mem_put(txn->mem, (uint32_t)s, key, key_bytes, txn->txid, val, val_bytes,
-                            0, &n, &fresh);
+                            0, &n, &fresh, txn->nsp ? &old : NULL);
     }
+    if (rc == DIGBY_OK && old) txn->sp_dead[txn->sp_dead_n++] = old;
     if (rc == DIGBY_OK && fresh) rc = digby__ops_push(txn, n);
     if (rc) return rc;
     *done = 1;
@@ -279,6 +283,61 @@ static int digby__txn_delete_mem(digby_txn *txn, digby_table *table, const void 
                                  size_t key_bytes, int *done)
 {
     return digby__txn_write_mem(txn, table, key, key_bytes, NULL, 0, 0, 1, done);
+}
+
+/* ---- Savepoints (61_savepoint.c) ------------------------------------------ */
+
+/* Room in txn->sp_dead for one more node. */
+static int digby__sp_dead_room(digby_txn *txn)
+{
+    if (txn->sp_dead_n == txn->sp_dead_cap) {
+        size_t ncap = txn->sp_dead_cap ? 2 * txn->sp_dead_cap : 64;
+        digby__mnode **nd;
+        if (ncap > SIZE_MAX / sizeof(*nd)) return DIGBY_NOMEM;
+        nd = (digby__mnode **)digby__realloc(&txn->db->alloc, txn->sp_dead, ncap * sizeof(*nd));
+        if (!nd) return DIGBY_NOMEM;
+        txn->sp_dead = nd;
+        txn->sp_dead_cap = ncap;
+    }
+    return DIGBY_OK;
+}
+
+/* A savepoint is taken: every node made so far is frozen (a later write
+   to its key makes a new node). */
+static void digby__log_sp_mark(digby_txn *txn)
+{
+    size_t i;
+    for (i = txn->sp_marked; i < txn->nops; i++) txn->ops[i]->flags |= DIGBY__MN_FROZEN;
+    txn->sp_marked = txn->nops;
+}
+
+/* Back to savepoint s: the nodes killed since live again, the nodes made
+   since are dead (in that order: a node may be both). */
+static void digby__log_sp_rollback(digby_txn *txn, const digby__savepoint *s)
+{
+    size_t i;
+    for (i = s->ndead; i < txn->sp_dead_n; i++)
+        txn->sp_dead[i]->flags &= (uint8_t)~DIGBY__MN_DEAD;
+    txn->sp_dead_n = s->ndead;
+    for (i = s->nops; i < txn->nops; i++) txn->ops[i]->flags |= DIGBY__MN_DEAD;
+    txn->nops = s->nops;
+    if (txn->sp_marked > s->nops) txn->sp_marked = s->nops;
+}
+
+/* The last savepoint is gone: the killed nodes leave the list of the
+   transaction's nodes, and the others are written in place again. */
+static void digby__log_sp_settle(digby_txn *txn)
+{
+    size_t i, j = 0;
+    for (i = 0; i < txn->nops; i++) {
+        digby__mnode *n = txn->ops[i];
+        if (n->flags & DIGBY__MN_DEAD) continue;
+        n->flags &= (uint8_t)~DIGBY__MN_FROZEN;
+        txn->ops[j++] = n;
+    }
+    txn->nops = j;
+    txn->sp_dead_n = 0;
+    txn->sp_marked = 0;
 }
 
 /* ---- Beginning, committing, aborting ------------------------------------ */
@@ -756,6 +815,7 @@ static int digby__log_escalate(digby_txn *txn)
     digby_table *t;
     digby_cursor *cur;
     size_t i;
+    uint32_t j, nsp;
     int rc;
     if (!txn->logged) return DIGBY_OK;
     rc = digby__checkpoint_at(db, 1, txn->txid - 1);
@@ -771,25 +831,46 @@ static int digby__log_escalate(digby_txn *txn)
         if (rc == DIGBY_OK) rc = digby__table_decode(txn, v, vl, &t->tree);
         if (rc) return rc;
     }
-    for (i = 0; i < txn->nops; i++) {
-        digby__mnode *n = txn->ops[i];
-        digby__tree *tree = &txn->meta.main;
-        if (n->slot) {
-            const digby__mtable *mt = &mine->tables_pub[n->slot];
-            t = digby__table_find(txn, mt->name, mt->name_bytes);
-            if (!t) return DIGBY__CORRUPT(db, 0);
-            tree = &t->tree;
-            t->dirty = 1;
+    /* with savepoints: the nodes made before each, in order, then that
+       savepoint taken again in copy-on-write form; a node a later write
+       killed (a savepoint's) goes in too, and its successor after it */
+    nsp = txn->nsp;
+    txn->nsp = 0;
+    for (i = 0, j = 0; j <= nsp; j++) {
+        size_t end = j < nsp ? txn->sp[j].nops : txn->nops;
+        for (; i < end; i++) {
+            digby__mnode *n = txn->ops[i];
+            digby__tree *tree = &txn->meta.main;
+            if (n->slot) {
+                const digby__mtable *mt = &mine->tables_pub[n->slot];
+                t = digby__table_find(txn, mt->name, mt->name_bytes);
+                if (!t) rc = DIGBY__CORRUPT(db, 0);
+                else {
+                    tree = &t->tree;
+                    t->dirty = 1;
+                }
+            }
+            if (rc) break;
+            if (n->flags & DIGBY__MN_TOMB) {
+                rc = digby__btree_delete(txn, tree, digby__mn_key(n), n->klen);
+                if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
+            } else {
+                rc = digby__btree_put(txn, tree, digby__mn_key(n), n->klen, n->val, n->vlen, 0);
+            }
+            if (rc) break;
         }
-        if (n->flags & DIGBY__MN_TOMB) {
-            rc = digby__btree_delete(txn, tree, digby__mn_key(n), n->klen);
-            if (rc == DIGBY_NOTFOUND) rc = DIGBY_OK;
-        } else {
-            rc = digby__btree_put(txn, tree, digby__mn_key(n), n->klen, n->val, n->vlen, 0);
+        if (rc == DIGBY_OK && j < nsp) rc = digby__sp_take(txn, &txn->sp[j]);
+        if (rc) {
+            /* half applied: only an abort may follow */
+            txn->nsp = nsp;
+            txn->poisoned = 1;
+            return rc;
         }
-        if (rc) return rc;
+        if (j < nsp) txn->nsp = j + 1;
     }
     digby__log_kill_ops(txn);
+    txn->sp_dead_n = 0;
+    txn->sp_marked = 0;
     digby__mutex_lock(&db->mu);
     mine = digby__txn_mem_drop(txn);
     digby__mutex_unlock(&db->mu);

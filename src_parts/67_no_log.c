@@ -59,6 +59,23 @@ static void digby__log_release(digby_db *db)
     (void)db;
 }
 
+/* Savepoints: no transaction writes a memtable. */
+static void digby__log_sp_mark(digby_txn *txn)
+{
+    (void)txn;
+}
+
+static void digby__log_sp_rollback(digby_txn *txn, const digby__savepoint *s)
+{
+    (void)txn;
+    (void)s;
+}
+
+static void digby__log_sp_settle(digby_txn *txn)
+{
+    (void)txn;
+}
+
 static int digby__log_begin(digby_txn *txn)
 {
     (void)txn;

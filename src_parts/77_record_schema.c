@@ -826,6 +826,8 @@ DIGBY_API int digby_rtable_open(digby_txn *txn, const char *name, const digby_sc
         return DIGBY_INVALID;
     if ((flags & DIGBY_RTABLE_CREATE) && !schema) return DIGBY_INVALID;
     if (txn->poisoned) return DIGBY_POISONED;
+    /* a handle caches its schema, which a rollback would not restore */
+    if (txn->nsp) return DIGBY_BUSY;
     a = &txn->db->alloc;
     rt = (digby_rtable *)digby__malloc(a, sizeof(*rt));
     if (!rt) return DIGBY_NOMEM;

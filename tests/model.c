@@ -70,6 +70,7 @@
 #include "vfill.h"      /* vfill: the values */
 
 #define NTREES 5                 /* 0 = global tree, 1..4 = named tables */
+#define MODEL_SAVEPOINTS 6       /* live savepoints at most (the model's copies) */
 #define NKEYS_TARGET 2500        /* size of the key space per configuration */
 #ifdef MODEL_BASE_OPS
 #define BASE_OPS MODEL_BASE_OPS
@@ -185,6 +186,17 @@ typedef struct T {
     int map_grew;        /* DIGBY_OPEN_MMAP: the file outgrew the first map */
     /* checkpoint_spilled + checkpoint_parts: all, this handle's */
     uint64_t spilled, spilled_handle;
+
+    /* savepoints of the write transaction, oldest first: the model, the
+       table handles and `modified` as they were at each */
+    int nsp;
+    uint32_t sp_id[MODEL_SAVEPOINTS];
+    mstate spm[MODEL_SAVEPOINTS];
+    digby_table *sp_h[MODEL_SAVEPOINTS][NTREES];
+    int sp_hopen[MODEL_SAVEPOINTS][NTREES];
+    int sp_modified[MODEL_SAVEPOINTS];
+    uint32_t sp_gone;   /* an id released or rolled past, 0: none */
+    uint64_t n_sp, n_sp_rollbacks, n_sp_releases;
 } T;
 
 /* ---- failure reporting --------------------------------------------------- */
@@ -859,15 +871,15 @@ static void run_digby_check(T *t)
 enum {
     OP_PUT, OP_OVERWRITE, OP_NOOVER, OP_DEL_PRESENT, OP_DEL_RANDOM, OP_GET,
     OP_SEEK, OP_PREFIX, OP_FULLSCAN, OP_CSTABLE, OP_COUNT, OP_TOOBIG,
-    OP_SAMEHANDLE, OP_DROP, OP_RANGEDEL, OP__N
+    OP_SAMEHANDLE, OP_DROP, OP_RANGEDEL, OP_SAVEPOINT, OP_ROLLBACK, OP_RELEASE, OP__N
 };
 
 /* weights per 10000, per phase; the rest goes to OP_GET */
 static const unsigned op_weight[2][OP__N] = {
     /* grow */
-    {3500, 1000, 500, 700, 300, 0, 1200, 300, 40, 200, 100, 20, 40, 2, 15},
+    {3500, 1000, 500, 700, 300, 0, 1200, 300, 40, 200, 100, 20, 40, 2, 15, 120, 50, 50},
     /* shrink */
-    {1200, 600, 200, 3000, 600, 0, 1200, 300, 40, 200, 100, 20, 40, 2, 40},
+    {1200, 600, 200, 3000, 600, 0, 1200, 300, 40, 200, 100, 20, 40, 2, 40, 120, 50, 50},
 };
 
 static digby_table *wh(T *t, int tr)
@@ -1006,6 +1018,75 @@ static void w_range(T *t, int tr, long near)
     if (want) t->modified = 1;
     t->n_ranges++;
     t->n_range_keys += want;
+}
+
+/* Savepoints: take one (the model's state pushed), roll back to one (the
+   model's state as it was; table handles opened since are void, cursors
+   start over) or release one (the model unchanged). */
+static void w_savepoint(T *t)
+{
+    uint32_t id = 0;
+    int tr;
+    t->what = "savepoint";
+    if (t->nsp == MODEL_SAVEPOINTS) return;
+    CHECK_RC(t, digby_savepoint(t->w, &id), DIGBY_OK);
+    CHECK(t, id != 0);
+    if (!t->spm[t->nsp].t[0].e) ms_init(t, &t->spm[t->nsp]);
+    ms_copy(t, &t->spm[t->nsp], &t->cm);
+    t->sp_id[t->nsp] = id;
+    for (tr = 0; tr < NTREES; tr++) {
+        t->sp_h[t->nsp][tr] = t->h[tr];
+        t->sp_hopen[t->nsp][tr] = t->h_open[tr];
+    }
+    t->sp_modified[t->nsp] = t->modified;
+    t->nsp++;
+    t->n_sp++;
+}
+
+static void w_sp_end(T *t, int rollback)
+{
+    int k, tr;
+    if (t->sp_gone && chance(t, 10)) {
+        t->what = "savepoint: an id no longer live";
+        CHECK_RC(t, rollback ? digby_rollback_to(t->w, t->sp_gone)
+                             : digby_release(t->w, t->sp_gone),
+                 DIGBY_NOTFOUND);
+    }
+    if (t->nsp == 0) return;
+    /* mostly the newest ones */
+    k = chance(t, 60) ? t->nsp - 1 : (int)below(t, (size_t)t->nsp);
+    if (!rollback) {
+        t->what = "release";
+        CHECK_RC(t, digby_release(t->w, t->sp_id[k]), DIGBY_OK);
+        t->sp_gone = t->sp_id[k];
+        t->nsp = k;
+        t->n_sp_releases++;
+        return;
+    }
+    t->what = "rollback to a savepoint";
+    CHECK_RC(t, digby_rollback_to(t->w, t->sp_id[k]), DIGBY_OK);
+    if (k + 1 < t->nsp) t->sp_gone = t->sp_id[k + 1];
+    t->nsp = k + 1;
+    ms_copy(t, &t->cm, &t->spm[k]);
+    for (tr = 1; tr < NTREES; tr++) {
+        if (t->h_open[tr] && (!t->sp_hopen[k][tr] || t->h[tr] != t->sp_h[k][tr]) &&
+            chance(t, 30)) {
+            /* a handle opened since is void */
+            CHECK_RC(t, digby_txn_put(t->w, t->h[tr], "x", 1, "y", 1, 0), DIGBY_BADTXN);
+        }
+        t->h[tr] = t->sp_h[k][tr];
+        t->h_open[tr] = t->sp_hopen[k][tr];
+    }
+    t->modified = t->sp_modified[k];
+    t->n_sp_rollbacks++;
+    /* the state as it was, from the handles as they were */
+    if (chance(t, 5)) {
+        t->what = "state after rollback";
+        for (tr = 0; tr < NTREES; tr++) {
+            if (!t->cm.t[tr].exists) continue;
+            scan_tree(t, t->w, wh(t, tr), &t->cm.t[tr], chance(t, 50));
+        }
+    }
 }
 
 static void w_seek(T *t, int tr, digby_txn *txn, digby_table *h, const mtree *m)
@@ -1218,6 +1299,15 @@ static void do_op(T *t)
     case OP_RANGEDEL:
         w_range(t, tr, -1);
         break;
+    case OP_SAVEPOINT:
+        w_savepoint(t);
+        break;
+    case OP_ROLLBACK:
+        w_sp_end(t, 1);
+        break;
+    case OP_RELEASE:
+        w_sp_end(t, 0);
+        break;
     }
 }
 
@@ -1297,6 +1387,8 @@ static void write_txn(T *t)
             (unsigned long long)t->txid, (unsigned long long)t->last_txid);
     memset(t->h_open, 0, sizeof t->h_open);
     t->modified = 0;
+    t->nsp = 0;
+    t->sp_gone = 0;
     if (appends) {
         t->appends_next = chance(t, 70);
         w_appends(t);
@@ -1639,6 +1731,7 @@ static int teardown(void **state)
     ms_free(&t->cm);
     ms_free(&t->com);
     ms_free(&t->sm);
+    for (i = 0; i < MODEL_SAVEPOINTS; i++) ms_free(&t->spm[i]);
     free(t->vbuf);
     free(t->kbuf);
     free(t);
@@ -1706,6 +1799,9 @@ static void test_model(void **state)
                   (unsigned long long)t->n_large, (unsigned long long)t->n_ranges,
                   (unsigned long long)t->n_range_keys, (unsigned long)t->nkeys,
                   (unsigned long)t->max_key);
+    print_message("model %s: %llu savepoints, %llu rollbacks to one, %llu releases\n",
+                  t->c->name, (unsigned long long)t->n_sp,
+                  (unsigned long long)t->n_sp_rollbacks, (unsigned long long)t->n_sp_releases);
     total_ops += t->op;
     total_calls += t->calls;
     total_commits += t->n_commits;

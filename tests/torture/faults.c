@@ -123,7 +123,8 @@
 
 /* W1000's model and mix: 5 trees (global + 4 named), 240 keys; 6% of
    transactions 30-69 operations, the rest 1-10; 50% puts, 15% overwrites,
-   23% deletes, 12% gets. */
+   23% deletes, 12% gets; in every 20th transaction (by txid) a savepoint,
+   six puts after it, a rollback to it and its release. */
 #define MODEL_TREES 5
 #define MODEL_KEYS 240
 #define MODEL_KEY_BYTES 900
@@ -365,6 +366,24 @@ static int w_txn(wl *w)
     uint64_t txid;
     int rc;
     if (w_begin(w, &txid) || w_ops(w, txid)) return 1;
+    if (txid % 20 == 7) {
+        /* a savepoint, puts after it (copies of frozen pages, in log mode
+           replaced nodes, an escalation for a large key), a rollback to it
+           and its release: the model is as before.  Chosen by txid, so
+           that W1000's random sequence stays what it was */
+        uint32_t sp = 0;
+        size_t j;
+        rc = digby_savepoint(w->txn, &sp);
+        if (rc != DIGBY_OK) return wstop(w, rc, "savepoint");
+        for (j = 0; j < 6; j++) {
+            size_t k = (size_t)((txid * 31 + j * 7) % MODEL_KEYS);
+            rc = digby_txn_put(w->txn, NULL, g_keys[k].p, g_keys[k].n, g_vb, 40 + j, 0);
+            if (rc != DIGBY_OK) return wstop(w, rc, "put after a savepoint");
+        }
+        rc = digby_rollback_to(w->txn, sp);
+        if (rc == DIGBY_OK) rc = digby_release(w->txn, sp);
+        if (rc != DIGBY_OK) return wstop(w, rc, "rollback to a savepoint");
+    }
     if (wbelow(w, C.log ? 200 : 100) < 5 && (!C.log || wbelow(w, 5) == 0)) {
         /* a large value put and deleted again (log mode: 0.5%): pages taken at the end of the
            file and freed before the commit (which then extends the file by
