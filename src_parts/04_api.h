@@ -691,6 +691,74 @@ DIGBY_API int digby_checkpoint(digby_db *db);
 DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
                            unsigned flags);
 
+/* Compact in place: give the file's free space back to the file system.
+   Live pages (tree pages of the global tree, every table and record
+   table and the catalog, overflow values and large keys) that lie past a
+   target are copied into the lowest free pages in one copy-on-write
+   commit, their parents rewritten to point at the copies (an overflow
+   item with a page past the target is copied whole, keeping its version);
+   then, in further commits, the free pages that end the file leave the
+   free list, the meta page's page_count drops below them and, once that
+   commit is durable, the file is truncated to page_count pages.  The file
+   format does not change (FORMAT.md section 8).
+   What it cannot give back now it leaves for a later call: pages that a
+   read-only transaction (snapshot) begun before the relocation still
+   reaches stay pending until that snapshot ends, and the file is not
+   truncated while digby_backup() or digby_check() walks an older
+   snapshot (a plain backup reads every page its snapshot counts).  Call
+   digby_compact() again after they end; the second call moves nothing
+   and truncates.  The free pages that remain below the end stay in the
+   file for reuse.
+   Safe against a power cut at every step: each commit is an ordinary
+   copy-on-write commit (the relocation's syncs its pages before its meta
+   page, as the first commit of a session does), so open finds the state
+   before or after each one; the truncation comes after the commit that
+   stopped counting the pages, and a file left longer than its page_count
+   opens.
+   Log mode (DIGBY_OPEN_LOG): a checkpoint runs first and drops the log,
+   as digby_close() does (the memtable's commits go into the trees, the
+   log's pages become free); the next read-write transaction starts a new
+   log on the lowest free page.  Encrypted files: copies are sealed as any
+   write.
+   Params:    db (in): a read-write handle.
+              flags: 0, or DIGBY_COMPACT_TRUNCATE_ONLY (move nothing: one
+                     commit gives back the free pages already at the end
+                     of the file, as SQLite's incremental_vacuum frees
+                     pages an autovacuum file already has at its end).
+              file_bytes (out, may be NULL): the file's size in bytes when
+                     it returns (DIGBY_OK only; 0 on failure).
+   Cost:      a walk of every tree (every branch and leaf page read, and
+              the index pages of overflow items); writes about the live
+              pages past the target plus their parents, and two to five
+              commits (each a sync; the relocation's two).  The free pages
+              below the target must hold the pages that move: a nearly
+              full file shrinks little.  Memory: the writer's dirty pages
+              (the pages moved, held until the commit) and a sorted copy
+              of the pending lists.
+   Ownership: nothing to free.
+   Returns:   DIGBY_OK (also when nothing could be given back);
+              DIGBY_INVALID (NULL db, unknown flags); DIGBY_READONLY (a
+              DIGBY_OPEN_READONLY handle); DIGBY_POISONED (a failed sync
+              or meta write earlier: reopen); DIGBY_CORRUPT (a page read
+              failed verification; nothing committed by the failing step);
+              DIGBY_IOERR, DIGBY_FULL (writing, syncing or truncating; a
+              failed sync poisons the handle as any commit's);
+              DIGBY_NOFEATURE (a compressed item in a build without lz4
+              must move); DIGBY_NOMEM.  A failure after an earlier step
+              committed leaves that step done: the file is consistent.
+   Threads:   takes the writer lock for its whole run (a read-write
+              transaction begun meanwhile waits; one held by this thread
+              deadlocks); readers go on throughout in their snapshots.
+   Technique: SQLite's incremental vacuum and autovacuum (pages from the
+              end of the file moved into free pages, the parent pointer
+              rewritten, then the file truncated: sqlite3BtreeIncrVacuum,
+              relocatePage); the relocation is a copy-on-write commit
+              instead of a journaled in-place move, so readers keep their
+              snapshots.  Contrast LMDB's mdb_copy -c (MDB_CP_COMPACT),
+              which writes a compacted copy to a new file instead
+              (digby_backup() with DIGBY_BACKUP_COMPACT here). */
+DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes);
+
 /* Count the pages of the last committed snapshot by type.  It is
    digby_check()'s walk: every page of the file is read and verified, so
    it costs a full read of the database (and fails as digby_check() does
