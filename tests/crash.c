@@ -260,8 +260,10 @@ static void run_workload(wl *w, fvfs *v, const mkey *keys, uint64_t seed)
            commits and the truncation; every other one only gives back a
            free tail): the state must stay the last commit's */
         if (!w->stopped && i % 29 == 19) {
+            w->in_commit = 1; /* it commits (the state stays the same) */
             rc = digby_compact(w->db, i % 58 == 48 ? DIGBY_COMPACT_TRUNCATE_ONLY : 0, NULL);
             if (rc != DIGBY_OK) wstop(w, rc, "compact");
+            else w->in_commit = 0;
         }
     }
     if (w->txn) digby_txn_abort(w->txn);
