@@ -16112,20 +16112,27 @@ DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
    does), LMDB has no in-place form (mdb_env_copy2 with MDB_CP_COMPACT
    writes a new file, as digby_backup(DIGBY_BACKUP_COMPACT) does). */
 
-/* Leaves merged into one, at most (their copies are held meanwhile). */
+/* Leaves one repacking takes at most (their copies are held meanwhile),
+   and the bytes of their cells, in pages. */
 #define DIGBY__CPT_GROUP 32u
+#define DIGBY__CPT_RUN_PAGES 8u
 
-/* A compaction's pass: relocation, or merging sparse leaves. */
+/* A compaction's pass: relocation, or repacking sparse leaves. */
 typedef struct digby__cpt {
     digby_txn *txn;
     uint64_t target;    /* pages at or past it move */
     uint64_t moved;     /* tree pages and items copied */
-    int merge;          /* merge runs of sparse sibling leaves */
-    uint64_t merged;    /* leaves that merging removed */
+    int merge;          /* repack runs of sparse sibling leaves */
+    uint64_t merged;    /* leaves that repacking saved */
+    int starved;        /* repacking stopped for want of free pages */
     uint8_t *copy[DIGBY__CPT_GROUP]; /* page copies of a run's leaves */
     digby__span *spans; /* their cells */
     size_t span_cap;
-    uint8_t *kfirst, *klast; /* page_size: the run's first and last keys */
+    unsigned *cuts, *pms; /* each new leaf's first span and prefix */
+    uint64_t newp[DIGBY__CPT_GROUP]; /* the new leaves */
+    uint8_t *seps;      /* the new separator cells, back to back */
+    size_t sep_cap;
+    uint8_t *kfirst, *klast; /* page_size: a page's first and last keys */
 } digby__cpt;
 
 static void digby__cpt_release(digby__cpt *cx)
@@ -16134,6 +16141,9 @@ static void digby__cpt_release(digby__cpt *cx)
     unsigned i;
     for (i = 0; i < DIGBY__CPT_GROUP; i++) digby__free(&db->alloc, cx->copy[i]);
     digby__free(&db->alloc, cx->spans);
+    digby__free(&db->alloc, cx->cuts);
+    digby__free(&db->alloc, cx->pms);
+    digby__free(&db->alloc, cx->seps);
     digby__free(&db->alloc, cx->kfirst);
     digby__free(&db->alloc, cx->klast);
 }
@@ -16280,107 +16290,197 @@ static int digby__cpt_item_high(digby__cpt *cx, const digby__cell_item *it, uint
     return rc;
 }
 
-/* The leaf children of branch `b` from slot i on that fit in one page
-   together (at most 15/16 of it, each leaf page factoring out the prefix
-   its first and last keys share): their cells gathered into cx->spans from
-   copies.  *end: the slot after the run; *nspan, *m: its cells and the
-   prefix to lay them out under. */
-static int digby__cpt_run(digby__cpt *cx, const uint8_t *b, unsigned i, unsigned *end,
-                          unsigned *nspan, unsigned *m)
+/* Gather the cells of the leaf children of branch `b` from slot i on into
+   cx->spans, from copies: up to DIGBY__CPT_GROUP leaves and
+   DIGBY__CPT_RUN_PAGES pages' worth of cells.  *end: the slot after the
+   run; *nspan: its cells. */
+static int digby__cpt_gather(digby__cpt *cx, const uint8_t *b, unsigned i, unsigned *end,
+                             unsigned *nspan)
 {
     digby_txn *txn = cx->txn;
     digby_db *db = txn->db;
-    size_t cap = db->usable - DIGBY__HDR, limit = cap - cap / 16, full = 0, fn = 0;
-    unsigned n = digby__node_n(b), j, k, ns = 0, maxp = digby__max_prefix(db);
-    int rc = DIGBY_OK;
+    size_t bytes = 0, cap = db->usable - DIGBY__HDR;
+    unsigned n = digby__node_n(b), j, k, ns = 0;
+    int rc;
     *end = i;
     *nspan = 0;
-    *m = 0;
-    for (j = i; j < n && j - i < DIGBY__CPT_GROUP; j++) {
+    for (j = i; j < n && j - i < DIGBY__CPT_GROUP && bytes < DIGBY__CPT_RUN_PAGES * cap; j++) {
         digby__cell c;
         const uint8_t *leaf;
         digby__frame *pin;
-        size_t add = 0, ln, pm, size;
         unsigned cn;
         digby__node_cell(b, j, &c);
         rc = digby__page_get(txn, c.child, c.child_txid, &leaf, &pin);
         if (rc) return rc;
-        if (leaf[0] != DIGBY__PAGE_LEAF) {
+        if (leaf[0] != DIGBY__PAGE_LEAF || digby__node_n(leaf) == 0) {
             digby__page_unpin(db, pin);
             return DIGBY__CORRUPT(db, c.child);
         }
         cn = digby__node_n(leaf);
+        if (ns + cn > cx->span_cap) { digby__page_unpin(db, pin); break; }
         if (!cx->copy[j - i])
             cx->copy[j - i] = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
         if (!cx->copy[j - i]) { digby__page_unpin(db, pin); return DIGBY_NOMEM; }
-        if (cn == 0 || ns + cn > cx->span_cap) { digby__page_unpin(db, pin); break; }
         digby__gather(db, leaf, cx->copy[j - i], cx->spans + ns, 0, NULL, 0);
         digby__page_unpin(db, pin);
-        for (k = ns; k < ns + cn; k++) add += digby__span_full(&cx->spans[k], 1) + 2;
-        if (ns == 0) fn = digby__span_key(&cx->spans[0], cx->kfirst);
-        ln = digby__span_key(&cx->spans[ns + cn - 1], cx->klast);
-        pm = DIGBY__MIN((size_t)maxp, ns + cn > 1 ? digby__lcp(cx->kfirst, fn, cx->klast, ln)
-                                                  : fn);
-        size = full + add - (size_t)(ns + cn - 1) * pm;
-        if (size > limit && j > i) break;
-        full += add;
+        for (k = ns; k < ns + cn; k++) bytes += digby__span_full(&cx->spans[k], 1) + 2;
         ns += cn;
-        *m = (unsigned)pm;
     }
     *end = j;
     *nspan = ns;
     return DIGBY_OK;
 }
 
-/* Merge runs of sparse leaf children of branch page w (writable, or NULL
-   until a run is found: then the page at pgno, txid is touched into *w at
-   *at): each run's cells go into one new leaf (the lowest free page), the
-   old leaves are freed and the branch keeps the run's first separator.
-   Deletes never merge (52_btree.c): this is where a tree that lost most
-   of its keys gets dense again. */
+/* Lay spans [0, ns) out in order into as few leaves as fit, each at most
+   `limit` bytes with the prefix its first and last keys share (the bound
+   digby__choose uses).  cx->cuts[k]: leaf k's first span (cuts[m] = ns),
+   cx->pms[k]: its prefix.  Returns m. */
+static unsigned digby__cpt_pack(digby__cpt *cx, unsigned ns, size_t limit)
+{
+    digby_db *db = cx->txn->db;
+    const digby__span *v = cx->spans;
+    unsigned m = 0, j = 0, maxp = digby__max_prefix(db);
+    while (j < ns) {
+        unsigned start = j;
+        size_t fn = digby__span_key(&v[j], cx->kfirst), full = digby__span_full(&v[j], 1) + 2;
+        size_t pm = DIGBY__MIN((size_t)maxp, fn);
+        for (j++; j < ns; j++) {
+            size_t add = digby__span_full(&v[j], 1) + 2, ln = digby__span_key(&v[j], cx->klast);
+            size_t npm = DIGBY__MIN((size_t)maxp, digby__lcp(cx->kfirst, fn, cx->klast, ln));
+            if (full + add - (size_t)(j - start) * npm > limit) break;
+            full += add;
+            pm = npm;
+        }
+        cx->cuts[m] = start;
+        cx->pms[m] = (unsigned)pm;
+        m++;
+    }
+    cx->cuts[m] = ns;
+    return m;
+}
+
+/* The branch cell for a new leaf (child, this transaction's txid) after
+   span l, starting with span r: the separator as digby__lay_out makes it
+   (a tie separator when the keys share more than max_key bytes), to out;
+   its size in *n. */
+static int digby__cpt_sep(digby__cpt *cx, const digby__span *l, const digby__span *r,
+                          uint64_t child, uint8_t *out, size_t *n)
+{
+    digby_txn *txn = cx->txn;
+    size_t lim = txn->db->max_key + 1, ln, rn, i;
+    uint64_t llen, rlen;
+    int rc = digby__span_head(txn, l, cx->kfirst, lim, &ln, &llen);
+    if (rc == DIGBY_OK) rc = digby__span_head(txn, r, cx->klast, lim, &rn, &rlen);
+    if (rc) return rc;
+    i = digby__lcp(cx->kfirst, ln, cx->klast, rn);
+    if ((i < ln || ln == llen) && i < rn)
+        *n = digby__sep_cell_encode(out, child, txn->txid, cx->klast,
+                                    digby__separator(cx->kfirst, ln, cx->klast, rn), 0);
+    else if (ln == lim && rn == lim)
+        *n = digby__sep_cell_encode(out, child, txn->txid, cx->klast, txn->db->max_key, 1);
+    else
+        return DIGBY__CORRUPT(txn->db, 0);
+    return DIGBY_OK;
+}
+
+/* Repack runs of sparse leaf children of branch page w (writable, or NULL
+   until a run pays: then the page at pgno, txid is touched into *w at
+   *at): the cells of a run of sibling leaves are laid out afresh in key
+   order into fewer new leaves (the lowest free pages), full to 15/16; the
+   old leaves are freed, the run's first separator stays and each new leaf
+   after the first gets a separator of its own (SQLite's balance_nonroot
+   redistributes siblings the same way).  Deletes never merge
+   (52_btree.c): this is where a tree that lost many of its keys gets dense
+   again.  A run whose new separators would not fit in the branch is left
+   as it is. */
 static int digby__cpt_merge(digby__cpt *cx, const uint8_t *src, uint64_t pgno, uint64_t txid,
                             uint8_t **w, uint64_t *at)
 {
     digby_txn *txn = cx->txn;
     digby_db *db = txn->db;
-    size_t per = (db->usable - DIGBY__FREELIST_HDR) / 8;
+    size_t per = (db->usable - DIGBY__FREELIST_HDR) / 8, cap = db->usable - DIGBY__HDR;
     unsigned i = 0;
     int rc = DIGBY_OK;
     if (!cx->spans) {
-        cx->span_cap = db->usable / 4 + 8;
+        cx->span_cap = DIGBY__CPT_RUN_PAGES * (db->usable / 5 + 2) + db->usable / 4;
         cx->spans = (digby__span *)digby__malloc(&db->alloc, cx->span_cap * sizeof(digby__span));
+        cx->cuts = (unsigned *)digby__malloc(&db->alloc, (cx->span_cap + 1) * sizeof(unsigned));
+        cx->pms = (unsigned *)digby__malloc(&db->alloc, (cx->span_cap + 1) * sizeof(unsigned));
+        cx->sep_cap = DIGBY__CPT_GROUP * (db->max_key + 32);
+        cx->seps = (uint8_t *)digby__malloc(&db->alloc, cx->sep_cap);
         cx->kfirst = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
         cx->klast = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
-        if (!cx->spans || !cx->kfirst || !cx->klast) return DIGBY_NOMEM;
+        if (!cx->spans || !cx->cuts || !cx->pms || !cx->seps || !cx->kfirst || !cx->klast)
+            return DIGBY_NOMEM;
     }
     while (rc == DIGBY_OK && i + 1 < digby__node_n(*w ? *w : src)) {
         const uint8_t *b = *w ? *w : src;
-        unsigned end, ns, m, k;
-        uint8_t *leaf;
-        uint64_t lp;
-        rc = digby__cpt_run(cx, b, i, &end, &ns, &m);
+        unsigned end = i, ns = 0, m, k;
+        size_t removed = 0, added = 0, off = 0;
+        rc = digby__cpt_gather(cx, b, i, &end, &ns);
         if (rc) break;
-        if (end - i < 2) { i++; continue; }
-        /* the merged leaf takes a free page, never the end of the file: a
+        m = end - i < 2 ? end - i : digby__cpt_pack(cx, ns, cap - cap / 16);
+        if (m >= end - i) {
+            /* dense already: go on from the run's last leaf */
+            i = end - 1 > i ? end - 1 : i + 1;
+            continue;
+        }
+        /* the new leaves take free pages, never the end of the file: a
            snapshot holding the old leaves must not make the file grow.
-           Kept back: the pages the new freelist chain needs (the freed
-           leaves lengthen it by two words each) */
+           Kept back: the pages the new freelist chain needs (each freed
+           leaf lengthens it by two words) */
         if (txn->own_free.n + db->free.n <=
-            db->freelist_pages.n + 2 + (2 * (cx->merged + end - i)) / per + 1)
+            db->freelist_pages.n + m + 2 + (2 * (cx->merged + end - i)) / per + 1) {
+            cx->starved = 1;
             break;
+        }
+        /* the branch: the run's cells after its first go, one per new
+           leaf after the first comes (separators are computed first:
+           they must fit) */
+        for (k = i + 1; k < end; k++) removed += digby__node_cell_size(b, k) + 2;
+        for (k = 1; k < m && rc == DIGBY_OK; k++) {
+            size_t n = 0;
+            if (off + db->max_key + 32 > cx->sep_cap) { rc = DIGBY__CORRUPT(db, pgno); break; }
+            rc = digby__cpt_sep(cx, &cx->spans[cx->cuts[k] - 1], &cx->spans[cx->cuts[k]], 0,
+                                cx->seps + off, &n);
+            off += n;
+            added += n + 2;
+        }
+        if (rc) break;
+        if (digby__node_used(db, b) - removed + added > cap) {
+            i = end - 1 > i ? end - 1 : i + 1;
+            continue;
+        }
         if (!*w) rc = digby__page_touch(txn, pgno, txid, w, at);
-        if (rc == DIGBY_OK) rc = digby__page_new(txn, DIGBY__PAGE_LEAF, &leaf, &lp);
-        if (rc == DIGBY_OK) rc = digby__fill(txn, cx->spans, 0, ns, leaf, m);
+        for (k = 0; k < m && rc == DIGBY_OK; k++) {
+            uint8_t *leaf;
+            rc = digby__page_new(txn, DIGBY__PAGE_LEAF, &leaf, &cx->newp[k]);
+            if (rc == DIGBY_OK)
+                rc = digby__fill(txn, cx->spans, cx->cuts[k], cx->cuts[k + 1], leaf, cx->pms[k]);
+        }
         for (k = i; k < end && rc == DIGBY_OK; k++) {
             digby__cell c;
             digby__node_cell(*w, k, &c);
             rc = digby__page_free(txn, c.child, c.child_txid);
         }
         if (rc) break;
-        digby__branch_set_child(*w, i, lp, txn->txid);
+        digby__branch_set_child(*w, i, cx->newp[0], txn->txid);
         for (k = end - 1; k > i; k--) digby__node_remove(*w, k);
-        cx->merged += end - i - 1;
-        i++;
+        for (k = 1, off = 0; k < m; k++) {
+            uint8_t *cell = cx->seps + off;
+            digby__cell bc;
+            size_t n;
+            digby__branch_cell_at(cell, &bc);
+            n = bc.size;
+            digby__put64(cell, cx->newp[k]);
+            if (digby__node_insert(db, *w, i + k, cell, n, txn->tmp)) {
+                rc = DIGBY__CORRUPT(db, *at);
+                break;
+            }
+            off += n;
+        }
+        cx->merged += end - i - m;
+        i += m;
     }
     return rc;
 }
@@ -16519,15 +16619,19 @@ static void digby__cpt_budget(digby_txn *txn)
     txn->spill_at = txn->spill_pages;
 }
 
-/* One merge commit: runs of sparse sibling leaves merged, nothing moved
-   for its page number.  *txid: the commit's (0: nothing merged). */
-static int digby__cpt_merge_all(digby_db *db, uint64_t *txid, uint64_t *merged)
+/* One repacking commit: runs of sparse sibling leaves laid out afresh in
+   fewer leaves, nothing moved for its page number.  *txid: the commit's
+   (0: nothing repacked); *starved: it stopped for want of free pages (the
+   leaves it freed are free for the next one once no snapshot needs
+   them). */
+static int digby__cpt_merge_all(digby_db *db, uint64_t *txid, uint64_t *merged, int *starved)
 {
     digby__cpt cx;
     digby_txn *txn;
     int rc = digby__cpt_begin(db, &txn);
     *txid = 0;
     *merged = 0;
+    *starved = 0;
     if (rc) return rc;
     digby__cpt_budget(txn);
     memset(&cx, 0, sizeof(cx));
@@ -16536,6 +16640,7 @@ static int digby__cpt_merge_all(digby_db *db, uint64_t *txid, uint64_t *merged)
     cx.merge = 1;
     rc = digby__cpt_all(&cx);
     digby__cpt_release(&cx);
+    *starved = cx.starved;
     if (rc || cx.merged == 0) {
         digby_txn_abort(txn);
         return rc;
@@ -16682,7 +16787,7 @@ static int digby__cpt_truncate(digby_db *db)
 
 DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes)
 {
-    uint64_t txids[8], moved = 0, size = 0;
+    uint64_t txids[16], moved = 0, size = 0;
     size_t ntx = 0, i;
     int rc = DIGBY_OK, round;
     if (file_bytes) *file_bytes = 0;
@@ -16700,8 +16805,13 @@ DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes)
 #endif
     if (rc == DIGBY_OK && !(flags & DIGBY_COMPACT_TRUNCATE_ONLY)) {
         uint64_t t, merged;
-        rc = digby__cpt_merge_all(db, &t, &merged);
-        if (t) txids[ntx++] = t;
+        int starved = 1;
+        /* repack while the last pass ran out of free pages and did some */
+        for (round = 0; rc == DIGBY_OK && starved && round < 6; round++) {
+            rc = digby__cpt_merge_all(db, &t, &merged, &starved);
+            if (t) txids[ntx++] = t;
+            if (!merged) break;
+        }
         if (rc == DIGBY_OK) rc = digby__cpt_relocate(db, &t, &moved);
         if (t) txids[ntx++] = t;
     }
