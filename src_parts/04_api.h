@@ -692,15 +692,19 @@ DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
                            unsigned flags);
 
 /* Compact in place: give the file's free space back to the file system.
-   Live pages (tree pages of the global tree, every table and record
-   table and the catalog, overflow values and large keys) that lie past a
-   target are copied into the lowest free pages in one copy-on-write
-   commit, their parents rewritten to point at the copies (an overflow
-   item with a page past the target is copied whole, keeping its version);
-   then, in further commits, the free pages that end the file leave the
-   free list, the meta page's page_count drops below them and, once that
-   commit is durable, the file is truncated to page_count pages.  The file
-   format does not change (FORMAT.md section 8).
+   Three kinds of ordinary copy-on-write commit.  Repack: the cells of
+   each run of sibling leaves that fits in fewer pages are laid out afresh
+   in fewer new leaves, filled to 15/16 (deletes never merge leaves: this
+   is what makes a tree that lost many keys dense again), repeated while
+   free pages run short.  Relocate: live pages (tree pages of the global
+   tree, every table and record table and the catalog, overflow values and
+   large keys) that lie past a target are copied into the lowest free
+   pages, their parents rewritten to point at the copies (an overflow item
+   with a page past the target is copied whole, keeping its version).
+   Shrink: the free pages that end the file leave the free list, the meta
+   page's page_count drops below them and, once that commit is durable,
+   the file is truncated to page_count pages.  The file format does not
+   change (FORMAT.md section 8).
    What it cannot give back now it leaves for a later call: pages that a
    read-only transaction (snapshot) begun before the relocation still
    reaches stay pending until that snapshot ends, and the file is not
@@ -727,14 +731,15 @@ DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
                      pages an autovacuum file already has at its end).
               file_bytes (out, may be NULL): the file's size in bytes when
                      it returns (DIGBY_OK only; 0 on failure).
-   Cost:      a walk of every tree (every branch and leaf page read, and
-              the index pages of overflow items); writes about the live
-              pages past the target plus their parents, and two to five
-              commits (each a sync; the relocation's two).  The free pages
+   Cost:      walks of every tree (every branch and leaf page read, and
+              the index pages of overflow items); writes the repacked
+              leaves, the live pages past the target and their parents;
+              two to a dozen commits (each a sync; the relocation's two).  The free pages
               below the target must hold the pages that move: a nearly
               full file shrinks little.  Memory: the writer's dirty pages
-              (the pages moved, held until the commit) and a sorted copy
-              of the pending lists.
+              (past 4 MiB of them, leaves are written early, as a
+              checkpoint's), a repacking run's leaves (32 pages at most)
+              and a sorted copy of the pending lists.
    Ownership: nothing to free.
    Returns:   DIGBY_OK (also when nothing could be given back);
               DIGBY_INVALID (NULL db, unknown flags); DIGBY_READONLY (a
@@ -754,7 +759,8 @@ DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
               rewritten, then the file truncated: sqlite3BtreeIncrVacuum,
               relocatePage); the relocation is a copy-on-write commit
               instead of a journaled in-place move, so readers keep their
-              snapshots.  Contrast LMDB's mdb_copy -c (MDB_CP_COMPACT),
+              snapshots.  Repacking: SQLite's balance_nonroot (siblings'
+              cells redistributed over fewer pages).  Contrast LMDB's mdb_copy -c (MDB_CP_COMPACT),
               which writes a compacted copy to a new file instead
               (digby_backup() with DIGBY_BACKUP_COMPACT here). */
 DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes);

@@ -1,8 +1,17 @@
 /* Compaction in place (digby_compact): free space given back to the file
    system.
 
-   Two kinds of ordinary copy-on-write commit, made under the writer lock
-   with no other writer between them (txn->internal: the lock stays held):
+   Three kinds of ordinary copy-on-write commit, made under the writer
+   lock with no other writer between them (txn->internal: the lock stays
+   held); log mode checkpoints first and drops the log, as close does.
+
+   0. Repacking.  Deletes never merge leaves (52_btree.c), so a tree that
+      lost many keys keeps sparse leaves, which no page move can give back.
+      Each run of sibling leaves under a branch (digby__cpt_gather) whose
+      cells fit in fewer pages (digby__cpt_pack) is laid out afresh in new
+      leaves taken from the free list, never the end of the file; the
+      branch gets a separator per new leaf (digby__cpt_merge).  Repeated,
+      commit by commit, while free pages run short.
 
    1. Relocation.  A target page count is chosen from the in-memory lists
       alone (digby__cpt_target): the lowest page number such that the
