@@ -13,6 +13,8 @@
 #define TEST_NAME "compact"
 #include "api_common.h" /* digby.h with the implementation, harness.h, values, reopen */
 
+#include <pthread.h>
+
 /* ---- a reference of keys --------------------------------------------------- */
 
 #define K_TABLE_GLOBAL 0
@@ -404,6 +406,114 @@ static void test_record_table(void **state)
     digby_txn_abort(w);
 }
 
+/* Readers in other threads, each looping over short snapshots and a long
+   one, while the main thread deletes, compacts and refills: every read
+   finds what its snapshot holds (memory-mapped reads: a page cut from the
+   file under a reader would be SIGBUS). */
+typedef struct reader_arg {
+    digby_db *db;
+    const spec *s;
+    unsigned n;
+    pthread_mutex_t *mu;     /* guards *stop */
+    int *stop;
+    unsigned long reads;     /* this thread's own */
+    int failed;
+} reader_arg;
+
+static int reader_stopped(reader_arg *a)
+{
+    int v;
+    pthread_mutex_lock(a->mu);
+    v = *a->stop;
+    pthread_mutex_unlock(a->mu);
+    return v;
+}
+
+static void *reader_main(void *p)
+{
+    reader_arg *a = (reader_arg *)p;
+    unsigned char k[64];
+    unsigned round = 0;
+    while (!reader_stopped(a) && !a->failed) {
+        digby_txn *r;
+        unsigned i, present = 0;
+        if (digby_txn_begin(a->db, DIGBY_TXN_READONLY, &r) != DIGBY_OK) { a->failed = 1; break; }
+        /* the keys of [0, n) a snapshot holds: all of one kind or the
+           other per key (even keys stay, odd ones come and go) */
+        for (i = round % 7; i < a->n; i += 7) {
+            const void *v;
+            size_t vn;
+            size_t kn = num_key((char *)k, i);
+            int rc = digby_txn_get(r, NULL, k, kn, &v, &vn, NULL);
+            if (rc == DIGBY_OK) {
+                present++;
+                if (vn != make_vlen(a->s, i) || !val_ok(i, v, vn)) a->failed = 2;
+            } else if (rc != DIGBY_NOTFOUND || i % 2 == 0) {
+                a->failed = 3;
+            }
+            a->reads++;
+        }
+        (void)present;
+        digby_txn_abort(r);
+        round++;
+    }
+    return NULL;
+}
+
+static void test_readers_threads(void **state)
+{
+    fixture *f = (fixture *)*state;
+    spec s = {1024, 0, 0, 0, 1, 0, 0, 3000, 0, 0};
+    reader_arg a[2];
+    pthread_t th[2];
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    unsigned n = scaled(s.keys), cycle, i;
+    unsigned long reads = 0;
+    int stop = 0;
+    char k[32];
+    open_spec(f, &s);
+    fill(f->db, &s, n);
+    memset(a, 0, sizeof a);
+    for (i = 0; i < 2; i++) {
+        a[i].db = f->db;
+        a[i].s = &s;
+        a[i].n = n;
+        a[i].mu = &mu;
+        a[i].stop = &stop;
+        assert_int_equal(pthread_create(&th[i], NULL, reader_main, &a[i]), 0);
+    }
+    for (cycle = 0; cycle < 6; cycle++) {
+        digby_txn *w;
+        uint64_t sz = 0;
+        /* the odd keys go, the file is compacted, they come back */
+        ASSERT_OK(digby_txn_begin(f->db, 0, &w));
+        for (i = 1; i < n; i += 2) ASSERT_OK(digby_txn_delete(w, NULL, k, num_key(k, i)));
+        ASSERT_OK(digby_txn_commit(w));
+        ASSERT_OK(digby_compact(f->db, 0, &sz));
+        assert_true(sz > 0);
+        ASSERT_OK(digby_txn_begin(f->db, 0, &w));
+        for (i = 1; i < n; i += 2) {
+            size_t vn = make_vlen(&s, i);
+            unsigned char *v = make_val(i, vn);
+            ASSERT_OK(digby_txn_put(w, NULL, k, num_key(k, i), v, vn, 0));
+            free(v);
+        }
+        ASSERT_OK(digby_txn_commit(w));
+    }
+    pthread_mutex_lock(&mu);
+    stop = 1;
+    pthread_mutex_unlock(&mu);
+    for (i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(a[i].failed, 0);
+        reads += a[i].reads;
+    }
+    print_message("readers beside compactions: %lu reads\n", reads);
+    assert_true(reads > 0);
+    check_thorough(f->db);
+    verify(f->db, &s, n, 0, NULL);
+}
+
 static void test_errors(void **state)
 {
     fixture *f = (fixture *)*state;
@@ -444,6 +554,7 @@ int main(void)
         T(test_log_mode),
         T(test_no_mmap),
         T(test_snapshot_held),
+        T(test_readers_threads),
         T(test_truncate_only),
         T(test_record_table),
     };
