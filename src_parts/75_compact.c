@@ -458,7 +458,7 @@ static int digby__cpt_node(digby__cpt *cx, uint64_t pgno, uint64_t txid, unsigne
                 if (!w) rc = digby__page_touch(txn, pgno, txid, &w, &at);
                 if (rc == DIGBY_OK) digby__branch_set_child(w, i, cp, ct);
             }
-        } else {
+        } else if (cx->target != UINT64_MAX) { /* (a repacking pass moves no item) */
             digby__cell_item it[2];
             unsigned k, m = digby__cell_items(w ? w : src, i, &c, it);
             for (k = 0; k < m && rc == DIGBY_OK; k++) {
