@@ -288,7 +288,10 @@ static void test_snapshot_held(void **state)
     ASSERT_OK(digby_txn_begin(f->db, DIGBY_TXN_READONLY, &snap));
     before = file_size(f->path);
     ASSERT_OK(digby_compact(f->db, 0, &first));
-    assert_true(first <= before);
+    /* (log mode: the checkpoint before it writes the memtable's commits
+       into the tree, which may take new pages while the snapshots hold
+       the free ones) */
+    if (!TEST_LOG_MODE) assert_true(first <= before);
     verify_in(old, &s, n, 0, NULL);
     verify_in(snap, &s, n, keep, NULL);
     check_passes(f->db);
