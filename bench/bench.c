@@ -42,7 +42,10 @@
  * workloads: no reopen), then readrandom's reopen checkpoints and the same
  * reads run again; the replay group has digby-log time digby_open of a
  * crash image with a full log (engine_t.replay, digby_adapter.h); the big
- * group runs fillrandom and readrandom at N = BIG_N.  Every workload's
+ * group runs fillrandom and readrandom at N = BIG_N; the compact group
+ * (digby and SQLite) runs fillrandom and deleterandom, then gives the space
+ * back: digby_compact against VACUUM (the file size table compares them).
+ * Every workload's
  * bytes written (/proc/self/io: write_bytes - cancelled_write_bytes,
  * the untimed settle and sync() after it included) give its write
  * amplification (report.c).
