@@ -790,7 +790,10 @@ DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
               read-only handle); DIGBY_BUSY (max_readers snapshots live, or
               digby_rekey() is rewriting the database);
               DIGBY_POISONED (a sync failed earlier: reopen the database);
-              DIGBY_NOMEM.
+              DIGBY_NOMEM; log mode, a read-write transaction on a handle
+              whose log was dropped (by digby_rekey(), or a digby_compact()
+              that failed before it started the log again): the checkpoint
+              that starts a new log, DIGBY_IOERR, DIGBY_FULL, DIGBY_CORRUPT.
    Threads:   one read-write transaction at a time: a second begin from
               another thread waits until the first ends (from the same
               thread it would wait forever).  Read-only transactions run
@@ -1322,8 +1325,9 @@ DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
    opens.
    Log mode (DIGBY_OPEN_LOG): a checkpoint runs first and drops the log,
    as digby_close() does (the memtable's commits go into the trees, the
-   log's pages become free); the next read-write transaction starts a new
-   log on the lowest free page.  Encrypted files: copies are sealed as any
+   log's pages become free); a last checkpoint starts a new log on the
+   lowest free page (if the compaction failed before, the next read-write
+   transaction does).  Encrypted files: copies are sealed as any
    write.
    Params:    db (in): a read-write handle.
               flags: 0, or DIGBY_COMPACT_TRUNCATE_ONLY (move nothing: one
@@ -16084,7 +16088,8 @@ DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
 
    Three kinds of ordinary copy-on-write commit, made under the writer
    lock with no other writer between them (txn->internal: the lock stays
-   held); log mode checkpoints first and drops the log, as close does.
+   held); log mode checkpoints first and drops the log, as close does,
+   and starts a new one at the end.
 
    0. Repacking.  Deletes never merge leaves (52_btree.c), so a tree that
       lost many keys keeps sparse leaves, which no page move can give back.
@@ -16840,6 +16845,14 @@ DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes)
         if (!more) break;
     }
     if (rc == DIGBY_OK) rc = digby__cpt_truncate(db);
+#if DIGBY__HAVE_MEMTABLE
+    /* log mode: a new log, its head on the lowest free page (else the next
+       read-write transaction starts it: digby__log_begin) */
+    if (db->log.on && !db->meta.log_head && !db->poisoned) {
+        int lrc = digby__checkpoint_locked(db, 1);
+        if (rc == DIGBY_OK) rc = lrc;
+    }
+#endif
     if (rc == DIGBY_OK) rc = db->vfs->size(db->file, &size);
     digby__mutex_unlock(&db->wmu);
     if (db->on_commit)

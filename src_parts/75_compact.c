@@ -3,7 +3,8 @@
 
    Three kinds of ordinary copy-on-write commit, made under the writer
    lock with no other writer between them (txn->internal: the lock stays
-   held); log mode checkpoints first and drops the log, as close does.
+   held); log mode checkpoints first and drops the log, as close does,
+   and starts a new one at the end.
 
    0. Repacking.  Deletes never merge leaves (52_btree.c), so a tree that
       lost many keys keeps sparse leaves, which no page move can give back.
@@ -759,6 +760,14 @@ DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes)
         if (!more) break;
     }
     if (rc == DIGBY_OK) rc = digby__cpt_truncate(db);
+#if DIGBY__HAVE_MEMTABLE
+    /* log mode: a new log, its head on the lowest free page (else the next
+       read-write transaction starts it: digby__log_begin) */
+    if (db->log.on && !db->meta.log_head && !db->poisoned) {
+        int lrc = digby__checkpoint_locked(db, 1);
+        if (rc == DIGBY_OK) rc = lrc;
+    }
+#endif
     if (rc == DIGBY_OK) rc = db->vfs->size(db->file, &size);
     digby__mutex_unlock(&db->wmu);
     if (db->on_commit)
