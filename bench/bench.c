@@ -42,7 +42,10 @@
  * workloads: no reopen), then readrandom's reopen checkpoints and the same
  * reads run again; the replay group has digby-log time digby_open of a
  * crash image with a full log (engine_t.replay, digby_adapter.h); the big
- * group runs fillrandom and readrandom at N = BIG_N.  Every workload's
+ * group runs fillrandom and readrandom at N = BIG_N; the compact group
+ * (digby and SQLite) runs fillrandom and deleterandom, then gives the space
+ * back: digby_compact against VACUUM (the file size table compares them).
+ * Every workload's
  * bytes written (/proc/self/io: write_bytes - cancelled_write_bytes,
  * the untimed settle and sync() after it included) give its write
  * amplification (report.c).
@@ -108,6 +111,9 @@ const group_t groups[] = {
     { "replay", SH_LOGMODE, 0, 0, { W_REPLAY }, 1, 0 },
     /* How cost grows: N = BIG_N (10M by default), no target. */
     { "big", SH_BIG, 0, 0, { W_FILLRANDOM, W_READRANDOM }, 2, 0 },
+    /* Space given back (issue #14 item 3): the file after fillrandom and
+       deleterandom, then after digby_compact / SQLite's VACUUM. */
+    { "compact", SH_COMPACT, 0, 0, { W_FILLRANDOM, W_DELETERANDOM, W_COMPACT }, 3, 0 },
 };
 
 const shape_t shapes[NSHAPES] = {
@@ -122,6 +128,9 @@ const shape_t shapes[NSHAPES] = {
     [SH_BIG] = { 16, 100, 1, (1u << E_DIGBY) | (1u << E_DIGBY_LOG) | (1u << E_LMDB) | (1u << E_LEVELDB) |
                                  (1u << E_ROCKSDB),
                  "big: 16-byte keys, 100-byte values, N = BIG_N (digby, digby-log, LMDB, LevelDB, RocksDB)", 1 },
+    [SH_COMPACT] = { 16, 100, 1, (1u << E_DIGBY) | (1u << E_SQLITE),
+                     "compaction in place: 16-byte keys, 100-byte values, fillrandom, deleterandom (half the "
+                     "keys), then digby_compact against SQLite's VACUUM (digby and SQLite only)" },
 };
 
 uint64_t shape_n(int shape) { return shapes[shape].big ? g_big_n : g_n; }

@@ -112,6 +112,10 @@ typedef struct engine {
        its own under dir (fills rp_* in r; status 1 and msg on failure). */
     int (*log_stats)(void *db, struct result *r);
     void (*replay)(const char *dir, const struct cfg *c, struct result *r);
+    /* Optional (NULL: the compact workload is n/a): give free space back
+       to the file system in place (digby: digby_compact; SQLite: VACUUM).
+       0 or -1. */
+    int (*compact)(void *s);
 } engine_t;
 
 /* ENGINE_O: an adapter's functions (prefix p) with its own open function.
@@ -120,12 +124,17 @@ typedef struct engine {
 #define ENGINE(nm, title, peer, p, lz4, s0, s1) ENGINE_O(nm, title, peer, p##_open, p, lz4, NULL, s0, s1)
 #define ENGINE_O(nm, title, peer, op, p, lz4, missing, s0, s1) \
     ENGINE_X(nm, title, peer, op, p, lz4, missing, s0, s1, NULL, NULL)
+/* ENGINE_C: ENGINE plus the optional compact function. */
+#define ENGINE_C(nm, title, peer, p, lz4, s0, s1, cp) \
+    ENGINE_XC(nm, title, peer, p##_open, p, lz4, NULL, s0, s1, NULL, NULL, cp)
 /* ENGINE_X: ENGINE_O plus the optional log_stats and replay functions. */
 #define ENGINE_X(nm, title, peer, op, p, lz4, missing, s0, s1, ls, rp) \
+    ENGINE_XC(nm, title, peer, op, p, lz4, missing, s0, s1, ls, rp, NULL)
+#define ENGINE_XC(nm, title, peer, op, p, lz4, missing, s0, s1, ls, rp, cp) \
     { nm, title, peer, lz4, missing, op, p##_close, p##_session, p##_session_free, p##_wbegin, p##_wcommit, \
       p##_wabort, p##_put, p##_del, p##_rbegin, p##_rend, p##_get, p##_cur_open, p##_cur_close, \
       p##_seek, p##_seek_le, p##_first, p##_last, p##_next, p##_prev, p##_cur_get, p##_quiesce, \
-      p##_version, s0, s1, ls, rp }
+      p##_version, s0, s1, ls, rp, cp }
 
 /* Engine indexes (the targets table and the exact-delete check name them). */
 enum {
@@ -154,7 +163,7 @@ int engine_names(char *buf, size_t n, int avail);
 enum {
     W_FILLSEQ, W_FILLRANDOM, W_OVERWRITE, W_READRANDOM_MEM, W_READSEQ_MEM, W_SEEKRANDOM_MEM,
     W_READRANDOM, W_READMISSING, W_READSEQ,
-    W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM, W_FILLSYNC, W_FILLSYNC4T,
+    W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM, W_COMPACT, W_FILLSYNC, W_FILLSYNC4T,
     W_FILL100K, W_FILL100K_LZ4, W_REPLAY, W_COUNT
 };
 typedef struct wl_info { const char *name; int writes; const char *desc; } wl_info_t;
@@ -241,12 +250,12 @@ typedef struct group {
     int mem;              /* 1: digby-log's memtable_bytes = g_mem_group_bytes, log figures read */
 } group_t;
 
-#define NGROUPS 13
+#define NGROUPS 14
 extern const group_t groups[NGROUPS];
 
 /* The shapes, in the order RESULTS.md shows them: the default-options run
    first, then the equal-cache ones. */
-enum { SH_DEFAULTS, SH_EQUAL, SH_REDB, SH_BIGCACHE, SH_LOGMODE, SH_BIG, NSHAPES };
+enum { SH_DEFAULTS, SH_EQUAL, SH_REDB, SH_BIGCACHE, SH_LOGMODE, SH_BIG, SH_COMPACT, NSHAPES };
 typedef struct shape {
     int key, val;
     int cache_mult;       /* cache = CACHE_MB * cache_mult; 0: no cache size set

@@ -139,6 +139,12 @@ static int dg_cur_get(void *sp, const void **k, size_t *kn, const void **v, size
 }
 
 #define dg_quiesce NULL
+
+/* The compact workload: digby_compact on the open handle. */
+static int dg_compact(void *sp)
+{
+    return dg_check(digby_compact(((dg_s *)sp)->d->db, 0, NULL), "digby_compact");
+}
 #define dg_version digby_version
 
 /* ---- digby-log's log figures and replay (engine_t.log_stats, .replay) ---- */

@@ -21,10 +21,10 @@
 #endif
 
 const engine_t engine_digby =
-    ENGINE("digby", "digby", 0, dg, DG_HAS_LZ4,
+    ENGINE_C("digby", "digby", 0, dg, DG_HAS_LZ4,
            "digby_options zeroed (page_size 4096, reads from a map of the file: the default), "
            "cache_bytes = CACHE (it then bounds only the freelist pages), flags DIGBY_OPEN_NO_SYNC" DG_LZ4_NOTE,
-           "as batched, flags 0 (commit syncs)");
+           "as batched, flags 0 (commit syncs)", dg_compact);
 /* Not a peer: every digby workload once more, reading through the cache. */
 const engine_t engine_digby_cache =
     ENGINE_O("digby-cache", "digby cache", 0, dgc_open, dg, DG_HAS_LZ4, NULL,

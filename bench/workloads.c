@@ -96,6 +96,7 @@ const wl_info_t wl_info[W_COUNT] = {
     [W_SEEKRANDOM] = { "seekrandom", 0, "N seeks (>= a random existing key), each followed by 10 nexts; ops = seeks" },
     [W_READRANDOM2T] = { "readrandom2t", 0, "N gets of random existing keys split over 2 threads (each its own snapshot); ops/s in total" },
     [W_DELETERANDOM] = { "deleterandom", 1, "N/2 deletes of distinct random existing keys, transactions of 1,000, not synced" },
+    [W_COMPACT] = { "compact", 1, "give the free space back to the file system, once: digby_compact(db, 0) (merge sparse leaves, move live pages down, truncate; the handle stays open), SQLite VACUUM (then the untimed wal_checkpoint(TRUNCATE)); ops = 1, the size after it in the file size table" },
     [W_FILLSYNC] = { "fillsync", 1, "1,000 puts of random keys into an empty database, each its own durable commit; run as 20 rounds of 50, the engines interleaved round by round (sync latency on this shared disk drifts by 10x within minutes)" },
     [W_FILLSYNC4T] = { "fillsync4t", 1, "4 threads, each with its own session (SQLite: its own connection), each put of a random key its own durable commit, 4,000 in all, into the database fillsync left; run as 20 rounds of 200 (50 per thread; threads started afresh each round, the clock from a barrier to the last thread's end), interleaved as fillsync; ops/s in total. Writers serialize in every engine but the LSMs' and digby's group commit (when it is in the build) can share one sync among the threads waiting" },
     [W_FILL100K] = { "fill100K", 1, "N/100 puts of 100,000-byte incompressible values, random order, transactions of 100, not synced" },
@@ -519,6 +520,24 @@ static NOINLINE void wl_readrandom2t(wctx_t *w, result_t *r, int rd, int nr)
     do_gets_threads(w, r, 2, ROUND_N(w->c.n, rd, nr), 107 + 1000 * (uint64_t)rd);
 }
 static NOINLINE void wl_deleterandom(wctx_t *w, result_t *r) { do_puts(w, r, w->c.n / 2, 1000, key_perm, 108, 0, 1); }
+static NOINLINE void wl_compact(wctx_t *w, result_t *r)
+{
+    double t0;
+    r->expect_ops = 1;
+    if (!w->e->compact) {
+        r->status = 3;
+        snprintf(r->msg, sizeof r->msg, "no compaction in place in this engine");
+        return;
+    }
+    t0 = now();
+    if (w->e->compact(w->s)) {
+        r->status = 1;
+        snprintf(r->msg, sizeof r->msg, "compact: %s", t_err);
+    } else {
+        r->ops = 1;
+    }
+    r->secs = now() - t0;
+}
 static NOINLINE void wl_fillsync(wctx_t *w, result_t *r, int round)
 {
     do_puts(w, r, FILLSYNC_OPS / FILLSYNC_ROUNDS, 1, key_rand, 109 + 1000 * (uint64_t)round, w->c.val_size, 0);
@@ -601,6 +620,7 @@ static void run_workload(wctx_t *w, int wl, int round, int nrounds, result_t *r)
         case W_SEEKRANDOM: wl_seekrandom(w, r, round, nrounds); r->expect_found = r->ops; break;
         case W_READRANDOM2T: wl_readrandom2t(w, r, round, nrounds); r->expect_found = r->ops; break;
         case W_DELETERANDOM: wl_deleterandom(w, r); r->expect_found = r->ops; break;
+        case W_COMPACT: wl_compact(w, r); break;
         case W_FILLSYNC: wl_fillsync(w, r, round); break;
         case W_FILLSYNC4T: wl_fillsync4t(w, r, round); break;
         case W_FILL100K: case W_FILL100K_LZ4: wl_fill100k(w, r); break;

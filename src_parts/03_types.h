@@ -296,6 +296,10 @@ typedef struct digby_options {
 #define DIGBY_BACKUP_COMPACT 0x1u  /* digby_backup: write the trees afresh, packed */
 #define DIGBY_BACKUP_REPLACE 0x2u  /* digby_backup: replace an existing file */
 
+#define DIGBY_COMPACT_TRUNCATE_ONLY 0x1u /* digby_compact: move nothing, only
+                                            give back the free pages that
+                                            already end the file */
+
 /* Seek operators for digby_cursor_seek(). */
 typedef enum digby_seek_op {
     DIGBY_SEEK_GE = 0, /* first key >= given */

@@ -204,9 +204,16 @@ DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
               digby_rekey() is rewriting the database, or with
               DIGBY_TXN_NOWAIT another read-write transaction is live);
               DIGBY_POISONED (a sync failed earlier: reopen the database);
+<<<<<<< HEAD
               DIGBY_CORRUPT and DIGBY_IOERR (the newest commit of another
               handle sharing the file, whose meta page or freelist this
               one reads first, could not be read); DIGBY_NOMEM.
+=======
+              DIGBY_NOMEM; log mode, a read-write transaction on a handle
+              whose log was dropped (by digby_rekey(), or a digby_compact()
+              that failed before it started the log again): the checkpoint
+              that starts a new log, DIGBY_IOERR, DIGBY_FULL, DIGBY_CORRUPT.
+>>>>>>> compact
    Threads:   one read-write transaction at a time: a second begin from
               another thread waits until the first ends (from the same
               thread it would wait forever).  Read-only transactions run
@@ -712,6 +719,81 @@ DIGBY_API int digby_checkpoint(digby_db *db);
               ALICE (OSDI 2014). */
 DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
                            unsigned flags);
+
+/* Compact in place: give the file's free space back to the file system.
+   Three kinds of ordinary copy-on-write commit.  Repack: the cells of
+   each run of sibling leaves that fits in fewer pages are laid out afresh
+   in fewer new leaves, filled to 15/16 (deletes never merge leaves: this
+   is what makes a tree that lost many keys dense again), repeated while
+   free pages run short.  Relocate: live pages (tree pages of the global
+   tree, every table and record table and the catalog, overflow values and
+   large keys) that lie past a target are copied into the lowest free
+   pages, their parents rewritten to point at the copies (an overflow item
+   with a page past the target is copied whole, keeping its version).
+   Shrink: the free pages that end the file leave the free list, the meta
+   page's page_count drops below them and, once that commit is durable,
+   the file is truncated to page_count pages.  The file format does not
+   change (FORMAT.md section 8).
+   What it cannot give back now it leaves for a later call: pages that a
+   read-only transaction (snapshot) begun before the relocation still
+   reaches stay pending until that snapshot ends, and the file is not
+   truncated while digby_backup() or digby_check() walks an older
+   snapshot (a plain backup reads every page its snapshot counts).  Call
+   digby_compact() again after they end; the second call moves nothing
+   and truncates.  The free pages that remain below the end stay in the
+   file for reuse.
+   Safe against a power cut at every step: each commit is an ordinary
+   copy-on-write commit (the relocation's syncs its pages before its meta
+   page, as the first commit of a session does), so open finds the state
+   before or after each one; the truncation comes after the commit that
+   stopped counting the pages, and a file left longer than its page_count
+   opens.
+   Log mode (DIGBY_OPEN_LOG): a checkpoint runs first and drops the log,
+   as digby_close() does (the memtable's commits go into the trees, the
+   log's pages become free); a last checkpoint starts a new log on the
+   lowest free page (if the compaction failed before, the next read-write
+   transaction does).  Encrypted files: copies are sealed as any
+   write.
+   Params:    db (in): a read-write handle.
+              flags: 0, or DIGBY_COMPACT_TRUNCATE_ONLY (move nothing: one
+                     commit gives back the free pages already at the end
+                     of the file, as SQLite's incremental_vacuum frees
+                     pages an autovacuum file already has at its end).
+              file_bytes (out, may be NULL): the file's size in bytes when
+                     it returns (DIGBY_OK only; 0 on failure).
+   Cost:      walks of every tree (every branch and leaf page read, and
+              the index pages of overflow items); writes the repacked
+              leaves, the live pages past the target and their parents;
+              two to a dozen commits (each a sync; the relocation's two).  The free pages
+              below the target must hold the pages that move: a nearly
+              full file shrinks little.  Memory: the writer's dirty pages
+              (past 4 MiB of them, leaves are written early, as a
+              checkpoint's), a repacking run's leaves (32 pages at most)
+              and a sorted copy of the pending lists.
+   Ownership: nothing to free.
+   Returns:   DIGBY_OK (also when nothing could be given back);
+              DIGBY_INVALID (NULL db, unknown flags); DIGBY_READONLY (a
+              DIGBY_OPEN_READONLY handle); DIGBY_POISONED (a failed sync
+              or meta write earlier: reopen); DIGBY_CORRUPT (a page read
+              failed verification; nothing committed by the failing step);
+              DIGBY_IOERR, DIGBY_FULL (writing, syncing or truncating; a
+              failed sync poisons the handle as any commit's);
+              DIGBY_NOFEATURE (a compressed item in a build without lz4
+              must move); DIGBY_NOMEM.  A failure after an earlier step
+              committed leaves that step done: the file is consistent.
+   Threads:   takes the writer lock for its whole run (a read-write
+              transaction begun meanwhile waits; one held by this thread
+              deadlocks); readers go on throughout in their snapshots.
+   Technique: SQLite's incremental vacuum and autovacuum (pages from the
+              end of the file moved into free pages, the parent pointer
+              rewritten, then the file truncated: sqlite3BtreeIncrVacuum,
+              relocatePage); the relocation is a copy-on-write commit
+              instead of a journaled in-place move, so readers keep their
+              snapshots.  Repacking: SQLite's balance_nonroot (siblings'
+              cells redistributed over fewer pages).  Contrast LMDB's mdb_copy -c (MDB_CP_COMPACT),
+              which writes a compacted copy to a new file instead
+              (digby_backup() with DIGBY_BACKUP_COMPACT here). */
+DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes);
 
 /* Count the pages of the last committed snapshot by type.  It is
    digby_check()'s walk: every page of the file is read and verified, so

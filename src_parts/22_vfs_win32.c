@@ -256,7 +256,8 @@ static const digby_vfs digby__win32_vfs = {
     digby__win32_sync, digby__win32_size, digby__win32_truncate,
     digby__win32_lock, digby__win32_close,
     NULL, NULL, /* no map: reads go through the cache */
-    digby__win32_rename, digby__win32_remove
+    digby__win32_rename, digby__win32_remove,
+    NULL, NULL, NULL /* no lock file: a read-write handle keeps the file to itself */
 };
 
 DIGBY_API const digby_vfs *digby_vfs_win32(void)

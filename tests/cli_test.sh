@@ -739,6 +739,35 @@ dg "$d/enc-bk.db" get secret-key
 if [ "$rc" -ne 0 ] && grep -q "wrong encryption key" "$d/err"; then pass; else bad "encrypted backup without a key: exit $rc, $(cat "$d/err")"; fi
 
 # ---------------------------------------------------------------------------
+# compact: most keys deleted, the file shrinks in place and keeps the rest;
+# prints the size before and after; --truncate-only; a read-only file.
+kdb=$d/compact.db
+rm -f "$kdb"
+awk 'BEGIN { print "VERSION=3"; print "format=print"; print "type=btree"; print "HEADER=END"
+             for (i = 0; i < 6000; i++) { printf " key%06d\n value number %d of the compaction test\n", i, i }
+             print "DATA=END" }' >"$d/6000.txt"
+ok  "load for compact" "$kdb" load -f "$d/6000.txt"
+out "del-range for compact" "5000" "$kdb" del-range --from key000500 --to key005500
+ok  "dump before compact" "$kdb" dump
+cp "$d/out" "$d/compact_want"
+before=$(wc -c <"$kdb" | tr -d ' ')
+ok  "compact" "$kdb" compact
+after=$(wc -c <"$kdb" | tr -d ' ')
+[ "$(cat "$d/out")" = "$(printf '%s\t%s' "$before" "$after")" ] && pass ||
+    bad "compact printed '$(cat "$d/out")', want '$before<TAB>$after'"
+[ "$after" -lt $((before / 2)) ] && pass || bad "compact: $before -> $after bytes"
+ok  "check after compact" "$kdb" check
+ok  "dump after compact" "$kdb" dump
+cmp -s "$d/compact_want" "$d/out" && pass || bad "compact: dump differs"
+ok  "compact --truncate-only" "$kdb" compact --truncate-only
+err "compact with an argument" 2 "compact: too many arguments" "$kdb" compact x
+err "compact of a missing file" 1 "cannot open" "$d/nonesuch.db" compact
+DIGBY_KEY_FILE="$d/key32" ok "encrypted compact" "$d/enc.db" compact
+DIGBY_KEY_FILE="$d/key32" dg "$d/enc.db" get secret-key
+if [ "$rc" -eq 0 ] && [ "$(cat "$d/out")" = "top secret value" ]; then pass; else bad "encrypted get after compact: exit $rc, got $(cat "$d/out")"; fi
+DIGBY_KEY_FILE="$d/key32" ok "encrypted check after compact" "$d/enc.db" check
+
+# ---------------------------------------------------------------------------
 # The man page describes every command and option of the usage text: each
 # has an item of its own (a .TP tag naming it), so the two cannot drift.
 man=$(dirname "$0")/../tools/digby.1

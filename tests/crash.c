@@ -5,7 +5,7 @@
    sync.  A fixed workload of a few hundred transactions (tests/crash_model.h:
    puts, overwrites, deletes, range deletes, overflow values, large keys,
    lz4 compression of half the values, table create/drop, aborts; here
-   also reopens) runs
+   also reopens, checkpoints and compactions in place) runs
    once to count the VFS's write, sync and truncate calls.  Then, for every
    such call k, the workload runs again from scratch and power is cut at
    call k: that call and every later call (reads included) fail with
@@ -255,6 +255,15 @@ static void run_workload(wl *w, fvfs *v, const mkey *keys, uint64_t seed)
         if (!w->stopped && i % 31 == 7) {
             rc = digby_sync(w->db);
             if (rc != DIGBY_OK) wstop(w, rc, "sync");
+        }
+        /* and a compaction in place (its merge, relocation and shrink
+           commits and the truncation; every other one only gives back a
+           free tail): the state must stay the last commit's */
+        if (!w->stopped && i % 29 == 19) {
+            w->in_commit = 1; /* it commits (the state stays the same) */
+            rc = digby_compact(w->db, i % 58 == 48 ? DIGBY_COMPACT_TRUNCATE_ONLY : 0, NULL);
+            if (rc != DIGBY_OK) wstop(w, rc, "compact");
+            else w->in_commit = 0;
         }
     }
     if (w->txn) digby_txn_abort(w->txn);

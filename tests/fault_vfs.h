@@ -561,11 +561,14 @@ FV_UNUSED static void fv_states_garbage(fv_states *s, const fvfs *v, uint64_t *r
 {
     int last_file = fv_last_op_file(v);
     const ffile *f;
-    size_t oi, tries;
+    size_t oi;
     if (last_file < 0) return;
     f = &v->files[last_file];
+    if (f->nops == 0) return;
+    /* the last write (unsynced truncates alone, as a compaction's after
+       its commit, leave none: the loop stops at the first op) */
     oi = f->nops - 1;
-    for (tries = 0; tries < f->nops && f->ops[oi].kind != FV_WRITE; tries++) oi--;
+    while (oi > 0 && f->ops[oi].kind != FV_WRITE) oi--;
     if (f->ops[oi].kind == FV_WRITE && f->ops[oi].len && s->n < FV_MAX_STATES) {
         fv_garbage_state(s->st[s->n], v, last_file, oi, rng);
         s->name[s->n++] = "e:garbage";

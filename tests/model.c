@@ -24,6 +24,8 @@
      model (every tree scanned in both directions, table list, counts, gets)
      in a fresh read-only transaction; digby_check() after every reopen and
      at the end;
+   - compaction in place (digby_compact) between transactions: the state
+     unchanged, a held snapshot unchanged;
    - snapshot isolation: a read-only transaction begun before a write
      transaction, sometimes kept across several commits, still shows the
      state it began with;
@@ -147,6 +149,7 @@ typedef struct T {
     uint64_t seed;
     uint64_t rng;
     uint64_t op, budget, txn_no, calls;
+    uint64_t n_compacts;
     uint64_t n_commits, n_aborts, n_reopens, n_checks, n_snap, n_auto,
         n_drops, n_creates, n_large, n_ranges, n_range_keys;
     const char *what; /* operation in progress, for failure messages */
@@ -1526,6 +1529,26 @@ static void auto_ops(T *t)
     CHECK(t, SNAP_ID_OK(check_committed(t, &t->com), t->last_txid));
 }
 
+/* A compaction in place between transactions (sometimes only its free
+   tail given back): the committed state is unchanged, every tree checked
+   against the model afterwards; an old snapshot, when one is held, is
+   checked when it ends (end_snapshot), as always. */
+static void compact_op(T *t)
+{
+    uint64_t id, bytes = 0;
+    t->what = "digby_compact";
+    t->op++;
+    t->n_compacts++;
+    CHECK_RC(t, digby_compact(t->db, chance(t, 25) ? DIGBY_COMPACT_TRUNCATE_ONLY : 0, &bytes),
+             DIGBY_OK);
+    t->calls++;
+    CHECK(t, bytes > 0);
+    t->what = "check after digby_compact";
+    id = check_committed(t, &t->com);
+    CHECK(t, id >= t->last_txid);
+    t->last_txid = id;
+}
+
 /* A short read-only transaction: lookups, seeks, refused writes. */
 static void ro_txn(T *t)
 {
@@ -1769,6 +1792,7 @@ static void test_model(void **state)
         if (r < 20) reopen(t);
         else if (r < 35) auto_ops(t);
         else if (r < 50) ro_txn(t);
+        else if (r < 55) compact_op(t);
         else write_txn(t);
     }
     if (t->snap) end_snapshot(t);
@@ -1799,9 +1823,11 @@ static void test_model(void **state)
                   (unsigned long long)t->n_large, (unsigned long long)t->n_ranges,
                   (unsigned long long)t->n_range_keys, (unsigned long)t->nkeys,
                   (unsigned long)t->max_key);
-    print_message("model %s: %llu savepoints, %llu rollbacks to one, %llu releases\n",
+    print_message("model %s: %llu savepoints, %llu rollbacks to one, %llu releases, "
+                  "%llu compactions\n",
                   t->c->name, (unsigned long long)t->n_sp,
-                  (unsigned long long)t->n_sp_rollbacks, (unsigned long long)t->n_sp_releases);
+                  (unsigned long long)t->n_sp_rollbacks, (unsigned long long)t->n_sp_releases,
+                  (unsigned long long)t->n_compacts);
     total_ops += t->op;
     total_calls += t->calls;
     total_commits += t->n_commits;

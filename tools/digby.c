@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +72,9 @@ static const char usage_text[] =
 "                                      commit that did not verify)\n"
 "  backup [--compact] [--replace] OUT  copy the last commit to new file OUT\n"
 "                                      (--compact: packed, no free pages)\n"
+"  compact [--truncate-only]           give free space back to the file\n"
+"                                      system in place; prints the file's\n"
+"                                      size in bytes before<TAB>after\n"
 "  dump [-t TABLE | -a] [-p] [-f OUT]  write the global tree (or TABLE, or\n"
 "                                      -a: the global tree and every table)\n"
 "                                      in mdb_dump format; -p: printable\n"
@@ -112,7 +116,7 @@ static const char usage_notes[] =
 "Keys and values are bytes.  scan and tables escape a backslash as \\\\ and\n"
 "other bytes outside ASCII 32..126 as \\xHH.  put and load create FILE when\n"
 "missing; the other commands need it to exist and only read it (except\n"
-"del and del-range; backup reads FILE and writes OUT).  load commits every\n"
+"del, del-range and compact; backup reads FILE and writes OUT).  load commits every\n"
 "10000 records; after an error the batches before it stay committed.\n"
 "\n"
 "exit status: 0 ok, 1 error (e.g. not found, corrupt), 2 bad arguments.\n";
@@ -233,6 +237,7 @@ typedef struct cmd_args {
     int json;                /* --json (rows) */
     int compact;             /* --compact (backup) */
     int replace;             /* --replace (backup) */
+    int truncate_only;       /* --truncate-only (compact) */
     const char *index;       /* --index (rows) */
     const char *where[MAX_WHERE]; /* --where (rows), all must hold */
     int nwhere;
@@ -293,7 +298,7 @@ static int parse_args(const command *c, int argc, char **argv, cmd_args *a)
     for (i = 0; i < argc; i++) {
         const char *s = argv[i];
         if (!dashdash && s[0] == '-' && s[1] != '\0') {
-            char probe[16];
+            char probe[24];
             const char **slot = NULL;
             if (strcmp(s, "--") == 0) {
                 dashdash = 1;
@@ -334,6 +339,7 @@ static int parse_args(const command *c, int argc, char **argv, cmd_args *a)
             else if (strcmp(s, "--json") == 0) { a->json = 1; continue; }
             else if (strcmp(s, "--compact") == 0) { a->compact = 1; continue; }
             else if (strcmp(s, "--replace") == 0) { a->replace = 1; continue; }
+            else if (strcmp(s, "--truncate-only") == 0) { a->truncate_only = 1; continue; }
             else if (strcmp(s, "--index") == 0) slot = &a->index;
             else if (strcmp(s, "--where") == 0) {
                 if (i + 1 >= argc)
@@ -1047,6 +1053,26 @@ static int cmd_backup(const char *path, cmd_args *a)
     rc = digby_backup(db, a->pos[0], NULL, flags);
     if (rc != DIGBY_OK)
         st = fail(rc, "backup to %s", qpath(a->pos[0]));
+    return close_db(db, st);
+}
+
+/* ---- compact ------------------------------------------------------------- */
+
+static int cmd_compact(const char *path, cmd_args *a)
+{
+    digby_db *db = NULL;
+    struct stat sb;
+    uint64_t after = 0;
+    int st = open_db(path, MODIFY.open_flags, &db), rc;
+    if (st != 0)
+        return st;
+    if (stat(path, &sb) != 0)
+        return close_db(db, fail(DIGBY_IOERR, "compact: stat %s", qpath(path)));
+    rc = digby_compact(db, a->truncate_only ? DIGBY_COMPACT_TRUNCATE_ONLY : 0u, &after);
+    if (rc != DIGBY_OK)
+        st = fail(rc, "compact");
+    else
+        printf("%llu\t%llu\n", (unsigned long long)sb.st_size, (unsigned long long)after);
     return close_db(db, st);
 }
 
@@ -2167,6 +2193,7 @@ static const command commands[] = {
     {"stat", "||", 0, 0, "", cmd_stat},
     {"check", "||", 0, 0, "", cmd_check},
     {"backup", "|--compact|--replace|", 1, 1, "[--compact] [--replace] OUT", cmd_backup},
+    {"compact", "|--truncate-only|", 0, 0, "[--truncate-only]", cmd_compact},
     {"dump", "|-t|-a|-p|-f|", 0, 0, "[-t TABLE | -a] [-p] [-f OUTFILE]",
      cmd_dump},
     {"load", "|-t|-N|-f|", 0, 0, "[-t TABLE] [-N] [-f INFILE]", cmd_load},

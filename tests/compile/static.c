@@ -59,6 +59,7 @@ static const compile_check_fn compile_check_all[] = {
     (compile_check_fn)digby_stat,
     (compile_check_fn)digby_check,
     (compile_check_fn)digby_backup,
+    (compile_check_fn)digby_compact,
     (compile_check_fn)digby_change_passphrase,
     (compile_check_fn)digby_rekey,
     (compile_check_fn)digby_tuple_pack,

@@ -7,8 +7,8 @@
    tree and four named tables: puts (some NOOVERWRITE), overwrites, deletes,
    range deletes (1% of operations), gets, overflow values, large keys
    (longer than digby_max_key_bytes), table creates and drops, 5% aborts,
-   a close and reopen every 250 transactions, and a read-only snapshot
-   held across 30 commits at a time (its gets are checked against the
+   a close and reopen every 250 transactions, a digby_compact after every
+   83rd (a shorter run: half-way), and a read-only snapshot held across 30 commits at a time (its gets are checked against the
    model of the commit it began after).  A reference
    model (per tree and key: present, value length, value seed, version)
    follows every call; values are a function of (seed, length).  The
@@ -109,6 +109,7 @@
 #define LOG_CRASH_EVERY 50 /* log mode: a reopen with replay, half-way between */
 #define LOG_SYNC_EVERY 17
 #define LOG_CHECKPOINT_EVERY 97
+#define COMPACT_EVERY 83      /* a digby_compact after every 83rd transaction */
 #define LOG_NOSYNC_PCT 40
 #define LOG_HIST_MAX 8
 #define LOG_MEMTABLE_BYTES ((size_t)64 << 10)
@@ -578,6 +579,18 @@ static int w_step(wl *w, int i)
     if (w->snap && i % SNAP_EVERY == SNAP_CLOSE) {
         digby_txn_abort(w->snap);
         w->snap = NULL;
+    }
+    /* a compaction in place now and then, with the snapshot held or not
+       (it must keep reading its data): the state stays the last commit's,
+       made durable (log mode: its checkpoint) */
+    if (i % COMPACT_EVERY == 41 || (C.ntxn < COMPACT_EVERY && i == C.ntxn / 2)) {
+        int rc;
+        w->in_commit = 1; /* its commits: a failed meta write poisons */
+        rc = digby_compact(w->db, 0, NULL);
+        if (rc != DIGBY_OK) return wstop(w, rc, "digby_compact");
+        w->in_commit = 0;
+        w->nhist = 0;
+        if (w->snap && snap_check(w)) return 1;
     }
     if (C.log && i % LOG_SYNC_EVERY == 3) {
         int rc = digby_sync(w->db);
