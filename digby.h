@@ -836,16 +836,13 @@ DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
               digby_rekey() is rewriting the database, or with
               DIGBY_TXN_NOWAIT another read-write transaction is live);
               DIGBY_POISONED (a sync failed earlier: reopen the database);
-<<<<<<< HEAD
               DIGBY_CORRUPT and DIGBY_IOERR (the newest commit of another
               handle sharing the file, whose meta page or freelist this
-              one reads first, could not be read); DIGBY_NOMEM.
-=======
-              DIGBY_NOMEM; log mode, a read-write transaction on a handle
-              whose log was dropped (by digby_rekey(), or a digby_compact()
-              that failed before it started the log again): the checkpoint
-              that starts a new log, DIGBY_IOERR, DIGBY_FULL, DIGBY_CORRUPT.
->>>>>>> compact
+              one reads first, could not be read); DIGBY_NOMEM; log mode,
+              a read-write transaction on a handle whose log was dropped
+              (by digby_rekey(), or a digby_compact() that failed before it
+              started the log again): the checkpoint that starts a new log,
+              DIGBY_IOERR, DIGBY_FULL, DIGBY_CORRUPT.
    Threads:   one read-write transaction at a time: a second begin from
               another thread waits until the first ends (from the same
               thread it would wait forever).  Read-only transactions run
@@ -9379,6 +9376,22 @@ static void digby__shm_chains(digby_db *db)
     DIGBY__SHM_STORE(w, v);
 }
 
+/* Whether another handle's digby_check or digby_backup reads its
+   snapshot's freelist chain and pages now (digby_compact does not cut the
+   file meanwhile). */
+static int digby__shm_walkers(const digby_db *db)
+{
+    uint32_t i, high;
+    if (!db->shm) return 0;
+    high = (uint32_t)DIGBY__MIN(DIGBY__SHM_LOAD(digby__shm_u64(db, DIGBY__SHM_O_HIGH)),
+                                (uint64_t)DIGBY__SHM_SLOTS);
+    for (i = 0; i < high; i++)
+        if (i != db->shm_slot &&
+            ((DIGBY__SHM_LOAD(digby__shm_info(db, i)) >> 32) & DIGBY__SHM_CHAINS))
+            return 1;
+    return 0;
+}
+
 /* Slot i belongs to a dead handle when nobody holds its lock byte: take
    the byte, clear the slot, let the byte go. */
 static void digby__shm_reap(digby_db *db, uint32_t i)
@@ -9472,8 +9485,9 @@ static int digby__shm_refresh(digby_db *db)
         db->meta = m;
         if (m.txid > db->last_txid) db->last_txid = m.txid;
         DIGBY__SHM_STORE(&db->shm_seen, m.txid);
-        /* the file holds the commit's pages: the map may show them */
-        if (db->mapping && m.page_count > db->map_pages)
+        /* the file holds the commit's pages (and may hold no more: a
+           compaction cuts it): the map shows those */
+        if (db->mapping)
             db->map_pages = DIGBY__MIN(m.page_count, db->mapping->len / db->page_size);
         db->shm_stale = 1;
         digby__mutex_unlock(&db->mu);
@@ -17669,15 +17683,18 @@ static int digby__cpt_shrink(digby_db *db, uint64_t *cut, int *more, uint64_t *t
 }
 
 /* Cut the file to db->meta.page_count pages, unless a backup or
-   digby_check walks an older snapshot (it may read every page that
-   snapshot counts).  The commit that set page_count is durable. */
+   digby_check walks an older snapshot, in this handle or another sharing
+   the file (it may read every page that snapshot counts: past the end of
+   a mapped file that read would be SIGBUS).  The commit that set
+   page_count is durable; other handles' snapshots hold what they reach
+   through digby__freelist_release's reader table. */
 static int digby__cpt_truncate(digby_db *db)
 {
     uint64_t size, want = db->meta.page_count * db->page_size;
     int busy, rc = db->vfs->size(db->file, &size);
     if (rc || size <= want) return rc;
     digby__mutex_lock(&db->mu);
-    busy = db->fl_readers != 0;
+    busy = db->fl_readers != 0 || digby__shm_walkers(db);
     /* pages past the end are no longer known to lie in the file */
     if (!busy && db->mapping && db->map_pages > db->meta.page_count)
         db->map_pages = db->meta.page_count;
@@ -17696,12 +17713,14 @@ DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes)
 {
     uint64_t txids[16], moved = 0, size = 0;
     size_t ntx = 0, i;
-    int rc = DIGBY_OK, round;
+    int rc = DIGBY_OK, round, xlocked = 0;
     if (file_bytes) *file_bytes = 0;
     if (!db || (flags & ~(unsigned)DIGBY_COMPACT_TRUNCATE_ONLY)) return DIGBY_INVALID;
     if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_READONLY;
     digby__mutex_lock(&db->wmu);
     if (db->poisoned) rc = DIGBY_POISONED;
+    /* handles in other processes: the writer lock, and their commits */
+    else rc = digby__shm_writer_in(db, 0, &xlocked);
 #if DIGBY__HAVE_MEMTABLE
     /* log mode: the memtable's commits into the trees first and the log
        dropped, as at close (its pages become free; the next write
@@ -17741,6 +17760,7 @@ DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes)
     }
 #endif
     if (rc == DIGBY_OK) rc = db->vfs->size(db->file, &size);
+    if (xlocked) digby__shm_writer_out(db);
     digby__mutex_unlock(&db->wmu);
     if (db->on_commit)
         for (i = 0; i < ntx; i++) db->on_commit(db->on_commit_ctx, txids[i]);

@@ -204,16 +204,13 @@ DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
               digby_rekey() is rewriting the database, or with
               DIGBY_TXN_NOWAIT another read-write transaction is live);
               DIGBY_POISONED (a sync failed earlier: reopen the database);
-<<<<<<< HEAD
               DIGBY_CORRUPT and DIGBY_IOERR (the newest commit of another
               handle sharing the file, whose meta page or freelist this
-              one reads first, could not be read); DIGBY_NOMEM.
-=======
-              DIGBY_NOMEM; log mode, a read-write transaction on a handle
-              whose log was dropped (by digby_rekey(), or a digby_compact()
-              that failed before it started the log again): the checkpoint
-              that starts a new log, DIGBY_IOERR, DIGBY_FULL, DIGBY_CORRUPT.
->>>>>>> compact
+              one reads first, could not be read); DIGBY_NOMEM; log mode,
+              a read-write transaction on a handle whose log was dropped
+              (by digby_rekey(), or a digby_compact() that failed before it
+              started the log again): the checkpoint that starts a new log,
+              DIGBY_IOERR, DIGBY_FULL, DIGBY_CORRUPT.
    Threads:   one read-write transaction at a time: a second begin from
               another thread waits until the first ends (from the same
               thread it would wait forever).  Read-only transactions run

@@ -283,6 +283,22 @@ static void digby__shm_chains(digby_db *db)
     DIGBY__SHM_STORE(w, v);
 }
 
+/* Whether another handle's digby_check or digby_backup reads its
+   snapshot's freelist chain and pages now (digby_compact does not cut the
+   file meanwhile). */
+static int digby__shm_walkers(const digby_db *db)
+{
+    uint32_t i, high;
+    if (!db->shm) return 0;
+    high = (uint32_t)DIGBY__MIN(DIGBY__SHM_LOAD(digby__shm_u64(db, DIGBY__SHM_O_HIGH)),
+                                (uint64_t)DIGBY__SHM_SLOTS);
+    for (i = 0; i < high; i++)
+        if (i != db->shm_slot &&
+            ((DIGBY__SHM_LOAD(digby__shm_info(db, i)) >> 32) & DIGBY__SHM_CHAINS))
+            return 1;
+    return 0;
+}
+
 /* Slot i belongs to a dead handle when nobody holds its lock byte: take
    the byte, clear the slot, let the byte go. */
 static void digby__shm_reap(digby_db *db, uint32_t i)
@@ -376,8 +392,9 @@ static int digby__shm_refresh(digby_db *db)
         db->meta = m;
         if (m.txid > db->last_txid) db->last_txid = m.txid;
         DIGBY__SHM_STORE(&db->shm_seen, m.txid);
-        /* the file holds the commit's pages: the map may show them */
-        if (db->mapping && m.page_count > db->map_pages)
+        /* the file holds the commit's pages (and may hold no more: a
+           compaction cuts it): the map shows those */
+        if (db->mapping)
             db->map_pages = DIGBY__MIN(m.page_count, db->mapping->len / db->page_size);
         db->shm_stale = 1;
         digby__mutex_unlock(&db->mu);

@@ -697,15 +697,18 @@ static int digby__cpt_shrink(digby_db *db, uint64_t *cut, int *more, uint64_t *t
 }
 
 /* Cut the file to db->meta.page_count pages, unless a backup or
-   digby_check walks an older snapshot (it may read every page that
-   snapshot counts).  The commit that set page_count is durable. */
+   digby_check walks an older snapshot, in this handle or another sharing
+   the file (it may read every page that snapshot counts: past the end of
+   a mapped file that read would be SIGBUS).  The commit that set
+   page_count is durable; other handles' snapshots hold what they reach
+   through digby__freelist_release's reader table. */
 static int digby__cpt_truncate(digby_db *db)
 {
     uint64_t size, want = db->meta.page_count * db->page_size;
     int busy, rc = db->vfs->size(db->file, &size);
     if (rc || size <= want) return rc;
     digby__mutex_lock(&db->mu);
-    busy = db->fl_readers != 0;
+    busy = db->fl_readers != 0 || digby__shm_walkers(db);
     /* pages past the end are no longer known to lie in the file */
     if (!busy && db->mapping && db->map_pages > db->meta.page_count)
         db->map_pages = db->meta.page_count;
@@ -724,12 +727,14 @@ DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes)
 {
     uint64_t txids[16], moved = 0, size = 0;
     size_t ntx = 0, i;
-    int rc = DIGBY_OK, round;
+    int rc = DIGBY_OK, round, xlocked = 0;
     if (file_bytes) *file_bytes = 0;
     if (!db || (flags & ~(unsigned)DIGBY_COMPACT_TRUNCATE_ONLY)) return DIGBY_INVALID;
     if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_READONLY;
     digby__mutex_lock(&db->wmu);
     if (db->poisoned) rc = DIGBY_POISONED;
+    /* handles in other processes: the writer lock, and their commits */
+    else rc = digby__shm_writer_in(db, 0, &xlocked);
 #if DIGBY__HAVE_MEMTABLE
     /* log mode: the memtable's commits into the trees first and the log
        dropped, as at close (its pages become free; the next write
@@ -769,6 +774,7 @@ DIGBY_API int digby_compact(digby_db *db, unsigned flags, uint64_t *file_bytes)
     }
 #endif
     if (rc == DIGBY_OK) rc = db->vfs->size(db->file, &size);
+    if (xlocked) digby__shm_writer_out(db);
     digby__mutex_unlock(&db->wmu);
     if (db->on_commit)
         for (i = 0; i < ntx; i++) db->on_commit(db->on_commit_ctx, txids[i]);
