@@ -33,7 +33,8 @@
  *        workload that runs longer is stopped and reported as partial),
  *        BIG_N (the big group's N, default 10000000), MEMTABLE_MB
  *        (digby-log's memtable_bytes in the memtable group; default room
- *        for all N entries at 200 bytes each, at least 64).
+ *        for all N entries at 200 bytes each, at least 64), MPROC_SECONDS
+ *        (the mproc workload's length, default 10; QUICK=1: 5).
  *
  * Log mode (issue #11): the sync group runs fillsync then fillsync4t (4
  * threads, each its own session, each put its own durable commit; rounds
@@ -46,6 +47,15 @@
  * bytes written (/proc/self/io: write_bytes - cancelled_write_bytes,
  * the untimed settle and sync() after it included) give its write
  * amplification (report.c).
+ *
+ * Multi-process (issue #14): the mproc group loads N keys (fillrandom),
+ * then mproc: the engine's process closes its handle and forks 2 reader
+ * processes (readrandom, each get its own read transaction) and a writer
+ * process (overwrite, transactions of 1,000), each opening the database
+ * itself, started together for MPROC_SECONDS; digby, LMDB and SQLite (WAL)
+ * on their default options.  A process that fails (digby without
+ * multi-process support: DIGBY_BUSY at the second open) makes the engine's
+ * figure n/a, with the reason.
  */
 #include "bench.h"
 
@@ -68,6 +78,7 @@ char g_dir[4096] = "/tmp/digby-bench";
 int g_quick = 0;
 uint64_t g_big_n = 10000000;
 size_t g_mem_group_bytes = 0;   /* set in main */
+double g_mproc_secs = 10;
 
 /* ======================================================================== */
 /* Parent: groups, interleaving                                             */
@@ -108,6 +119,10 @@ const group_t groups[] = {
     { "replay", SH_LOGMODE, 0, 0, { W_REPLAY }, 1, 0 },
     /* How cost grows: N = BIG_N (10M by default), no target. */
     { "big", SH_BIG, 0, 0, { W_FILLRANDOM, W_READRANDOM }, 2, 0 },
+    /* Issue #14: 2 reader processes doing readrandom while a writer
+       process runs overwrite, each process its own handle (wl_mproc,
+       workloads.c); digby, LMDB and SQLite on their default options. */
+    { "mproc", SH_MPROC, 0, 0, { W_FILLRANDOM, W_MPROC }, 2, 0 },
 };
 
 const shape_t shapes[NSHAPES] = {
@@ -122,6 +137,8 @@ const shape_t shapes[NSHAPES] = {
     [SH_BIG] = { 16, 100, 1, (1u << E_DIGBY) | (1u << E_DIGBY_LOG) | (1u << E_LMDB) | (1u << E_LEVELDB) |
                                  (1u << E_ROCKSDB),
                  "big: 16-byte keys, 100-byte values, N = BIG_N (digby, digby-log, LMDB, LevelDB, RocksDB)", 1 },
+    [SH_MPROC] = { 16, 100, 0, (1u << E_DIGBY) | (1u << E_LMDB) | (1u << E_SQLITE),
+                   "multi-process: 16-byte keys, 100-byte values, every engine on its default options (digby, LMDB, SQLite)" },
 };
 
 uint64_t shape_n(int shape) { return shapes[shape].big ? g_big_n : g_n; }
@@ -276,6 +293,10 @@ static void run_group(int gi)
                 if (r->have_log)
                     snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                              "  memtable %" PRIu64 " entries, %" PRIu64 " checkpoints", r->mt_entries, r->mt_checkpoints);
+                if (wl == W_MPROC && r->mp_ran)
+                    snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                             "  readers %" PRIu64 " + %" PRIu64 " gets; writer %.0f puts/s (%" PRIu64 " commits)",
+                             r->mp_read_ops[0], r->mp_read_ops[1], r->mp_write_per_s, r->mp_write_commits);
                 if (wl == W_REPLAY && r->rp_bytes)
                     snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                              "  replay %.1f MiB: %.3f s warm, %.3f s cold (open %.3f s)", r->rp_bytes / 1048576.0,
@@ -319,12 +340,13 @@ int main(int argc, char **argv)
     double t0;
     int i;
 
-    if ((env = getenv("QUICK")) && atoi(env)) { g_quick = 1; g_n = 100000; }
+    if ((env = getenv("QUICK")) && atoi(env)) { g_quick = 1; g_n = 100000; g_mproc_secs = 5; }
     if ((env = getenv("N")) && *env) g_n = strtoull(env, NULL, 10);
     if ((env = getenv("BENCH_DIR")) && *env) snprintf(g_dir, sizeof g_dir, "%s", env);
     if ((env = getenv("CACHE_MB")) && *env) g_cache_bytes = (size_t)strtoull(env, NULL, 10) << 20;
     if ((env = getenv("BENCH_MAX_SECONDS")) && *env) g_max_seconds = atof(env);
     if ((env = getenv("BIG_N")) && *env) g_big_n = strtoull(env, NULL, 10);
+    if ((env = getenv("MPROC_SECONDS")) && *env) g_mproc_secs = atof(env);
     /* The memtable group: room for all N entries (about 165 bytes of arena
        each at 16/100, measured on digby 0.2), at least digby's default. */
     g_mem_group_bytes = (size_t)((g_n * 200 + ((1u << 20) - 1)) >> 20) << 20;
@@ -343,12 +365,13 @@ int main(int argc, char **argv)
                             "engines: %s\n", argv[0], avail);
             if (engine_names(left_out, sizeof left_out, 0))
                 fprintf(stderr, "not in this build: %s\n", left_out);
-            fprintf(stderr, "env: N, QUICK=1, BENCH_DIR, CACHE_MB, BENCH_MAX_SECONDS, BIG_N, MEMTABLE_MB\n");
+            fprintf(stderr, "env: N, QUICK=1, BENCH_DIR, CACHE_MB, BENCH_MAX_SECONDS, BIG_N, MEMTABLE_MB, MPROC_SECONDS\n");
             return 2;
         }
     }
     if (g_n < 1000 || g_n > UINT32_MAX) { fprintf(stderr, "N must be in [1000, 2^32)\n"); return 2; }
     if (g_big_n < 1000 || g_big_n > UINT32_MAX) { fprintf(stderr, "BIG_N must be in [1000, 2^32)\n"); return 2; }
+    if (!(g_mproc_secs > 0 && g_mproc_secs <= 3600)) { fprintf(stderr, "MPROC_SECONDS must be in (0, 3600]\n"); return 2; }
     for (i = 0; i < NENGINES; i++) engine_on[i] = !only_engines || list_has(only_engines, engines[i]->name);
     for (i = 0; i < W_COUNT; i++) wl_on[i] = !only_wl || list_has(only_wl, wl_info[i].name);
     for (i = 0; i < NGROUPS; i++) group_on[i] = !only_groups || list_has(only_groups, groups[i].name);
