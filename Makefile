@@ -171,6 +171,10 @@ define doc-errors
 	$(PYTHON) tests/doc_errors.py --wrappers tests/seen_errors.h "$$@"
 endef
 
+# tests/multiproc.c runs the digby tool (build/digby, its DIGBY_TEST_CLI
+# default) on a file other processes hold open.
+test-run/build/tests/multiproc test-run/build/tests-asan/multiproc: build/digby
+
 # (defined before the rule: make expands a rule's prerequisites as it reads it)
 NOLZ4_SRC  = tests/nolz4/main.c tests/nolz4/writer.c
 NOLZ4_BINS = $(if $(filter large_items,$(TESTS)),build/tests/nolz4 build/tests-asan/nolz4)
@@ -310,7 +314,7 @@ endef
 
 # The test binaries at TORTURE_SCALE (model.c: 1M operations per unit).
 TORTURE_SCALE ?= 20
-torture-scale: $(TEST_BINS)
+torture-scale: $(TEST_BINS) $(if $(filter multiproc,$(TESTS)),build/digby)
 	$(call run-tests,$(TEST_BINS),$(TORTURE_SCALE))
 
 torture: check-amalgamation
