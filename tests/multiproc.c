@@ -544,9 +544,6 @@ static int child_reader(const char *path, int out, int in)
             if (txid == last_txid && c != last_ctr)
                 child_fail("two snapshots with txid %llu hold different commits (%llu, %llu)",
                            (unsigned long long)txid, (unsigned long long)last_ctr, (unsigned long long)c);
-            if (c > last_ctr && txid == last_txid)
-                child_fail("a newer commit (%llu after %llu) under the same snapshot txid %llu",
-                           (unsigned long long)c, (unsigned long long)last_ctr, (unsigned long long)txid);
             if (c != last_ctr) r.changes++;
         } else {
             r.first_ctr = c;
@@ -1015,7 +1012,7 @@ static void test_snapshots_whole(void **state)
     int out[NR][2], in[NR][2], i;
     pid_t rd[NR], wr;
     char count[32];
-    uint64_t commits = (uint64_t)(1500 * test_scale());
+    uint64_t commits = (uint64_t)(3000 * test_scale());
     unsigned char *vbuf = (unsigned char *)xmalloc(2600);
     digby_txn *txn;
     uint64_t size;
@@ -1068,10 +1065,12 @@ static void test_snapshots_whole(void **state)
     size = file_bytes(f->path);
     print_message("multiproc: %llu commits, file %llu KiB\n", (unsigned long long)commits,
                   (unsigned long long)(size >> 10));
-    /* about 60 KiB of data, ~45 keys rewritten per commit: without page
-       reuse the file would pass 50 MiB at scale 1 */
-    if (size > ((uint64_t)8 << 20))
-        fail_msg("the file grew to %llu KiB over %llu commits of about 60 KiB of data: freed pages are not "
+    /* about 70 KiB of data, ~45 keys rewritten or deleted per commit, some
+       15 pages: without page reuse the file would pass 160 MiB at scale 1;
+       a reader descheduled in the middle of a scan pins the pages of the
+       commits meanwhile, hence the margin */
+    if (size > ((uint64_t)32 << 20))
+        fail_msg("the file grew to %llu KiB over %llu commits of about 70 KiB of data: freed pages are not "
                  "reused", (unsigned long long)(size >> 10), (unsigned long long)commits);
 }
 
