@@ -216,7 +216,7 @@ static void table_wamp(sbuf *b, int shape)
 {
     int wl, e, any = 0, wchar_used = 0, reopen_any = 0;
     for (wl = 0; wl < W_COUNT; wl++)
-        if (ran[shape][wl] && wl_info[wl].writes) any = 1;
+        if (ran[shape][wl] && wl_info[wl].writes && wl != W_MPROC) any = 1;
     if (!any) return;
     sb_printf(b, "\n### Write amplification: bytes written to the device per byte of user data (%s)\n\n",
               shapes[shape].label);
@@ -240,7 +240,8 @@ static void table_wamp(sbuf *b, int shape)
                  "(digby-log's close merges its memtable into the tree; LevelDB and RocksDB may flush at open).\n\n");
     engine_table_head(b, "workload", "", "");
     for (wl = 0; wl < W_COUNT; wl++) {
-        if (!ran[shape][wl] || !wl_info[wl].writes) continue;
+        /* (mproc's writes are its forked processes': not measured) */
+        if (!ran[shape][wl] || !wl_info[wl].writes || wl == W_MPROC) continue;
         sb_printf(b, "| %s |", wl_info[wl].name);
         for (e = 0; e < NENGINES; e++) {
             double v;

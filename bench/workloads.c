@@ -605,6 +605,10 @@ static void mp_child_main(wctx_t *w, int role, int go_fd, int res_fd)
             m.ops += 1000;
             m.commits++;
         }
+        if (rc < 0) {   /* the error's text, before wabort can overwrite it */
+            m.status = 1;
+            snprintf(m.msg, sizeof m.msg, "%s: after %" PRIu64 " ops: %.300s", tag, m.ops, t_err);
+        }
         if (in_txn) e->wabort(s);
     } else {
         size_t vn;
@@ -627,7 +631,7 @@ static void mp_child_main(wctx_t *w, int role, int go_fd, int res_fd)
         m.ops = i;
     }
     m.secs = now() - t0;
-    if (rc < 0) {
+    if (rc < 0 && !m.status) {
         m.status = 1;
         snprintf(m.msg, sizeof m.msg, "%s: after %" PRIu64 " ops: %.300s", tag, m.ops, t_err);
     }
