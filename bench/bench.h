@@ -178,8 +178,12 @@ extern const wl_info_t wl_info[W_COUNT];
    the engine's process after it closed its own handle, each opening the
    database itself. */
 #define MPROC_READERS 2
+/* mproc runs in MPROC_ROUNDS rounds of MPROC_SECONDS / MPROC_ROUNDS each,
+   the engines interleaved round by round (new processes each round). */
+#define MPROC_ROUNDS 3
 /* Rounds of a workload (bench.c interleaves the engines round by round). */
-#define WL_ROUNDS(wl) ((wl) == W_FILLSYNC || (wl) == W_FILLSYNC4T ? FILLSYNC_ROUNDS \
+#define WL_ROUNDS(wl) ((wl) == W_MPROC ? MPROC_ROUNDS \
+                       : (wl) == W_FILLSYNC || (wl) == W_FILLSYNC4T ? FILLSYNC_ROUNDS \
                        : (wl) == W_REPLAY || wl_info[wl].writes ? 1 : READ_ROUNDS)
 
 typedef struct result {
@@ -226,7 +230,8 @@ typedef struct result {
     double rp_close_secs;              /* digby_close after the writable open (merges the replayed memtable) */
     /* mproc (W_MPROC): ops, secs and ops_per_s above are the readers' gets,
        summed (ops_per_s: the sum of each reader's gets/s); these are each
-       process's own figures.  mp_ran 1: every process ran to its end. */
+       process's own figures, summed over the rounds.  mp_ran 1: every
+       process of every round ran to its end. */
     int mp_ran;
     uint64_t mp_read_ops[MPROC_READERS];
     double mp_read_secs[MPROC_READERS];

@@ -103,7 +103,7 @@ const wl_info_t wl_info[W_COUNT] = {
     [W_FILLSYNC4T] = { "fillsync4t", 1, "4 threads, each with its own session (SQLite: its own connection), each put of a random key its own durable commit, 4,000 in all, into the database fillsync left; run as 20 rounds of 200 (50 per thread; threads started afresh each round, the clock from a barrier to the last thread's end), interleaved as fillsync; ops/s in total. Writers serialize in every engine but the LSMs' and digby's group commit (when it is in the build) can share one sync among the threads waiting" },
     [W_FILL100K] = { "fill100K", 1, "N/100 puts of 100,000-byte incompressible values, random order, transactions of 100, not synced" },
     [W_FILL100K_LZ4] = { "fill100K-lz4", 1, "as fill100K, values compressible ~2:1, lz4 on (engines without lz4: n/a)" },
-    [W_MPROC] = { "mproc", 1, "multi-process readrandom under overwrite, the mproc group (after its fillrandom): the engine's process closes its handle and forks 2 reader processes and 1 writer process, each of which opens the database itself (digby: digby_open of the same path; LMDB: its own environment; SQLite: its own connection, WAL); when all three are open they start together and run for MPROC_SECONDS (default 10; QUICK 5): each reader does gets of random existing keys, each get in its own read transaction / snapshot (begin, get, end), checking the value's length; the writer puts random existing keys in transactions of 1,000, not synced (overwrite). ops/s = the readers' gets/s, each reader's own rate summed; the writer's puts/s in the mproc table. A process that fails says why and exits non-zero: the engine reads n/a" },
+    [W_MPROC] = { "mproc", 1, "multi-process readrandom under overwrite, the mproc group (after its fillrandom): the engine's process closes its handle and forks 2 reader processes and 1 writer process, each of which opens the database itself (digby: digby_open of the same path; LMDB: its own environment; SQLite: its own connection, WAL); when all three are open they start together and run for MPROC_SECONDS / 3 (MPROC_SECONDS default 10; QUICK 5), in 3 rounds interleaved with the other engines (new processes each round): each reader does gets of random existing keys, each get in its own read transaction / snapshot (begin, get, end), checking the value's length; the writer puts random existing keys in transactions of 1,000, not synced (overwrite). ops/s = the readers' gets/s, each reader's own rate summed; the writer's puts/s in the mproc table. A process that fails says why and exits non-zero: the engine reads n/a" },
     [W_REPLAY] = { "replay", 0, "digby-log only: a forked process commits transactions of 1,000 random puts (no sync) until digby-log's memtable is one commit short of its bound (default 64 MiB), then _exit()s without digby_close: the log is live in the file, no checkpoint; then, timed, digby_open of that image: read-only with the file in the page cache (warm), and writable in log mode after fsync and posix_fadvise(DONTNEED) (cold: the log read from the device); digby_stats gives the replay's commits, bytes and nanoseconds" },
 };
 
@@ -587,7 +587,7 @@ static void mp_child_main(wctx_t *w, int role, int go_fd, int res_fd)
         if (k >= 0 || errno != EINTR) break;
     }
     t0 = now();
-    deadline = t0 + g_mproc_secs;
+    deadline = t0 + g_mproc_secs / MPROC_ROUNDS;
     if (role == MPROC_READERS) {
         while (now() < deadline) {
             if (e->wbegin(s)) { rc = -1; break; }
