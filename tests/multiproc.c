@@ -679,7 +679,7 @@ static int child_reader_loop(const char *path, int out, int in)
         if (rc != DIGBY_NOTFOUND) child_fail("scan: %s", rc_name(rc));
         digby_cursor_close(cur);
         digby_txn_abort(txn);
-        if (first) child_write(out, "R", 1);
+        if (first && out >= 0) child_write(out, "R", 1);
         first = 0;
         if (child_told(in)) break;
     }
@@ -1280,6 +1280,18 @@ static void test_kill_readers(void **state)
                         60);
         /* the writer goes on while they live: their snapshots pin pages */
         overwrite_commits(f->db, 20, seed += 1000);
+        /* and one killed 0 to 15 ms after its start: in exec, open or its
+           first scans */
+        {
+            int st;
+            pid_t early = spawn("reader_loop", f->path, -1, -1, NULL, NULL);
+            sleep_ms((double)(mix64(rng++) % 16));
+            kill(early, SIGKILL);
+            st = reap(early, "a reader killed early", 60);
+            if (!WIFSIGNALED(st) && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+                fail_msg("a reader killed early had failed before (status %d): see its message above",
+                         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        }
         for (i = 0; i < 4; i++) {
             int st;
             if (i >= 2) sleep_ms((double)(mix64(rng++) % 20));   /* at a random moment of its scans */
@@ -1297,7 +1309,7 @@ static void test_kill_readers(void **state)
     before = file_bytes(f->path);
     overwrite_commits(f->db, commits, seed += 100000);
     after = file_bytes(f->path);
-    print_message("multiproc: after %u rounds of 4 killed readers: file %llu KiB, after %u more commits %llu "
+    print_message("multiproc: after %u rounds of 5 killed readers: file %llu KiB, after %u more commits %llu "
                   "KiB\n", rounds, (unsigned long long)(before >> 10), commits, (unsigned long long)(after >> 10));
     /* each commit frees about 10 pages: held pages would add ~60 MiB */
     if (after > before + ((uint64_t)2 << 20))
