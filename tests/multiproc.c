@@ -46,8 +46,8 @@
    A failure names the invariant it broke.  Until multi-process support is
    in, every test fails at the second open with DIGBY_BUSY.
 
-   Environment: DIGBY_TEST_SCALE scales commits, rounds and kills (default
-   1: about 2 s in all, 6 s under ASan); DIGBY_TEST_CLI the digby tool (default
+   Environment: DIGBY_TEST_SCALE scales commits, rounds and kills, with a
+   floor for each (default 1: about 2 s in all, 6 s under ASan); DIGBY_TEST_CLI the digby tool (default
    build/digby, which make test builds first; absent: that part is skipped
    with a message). */
 #define TEST_NAME "multiproc"
@@ -900,6 +900,13 @@ static int shared_files(void)
 
 #define NEED_SHARED_FILES() do { if (!shared_files()) skip(); } while (0)
 
+/* base * DIGBY_TEST_SCALE, at least min (below that a test proves little). */
+static uint64_t scaled(double base, uint64_t min)
+{
+    double v = base * test_scale();
+    return v < (double)min ? min : (uint64_t)v;
+}
+
 static unsigned char g_vbuf[3000];   /* the parent's values (nothing to free when a test fails) */
 
 static int mp_teardown(void **state)
@@ -1055,7 +1062,7 @@ static void test_snapshots_whole(void **state)
     int out[NR][2], in[NR][2], i;
     pid_t rd[NR], wr;
     char count[32];
-    uint64_t commits = (uint64_t)(3000 * test_scale());
+    uint64_t commits = scaled(3000, 600);
     unsigned char *vbuf;
     digby_txn *txn;
     uint64_t size;
@@ -1126,7 +1133,7 @@ static void test_writers_exclusive(void **state)
     int go[2], out[2], in[2];
     pid_t p1, p2, h;
     char count[32];
-    uint64_t m = (uint64_t)(300 * test_scale());
+    uint64_t m = scaled(300, 50);
     digby_txn *t;
     double t0, waited;
     int rc;
@@ -1255,8 +1262,8 @@ static void overwrite_commits(digby_db *db, unsigned n, uint64_t seed)
 static void test_kill_readers(void **state)
 {
     fixture *f = (fixture *)*state;
-    unsigned rounds = (unsigned)(4 * test_scale()), r;
-    unsigned commits = (unsigned)(1500 * test_scale());
+    unsigned rounds = (unsigned)scaled(4, 2), r;
+    unsigned commits = (unsigned)scaled(1500, 1000);
     uint64_t seed = 1, before, after, rng = 7;
     int i;
 
@@ -1376,7 +1383,7 @@ static uint64_t parent_last(digby_db *db)
 static void test_kill_writer(void **state)
 {
     fixture *f = (fixture *)*state;
-    unsigned rounds = (unsigned)(12 * test_scale()), r, longest = 0;
+    unsigned rounds = (unsigned)scaled(12, 4), r, longest = 0;
     uint64_t acked = 0, seen = 0, rng = 11;   /* acked: the last acknowledged commit; seen: the last one read */
     unsigned late = 0;   /* rounds in which the commit in flight appeared between two snapshots */
     int rd_out[2], rd_in[2];
@@ -1503,7 +1510,7 @@ static void test_snapshot_held(void **state)
 {
     fixture *f = (fixture *)*state;
     unsigned char *v;
-    unsigned commits = (unsigned)(300 * test_scale()), c, k;
+    unsigned commits = (unsigned)scaled(300, 100), c, k;
     int out[2], in[2];
     pid_t h;
     uint64_t txid, final_ctr;
