@@ -33,8 +33,12 @@
      test_kill_writer            a writer killed at random moments, with and
                                  without DIGBY_OPEN_NO_SYNC: every
                                  acknowledged commit survives, the file is
-                                 exactly one commit, digby_check clean, and
-                                 the next writer process carries on
+                                 exactly one commit, digby_check clean,
+                                 snapshots in every process agree from then
+                                 on (the commit in flight may go either
+                                 way, once), and the next writer carries
+                                 on: a new process, or every third time
+                                 this process's handle, open all along
      test_snapshot_held          a snapshot in one process reads its own
                                  values exactly while another process
                                  commits many transactions over them
@@ -714,35 +718,41 @@ static uint64_t kw_slot(uint64_t L, unsigned s)
 /* kwriter: commits last+1, last+2, ... (limit commits, or until killed
    when limit is ""), each acknowledged on out once digby_txn_commit
    returned DIGBY_OK. */
+/* Commit c's puts and delete into txn (not "last"): DIGBY_OK or the first
+   error. */
+static int kw_commit_ops(digby_txn *txn, uint64_t c, unsigned char *v)
+{
+    char key[16];
+    size_t kn = (size_t)sprintf(key, "v%02u", (unsigned)(c % 64));
+    int rc;
+    kw_fill(v, c, 10 + (size_t)(c % 90));
+    if ((rc = digby_txn_put(txn, NULL, key, kn, v, 10 + (size_t)(c % 90), 0)) != DIGBY_OK) return rc;
+    if (c % 3 == 0) {
+        kw_fill(v, c, 5000);
+        if ((rc = digby_txn_put(txn, NULL, "big", 3, v, 5000, 0)) != DIGBY_OK) return rc;
+    }
+    if (c % 5 == 0 && c * 7 % 64 != c % 64) {
+        kn = (size_t)sprintf(key, "v%02u", (unsigned)(c * 7 % 64));
+        rc = digby_txn_delete(txn, NULL, key, kn);
+        if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) return rc;
+    }
+    return DIGBY_OK;
+}
+
 static int child_kwriter(const char *path, int out, const char *flags, const char *limit)
 {
     digby_db *db = child_open(path, strcmp(flags, "nosync") == 0 ? DIGBY_OPEN_NO_SYNC : 0);
     unsigned char *v = (unsigned char *)malloc(5000);
     uint64_t c, n = *limit ? strtoull(limit, NULL, 10) : UINT64_MAX, i;
     digby_txn *txn;
+    int rc;
     if (!v) child_fail("out of memory");
-    CHILD_OK(digby_txn_begin(db, DIGBY_TXN_READONLY, &txn));
-    c = child_get_u64(txn, "last", 0);
-    digby_txn_abort(txn);
     for (i = 0; i < n; i++) {
-        char key[16];
-        size_t kn;
-        int rc;
-        c++;
         CHILD_OK(digby_txn_begin(db, 0, &txn));
+        c = child_get_u64(txn, "last", 0) + 1;   /* what this writer's transaction sees */
         child_put_u64(txn, "last", c);
-        kn = (size_t)sprintf(key, "v%02u", (unsigned)(c % 64));
-        kw_fill(v, c, 10 + (size_t)(c % 90));
-        CHILD_OK(digby_txn_put(txn, NULL, key, kn, v, 10 + (size_t)(c % 90), 0));
-        if (c % 3 == 0) {
-            kw_fill(v, c, 5000);
-            CHILD_OK(digby_txn_put(txn, NULL, "big", 3, v, 5000, 0));
-        }
-        if (c % 5 == 0 && c * 7 % 64 != c % 64) {
-            kn = (size_t)sprintf(key, "v%02u", (unsigned)(c * 7 % 64));
-            rc = digby_txn_delete(txn, NULL, key, kn);
-            if (rc != DIGBY_OK && rc != DIGBY_NOTFOUND) child_fail("delete: %s", rc_name(rc));
-        }
+        if ((rc = kw_commit_ops(txn, c, v)) != DIGBY_OK) child_fail("commit %llu: %s", (unsigned long long)c,
+                                                                    rc_name(rc));
         CHILD_OK(digby_txn_commit(txn));
         if (out >= 0) child_write(out, &c, sizeof c);   /* acknowledged: digby_txn_commit returned DIGBY_OK */
     }
@@ -907,7 +917,7 @@ static uint64_t scaled(double base, uint64_t min)
     return v < (double)min ? min : (uint64_t)v;
 }
 
-static unsigned char g_vbuf[3000];   /* the parent's values (nothing to free when a test fails) */
+static unsigned char g_vbuf[5000];   /* the parent's values (nothing to free when a test fails) */
 
 static int mp_teardown(void **state)
 {
@@ -1362,6 +1372,19 @@ static void kw_verify(digby_db *db, uint64_t L, const char *when)
     digby_txn_abort(t);
 }
 
+/* "last" as txn sees it. */
+static uint64_t txn_last(digby_txn *t)
+{
+    const void *v;
+    size_t vn;
+    char num[32];
+    ASSERT_OK(digby_txn_get(t, NULL, "last", 4, &v, &vn, NULL));
+    assert_true(vn < sizeof num);
+    memcpy(num, v, vn);
+    num[vn] = 0;
+    return strtoull(num, NULL, 10);
+}
+
 /* "last" of a new snapshot of db. */
 static uint64_t parent_last(digby_db *db)
 {
@@ -1386,6 +1409,7 @@ static void test_kill_writer(void **state)
     unsigned rounds = (unsigned)scaled(12, 4), r, longest = 0;
     uint64_t acked = 0, seen = 0, rng = 11;   /* acked: the last acknowledged commit; seen: the last one read */
     unsigned late = 0;   /* rounds in which the commit in flight appeared between two snapshots */
+    unsigned parent_wrote = 0;   /* rounds in which this process's handle wrote first after the kill */
     int rd_out[2], rd_in[2];
     pid_t rd;
 
@@ -1405,7 +1429,7 @@ static void test_kill_writer(void **state)
     for (r = 0; r < rounds; r++) {
         int out[2], st;
         pid_t w;
-        uint64_t c, prev = 0, got = 0, L, L2, L3, top;
+        uint64_t c, prev = 0, got = 0, L, L2, L3, top, wrote;
         double delay = 10 + (double)(mix64(rng++) % 80);
         const char *mode = r % 2 ? "nosync" : "sync";
         mkpipe(out);
@@ -1438,6 +1462,31 @@ static void test_kill_writer(void **state)
             fail_msg("round %u: the writer ended before the kill (status %d): see its message above", r,
                      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
         if (got > longest) longest = (unsigned)got;
+        top = got ? prev : seen;   /* the last commit acknowledged or seen */
+        wrote = 0;
+        if (r % 3 == 2) {
+            /* this time the parent's own handle (open all along) writes
+               first: it must build on the file as the next writer process
+               would, the commit in flight at the kill included if any
+               snapshot will ever see it */
+            digby_txn *t;
+            uint64_t S;
+            ASSERT_OK(digby_txn_begin(f->db, 0, &t));
+            S = txn_last(t);
+            if (S < acked || S < seen || S > top + 1)
+                fail_msg("round %u (%s): after the kill a write transaction of this process's handle reads commit "
+                         "%llu; acknowledged %llu, seen %llu", r, mode, (unsigned long long)S,
+                         (unsigned long long)acked, (unsigned long long)seen);
+            {
+                char num[32];
+                int n = sprintf(num, "%llu", (unsigned long long)(S + 1));
+                ASSERT_OK(digby_txn_put(t, NULL, "last", 4, num, (size_t)n, 0));
+            }
+            ASSERT_OK(kw_commit_ops(t, S + 1, g_vbuf));
+            ASSERT_OK(digby_txn_commit(t));
+            wrote = S + 1;
+            parent_wrote++;
+        }
         /* new snapshots: the parent's handle (open all along), then a new
            process's, then the parent's again.  The commit in flight at the
            kill may go either way, but once one snapshot has it, every
@@ -1468,6 +1517,10 @@ static void test_kill_writer(void **state)
                      "the kill, never acknowledged, is in the file for new handles but not for open ones?)", r,
                      mode, (unsigned long long)L2, (unsigned long long)L3, (unsigned long long)L);
         if (L != L2) late++;
+        if (wrote && (L != wrote || L2 != wrote))
+            fail_msg("round %u (%s): after the kill this process's handle committed %llu, but new snapshots read "
+                     "commit %llu (this process) and %llu (a new process)", r, mode, (unsigned long long)wrote,
+                     (unsigned long long)L, (unsigned long long)L2);
         L = L3;
         if (L < acked)
             fail_msg("round %u (%s): commit %llu was acknowledged (digby_txn_commit returned DIGBY_OK) before "
@@ -1476,16 +1529,16 @@ static void test_kill_writer(void **state)
         if (L < seen)
             fail_msg("round %u (%s): the file holds commit %llu, but commit %llu was seen before: a commit "
                      "readers saw went away", r, mode, (unsigned long long)L, (unsigned long long)seen);
-        top = got ? prev : seen;
-        if (L > top + 1)
+        if (!wrote && L > top + 1)
             fail_msg("round %u: the file holds commit %llu, but the writer acknowledged up to %llu (at most one "
                      "more may have been in flight)", r, (unsigned long long)L, (unsigned long long)top);
         seen = L;
         kw_verify(f->db, L, "after a writer was killed");
         check_clean(f->db);
     }
-    print_message("multiproc: %u writer kills, %llu commits, at most %u acknowledged in a round; in %u rounds "
-                  "the commit in flight at the kill appeared only after a first snapshot without it\n", rounds,
+    print_message("multiproc: %u writer kills (after %u of them this process's handle wrote first), %llu "
+                  "commits, at most %u acknowledged in a round; in %u rounds the commit in flight at the kill "
+                  "appeared only after a first snapshot without it\n", rounds, parent_wrote,
                   (unsigned long long)seen, longest, late);
     if (seen == 0)
         fail_msg("no commit in %u rounds: the writers were killed before they could commit (raise the delays)",
