@@ -53,6 +53,8 @@
      46_freelist.c         The freelist (FORMAT.md section 8).
      47_log.c              The write-ahead log: log pages in the main file,
                            commit records, append, replay.
+     48_lockfile.c         The lock file: handles in many processes sharing one
+                           database file.
      50_node.c             Slotted branch and leaf pages (FORMAT.md section 5).
      52_btree.c            The copy-on-write B+ tree.
      54_overflow.c         Overflow items (FORMAT.md sections 6 and 6b): large
@@ -287,7 +289,8 @@ typedef struct digby_file digby_file; /* a VFS's own open-file object */
    DIGBY_CANTOPEN, DIGBY_NOMEM); never errno.  The VFS struct must outlive
    every database opened with it.  Structs only grow at the end; `version`
    says which members exist: 1 up to close, 2 adds map and unmap, 3
-   (DIGBY_VFS_VERSION) adds rename and remove.  A version-1 VFS works,
+   adds rename and remove, 4 (DIGBY_VFS_VERSION) the lock file that lets
+   processes share a database (shm_open, shm_lock, shm_close).  A version-1 VFS works,
    without memory-mapped reads; digby_backup() needs rename and remove. */
 typedef struct digby_vfs {
     int version;   /* DIGBY_VFS_VERSION */
@@ -334,9 +337,34 @@ typedef struct digby_vfs {
                   unsigned flags);
     /* Delete file `path` (not open); DIGBY_CANTOPEN if there is none. */
     int (*remove)(const struct digby_vfs *vfs, const char *path);
+    /* ---- version 4; all three may be NULL (then a read-write handle keeps
+       the file to itself, as before: other handles get DIGBY_BUSY) ----
+       The lock file that lets processes share the database (FORMAT.md
+       section 14): a file beside database `path` (the POSIX VFS names it
+       path + "-lock"), created if missing, at least `len_bytes` long
+       (grown with zeros), mapped read-write and shared into *addr, which
+       stays valid until shm_close.  Its bytes are not data: a crash may
+       leave anything there.  Returns DIGBY_OK; DIGBY_READONLY where the
+       lock file cannot be written (a read-only file system: digby then
+       reads the database alone, as before); DIGBY_CANTOPEN; DIGBY_IOERR;
+       DIGBY_NOMEM. */
+    int (*shm_open)(digby_file *f, const char *path, size_t len_bytes, void **addr);
+    /* Lock `len` bytes of the lock file at byte `offset` in `mode`
+       (DIGBY_LOCK_NONE releases), held by this digby_file: a second handle
+       on the same file, even in the same process, conflicts, and a process
+       that dies loses its locks (fcntl open-file-description locks).  With
+       DIGBY_SHM_WAIT it waits for a conflicting lock to go; without, a
+       conflict is DIGBY_BUSY.  DIGBY_SHM_PROBE takes nothing and says
+       whether another handle holds a lock there that would conflict
+       (DIGBY_BUSY) or not (DIGBY_OK). */
+    int (*shm_lock)(digby_file *f, uint32_t offset, uint32_t len, int mode);
+    /* Unmap the lock file and close it (its locks go).  Never fails. */
+    void (*shm_close)(digby_file *f);
 } digby_vfs;
 
-#define DIGBY_VFS_VERSION 3
+#define DIGBY_VFS_VERSION 4
+#define DIGBY_SHM_WAIT  0x10       /* digby_vfs.shm_lock: wait for the lock */
+#define DIGBY_SHM_PROBE 0x20       /* digby_vfs.shm_lock: test, take nothing */
 #define DIGBY_VFS_REPLACE 0x1u  /* digby_vfs.rename: replace an existing file */
 
 /* ---- Options ------------------------------------------------------------ */
@@ -505,6 +533,9 @@ typedef struct digby_options {
 #define DIGBY_TXN_NO_SYNC    0x2u  /* log mode: commit without a sync (atomic
                                       and visible; durable at the next
                                       durable commit or digby_sync()) */
+#define DIGBY_TXN_NOWAIT     0x4u  /* digby_txn_begin: DIGBY_BUSY instead of
+                                      waiting while another handle or process
+                                      has a read-write transaction */
 
 #define DIGBY_PUT_NOOVERWRITE 0x1u /* digby_txn_put: DIGBY_EXISTS if present */
 #define DIGBY_PUT_COMPRESS    0x2u /* compress this put's large key and value */
@@ -777,20 +808,32 @@ DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
 /* ======================================================================== */
 
 /* Begin a transaction.
-   Params:    flags: 0 for read-write, DIGBY_TXN_READONLY for a snapshot.
+   Params:    flags: 0 for read-write, DIGBY_TXN_READONLY for a snapshot;
+              DIGBY_TXN_NO_SYNC (log mode: commit without a sync);
+              DIGBY_TXN_NOWAIT (read-write: DIGBY_BUSY at once instead of
+              waiting for another thread's, handle's or process's
+              read-write transaction to end).
    Ownership: end it with digby_txn_commit() or digby_txn_abort(), which
               free it; its tables and cursors must not be used afterwards.
    Returns:   DIGBY_OK; DIGBY_INVALID; DIGBY_READONLY (read-write txn on a
               read-only handle); DIGBY_BUSY (max_readers snapshots live, or
-              digby_rekey() is rewriting the database);
+              digby_rekey() is rewriting the database, or with
+              DIGBY_TXN_NOWAIT another read-write transaction is live);
               DIGBY_POISONED (a sync failed earlier: reopen the database);
-              DIGBY_NOMEM.
+              DIGBY_CORRUPT and DIGBY_IOERR (the newest commit of another
+              handle sharing the file, whose meta page or freelist this
+              one reads first, could not be read); DIGBY_NOMEM.
    Threads:   one read-write transaction at a time: a second begin from
               another thread waits until the first ends (from the same
               thread it would wait forever).  Read-only transactions run
               concurrently with everything and see the snapshot of the last
               commit before they began, unchanged by later commits.  A
-              transaction is used by one thread at a time. */
+              transaction is used by one thread at a time.
+   Processes: the same across every handle on the file, in this process
+              or others (see "Processes" in README.md): one read-write
+              transaction at a time among them all; a snapshot sees every
+              commit any of them made before it began.  Technique: LMDB's
+              reader table and writer lock in a lock file. */
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
 
 /* Commit: write the new pages and the other meta page, then sync once (the
@@ -2635,6 +2678,7 @@ struct digby_txn {
     int internal;           /* a checkpoint's: holds no db->wmu of its own */
     int nosync;             /* DIGBY_TXN_NO_SYNC */
     int writer_counted;     /* counted in db->log.writers */
+    int xlocked;            /* holds the lock file's writer lock (48_lockfile.c) */
     uint64_t put_version;   /* nonzero: the version puts record, and the txid
                                their overflow pages carry (checkpoint, rekey,
                                compacting backup) */
@@ -2780,6 +2824,24 @@ struct digby_db {
     struct digby__mapping *mapping;
     struct digby__mapping *map_old;
     uint64_t map_pages;
+    /* Processes sharing the file (48_lockfile.c): the lock file's map, NULL
+       when the handle keeps the file to itself.  shm_slot: this handle's
+       reader slot there; shm_pub: what the slot says now (mu); shm_seen:
+       the newest commit the handle has taken in (mu); shm_nread: its live
+       snapshots (mu); shm_wepoch: the writer epoch of its last write
+       transaction (wmu); shm_stale: another handle may have written since,
+       so the writer reloads the freelist (wmu); shm_reap: write
+       transactions until the next look for dead readers' slots (wmu);
+       rmu: one refresh at a time. */
+    uint8_t *shm;
+    uint32_t shm_slot;
+    uint64_t shm_pub;
+    uint64_t shm_seen;
+    uint32_t shm_nread;
+    uint64_t shm_wepoch;
+    int shm_stale;
+    uint32_t shm_reap;
+    digby__mutex rmu;
 };
 
 /* A read-only shared map of the file from offset 0, len bytes reserved.
@@ -3141,6 +3203,18 @@ static void digby__u64s_release(const digby_allocator *a, digby__u64s *s)
     s->n = s->cap = 0;
 }
 
+/* Whether x is in v[0 .. n), sorted ascending (binary search). */
+static int digby__u64_has(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
 /* Heapsort's sift-down of v[root] within v[0 .. end). */
 static void digby__sift_u64(uint64_t *v, size_t root, size_t end)
 {
@@ -3367,6 +3441,9 @@ static int digby__corrupt(digby_db *db, uint64_t pgno, int line)
 typedef struct digby__posix_file {
     int fd;
     int last_errno;
+    int shm_fd;         /* the lock file (version 4), -1 for none */
+    void *shm;          /* its map */
+    size_t shm_len;
 } digby__posix_file;
 
 /* The largest offset an off_t holds: 2 GiB - 1 on a 32-bit system built
@@ -3438,6 +3515,9 @@ static int digby__posix_open(const digby_vfs *vfs, const char *path,
     if (!f) { close(fd); return DIGBY_NOMEM; }
     f->fd = fd;
     f->last_errno = 0;
+    f->shm_fd = -1;
+    f->shm = NULL;
+    f->shm_len = 0;
     if (created) {
         int rc = digby__posix_sync_dir(path);
         if (rc) { close(fd); digby__free(NULL, f); return rc; }
@@ -3534,6 +3614,12 @@ static int digby__posix_truncate(digby_file *file, uint64_t size)
 #if defined(__linux__) && !defined(F_OFD_SETLK)
 #define F_OFD_SETLK 37
 #endif
+#if defined(__linux__) && !defined(F_OFD_GETLK)
+#define F_OFD_GETLK 36
+#endif
+#if defined(__linux__) && !defined(F_OFD_SETLKW)
+#define F_OFD_SETLKW 38
+#endif
 
 static int digby__posix_lock(digby_file *file, int mode)
 {
@@ -3562,10 +3648,105 @@ static int digby__posix_lock(digby_file *file, int mode)
     return DIGBY_OK;
 }
 
+#if defined(DIGBY__POSIX_MMAP) && defined(F_OFD_SETLK)
+/* The lock file (version 4): path + "-lock", mapped shared.  It is opened
+   read-write whatever the database's mode (a reader registers its snapshot
+   there, as LMDB's readers do in lock.mdb), with the database file's
+   permission bits.  EROFS (and EACCES on a file that exists but cannot be
+   written) is DIGBY_READONLY: the caller then reads alone. */
+static int digby__posix_shm_open(digby_file *file, const char *path, size_t len, void **addr)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    size_t n = strlen(path);
+    char *lp;
+    struct stat st;
+    int fd, e, oflags = O_RDWR | O_CREAT;
+    mode_t mode = 0644;
+    void *p;
+    *addr = NULL;
+    if (f->shm) return DIGBY_INVALID;
+    if (fstat(f->fd, &st) == 0) mode = st.st_mode & 0666;
+    lp = (char *)digby__malloc(NULL, n + 6);
+    if (!lp) return DIGBY_NOMEM;
+    memcpy(lp, path, n);
+    memcpy(lp + n, "-lock", 6);
+#ifdef O_CLOEXEC
+    oflags |= O_CLOEXEC;
+#endif
+    do { fd = open(lp, oflags, mode); } while (fd < 0 && errno == EINTR);
+    e = errno;
+    digby__free(NULL, lp);
+    if (fd < 0) {
+        f->last_errno = e;
+        if (e == EROFS || e == EACCES || e == EPERM) return DIGBY_READONLY;
+        return e == ENOMEM ? DIGBY_NOMEM : DIGBY_CANTOPEN;
+    }
+    if (fstat(fd, &st) != 0 || ((uint64_t)st.st_size < len && ftruncate(fd, (off_t)len) != 0)) {
+        f->last_errno = errno;
+        close(fd);
+        return DIGBY_IOERR;
+    }
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        f->last_errno = errno;
+        close(fd);
+        return DIGBY_NOMEM;
+    }
+    f->shm_fd = fd;
+    f->shm = p;
+    f->shm_len = len;
+    *addr = p;
+    return DIGBY_OK;
+}
+
+static int digby__posix_shm_lock(digby_file *file, uint32_t offset, uint32_t len, int mode)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    struct flock fl;
+    int r, how = mode & 3, cmd;
+    if (f->shm_fd < 0) return DIGBY_INVALID;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = how == DIGBY_LOCK_EXCLUSIVE ? F_WRLCK : how == DIGBY_LOCK_SHARED ? F_RDLCK : F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)offset;
+    fl.l_len = (off_t)len;
+    cmd = (mode & DIGBY_SHM_PROBE) ? F_OFD_GETLK : (mode & DIGBY_SHM_WAIT) ? F_OFD_SETLKW
+                                                                         : F_OFD_SETLK;
+    do { r = fcntl(f->shm_fd, cmd, &fl); } while (r != 0 && errno == EINTR);
+    if (r != 0) {
+        f->last_errno = errno;
+        if (errno == EACCES || errno == EAGAIN) return DIGBY_BUSY;
+        /* a kernel before 3.15: no open-file-description locks, and the
+           classic ones are the process's (a second handle would not
+           conflict, and closing it would drop this one's): no sharing */
+        if (errno == EINVAL) return DIGBY_NOFEATURE;
+        return errno == ENOLCK ? DIGBY_NOMEM : DIGBY_IOERR;
+    }
+    if ((mode & DIGBY_SHM_PROBE) && fl.l_type != F_UNLCK) return DIGBY_BUSY;
+    return DIGBY_OK;
+}
+
+static void digby__posix_shm_close(digby_file *file)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    if (f->shm) munmap(f->shm, f->shm_len);
+    if (f->shm_fd >= 0) close(f->shm_fd);
+    f->shm = NULL;
+    f->shm_fd = -1;
+}
+#define DIGBY__POSIX_SHM_FNS digby__posix_shm_open, digby__posix_shm_lock, digby__posix_shm_close
+#else
+#define DIGBY__POSIX_SHM_FNS NULL, NULL, NULL /* no mmap or no open-file-description
+                                                locks (Linux has both): no sharing */
+#endif
+
 static void digby__posix_close(digby_file *file)
 {
     digby__posix_file *f = (digby__posix_file *)file;
     if (!f) return;
+#if defined(DIGBY__POSIX_MMAP) && defined(F_OFD_SETLK)
+    digby__posix_shm_close(file);
+#endif
     close(f->fd);
     digby__free(NULL, f);
 }
@@ -3660,7 +3841,8 @@ static const digby_vfs digby__posix_vfs = {
     digby__posix_sync, digby__posix_size, digby__posix_truncate,
     digby__posix_lock, digby__posix_close,
     DIGBY__POSIX_MAP_FNS,
-    digby__posix_rename, digby__posix_remove
+    digby__posix_rename, digby__posix_remove,
+    DIGBY__POSIX_SHM_FNS
 };
 
 DIGBY_API const digby_vfs *digby_vfs_posix(void)
@@ -4371,6 +4553,7 @@ static void digby__mutex_init(digby__mutex *m) { *m = 0; }
 static void digby__mutex_destroy(digby__mutex *m) { (void)m; }
 static void digby__mutex_lock(digby__mutex *m) { (void)m; }
 static void digby__mutex_unlock(digby__mutex *m) { (void)m; }
+static int digby__mutex_trylock(digby__mutex *m) { (void)m; return 1; }
 static void digby__cond_init(digby__cond *c) { *c = 0; }
 static void digby__cond_destroy(digby__cond *c) { (void)c; }
 #if DIGBY__HAVE_MEMTABLE /* the group commit's (66_log_mode.c) */
@@ -4383,6 +4566,7 @@ static void digby__mutex_init(digby__mutex *m) { InitializeSRWLock(m); }
 static void digby__mutex_destroy(digby__mutex *m) { (void)m; }
 static void digby__mutex_lock(digby__mutex *m) { AcquireSRWLockExclusive(m); }
 static void digby__mutex_unlock(digby__mutex *m) { ReleaseSRWLockExclusive(m); }
+static int digby__mutex_trylock(digby__mutex *m) { return TryAcquireSRWLockExclusive(m) != 0; }
 static void digby__cond_init(digby__cond *c) { InitializeConditionVariable(c); }
 static void digby__cond_destroy(digby__cond *c) { (void)c; }
 #if DIGBY__HAVE_MEMTABLE
@@ -4398,6 +4582,7 @@ static void digby__mutex_init(digby__mutex *m) { pthread_mutex_init(m, NULL); }
 static void digby__mutex_destroy(digby__mutex *m) { pthread_mutex_destroy(m); }
 static void digby__mutex_lock(digby__mutex *m) { pthread_mutex_lock(m); }
 static void digby__mutex_unlock(digby__mutex *m) { pthread_mutex_unlock(m); }
+static int digby__mutex_trylock(digby__mutex *m) { return pthread_mutex_trylock(m) == 0; }
 static void digby__cond_init(digby__cond *c) { pthread_cond_init(c, NULL); }
 static void digby__cond_destroy(digby__cond *c) { pthread_cond_destroy(c); }
 #if DIGBY__HAVE_MEMTABLE
@@ -6000,7 +6185,7 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     digby_db *db = txn->db;
     digby__cache *c;
     digby__frame *f;
-    int rc;
+    int rc, again = 0;
     *pin = NULL;
     if (pgno < 2 || pgno >= txn->meta.page_count)
         return DIGBY__CORRUPT(db, pgno);
@@ -6032,6 +6217,7 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         *out = f->data;
         return DIGBY_OK;
     }
+again:
     c = digby__shard(db, pgno);
     digby__mutex_lock(&c->mu);
     f = digby__cache_find(c, pgno);
@@ -6077,6 +6263,13 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     digby__mutex_unlock(&c->mu);
     if (digby__page_txid(f->data) != txid) {
         digby__page_unpin(db, f);
+        /* another process sharing the file (48_lockfile.c) reused the
+           page since this handle cached it: read it again, once */
+        if (db->shm && !again) {
+            digby__cache_forget(db, pgno);
+            again = 1;
+            goto again;
+        }
         return DIGBY__CORRUPT(db, pgno);
     }
     *out = f->data;
@@ -7952,17 +8145,21 @@ static int digby__pending_release(digby_db *db, digby__pending *v, size_t *n, si
 
 /* Move pending pages that no live snapshot can reach into `free`.  Called
    by the writer at begin, with db->mu held. */
+static void digby__shm_oldest(digby_db *db, uint64_t *oldest, int *chains);
+
 static int digby__freelist_release(digby_db *db)
 {
     uint64_t oldest = db->meta.txid;
     size_t k;
     uint32_t r;
-    int rc;
+    int rc, chains = db->fl_readers != 0;
     for (r = 0; r < db->max_readers; r++)
         if (db->readers[r] && db->readers[r] - 1 < oldest) oldest = db->readers[r] - 1;
+    /* and the snapshots of other handles sharing the file (48_lockfile.c) */
+    digby__shm_oldest(db, &oldest, &chains);
     for (k = 0; k < db->npending && db->pending[k].txid <= oldest; k++) {}
     rc = digby__pending_release(db, db->pending, &db->npending, k);
-    if (rc || db->fl_readers) return rc;
+    if (rc || chains) return rc;
     /* replaced chains: once a later commit than the one that replaced them
        is durable, open's fallback (the commit before the newest) no longer
        reads them, and no snapshot ever does.  Held with the snapshots
@@ -8048,13 +8245,35 @@ static int digby__load_page(void *ctx, uint64_t pgno)
     return digby__u64s_push(&db->alloc, &db->freelist_pages, pgno);
 }
 
-/* At open no snapshot is live: a pending page is reusable at once. */
+/* At open no snapshot of this handle is live: a pending page is reusable
+   at once, unless other handles share the file (48_lockfile.c), whose
+   snapshots digby__freelist_release consults: then it stays pending. */
 static int digby__load_entry(void *ctx, int pending, uint64_t txid, uint64_t pgno)
 {
     digby_db *db = (digby_db *)ctx;
-    (void)pending;
-    (void)txid;
-    return digby__u64s_push(&db->alloc, &db->free, pgno);
+    int rc;
+    if (!pending || !db->shm) return digby__u64s_push(&db->alloc, &db->free, pgno);
+    if (txid) return digby__pending_push(db, txid, pgno);
+    /* a replaced chain's page (txid 0: digby__fl_pair) */
+    rc = digby__pending_room(db, &db->cpending, db->ncpending, &db->cap_cpending, 1);
+    if (rc) return rc;
+    db->cpending[db->ncpending].txid = 0;
+    db->cpending[db->ncpending++].pgno = pgno;
+    return DIGBY_OK;
+}
+
+/* Pending pairs in txid order (the release takes a prefix), insertion
+   sort on runs that are mostly sorted already: the persisted list is the
+   handle's pending pages (in order), then the commit's, then replaced
+   chains'. */
+static void digby__pending_sort(digby__pending *v, size_t n)
+{
+    size_t i, j;
+    for (i = 1; i < n; i++) {
+        digby__pending x = v[i];
+        for (j = i; j > 0 && v[j - 1].txid > x.txid; j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 static int digby__load_bad(void *ctx, uint64_t pgno, const char *what)
@@ -8064,7 +8283,9 @@ static int digby__load_bad(void *ctx, uint64_t pgno, const char *what)
 }
 
 /* Read the persisted freelist of db->meta into db->free (every page of it
-   reusable: no snapshot is live at open) and db->freelist_pages.  Returns
+   reusable: no snapshot of this handle is live at open; with other
+   handles sharing the file, pending pages into db->pending) and
+   db->freelist_pages.  Returns
    DIGBY_OK, DIGBY_CORRUPT, DIGBY_IOERR, DIGBY_NOMEM. */
 static int digby__freelist_load(digby_db *db)
 {
@@ -8081,6 +8302,107 @@ static int digby__freelist_load(digby_db *db)
     rc = digby__freelist_read(db, &db->meta, buf, &r);
     digby__free(&db->alloc, buf);
     if (rc == DIGBY_OK) rc = digby__freelist_sort(db, 0);
+    digby__pending_sort(db->pending, db->npending);
+    return rc;
+}
+
+typedef struct digby__prev_ctx {
+    digby_db *db;
+    digby__u64s *out;
+} digby__prev_ctx;
+
+static int digby__prev_page(void *ctx, uint64_t pgno)
+{
+    digby__prev_ctx *p = (digby__prev_ctx *)ctx;
+    return digby__u64s_push(&p->db->alloc, p->out, pgno);
+}
+
+static int digby__prev_entry(void *ctx, int pending, uint64_t txid, uint64_t pgno)
+{
+    (void)ctx; (void)pending; (void)txid; (void)pgno;
+    return DIGBY_OK;
+}
+
+static int digby__prev_bad(void *ctx, uint64_t pgno, const char *what)
+{
+    (void)ctx; (void)pgno; (void)what;
+    return DIGBY_CORRUPT;
+}
+
+/* The freelist chain of the commit before db->meta, when the other meta
+   slot holds it (txid one less, as copy-on-write commits go), into *out;
+   left empty when not (or damaged: then nothing is taken for a chain). */
+static int digby__prev_chain(digby_db *db, digby__u64s *out)
+{
+    uint8_t *buf;
+    digby__meta m;
+    digby__dkey k;
+    digby__fl_reader r;
+    digby__prev_ctx pc;
+    uint64_t slot = (db->meta.txid & 1) ^ 1;
+    int rc, trusted;
+    if (db->meta.txid < 2 || db->crypt) return DIGBY_OK;
+    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    if (!buf) return DIGBY_NOMEM;
+    memset(&k, 0, sizeof(k));
+    rc = digby__read_at(db, slot * db->page_size, buf, db->page_size);
+    if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, slot, &m, &k, &trusted);
+    if (rc == DIGBY_OK && m.txid + 1 == db->meta.txid && m.free_root) {
+        pc.db = db;
+        pc.out = out;
+        r.ctx = &pc;
+        r.page = digby__prev_page;
+        r.entry = digby__prev_entry;
+        r.bad = digby__prev_bad;
+        rc = digby__freelist_read(db, &m, buf, &r);
+    }
+    digby__free(&db->alloc, buf);
+    if (rc == DIGBY_NOMEM) return rc;
+    if (rc) out->n = 0;
+    return DIGBY_OK;
+}
+
+/* Another handle sharing the file wrote since this one's writer last did
+   (48_lockfile.c): the lists in memory are stale.  Load db->meta's
+   persisted freelist instead (db->wmu and the writer lock held).  On
+   failure the lists are partial: the caller keeps db->shm_stale set, so
+   that no commit persists them.  Returns digby__freelist_load's errors. */
+static int digby__freelist_reload(digby_db *db)
+{
+    digby__u64s prev = {NULL, 0, 0};
+    size_t i, j;
+    int rc;
+    db->free.n = 0;
+    db->npending = 0;
+    db->ncpending = 0;
+    db->freelist_pages.n = 0;
+    rc = digby__freelist_load(db);
+    if (rc) return rc;
+    /* The chain the newest commit replaced is listed pending at its txid,
+       as the pages it freed are; but snapshots never read a chain, and
+       only open's fallback to the commit before it does: held with the
+       snapshots, the chain would grow geometrically again while a reader
+       is live and the writers take turns (46_freelist.c's header).  That
+       commit, when it is the one before the newest (in the other meta
+       slot, as copy-on-write commits always are), names the chain: its
+       pages go to cpending.  Anything else stays pending, which is
+       safe. */
+    rc = digby__prev_chain(db, &prev);
+    if (rc == DIGBY_OK && prev.n) {
+        digby__sort_u64(prev.v, prev.n, 0);
+        for (i = j = 0; i < db->npending; i++) {
+            digby__pending e = db->pending[i];
+            if (e.txid == db->meta.txid && digby__u64_has(prev.v, prev.n, e.pgno)) {
+                rc = digby__pending_room(db, &db->cpending, db->ncpending, &db->cap_cpending, 1);
+                if (rc) break;
+                db->cpending[db->ncpending++] = e;
+            } else {
+                db->pending[j++] = e;
+            }
+        }
+        if (rc == DIGBY_OK) db->npending = j;
+    }
+    digby__u64s_release(&db->alloc, &prev);
     return rc;
 }
 
@@ -8101,7 +8423,15 @@ static digby__pending digby__fl_pair(const digby_txn *txn, size_t i)
     i -= db->npending;
     if (i < txn->freed.n) { e.pgno = txn->freed.v[i]; return e; }
     i -= txn->freed.n;
-    if (i < db->ncpending) return db->cpending[i];
+    if (i < db->ncpending) {
+        /* chains replaced before the last commit: no commit this one can
+           fall back to reads them, so their txid is 0, which a handle
+           that loads the list (48_lockfile.c) takes for "a replaced
+           chain", not "a page a snapshot may read" */
+        e.txid = 0;
+        e.pgno = db->cpending[i].pgno;
+        return e;
+    }
     e.pgno = txn->cfreed.v[i - db->ncpending];
     return e;
 }
@@ -8635,17 +8965,6 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     return DIGBY_OK;
 }
 
-static int digby__u64_has(const uint64_t *v, size_t n, uint64_t x)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && v[lo] == x;
-}
-
 /* Take pages of the live log out of the free and pending lists loaded
    from the checkpoint (the log took them after it), and count them in
    page_count. */
@@ -8671,6 +8990,467 @@ static int digby__log_reserve_pages(digby_db *db)
 
 #endif /* DIGBY__HAVE_MEMTABLE */
 /* ---- end 47_log.c ---- */
+
+/* ---- begin 48_lockfile.c ---- */
+/* The lock file: handles in many processes sharing one database file.
+
+   Any number of handles, in any number of processes, open one database
+   (LMDB's model): one read-write transaction at a time among them all, and
+   read-only transactions in every one of them beside it, each on the
+   newest commit at its begin.  What they share lives in a small file
+   beside the database, PATH-lock (FORMAT.md section 14), mapped by each
+   handle through the VFS (digby_vfs version 4), as LMDB's lock.mdb and
+   SQLite's -shm file are:
+
+   - the txid of the newest commit.  Before each transaction a handle
+     compares it with the newest it has taken in; when another handle has
+     committed since, it reads that commit's meta page from the file
+     (digby__shm_refresh): pages are never changed in place, so the meta
+     page is all there is to take in, and the memory map shows the rest;
+   - a reader table: a slot per handle, holding the oldest snapshot any of
+     its read-only transactions reads (txid + 1; 0 for none).  A writer
+     moves a pending page to the free list only once every slot is past
+     the commit that freed it (digby__freelist_release), so no page is
+     reused under a reader in any process;
+   - the writer epoch, counted up by each read-write transaction: a writer
+     that finds it moved by more than its own last one knows another
+     handle wrote, and reloads the freelist from the file (its in-memory
+     one is stale) and syncs its first commit in two steps (a writer that
+     died mid-commit may have left pages carrying the txid it reuses:
+     60_txn.c, digby__commit_meta).
+
+   Locks (fcntl open-file-description locks through digby_vfs.shm_lock,
+   which a process loses when it dies, however it dies): byte 0 while a
+   handle attaches; byte 1, shared, by every attached handle (the first to
+   attach finds it free and clears the file: a crash may have left
+   anything in it); byte 2 by the read-write transaction (the writer
+   lock, which also keeps a handle's open and close from running beside a
+   writer); byte 64 + i by the owner of slot i for as long as it is open.
+   A slot whose byte nobody holds is a dead handle's: a writer clears it
+   (every 64 write transactions), so a reader killed with kill -9 holds
+   nothing back for long (LMDB's mdb_reader_check does the same with pids).
+
+   A reader publishes its snapshot in its slot before it reads a page, then
+   loads the newest txid again: if it moved, a writer may have scanned the
+   table before the slot said anything, so the reader starts over on the
+   newer commit.  A writer stores the newest txid before it next scans.
+   With sequentially consistent atomics one of the two sees the other
+   (Dekker's store-then-load).
+
+   Who shares: handles on a VFS with the lock file (the POSIX one on
+   Linux), on plain files, in copy-on-write mode.  An encrypted file and a
+   read-write handle in log mode keep the file to themselves, as before
+   (an exclusive lock on the database file: other handles get DIGBY_BUSY;
+   the log's tail read by other processes is the next step, FORMAT.md
+   11.5).  Where the lock file cannot be written (a read-only file system)
+   a read-only handle reads alone, with the shared lock on the database
+   file that keeps writers out. */
+
+/* 8-byte atomics without a library call (not on a Cortex-M: no sharing
+   there anyway) */
+#if defined(__GNUC__) && defined(__ATOMIC_SEQ_CST) && \
+    defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8) && !defined(DIGBY_NO_POSIX)
+#define DIGBY__HAVE_SHM 1
+#define DIGBY__SHM_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define DIGBY__SHM_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#else
+#define DIGBY__HAVE_SHM 0
+#define DIGBY__SHM_LOAD(p) (*(p))
+#define DIGBY__SHM_STORE(p, v) (*(p) = (v))
+#endif
+
+#define DIGBY__SHM_BYTES 16384u  /* the lock file's map */
+#define DIGBY__SHM_VERSION 1u
+#define DIGBY__SHM_HDR 64u       /* header bytes; the slots follow */
+#define DIGBY__SHM_SLOT 16u      /* bytes a slot */
+#define DIGBY__SHM_SLOTS ((DIGBY__SHM_BYTES - DIGBY__SHM_HDR) / DIGBY__SHM_SLOT)
+/* header fields (native byte order: the file is only ever shared on one
+   machine) */
+#define DIGBY__SHM_O_MAGIC 0u    /* 8 bytes "digbyLK1" */
+#define DIGBY__SHM_O_VERSION 8u  /* u32 */
+#define DIGBY__SHM_O_NSLOTS 12u  /* u32 */
+#define DIGBY__SHM_O_TXID 16u    /* u64: newest commit published */
+#define DIGBY__SHM_O_EPOCH 24u   /* u64: writer epoch */
+#define DIGBY__SHM_O_HIGH 32u    /* u64: slots ever used (scans stop there) */
+/* lock bytes */
+#define DIGBY__LK_ATTACH 0u
+#define DIGBY__LK_ALIVE 1u
+#define DIGBY__LK_WRITER 2u
+#define DIGBY__LK_SLOT0 64u
+/* slot flags */
+#define DIGBY__SHM_CHAINS 1u     /* digby_check or digby_backup reads its
+                                    snapshot's freelist chain */
+/* write transactions between two looks for dead readers' slots */
+#define DIGBY__SHM_REAP_EVERY 64u
+
+/* *p = max(*p, v), atomically. */
+static void digby__shm_raise(uint64_t *p, uint64_t v)
+{
+#if DIGBY__HAVE_SHM
+    uint64_t cur = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+    while (cur < v &&
+           !__atomic_compare_exchange_n(p, &cur, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {}
+#else
+    if (*p < v) *p = v;
+#endif
+}
+
+static const char digby__shm_magic[8] = {'d', 'i', 'g', 'b', 'y', 'L', 'K', '1'};
+
+static uint64_t *digby__shm_u64(const digby_db *db, size_t off)
+{
+    return (uint64_t *)(void *)(db->shm + off);
+}
+
+/* Slot i's snapshot word (txid + 1, 0: none) and its flags word (pid in
+   the low 32 bits for the command-line tool, flags in the high). */
+static uint64_t *digby__shm_snap(const digby_db *db, uint32_t i)
+{
+    return digby__shm_u64(db, DIGBY__SHM_HDR + (size_t)i * DIGBY__SHM_SLOT);
+}
+
+static uint64_t *digby__shm_info(const digby_db *db, uint32_t i)
+{
+    return digby__shm_u64(db, DIGBY__SHM_HDR + (size_t)i * DIGBY__SHM_SLOT + 8);
+}
+
+static int digby__shm_lock(digby_db *db, uint32_t byte, int mode)
+{
+    return db->vfs->shm_lock(db->file, byte, 1, mode);
+}
+
+/* digby_open: whether this handle may share the file (before it is read). */
+static int digby__shm_eligible(const digby_db *db, const digby_options *o)
+{
+    const digby_vfs *v = db->vfs;
+    if (!DIGBY__HAVE_SHM || v->version < 4 || !v->shm_open || !v->shm_lock || !v->shm_close)
+        return 0;
+    if (o->key || o->passphrase) return 0;
+    return !(o->flags & DIGBY_OPEN_LOG) || (o->flags & DIGBY_OPEN_READONLY);
+}
+
+/* Undo digby__shm_attach (close, or a failed open): the slot says nothing,
+   and closing the lock file lets its locks go. */
+static void digby__shm_detach(digby_db *db)
+{
+    if (!db->shm) return;
+    DIGBY__SHM_STORE(digby__shm_snap(db, db->shm_slot), 0);
+    DIGBY__SHM_STORE(digby__shm_info(db, db->shm_slot), 0);
+    db->vfs->shm_close(db->file);
+    db->shm = NULL;
+}
+
+/* digby_open, before the database file is read: map the lock file, clear
+   it if this is the only handle attached, take a reader slot, and hold
+   every page until the open has read what it needs (the slot says txid
+   0).  A VFS or file system without the lock file leaves db->shm NULL:
+   the handle then keeps the file to itself.  Returns DIGBY_OK; DIGBY_BUSY
+   (every slot taken, or a lock file of another format in use); the VFS's
+   errors (DIGBY_CANTOPEN, DIGBY_IOERR, DIGBY_NOMEM). */
+static int digby__shm_attach(digby_db *db, const char *path)
+{
+    void *p = NULL;
+    uint8_t *s;
+    uint32_t i = 0;
+    int rc, first = 0;
+    rc = db->vfs->shm_open(db->file, path, DIGBY__SHM_BYTES, &p);
+    if (rc == DIGBY_READONLY || rc == DIGBY_NOFEATURE) return DIGBY_OK;
+    if (rc) return rc;
+    s = (uint8_t *)p;
+    db->shm = s;
+    rc = digby__shm_lock(db, DIGBY__LK_ATTACH, DIGBY_LOCK_EXCLUSIVE | DIGBY_SHM_WAIT);
+    if (rc == DIGBY_NOFEATURE) {
+        db->vfs->shm_close(db->file);
+        db->shm = NULL;
+        return DIGBY_OK;
+    }
+    if (rc == DIGBY_OK) {
+        rc = digby__shm_lock(db, DIGBY__LK_ALIVE, DIGBY_LOCK_EXCLUSIVE);
+        first = rc == DIGBY_OK;
+        if (rc == DIGBY_BUSY) rc = DIGBY_OK;
+    }
+    if (rc == DIGBY_OK && (first || memcmp(s, digby__shm_magic, 8) != 0 ||
+                           *(uint32_t *)(void *)(s + DIGBY__SHM_O_VERSION) != DIGBY__SHM_VERSION ||
+                           *(uint32_t *)(void *)(s + DIGBY__SHM_O_NSLOTS) != DIGBY__SHM_SLOTS)) {
+        /* alone: whatever a crash left goes.  Not alone, a lock file of
+           another format is another build's, in use */
+        if (!first) rc = DIGBY_BUSY;
+        else {
+            memset(s, 0, DIGBY__SHM_BYTES);
+            *(uint32_t *)(void *)(s + DIGBY__SHM_O_VERSION) = DIGBY__SHM_VERSION;
+            *(uint32_t *)(void *)(s + DIGBY__SHM_O_NSLOTS) = DIGBY__SHM_SLOTS;
+            memcpy(s, digby__shm_magic, 8);
+        }
+    }
+    if (rc == DIGBY_OK) rc = digby__shm_lock(db, DIGBY__LK_ALIVE, DIGBY_LOCK_SHARED);
+    for (i = 0; rc == DIGBY_OK && i < DIGBY__SHM_SLOTS; i++) {
+        rc = digby__shm_lock(db, DIGBY__LK_SLOT0 + i, DIGBY_LOCK_EXCLUSIVE);
+        if (rc == DIGBY_OK) break;
+        if (rc == DIGBY_BUSY) rc = DIGBY_OK;
+    }
+    if (rc == DIGBY_OK && i == DIGBY__SHM_SLOTS) rc = DIGBY_BUSY;
+    if (rc == DIGBY_OK) {
+        db->shm_slot = i;
+        DIGBY__SHM_STORE(digby__shm_snap(db, i), 1); /* hold everything */
+        db->shm_pub = 1;
+#if !defined(DIGBY_NO_POSIX) && !defined(_WIN32)
+        DIGBY__SHM_STORE(digby__shm_info(db, i), (uint64_t)(uint32_t)getpid());
+#endif
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_HIGH), (uint64_t)i + 1);
+        (void)digby__shm_lock(db, DIGBY__LK_ATTACH, DIGBY_LOCK_NONE);
+        return DIGBY_OK;
+    }
+    db->vfs->shm_close(db->file); /* its locks go with it */
+    db->shm = NULL;
+    return rc;
+}
+
+/* The newest txid published in the lock file. */
+static uint64_t digby__shm_txid(const digby_db *db)
+{
+    return DIGBY__SHM_LOAD(digby__shm_u64(db, DIGBY__SHM_O_TXID));
+}
+
+/* Whether another handle has published a commit this one has not taken
+   in (a hint, read without db->mu; digby__shm_refresh decides). */
+static int digby__shm_behind(digby_db *db)
+{
+    return db->shm && digby__shm_txid(db) > DIGBY__SHM_LOAD(&db->shm_seen);
+}
+
+/* This handle committed db->last_txid (db->mu held): publish it. */
+static void digby__shm_publish(digby_db *db)
+{
+    if (!db->shm) return;
+    DIGBY__SHM_STORE(&db->shm_seen, db->last_txid);
+    digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), db->last_txid);
+}
+
+/* The slot says `v` (txid + 1 of the handle's oldest snapshot, 0: none). */
+static void digby__shm_say(digby_db *db, uint64_t v)
+{
+    DIGBY__SHM_STORE(digby__shm_snap(db, db->shm_slot), v);
+    db->shm_pub = v;
+}
+
+/* A read-only transaction on snapshot txid was registered (db->mu held).
+   Returns 1 when it must start over on a newer commit: its slot was
+   published after a commit it does not see, so a writer may already have
+   released pages it reads. */
+static int digby__shm_reader_in(digby_db *db, uint64_t txid)
+{
+    if (!db->shm) return 0;
+    if (db->shm_nread++ > 0 && db->shm_pub && db->shm_pub <= txid + 1) return 0;
+    digby__shm_say(db, txid + 1);
+    if (digby__shm_txid(db) <= txid) return 0;
+    if (--db->shm_nread == 0) digby__shm_say(db, 0);
+    return 1;
+}
+
+/* A read-only transaction on snapshot txid ended (db->mu held; its entry
+   in db->readers cleared already). */
+static void digby__shm_reader_out(digby_db *db, uint64_t txid)
+{
+    uint64_t low = 0;
+    uint32_t r;
+    if (!db->shm) return;
+    if (--db->shm_nread == 0) {
+        digby__shm_say(db, 0);
+        return;
+    }
+    if (txid + 1 != db->shm_pub) return;
+    for (r = 0; r < db->max_readers; r++)
+        if (db->readers[r] && (!low || db->readers[r] < low)) low = db->readers[r];
+    if (low) digby__shm_say(db, low);
+}
+
+/* digby_check or digby_backup started or stopped reading a freelist chain
+   (db->fl_readers changed, db->mu held): other handles' writers keep the
+   chains they replace meanwhile. */
+static void digby__shm_chains(digby_db *db)
+{
+    uint64_t *w, v;
+    if (!db->shm) return;
+    w = digby__shm_info(db, db->shm_slot);
+    v = DIGBY__SHM_LOAD(w) & 0xFFFFFFFFu;
+    if (db->fl_readers) v |= (uint64_t)DIGBY__SHM_CHAINS << 32;
+    DIGBY__SHM_STORE(w, v);
+}
+
+/* Slot i belongs to a dead handle when nobody holds its lock byte: take
+   the byte, clear the slot, let the byte go. */
+static void digby__shm_reap(digby_db *db, uint32_t i)
+{
+    if (digby__shm_lock(db, DIGBY__LK_SLOT0 + i, DIGBY_LOCK_EXCLUSIVE) != DIGBY_OK) return;
+    DIGBY__SHM_STORE(digby__shm_snap(db, i), 0);
+    DIGBY__SHM_STORE(digby__shm_info(db, i), 0);
+    (void)digby__shm_lock(db, DIGBY__LK_SLOT0 + i, DIGBY_LOCK_NONE);
+}
+
+/* For the writer's freelist release (db->mu held): lower *oldest to the
+   oldest snapshot any other handle's slot holds, and set *chains when one
+   of them reads a freelist chain.  Every DIGBY__SHM_REAP_EVERY write
+   transactions, dead handles' slots are cleared first. */
+static void digby__shm_oldest(digby_db *db, uint64_t *oldest, int *chains)
+{
+    uint32_t i, high;
+    int reap;
+    if (!db->shm) return;
+    reap = db->shm_reap++ % DIGBY__SHM_REAP_EVERY == 0;
+    high = (uint32_t)DIGBY__MIN(DIGBY__SHM_LOAD(digby__shm_u64(db, DIGBY__SHM_O_HIGH)),
+                                (uint64_t)DIGBY__SHM_SLOTS);
+    for (i = 0; i < high; i++) {
+        uint64_t snap;
+        if (i == db->shm_slot) continue; /* db->readers says it all */
+        snap = DIGBY__SHM_LOAD(digby__shm_snap(db, i));
+        if (!snap && !(DIGBY__SHM_LOAD(digby__shm_info(db, i)) >> 32)) continue;
+        if (reap) {
+            digby__shm_reap(db, i);
+            snap = DIGBY__SHM_LOAD(digby__shm_snap(db, i));
+        }
+        if (snap && snap - 1 < *oldest) *oldest = snap - 1;
+        if ((DIGBY__SHM_LOAD(digby__shm_info(db, i)) >> 32) & DIGBY__SHM_CHAINS) *chains = 1;
+    }
+}
+
+/* Read the meta page of commit txid (slot txid & 1) into *m.  DIGBY_BUSY
+   when it is not there any more (a newer commit took the slot, or is
+   writing it now): look again. */
+static int digby__shm_read_meta(digby_db *db, uint64_t txid, digby__meta *m)
+{
+    uint8_t *buf = digby__pbuf_get(db);
+    digby__dkey k;
+    int rc, trusted;
+    if (!buf) return DIGBY_NOMEM;
+    memset(&k, 0, sizeof(k));
+    rc = digby__read_at(db, (txid & 1) * db->page_size, buf, db->page_size);
+    /* (short: the file holds the slot, so an I/O failure) */
+    if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
+    if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, txid & 1, m, &k, &trusted);
+    digby__pbuf_put(db, buf);
+    if (rc == DIGBY_OK && m->txid == txid) return DIGBY_OK;
+    if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) return rc;
+    if (digby__shm_txid(db) != txid) return DIGBY_BUSY;
+    /* published, still the newest, and its meta page does not hold it */
+    return DIGBY__CORRUPT(db, txid & 1);
+}
+
+static int digby__log_adopt(digby_db *db, const digby__meta *m);
+
+/* Take in the newest commit another handle published: its meta page
+   becomes db->meta (a log it names is read into a memtable of the
+   handle's own: digby__log_adopt), the memory map grows to the file, and
+   the writer's freelist is stale.  Transactions begun before keep what
+   they read (their meta copy, memtable reference and mapping).  Called
+   with no lock held, before a transaction registers.  Returns DIGBY_OK,
+   DIGBY_CORRUPT, DIGBY_IOERR, DIGBY_NOMEM (and log replay's errors). */
+static int digby__shm_refresh(digby_db *db)
+{
+    digby__meta m;
+    uint64_t want, seen;
+    int rc = DIGBY_OK;
+    digby__mutex_lock(&db->rmu);
+    for (;;) {
+        want = digby__shm_txid(db);
+        digby__mutex_lock(&db->mu);
+        seen = db->shm_seen;
+        digby__mutex_unlock(&db->mu);
+        if (want <= seen) break;
+        rc = digby__shm_read_meta(db, want, &m);
+        if (rc == DIGBY_BUSY) {
+            rc = DIGBY_OK;
+            continue;
+        }
+        if (rc == DIGBY_OK && (m.log_head != db->meta.log_head || m.log_lsn != db->meta.log_lsn))
+            rc = digby__log_adopt(db, &m);
+        if (rc) break;
+        if (db->mapping && m.page_count > db->mapping->len / db->page_size)
+            digby__map_grow(db, m.page_count);
+        digby__mutex_lock(&db->mu);
+        db->meta = m;
+        if (m.txid > db->last_txid) db->last_txid = m.txid;
+        DIGBY__SHM_STORE(&db->shm_seen, m.txid);
+        /* the file holds the commit's pages: the map may show them */
+        if (db->mapping && m.page_count > db->map_pages)
+            db->map_pages = DIGBY__MIN(m.page_count, db->mapping->len / db->page_size);
+        db->shm_stale = 1;
+        digby__mutex_unlock(&db->mu);
+        break;
+    }
+    digby__mutex_unlock(&db->rmu);
+    return rc;
+}
+
+/* A read-write transaction begins (db->wmu held): take the writer lock
+   (DIGBY_BUSY at once with nowait), take in what others committed, and
+   when another handle wrote since this one last did, reload the freelist
+   and make the next commit sync twice.  Returns DIGBY_OK (*locked: the
+   lock was taken), DIGBY_BUSY, and digby__shm_refresh's and the freelist
+   load's errors (the lock let go again). */
+/* The writer lock alone (digby_open reads the file under it), and the
+   writer epoch counted up. */
+static int digby__shm_wlock(digby_db *db, int nowait)
+{
+    uint64_t e;
+    int rc = digby__shm_lock(db, DIGBY__LK_WRITER,
+                             DIGBY_LOCK_EXCLUSIVE | (nowait ? 0 : DIGBY_SHM_WAIT));
+    if (rc) return rc;
+    e = DIGBY__SHM_LOAD(digby__shm_u64(db, DIGBY__SHM_O_EPOCH)) + 1;
+    DIGBY__SHM_STORE(digby__shm_u64(db, DIGBY__SHM_O_EPOCH), e);
+    if (e != db->shm_wepoch + 1) {
+        db->shm_stale = 1;
+        db->synced_commit = 0;
+    }
+    db->shm_wepoch = e;
+    return DIGBY_OK;
+}
+
+/* After another handle's writer (db->shm_stale, the writer lock held):
+   a writer that died between writing its meta page and publishing it left
+   a commit in the file that the lock file does not name.  Open would take
+   it (it is whole: its pages were written first), so it is the newest
+   commit: published here, before anything builds on the one before. */
+static int digby__shm_adopt_unpublished(digby_db *db)
+{
+    uint64_t t = digby__shm_txid(db) + 1;
+    digby__meta m;
+    int rc;
+    rc = digby__shm_read_meta(db, t, &m);
+    if (rc == DIGBY_OK) {
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), t);
+        return DIGBY_OK;
+    }
+    /* no such commit (the slot holds an older one, or damage that open
+       would not take either) */
+    return rc == DIGBY_NOMEM || rc == DIGBY_IOERR ? rc : DIGBY_OK;
+}
+
+static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
+{
+    int rc;
+    *locked = 0;
+    if (!db->shm) return DIGBY_OK;
+    rc = digby__shm_wlock(db, nowait);
+    if (rc) return rc;
+    rc = db->shm_stale ? digby__shm_adopt_unpublished(db) : DIGBY_OK;
+    if (rc == DIGBY_OK) rc = digby__shm_refresh(db);
+    if (rc == DIGBY_OK && db->shm_stale) {
+        rc = digby__freelist_reload(db);
+        if (rc == DIGBY_OK) db->shm_stale = 0;
+    }
+    if (rc) {
+        (void)digby__shm_lock(db, DIGBY__LK_WRITER, DIGBY_LOCK_NONE);
+        return rc;
+    }
+    *locked = 1;
+    return DIGBY_OK;
+}
+
+static void digby__shm_writer_out(digby_db *db)
+{
+    (void)digby__shm_lock(db, DIGBY__LK_WRITER, DIGBY_LOCK_NONE);
+}
+/* ---- end 48_lockfile.c ---- */
 
 /* ---- begin 50_node.c ---- */
 /* Slotted branch and leaf pages (FORMAT.md section 5).
@@ -11791,7 +12571,10 @@ static void digby__txn_unregister(digby_txn *txn)
     struct digby__mapping *done;
     digby__mem *mem;
     digby__mutex_lock(&db->mu);
-    if (txn->rdonly) db->readers[txn->reader_slot] = 0;
+    if (txn->rdonly) {
+        db->readers[txn->reader_slot] = 0;
+        digby__shm_reader_out(db, txn->txid);
+    }
     if (txn->writer_counted) db->log.writers--;
     txn->writer_counted = 0;
     db->ntxn--;
@@ -11800,6 +12583,8 @@ static void digby__txn_unregister(digby_txn *txn)
     digby__mutex_unlock(&db->mu);
     digby__map_free(db, done);
     digby__mem_free(mem);
+    if (txn->xlocked) digby__shm_writer_out(db);
+    txn->xlocked = 0;
     if (!txn->rdonly && !txn->internal) digby__mutex_unlock(&db->wmu);
 }
 
@@ -11868,7 +12653,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     int rc = DIGBY_OK;
     if (!out) return DIGBY_INVALID;
     *out = NULL;
-    if (!db || (flags & ~(DIGBY_TXN_READONLY | DIGBY_TXN_NO_SYNC))) return DIGBY_INVALID;
+    if (!db || (flags & ~(DIGBY_TXN_READONLY | DIGBY_TXN_NO_SYNC | DIGBY_TXN_NOWAIT)))
+        return DIGBY_INVALID;
     if (!(flags & DIGBY_TXN_READONLY) && (db->flags & DIGBY_OPEN_READONLY))
         return DIGBY_READONLY;
     txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
@@ -11878,25 +12664,36 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     txn->rdonly = (flags & DIGBY_TXN_READONLY) != 0;
     if (txn->rdonly) {
         uint32_t r;
-        digby__mutex_lock(&db->mu);
-        for (r = 0; r < db->max_readers && db->readers[r]; r++) {}
-        if (r == db->max_readers || (db->crypt && db->crypt->rekeying)) {
-            rc = DIGBY_BUSY;
-        } else {
-            /* txid 0 never names a live snapshot slot: store txid + 1 */
-            db->readers[r] = db->last_txid + 1;
-            txn->reader_slot = (int)r;
-            txn->meta = db->meta;
-            txn->txid = db->last_txid;
-            txn->log_gen = db->log_gen;
-            if (db->mem && db->mem->committed) {
-                digby__txn_mem_take(txn, db->mem);
-                txn->mem_upto = txn->txid;
+        int again;
+        do {
+            /* another process committed: its meta page first (48_lockfile.c) */
+            if (digby__shm_behind(db)) rc = digby__shm_refresh(db);
+            if (rc) break;
+            digby__mutex_lock(&db->mu);
+            for (r = 0; r < db->max_readers && db->readers[r]; r++) {}
+            again = 0;
+            if (r == db->max_readers || (db->crypt && db->crypt->rekeying)) {
+                rc = DIGBY_BUSY;
+            } else {
+                /* txid 0 never names a live snapshot slot: store txid + 1 */
+                db->readers[r] = db->last_txid + 1;
+                again = digby__shm_reader_in(db, db->last_txid);
+                if (again) db->readers[r] = 0;
             }
-            digby__map_enter(db, txn);
-            db->ntxn++;
-        }
-        digby__mutex_unlock(&db->mu);
+            if (rc == DIGBY_OK && !again) {
+                txn->reader_slot = (int)r;
+                txn->meta = db->meta;
+                txn->txid = db->last_txid;
+                txn->log_gen = db->log_gen;
+                if (db->mem && db->mem->committed) {
+                    digby__txn_mem_take(txn, db->mem);
+                    txn->mem_upto = txn->txid;
+                }
+                digby__map_enter(db, txn);
+                db->ntxn++;
+            }
+            digby__mutex_unlock(&db->mu);
+        } while (again);
         if (rc) { digby__free(&db->alloc, txn); return rc; }
         *out = txn;
         return DIGBY_OK;
@@ -11912,11 +12709,25 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
         digby__mutex_unlock(&db->mu);
         txn->writer_counted = 1;
     }
-    digby__mutex_lock(&db->wmu);
+    if (!(flags & DIGBY_TXN_NOWAIT)) {
+        digby__mutex_lock(&db->wmu);
+    } else if (!digby__mutex_trylock(&db->wmu)) {
+        if (txn->writer_counted) {
+            digby__mutex_lock(&db->mu);
+            db->log.writers--;
+            digby__mutex_unlock(&db->mu);
+        }
+        digby__txn_release(txn);
+        return DIGBY_BUSY;
+    }
+    /* handles in other processes: the writer lock, and what they
+       committed (48_lockfile.c) */
+    if (!db->poisoned)
+        rc = digby__shm_writer_in(db, (flags & DIGBY_TXN_NOWAIT) != 0, &txn->xlocked);
     digby__mutex_lock(&db->mu);
     if (db->log.sync_failed) db->poisoned = 1; /* a group sync failed */
-    if (db->poisoned) rc = DIGBY_POISONED;
-    else rc = digby__freelist_release(db);
+    if (rc == DIGBY_OK && db->poisoned) rc = DIGBY_POISONED;
+    if (rc == DIGBY_OK) rc = digby__freelist_release(db);
     if (rc == DIGBY_OK) {
         txn->meta = db->meta;
         txn->txid = db->last_txid + 1;
@@ -11927,6 +12738,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     }
     digby__mutex_unlock(&db->mu);
     if (rc) {
+        if (txn->xlocked) digby__shm_writer_out(db);
         digby__mutex_unlock(&db->wmu);
         digby__txn_release(txn);
         return rc;
@@ -12106,6 +12918,7 @@ static void digby__commit_publish(digby_txn *txn, const uint64_t *pgnos, size_t 
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
     db->last_txid = txn->txid;
+    digby__shm_publish(db); /* to other processes (48_lockfile.c) */
     /* the sync made every commit appended to the log before it durable */
     if (!(db->flags & DIGBY_OPEN_NO_SYNC) && db->log.appended > db->log.synced)
         db->log.synced = db->log.appended;
@@ -14734,6 +15547,29 @@ static int digby__log_open(digby_db *db, int readonly)
     return rc;
 }
 
+/* Another handle sharing the file (48_lockfile.c) committed m, whose log
+   is not the one this handle read (db->rmu held; no writer of this handle
+   live): a checkpoint that dropped it leaves no memtable (transactions
+   begun before keep theirs).  A handle whose writer keeps a log never
+   shares the file (FORMAT.md section 14), so m naming another log is
+   DIGBY_BUSY. */
+static int digby__log_adopt(digby_db *db, const digby__meta *m)
+{
+    digby__log *l = &db->log;
+    digby__mem *old;
+    if (m->log_head) return DIGBY_BUSY;
+    digby__mutex_lock(&db->mu);
+    l->pages.n = 0;
+    l->cur_pgno = l->next_pgno = 0;
+    l->fill = 0;
+    db->log_gen++;
+    old = digby__mem_unref(db->mem);
+    db->mem = NULL;
+    digby__mutex_unlock(&db->mu);
+    digby__mem_free(old);
+    return DIGBY_OK;
+}
+
 /* At close: a writable handle merges the memtable and drops the log. */
 static void digby__log_close(digby_db *db)
 {
@@ -14859,6 +15695,12 @@ static int digby__log_open(digby_db *db, int readonly)
     (void)readonly;
     db->last_txid = db->meta.txid;
     return db->meta.log_head ? DIGBY_NOFEATURE : DIGBY_OK;
+}
+
+static int digby__log_adopt(digby_db *db, const digby__meta *m)
+{
+    (void)db;
+    return m->log_head ? DIGBY_NOFEATURE : DIGBY_OK;
 }
 
 static void digby__log_close(digby_db *db)
@@ -15008,13 +15850,6 @@ static int digby__mc_here(digby_cursor *c, digby__mnode **n, digby__level **leaf
     return DIGBY_NOFEATURE;
 }
 
-/* digby_check: the live log's pages (there are none here) */
-static int digby__u64_has(const uint64_t *v, size_t n, uint64_t x)
-{
-    (void)v; (void)n; (void)x;
-    return 0;
-}
-
 DIGBY_API int digby_sync(digby_db *db)
 {
     return db ? DIGBY_OK : DIGBY_INVALID;
@@ -15039,6 +15874,7 @@ static int digby__db_destroy(digby_db *db, int rc)
     digby__log_release(db);
     digby__map_close(db);
     if (db->file) {
+        digby__shm_detach(db);
         db->vfs->lock(db->file, DIGBY_LOCK_NONE);
         db->vfs->close(db->file);
     }
@@ -15054,6 +15890,7 @@ static int digby__db_destroy(digby_db *db, int rc)
     digby__mutex_destroy(&db->wmu);
     digby__cond_destroy(&db->scv);
     digby__mutex_destroy(&db->poolmu);
+    digby__mutex_destroy(&db->rmu);
     digby__free(&db->alloc, db);
     return rc;
 }
@@ -15136,6 +15973,7 @@ static int digby__open_handle(const digby_options *o, digby_db **out)
     digby__mutex_init(&db->wmu);
     digby__cond_init(&db->scv);
     digby__mutex_init(&db->poolmu);
+    digby__mutex_init(&db->rmu);
     db->readers = (uint64_t *)digby__malloc(&db->alloc, o->max_readers * sizeof(uint64_t));
     if (!db->readers) return digby__db_destroy(db, DIGBY_NOMEM);
     memset(db->readers, 0, o->max_readers * sizeof(uint64_t));
@@ -15187,14 +16025,18 @@ static int digby__open_existing(digby_db *db, const digby_options *o, uint64_t s
     return rc;
 }
 
-/* Open: options (1), a handle (2), the file opened and locked, then a new
-   database (3a) or an existing one (3b), the cache and the memory map. */
+/* Open: options (1), a handle (2), the file opened and locked (and the lock
+   file attached, for handles that share it: 48_lockfile.c), then a new
+   database (3a) or an existing one (3b), the cache and the memory map.  A
+   read-write handle that shares the file reads it under the writer lock;
+   every handle holds all pages (its slot says txid 0) until it has read
+   the newest commit. */
 DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db **out)
 {
     digby_options o;
     digby_db *db;
     uint64_t size = 0;
-    int rc;
+    int rc, wlocked = 0;
     unsigned vflags;
     if (!out) return DIGBY_INVALID;
     *out = NULL;
@@ -15206,8 +16048,15 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
     if (!(o.flags & DIGBY_OPEN_NO_CREATE)) vflags |= DIGBY_VFS_CREATE;
     rc = db->vfs->open(db->vfs, path, vflags, &db->file);
     if (rc) { db->file = NULL; return digby__db_destroy(db, rc); }
-    rc = db->vfs->lock(db->file, (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_LOCK_SHARED
-                                                                 : DIGBY_LOCK_EXCLUSIVE);
+    rc = digby__shm_eligible(db, &o) ? digby__shm_attach(db, path) : DIGBY_OK;
+    if (rc == DIGBY_OK)
+        rc = db->vfs->lock(db->file, ((o.flags & DIGBY_OPEN_READONLY) || db->shm)
+                                         ? DIGBY_LOCK_SHARED : DIGBY_LOCK_EXCLUSIVE);
+    if (rc == DIGBY_OK && db->shm && !(o.flags & DIGBY_OPEN_READONLY)) {
+        rc = digby__shm_wlock(db, 0);
+        wlocked = rc == DIGBY_OK;
+        db->shm_stale = 0; /* the open loads the freelist */
+    }
     if (rc == DIGBY_OK) rc = db->vfs->size(db->file, &size);
     if (rc == DIGBY_OK && size == 0)
         rc = (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_NOTDIGBY : digby__open_new(db, &o);
@@ -15217,6 +16066,14 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
     if (rc == DIGBY_OK) digby__map_open(db, o.map_bytes);
     if (rc == DIGBY_OK) rc = digby__log_open(db, (o.flags & DIGBY_OPEN_READONLY) != 0);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
+    if (rc == DIGBY_OK && db->shm) {
+        digby__mutex_lock(&db->mu);
+        if (wlocked) digby__shm_publish(db);
+        else DIGBY__SHM_STORE(&db->shm_seen, db->last_txid);
+        digby__shm_say(db, 0); /* read: the hold ends */
+        digby__mutex_unlock(&db->mu);
+    }
+    if (wlocked) digby__shm_writer_out(db);
     if (rc) return digby__db_destroy(db, rc);
     *out = db;
     return DIGBY_OK;
@@ -15230,7 +16087,17 @@ DIGBY_API int digby_close(digby_db *db)
     busy = db->ntxn != 0;
     digby__mutex_unlock(&db->mu);
     if (busy) return DIGBY_BUSY;
-    digby__log_close(db);
+    if (db->shm && !(db->flags & DIGBY_OPEN_READONLY) && db->meta.log_head) {
+        /* a log this handle took in from the file: merged under the
+           writer lock, as any commit */
+        int locked = 0;
+        if (digby__shm_writer_in(db, 0, &locked) == DIGBY_OK) {
+            digby__log_close(db);
+            digby__shm_writer_out(db);
+        }
+    } else {
+        digby__log_close(db);
+    }
     digby__db_destroy(db, DIGBY_OK);
     return DIGBY_OK;
 }
@@ -15976,6 +16843,7 @@ DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
        writers keep only while a walk of one is live (46_freelist.c) */
     digby__mutex_lock(&db->mu);
     db->fl_readers++;
+    digby__shm_chains(db);
     digby__mutex_unlock(&db->mu);
     rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &snap);
     if (rc == DIGBY_OK) rc = digby__backup_open(snap, vfs, tmp, &dst, &locked);
@@ -15987,6 +16855,7 @@ DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
     digby_txn_abort(snap); /* read: writers may reuse its pages */
     digby__mutex_lock(&db->mu);
     db->fl_readers--;
+    digby__shm_chains(db);
     digby__mutex_unlock(&db->mu);
     if (rc == DIGBY_OK) rc = dst->vfs->sync(dst->file);
     if (rc == DIGBY_OK)
@@ -19479,10 +20348,12 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     if (!db) return DIGBY_INVALID;
     digby__mutex_lock(&db->mu);
     db->fl_readers++;
+    digby__shm_chains(db);
     digby__mutex_unlock(&db->mu);
     rc = digby__walk_all_at(db, st, rep);
     digby__mutex_lock(&db->mu);
     db->fl_readers--;
+    digby__shm_chains(db);
     digby__mutex_unlock(&db->mu);
     return rc;
 }

@@ -39,7 +39,8 @@ typedef struct digby_file digby_file; /* a VFS's own open-file object */
    DIGBY_CANTOPEN, DIGBY_NOMEM); never errno.  The VFS struct must outlive
    every database opened with it.  Structs only grow at the end; `version`
    says which members exist: 1 up to close, 2 adds map and unmap, 3
-   (DIGBY_VFS_VERSION) adds rename and remove.  A version-1 VFS works,
+   adds rename and remove, 4 (DIGBY_VFS_VERSION) the lock file that lets
+   processes share a database (shm_open, shm_lock, shm_close).  A version-1 VFS works,
    without memory-mapped reads; digby_backup() needs rename and remove. */
 typedef struct digby_vfs {
     int version;   /* DIGBY_VFS_VERSION */
@@ -86,9 +87,34 @@ typedef struct digby_vfs {
                   unsigned flags);
     /* Delete file `path` (not open); DIGBY_CANTOPEN if there is none. */
     int (*remove)(const struct digby_vfs *vfs, const char *path);
+    /* ---- version 4; all three may be NULL (then a read-write handle keeps
+       the file to itself, as before: other handles get DIGBY_BUSY) ----
+       The lock file that lets processes share the database (FORMAT.md
+       section 14): a file beside database `path` (the POSIX VFS names it
+       path + "-lock"), created if missing, at least `len_bytes` long
+       (grown with zeros), mapped read-write and shared into *addr, which
+       stays valid until shm_close.  Its bytes are not data: a crash may
+       leave anything there.  Returns DIGBY_OK; DIGBY_READONLY where the
+       lock file cannot be written (a read-only file system: digby then
+       reads the database alone, as before); DIGBY_CANTOPEN; DIGBY_IOERR;
+       DIGBY_NOMEM. */
+    int (*shm_open)(digby_file *f, const char *path, size_t len_bytes, void **addr);
+    /* Lock `len` bytes of the lock file at byte `offset` in `mode`
+       (DIGBY_LOCK_NONE releases), held by this digby_file: a second handle
+       on the same file, even in the same process, conflicts, and a process
+       that dies loses its locks (fcntl open-file-description locks).  With
+       DIGBY_SHM_WAIT it waits for a conflicting lock to go; without, a
+       conflict is DIGBY_BUSY.  DIGBY_SHM_PROBE takes nothing and says
+       whether another handle holds a lock there that would conflict
+       (DIGBY_BUSY) or not (DIGBY_OK). */
+    int (*shm_lock)(digby_file *f, uint32_t offset, uint32_t len, int mode);
+    /* Unmap the lock file and close it (its locks go).  Never fails. */
+    void (*shm_close)(digby_file *f);
 } digby_vfs;
 
-#define DIGBY_VFS_VERSION 3
+#define DIGBY_VFS_VERSION 4
+#define DIGBY_SHM_WAIT  0x10       /* digby_vfs.shm_lock: wait for the lock */
+#define DIGBY_SHM_PROBE 0x20       /* digby_vfs.shm_lock: test, take nothing */
 #define DIGBY_VFS_REPLACE 0x1u  /* digby_vfs.rename: replace an existing file */
 
 /* ---- Options ------------------------------------------------------------ */
@@ -257,6 +283,9 @@ typedef struct digby_options {
 #define DIGBY_TXN_NO_SYNC    0x2u  /* log mode: commit without a sync (atomic
                                       and visible; durable at the next
                                       durable commit or digby_sync()) */
+#define DIGBY_TXN_NOWAIT     0x4u  /* digby_txn_begin: DIGBY_BUSY instead of
+                                      waiting while another handle or process
+                                      has a read-write transaction */
 
 #define DIGBY_PUT_NOOVERWRITE 0x1u /* digby_txn_put: DIGBY_EXISTS if present */
 #define DIGBY_PUT_COMPRESS    0x2u /* compress this put's large key and value */

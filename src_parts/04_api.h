@@ -182,20 +182,32 @@ DIGBY_API size_t digby_max_key_bytes(const digby_db *db);
 /* ======================================================================== */
 
 /* Begin a transaction.
-   Params:    flags: 0 for read-write, DIGBY_TXN_READONLY for a snapshot.
+   Params:    flags: 0 for read-write, DIGBY_TXN_READONLY for a snapshot;
+              DIGBY_TXN_NO_SYNC (log mode: commit without a sync);
+              DIGBY_TXN_NOWAIT (read-write: DIGBY_BUSY at once instead of
+              waiting for another thread's, handle's or process's
+              read-write transaction to end).
    Ownership: end it with digby_txn_commit() or digby_txn_abort(), which
               free it; its tables and cursors must not be used afterwards.
    Returns:   DIGBY_OK; DIGBY_INVALID; DIGBY_READONLY (read-write txn on a
               read-only handle); DIGBY_BUSY (max_readers snapshots live, or
-              digby_rekey() is rewriting the database);
+              digby_rekey() is rewriting the database, or with
+              DIGBY_TXN_NOWAIT another read-write transaction is live);
               DIGBY_POISONED (a sync failed earlier: reopen the database);
-              DIGBY_NOMEM.
+              DIGBY_CORRUPT and DIGBY_IOERR (the newest commit of another
+              handle sharing the file, whose meta page or freelist this
+              one reads first, could not be read); DIGBY_NOMEM.
    Threads:   one read-write transaction at a time: a second begin from
               another thread waits until the first ends (from the same
               thread it would wait forever).  Read-only transactions run
               concurrently with everything and see the snapshot of the last
               commit before they began, unchanged by later commits.  A
-              transaction is used by one thread at a time. */
+              transaction is used by one thread at a time.
+   Processes: the same across every handle on the file, in this process
+              or others (see "Processes" in README.md): one read-write
+              transaction at a time among them all; a snapshot sees every
+              commit any of them made before it began.  Technique: LMDB's
+              reader table and writer lock in a lock file. */
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out);
 
 /* Commit: write the new pages and the other meta page, then sync once (the

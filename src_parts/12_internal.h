@@ -555,6 +555,7 @@ struct digby_txn {
     int internal;           /* a checkpoint's: holds no db->wmu of its own */
     int nosync;             /* DIGBY_TXN_NO_SYNC */
     int writer_counted;     /* counted in db->log.writers */
+    int xlocked;            /* holds the lock file's writer lock (48_lockfile.c) */
     uint64_t put_version;   /* nonzero: the version puts record, and the txid
                                their overflow pages carry (checkpoint, rekey,
                                compacting backup) */
@@ -700,6 +701,24 @@ struct digby_db {
     struct digby__mapping *mapping;
     struct digby__mapping *map_old;
     uint64_t map_pages;
+    /* Processes sharing the file (48_lockfile.c): the lock file's map, NULL
+       when the handle keeps the file to itself.  shm_slot: this handle's
+       reader slot there; shm_pub: what the slot says now (mu); shm_seen:
+       the newest commit the handle has taken in (mu); shm_nread: its live
+       snapshots (mu); shm_wepoch: the writer epoch of its last write
+       transaction (wmu); shm_stale: another handle may have written since,
+       so the writer reloads the freelist (wmu); shm_reap: write
+       transactions until the next look for dead readers' slots (wmu);
+       rmu: one refresh at a time. */
+    uint8_t *shm;
+    uint32_t shm_slot;
+    uint64_t shm_pub;
+    uint64_t shm_seen;
+    uint32_t shm_nread;
+    uint64_t shm_wepoch;
+    int shm_stale;
+    uint32_t shm_reap;
+    digby__mutex rmu;
 };
 
 /* A read-only shared map of the file from offset 0, len bytes reserved.

@@ -85,6 +85,18 @@ static void digby__u64s_release(const digby_allocator *a, digby__u64s *s)
     s->n = s->cap = 0;
 }
 
+/* Whether x is in v[0 .. n), sorted ascending (binary search). */
+static int digby__u64_has(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
 /* Heapsort's sift-down of v[root] within v[0 .. end). */
 static void digby__sift_u64(uint64_t *v, size_t root, size_t end)
 {

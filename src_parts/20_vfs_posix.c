@@ -10,6 +10,9 @@
 typedef struct digby__posix_file {
     int fd;
     int last_errno;
+    int shm_fd;         /* the lock file (version 4), -1 for none */
+    void *shm;          /* its map */
+    size_t shm_len;
 } digby__posix_file;
 
 /* The largest offset an off_t holds: 2 GiB - 1 on a 32-bit system built
@@ -81,6 +84,9 @@ static int digby__posix_open(const digby_vfs *vfs, const char *path,
     if (!f) { close(fd); return DIGBY_NOMEM; }
     f->fd = fd;
     f->last_errno = 0;
+    f->shm_fd = -1;
+    f->shm = NULL;
+    f->shm_len = 0;
     if (created) {
         int rc = digby__posix_sync_dir(path);
         if (rc) { close(fd); digby__free(NULL, f); return rc; }
@@ -177,6 +183,12 @@ static int digby__posix_truncate(digby_file *file, uint64_t size)
 #if defined(__linux__) && !defined(F_OFD_SETLK)
 #define F_OFD_SETLK 37
 #endif
+#if defined(__linux__) && !defined(F_OFD_GETLK)
+#define F_OFD_GETLK 36
+#endif
+#if defined(__linux__) && !defined(F_OFD_SETLKW)
+#define F_OFD_SETLKW 38
+#endif
 
 static int digby__posix_lock(digby_file *file, int mode)
 {
@@ -205,10 +217,105 @@ static int digby__posix_lock(digby_file *file, int mode)
     return DIGBY_OK;
 }
 
+#if defined(DIGBY__POSIX_MMAP) && defined(F_OFD_SETLK)
+/* The lock file (version 4): path + "-lock", mapped shared.  It is opened
+   read-write whatever the database's mode (a reader registers its snapshot
+   there, as LMDB's readers do in lock.mdb), with the database file's
+   permission bits.  EROFS (and EACCES on a file that exists but cannot be
+   written) is DIGBY_READONLY: the caller then reads alone. */
+static int digby__posix_shm_open(digby_file *file, const char *path, size_t len, void **addr)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    size_t n = strlen(path);
+    char *lp;
+    struct stat st;
+    int fd, e, oflags = O_RDWR | O_CREAT;
+    mode_t mode = 0644;
+    void *p;
+    *addr = NULL;
+    if (f->shm) return DIGBY_INVALID;
+    if (fstat(f->fd, &st) == 0) mode = st.st_mode & 0666;
+    lp = (char *)digby__malloc(NULL, n + 6);
+    if (!lp) return DIGBY_NOMEM;
+    memcpy(lp, path, n);
+    memcpy(lp + n, "-lock", 6);
+#ifdef O_CLOEXEC
+    oflags |= O_CLOEXEC;
+#endif
+    do { fd = open(lp, oflags, mode); } while (fd < 0 && errno == EINTR);
+    e = errno;
+    digby__free(NULL, lp);
+    if (fd < 0) {
+        f->last_errno = e;
+        if (e == EROFS || e == EACCES || e == EPERM) return DIGBY_READONLY;
+        return e == ENOMEM ? DIGBY_NOMEM : DIGBY_CANTOPEN;
+    }
+    if (fstat(fd, &st) != 0 || ((uint64_t)st.st_size < len && ftruncate(fd, (off_t)len) != 0)) {
+        f->last_errno = errno;
+        close(fd);
+        return DIGBY_IOERR;
+    }
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        f->last_errno = errno;
+        close(fd);
+        return DIGBY_NOMEM;
+    }
+    f->shm_fd = fd;
+    f->shm = p;
+    f->shm_len = len;
+    *addr = p;
+    return DIGBY_OK;
+}
+
+static int digby__posix_shm_lock(digby_file *file, uint32_t offset, uint32_t len, int mode)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    struct flock fl;
+    int r, how = mode & 3, cmd;
+    if (f->shm_fd < 0) return DIGBY_INVALID;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = how == DIGBY_LOCK_EXCLUSIVE ? F_WRLCK : how == DIGBY_LOCK_SHARED ? F_RDLCK : F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)offset;
+    fl.l_len = (off_t)len;
+    cmd = (mode & DIGBY_SHM_PROBE) ? F_OFD_GETLK : (mode & DIGBY_SHM_WAIT) ? F_OFD_SETLKW
+                                                                         : F_OFD_SETLK;
+    do { r = fcntl(f->shm_fd, cmd, &fl); } while (r != 0 && errno == EINTR);
+    if (r != 0) {
+        f->last_errno = errno;
+        if (errno == EACCES || errno == EAGAIN) return DIGBY_BUSY;
+        /* a kernel before 3.15: no open-file-description locks, and the
+           classic ones are the process's (a second handle would not
+           conflict, and closing it would drop this one's): no sharing */
+        if (errno == EINVAL) return DIGBY_NOFEATURE;
+        return errno == ENOLCK ? DIGBY_NOMEM : DIGBY_IOERR;
+    }
+    if ((mode & DIGBY_SHM_PROBE) && fl.l_type != F_UNLCK) return DIGBY_BUSY;
+    return DIGBY_OK;
+}
+
+static void digby__posix_shm_close(digby_file *file)
+{
+    digby__posix_file *f = (digby__posix_file *)file;
+    if (f->shm) munmap(f->shm, f->shm_len);
+    if (f->shm_fd >= 0) close(f->shm_fd);
+    f->shm = NULL;
+    f->shm_fd = -1;
+}
+#define DIGBY__POSIX_SHM_FNS digby__posix_shm_open, digby__posix_shm_lock, digby__posix_shm_close
+#else
+#define DIGBY__POSIX_SHM_FNS NULL, NULL, NULL /* no mmap or no open-file-description
+                                                locks (Linux has both): no sharing */
+#endif
+
 static void digby__posix_close(digby_file *file)
 {
     digby__posix_file *f = (digby__posix_file *)file;
     if (!f) return;
+#if defined(DIGBY__POSIX_MMAP) && defined(F_OFD_SETLK)
+    digby__posix_shm_close(file);
+#endif
     close(f->fd);
     digby__free(NULL, f);
 }
@@ -303,7 +410,8 @@ static const digby_vfs digby__posix_vfs = {
     digby__posix_sync, digby__posix_size, digby__posix_truncate,
     digby__posix_lock, digby__posix_close,
     DIGBY__POSIX_MAP_FNS,
-    digby__posix_rename, digby__posix_remove
+    digby__posix_rename, digby__posix_remove,
+    DIGBY__POSIX_SHM_FNS
 };
 
 DIGBY_API const digby_vfs *digby_vfs_posix(void)

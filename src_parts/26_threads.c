@@ -14,6 +14,7 @@ static void digby__mutex_init(digby__mutex *m) { *m = 0; }
 static void digby__mutex_destroy(digby__mutex *m) { (void)m; }
 static void digby__mutex_lock(digby__mutex *m) { (void)m; }
 static void digby__mutex_unlock(digby__mutex *m) { (void)m; }
+static int digby__mutex_trylock(digby__mutex *m) { (void)m; return 1; }
 static void digby__cond_init(digby__cond *c) { *c = 0; }
 static void digby__cond_destroy(digby__cond *c) { (void)c; }
 #if DIGBY__HAVE_MEMTABLE /* the group commit's (66_log_mode.c) */
@@ -26,6 +27,7 @@ static void digby__mutex_init(digby__mutex *m) { InitializeSRWLock(m); }
 static void digby__mutex_destroy(digby__mutex *m) { (void)m; }
 static void digby__mutex_lock(digby__mutex *m) { AcquireSRWLockExclusive(m); }
 static void digby__mutex_unlock(digby__mutex *m) { ReleaseSRWLockExclusive(m); }
+static int digby__mutex_trylock(digby__mutex *m) { return TryAcquireSRWLockExclusive(m) != 0; }
 static void digby__cond_init(digby__cond *c) { InitializeConditionVariable(c); }
 static void digby__cond_destroy(digby__cond *c) { (void)c; }
 #if DIGBY__HAVE_MEMTABLE
@@ -41,6 +43,7 @@ static void digby__mutex_init(digby__mutex *m) { pthread_mutex_init(m, NULL); }
 static void digby__mutex_destroy(digby__mutex *m) { pthread_mutex_destroy(m); }
 static void digby__mutex_lock(digby__mutex *m) { pthread_mutex_lock(m); }
 static void digby__mutex_unlock(digby__mutex *m) { pthread_mutex_unlock(m); }
+static int digby__mutex_trylock(digby__mutex *m) { return pthread_mutex_trylock(m) == 0; }
 static void digby__cond_init(digby__cond *c) { pthread_cond_init(c, NULL); }
 static void digby__cond_destroy(digby__cond *c) { pthread_cond_destroy(c); }
 #if DIGBY__HAVE_MEMTABLE

@@ -413,7 +413,7 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     digby_db *db = txn->db;
     digby__cache *c;
     digby__frame *f;
-    int rc;
+    int rc, again = 0;
     *pin = NULL;
     if (pgno < 2 || pgno >= txn->meta.page_count)
         return DIGBY__CORRUPT(db, pgno);
@@ -445,6 +445,7 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
         *out = f->data;
         return DIGBY_OK;
     }
+again:
     c = digby__shard(db, pgno);
     digby__mutex_lock(&c->mu);
     f = digby__cache_find(c, pgno);
@@ -490,6 +491,13 @@ static int digby__page_get(digby_txn *txn, uint64_t pgno, uint64_t txid,
     digby__mutex_unlock(&c->mu);
     if (digby__page_txid(f->data) != txid) {
         digby__page_unpin(db, f);
+        /* another process sharing the file (48_lockfile.c) reused the
+           page since this handle cached it: read it again, once */
+        if (db->shm && !again) {
+            digby__cache_forget(db, pgno);
+            again = 1;
+            goto again;
+        }
         return DIGBY__CORRUPT(db, pgno);
     }
     *out = f->data;

@@ -94,17 +94,21 @@ static int digby__pending_release(digby_db *db, digby__pending *v, size_t *n, si
 
 /* Move pending pages that no live snapshot can reach into `free`.  Called
    by the writer at begin, with db->mu held. */
+static void digby__shm_oldest(digby_db *db, uint64_t *oldest, int *chains);
+
 static int digby__freelist_release(digby_db *db)
 {
     uint64_t oldest = db->meta.txid;
     size_t k;
     uint32_t r;
-    int rc;
+    int rc, chains = db->fl_readers != 0;
     for (r = 0; r < db->max_readers; r++)
         if (db->readers[r] && db->readers[r] - 1 < oldest) oldest = db->readers[r] - 1;
+    /* and the snapshots of other handles sharing the file (48_lockfile.c) */
+    digby__shm_oldest(db, &oldest, &chains);
     for (k = 0; k < db->npending && db->pending[k].txid <= oldest; k++) {}
     rc = digby__pending_release(db, db->pending, &db->npending, k);
-    if (rc || db->fl_readers) return rc;
+    if (rc || chains) return rc;
     /* replaced chains: once a later commit than the one that replaced them
        is durable, open's fallback (the commit before the newest) no longer
        reads them, and no snapshot ever does.  Held with the snapshots
@@ -190,13 +194,35 @@ static int digby__load_page(void *ctx, uint64_t pgno)
     return digby__u64s_push(&db->alloc, &db->freelist_pages, pgno);
 }
 
-/* At open no snapshot is live: a pending page is reusable at once. */
+/* At open no snapshot of this handle is live: a pending page is reusable
+   at once, unless other handles share the file (48_lockfile.c), whose
+   snapshots digby__freelist_release consults: then it stays pending. */
 static int digby__load_entry(void *ctx, int pending, uint64_t txid, uint64_t pgno)
 {
     digby_db *db = (digby_db *)ctx;
-    (void)pending;
-    (void)txid;
-    return digby__u64s_push(&db->alloc, &db->free, pgno);
+    int rc;
+    if (!pending || !db->shm) return digby__u64s_push(&db->alloc, &db->free, pgno);
+    if (txid) return digby__pending_push(db, txid, pgno);
+    /* a replaced chain's page (txid 0: digby__fl_pair) */
+    rc = digby__pending_room(db, &db->cpending, db->ncpending, &db->cap_cpending, 1);
+    if (rc) return rc;
+    db->cpending[db->ncpending].txid = 0;
+    db->cpending[db->ncpending++].pgno = pgno;
+    return DIGBY_OK;
+}
+
+/* Pending pairs in txid order (the release takes a prefix), insertion
+   sort on runs that are mostly sorted already: the persisted list is the
+   handle's pending pages (in order), then the commit's, then replaced
+   chains'. */
+static void digby__pending_sort(digby__pending *v, size_t n)
+{
+    size_t i, j;
+    for (i = 1; i < n; i++) {
+        digby__pending x = v[i];
+        for (j = i; j > 0 && v[j - 1].txid > x.txid; j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 static int digby__load_bad(void *ctx, uint64_t pgno, const char *what)
@@ -206,7 +232,9 @@ static int digby__load_bad(void *ctx, uint64_t pgno, const char *what)
 }
 
 /* Read the persisted freelist of db->meta into db->free (every page of it
-   reusable: no snapshot is live at open) and db->freelist_pages.  Returns
+   reusable: no snapshot of this handle is live at open; with other
+   handles sharing the file, pending pages into db->pending) and
+   db->freelist_pages.  Returns
    DIGBY_OK, DIGBY_CORRUPT, DIGBY_IOERR, DIGBY_NOMEM. */
 static int digby__freelist_load(digby_db *db)
 {
@@ -223,6 +251,107 @@ static int digby__freelist_load(digby_db *db)
     rc = digby__freelist_read(db, &db->meta, buf, &r);
     digby__free(&db->alloc, buf);
     if (rc == DIGBY_OK) rc = digby__freelist_sort(db, 0);
+    digby__pending_sort(db->pending, db->npending);
+    return rc;
+}
+
+typedef struct digby__prev_ctx {
+    digby_db *db;
+    digby__u64s *out;
+} digby__prev_ctx;
+
+static int digby__prev_page(void *ctx, uint64_t pgno)
+{
+    digby__prev_ctx *p = (digby__prev_ctx *)ctx;
+    return digby__u64s_push(&p->db->alloc, p->out, pgno);
+}
+
+static int digby__prev_entry(void *ctx, int pending, uint64_t txid, uint64_t pgno)
+{
+    (void)ctx; (void)pending; (void)txid; (void)pgno;
+    return DIGBY_OK;
+}
+
+static int digby__prev_bad(void *ctx, uint64_t pgno, const char *what)
+{
+    (void)ctx; (void)pgno; (void)what;
+    return DIGBY_CORRUPT;
+}
+
+/* The freelist chain of the commit before db->meta, when the other meta
+   slot holds it (txid one less, as copy-on-write commits go), into *out;
+   left empty when not (or damaged: then nothing is taken for a chain). */
+static int digby__prev_chain(digby_db *db, digby__u64s *out)
+{
+    uint8_t *buf;
+    digby__meta m;
+    digby__dkey k;
+    digby__fl_reader r;
+    digby__prev_ctx pc;
+    uint64_t slot = (db->meta.txid & 1) ^ 1;
+    int rc, trusted;
+    if (db->meta.txid < 2 || db->crypt) return DIGBY_OK;
+    buf = (uint8_t *)digby__malloc(&db->alloc, db->page_size);
+    if (!buf) return DIGBY_NOMEM;
+    memset(&k, 0, sizeof(k));
+    rc = digby__read_at(db, slot * db->page_size, buf, db->page_size);
+    if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, slot, &m, &k, &trusted);
+    if (rc == DIGBY_OK && m.txid + 1 == db->meta.txid && m.free_root) {
+        pc.db = db;
+        pc.out = out;
+        r.ctx = &pc;
+        r.page = digby__prev_page;
+        r.entry = digby__prev_entry;
+        r.bad = digby__prev_bad;
+        rc = digby__freelist_read(db, &m, buf, &r);
+    }
+    digby__free(&db->alloc, buf);
+    if (rc == DIGBY_NOMEM) return rc;
+    if (rc) out->n = 0;
+    return DIGBY_OK;
+}
+
+/* Another handle sharing the file wrote since this one's writer last did
+   (48_lockfile.c): the lists in memory are stale.  Load db->meta's
+   persisted freelist instead (db->wmu and the writer lock held).  On
+   failure the lists are partial: the caller keeps db->shm_stale set, so
+   that no commit persists them.  Returns digby__freelist_load's errors. */
+static int digby__freelist_reload(digby_db *db)
+{
+    digby__u64s prev = {NULL, 0, 0};
+    size_t i, j;
+    int rc;
+    db->free.n = 0;
+    db->npending = 0;
+    db->ncpending = 0;
+    db->freelist_pages.n = 0;
+    rc = digby__freelist_load(db);
+    if (rc) return rc;
+    /* The chain the newest commit replaced is listed pending at its txid,
+       as the pages it freed are; but snapshots never read a chain, and
+       only open's fallback to the commit before it does: held with the
+       snapshots, the chain would grow geometrically again while a reader
+       is live and the writers take turns (46_freelist.c's header).  That
+       commit, when it is the one before the newest (in the other meta
+       slot, as copy-on-write commits always are), names the chain: its
+       pages go to cpending.  Anything else stays pending, which is
+       safe. */
+    rc = digby__prev_chain(db, &prev);
+    if (rc == DIGBY_OK && prev.n) {
+        digby__sort_u64(prev.v, prev.n, 0);
+        for (i = j = 0; i < db->npending; i++) {
+            digby__pending e = db->pending[i];
+            if (e.txid == db->meta.txid && digby__u64_has(prev.v, prev.n, e.pgno)) {
+                rc = digby__pending_room(db, &db->cpending, db->ncpending, &db->cap_cpending, 1);
+                if (rc) break;
+                db->cpending[db->ncpending++] = e;
+            } else {
+                db->pending[j++] = e;
+            }
+        }
+        if (rc == DIGBY_OK) db->npending = j;
+    }
+    digby__u64s_release(&db->alloc, &prev);
     return rc;
 }
 
@@ -243,7 +372,15 @@ static digby__pending digby__fl_pair(const digby_txn *txn, size_t i)
     i -= db->npending;
     if (i < txn->freed.n) { e.pgno = txn->freed.v[i]; return e; }
     i -= txn->freed.n;
-    if (i < db->ncpending) return db->cpending[i];
+    if (i < db->ncpending) {
+        /* chains replaced before the last commit: no commit this one can
+           fall back to reads them, so their txid is 0, which a handle
+           that loads the list (48_lockfile.c) takes for "a replaced
+           chain", not "a page a snapshot may read" */
+        e.txid = 0;
+        e.pgno = db->cpending[i].pgno;
+        return e;
+    }
     e.pgno = txn->cfreed.v[i - db->ncpending];
     return e;
 }

@@ -396,17 +396,6 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     return DIGBY_OK;
 }
 
-static int digby__u64_has(const uint64_t *v, size_t n, uint64_t x)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && v[lo] == x;
-}
-
 /* Take pages of the live log out of the free and pending lists loaded
    from the checkpoint (the log took them after it), and count them in
    page_count. */

@@ -41,7 +41,10 @@ static void digby__txn_unregister(digby_txn *txn)
     struct digby__mapping *done;
     digby__mem *mem;
     digby__mutex_lock(&db->mu);
-    if (txn->rdonly) db->readers[txn->reader_slot] = 0;
+    if (txn->rdonly) {
+        db->readers[txn->reader_slot] = 0;
+        digby__shm_reader_out(db, txn->txid);
+    }
     if (txn->writer_counted) db->log.writers--;
     txn->writer_counted = 0;
     db->ntxn--;
@@ -50,6 +53,8 @@ static void digby__txn_unregister(digby_txn *txn)
     digby__mutex_unlock(&db->mu);
     digby__map_free(db, done);
     digby__mem_free(mem);
+    if (txn->xlocked) digby__shm_writer_out(db);
+    txn->xlocked = 0;
     if (!txn->rdonly && !txn->internal) digby__mutex_unlock(&db->wmu);
 }
 
@@ -118,7 +123,8 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     int rc = DIGBY_OK;
     if (!out) return DIGBY_INVALID;
     *out = NULL;
-    if (!db || (flags & ~(DIGBY_TXN_READONLY | DIGBY_TXN_NO_SYNC))) return DIGBY_INVALID;
+    if (!db || (flags & ~(DIGBY_TXN_READONLY | DIGBY_TXN_NO_SYNC | DIGBY_TXN_NOWAIT)))
+        return DIGBY_INVALID;
     if (!(flags & DIGBY_TXN_READONLY) && (db->flags & DIGBY_OPEN_READONLY))
         return DIGBY_READONLY;
     txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
@@ -128,25 +134,36 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     txn->rdonly = (flags & DIGBY_TXN_READONLY) != 0;
     if (txn->rdonly) {
         uint32_t r;
-        digby__mutex_lock(&db->mu);
-        for (r = 0; r < db->max_readers && db->readers[r]; r++) {}
-        if (r == db->max_readers || (db->crypt && db->crypt->rekeying)) {
-            rc = DIGBY_BUSY;
-        } else {
-            /* txid 0 never names a live snapshot slot: store txid + 1 */
-            db->readers[r] = db->last_txid + 1;
-            txn->reader_slot = (int)r;
-            txn->meta = db->meta;
-            txn->txid = db->last_txid;
-            txn->log_gen = db->log_gen;
-            if (db->mem && db->mem->committed) {
-                digby__txn_mem_take(txn, db->mem);
-                txn->mem_upto = txn->txid;
+        int again;
+        do {
+            /* another process committed: its meta page first (48_lockfile.c) */
+            if (digby__shm_behind(db)) rc = digby__shm_refresh(db);
+            if (rc) break;
+            digby__mutex_lock(&db->mu);
+            for (r = 0; r < db->max_readers && db->readers[r]; r++) {}
+            again = 0;
+            if (r == db->max_readers || (db->crypt && db->crypt->rekeying)) {
+                rc = DIGBY_BUSY;
+            } else {
+                /* txid 0 never names a live snapshot slot: store txid + 1 */
+                db->readers[r] = db->last_txid + 1;
+                again = digby__shm_reader_in(db, db->last_txid);
+                if (again) db->readers[r] = 0;
             }
-            digby__map_enter(db, txn);
-            db->ntxn++;
-        }
-        digby__mutex_unlock(&db->mu);
+            if (rc == DIGBY_OK && !again) {
+                txn->reader_slot = (int)r;
+                txn->meta = db->meta;
+                txn->txid = db->last_txid;
+                txn->log_gen = db->log_gen;
+                if (db->mem && db->mem->committed) {
+                    digby__txn_mem_take(txn, db->mem);
+                    txn->mem_upto = txn->txid;
+                }
+                digby__map_enter(db, txn);
+                db->ntxn++;
+            }
+            digby__mutex_unlock(&db->mu);
+        } while (again);
         if (rc) { digby__free(&db->alloc, txn); return rc; }
         *out = txn;
         return DIGBY_OK;
@@ -162,11 +179,25 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
         digby__mutex_unlock(&db->mu);
         txn->writer_counted = 1;
     }
-    digby__mutex_lock(&db->wmu);
+    if (!(flags & DIGBY_TXN_NOWAIT)) {
+        digby__mutex_lock(&db->wmu);
+    } else if (!digby__mutex_trylock(&db->wmu)) {
+        if (txn->writer_counted) {
+            digby__mutex_lock(&db->mu);
+            db->log.writers--;
+            digby__mutex_unlock(&db->mu);
+        }
+        digby__txn_release(txn);
+        return DIGBY_BUSY;
+    }
+    /* handles in other processes: the writer lock, and what they
+       committed (48_lockfile.c) */
+    if (!db->poisoned)
+        rc = digby__shm_writer_in(db, (flags & DIGBY_TXN_NOWAIT) != 0, &txn->xlocked);
     digby__mutex_lock(&db->mu);
     if (db->log.sync_failed) db->poisoned = 1; /* a group sync failed */
-    if (db->poisoned) rc = DIGBY_POISONED;
-    else rc = digby__freelist_release(db);
+    if (rc == DIGBY_OK && db->poisoned) rc = DIGBY_POISONED;
+    if (rc == DIGBY_OK) rc = digby__freelist_release(db);
     if (rc == DIGBY_OK) {
         txn->meta = db->meta;
         txn->txid = db->last_txid + 1;
@@ -177,6 +208,7 @@ DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
     }
     digby__mutex_unlock(&db->mu);
     if (rc) {
+        if (txn->xlocked) digby__shm_writer_out(db);
         digby__mutex_unlock(&db->wmu);
         digby__txn_release(txn);
         return rc;
@@ -356,6 +388,7 @@ static void digby__commit_publish(digby_txn *txn, const uint64_t *pgnos, size_t 
     digby__mutex_lock(&db->mu);
     db->meta = txn->meta;
     db->last_txid = txn->txid;
+    digby__shm_publish(db); /* to other processes (48_lockfile.c) */
     /* the sync made every commit appended to the log before it durable */
     if (!(db->flags & DIGBY_OPEN_NO_SYNC) && db->log.appended > db->log.synced)
         db->log.synced = db->log.appended;

@@ -1001,6 +1001,29 @@ static int digby__log_open(digby_db *db, int readonly)
     return rc;
 }
 
+/* Another handle sharing the file (48_lockfile.c) committed m, whose log
+   is not the one this handle read (db->rmu held; no writer of this handle
+   live): a checkpoint that dropped it leaves no memtable (transactions
+   begun before keep theirs).  A handle whose writer keeps a log never
+   shares the file (FORMAT.md section 14), so m naming another log is
+   DIGBY_BUSY. */
+static int digby__log_adopt(digby_db *db, const digby__meta *m)
+{
+    digby__log *l = &db->log;
+    digby__mem *old;
+    if (m->log_head) return DIGBY_BUSY;
+    digby__mutex_lock(&db->mu);
+    l->pages.n = 0;
+    l->cur_pgno = l->next_pgno = 0;
+    l->fill = 0;
+    db->log_gen++;
+    old = digby__mem_unref(db->mem);
+    db->mem = NULL;
+    digby__mutex_unlock(&db->mu);
+    digby__mem_free(old);
+    return DIGBY_OK;
+}
+
 /* At close: a writable handle merges the memtable and drops the log. */
 static void digby__log_close(digby_db *db)
 {

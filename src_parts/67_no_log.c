@@ -49,6 +49,12 @@ static int digby__log_open(digby_db *db, int readonly)
     return db->meta.log_head ? DIGBY_NOFEATURE : DIGBY_OK;
 }
 
+static int digby__log_adopt(digby_db *db, const digby__meta *m)
+{
+    (void)db;
+    return m->log_head ? DIGBY_NOFEATURE : DIGBY_OK;
+}
+
 static void digby__log_close(digby_db *db)
 {
     (void)db;
@@ -194,13 +200,6 @@ static int digby__mc_here(digby_cursor *c, digby__mnode **n, digby__level **leaf
 {
     (void)c; (void)n; (void)leaf; (void)cell;
     return DIGBY_NOFEATURE;
-}
-
-/* digby_check: the live log's pages (there are none here) */
-static int digby__u64_has(const uint64_t *v, size_t n, uint64_t x)
-{
-    (void)v; (void)n; (void)x;
-    return 0;
 }
 
 DIGBY_API int digby_sync(digby_db *db)

@@ -7,6 +7,7 @@ static int digby__db_destroy(digby_db *db, int rc)
     digby__log_release(db);
     digby__map_close(db);
     if (db->file) {
+        digby__shm_detach(db);
         db->vfs->lock(db->file, DIGBY_LOCK_NONE);
         db->vfs->close(db->file);
     }
@@ -22,6 +23,7 @@ static int digby__db_destroy(digby_db *db, int rc)
     digby__mutex_destroy(&db->wmu);
     digby__cond_destroy(&db->scv);
     digby__mutex_destroy(&db->poolmu);
+    digby__mutex_destroy(&db->rmu);
     digby__free(&db->alloc, db);
     return rc;
 }
@@ -104,6 +106,7 @@ static int digby__open_handle(const digby_options *o, digby_db **out)
     digby__mutex_init(&db->wmu);
     digby__cond_init(&db->scv);
     digby__mutex_init(&db->poolmu);
+    digby__mutex_init(&db->rmu);
     db->readers = (uint64_t *)digby__malloc(&db->alloc, o->max_readers * sizeof(uint64_t));
     if (!db->readers) return digby__db_destroy(db, DIGBY_NOMEM);
     memset(db->readers, 0, o->max_readers * sizeof(uint64_t));
@@ -155,14 +158,18 @@ static int digby__open_existing(digby_db *db, const digby_options *o, uint64_t s
     return rc;
 }
 
-/* Open: options (1), a handle (2), the file opened and locked, then a new
-   database (3a) or an existing one (3b), the cache and the memory map. */
+/* Open: options (1), a handle (2), the file opened and locked (and the lock
+   file attached, for handles that share it: 48_lockfile.c), then a new
+   database (3a) or an existing one (3b), the cache and the memory map.  A
+   read-write handle that shares the file reads it under the writer lock;
+   every handle holds all pages (its slot says txid 0) until it has read
+   the newest commit. */
 DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db **out)
 {
     digby_options o;
     digby_db *db;
     uint64_t size = 0;
-    int rc;
+    int rc, wlocked = 0;
     unsigned vflags;
     if (!out) return DIGBY_INVALID;
     *out = NULL;
@@ -174,8 +181,15 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
     if (!(o.flags & DIGBY_OPEN_NO_CREATE)) vflags |= DIGBY_VFS_CREATE;
     rc = db->vfs->open(db->vfs, path, vflags, &db->file);
     if (rc) { db->file = NULL; return digby__db_destroy(db, rc); }
-    rc = db->vfs->lock(db->file, (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_LOCK_SHARED
-                                                                 : DIGBY_LOCK_EXCLUSIVE);
+    rc = digby__shm_eligible(db, &o) ? digby__shm_attach(db, path) : DIGBY_OK;
+    if (rc == DIGBY_OK)
+        rc = db->vfs->lock(db->file, ((o.flags & DIGBY_OPEN_READONLY) || db->shm)
+                                         ? DIGBY_LOCK_SHARED : DIGBY_LOCK_EXCLUSIVE);
+    if (rc == DIGBY_OK && db->shm && !(o.flags & DIGBY_OPEN_READONLY)) {
+        rc = digby__shm_wlock(db, 0);
+        wlocked = rc == DIGBY_OK;
+        db->shm_stale = 0; /* the open loads the freelist */
+    }
     if (rc == DIGBY_OK) rc = db->vfs->size(db->file, &size);
     if (rc == DIGBY_OK && size == 0)
         rc = (o.flags & DIGBY_OPEN_READONLY) ? DIGBY_NOTDIGBY : digby__open_new(db, &o);
@@ -185,6 +199,14 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
     if (rc == DIGBY_OK) digby__map_open(db, o.map_bytes);
     if (rc == DIGBY_OK) rc = digby__log_open(db, (o.flags & DIGBY_OPEN_READONLY) != 0);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
+    if (rc == DIGBY_OK && db->shm) {
+        digby__mutex_lock(&db->mu);
+        if (wlocked) digby__shm_publish(db);
+        else DIGBY__SHM_STORE(&db->shm_seen, db->last_txid);
+        digby__shm_say(db, 0); /* read: the hold ends */
+        digby__mutex_unlock(&db->mu);
+    }
+    if (wlocked) digby__shm_writer_out(db);
     if (rc) return digby__db_destroy(db, rc);
     *out = db;
     return DIGBY_OK;
@@ -198,7 +220,17 @@ DIGBY_API int digby_close(digby_db *db)
     busy = db->ntxn != 0;
     digby__mutex_unlock(&db->mu);
     if (busy) return DIGBY_BUSY;
-    digby__log_close(db);
+    if (db->shm && !(db->flags & DIGBY_OPEN_READONLY) && db->meta.log_head) {
+        /* a log this handle took in from the file: merged under the
+           writer lock, as any commit */
+        int locked = 0;
+        if (digby__shm_writer_in(db, 0, &locked) == DIGBY_OK) {
+            digby__log_close(db);
+            digby__shm_writer_out(db);
+        }
+    } else {
+        digby__log_close(db);
+    }
     digby__db_destroy(db, DIGBY_OK);
     return DIGBY_OK;
 }

@@ -195,6 +195,7 @@ DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
        writers keep only while a walk of one is live (46_freelist.c) */
     digby__mutex_lock(&db->mu);
     db->fl_readers++;
+    digby__shm_chains(db);
     digby__mutex_unlock(&db->mu);
     rc = digby_txn_begin(db, DIGBY_TXN_READONLY, &snap);
     if (rc == DIGBY_OK) rc = digby__backup_open(snap, vfs, tmp, &dst, &locked);
@@ -206,6 +207,7 @@ DIGBY_API int digby_backup(digby_db *db, const char *path, const digby_vfs *vfs,
     digby_txn_abort(snap); /* read: writers may reuse its pages */
     digby__mutex_lock(&db->mu);
     db->fl_readers--;
+    digby__shm_chains(db);
     digby__mutex_unlock(&db->mu);
     if (rc == DIGBY_OK) rc = dst->vfs->sync(dst->file);
     if (rc == DIGBY_OK)

@@ -526,10 +526,12 @@ static int digby__walk_all(digby_db *db, digby_stats *st, digby_check_report *re
     if (!db) return DIGBY_INVALID;
     digby__mutex_lock(&db->mu);
     db->fl_readers++;
+    digby__shm_chains(db);
     digby__mutex_unlock(&db->mu);
     rc = digby__walk_all_at(db, st, rep);
     digby__mutex_lock(&db->mu);
     db->fl_readers--;
+    digby__shm_chains(db);
     digby__mutex_unlock(&db->mu);
     return rc;
 }

@@ -1548,20 +1548,69 @@ static int child_open(const char *path, uint32_t flags)
     return -WEXITSTATUS(status);
 }
 
-/* Other processes: fcntl locks do the work. */
-static void test_busy_other_process(void **state)
+/* Put key k = v in a child process (its own handle); its exit status is
+   -rc. */
+static int child_put(const char *path, const char *k, const char *v)
+{
+    pid_t pid = fork();
+    int status = 0;
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        digby_db *db = NULL;
+        int rc = digby_open(path, NULL, &db);
+        if (rc == DIGBY_OK) rc = digby_put(db, k, strlen(k), v, strlen(v));
+        if (db) {
+            int rc2 = digby_close(db);
+            if (rc == DIGBY_OK) rc = rc2;
+        }
+        _exit(rc < 0 ? -rc : rc);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return -WEXITSTATUS(status);
+}
+
+/* Whether handles share files here: the POSIX VFS has the lock file
+   (Linux, with mmap: not in the DIGBY_NO_MMAP builds), and read-write
+   handles open in copy-on-write mode by default (not TEST_LOG_MODE). */
+static int sharing(void)
+{
+    const digby_vfs *v = digby_vfs_posix();
+    return !TEST_LOG_MODE && v && v->version >= 4 && v->shm_open != NULL;
+}
+
+/* Other processes share the file (48_lockfile.c): any number of handles,
+   read-write or not, each process's commits seen by the others.  A
+   read-write handle in log mode keeps the file to itself (DIGBY_BUSY for
+   every other), as an encrypted file does; the log's tail read by other
+   processes is still to come. */
+static void test_share_other_process(void **state)
 {
     fixture *f = (fixture *)*state;
     digby_db *ro1, *ro2;
-    digby_options ro;
+    digby_options ro, lg;
     memset(&ro, 0, sizeof(ro));
     ro.flags = DIGBY_OPEN_READONLY;
+    memset(&lg, 0, sizeof(lg));
+    lg.flags = DIGBY_OPEN_LOG;
 
     ASSERT_OK(digby_open(f->path, NULL, &f->db));
     ASSERT_OK(digby_put(f->db, S("k"), S("v")));
-    ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
-    ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_BUSY);
-    ASSERT_RC(child_open(f->path, DIGBY_OPEN_NO_CREATE), DIGBY_BUSY);
+    if (!sharing()) {
+        /* this build's default open is log mode's writer, or the VFS has
+           no lock file: a writer is alone */
+        ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_BUSY);
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_NO_CREATE), DIGBY_BUSY);
+    } else {
+        ASSERT_RC(child_open(f->path, 0), DIGBY_OK);
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_OK);
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_NO_CREATE), DIGBY_OK);
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_BUSY);
+        /* a commit in another process is seen here, and ours there */
+        ASSERT_RC(child_put(f->path, "k3", "v3"), DIGBY_OK);
+        expect_get(f->db, S("k3"), S("v3"));
+    }
     ASSERT_OK(digby_put(f->db, S("k2"), S("v2")));
     check_clean(f->db);
     ASSERT_OK(digby_close(f->db));
@@ -1570,18 +1619,31 @@ static void test_busy_other_process(void **state)
     /* closed: others may open */
     ASSERT_RC(child_open(f->path, 0), DIGBY_OK);
 
-    /* read-only handles share; a writer elsewhere is refused meanwhile */
+    /* read-only handles share with each other, and with writers elsewhere
+       except log mode's */
     ASSERT_OK(digby_open(f->path, &ro, &ro1));
     ASSERT_OK(digby_open(f->path, &ro, &ro2));
     ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_OK);
-    ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
+    ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_BUSY);
+    if (sharing()) {
+        ASSERT_RC(child_put(f->path, "k4", "v4"), DIGBY_OK);
+        expect_get(ro1, S("k4"), S("v4"));
+    } else {
+        ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
+    }
     expect_get(ro1, S("k2"), S("v2"));
     check_clean(ro2);
     ASSERT_OK(digby_close(ro2));
-    ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY); /* ro1 still holds it */
+    ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_BUSY); /* ro1 still holds it */
     check_clean(ro1);
     ASSERT_OK(digby_close(ro1));
-    ASSERT_RC(child_open(f->path, 0), DIGBY_OK);
+    ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_OK);
+
+    /* a log-mode writer keeps it to itself */
+    ASSERT_OK(digby_open(f->path, &lg, &f->db));
+    ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
+    ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_BUSY);
+    ASSERT_OK(digby_close(f->db));
     ASSERT_OK(digby_open(f->path, NULL, &f->db));
 }
 
@@ -1600,33 +1662,59 @@ static void expect_busy_open(const char *path, const digby_options *o, int line)
     assert_null(rc == DIGBY_OK ? NULL : db);
 }
 
-/* The same process: fcntl locks cannot see these (they are per process),
-   so the library must. */
+/* The same process: handles share the file as handles in other processes
+   do (open-file-description locks conflict between handles of one
+   process; classic fcntl locks would not, and closing any descriptor would
+   drop them all); a read-write handle in log mode excludes every other.
+   One read-write transaction at a time across handles: a second waits, or
+   with DIGBY_TXN_NOWAIT gets DIGBY_BUSY. */
 static void test_busy_same_process(void **state)
 {
     fixture *f = (fixture *)*state;
-    digby_db *ro1;
-    digby_options ro;
+    digby_db *ro1, *h2;
+    digby_txn *w, *w2 = NULL;
+    digby_options ro, lg;
     memset(&ro, 0, sizeof(ro));
     ro.flags = DIGBY_OPEN_READONLY;
+    memset(&lg, 0, sizeof(lg));
+    lg.flags = DIGBY_OPEN_LOG;
 
-    ASSERT_OK(digby_open(f->path, NULL, &f->db));
+    ASSERT_OK(digby_open(f->path, &lg, &f->db));
     ASSERT_OK(digby_put(f->db, S("k"), S("v")));
     expect_busy_open(f->path, NULL, __LINE__);
     expect_busy_open(f->path, &ro, __LINE__);
-    /* the refused opens did not release our lock (closing any descriptor
-       of a file drops all of a process's fcntl locks on it) */
-    ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
+    /* the refused opens did not release our lock */
+    ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_BUSY);
     ASSERT_OK(digby_put(f->db, S("k2"), S("v2")));
     expect_get(f->db, S("k"), S("v"));
     check_clean(f->db);
     ASSERT_OK(digby_close(f->db));
     f->db = NULL;
 
-    /* read-only handles in this process exclude a writer in it */
+    /* read-only handles in this process exclude a log-mode writer in it */
     ASSERT_OK(digby_open(f->path, &ro, &ro1));
-    expect_busy_open(f->path, NULL, __LINE__);
-    ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
+    expect_busy_open(f->path, &lg, __LINE__);
+    ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_BUSY);
+    if (sharing()) {
+        /* two read-write handles beside it: one writer at a time */
+        ASSERT_OK(digby_open(f->path, NULL, &f->db));
+        ASSERT_OK(digby_open(f->path, NULL, &h2));
+        ASSERT_OK(digby_txn_begin(f->db, 0, &w));
+        ASSERT_RC(digby_txn_begin(h2, DIGBY_TXN_NOWAIT, &w2), DIGBY_BUSY);
+        assert_null(w2);
+        ASSERT_OK(digby_txn_put(w, NULL, S("k5"), S("v5"), 0));
+        ASSERT_OK(digby_txn_commit(w));
+        ASSERT_OK(digby_txn_begin(h2, DIGBY_TXN_NOWAIT, &w2));
+        ASSERT_OK(digby_txn_put(w2, NULL, S("k6"), S("v6"), 0));
+        ASSERT_OK(digby_txn_commit(w2));
+        expect_get(f->db, S("k6"), S("v6"));
+        expect_get(h2, S("k5"), S("v5"));
+        expect_get(ro1, S("k6"), S("v6"));
+        check_clean(h2);
+        ASSERT_OK(digby_close(h2));
+        ASSERT_OK(digby_close(f->db));
+        f->db = NULL;
+    }
     check_clean(ro1);
     ASSERT_OK(digby_close(ro1));
     ASSERT_OK(digby_open(f->path, NULL, &f->db));
@@ -2110,7 +2198,7 @@ int main(void)
         T(test_misdirected_page),
         T(test_corrupt_overflow),
         T(test_meta_fallback),
-        T(test_busy_other_process),
+        T(test_share_other_process),
         T(test_busy_same_process),
         T(test_close_busy),
         T(test_max_readers),

@@ -121,7 +121,10 @@ typedef struct shared {
 typedef struct thread_arg {
     shared *s;
     int id;
+    digby_db *db;        /* its own handle (test_two_handles), or NULL: s->db */
 } thread_arg;
+
+#define ARG_DB(ca) ((ca)->db ? (ca)->db : (ca)->s->db)
 
 static void tfail(shared *s, const char *file, int line, const char *fmt, ...)
 {
@@ -729,7 +732,7 @@ static void *counter_writer(void *p)
         uint64_t ctr;
         unsigned char buf[8];
         char k[32];
-        TRC(s, digby_txn_begin(s->db, 0, &w), DIGBY_OK);
+        TRC(s, digby_txn_begin(ARG_DB(ca), 0, &w), DIGBY_OK);
         TCHECK(s, digby_txn_id(w) > last_id, "txn ids must grow");
         last_id = digby_txn_id(w);
         TRC(s, digby_txn_get(w, NULL, S("ctr"), &v, &vn, NULL), DIGBY_OK);
@@ -765,7 +768,7 @@ static void *counter_reader(void *p)
         size_t vn;
         uint64_t ctr, keys = 0, maxval = 0;
         int rc;
-        TRC(s, digby_txn_begin(s->db, DIGBY_TXN_READONLY, &r), DIGBY_OK);
+        TRC(s, digby_txn_begin(ARG_DB(ca), DIGBY_TXN_READONLY, &r), DIGBY_OK);
         TRC(s, digby_txn_get(r, NULL, S("ctr"), &v, &vn, NULL), DIGBY_OK);
         ctr = get64((const unsigned char *)v);
         TCHECK(s, ctr >= last, "counter went back");
@@ -817,6 +820,8 @@ static void test_two_writers(void **state)
     ASSERT_OK(digby_open(path, NULL, &db));
     memset(zero, 0, sizeof(zero));
     ASSERT_OK(digby_put(db, S("ctr"), zero, 8));
+    memset(wa, 0, sizeof(wa));
+    memset(ra, 0, sizeof(ra));
     shared_init(&s, db);
     for (i = 0; i < 2; i++) {
         ra[i].s = &s;
@@ -853,6 +858,71 @@ static void test_two_writers(void **state)
     }
     check_passes(db);
     ASSERT_OK(digby_close(db));
+    unlink(path);
+}
+
+/* test_two_writers with a handle per thread, as processes sharing the
+   file have (48_lockfile.c): writers on two read-write handles take turns
+   through the lock file's writer lock, each reloading the freelist the
+   other wrote; readers on a third and a read-only fourth handle see each
+   commit whole (their handles take in the other's meta pages).  Under
+   ThreadSanitizer, the lock file's atomics and each handle's refresh.
+   Skipped where handles cannot share (log mode's writer; no lock file). */
+static void test_two_handles(void **state)
+{
+    char path[512];
+    digby_db *h[4];
+    digby_options ro;
+    shared s;
+    pthread_t wt[2], rt[2];
+    thread_arg wa[2], ra[2];
+    unsigned char zero[8];
+    const digby_vfs *v = digby_vfs_posix();
+    int i;
+    (void)state;
+    if (TEST_LOG_MODE || !v || v->version < 4 || !v->shm_open) {
+        print_message("two handles: handles do not share files in this build\n");
+        return;
+    }
+    make_path(path, sizeof(path), "handles");
+    memset(&ro, 0, sizeof(ro));
+    ro.flags = DIGBY_OPEN_READONLY;
+    for (i = 0; i < 3; i++) ASSERT_OK(digby_open(path, NULL, &h[i]));
+    ASSERT_OK(digby_open(path, &ro, &h[3]));
+    memset(zero, 0, sizeof(zero));
+    ASSERT_OK(digby_put(h[2], S("ctr"), zero, 8));
+    memset(wa, 0, sizeof(wa));
+    memset(ra, 0, sizeof(ra));
+    shared_init(&s, h[0]);
+    for (i = 0; i < 2; i++) {
+        ra[i].s = &s;
+        ra[i].id = 2 + i;
+        ra[i].db = h[2 + i];
+        assert_int_equal(pthread_create(&rt[i], NULL, counter_reader, &ra[i]), 0);
+    }
+    for (i = 0; i < 2; i++) {
+        wa[i].s = &s;
+        wa[i].id = i;
+        wa[i].db = h[i];
+        assert_int_equal(pthread_create(&wt[i], NULL, counter_writer, &wa[i]), 0);
+    }
+    for (i = 0; i < 2; i++) assert_int_equal(pthread_join(wt[i], NULL), 0);
+    set_stop(&s);
+    for (i = 0; i < 2; i++) assert_int_equal(pthread_join(rt[i], NULL), 0);
+    print_message("two handles: %ld + %ld commits; readers %ld + %ld snapshots\n",
+                  s.commits[0], s.commits[1], s.scans[2], s.scans[3]);
+    shared_finish(&s);
+    assert_int_equal(s.commits[0], PER_WRITER);
+    assert_int_equal(s.commits[1], PER_WRITER);
+    for (i = 0; i < 4; i++) {
+        void *val;
+        size_t vn;
+        ASSERT_OK(digby_get(h[i], S("ctr"), &val, &vn, NULL));
+        assert_int_equal(get64((const unsigned char *)val), 2 * PER_WRITER);
+        digby_free(h[i], val);
+    }
+    for (i = 0; i < 4; i++) check_passes(h[i]);
+    for (i = 0; i < 4; i++) ASSERT_OK(digby_close(h[i]));
     unlink(path);
 }
 
@@ -1181,6 +1251,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_readers_small_pages),
         cmocka_unit_test(test_writer_waits),
         cmocka_unit_test(test_two_writers),
+        cmocka_unit_test(test_two_handles),
         cmocka_unit_test(test_group_commit),
 #ifdef THREADS_LOG
         cmocka_unit_test(test_log_writers_and_checkpoints),
