@@ -47,13 +47,18 @@
                                  and a log-mode open beside another handle
                                  is DIGBY_BUSY
 
-   A failure names the invariant it broke.  Until multi-process support is
-   in, every test fails at the second open with DIGBY_BUSY.
+   A failure names the invariant it broke.  A digby.h without
+   multi-process support fails every test at the second open
+   (DIGBY_BUSY); a build whose POSIX VFS has no lock file (no memory map:
+   DIGBY_NO_MMAP, make test's ASan+UBSan build) skips them all with a
+   message, which is why make test also runs multiproc_map (ASan+UBSan
+   with the map).
 
    Environment: DIGBY_TEST_SCALE scales commits, rounds and kills, with a
-   floor for each (default 1: about 2 s in all, 6 s under ASan); DIGBY_TEST_CLI the digby tool (default
-   build/digby, which make test builds first; absent: that part is skipped
-   with a message). */
+   floor for each (default 1: about 2 s in all, 5 s under ASan, alone on
+   the 2-core machine; 5 and 16 s inside make test); DIGBY_TEST_CLI the
+   digby tool (default build/digby, which make test builds first; absent:
+   that part is skipped with a message). */
 #define TEST_NAME "multiproc"
 #include "api_common.h" /* digby.h with the implementation, harness.h, values */
 
