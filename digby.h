@@ -639,7 +639,9 @@ typedef struct digby_check_report {
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL path/out, bad page size, partial
               allocator, unknown flags or both DIGBY_OPEN_MMAP and
               DIGBY_OPEN_NO_MMAP, no opts->vfs under DIGBY_NO_POSIX);
-              DIGBY_CANTOPEN (missing with NO_CREATE, or the OS refused); DIGBY_NOTDIGBY (not a digby file); DIGBY_VERSION
+              DIGBY_CANTOPEN (missing with NO_CREATE, or the OS refused,
+              the lock file PATH-lock included); DIGBY_NOTDIGBY (not a
+              digby file); DIGBY_VERSION
               (newer format or unknown incompatible feature flag);
               DIGBY_PAGESIZE (opts->page_size differs from the file's);
               DIGBY_INVALID also for a key that is not 16 or 32 bytes, an
@@ -647,8 +649,12 @@ typedef struct digby_check_report {
               cipher;
               DIGBY_CORRUPT (neither meta page verifies, or the file is
               truncated below what the meta page records);
-              DIGBY_BUSY (another process holds a conflicting lock:
-              a read-write handle excludes every other handle);
+              DIGBY_BUSY (another handle holds a conflicting lock: a
+              read-write handle in log mode, a handle on an encrypted file
+              or on a VFS without the lock file excludes every other, and
+              handles that share the file exclude it; or 1,020 handles
+              share the file already, or a lock file of another format is
+              in use);
               DIGBY_WRONGKEY (the file is encrypted and the key or
               passphrase does not match its key check value, or none was
               given; or a key was given for an unencrypted file);
@@ -661,6 +667,10 @@ typedef struct digby_check_report {
               It must not be used in a child process after fork() (its
               memory map, lock and cache belong to the parent): open the
               file again there.
+   Processes: handles in this process and others share the file (README
+              "Processes"): a read-write handle waits for the writer lock
+              while it reads the file.  The lock file PATH-lock stays after
+              close (16 KiB; it holds no data).
    Technique: shadow paging with two alternating meta pages; open picks the
               newest meta page whose checksum verifies (no recovery step).
               Encrypted files: AES-GCM per page under a random data key,
@@ -3652,8 +3662,11 @@ static int digby__posix_lock(digby_file *file, int mode)
 /* The lock file (version 4): path + "-lock", mapped shared.  It is opened
    read-write whatever the database's mode (a reader registers its snapshot
    there, as LMDB's readers do in lock.mdb), with the database file's
-   permission bits.  EROFS (and EACCES on a file that exists but cannot be
-   written) is DIGBY_READONLY: the caller then reads alone. */
+   permission bits.  EROFS is DIGBY_READONLY: no writer can exist there,
+   so the caller reads alone.  Any other failure (EACCES: a directory or
+   lock file this user cannot write) is an error, never a silent fallback:
+   a reader that skipped the reader table could have pages reused under
+   it by a writer that has the permission. */
 static int digby__posix_shm_open(digby_file *file, const char *path, size_t len, void **addr)
 {
     digby__posix_file *f = (digby__posix_file *)file;
@@ -3678,7 +3691,7 @@ static int digby__posix_shm_open(digby_file *file, const char *path, size_t len,
     digby__free(NULL, lp);
     if (fd < 0) {
         f->last_errno = e;
-        if (e == EROFS || e == EACCES || e == EPERM) return DIGBY_READONLY;
+        if (e == EROFS) return DIGBY_READONLY;
         return e == ENOMEM ? DIGBY_NOMEM : DIGBY_CANTOPEN;
     }
     if (fstat(fd, &st) != 0 || ((uint64_t)st.st_size < len && ftruncate(fd, (off_t)len) != 0)) {

@@ -13,7 +13,9 @@
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL path/out, bad page size, partial
               allocator, unknown flags or both DIGBY_OPEN_MMAP and
               DIGBY_OPEN_NO_MMAP, no opts->vfs under DIGBY_NO_POSIX);
-              DIGBY_CANTOPEN (missing with NO_CREATE, or the OS refused); DIGBY_NOTDIGBY (not a digby file); DIGBY_VERSION
+              DIGBY_CANTOPEN (missing with NO_CREATE, or the OS refused,
+              the lock file PATH-lock included); DIGBY_NOTDIGBY (not a
+              digby file); DIGBY_VERSION
               (newer format or unknown incompatible feature flag);
               DIGBY_PAGESIZE (opts->page_size differs from the file's);
               DIGBY_INVALID also for a key that is not 16 or 32 bytes, an
@@ -21,8 +23,12 @@
               cipher;
               DIGBY_CORRUPT (neither meta page verifies, or the file is
               truncated below what the meta page records);
-              DIGBY_BUSY (another process holds a conflicting lock:
-              a read-write handle excludes every other handle);
+              DIGBY_BUSY (another handle holds a conflicting lock: a
+              read-write handle in log mode, a handle on an encrypted file
+              or on a VFS without the lock file excludes every other, and
+              handles that share the file exclude it; or 1,020 handles
+              share the file already, or a lock file of another format is
+              in use);
               DIGBY_WRONGKEY (the file is encrypted and the key or
               passphrase does not match its key check value, or none was
               given; or a key was given for an unencrypted file);
@@ -35,6 +41,10 @@
               It must not be used in a child process after fork() (its
               memory map, lock and cache belong to the parent): open the
               file again there.
+   Processes: handles in this process and others share the file (README
+              "Processes"): a read-write handle waits for the writer lock
+              while it reads the file.  The lock file PATH-lock stays after
+              close (16 KiB; it holds no data).
    Technique: shadow paging with two alternating meta pages; open picks the
               newest meta page whose checksum verifies (no recovery step).
               Encrypted files: AES-GCM per page under a random data key,

@@ -221,8 +221,11 @@ static int digby__posix_lock(digby_file *file, int mode)
 /* The lock file (version 4): path + "-lock", mapped shared.  It is opened
    read-write whatever the database's mode (a reader registers its snapshot
    there, as LMDB's readers do in lock.mdb), with the database file's
-   permission bits.  EROFS (and EACCES on a file that exists but cannot be
-   written) is DIGBY_READONLY: the caller then reads alone. */
+   permission bits.  EROFS is DIGBY_READONLY: no writer can exist there,
+   so the caller reads alone.  Any other failure (EACCES: a directory or
+   lock file this user cannot write) is an error, never a silent fallback:
+   a reader that skipped the reader table could have pages reused under
+   it by a writer that has the permission. */
 static int digby__posix_shm_open(digby_file *file, const char *path, size_t len, void **addr)
 {
     digby__posix_file *f = (digby__posix_file *)file;
@@ -247,7 +250,7 @@ static int digby__posix_shm_open(digby_file *file, const char *path, size_t len,
     digby__free(NULL, lp);
     if (fd < 0) {
         f->last_errno = e;
-        if (e == EROFS || e == EACCES || e == EPERM) return DIGBY_READONLY;
+        if (e == EROFS) return DIGBY_READONLY;
         return e == ENOMEM ? DIGBY_NOMEM : DIGBY_CANTOPEN;
     }
     if (fstat(fd, &st) != 0 || ((uint64_t)st.st_size < len && ftruncate(fd, (off_t)len) != 0)) {
