@@ -171,6 +171,17 @@ define doc-errors
 	$(PYTHON) tests/doc_errors.py --wrappers tests/seen_errors.h "$$@"
 endef
 
+# tests/multiproc.c runs the digby tool (build/digby, its DIGBY_TEST_CLI
+# default) on a file other processes hold open.  Handles share a file
+# through the lock file, which the POSIX VFS maps: the ASan+UBSan build
+# (DIGBY_NO_MMAP) may have none, and then skips every test, so
+# multiproc_map is multiproc under ASan+UBSan with the map.
+MPROC_BINS = $(if $(filter multiproc,$(TESTS)),build/tests-asan/multiproc_map)
+test-run/build/tests/multiproc test-run/build/tests-asan/multiproc test-run/build/tests-asan/multiproc_map: build/digby
+build/tests-asan/multiproc_map: tests/multiproc.c $(TEST_HDRS) digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) $(SANITIZE) $< -o $@ $(TEST_LIBS)
+
 # (defined before the rule: make expands a rule's prerequisites as it reads it)
 NOLZ4_SRC  = tests/nolz4/main.c tests/nolz4/writer.c
 NOLZ4_BINS = $(if $(filter large_items,$(TESTS)),build/tests/nolz4 build/tests-asan/nolz4)
@@ -310,7 +321,7 @@ endef
 
 # The test binaries at TORTURE_SCALE (model.c: 1M operations per unit).
 TORTURE_SCALE ?= 20
-torture-scale: $(TEST_BINS)
+torture-scale: $(TEST_BINS) $(if $(filter multiproc,$(TESTS)),build/digby)
 	$(call run-tests,$(TEST_BINS),$(TORTURE_SCALE))
 
 torture: check-amalgamation
@@ -342,7 +353,7 @@ test: check-amalgamation
 # without build/, / as .), its output to NAME.log, which it then prints whole
 # under "==== BINARY", and its result to NAME.result.  The results of crash.c's
 # and faults.c's sweeps for doc-errors go to $(TEST_DIR)/seen.<pid> as before.
-TEST_RUN_BINS = $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(NOLOG_BINS) $(OPENSSL_BINS) $(LOG_BINS)
+TEST_RUN_BINS = $(TEST_BINS) $(ASAN_BINS) $(NOLZ4_BINS) $(NOLOG_BINS) $(OPENSSL_BINS) $(LOG_BINS) $(MPROC_BINS)
 test-run-name = $(subst /,.,$(patsubst build/%,%,$(1)))
 
 # The longest runs start first, then the torture slices, then the rest

@@ -33,7 +33,8 @@
  *        workload that runs longer is stopped and reported as partial),
  *        BIG_N (the big group's N, default 10000000), MEMTABLE_MB
  *        (digby-log's memtable_bytes in the memtable group; default room
- *        for all N entries at 200 bytes each, at least 64).
+ *        for all N entries at 200 bytes each, at least 64), MPROC_SECONDS
+ *        (the mproc workload's length, default 10; QUICK=1: 5).
  *
  * Log mode (issue #11): the sync group runs fillsync then fillsync4t (4
  * threads, each its own session, each put its own durable commit; rounds
@@ -49,6 +50,16 @@
  * bytes written (/proc/self/io: write_bytes - cancelled_write_bytes,
  * the untimed settle and sync() after it included) give its write
  * amplification (report.c).
+ *
+ * Multi-process (issue #14): the mproc group loads N keys (fillrandom),
+ * then mproc: the engine's process closes its handle and forks 2 reader
+ * processes (readrandom, each get its own read transaction) and a writer
+ * process (overwrite, transactions of 1,000), each opening the database
+ * itself, started together for MPROC_SECONDS / 3, in 3 rounds interleaved
+ * with the other engines (new processes each round); digby, LMDB and SQLite (WAL)
+ * on their default options.  A process that fails (digby without
+ * multi-process support: DIGBY_BUSY at the second open) makes the engine's
+ * figure n/a, with the reason.
  */
 #include "bench.h"
 
@@ -71,6 +82,7 @@ char g_dir[4096] = "/tmp/digby-bench";
 int g_quick = 0;
 uint64_t g_big_n = 10000000;
 size_t g_mem_group_bytes = 0;   /* set in main */
+double g_mproc_secs = 10;
 
 /* ======================================================================== */
 /* Parent: groups, interleaving                                             */
@@ -114,6 +126,10 @@ const group_t groups[] = {
     /* Space given back (issue #14 item 3): the file after fillrandom and
        deleterandom, then after digby_compact / SQLite's VACUUM. */
     { "compact", SH_COMPACT, 0, 0, { W_FILLRANDOM, W_DELETERANDOM, W_COMPACT }, 3, 0 },
+    /* Issue #14: 2 reader processes doing readrandom while a writer
+       process runs overwrite, each process its own handle (wl_mproc,
+       workloads.c); digby, LMDB and SQLite on their default options. */
+    { "mproc", SH_MPROC, 0, 0, { W_FILLRANDOM, W_MPROC }, 2, 0 },
 };
 
 const shape_t shapes[NSHAPES] = {
@@ -131,6 +147,8 @@ const shape_t shapes[NSHAPES] = {
     [SH_COMPACT] = { 16, 100, 1, (1u << E_DIGBY) | (1u << E_SQLITE),
                      "compaction in place: 16-byte keys, 100-byte values, fillrandom, deleterandom (half the "
                      "keys), then digby_compact against SQLite's VACUUM (digby and SQLite only)" },
+    [SH_MPROC] = { 16, 100, 0, (1u << E_DIGBY) | (1u << E_LMDB) | (1u << E_SQLITE),
+                   "multi-process: 16-byte keys, 100-byte values, every engine on its default options (digby, LMDB, SQLite)" },
 };
 
 uint64_t shape_n(int shape) { return shapes[shape].big ? g_big_n : g_n; }
@@ -245,6 +263,30 @@ static void run_group(int gi)
                 close(cmd[e]); close(res[e]);
             } else if (round == 0) {
                 *r = rr;
+            } else if (wl == W_MPROC) {   /* each process's figures, summed; the rates from the sums */
+                int q;
+                double rate = 0;
+                rr.mp_ran = r->mp_ran && rr.mp_ran;
+                for (q = 0; q < MPROC_READERS; q++) {
+                    rr.mp_read_ops[q] += r->mp_read_ops[q];
+                    rr.mp_read_secs[q] += r->mp_read_secs[q];
+                    if (rr.mp_read_secs[q] > 0) rate += rr.mp_read_ops[q] / rr.mp_read_secs[q];
+                }
+                rr.mp_write_ops += r->mp_write_ops;
+                rr.mp_write_commits += r->mp_write_commits;
+                rr.mp_write_secs += r->mp_write_secs;
+                rr.mp_write_per_s = rr.mp_write_secs > 0 ? rr.mp_write_ops / rr.mp_write_secs : 0;
+                if (r->mp_reader_hwm_kb > rr.mp_reader_hwm_kb) rr.mp_reader_hwm_kb = r->mp_reader_hwm_kb;
+                if (r->mp_writer_hwm_kb > rr.mp_writer_hwm_kb) rr.mp_writer_hwm_kb = r->mp_writer_hwm_kb;
+                if (r->hwm_kb > rr.hwm_kb) rr.hwm_kb = r->hwm_kb;
+                rr.ops += r->ops;
+                rr.expect_ops += r->expect_ops;
+                rr.found += r->found;
+                rr.expect_found += r->expect_found;
+                rr.secs += r->secs;
+                rr.ops_per_s = rate;
+                if (r->status && !rr.status) { rr.status = r->status; memcpy(rr.msg, r->msg, sizeof rr.msg); }
+                *r = rr;
             } else {                      /* add this round to the earlier ones */
                 uint64_t hwm = r->hwm_kb > rr.hwm_kb ? r->hwm_kb : rr.hwm_kb;
                 rr.warm_ops = r->warm_ops + rr.ops;
@@ -285,6 +327,10 @@ static void run_group(int gi)
                 if (r->have_log)
                     snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                              "  memtable %" PRIu64 " entries, %" PRIu64 " checkpoints", r->mt_entries, r->mt_checkpoints);
+                if (wl == W_MPROC && r->mp_ran)
+                    snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                             "  readers %" PRIu64 " + %" PRIu64 " gets; writer %.0f puts/s (%" PRIu64 " commits)",
+                             r->mp_read_ops[0], r->mp_read_ops[1], r->mp_write_per_s, r->mp_write_commits);
                 if (wl == W_REPLAY && r->rp_bytes)
                     snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                              "  replay %.1f MiB: %.3f s warm, %.3f s cold (open %.3f s)", r->rp_bytes / 1048576.0,
@@ -328,12 +374,13 @@ int main(int argc, char **argv)
     double t0;
     int i;
 
-    if ((env = getenv("QUICK")) && atoi(env)) { g_quick = 1; g_n = 100000; }
+    if ((env = getenv("QUICK")) && atoi(env)) { g_quick = 1; g_n = 100000; g_mproc_secs = 5; }
     if ((env = getenv("N")) && *env) g_n = strtoull(env, NULL, 10);
     if ((env = getenv("BENCH_DIR")) && *env) snprintf(g_dir, sizeof g_dir, "%s", env);
     if ((env = getenv("CACHE_MB")) && *env) g_cache_bytes = (size_t)strtoull(env, NULL, 10) << 20;
     if ((env = getenv("BENCH_MAX_SECONDS")) && *env) g_max_seconds = atof(env);
     if ((env = getenv("BIG_N")) && *env) g_big_n = strtoull(env, NULL, 10);
+    if ((env = getenv("MPROC_SECONDS")) && *env) g_mproc_secs = atof(env);
     /* The memtable group: room for all N entries (about 165 bytes of arena
        each at 16/100, measured on digby 0.2), at least digby's default. */
     g_mem_group_bytes = (size_t)((g_n * 200 + ((1u << 20) - 1)) >> 20) << 20;
@@ -352,12 +399,13 @@ int main(int argc, char **argv)
                             "engines: %s\n", argv[0], avail);
             if (engine_names(left_out, sizeof left_out, 0))
                 fprintf(stderr, "not in this build: %s\n", left_out);
-            fprintf(stderr, "env: N, QUICK=1, BENCH_DIR, CACHE_MB, BENCH_MAX_SECONDS, BIG_N, MEMTABLE_MB\n");
+            fprintf(stderr, "env: N, QUICK=1, BENCH_DIR, CACHE_MB, BENCH_MAX_SECONDS, BIG_N, MEMTABLE_MB, MPROC_SECONDS\n");
             return 2;
         }
     }
     if (g_n < 1000 || g_n > UINT32_MAX) { fprintf(stderr, "N must be in [1000, 2^32)\n"); return 2; }
     if (g_big_n < 1000 || g_big_n > UINT32_MAX) { fprintf(stderr, "BIG_N must be in [1000, 2^32)\n"); return 2; }
+    if (!(g_mproc_secs > 0 && g_mproc_secs <= 3600)) { fprintf(stderr, "MPROC_SECONDS must be in (0, 3600]\n"); return 2; }
     for (i = 0; i < NENGINES; i++) engine_on[i] = !only_engines || list_has(only_engines, engines[i]->name);
     for (i = 0; i < W_COUNT; i++) wl_on[i] = !only_wl || list_has(only_wl, wl_info[i].name);
     for (i = 0; i < NGROUPS; i++) group_on[i] = !only_groups || list_has(only_groups, groups[i].name);

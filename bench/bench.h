@@ -53,6 +53,7 @@ extern char g_dir[4096];
 extern int g_quick;
 extern uint64_t g_big_n;        /* N of the big group (BIG_N; default 10,000,000) */
 extern size_t g_mem_group_bytes; /* memtable_bytes in the memtable group (MEMTABLE_MB, or sized for N) */
+extern double g_mproc_secs;     /* the mproc workload's length (MPROC_SECONDS; default 10, QUICK 5) */
 
 /* Thread-local error text: every adapter call that fails writes here
    (engines.c). */
@@ -164,7 +165,7 @@ enum {
     W_FILLSEQ, W_FILLRANDOM, W_OVERWRITE, W_READRANDOM_MEM, W_READSEQ_MEM, W_SEEKRANDOM_MEM,
     W_READRANDOM, W_READMISSING, W_READSEQ,
     W_READREVERSE, W_SEEKRANDOM, W_READRANDOM2T, W_DELETERANDOM, W_COMPACT, W_FILLSYNC, W_FILLSYNC4T,
-    W_FILL100K, W_FILL100K_LZ4, W_REPLAY, W_COUNT
+    W_FILL100K, W_FILL100K_LZ4, W_MPROC, W_REPLAY, W_COUNT
 };
 typedef struct wl_info { const char *name; int writes; const char *desc; } wl_info_t;
 extern const wl_info_t wl_info[W_COUNT];
@@ -182,8 +183,16 @@ extern const wl_info_t wl_info[W_COUNT];
    rounds as fillsync (each round starts the threads afresh). */
 #define FILLSYNC4T_THREADS 4
 #define FILLSYNC4T_OPS 4000
+/* mproc: MPROC_READERS reader processes and one writer process, forked by
+   the engine's process after it closed its own handle, each opening the
+   database itself. */
+#define MPROC_READERS 2
+/* mproc runs in MPROC_ROUNDS rounds of MPROC_SECONDS / MPROC_ROUNDS each,
+   the engines interleaved round by round (new processes each round). */
+#define MPROC_ROUNDS 3
 /* Rounds of a workload (bench.c interleaves the engines round by round). */
-#define WL_ROUNDS(wl) ((wl) == W_FILLSYNC || (wl) == W_FILLSYNC4T ? FILLSYNC_ROUNDS \
+#define WL_ROUNDS(wl) ((wl) == W_MPROC ? MPROC_ROUNDS \
+                       : (wl) == W_FILLSYNC || (wl) == W_FILLSYNC4T ? FILLSYNC_ROUNDS \
                        : (wl) == W_REPLAY || wl_info[wl].writes ? 1 : READ_ROUNDS)
 
 typedef struct result {
@@ -228,6 +237,16 @@ typedef struct result {
     double rp_cold_ns, rp_cold_open;   /* the same, writable log-mode open after the file was dropped from the page cache */
     int rp_cold_dropped;               /* 1: posix_fadvise(DONTNEED) returned 0 */
     double rp_close_secs;              /* digby_close after the writable open (merges the replayed memtable) */
+    /* mproc (W_MPROC): ops, secs and ops_per_s above are the readers' gets,
+       summed (ops_per_s: the sum of each reader's gets/s); these are each
+       process's own figures, summed over the rounds.  mp_ran 1: every
+       process of every round ran to its end. */
+    int mp_ran;
+    uint64_t mp_read_ops[MPROC_READERS];
+    double mp_read_secs[MPROC_READERS];
+    uint64_t mp_write_ops, mp_write_commits;
+    double mp_write_secs, mp_write_per_s;
+    uint64_t mp_reader_hwm_kb, mp_writer_hwm_kb;   /* VmHWM of the children */
     char msg[600];
 } result_t;
 
@@ -250,12 +269,12 @@ typedef struct group {
     int mem;              /* 1: digby-log's memtable_bytes = g_mem_group_bytes, log figures read */
 } group_t;
 
-#define NGROUPS 14
+#define NGROUPS 15
 extern const group_t groups[NGROUPS];
 
 /* The shapes, in the order RESULTS.md shows them: the default-options run
    first, then the equal-cache ones. */
-enum { SH_DEFAULTS, SH_EQUAL, SH_REDB, SH_BIGCACHE, SH_LOGMODE, SH_BIG, SH_COMPACT, NSHAPES };
+enum { SH_DEFAULTS, SH_EQUAL, SH_REDB, SH_BIGCACHE, SH_LOGMODE, SH_BIG, SH_COMPACT, SH_MPROC, NSHAPES };
 typedef struct shape {
     int key, val;
     int cache_mult;       /* cache = CACHE_MB * cache_mult; 0: no cache size set

@@ -216,7 +216,7 @@ static void table_wamp(sbuf *b, int shape)
 {
     int wl, e, any = 0, wchar_used = 0, reopen_any = 0;
     for (wl = 0; wl < W_COUNT; wl++)
-        if (ran[shape][wl] && wl_info[wl].writes) any = 1;
+        if (ran[shape][wl] && wl_info[wl].writes && wl != W_MPROC) any = 1;
     if (!any) return;
     sb_printf(b, "\n### Write amplification: bytes written to the device per byte of user data (%s)\n\n",
               shapes[shape].label);
@@ -240,7 +240,8 @@ static void table_wamp(sbuf *b, int shape)
                  "(digby-log's close merges its memtable into the tree; LevelDB and RocksDB may flush at open).\n\n");
     engine_table_head(b, "workload", "", "");
     for (wl = 0; wl < W_COUNT; wl++) {
-        if (!ran[shape][wl] || !wl_info[wl].writes) continue;
+        /* (mproc's writes are its forked processes': not measured) */
+        if (!ran[shape][wl] || !wl_info[wl].writes || wl == W_MPROC) continue;
         sb_printf(b, "| %s |", wl_info[wl].name);
         for (e = 0; e < NENGINES; e++) {
             double v;
@@ -394,6 +395,64 @@ static void table_settle(sbuf *b, int shape)
         for (e = 0; e < NENGINES; e++)
             figure_cell(b, &results[shape][wl][e], 1, results[shape][wl][e].settle_secs);
         sb_printf(b, "\n");
+    }
+}
+
+/* The mproc group: each engine's readers and writer, and digby's ratios to
+   each peer. */
+static void table_mproc(sbuf *b, int shape)
+{
+    static const int peers[] = { E_LMDB, E_SQLITE };
+    static const int rows[] = { E_DIGBY, E_LMDB, E_SQLITE };
+    const result_t *d = &results[shape][W_MPROC][E_DIGBY];
+    size_t i;
+    int k;
+    if (!ran[shape][W_MPROC]) return;
+    sb_printf(b, "\n### %d reader processes (readrandom) while a writer process runs overwrite (N = %" PRIu64 ", %d × %.1f s)\n\n",
+              MPROC_READERS, shape_n(shape), MPROC_ROUNDS, g_mproc_secs / MPROC_ROUNDS);
+    sb_printf(b, "After fillrandom, the engine's process closes its handle and forks %d readers and a writer; each "
+                 "opens the database itself and all start together for %.1f s; %d such rounds (`MPROC_SECONDS` = "
+                 "%.0f in all), interleaved with the other engines round by round. A reader's get is "
+                 "one read transaction (begin, get, end); the writer puts random existing keys in transactions of "
+                 "1,000, not synced. Readers: each reader's gets/s over the rounds, and their sum; writer: puts/s. "
+                 "Peak RSS: the largest VmHWM of the processes. digby, LMDB and SQLite on their default options (digby: "
+                 "a zeroed `digby_options` plus DIGBY_OPEN_NO_SYNC; LMDB: its own environment per process, "
+                 "MDB_NOSYNC; SQLite: a connection per process, WAL, synchronous=NORMAL, busy_timeout 60 s).\n\n",
+              MPROC_READERS, g_mproc_secs / MPROC_ROUNDS, MPROC_ROUNDS, g_mproc_secs);
+    sb_printf(b, "| engine |");
+    for (k = 0; k < MPROC_READERS; k++) sb_printf(b, " reader %d, gets/s |", k + 1);
+    sb_printf(b, " readers, gets/s | writer, puts/s | writer commits | file after | peak RSS, MiB |\n|---|");
+    for (k = 0; k < MPROC_READERS; k++) sb_printf(b, "---:|");
+    sb_printf(b, "---:|---:|---:|---:|---:|\n");
+    for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const result_t *r = &results[shape][W_MPROC][rows[i]];
+        char cell[64];
+        sb_printf(b, "| %s |", engines[rows[i]]->title);
+        if (!r->mp_ran) {
+            for (k = 0; k < MPROC_READERS + 5; k++) sb_printf(b, " n/a |");
+            sb_printf(b, "\n");
+            continue;
+        }
+        for (k = 0; k < MPROC_READERS; k++)
+            sb_printf(b, " %.0f |", r->mp_read_secs[k] > 0 ? r->mp_read_ops[k] / r->mp_read_secs[k] : 0.0);
+        fmt_bytes(cell, sizeof cell, r->file_bytes);
+        sb_printf(b, " %.0f | %.0f | %" PRIu64 " | %s | %.1f |\n", r->ops_per_s, r->mp_write_per_s,
+                  r->mp_write_commits, r->file_bytes ? cell : "n/a", r->hwm_kb / 1024.0);
+    }
+    for (i = 0; i < sizeof peers / sizeof peers[0]; i++) {
+        const result_t *p = &results[shape][W_MPROC][peers[i]];
+        sb_printf(b, "| **digby / %s** |", engines[peers[i]]->title);
+        for (k = 0; k < MPROC_READERS; k++) sb_printf(b, " |");
+        if (d->mp_ran && p->mp_ran && p->ops_per_s > 0 && p->mp_write_per_s > 0)
+            sb_printf(b, " **%.2f×** | **%.2f×** | | | |\n", d->ops_per_s / p->ops_per_s,
+                      d->mp_write_per_s / p->mp_write_per_s);
+        else
+            sb_printf(b, " n/a | n/a | | | |\n");
+    }
+    for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const result_t *r = &results[shape][W_MPROC][rows[i]];
+        if (!r->mp_ran && r->msg[0])
+            sb_printf(b, "\n%s: n/a: %s\n", engines[rows[i]]->title, r->msg);
     }
 }
 
@@ -827,7 +886,15 @@ void write_report(const char *path, double wall, int argc, char **argv)
                   "checkpoint; the replay group times the replay of a full log (digby-log only); the big group runs "
                   "fillrandom and readrandom at N = %" PRIu64 " (`BIG_N`) for digby, digby-log, LMDB, LevelDB and "
                   "RocksDB, without a target. Write amplification is taken per write workload from /proc/self/io "
-                  "(see its table).\n", g_max_seconds, g_mem_group_bytes >> 20, g_big_n);
+                  "(see its table).\n\n"
+                  "Multi-process (issue #14): the mproc group loads N keys (fillrandom), then runs mproc: %d reader "
+                  "processes doing readrandom (each get its own read transaction) while a writer process runs "
+                  "overwrite, for %.0f s (`MPROC_SECONDS`) in 3 rounds interleaved with the other engines, each "
+                  "process opening the database itself after the fork; digby, LMDB and SQLite (WAL) on their default options. Its throughput row is the readers' "
+                  "gets/s summed; its own table has each process's figures and digby's ratios to each peer. A "
+                  "process that fails says why and the engine's figures read n/a. Its write amplification is "
+                  "not measured (the writes are the forked processes').\n", g_max_seconds, g_mem_group_bytes >> 20,
+                  g_big_n, MPROC_READERS, g_mproc_secs);
 
     for (s = 0; s < NSHAPES; s++) {
         int any = 0;
@@ -841,6 +908,7 @@ void write_report(const char *path, double wall, int argc, char **argv)
         table_fillsync4t(&b, s);
         table_memtable(&b, s);
         table_replay(&b, s);
+        table_mproc(&b, s);
         table_settle(&b, s);
     }
     table_issue13(&b);

@@ -8,10 +8,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,6 +104,7 @@ const wl_info_t wl_info[W_COUNT] = {
     [W_FILLSYNC4T] = { "fillsync4t", 1, "4 threads, each with its own session (SQLite: its own connection), each put of a random key its own durable commit, 4,000 in all, into the database fillsync left; run as 20 rounds of 200 (50 per thread; threads started afresh each round, the clock from a barrier to the last thread's end), interleaved as fillsync; ops/s in total. Writers serialize in every engine but the LSMs' and digby's group commit (when it is in the build) can share one sync among the threads waiting" },
     [W_FILL100K] = { "fill100K", 1, "N/100 puts of 100,000-byte incompressible values, random order, transactions of 100, not synced" },
     [W_FILL100K_LZ4] = { "fill100K-lz4", 1, "as fill100K, values compressible ~2:1, lz4 on (engines without lz4: n/a)" },
+    [W_MPROC] = { "mproc", 1, "multi-process readrandom under overwrite, the mproc group (after its fillrandom): the engine's process closes its handle and forks 2 reader processes and 1 writer process, each of which opens the database itself (digby: digby_open of the same path; LMDB: its own environment; SQLite: its own connection, WAL); when all three are open they start together and run for MPROC_SECONDS / 3 (MPROC_SECONDS default 10; QUICK 5), in 3 rounds interleaved with the other engines (new processes each round): each reader does gets of random existing keys, each get in its own read transaction / snapshot (begin, get, end), checking the value's length; the writer puts random existing keys in transactions of 1,000, not synced (overwrite). ops/s = the readers' gets/s, each reader's own rate summed; the writer's puts/s in the mproc table. A process that fails says why and exits non-zero: the engine reads n/a" },
     [W_REPLAY] = { "replay", 0, "digby-log only: a forked process commits transactions of 1,000 random puts (no sync) until digby-log's memtable is one commit short of its bound (default 64 MiB), then _exit()s without digby_close: the log is live in the file, no checkpoint; then, timed, digby_open of that image: read-only with the file in the page cache (warm), and writable in log mode after fsync and posix_fadvise(DONTNEED) (cold: the log read from the device); digby_stats gives the replay's commits, bytes and nanoseconds" },
 };
 
@@ -548,6 +552,247 @@ static NOINLINE void wl_fillsync4t(wctx_t *w, result_t *r, int round)
 }
 static NOINLINE void wl_fill100k(wctx_t *w, result_t *r) { do_puts(w, r, w->c.n / 100, 100, key_perm, 110, 100000, 0); }
 
+/* ---- mproc: readers and a writer, each a process of its own --------------- */
+
+/* What each forked process reports through its pipe: first an int
+   (MP_READY once its database is open, MP_FAILED if the open failed), then
+   this, when it ends (at once after MP_FAILED). */
+enum { MP_READY = 1, MP_FAILED = 2 };
+typedef struct mp_child {
+    int status;           /* 0 ok, 1 error, 2 wrong answer */
+    uint64_t ops, found, commits;
+    double secs;
+    uint64_t hwm_kb;
+    char msg[400];
+} mp_child_t;
+
+static void mp_tag(char *buf, size_t n, int role)
+{
+    if (role == MPROC_READERS) snprintf(buf, n, "writer");
+    else snprintf(buf, n, "reader %d", role + 1);
+}
+
+/* The forked process: role 0 .. MPROC_READERS-1 a reader, MPROC_READERS
+   the writer.  It opens the engine itself (nothing of the parent's handle
+   survives: the parent closed it before the fork), says MP_READY, waits
+   for the parent to close the go pipe, runs for g_mproc_secs, closes the
+   engine (untimed) and reports.  Exits 0, or 1 after printing why. */
+static void mp_child_main(wctx_t *w, int role, int go_fd, int res_fd)
+{
+    const engine_t *e = w->e;
+    mp_child_t m;
+    void *db, *s = NULL;
+    char tag[32], key[64], buf[256];
+    uint64_t rk = 112 + 7919 * (uint64_t)role, rv = rk ^ 0xABCDEF, i;
+    int hello, rc = 0, in_txn = 0;
+    double t0, deadline;
+    memset(&m, 0, sizeof m);
+    mp_tag(tag, sizeof tag, role);
+    db = e->open(w->dir, &w->c);
+    if (db && !(s = e->session(db))) { e->close(db); db = NULL; }
+    if (!db) {
+        m.status = 1;
+        snprintf(m.msg, sizeof m.msg, "%s: open: %.300s", tag, t_err);
+        fprintf(stderr, "  mproc %s %s\n", e->name, m.msg);
+        hello = MP_FAILED;
+        write_all(res_fd, &hello, sizeof hello);
+        write_all(res_fd, &m, sizeof m);
+        _exit(1);
+    }
+    hello = MP_READY;
+    if (write_all(res_fd, &hello, sizeof hello)) _exit(1);
+    for (;;) {   /* the start: the parent closes the go pipe (EOF) */
+        ssize_t k = read(go_fd, buf, 1);
+        if (k >= 0 || errno != EINTR) break;
+    }
+    t0 = now();
+    deadline = t0 + g_mproc_secs / MPROC_ROUNDS;
+    if (role == MPROC_READERS) {
+        while (now() < deadline) {
+            if (e->wbegin(s)) { rc = -1; break; }
+            in_txn = 1;
+            for (i = 0; i < 1000; i++) {
+                make_key(key, w->c.key_size, 2 * rng_below(&rk, w->c.n));
+                if (e->put(s, key, (size_t)w->c.key_size, pool_value(&w->pool, &rv, w->c.val_size), w->c.val_size)) {
+                    rc = -1;
+                    break;
+                }
+            }
+            if (rc) break;
+            in_txn = 0;
+            if (e->wcommit(s)) { rc = -1; break; }
+            m.ops += 1000;
+            m.commits++;
+        }
+        if (rc < 0) {   /* the error's text, before wabort can overwrite it */
+            m.status = 1;
+            snprintf(m.msg, sizeof m.msg, "%s: after %" PRIu64 " ops: %.300s", tag, m.ops, t_err);
+        }
+        if (in_txn) e->wabort(s);
+    } else {
+        size_t vn;
+        for (i = 0;; i++) {
+            if ((i & 255) == 0 && now() >= deadline) break;
+            make_key(key, w->c.key_size, 2 * rng_below(&rk, w->c.n));
+            if (e->rbegin(s)) { rc = -1; break; }
+            rc = e->get(s, key, (size_t)w->c.key_size, buf, sizeof buf, &vn);
+            e->rend(s);
+            if (rc < 0) break;
+            if (rc == 1 || vn != w->c.val_size) {
+                m.status = 2;
+                snprintf(m.msg, sizeof m.msg, "%s: get %" PRIu64 ": %s", tag, i,
+                         rc == 1 ? "an existing key not found" : "a value of the wrong length");
+                rc = 0;
+                break;
+            }
+            m.found++;
+        }
+        m.ops = i;
+    }
+    m.secs = now() - t0;
+    if (rc < 0 && !m.status) {
+        m.status = 1;
+        snprintf(m.msg, sizeof m.msg, "%s: after %" PRIu64 " ops: %.300s", tag, m.ops, t_err);
+    }
+    e->session_free(s);
+    e->close(db);
+    m.hwm_kb = proc_status_kb("VmHWM");
+    if (m.status) fprintf(stderr, "  mproc %s %s\n", e->name, m.msg);
+    write_all(res_fd, &m, sizeof m);
+    _exit(m.status ? 1 : 0);
+}
+
+/* n bytes from fd within secs seconds; -1 on an error, an early end or
+   the time running out. */
+static int read_within(int fd, void *p, size_t n, double secs)
+{
+    double end = now() + secs;
+    char *c = p;
+    while (n) {
+        struct pollfd pf = { fd, POLLIN, 0 };
+        double left = end - now();
+        ssize_t k;
+        int pr;
+        if (left <= 0) return -1;
+        pr = poll(&pf, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr <= 0) return -1;
+        k = read(fd, c, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return -1;
+        c += k; n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int open_engine(wctx_t *w);
+static void close_engine(wctx_t *w);
+
+static NOINLINE void wl_mproc(wctx_t *w, result_t *r)
+{
+    enum { NP = MPROC_READERS + 1 };
+    pid_t pid[NP];
+    int res[NP], go[2], i, k, failed = -1, bad = 0;
+    mp_child_t m[NP];
+    char tag[32];
+    double rate = 0, wall = 0;
+    memset(m, 0, sizeof m);
+    /* no handle crosses a fork: the engine's own is closed, and opened
+       again after the children end */
+    close_engine(w);
+    if (pipe(go)) { r->status = 1; snprintf(r->msg, sizeof r->msg, "pipe failed"); goto reopen; }
+    for (i = 0; i < NP; i++) {
+        int p[2];
+        pid[i] = -1;
+        res[i] = -1;
+        if (pipe(p)) break;
+        fflush(NULL);
+        pid[i] = fork();
+        if (pid[i] < 0) { close(p[0]); close(p[1]); break; }
+        if (pid[i] == 0) {
+            close(go[1]);
+            close(p[0]);
+            for (k = 0; k < i; k++) close(res[k]);
+            mp_child_main(w, i, go[0], p[1]);
+        }
+        close(p[1]);
+        res[i] = p[0];
+    }
+    close(go[0]);
+    if (i < NP) {
+        r->status = 3;
+        snprintf(r->msg, sizeof r->msg, "pipe or fork failed for process %d", i + 1);
+        bad = 1;
+    }
+    /* every process open, or the first failure's reason */
+    for (i = 0; i < NP && !bad; i++) {
+        int hello = 0;
+        mp_tag(tag, sizeof tag, i);
+        if (read_within(res[i], &hello, sizeof hello, 300) || hello != MP_READY) {
+            if (hello == MP_FAILED && read_within(res[i], &m[i], sizeof m[i], 10) == 0)
+                snprintf(r->msg, sizeof r->msg, "%s", m[i].msg);
+            else
+                snprintf(r->msg, sizeof r->msg, "%s: ended or hung before its open finished", tag);
+            r->status = 3;
+            failed = i;
+            bad = 1;
+        }
+    }
+    if (bad) {   /* stop the others: none has started */
+        for (i = 0; i < NP; i++) if (pid[i] > 0 && i != failed) kill(pid[i], SIGKILL);
+    }
+    close(go[1]);   /* the start */
+    for (i = 0; i < NP && !bad; i++) {
+        mp_tag(tag, sizeof tag, i);
+        if (read_within(res[i], &m[i], sizeof m[i], g_mproc_secs + 600)) {
+            r->status = 3;
+            snprintf(r->msg, sizeof r->msg, "%s: ended without a report, or hung", tag);
+            bad = 1;
+            for (k = 0; k < NP; k++) if (pid[k] > 0) kill(pid[k], SIGKILL);
+        } else if (m[i].status && !r->status) {
+            r->status = m[i].status == 2 ? 2 : 3;
+            snprintf(r->msg, sizeof r->msg, "%s", m[i].msg);
+        }
+    }
+    for (i = 0; i < NP; i++) {
+        int st;
+        if (res[i] >= 0) close(res[i]);
+        if (pid[i] <= 0 || waitpid(pid[i], &st, 0) != pid[i]) continue;
+        if (!bad && !r->status && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+            mp_tag(tag, sizeof tag, i);
+            r->status = 3;
+            if (WIFSIGNALED(st))
+                snprintf(r->msg, sizeof r->msg, "%s killed by signal %d (%s)", tag, WTERMSIG(st), strsignal(WTERMSIG(st)));
+            else
+                snprintf(r->msg, sizeof r->msg, "%s exited with status %d", tag, WEXITSTATUS(st));
+        }
+    }
+    if (!bad) {
+        for (i = 0; i < MPROC_READERS; i++) {
+            r->mp_read_ops[i] = m[i].ops;
+            r->mp_read_secs[i] = m[i].secs;
+            r->ops += m[i].ops;
+            r->found += m[i].found;
+            if (m[i].secs > 0) rate += m[i].ops / m[i].secs;
+            if (m[i].secs > wall) wall = m[i].secs;
+            if (m[i].hwm_kb > r->mp_reader_hwm_kb) r->mp_reader_hwm_kb = m[i].hwm_kb;
+        }
+        r->mp_write_ops = m[MPROC_READERS].ops;
+        r->mp_write_commits = m[MPROC_READERS].commits;
+        r->mp_write_secs = m[MPROC_READERS].secs;
+        r->mp_write_per_s = r->mp_write_secs > 0 ? r->mp_write_ops / r->mp_write_secs : 0;
+        r->mp_writer_hwm_kb = m[MPROC_READERS].hwm_kb;
+        r->expect_ops = r->expect_found = r->ops;
+        r->secs = wall;
+        r->ops_per_s = rate;
+        r->mp_ran = r->status == 0;
+    }
+reopen:
+    if (open_engine(w))
+        snprintf(r->msg + strlen(r->msg), sizeof r->msg - strlen(r->msg), "%sreopen after mproc: %s",
+                 r->msg[0] ? "; " : "", t_err);
+}
+
 static int open_engine(wctx_t *w)
 {
     w->db = w->e->open(w->dir, &w->c);
@@ -605,7 +850,7 @@ static void run_workload(wctx_t *w, int wl, int round, int nrounds, result_t *r)
     r->hwm_reset = reset_hwm();
     r->base_kb = proc_status_kb("VmRSS");
     io_ok = proc_io(&io0) == 0;
-    if (reopen_failed || !w->db) {
+    if (reopen_failed || (!w->db && wl != W_MPROC)) {
         r->status = 1;
         snprintf(r->msg, sizeof r->msg, "open: %s", t_err);
     } else {
@@ -624,6 +869,7 @@ static void run_workload(wctx_t *w, int wl, int round, int nrounds, result_t *r)
         case W_FILLSYNC: wl_fillsync(w, r, round); break;
         case W_FILLSYNC4T: wl_fillsync4t(w, r, round); break;
         case W_FILL100K: case W_FILL100K_LZ4: wl_fill100k(w, r); break;
+        case W_MPROC: wl_mproc(w, r); break;
         case W_READRANDOM_MEM: wl_readrandom(w, r, round, nrounds); r->expect_found = r->ops; break;
         case W_READSEQ_MEM: wl_readseq(w, r, round, nrounds); r->expect_found = r->expect_ops; break;
         case W_SEEKRANDOM_MEM: wl_seekrandom(w, r, round, nrounds); r->expect_found = r->ops; break;
@@ -652,8 +898,10 @@ static void run_workload(wctx_t *w, int wl, int round, int nrounds, result_t *r)
             snprintf(r->msg, sizeof r->msg, "stopped after %.0f s: %" PRIu64 " of %" PRIu64 " ops",
                      g_max_seconds, r->ops, r->expect_ops);
     }
-    r->ops_per_s = r->secs > 0 ? r->ops / r->secs : 0;
+    if (wl != W_MPROC) r->ops_per_s = r->secs > 0 ? r->ops / r->secs : 0;   /* mproc: each reader's rate, summed */
     r->hwm_kb = proc_status_kb("VmHWM");
+    if (wl == W_MPROC)   /* the largest of the forked processes' */
+        r->hwm_kb = r->mp_reader_hwm_kb > r->mp_writer_hwm_kb ? r->mp_reader_hwm_kb : r->mp_writer_hwm_kb;
     r->rss_anon_kb = proc_status_kb("RssAnon");
     r->rss_file_kb = proc_status_kb("RssFile");
     if (wl_info[wl].writes && w->s && w->e->quiesce) w->e->quiesce(w->s);
