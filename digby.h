@@ -12735,9 +12735,9 @@ static int digby__txn_scratch(digby_db *db, digby_txn *txn)
     return DIGBY_OK;
 }
 
-#if DIGBY__HAVE_MEMTABLE
-/* A checkpoint's read-write transaction with the given txid, begun by a
-   caller that holds db->wmu (which it keeps when this one ends). */
+/* A checkpoint's or digby_compact's read-write transaction with the given
+   txid, begun by a caller that holds db->wmu (which it keeps when this one
+   ends). */
 static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
 {
     digby_txn *txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
@@ -12761,7 +12761,6 @@ static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
     *out = txn;
     return DIGBY_OK;
 }
-#endif
 
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
 {
@@ -15354,6 +15353,27 @@ static int digby__log_buffers(digby_db *db)
     return l->page && l->seal ? DIGBY_OK : DIGBY_NOMEM;
 }
 
+/* The log's pages are gone (a checkpoint merged them, or another handle's
+   did: digby__log_adopt): readers that begin from now on read `fresh`
+   (NULL: none), and the log starts again at its head unless keep_log;
+   transactions begun before keep the old memtable until they end. */
+static void digby__log_swap_mem(digby_db *db, digby__mem *fresh, int keep_log)
+{
+    digby__log *l = &db->log;
+    digby__mem *old;
+    digby__mutex_lock(&db->mu);
+    l->pages.n = 0;
+    if (!keep_log) {
+        l->cur_pgno = l->next_pgno = 0;
+        l->fill = 0;
+    }
+    db->log_gen++;
+    old = digby__mem_unref(db->mem);
+    db->mem = fresh;
+    digby__mutex_unlock(&db->mu);
+    digby__mem_free(old);
+}
+
 /* Run a checkpoint (db->wmu held, no logged transaction with entries in
    flight other than the caller's, whose entries it leaves alone).
    keep_log: the file goes on with a log (its head recorded in the meta
@@ -15367,7 +15387,7 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     uint64_t saved_cur = l->cur_pgno, saved_lsn = l->cur_lsn, saved_next = l->next_pgno;
     uint32_t saved_fill = l->fill;
     int saved_fresh = l->fresh_next;
-    digby__mem *m = db->mem, *fresh = NULL, *old;
+    digby__mem *m = db->mem, *fresh = NULL;
     digby_txn *c;
     uint64_t upto = digby__newest_txid(db);
     size_t i, saved_pages = l->pages.n;
@@ -15438,17 +15458,7 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     }
     l->bytes = 0;
     l->checkpoints++;
-    digby__mutex_lock(&db->mu);
-    l->pages.n = 0;
-    if (!keep_log) {
-        l->cur_pgno = l->next_pgno = 0;
-        l->fill = 0;
-    }
-    db->log_gen++;
-    old = digby__mem_unref(db->mem);
-    db->mem = fresh;
-    digby__mutex_unlock(&db->mu);
-    digby__mem_free(old);
+    digby__log_swap_mem(db, fresh, keep_log);
     return DIGBY_OK;
 }
 
@@ -15671,18 +15681,8 @@ static int digby__log_open(digby_db *db, int readonly)
    DIGBY_BUSY. */
 static int digby__log_adopt(digby_db *db, const digby__meta *m)
 {
-    digby__log *l = &db->log;
-    digby__mem *old;
     if (m->log_head) return DIGBY_BUSY;
-    digby__mutex_lock(&db->mu);
-    l->pages.n = 0;
-    l->cur_pgno = l->next_pgno = 0;
-    l->fill = 0;
-    db->log_gen++;
-    old = digby__mem_unref(db->mem);
-    db->mem = NULL;
-    digby__mutex_unlock(&db->mu);
-    digby__mem_free(old);
+    digby__log_swap_mem(db, NULL, 0);
     return DIGBY_OK;
 }
 
@@ -17074,29 +17074,15 @@ static void digby__cpt_release(digby__cpt *cx)
    other meta slot than the last meta page's. */
 static int digby__cpt_begin(digby_db *db, digby_txn **out)
 {
-    digby_txn *txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
-    int rc;
+    uint64_t txid;
     *out = NULL;
-    if (!txn) return DIGBY_NOMEM;
-    memset(txn, 0, sizeof(*txn));
-    txn->db = db;
-    txn->internal = 1;
-    if (digby__txn_scratch(db, txn)) { digby__free(&db->alloc, txn); return DIGBY_NOMEM; }
     digby__mutex_lock(&db->mu);
     if (db->log.sync_failed) db->poisoned = 1;
-    rc = db->poisoned ? DIGBY_POISONED : digby__freelist_release(db);
-    if (rc == DIGBY_OK) {
-        uint64_t txid = db->last_txid + 1;
-        if ((txid & 1) == (db->meta.txid & 1)) txid++;
-        txn->meta = db->meta;
-        txn->txid = txid;
-        digby__map_enter(db, txn);
-        db->ntxn++;
-    }
+    txid = db->last_txid + 1;
+    if ((txid & 1) == (db->meta.txid & 1)) txid++;
     digby__mutex_unlock(&db->mu);
-    if (rc) { digby__txn_release(txn); return rc; }
-    *out = txn;
-    return DIGBY_OK;
+    if (db->poisoned) return DIGBY_POISONED;
+    return digby__txn_internal(db, txid, out);
 }
 
 /* ---- Choosing the target ------------------------------------------------- */

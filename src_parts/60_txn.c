@@ -89,9 +89,9 @@ static int digby__txn_scratch(digby_db *db, digby_txn *txn)
     return DIGBY_OK;
 }
 
-#if DIGBY__HAVE_MEMTABLE
-/* A checkpoint's read-write transaction with the given txid, begun by a
-   caller that holds db->wmu (which it keeps when this one ends). */
+/* A checkpoint's or digby_compact's read-write transaction with the given
+   txid, begun by a caller that holds db->wmu (which it keeps when this one
+   ends). */
 static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
 {
     digby_txn *txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
@@ -115,7 +115,6 @@ static int digby__txn_internal(digby_db *db, uint64_t txid, digby_txn **out)
     *out = txn;
     return DIGBY_OK;
 }
-#endif
 
 DIGBY_API int digby_txn_begin(digby_db *db, unsigned flags, digby_txn **out)
 {

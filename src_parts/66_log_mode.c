@@ -692,6 +692,27 @@ static int digby__log_buffers(digby_db *db)
     return l->page && l->seal ? DIGBY_OK : DIGBY_NOMEM;
 }
 
+/* The log's pages are gone (a checkpoint merged them, or another handle's
+   did: digby__log_adopt): readers that begin from now on read `fresh`
+   (NULL: none), and the log starts again at its head unless keep_log;
+   transactions begun before keep the old memtable until they end. */
+static void digby__log_swap_mem(digby_db *db, digby__mem *fresh, int keep_log)
+{
+    digby__log *l = &db->log;
+    digby__mem *old;
+    digby__mutex_lock(&db->mu);
+    l->pages.n = 0;
+    if (!keep_log) {
+        l->cur_pgno = l->next_pgno = 0;
+        l->fill = 0;
+    }
+    db->log_gen++;
+    old = digby__mem_unref(db->mem);
+    db->mem = fresh;
+    digby__mutex_unlock(&db->mu);
+    digby__mem_free(old);
+}
+
 /* Run a checkpoint (db->wmu held, no logged transaction with entries in
    flight other than the caller's, whose entries it leaves alone).
    keep_log: the file goes on with a log (its head recorded in the meta
@@ -705,7 +726,7 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     uint64_t saved_cur = l->cur_pgno, saved_lsn = l->cur_lsn, saved_next = l->next_pgno;
     uint32_t saved_fill = l->fill;
     int saved_fresh = l->fresh_next;
-    digby__mem *m = db->mem, *fresh = NULL, *old;
+    digby__mem *m = db->mem, *fresh = NULL;
     digby_txn *c;
     uint64_t upto = digby__newest_txid(db);
     size_t i, saved_pages = l->pages.n;
@@ -776,17 +797,7 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
     }
     l->bytes = 0;
     l->checkpoints++;
-    digby__mutex_lock(&db->mu);
-    l->pages.n = 0;
-    if (!keep_log) {
-        l->cur_pgno = l->next_pgno = 0;
-        l->fill = 0;
-    }
-    db->log_gen++;
-    old = digby__mem_unref(db->mem);
-    db->mem = fresh;
-    digby__mutex_unlock(&db->mu);
-    digby__mem_free(old);
+    digby__log_swap_mem(db, fresh, keep_log);
     return DIGBY_OK;
 }
 
@@ -1009,18 +1020,8 @@ static int digby__log_open(digby_db *db, int readonly)
    DIGBY_BUSY. */
 static int digby__log_adopt(digby_db *db, const digby__meta *m)
 {
-    digby__log *l = &db->log;
-    digby__mem *old;
     if (m->log_head) return DIGBY_BUSY;
-    digby__mutex_lock(&db->mu);
-    l->pages.n = 0;
-    l->cur_pgno = l->next_pgno = 0;
-    l->fill = 0;
-    db->log_gen++;
-    old = digby__mem_unref(db->mem);
-    db->mem = NULL;
-    digby__mutex_unlock(&db->mu);
-    digby__mem_free(old);
+    digby__log_swap_mem(db, NULL, 0);
     return DIGBY_OK;
 }
 

@@ -88,29 +88,15 @@ static void digby__cpt_release(digby__cpt *cx)
    other meta slot than the last meta page's. */
 static int digby__cpt_begin(digby_db *db, digby_txn **out)
 {
-    digby_txn *txn = (digby_txn *)digby__malloc(&db->alloc, sizeof(*txn));
-    int rc;
+    uint64_t txid;
     *out = NULL;
-    if (!txn) return DIGBY_NOMEM;
-    memset(txn, 0, sizeof(*txn));
-    txn->db = db;
-    txn->internal = 1;
-    if (digby__txn_scratch(db, txn)) { digby__free(&db->alloc, txn); return DIGBY_NOMEM; }
     digby__mutex_lock(&db->mu);
     if (db->log.sync_failed) db->poisoned = 1;
-    rc = db->poisoned ? DIGBY_POISONED : digby__freelist_release(db);
-    if (rc == DIGBY_OK) {
-        uint64_t txid = db->last_txid + 1;
-        if ((txid & 1) == (db->meta.txid & 1)) txid++;
-        txn->meta = db->meta;
-        txn->txid = txid;
-        digby__map_enter(db, txn);
-        db->ntxn++;
-    }
+    txid = db->last_txid + 1;
+    if ((txid & 1) == (db->meta.txid & 1)) txid++;
     digby__mutex_unlock(&db->mu);
-    if (rc) { digby__txn_release(txn); return rc; }
-    *out = txn;
-    return DIGBY_OK;
+    if (db->poisoned) return DIGBY_POISONED;
+    return digby__txn_internal(db, txid, out);
 }
 
 /* ---- Choosing the target ------------------------------------------------- */

@@ -806,57 +806,70 @@ out:
     return NULL;
 }
 
+/* Two counter writers and two checking readers, each thread on handle
+   h[its id] (all four the same handle in test_two_writers); every
+   writer's commits counted, the counter and keys checked at the end. */
+static void counter_run(shared *s, digby_db *const h[4], const char *what)
+{
+    pthread_t wt[2], rt[2];
+    thread_arg wa[2], ra[2];
+    unsigned char zero[8];
+    int i, j;
+    memset(zero, 0, sizeof(zero));
+    ASSERT_OK(digby_put(h[2], S("ctr"), zero, 8));
+    memset(wa, 0, sizeof(wa));
+    memset(ra, 0, sizeof(ra));
+    shared_init(s, h[0]);
+    for (i = 0; i < 2; i++) {
+        ra[i].s = s;
+        ra[i].id = 2 + i;
+        ra[i].db = h[2 + i];
+        assert_int_equal(pthread_create(&rt[i], NULL, counter_reader, &ra[i]), 0);
+    }
+    for (i = 0; i < 2; i++) {
+        wa[i].s = s;
+        wa[i].id = i;
+        wa[i].db = h[i];
+        assert_int_equal(pthread_create(&wt[i], NULL, counter_writer, &wa[i]), 0);
+    }
+    for (i = 0; i < 2; i++) assert_int_equal(pthread_join(wt[i], NULL), 0);
+    set_stop(s);
+    for (i = 0; i < 2; i++) assert_int_equal(pthread_join(rt[i], NULL), 0);
+    print_message("%s: %ld + %ld commits; readers %ld + %ld snapshots\n", what,
+                  s->commits[0], s->commits[1], s->scans[2], s->scans[3]);
+    shared_finish(s);
+    assert_int_equal(s->commits[0], PER_WRITER);
+    assert_int_equal(s->commits[1], PER_WRITER);
+    for (i = 0; i < 4; i++) {
+        void *v;
+        size_t vn;
+        ASSERT_OK(digby_get(h[i], S("ctr"), &v, &vn, NULL));
+        assert_int_equal(get64((const unsigned char *)v), 2 * PER_WRITER);
+        digby_free(h[i], v);
+    }
+    for (i = 0; i < 2; i++)
+        for (j = 0; j < PER_WRITER; j++) {
+            void *v;
+            size_t vn;
+            char k[32];
+            sprintf(k, "w%d-%04d", i, j);
+            ASSERT_OK(digby_get(h[3], k, strlen(k), &v, &vn, NULL));
+            digby_free(h[3], v);
+        }
+    for (i = 0; i < 4; i++) check_passes(h[i]);
+}
+
 static void test_two_writers(void **state)
 {
     char path[512];
     digby_db *db;
+    digby_db *h[4];
     shared s;
-    pthread_t wt[2], rt[2];
-    thread_arg wa[2], ra[2];
-    unsigned char zero[8];
-    int i;
     (void)state;
     make_path(path, sizeof(path), "two");
     ASSERT_OK(digby_open(path, NULL, &db));
-    memset(zero, 0, sizeof(zero));
-    ASSERT_OK(digby_put(db, S("ctr"), zero, 8));
-    memset(wa, 0, sizeof(wa));
-    memset(ra, 0, sizeof(ra));
-    shared_init(&s, db);
-    for (i = 0; i < 2; i++) {
-        ra[i].s = &s;
-        ra[i].id = 2 + i;
-        assert_int_equal(pthread_create(&rt[i], NULL, counter_reader, &ra[i]), 0);
-    }
-    for (i = 0; i < 2; i++) {
-        wa[i].s = &s;
-        wa[i].id = i;
-        assert_int_equal(pthread_create(&wt[i], NULL, counter_writer, &wa[i]), 0);
-    }
-    for (i = 0; i < 2; i++) assert_int_equal(pthread_join(wt[i], NULL), 0);
-    set_stop(&s);
-    for (i = 0; i < 2; i++) assert_int_equal(pthread_join(rt[i], NULL), 0);
-    print_message("two writers: %ld + %ld commits; readers %ld + %ld snapshots\n",
-                  s.commits[0], s.commits[1], s.scans[2], s.scans[3]);
-    shared_finish(&s);
-    assert_int_equal(s.commits[0], PER_WRITER);
-    assert_int_equal(s.commits[1], PER_WRITER);
-    {
-        void *v;
-        size_t vn;
-        char k[32];
-        int j;
-        ASSERT_OK(digby_get(db, S("ctr"), &v, &vn, NULL));
-        assert_int_equal(get64((const unsigned char *)v), 2 * PER_WRITER);
-        digby_free(db, v);
-        for (i = 0; i < 2; i++)
-            for (j = 0; j < PER_WRITER; j++) {
-                sprintf(k, "w%d-%04d", i, j);
-                ASSERT_OK(digby_get(db, k, strlen(k), &v, &vn, NULL));
-                digby_free(db, v);
-            }
-    }
-    check_passes(db);
+    h[0] = h[1] = h[2] = h[3] = db;
+    counter_run(&s, h, "two writers");
     ASSERT_OK(digby_close(db));
     unlink(path);
 }
@@ -874,9 +887,6 @@ static void test_two_handles(void **state)
     digby_db *h[4];
     digby_options ro;
     shared s;
-    pthread_t wt[2], rt[2];
-    thread_arg wa[2], ra[2];
-    unsigned char zero[8];
     const digby_vfs *v = digby_vfs_posix();
     int i;
     (void)state;
@@ -889,39 +899,7 @@ static void test_two_handles(void **state)
     ro.flags = DIGBY_OPEN_READONLY;
     for (i = 0; i < 3; i++) ASSERT_OK(digby_open(path, NULL, &h[i]));
     ASSERT_OK(digby_open(path, &ro, &h[3]));
-    memset(zero, 0, sizeof(zero));
-    ASSERT_OK(digby_put(h[2], S("ctr"), zero, 8));
-    memset(wa, 0, sizeof(wa));
-    memset(ra, 0, sizeof(ra));
-    shared_init(&s, h[0]);
-    for (i = 0; i < 2; i++) {
-        ra[i].s = &s;
-        ra[i].id = 2 + i;
-        ra[i].db = h[2 + i];
-        assert_int_equal(pthread_create(&rt[i], NULL, counter_reader, &ra[i]), 0);
-    }
-    for (i = 0; i < 2; i++) {
-        wa[i].s = &s;
-        wa[i].id = i;
-        wa[i].db = h[i];
-        assert_int_equal(pthread_create(&wt[i], NULL, counter_writer, &wa[i]), 0);
-    }
-    for (i = 0; i < 2; i++) assert_int_equal(pthread_join(wt[i], NULL), 0);
-    set_stop(&s);
-    for (i = 0; i < 2; i++) assert_int_equal(pthread_join(rt[i], NULL), 0);
-    print_message("two handles: %ld + %ld commits; readers %ld + %ld snapshots\n",
-                  s.commits[0], s.commits[1], s.scans[2], s.scans[3]);
-    shared_finish(&s);
-    assert_int_equal(s.commits[0], PER_WRITER);
-    assert_int_equal(s.commits[1], PER_WRITER);
-    for (i = 0; i < 4; i++) {
-        void *val;
-        size_t vn;
-        ASSERT_OK(digby_get(h[i], S("ctr"), &val, &vn, NULL));
-        assert_int_equal(get64((const unsigned char *)val), 2 * PER_WRITER);
-        digby_free(h[i], val);
-    }
-    for (i = 0; i < 4; i++) check_passes(h[i]);
+    counter_run(&s, h, "two handles");
     for (i = 0; i < 4; i++) ASSERT_OK(digby_close(h[i]));
     unlink(path);
 }
