@@ -2582,6 +2582,17 @@ typedef struct digby__log {
     uint64_t folds;         /* memtable folds (digby__log_fold; db->mu) */
     int checkpoint_parts_synced; /* this checkpoint synced the log before a part */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
+    /* Reading the log another handle appends to (47_log.c digby__log_read;
+       rmu, or the writer between transactions): where the next record
+       starts (a page of the chain, its LSN, a byte offset in its payload),
+       the newest txid read or appended, the LSN of the newest page in
+       pages, and where the chain ended at the last read (the first page
+       that did not verify: a writer taking over appends there). */
+    struct digby__ltail {
+        uint64_t pgno, lsn, txid, pushed, end_pgno, end_lsn;
+        uint32_t off;
+    } tail;
+    uint64_t tailed;        /* records read from other handles (digby_stats) */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
     uint64_t checkpoints;
@@ -2927,7 +2938,10 @@ struct digby_db {
        transaction (wmu); shm_stale: another handle may have written since,
        so the writer reloads the freelist (wmu); shm_reap: write
        transactions until the next look for dead readers' slots (wmu);
-       rmu: one refresh at a time. */
+       shm_wlive: a read-write transaction of this handle holds the writer
+       lock and has taken in everything before it (rmu and mu to change;
+       its log is then the handle's own to append); rmu: one refresh at a
+       time. */
     uint8_t *shm;
     uint32_t shm_slot;
     uint64_t shm_pub;
@@ -2935,6 +2949,7 @@ struct digby_db {
     uint32_t shm_nread;
     uint64_t shm_wepoch;
     int shm_stale;
+    int shm_wlive;
     uint32_t shm_reap;
     digby__mutex rmu;
 };
@@ -8831,13 +8846,18 @@ static int digby__log_write_cur(digby_txn *txn)
     return rc;
 }
 
-/* Add pgno to the live log pages (under db->mu: digby_check copies the
-   list). */
-static int digby__log_push_page(digby_db *db, uint64_t pgno)
+/* Add pgno, the log page of sequence number lsn, to the live log pages
+   unless it is there (under db->mu: digby_check copies the list).  Pages
+   come in LSN order; the handle may have listed the page already when it
+   read the log between its own transactions (digby__log_read). */
+static int digby__log_push_page(digby_db *db, uint64_t pgno, uint64_t lsn)
 {
-    int rc;
+    int rc = DIGBY_OK;
     digby__mutex_lock(&db->mu);
-    rc = digby__u64s_push(&db->alloc, &db->log.pages, pgno);
+    if (lsn > db->log.tail.pushed) {
+        rc = digby__u64s_push(&db->alloc, &db->log.pages, pgno);
+        if (rc == DIGBY_OK) db->log.tail.pushed = lsn;
+    }
     digby__mutex_unlock(&db->mu);
     return rc;
 }
@@ -8846,7 +8866,7 @@ static int digby__log_push_page(digby_db *db, uint64_t pgno)
 static int digby__log_advance(digby_db *db)
 {
     digby__log *l = &db->log;
-    int rc = digby__log_push_page(db, l->cur_pgno);
+    int rc = digby__log_push_page(db, l->cur_pgno, l->cur_lsn);
     if (rc) return rc;
     digby__mutex_lock(&db->mu);
     l->cur_pgno = l->next_pgno;
@@ -8905,9 +8925,11 @@ static int digby__log_append(digby_txn *txn, int durable)
 /* ---- Reading ----------------------------------------------------------- */
 
 /* Apply one whole record (FORMAT.md 11.3) to memtable m: every operation
-   with version txid, as a node of the bulk load ld.  *txid gets the record's.  DIGBY_CORRUPT for a record
-   that does not decode (its pages verified, so this is damage or a bug,
-   never a torn write). */
+   with version txid, as a node of the bulk load ld (replay at open), or
+   (ld NULL: another handle's commit read while readers may use m) linked
+   into m's list as the writer links its own (45_memtable.c).  *txid gets
+   the record's.  DIGBY_CORRUPT for a record that does not decode (its
+   pages verified, so this is damage or a bug, never a torn write). */
 static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, const uint8_t *r,
                             size_t n, uint64_t *txid)
 {
@@ -8946,9 +8968,14 @@ static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, const
         } else if (op != DIGBY__LOG_OP_DEL) {
             return DIGBY_CORRUPT;
         }
-        rc = digby__mem_load_add(m, ld, slot, k, (size_t)kl, *txid, v, (size_t)vl,
-                                 op == DIGBY__LOG_OP_DEL);
+        if (ld)
+            rc = digby__mem_load_add(m, ld, slot, k, (size_t)kl, *txid, v, (size_t)vl,
+                                     op == DIGBY__LOG_OP_DEL);
+        else
+            rc = digby__mem_put(m, slot, k, (size_t)kl, *txid, v, (size_t)vl,
+                                op == DIGBY__LOG_OP_DEL, NULL, NULL, NULL);
         if (rc) return rc;
+        m->committed++;
     }
     return DIGBY_OK;
 }
@@ -8974,28 +9001,42 @@ static int digby__log_page_ok(digby_db *db, uint64_t pgno, uint64_t lsn, uint8_t
     return 1;
 }
 
-/* Walk the chain from the meta page's log head; feed every whole record to
-   the memtable; leave db->log ready to append after the last page that
-   verified.  The chain's pages are counted as used: out of db->free and
-   the pending list, and inside page_count. */
-static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
+/* Read the chain from where *t says the next record starts to its end,
+   feeding every whole record to memtable m (ld: a bulk load, as at open;
+   NULL: linked in, m live) and adding each page that verifies, once, to
+   pages.  On return *t says where the first record not read whole starts
+   (the tail: a page that may still grow, or whose successor is not
+   written yet, is read again from there next time), the newest txid read,
+   and where the chain ended (the first page that did not verify, or an
+   orphan: see below).  *n_records counts the records applied.  Records
+   must come in increasing txid order.  A page that does not verify ends
+   the chain quietly: it may be torn, stale (a reused page of an earlier
+   cycle, whose LSN is lower), not written yet, or being rewritten by
+   another process at this moment; the caller knows which commits it
+   expects.  Returns DIGBY_OK, DIGBY_CORRUPT (a verified page whose
+   fragments or record do not decode), DIGBY_NOMEM, DIGBY_IOERR. */
+static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
+                           struct digby__ltail *t, digby__u64s *pages, uint64_t *n_records)
 {
-    digby__log *l = &db->log;
     uint8_t *buf = digby__pbuf_get(db);
-    uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = 0;
+    uint64_t pgno = t->pgno, lsn = t->lsn;
+    uint32_t off = t->off;
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
-    digby__mload ld = {NULL, 0, 0};
     int rc = DIGBY_OK, in_rec = 0, orphan = 0;
+    *n_records = 0;
     if (!buf) return DIGBY_NOMEM;
-    *last_txid = db->meta.txid;
     for (;;) {
-        const uint8_t *p, *end;
+        const uint8_t *p, *end, *base = buf + DIGBY__LOG_HDR;
         int ok = digby__log_page_ok(db, pgno, lsn, buf);
         if (ok < 0) { rc = ok; break; }
         if (ok == 0) break;
-        p = buf + DIGBY__LOG_HDR;
-        end = p + digby__get32(buf + DIGBY__LOG_USED);
+        end = base + digby__get32(buf + DIGBY__LOG_USED);
+        /* a page read before holds at least what it held then (a rewrite
+           only adds fragments); less is some other version of it: the
+           chain ends here for now */
+        if (off > (uint32_t)(end - base)) break;
+        p = base + off;
         while (rc == DIGBY_OK && end - p >= (ptrdiff_t)DIGBY__FRAG_HDR) {
             unsigned kind = p[0];
             uint32_t len = digby__get32(p + 1);
@@ -9017,7 +9058,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
                    verify; skipping it would apply later commits without
                    this one.  (Only a page's first fragment can be one: a
                    page the writer made has none after it.) */
-                if (p - DIGBY__FRAG_HDR != buf + DIGBY__LOG_HDR) rc = DIGBY__CORRUPT(db, pgno);
+                if (p - DIGBY__FRAG_HDR != base) rc = DIGBY__CORRUPT(db, pgno);
                 orphan = 1;
                 break;
             }
@@ -9027,40 +9068,104 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
             asm_n += len;
             p += len;
             if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
-                uint64_t txid;
+                uint64_t txid = 0;
                 in_rec = 0;
-                rc = digby__log_apply(db, m, &ld, asm_buf, asm_n, &txid);
-                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid))
+                rc = digby__log_apply(db, m, ld, asm_buf, asm_n, &txid);
+                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= t->txid))
                     rc = DIGBY__CORRUPT(db, pgno);
                 if (rc) break;
-                prev_txid = txid;
-                l->replay_commits++;
-                l->replay_bytes += asm_n;
-                l->bytes += asm_n;
+                t->txid = txid;
+                t->pgno = pgno;
+                t->lsn = lsn;
+                t->off = (uint32_t)(p - base);
+                (*n_records)++;
+                db->log.bytes += asm_n;
             }
         }
         if (rc || orphan) break;
-        rc = digby__u64s_push(&db->alloc, &l->pages, pgno);
-        if (rc) break;
+        if (lsn > t->pushed) {
+            digby__mutex_lock(&db->mu); /* (digby_check copies db->log.pages) */
+            rc = digby__u64s_push(&db->alloc, pages, pgno);
+            digby__mutex_unlock(&db->mu);
+            if (rc) break;
+            t->pushed = lsn;
+        }
+        if (!in_rec) {
+            /* every record that began so far is read: the next one starts
+               in this page's free space or at the successor's start */
+            t->pgno = pgno;
+            t->lsn = lsn;
+            t->off = (uint32_t)(end - base);
+        }
         pgno = digby__page_next(buf);
         lsn++;
+        off = 0;
     }
+    t->end_pgno = pgno;
+    t->end_lsn = lsn;
     digby__free(&db->alloc, asm_buf);
     digby__pbuf_put(db, buf);
+    return rc;
+}
+
+/* The tail starts at the head of the log meta page m names.  (Its
+   records come after m's txid; the txid order is checked within the log
+   only: a reader that followed the old log's last page on into the new
+   one, its successor, has read some of them already.) */
+static void digby__log_tail_head(struct digby__ltail *t, const digby__meta *m)
+{
+    memset(t, 0, sizeof(*t));
+    t->pgno = t->end_pgno = m->log_head;
+    t->lsn = t->end_lsn = m->log_lsn;
+    t->pushed = m->log_lsn ? m->log_lsn - 1 : 0;
+}
+
+/* The tail follows the writer's own appends: the next record starts where
+   the next append goes (db->wmu held).  Pages before cur are in pages. */
+static void digby__log_tail_own(digby_db *db)
+{
+    digby__log *l = &db->log;
+    l->tail.pgno = l->tail.end_pgno = l->cur_pgno;
+    l->tail.lsn = l->tail.end_lsn = l->cur_lsn;
+    l->tail.off = l->fill;
+    if (l->cur_lsn && l->cur_lsn - 1 > l->tail.pushed) l->tail.pushed = l->cur_lsn - 1;
+    if (l->appended > l->tail.txid) l->tail.txid = l->appended;
+}
+
+/* Open: walk the chain from the meta page's log head; feed every whole
+   record to the memtable; leave db->log ready to append after the last
+   page that verified (a writable handle; the tail follows its appends) or
+   to read what others append after the last whole record (a read-only
+   one).  The chain's pages are listed in db->log.pages. */
+static int digby__log_replay(digby_db *db, digby__mem *m, int readonly, uint64_t *last_txid)
+{
+    digby__log *l = &db->log;
+    digby__mload ld = {NULL, 0, 0};
+    uint64_t n = 0;
+    int rc;
+    *last_txid = db->meta.txid;
+    digby__log_tail_head(&l->tail, &db->meta);
+    rc = digby__log_read(db, m, &ld, &l->tail, &l->pages, &n);
+    l->replay_commits += n;
+    l->replay_bytes = l->bytes;
     /* every whole record read: sort and link its entries (45_memtable.c) */
     if (rc == DIGBY_OK) rc = digby__mem_load_finish(m, &ld);
     digby__free(&db->alloc, ld.v);
     if (rc) return rc;
     /* a part of a checkpoint (66_log_mode.c) may have committed past the
        records: it merged them, and they are replayed over it */
-    *last_txid = DIGBY__MAX(prev_txid, db->meta.txid);
+    *last_txid = DIGBY__MAX(l->tail.txid, db->meta.txid);
     /* appends go on in the first page that did not verify: it was
        allocated (as the head, or as a verified page's successor) */
-    l->cur_pgno = pgno;
-    l->cur_lsn = lsn;
+    l->cur_pgno = l->tail.end_pgno;
+    l->cur_lsn = l->tail.end_lsn;
     l->next_pgno = 0;
     l->fill = 0;
     l->fresh_next = 0;
+    if (!readonly) {
+        l->appended = l->tail.txid;
+        digby__log_tail_own(db);
+    }
     return DIGBY_OK;
 }
 
@@ -9083,6 +9188,12 @@ static int digby__log_reserve_pages(digby_db *db)
     for (i = j = 0; i < db->npending; i++)
         if (!digby__u64_has(v, n, db->pending[i].pgno)) db->pending[j++] = db->pending[i];
     db->npending = j;
+    /* (a writer taking over from another handle's: the chains the
+       newest commit replaced, 46_freelist.c, which that writer's log may
+       have reused since) */
+    for (i = j = 0; i < db->ncpending; i++)
+        if (!digby__u64_has(v, n, db->cpending[i].pgno)) db->cpending[j++] = db->cpending[i];
+    db->ncpending = j;
     digby__free(&db->alloc, v);
     return DIGBY_OK;
 }
@@ -9101,11 +9212,15 @@ static int digby__log_reserve_pages(digby_db *db)
    handle through the VFS (digby_vfs version 4), as LMDB's lock.mdb and
    SQLite's -shm file are:
 
-   - the txid of the newest commit.  Before each transaction a handle
-     compares it with the newest it has taken in; when another handle has
-     committed since, it reads that commit's meta page from the file
-     (digby__shm_refresh): pages are never changed in place, so the meta
-     page is all there is to take in, and the memory map shows the rest;
+   - the txid of the newest commit, and of the newest with a meta page.
+     Before each transaction a handle compares the first with the newest
+     it has taken in; when another handle has committed since, it reads
+     the newest meta page from the file if that moved (tree pages are
+     never changed in place, so the meta page and the memory map show the
+     tree), and in log mode reads on in the log from where it stopped into
+     a memtable of its own until it holds the commit (digby__shm_refresh;
+     FORMAT.md 11.5).  A writer that takes over from another handle's reads
+     the log to its end and appends after it, in a new page;
    - a reader table: a slot per handle, holding the oldest snapshot any of
      its read-only transactions reads (txid + 1; 0 for none).  A writer
      moves a pending page to the free list only once every slot is past
@@ -9137,11 +9252,11 @@ static int digby__log_reserve_pages(digby_db *db)
    (Dekker's store-then-load).
 
    Who shares: handles on a VFS with the lock file (the POSIX one on
-   Linux), on plain files, in copy-on-write mode.  An encrypted file and a
-   read-write handle in log mode keep the file to themselves, as before
-   (an exclusive lock on the database file: other handles get DIGBY_BUSY;
-   the log's tail read by other processes is the next step, FORMAT.md
-   11.5).  Where the lock file cannot be written (a read-only file system)
+   Linux), on plain files, in either mode, mixed (a copy-on-write handle's
+   writer merges a log-mode handle's log into the tree before it writes,
+   as its open would).  An encrypted file keeps the file to itself, as
+   before (an exclusive lock on the database file: other handles get
+   DIGBY_BUSY).  Where the lock file cannot be written (a read-only file system)
    a read-only handle reads alone, with the shared lock on the database
    file that keeps writers out. */
 
@@ -9159,7 +9274,7 @@ static int digby__log_reserve_pages(digby_db *db)
 #endif
 
 #define DIGBY__SHM_BYTES 16384u  /* the lock file's map */
-#define DIGBY__SHM_VERSION 1u
+#define DIGBY__SHM_VERSION 2u
 #define DIGBY__SHM_HDR 64u       /* header bytes; the slots follow */
 #define DIGBY__SHM_SLOT 16u      /* bytes a slot */
 #define DIGBY__SHM_SLOTS ((DIGBY__SHM_BYTES - DIGBY__SHM_HDR) / DIGBY__SHM_SLOT)
@@ -9171,6 +9286,7 @@ static int digby__log_reserve_pages(digby_db *db)
 #define DIGBY__SHM_O_TXID 16u    /* u64: newest commit published */
 #define DIGBY__SHM_O_EPOCH 24u   /* u64: writer epoch */
 #define DIGBY__SHM_O_HIGH 32u    /* u64: slots ever used (scans stop there) */
+#define DIGBY__SHM_O_META 40u    /* u64: the newest commit with a meta page */
 /* lock bytes */
 #define DIGBY__LK_ATTACH 0u
 #define DIGBY__LK_ALIVE 1u
@@ -9224,8 +9340,7 @@ static int digby__shm_eligible(const digby_db *db, const digby_options *o)
     const digby_vfs *v = db->vfs;
     if (!DIGBY__HAVE_SHM || v->version < 4 || !v->shm_open || !v->shm_lock || !v->shm_close)
         return 0;
-    if (o->key || o->passphrase) return 0;
-    return !(o->flags & DIGBY_OPEN_LOG) || (o->flags & DIGBY_OPEN_READONLY);
+    return !o->key && !o->passphrase;
 }
 
 /* Undo digby__shm_attach (close, or a failed open): the slot says nothing,
@@ -9310,6 +9425,14 @@ static uint64_t digby__shm_txid(const digby_db *db)
     return DIGBY__SHM_LOAD(digby__shm_u64(db, DIGBY__SHM_O_TXID));
 }
 
+/* The newest commit published with a meta page of its own (a
+   copy-on-write commit, a checkpoint or a part of one); a commit in the
+   log since has a larger txid. */
+static uint64_t digby__shm_mtxid(const digby_db *db)
+{
+    return DIGBY__SHM_LOAD(digby__shm_u64(db, DIGBY__SHM_O_META));
+}
+
 /* Whether another handle has published a commit this one has not taken
    in (a hint, read without db->mu; digby__shm_refresh decides). */
 static int digby__shm_behind(digby_db *db)
@@ -9317,11 +9440,14 @@ static int digby__shm_behind(digby_db *db)
     return db->shm && digby__shm_txid(db) > DIGBY__SHM_LOAD(&db->shm_seen);
 }
 
-/* This handle committed db->last_txid (db->mu held): publish it. */
+/* This handle committed db->last_txid (db->mu held; db->meta its newest
+   meta page): publish it.  The meta page's txid goes first, so a reader
+   that finds the new txid finds the meta page it needs. */
 static void digby__shm_publish(digby_db *db)
 {
     if (!db->shm) return;
-    DIGBY__SHM_STORE(&db->shm_seen, db->last_txid);
+    if (db->last_txid > db->shm_seen) DIGBY__SHM_STORE(&db->shm_seen, db->last_txid);
+    digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_META), db->meta.txid);
     digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), db->last_txid);
 }
 
@@ -9445,54 +9571,101 @@ static int digby__shm_read_meta(digby_db *db, uint64_t txid, digby__meta *m)
     digby__pbuf_put(db, buf);
     if (rc == DIGBY_OK && m->txid == txid) return DIGBY_OK;
     if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) return rc;
-    if (digby__shm_txid(db) != txid) return DIGBY_BUSY;
+    if (digby__shm_mtxid(db) != txid) return DIGBY_BUSY;
     /* published, still the newest, and its meta page does not hold it */
     return DIGBY__CORRUPT(db, txid & 1);
 }
 
 static int digby__log_adopt(digby_db *db, const digby__meta *m);
+static int digby__log_follow(digby_db *db);
+static uint64_t digby__log_have(const digby_db *db);
 
-/* Take in the newest commit another handle published: its meta page
-   becomes db->meta (a log it names is read into a memtable of the
-   handle's own: digby__log_adopt), the memory map grows to the file, and
-   the writer's freelist is stale.  Transactions begun before keep what
-   they read (their meta copy, memtable reference and mapping).  Called
-   with no lock held, before a transaction registers.  Returns DIGBY_OK,
-   DIGBY_CORRUPT, DIGBY_IOERR, DIGBY_NOMEM (and log replay's errors). */
-static int digby__shm_refresh(digby_db *db)
+/* How long a reader goes on reading the log for a commit published in it
+   before it calls the log damaged (a page being rewritten at the moment
+   it is read fails its checksum; reading it again a moment later finds it
+   whole). */
+#define DIGBY__SHM_TAIL_NS ((uint64_t)2000000000u)
+
+/* Take in the newest commit other handles published (db->rmu held).  A
+   newer meta page becomes db->meta (a log it names that this handle did
+   not read is read into a new memtable: digby__log_adopt), the memory
+   map grows to the file, and the writer's freelist is stale; then the
+   log is read on from where this handle stopped (digby__log_follow) until
+   it holds the published commit.  all: read the log to its end even when
+   nothing new is published (a writer taking over: a writer that died
+   may have appended commits it never published).  Transactions begun
+   before keep what they read (their meta copy, memtable reference and
+   mapping).  Returns DIGBY_OK, DIGBY_CORRUPT (a published commit that
+   its meta page or the log does not hold), DIGBY_IOERR, DIGBY_NOMEM,
+   DIGBY_NOFEATURE (a log, in a build without log mode). */
+static int digby__shm_refresh_locked(digby_db *db, int all)
 {
     digby__meta m;
-    uint64_t want, seen;
+    uint64_t want, mt, seen, t0 = 0;
     int rc = DIGBY_OK;
-    digby__mutex_lock(&db->rmu);
     for (;;) {
         want = digby__shm_txid(db);
+        mt = digby__shm_mtxid(db);
         digby__mutex_lock(&db->mu);
         seen = db->shm_seen;
         digby__mutex_unlock(&db->mu);
-        if (want <= seen) break;
-        rc = digby__shm_read_meta(db, want, &m);
-        if (rc == DIGBY_BUSY) {
-            rc = DIGBY_OK;
+        if (want <= seen && !all) break;
+        if (mt > want) continue; /* a commit on its way: its txid follows */
+        if (mt > db->meta.txid) {
+            rc = digby__shm_read_meta(db, mt, &m);
+            if (rc == DIGBY_BUSY) {
+                rc = DIGBY_OK;
+                continue;
+            }
+            if (rc) break;
+            if (db->mapping && m.page_count > db->mapping->len / db->page_size)
+                digby__map_grow(db, m.page_count);
+            if (m.log_head != db->meta.log_head || m.log_lsn != db->meta.log_lsn)
+                rc = digby__log_adopt(db, &m);
+            if (rc) break;
+            digby__mutex_lock(&db->mu);
+            db->meta = m;
+            if (m.txid > db->last_txid) db->last_txid = m.txid;
+            /* the file holds the commit's pages (and may hold no more: a
+               compaction cuts it): the map shows those */
+            if (db->mapping)
+                db->map_pages = DIGBY__MIN(m.page_count, db->mapping->len / db->page_size);
+            db->shm_stale = 1;
+            digby__mutex_unlock(&db->mu);
+        }
+        /* (a live write transaction of this handle read everything there
+           was when it took the writer lock, and appends the rest) */
+        if (!db->shm_wlive && (rc = digby__log_follow(db)) != DIGBY_OK) break;
+        if (digby__log_have(db) < want) {
+            /* published, and not read whole yet: a page of it read while
+               its writer rewrote it, or a checkpoint since that reused
+               the log's pages (the next round reads its meta page) */
+            uint64_t now = digby__now_ns();
+            if (!t0) t0 = now;
+            else if (now - t0 > DIGBY__SHM_TAIL_NS) {
+                rc = DIGBY__CORRUPT(db, db->log.tail.end_pgno);
+                break;
+            }
+            digby__yield();
+            all = 0;
             continue;
         }
-        if (rc == DIGBY_OK && (m.log_head != db->meta.log_head || m.log_lsn != db->meta.log_lsn))
-            rc = digby__log_adopt(db, &m);
-        if (rc) break;
-        if (db->mapping && m.page_count > db->mapping->len / db->page_size)
-            digby__map_grow(db, m.page_count);
         digby__mutex_lock(&db->mu);
-        db->meta = m;
-        if (m.txid > db->last_txid) db->last_txid = m.txid;
-        DIGBY__SHM_STORE(&db->shm_seen, m.txid);
-        /* the file holds the commit's pages (and may hold no more: a
-           compaction cuts it): the map shows those */
-        if (db->mapping)
-            db->map_pages = DIGBY__MIN(m.page_count, db->mapping->len / db->page_size);
-        db->shm_stale = 1;
+        if (want > db->last_txid) db->last_txid = want;
+        if (want > db->shm_seen) DIGBY__SHM_STORE(&db->shm_seen, want);
         digby__mutex_unlock(&db->mu);
         break;
     }
+    return rc;
+}
+
+/* digby__shm_refresh_locked under db->rmu: called with no lock held,
+   before a transaction registers. */
+static int digby__shm_refresh(digby_db *db)
+{
+    int rc;
+    digby__mutex_lock(&db->rmu);
+    rc = digby__shm_refresh_locked(db, 0);
     digby__mutex_unlock(&db->rmu);
     return rc;
 }
@@ -9525,35 +9698,61 @@ static int digby__shm_wlock(digby_db *db, int nowait)
    a writer that died between writing its meta page and publishing it left
    a commit in the file that the lock file does not name.  Open would take
    it (it is whole: its pages were written first), so it is the newest
-   commit: published here, before anything builds on the one before. */
+   commit: published here, before anything builds on the one before.
+   (Commits a dead writer appended to the log and did not publish are
+   read by digby__shm_refresh_locked with all set.) */
 static int digby__shm_adopt_unpublished(digby_db *db)
 {
-    uint64_t t = digby__shm_txid(db) + 1;
-    digby__meta m;
-    int rc;
-    rc = digby__shm_read_meta(db, t, &m);
-    if (rc == DIGBY_OK) {
-        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), t);
-        return DIGBY_OK;
+    uint64_t pub = digby__shm_mtxid(db), best = 0, s;
+    uint8_t *buf = digby__pbuf_get(db);
+    int rc = DIGBY_OK;
+    if (!buf) return DIGBY_NOMEM;
+    for (s = 0; s < 2 && rc == DIGBY_OK; s++) {
+        digby__meta m;
+        digby__dkey k;
+        int trusted;
+        memset(&k, 0, sizeof(k));
+        rc = digby__read_at(db, s * db->page_size, buf, db->page_size);
+        if (rc == DIGBY_OK && digby__meta_slot(db, buf, db->page_size, s, &m, &k, &trusted) == DIGBY_OK &&
+            m.txid > pub && m.txid > best)
+            best = m.txid;
+        if (rc == DIGBY_CORRUPT) rc = DIGBY_OK; /* (short: no such commit) */
     }
-    /* no such commit (the slot holds an older one, or damage that open
-       would not take either) */
-    return rc == DIGBY_NOMEM || rc == DIGBY_IOERR ? rc : DIGBY_OK;
+    digby__pbuf_put(db, buf);
+    if (rc == DIGBY_OK && best) {
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_META), best);
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), best);
+    }
+    return rc;
 }
+
+static int digby__log_takeover(digby_db *db, uint64_t published);
 
 static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
 {
+    uint64_t published;
     int rc;
     *locked = 0;
     if (!db->shm) return DIGBY_OK;
     rc = digby__shm_wlock(db, nowait);
     if (rc) return rc;
+    digby__mutex_lock(&db->rmu);
     rc = db->shm_stale ? digby__shm_adopt_unpublished(db) : DIGBY_OK;
-    if (rc == DIGBY_OK) rc = digby__shm_refresh(db);
+    published = digby__shm_txid(db);
+    if (rc == DIGBY_OK) rc = digby__shm_refresh_locked(db, db->shm_stale);
     if (rc == DIGBY_OK && db->shm_stale) {
         rc = digby__freelist_reload(db);
+        /* the log's pages since the last checkpoint are not in the file's
+           freelist: taken out of it, and the log goes on after them */
+        if (rc == DIGBY_OK) rc = digby__log_takeover(db, published);
         if (rc == DIGBY_OK) db->shm_stale = 0;
     }
+    if (rc == DIGBY_OK) {
+        digby__mutex_lock(&db->mu);
+        db->shm_wlive = 1;
+        digby__mutex_unlock(&db->mu);
+    }
+    digby__mutex_unlock(&db->rmu);
     if (rc) {
         (void)digby__shm_lock(db, DIGBY__LK_WRITER, DIGBY_LOCK_NONE);
         return rc;
@@ -9562,8 +9761,15 @@ static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
     return DIGBY_OK;
 }
 
+/* The read-write transaction ends: the log is for others to append to
+   again (the handle reads what they append), and the writer lock goes. */
 static void digby__shm_writer_out(digby_db *db)
 {
+    digby__mutex_lock(&db->rmu);
+    digby__mutex_lock(&db->mu);
+    db->shm_wlive = 0;
+    digby__mutex_unlock(&db->mu);
+    digby__mutex_unlock(&db->rmu);
     (void)digby__shm_lock(db, DIGBY__LK_WRITER, DIGBY_LOCK_NONE);
 }
 /* ---- end 48_lockfile.c ---- */
@@ -15010,7 +15216,18 @@ static int digby__log_begin(digby_txn *txn)
 {
     digby_db *db = txn->db;
     int rc;
-    if (!db->log.on || txn->internal) return DIGBY_OK;
+    if (txn->internal) return DIGBY_OK;
+    if (!db->log.on) {
+        /* a copy-on-write handle writes the tree alone: a log that a
+           log-mode handle sharing the file keeps (48_lockfile.c) is
+           merged first, as open merges one */
+        if (!db->meta.log_head) return DIGBY_OK;
+        rc = digby__checkpoint_locked(db, 0);
+        if (rc) return rc;
+        txn->meta = db->meta;
+        txn->txid = digby__newest_txid(db) + 1;
+        return DIGBY_OK;
+    }
     if (!db->meta.log_head) {
         /* a log mode handle whose log was dropped (digby_rekey) */
         rc = digby__checkpoint_locked(db, 1);
@@ -15096,12 +15313,16 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
     }
     digby__mutex_lock(&db->mu);
     l->appended = txn->txid;
+    digby__log_tail_own(db);
     if (durable) {
         l->durable_last = txn->txid;
         l->durable_appends++;
     }
     *need = l->durable_last > l->synced ? l->durable_last : 0;
-    if (!*need && txn->txid > db->last_txid) db->last_txid = txn->txid;
+    if (!*need && txn->txid > db->last_txid) {
+        db->last_txid = txn->txid;
+        digby__shm_publish(db); /* to other handles (48_lockfile.c) */
+    }
     db->meta.page_count = txn->meta.page_count;
     db->mem->committed += txn->nops;
     digby__mutex_unlock(&db->mu);
@@ -15198,7 +15419,10 @@ static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
         digby__cond_broadcast(&db->scv);
         if (rc) break;
     }
-    if (rc == DIGBY_OK && txid > db->last_txid) db->last_txid = txid;
+    if (rc == DIGBY_OK && txid > db->last_txid) {
+        db->last_txid = txid;
+        digby__shm_publish(db);
+    }
     digby__mutex_unlock(&db->mu);
     return rc;
 }
@@ -15367,6 +15591,9 @@ static void digby__log_swap_mem(digby_db *db, digby__mem *fresh, int keep_log)
         l->cur_pgno = l->next_pgno = 0;
         l->fill = 0;
     }
+    /* (no page of the new log is listed: the head is cur) */
+    l->tail.pushed = keep_log && l->cur_lsn ? l->cur_lsn - 1 : 0;
+    digby__log_tail_own(db);
     db->log_gen++;
     old = digby__mem_unref(db->mem);
     db->mem = fresh;
@@ -15385,6 +15612,7 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
        fields are not the checkpoint's to put back: other threads' syncs
        move them meanwhile) */
     uint64_t saved_cur = l->cur_pgno, saved_lsn = l->cur_lsn, saved_next = l->next_pgno;
+    uint64_t saved_pushed = l->tail.pushed;
     uint32_t saved_fill = l->fill;
     int saved_fresh = l->fresh_next;
     digby__mem *m = db->mem, *fresh = NULL;
@@ -15432,8 +15660,8 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
         c->meta.log_lsn = l->cur_lsn;
     } else if (rc == DIGBY_OK) {
         uint64_t next_lsn = l->cur_pgno ? l->cur_lsn + 1 : db->meta.log_lsn;
-        if (l->cur_pgno) rc = digby__log_push_page(db, l->cur_pgno);
-        if (l->next_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next_pgno);
+        if (l->cur_pgno) rc = digby__log_push_page(db, l->cur_pgno, l->cur_lsn);
+        if (l->next_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next_pgno, l->cur_lsn + 1);
         c->meta.log_head = 0;
         c->meta.log_lsn = next_lsn;
     }
@@ -15452,6 +15680,7 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
         l->fill = saved_fill;
         l->fresh_next = saved_fresh;
         l->pages.n = saved_pages;
+        l->tail.pushed = saved_pushed;
         digby__mutex_unlock(&db->mu);
         digby__mem_free(fresh);
         return rc;
@@ -15660,7 +15889,7 @@ static int digby__log_open(digby_db *db, int readonly)
        its head page) */
     if (!db->meta.log_head) return l->on ? digby__checkpoint_locked(db, 1) : DIGBY_OK;
     t0 = digby__now_ns();
-    rc = digby__log_replay(db, db->mem, &last);
+    rc = digby__log_replay(db, db->mem, readonly, &last);
     l->replay_ns = digby__now_ns() - t0;
     if (rc) return rc;
     db->last_txid = last;
@@ -15673,17 +15902,111 @@ static int digby__log_open(digby_db *db, int readonly)
     return rc;
 }
 
-/* Another handle sharing the file (48_lockfile.c) committed m, whose log
-   is not the one this handle read (db->rmu held; no writer of this handle
-   live): a checkpoint that dropped it leaves no memtable (transactions
-   begun before keep theirs).  A handle whose writer keeps a log never
-   shares the file (FORMAT.md section 14), so m naming another log is
-   DIGBY_BUSY. */
+/* Another handle sharing the file (48_lockfile.c) committed meta page m,
+   whose log is not the one this handle reads (db->rmu held; no write
+   transaction of this handle live): a checkpoint merged the old log into
+   the tree and started a new one, or dropped the log (a close), or a
+   log-mode handle started one.  The new log is read into a new memtable
+   first; then m, that memtable and the tail become the handle's at once
+   (under db->mu, where transactions begin), so that no transaction sees
+   the new tree without the new log's commits or the old log's over the
+   new tree.  Transactions begun before keep the old memtable until they
+   end.  Returns DIGBY_OK, DIGBY_NOMEM, DIGBY_IOERR, DIGBY_CORRUPT. */
 static int digby__log_adopt(digby_db *db, const digby__meta *m)
 {
-    if (m->log_head) return DIGBY_BUSY;
-    digby__log_swap_mem(db, NULL, 0);
+    digby__log *l = &db->log;
+    digby__mem *fresh = NULL, *old;
+    struct digby__ltail t = l->tail;
+    digby__u64s pages = {NULL, 0, 0};
+    digby__mload ld = {NULL, 0, 0};
+    uint64_t n = 0;
+    int rc = DIGBY_OK;
+    digby__log_tail_head(&t, m);
+    if (m->log_head) {
+        /* nobody reads it yet: a bulk load, as at open */
+        rc = digby__mem_new(&db->alloc, l->mem_limit, &fresh);
+        if (rc == DIGBY_OK) rc = digby__log_read(db, fresh, &ld, &t, &pages, &n);
+        if (rc == DIGBY_OK) rc = digby__mem_load_finish(fresh, &ld);
+        digby__free(&db->alloc, ld.v);
+        if (rc) {
+            digby__mem_free(fresh);
+            digby__u64s_release(&db->alloc, &pages);
+            return rc;
+        }
+    }
+    digby__mutex_lock(&db->mu);
+    digby__u64s_release(&db->alloc, &l->pages);
+    l->pages = pages;
+    l->cur_pgno = l->next_pgno = 0;
+    l->fill = 0;
+    l->tail = t;
+    l->tailed += n;
+    l->bytes = 0;
+    db->log_gen++;
+    old = digby__mem_unref(db->mem);
+    db->mem = fresh;
+    db->meta = *m;
+    if (m->txid > db->last_txid) db->last_txid = m->txid;
+    digby__mutex_unlock(&db->mu);
+    digby__mem_free(old);
     return DIGBY_OK;
+}
+
+/* Read on in the log this handle reads (db->rmu held, no write
+   transaction of this handle live): what other handles appended since
+   goes into the memtable, which transactions may be reading (a commit
+   newer than their snapshots, so unseen by them).  Returns DIGBY_OK and
+   digby__log_read's errors (what it read whole stays). */
+static int digby__log_follow(digby_db *db)
+{
+    digby__log *l = &db->log;
+    uint64_t n = 0;
+    int rc;
+    if (!db->meta.log_head || !db->mem) return DIGBY_OK;
+    rc = digby__log_read(db, db->mem, NULL, &l->tail, &l->pages, &n);
+    l->tailed += n;
+    if (n && db->mem->view->list->count >= DIGBY__MEM_FOLD) digby__log_fold(db);
+    return rc;
+}
+
+/* The newest commit the handle holds: its meta page's, or the newest in
+   the log it read or appended. */
+static uint64_t digby__log_have(const digby_db *db)
+{
+    return DIGBY__MAX(db->meta.txid, db->log.tail.txid);
+}
+
+/* A writer takes over from another handle's (the writer lock and db->rmu
+   held; the log read to its end, the freelist just loaded from the
+   file): the pages of the log since the last checkpoint are not in the
+   file's freelist, so they are taken out of it; appends go on in the
+   first page that did not verify, as after recovery (never in a page
+   another writer wrote: it may hold synced commits); and commits found
+   in the log beyond the newest published one (a writer that died before
+   it published them) are made durable by this handle's next commit before
+   it publishes (as if this handle had appended them). */
+static int digby__log_takeover(digby_db *db, uint64_t published)
+{
+    digby__log *l = &db->log;
+    digby__mutex_lock(&db->mu);
+    l->file_bytes = 0;
+    if (!db->meta.log_head) {
+        l->cur_pgno = l->next_pgno = 0;
+        l->fill = 0;
+        l->fresh_next = 0;
+        digby__mutex_unlock(&db->mu);
+        return DIGBY_OK;
+    }
+    l->cur_pgno = l->tail.end_pgno;
+    l->cur_lsn = l->tail.end_lsn;
+    l->next_pgno = 0;
+    l->fill = 0;
+    l->fresh_next = 0;
+    if (l->tail.txid > l->appended) l->appended = l->tail.txid;
+    if (l->tail.txid > published && l->tail.txid > l->durable_last) l->durable_last = l->tail.txid;
+    digby__log_tail_own(db);
+    digby__mutex_unlock(&db->mu);
+    return digby__log_reserve_pages(db);
 }
 
 /* At close: a writable handle merges the memtable and drops the log. */
@@ -15728,7 +16051,10 @@ static int digby__log_sync_locked(digby_db *db)
     if (rc) l->sync_failed = 1;
     else {
         if (target > l->synced) l->synced = target;
-        if (target > db->last_txid) db->last_txid = target;
+        if (target > db->last_txid) {
+            db->last_txid = target;
+            digby__shm_publish(db);
+        }
     }
     digby__mutex_unlock(&db->mu);
     if (rc) db->poisoned = 1;
@@ -15817,6 +16143,23 @@ static int digby__log_adopt(digby_db *db, const digby__meta *m)
 {
     (void)db;
     return m->log_head ? DIGBY_NOFEATURE : DIGBY_OK;
+}
+
+static int digby__log_follow(digby_db *db)
+{
+    (void)db;
+    return DIGBY_OK;
+}
+
+static uint64_t digby__log_have(const digby_db *db)
+{
+    return db->meta.txid;
+}
+
+static int digby__log_takeover(digby_db *db, uint64_t published)
+{
+    (void)published;
+    return db->meta.log_head ? DIGBY_NOFEATURE : DIGBY_OK;
 }
 
 static void digby__log_close(digby_db *db)
@@ -16181,6 +16524,12 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
     if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
     if (rc == DIGBY_OK) digby__map_open(db, o.map_bytes);
     if (rc == DIGBY_OK) rc = digby__log_open(db, (o.flags & DIGBY_OPEN_READONLY) != 0);
+    /* commits in the log that no handle published (their writer died
+       before its sync returned) become durable before this handle
+       publishes them to others */
+    if (rc == DIGBY_OK && wlocked && db->meta.log_head && db->last_txid > digby__shm_txid(db) &&
+        !(o.flags & DIGBY_OPEN_NO_SYNC))
+        rc = db->vfs->sync(db->file);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
     if (rc == DIGBY_OK && db->shm) {
         digby__mutex_lock(&db->mu);
@@ -16203,9 +16552,10 @@ DIGBY_API int digby_close(digby_db *db)
     busy = db->ntxn != 0;
     digby__mutex_unlock(&db->mu);
     if (busy) return DIGBY_BUSY;
-    if (db->shm && !(db->flags & DIGBY_OPEN_READONLY) && db->meta.log_head) {
-        /* a log this handle took in from the file: merged under the
-           writer lock, as any commit */
+    if (db->shm && !(db->flags & DIGBY_OPEN_READONLY) && (db->meta.log_head || db->log.on)) {
+        /* a log this handle appends to or took in from the file: merged
+           under the writer lock, as any commit, after what other handles
+           committed since this one last looked */
         int locked = 0;
         if (digby__shm_writer_in(db, 0, &locked) == DIGBY_OK) {
             digby__log_close(db);
@@ -21109,13 +21459,23 @@ static int digby__walk_log_list(digby__walk *w)
     digby__log *l = &db->log;
     size_t n = 0, i;
     if (db->log_gen != w->txn->log_gen) return 1;
-    if (!l->pages.n && !l->cur_pgno) return DIGBY_OK;
+    if (!w->txn->meta.log_head) return DIGBY_OK;
     w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 2) * sizeof(uint64_t));
     if (!w->logp) return DIGBY_NOMEM;
     for (i = 0; i < l->pages.n; i++) w->logp[n++] = l->pages.v[i];
     w->nwritten = n;
-    if (l->cur_pgno) w->logp[n++] = l->cur_pgno;
-    if (l->next_pgno) w->logp[n++] = l->next_pgno;
+    if (l->cur_pgno && l->cur_lsn > l->tail.pushed) {
+        /* this handle appended last: its page and the one it named */
+        w->logp[n++] = l->cur_pgno;
+        if (l->next_pgno) w->logp[n++] = l->next_pgno;
+    } else {
+        /* another handle sharing the file appended last (48_lockfile.c):
+           the newest page read may still grow (its writer rewrites it
+           whole), and the page it names (or the head not yet written) is
+           taken already */
+        if (n) w->nwritten = n - 1;
+        if (l->tail.end_pgno) w->logp[n++] = l->tail.end_pgno;
+    }
     /* pages the log took after the snapshot began lie past its end */
     for (i = w->nlogp = 0; i < n; i++)
         if (w->logp[i] < w->txn->meta.page_count) w->logp[w->nlogp++] = w->logp[i];

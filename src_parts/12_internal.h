@@ -364,6 +364,17 @@ typedef struct digby__log {
     uint64_t folds;         /* memtable folds (digby__log_fold; db->mu) */
     int checkpoint_parts_synced; /* this checkpoint synced the log before a part */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
+    /* Reading the log another handle appends to (47_log.c digby__log_read;
+       rmu, or the writer between transactions): where the next record
+       starts (a page of the chain, its LSN, a byte offset in its payload),
+       the newest txid read or appended, the LSN of the newest page in
+       pages, and where the chain ended at the last read (the first page
+       that did not verify: a writer taking over appends there). */
+    struct digby__ltail {
+        uint64_t pgno, lsn, txid, pushed, end_pgno, end_lsn;
+        uint32_t off;
+    } tail;
+    uint64_t tailed;        /* records read from other handles (digby_stats) */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
     uint64_t checkpoints;
@@ -709,7 +720,10 @@ struct digby_db {
        transaction (wmu); shm_stale: another handle may have written since,
        so the writer reloads the freelist (wmu); shm_reap: write
        transactions until the next look for dead readers' slots (wmu);
-       rmu: one refresh at a time. */
+       shm_wlive: a read-write transaction of this handle holds the writer
+       lock and has taken in everything before it (rmu and mu to change;
+       its log is then the handle's own to append); rmu: one refresh at a
+       time. */
     uint8_t *shm;
     uint32_t shm_slot;
     uint64_t shm_pub;
@@ -717,6 +731,7 @@ struct digby_db {
     uint32_t shm_nread;
     uint64_t shm_wepoch;
     int shm_stale;
+    int shm_wlive;
     uint32_t shm_reap;
     digby__mutex rmu;
 };

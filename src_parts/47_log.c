@@ -163,13 +163,18 @@ static int digby__log_write_cur(digby_txn *txn)
     return rc;
 }
 
-/* Add pgno to the live log pages (under db->mu: digby_check copies the
-   list). */
-static int digby__log_push_page(digby_db *db, uint64_t pgno)
+/* Add pgno, the log page of sequence number lsn, to the live log pages
+   unless it is there (under db->mu: digby_check copies the list).  Pages
+   come in LSN order; the handle may have listed the page already when it
+   read the log between its own transactions (digby__log_read). */
+static int digby__log_push_page(digby_db *db, uint64_t pgno, uint64_t lsn)
 {
-    int rc;
+    int rc = DIGBY_OK;
     digby__mutex_lock(&db->mu);
-    rc = digby__u64s_push(&db->alloc, &db->log.pages, pgno);
+    if (lsn > db->log.tail.pushed) {
+        rc = digby__u64s_push(&db->alloc, &db->log.pages, pgno);
+        if (rc == DIGBY_OK) db->log.tail.pushed = lsn;
+    }
     digby__mutex_unlock(&db->mu);
     return rc;
 }
@@ -178,7 +183,7 @@ static int digby__log_push_page(digby_db *db, uint64_t pgno)
 static int digby__log_advance(digby_db *db)
 {
     digby__log *l = &db->log;
-    int rc = digby__log_push_page(db, l->cur_pgno);
+    int rc = digby__log_push_page(db, l->cur_pgno, l->cur_lsn);
     if (rc) return rc;
     digby__mutex_lock(&db->mu);
     l->cur_pgno = l->next_pgno;
@@ -237,9 +242,11 @@ static int digby__log_append(digby_txn *txn, int durable)
 /* ---- Reading ----------------------------------------------------------- */
 
 /* Apply one whole record (FORMAT.md 11.3) to memtable m: every operation
-   with version txid, as a node of the bulk load ld.  *txid gets the record's.  DIGBY_CORRUPT for a record
-   that does not decode (its pages verified, so this is damage or a bug,
-   never a torn write). */
+   with version txid, as a node of the bulk load ld (replay at open), or
+   (ld NULL: another handle's commit read while readers may use m) linked
+   into m's list as the writer links its own (45_memtable.c).  *txid gets
+   the record's.  DIGBY_CORRUPT for a record that does not decode (its
+   pages verified, so this is damage or a bug, never a torn write). */
 static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, const uint8_t *r,
                             size_t n, uint64_t *txid)
 {
@@ -278,9 +285,14 @@ static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, const
         } else if (op != DIGBY__LOG_OP_DEL) {
             return DIGBY_CORRUPT;
         }
-        rc = digby__mem_load_add(m, ld, slot, k, (size_t)kl, *txid, v, (size_t)vl,
-                                 op == DIGBY__LOG_OP_DEL);
+        if (ld)
+            rc = digby__mem_load_add(m, ld, slot, k, (size_t)kl, *txid, v, (size_t)vl,
+                                     op == DIGBY__LOG_OP_DEL);
+        else
+            rc = digby__mem_put(m, slot, k, (size_t)kl, *txid, v, (size_t)vl,
+                                op == DIGBY__LOG_OP_DEL, NULL, NULL, NULL);
         if (rc) return rc;
+        m->committed++;
     }
     return DIGBY_OK;
 }
@@ -306,28 +318,42 @@ static int digby__log_page_ok(digby_db *db, uint64_t pgno, uint64_t lsn, uint8_t
     return 1;
 }
 
-/* Walk the chain from the meta page's log head; feed every whole record to
-   the memtable; leave db->log ready to append after the last page that
-   verified.  The chain's pages are counted as used: out of db->free and
-   the pending list, and inside page_count. */
-static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
+/* Read the chain from where *t says the next record starts to its end,
+   feeding every whole record to memtable m (ld: a bulk load, as at open;
+   NULL: linked in, m live) and adding each page that verifies, once, to
+   pages.  On return *t says where the first record not read whole starts
+   (the tail: a page that may still grow, or whose successor is not
+   written yet, is read again from there next time), the newest txid read,
+   and where the chain ended (the first page that did not verify, or an
+   orphan: see below).  *n_records counts the records applied.  Records
+   must come in increasing txid order.  A page that does not verify ends
+   the chain quietly: it may be torn, stale (a reused page of an earlier
+   cycle, whose LSN is lower), not written yet, or being rewritten by
+   another process at this moment; the caller knows which commits it
+   expects.  Returns DIGBY_OK, DIGBY_CORRUPT (a verified page whose
+   fragments or record do not decode), DIGBY_NOMEM, DIGBY_IOERR. */
+static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
+                           struct digby__ltail *t, digby__u64s *pages, uint64_t *n_records)
 {
-    digby__log *l = &db->log;
     uint8_t *buf = digby__pbuf_get(db);
-    uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = 0;
+    uint64_t pgno = t->pgno, lsn = t->lsn;
+    uint32_t off = t->off;
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
-    digby__mload ld = {NULL, 0, 0};
     int rc = DIGBY_OK, in_rec = 0, orphan = 0;
+    *n_records = 0;
     if (!buf) return DIGBY_NOMEM;
-    *last_txid = db->meta.txid;
     for (;;) {
-        const uint8_t *p, *end;
+        const uint8_t *p, *end, *base = buf + DIGBY__LOG_HDR;
         int ok = digby__log_page_ok(db, pgno, lsn, buf);
         if (ok < 0) { rc = ok; break; }
         if (ok == 0) break;
-        p = buf + DIGBY__LOG_HDR;
-        end = p + digby__get32(buf + DIGBY__LOG_USED);
+        end = base + digby__get32(buf + DIGBY__LOG_USED);
+        /* a page read before holds at least what it held then (a rewrite
+           only adds fragments); less is some other version of it: the
+           chain ends here for now */
+        if (off > (uint32_t)(end - base)) break;
+        p = base + off;
         while (rc == DIGBY_OK && end - p >= (ptrdiff_t)DIGBY__FRAG_HDR) {
             unsigned kind = p[0];
             uint32_t len = digby__get32(p + 1);
@@ -349,7 +375,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
                    verify; skipping it would apply later commits without
                    this one.  (Only a page's first fragment can be one: a
                    page the writer made has none after it.) */
-                if (p - DIGBY__FRAG_HDR != buf + DIGBY__LOG_HDR) rc = DIGBY__CORRUPT(db, pgno);
+                if (p - DIGBY__FRAG_HDR != base) rc = DIGBY__CORRUPT(db, pgno);
                 orphan = 1;
                 break;
             }
@@ -359,40 +385,104 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
             asm_n += len;
             p += len;
             if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
-                uint64_t txid;
+                uint64_t txid = 0;
                 in_rec = 0;
-                rc = digby__log_apply(db, m, &ld, asm_buf, asm_n, &txid);
-                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid))
+                rc = digby__log_apply(db, m, ld, asm_buf, asm_n, &txid);
+                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= t->txid))
                     rc = DIGBY__CORRUPT(db, pgno);
                 if (rc) break;
-                prev_txid = txid;
-                l->replay_commits++;
-                l->replay_bytes += asm_n;
-                l->bytes += asm_n;
+                t->txid = txid;
+                t->pgno = pgno;
+                t->lsn = lsn;
+                t->off = (uint32_t)(p - base);
+                (*n_records)++;
+                db->log.bytes += asm_n;
             }
         }
         if (rc || orphan) break;
-        rc = digby__u64s_push(&db->alloc, &l->pages, pgno);
-        if (rc) break;
+        if (lsn > t->pushed) {
+            digby__mutex_lock(&db->mu); /* (digby_check copies db->log.pages) */
+            rc = digby__u64s_push(&db->alloc, pages, pgno);
+            digby__mutex_unlock(&db->mu);
+            if (rc) break;
+            t->pushed = lsn;
+        }
+        if (!in_rec) {
+            /* every record that began so far is read: the next one starts
+               in this page's free space or at the successor's start */
+            t->pgno = pgno;
+            t->lsn = lsn;
+            t->off = (uint32_t)(end - base);
+        }
         pgno = digby__page_next(buf);
         lsn++;
+        off = 0;
     }
+    t->end_pgno = pgno;
+    t->end_lsn = lsn;
     digby__free(&db->alloc, asm_buf);
     digby__pbuf_put(db, buf);
+    return rc;
+}
+
+/* The tail starts at the head of the log meta page m names.  (Its
+   records come after m's txid; the txid order is checked within the log
+   only: a reader that followed the old log's last page on into the new
+   one, its successor, has read some of them already.) */
+static void digby__log_tail_head(struct digby__ltail *t, const digby__meta *m)
+{
+    memset(t, 0, sizeof(*t));
+    t->pgno = t->end_pgno = m->log_head;
+    t->lsn = t->end_lsn = m->log_lsn;
+    t->pushed = m->log_lsn ? m->log_lsn - 1 : 0;
+}
+
+/* The tail follows the writer's own appends: the next record starts where
+   the next append goes (db->wmu held).  Pages before cur are in pages. */
+static void digby__log_tail_own(digby_db *db)
+{
+    digby__log *l = &db->log;
+    l->tail.pgno = l->tail.end_pgno = l->cur_pgno;
+    l->tail.lsn = l->tail.end_lsn = l->cur_lsn;
+    l->tail.off = l->fill;
+    if (l->cur_lsn && l->cur_lsn - 1 > l->tail.pushed) l->tail.pushed = l->cur_lsn - 1;
+    if (l->appended > l->tail.txid) l->tail.txid = l->appended;
+}
+
+/* Open: walk the chain from the meta page's log head; feed every whole
+   record to the memtable; leave db->log ready to append after the last
+   page that verified (a writable handle; the tail follows its appends) or
+   to read what others append after the last whole record (a read-only
+   one).  The chain's pages are listed in db->log.pages. */
+static int digby__log_replay(digby_db *db, digby__mem *m, int readonly, uint64_t *last_txid)
+{
+    digby__log *l = &db->log;
+    digby__mload ld = {NULL, 0, 0};
+    uint64_t n = 0;
+    int rc;
+    *last_txid = db->meta.txid;
+    digby__log_tail_head(&l->tail, &db->meta);
+    rc = digby__log_read(db, m, &ld, &l->tail, &l->pages, &n);
+    l->replay_commits += n;
+    l->replay_bytes = l->bytes;
     /* every whole record read: sort and link its entries (45_memtable.c) */
     if (rc == DIGBY_OK) rc = digby__mem_load_finish(m, &ld);
     digby__free(&db->alloc, ld.v);
     if (rc) return rc;
     /* a part of a checkpoint (66_log_mode.c) may have committed past the
        records: it merged them, and they are replayed over it */
-    *last_txid = DIGBY__MAX(prev_txid, db->meta.txid);
+    *last_txid = DIGBY__MAX(l->tail.txid, db->meta.txid);
     /* appends go on in the first page that did not verify: it was
        allocated (as the head, or as a verified page's successor) */
-    l->cur_pgno = pgno;
-    l->cur_lsn = lsn;
+    l->cur_pgno = l->tail.end_pgno;
+    l->cur_lsn = l->tail.end_lsn;
     l->next_pgno = 0;
     l->fill = 0;
     l->fresh_next = 0;
+    if (!readonly) {
+        l->appended = l->tail.txid;
+        digby__log_tail_own(db);
+    }
     return DIGBY_OK;
 }
 
@@ -415,6 +505,12 @@ static int digby__log_reserve_pages(digby_db *db)
     for (i = j = 0; i < db->npending; i++)
         if (!digby__u64_has(v, n, db->pending[i].pgno)) db->pending[j++] = db->pending[i];
     db->npending = j;
+    /* (a writer taking over from another handle's: the chains the
+       newest commit replaced, 46_freelist.c, which that writer's log may
+       have reused since) */
+    for (i = j = 0; i < db->ncpending; i++)
+        if (!digby__u64_has(v, n, db->cpending[i].pgno)) db->cpending[j++] = db->cpending[i];
+    db->ncpending = j;
     digby__free(&db->alloc, v);
     return DIGBY_OK;
 }

@@ -8,11 +8,15 @@
    handle through the VFS (digby_vfs version 4), as LMDB's lock.mdb and
    SQLite's -shm file are:
 
-   - the txid of the newest commit.  Before each transaction a handle
-     compares it with the newest it has taken in; when another handle has
-     committed since, it reads that commit's meta page from the file
-     (digby__shm_refresh): pages are never changed in place, so the meta
-     page is all there is to take in, and the memory map shows the rest;
+   - the txid of the newest commit, and of the newest with a meta page.
+     Before each transaction a handle compares the first with the newest
+     it has taken in; when another handle has committed since, it reads
+     the newest meta page from the file if that moved (tree pages are
+     never changed in place, so the meta page and the memory map show the
+     tree), and in log mode reads on in the log from where it stopped into
+     a memtable of its own until it holds the commit (digby__shm_refresh;
+     FORMAT.md 11.5).  A writer that takes over from another handle's reads
+     the log to its end and appends after it, in a new page;
    - a reader table: a slot per handle, holding the oldest snapshot any of
      its read-only transactions reads (txid + 1; 0 for none).  A writer
      moves a pending page to the free list only once every slot is past
@@ -44,11 +48,11 @@
    (Dekker's store-then-load).
 
    Who shares: handles on a VFS with the lock file (the POSIX one on
-   Linux), on plain files, in copy-on-write mode.  An encrypted file and a
-   read-write handle in log mode keep the file to themselves, as before
-   (an exclusive lock on the database file: other handles get DIGBY_BUSY;
-   the log's tail read by other processes is the next step, FORMAT.md
-   11.5).  Where the lock file cannot be written (a read-only file system)
+   Linux), on plain files, in either mode, mixed (a copy-on-write handle's
+   writer merges a log-mode handle's log into the tree before it writes,
+   as its open would).  An encrypted file keeps the file to itself, as
+   before (an exclusive lock on the database file: other handles get
+   DIGBY_BUSY).  Where the lock file cannot be written (a read-only file system)
    a read-only handle reads alone, with the shared lock on the database
    file that keeps writers out. */
 
@@ -66,7 +70,7 @@
 #endif
 
 #define DIGBY__SHM_BYTES 16384u  /* the lock file's map */
-#define DIGBY__SHM_VERSION 1u
+#define DIGBY__SHM_VERSION 2u
 #define DIGBY__SHM_HDR 64u       /* header bytes; the slots follow */
 #define DIGBY__SHM_SLOT 16u      /* bytes a slot */
 #define DIGBY__SHM_SLOTS ((DIGBY__SHM_BYTES - DIGBY__SHM_HDR) / DIGBY__SHM_SLOT)
@@ -78,6 +82,7 @@
 #define DIGBY__SHM_O_TXID 16u    /* u64: newest commit published */
 #define DIGBY__SHM_O_EPOCH 24u   /* u64: writer epoch */
 #define DIGBY__SHM_O_HIGH 32u    /* u64: slots ever used (scans stop there) */
+#define DIGBY__SHM_O_META 40u    /* u64: the newest commit with a meta page */
 /* lock bytes */
 #define DIGBY__LK_ATTACH 0u
 #define DIGBY__LK_ALIVE 1u
@@ -131,8 +136,7 @@ static int digby__shm_eligible(const digby_db *db, const digby_options *o)
     const digby_vfs *v = db->vfs;
     if (!DIGBY__HAVE_SHM || v->version < 4 || !v->shm_open || !v->shm_lock || !v->shm_close)
         return 0;
-    if (o->key || o->passphrase) return 0;
-    return !(o->flags & DIGBY_OPEN_LOG) || (o->flags & DIGBY_OPEN_READONLY);
+    return !o->key && !o->passphrase;
 }
 
 /* Undo digby__shm_attach (close, or a failed open): the slot says nothing,
@@ -217,6 +221,14 @@ static uint64_t digby__shm_txid(const digby_db *db)
     return DIGBY__SHM_LOAD(digby__shm_u64(db, DIGBY__SHM_O_TXID));
 }
 
+/* The newest commit published with a meta page of its own (a
+   copy-on-write commit, a checkpoint or a part of one); a commit in the
+   log since has a larger txid. */
+static uint64_t digby__shm_mtxid(const digby_db *db)
+{
+    return DIGBY__SHM_LOAD(digby__shm_u64(db, DIGBY__SHM_O_META));
+}
+
 /* Whether another handle has published a commit this one has not taken
    in (a hint, read without db->mu; digby__shm_refresh decides). */
 static int digby__shm_behind(digby_db *db)
@@ -224,11 +236,14 @@ static int digby__shm_behind(digby_db *db)
     return db->shm && digby__shm_txid(db) > DIGBY__SHM_LOAD(&db->shm_seen);
 }
 
-/* This handle committed db->last_txid (db->mu held): publish it. */
+/* This handle committed db->last_txid (db->mu held; db->meta its newest
+   meta page): publish it.  The meta page's txid goes first, so a reader
+   that finds the new txid finds the meta page it needs. */
 static void digby__shm_publish(digby_db *db)
 {
     if (!db->shm) return;
-    DIGBY__SHM_STORE(&db->shm_seen, db->last_txid);
+    if (db->last_txid > db->shm_seen) DIGBY__SHM_STORE(&db->shm_seen, db->last_txid);
+    digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_META), db->meta.txid);
     digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), db->last_txid);
 }
 
@@ -352,54 +367,101 @@ static int digby__shm_read_meta(digby_db *db, uint64_t txid, digby__meta *m)
     digby__pbuf_put(db, buf);
     if (rc == DIGBY_OK && m->txid == txid) return DIGBY_OK;
     if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) return rc;
-    if (digby__shm_txid(db) != txid) return DIGBY_BUSY;
+    if (digby__shm_mtxid(db) != txid) return DIGBY_BUSY;
     /* published, still the newest, and its meta page does not hold it */
     return DIGBY__CORRUPT(db, txid & 1);
 }
 
 static int digby__log_adopt(digby_db *db, const digby__meta *m);
+static int digby__log_follow(digby_db *db);
+static uint64_t digby__log_have(const digby_db *db);
 
-/* Take in the newest commit another handle published: its meta page
-   becomes db->meta (a log it names is read into a memtable of the
-   handle's own: digby__log_adopt), the memory map grows to the file, and
-   the writer's freelist is stale.  Transactions begun before keep what
-   they read (their meta copy, memtable reference and mapping).  Called
-   with no lock held, before a transaction registers.  Returns DIGBY_OK,
-   DIGBY_CORRUPT, DIGBY_IOERR, DIGBY_NOMEM (and log replay's errors). */
-static int digby__shm_refresh(digby_db *db)
+/* How long a reader goes on reading the log for a commit published in it
+   before it calls the log damaged (a page being rewritten at the moment
+   it is read fails its checksum; reading it again a moment later finds it
+   whole). */
+#define DIGBY__SHM_TAIL_NS ((uint64_t)2000000000u)
+
+/* Take in the newest commit other handles published (db->rmu held).  A
+   newer meta page becomes db->meta (a log it names that this handle did
+   not read is read into a new memtable: digby__log_adopt), the memory
+   map grows to the file, and the writer's freelist is stale; then the
+   log is read on from where this handle stopped (digby__log_follow) until
+   it holds the published commit.  all: read the log to its end even when
+   nothing new is published (a writer taking over: a writer that died
+   may have appended commits it never published).  Transactions begun
+   before keep what they read (their meta copy, memtable reference and
+   mapping).  Returns DIGBY_OK, DIGBY_CORRUPT (a published commit that
+   its meta page or the log does not hold), DIGBY_IOERR, DIGBY_NOMEM,
+   DIGBY_NOFEATURE (a log, in a build without log mode). */
+static int digby__shm_refresh_locked(digby_db *db, int all)
 {
     digby__meta m;
-    uint64_t want, seen;
+    uint64_t want, mt, seen, t0 = 0;
     int rc = DIGBY_OK;
-    digby__mutex_lock(&db->rmu);
     for (;;) {
         want = digby__shm_txid(db);
+        mt = digby__shm_mtxid(db);
         digby__mutex_lock(&db->mu);
         seen = db->shm_seen;
         digby__mutex_unlock(&db->mu);
-        if (want <= seen) break;
-        rc = digby__shm_read_meta(db, want, &m);
-        if (rc == DIGBY_BUSY) {
-            rc = DIGBY_OK;
+        if (want <= seen && !all) break;
+        if (mt > want) continue; /* a commit on its way: its txid follows */
+        if (mt > db->meta.txid) {
+            rc = digby__shm_read_meta(db, mt, &m);
+            if (rc == DIGBY_BUSY) {
+                rc = DIGBY_OK;
+                continue;
+            }
+            if (rc) break;
+            if (db->mapping && m.page_count > db->mapping->len / db->page_size)
+                digby__map_grow(db, m.page_count);
+            if (m.log_head != db->meta.log_head || m.log_lsn != db->meta.log_lsn)
+                rc = digby__log_adopt(db, &m);
+            if (rc) break;
+            digby__mutex_lock(&db->mu);
+            db->meta = m;
+            if (m.txid > db->last_txid) db->last_txid = m.txid;
+            /* the file holds the commit's pages (and may hold no more: a
+               compaction cuts it): the map shows those */
+            if (db->mapping)
+                db->map_pages = DIGBY__MIN(m.page_count, db->mapping->len / db->page_size);
+            db->shm_stale = 1;
+            digby__mutex_unlock(&db->mu);
+        }
+        /* (a live write transaction of this handle read everything there
+           was when it took the writer lock, and appends the rest) */
+        if (!db->shm_wlive && (rc = digby__log_follow(db)) != DIGBY_OK) break;
+        if (digby__log_have(db) < want) {
+            /* published, and not read whole yet: a page of it read while
+               its writer rewrote it, or a checkpoint since that reused
+               the log's pages (the next round reads its meta page) */
+            uint64_t now = digby__now_ns();
+            if (!t0) t0 = now;
+            else if (now - t0 > DIGBY__SHM_TAIL_NS) {
+                rc = DIGBY__CORRUPT(db, db->log.tail.end_pgno);
+                break;
+            }
+            digby__yield();
+            all = 0;
             continue;
         }
-        if (rc == DIGBY_OK && (m.log_head != db->meta.log_head || m.log_lsn != db->meta.log_lsn))
-            rc = digby__log_adopt(db, &m);
-        if (rc) break;
-        if (db->mapping && m.page_count > db->mapping->len / db->page_size)
-            digby__map_grow(db, m.page_count);
         digby__mutex_lock(&db->mu);
-        db->meta = m;
-        if (m.txid > db->last_txid) db->last_txid = m.txid;
-        DIGBY__SHM_STORE(&db->shm_seen, m.txid);
-        /* the file holds the commit's pages (and may hold no more: a
-           compaction cuts it): the map shows those */
-        if (db->mapping)
-            db->map_pages = DIGBY__MIN(m.page_count, db->mapping->len / db->page_size);
-        db->shm_stale = 1;
+        if (want > db->last_txid) db->last_txid = want;
+        if (want > db->shm_seen) DIGBY__SHM_STORE(&db->shm_seen, want);
         digby__mutex_unlock(&db->mu);
         break;
     }
+    return rc;
+}
+
+/* digby__shm_refresh_locked under db->rmu: called with no lock held,
+   before a transaction registers. */
+static int digby__shm_refresh(digby_db *db)
+{
+    int rc;
+    digby__mutex_lock(&db->rmu);
+    rc = digby__shm_refresh_locked(db, 0);
     digby__mutex_unlock(&db->rmu);
     return rc;
 }
@@ -432,35 +494,61 @@ static int digby__shm_wlock(digby_db *db, int nowait)
    a writer that died between writing its meta page and publishing it left
    a commit in the file that the lock file does not name.  Open would take
    it (it is whole: its pages were written first), so it is the newest
-   commit: published here, before anything builds on the one before. */
+   commit: published here, before anything builds on the one before.
+   (Commits a dead writer appended to the log and did not publish are
+   read by digby__shm_refresh_locked with all set.) */
 static int digby__shm_adopt_unpublished(digby_db *db)
 {
-    uint64_t t = digby__shm_txid(db) + 1;
-    digby__meta m;
-    int rc;
-    rc = digby__shm_read_meta(db, t, &m);
-    if (rc == DIGBY_OK) {
-        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), t);
-        return DIGBY_OK;
+    uint64_t pub = digby__shm_mtxid(db), best = 0, s;
+    uint8_t *buf = digby__pbuf_get(db);
+    int rc = DIGBY_OK;
+    if (!buf) return DIGBY_NOMEM;
+    for (s = 0; s < 2 && rc == DIGBY_OK; s++) {
+        digby__meta m;
+        digby__dkey k;
+        int trusted;
+        memset(&k, 0, sizeof(k));
+        rc = digby__read_at(db, s * db->page_size, buf, db->page_size);
+        if (rc == DIGBY_OK && digby__meta_slot(db, buf, db->page_size, s, &m, &k, &trusted) == DIGBY_OK &&
+            m.txid > pub && m.txid > best)
+            best = m.txid;
+        if (rc == DIGBY_CORRUPT) rc = DIGBY_OK; /* (short: no such commit) */
     }
-    /* no such commit (the slot holds an older one, or damage that open
-       would not take either) */
-    return rc == DIGBY_NOMEM || rc == DIGBY_IOERR ? rc : DIGBY_OK;
+    digby__pbuf_put(db, buf);
+    if (rc == DIGBY_OK && best) {
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_META), best);
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), best);
+    }
+    return rc;
 }
+
+static int digby__log_takeover(digby_db *db, uint64_t published);
 
 static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
 {
+    uint64_t published;
     int rc;
     *locked = 0;
     if (!db->shm) return DIGBY_OK;
     rc = digby__shm_wlock(db, nowait);
     if (rc) return rc;
+    digby__mutex_lock(&db->rmu);
     rc = db->shm_stale ? digby__shm_adopt_unpublished(db) : DIGBY_OK;
-    if (rc == DIGBY_OK) rc = digby__shm_refresh(db);
+    published = digby__shm_txid(db);
+    if (rc == DIGBY_OK) rc = digby__shm_refresh_locked(db, db->shm_stale);
     if (rc == DIGBY_OK && db->shm_stale) {
         rc = digby__freelist_reload(db);
+        /* the log's pages since the last checkpoint are not in the file's
+           freelist: taken out of it, and the log goes on after them */
+        if (rc == DIGBY_OK) rc = digby__log_takeover(db, published);
         if (rc == DIGBY_OK) db->shm_stale = 0;
     }
+    if (rc == DIGBY_OK) {
+        digby__mutex_lock(&db->mu);
+        db->shm_wlive = 1;
+        digby__mutex_unlock(&db->mu);
+    }
+    digby__mutex_unlock(&db->rmu);
     if (rc) {
         (void)digby__shm_lock(db, DIGBY__LK_WRITER, DIGBY_LOCK_NONE);
         return rc;
@@ -469,7 +557,14 @@ static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
     return DIGBY_OK;
 }
 
+/* The read-write transaction ends: the log is for others to append to
+   again (the handle reads what they append), and the writer lock goes. */
 static void digby__shm_writer_out(digby_db *db)
 {
+    digby__mutex_lock(&db->rmu);
+    digby__mutex_lock(&db->mu);
+    db->shm_wlive = 0;
+    digby__mutex_unlock(&db->mu);
+    digby__mutex_unlock(&db->rmu);
     (void)digby__shm_lock(db, DIGBY__LK_WRITER, DIGBY_LOCK_NONE);
 }

@@ -349,7 +349,18 @@ static int digby__log_begin(digby_txn *txn)
 {
     digby_db *db = txn->db;
     int rc;
-    if (!db->log.on || txn->internal) return DIGBY_OK;
+    if (txn->internal) return DIGBY_OK;
+    if (!db->log.on) {
+        /* a copy-on-write handle writes the tree alone: a log that a
+           log-mode handle sharing the file keeps (48_lockfile.c) is
+           merged first, as open merges one */
+        if (!db->meta.log_head) return DIGBY_OK;
+        rc = digby__checkpoint_locked(db, 0);
+        if (rc) return rc;
+        txn->meta = db->meta;
+        txn->txid = digby__newest_txid(db) + 1;
+        return DIGBY_OK;
+    }
     if (!db->meta.log_head) {
         /* a log mode handle whose log was dropped (digby_rekey) */
         rc = digby__checkpoint_locked(db, 1);
@@ -435,12 +446,16 @@ static int digby__log_commit(digby_txn *txn, uint64_t *need)
     }
     digby__mutex_lock(&db->mu);
     l->appended = txn->txid;
+    digby__log_tail_own(db);
     if (durable) {
         l->durable_last = txn->txid;
         l->durable_appends++;
     }
     *need = l->durable_last > l->synced ? l->durable_last : 0;
-    if (!*need && txn->txid > db->last_txid) db->last_txid = txn->txid;
+    if (!*need && txn->txid > db->last_txid) {
+        db->last_txid = txn->txid;
+        digby__shm_publish(db); /* to other handles (48_lockfile.c) */
+    }
     db->meta.page_count = txn->meta.page_count;
     db->mem->committed += txn->nops;
     digby__mutex_unlock(&db->mu);
@@ -537,7 +552,10 @@ static int digby__log_durable(digby_db *db, uint64_t txid, uint64_t need)
         digby__cond_broadcast(&db->scv);
         if (rc) break;
     }
-    if (rc == DIGBY_OK && txid > db->last_txid) db->last_txid = txid;
+    if (rc == DIGBY_OK && txid > db->last_txid) {
+        db->last_txid = txid;
+        digby__shm_publish(db);
+    }
     digby__mutex_unlock(&db->mu);
     return rc;
 }
@@ -706,6 +724,9 @@ static void digby__log_swap_mem(digby_db *db, digby__mem *fresh, int keep_log)
         l->cur_pgno = l->next_pgno = 0;
         l->fill = 0;
     }
+    /* (no page of the new log is listed: the head is cur) */
+    l->tail.pushed = keep_log && l->cur_lsn ? l->cur_lsn - 1 : 0;
+    digby__log_tail_own(db);
     db->log_gen++;
     old = digby__mem_unref(db->mem);
     db->mem = fresh;
@@ -724,6 +745,7 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
        fields are not the checkpoint's to put back: other threads' syncs
        move them meanwhile) */
     uint64_t saved_cur = l->cur_pgno, saved_lsn = l->cur_lsn, saved_next = l->next_pgno;
+    uint64_t saved_pushed = l->tail.pushed;
     uint32_t saved_fill = l->fill;
     int saved_fresh = l->fresh_next;
     digby__mem *m = db->mem, *fresh = NULL;
@@ -771,8 +793,8 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
         c->meta.log_lsn = l->cur_lsn;
     } else if (rc == DIGBY_OK) {
         uint64_t next_lsn = l->cur_pgno ? l->cur_lsn + 1 : db->meta.log_lsn;
-        if (l->cur_pgno) rc = digby__log_push_page(db, l->cur_pgno);
-        if (l->next_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next_pgno);
+        if (l->cur_pgno) rc = digby__log_push_page(db, l->cur_pgno, l->cur_lsn);
+        if (l->next_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next_pgno, l->cur_lsn + 1);
         c->meta.log_head = 0;
         c->meta.log_lsn = next_lsn;
     }
@@ -791,6 +813,7 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
         l->fill = saved_fill;
         l->fresh_next = saved_fresh;
         l->pages.n = saved_pages;
+        l->tail.pushed = saved_pushed;
         digby__mutex_unlock(&db->mu);
         digby__mem_free(fresh);
         return rc;
@@ -999,7 +1022,7 @@ static int digby__log_open(digby_db *db, int readonly)
        its head page) */
     if (!db->meta.log_head) return l->on ? digby__checkpoint_locked(db, 1) : DIGBY_OK;
     t0 = digby__now_ns();
-    rc = digby__log_replay(db, db->mem, &last);
+    rc = digby__log_replay(db, db->mem, readonly, &last);
     l->replay_ns = digby__now_ns() - t0;
     if (rc) return rc;
     db->last_txid = last;
@@ -1012,17 +1035,111 @@ static int digby__log_open(digby_db *db, int readonly)
     return rc;
 }
 
-/* Another handle sharing the file (48_lockfile.c) committed m, whose log
-   is not the one this handle read (db->rmu held; no writer of this handle
-   live): a checkpoint that dropped it leaves no memtable (transactions
-   begun before keep theirs).  A handle whose writer keeps a log never
-   shares the file (FORMAT.md section 14), so m naming another log is
-   DIGBY_BUSY. */
+/* Another handle sharing the file (48_lockfile.c) committed meta page m,
+   whose log is not the one this handle reads (db->rmu held; no write
+   transaction of this handle live): a checkpoint merged the old log into
+   the tree and started a new one, or dropped the log (a close), or a
+   log-mode handle started one.  The new log is read into a new memtable
+   first; then m, that memtable and the tail become the handle's at once
+   (under db->mu, where transactions begin), so that no transaction sees
+   the new tree without the new log's commits or the old log's over the
+   new tree.  Transactions begun before keep the old memtable until they
+   end.  Returns DIGBY_OK, DIGBY_NOMEM, DIGBY_IOERR, DIGBY_CORRUPT. */
 static int digby__log_adopt(digby_db *db, const digby__meta *m)
 {
-    if (m->log_head) return DIGBY_BUSY;
-    digby__log_swap_mem(db, NULL, 0);
+    digby__log *l = &db->log;
+    digby__mem *fresh = NULL, *old;
+    struct digby__ltail t = l->tail;
+    digby__u64s pages = {NULL, 0, 0};
+    digby__mload ld = {NULL, 0, 0};
+    uint64_t n = 0;
+    int rc = DIGBY_OK;
+    digby__log_tail_head(&t, m);
+    if (m->log_head) {
+        /* nobody reads it yet: a bulk load, as at open */
+        rc = digby__mem_new(&db->alloc, l->mem_limit, &fresh);
+        if (rc == DIGBY_OK) rc = digby__log_read(db, fresh, &ld, &t, &pages, &n);
+        if (rc == DIGBY_OK) rc = digby__mem_load_finish(fresh, &ld);
+        digby__free(&db->alloc, ld.v);
+        if (rc) {
+            digby__mem_free(fresh);
+            digby__u64s_release(&db->alloc, &pages);
+            return rc;
+        }
+    }
+    digby__mutex_lock(&db->mu);
+    digby__u64s_release(&db->alloc, &l->pages);
+    l->pages = pages;
+    l->cur_pgno = l->next_pgno = 0;
+    l->fill = 0;
+    l->tail = t;
+    l->tailed += n;
+    l->bytes = 0;
+    db->log_gen++;
+    old = digby__mem_unref(db->mem);
+    db->mem = fresh;
+    db->meta = *m;
+    if (m->txid > db->last_txid) db->last_txid = m->txid;
+    digby__mutex_unlock(&db->mu);
+    digby__mem_free(old);
     return DIGBY_OK;
+}
+
+/* Read on in the log this handle reads (db->rmu held, no write
+   transaction of this handle live): what other handles appended since
+   goes into the memtable, which transactions may be reading (a commit
+   newer than their snapshots, so unseen by them).  Returns DIGBY_OK and
+   digby__log_read's errors (what it read whole stays). */
+static int digby__log_follow(digby_db *db)
+{
+    digby__log *l = &db->log;
+    uint64_t n = 0;
+    int rc;
+    if (!db->meta.log_head || !db->mem) return DIGBY_OK;
+    rc = digby__log_read(db, db->mem, NULL, &l->tail, &l->pages, &n);
+    l->tailed += n;
+    if (n && db->mem->view->list->count >= DIGBY__MEM_FOLD) digby__log_fold(db);
+    return rc;
+}
+
+/* The newest commit the handle holds: its meta page's, or the newest in
+   the log it read or appended. */
+static uint64_t digby__log_have(const digby_db *db)
+{
+    return DIGBY__MAX(db->meta.txid, db->log.tail.txid);
+}
+
+/* A writer takes over from another handle's (the writer lock and db->rmu
+   held; the log read to its end, the freelist just loaded from the
+   file): the pages of the log since the last checkpoint are not in the
+   file's freelist, so they are taken out of it; appends go on in the
+   first page that did not verify, as after recovery (never in a page
+   another writer wrote: it may hold synced commits); and commits found
+   in the log beyond the newest published one (a writer that died before
+   it published them) are made durable by this handle's next commit before
+   it publishes (as if this handle had appended them). */
+static int digby__log_takeover(digby_db *db, uint64_t published)
+{
+    digby__log *l = &db->log;
+    digby__mutex_lock(&db->mu);
+    l->file_bytes = 0;
+    if (!db->meta.log_head) {
+        l->cur_pgno = l->next_pgno = 0;
+        l->fill = 0;
+        l->fresh_next = 0;
+        digby__mutex_unlock(&db->mu);
+        return DIGBY_OK;
+    }
+    l->cur_pgno = l->tail.end_pgno;
+    l->cur_lsn = l->tail.end_lsn;
+    l->next_pgno = 0;
+    l->fill = 0;
+    l->fresh_next = 0;
+    if (l->tail.txid > l->appended) l->appended = l->tail.txid;
+    if (l->tail.txid > published && l->tail.txid > l->durable_last) l->durable_last = l->tail.txid;
+    digby__log_tail_own(db);
+    digby__mutex_unlock(&db->mu);
+    return digby__log_reserve_pages(db);
 }
 
 /* At close: a writable handle merges the memtable and drops the log. */
@@ -1067,7 +1184,10 @@ static int digby__log_sync_locked(digby_db *db)
     if (rc) l->sync_failed = 1;
     else {
         if (target > l->synced) l->synced = target;
-        if (target > db->last_txid) db->last_txid = target;
+        if (target > db->last_txid) {
+            db->last_txid = target;
+            digby__shm_publish(db);
+        }
     }
     digby__mutex_unlock(&db->mu);
     if (rc) db->poisoned = 1;

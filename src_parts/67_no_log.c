@@ -55,6 +55,23 @@ static int digby__log_adopt(digby_db *db, const digby__meta *m)
     return m->log_head ? DIGBY_NOFEATURE : DIGBY_OK;
 }
 
+static int digby__log_follow(digby_db *db)
+{
+    (void)db;
+    return DIGBY_OK;
+}
+
+static uint64_t digby__log_have(const digby_db *db)
+{
+    return db->meta.txid;
+}
+
+static int digby__log_takeover(digby_db *db, uint64_t published)
+{
+    (void)published;
+    return db->meta.log_head ? DIGBY_NOFEATURE : DIGBY_OK;
+}
+
 static void digby__log_close(digby_db *db)
 {
     (void)db;

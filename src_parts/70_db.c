@@ -198,6 +198,12 @@ DIGBY_API int digby_open(const char *path, const digby_options *opts, digby_db *
     if (rc == DIGBY_OK && !db->cache.buckets) rc = digby__cache_init(db, o.cache_bytes);
     if (rc == DIGBY_OK) digby__map_open(db, o.map_bytes);
     if (rc == DIGBY_OK) rc = digby__log_open(db, (o.flags & DIGBY_OPEN_READONLY) != 0);
+    /* commits in the log that no handle published (their writer died
+       before its sync returned) become durable before this handle
+       publishes them to others */
+    if (rc == DIGBY_OK && wlocked && db->meta.log_head && db->last_txid > digby__shm_txid(db) &&
+        !(o.flags & DIGBY_OPEN_NO_SYNC))
+        rc = db->vfs->sync(db->file);
     if (db->crypt) digby__crypt_opened(db); /* forget the user's key */
     if (rc == DIGBY_OK && db->shm) {
         digby__mutex_lock(&db->mu);
@@ -220,9 +226,10 @@ DIGBY_API int digby_close(digby_db *db)
     busy = db->ntxn != 0;
     digby__mutex_unlock(&db->mu);
     if (busy) return DIGBY_BUSY;
-    if (db->shm && !(db->flags & DIGBY_OPEN_READONLY) && db->meta.log_head) {
-        /* a log this handle took in from the file: merged under the
-           writer lock, as any commit */
+    if (db->shm && !(db->flags & DIGBY_OPEN_READONLY) && (db->meta.log_head || db->log.on)) {
+        /* a log this handle appends to or took in from the file: merged
+           under the writer lock, as any commit, after what other handles
+           committed since this one last looked */
         int locked = 0;
         if (digby__shm_writer_in(db, 0, &locked) == DIGBY_OK) {
             digby__log_close(db);

@@ -1548,16 +1548,20 @@ static int child_open(const char *path, uint32_t flags)
     return -WEXITSTATUS(status);
 }
 
-/* Put key k = v in a child process (its own handle); its exit status is
-   -rc. */
-static int child_put(const char *path, const char *k, const char *v)
+/* Put key k = v in a child process (its own handle, opened with flags);
+   its exit status is -rc. */
+static int child_put_flags(const char *path, uint32_t flags, const char *k, const char *v)
 {
     pid_t pid = fork();
     int status = 0;
     assert_true(pid >= 0);
     if (pid == 0) {
+        digby_options o;
         digby_db *db = NULL;
-        int rc = digby_open(path, NULL, &db);
+        int rc;
+        memset(&o, 0, sizeof(o));
+        o.flags = flags;
+        rc = digby_open(path, &o, &db);
         if (rc == DIGBY_OK) rc = digby_put(db, k, strlen(k), v, strlen(v));
         if (db) {
             int rc2 = digby_close(db);
@@ -1570,20 +1574,51 @@ static int child_put(const char *path, const char *k, const char *v)
     return -WEXITSTATUS(status);
 }
 
+static int child_put(const char *path, const char *k, const char *v)
+{
+    return child_put_flags(path, 0, k, v);
+}
+
+/* Read key k in a child process (its own handle, opened with flags):
+   -rc of the get, DIGBY_CORRUPT when the value is not v. */
+static int child_get(const char *path, uint32_t flags, const char *k, const char *v)
+{
+    pid_t pid = fork();
+    int status = 0;
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        digby_options o;
+        digby_db *db = NULL;
+        void *got = NULL;
+        size_t n = 0;
+        int rc;
+        memset(&o, 0, sizeof(o));
+        o.flags = flags;
+        rc = digby_open(path, &o, &db);
+        if (rc == DIGBY_OK) rc = digby_get(db, k, strlen(k), &got, &n, NULL);
+        if (rc == DIGBY_OK && (n != strlen(v) || memcmp(got, v, n) != 0)) rc = DIGBY_CORRUPT;
+        if (db) {
+            digby_free(db, got);
+            (void)digby_close(db);
+        }
+        _exit(rc < 0 ? -rc : rc);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return -WEXITSTATUS(status);
+}
+
 /* Whether handles share files here: the POSIX VFS has the lock file
-   (Linux, with mmap: not in the DIGBY_NO_MMAP builds), and read-write
-   handles open in copy-on-write mode by default (not TEST_LOG_MODE). */
+   (Linux, with mmap: not in the DIGBY_NO_MMAP builds). */
 static int sharing(void)
 {
     const digby_vfs *v = digby_vfs_posix();
-    return !TEST_LOG_MODE && v && v->version >= 4 && v->shm_open != NULL;
+    return v && v->version >= 4 && v->shm_open != NULL;
 }
 
 /* Other processes share the file (48_lockfile.c): any number of handles,
-   read-write or not, each process's commits seen by the others.  A
-   read-write handle in log mode keeps the file to itself (DIGBY_BUSY for
-   every other), as an encrypted file does; the log's tail read by other
-   processes is still to come. */
+   read-write or not, in either mode, each process's commits seen by the
+   others (a log-mode handle's in its log, which the others read on). */
 static void test_share_other_process(void **state)
 {
     fixture *f = (fixture *)*state;
@@ -1597,8 +1632,7 @@ static void test_share_other_process(void **state)
     ASSERT_OK(digby_open(f->path, NULL, &f->db));
     ASSERT_OK(digby_put(f->db, S("k"), S("v")));
     if (!sharing()) {
-        /* this build's default open is log mode's writer, or the VFS has
-           no lock file: a writer is alone */
+        /* the VFS has no lock file here: a writer is alone */
         ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
         ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_BUSY);
         ASSERT_RC(child_open(f->path, DIGBY_OPEN_NO_CREATE), DIGBY_BUSY);
@@ -1606,7 +1640,7 @@ static void test_share_other_process(void **state)
         ASSERT_RC(child_open(f->path, 0), DIGBY_OK);
         ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_OK);
         ASSERT_RC(child_open(f->path, DIGBY_OPEN_NO_CREATE), DIGBY_OK);
-        ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_BUSY);
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_OK);
         /* a commit in another process is seen here, and ours there */
         ASSERT_RC(child_put(f->path, "k3", "v3"), DIGBY_OK);
         expect_get(f->db, S("k3"), S("v3"));
@@ -1619,32 +1653,60 @@ static void test_share_other_process(void **state)
     /* closed: others may open */
     ASSERT_RC(child_open(f->path, 0), DIGBY_OK);
 
-    /* read-only handles share with each other, and with writers elsewhere
-       except log mode's */
+    /* read-only handles share with each other, and with writers elsewhere */
     ASSERT_OK(digby_open(f->path, &ro, &ro1));
     ASSERT_OK(digby_open(f->path, &ro, &ro2));
     ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_OK);
-    ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_BUSY);
     if (sharing()) {
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_OK);
         ASSERT_RC(child_put(f->path, "k4", "v4"), DIGBY_OK);
         expect_get(ro1, S("k4"), S("v4"));
+        /* a log-mode writer elsewhere: its commit, which its close merged */
+        ASSERT_RC(child_put_flags(f->path, DIGBY_OPEN_LOG, "k5", "v5"), DIGBY_OK);
+        expect_get(ro2, S("k5"), S("v5"));
     } else {
         ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_BUSY);
     }
     expect_get(ro1, S("k2"), S("v2"));
     check_clean(ro2);
     ASSERT_OK(digby_close(ro2));
-    ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_BUSY); /* ro1 still holds it */
     check_clean(ro1);
     ASSERT_OK(digby_close(ro1));
     ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_OK);
 
-    /* a log-mode writer keeps it to itself */
+    /* a log-mode writer: its commits stay in its log, which other
+       processes read on; another log-mode writer's commits go to the same
+       log; a copy-on-write writer merges the log into the tree first */
     ASSERT_OK(digby_open(f->path, &lg, &f->db));
-    ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
-    ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_BUSY);
+    ASSERT_OK(digby_put(f->db, S("k6"), S("v6")));
+    if (sharing()) {
+        ASSERT_OK(digby_open(f->path, &ro, &ro1));
+        expect_get(ro1, S("k6"), S("v6"));
+        ASSERT_RC(child_get(f->path, DIGBY_OPEN_READONLY, "k6", "v6"), DIGBY_OK);
+        ASSERT_RC(child_get(f->path, DIGBY_OPEN_LOG, "k6", "v6"), DIGBY_OK);
+        ASSERT_RC(child_put_flags(f->path, DIGBY_OPEN_LOG, "k7", "v7"), DIGBY_OK);
+        expect_get(f->db, S("k7"), S("v7"));
+        expect_get(ro1, S("k7"), S("v7"));
+        ASSERT_OK(digby_put(f->db, S("k8"), S("v8")));
+        expect_get(ro1, S("k8"), S("v8"));
+        ASSERT_RC(child_put(f->path, "k9", "v9"), DIGBY_OK);
+        expect_get(f->db, S("k9"), S("v9"));
+        expect_get(f->db, S("k8"), S("v8"));
+        ASSERT_OK(digby_put(f->db, S("k10"), S("v10")));
+        ASSERT_RC(child_get(f->path, 0, "k10", "v10"), DIGBY_OK);
+        expect_get(ro1, S("k10"), S("v10"));
+        expect_get(ro1, S("k6"), S("v6"));
+        check_clean(ro1);
+        ASSERT_OK(digby_close(ro1));
+    } else {
+        ASSERT_RC(child_open(f->path, 0), DIGBY_BUSY);
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_BUSY);
+    }
+    check_clean(f->db);
     ASSERT_OK(digby_close(f->db));
     ASSERT_OK(digby_open(f->path, NULL, &f->db));
+    expect_get(f->db, S("k6"), S("v6"));
 }
 
 /* An open that must be refused with BUSY; a handle it wrongly returns is
@@ -1665,9 +1727,10 @@ static void expect_busy_open(const char *path, const digby_options *o, int line)
 /* The same process: handles share the file as handles in other processes
    do (open-file-description locks conflict between handles of one
    process; classic fcntl locks would not, and closing any descriptor would
-   drop them all); a read-write handle in log mode excludes every other.
-   One read-write transaction at a time across handles: a second waits, or
-   with DIGBY_TXN_NOWAIT gets DIGBY_BUSY. */
+   drop them all), in either mode.  One read-write transaction at a time
+   across handles: a second waits, or with DIGBY_TXN_NOWAIT gets
+   DIGBY_BUSY.  Without the lock file a read-write handle excludes every
+   other. */
 static void test_busy_same_process(void **state)
 {
     fixture *f = (fixture *)*state;
@@ -1681,21 +1744,51 @@ static void test_busy_same_process(void **state)
 
     ASSERT_OK(digby_open(f->path, &lg, &f->db));
     ASSERT_OK(digby_put(f->db, S("k"), S("v")));
-    expect_busy_open(f->path, NULL, __LINE__);
-    expect_busy_open(f->path, &ro, __LINE__);
-    /* the refused opens did not release our lock */
-    ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_BUSY);
+    if (!sharing()) {
+        expect_busy_open(f->path, NULL, __LINE__);
+        expect_busy_open(f->path, &ro, __LINE__);
+        /* the refused opens did not release our lock */
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_READONLY), DIGBY_BUSY);
+    } else {
+        /* a log-mode writer, a copy-on-write one and a reader in one
+           process: each sees the others' commits; the log-mode handle's
+           stay in its log until the copy-on-write writer merges them */
+        digby_db *cw, *rd;
+        ASSERT_OK(digby_open(f->path, NULL, &cw));
+        ASSERT_OK(digby_open(f->path, &ro, &rd));
+        expect_get(cw, S("k"), S("v"));
+        expect_get(rd, S("k"), S("v"));
+        ASSERT_OK(digby_txn_begin(f->db, 0, &w));
+        ASSERT_RC(digby_txn_begin(cw, DIGBY_TXN_NOWAIT, &w2), DIGBY_BUSY);
+        assert_null(w2);
+        ASSERT_OK(digby_txn_put(w, NULL, S("k1"), S("v1"), 0));
+        ASSERT_OK(digby_txn_commit(w));
+        expect_get(rd, S("k1"), S("v1"));
+        ASSERT_OK(digby_put(cw, S("k3"), S("v3")));
+        expect_get(f->db, S("k3"), S("v3"));
+        expect_get(f->db, S("k1"), S("v1"));
+        ASSERT_OK(digby_put(f->db, S("k4"), S("v4")));
+        ASSERT_OK(digby_delete(f->db, S("k3")));
+        expect_get(cw, S("k4"), S("v4"));
+        expect_missing(cw, S("k3"));
+        expect_missing(rd, S("k3"));
+        check_clean(rd);
+        check_clean(cw);
+        ASSERT_OK(digby_close(rd));
+        ASSERT_OK(digby_close(cw));
+    }
     ASSERT_OK(digby_put(f->db, S("k2"), S("v2")));
     expect_get(f->db, S("k"), S("v"));
     check_clean(f->db);
     ASSERT_OK(digby_close(f->db));
     f->db = NULL;
 
-    /* read-only handles in this process exclude a log-mode writer in it */
     ASSERT_OK(digby_open(f->path, &ro, &ro1));
-    expect_busy_open(f->path, &lg, __LINE__);
-    ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_BUSY);
-    if (sharing()) {
+    if (!sharing()) {
+        /* read-only handles in this process exclude a writer in it */
+        expect_busy_open(f->path, &lg, __LINE__);
+        ASSERT_RC(child_open(f->path, DIGBY_OPEN_LOG), DIGBY_BUSY);
+    } else {
         /* two read-write handles beside it: one writer at a time */
         ASSERT_OK(digby_open(f->path, NULL, &f->db));
         ASSERT_OK(digby_open(f->path, NULL, &h2));

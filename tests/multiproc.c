@@ -280,14 +280,28 @@ static uint64_t file_bytes(const char *path)
 #define MAX_DBS 8
 static digby_db *g_dbs[MAX_DBS];
 
+/* The log-mode runs (TL below): every handle of the parent and of its
+   children opens with DIGBY_OPEN_LOG and a small memtable, so that
+   commits go to the log, which the other processes read, and
+   checkpoints come often.  Children learn it from MULTIPROC_LOG=1 in
+   their environment. */
+static uint32_t g_mode;
+#define LOG_MEMTABLE_BYTES ((size_t)256 << 10)
+
+static void mode_options(digby_options *o, uint32_t flags)
+{
+    memset(o, 0, sizeof *o);
+    o->flags = flags | g_mode;
+    if (g_mode & DIGBY_OPEN_LOG) o->memtable_bytes = LOG_MEMTABLE_BYTES;
+}
+
 /* digby_open that must succeed; a clear message when not. */
 static digby_db *open_must(const char *path, uint32_t flags, const char *what)
 {
     digby_options o;
     digby_db *db = NULL;
     int rc, i;
-    memset(&o, 0, sizeof o);
-    o.flags = flags;
+    mode_options(&o, flags);
     rc = digby_open(path, &o, &db);
     if (rc != DIGBY_OK)
         fail_msg("%s: digby_open returned %s (%d), expected DIGBY_OK: any number of handles and processes "
@@ -373,8 +387,7 @@ static digby_db *child_open(const char *path, uint32_t flags)
     digby_options o;
     digby_db *db = NULL;
     int rc;
-    memset(&o, 0, sizeof o);
-    o.flags = flags;
+    mode_options(&o, flags);
     rc = digby_open(path, &o, &db);
     if (rc != DIGBY_OK)
         child_fail("digby_open(%s) returned %s (%d), expected DIGBY_OK: another process has the file open, "
@@ -882,6 +895,7 @@ static int child_main(int argc, char **argv)
     if (argc < 6) { fprintf(stderr, "multiproc --child: too few arguments\n"); return 2; }
     role = argv[0]; path = argv[1]; out = atoi(argv[2]); in = atoi(argv[3]); a1 = argv[4]; a2 = argv[5];
     g_role = role;
+    g_mode = getenv("MULTIPROC_LOG") ? DIGBY_OPEN_LOG : 0;
     signal(SIGPIPE, SIG_IGN);
     if (!strcmp(role, "reader")) return child_reader(path, out, in);
     if (!strcmp(role, "writer")) return child_writer(path, a1, a2);
@@ -1658,33 +1672,60 @@ static const char *open_rc_name(int r)
     return r == 0 ? "DIGBY_OK" : r == 10 ? "DIGBY_BUSY" : "another error (see above)";
 }
 
-/* 6. First stage: a handle in log mode keeps the file to itself. */
-static void test_log_mode_alone(void **state)
+/* 7. Handles in both modes share a file: a log-mode handle's commits stay
+   in its log, which the others read; a copy-on-write writer merges the
+   log into the tree before it writes; another log-mode writer appends to
+   the same log. */
+static void test_modes_mixed(void **state)
 {
     fixture *f = (fixture *)*state;
+    digby_db *cw;
     int r;
 
     NEED_SHARED_FILES();
     f->db = open_must(f->path, DIGBY_OPEN_LOG, "a log-mode handle");
     put_str(f->db, "x", "1");
-    if ((r = other_open(f->path, "")) != 10)
-        fail_msg("another process's copy-on-write open of a file a log-mode handle holds: %s, expected "
-                 "DIGBY_BUSY (log mode keeps the file to itself)", open_rc_name(r));
-    if ((r = other_open(f->path, "log")) != 10)
-        fail_msg("another process's log-mode open of a file a log-mode handle holds: %s, expected DIGBY_BUSY",
-                 open_rc_name(r));
-    close_must(f->db);
-    f->db = open_must(f->path, 0, "a copy-on-write handle after the log-mode one closed");
     if ((r = other_open(f->path, "")) != 0)
-        fail_msg("another process's copy-on-write open beside a copy-on-write handle: %s, expected DIGBY_OK",
+        fail_msg("another process's copy-on-write open beside a log-mode handle: %s, expected DIGBY_OK",
                  open_rc_name(r));
-    if ((r = other_open(f->path, "log")) != 10)
-        fail_msg("another process's log-mode open of a file a copy-on-write handle holds: %s, expected "
-                 "DIGBY_BUSY (a log-mode handle must have the file to itself)", open_rc_name(r));
-    expect_str(f->db, "x", "1", "the copy-on-write handle");
+    if ((r = other_open(f->path, "log")) != 0)
+        fail_msg("another process's log-mode open beside a log-mode handle: %s, expected DIGBY_OK",
+                 open_rc_name(r));
+    /* (the other processes' closes merged and dropped the log) */
+    put_str(f->db, "y", "2");
+    cw = open_must(f->path, 0, "a copy-on-write handle beside the log-mode one");
+    expect_str(cw, "y", "2", "the copy-on-write handle, a commit in the other handle's log");
+    put_str(cw, "z", "3");
+    expect_str(f->db, "z", "3", "the log-mode handle, after the copy-on-write handle's commit");
+    expect_str(f->db, "y", "2", "the log-mode handle, its own commit merged by the other");
+    put_str(f->db, "x", "4");
+    expect_str(cw, "x", "4", "the copy-on-write handle");
+    check_clean(cw);
+    close_must(cw);
+    expect_str(f->db, "x", "4", "the log-mode handle");
+    if ((r = other_open(f->path, "")) != 0)
+        fail_msg("another process's copy-on-write open after: %s, expected DIGBY_OK", open_rc_name(r));
+}
+
+/* The log-mode runs: MULTIPROC_LOG=1 for the children, DIGBY_OPEN_LOG for
+   every handle. */
+static int setup_log(void **state)
+{
+    g_mode = DIGBY_OPEN_LOG;
+    setenv("MULTIPROC_LOG", "1", 1);
+    return setup(state);
+}
+
+static int teardown_log(void **state)
+{
+    int rc = mp_teardown(state);
+    g_mode = 0;
+    unsetenv("MULTIPROC_LOG");
+    return rc;
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, mp_teardown)
+#define TL(fn) cmocka_unit_test_setup_teardown(fn, setup_log, teardown_log)
 
 int main(int argc, char **argv)
 {
@@ -1695,7 +1736,12 @@ int main(int argc, char **argv)
         T(test_kill_readers),
         T(test_kill_writer),
         T(test_snapshot_held),
-        T(test_log_mode_alone),
+        T(test_modes_mixed),
+        TL(test_two_handles),
+        TL(test_snapshots_whole),
+        TL(test_writers_exclusive),
+        TL(test_kill_writer),
+        TL(test_snapshot_held),
     };
     ssize_t n;
     if (argc > 1 && strcmp(argv[1], "--child") == 0) {

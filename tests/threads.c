@@ -890,7 +890,7 @@ static void test_two_handles(void **state)
     const digby_vfs *v = digby_vfs_posix();
     int i;
     (void)state;
-    if (TEST_LOG_MODE || !v || v->version < 4 || !v->shm_open) {
+    if (!v || v->version < 4 || !v->shm_open) {
         print_message("two handles: handles do not share files in this build\n");
         return;
     }
@@ -902,6 +902,53 @@ static void test_two_handles(void **state)
     counter_run(&s, h, "two handles");
     for (i = 0; i < 4; i++) ASSERT_OK(digby_close(h[i]));
     unlink(path);
+}
+
+/* test_two_handles in log mode (a 64 KiB memtable: checkpoints every few
+   dozen commits), and mixed: the writers' commits go to the log, which
+   the other handles read on into memtables of their own (48_lockfile.c);
+   a writer taking over from the other reads the log to its end and
+   appends after it.  mixed: the second writer's handle is copy-on-write,
+   so each of its transactions first merges the other's log into the tree
+   and the other starts a new log. */
+static void two_handles_log(int mixed)
+{
+    char path[512];
+    digby_db *h[4];
+    digby_options lg, ro;
+    shared s;
+    const digby_vfs *v = digby_vfs_posix();
+    int i;
+    if (!v || v->version < 4 || !v->shm_open) {
+        print_message("two handles: handles do not share files in this build\n");
+        return;
+    }
+    make_path(path, sizeof(path), mixed ? "mixed" : "handles-log");
+    memset(&lg, 0, sizeof(lg));
+    lg.flags = DIGBY_OPEN_LOG;
+    lg.memtable_bytes = (size_t)64 << 10;
+    ro = lg;
+    ro.flags = DIGBY_OPEN_READONLY;
+    ASSERT_OK(digby_open(path, &lg, &h[0]));
+    if (mixed) ASSERT_OK(digby_open(path, NULL, &h[1]));
+    else ASSERT_OK(digby_open(path, &lg, &h[1]));
+    ASSERT_OK(digby_open(path, &lg, &h[2]));
+    ASSERT_OK(digby_open(path, &ro, &h[3]));
+    counter_run(&s, h, mixed ? "two handles, log mode and copy-on-write" : "two handles, log mode");
+    for (i = 0; i < 4; i++) ASSERT_OK(digby_close(h[i]));
+    unlink(path);
+}
+
+static void test_two_handles_log(void **state)
+{
+    (void)state;
+    two_handles_log(0);
+}
+
+static void test_two_handles_mixed(void **state)
+{
+    (void)state;
+    two_handles_log(1);
 }
 
 #ifdef THREADS_LOG
@@ -1230,6 +1277,8 @@ int main(void)
         cmocka_unit_test(test_writer_waits),
         cmocka_unit_test(test_two_writers),
         cmocka_unit_test(test_two_handles),
+        cmocka_unit_test(test_two_handles_log),
+        cmocka_unit_test(test_two_handles_mixed),
         cmocka_unit_test(test_group_commit),
 #ifdef THREADS_LOG
         cmocka_unit_test(test_log_writers_and_checkpoints),
