@@ -25,8 +25,10 @@
 #                         qemu-s390x at reduced scale; the smoke test and the
 #                         fixtures on s390x and on powerpc (big-endian,
 #                         32-bit, static)
-#   make port-win         the smoke test and the fixtures for Windows
-#                         (mingw-w64 x86_64) under wine; i686 built only
+#   make port-win         the smoke test, the fixtures and winshare.c (handles
+#                         and processes sharing a file through the lock
+#                         file) for Windows (mingw-w64 x86_64) under wine;
+#                         i686 built only
 #                         (Debian's wine32 does not install beside wine64 here)
 #   make port-arm         examples/firmware for a Cortex-M4 (newlib-nano), run
 #                         under qemu-system-arm with semihosting; code sizes
@@ -300,12 +302,26 @@ $(PORT)/win32/smoke.exe: $(SMOKE_SRC) digby.h | check-amalgamation port-tools-co
 	@mkdir -p $(@D)
 	$(MINGW32) $(STD_C) -Werror -O1 -g -I. -I$(PORT_INC) $(PORT_OFF) $< -o $@
 
-port-win: $(PORT)/win64/smoke.exe $(PORT)/win32/smoke.exe $(PORT)/smoke-native
+# winshare.c: handles and processes sharing a file through the Win32 VFS's
+# lock file (the Windows counterpart of tests/multiproc.c)
+WINSHARE_SRC = tests/portability/winshare.c
+$(PORT)/win64/winshare.exe: $(WINSHARE_SRC) digby.h | check-amalgamation port-tools-compile $(PORT_HDRS)
+	@mkdir -p $(@D)
+	$(MINGW64) $(STD_C) -Werror -O1 -g -I. -I$(PORT_INC) $(PORT_OFF) $< -o $@
+$(PORT)/win32/winshare.exe: $(WINSHARE_SRC) digby.h | check-amalgamation port-tools-compile $(PORT_HDRS)
+	@mkdir -p $(@D)
+	$(MINGW32) $(STD_C) -Werror -O1 -g -I. -I$(PORT_INC) $(PORT_OFF) $< -o $@
+
+port-win: $(PORT)/win64/smoke.exe $(PORT)/win32/smoke.exe $(PORT)/smoke-native \
+          $(PORT)/win64/winshare.exe $(PORT)/win32/winshare.exe
 	$(call port-need,wine,wine wine64)
 	$(call port-smoke,$(PORT)/win64/smoke.exe,$(WINE_ENV) wine)
 	$(call port-same,$(PORT)/win64/smoke.exe,$(WINE_ENV) wine,win64)
-	@echo "==== port-win: x86_64 smoke test and fixtures passed under wine;" \
-	      "$(PORT)/win32/smoke.exe (i686) built, not run"
+	@rm -rf $(PORT_TMP)/winshare; mkdir -p $(PORT_TMP)/winshare
+	$(WINE_ENV) wine ./$(PORT)/win64/winshare.exe $(PORT_TMP)/winshare
+	@echo "==== port-win: x86_64 smoke test, fixtures and winshare (handles and" \
+	      "processes sharing a file) passed under wine; $(PORT)/win32/smoke.exe and" \
+	      "winshare.exe (i686) built, not run"
 
 # -- bare-metal ARM --
 port-arm: $(PORT_ARM_OBJS)
