@@ -13,6 +13,13 @@
    printed and the status is 1.
 
    Tests:
+     vfs_locks        the Win32 VFS's shm_open/shm_lock/shm_close alone: bad
+                      arguments are DIGBY_INVALID; two digby_files on one
+                      path see one view and conflict; a lock taken again
+                      is no change; exclusive to shared and back; a
+                      refused upgrade keeps the shared lock; probes; a
+                      range is locked all or nothing; DIGBY_SHM_WAIT
+                      waits; shm_close lets every lock go
      two_handles      three handles in one process (two read-write, one
                       read-only): a commit of one is seen by the others; a
                       snapshot reads its own values exactly while the other
@@ -285,6 +292,139 @@ static void test_two_handles(void)
     if (r) CHECK_OK(digby_close(r));
     CHECK_OK(digby_close(b));
     CHECK_OK(digby_close(a));
+}
+
+/* ---- vfs_locks: the Win32 VFS's shm_* alone ------------------------------- */
+
+typedef struct {
+    const digby_vfs *vfs;
+    digby_file *f;
+    uint32_t byte;
+    volatile LONG done;
+    int rc;
+} lock_waiter;
+
+static DWORD WINAPI lock_waiter_main(LPVOID arg)
+{
+    lock_waiter *w = (lock_waiter *)arg;
+    w->rc = w->vfs->shm_lock(w->f, w->byte, 1, DIGBY_LOCK_EXCLUSIVE | DIGBY_SHM_WAIT);
+    InterlockedExchange(&w->done, 1);
+    return 0;
+}
+
+static void test_vfs_locks(void)
+{
+    const digby_vfs *vfs = digby_vfs_win32();
+    char path[512];
+    digby_file *a = NULL, *b = NULL;
+    void *ma = NULL, *mb = NULL, *mx = NULL;
+    const int X = DIGBY_LOCK_EXCLUSIVE, S = DIGBY_LOCK_SHARED, N = DIGBY_LOCK_NONE;
+    const int P = DIGBY_SHM_PROBE;
+    lock_waiter w;
+    HANDLE th;
+    printf("winshare: vfs_locks\n");
+    fflush(stdout);
+    fresh(path, sizeof(path), "vfs.digby");
+    if (!CHECK(vfs && vfs->version >= 4 && vfs->shm_open && vfs->shm_lock && vfs->shm_close))
+        return;
+    if (!CHECK_OK(vfs->open(vfs, path, DIGBY_VFS_CREATE, &a))) return;
+    if (!CHECK_OK(vfs->open(vfs, path, DIGBY_VFS_CREATE, &b))) { vfs->close(a); return; }
+    /* before shm_open, and bad arguments */
+    CHECK_RC(vfs->shm_lock(a, 0, 1, X), DIGBY_INVALID);
+    CHECK_RC(vfs->shm_open(a, path, 0, &ma), DIGBY_INVALID);
+    if (!CHECK_OK(vfs->shm_open(a, path, 16384, &ma))) goto out;
+    CHECK_RC(vfs->shm_open(a, path, 16384, &mx), DIGBY_INVALID);
+    if (!CHECK_OK(vfs->shm_open(b, path, 16384, &mb))) goto out;
+    CHECK(ma != NULL && mb != NULL && file_bytes(path) == 0);
+    {
+        char lp[520];
+        snprintf(lp, sizeof(lp), "%s-lock", path);
+        CHECK(file_bytes(lp) == 16384);
+    }
+    CHECK_RC(vfs->shm_lock(a, 16384, 1, X), DIGBY_INVALID);
+    CHECK_RC(vfs->shm_lock(a, 16383, 2, X), DIGBY_INVALID);
+    CHECK_RC(vfs->shm_lock(a, 0xFFFFFFFFu, 2, X), DIGBY_INVALID);
+    CHECK_RC(vfs->shm_lock(a, 5, 0, X), DIGBY_INVALID);
+    CHECK_RC(vfs->shm_lock(a, 5, 1, 3), DIGBY_INVALID);
+    CHECK_RC(vfs->shm_lock(a, 5, 1, X | 0x100), DIGBY_INVALID);
+    CHECK_RC(vfs->shm_lock(a, 5, 1, N | P), DIGBY_INVALID);
+    /* one view of one file: a's stores show in b's map */
+    if (ma && mb) {
+        ((volatile uint8_t *)ma)[100] = 0x5A;
+        CHECK(((volatile uint8_t *)mb)[100] == 0x5A);
+    }
+    /* the locks belong to the digby_file: a and b conflict */
+    CHECK_OK(vfs->shm_lock(a, 1, 1, X));
+    CHECK_OK(vfs->shm_lock(a, 1, 1, X)); /* again: no change */
+    CHECK_RC(vfs->shm_lock(b, 1, 1, X), DIGBY_BUSY);
+    CHECK_RC(vfs->shm_lock(b, 1, 1, S), DIGBY_BUSY);
+    CHECK_RC(vfs->shm_lock(b, 1, 1, X | P), DIGBY_BUSY);
+    CHECK_OK(vfs->shm_lock(a, 1, 1, S | P)); /* its own lock: nobody else's */
+    /* exclusive to shared: b may share it, not take it */
+    CHECK_OK(vfs->shm_lock(a, 1, 1, S));
+    CHECK_OK(vfs->shm_lock(a, 1, 1, S)); /* again: no change (no second lock) */
+    CHECK_OK(vfs->shm_lock(b, 1, 1, S | P));
+    CHECK_RC(vfs->shm_lock(b, 1, 1, X | P), DIGBY_BUSY);
+    CHECK_OK(vfs->shm_lock(b, 1, 1, S));
+    CHECK_RC(vfs->shm_lock(a, 1, 1, X | P), DIGBY_NOFEATURE);
+    /* a refused upgrade keeps the shared lock */
+    CHECK_RC(vfs->shm_lock(a, 1, 1, X), DIGBY_BUSY);
+    CHECK_OK(vfs->shm_lock(b, 1, 1, N));
+    CHECK_RC(vfs->shm_lock(b, 1, 1, X), DIGBY_BUSY); /* a still holds it shared */
+    CHECK_OK(vfs->shm_lock(a, 1, 1, X));             /* upgrade, alone */
+    CHECK_RC(vfs->shm_lock(b, 1, 1, S), DIGBY_BUSY);
+    CHECK_OK(vfs->shm_lock(a, 1, 1, N));
+    CHECK_OK(vfs->shm_lock(a, 1, 1, N)); /* again: nothing held, no change */
+    CHECK_OK(vfs->shm_lock(b, 1, 1, X));
+    CHECK_OK(vfs->shm_lock(b, 1, 1, N));
+    /* ranges: all or nothing */
+    CHECK_OK(vfs->shm_lock(a, 10, 4, X));
+    CHECK_RC(vfs->shm_lock(b, 8, 4, X), DIGBY_BUSY);
+    CHECK_OK(vfs->shm_lock(a, 8, 2, X | P)); /* b let 8 and 9 go again */
+    CHECK_OK(vfs->shm_lock(b, 9, 1, S));
+    CHECK_RC(vfs->shm_lock(b, 8, 4, X), DIGBY_BUSY);
+    CHECK_OK(vfs->shm_lock(a, 8, 1, X | P)); /* 8 went back to none, */
+    CHECK_RC(vfs->shm_lock(a, 9, 1, X | P), DIGBY_BUSY); /* 9 to shared */
+    CHECK_OK(vfs->shm_lock(a, 9, 1, S | P));
+    CHECK_OK(vfs->shm_lock(b, 9, 1, N));
+    CHECK_OK(vfs->shm_lock(a, 11, 2, N));     /* part of a range */
+    CHECK_OK(vfs->shm_lock(b, 11, 2, X));
+    CHECK_RC(vfs->shm_lock(b, 10, 1, X), DIGBY_BUSY);
+    CHECK_OK(vfs->shm_lock(b, 11, 2, N));
+    CHECK_OK(vfs->shm_lock(a, 10, 4, N));
+    CHECK_OK(vfs->shm_lock(b, 10, 6, X));
+    CHECK_OK(vfs->shm_lock(b, 10, 6, N));
+    /* DIGBY_SHM_WAIT waits for the other digby_file's lock */
+    CHECK_OK(vfs->shm_lock(a, 2, 1, X));
+    memset(&w, 0, sizeof(w));
+    w.vfs = vfs;
+    w.f = b;
+    w.byte = 2;
+    th = CreateThread(NULL, 0, lock_waiter_main, &w, 0, NULL);
+    if (CHECK(th != NULL)) {
+        Sleep(200);
+        CHECK(InterlockedCompareExchange(&w.done, 0, 0) == 0);
+        CHECK_OK(vfs->shm_lock(a, 2, 1, N));
+        CHECK(WaitForSingleObject(th, 30000) == WAIT_OBJECT_0);
+        CloseHandle(th);
+        CHECK_OK(w.rc);
+        CHECK_RC(vfs->shm_lock(a, 2, 1, X), DIGBY_BUSY);
+    }
+    /* shm_close lets b's locks go at once, and b can open it again */
+    CHECK_OK(vfs->shm_lock(b, 64, 1, X));
+    CHECK_OK(vfs->shm_lock(b, 0, 1, S));
+    vfs->shm_close(b);
+    vfs->shm_close(b); /* twice: nothing */
+    CHECK_RC(vfs->shm_lock(b, 64, 1, X), DIGBY_INVALID);
+    CHECK_OK(vfs->shm_lock(a, 64, 1, X));
+    CHECK_OK(vfs->shm_lock(a, 0, 1, X));
+    CHECK_OK(vfs->shm_lock(a, 2, 1, X));
+    if (CHECK_OK(vfs->shm_open(b, path, 16384, &mb)))
+        CHECK_RC(vfs->shm_lock(b, 0, 1, S), DIGBY_BUSY);
+out:
+    vfs->close(b); /* closes its lock file too */
+    vfs->close(a);
+    CHECK_OK(vfs->remove(vfs, path));
 }
 
 /* ---- writer_lock ---------------------------------------------------------- */
@@ -756,6 +896,7 @@ int main(int argc, char **argv)
         printf("winshare: GetModuleFileNameA failed\n");
         return 1;
     }
+    test_vfs_locks();
     test_two_handles();
     test_writer_lock();
     test_readers();
