@@ -4043,9 +4043,8 @@ static uint64_t digby__now_ns(void)
    byte with LockFileEx/UnlockFileEx.  What differs from the POSIX VFS's
    fcntl open-file-description locks, and how it is bridged:
    - the locks are mandatory: lock byte k sits at DIGBY__WIN32_LOCK_AT + k,
-     past the mapped bytes (whose reads and writes they would otherwise
-     refuse to other handles' ReadFile/WriteFile), as SQLite keeps its
-     lock bytes out of the data it reads;
+     past the mapped bytes (whose ReadFile/WriteFile by other handles they
+     would otherwise refuse), as the database file's lock does;
    - LockFileEx does not replace a lock held on the same byte (a second
      exclusive one conflicts with the first, a second shared one stacks and
      needs two unlocks), so the file object records what it holds on each
