@@ -32,6 +32,10 @@
                       snapshot begins beside it, a blocking begin in a
                       thread waits until the writer commits and then sees
                       its commit
+     log_mode_alone   a read-write handle in log mode keeps the file to
+                      itself (copy-on-write, log-mode and read-only opens
+                      beside it: DIGBY_BUSY), and a log-mode open beside a
+                      sharing handle is DIGBY_BUSY
      readers          2 reader processes (read-only handles) check that
                       every snapshot is exactly one commit, commits never go
                       backwards, while this process commits 60 times
@@ -505,6 +509,32 @@ out:
     CHECK_OK(digby_close(a));
 }
 
+/* ---- log_mode_alone --------------------------------------------------------- */
+
+static void test_log_mode_alone(void)
+{
+    char path[512];
+    digby_options o = opts(0), lg = opts(DIGBY_OPEN_LOG), ro = opts(DIGBY_OPEN_READONLY);
+    digby_db *a = NULL, *b = NULL;
+    void *v = NULL;
+    size_t vn = 0;
+    printf("winshare: log_mode_alone\n");
+    fflush(stdout);
+    fresh(path, sizeof(path), "logmode.digby");
+    if (!CHECK_OK(digby_open(path, &lg, &a))) return;
+    CHECK_OK(digby_put(a, "x", 1, "1", 1));
+    CHECK_RC(digby_open(path, &o, &b), DIGBY_BUSY);
+    CHECK_RC(digby_open(path, &lg, &b), DIGBY_BUSY);
+    CHECK_RC(digby_open(path, &ro, &b), DIGBY_BUSY);
+    CHECK_OK(digby_close(a));
+    if (!CHECK_OK(digby_open(path, &o, &a))) return;
+    if (CHECK_OK(digby_open(path, &o, &b))) CHECK_OK(digby_close(b));
+    CHECK_RC(digby_open(path, &lg, &b), DIGBY_BUSY);
+    if (CHECK_OK(digby_get(a, "x", 1, &v, &vn, NULL))) CHECK(vn == 1 && memcmp(v, "1", 1) == 0);
+    digby_free(a, v);
+    CHECK_OK(digby_close(a));
+}
+
 /* ---- child processes ------------------------------------------------------ */
 
 static char g_self[1024];
@@ -899,6 +929,7 @@ int main(int argc, char **argv)
     test_vfs_locks();
     test_two_handles();
     test_writer_lock();
+    test_log_mode_alone();
     test_readers();
     test_counters();
     test_killed_writer();
