@@ -37,6 +37,11 @@
      the shared one is taken back (fcntl keeps it) if nobody took the byte
      meanwhile.  48_lockfile.c converts only byte 1, exclusive to shared,
      while it holds byte 0;
+   - DIGBY_SHM_WAIT is LockFileEx without LOCKFILE_FAIL_IMMEDIATELY on a
+     synchronous HANDLE, which Windows may not let other calls on that
+     HANDLE pass while it waits: the lock file's HANDLE is the digby_file's
+     own, and 48_lockfile.c makes one lock call at a time per handle (open,
+     close, and the writer, under its mutex);
    - DIGBY_SHM_PROBE takes the lock and lets it go at once.  A probe for
      exclusive on a byte this handle holds shared cannot tell other
      holders from its own without letting its lock go: DIGBY_NOFEATURE
