@@ -4051,6 +4051,43 @@ static uint64_t digby__now_ns(void)
    belong to the handle, so a second handle in the same process conflicts,
    as the POSIX VFS's open-file-description locks do.
 
+   The lock file (VFS version 4: shm_open, shm_lock, shm_close; FORMAT.md
+   section 14, 48_lockfile.c) is PATH-lock, opened with its own HANDLE by
+   each digby_file, mapped with CreateFileMappingW + MapViewOfFile (views
+   of one local file are coherent across processes), and locked byte by
+   byte with LockFileEx/UnlockFileEx.  What differs from the POSIX VFS's
+   fcntl open-file-description locks, and how it is bridged:
+   - the locks are mandatory: lock byte k sits at DIGBY__WIN32_LOCK_AT + k,
+     past the mapped bytes (whose ReadFile/WriteFile by other handles they
+     would otherwise refuse), as the database file's lock does;
+   - LockFileEx does not replace a lock held on the same byte (a second
+     exclusive one conflicts with the first, a second shared one stacks and
+     needs two unlocks), so the file object records what it holds on each
+     byte (shm_held) and turns each request into the calls that get there;
+   - no conversion in place: exclusive to shared takes the shared lock
+     over the handle's own exclusive one (allowed for one handle) and then
+     unlocks once, which removes the exclusive one first (LockFileEx's
+     documentation), so the byte is never free between; shared to
+     exclusive unlocks and locks, and when the exclusive lock is refused
+     the shared one is taken back (fcntl keeps it) if nobody took the byte
+     meanwhile.  48_lockfile.c converts only byte 1, exclusive to shared,
+     while it holds byte 0;
+   - DIGBY_SHM_WAIT is LockFileEx without LOCKFILE_FAIL_IMMEDIATELY on a
+     synchronous HANDLE, which Windows may not let other calls on that
+     HANDLE pass while it waits: the lock file's HANDLE is the digby_file's
+     own, and 48_lockfile.c makes one lock call at a time per handle (open,
+     close, and the writer, under its mutex);
+   - DIGBY_SHM_PROBE takes the lock and lets it go at once.  A probe for
+     exclusive on a byte this handle holds shared cannot tell other
+     holders from its own without letting its lock go: DIGBY_NOFEATURE
+     (48_lockfile.c does not probe);
+   - Windows lets a dead process's locks go, "but the time it takes ...
+     depends upon available system resources" (LockFileEx's remarks): a
+     writer killed mid-transaction holds the writer byte until then, and a
+     waiter (DIGBY_SHM_WAIT) waits that long.  shm_close unlocks every byte
+     it holds before it closes the handle, so a closing handle never
+     lingers.
+
    Windows error codes map to digby codes; the last one is kept in the file
    object, never returned (the result codes are digby's own). */
 
@@ -4063,6 +4100,12 @@ typedef struct digby__win32_file {
     HANDLE h;
     int lock;          /* DIGBY_LOCK_* held */
     DWORD last_error;  /* GetLastError() of the last failure */
+    HANDLE shm_h;      /* the lock file (version 4), INVALID_HANDLE_VALUE: none */
+    uint8_t *shm;      /* its view, shm_len bytes */
+    size_t shm_len;
+    uint8_t *shm_held; /* DIGBY_LOCK_* this handle holds on each of the
+                          shm_len lock bytes (bits 4-5: the mode before
+                          the shm_lock call under way, for its rollback) */
 } digby__win32_file;
 
 static int digby__win32_err(DWORD e)
@@ -4166,6 +4209,10 @@ static int digby__win32_open(const digby_vfs *vfs, const char *path,
     f->h = h;
     f->lock = DIGBY_LOCK_NONE;
     f->last_error = 0;
+    f->shm_h = INVALID_HANDLE_VALUE;
+    f->shm = NULL;
+    f->shm_len = 0;
+    f->shm_held = NULL;
     *out = (digby_file *)f;
     return DIGBY_OK;
 }
@@ -4276,10 +4323,234 @@ static int digby__win32_lock(digby_file *file, int mode)
     return DIGBY_OK;
 }
 
+/* ---- The lock file (version 4) ---- */
+
+/* The lock file's name, PATH + "-lock", opened read-write whatever the
+   database's mode (a reader registers its snapshot there).  Returns the
+   handle or INVALID_HANDLE_VALUE with *rc: DIGBY_READONLY (write-protected
+   media: no writer can exist there, so the caller reads alone),
+   DIGBY_NOMEM, DIGBY_CANTOPEN (any other failure, ERROR_ACCESS_DENIED
+   included: never a silent fallback, as in the POSIX VFS). */
+static HANDLE digby__win32_shm_file(digby__win32_file *f, const char *path, int *rc)
+{
+    size_t n = strlen(path);
+    char *lp;
+    wchar_t *w;
+    HANDLE h;
+    DWORD e;
+    DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    if (n > (size_t)-1 - 6) { *rc = DIGBY_CANTOPEN; return INVALID_HANDLE_VALUE; }
+    lp = (char *)digby__malloc(NULL, n + 6);
+    if (!lp) { *rc = DIGBY_NOMEM; return INVALID_HANDLE_VALUE; }
+    memcpy(lp, path, n);
+    memcpy(lp + n, "-lock", 6);
+    w = digby__win32_wide(lp, rc);
+    if (*rc == DIGBY_NOMEM) { digby__free(NULL, lp); return INVALID_HANDLE_VALUE; }
+    if (w) {
+        h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, share, NULL, OPEN_ALWAYS,
+                        FILE_ATTRIBUTE_NORMAL, NULL);
+        e = GetLastError();
+        digby__free(NULL, w);
+    } else { /* not UTF-8: the ANSI code page's name, as the database's */
+        h = CreateFileA(lp, GENERIC_READ | GENERIC_WRITE, share, NULL, OPEN_ALWAYS,
+                        FILE_ATTRIBUTE_NORMAL, NULL);
+        e = GetLastError();
+    }
+    digby__free(NULL, lp);
+    *rc = DIGBY_OK;
+    if (h == INVALID_HANDLE_VALUE) {
+        f->last_error = e;
+        *rc = e == ERROR_WRITE_PROTECT ? DIGBY_READONLY
+            : e == ERROR_NOT_ENOUGH_MEMORY || e == ERROR_OUTOFMEMORY ? DIGBY_NOMEM
+                                                                      : DIGBY_CANTOPEN;
+    }
+    return h;
+}
+
+/* shm_open: the lock file at least len bytes long (grown with zeros:
+   FileEndOfFileInfo), mapped read-write and shared.  Returns DIGBY_OK;
+   DIGBY_INVALID (already open, len 0 or past what one view maps);
+   digby__win32_shm_file's errors; DIGBY_IOERR (size); DIGBY_NOMEM (the
+   mapping or the lock table). */
+static int digby__win32_shm_open(digby_file *file, const char *path, size_t len, void **addr)
+{
+    digby__win32_file *f = (digby__win32_file *)file;
+    HANDLE h, m;
+    LARGE_INTEGER li;
+    FILE_END_OF_FILE_INFO eof;
+    uint64_t want = (uint64_t)len;
+    void *p;
+    int rc;
+    if (!addr) return DIGBY_INVALID;
+    *addr = NULL;
+    if (f->shm || !path || len == 0 || want > (uint64_t)INT64_MAX) return DIGBY_INVALID;
+    h = digby__win32_shm_file(f, path, &rc);
+    if (h == INVALID_HANDLE_VALUE) return rc;
+    if (!GetFileSizeEx(h, &li) || li.QuadPart < 0) {
+        f->last_error = GetLastError();
+        CloseHandle(h);
+        return DIGBY_IOERR;
+    }
+    if ((uint64_t)li.QuadPart < want) {
+        eof.EndOfFile.QuadPart = (LONGLONG)want;
+        if (!SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof(eof))) {
+            f->last_error = GetLastError();
+            CloseHandle(h);
+            return DIGBY_IOERR;
+        }
+    }
+    m = CreateFileMappingW(h, NULL, PAGE_READWRITE, (DWORD)(want >> 32), (DWORD)want, NULL);
+    if (!m) {
+        f->last_error = GetLastError();
+        CloseHandle(h);
+        return DIGBY_NOMEM;
+    }
+    p = MapViewOfFile(m, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, len);
+    if (!p) f->last_error = GetLastError();
+    CloseHandle(m); /* the view keeps the mapping */
+    if (!p) { CloseHandle(h); return DIGBY_NOMEM; }
+    f->shm_held = (uint8_t *)digby__malloc(NULL, len);
+    if (!f->shm_held) {
+        UnmapViewOfFile(p);
+        CloseHandle(h);
+        return DIGBY_NOMEM;
+    }
+    memset(f->shm_held, 0, len);
+    f->shm_h = h;
+    f->shm = (uint8_t *)p;
+    f->shm_len = len;
+    *addr = p;
+    return DIGBY_OK;
+}
+
+/* LockFileEx on lock byte i alone (mode DIGBY_LOCK_SHARED or _EXCLUSIVE),
+   or UnlockFileEx (DIGBY_LOCK_NONE).  Returns DIGBY_OK; DIGBY_BUSY (held
+   elsewhere); DIGBY_NOFEATURE (a file system without byte-range locks);
+   DIGBY_NOMEM; DIGBY_IOERR. */
+static int digby__win32_shm_call(digby__win32_file *f, uint32_t i, int mode, int wait)
+{
+    OVERLAPPED ov;
+    DWORD how = 0, e;
+    BOOL ok;
+    digby__win32_at(&ov, DIGBY__WIN32_LOCK_AT + i);
+    if (mode == DIGBY_LOCK_NONE) {
+        ok = UnlockFileEx(f->shm_h, 0, 1, 0, &ov);
+    } else {
+        if (mode == DIGBY_LOCK_EXCLUSIVE) how |= LOCKFILE_EXCLUSIVE_LOCK;
+        if (!wait) how |= LOCKFILE_FAIL_IMMEDIATELY;
+        ok = LockFileEx(f->shm_h, how, 0, 1, 0, &ov);
+    }
+    if (ok) return DIGBY_OK;
+    e = GetLastError();
+    f->last_error = e;
+    if (e == ERROR_LOCK_VIOLATION || e == ERROR_SHARING_VIOLATION || e == ERROR_IO_PENDING)
+        return DIGBY_BUSY;
+    if (e == ERROR_NOT_SUPPORTED || e == ERROR_INVALID_FUNCTION) return DIGBY_NOFEATURE;
+    if (e == ERROR_NOT_ENOUGH_MEMORY || e == ERROR_OUTOFMEMORY) return DIGBY_NOMEM;
+    return DIGBY_IOERR;
+}
+
+/* Lock byte i from what the handle holds there to `want` (see the top of
+   this part: conversions).  f->shm_held[i] says what is held afterwards,
+   on failure too. */
+static int digby__win32_shm_set(digby__win32_file *f, uint32_t i, int want, int wait)
+{
+    int have = f->shm_held[i] & 3, rc;
+    if (have == want) return DIGBY_OK;
+    if (have == DIGBY_LOCK_EXCLUSIVE && want == DIGBY_LOCK_SHARED) {
+        /* a shared lock over the handle's own exclusive one, then one
+           unlock, which removes the exclusive lock first */
+        rc = digby__win32_shm_call(f, i, DIGBY_LOCK_SHARED, 0);
+        if (rc) return rc;
+        (void)digby__win32_shm_call(f, i, DIGBY_LOCK_NONE, 0);
+        f->shm_held[i] = (uint8_t)((f->shm_held[i] & ~3u) | DIGBY_LOCK_SHARED);
+        return DIGBY_OK;
+    }
+    if (have != DIGBY_LOCK_NONE) {
+        (void)digby__win32_shm_call(f, i, DIGBY_LOCK_NONE, 0); /* fails only if not held */
+        f->shm_held[i] = (uint8_t)(f->shm_held[i] & ~3u);
+    }
+    if (want == DIGBY_LOCK_NONE) return DIGBY_OK;
+    rc = digby__win32_shm_call(f, i, want, wait);
+    if (rc == DIGBY_OK) {
+        f->shm_held[i] = (uint8_t)((f->shm_held[i] & ~3u) | (unsigned)want);
+    } else if (have == DIGBY_LOCK_SHARED &&
+               digby__win32_shm_call(f, i, DIGBY_LOCK_SHARED, 0) == DIGBY_OK) {
+        /* a refused upgrade keeps the shared lock, as fcntl does, unless
+           another handle took the byte in the moment it was free */
+        f->shm_held[i] = (uint8_t)((f->shm_held[i] & ~3u) | DIGBY_LOCK_SHARED);
+    }
+    return rc;
+}
+
+/* shm_lock: bytes offset .. offset + len - 1 of the lock file (inside
+   shm_open's len bytes), one at a time in ascending order; a failure
+   takes the bytes done so far back to what they were (best effort: see
+   digby__win32_shm_set).  Returns DIGBY_OK; DIGBY_BUSY; DIGBY_INVALID (no
+   lock file, a range outside it, an unknown mode); DIGBY_NOFEATURE (no
+   byte-range locks there, or the probe above); DIGBY_NOMEM; DIGBY_IOERR. */
+static int digby__win32_shm_lock(digby_file *file, uint32_t offset, uint32_t len, int mode)
+{
+    digby__win32_file *f = (digby__win32_file *)file;
+    int how = mode & 3, wait = (mode & DIGBY_SHM_WAIT) != 0, rc = DIGBY_OK;
+    uint32_t i, j;
+    if (!f || !f->shm_held) return DIGBY_INVALID;
+    if (how == 3 || (mode & ~(3 | DIGBY_SHM_WAIT | DIGBY_SHM_PROBE)) != 0 || len == 0 ||
+        (size_t)offset >= f->shm_len || (size_t)len > f->shm_len - (size_t)offset)
+        return DIGBY_INVALID;
+    if (mode & DIGBY_SHM_PROBE) {
+        if (how == DIGBY_LOCK_NONE) return DIGBY_INVALID;
+        for (i = offset; i - offset < len; i++) {
+            int have = f->shm_held[i] & 3;
+            /* an exclusive lock of this handle, or a shared one and a
+               shared probe: nobody else holds a conflicting lock */
+            if (have == DIGBY_LOCK_EXCLUSIVE || (have == DIGBY_LOCK_SHARED && how == have))
+                continue;
+            if (have == DIGBY_LOCK_SHARED) return DIGBY_NOFEATURE;
+            rc = digby__win32_shm_call(f, i, how, 0);
+            if (rc) return rc;
+            (void)digby__win32_shm_call(f, i, DIGBY_LOCK_NONE, 0);
+        }
+        return DIGBY_OK;
+    }
+    for (i = offset; i - offset < len; i++) {
+        f->shm_held[i] = (uint8_t)((f->shm_held[i] & 3u) * 17u); /* before: bits 4-5 */
+        rc = digby__win32_shm_set(f, i, how, wait);
+        if (rc) break;
+    }
+    for (j = offset; j != i; j++) {
+        if (rc) (void)digby__win32_shm_set(f, j, (f->shm_held[j] >> 4) & 3, 0);
+        f->shm_held[j] &= 3u;
+    }
+    if (i - offset < len) f->shm_held[i] &= 3u;
+    return rc;
+}
+
+/* shm_close: every lock byte let go (at once: a closed handle's locks go
+   "when resources allow"), the view unmapped, the lock file closed. */
+static void digby__win32_shm_close(digby_file *file)
+{
+    digby__win32_file *f = (digby__win32_file *)file;
+    size_t i;
+    if (!f) return;
+    if (f->shm_held) {
+        for (i = 0; i < f->shm_len; i++)
+            if (f->shm_held[i] & 3) (void)digby__win32_shm_call(f, (uint32_t)i, DIGBY_LOCK_NONE, 0);
+        digby__free(NULL, f->shm_held);
+    }
+    if (f->shm) UnmapViewOfFile(f->shm);
+    if (f->shm_h != INVALID_HANDLE_VALUE) CloseHandle(f->shm_h);
+    f->shm_held = NULL;
+    f->shm = NULL;
+    f->shm_len = 0;
+    f->shm_h = INVALID_HANDLE_VALUE;
+}
+
 static void digby__win32_close(digby_file *file)
 {
     digby__win32_file *f = (digby__win32_file *)file;
     if (!f) return;
+    digby__win32_shm_close(file);
     if (f->lock != DIGBY_LOCK_NONE) digby__win32_lock(file, DIGBY_LOCK_NONE);
     CloseHandle(f->h);
     digby__free(NULL, f);
@@ -4292,7 +4563,7 @@ static const digby_vfs digby__win32_vfs = {
     digby__win32_lock, digby__win32_close,
     NULL, NULL, /* no map: reads go through the cache */
     digby__win32_rename, digby__win32_remove,
-    NULL, NULL, NULL /* no lock file: a read-write handle keeps the file to itself */
+    digby__win32_shm_open, digby__win32_shm_lock, digby__win32_shm_close
 };
 
 DIGBY_API const digby_vfs *digby_vfs_win32(void)
@@ -9407,8 +9678,13 @@ static int digby__shm_attach(digby_db *db, const char *path)
         db->shm_slot = i;
         DIGBY__SHM_STORE(digby__shm_snap(db, i), 1); /* hold everything */
         db->shm_pub = 1;
-#if !defined(DIGBY_NO_POSIX) && !defined(_WIN32)
+        /* (a dead handle's flags go too) */
+#if defined(_WIN32)
+        DIGBY__SHM_STORE(digby__shm_info(db, i), (uint64_t)(uint32_t)GetCurrentProcessId());
+#elif !defined(DIGBY_NO_POSIX)
         DIGBY__SHM_STORE(digby__shm_info(db, i), (uint64_t)(uint32_t)getpid());
+#else
+        DIGBY__SHM_STORE(digby__shm_info(db, i), 0);
 #endif
         digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_HIGH), (uint64_t)i + 1);
         (void)digby__shm_lock(db, DIGBY__LK_ATTACH, DIGBY_LOCK_NONE);

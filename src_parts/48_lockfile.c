@@ -203,8 +203,13 @@ static int digby__shm_attach(digby_db *db, const char *path)
         db->shm_slot = i;
         DIGBY__SHM_STORE(digby__shm_snap(db, i), 1); /* hold everything */
         db->shm_pub = 1;
-#if !defined(DIGBY_NO_POSIX) && !defined(_WIN32)
+        /* (a dead handle's flags go too) */
+#if defined(_WIN32)
+        DIGBY__SHM_STORE(digby__shm_info(db, i), (uint64_t)(uint32_t)GetCurrentProcessId());
+#elif !defined(DIGBY_NO_POSIX)
         DIGBY__SHM_STORE(digby__shm_info(db, i), (uint64_t)(uint32_t)getpid());
+#else
+        DIGBY__SHM_STORE(digby__shm_info(db, i), 0);
 #endif
         digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_HIGH), (uint64_t)i + 1);
         (void)digby__shm_lock(db, DIGBY__LK_ATTACH, DIGBY_LOCK_NONE);

@@ -25,8 +25,10 @@
 #                         qemu-s390x at reduced scale; the smoke test and the
 #                         fixtures on s390x and on powerpc (big-endian,
 #                         32-bit, static)
-#   make port-win         the smoke test and the fixtures for Windows
-#                         (mingw-w64 x86_64) under wine; i686 built only
+#   make port-win         the smoke test, the fixtures and winshare.c (handles
+#                         and processes sharing a file through the lock
+#                         file) for Windows (mingw-w64 x86_64) under wine;
+#                         i686 built only
 #                         (Debian's wine32 does not install beside wine64 here)
 #   make port-arm         examples/firmware for a Cortex-M4 (newlib-nano), run
 #                         under qemu-system-arm with semihosting; code sizes
@@ -159,12 +161,15 @@ s=$(1); for o in $(2); do \
 	    rm -rf $$d; mkdir -p $$d;
 endef
 
-# $(call port-smoke,binary,runner): the smoke test, then both fixtures.
+# $(call port-smoke,binary,runner): the smoke test, then both fixtures, copied
+# beside its files: a read-only open where the VFS shares files creates
+# FILE-lock (48_lockfile.c), which belongs in build/, not in the source tree.
 port-smoke-dir = $(PORT_TMP)/$(notdir $(patsubst %/,%,$(dir $(1))))
 define port-smoke
 @rm -rf $(call port-smoke-dir,$(1)); mkdir -p $(call port-smoke-dir,$(1))
 $(2) ./$(1) $(call port-smoke-dir,$(1))
-$(2) ./$(1) --verify-fixture $(FIXTURES)
+@cp $(FIXTURES) $(call port-smoke-dir,$(1))/
+$(2) ./$(1) --verify-fixture $(addprefix $(call port-smoke-dir,$(1))/,$(notdir $(FIXTURES)))
 endef
 
 .PHONY: portability port-compile port-configs port-m32 port-be port-win port-arm port-fixtures
@@ -223,7 +228,8 @@ port-configs: $(PORT_RUN_CONFIGS:%=$(PORT)/configs/smoke-%)
 	    d=$(PORT_TMP)/configs-$$c; rm -rf $$d; mkdir -p $$d; \
 	    echo "==== smoke ($$c)"; \
 	    UBSAN_OPTIONS=print_stacktrace=1 ./$(PORT)/configs/smoke-$$c $$d || exit 1; \
-	    ./$(PORT)/configs/smoke-$$c --verify-fixture $(FIXTURES) || exit 1; \
+	    cp $(FIXTURES) $$d/ || exit 1; \
+	    ./$(PORT)/configs/smoke-$$c --verify-fixture $(addprefix $$d/,$(notdir $(FIXTURES))) || exit 1; \
 	done
 
 # -- 32-bit (i386) --
@@ -300,12 +306,26 @@ $(PORT)/win32/smoke.exe: $(SMOKE_SRC) digby.h | check-amalgamation port-tools-co
 	@mkdir -p $(@D)
 	$(MINGW32) $(STD_C) -Werror -O1 -g -I. -I$(PORT_INC) $(PORT_OFF) $< -o $@
 
-port-win: $(PORT)/win64/smoke.exe $(PORT)/win32/smoke.exe $(PORT)/smoke-native
+# winshare.c: handles and processes sharing a file through the Win32 VFS's
+# lock file (the Windows counterpart of tests/multiproc.c)
+WINSHARE_SRC = tests/portability/winshare.c
+$(PORT)/win64/winshare.exe: $(WINSHARE_SRC) digby.h | check-amalgamation port-tools-compile $(PORT_HDRS)
+	@mkdir -p $(@D)
+	$(MINGW64) $(STD_C) -Werror -O1 -g -I. -I$(PORT_INC) $(PORT_OFF) $< -o $@
+$(PORT)/win32/winshare.exe: $(WINSHARE_SRC) digby.h | check-amalgamation port-tools-compile $(PORT_HDRS)
+	@mkdir -p $(@D)
+	$(MINGW32) $(STD_C) -Werror -O1 -g -I. -I$(PORT_INC) $(PORT_OFF) $< -o $@
+
+port-win: $(PORT)/win64/smoke.exe $(PORT)/win32/smoke.exe $(PORT)/smoke-native \
+          $(PORT)/win64/winshare.exe $(PORT)/win32/winshare.exe
 	$(call port-need,wine,wine wine64)
 	$(call port-smoke,$(PORT)/win64/smoke.exe,$(WINE_ENV) wine)
 	$(call port-same,$(PORT)/win64/smoke.exe,$(WINE_ENV) wine,win64)
-	@echo "==== port-win: x86_64 smoke test and fixtures passed under wine;" \
-	      "$(PORT)/win32/smoke.exe (i686) built, not run"
+	@rm -rf $(PORT_TMP)/winshare; mkdir -p $(PORT_TMP)/winshare
+	$(WINE_ENV) wine ./$(PORT)/win64/winshare.exe $(PORT_TMP)/winshare
+	@echo "==== port-win: x86_64 smoke test, fixtures and winshare (handles and" \
+	      "processes sharing a file) passed under wine; $(PORT)/win32/smoke.exe and" \
+	      "winshare.exe (i686) built, not run"
 
 # -- bare-metal ARM --
 port-arm: $(PORT_ARM_OBJS)
