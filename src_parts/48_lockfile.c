@@ -402,7 +402,10 @@ static uint64_t digby__log_have(const digby_db *db);
 static int digby__shm_refresh_locked(digby_db *db, int all)
 {
     digby__meta m;
-    uint64_t want, mt, seen, t0 = 0;
+    uint64_t want, mt, seen;
+#if DIGBY__HAVE_MEMTABLE
+    uint64_t t0 = 0;
+#endif
     int rc = DIGBY_OK;
     for (;;) {
         want = digby__shm_txid(db);
@@ -411,7 +414,9 @@ static int digby__shm_refresh_locked(digby_db *db, int all)
         seen = db->shm_seen;
         digby__mutex_unlock(&db->mu);
         if (want <= seen && !all) break;
-        if (mt > want) continue; /* a commit on its way: its txid follows */
+        /* a commit whose meta page is published and whose txid is not
+           yet (or never: its writer died between the two stores) */
+        if (mt > want) want = mt;
         if (mt > db->meta.txid) {
             rc = digby__shm_read_meta(db, mt, &m);
             if (rc == DIGBY_BUSY) {
@@ -440,7 +445,10 @@ static int digby__shm_refresh_locked(digby_db *db, int all)
         if (digby__log_have(db) < want) {
             /* published, and not read whole yet: a page of it read while
                its writer rewrote it, or a checkpoint since that reused
-               the log's pages (the next round reads its meta page) */
+               the log's pages (the next round reads its meta page).
+               (Without log mode every published commit has its meta
+               page.) */
+#if DIGBY__HAVE_MEMTABLE
             uint64_t now = digby__now_ns();
             if (!t0) t0 = now;
             else if (now - t0 > DIGBY__SHM_TAIL_NS) {
@@ -450,6 +458,10 @@ static int digby__shm_refresh_locked(digby_db *db, int all)
             digby__yield();
             all = 0;
             continue;
+#else
+            rc = DIGBY__CORRUPT(db, 0);
+            break;
+#endif
         }
         digby__mutex_lock(&db->mu);
         if (want > db->last_txid) db->last_txid = want;

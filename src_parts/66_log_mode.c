@@ -1208,11 +1208,16 @@ DIGBY_API int digby_sync(digby_db *db)
 
 DIGBY_API int digby_checkpoint(digby_db *db)
 {
-    int rc;
+    int rc, locked = 0;
     if (!db) return DIGBY_INVALID;
     if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_READONLY;
+    if (!db->log.on) return DIGBY_OK;
     digby__mutex_lock(&db->wmu);
-    rc = db->log.on ? digby__checkpoint_locked(db, 1) : DIGBY_OK;
+    /* a meta page: under the writer lock of handles sharing the file,
+       after what they committed (48_lockfile.c) */
+    rc = db->poisoned ? DIGBY_POISONED : digby__shm_writer_in(db, 0, &locked);
+    if (rc == DIGBY_OK) rc = db->meta.log_head ? digby__checkpoint_locked(db, 1) : DIGBY_OK;
+    if (locked) digby__shm_writer_out(db);
     digby__mutex_unlock(&db->wmu);
     return rc;
 }

@@ -19,6 +19,8 @@
 #include "harness.h" /* rc_name, ASSERT_RC, make_path, check_clean, the fixture */
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1724,6 +1726,14 @@ static void expect_busy_open(const char *path, const digby_options *o, int line)
     assert_null(rc == DIGBY_OK ? NULL : db);
 }
 
+/* digby_checkpoint on another thread (test_busy_same_process) */
+static int g_checkpoint_rc;
+static void *checkpoint_thread(void *db)
+{
+    g_checkpoint_rc = digby_checkpoint((digby_db *)db);
+    return NULL;
+}
+
 /* The same process: handles share the file as handles in other processes
    do (open-file-description locks conflict between handles of one
    process; classic fcntl locks would not, and closing any descriptor would
@@ -1770,6 +1780,24 @@ static void test_busy_same_process(void **state)
         ASSERT_OK(digby_put(f->db, S("k4"), S("v4")));
         ASSERT_OK(digby_delete(f->db, S("k3")));
         expect_get(cw, S("k4"), S("v4"));
+        /* a checkpoint takes the writer lock as a transaction does */
+        ASSERT_OK(digby_txn_begin(cw, 0, &w2));
+        ASSERT_OK(digby_txn_put(w2, NULL, S("k5"), S("v5"), 0));
+        {
+            pthread_t th;
+            int crc = -1;
+            assert_int_equal(pthread_create(&th, NULL, checkpoint_thread, f->db), 0);
+            struct timespec ts = {0, 50000000};
+            nanosleep(&ts, NULL); /* (it waits for cw's transaction) */
+            ASSERT_OK(digby_txn_commit(w2));
+            w2 = NULL;
+            assert_int_equal(pthread_join(th, NULL), 0);
+            crc = g_checkpoint_rc;
+            ASSERT_OK(crc);
+        }
+        expect_get(f->db, S("k5"), S("v5"));
+        expect_get(rd, S("k5"), S("v5"));
+        expect_get(rd, S("k4"), S("v4"));
         expect_missing(cw, S("k3"));
         expect_missing(rd, S("k3"));
         check_clean(rd);
