@@ -7849,6 +7849,135 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
     return DIGBY_OK;
 }
 
+/* ---- A batch of another handle's commits ----------------------------------- */
+
+/* Entries read from the log that another handle appended (47_log.c,
+   digby__log_read): each node made whole first (digby__mem_batch_add),
+   then all of them sorted and linked in list order at once
+   (digby__mem_batch_link), each insert searching on from where the one
+   before it stopped (a finger search: W. Pugh, "A Skip List Cookbook",
+   1990, section 3.1), so that the few hundred random keys of a commit
+   cost a short walk each instead of a descent from the top: the handle
+   reads every commit the writer makes, and must not spend what the
+   writer spent on it. */
+typedef struct digby__mbatch {
+    digby__mnode **v;
+    size_t n, cap;
+} digby__mbatch;
+
+static int digby__mem_batch_add(digby__mem *m, digby__mbatch *b, uint32_t slot, const void *key,
+                                size_t klen, uint64_t txid, const void *val, size_t vlen,
+                                int tomb)
+{
+    digby__mnode *x;
+    uint8_t *vcopy = NULL;
+    unsigned h, i;
+    if (b->n == b->cap) {
+        size_t ncap = b->cap ? 2 * b->cap : 256;
+        digby__mnode **nv = (digby__mnode **)digby__realloc(m->alloc, b->v, ncap * sizeof(*nv));
+        if (!nv) return DIGBY_NOMEM;
+        b->v = nv;
+        b->cap = ncap;
+    }
+    if (!tomb && vlen) {
+        vcopy = (uint8_t *)digby__mem_alloc(m, vlen);
+        if (!vcopy) return DIGBY_NOMEM;
+        memcpy(vcopy, val, vlen);
+    }
+    h = digby__mem_height(m);
+    x = (digby__mnode *)digby__mem_alloc(
+        m, sizeof(digby__mnode) + (h - 1) * sizeof(digby__mnode *) + klen);
+    if (!x) return DIGBY_NOMEM;
+    x->txid = txid;
+    x->slot = slot;
+    x->klen = (uint32_t)klen;
+    x->vlen = (uint32_t)(tomb ? 0 : vlen);
+    x->flags = (uint8_t)(tomb ? DIGBY__MN_TOMB : 0);
+    x->height = (uint8_t)h;
+    x->val = vcopy;
+    for (i = 0; i < h; i++) x->next[i] = NULL;
+    if (klen) memcpy((uint8_t *)(x->next + h), key, klen);
+    digby__mem_note_key(m, key, klen);
+    b->v[b->n++] = x;
+    return DIGBY_OK;
+}
+
+/* <0 when node a comes before node b in list order. */
+static int digby__mn_order(const digby__mnode *a, const digby__mnode *b)
+{
+    return digby__mn_cmp(a, b->slot, digby__mn_key(b), b->klen, b->txid);
+}
+
+/* Link the batch's nodes into m's current list (the one writer: no other
+   inserts meanwhile), sorted first (a stable merge sort; without memory
+   for it, each is inserted with a search from the top), and empty the
+   batch.  A node equal to a live one in the list (the same entry twice in
+   one record) gives that one its value, as digby__mem_put does.  Never
+   fails. */
+static void digby__mem_batch_link(digby__mem *m, digby__mbatch *b)
+{
+    digby__mlist *l = m->view->list;
+    digby__mnode *prev[DIGBY__MEM_LEVELS], **a = b->v, **t, **tmp;
+    size_t n = b->n, w, i;
+    int sorted = 0, lvl;
+    tmp = n > 1 ? (digby__mnode **)digby__malloc(m->alloc, n * sizeof(*tmp)) : NULL;
+    if (tmp) {
+        for (w = 1; w < n; w *= 2) {
+            for (i = 0; i < n; i += 2 * w) {
+                size_t lo = i, mid = DIGBY__MIN(i + w, n), hi = DIGBY__MIN(i + 2 * w, n);
+                size_t p = lo, q = mid, o = lo;
+                while (p < mid && q < hi) tmp[o++] = digby__mn_order(a[q], a[p]) < 0 ? a[q++] : a[p++];
+                while (p < mid) tmp[o++] = a[p++];
+                while (q < hi) tmp[o++] = a[q++];
+            }
+            t = a;
+            a = tmp;
+            tmp = t;
+        }
+        sorted = 1;
+    }
+    for (lvl = 0; lvl < DIGBY__MEM_LEVELS; lvl++) prev[lvl] = l->head;
+    for (i = 0; i < n; i++) {
+        digby__mnode *x = a[i], *cur, *nx;
+        unsigned h = x->height, j;
+        if (!sorted || i == 0)
+            for (lvl = 0; lvl < DIGBY__MEM_LEVELS; lvl++) prev[lvl] = l->head;
+        /* every prev[lvl] comes before x: go down from the top, each
+           level from whichever of prev[lvl] and the node the level above
+           stopped at is further on */
+        cur = l->head;
+        for (lvl = (int)l->height - 1; lvl >= 0; lvl--) {
+            if (prev[lvl] != l->head && (cur == l->head || digby__mn_order(cur, prev[lvl]) < 0))
+                cur = prev[lvl];
+            while ((nx = cur->next[lvl]) != NULL && digby__mn_order(nx, x) < 0) cur = nx;
+            prev[lvl] = cur;
+        }
+        nx = prev[0]->next[0];
+        if (nx && digby__mn_order(nx, x) == 0 && !(nx->flags & DIGBY__MN_DEAD)) {
+            nx->val = x->val;
+            nx->vlen = x->vlen;
+            nx->flags = x->flags;
+            m->data_bytes += x->vlen;
+            continue;
+        }
+        if (h > l->height) {
+            for (j = l->height; j < h; j++) prev[j] = l->head;
+            DIGBY__PSTORE(&l->height, h);
+        }
+        for (j = 0; j < h; j++) {
+            x->next[j] = prev[j]->next[j];
+            DIGBY__PSTORE(&prev[j]->next[j], x);
+            prev[j] = x;
+        }
+        DIGBY__PSTORE(&l->count, l->count + 1);
+        m->count++;
+        m->data_bytes += x->klen + x->vlen;
+    }
+    /* the scratch array (the sort may have ended in either) */
+    digby__free(m->alloc, a == b->v ? tmp : a);
+    b->n = 0;
+}
+
 /* ---- The sorted run -------------------------------------------------------- */
 
 /* Keys often share a long prefix (a table's tuple prefix, zero-padded
@@ -9198,11 +9327,12 @@ static int digby__log_append(digby_txn *txn, int durable)
 /* Apply one whole record (FORMAT.md 11.3) to memtable m: every operation
    with version txid, as a node of the bulk load ld (replay at open), or
    (ld NULL: another handle's commit read while readers may use m) linked
-   into m's list as the writer links its own (45_memtable.c).  *txid gets
+   into m's list as the writer links its own, in a batch bt linked once
+   the read ends (45_memtable.c).  *txid gets
    the record's.  DIGBY_CORRUPT for a record that does not decode (its
    pages verified, so this is damage or a bug, never a torn write). */
-static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, const uint8_t *r,
-                            size_t n, uint64_t *txid)
+static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, digby__mbatch *bt,
+                            const uint8_t *r, size_t n, uint64_t *txid)
 {
     const uint8_t *p, *end;
     uint32_t slot = 0;
@@ -9243,8 +9373,8 @@ static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, const
             rc = digby__mem_load_add(m, ld, slot, k, (size_t)kl, *txid, v, (size_t)vl,
                                      op == DIGBY__LOG_OP_DEL);
         else
-            rc = digby__mem_put(m, slot, k, (size_t)kl, *txid, v, (size_t)vl,
-                                op == DIGBY__LOG_OP_DEL, NULL, NULL, NULL);
+            rc = digby__mem_batch_add(m, bt, slot, k, (size_t)kl, *txid, v, (size_t)vl,
+                                      op == DIGBY__LOG_OP_DEL);
         if (rc) return rc;
         m->committed++;
     }
@@ -9294,6 +9424,7 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
     uint32_t off = t->off;
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
+    digby__mbatch bt = {NULL, 0, 0};
     int rc = DIGBY_OK, in_rec = 0, orphan = 0;
     *n_records = 0;
     if (!buf) return DIGBY_NOMEM;
@@ -9341,7 +9472,7 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
             if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
                 uint64_t txid = 0;
                 in_rec = 0;
-                rc = digby__log_apply(db, m, ld, asm_buf, asm_n, &txid);
+                rc = digby__log_apply(db, m, ld, &bt, asm_buf, asm_n, &txid);
                 if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= t->txid))
                     rc = DIGBY__CORRUPT(db, pgno);
                 if (rc) break;
@@ -9374,6 +9505,10 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
     }
     t->end_pgno = pgno;
     t->end_lsn = lsn;
+    /* every entry made goes in, whole records and (after an error) a part
+       of one, which no snapshot sees: the next read applies it again */
+    digby__mem_batch_link(m, &bt);
+    digby__free(&db->alloc, bt.v);
     digby__free(&db->alloc, asm_buf);
     digby__pbuf_put(db, buf);
     return rc;

@@ -147,8 +147,9 @@ const shape_t shapes[NSHAPES] = {
     [SH_COMPACT] = { 16, 100, 1, (1u << E_DIGBY) | (1u << E_SQLITE),
                      "compaction in place: 16-byte keys, 100-byte values, fillrandom, deleterandom (half the "
                      "keys), then digby_compact against SQLite's VACUUM (digby and SQLite only)" },
-    [SH_MPROC] = { 16, 100, 0, (1u << E_DIGBY) | (1u << E_LMDB) | (1u << E_SQLITE),
-                   "multi-process: 16-byte keys, 100-byte values, every engine on its default options (digby, LMDB, SQLite)" },
+    [SH_MPROC] = { 16, 100, 0, (1u << E_DIGBY) | (1u << E_DIGBY_LOG) | (1u << E_LMDB) | (1u << E_SQLITE),
+                   "multi-process: 16-byte keys, 100-byte values, every engine on its default options (digby, "
+                   "digby-log, LMDB, SQLite)" },
 };
 
 uint64_t shape_n(int shape) { return shapes[shape].big ? g_big_n : g_n; }

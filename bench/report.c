@@ -403,9 +403,9 @@ static void table_settle(sbuf *b, int shape)
 static void table_mproc(sbuf *b, int shape)
 {
     static const int peers[] = { E_LMDB, E_SQLITE };
-    static const int rows[] = { E_DIGBY, E_LMDB, E_SQLITE };
-    const result_t *d = &results[shape][W_MPROC][E_DIGBY];
-    size_t i;
+    static const int rows[] = { E_DIGBY, E_DIGBY_LOG, E_LMDB, E_SQLITE };
+    static const int mine[] = { E_DIGBY, E_DIGBY_LOG };
+    size_t i, j;
     int k;
     if (!ran[shape][W_MPROC]) return;
     sb_printf(b, "\n### %d reader processes (readrandom) while a writer process runs overwrite (N = %" PRIu64 ", %d × %.1f s)\n\n",
@@ -439,9 +439,12 @@ static void table_mproc(sbuf *b, int shape)
         sb_printf(b, " %.0f | %.0f | %" PRIu64 " | %s | %.1f |\n", r->ops_per_s, r->mp_write_per_s,
                   r->mp_write_commits, r->file_bytes ? cell : "n/a", r->hwm_kb / 1024.0);
     }
+    for (j = 0; j < sizeof mine / sizeof mine[0]; j++)
     for (i = 0; i < sizeof peers / sizeof peers[0]; i++) {
+        const result_t *d = &results[shape][W_MPROC][mine[j]];
         const result_t *p = &results[shape][W_MPROC][peers[i]];
-        sb_printf(b, "| **digby / %s** |", engines[peers[i]]->title);
+        if (!d->mp_ran && mine[j] != E_DIGBY) continue;
+        sb_printf(b, "| **%s / %s** |", engines[mine[j]]->title, engines[peers[i]]->title);
         for (k = 0; k < MPROC_READERS; k++) sb_printf(b, " |");
         if (d->mp_ran && p->mp_ran && p->ops_per_s > 0 && p->mp_write_per_s > 0)
             sb_printf(b, " **%.2f×** | **%.2f×** | | | |\n", d->ops_per_s / p->ops_per_s,

@@ -244,11 +244,12 @@ static int digby__log_append(digby_txn *txn, int durable)
 /* Apply one whole record (FORMAT.md 11.3) to memtable m: every operation
    with version txid, as a node of the bulk load ld (replay at open), or
    (ld NULL: another handle's commit read while readers may use m) linked
-   into m's list as the writer links its own (45_memtable.c).  *txid gets
+   into m's list as the writer links its own, in a batch bt linked once
+   the read ends (45_memtable.c).  *txid gets
    the record's.  DIGBY_CORRUPT for a record that does not decode (its
    pages verified, so this is damage or a bug, never a torn write). */
-static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, const uint8_t *r,
-                            size_t n, uint64_t *txid)
+static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, digby__mbatch *bt,
+                            const uint8_t *r, size_t n, uint64_t *txid)
 {
     const uint8_t *p, *end;
     uint32_t slot = 0;
@@ -289,8 +290,8 @@ static int digby__log_apply(digby_db *db, digby__mem *m, digby__mload *ld, const
             rc = digby__mem_load_add(m, ld, slot, k, (size_t)kl, *txid, v, (size_t)vl,
                                      op == DIGBY__LOG_OP_DEL);
         else
-            rc = digby__mem_put(m, slot, k, (size_t)kl, *txid, v, (size_t)vl,
-                                op == DIGBY__LOG_OP_DEL, NULL, NULL, NULL);
+            rc = digby__mem_batch_add(m, bt, slot, k, (size_t)kl, *txid, v, (size_t)vl,
+                                      op == DIGBY__LOG_OP_DEL);
         if (rc) return rc;
         m->committed++;
     }
@@ -340,6 +341,7 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
     uint32_t off = t->off;
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
+    digby__mbatch bt = {NULL, 0, 0};
     int rc = DIGBY_OK, in_rec = 0, orphan = 0;
     *n_records = 0;
     if (!buf) return DIGBY_NOMEM;
@@ -387,7 +389,7 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
             if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
                 uint64_t txid = 0;
                 in_rec = 0;
-                rc = digby__log_apply(db, m, ld, asm_buf, asm_n, &txid);
+                rc = digby__log_apply(db, m, ld, &bt, asm_buf, asm_n, &txid);
                 if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= t->txid))
                     rc = DIGBY__CORRUPT(db, pgno);
                 if (rc) break;
@@ -420,6 +422,10 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
     }
     t->end_pgno = pgno;
     t->end_lsn = lsn;
+    /* every entry made goes in, whole records and (after an error) a part
+       of one, which no snapshot sees: the next read applies it again */
+    digby__mem_batch_link(m, &bt);
+    digby__free(&db->alloc, bt.v);
     digby__free(&db->alloc, asm_buf);
     digby__pbuf_put(db, buf);
     return rc;
