@@ -303,15 +303,36 @@ static int digby__mem_put(digby__mem *m, uint32_t slot, const void *key, size_t 
 /* digby__mem_put after its seek: x and prev[] from digby__list_seek_ge
    of the current list for (slot, key, txid), with nothing inserted since
    (the writer's lock). */
+/* Link node x (made whole) into m's current list after prev[] (the last
+   node before it on each level; levels above the list's height are set
+   here), with release stores, so that readers following the links never
+   find it half made (the one writer). */
+static void digby__list_link(digby__mem *m, digby__mnode **prev, digby__mnode *x)
+{
+    digby__mlist *l = m->view->list;
+    unsigned h = x->height, i;
+    if (h > l->height) {
+        for (i = l->height; i < h; i++) prev[i] = l->head;
+        DIGBY__PSTORE(&l->height, h);
+    }
+    for (i = 0; i < h; i++) {
+        x->next[i] = prev[i]->next[i];
+        DIGBY__PSTORE(&prev[i]->next[i], x);
+    }
+    /* readers compare the count (a cursor's list position: digby__mpos) */
+    DIGBY__PSTORE(&l->count, l->count + 1);
+    m->count++;
+    m->data_bytes += x->klen + x->vlen;
+}
+
 static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x,
                              uint32_t slot, const void *key, size_t klen, uint64_t txid,
                              const void *val, size_t vlen, int tomb, digby__mnode **node,
                              int *fresh, digby__mnode **old)
 {
-    digby__mlist *l = m->view->list;
     digby__mnode *frozen = NULL;
     uint8_t *vcopy = NULL;
-    unsigned h, i;
+    unsigned h;
     if (fresh) *fresh = 0;
     if (old) *old = NULL;
     /* an aborted transaction's dead node of the same txid may come first */
@@ -351,18 +372,7 @@ static int digby__mem_put_at(digby__mem *m, digby__mnode **prev, digby__mnode *x
     x->val = vcopy;
     if (klen) memcpy((uint8_t *)(x->next + h), key, klen);
     digby__mem_note_key(m, key, klen);
-    if (h > l->height) {
-        for (i = l->height; i < h; i++) prev[i] = l->head;
-        DIGBY__PSTORE(&l->height, h);
-    }
-    for (i = 0; i < h; i++) {
-        x->next[i] = prev[i]->next[i];
-        DIGBY__PSTORE(&prev[i]->next[i], x);
-    }
-    /* readers compare the count (a cursor's list position: digby__mpos) */
-    DIGBY__PSTORE(&l->count, l->count + 1);
-    m->count++;
-    m->data_bytes += klen + vlen;
+    digby__list_link(m, prev, x);
     if (node) *node = x;
     if (fresh) *fresh = 1;
     return DIGBY_OK;
@@ -479,18 +489,8 @@ static void digby__mem_batch_link(digby__mem *m, digby__mbatch *b)
             m->data_bytes += x->vlen;
             continue;
         }
-        if (h > l->height) {
-            for (j = l->height; j < h; j++) prev[j] = l->head;
-            DIGBY__PSTORE(&l->height, h);
-        }
-        for (j = 0; j < h; j++) {
-            x->next[j] = prev[j]->next[j];
-            DIGBY__PSTORE(&prev[j]->next[j], x);
-            prev[j] = x;
-        }
-        DIGBY__PSTORE(&l->count, l->count + 1);
-        m->count++;
-        m->data_bytes += x->klen + x->vlen;
+        digby__list_link(m, prev, x);
+        for (j = 0; j < h; j++) prev[j] = x;
     }
     /* the scratch array (the sort may have ended in either) */
     digby__free(m->alloc, a == b->v ? tmp : a);
