@@ -2284,7 +2284,8 @@ extern "C" {
    write count, at the same body offset in plain and encrypted pages. */
 #define DIGBY__M_LOG_HEAD 176
 #define DIGBY__M_LOG_LSN 184
-#define DIGBY__M_LOG_END 192
+#define DIGBY__M_LOG_NEXT 192
+#define DIGBY__M_LOG_END 200
 
 /* Encrypted files (FORMAT.md section 10).  Meta pages keep bytes [0, 184)
    but for [1, 8) in clear (the key header at 56); the fields from txid on
@@ -2345,6 +2346,7 @@ typedef struct digby__meta {
     uint64_t key_writes;  /* encrypted: pages sealed under the data key */
     uint64_t log_head;    /* first log page after this checkpoint, 0: none */
     uint64_t log_lsn;     /* ... the sequence number it must carry */
+    uint64_t log_next;    /* ... its successor, 0: not recorded */
 } digby__meta;
 
 /* ---- Encryption state (32_aead.c keeps the mbedTLS types) ---------------- */
@@ -2554,7 +2556,13 @@ typedef struct digby__log {
     uint64_t cur_pgno;      /* the page being filled (0: none yet) */
     uint64_t cur_lsn;       /* ... its sequence number */
     uint64_t next_pgno;     /* ... its successor, 0 until it is written */
+    uint64_t next2_pgno;    /* ... and the successor's, 0 until it is written
+                               (FORMAT.md 11.1: a page names both) */
     uint32_t fill;          /* payload bytes in it */
+    uint32_t prev_fill;     /* the predecessor's final `used`, 0: unknown */
+    uint8_t cur_flags;      /* cur's flags byte, chosen at its first write */
+    uint64_t cur_meta_txid; /* the meta page's txid at cur's first write */
+    uint64_t open_txid;     /* the newest txid replay found (digby__log_open) */
     int fresh_next;         /* the next commit starts a new page (after a sync) */
     uint8_t *page;          /* plaintext image of cur (page_size) */
     uint8_t *seal;          /* page_size: the sealed copy being written */
@@ -2875,6 +2883,7 @@ struct digby_db {
     digby__meta fallback;   /* the other meta page, if it verified (open) */
     int have_fallback;
     uint64_t discarded_txid; /* newest commit open rejected, 0 if none */
+    uint64_t discarded_log_head, discarded_log_lsn; /* ... its log head */
     uint64_t last_txid;     /* newest commit, in the tree or the log (mu) */
     digby__mem *mem;        /* log mode or a replayed log: the memtable (mu) */
     digby__log log;         /* the write-ahead log (wmu; its page list and
@@ -6702,6 +6711,7 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     memcpy(page + base + DIGBY__M_UUID, m->uuid, 16);
     digby__put64(page + base + DIGBY__M_LOG_HEAD, m->log_head);
     digby__put64(page + base + DIGBY__M_LOG_LSN, m->log_lsn);
+    digby__put64(page + base + DIGBY__M_LOG_NEXT, m->log_head ? m->log_next : 0);
     if (!c) digby__page_checksum(db, page);
 }
 
@@ -6734,6 +6744,7 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
     memcpy(m->uuid, page + base + DIGBY__M_UUID, 16);
     m->log_head = digby__get64(page + base + DIGBY__M_LOG_HEAD);
     m->log_lsn = digby__get64(page + base + DIGBY__M_LOG_LSN);
+    m->log_next = digby__get64(page + base + DIGBY__M_LOG_NEXT);
     if (base) m->key_writes = digby__get64(page + DIGBY__M_KEY_WRITES);
     /* the log flag and the head go together */
     if ((m->log_head != 0) != ((digby__get32(page + DIGBY__M_INCOMPAT) & DIGBY__INCOMPAT_LOG) != 0))
@@ -6746,6 +6757,7 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
         (m->free_root == 0 && m->free_count != 0) ||
         m->free_count > m->page_count * 2 + 2 ||
         (m->log_head != 0 && (m->log_head < 2 || m->log_head >= m->page_count)) ||
+        (m->log_next != 0 && (m->log_next < 2 || m->log_next >= m->page_count)) ||
         m->log_lsn > UINT64_MAX / 2)
         return DIGBY_CORRUPT;
     return DIGBY_OK;
@@ -7048,6 +7060,8 @@ static int digby__meta_try(digby_db *db, uint8_t *buf, uint32_t ps, uint64_t slo
 static void digby__meta_use_fallback(digby_db *db)
 {
     db->discarded_txid = db->meta.txid;
+    db->discarded_log_head = db->meta.log_head;
+    db->discarded_log_lsn = db->meta.log_lsn;
     db->meta = db->fallback;
     db->have_fallback = 0;
     if (db->crypt && db->crypt->have_fb) {
@@ -8697,7 +8711,16 @@ static void digby__freelist_abort(digby_txn *txn)
 #if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
 
 #define DIGBY__LOG_HDR 32u          /* page header: common 24 + next pgno */
+#define DIGBY__LOG_FLAGS 1u         /* u8: flags (FORMAT.md 11.1) */
+#define DIGBY__LOG_SEALED 1u        /* ... the chain before the page was durable
+                                       when it was first written */
+#define DIGBY__LOG_PREV_USED 2u     /* u16: the predecessor's final `used` (0: not
+                                       recorded) */
 #define DIGBY__LOG_USED 4u          /* u32: payload bytes in the page */
+#define DIGBY__LOG_TAIL 16u          /* the last usable bytes: */
+#define DIGBY__LOG_META_TXID 16u    /* u64: the meta page's txid at the page's
+                                       first write (0: not recorded) */
+#define DIGBY__LOG_NEXT2 8u         /* u64: the page after next (0: not recorded) */
 #define DIGBY__FRAG_HDR 5u          /* fragment: kind (1) + length (4) */
 #define DIGBY__FRAG_FULL 1u
 #define DIGBY__FRAG_FIRST 2u
@@ -8709,7 +8732,7 @@ static void digby__freelist_abort(digby_txn *txn)
 
 static uint32_t digby__log_room(const digby_db *db)
 {
-    return db->usable - DIGBY__LOG_HDR;
+    return db->usable - DIGBY__LOG_HDR - DIGBY__LOG_TAIL;
 }
 
 /* ---- Building a commit record ------------------------------------------- */
@@ -8817,13 +8840,24 @@ static int digby__log_write_cur(digby_txn *txn)
         l->next_pgno = p;
         digby__mutex_unlock(&db->mu);
     }
+    if (!l->next2_pgno) {
+        uint64_t p;
+        rc = digby__page_alloc(txn, &p);
+        if (rc) return rc;
+        digby__mutex_lock(&db->mu);
+        l->next2_pgno = p;
+        digby__mutex_unlock(&db->mu);
+    }
     memset(l->page + DIGBY__LOG_HDR + l->fill, 0, digby__log_room(db) - l->fill);
     l->page[0] = DIGBY__PAGE_LOG;
-    l->page[1] = l->page[2] = l->page[3] = 0;
+    l->page[DIGBY__LOG_FLAGS] = l->cur_flags;
+    digby__put16(l->page + DIGBY__LOG_PREV_USED, (uint16_t)l->prev_fill);
     digby__put32(l->page + DIGBY__LOG_USED, l->fill);
     digby__page_set_pgno(l->page, l->cur_pgno);
     digby__page_set_txid(l->page, l->cur_lsn);
     digby__page_set_next(l->page, l->next_pgno);
+    digby__put64(l->page + db->usable - DIGBY__LOG_META_TXID, l->cur_meta_txid);
+    digby__put64(l->page + db->usable - DIGBY__LOG_NEXT2, l->next2_pgno);
     memcpy(l->seal, l->page, db->page_size);
     rc = digby__page_seal(db, l->seal, l->seal);
     if (rc == DIGBY_OK)
@@ -8849,10 +8883,14 @@ static int digby__log_advance(digby_db *db)
     int rc = digby__log_push_page(db, l->cur_pgno);
     if (rc) return rc;
     digby__mutex_lock(&db->mu);
+    l->prev_fill = l->fill;
     l->cur_pgno = l->next_pgno;
     l->cur_lsn++;
-    l->next_pgno = 0;
+    l->next_pgno = l->next2_pgno;
+    l->next2_pgno = 0;
     l->fill = 0;
+    l->cur_flags = 0;
+    l->cur_meta_txid = db->meta.txid;
     digby__mutex_unlock(&db->mu);
     return DIGBY_OK;
 }
@@ -8876,6 +8914,20 @@ static int digby__log_append(digby_txn *txn, int durable)
         if (rc) return rc;
     }
     l->fresh_next = 0;
+    if (l->fill == 0) {
+        /* the page's first write: sealed when every page before it is
+           durable, a sync of this handle having covered every record
+           appended so far (a handle that never syncs seals nothing; nor
+           does one before its own first sync, which alone covers what an
+           earlier process left unsynced) */
+        digby__mutex_lock(&db->mu);
+        l->cur_flags = !(db->flags & DIGBY_OPEN_NO_SYNC) && l->synced >= l->appended &&
+                               l->appended > l->open_txid
+                           ? DIGBY__LOG_SEALED
+                           : 0;
+        l->cur_meta_txid = db->meta.txid;
+        digby__mutex_unlock(&db->mu);
+    }
     while (pos < n) {
         size_t take;
         unsigned kind;
@@ -8969,9 +9021,48 @@ static int digby__log_page_ok(digby_db *db, uint64_t pgno, uint64_t lsn, uint8_t
     rc = digby__page_verify(db, buf, pgno);
     if (rc == DIGBY_NOMEM) return rc;
     if (rc) return 0;
-    if (digby__page_txid(buf) != lsn || digby__get32(buf + DIGBY__LOG_USED) > digby__log_room(db))
+    /* (files written before the page after next was recorded filled the
+       page up to the trailer) */
+    if (digby__page_txid(buf) != lsn ||
+        digby__get32(buf + DIGBY__LOG_USED) > db->usable - DIGBY__LOG_HDR)
         return 0;
     return 1;
+}
+
+/* The meta page txid log page buf (verified) records, 0 if none. */
+static uint64_t digby__log_meta_txid(const digby_db *db, const uint8_t *buf)
+{
+    if (digby__get32(buf + DIGBY__LOG_USED) > digby__log_room(db)) return 0;
+    return digby__get64(buf + db->usable - DIGBY__LOG_META_TXID);
+}
+
+/* Whether log page buf (verified) is sealed and was first written after
+   meta page txid `txid` was: then that commit was durable (FORMAT.md
+   11.1). */
+static int digby__log_sealed_after(const digby_db *db, const uint8_t *buf, uint64_t txid)
+{
+    return (buf[DIGBY__LOG_FLAGS] & DIGBY__LOG_SEALED) && digby__log_meta_txid(db, buf) >= txid;
+}
+
+/* The chain ends at page `bad` (lsn - 1), which does not verify: quietly
+   (a torn or unwritten tail), unless the chain goes on after it to a
+   sealed page: from the page after `bad`, which the last page that
+   verified names (next2; the meta page for the head; 0: none), while
+   pages verify with the LSNs that follow.  A sealed page was first written
+   when every page before it was durable: `bad` was durable and is
+   damaged, and the commits after it are not a tail a crash may cut
+   (DIGBY_CORRUPT).  buf: a page buffer. */
+static int digby__log_end_check(digby_db *db, uint64_t bad, uint64_t next2, uint64_t lsn,
+                                uint8_t *buf)
+{
+    uint64_t pgno = next2, n;
+    for (n = 0; pgno && pgno != bad && n < db->meta.page_count; n++, lsn++) {
+        int ok = digby__log_page_ok(db, pgno, lsn, buf);
+        if (ok <= 0) return ok;
+        if (buf[DIGBY__LOG_FLAGS] & DIGBY__LOG_SEALED) return DIGBY__CORRUPT(db, bad);
+        pgno = digby__page_next(buf);
+    }
+    return DIGBY_OK;
 }
 
 /* Walk the chain from the meta page's log head; feed every whole record to
@@ -8983,17 +9074,63 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     digby__log *l = &db->log;
     uint8_t *buf = digby__pbuf_get(db);
     uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = 0;
+    uint64_t next2 = db->meta.log_next, end_next = 0, end_next2 = 0;
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
     digby__mload ld = {NULL, 0, 0};
-    int rc = DIGBY_OK, in_rec = 0, orphan = 0;
+    uint32_t prev_used = 0;
+    int rc = DIGBY_OK, in_rec = 0, orphan = 0, sealed;
     if (!buf) return DIGBY_NOMEM;
     *last_txid = db->meta.txid;
-    for (;;) {
+    /* open rejected the newest commit, whose pages failed (FORMAT.md 3):
+       a page of its log sealed after it says it was durable, and that its
+       pages are damaged (or that the log, going on after it, reused pages
+       of the commit before it), not cut by a crash */
+    if (db->discarded_txid && db->discarded_log_head) {
+        int ok = digby__log_page_ok(db, db->discarded_log_head, db->discarded_log_lsn, buf);
+        if (ok < 0) rc = ok;
+        else if (ok && digby__log_sealed_after(db, buf, db->discarded_txid))
+            rc = DIGBY__CORRUPT(db, db->discarded_log_head);
+    }
+    for (; rc == DIGBY_OK;) {
         const uint8_t *p, *end;
+        uint32_t used, pu;
         int ok = digby__log_page_ok(db, pgno, lsn, buf);
         if (ok < 0) { rc = ok; break; }
-        if (ok == 0) break;
+        if (ok == 0) {
+            rc = digby__log_end_check(db, pgno, next2, lsn + 1, buf);
+            /* the page after it, taken with it (reserved below) */
+            end_next = next2 != pgno ? next2 : 0;
+            break;
+        }
+        sealed = (buf[DIGBY__LOG_FLAGS] & DIGBY__LOG_SEALED) != 0;
+        used = digby__get32(buf + DIGBY__LOG_USED);
+        pu = digby__get16(buf + DIGBY__LOG_PREV_USED);
+        /* if the log ends at this page (it verified): the pages it names,
+           taken when it was first written */
+        end_next = digby__page_next(buf);
+        end_next2 = used <= digby__log_room(db)
+                        ? digby__get64(buf + db->usable - DIGBY__LOG_NEXT2)
+                        : 0;
+        if (digby__log_meta_txid(db, buf) > db->meta.txid) {
+            /* the page was first written after a newer meta page than the
+               one open chose (its pages failed verification, or it failed
+               itself): sealed, that one was durable and is damaged; else it
+               was lost unsynced (DIGBY_OPEN_NO_SYNC), and the commits from
+               here on, which came after it, go with it */
+            if (sealed) rc = DIGBY__CORRUPT(db, pgno);
+            break;
+        }
+        if (prev_used && pu && pu != prev_used) {
+            /* the predecessor read is not the version this page followed:
+               an older one (its last rewrite never reached the disk, and
+               this page did: writes reordered before a crash).  Its
+               records are a prefix of the log; this page's follow records
+               that are lost, so the log ends here.  Sealed, this page was
+               written when the predecessor was durable: damage. */
+            if (sealed) rc = DIGBY__CORRUPT(db, pgno);
+            break;
+        }
         p = buf + DIGBY__LOG_HDR;
         end = p + digby__get32(buf + DIGBY__LOG_USED);
         while (rc == DIGBY_OK && end - p >= (ptrdiff_t)DIGBY__FRAG_HDR) {
@@ -9017,7 +9154,8 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
                    verify; skipping it would apply later commits without
                    this one.  (Only a page's first fragment can be one: a
                    page the writer made has none after it.) */
-                if (p - DIGBY__FRAG_HDR != buf + DIGBY__LOG_HDR) rc = DIGBY__CORRUPT(db, pgno);
+                if (p - DIGBY__FRAG_HDR != buf + DIGBY__LOG_HDR || sealed)
+                    rc = DIGBY__CORRUPT(db, pgno);
                 orphan = 1;
                 break;
             }
@@ -9030,7 +9168,13 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
                 uint64_t txid;
                 in_rec = 0;
                 rc = digby__log_apply(db, m, &ld, asm_buf, asm_n, &txid);
-                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid))
+                /* a commit newer than the one open discarded for lost pages
+                   (FORMAT.md 3): that one was durable before it (its sync
+                   came first), so its pages are damaged, and replaying the
+                   log over the commit before it would apply later commits
+                   without it */
+                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid) ||
+                    (rc == DIGBY_OK && db->discarded_txid && txid > db->discarded_txid))
                     rc = DIGBY__CORRUPT(db, pgno);
                 if (rc) break;
                 prev_txid = txid;
@@ -9042,6 +9186,9 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
         if (rc || orphan) break;
         rc = digby__u64s_push(&db->alloc, &l->pages, pgno);
         if (rc) break;
+        prev_used = used;
+        next2 = end_next2;
+        end_next = end_next2 = 0;
         pgno = digby__page_next(buf);
         lsn++;
     }
@@ -9058,8 +9205,15 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
        allocated (as the head, or as a verified page's successor) */
     l->cur_pgno = pgno;
     l->cur_lsn = lsn;
-    l->next_pgno = 0;
+    /* the pages the log took with the last page it wrote (or the
+       checkpoint with the head, naming them in the meta page): a commit
+       after that may have written a freelist without them, so they are
+       kept (digby__log_reserve_pages), and writing goes on into them */
+    l->next_pgno = end_next != pgno ? end_next : 0;
+    l->next2_pgno = end_next2 != pgno && end_next2 != l->next_pgno ? end_next2 : 0;
     l->fill = 0;
+    l->prev_fill = prev_used;
+    l->cur_flags = 0;
     l->fresh_next = 0;
     return DIGBY_OK;
 }
@@ -9071,10 +9225,12 @@ static int digby__log_reserve_pages(digby_db *db)
 {
     digby__log *l = &db->log;
     size_t i, j, n = l->pages.n + 1;
-    uint64_t *v = (uint64_t *)digby__malloc(&db->alloc, n * sizeof(uint64_t));
+    uint64_t *v = (uint64_t *)digby__malloc(&db->alloc, (n + 2) * sizeof(uint64_t));
     if (!v) return DIGBY_NOMEM;
     if (l->pages.n) memcpy(v, l->pages.v, l->pages.n * sizeof(uint64_t));
     v[n - 1] = l->cur_pgno;
+    if (l->next_pgno) v[n++] = l->next_pgno;
+    if (l->next2_pgno) v[n++] = l->next2_pgno;
     digby__sort_u64_with(v, n, 0, NULL);
     if (v[n - 1] + 1 > db->meta.page_count) db->meta.page_count = v[n - 1] + 1;
     for (i = j = 0; i < db->free.n; i++)
@@ -15364,8 +15520,8 @@ static void digby__log_swap_mem(digby_db *db, digby__mem *fresh, int keep_log)
     digby__mutex_lock(&db->mu);
     l->pages.n = 0;
     if (!keep_log) {
-        l->cur_pgno = l->next_pgno = 0;
-        l->fill = 0;
+        l->cur_pgno = l->next_pgno = l->next2_pgno = 0;
+        l->fill = l->prev_fill = 0;
     }
     db->log_gen++;
     old = digby__mem_unref(db->mem);
@@ -15385,7 +15541,9 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
        fields are not the checkpoint's to put back: other threads' syncs
        move them meanwhile) */
     uint64_t saved_cur = l->cur_pgno, saved_lsn = l->cur_lsn, saved_next = l->next_pgno;
-    uint32_t saved_fill = l->fill;
+    uint64_t saved_next2 = l->next2_pgno;
+    uint32_t saved_fill = l->fill, saved_prev_fill = l->prev_fill;
+    uint8_t saved_flags = l->cur_flags;
     int saved_fresh = l->fresh_next;
     digby__mem *m = db->mem, *fresh = NULL;
     digby_txn *c;
@@ -15418,24 +15576,40 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
             digby__mutex_lock(&db->mu);
             l->cur_pgno = p;
             l->cur_lsn = DIGBY__MAX(db->meta.log_lsn, 1);
+            l->prev_fill = 0;
             digby__mutex_unlock(&db->mu);
-        } else if (l->fill || l->next_pgno) {
+        } else if (l->fill) {
+            /* (a head not yet written stays the head: its successor may
+               be taken already, by the checkpoint that made it, or at
+               open) */
             if (!l->next_pgno) rc = digby__page_alloc(c, &p);
             digby__mutex_lock(&db->mu);
             if (p) l->next_pgno = p;
             digby__mutex_unlock(&db->mu);
             if (rc == DIGBY_OK) rc = digby__log_advance(db);
         }
+        /* the head's successor too (the meta page names it: a damaged
+           head is then told from a torn one, FORMAT.md 11.1) */
+        if (rc == DIGBY_OK && !l->next_pgno) {
+            p = 0;
+            rc = digby__page_alloc(c, &p);
+            digby__mutex_lock(&db->mu);
+            l->next_pgno = p;
+            digby__mutex_unlock(&db->mu);
+        }
         l->fill = 0;
         l->fresh_next = 0;
         c->meta.log_head = l->cur_pgno;
         c->meta.log_lsn = l->cur_lsn;
+        c->meta.log_next = l->next_pgno;
     } else if (rc == DIGBY_OK) {
         uint64_t next_lsn = l->cur_pgno ? l->cur_lsn + 1 : db->meta.log_lsn;
         if (l->cur_pgno) rc = digby__log_push_page(db, l->cur_pgno);
         if (l->next_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next_pgno);
+        if (l->next2_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next2_pgno);
         c->meta.log_head = 0;
         c->meta.log_lsn = next_lsn;
+        c->meta.log_next = 0;
     }
     for (i = 0; i < l->pages.n && rc == DIGBY_OK; i++)
         rc = digby__page_free(c, l->pages.v[i], 0);
@@ -15449,7 +15623,10 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
         l->cur_pgno = saved_cur;
         l->cur_lsn = saved_lsn;
         l->next_pgno = saved_next;
+        l->next2_pgno = saved_next2;
         l->fill = saved_fill;
+        l->prev_fill = saved_prev_fill;
+        l->cur_flags = saved_flags;
         l->fresh_next = saved_fresh;
         l->pages.n = saved_pages;
         digby__mutex_unlock(&db->mu);
@@ -15664,7 +15841,7 @@ static int digby__log_open(digby_db *db, int readonly)
     l->replay_ns = digby__now_ns() - t0;
     if (rc) return rc;
     db->last_txid = last;
-    l->appended = l->synced = last;
+    l->appended = l->synced = l->open_txid = last;
     db->mem->committed = db->mem->count;
     if (readonly) return DIGBY_OK;
     rc = digby__log_reserve_pages(db);
@@ -17105,6 +17282,7 @@ static int digby__cpt_fixed(digby_db *db, digby__u64s *out)
         rc = digby__u64s_push(a, out, db->log.pages.v[i]);
     if (rc == DIGBY_OK && db->log.cur_pgno) rc = digby__u64s_push(a, out, db->log.cur_pgno);
     if (rc == DIGBY_OK && db->log.next_pgno) rc = digby__u64s_push(a, out, db->log.next_pgno);
+    if (rc == DIGBY_OK && db->log.next2_pgno) rc = digby__u64s_push(a, out, db->log.next2_pgno);
     if (rc == DIGBY_OK) digby__sort_u64(out->v, out->n, 1);
     return rc;
 }
@@ -21110,12 +21288,13 @@ static int digby__walk_log_list(digby__walk *w)
     size_t n = 0, i;
     if (db->log_gen != w->txn->log_gen) return 1;
     if (!l->pages.n && !l->cur_pgno) return DIGBY_OK;
-    w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 2) * sizeof(uint64_t));
+    w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 3) * sizeof(uint64_t));
     if (!w->logp) return DIGBY_NOMEM;
     for (i = 0; i < l->pages.n; i++) w->logp[n++] = l->pages.v[i];
     w->nwritten = n;
     if (l->cur_pgno) w->logp[n++] = l->cur_pgno;
     if (l->next_pgno) w->logp[n++] = l->next_pgno;
+    if (l->next2_pgno) w->logp[n++] = l->next2_pgno;
     /* pages the log took after the snapshot began lie past its end */
     for (i = w->nlogp = 0; i < n; i++)
         if (w->logp[i] < w->txn->meta.page_count) w->logp[w->nlogp++] = w->logp[i];

@@ -703,8 +703,8 @@ static void digby__log_swap_mem(digby_db *db, digby__mem *fresh, int keep_log)
     digby__mutex_lock(&db->mu);
     l->pages.n = 0;
     if (!keep_log) {
-        l->cur_pgno = l->next_pgno = 0;
-        l->fill = 0;
+        l->cur_pgno = l->next_pgno = l->next2_pgno = 0;
+        l->fill = l->prev_fill = 0;
     }
     db->log_gen++;
     old = digby__mem_unref(db->mem);
@@ -724,7 +724,9 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
        fields are not the checkpoint's to put back: other threads' syncs
        move them meanwhile) */
     uint64_t saved_cur = l->cur_pgno, saved_lsn = l->cur_lsn, saved_next = l->next_pgno;
-    uint32_t saved_fill = l->fill;
+    uint64_t saved_next2 = l->next2_pgno;
+    uint32_t saved_fill = l->fill, saved_prev_fill = l->prev_fill;
+    uint8_t saved_flags = l->cur_flags;
     int saved_fresh = l->fresh_next;
     digby__mem *m = db->mem, *fresh = NULL;
     digby_txn *c;
@@ -757,24 +759,40 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
             digby__mutex_lock(&db->mu);
             l->cur_pgno = p;
             l->cur_lsn = DIGBY__MAX(db->meta.log_lsn, 1);
+            l->prev_fill = 0;
             digby__mutex_unlock(&db->mu);
-        } else if (l->fill || l->next_pgno) {
+        } else if (l->fill) {
+            /* (a head not yet written stays the head: its successor may
+               be taken already, by the checkpoint that made it, or at
+               open) */
             if (!l->next_pgno) rc = digby__page_alloc(c, &p);
             digby__mutex_lock(&db->mu);
             if (p) l->next_pgno = p;
             digby__mutex_unlock(&db->mu);
             if (rc == DIGBY_OK) rc = digby__log_advance(db);
         }
+        /* the head's successor too (the meta page names it: a damaged
+           head is then told from a torn one, FORMAT.md 11.1) */
+        if (rc == DIGBY_OK && !l->next_pgno) {
+            p = 0;
+            rc = digby__page_alloc(c, &p);
+            digby__mutex_lock(&db->mu);
+            l->next_pgno = p;
+            digby__mutex_unlock(&db->mu);
+        }
         l->fill = 0;
         l->fresh_next = 0;
         c->meta.log_head = l->cur_pgno;
         c->meta.log_lsn = l->cur_lsn;
+        c->meta.log_next = l->next_pgno;
     } else if (rc == DIGBY_OK) {
         uint64_t next_lsn = l->cur_pgno ? l->cur_lsn + 1 : db->meta.log_lsn;
         if (l->cur_pgno) rc = digby__log_push_page(db, l->cur_pgno);
         if (l->next_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next_pgno);
+        if (l->next2_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next2_pgno);
         c->meta.log_head = 0;
         c->meta.log_lsn = next_lsn;
+        c->meta.log_next = 0;
     }
     for (i = 0; i < l->pages.n && rc == DIGBY_OK; i++)
         rc = digby__page_free(c, l->pages.v[i], 0);
@@ -788,7 +806,10 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
         l->cur_pgno = saved_cur;
         l->cur_lsn = saved_lsn;
         l->next_pgno = saved_next;
+        l->next2_pgno = saved_next2;
         l->fill = saved_fill;
+        l->prev_fill = saved_prev_fill;
+        l->cur_flags = saved_flags;
         l->fresh_next = saved_fresh;
         l->pages.n = saved_pages;
         digby__mutex_unlock(&db->mu);
@@ -1003,7 +1024,7 @@ static int digby__log_open(digby_db *db, int readonly)
     l->replay_ns = digby__now_ns() - t0;
     if (rc) return rc;
     db->last_txid = last;
-    l->appended = l->synced = last;
+    l->appended = l->synced = l->open_txid = last;
     db->mem->committed = db->mem->count;
     if (readonly) return DIGBY_OK;
     rc = digby__log_reserve_pages(db);

@@ -399,12 +399,13 @@ static int digby__walk_log_list(digby__walk *w)
     size_t n = 0, i;
     if (db->log_gen != w->txn->log_gen) return 1;
     if (!l->pages.n && !l->cur_pgno) return DIGBY_OK;
-    w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 2) * sizeof(uint64_t));
+    w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 3) * sizeof(uint64_t));
     if (!w->logp) return DIGBY_NOMEM;
     for (i = 0; i < l->pages.n; i++) w->logp[n++] = l->pages.v[i];
     w->nwritten = n;
     if (l->cur_pgno) w->logp[n++] = l->cur_pgno;
     if (l->next_pgno) w->logp[n++] = l->next_pgno;
+    if (l->next2_pgno) w->logp[n++] = l->next2_pgno;
     /* pages the log took after the snapshot began lie past its end */
     for (i = w->nlogp = 0; i < n; i++)
         if (w->logp[i] < w->txn->meta.page_count) w->logp[w->nlogp++] = w->logp[i];
