@@ -8917,12 +8917,13 @@ static int digby__log_append(digby_txn *txn, int durable)
     if (l->fill == 0) {
         /* the page's first write: sealed when every page before it is
            durable, a sync of this handle having covered every record
-           appended so far (a handle that never syncs seals nothing; nor
-           does one before its own first sync, which alone covers what an
+           appended so far and every commit to the tree (a handle that
+           never syncs seals nothing; nor does one before its own first
+           sync, a log append's or a commit's, which alone covers what an
            earlier process left unsynced) */
         digby__mutex_lock(&db->mu);
         l->cur_flags = !(db->flags & DIGBY_OPEN_NO_SYNC) && l->synced >= l->appended &&
-                               l->appended > l->open_txid
+                               (l->appended > l->open_txid || db->meta.txid > l->open_txid)
                            ? DIGBY__LOG_SEALED
                            : 0;
         l->cur_meta_txid = db->meta.txid;
@@ -9208,9 +9209,13 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
     /* the pages the log took with the last page it wrote (or the
        checkpoint with the head, naming them in the meta page): a commit
        after that may have written a freelist without them, so they are
-       kept (digby__log_reserve_pages), and writing goes on into them */
-    l->next_pgno = end_next != pgno ? end_next : 0;
-    l->next2_pgno = end_next2 != pgno && end_next2 != l->next_pgno ? end_next2 : 0;
+       kept (digby__log_reserve_pages), and writing goes on into them.
+       Past the commit's end they are not in use: taken again if needed */
+    l->next_pgno = end_next != pgno && end_next < db->meta.page_count ? end_next : 0;
+    l->next2_pgno = end_next2 != pgno && end_next2 != l->next_pgno &&
+                            end_next2 < db->meta.page_count && l->next_pgno
+                        ? end_next2
+                        : 0;
     l->fill = 0;
     l->prev_fill = prev_used;
     l->cur_flags = 0;
@@ -9220,8 +9225,10 @@ static int digby__log_replay(digby_db *db, digby__mem *m, uint64_t *last_txid)
 
 /* Take pages of the live log out of the free and pending lists loaded
    from the checkpoint (the log took them after it), and count them in
-   page_count. */
-static int digby__log_reserve_pages(digby_db *db)
+   page_count.  *holes: pages past the checkpoint's end that the log does
+   not hold were added to the free list (the meta page must then list
+   them: a checkpoint). */
+static int digby__log_reserve_pages(digby_db *db, int *holes)
 {
     digby__log *l = &db->log;
     size_t i, j, n = l->pages.n + 1;
@@ -9232,7 +9239,21 @@ static int digby__log_reserve_pages(digby_db *db)
     if (l->next_pgno) v[n++] = l->next_pgno;
     if (l->next2_pgno) v[n++] = l->next2_pgno;
     digby__sort_u64_with(v, n, 0, NULL);
-    if (v[n - 1] + 1 > db->meta.page_count) db->meta.page_count = v[n - 1] + 1;
+    if (v[n - 1] + 1 > db->meta.page_count) {
+        /* pages past the checkpoint's end that the log does not hold are
+           free (a newer commit's, lost with its meta page: the log ends
+           before the pages it wrote, 11.1) */
+        uint64_t p;
+        int rc = DIGBY_OK;
+        for (p = db->meta.page_count; p < v[n - 1] && rc == DIGBY_OK; p++)
+            if (!digby__u64_has(v, n, p)) {
+                rc = digby__u64s_push(&db->alloc, &db->free, p);
+                *holes = 1;
+            }
+        if (rc) { digby__free(&db->alloc, v); return rc; }
+        digby__sort_u64(db->free.v, db->free.n, 1);
+        db->meta.page_count = v[n - 1] + 1;
+    }
     for (i = j = 0; i < db->free.n; i++)
         if (!digby__u64_has(v, n, db->free.v[i])) db->free.v[j++] = db->free.v[i];
     db->free.n = j;
@@ -15827,8 +15848,8 @@ static int digby__log_open(digby_db *db, int readonly)
 {
     digby__log *l = &db->log;
     uint64_t last, t0;
-    int rc;
-    db->last_txid = db->meta.txid;
+    int rc, holes = 0;
+    db->last_txid = l->open_txid = db->meta.txid;
     if (!db->meta.log_head && !l->on) return DIGBY_OK;
     rc = digby__mem_new(&db->alloc, l->mem_limit, &db->mem);
     if (rc == DIGBY_OK && l->on) rc = digby__log_buffers(db);
@@ -15844,8 +15865,8 @@ static int digby__log_open(digby_db *db, int readonly)
     l->appended = l->synced = l->open_txid = last;
     db->mem->committed = db->mem->count;
     if (readonly) return DIGBY_OK;
-    rc = digby__log_reserve_pages(db);
-    if (rc == DIGBY_OK && (!l->on || db->mem->bytes >= l->mem_limit))
+    rc = digby__log_reserve_pages(db, &holes);
+    if (rc == DIGBY_OK && (!l->on || holes || db->mem->bytes >= l->mem_limit))
         rc = digby__checkpoint_locked(db, l->on);
     return rc;
 }

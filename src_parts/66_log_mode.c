@@ -1010,8 +1010,8 @@ static int digby__log_open(digby_db *db, int readonly)
 {
     digby__log *l = &db->log;
     uint64_t last, t0;
-    int rc;
-    db->last_txid = db->meta.txid;
+    int rc, holes = 0;
+    db->last_txid = l->open_txid = db->meta.txid;
     if (!db->meta.log_head && !l->on) return DIGBY_OK;
     rc = digby__mem_new(&db->alloc, l->mem_limit, &db->mem);
     if (rc == DIGBY_OK && l->on) rc = digby__log_buffers(db);
@@ -1027,8 +1027,8 @@ static int digby__log_open(digby_db *db, int readonly)
     l->appended = l->synced = l->open_txid = last;
     db->mem->committed = db->mem->count;
     if (readonly) return DIGBY_OK;
-    rc = digby__log_reserve_pages(db);
-    if (rc == DIGBY_OK && (!l->on || db->mem->bytes >= l->mem_limit))
+    rc = digby__log_reserve_pages(db, &holes);
+    if (rc == DIGBY_OK && (!l->on || holes || db->mem->bytes >= l->mem_limit))
         rc = digby__checkpoint_locked(db, l->on);
     return rc;
 }
