@@ -654,7 +654,9 @@ typedef struct digby_check_report {
               empty passphrase, both a key and a passphrase, or an unknown
               cipher;
               DIGBY_CORRUPT (neither meta page verifies, or the file is
-              truncated below what the meta page records);
+              truncated below what the meta page records; or its
+              write-ahead log is damaged before commits that were synced,
+              or lost a meta page the log after it needs: FORMAT.md 11.1);
               DIGBY_BUSY (another handle holds a conflicting lock: a
               read-write handle in log mode, a handle on an encrypted file
               or on a VFS without the lock file excludes every other, and
@@ -6745,6 +6747,8 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
     m->log_head = digby__get64(page + base + DIGBY__M_LOG_HEAD);
     m->log_lsn = digby__get64(page + base + DIGBY__M_LOG_LSN);
     m->log_next = digby__get64(page + base + DIGBY__M_LOG_NEXT);
+    /* a hint for replay (FORMAT.md 11.1): one that cannot be is none */
+    if (!m->log_head || m->log_next < 2 || m->log_next >= m->page_count) m->log_next = 0;
     if (base) m->key_writes = digby__get64(page + DIGBY__M_KEY_WRITES);
     /* the log flag and the head go together */
     if ((m->log_head != 0) != ((digby__get32(page + DIGBY__M_INCOMPAT) & DIGBY__INCOMPAT_LOG) != 0))
@@ -6757,7 +6761,6 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
         (m->free_root == 0 && m->free_count != 0) ||
         m->free_count > m->page_count * 2 + 2 ||
         (m->log_head != 0 && (m->log_head < 2 || m->log_head >= m->page_count)) ||
-        (m->log_next != 0 && (m->log_next < 2 || m->log_next >= m->page_count)) ||
         m->log_lsn > UINT64_MAX / 2)
         return DIGBY_CORRUPT;
     return DIGBY_OK;
@@ -8706,7 +8709,17 @@ static void digby__freelist_abort(digby_txn *txn)
    while pages verify and carry the expected LSN, and applies every whole
    record; a record cut short by the end of the chain was never
    acknowledged and is dropped.  New commits then go to the page after the
-   last one that verified, so a damaged tail is never built upon. */
+   last one that verified, so a damaged tail is never built upon.
+
+   A torn tail or damage (FORMAT.md 11.1).  A page the writer starts after
+   its own sync covered everything before it is sealed, and each page
+   names the page after its successor and the meta page it was written
+   under, so that replay can look past a page that does not verify: a
+   sealed page there (or after a newer meta page than open chose) means
+   acknowledged commits would be lost, and open returns DIGBY_CORRUPT
+   instead of quietly opening the commits before it, which is what SQLite's
+   WAL and RocksDB's kPointInTimeRecovery do; without a sealed page the
+   log ends there quietly, as a crash may cut it. */
 
 #if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
 

@@ -22,7 +22,9 @@
               empty passphrase, both a key and a passphrase, or an unknown
               cipher;
               DIGBY_CORRUPT (neither meta page verifies, or the file is
-              truncated below what the meta page records);
+              truncated below what the meta page records; or its
+              write-ahead log is damaged before commits that were synced,
+              or lost a meta page the log after it needs: FORMAT.md 11.1);
               DIGBY_BUSY (another handle holds a conflicting lock: a
               read-write handle in log mode, a handle on an encrypted file
               or on a VFS without the lock file excludes every other, and

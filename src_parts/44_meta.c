@@ -100,6 +100,8 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
     m->log_head = digby__get64(page + base + DIGBY__M_LOG_HEAD);
     m->log_lsn = digby__get64(page + base + DIGBY__M_LOG_LSN);
     m->log_next = digby__get64(page + base + DIGBY__M_LOG_NEXT);
+    /* a hint for replay (FORMAT.md 11.1): one that cannot be is none */
+    if (!m->log_head || m->log_next < 2 || m->log_next >= m->page_count) m->log_next = 0;
     if (base) m->key_writes = digby__get64(page + DIGBY__M_KEY_WRITES);
     /* the log flag and the head go together */
     if ((m->log_head != 0) != ((digby__get32(page + DIGBY__M_INCOMPAT) & DIGBY__INCOMPAT_LOG) != 0))
@@ -112,7 +114,6 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
         (m->free_root == 0 && m->free_count != 0) ||
         m->free_count > m->page_count * 2 + 2 ||
         (m->log_head != 0 && (m->log_head < 2 || m->log_head >= m->page_count)) ||
-        (m->log_next != 0 && (m->log_next < 2 || m->log_next >= m->page_count)) ||
         m->log_lsn > UINT64_MAX / 2)
         return DIGBY_CORRUPT;
     return DIGBY_OK;

@@ -24,7 +24,17 @@
    while pages verify and carry the expected LSN, and applies every whole
    record; a record cut short by the end of the chain was never
    acknowledged and is dropped.  New commits then go to the page after the
-   last one that verified, so a damaged tail is never built upon. */
+   last one that verified, so a damaged tail is never built upon.
+
+   A torn tail or damage (FORMAT.md 11.1).  A page the writer starts after
+   its own sync covered everything before it is sealed, and each page
+   names the page after its successor and the meta page it was written
+   under, so that replay can look past a page that does not verify: a
+   sealed page there (or after a newer meta page than open chose) means
+   acknowledged commits would be lost, and open returns DIGBY_CORRUPT
+   instead of quietly opening the commits before it, which is what SQLite's
+   WAL and RocksDB's kPointInTimeRecovery do; without a sealed page the
+   log ends there quietly, as a crash may cut it. */
 
 #if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
 
