@@ -1163,7 +1163,9 @@ DIGBY_API void digby_blob_abort(digby_blob *b);
    Returns:   DIGBY_OK; DIGBY_NOTFOUND (missing and not created);
               DIGBY_INVALID; DIGBY_TOOBIG (name longer than the key limit);
               DIGBY_READONLY (CREATE of a missing table in a read-only txn);
-              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_NOMEM. */
+              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_FULL (log mode: the
+              checkpoint a CREATE runs first writes the tree, and the disk
+              is full); DIGBY_NOMEM. */
 DIGBY_API int digby_table_open(digby_txn *txn, const char *name,
                                unsigned flags, digby_table **out);
 
