@@ -571,9 +571,12 @@ static int digby__log_reserve_pages(digby_db *db, int *holes)
         /* pages past the checkpoint's end that the log does not hold are
            free (a newer commit's, lost with its meta page: the log ends
            before the pages it wrote, 11.1) */
-        uint64_t p;
-        int rc = DIGBY_OK;
-        for (p = db->meta.page_count; p < v[n - 1] && rc == DIGBY_OK; p++)
+        uint64_t p, size = 0;
+        int rc = db->vfs->size(db->file, &size);
+        /* (within the file: a page number read from a damaged or crafted
+           file may lie far past it) */
+        for (p = db->meta.page_count; p < v[n - 1] && p < size / db->page_size && rc == DIGBY_OK;
+             p++)
             if (!digby__u64_has(v, n, p)) {
                 rc = digby__u64s_push(&db->alloc, &db->free, p);
                 *holes = 1;
