@@ -654,7 +654,9 @@ typedef struct digby_check_report {
               empty passphrase, both a key and a passphrase, or an unknown
               cipher;
               DIGBY_CORRUPT (neither meta page verifies, or the file is
-              truncated below what the meta page records);
+              truncated below what the meta page records; or its
+              write-ahead log is damaged before commits that were synced,
+              or lost a meta page the log after it needs: FORMAT.md 11.1);
               DIGBY_BUSY (another handle holds a conflicting lock: a
               read-write handle in log mode, a handle on an encrypted file
               or on a VFS without the lock file excludes every other, and
@@ -1161,7 +1163,9 @@ DIGBY_API void digby_blob_abort(digby_blob *b);
    Returns:   DIGBY_OK; DIGBY_NOTFOUND (missing and not created);
               DIGBY_INVALID; DIGBY_TOOBIG (name longer than the key limit);
               DIGBY_READONLY (CREATE of a missing table in a read-only txn);
-              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_NOMEM. */
+              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_FULL (log mode: the
+              checkpoint a CREATE runs first writes the tree, and the disk
+              is full); DIGBY_NOMEM. */
 DIGBY_API int digby_table_open(digby_txn *txn, const char *name,
                                unsigned flags, digby_table **out);
 
@@ -2284,7 +2288,8 @@ extern "C" {
    write count, at the same body offset in plain and encrypted pages. */
 #define DIGBY__M_LOG_HEAD 176
 #define DIGBY__M_LOG_LSN 184
-#define DIGBY__M_LOG_END 192
+#define DIGBY__M_LOG_NEXT 192
+#define DIGBY__M_LOG_END 200
 
 /* Encrypted files (FORMAT.md section 10).  Meta pages keep bytes [0, 184)
    but for [1, 8) in clear (the key header at 56); the fields from txid on
@@ -2345,6 +2350,7 @@ typedef struct digby__meta {
     uint64_t key_writes;  /* encrypted: pages sealed under the data key */
     uint64_t log_head;    /* first log page after this checkpoint, 0: none */
     uint64_t log_lsn;     /* ... the sequence number it must carry */
+    uint64_t log_next;    /* ... its successor, 0: not recorded */
 } digby__meta;
 
 /* ---- Encryption state (32_aead.c keeps the mbedTLS types) ---------------- */
@@ -2547,6 +2553,18 @@ typedef struct digby__mem {
     uint64_t committed;     /* nodes of published commits (db->mu) */
 } digby__mem;
 
+/* Reading the log another handle appends to (47_log.c digby__log_read;
+   db->rmu, or the writer between transactions): where the next record
+   starts (a page of the chain, its LSN, a byte offset in its payload),
+   the newest txid read or appended, the LSN of the newest page in
+   db->log.pages, and where the chain ended at the last read (the first
+   page that did not verify: a writer taking over appends there) with the
+   page its writer took after it. */
+typedef struct digby__ltail {
+    uint64_t pgno, lsn, txid, pushed, end_pgno, end_lsn, end_next2;
+    uint32_t off;
+} digby__ltail;
+
 /* The write-ahead log of a handle (log mode; guarded by db->wmu). */
 typedef struct digby__log {
     int on;                 /* log mode: commits append here */
@@ -2554,7 +2572,13 @@ typedef struct digby__log {
     uint64_t cur_pgno;      /* the page being filled (0: none yet) */
     uint64_t cur_lsn;       /* ... its sequence number */
     uint64_t next_pgno;     /* ... its successor, 0 until it is written */
+    uint64_t next2_pgno;    /* ... and the successor's, 0 until it is written
+                               (FORMAT.md 11.1: a page names both) */
     uint32_t fill;          /* payload bytes in it */
+    uint32_t prev_fill;     /* the predecessor's final `used`, 0: unknown */
+    uint8_t cur_flags;      /* cur's flags byte, chosen at its first write */
+    uint64_t cur_meta_txid; /* the meta page's txid at cur's first write */
+    uint64_t open_txid;     /* the newest txid replay found (digby__log_open) */
     int fresh_next;         /* the next commit starts a new page (after a sync) */
     uint8_t *page;          /* plaintext image of cur (page_size) */
     uint8_t *seal;          /* page_size: the sealed copy being written */
@@ -2582,16 +2606,7 @@ typedef struct digby__log {
     uint64_t folds;         /* memtable folds (digby__log_fold; db->mu) */
     int checkpoint_parts_synced; /* this checkpoint synced the log before a part */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
-    /* Reading the log another handle appends to (47_log.c digby__log_read;
-       rmu, or the writer between transactions): where the next record
-       starts (a page of the chain, its LSN, a byte offset in its payload),
-       the newest txid read or appended, the LSN of the newest page in
-       pages, and where the chain ended at the last read (the first page
-       that did not verify: a writer taking over appends there). */
-    struct digby__ltail {
-        uint64_t pgno, lsn, txid, pushed, end_pgno, end_lsn;
-        uint32_t off;
-    } tail;
+    digby__ltail tail;      /* (reading what another handle appends) */
     uint64_t tailed;        /* records read from other handles (digby_stats) */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
@@ -2886,6 +2901,7 @@ struct digby_db {
     digby__meta fallback;   /* the other meta page, if it verified (open) */
     int have_fallback;
     uint64_t discarded_txid; /* newest commit open rejected, 0 if none */
+    uint64_t discarded_log_head, discarded_log_lsn; /* ... its log head */
     uint64_t last_txid;     /* newest commit, in the tree or the log (mu) */
     digby__mem *mem;        /* log mode or a replayed log: the memtable (mu) */
     digby__log log;         /* the write-ahead log (wmu; its page list and
@@ -6988,6 +7004,7 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     memcpy(page + base + DIGBY__M_UUID, m->uuid, 16);
     digby__put64(page + base + DIGBY__M_LOG_HEAD, m->log_head);
     digby__put64(page + base + DIGBY__M_LOG_LSN, m->log_lsn);
+    digby__put64(page + base + DIGBY__M_LOG_NEXT, m->log_head ? m->log_next : 0);
     if (!c) digby__page_checksum(db, page);
 }
 
@@ -7020,6 +7037,9 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
     memcpy(m->uuid, page + base + DIGBY__M_UUID, 16);
     m->log_head = digby__get64(page + base + DIGBY__M_LOG_HEAD);
     m->log_lsn = digby__get64(page + base + DIGBY__M_LOG_LSN);
+    m->log_next = digby__get64(page + base + DIGBY__M_LOG_NEXT);
+    /* a hint for replay (FORMAT.md 11.1): one that cannot be is none */
+    if (!m->log_head || m->log_next < 2 || m->log_next >= m->page_count) m->log_next = 0;
     if (base) m->key_writes = digby__get64(page + DIGBY__M_KEY_WRITES);
     /* the log flag and the head go together */
     if ((m->log_head != 0) != ((digby__get32(page + DIGBY__M_INCOMPAT) & DIGBY__INCOMPAT_LOG) != 0))
@@ -7334,6 +7354,8 @@ static int digby__meta_try(digby_db *db, uint8_t *buf, uint32_t ps, uint64_t slo
 static void digby__meta_use_fallback(digby_db *db)
 {
     db->discarded_txid = db->meta.txid;
+    db->discarded_log_head = db->meta.log_head;
+    db->discarded_log_lsn = db->meta.log_lsn;
     db->meta = db->fallback;
     db->have_fallback = 0;
     if (db->crypt && db->crypt->have_fb) {
@@ -9107,12 +9129,31 @@ static void digby__freelist_abort(digby_txn *txn)
    while pages verify and carry the expected LSN, and applies every whole
    record; a record cut short by the end of the chain was never
    acknowledged and is dropped.  New commits then go to the page after the
-   last one that verified, so a damaged tail is never built upon. */
+   last one that verified, so a damaged tail is never built upon.
+
+   A torn tail or damage (FORMAT.md 11.1).  A page the writer starts after
+   its own sync covered everything before it is sealed, and each page
+   names the page after its successor and the meta page it was written
+   under, so that replay can look past a page that does not verify: a
+   sealed page there (or after a newer meta page than open chose) means
+   acknowledged commits would be lost, and open returns DIGBY_CORRUPT
+   instead of quietly opening the commits before it, which is what SQLite's
+   WAL and RocksDB's kPointInTimeRecovery do; without a sealed page the
+   log ends there quietly, as a crash may cut it. */
 
 #if DIGBY__HAVE_MEMTABLE /* (12_internal.h) the file's last line ends it */
 
 #define DIGBY__LOG_HDR 32u          /* page header: common 24 + next pgno */
+#define DIGBY__LOG_FLAGS 1u         /* u8: flags (FORMAT.md 11.1) */
+#define DIGBY__LOG_SEALED 1u        /* ... the chain before the page was durable
+                                       when it was first written */
+#define DIGBY__LOG_PREV_USED 2u     /* u16: the predecessor's final `used` (0: not
+                                       recorded) */
 #define DIGBY__LOG_USED 4u          /* u32: payload bytes in the page */
+#define DIGBY__LOG_TAIL 16u          /* the last usable bytes: */
+#define DIGBY__LOG_META_TXID 16u    /* u64: the meta page's txid at the page's
+                                       first write (0: not recorded) */
+#define DIGBY__LOG_NEXT2 8u         /* u64: the page after next (0: not recorded) */
 #define DIGBY__FRAG_HDR 5u          /* fragment: kind (1) + length (4) */
 #define DIGBY__FRAG_FULL 1u
 #define DIGBY__FRAG_FIRST 2u
@@ -9124,7 +9165,7 @@ static void digby__freelist_abort(digby_txn *txn)
 
 static uint32_t digby__log_room(const digby_db *db)
 {
-    return db->usable - DIGBY__LOG_HDR;
+    return db->usable - DIGBY__LOG_HDR - DIGBY__LOG_TAIL;
 }
 
 /* ---- Building a commit record ------------------------------------------- */
@@ -9232,13 +9273,24 @@ static int digby__log_write_cur(digby_txn *txn)
         l->next_pgno = p;
         digby__mutex_unlock(&db->mu);
     }
+    if (!l->next2_pgno) {
+        uint64_t p;
+        rc = digby__page_alloc(txn, &p);
+        if (rc) return rc;
+        digby__mutex_lock(&db->mu);
+        l->next2_pgno = p;
+        digby__mutex_unlock(&db->mu);
+    }
     memset(l->page + DIGBY__LOG_HDR + l->fill, 0, digby__log_room(db) - l->fill);
     l->page[0] = DIGBY__PAGE_LOG;
-    l->page[1] = l->page[2] = l->page[3] = 0;
+    l->page[DIGBY__LOG_FLAGS] = l->cur_flags;
+    digby__put16(l->page + DIGBY__LOG_PREV_USED, (uint16_t)l->prev_fill);
     digby__put32(l->page + DIGBY__LOG_USED, l->fill);
     digby__page_set_pgno(l->page, l->cur_pgno);
     digby__page_set_txid(l->page, l->cur_lsn);
     digby__page_set_next(l->page, l->next_pgno);
+    digby__put64(l->page + db->usable - DIGBY__LOG_META_TXID, l->cur_meta_txid);
+    digby__put64(l->page + db->usable - DIGBY__LOG_NEXT2, l->next2_pgno);
     memcpy(l->seal, l->page, db->page_size);
     rc = digby__page_seal(db, l->seal, l->seal);
     if (rc == DIGBY_OK)
@@ -9262,6 +9314,7 @@ static int digby__log_push_page(digby_db *db, uint64_t pgno, uint64_t lsn)
     return rc;
 }
 
+
 /* Move on to the current page's successor (written already). */
 static int digby__log_advance(digby_db *db)
 {
@@ -9269,10 +9322,14 @@ static int digby__log_advance(digby_db *db)
     int rc = digby__log_push_page(db, l->cur_pgno, l->cur_lsn);
     if (rc) return rc;
     digby__mutex_lock(&db->mu);
+    l->prev_fill = l->fill;
     l->cur_pgno = l->next_pgno;
     l->cur_lsn++;
-    l->next_pgno = 0;
+    l->next_pgno = l->next2_pgno;
+    l->next2_pgno = 0;
     l->fill = 0;
+    l->cur_flags = 0;
+    l->cur_meta_txid = db->meta.txid;
     digby__mutex_unlock(&db->mu);
     return DIGBY_OK;
 }
@@ -9296,6 +9353,21 @@ static int digby__log_append(digby_txn *txn, int durable)
         if (rc) return rc;
     }
     l->fresh_next = 0;
+    if (l->fill == 0) {
+        /* the page's first write: sealed when every page before it is
+           durable, a sync of this handle having covered every record
+           appended so far and every commit to the tree (a handle that
+           never syncs seals nothing; nor does one before its own first
+           sync, a log append's or a commit's, which alone covers what an
+           earlier process left unsynced) */
+        digby__mutex_lock(&db->mu);
+        l->cur_flags = !(db->flags & DIGBY_OPEN_NO_SYNC) && l->synced >= l->appended &&
+                               (l->appended > l->open_txid || db->meta.txid > l->open_txid)
+                           ? DIGBY__LOG_SEALED
+                           : 0;
+        l->cur_meta_txid = db->meta.txid;
+        digby__mutex_unlock(&db->mu);
+    }
     while (pos < n) {
         size_t take;
         unsigned kind;
@@ -9397,9 +9469,48 @@ static int digby__log_page_ok(digby_db *db, uint64_t pgno, uint64_t lsn, uint8_t
     rc = digby__page_verify(db, buf, pgno);
     if (rc == DIGBY_NOMEM) return rc;
     if (rc) return 0;
-    if (digby__page_txid(buf) != lsn || digby__get32(buf + DIGBY__LOG_USED) > digby__log_room(db))
+    /* (files written before the page after next was recorded filled the
+       page up to the trailer) */
+    if (digby__page_txid(buf) != lsn ||
+        digby__get32(buf + DIGBY__LOG_USED) > db->usable - DIGBY__LOG_HDR)
         return 0;
     return 1;
+}
+
+/* The meta page txid log page buf (verified) records, 0 if none. */
+static uint64_t digby__log_meta_txid(const digby_db *db, const uint8_t *buf)
+{
+    if (digby__get32(buf + DIGBY__LOG_USED) > digby__log_room(db)) return 0;
+    return digby__get64(buf + db->usable - DIGBY__LOG_META_TXID);
+}
+
+/* Whether log page buf (verified) is sealed and was first written after
+   meta page txid `txid` was: then that commit was durable (FORMAT.md
+   11.1). */
+static int digby__log_sealed_after(const digby_db *db, const uint8_t *buf, uint64_t txid)
+{
+    return (buf[DIGBY__LOG_FLAGS] & DIGBY__LOG_SEALED) && digby__log_meta_txid(db, buf) >= txid;
+}
+
+/* The chain ends at page `bad` (lsn - 1), which does not verify: quietly
+   (a torn or unwritten tail), unless the chain goes on after it to a
+   sealed page: from the page after `bad`, which the last page that
+   verified names (next2; the meta page for the head; 0: none), while
+   pages verify with the LSNs that follow.  A sealed page was first written
+   when every page before it was durable: `bad` was durable and is
+   damaged, and the commits after it are not a tail a crash may cut
+   (DIGBY_CORRUPT).  buf: a page buffer. */
+static int digby__log_end_check(digby_db *db, uint64_t bad, uint64_t next2, uint64_t lsn,
+                                uint8_t *buf)
+{
+    uint64_t pgno = next2, n;
+    for (n = 0; pgno && pgno != bad && n < db->meta.page_count; n++, lsn++) {
+        int ok = digby__log_page_ok(db, pgno, lsn, buf);
+        if (ok <= 0) return ok;
+        if (buf[DIGBY__LOG_FLAGS] & DIGBY__LOG_SEALED) return DIGBY__CORRUPT(db, bad);
+        pgno = digby__page_next(buf);
+    }
+    return DIGBY_OK;
 }
 
 /* Read the chain from where *t says the next record starts to its end,
@@ -9417,11 +9528,12 @@ static int digby__log_page_ok(digby_db *db, uint64_t pgno, uint64_t lsn, uint8_t
    expects.  Returns DIGBY_OK, DIGBY_CORRUPT (a verified page whose
    fragments or record do not decode), DIGBY_NOMEM, DIGBY_IOERR. */
 static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
-                           struct digby__ltail *t, digby__u64s *pages, uint64_t *n_records)
+                           digby__ltail *t, digby__u64s *pages, uint64_t *n_records)
 {
     uint8_t *buf = digby__pbuf_get(db);
     uint64_t pgno = t->pgno, lsn = t->lsn;
     uint32_t off = t->off;
+    uint64_t vnext2 = t->end_next2;
     uint8_t *asm_buf = NULL;
     size_t asm_n = 0, asm_cap = 0;
     digby__mbatch bt = {NULL, 0, 0};
@@ -9438,6 +9550,10 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
            only adds fragments); less is some other version of it: the
            chain ends here for now */
         if (off > (uint32_t)(end - base)) break;
+        /* (the page after next, which its writer took with it) */
+        vnext2 = (uint32_t)(end - base) <= digby__log_room(db)
+                     ? digby__get64(buf + db->usable - DIGBY__LOG_NEXT2)
+                     : 0;
         p = base + off;
         while (rc == DIGBY_OK && end - p >= (ptrdiff_t)DIGBY__FRAG_HDR) {
             unsigned kind = p[0];
@@ -9503,8 +9619,13 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
         lsn++;
         off = 0;
     }
-    t->end_pgno = pgno;
-    t->end_lsn = lsn;
+    if (lsn > t->pushed) {
+        /* (a page listed before that fails now is being rewritten: where
+           the chain ends is as it was) */
+        t->end_pgno = pgno;
+        t->end_lsn = lsn;
+        t->end_next2 = orphan ? 0 : vnext2;
+    }
     /* every entry made goes in, whole records and (after an error) a part
        of one, which no snapshot sees: the next read applies it again */
     digby__mem_batch_link(m, &bt);
@@ -9518,11 +9639,12 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
    records come after m's txid; the txid order is checked within the log
    only: a reader that followed the old log's last page on into the new
    one, its successor, has read some of them already.) */
-static void digby__log_tail_head(struct digby__ltail *t, const digby__meta *m)
+static void digby__log_tail_head(digby__ltail *t, const digby__meta *m)
 {
     memset(t, 0, sizeof(*t));
     t->pgno = t->end_pgno = m->log_head;
     t->lsn = t->end_lsn = m->log_lsn;
+    t->end_next2 = m->log_next;
     t->pushed = m->log_lsn ? m->log_lsn - 1 : 0;
 }
 
@@ -9533,61 +9655,222 @@ static void digby__log_tail_own(digby_db *db)
     digby__log *l = &db->log;
     l->tail.pgno = l->tail.end_pgno = l->cur_pgno;
     l->tail.lsn = l->tail.end_lsn = l->cur_lsn;
+    l->tail.end_next2 = l->next_pgno;
     l->tail.off = l->fill;
     if (l->cur_lsn && l->cur_lsn - 1 > l->tail.pushed) l->tail.pushed = l->cur_lsn - 1;
     if (l->appended > l->tail.txid) l->tail.txid = l->appended;
 }
 
-/* Open: walk the chain from the meta page's log head; feed every whole
-   record to the memtable; leave db->log ready to append after the last
-   page that verified (a writable handle; the tail follows its appends) or
-   to read what others append after the last whole record (a read-only
-   one).  The chain's pages are listed in db->log.pages. */
+/* Walk the chain from the meta page's log head; feed every whole record to
+   the memtable; leave db->log ready to append after the last page that
+   verified.  The chain's pages are counted as used: out of db->free and
+   the pending list, and inside page_count. */
 static int digby__log_replay(digby_db *db, digby__mem *m, int readonly, uint64_t *last_txid)
 {
     digby__log *l = &db->log;
+    digby__ltail *t = &l->tail;
+    uint8_t *buf = digby__pbuf_get(db);
+    uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = 0;
+    uint64_t next2 = db->meta.log_next, end_next = 0, end_next2 = 0;
+    uint8_t *asm_buf = NULL;
+    size_t asm_n = 0, asm_cap = 0;
     digby__mload ld = {NULL, 0, 0};
-    uint64_t n = 0;
-    int rc;
+    uint32_t prev_used = 0;
+    int rc = DIGBY_OK, in_rec = 0, orphan = 0, sealed;
+    if (!buf) return DIGBY_NOMEM;
     *last_txid = db->meta.txid;
-    digby__log_tail_head(&l->tail, &db->meta);
-    rc = digby__log_read(db, m, &ld, &l->tail, &l->pages, &n);
-    l->replay_commits += n;
-    l->replay_bytes = l->bytes;
+    /* where the first record not read whole starts (a read-only handle
+       reads on from there what others append: 48_lockfile.c) */
+    digby__log_tail_head(t, &db->meta);
+    /* open rejected the newest commit, whose pages failed (FORMAT.md 3):
+       a page of its log sealed after it says it was durable, and that its
+       pages are damaged (or that the log, going on after it, reused pages
+       of the commit before it), not cut by a crash */
+    if (db->discarded_txid && db->discarded_log_head) {
+        int ok = digby__log_page_ok(db, db->discarded_log_head, db->discarded_log_lsn, buf);
+        if (ok < 0) rc = ok;
+        else if (ok && digby__log_sealed_after(db, buf, db->discarded_txid))
+            rc = DIGBY__CORRUPT(db, db->discarded_log_head);
+    }
+    for (; rc == DIGBY_OK;) {
+        const uint8_t *p, *end;
+        uint32_t used, pu;
+        int ok = digby__log_page_ok(db, pgno, lsn, buf);
+        if (ok < 0) { rc = ok; break; }
+        if (ok == 0) {
+            rc = digby__log_end_check(db, pgno, next2, lsn + 1, buf);
+            /* the page after it, taken with it (reserved below) */
+            end_next = next2 != pgno ? next2 : 0;
+            break;
+        }
+        sealed = (buf[DIGBY__LOG_FLAGS] & DIGBY__LOG_SEALED) != 0;
+        used = digby__get32(buf + DIGBY__LOG_USED);
+        pu = digby__get16(buf + DIGBY__LOG_PREV_USED);
+        /* if the log ends at this page (it verified): the pages it names,
+           taken when it was first written */
+        end_next = digby__page_next(buf);
+        end_next2 = used <= digby__log_room(db)
+                        ? digby__get64(buf + db->usable - DIGBY__LOG_NEXT2)
+                        : 0;
+        if (digby__log_meta_txid(db, buf) > db->meta.txid) {
+            /* the page was first written after a newer meta page than the
+               one open chose (its pages failed verification, or it failed
+               itself): sealed, that one was durable and is damaged; else it
+               was lost unsynced (DIGBY_OPEN_NO_SYNC), and the commits from
+               here on, which came after it, go with it */
+            if (sealed) rc = DIGBY__CORRUPT(db, pgno);
+            break;
+        }
+        if (prev_used && pu && pu != prev_used) {
+            /* the predecessor read is not the version this page followed:
+               an older one (its last rewrite never reached the disk, and
+               this page did: writes reordered before a crash).  Its
+               records are a prefix of the log; this page's follow records
+               that are lost, so the log ends here.  Sealed, this page was
+               written when the predecessor was durable: damage. */
+            if (sealed) rc = DIGBY__CORRUPT(db, pgno);
+            break;
+        }
+        p = buf + DIGBY__LOG_HDR;
+        end = p + digby__get32(buf + DIGBY__LOG_USED);
+        while (rc == DIGBY_OK && end - p >= (ptrdiff_t)DIGBY__FRAG_HDR) {
+            unsigned kind = p[0];
+            uint32_t len = digby__get32(p + 1);
+            p += DIGBY__FRAG_HDR;
+            if (kind < DIGBY__FRAG_FULL || kind > DIGBY__FRAG_LAST || len > (size_t)(end - p)) {
+                rc = DIGBY__CORRUPT(db, pgno);
+                break;
+            }
+            /* a record start while one is open: the open one was cut short
+               by a crash and never acknowledged (the writer went on in a
+               new page after recovery) */
+            if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_FIRST) { asm_n = 0; in_rec = 1; }
+            else if (!in_rec) {
+                /* the rest of a record whose start the previous page does
+                   not hold: that page is an older version (a rewrite of it
+                   never reached the disk, and this page did: writes
+                   reordered before a crash), so the record was never
+                   synced.  The log ends here, as at a page that does not
+                   verify; skipping it would apply later commits without
+                   this one.  (Only a page's first fragment can be one: a
+                   page the writer made has none after it.) */
+                if (p - DIGBY__FRAG_HDR != buf + DIGBY__LOG_HDR || sealed)
+                    rc = DIGBY__CORRUPT(db, pgno);
+                orphan = 1;
+                break;
+            }
+            rc = digby__reserve(&db->alloc, &asm_buf, &asm_cap, asm_n + len + 1);
+            if (rc) break;
+            memcpy(asm_buf + asm_n, p, len);
+            asm_n += len;
+            p += len;
+            if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
+                uint64_t txid;
+                in_rec = 0;
+                rc = digby__log_apply(db, m, &ld, NULL, asm_buf, asm_n, &txid);
+                /* a commit newer than the one open discarded for lost pages
+                   (FORMAT.md 3): that one was durable before it (its sync
+                   came first), so its pages are damaged, and replaying the
+                   log over the commit before it would apply later commits
+                   without it */
+                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid) ||
+                    (rc == DIGBY_OK && db->discarded_txid && txid > db->discarded_txid))
+                    rc = DIGBY__CORRUPT(db, pgno);
+                if (rc) break;
+                prev_txid = txid;
+                t->txid = txid;
+                t->pgno = pgno;
+                t->lsn = lsn;
+                t->off = (uint32_t)(p - (buf + DIGBY__LOG_HDR));
+                l->replay_commits++;
+                l->replay_bytes += asm_n;
+                l->bytes += asm_n;
+            }
+        }
+        if (rc || orphan) break;
+        rc = digby__u64s_push(&db->alloc, &l->pages, pgno);
+        if (rc) break;
+        t->pushed = lsn;
+        if (!in_rec) {
+            t->pgno = pgno;
+            t->lsn = lsn;
+            t->off = used;
+        }
+        prev_used = used;
+        next2 = end_next2;
+        end_next = end_next2 = 0;
+        pgno = digby__page_next(buf);
+        lsn++;
+    }
+    digby__free(&db->alloc, asm_buf);
+    digby__pbuf_put(db, buf);
     /* every whole record read: sort and link its entries (45_memtable.c) */
     if (rc == DIGBY_OK) rc = digby__mem_load_finish(m, &ld);
     digby__free(&db->alloc, ld.v);
     if (rc) return rc;
     /* a part of a checkpoint (66_log_mode.c) may have committed past the
        records: it merged them, and they are replayed over it */
-    *last_txid = DIGBY__MAX(l->tail.txid, db->meta.txid);
+    *last_txid = DIGBY__MAX(prev_txid, db->meta.txid);
     /* appends go on in the first page that did not verify: it was
        allocated (as the head, or as a verified page's successor) */
-    l->cur_pgno = l->tail.end_pgno;
-    l->cur_lsn = l->tail.end_lsn;
-    l->next_pgno = 0;
+    l->cur_pgno = pgno;
+    l->cur_lsn = lsn;
+    /* the pages the log took with the last page it wrote (or the
+       checkpoint with the head, naming them in the meta page): a commit
+       after that may have written a freelist without them, so they are
+       kept (digby__log_reserve_pages), and writing goes on into them.
+       Past the commit's end they are not in use: taken again if needed */
+    l->next_pgno = end_next != pgno && end_next < db->meta.page_count ? end_next : 0;
+    l->next2_pgno = end_next2 != pgno && end_next2 != l->next_pgno &&
+                            end_next2 < db->meta.page_count && l->next_pgno
+                        ? end_next2
+                        : 0;
     l->fill = 0;
+    l->prev_fill = prev_used;
+    l->cur_flags = 0;
     l->fresh_next = 0;
-    if (!readonly) {
-        l->appended = l->tail.txid;
-        digby__log_tail_own(db);
-    }
+    t->end_pgno = pgno;
+    t->end_lsn = lsn;
+    t->end_next2 = l->next_pgno;
+    /* a writer's tail follows its appends */
+    if (!readonly) digby__log_tail_own(db);
     return DIGBY_OK;
 }
 
 /* Take pages of the live log out of the free and pending lists loaded
    from the checkpoint (the log took them after it), and count them in
-   page_count. */
-static int digby__log_reserve_pages(digby_db *db)
+   page_count.  *holes: pages past the checkpoint's end that the log does
+   not hold were added to the free list (the meta page must then list
+   them: a checkpoint). */
+static int digby__log_reserve_pages(digby_db *db, int *holes)
 {
     digby__log *l = &db->log;
     size_t i, j, n = l->pages.n + 1;
-    uint64_t *v = (uint64_t *)digby__malloc(&db->alloc, n * sizeof(uint64_t));
+    uint64_t *v = (uint64_t *)digby__malloc(&db->alloc, (n + 2) * sizeof(uint64_t));
     if (!v) return DIGBY_NOMEM;
     if (l->pages.n) memcpy(v, l->pages.v, l->pages.n * sizeof(uint64_t));
     v[n - 1] = l->cur_pgno;
+    if (l->next_pgno) v[n++] = l->next_pgno;
+    if (l->next2_pgno) v[n++] = l->next2_pgno;
     digby__sort_u64_with(v, n, 0, NULL);
-    if (v[n - 1] + 1 > db->meta.page_count) db->meta.page_count = v[n - 1] + 1;
+    if (v[n - 1] + 1 > db->meta.page_count) {
+        /* pages past the checkpoint's end that the log does not hold are
+           free (a newer commit's, lost with its meta page: the log ends
+           before the pages it wrote, 11.1) */
+        uint64_t p, size = 0;
+        int rc = db->vfs->size(db->file, &size);
+        /* (within the file: a page number read from a damaged or crafted
+           file may lie far past it) */
+        for (p = db->meta.page_count; p < v[n - 1] && p < size / db->page_size && rc == DIGBY_OK;
+             p++)
+            if (!digby__u64_has(v, n, p)) {
+                rc = digby__u64s_push(&db->alloc, &db->free, p);
+                *holes = 1;
+            }
+        if (rc) { digby__free(&db->alloc, v); return rc; }
+        digby__sort_u64(db->free.v, db->free.n, 1);
+        db->meta.page_count = v[n - 1] + 1;
+    }
     for (i = j = 0; i < db->free.n; i++)
         if (!digby__u64_has(v, n, db->free.v[i])) db->free.v[j++] = db->free.v[i];
     db->free.n = j;
@@ -10163,6 +10446,15 @@ static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
     rc = db->shm_stale ? digby__shm_adopt_unpublished(db) : DIGBY_OK;
     published = digby__shm_txid(db);
     if (rc == DIGBY_OK) rc = digby__shm_refresh_locked(db, db->shm_stale);
+    if (rc == DIGBY_OK && db->shm_stale && (db->log.cur_pgno || db->meta.log_head)) {
+        /* log commits count the pages they take in db->meta.page_count
+           without a meta page: the file's count comes back with its
+           freelist (what the other writer took is the log's, and the
+           takeover counts it again) */
+        digby__meta m;
+        rc = digby__shm_read_meta(db, db->meta.txid, &m);
+        if (rc == DIGBY_OK) db->meta.page_count = m.page_count;
+    }
     if (rc == DIGBY_OK && db->shm_stale) {
         rc = digby__freelist_reload(db);
         /* the log's pages since the last checkpoint are not in the file's
@@ -16011,8 +16303,8 @@ static void digby__log_swap_mem(digby_db *db, digby__mem *fresh, int keep_log)
     digby__mutex_lock(&db->mu);
     l->pages.n = 0;
     if (!keep_log) {
-        l->cur_pgno = l->next_pgno = 0;
-        l->fill = 0;
+        l->cur_pgno = l->next_pgno = l->next2_pgno = 0;
+        l->fill = l->prev_fill = 0;
     }
     /* (no page of the new log is listed: the head is cur) */
     l->tail.pushed = keep_log && l->cur_lsn ? l->cur_lsn - 1 : 0;
@@ -16035,8 +16327,9 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
        fields are not the checkpoint's to put back: other threads' syncs
        move them meanwhile) */
     uint64_t saved_cur = l->cur_pgno, saved_lsn = l->cur_lsn, saved_next = l->next_pgno;
-    uint64_t saved_pushed = l->tail.pushed;
-    uint32_t saved_fill = l->fill;
+    uint64_t saved_next2 = l->next2_pgno, saved_pushed = l->tail.pushed;
+    uint32_t saved_fill = l->fill, saved_prev_fill = l->prev_fill;
+    uint8_t saved_flags = l->cur_flags;
     int saved_fresh = l->fresh_next;
     digby__mem *m = db->mem, *fresh = NULL;
     digby_txn *c;
@@ -16069,24 +16362,40 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
             digby__mutex_lock(&db->mu);
             l->cur_pgno = p;
             l->cur_lsn = DIGBY__MAX(db->meta.log_lsn, 1);
+            l->prev_fill = 0;
             digby__mutex_unlock(&db->mu);
-        } else if (l->fill || l->next_pgno) {
+        } else if (l->fill) {
+            /* (a head not yet written stays the head: its successor may
+               be taken already, by the checkpoint that made it, or at
+               open) */
             if (!l->next_pgno) rc = digby__page_alloc(c, &p);
             digby__mutex_lock(&db->mu);
             if (p) l->next_pgno = p;
             digby__mutex_unlock(&db->mu);
             if (rc == DIGBY_OK) rc = digby__log_advance(db);
         }
+        /* the head's successor too (the meta page names it: a damaged
+           head is then told from a torn one, FORMAT.md 11.1) */
+        if (rc == DIGBY_OK && !l->next_pgno) {
+            p = 0;
+            rc = digby__page_alloc(c, &p);
+            digby__mutex_lock(&db->mu);
+            l->next_pgno = p;
+            digby__mutex_unlock(&db->mu);
+        }
         l->fill = 0;
         l->fresh_next = 0;
         c->meta.log_head = l->cur_pgno;
         c->meta.log_lsn = l->cur_lsn;
+        c->meta.log_next = l->next_pgno;
     } else if (rc == DIGBY_OK) {
         uint64_t next_lsn = l->cur_pgno ? l->cur_lsn + 1 : db->meta.log_lsn;
         if (l->cur_pgno) rc = digby__log_push_page(db, l->cur_pgno, l->cur_lsn);
         if (l->next_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next_pgno, l->cur_lsn + 1);
+        if (l->next2_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next2_pgno, l->cur_lsn + 2);
         c->meta.log_head = 0;
         c->meta.log_lsn = next_lsn;
+        c->meta.log_next = 0;
     }
     for (i = 0; i < l->pages.n && rc == DIGBY_OK; i++)
         rc = digby__page_free(c, l->pages.v[i], 0);
@@ -16100,7 +16409,10 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
         l->cur_pgno = saved_cur;
         l->cur_lsn = saved_lsn;
         l->next_pgno = saved_next;
+        l->next2_pgno = saved_next2;
         l->fill = saved_fill;
+        l->prev_fill = saved_prev_fill;
+        l->cur_flags = saved_flags;
         l->fresh_next = saved_fresh;
         l->pages.n = saved_pages;
         l->tail.pushed = saved_pushed;
@@ -16302,8 +16614,8 @@ static int digby__log_open(digby_db *db, int readonly)
 {
     digby__log *l = &db->log;
     uint64_t last, t0;
-    int rc;
-    db->last_txid = db->meta.txid;
+    int rc, holes = 0;
+    db->last_txid = l->open_txid = db->meta.txid;
     if (!db->meta.log_head && !l->on) return DIGBY_OK;
     rc = digby__mem_new(&db->alloc, l->mem_limit, &db->mem);
     if (rc == DIGBY_OK && l->on) rc = digby__log_buffers(db);
@@ -16316,11 +16628,11 @@ static int digby__log_open(digby_db *db, int readonly)
     l->replay_ns = digby__now_ns() - t0;
     if (rc) return rc;
     db->last_txid = last;
-    l->appended = l->synced = last;
+    l->appended = l->synced = l->open_txid = last;
     db->mem->committed = db->mem->count;
     if (readonly) return DIGBY_OK;
-    rc = digby__log_reserve_pages(db);
-    if (rc == DIGBY_OK && (!l->on || db->mem->bytes >= l->mem_limit))
+    rc = digby__log_reserve_pages(db, &holes);
+    if (rc == DIGBY_OK && (!l->on || holes || db->mem->bytes >= l->mem_limit))
         rc = digby__checkpoint_locked(db, l->on);
     return rc;
 }
@@ -16339,7 +16651,7 @@ static int digby__log_adopt(digby_db *db, const digby__meta *m)
 {
     digby__log *l = &db->log;
     digby__mem *fresh = NULL, *old;
-    struct digby__ltail t = l->tail;
+    digby__ltail t = l->tail;
     digby__u64s pages = {NULL, 0, 0};
     digby__mload ld = {NULL, 0, 0};
     uint64_t n = 0;
@@ -16411,25 +16723,32 @@ static uint64_t digby__log_have(const digby_db *db)
 static int digby__log_takeover(digby_db *db, uint64_t published)
 {
     digby__log *l = &db->log;
+    int holes = 0;
     digby__mutex_lock(&db->mu);
     l->file_bytes = 0;
+    l->fill = l->prev_fill = 0;
+    l->cur_flags = 0;
+    l->fresh_next = 0;
     if (!db->meta.log_head) {
-        l->cur_pgno = l->next_pgno = 0;
-        l->fill = 0;
-        l->fresh_next = 0;
+        l->cur_pgno = l->next_pgno = l->next2_pgno = 0;
         digby__mutex_unlock(&db->mu);
         return DIGBY_OK;
     }
     l->cur_pgno = l->tail.end_pgno;
     l->cur_lsn = l->tail.end_lsn;
-    l->next_pgno = 0;
-    l->fill = 0;
-    l->fresh_next = 0;
+    /* the page its writer took after it (past the file's last commit it
+       is no longer taken: taken again when needed, as after replay) */
+    l->next_pgno = l->tail.end_next2 != l->cur_pgno && l->tail.end_next2 < db->meta.page_count
+                       ? l->tail.end_next2
+                       : 0;
+    l->next2_pgno = 0;
     if (l->tail.txid > l->appended) l->appended = l->tail.txid;
     if (l->tail.txid > published && l->tail.txid > l->durable_last) l->durable_last = l->tail.txid;
     digby__log_tail_own(db);
     digby__mutex_unlock(&db->mu);
-    return digby__log_reserve_pages(db);
+    /* (pages past the last commit's end that the log does not hold go to
+       the free list, which the next commit persists) */
+    return digby__log_reserve_pages(db, &holes);
 }
 
 /* At close: a writable handle merges the memtable and drops the log. */
@@ -17883,6 +18202,7 @@ static int digby__cpt_fixed(digby_db *db, digby__u64s *out)
         rc = digby__u64s_push(a, out, db->log.pages.v[i]);
     if (rc == DIGBY_OK && db->log.cur_pgno) rc = digby__u64s_push(a, out, db->log.cur_pgno);
     if (rc == DIGBY_OK && db->log.next_pgno) rc = digby__u64s_push(a, out, db->log.next_pgno);
+    if (rc == DIGBY_OK && db->log.next2_pgno) rc = digby__u64s_push(a, out, db->log.next2_pgno);
     if (rc == DIGBY_OK) digby__sort_u64(out->v, out->n, 1);
     return rc;
 }
@@ -21888,21 +22208,23 @@ static int digby__walk_log_list(digby__walk *w)
     size_t n = 0, i;
     if (db->log_gen != w->txn->log_gen) return 1;
     if (!w->txn->meta.log_head) return DIGBY_OK;
-    w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 2) * sizeof(uint64_t));
+    w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 3) * sizeof(uint64_t));
     if (!w->logp) return DIGBY_NOMEM;
     for (i = 0; i < l->pages.n; i++) w->logp[n++] = l->pages.v[i];
     w->nwritten = n;
     if (l->cur_pgno && l->cur_lsn > l->tail.pushed) {
-        /* this handle appended last: its page and the one it named */
+        /* this handle appended last: its page and the two it took ahead */
         w->logp[n++] = l->cur_pgno;
         if (l->next_pgno) w->logp[n++] = l->next_pgno;
+        if (l->next2_pgno) w->logp[n++] = l->next2_pgno;
     } else {
         /* another handle sharing the file appended last (48_lockfile.c):
            the newest page read may still grow (its writer rewrites it
-           whole), and the page it names (or the head not yet written) is
-           taken already */
+           whole), and the two pages it names (or the head not yet written
+           and the page the meta page names after it) are taken already */
         if (n) w->nwritten = n - 1;
         if (l->tail.end_pgno) w->logp[n++] = l->tail.end_pgno;
+        if (l->tail.end_next2 && l->tail.end_next2 != l->tail.end_pgno) w->logp[n++] = l->tail.end_next2;
     }
     /* pages the log took after the snapshot began lie past its end */
     for (i = w->nlogp = 0; i < n; i++)

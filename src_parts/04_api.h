@@ -22,7 +22,9 @@
               empty passphrase, both a key and a passphrase, or an unknown
               cipher;
               DIGBY_CORRUPT (neither meta page verifies, or the file is
-              truncated below what the meta page records);
+              truncated below what the meta page records; or its
+              write-ahead log is damaged before commits that were synced,
+              or lost a meta page the log after it needs: FORMAT.md 11.1);
               DIGBY_BUSY (another handle holds a conflicting lock: a
               read-write handle in log mode, a handle on an encrypted file
               or on a VFS without the lock file excludes every other, and
@@ -529,7 +531,9 @@ DIGBY_API void digby_blob_abort(digby_blob *b);
    Returns:   DIGBY_OK; DIGBY_NOTFOUND (missing and not created);
               DIGBY_INVALID; DIGBY_TOOBIG (name longer than the key limit);
               DIGBY_READONLY (CREATE of a missing table in a read-only txn);
-              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_NOMEM. */
+              DIGBY_CORRUPT; DIGBY_IOERR; DIGBY_FULL (log mode: the
+              checkpoint a CREATE runs first writes the tree, and the disk
+              is full); DIGBY_NOMEM. */
 DIGBY_API int digby_table_open(digby_txn *txn, const char *name,
                                unsigned flags, digby_table **out);
 

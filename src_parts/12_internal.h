@@ -66,7 +66,8 @@
    write count, at the same body offset in plain and encrypted pages. */
 #define DIGBY__M_LOG_HEAD 176
 #define DIGBY__M_LOG_LSN 184
-#define DIGBY__M_LOG_END 192
+#define DIGBY__M_LOG_NEXT 192
+#define DIGBY__M_LOG_END 200
 
 /* Encrypted files (FORMAT.md section 10).  Meta pages keep bytes [0, 184)
    but for [1, 8) in clear (the key header at 56); the fields from txid on
@@ -127,6 +128,7 @@ typedef struct digby__meta {
     uint64_t key_writes;  /* encrypted: pages sealed under the data key */
     uint64_t log_head;    /* first log page after this checkpoint, 0: none */
     uint64_t log_lsn;     /* ... the sequence number it must carry */
+    uint64_t log_next;    /* ... its successor, 0: not recorded */
 } digby__meta;
 
 /* ---- Encryption state (32_aead.c keeps the mbedTLS types) ---------------- */
@@ -329,6 +331,18 @@ typedef struct digby__mem {
     uint64_t committed;     /* nodes of published commits (db->mu) */
 } digby__mem;
 
+/* Reading the log another handle appends to (47_log.c digby__log_read;
+   db->rmu, or the writer between transactions): where the next record
+   starts (a page of the chain, its LSN, a byte offset in its payload),
+   the newest txid read or appended, the LSN of the newest page in
+   db->log.pages, and where the chain ended at the last read (the first
+   page that did not verify: a writer taking over appends there) with the
+   page its writer took after it. */
+typedef struct digby__ltail {
+    uint64_t pgno, lsn, txid, pushed, end_pgno, end_lsn, end_next2;
+    uint32_t off;
+} digby__ltail;
+
 /* The write-ahead log of a handle (log mode; guarded by db->wmu). */
 typedef struct digby__log {
     int on;                 /* log mode: commits append here */
@@ -336,7 +350,13 @@ typedef struct digby__log {
     uint64_t cur_pgno;      /* the page being filled (0: none yet) */
     uint64_t cur_lsn;       /* ... its sequence number */
     uint64_t next_pgno;     /* ... its successor, 0 until it is written */
+    uint64_t next2_pgno;    /* ... and the successor's, 0 until it is written
+                               (FORMAT.md 11.1: a page names both) */
     uint32_t fill;          /* payload bytes in it */
+    uint32_t prev_fill;     /* the predecessor's final `used`, 0: unknown */
+    uint8_t cur_flags;      /* cur's flags byte, chosen at its first write */
+    uint64_t cur_meta_txid; /* the meta page's txid at cur's first write */
+    uint64_t open_txid;     /* the newest txid replay found (digby__log_open) */
     int fresh_next;         /* the next commit starts a new page (after a sync) */
     uint8_t *page;          /* plaintext image of cur (page_size) */
     uint8_t *seal;          /* page_size: the sealed copy being written */
@@ -364,16 +384,7 @@ typedef struct digby__log {
     uint64_t folds;         /* memtable folds (digby__log_fold; db->mu) */
     int checkpoint_parts_synced; /* this checkpoint synced the log before a part */
     uint64_t file_bytes;    /* the file's size as last seen by the log */
-    /* Reading the log another handle appends to (47_log.c digby__log_read;
-       rmu, or the writer between transactions): where the next record
-       starts (a page of the chain, its LSN, a byte offset in its payload),
-       the newest txid read or appended, the LSN of the newest page in
-       pages, and where the chain ended at the last read (the first page
-       that did not verify: a writer taking over appends there). */
-    struct digby__ltail {
-        uint64_t pgno, lsn, txid, pushed, end_pgno, end_lsn;
-        uint32_t off;
-    } tail;
+    digby__ltail tail;      /* (reading what another handle appends) */
     uint64_t tailed;        /* records read from other handles (digby_stats) */
     /* replay at open */
     uint64_t replay_commits, replay_bytes, replay_ns;
@@ -668,6 +679,7 @@ struct digby_db {
     digby__meta fallback;   /* the other meta page, if it verified (open) */
     int have_fallback;
     uint64_t discarded_txid; /* newest commit open rejected, 0 if none */
+    uint64_t discarded_log_head, discarded_log_lsn; /* ... its log head */
     uint64_t last_txid;     /* newest commit, in the tree or the log (mu) */
     digby__mem *mem;        /* log mode or a replayed log: the memtable (mu) */
     digby__log log;         /* the write-ahead log (wmu; its page list and

@@ -66,6 +66,7 @@ static void digby__meta_encode(const digby_db *db, const digby__meta *m,
     memcpy(page + base + DIGBY__M_UUID, m->uuid, 16);
     digby__put64(page + base + DIGBY__M_LOG_HEAD, m->log_head);
     digby__put64(page + base + DIGBY__M_LOG_LSN, m->log_lsn);
+    digby__put64(page + base + DIGBY__M_LOG_NEXT, m->log_head ? m->log_next : 0);
     if (!c) digby__page_checksum(db, page);
 }
 
@@ -98,6 +99,9 @@ static int digby__meta_fields(const uint8_t *page, uint32_t page_size, uint64_t 
     memcpy(m->uuid, page + base + DIGBY__M_UUID, 16);
     m->log_head = digby__get64(page + base + DIGBY__M_LOG_HEAD);
     m->log_lsn = digby__get64(page + base + DIGBY__M_LOG_LSN);
+    m->log_next = digby__get64(page + base + DIGBY__M_LOG_NEXT);
+    /* a hint for replay (FORMAT.md 11.1): one that cannot be is none */
+    if (!m->log_head || m->log_next < 2 || m->log_next >= m->page_count) m->log_next = 0;
     if (base) m->key_writes = digby__get64(page + DIGBY__M_KEY_WRITES);
     /* the log flag and the head go together */
     if ((m->log_head != 0) != ((digby__get32(page + DIGBY__M_INCOMPAT) & DIGBY__INCOMPAT_LOG) != 0))
@@ -412,6 +416,8 @@ static int digby__meta_try(digby_db *db, uint8_t *buf, uint32_t ps, uint64_t slo
 static void digby__meta_use_fallback(digby_db *db)
 {
     db->discarded_txid = db->meta.txid;
+    db->discarded_log_head = db->meta.log_head;
+    db->discarded_log_lsn = db->meta.log_lsn;
     db->meta = db->fallback;
     db->have_fallback = 0;
     if (db->crypt && db->crypt->have_fb) {

@@ -553,6 +553,15 @@ static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
     rc = db->shm_stale ? digby__shm_adopt_unpublished(db) : DIGBY_OK;
     published = digby__shm_txid(db);
     if (rc == DIGBY_OK) rc = digby__shm_refresh_locked(db, db->shm_stale);
+    if (rc == DIGBY_OK && db->shm_stale && (db->log.cur_pgno || db->meta.log_head)) {
+        /* log commits count the pages they take in db->meta.page_count
+           without a meta page: the file's count comes back with its
+           freelist (what the other writer took is the log's, and the
+           takeover counts it again) */
+        digby__meta m;
+        rc = digby__shm_read_meta(db, db->meta.txid, &m);
+        if (rc == DIGBY_OK) db->meta.page_count = m.page_count;
+    }
     if (rc == DIGBY_OK && db->shm_stale) {
         rc = digby__freelist_reload(db);
         /* the log's pages since the last checkpoint are not in the file's

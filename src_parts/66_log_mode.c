@@ -721,8 +721,8 @@ static void digby__log_swap_mem(digby_db *db, digby__mem *fresh, int keep_log)
     digby__mutex_lock(&db->mu);
     l->pages.n = 0;
     if (!keep_log) {
-        l->cur_pgno = l->next_pgno = 0;
-        l->fill = 0;
+        l->cur_pgno = l->next_pgno = l->next2_pgno = 0;
+        l->fill = l->prev_fill = 0;
     }
     /* (no page of the new log is listed: the head is cur) */
     l->tail.pushed = keep_log && l->cur_lsn ? l->cur_lsn - 1 : 0;
@@ -745,8 +745,9 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
        fields are not the checkpoint's to put back: other threads' syncs
        move them meanwhile) */
     uint64_t saved_cur = l->cur_pgno, saved_lsn = l->cur_lsn, saved_next = l->next_pgno;
-    uint64_t saved_pushed = l->tail.pushed;
-    uint32_t saved_fill = l->fill;
+    uint64_t saved_next2 = l->next2_pgno, saved_pushed = l->tail.pushed;
+    uint32_t saved_fill = l->fill, saved_prev_fill = l->prev_fill;
+    uint8_t saved_flags = l->cur_flags;
     int saved_fresh = l->fresh_next;
     digby__mem *m = db->mem, *fresh = NULL;
     digby_txn *c;
@@ -779,24 +780,40 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
             digby__mutex_lock(&db->mu);
             l->cur_pgno = p;
             l->cur_lsn = DIGBY__MAX(db->meta.log_lsn, 1);
+            l->prev_fill = 0;
             digby__mutex_unlock(&db->mu);
-        } else if (l->fill || l->next_pgno) {
+        } else if (l->fill) {
+            /* (a head not yet written stays the head: its successor may
+               be taken already, by the checkpoint that made it, or at
+               open) */
             if (!l->next_pgno) rc = digby__page_alloc(c, &p);
             digby__mutex_lock(&db->mu);
             if (p) l->next_pgno = p;
             digby__mutex_unlock(&db->mu);
             if (rc == DIGBY_OK) rc = digby__log_advance(db);
         }
+        /* the head's successor too (the meta page names it: a damaged
+           head is then told from a torn one, FORMAT.md 11.1) */
+        if (rc == DIGBY_OK && !l->next_pgno) {
+            p = 0;
+            rc = digby__page_alloc(c, &p);
+            digby__mutex_lock(&db->mu);
+            l->next_pgno = p;
+            digby__mutex_unlock(&db->mu);
+        }
         l->fill = 0;
         l->fresh_next = 0;
         c->meta.log_head = l->cur_pgno;
         c->meta.log_lsn = l->cur_lsn;
+        c->meta.log_next = l->next_pgno;
     } else if (rc == DIGBY_OK) {
         uint64_t next_lsn = l->cur_pgno ? l->cur_lsn + 1 : db->meta.log_lsn;
         if (l->cur_pgno) rc = digby__log_push_page(db, l->cur_pgno, l->cur_lsn);
         if (l->next_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next_pgno, l->cur_lsn + 1);
+        if (l->next2_pgno && rc == DIGBY_OK) rc = digby__log_push_page(db, l->next2_pgno, l->cur_lsn + 2);
         c->meta.log_head = 0;
         c->meta.log_lsn = next_lsn;
+        c->meta.log_next = 0;
     }
     for (i = 0; i < l->pages.n && rc == DIGBY_OK; i++)
         rc = digby__page_free(c, l->pages.v[i], 0);
@@ -810,7 +827,10 @@ static int digby__checkpoint_at(digby_db *db, int keep_log, uint64_t txid)
         l->cur_pgno = saved_cur;
         l->cur_lsn = saved_lsn;
         l->next_pgno = saved_next;
+        l->next2_pgno = saved_next2;
         l->fill = saved_fill;
+        l->prev_fill = saved_prev_fill;
+        l->cur_flags = saved_flags;
         l->fresh_next = saved_fresh;
         l->pages.n = saved_pages;
         l->tail.pushed = saved_pushed;
@@ -1012,8 +1032,8 @@ static int digby__log_open(digby_db *db, int readonly)
 {
     digby__log *l = &db->log;
     uint64_t last, t0;
-    int rc;
-    db->last_txid = db->meta.txid;
+    int rc, holes = 0;
+    db->last_txid = l->open_txid = db->meta.txid;
     if (!db->meta.log_head && !l->on) return DIGBY_OK;
     rc = digby__mem_new(&db->alloc, l->mem_limit, &db->mem);
     if (rc == DIGBY_OK && l->on) rc = digby__log_buffers(db);
@@ -1026,11 +1046,11 @@ static int digby__log_open(digby_db *db, int readonly)
     l->replay_ns = digby__now_ns() - t0;
     if (rc) return rc;
     db->last_txid = last;
-    l->appended = l->synced = last;
+    l->appended = l->synced = l->open_txid = last;
     db->mem->committed = db->mem->count;
     if (readonly) return DIGBY_OK;
-    rc = digby__log_reserve_pages(db);
-    if (rc == DIGBY_OK && (!l->on || db->mem->bytes >= l->mem_limit))
+    rc = digby__log_reserve_pages(db, &holes);
+    if (rc == DIGBY_OK && (!l->on || holes || db->mem->bytes >= l->mem_limit))
         rc = digby__checkpoint_locked(db, l->on);
     return rc;
 }
@@ -1049,7 +1069,7 @@ static int digby__log_adopt(digby_db *db, const digby__meta *m)
 {
     digby__log *l = &db->log;
     digby__mem *fresh = NULL, *old;
-    struct digby__ltail t = l->tail;
+    digby__ltail t = l->tail;
     digby__u64s pages = {NULL, 0, 0};
     digby__mload ld = {NULL, 0, 0};
     uint64_t n = 0;
@@ -1121,25 +1141,32 @@ static uint64_t digby__log_have(const digby_db *db)
 static int digby__log_takeover(digby_db *db, uint64_t published)
 {
     digby__log *l = &db->log;
+    int holes = 0;
     digby__mutex_lock(&db->mu);
     l->file_bytes = 0;
+    l->fill = l->prev_fill = 0;
+    l->cur_flags = 0;
+    l->fresh_next = 0;
     if (!db->meta.log_head) {
-        l->cur_pgno = l->next_pgno = 0;
-        l->fill = 0;
-        l->fresh_next = 0;
+        l->cur_pgno = l->next_pgno = l->next2_pgno = 0;
         digby__mutex_unlock(&db->mu);
         return DIGBY_OK;
     }
     l->cur_pgno = l->tail.end_pgno;
     l->cur_lsn = l->tail.end_lsn;
-    l->next_pgno = 0;
-    l->fill = 0;
-    l->fresh_next = 0;
+    /* the page its writer took after it (past the file's last commit it
+       is no longer taken: taken again when needed, as after replay) */
+    l->next_pgno = l->tail.end_next2 != l->cur_pgno && l->tail.end_next2 < db->meta.page_count
+                       ? l->tail.end_next2
+                       : 0;
+    l->next2_pgno = 0;
     if (l->tail.txid > l->appended) l->appended = l->tail.txid;
     if (l->tail.txid > published && l->tail.txid > l->durable_last) l->durable_last = l->tail.txid;
     digby__log_tail_own(db);
     digby__mutex_unlock(&db->mu);
-    return digby__log_reserve_pages(db);
+    /* (pages past the last commit's end that the log does not hold go to
+       the free list, which the next commit persists) */
+    return digby__log_reserve_pages(db, &holes);
 }
 
 /* At close: a writable handle merges the memtable and drops the log. */

@@ -119,6 +119,7 @@ static int digby__cpt_fixed(digby_db *db, digby__u64s *out)
         rc = digby__u64s_push(a, out, db->log.pages.v[i]);
     if (rc == DIGBY_OK && db->log.cur_pgno) rc = digby__u64s_push(a, out, db->log.cur_pgno);
     if (rc == DIGBY_OK && db->log.next_pgno) rc = digby__u64s_push(a, out, db->log.next_pgno);
+    if (rc == DIGBY_OK && db->log.next2_pgno) rc = digby__u64s_push(a, out, db->log.next2_pgno);
     if (rc == DIGBY_OK) digby__sort_u64(out->v, out->n, 1);
     return rc;
 }

@@ -399,21 +399,23 @@ static int digby__walk_log_list(digby__walk *w)
     size_t n = 0, i;
     if (db->log_gen != w->txn->log_gen) return 1;
     if (!w->txn->meta.log_head) return DIGBY_OK;
-    w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 2) * sizeof(uint64_t));
+    w->logp = (uint64_t *)digby__malloc(&db->alloc, (l->pages.n + 3) * sizeof(uint64_t));
     if (!w->logp) return DIGBY_NOMEM;
     for (i = 0; i < l->pages.n; i++) w->logp[n++] = l->pages.v[i];
     w->nwritten = n;
     if (l->cur_pgno && l->cur_lsn > l->tail.pushed) {
-        /* this handle appended last: its page and the one it named */
+        /* this handle appended last: its page and the two it took ahead */
         w->logp[n++] = l->cur_pgno;
         if (l->next_pgno) w->logp[n++] = l->next_pgno;
+        if (l->next2_pgno) w->logp[n++] = l->next2_pgno;
     } else {
         /* another handle sharing the file appended last (48_lockfile.c):
            the newest page read may still grow (its writer rewrites it
-           whole), and the page it names (or the head not yet written) is
-           taken already */
+           whole), and the two pages it names (or the head not yet written
+           and the page the meta page names after it) are taken already */
         if (n) w->nwritten = n - 1;
         if (l->tail.end_pgno) w->logp[n++] = l->tail.end_pgno;
+        if (l->tail.end_next2 && l->tail.end_next2 != l->tail.end_pgno) w->logp[n++] = l->tail.end_next2;
     }
     /* pages the log took after the snapshot began lie past its end */
     for (i = w->nlogp = 0; i < n; i++)

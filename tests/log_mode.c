@@ -38,7 +38,20 @@
    are logged (the memtable holds them).  After two append commits in a
    row, the next transaction commits to the tree whatever it does, with
    its txid as every version, and a logged one follows it.  Every key
-   reads back, before and after a reopen. */
+   reads back, before and after a reopen.
+
+   test_log_damage: a file at 512 B pages (plain and AES-256-GCM) whose
+   log holds DMG_COMMITS durable commits (one spans pages), copied as it
+   is while the handle is open (a crash after the last sync).  Each log
+   page but the last, one bit flipped in its payload, then zeroed: open
+   (read-only and read-write) returns DIGBY_CORRUPT, where replay used to
+   stop at the page and open the commits before it as if the later ones
+   had never been made (FORMAT.md 11.1).  The last page damaged: a torn
+   tail, which ends the log quietly (every commit but the last).  The
+   newest meta page (the copy-on-write commit the log follows) zeroed:
+   DIGBY_CORRUPT, where open used to replay the log over the commit before
+   it and show later commits without it.  The intact copy opens with
+   every commit and passes digby_check. */
 #define TEST_NAME "log_mode"
 #include "api_common.h"
 
@@ -662,6 +675,205 @@ static void test_append_commits(void **state)
     digby_vfs_mem_destroy(vfs);
 }
 
+/* ---- Damage inside the log -------------------------------------------- */
+
+enum { DMG_PAGE = 512, DMG_COMMITS = 8, DMG_SPAN = 3 };
+
+static uint64_t dmg_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    int i;
+    for (i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+/* The file as the handle left it, open (no close: its log is live). */
+static unsigned char *dmg_image(digby_vfs *vfs, size_t *n)
+{
+    digby_file *f;
+    uint64_t size;
+    size_t got;
+    unsigned char *b;
+    ASSERT_OK(vfs->open(vfs, "dmg.db", 0, &f));
+    ASSERT_OK(vfs->size(f, &size));
+    b = (unsigned char *)malloc((size_t)size);
+    assert_non_null(b);
+    ASSERT_OK(vfs->read(f, 0, b, (size_t)size, &got));
+    assert_int_equal(got, size);
+    vfs->close(f);
+    *n = (size_t)size;
+    return b;
+}
+
+static char dmg_what[80]; /* the trial, for messages */
+
+/* Open image (n bytes) in a fresh memory VFS; DIGBY_OK or the open's
+   error.  On success: *last, the last commit whose key reads back (-1:
+   none), and digby_check must pass. */
+static int dmg_open(const unsigned char *img, size_t n, unsigned flags, int enc, int *last)
+{
+    static const uint8_t key[32] = {7, 7, 7, 7, 1, 2, 3, 4};
+    digby_vfs *vfs;
+    digby_file *f;
+    digby_options o;
+    digby_db *db;
+    int rc, c;
+    ASSERT_OK(digby_vfs_mem_create(NULL, &vfs));
+    ASSERT_OK(vfs->open(vfs, "dmg.db", DIGBY_VFS_CREATE, &f));
+    ASSERT_OK(vfs->write(f, 0, img, n));
+    vfs->close(f);
+    memset(&o, 0, sizeof(o));
+    o.vfs = vfs;
+    o.flags = flags | DIGBY_OPEN_NO_CREATE;
+    if (enc) { o.key = key; o.key_bytes = sizeof(key); }
+    rc = digby_open("dmg.db", &o, &db);
+    if (rc == DIGBY_OK) {
+        *last = -1;
+        for (c = 0; c < DMG_COMMITS; c++) {
+            char k[16];
+            void *v;
+            size_t vn;
+            snprintf(k, sizeof(k), "c%02d.00", c);
+            if (digby_get(db, k, strlen(k), &v, &vn, NULL) != DIGBY_OK) break;
+            digby_free(db, v);
+            *last = c;
+        }
+        /* no commit after a missing one */
+        for (; c < DMG_COMMITS; c++) {
+            char k[16];
+            void *v;
+            size_t vn;
+            snprintf(k, sizeof(k), "c%02d.00", c);
+            ASSERT_RC(digby_get(db, k, strlen(k), &v, &vn, NULL), DIGBY_NOTFOUND);
+        }
+        {
+            digby_check_report rep;
+            memset(&rep, 0, sizeof(rep));
+            rc = digby_check(db, &rep);
+            if (rc) print_error("digby_check (%s, %s): page %llu: %s\n", dmg_what,
+                                (flags & DIGBY_OPEN_READONLY) ? "read-only" : "read-write",
+                                (unsigned long long)rep.bad_pgno, rep.message);
+            ASSERT_OK(rc);
+        }
+        ASSERT_OK(digby_close(db));
+    }
+    digby_vfs_mem_destroy(vfs);
+    return rc;
+}
+
+static void dmg_run(int enc)
+{
+    static const uint8_t key[32] = {7, 7, 7, 7, 1, 2, 3, 4};
+    digby_vfs *vfs;
+    digby_options o;
+    digby_db *db;
+    digby_txn *t;
+    unsigned char *img, *work;
+    size_t n, p, npages;
+    uint64_t log_lsn = 0, top = 0, lsn;
+    size_t meta_slot = 0, logp[64], nlog = 0;
+    int c, j, last, ro;
+    char k[16], v[64];
+    ASSERT_OK(digby_vfs_mem_create(NULL, &vfs));
+    memset(&o, 0, sizeof(o));
+    o.vfs = vfs;
+    o.page_size = DMG_PAGE;
+    o.flags = DIGBY_OPEN_LOG;
+    if (enc) { o.key = key; o.key_bytes = sizeof(key); }
+    ASSERT_OK(digby_open("dmg.db", &o, &db));
+    /* a table created: a copy-on-write commit, which the log follows */
+    ASSERT_OK(digby_txn_begin(db, 0, &t));
+    {
+        digby_table *tab;
+        ASSERT_OK(digby_table_open(t, "tab", DIGBY_TABLE_CREATE, &tab));
+    }
+    ASSERT_OK(digby_txn_commit(t));
+    for (c = 0; c < DMG_COMMITS; c++) {
+        digby_table *tab;
+        int puts = c == DMG_SPAN ? 24 : 3;
+        ASSERT_OK(digby_txn_begin(db, 0, &t));
+        ASSERT_OK(digby_table_open(t, "tab", 0, &tab));
+        for (j = 0; j < puts; j++) {
+            snprintf(k, sizeof(k), "c%02d.%02d", c, j);
+            memset(v, 'a' + c, sizeof(v));
+            ASSERT_OK(digby_txn_put(t, j % 2 ? tab : NULL, k, strlen(k), v, 20 + (size_t)j, 0));
+        }
+        ASSERT_OK(digby_txn_commit(t));
+    }
+    img = dmg_image(vfs, &n);
+    work = (unsigned char *)malloc(n);
+    assert_non_null(work);
+    /* the intact copy: every commit */
+    snprintf(dmg_what, sizeof(dmg_what), "intact");
+    for (ro = 0; ro < 2; ro++) {
+        ASSERT_OK(dmg_open(img, n, ro ? DIGBY_OPEN_READONLY : DIGBY_OPEN_LOG, enc, &last));
+        assert_int_equal(last, DMG_COMMITS - 1);
+    }
+    /* the newest meta page, and the log pages from its head on by LSN
+       (FORMAT.md 1, 3, 11.1: type, txid/LSN and, in a plain file, log_lsn
+       in clear; an encrypted meta page's log_lsn is sealed: every log page
+       of the file is newer than the table's commit there) */
+    npages = n / DMG_PAGE;
+    for (p = 0; p < 2; p++)
+        if (img[p * DMG_PAGE] == 1 && dmg_le64(img + p * DMG_PAGE + 16) > top) {
+            top = dmg_le64(img + p * DMG_PAGE + 16);
+            meta_slot = p;
+        }
+    if (!enc) log_lsn = dmg_le64(img + meta_slot * DMG_PAGE + 184);
+    for (lsn = log_lsn; nlog < 64; lsn++) {
+        size_t found = 0;
+        for (p = 2; p < npages && !found; p++)
+            if (img[p * DMG_PAGE] == 7 && dmg_le64(img + p * DMG_PAGE + 16) == lsn) found = p;
+        if (!found && lsn == log_lsn) continue; /* (encrypted: the first LSN) */
+        if (!found) break;
+        logp[nlog++] = found;
+    }
+    print_message("log damage (%s): %zu log pages\n", enc ? "encrypted" : "plain", nlog);
+    assert_true(nlog >= DMG_COMMITS);
+    for (p = 0; p < nlog; p++) {
+        int how;
+        for (how = 0; how < 2; how++) {
+            unsigned char *pg = work + logp[p] * DMG_PAGE;
+            memcpy(work, img, n);
+            if (how == 0) pg[40] ^= 0x10; /* a bit of the payload */
+            else memset(pg, 0, DMG_PAGE);
+            snprintf(dmg_what, sizeof(dmg_what), "log page %zu of %zu (page %zu) %s", p + 1,
+                     nlog, logp[p], how ? "zeroed" : "bit flipped");
+            for (ro = 0; ro < 2; ro++) {
+                int rc = dmg_open(work, n, ro ? DIGBY_OPEN_READONLY : DIGBY_OPEN_LOG, enc, &last);
+                if (p + 1 < nlog) {
+                    if (rc != DIGBY_CORRUPT)
+                        print_error("%s, %s: open %s, last commit %d\n", dmg_what,
+                                    ro ? "read-only" : "read-write", rc_name(rc), last);
+                    assert_int_equal(rc, DIGBY_CORRUPT);
+                } else {
+                    /* the tail: quietly every commit but the last */
+                    ASSERT_OK(rc);
+                    assert_int_equal(last, DMG_COMMITS - 2);
+                }
+            }
+        }
+    }
+    /* the newest meta page lost: the log after it says it was durable */
+    memcpy(work, img, n);
+    memset(work + meta_slot * DMG_PAGE, 0, DMG_PAGE);
+    snprintf(dmg_what, sizeof(dmg_what), "newest meta page zeroed");
+    for (ro = 0; ro < 2; ro++)
+        ASSERT_RC(dmg_open(work, n, ro ? DIGBY_OPEN_READONLY : DIGBY_OPEN_LOG, enc, &last),
+                  DIGBY_CORRUPT);
+    free(work);
+    free(img);
+    ASSERT_OK(digby_close(db));
+    digby_vfs_mem_destroy(vfs);
+}
+
+static void test_log_damage(void **state)
+{
+    (void)state;
+    dmg_run(0);
+    dmg_run(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_memory),
         cmocka_unit_test(test_memtable_fold),
         cmocka_unit_test(test_append_commits),
+        cmocka_unit_test(test_log_damage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

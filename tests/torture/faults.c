@@ -75,7 +75,9 @@
    the contents, of digby_check and of the next commits still apply.
 
    Options: -p PAGE_SIZE  -e (encrypted, AES-256-GCM)  -z (lz4 on)
-            -g (log mode)  -n TXNS (W1000: 1000)  -s STEP (every STEP-th call)
+            -g (log mode)  -G (log mode as the default open gives it: the
+            library's memtable size and W1000 unchanged; the expectations of
+            -g below that concern the log, none of its tuning)  -n TXNS (W1000: 1000)  -s STEP (every STEP-th call)
             -f FIRST -l LAST (call range)  -t LABEL (figure row label)
             -o FILE (append the figure row)  -q (quiet)  -B (break the
             expectation on purpose: the sweep must then report violations)
@@ -148,6 +150,7 @@ typedef struct cfg {
     const char *mode;
     uint32_t ps;
     int enc, lz4, log;
+    int logx;   /* opened in log mode (-g, -G, DIGBY_LOG_DEFAULT): its expectations */
     int ntxn;
     uint64_t step, first, last;
     const char *label, *out;
@@ -450,10 +453,8 @@ static void set_opts(digby_options *o, const digby_vfs *vfs)
        file, which the child's commits do not grow (reads past its end are
        a SIGBUS). */
     o->flags = DIGBY_OPEN_NO_MMAP;
-    if (C.log) {
-        o->flags |= DIGBY_OPEN_LOG;
-        o->memtable_bytes = LOG_MEMTABLE_BYTES;
-    }
+    if (C.logx) o->flags |= DIGBY_OPEN_LOG;
+    if (C.log) o->memtable_bytes = LOG_MEMTABLE_BYTES;
 }
 
 static void child_finish(wl *w); /* never returns */
@@ -885,7 +886,7 @@ static void io_after(wl *w, int injected_rc, int persistent, int failed_sync,
             /* (log mode: a put, delete or table operation that escalated
                ran a checkpoint, a commit, whose failed meta write poisons
                the handle as any commit's does) */
-            if (!was_in_commit && !g_inj_in_commit && !(C.log && g_inj_meta))
+            if (!was_in_commit && !g_inj_in_commit && !(C.logx && g_inj_meta))
                 violation("%s: a passing fault outside a commit poisoned the handle", what);
             return;
         }
@@ -919,7 +920,7 @@ static void child_finish(wl *w)
         /* power cut */
         if (!v->cut) {
             violation("crash point %llu was never reached", (unsigned long long)S->points);
-        } else if (!w->stopped && C.log && (g_inj_in_commit || g_inj_in_close)) {
+        } else if (!w->stopped && C.logx && (g_inj_in_commit || g_inj_in_close)) {
             S->unreported_ckpt++; /* see the header: log mode */
         } else if (!w->stopped) {
             S->swallowed++;
@@ -981,7 +982,7 @@ static void child_finish(wl *w)
     } else if (!(C.mode[0] == 's' && (injected_rc == 1 || injected_rc == 2))) {
         /* sys mode's EINTR and short transfers (1, 2) must be invisible */
         int injected = C.mode[0] == 'o' ? H.failed : v ? v->injected : 1;
-        if (injected && C.log && (g_inj_in_commit || g_inj_in_close)) {
+        if (injected && C.logx && (g_inj_in_commit || g_inj_in_close)) {
             S->unreported_ckpt++; /* see the header: log mode */
         } else if (injected) {
             S->swallowed++;
@@ -1038,7 +1039,7 @@ static void child_finish(wl *w)
                no-sync commits on it are lost with no crash at all.  A known
                limitation (tests/TORTURE.md): counted in the row, and still
                only whole commits from the newest back may be lost. */
-            verify_images(v, cur, &w->com, infl, C.log && g_inj_short ? 2 : 0, what);
+            verify_images(v, cur, &w->com, infl, C.logx && g_inj_short ? 2 : 0, what);
             strcpy(what + strlen(what) - 7, "synced");
             verify_images(v, dur, &w->com, infl, 1, what);
         } else {
@@ -1369,7 +1370,7 @@ static size_t max_key_for(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: faults crash|io|sys|oom [-p PS] [-e] [-z] [-g] [-n TXNS] [-s STEP] "
+    fprintf(stderr, "usage: faults crash|io|sys|oom [-p PS] [-e] [-z] [-g|-G] [-n TXNS] [-s STEP] "
                     "[-f FIRST] [-l LAST] [-t LABEL] [-o FILE] [-d DIR] [-q] [-B]\n");
     exit(2);
 }
@@ -1402,12 +1403,16 @@ int main(int argc, char **argv)
     C.step = 1;
     C.last = UINT64_MAX;
     C.seed = DEFAULT_SEED;
+#ifdef DIGBY_LOG_DEFAULT
+    C.logx = 1; /* every open without a mode flag is in log mode */
+#endif
     strcpy(C.dir, getenv("DIGBY_TEST_DIR") ? getenv("DIGBY_TEST_DIR") : "/tmp");
     for (i = 2; i < argc; i++) {
         const char *o = argv[i];
         const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "-e")) C.enc = 1;
-        else if (!strcmp(o, "-g")) C.log = 1;
+        else if (!strcmp(o, "-g")) C.log = C.logx = 1;
+        else if (!strcmp(o, "-G")) C.logx = 1;
         else if (!strcmp(o, "-z")) C.lz4 = 1;
         else if (!strcmp(o, "-q")) C.quiet = 1;
         else if (!strcmp(o, "-B")) C.brk = 1;

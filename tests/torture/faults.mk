@@ -11,7 +11,7 @@
 #                        lz4 off and on.  Where a row says "every n." it swept
 #                        every n-th call only (for time).
 #   make slice-faults    (part of make test) a small sweep of each kind under
-#                        ASan+UBSan (about 15 s)
+#                        ASan+UBSan, and three in log mode (about 25 s)
 #
 # Item 4: the model check (tests/model.c) runs in torture-scale at
 # DIGBY_TEST_SCALE=20 (20 million operations); DIGBY_TORTURE_OUT makes it
@@ -54,6 +54,9 @@ $(FAULTS_SLICE): tests/torture/faults.c $(FAULTS_HDRS) digby.h | check-amalgamat
 # 64 KiB memtable, no-sync commits, digby_sync, digby_checkpoint and
 # reopens with replay: log appends, checkpoints, escalations and replay
 # under every fault.  Strides chosen for time (each row says which).
+# The log_mode_defaults rows (-G): W1000 unchanged, opened in log mode with
+# the library's defaults (what a default open does once log mode is the
+# default).
 define FAULTS_LOG_JOBS
 $(FAULTS_BIN) crash -g -p 4096 -z -s 1 -t log_mode,W1000,4096_B,plain,lz4
 $(FAULTS_BIN) crash -g -p 4096 -s 1 -t log_mode,W1000,4096_B,plain,no_lz4
@@ -68,6 +71,10 @@ $(FAULTS_BIN) sys -g -p 4096 -z -s 1 -t log_mode,W1000,4096_B,plain,lz4
 $(FAULTS_BIN) sys -g -p 512 -e -s 3 -t log_mode,W1000,512_B,AES-256-GCM,no_lz4
 $(FAULTS_ASAN) oom -g -p 4096 -z -n 100 -s 1 -t log_mode,W1000,4096_B,plain,lz4,ASan+LSan
 $(FAULTS_ASAN) oom -g -p 512 -e -n 40 -s 1 -t log_mode,W1000,512_B,AES-256-GCM,no_lz4,ASan+LSan
+$(FAULTS_BIN) crash -G -p 4096 -z -s 2 -t log_mode_defaults,W1000,4096_B,plain,lz4
+$(FAULTS_BIN) crash -G -p 512 -e -s 5 -t log_mode_defaults,W1000,512_B,AES-256-GCM,no_lz4
+$(FAULTS_BIN) io -G -p 4096 -z -s 4 -t log_mode_defaults,W1000,4096_B,plain,lz4
+$(FAULTS_BIN) sys -G -p 512 -e -s 4 -t log_mode_defaults,W1000,512_B,AES-256-GCM,no_lz4
 endef
 
 # One job per line: binary, mode, configuration, sweep.  -t labels the row.
@@ -102,6 +109,9 @@ $(FAULTS_SLICE) crash -p 512 -e -z -n 60 -s 25 -t slice,W60,512_B,AES-256-GCM,lz
 $(FAULTS_SLICE) io -p 4096 -z -n 40 -s 4 -t slice,W40,4096_B,plain,lz4
 $(FAULTS_SLICE) sys -p 4096 -n 30 -s 2 -t slice,W30,4096_B,plain
 $(FAULTS_SLICE) oom -p 4096 -z -n 8 -s 2 -t slice,W8,4096_B,plain,lz4
+$(FAULTS_SLICE) crash -g -p 4096 -z -n 120 -s 7 -t slice,log_mode,W120,4096_B,plain,lz4
+$(FAULTS_SLICE) io -g -p 512 -e -n 60 -s 5 -t slice,log_mode,W60,512_B,AES-256-GCM
+$(FAULTS_SLICE) crash -G -p 512 -e -z -n 60 -s 9 -t slice,log_mode_defaults,W60,512_B,AES-256-GCM,lz4
 endef
 export FAULTS_SLICE_JOBS
 
