@@ -717,7 +717,10 @@ DIGBY_API uint64_t digby_discarded_txid(const digby_db *db);
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL db, both or neither key, bad key
               length, an unencrypted database); DIGBY_READONLY;
               DIGBY_NOFEATURE (DIGBY_NO_CRYPTO build); the errors of
-              digby_txn_begin() and digby_txn_commit().
+              digby_txn_begin() and digby_txn_commit().  Other handles that
+              share the file keep working: the data key is the same, and
+              each takes the new header in with the next commit it reads,
+              so that its own commits carry it (FORMAT.md section 14).
    Threads:   waits for the read-write transaction like digby_txn_begin();
               must not be called from a thread that holds one.
    Technique: key wrapping with AES-256-GCM under a key-encryption key
@@ -741,11 +744,18 @@ DIGBY_API int digby_change_passphrase(digby_db *db, const char *passphrase,
               by the copy still hold data under the old key until reused.
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL db, unknown cipher, unencrypted
               database); DIGBY_READONLY; DIGBY_BUSY (another transaction of
-              this handle is live: a snapshot must not outlive its key);
-              DIGBY_NOFEATURE (DIGBY_NO_CRYPTO build); DIGBY_CORRUPT; the
-              errors of digby_txn_commit().
+              this handle is live: a snapshot must not outlive its key; or
+              another handle, in this process or another, has the file open:
+              it holds the old data key -- close it first);
+              DIGBY_WRONGKEY (another handle changed the passphrase since
+              this one opened: this handle cannot wrap a new data key under
+              it; reopen with the new passphrase); DIGBY_NOFEATURE
+              (DIGBY_NO_CRYPTO build); DIGBY_CORRUPT; the errors of
+              digby_txn_commit().  The automatic rotation skips a commit
+              for the same reasons and tries again after the next one.
    Threads:   while it runs, digby_txn_begin() of a read-only transaction
-              returns DIGBY_BUSY. */
+              returns DIGBY_BUSY, and another handle's digby_open() of the
+              file returns DIGBY_BUSY (FORMAT.md section 14). */
 DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher);
 
 /* One line of English for a result code; never NULL; static storage. */
@@ -2384,6 +2394,9 @@ typedef struct digby__crypt {
     int have_kbase;
     digby__dkey fb;
     int have_fb;
+    /* cur.hdr came from another handle's passphrase change (48_lockfile.c):
+       cur.kek is the old user key's, so no new data key may be wrapped */
+    int hdr_foreign;
 } digby__crypt;
 
 /* A page cache frame. */
@@ -3054,6 +3067,8 @@ static void digby__crypt_opened(digby_db *db);
 static void digby__crypt_free(digby_db *db);
 static void digby__crypt_txn_end(digby_db *db, int committed);
 static void digby__crypt_after_commit(digby_db *db);
+static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, digby__meta *m);
+static int digby__shm_alone(digby_db *db, int on);
 
 static int digby__cache_init(digby_db *db, size_t cache_bytes);
 static void digby__cache_release(digby_db *db);
@@ -9224,7 +9239,6 @@ static int digby__shm_eligible(const digby_db *db, const digby_options *o)
     const digby_vfs *v = db->vfs;
     if (!DIGBY__HAVE_SHM || v->version < 4 || !v->shm_open || !v->shm_lock || !v->shm_close)
         return 0;
-    if (o->key || o->passphrase) return 0;
     return !(o->flags & DIGBY_OPEN_LOG) || (o->flags & DIGBY_OPEN_READONLY);
 }
 
@@ -9392,6 +9406,22 @@ static int digby__shm_walkers(const digby_db *db)
     return 0;
 }
 
+/* digby_rekey (on = 1): whether this handle is the only one attached, the
+   others holding the data key it replaces.  Byte 1 is taken exclusive
+   without waiting: DIGBY_BUSY while another handle holds it shared; held
+   so, it keeps every other digby_open out (DIGBY_BUSY) until on = 0 gives
+   it back as shared.  A handle without the lock file has the database file
+   to itself already.  Returns DIGBY_OK, DIGBY_BUSY, the VFS's lock errors
+   (DIGBY_IOERR, DIGBY_NOMEM). */
+static int digby__shm_alone(digby_db *db, int on)
+{
+    if (!db->shm) return DIGBY_OK;
+    if (on) return digby__shm_lock(db, DIGBY__LK_ALIVE, DIGBY_LOCK_EXCLUSIVE);
+    /* (if this fails the byte stays exclusive: others stay out, no harm) */
+    (void)digby__shm_lock(db, DIGBY__LK_ALIVE, DIGBY_LOCK_SHARED);
+    return DIGBY_OK;
+}
+
 /* Slot i belongs to a dead handle when nobody holds its lock byte: take
    the byte, clear the slot, let the byte go. */
 static void digby__shm_reap(digby_db *db, uint32_t i)
@@ -9441,7 +9471,10 @@ static int digby__shm_read_meta(digby_db *db, uint64_t txid, digby__meta *m)
     rc = digby__read_at(db, (txid & 1) * db->page_size, buf, db->page_size);
     /* (short: the file holds the slot, so an I/O failure) */
     if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
-    if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, txid & 1, m, &k, &trusted);
+    /* an encrypted file's page opens with the data key this handle holds */
+    if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_meta_shared(db, buf, txid & 1, m);
+    else if (rc == DIGBY_OK)
+        rc = digby__meta_slot(db, buf, db->page_size, txid & 1, m, &k, &trusted);
     digby__pbuf_put(db, buf);
     if (rc == DIGBY_OK && m->txid == txid) return DIGBY_OK;
     if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) return rc;
@@ -16490,6 +16523,60 @@ static void digby__crypt_after_commit(digby_db *db)
     if (due) (void)digby_rekey(db, 0);
 }
 
+/* Another handle's commit (digby__shm_read_meta, 48_lockfile.c): open the
+   encrypted meta page image `page` (db->page_size bytes, in place) of slot
+   `slot` with the data key this handle holds, as open did with the user's
+   key, which is forgotten by now.  Handles that share a file share its data
+   key (digby_rekey refuses while others are attached).  A passphrase
+   change by the other handle put a new key header over the same data key:
+   the page authenticates under the data key with that header in its
+   associated data, and the header is taken in, so that this handle's
+   commits carry it (and never put the old passphrase back); its KEK is the
+   old user key's then, and digby_rekey refuses (hdr_foreign).  The count
+   of pages sealed under the key becomes the larger of the page's and this
+   handle's (FORMAT.md 10.5: rotation counts every handle's writes).
+   Returns DIGBY_OK (*m filled), DIGBY_CORRUPT (not a meta page of this file
+   under this data key: damage, or a slot being rewritten), DIGBY_VERSION
+   (authenticated, of a newer format), DIGBY_NOMEM.
+   Technique: AES-GCM (NIST SP 800-38D) as in 30_page_seal.c. */
+static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, digby__meta *m)
+{
+    digby__crypt *c = db->crypt;
+    uint8_t hdr[DIGBY__M_KHDR_BYTES];
+    uint32_t ps = db->page_size;
+    int rc;
+    memset(m, 0, sizeof(*m));
+    if (memcmp(page + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) != 0 || !digby__meta_is_encrypted(page) ||
+        digby__get32(page + DIGBY__M_PAGESIZE) != ps || page[0] != DIGBY__PAGE_META ||
+        digby__page_pgno(page) != slot)
+        return DIGBY_CORRUPT;
+    /* another data key or file: not a commit this handle can take in */
+    digby__mutex_lock(&c->mu);
+    rc = digby__get32(page + DIGBY__M_CIPHER) == c->cur.cipher &&
+                 memcmp(page + DIGBY__M_CIPHER + DIGBY__KH(DIGBY__M_KUUID), c->uuid, 16) == 0
+             ? DIGBY_OK : DIGBY_CORRUPT;
+    digby__mutex_unlock(&c->mu);
+    if (rc) return rc;
+    memcpy(hdr, page + DIGBY__M_CIPHER, sizeof(hdr));
+    rc = digby__unseal_with(db, &c->cur, c->uuid, page, ps);
+    if (rc) return rc;
+    if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
+    if (digby__get32(page + DIGBY__M_VERSION) > DIGBY__FORMAT_VERSION ||
+        (digby__get32(page + DIGBY__M_INCOMPAT) & ~DIGBY__INCOMPAT_KNOWN))
+        return DIGBY_VERSION;
+    rc = digby__meta_fields(page, ps, slot, DIGBY__M_SHIFT, m);
+    if (rc == DIGBY_OK && memcmp(m->uuid, c->uuid, 16) != 0) rc = DIGBY_CORRUPT;
+    if (rc) return rc;
+    digby__mutex_lock(&c->mu);
+    if (memcmp(c->cur.hdr, hdr, sizeof(hdr)) != 0) {
+        memcpy(c->cur.hdr, hdr, sizeof(hdr));
+        c->hdr_foreign = 1;
+    }
+    if (m->key_writes > c->cur.writes) c->cur.writes = m->key_writes;
+    digby__mutex_unlock(&c->mu);
+    return DIGBY_OK;
+}
+
 /* Commit a transaction that changes nothing but the meta page (and the
    freelist chain every commit rewrites), the first two-sync ordered. */
 static int digby__commit_header(digby_db *db, digby_txn *txn)
@@ -16540,7 +16627,13 @@ DIGBY_API int digby_change_passphrase(digby_db *db, const char *passphrase,
     digby__crypt_opened(db);
     if (rc) { digby_txn_abort(txn); return rc; }
     rc = digby__commit_header(db, txn);
-    if (rc == DIGBY_OK) rc = digby__commit_empty(db);
+    if (rc == DIGBY_OK) {
+        /* the header and its KEK are this handle's own again */
+        digby__mutex_lock(&c->mu);
+        c->hdr_foreign = 0;
+        digby__mutex_unlock(&c->mu);
+        rc = digby__commit_empty(db);
+    }
     return rc;
 }
 
@@ -16718,12 +16811,27 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     c = db->crypt;
     if (!c || cipher > DIGBY_CIPHER_AES256_GCM) return DIGBY_INVALID;
     if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_READONLY;
+    /* the header's KEK is the old passphrase's: a new data key wrapped
+       under it would open with neither passphrase */
+    digby__mutex_lock(&c->mu);
+    if (c->hdr_foreign) rc = DIGBY_WRONGKEY;
+    digby__mutex_unlock(&c->mu);
+    if (rc) return rc;
     /* no snapshot may outlive the old key: none live, none begins */
     digby__mutex_lock(&db->mu);
     if (db->ntxn != 0 || c->rekeying) rc = DIGBY_BUSY;
     else c->rekeying = 1;
     digby__mutex_unlock(&db->mu);
     if (rc) return rc;
+    /* nor in another handle sharing the file: none attached, none attaches
+       until the new key is in both meta pages (48_lockfile.c) */
+    rc = digby__shm_alone(db, 1);
+    if (rc) {
+        digby__mutex_lock(&db->mu);
+        c->rekeying = 0;
+        digby__mutex_unlock(&db->mu);
+        return rc;
+    }
     digby__rekey_busy(c, 1);
     rc = digby_txn_begin(db, 0, &txn);
     /* every page is rewritten in the tree: the log is merged first */
@@ -16736,6 +16844,7 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
         c->rekeying = 0;
         digby__mutex_unlock(&db->mu);
         digby__rekey_busy(c, 0);
+        (void)digby__shm_alone(db, 0);
         return rc;
     }
     /* a new data key under the same user key: only cipher and wrap change */
@@ -16752,11 +16861,13 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     if (rc) {
         digby_txn_abort(txn);
         digby__rekey_busy(c, 0);
+        (void)digby__shm_alone(db, 0);
         return rc;
     }
     rc = digby__commit_header(db, txn);
     if (rc == DIGBY_OK) rc = digby__commit_empty(db);
     digby__rekey_busy(c, 0);
+    (void)digby__shm_alone(db, 0);
     return rc;
 }
 /* ---- end 72_encryption_keys.c ---- */

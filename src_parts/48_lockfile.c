@@ -131,7 +131,6 @@ static int digby__shm_eligible(const digby_db *db, const digby_options *o)
     const digby_vfs *v = db->vfs;
     if (!DIGBY__HAVE_SHM || v->version < 4 || !v->shm_open || !v->shm_lock || !v->shm_close)
         return 0;
-    if (o->key || o->passphrase) return 0;
     return !(o->flags & DIGBY_OPEN_LOG) || (o->flags & DIGBY_OPEN_READONLY);
 }
 
@@ -299,6 +298,22 @@ static int digby__shm_walkers(const digby_db *db)
     return 0;
 }
 
+/* digby_rekey (on = 1): whether this handle is the only one attached, the
+   others holding the data key it replaces.  Byte 1 is taken exclusive
+   without waiting: DIGBY_BUSY while another handle holds it shared; held
+   so, it keeps every other digby_open out (DIGBY_BUSY) until on = 0 gives
+   it back as shared.  A handle without the lock file has the database file
+   to itself already.  Returns DIGBY_OK, DIGBY_BUSY, the VFS's lock errors
+   (DIGBY_IOERR, DIGBY_NOMEM). */
+static int digby__shm_alone(digby_db *db, int on)
+{
+    if (!db->shm) return DIGBY_OK;
+    if (on) return digby__shm_lock(db, DIGBY__LK_ALIVE, DIGBY_LOCK_EXCLUSIVE);
+    /* (if this fails the byte stays exclusive: others stay out, no harm) */
+    (void)digby__shm_lock(db, DIGBY__LK_ALIVE, DIGBY_LOCK_SHARED);
+    return DIGBY_OK;
+}
+
 /* Slot i belongs to a dead handle when nobody holds its lock byte: take
    the byte, clear the slot, let the byte go. */
 static void digby__shm_reap(digby_db *db, uint32_t i)
@@ -348,7 +363,10 @@ static int digby__shm_read_meta(digby_db *db, uint64_t txid, digby__meta *m)
     rc = digby__read_at(db, (txid & 1) * db->page_size, buf, db->page_size);
     /* (short: the file holds the slot, so an I/O failure) */
     if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
-    if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, txid & 1, m, &k, &trusted);
+    /* an encrypted file's page opens with the data key this handle holds */
+    if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_meta_shared(db, buf, txid & 1, m);
+    else if (rc == DIGBY_OK)
+        rc = digby__meta_slot(db, buf, db->page_size, txid & 1, m, &k, &trusted);
     digby__pbuf_put(db, buf);
     if (rc == DIGBY_OK && m->txid == txid) return DIGBY_OK;
     if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) return rc;

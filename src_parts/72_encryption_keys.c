@@ -180,6 +180,60 @@ static void digby__crypt_after_commit(digby_db *db)
     if (due) (void)digby_rekey(db, 0);
 }
 
+/* Another handle's commit (digby__shm_read_meta, 48_lockfile.c): open the
+   encrypted meta page image `page` (db->page_size bytes, in place) of slot
+   `slot` with the data key this handle holds, as open did with the user's
+   key, which is forgotten by now.  Handles that share a file share its data
+   key (digby_rekey refuses while others are attached).  A passphrase
+   change by the other handle put a new key header over the same data key:
+   the page authenticates under the data key with that header in its
+   associated data, and the header is taken in, so that this handle's
+   commits carry it (and never put the old passphrase back); its KEK is the
+   old user key's then, and digby_rekey refuses (hdr_foreign).  The count
+   of pages sealed under the key becomes the larger of the page's and this
+   handle's (FORMAT.md 10.5: rotation counts every handle's writes).
+   Returns DIGBY_OK (*m filled), DIGBY_CORRUPT (not a meta page of this file
+   under this data key: damage, or a slot being rewritten), DIGBY_VERSION
+   (authenticated, of a newer format), DIGBY_NOMEM.
+   Technique: AES-GCM (NIST SP 800-38D) as in 30_page_seal.c. */
+static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, digby__meta *m)
+{
+    digby__crypt *c = db->crypt;
+    uint8_t hdr[DIGBY__M_KHDR_BYTES];
+    uint32_t ps = db->page_size;
+    int rc;
+    memset(m, 0, sizeof(*m));
+    if (memcmp(page + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) != 0 || !digby__meta_is_encrypted(page) ||
+        digby__get32(page + DIGBY__M_PAGESIZE) != ps || page[0] != DIGBY__PAGE_META ||
+        digby__page_pgno(page) != slot)
+        return DIGBY_CORRUPT;
+    /* another data key or file: not a commit this handle can take in */
+    digby__mutex_lock(&c->mu);
+    rc = digby__get32(page + DIGBY__M_CIPHER) == c->cur.cipher &&
+                 memcmp(page + DIGBY__M_CIPHER + DIGBY__KH(DIGBY__M_KUUID), c->uuid, 16) == 0
+             ? DIGBY_OK : DIGBY_CORRUPT;
+    digby__mutex_unlock(&c->mu);
+    if (rc) return rc;
+    memcpy(hdr, page + DIGBY__M_CIPHER, sizeof(hdr));
+    rc = digby__unseal_with(db, &c->cur, c->uuid, page, ps);
+    if (rc) return rc;
+    if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
+    if (digby__get32(page + DIGBY__M_VERSION) > DIGBY__FORMAT_VERSION ||
+        (digby__get32(page + DIGBY__M_INCOMPAT) & ~DIGBY__INCOMPAT_KNOWN))
+        return DIGBY_VERSION;
+    rc = digby__meta_fields(page, ps, slot, DIGBY__M_SHIFT, m);
+    if (rc == DIGBY_OK && memcmp(m->uuid, c->uuid, 16) != 0) rc = DIGBY_CORRUPT;
+    if (rc) return rc;
+    digby__mutex_lock(&c->mu);
+    if (memcmp(c->cur.hdr, hdr, sizeof(hdr)) != 0) {
+        memcpy(c->cur.hdr, hdr, sizeof(hdr));
+        c->hdr_foreign = 1;
+    }
+    if (m->key_writes > c->cur.writes) c->cur.writes = m->key_writes;
+    digby__mutex_unlock(&c->mu);
+    return DIGBY_OK;
+}
+
 /* Commit a transaction that changes nothing but the meta page (and the
    freelist chain every commit rewrites), the first two-sync ordered. */
 static int digby__commit_header(digby_db *db, digby_txn *txn)
@@ -230,7 +284,13 @@ DIGBY_API int digby_change_passphrase(digby_db *db, const char *passphrase,
     digby__crypt_opened(db);
     if (rc) { digby_txn_abort(txn); return rc; }
     rc = digby__commit_header(db, txn);
-    if (rc == DIGBY_OK) rc = digby__commit_empty(db);
+    if (rc == DIGBY_OK) {
+        /* the header and its KEK are this handle's own again */
+        digby__mutex_lock(&c->mu);
+        c->hdr_foreign = 0;
+        digby__mutex_unlock(&c->mu);
+        rc = digby__commit_empty(db);
+    }
     return rc;
 }
 
@@ -408,12 +468,27 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     c = db->crypt;
     if (!c || cipher > DIGBY_CIPHER_AES256_GCM) return DIGBY_INVALID;
     if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_READONLY;
+    /* the header's KEK is the old passphrase's: a new data key wrapped
+       under it would open with neither passphrase */
+    digby__mutex_lock(&c->mu);
+    if (c->hdr_foreign) rc = DIGBY_WRONGKEY;
+    digby__mutex_unlock(&c->mu);
+    if (rc) return rc;
     /* no snapshot may outlive the old key: none live, none begins */
     digby__mutex_lock(&db->mu);
     if (db->ntxn != 0 || c->rekeying) rc = DIGBY_BUSY;
     else c->rekeying = 1;
     digby__mutex_unlock(&db->mu);
     if (rc) return rc;
+    /* nor in another handle sharing the file: none attached, none attaches
+       until the new key is in both meta pages (48_lockfile.c) */
+    rc = digby__shm_alone(db, 1);
+    if (rc) {
+        digby__mutex_lock(&db->mu);
+        c->rekeying = 0;
+        digby__mutex_unlock(&db->mu);
+        return rc;
+    }
     digby__rekey_busy(c, 1);
     rc = digby_txn_begin(db, 0, &txn);
     /* every page is rewritten in the tree: the log is merged first */
@@ -426,6 +501,7 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
         c->rekeying = 0;
         digby__mutex_unlock(&db->mu);
         digby__rekey_busy(c, 0);
+        (void)digby__shm_alone(db, 0);
         return rc;
     }
     /* a new data key under the same user key: only cipher and wrap change */
@@ -442,10 +518,12 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     if (rc) {
         digby_txn_abort(txn);
         digby__rekey_busy(c, 0);
+        (void)digby__shm_alone(db, 0);
         return rc;
     }
     rc = digby__commit_header(db, txn);
     if (rc == DIGBY_OK) rc = digby__commit_empty(db);
     digby__rekey_busy(c, 0);
+    (void)digby__shm_alone(db, 0);
     return rc;
 }
