@@ -3068,6 +3068,7 @@ static void digby__crypt_free(digby_db *db);
 static void digby__crypt_txn_end(digby_db *db, int committed);
 static void digby__crypt_after_commit(digby_db *db);
 static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, digby__meta *m);
+static void digby__crypt_take_hdr(digby_db *db, const uint8_t *hdr, uint64_t key_writes);
 static int digby__shm_alone(digby_db *db, int on);
 
 static int digby__cache_init(digby_db *db, size_t cache_bytes);
@@ -9458,23 +9459,36 @@ static void digby__shm_oldest(digby_db *db, uint64_t *oldest, int *chains)
     }
 }
 
-/* Read the meta page of commit txid (slot txid & 1) into *m.  DIGBY_BUSY
+/* Read meta slot `slot` (0 or 1) of the file into *m, whatever commit it
+   holds; buf is a page buffer (an encrypted page's clear key header stays
+   at buf + DIGBY__M_CIPHER).  An encrypted file's page opens with the data
+   key this handle holds.  Returns DIGBY_OK, DIGBY_IOERR (a short read too:
+   the file holds the slot), DIGBY_NOMEM, or what the page is
+   (DIGBY_CORRUPT, DIGBY_VERSION, DIGBY_NOTDIGBY, DIGBY_WRONGKEY). */
+static int digby__shm_slot_meta(digby_db *db, uint64_t slot, uint8_t *buf, digby__meta *m)
+{
+    digby__dkey k;
+    int rc, trusted;
+    memset(&k, 0, sizeof(k));
+    rc = digby__read_at(db, slot * db->page_size, buf, db->page_size);
+    if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
+    if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_meta_shared(db, buf, slot, m);
+    else if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, slot, m, &k, &trusted);
+    return rc;
+}
+
+/* Read the meta page of commit txid (slot txid & 1) into *m (an encrypted
+   file: its key header is taken in, digby__crypt_take_hdr).  DIGBY_BUSY
    when it is not there any more (a newer commit took the slot, or is
    writing it now): look again. */
 static int digby__shm_read_meta(digby_db *db, uint64_t txid, digby__meta *m)
 {
     uint8_t *buf = digby__pbuf_get(db);
-    digby__dkey k;
-    int rc, trusted;
+    int rc;
     if (!buf) return DIGBY_NOMEM;
-    memset(&k, 0, sizeof(k));
-    rc = digby__read_at(db, (txid & 1) * db->page_size, buf, db->page_size);
-    /* (short: the file holds the slot, so an I/O failure) */
-    if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
-    /* an encrypted file's page opens with the data key this handle holds */
-    if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_meta_shared(db, buf, txid & 1, m);
-    else if (rc == DIGBY_OK)
-        rc = digby__meta_slot(db, buf, db->page_size, txid & 1, m, &k, &trusted);
+    rc = digby__shm_slot_meta(db, txid & 1, buf, m);
+    if (rc == DIGBY_OK && m->txid == txid && db->crypt)
+        digby__crypt_take_hdr(db, buf + DIGBY__M_CIPHER, m->key_writes);
     digby__pbuf_put(db, buf);
     if (rc == DIGBY_OK && m->txid == txid) return DIGBY_OK;
     if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) return rc;
@@ -9574,6 +9588,44 @@ static int digby__shm_adopt_unpublished(digby_db *db)
     return rc == DIGBY_NOMEM || rc == DIGBY_IOERR ? rc : DIGBY_OK;
 }
 
+/* The writer (lock held, refreshed) does not take the lock file's word
+   for which commit is the newest: it may hold anything (a crash, another
+   build, a local user who can write PATH-lock).  Building on an older
+   commit than the newest would overwrite the newest's meta slot, and a
+   stale freelist would hand out pages the newest uses: committed data
+   lost.  So the file has the last word: the meta slot the next commit
+   will write must hold an older commit than the one taken in; when it
+   holds a newer one, that commit is published and taken in (and looked
+   at again, at most a few times): taking it in marks the freelist stale
+   (digby__shm_refresh), whatever the epoch says, so it is reloaded.  One
+   meta page read per write transaction.  Returns DIGBY_OK,
+   digby__shm_refresh's errors, DIGBY_IOERR, DIGBY_NOMEM. */
+static int digby__shm_newest_in_file(digby_db *db)
+{
+    uint8_t *buf = digby__pbuf_get(db);
+    digby__meta m;
+    uint64_t last;
+    int rc = DIGBY_OK, round;
+    if (!buf) return DIGBY_NOMEM;
+    for (round = 0; rc == DIGBY_OK && round < 4; round++) {
+        digby__mutex_lock(&db->mu);
+        last = db->last_txid;
+        digby__mutex_unlock(&db->mu);
+        rc = digby__shm_slot_meta(db, (last + 1) & 1, buf, &m);
+        if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) break;
+        /* an older commit there (or damage open would not take): as it
+           should be */
+        if (rc != DIGBY_OK || m.txid <= last) {
+            rc = DIGBY_OK;
+            break;
+        }
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), m.txid);
+        rc = digby__shm_refresh(db);
+    }
+    digby__pbuf_put(db, buf);
+    return rc;
+}
+
 static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
 {
     int rc;
@@ -9583,6 +9635,7 @@ static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
     if (rc) return rc;
     rc = db->shm_stale ? digby__shm_adopt_unpublished(db) : DIGBY_OK;
     if (rc == DIGBY_OK) rc = digby__shm_refresh(db);
+    if (rc == DIGBY_OK) rc = digby__shm_newest_in_file(db);
     if (rc == DIGBY_OK && db->shm_stale) {
         rc = digby__freelist_reload(db);
         if (rc == DIGBY_OK) db->shm_stale = 0;
@@ -16523,26 +16576,22 @@ static void digby__crypt_after_commit(digby_db *db)
     if (due) (void)digby_rekey(db, 0);
 }
 
-/* Another handle's commit (digby__shm_read_meta, 48_lockfile.c): open the
-   encrypted meta page image `page` (db->page_size bytes, in place) of slot
-   `slot` with the data key this handle holds, as open did with the user's
-   key, which is forgotten by now.  Handles that share a file share its data
-   key (digby_rekey refuses while others are attached).  A passphrase
-   change by the other handle put a new key header over the same data key:
-   the page authenticates under the data key with that header in its
-   associated data, and the header is taken in, so that this handle's
-   commits carry it (and never put the old passphrase back); its KEK is the
-   old user key's then, and digby_rekey refuses (hdr_foreign).  The count
-   of pages sealed under the key becomes the larger of the page's and this
-   handle's (FORMAT.md 10.5: rotation counts every handle's writes).
-   Returns DIGBY_OK (*m filled), DIGBY_CORRUPT (not a meta page of this file
-   under this data key: damage, or a slot being rewritten), DIGBY_VERSION
-   (authenticated, of a newer format), DIGBY_NOMEM.
+/* Another handle's commit (48_lockfile.c): open the encrypted meta page
+   image `page` (db->page_size bytes, in place) of slot `slot` with the
+   data key this handle holds, as open did with the user's key, which is
+   forgotten by now.  Handles that share a file share its data key
+   (digby_rekey refuses while others are attached).  A passphrase change by
+   another handle put a new key header over the same data key: the page
+   authenticates under the data key with that header in its associated
+   data.  The clear key header stays at page + DIGBY__M_CIPHER for
+   digby__crypt_take_hdr.  Returns DIGBY_OK (*m filled), DIGBY_CORRUPT (not
+   a meta page of this file under this data key: damage, or a slot being
+   rewritten), DIGBY_VERSION (authenticated, of a newer format),
+   DIGBY_NOMEM.
    Technique: AES-GCM (NIST SP 800-38D) as in 30_page_seal.c. */
 static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, digby__meta *m)
 {
     digby__crypt *c = db->crypt;
-    uint8_t hdr[DIGBY__M_KHDR_BYTES];
     uint32_t ps = db->page_size;
     int rc;
     memset(m, 0, sizeof(*m));
@@ -16557,7 +16606,6 @@ static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, 
              ? DIGBY_OK : DIGBY_CORRUPT;
     digby__mutex_unlock(&c->mu);
     if (rc) return rc;
-    memcpy(hdr, page + DIGBY__M_CIPHER, sizeof(hdr));
     rc = digby__unseal_with(db, &c->cur, c->uuid, page, ps);
     if (rc) return rc;
     if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
@@ -16566,15 +16614,28 @@ static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, 
         return DIGBY_VERSION;
     rc = digby__meta_fields(page, ps, slot, DIGBY__M_SHIFT, m);
     if (rc == DIGBY_OK && memcmp(m->uuid, c->uuid, 16) != 0) rc = DIGBY_CORRUPT;
-    if (rc) return rc;
+    return rc;
+}
+
+/* This handle takes in another handle's commit, whose meta page
+   digby__crypt_meta_shared opened: its key header `hdr`
+   (DIGBY__M_KHDR_BYTES bytes) becomes the one this handle's commits carry,
+   so that a passphrase change made there is never undone here (the KEK is
+   the old user key's then: hdr_foreign, digby_rekey refuses); the count of
+   pages sealed under the data key becomes the larger of the commit's
+   key_writes and this handle's (FORMAT.md 10.5: rotation counts every
+   handle's writes).  Only for the commit taken in: an older meta page's
+   header may be the old passphrase's. */
+static void digby__crypt_take_hdr(digby_db *db, const uint8_t *hdr, uint64_t key_writes)
+{
+    digby__crypt *c = db->crypt;
     digby__mutex_lock(&c->mu);
-    if (memcmp(c->cur.hdr, hdr, sizeof(hdr)) != 0) {
-        memcpy(c->cur.hdr, hdr, sizeof(hdr));
+    if (memcmp(c->cur.hdr, hdr, DIGBY__M_KHDR_BYTES) != 0) {
+        memcpy(c->cur.hdr, hdr, DIGBY__M_KHDR_BYTES);
         c->hdr_foreign = 1;
     }
-    if (m->key_writes > c->cur.writes) c->cur.writes = m->key_writes;
+    if (key_writes > c->cur.writes) c->cur.writes = key_writes;
     digby__mutex_unlock(&c->mu);
-    return DIGBY_OK;
 }
 
 /* Commit a transaction that changes nothing but the meta page (and the

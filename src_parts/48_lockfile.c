@@ -350,23 +350,36 @@ static void digby__shm_oldest(digby_db *db, uint64_t *oldest, int *chains)
     }
 }
 
-/* Read the meta page of commit txid (slot txid & 1) into *m.  DIGBY_BUSY
+/* Read meta slot `slot` (0 or 1) of the file into *m, whatever commit it
+   holds; buf is a page buffer (an encrypted page's clear key header stays
+   at buf + DIGBY__M_CIPHER).  An encrypted file's page opens with the data
+   key this handle holds.  Returns DIGBY_OK, DIGBY_IOERR (a short read too:
+   the file holds the slot), DIGBY_NOMEM, or what the page is
+   (DIGBY_CORRUPT, DIGBY_VERSION, DIGBY_NOTDIGBY, DIGBY_WRONGKEY). */
+static int digby__shm_slot_meta(digby_db *db, uint64_t slot, uint8_t *buf, digby__meta *m)
+{
+    digby__dkey k;
+    int rc, trusted;
+    memset(&k, 0, sizeof(k));
+    rc = digby__read_at(db, slot * db->page_size, buf, db->page_size);
+    if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
+    if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_meta_shared(db, buf, slot, m);
+    else if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, slot, m, &k, &trusted);
+    return rc;
+}
+
+/* Read the meta page of commit txid (slot txid & 1) into *m (an encrypted
+   file: its key header is taken in, digby__crypt_take_hdr).  DIGBY_BUSY
    when it is not there any more (a newer commit took the slot, or is
    writing it now): look again. */
 static int digby__shm_read_meta(digby_db *db, uint64_t txid, digby__meta *m)
 {
     uint8_t *buf = digby__pbuf_get(db);
-    digby__dkey k;
-    int rc, trusted;
+    int rc;
     if (!buf) return DIGBY_NOMEM;
-    memset(&k, 0, sizeof(k));
-    rc = digby__read_at(db, (txid & 1) * db->page_size, buf, db->page_size);
-    /* (short: the file holds the slot, so an I/O failure) */
-    if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
-    /* an encrypted file's page opens with the data key this handle holds */
-    if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_meta_shared(db, buf, txid & 1, m);
-    else if (rc == DIGBY_OK)
-        rc = digby__meta_slot(db, buf, db->page_size, txid & 1, m, &k, &trusted);
+    rc = digby__shm_slot_meta(db, txid & 1, buf, m);
+    if (rc == DIGBY_OK && m->txid == txid && db->crypt)
+        digby__crypt_take_hdr(db, buf + DIGBY__M_CIPHER, m->key_writes);
     digby__pbuf_put(db, buf);
     if (rc == DIGBY_OK && m->txid == txid) return DIGBY_OK;
     if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) return rc;
@@ -466,6 +479,44 @@ static int digby__shm_adopt_unpublished(digby_db *db)
     return rc == DIGBY_NOMEM || rc == DIGBY_IOERR ? rc : DIGBY_OK;
 }
 
+/* The writer (lock held, refreshed) does not take the lock file's word
+   for which commit is the newest: it may hold anything (a crash, another
+   build, a local user who can write PATH-lock).  Building on an older
+   commit than the newest would overwrite the newest's meta slot, and a
+   stale freelist would hand out pages the newest uses: committed data
+   lost.  So the file has the last word: the meta slot the next commit
+   will write must hold an older commit than the one taken in; when it
+   holds a newer one, that commit is published and taken in (and looked
+   at again, at most a few times): taking it in marks the freelist stale
+   (digby__shm_refresh), whatever the epoch says, so it is reloaded.  One
+   meta page read per write transaction.  Returns DIGBY_OK,
+   digby__shm_refresh's errors, DIGBY_IOERR, DIGBY_NOMEM. */
+static int digby__shm_newest_in_file(digby_db *db)
+{
+    uint8_t *buf = digby__pbuf_get(db);
+    digby__meta m;
+    uint64_t last;
+    int rc = DIGBY_OK, round;
+    if (!buf) return DIGBY_NOMEM;
+    for (round = 0; rc == DIGBY_OK && round < 4; round++) {
+        digby__mutex_lock(&db->mu);
+        last = db->last_txid;
+        digby__mutex_unlock(&db->mu);
+        rc = digby__shm_slot_meta(db, (last + 1) & 1, buf, &m);
+        if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) break;
+        /* an older commit there (or damage open would not take): as it
+           should be */
+        if (rc != DIGBY_OK || m.txid <= last) {
+            rc = DIGBY_OK;
+            break;
+        }
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), m.txid);
+        rc = digby__shm_refresh(db);
+    }
+    digby__pbuf_put(db, buf);
+    return rc;
+}
+
 static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
 {
     int rc;
@@ -475,6 +526,7 @@ static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
     if (rc) return rc;
     rc = db->shm_stale ? digby__shm_adopt_unpublished(db) : DIGBY_OK;
     if (rc == DIGBY_OK) rc = digby__shm_refresh(db);
+    if (rc == DIGBY_OK) rc = digby__shm_newest_in_file(db);
     if (rc == DIGBY_OK && db->shm_stale) {
         rc = digby__freelist_reload(db);
         if (rc == DIGBY_OK) db->shm_stale = 0;

@@ -180,26 +180,22 @@ static void digby__crypt_after_commit(digby_db *db)
     if (due) (void)digby_rekey(db, 0);
 }
 
-/* Another handle's commit (digby__shm_read_meta, 48_lockfile.c): open the
-   encrypted meta page image `page` (db->page_size bytes, in place) of slot
-   `slot` with the data key this handle holds, as open did with the user's
-   key, which is forgotten by now.  Handles that share a file share its data
-   key (digby_rekey refuses while others are attached).  A passphrase
-   change by the other handle put a new key header over the same data key:
-   the page authenticates under the data key with that header in its
-   associated data, and the header is taken in, so that this handle's
-   commits carry it (and never put the old passphrase back); its KEK is the
-   old user key's then, and digby_rekey refuses (hdr_foreign).  The count
-   of pages sealed under the key becomes the larger of the page's and this
-   handle's (FORMAT.md 10.5: rotation counts every handle's writes).
-   Returns DIGBY_OK (*m filled), DIGBY_CORRUPT (not a meta page of this file
-   under this data key: damage, or a slot being rewritten), DIGBY_VERSION
-   (authenticated, of a newer format), DIGBY_NOMEM.
+/* Another handle's commit (48_lockfile.c): open the encrypted meta page
+   image `page` (db->page_size bytes, in place) of slot `slot` with the
+   data key this handle holds, as open did with the user's key, which is
+   forgotten by now.  Handles that share a file share its data key
+   (digby_rekey refuses while others are attached).  A passphrase change by
+   another handle put a new key header over the same data key: the page
+   authenticates under the data key with that header in its associated
+   data.  The clear key header stays at page + DIGBY__M_CIPHER for
+   digby__crypt_take_hdr.  Returns DIGBY_OK (*m filled), DIGBY_CORRUPT (not
+   a meta page of this file under this data key: damage, or a slot being
+   rewritten), DIGBY_VERSION (authenticated, of a newer format),
+   DIGBY_NOMEM.
    Technique: AES-GCM (NIST SP 800-38D) as in 30_page_seal.c. */
 static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, digby__meta *m)
 {
     digby__crypt *c = db->crypt;
-    uint8_t hdr[DIGBY__M_KHDR_BYTES];
     uint32_t ps = db->page_size;
     int rc;
     memset(m, 0, sizeof(*m));
@@ -214,7 +210,6 @@ static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, 
              ? DIGBY_OK : DIGBY_CORRUPT;
     digby__mutex_unlock(&c->mu);
     if (rc) return rc;
-    memcpy(hdr, page + DIGBY__M_CIPHER, sizeof(hdr));
     rc = digby__unseal_with(db, &c->cur, c->uuid, page, ps);
     if (rc) return rc;
     if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
@@ -223,15 +218,28 @@ static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, 
         return DIGBY_VERSION;
     rc = digby__meta_fields(page, ps, slot, DIGBY__M_SHIFT, m);
     if (rc == DIGBY_OK && memcmp(m->uuid, c->uuid, 16) != 0) rc = DIGBY_CORRUPT;
-    if (rc) return rc;
+    return rc;
+}
+
+/* This handle takes in another handle's commit, whose meta page
+   digby__crypt_meta_shared opened: its key header `hdr`
+   (DIGBY__M_KHDR_BYTES bytes) becomes the one this handle's commits carry,
+   so that a passphrase change made there is never undone here (the KEK is
+   the old user key's then: hdr_foreign, digby_rekey refuses); the count of
+   pages sealed under the data key becomes the larger of the commit's
+   key_writes and this handle's (FORMAT.md 10.5: rotation counts every
+   handle's writes).  Only for the commit taken in: an older meta page's
+   header may be the old passphrase's. */
+static void digby__crypt_take_hdr(digby_db *db, const uint8_t *hdr, uint64_t key_writes)
+{
+    digby__crypt *c = db->crypt;
     digby__mutex_lock(&c->mu);
-    if (memcmp(c->cur.hdr, hdr, sizeof(hdr)) != 0) {
-        memcpy(c->cur.hdr, hdr, sizeof(hdr));
+    if (memcmp(c->cur.hdr, hdr, DIGBY__M_KHDR_BYTES) != 0) {
+        memcpy(c->cur.hdr, hdr, DIGBY__M_KHDR_BYTES);
         c->hdr_foreign = 1;
     }
-    if (m->key_writes > c->cur.writes) c->cur.writes = m->key_writes;
+    if (key_writes > c->cur.writes) c->cur.writes = key_writes;
     digby__mutex_unlock(&c->mu);
-    return DIGBY_OK;
 }
 
 /* Commit a transaction that changes nothing but the meta page (and the
