@@ -9153,13 +9153,30 @@ static int digby__log_reserve_pages(digby_db *db)
    (Dekker's store-then-load).
 
    Who shares: handles on a VFS with the lock file (the POSIX one on
-   Linux), on plain files, in copy-on-write mode.  An encrypted file and a
-   read-write handle in log mode keep the file to themselves, as before
-   (an exclusive lock on the database file: other handles get DIGBY_BUSY;
-   the log's tail read by other processes is the next step, FORMAT.md
-   11.5).  Where the lock file cannot be written (a read-only file system)
-   a read-only handle reads alone, with the shared lock on the database
-   file that keeps writers out. */
+   Linux), in copy-on-write mode, on plain and encrypted files.  Handles
+   of an encrypted file share its data key: each opens it with the user's
+   key, and takes in another's commits with the data key
+   (digby__crypt_meta_shared); a passphrase change keeps the data key and
+   others take its new header in with the commit; digby_rekey, which
+   replaces the data key, runs only with no other handle attached and
+   keeps others from attaching meanwhile (digby__shm_alone).  A read-write
+   handle in log mode keeps the file to itself, as before (an exclusive
+   lock on the database file: other handles get DIGBY_BUSY; the log's tail
+   read by other processes is the next step, FORMAT.md 11.5).  Where the
+   lock file cannot be written (a read-only file system) a read-only handle
+   reads alone, with the shared lock on the database file that keeps
+   writers out.
+
+   The lock file is not trusted: anything may be in it (a crash, another
+   build, a local user who can write it, as read-only handles must).  Its
+   slot count and high mark are bounded before use; a published txid that
+   no meta page holds is an error (DIGBY_CORRUPT) for the transactions that
+   would take it in, never a page read; and a writer checks the meta slot
+   its commit will write, taking in a newer commit there than the lock
+   file named (digby__shm_newest_in_file), so that it never builds on an
+   older commit than the newest.  A lock file that understates the newest
+   commit may show readers an older, whole, commit.  tests/torture/
+   fuzz_lockfile.c fills the map with fuzzer bytes under two handles. */
 
 /* 8-byte atomics without a library call (not on a Cortex-M: no sharing
    there anyway) */
