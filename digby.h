@@ -348,7 +348,7 @@ typedef struct digby_vfs {
        stays valid until shm_close.  Its bytes are not data: a crash may
        leave anything there.  Returns DIGBY_OK; DIGBY_READONLY where the
        lock file cannot be written (a read-only file system: digby then
-       reads the database alone, as before); DIGBY_CANTOPEN; DIGBY_IOERR;
+       reads the database alone, as before); DIGBY_CANTOPEN; DIGBY_IOERR; DIGBY_FULL;
        DIGBY_NOMEM. */
     int (*shm_open)(digby_file *f, const char *path, size_t len_bytes, void **addr);
     /* Lock `len` bytes of the lock file at byte `offset` in `mode`
@@ -3795,10 +3795,15 @@ static int digby__posix_shm_open(digby_file *file, const char *path, size_t len,
         if (e == EROFS) return DIGBY_READONLY;
         return e == ENOMEM ? DIGBY_NOMEM : DIGBY_CANTOPEN;
     }
-    if (fstat(fd, &st) != 0 || ((uint64_t)st.st_size < len && ftruncate(fd, (off_t)len) != 0)) {
-        f->last_errno = errno;
+    e = fstat(fd, &st);
+    if (e == 0 && (uint64_t)st.st_size < len) {
+        do { e = ftruncate(fd, (off_t)len); } while (e != 0 && errno == EINTR);
+    }
+    if (e != 0) {
+        e = errno;
+        f->last_errno = e;
         close(fd);
-        return DIGBY_IOERR;
+        return digby__posix_err(e); /* DIGBY_FULL: no room for it */
     }
     p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {

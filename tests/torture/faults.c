@@ -44,9 +44,11 @@
             succeeds; the database, reopened from what the process wrote
             and from what was synced, holds every acknowledged commit and
             passes digby_check.
-     sys    the POSIX VFS on real files, with its system calls wrapped
-            (ld --wrap): at the chosen call of pread, pwrite, fdatasync,
-            fsync, ftruncate, open: EINTR and short transfers (must be
+     sys    the POSIX VFS on real files, lock file included (FORMAT.md
+            section 14; each child gets a copy of it, as of the file: see
+            child_own_lock_file), with its system calls wrapped (ld
+            --wrap): at the chosen call of pread, pwrite, fdatasync,
+            fsync, ftruncate (the lock file's too, at its creation), open: EINTR and short transfers (must be
             invisible: the workload goes on), EIO and ENOSPC (must come back
             as DIGBY_IOERR and DIGBY_FULL), then the checks of io.
      oom    at the chosen allocation through digby_options.allocator: NULL,
@@ -1199,7 +1201,8 @@ static int oom_hook(halloc *a)
     X(int, fdatasync, (int fd))                                               \
     X(int, fsync, (int fd))                                                   \
     X(int, ftruncate, (int fd, off_t len))                                    \
-    X(int, open, (const char *path, int flags, ...))
+    X(int, open, (const char *path, int flags, ...))                          \
+    X(void *, mmap, (void *addr, size_t len, int prot, int flags, int fd, off_t off))
 #define SYS_DECLARE(ret, name, params) ret __real_##name params; ret __wrap_##name params;
 SYS_WRAPPED(SYS_DECLARE)
 #undef SYS_DECLARE
@@ -1210,6 +1213,42 @@ static int g_sys_real_sync;    /* really sync (off: speed; no power cut here) */
 static int g_db_fd = -1;
 static char g_parent_path[600];
 static char g_child_path[600];
+/* the lock file (FORMAT.md section 14) of the parent's handle: its
+   descriptor and map (0/NULL: none yet), and the two lock file paths */
+static int g_lock_fd = -1;
+static void *g_lock_map;
+static size_t g_lock_len;
+static char g_parent_lock[620];
+static char g_child_lock[620];
+
+/* The child of a faulted call (sys mode) goes on with a lock file of its
+   own: the parent's descriptor and map would make it share the parent's
+   lock file (its commits published there, its locks on the parent's open
+   file description).  The lock file's bytes are copied to child.db-lock,
+   mapped over the same address and its descriptor put over the old one:
+   the handle sees the same bytes and writes its own file from then on.
+   Its locks are not carried over: nobody else opens the child's file. */
+static void child_own_lock_file(void)
+{
+    struct stat a, b;
+    int nfd;
+    snprintf(g_parent_lock, sizeof g_parent_lock, "%s-lock", g_parent_path);
+    snprintf(g_child_lock, sizeof g_child_lock, "%s-lock", g_child_path);
+    unlink(g_child_lock);
+    if (g_lock_fd < 0 || fstat(g_lock_fd, &a) != 0 || stat(g_parent_lock, &b) != 0 ||
+        a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return; /* no lock file open now */
+    nfd = __real_open(g_child_lock, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (nfd < 0) _exit(3);
+    if (g_lock_map) {
+        if (__real_pwrite(nfd, g_lock_map, g_lock_len, 0) != (ssize_t)g_lock_len) _exit(3);
+        if (__real_mmap(g_lock_map, g_lock_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, nfd, 0) ==
+            MAP_FAILED)
+            _exit(3);
+    }
+    if (dup2(nfd, g_lock_fd) < 0) _exit(3);
+    close(nfd);
+}
 
 static int sys_hook(int call, size_t n, off_t off)
 {
@@ -1259,6 +1298,7 @@ static int sys_hook(int call, size_t n, off_t off)
                     if (nfd < 0 || dup2(nfd, g_db_fd) < 0) _exit(3);
                     close(nfd);
                 }
+                child_own_lock_file();
                 W.path = g_child_path;
                 if (p) g_sys_persist = faults[f];
                 if ((call == SYS_FDATASYNC || call == SYS_FSYNC) &&
@@ -1271,21 +1311,23 @@ static int sys_hook(int call, size_t n, off_t off)
     return SF_NONE;
 }
 
-/* The POSIX VFS without its lock file (digby_vfs version 4's shm_open
-   NULL): a faulted call's child goes on with the engine's descriptor
-   pointed at a copy of the file, and with the lock file's map and locks
-   it would share the parent's (a handle must not cross fork(); the lock
-   file's own calls are the multi-process tests' business). */
+/* The POSIX VFS, with its lock file (where it has one): a faulted call's
+   child goes on with the engine's descriptors pointed at copies of the
+   file and of the lock file (child_own_lock_file).  The lock file's
+   ftruncate (at its creation) is among the calls faulted. */
 static const digby_vfs *sys_vfs(void)
 {
-    static digby_vfs v;
-    if (!v.version) {
-        v = *digby_vfs_posix();
-        v.shm_open = NULL;
-        v.shm_lock = NULL;
-        v.shm_close = NULL;
+    return digby_vfs_posix();
+}
+
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *p = __real_mmap(addr, len, prot, flags, fd, off);
+    if (p != MAP_FAILED && fd >= 0 && fd == g_lock_fd && !g_child) {
+        g_lock_map = p;
+        g_lock_len = len;
     }
-    return &v;
+    return p;
 }
 
 ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
@@ -1341,6 +1383,17 @@ int __wrap_open(const char *path, int flags, ...)
     }
     if (g_child && g_parent_path[0] && strcmp(path, g_parent_path) == 0)
         path = g_child_path; /* never touch the parent's file */
+    if (g_child && g_parent_lock[0] && strcmp(path, g_parent_lock) == 0)
+        path = g_child_lock; /* nor its lock file */
+    if (!g_child && W.path) {
+        size_t n = strlen(W.path);
+        if (strncmp(path, W.path, n) == 0 && strcmp(path + n, "-lock") == 0) {
+            fd = __real_open(path, flags, mode);
+            g_lock_fd = fd;
+            g_lock_map = NULL;
+            return fd;
+        }
+    }
     if (!W.path || strcmp(path, W.path) != 0) return __real_open(path, flags, mode);
     f = sys_hook(SYS_OPEN, 0, 0);
     if (f == SF_EINTR) { errno = EINTR; return -1; }
@@ -1537,7 +1590,11 @@ int main(int argc, char **argv)
         unlink(W.path);
         {
             char p2[700];
+            snprintf(p2, sizeof p2, "%s-lock", W.path);
+            unlink(p2);
             snprintf(p2, sizeof p2, "%s/child.db", C.dir);
+            unlink(p2);
+            snprintf(p2, sizeof p2, "%s/child.db-lock", C.dir);
             unlink(p2);
         }
     } else {
