@@ -8,7 +8,9 @@
    range deletes (1% of operations), gets, overflow values, large keys
    (longer than digby_max_key_bytes), table creates and drops, 5% aborts,
    a close and reopen every 250 transactions, a digby_compact after every
-   83rd (a shorter run: half-way), and a read-only snapshot held across 30 commits at a time (its gets are checked against the
+   83rd (a shorter run: half-way), a digby_backup (plain and compacting in
+   turn; checked against the model by the unfaulted run; not in sys mode)
+   after every 97th (a shorter run: a third of the way), and a read-only snapshot held across 30 commits at a time (its gets are checked against the
    model of the commit it began after).  A reference
    model (per tree and key: present, value length, value seed, version)
    follows every call; values are a function of (seed, length).  The
@@ -112,6 +114,8 @@
 #define LOG_SYNC_EVERY 17
 #define LOG_CHECKPOINT_EVERY 97
 #define COMPACT_EVERY 83      /* a digby_compact after every 83rd transaction */
+#define BACKUP_EVERY 97       /* a digby_backup after every 97th (not in sys mode) */
+#define BACKUP_PATH "backup.db"
 #define LOG_NOSYNC_PCT 40
 #define LOG_HIST_MAX 8
 #define LOG_MEMTABLE_BYTES ((size_t)64 << 10)
@@ -171,6 +175,7 @@ typedef struct shared {
         refused_after_fail, reopens;
     uint64_t rc_hist[32];
     uint64_t violations;
+    uint64_t backups;        /* copies made and checked by the unfaulted run */
     uint64_t leak_checks, absorbed;
     uint64_t match_hist;     /* log mode: a state before no-sync commits */
     uint64_t torn_nosync;    /* ... as written, after a short write (see there) */
@@ -550,6 +555,31 @@ static int w_crash_reopen(wl *w)
 /* One step of the workload: the transaction i (with its snapshot and
    reopen duties; in log mode also syncs, checkpoints and reopens with
    replay).  1 when it stopped. */
+static int verify_db(digby_db *db, const mstate *com, const mstate *inflight, int hist,
+                     const char *what, int *which);
+
+/* The copy digby_backup just made holds exactly the last commit and checks
+   clean (its own calls are not faulted). */
+static int backup_verify(wl *w)
+{
+    digby_options o;
+    digby_db *db = NULL;
+    int rc, bad, which = 0;
+    g_nofault = 1;
+    set_opts(&o, w->vfs);
+    rc = digby_open(BACKUP_PATH, &o, &db);
+    if (rc != DIGBY_OK) {
+        violation("the backup after %d txns: digby_open: %s", w->ntxn_done, digby_strerror(rc));
+        g_nofault = 0;
+        return 1;
+    }
+    bad = verify_db(db, &w->com, NULL, 0, "the backup", &which);
+    rc = digby_close(db);
+    g_nofault = 0;
+    if (!bad) S->backups++;
+    return bad || rc != DIGBY_OK;
+}
+
 static int w_step(wl *w, int i)
 {
     if (i > 0 && i % REOPEN_EVERY == 0) {
@@ -593,6 +623,16 @@ static int w_step(wl *w, int i)
         w->in_commit = 0;
         w->nhist = 0;
         if (w->snap && snap_check(w)) return 1;
+    }
+    /* a hot backup now and then, plain and compacting in turn, beside the
+       snapshot; the parent checks the copy against the model (not in sys
+       mode: a child would inherit the parent's open copy) */
+    if (C.mode[0] != 's' &&
+        (i % BACKUP_EVERY == 60 || (C.ntxn < BACKUP_EVERY && i == C.ntxn / 3))) {
+        int rc = digby_backup(w->db, BACKUP_PATH, w->vfs,
+                              DIGBY_BACKUP_REPLACE | (i / BACKUP_EVERY % 2 ? DIGBY_BACKUP_COMPACT : 0));
+        if (rc != DIGBY_OK) return wstop(w, rc, "digby_backup");
+        if (!g_child && backup_verify(w)) return wstop(w, -997, "the backup's check");
     }
     if (C.log && i % LOG_SYNC_EVERY == 3) {
         int rc = digby_sync(w->db);
@@ -1561,11 +1601,12 @@ int main(int argc, char **argv)
         }
         if (!C.quiet)
             printf("faults %s: W1000 (%d txns, %llu commits, %llu aborts, %llu range "
-                   "deletes of %llu keys, page %u%s%s): "
+                   "deletes of %llu keys, %llu backups checked, page %u%s%s): "
                    "%llu calls to fault (%llu writes, %llu syncs, %llu truncates, %llu reads)\n",
                    C.mode, W.ntxn_done,
                    (unsigned long long)W.commits, (unsigned long long)W.aborts,
-                   (unsigned long long)W.ranges, (unsigned long long)W.range_keys, C.ps,
+                   (unsigned long long)W.ranges, (unsigned long long)W.range_keys,
+                   (unsigned long long)S->backups, C.ps,
                    C.enc ? ", encrypted" : "", C.lz4 ? ", lz4" : "",
                    (unsigned long long)calls, (unsigned long long)g_kinds[FV_WRITE],
                    (unsigned long long)g_kinds[FV_SYNC], (unsigned long long)g_kinds[FV_TRUNC],
