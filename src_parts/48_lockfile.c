@@ -503,10 +503,13 @@ static int digby__shm_adopt_unpublished(digby_db *db)
    stale freelist would hand out pages the newest uses: committed data
    lost.  So the file has the last word: the meta slot the next commit
    will write must hold an older commit than the one taken in; when it
-   holds a newer one, that commit is published and taken in (and looked
-   at again, at most a few times): taking it in marks the freelist stale
-   (digby__shm_refresh), whatever the epoch says, so it is reloaded.  One
-   meta page read per write transaction.  Returns DIGBY_OK,
+   holds a newer one whose pages verify as open verifies the newest commit
+   (digby__verify_newest), that commit is published and taken in (and
+   looked at again, at most a few times): taking it in marks the freelist
+   stale (digby__shm_refresh), whatever the epoch says, so it is reloaded.
+   A newer one that open would set aside (pages missing: a power cut or
+   damage; or the one this handle's open set aside) is overwritten, as
+   after open.  One meta page read per write transaction.  Returns DIGBY_OK,
    digby__shm_refresh's errors, DIGBY_IOERR, DIGBY_NOMEM. */
 static int digby__shm_newest_in_file(digby_db *db)
 {
@@ -527,6 +530,16 @@ static int digby__shm_newest_in_file(digby_db *db)
             rc = DIGBY_OK;
             break;
         }
+        /* a commit open would set aside (its pages did not all reach the
+           file: a power cut, damage) is overwritten, as after open */
+        if (m.txid == db->discarded_txid) break;
+        rc = digby__verify_newest(db, &m);
+        if (rc == DIGBY_CORRUPT) {
+            db->corrupt_pgno = 0;
+            rc = DIGBY_OK;
+            break;
+        }
+        if (rc) break;
         digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), m.txid);
         rc = digby__shm_refresh(db);
     }
