@@ -348,7 +348,7 @@ typedef struct digby_vfs {
        stays valid until shm_close.  Its bytes are not data: a crash may
        leave anything there.  Returns DIGBY_OK; DIGBY_READONLY where the
        lock file cannot be written (a read-only file system: digby then
-       reads the database alone, as before); DIGBY_CANTOPEN; DIGBY_IOERR;
+       reads the database alone, as before); DIGBY_CANTOPEN; DIGBY_IOERR; DIGBY_FULL;
        DIGBY_NOMEM. */
     int (*shm_open)(digby_file *f, const char *path, size_t len_bytes, void **addr);
     /* Lock `len` bytes of the lock file at byte `offset` in `mode`
@@ -719,7 +719,10 @@ DIGBY_API uint64_t digby_discarded_txid(const digby_db *db);
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL db, both or neither key, bad key
               length, an unencrypted database); DIGBY_READONLY;
               DIGBY_NOFEATURE (DIGBY_NO_CRYPTO build); the errors of
-              digby_txn_begin() and digby_txn_commit().
+              digby_txn_begin() and digby_txn_commit().  Other handles that
+              share the file keep working: the data key is the same, and
+              each takes the new header in with the next commit it reads,
+              so that its own commits carry it (FORMAT.md section 14).
    Threads:   waits for the read-write transaction like digby_txn_begin();
               must not be called from a thread that holds one.
    Technique: key wrapping with AES-256-GCM under a key-encryption key
@@ -743,11 +746,18 @@ DIGBY_API int digby_change_passphrase(digby_db *db, const char *passphrase,
               by the copy still hold data under the old key until reused.
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL db, unknown cipher, unencrypted
               database); DIGBY_READONLY; DIGBY_BUSY (another transaction of
-              this handle is live: a snapshot must not outlive its key);
-              DIGBY_NOFEATURE (DIGBY_NO_CRYPTO build); DIGBY_CORRUPT; the
-              errors of digby_txn_commit().
+              this handle is live: a snapshot must not outlive its key; or
+              another handle, in this process or another, has the file open:
+              it holds the old data key -- close it first);
+              DIGBY_WRONGKEY (another handle changed the passphrase since
+              this one opened: this handle cannot wrap a new data key under
+              it; reopen with the new passphrase); DIGBY_NOFEATURE
+              (DIGBY_NO_CRYPTO build); DIGBY_CORRUPT; the errors of
+              digby_txn_commit().  The automatic rotation skips a commit
+              for the same reasons and tries again after the next one.
    Threads:   while it runs, digby_txn_begin() of a read-only transaction
-              returns DIGBY_BUSY. */
+              returns DIGBY_BUSY, and another handle's digby_open() of the
+              file returns DIGBY_BUSY (FORMAT.md section 14). */
 DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher);
 
 /* One line of English for a result code; never NULL; static storage. */
@@ -2390,6 +2400,9 @@ typedef struct digby__crypt {
     int have_kbase;
     digby__dkey fb;
     int have_fb;
+    /* cur.hdr came from another handle's passphrase change (48_lockfile.c):
+       cur.kek is the old user key's, so no new data key may be wrapped */
+    int hdr_foreign;
 } digby__crypt;
 
 /* A page cache frame. */
@@ -3085,6 +3098,9 @@ static void digby__crypt_opened(digby_db *db);
 static void digby__crypt_free(digby_db *db);
 static void digby__crypt_txn_end(digby_db *db, int committed);
 static void digby__crypt_after_commit(digby_db *db);
+static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, digby__meta *m);
+static void digby__crypt_take_hdr(digby_db *db, const uint8_t *hdr, uint64_t key_writes);
+static int digby__shm_alone(digby_db *db, int on);
 
 static int digby__cache_init(digby_db *db, size_t cache_bytes);
 static void digby__cache_release(digby_db *db);
@@ -3810,10 +3826,15 @@ static int digby__posix_shm_open(digby_file *file, const char *path, size_t len,
         if (e == EROFS) return DIGBY_READONLY;
         return e == ENOMEM ? DIGBY_NOMEM : DIGBY_CANTOPEN;
     }
-    if (fstat(fd, &st) != 0 || ((uint64_t)st.st_size < len && ftruncate(fd, (off_t)len) != 0)) {
-        f->last_errno = errno;
+    e = fstat(fd, &st);
+    if (e == 0 && (uint64_t)st.st_size < len) {
+        do { e = ftruncate(fd, (off_t)len); } while (e != 0 && errno == EINTR);
+    }
+    if (e != 0) {
+        e = errno;
+        f->last_errno = e;
         close(fd);
-        return DIGBY_IOERR;
+        return digby__posix_err(e); /* DIGBY_FULL: no room for it */
     }
     p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
@@ -9941,13 +9962,29 @@ static int digby__log_reserve_pages(digby_db *db, int *holes)
    (Dekker's store-then-load).
 
    Who shares: handles on a VFS with the lock file (the POSIX one on
-   Linux), on plain files, in either mode, mixed (a copy-on-write handle's
-   writer merges a log-mode handle's log into the tree before it writes,
-   as its open would).  An encrypted file keeps the file to itself, as
-   before (an exclusive lock on the database file: other handles get
-   DIGBY_BUSY).  Where the lock file cannot be written (a read-only file system)
-   a read-only handle reads alone, with the shared lock on the database
-   file that keeps writers out. */
+   Linux, and the Win32 VFS), on plain and encrypted files, in either
+   mode, mixed (a copy-on-write handle's writer merges a log-mode handle's
+   log into the tree before it writes, as its open would).  Handles of an
+   encrypted file share its data key: each opens it with the user's key,
+   and takes in another's commits with the data key
+   (digby__crypt_meta_shared); a passphrase change keeps the data key and
+   others take its new header in with the commit; digby_rekey, which
+   replaces the data key, runs only with no other handle attached and
+   keeps others from attaching meanwhile (digby__shm_alone).  Where the
+   lock file cannot be written (a read-only file system) a read-only
+   handle reads alone, with the shared lock on the database file that
+   keeps writers out.
+
+   The lock file is not trusted: anything may be in it (a crash, another
+   build, a local user who can write it, as read-only handles must).  Its
+   slot count and high mark are bounded before use; a published txid that
+   no meta page holds is an error (DIGBY_CORRUPT) for the transactions that
+   would take it in, never a page read; and a writer checks the meta slot
+   its commit will write, taking in a newer commit there than the lock
+   file named (digby__shm_newest_in_file), so that it never builds on an
+   older commit than the newest.  A lock file that understates the newest
+   commit may show readers an older, whole, commit.  tests/torture/
+   fuzz_lockfile.c fills the map with fuzzer bytes under two handles. */
 
 /* 8-byte atomics without a library call (not on a Cortex-M: no sharing
    there anyway) */
@@ -10029,7 +10066,8 @@ static int digby__shm_eligible(const digby_db *db, const digby_options *o)
     const digby_vfs *v = db->vfs;
     if (!DIGBY__HAVE_SHM || v->version < 4 || !v->shm_open || !v->shm_lock || !v->shm_close)
         return 0;
-    return !o->key && !o->passphrase;
+    (void)o;
+    return 1;
 }
 
 /* Undo digby__shm_attach (close, or a failed open): the slot says nothing,
@@ -10212,6 +10250,22 @@ static int digby__shm_walkers(const digby_db *db)
     return 0;
 }
 
+/* digby_rekey (on = 1): whether this handle is the only one attached, the
+   others holding the data key it replaces.  Byte 1 is taken exclusive
+   without waiting: DIGBY_BUSY while another handle holds it shared; held
+   so, it keeps every other digby_open out (DIGBY_BUSY) until on = 0 gives
+   it back as shared.  A handle without the lock file has the database file
+   to itself already.  Returns DIGBY_OK, DIGBY_BUSY, the VFS's lock errors
+   (DIGBY_IOERR, DIGBY_NOMEM). */
+static int digby__shm_alone(digby_db *db, int on)
+{
+    if (!db->shm) return DIGBY_OK;
+    if (on) return digby__shm_lock(db, DIGBY__LK_ALIVE, DIGBY_LOCK_EXCLUSIVE);
+    /* (if this fails the byte stays exclusive: others stay out, no harm) */
+    (void)digby__shm_lock(db, DIGBY__LK_ALIVE, DIGBY_LOCK_SHARED);
+    return DIGBY_OK;
+}
+
 /* Slot i belongs to a dead handle when nobody holds its lock byte: take
    the byte, clear the slot, let the byte go. */
 static void digby__shm_reap(digby_db *db, uint32_t i)
@@ -10248,20 +10302,36 @@ static void digby__shm_oldest(digby_db *db, uint64_t *oldest, int *chains)
     }
 }
 
-/* Read the meta page of commit txid (slot txid & 1) into *m.  DIGBY_BUSY
+/* Read meta slot `slot` (0 or 1) of the file into *m, whatever commit it
+   holds; buf is a page buffer (an encrypted page's clear key header stays
+   at buf + DIGBY__M_CIPHER).  An encrypted file's page opens with the data
+   key this handle holds.  Returns DIGBY_OK, DIGBY_IOERR (a short read too:
+   the file holds the slot), DIGBY_NOMEM, or what the page is
+   (DIGBY_CORRUPT, DIGBY_VERSION, DIGBY_NOTDIGBY, DIGBY_WRONGKEY). */
+static int digby__shm_slot_meta(digby_db *db, uint64_t slot, uint8_t *buf, digby__meta *m)
+{
+    digby__dkey k;
+    int rc, trusted;
+    memset(&k, 0, sizeof(k));
+    rc = digby__read_at(db, slot * db->page_size, buf, db->page_size);
+    if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
+    if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_meta_shared(db, buf, slot, m);
+    else if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, slot, m, &k, &trusted);
+    return rc;
+}
+
+/* Read the meta page of commit txid (slot txid & 1) into *m (an encrypted
+   file: its key header is taken in, digby__crypt_take_hdr).  DIGBY_BUSY
    when it is not there any more (a newer commit took the slot, or is
    writing it now): look again. */
 static int digby__shm_read_meta(digby_db *db, uint64_t txid, digby__meta *m)
 {
     uint8_t *buf = digby__pbuf_get(db);
-    digby__dkey k;
-    int rc, trusted;
+    int rc;
     if (!buf) return DIGBY_NOMEM;
-    memset(&k, 0, sizeof(k));
-    rc = digby__read_at(db, (txid & 1) * db->page_size, buf, db->page_size);
-    /* (short: the file holds the slot, so an I/O failure) */
-    if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
-    if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, txid & 1, m, &k, &trusted);
+    rc = digby__shm_slot_meta(db, txid & 1, buf, m);
+    if (rc == DIGBY_OK && m->txid == txid && db->crypt)
+        digby__crypt_take_hdr(db, buf + DIGBY__M_CIPHER, m->key_writes);
     digby__pbuf_put(db, buf);
     if (rc == DIGBY_OK && m->txid == txid) return DIGBY_OK;
     if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) return rc;
@@ -10415,14 +10485,9 @@ static int digby__shm_adopt_unpublished(digby_db *db)
     if (!buf) return DIGBY_NOMEM;
     for (s = 0; s < 2 && rc == DIGBY_OK; s++) {
         digby__meta m;
-        digby__dkey k;
-        int trusted;
-        memset(&k, 0, sizeof(k));
-        rc = digby__read_at(db, s * db->page_size, buf, db->page_size);
-        if (rc == DIGBY_OK && digby__meta_slot(db, buf, db->page_size, s, &m, &k, &trusted) == DIGBY_OK &&
-            m.txid > pub && m.txid > best)
-            best = m.txid;
-        if (rc == DIGBY_CORRUPT) rc = DIGBY_OK; /* (short: no such commit) */
+        rc = digby__shm_slot_meta(db, s, buf, &m);
+        if (rc == DIGBY_OK && m.txid > pub && m.txid > best) best = m.txid;
+        if (rc != DIGBY_NOMEM && rc != DIGBY_IOERR) rc = DIGBY_OK; /* (no such commit) */
     }
     digby__pbuf_put(db, buf);
     if (rc == DIGBY_OK && best) {
@@ -10433,6 +10498,61 @@ static int digby__shm_adopt_unpublished(digby_db *db)
 }
 
 static int digby__log_takeover(digby_db *db, uint64_t published);
+
+/* The writer (lock held, refreshed) does not take the lock file's word
+   for which commit is the newest: it may hold anything (a crash, another
+   build, a local user who can write PATH-lock).  Building on an older
+   commit than the newest would overwrite the newest's meta slot, and a
+   stale freelist would hand out pages the newest uses: committed data
+   lost.  So the file has the last word: the meta slot the next commit
+   will write must hold an older commit than the one taken in; when it
+   holds a newer one whose pages verify as open verifies the newest commit
+   (digby__verify_newest), that commit is published and taken in (and
+   looked at again, at most a few times): taking it in marks the freelist
+   stale (digby__shm_refresh), whatever the epoch says, so it is reloaded.
+   A newer one that open would set aside (pages missing: a power cut or
+   damage; or the one this handle's open set aside) is overwritten, as
+   after open.  One meta page read per write transaction.  Returns DIGBY_OK,
+   digby__shm_refresh's errors, DIGBY_IOERR, DIGBY_NOMEM. */
+static int digby__shm_newest_in_file(digby_db *db)
+{
+    uint8_t *buf = digby__pbuf_get(db);
+    digby__meta m;
+    uint64_t last;
+    int rc = DIGBY_OK, round;
+    if (!buf) return DIGBY_NOMEM;
+    for (round = 0; rc == DIGBY_OK && round < 4; round++) {
+        /* (the next commit with a meta page writes the other slot than
+           the newest one: in log mode db->last_txid may be a commit in
+           the log) */
+        digby__mutex_lock(&db->mu);
+        last = db->meta.txid;
+        digby__mutex_unlock(&db->mu);
+        rc = digby__shm_slot_meta(db, (last + 1) & 1, buf, &m);
+        if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) break;
+        /* an older commit there (or damage open would not take): as it
+           should be */
+        if (rc != DIGBY_OK || m.txid <= last) {
+            rc = DIGBY_OK;
+            break;
+        }
+        /* a commit open would set aside (its pages did not all reach the
+           file: a power cut, damage) is overwritten, as after open */
+        if (m.txid == db->discarded_txid) break;
+        rc = digby__verify_newest(db, &m);
+        if (rc == DIGBY_CORRUPT) {
+            db->corrupt_pgno = 0;
+            rc = DIGBY_OK;
+            break;
+        }
+        if (rc) break;
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_META), m.txid);
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), m.txid);
+        rc = digby__shm_refresh_locked(db, 1);
+    }
+    digby__pbuf_put(db, buf);
+    return rc;
+}
 
 static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
 {
@@ -10446,6 +10566,7 @@ static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
     rc = db->shm_stale ? digby__shm_adopt_unpublished(db) : DIGBY_OK;
     published = digby__shm_txid(db);
     if (rc == DIGBY_OK) rc = digby__shm_refresh_locked(db, db->shm_stale);
+    if (rc == DIGBY_OK) rc = digby__shm_newest_in_file(db);
     if (rc == DIGBY_OK && db->shm_stale && (db->log.cur_pgno || db->meta.log_head)) {
         /* log commits count the pages they take in db->meta.page_count
            without a meta page: the file's count comes back with its
@@ -17587,6 +17708,68 @@ static void digby__crypt_after_commit(digby_db *db)
     if (due) (void)digby_rekey(db, 0);
 }
 
+/* Another handle's commit (48_lockfile.c): open the encrypted meta page
+   image `page` (db->page_size bytes, in place) of slot `slot` with the
+   data key this handle holds, as open did with the user's key, which is
+   forgotten by now.  Handles that share a file share its data key
+   (digby_rekey refuses while others are attached).  A passphrase change by
+   another handle put a new key header over the same data key: the page
+   authenticates under the data key with that header in its associated
+   data.  The clear key header stays at page + DIGBY__M_CIPHER for
+   digby__crypt_take_hdr.  Returns DIGBY_OK (*m filled), DIGBY_CORRUPT (not
+   a meta page of this file under this data key: damage, or a slot being
+   rewritten), DIGBY_VERSION (authenticated, of a newer format),
+   DIGBY_NOMEM.
+   Technique: AES-GCM (NIST SP 800-38D) as in 30_page_seal.c. */
+static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, digby__meta *m)
+{
+    digby__crypt *c = db->crypt;
+    uint32_t ps = db->page_size;
+    int rc;
+    memset(m, 0, sizeof(*m));
+    if (memcmp(page + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) != 0 || !digby__meta_is_encrypted(page) ||
+        digby__get32(page + DIGBY__M_PAGESIZE) != ps || page[0] != DIGBY__PAGE_META ||
+        digby__page_pgno(page) != slot)
+        return DIGBY_CORRUPT;
+    /* another data key or file: not a commit this handle can take in */
+    digby__mutex_lock(&c->mu);
+    rc = digby__get32(page + DIGBY__M_CIPHER) == c->cur.cipher &&
+                 memcmp(page + DIGBY__M_CIPHER + DIGBY__KH(DIGBY__M_KUUID), c->uuid, 16) == 0
+             ? DIGBY_OK : DIGBY_CORRUPT;
+    digby__mutex_unlock(&c->mu);
+    if (rc) return rc;
+    rc = digby__unseal_with(db, &c->cur, c->uuid, page, ps);
+    if (rc) return rc;
+    if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
+    if (digby__get32(page + DIGBY__M_VERSION) > DIGBY__FORMAT_VERSION ||
+        (digby__get32(page + DIGBY__M_INCOMPAT) & ~DIGBY__INCOMPAT_KNOWN))
+        return DIGBY_VERSION;
+    rc = digby__meta_fields(page, ps, slot, DIGBY__M_SHIFT, m);
+    if (rc == DIGBY_OK && memcmp(m->uuid, c->uuid, 16) != 0) rc = DIGBY_CORRUPT;
+    return rc;
+}
+
+/* This handle takes in another handle's commit, whose meta page
+   digby__crypt_meta_shared opened: its key header `hdr`
+   (DIGBY__M_KHDR_BYTES bytes) becomes the one this handle's commits carry,
+   so that a passphrase change made there is never undone here (the KEK is
+   the old user key's then: hdr_foreign, digby_rekey refuses); the count of
+   pages sealed under the data key becomes the larger of the commit's
+   key_writes and this handle's (FORMAT.md 10.5: rotation counts every
+   handle's writes).  Only for the commit taken in: an older meta page's
+   header may be the old passphrase's. */
+static void digby__crypt_take_hdr(digby_db *db, const uint8_t *hdr, uint64_t key_writes)
+{
+    digby__crypt *c = db->crypt;
+    digby__mutex_lock(&c->mu);
+    if (memcmp(c->cur.hdr, hdr, DIGBY__M_KHDR_BYTES) != 0) {
+        memcpy(c->cur.hdr, hdr, DIGBY__M_KHDR_BYTES);
+        c->hdr_foreign = 1;
+    }
+    if (key_writes > c->cur.writes) c->cur.writes = key_writes;
+    digby__mutex_unlock(&c->mu);
+}
+
 /* Commit a transaction that changes nothing but the meta page (and the
    freelist chain every commit rewrites), the first two-sync ordered. */
 static int digby__commit_header(digby_db *db, digby_txn *txn)
@@ -17637,7 +17820,13 @@ DIGBY_API int digby_change_passphrase(digby_db *db, const char *passphrase,
     digby__crypt_opened(db);
     if (rc) { digby_txn_abort(txn); return rc; }
     rc = digby__commit_header(db, txn);
-    if (rc == DIGBY_OK) rc = digby__commit_empty(db);
+    if (rc == DIGBY_OK) {
+        /* the header and its KEK are this handle's own again */
+        digby__mutex_lock(&c->mu);
+        c->hdr_foreign = 0;
+        digby__mutex_unlock(&c->mu);
+        rc = digby__commit_empty(db);
+    }
     return rc;
 }
 
@@ -17815,12 +18004,27 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     c = db->crypt;
     if (!c || cipher > DIGBY_CIPHER_AES256_GCM) return DIGBY_INVALID;
     if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_READONLY;
+    /* the header's KEK is the old passphrase's: a new data key wrapped
+       under it would open with neither passphrase */
+    digby__mutex_lock(&c->mu);
+    if (c->hdr_foreign) rc = DIGBY_WRONGKEY;
+    digby__mutex_unlock(&c->mu);
+    if (rc) return rc;
     /* no snapshot may outlive the old key: none live, none begins */
     digby__mutex_lock(&db->mu);
     if (db->ntxn != 0 || c->rekeying) rc = DIGBY_BUSY;
     else c->rekeying = 1;
     digby__mutex_unlock(&db->mu);
     if (rc) return rc;
+    /* nor in another handle sharing the file: none attached, none attaches
+       until the new key is in both meta pages (48_lockfile.c) */
+    rc = digby__shm_alone(db, 1);
+    if (rc) {
+        digby__mutex_lock(&db->mu);
+        c->rekeying = 0;
+        digby__mutex_unlock(&db->mu);
+        return rc;
+    }
     digby__rekey_busy(c, 1);
     rc = digby_txn_begin(db, 0, &txn);
     /* every page is rewritten in the tree: the log is merged first */
@@ -17833,6 +18037,7 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
         c->rekeying = 0;
         digby__mutex_unlock(&db->mu);
         digby__rekey_busy(c, 0);
+        (void)digby__shm_alone(db, 0);
         return rc;
     }
     /* a new data key under the same user key: only cipher and wrap change */
@@ -17849,11 +18054,13 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     if (rc) {
         digby_txn_abort(txn);
         digby__rekey_busy(c, 0);
+        (void)digby__shm_alone(db, 0);
         return rc;
     }
     rc = digby__commit_header(db, txn);
     if (rc == DIGBY_OK) rc = digby__commit_empty(db);
     digby__rekey_busy(c, 0);
+    (void)digby__shm_alone(db, 0);
     return rc;
 }
 /* ---- end 72_encryption_keys.c ---- */

@@ -96,7 +96,7 @@ typedef struct digby_vfs {
        stays valid until shm_close.  Its bytes are not data: a crash may
        leave anything there.  Returns DIGBY_OK; DIGBY_READONLY where the
        lock file cannot be written (a read-only file system: digby then
-       reads the database alone, as before); DIGBY_CANTOPEN; DIGBY_IOERR;
+       reads the database alone, as before); DIGBY_CANTOPEN; DIGBY_IOERR; DIGBY_FULL;
        DIGBY_NOMEM. */
     int (*shm_open)(digby_file *f, const char *path, size_t len_bytes, void **addr);
     /* Lock `len` bytes of the lock file at byte `offset` in `mode`

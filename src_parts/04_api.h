@@ -87,7 +87,10 @@ DIGBY_API uint64_t digby_discarded_txid(const digby_db *db);
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL db, both or neither key, bad key
               length, an unencrypted database); DIGBY_READONLY;
               DIGBY_NOFEATURE (DIGBY_NO_CRYPTO build); the errors of
-              digby_txn_begin() and digby_txn_commit().
+              digby_txn_begin() and digby_txn_commit().  Other handles that
+              share the file keep working: the data key is the same, and
+              each takes the new header in with the next commit it reads,
+              so that its own commits carry it (FORMAT.md section 14).
    Threads:   waits for the read-write transaction like digby_txn_begin();
               must not be called from a thread that holds one.
    Technique: key wrapping with AES-256-GCM under a key-encryption key
@@ -111,11 +114,18 @@ DIGBY_API int digby_change_passphrase(digby_db *db, const char *passphrase,
               by the copy still hold data under the old key until reused.
    Returns:   DIGBY_OK; DIGBY_INVALID (NULL db, unknown cipher, unencrypted
               database); DIGBY_READONLY; DIGBY_BUSY (another transaction of
-              this handle is live: a snapshot must not outlive its key);
-              DIGBY_NOFEATURE (DIGBY_NO_CRYPTO build); DIGBY_CORRUPT; the
-              errors of digby_txn_commit().
+              this handle is live: a snapshot must not outlive its key; or
+              another handle, in this process or another, has the file open:
+              it holds the old data key -- close it first);
+              DIGBY_WRONGKEY (another handle changed the passphrase since
+              this one opened: this handle cannot wrap a new data key under
+              it; reopen with the new passphrase); DIGBY_NOFEATURE
+              (DIGBY_NO_CRYPTO build); DIGBY_CORRUPT; the errors of
+              digby_txn_commit().  The automatic rotation skips a commit
+              for the same reasons and tries again after the next one.
    Threads:   while it runs, digby_txn_begin() of a read-only transaction
-              returns DIGBY_BUSY. */
+              returns DIGBY_BUSY, and another handle's digby_open() of the
+              file returns DIGBY_BUSY (FORMAT.md section 14). */
 DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher);
 
 /* One line of English for a result code; never NULL; static storage. */

@@ -168,6 +168,9 @@ typedef struct digby__crypt {
     int have_kbase;
     digby__dkey fb;
     int have_fb;
+    /* cur.hdr came from another handle's passphrase change (48_lockfile.c):
+       cur.kek is the old user key's, so no new data key may be wrapped */
+    int hdr_foreign;
 } digby__crypt;
 
 /* A page cache frame. */
@@ -863,6 +866,9 @@ static void digby__crypt_opened(digby_db *db);
 static void digby__crypt_free(digby_db *db);
 static void digby__crypt_txn_end(digby_db *db, int committed);
 static void digby__crypt_after_commit(digby_db *db);
+static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, digby__meta *m);
+static void digby__crypt_take_hdr(digby_db *db, const uint8_t *hdr, uint64_t key_writes);
+static int digby__shm_alone(digby_db *db, int on);
 
 static int digby__cache_init(digby_db *db, size_t cache_bytes);
 static void digby__cache_release(digby_db *db);

@@ -253,10 +253,15 @@ static int digby__posix_shm_open(digby_file *file, const char *path, size_t len,
         if (e == EROFS) return DIGBY_READONLY;
         return e == ENOMEM ? DIGBY_NOMEM : DIGBY_CANTOPEN;
     }
-    if (fstat(fd, &st) != 0 || ((uint64_t)st.st_size < len && ftruncate(fd, (off_t)len) != 0)) {
-        f->last_errno = errno;
+    e = fstat(fd, &st);
+    if (e == 0 && (uint64_t)st.st_size < len) {
+        do { e = ftruncate(fd, (off_t)len); } while (e != 0 && errno == EINTR);
+    }
+    if (e != 0) {
+        e = errno;
+        f->last_errno = e;
         close(fd);
-        return DIGBY_IOERR;
+        return digby__posix_err(e); /* DIGBY_FULL: no room for it */
     }
     p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {

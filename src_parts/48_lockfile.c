@@ -48,13 +48,29 @@
    (Dekker's store-then-load).
 
    Who shares: handles on a VFS with the lock file (the POSIX one on
-   Linux), on plain files, in either mode, mixed (a copy-on-write handle's
-   writer merges a log-mode handle's log into the tree before it writes,
-   as its open would).  An encrypted file keeps the file to itself, as
-   before (an exclusive lock on the database file: other handles get
-   DIGBY_BUSY).  Where the lock file cannot be written (a read-only file system)
-   a read-only handle reads alone, with the shared lock on the database
-   file that keeps writers out. */
+   Linux, and the Win32 VFS), on plain and encrypted files, in either
+   mode, mixed (a copy-on-write handle's writer merges a log-mode handle's
+   log into the tree before it writes, as its open would).  Handles of an
+   encrypted file share its data key: each opens it with the user's key,
+   and takes in another's commits with the data key
+   (digby__crypt_meta_shared); a passphrase change keeps the data key and
+   others take its new header in with the commit; digby_rekey, which
+   replaces the data key, runs only with no other handle attached and
+   keeps others from attaching meanwhile (digby__shm_alone).  Where the
+   lock file cannot be written (a read-only file system) a read-only
+   handle reads alone, with the shared lock on the database file that
+   keeps writers out.
+
+   The lock file is not trusted: anything may be in it (a crash, another
+   build, a local user who can write it, as read-only handles must).  Its
+   slot count and high mark are bounded before use; a published txid that
+   no meta page holds is an error (DIGBY_CORRUPT) for the transactions that
+   would take it in, never a page read; and a writer checks the meta slot
+   its commit will write, taking in a newer commit there than the lock
+   file named (digby__shm_newest_in_file), so that it never builds on an
+   older commit than the newest.  A lock file that understates the newest
+   commit may show readers an older, whole, commit.  tests/torture/
+   fuzz_lockfile.c fills the map with fuzzer bytes under two handles. */
 
 /* 8-byte atomics without a library call (not on a Cortex-M: no sharing
    there anyway) */
@@ -136,7 +152,8 @@ static int digby__shm_eligible(const digby_db *db, const digby_options *o)
     const digby_vfs *v = db->vfs;
     if (!DIGBY__HAVE_SHM || v->version < 4 || !v->shm_open || !v->shm_lock || !v->shm_close)
         return 0;
-    return !o->key && !o->passphrase;
+    (void)o;
+    return 1;
 }
 
 /* Undo digby__shm_attach (close, or a failed open): the slot says nothing,
@@ -319,6 +336,22 @@ static int digby__shm_walkers(const digby_db *db)
     return 0;
 }
 
+/* digby_rekey (on = 1): whether this handle is the only one attached, the
+   others holding the data key it replaces.  Byte 1 is taken exclusive
+   without waiting: DIGBY_BUSY while another handle holds it shared; held
+   so, it keeps every other digby_open out (DIGBY_BUSY) until on = 0 gives
+   it back as shared.  A handle without the lock file has the database file
+   to itself already.  Returns DIGBY_OK, DIGBY_BUSY, the VFS's lock errors
+   (DIGBY_IOERR, DIGBY_NOMEM). */
+static int digby__shm_alone(digby_db *db, int on)
+{
+    if (!db->shm) return DIGBY_OK;
+    if (on) return digby__shm_lock(db, DIGBY__LK_ALIVE, DIGBY_LOCK_EXCLUSIVE);
+    /* (if this fails the byte stays exclusive: others stay out, no harm) */
+    (void)digby__shm_lock(db, DIGBY__LK_ALIVE, DIGBY_LOCK_SHARED);
+    return DIGBY_OK;
+}
+
 /* Slot i belongs to a dead handle when nobody holds its lock byte: take
    the byte, clear the slot, let the byte go. */
 static void digby__shm_reap(digby_db *db, uint32_t i)
@@ -355,20 +388,36 @@ static void digby__shm_oldest(digby_db *db, uint64_t *oldest, int *chains)
     }
 }
 
-/* Read the meta page of commit txid (slot txid & 1) into *m.  DIGBY_BUSY
+/* Read meta slot `slot` (0 or 1) of the file into *m, whatever commit it
+   holds; buf is a page buffer (an encrypted page's clear key header stays
+   at buf + DIGBY__M_CIPHER).  An encrypted file's page opens with the data
+   key this handle holds.  Returns DIGBY_OK, DIGBY_IOERR (a short read too:
+   the file holds the slot), DIGBY_NOMEM, or what the page is
+   (DIGBY_CORRUPT, DIGBY_VERSION, DIGBY_NOTDIGBY, DIGBY_WRONGKEY). */
+static int digby__shm_slot_meta(digby_db *db, uint64_t slot, uint8_t *buf, digby__meta *m)
+{
+    digby__dkey k;
+    int rc, trusted;
+    memset(&k, 0, sizeof(k));
+    rc = digby__read_at(db, slot * db->page_size, buf, db->page_size);
+    if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
+    if (rc == DIGBY_OK && db->crypt) rc = digby__crypt_meta_shared(db, buf, slot, m);
+    else if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, slot, m, &k, &trusted);
+    return rc;
+}
+
+/* Read the meta page of commit txid (slot txid & 1) into *m (an encrypted
+   file: its key header is taken in, digby__crypt_take_hdr).  DIGBY_BUSY
    when it is not there any more (a newer commit took the slot, or is
    writing it now): look again. */
 static int digby__shm_read_meta(digby_db *db, uint64_t txid, digby__meta *m)
 {
     uint8_t *buf = digby__pbuf_get(db);
-    digby__dkey k;
-    int rc, trusted;
+    int rc;
     if (!buf) return DIGBY_NOMEM;
-    memset(&k, 0, sizeof(k));
-    rc = digby__read_at(db, (txid & 1) * db->page_size, buf, db->page_size);
-    /* (short: the file holds the slot, so an I/O failure) */
-    if (rc == DIGBY_CORRUPT) rc = DIGBY_IOERR;
-    if (rc == DIGBY_OK) rc = digby__meta_slot(db, buf, db->page_size, txid & 1, m, &k, &trusted);
+    rc = digby__shm_slot_meta(db, txid & 1, buf, m);
+    if (rc == DIGBY_OK && m->txid == txid && db->crypt)
+        digby__crypt_take_hdr(db, buf + DIGBY__M_CIPHER, m->key_writes);
     digby__pbuf_put(db, buf);
     if (rc == DIGBY_OK && m->txid == txid) return DIGBY_OK;
     if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) return rc;
@@ -522,14 +571,9 @@ static int digby__shm_adopt_unpublished(digby_db *db)
     if (!buf) return DIGBY_NOMEM;
     for (s = 0; s < 2 && rc == DIGBY_OK; s++) {
         digby__meta m;
-        digby__dkey k;
-        int trusted;
-        memset(&k, 0, sizeof(k));
-        rc = digby__read_at(db, s * db->page_size, buf, db->page_size);
-        if (rc == DIGBY_OK && digby__meta_slot(db, buf, db->page_size, s, &m, &k, &trusted) == DIGBY_OK &&
-            m.txid > pub && m.txid > best)
-            best = m.txid;
-        if (rc == DIGBY_CORRUPT) rc = DIGBY_OK; /* (short: no such commit) */
+        rc = digby__shm_slot_meta(db, s, buf, &m);
+        if (rc == DIGBY_OK && m.txid > pub && m.txid > best) best = m.txid;
+        if (rc != DIGBY_NOMEM && rc != DIGBY_IOERR) rc = DIGBY_OK; /* (no such commit) */
     }
     digby__pbuf_put(db, buf);
     if (rc == DIGBY_OK && best) {
@@ -540,6 +584,61 @@ static int digby__shm_adopt_unpublished(digby_db *db)
 }
 
 static int digby__log_takeover(digby_db *db, uint64_t published);
+
+/* The writer (lock held, refreshed) does not take the lock file's word
+   for which commit is the newest: it may hold anything (a crash, another
+   build, a local user who can write PATH-lock).  Building on an older
+   commit than the newest would overwrite the newest's meta slot, and a
+   stale freelist would hand out pages the newest uses: committed data
+   lost.  So the file has the last word: the meta slot the next commit
+   will write must hold an older commit than the one taken in; when it
+   holds a newer one whose pages verify as open verifies the newest commit
+   (digby__verify_newest), that commit is published and taken in (and
+   looked at again, at most a few times): taking it in marks the freelist
+   stale (digby__shm_refresh), whatever the epoch says, so it is reloaded.
+   A newer one that open would set aside (pages missing: a power cut or
+   damage; or the one this handle's open set aside) is overwritten, as
+   after open.  One meta page read per write transaction.  Returns DIGBY_OK,
+   digby__shm_refresh's errors, DIGBY_IOERR, DIGBY_NOMEM. */
+static int digby__shm_newest_in_file(digby_db *db)
+{
+    uint8_t *buf = digby__pbuf_get(db);
+    digby__meta m;
+    uint64_t last;
+    int rc = DIGBY_OK, round;
+    if (!buf) return DIGBY_NOMEM;
+    for (round = 0; rc == DIGBY_OK && round < 4; round++) {
+        /* (the next commit with a meta page writes the other slot than
+           the newest one: in log mode db->last_txid may be a commit in
+           the log) */
+        digby__mutex_lock(&db->mu);
+        last = db->meta.txid;
+        digby__mutex_unlock(&db->mu);
+        rc = digby__shm_slot_meta(db, (last + 1) & 1, buf, &m);
+        if (rc == DIGBY_NOMEM || rc == DIGBY_IOERR) break;
+        /* an older commit there (or damage open would not take): as it
+           should be */
+        if (rc != DIGBY_OK || m.txid <= last) {
+            rc = DIGBY_OK;
+            break;
+        }
+        /* a commit open would set aside (its pages did not all reach the
+           file: a power cut, damage) is overwritten, as after open */
+        if (m.txid == db->discarded_txid) break;
+        rc = digby__verify_newest(db, &m);
+        if (rc == DIGBY_CORRUPT) {
+            db->corrupt_pgno = 0;
+            rc = DIGBY_OK;
+            break;
+        }
+        if (rc) break;
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_META), m.txid);
+        digby__shm_raise(digby__shm_u64(db, DIGBY__SHM_O_TXID), m.txid);
+        rc = digby__shm_refresh_locked(db, 1);
+    }
+    digby__pbuf_put(db, buf);
+    return rc;
+}
 
 static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
 {
@@ -553,6 +652,7 @@ static int digby__shm_writer_in(digby_db *db, int nowait, int *locked)
     rc = db->shm_stale ? digby__shm_adopt_unpublished(db) : DIGBY_OK;
     published = digby__shm_txid(db);
     if (rc == DIGBY_OK) rc = digby__shm_refresh_locked(db, db->shm_stale);
+    if (rc == DIGBY_OK) rc = digby__shm_newest_in_file(db);
     if (rc == DIGBY_OK && db->shm_stale && (db->log.cur_pgno || db->meta.log_head)) {
         /* log commits count the pages they take in db->meta.page_count
            without a meta page: the file's count comes back with its

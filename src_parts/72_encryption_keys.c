@@ -180,6 +180,68 @@ static void digby__crypt_after_commit(digby_db *db)
     if (due) (void)digby_rekey(db, 0);
 }
 
+/* Another handle's commit (48_lockfile.c): open the encrypted meta page
+   image `page` (db->page_size bytes, in place) of slot `slot` with the
+   data key this handle holds, as open did with the user's key, which is
+   forgotten by now.  Handles that share a file share its data key
+   (digby_rekey refuses while others are attached).  A passphrase change by
+   another handle put a new key header over the same data key: the page
+   authenticates under the data key with that header in its associated
+   data.  The clear key header stays at page + DIGBY__M_CIPHER for
+   digby__crypt_take_hdr.  Returns DIGBY_OK (*m filled), DIGBY_CORRUPT (not
+   a meta page of this file under this data key: damage, or a slot being
+   rewritten), DIGBY_VERSION (authenticated, of a newer format),
+   DIGBY_NOMEM.
+   Technique: AES-GCM (NIST SP 800-38D) as in 30_page_seal.c. */
+static int digby__crypt_meta_shared(digby_db *db, uint8_t *page, uint64_t slot, digby__meta *m)
+{
+    digby__crypt *c = db->crypt;
+    uint32_t ps = db->page_size;
+    int rc;
+    memset(m, 0, sizeof(*m));
+    if (memcmp(page + DIGBY__M_MAGIC, DIGBY__MAGIC, 8) != 0 || !digby__meta_is_encrypted(page) ||
+        digby__get32(page + DIGBY__M_PAGESIZE) != ps || page[0] != DIGBY__PAGE_META ||
+        digby__page_pgno(page) != slot)
+        return DIGBY_CORRUPT;
+    /* another data key or file: not a commit this handle can take in */
+    digby__mutex_lock(&c->mu);
+    rc = digby__get32(page + DIGBY__M_CIPHER) == c->cur.cipher &&
+                 memcmp(page + DIGBY__M_CIPHER + DIGBY__KH(DIGBY__M_KUUID), c->uuid, 16) == 0
+             ? DIGBY_OK : DIGBY_CORRUPT;
+    digby__mutex_unlock(&c->mu);
+    if (rc) return rc;
+    rc = digby__unseal_with(db, &c->cur, c->uuid, page, ps);
+    if (rc) return rc;
+    if (digby__get32(page + DIGBY__M_VERSION) == 0) return DIGBY_CORRUPT;
+    if (digby__get32(page + DIGBY__M_VERSION) > DIGBY__FORMAT_VERSION ||
+        (digby__get32(page + DIGBY__M_INCOMPAT) & ~DIGBY__INCOMPAT_KNOWN))
+        return DIGBY_VERSION;
+    rc = digby__meta_fields(page, ps, slot, DIGBY__M_SHIFT, m);
+    if (rc == DIGBY_OK && memcmp(m->uuid, c->uuid, 16) != 0) rc = DIGBY_CORRUPT;
+    return rc;
+}
+
+/* This handle takes in another handle's commit, whose meta page
+   digby__crypt_meta_shared opened: its key header `hdr`
+   (DIGBY__M_KHDR_BYTES bytes) becomes the one this handle's commits carry,
+   so that a passphrase change made there is never undone here (the KEK is
+   the old user key's then: hdr_foreign, digby_rekey refuses); the count of
+   pages sealed under the data key becomes the larger of the commit's
+   key_writes and this handle's (FORMAT.md 10.5: rotation counts every
+   handle's writes).  Only for the commit taken in: an older meta page's
+   header may be the old passphrase's. */
+static void digby__crypt_take_hdr(digby_db *db, const uint8_t *hdr, uint64_t key_writes)
+{
+    digby__crypt *c = db->crypt;
+    digby__mutex_lock(&c->mu);
+    if (memcmp(c->cur.hdr, hdr, DIGBY__M_KHDR_BYTES) != 0) {
+        memcpy(c->cur.hdr, hdr, DIGBY__M_KHDR_BYTES);
+        c->hdr_foreign = 1;
+    }
+    if (key_writes > c->cur.writes) c->cur.writes = key_writes;
+    digby__mutex_unlock(&c->mu);
+}
+
 /* Commit a transaction that changes nothing but the meta page (and the
    freelist chain every commit rewrites), the first two-sync ordered. */
 static int digby__commit_header(digby_db *db, digby_txn *txn)
@@ -230,7 +292,13 @@ DIGBY_API int digby_change_passphrase(digby_db *db, const char *passphrase,
     digby__crypt_opened(db);
     if (rc) { digby_txn_abort(txn); return rc; }
     rc = digby__commit_header(db, txn);
-    if (rc == DIGBY_OK) rc = digby__commit_empty(db);
+    if (rc == DIGBY_OK) {
+        /* the header and its KEK are this handle's own again */
+        digby__mutex_lock(&c->mu);
+        c->hdr_foreign = 0;
+        digby__mutex_unlock(&c->mu);
+        rc = digby__commit_empty(db);
+    }
     return rc;
 }
 
@@ -408,12 +476,27 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     c = db->crypt;
     if (!c || cipher > DIGBY_CIPHER_AES256_GCM) return DIGBY_INVALID;
     if (db->flags & DIGBY_OPEN_READONLY) return DIGBY_READONLY;
+    /* the header's KEK is the old passphrase's: a new data key wrapped
+       under it would open with neither passphrase */
+    digby__mutex_lock(&c->mu);
+    if (c->hdr_foreign) rc = DIGBY_WRONGKEY;
+    digby__mutex_unlock(&c->mu);
+    if (rc) return rc;
     /* no snapshot may outlive the old key: none live, none begins */
     digby__mutex_lock(&db->mu);
     if (db->ntxn != 0 || c->rekeying) rc = DIGBY_BUSY;
     else c->rekeying = 1;
     digby__mutex_unlock(&db->mu);
     if (rc) return rc;
+    /* nor in another handle sharing the file: none attached, none attaches
+       until the new key is in both meta pages (48_lockfile.c) */
+    rc = digby__shm_alone(db, 1);
+    if (rc) {
+        digby__mutex_lock(&db->mu);
+        c->rekeying = 0;
+        digby__mutex_unlock(&db->mu);
+        return rc;
+    }
     digby__rekey_busy(c, 1);
     rc = digby_txn_begin(db, 0, &txn);
     /* every page is rewritten in the tree: the log is merged first */
@@ -426,6 +509,7 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
         c->rekeying = 0;
         digby__mutex_unlock(&db->mu);
         digby__rekey_busy(c, 0);
+        (void)digby__shm_alone(db, 0);
         return rc;
     }
     /* a new data key under the same user key: only cipher and wrap change */
@@ -442,10 +526,12 @@ DIGBY_API int digby_rekey(digby_db *db, uint32_t cipher)
     if (rc) {
         digby_txn_abort(txn);
         digby__rekey_busy(c, 0);
+        (void)digby__shm_alone(db, 0);
         return rc;
     }
     rc = digby__commit_header(db, txn);
     if (rc == DIGBY_OK) rc = digby__commit_empty(db);
     digby__rekey_busy(c, 0);
+    (void)digby__shm_alone(db, 0);
     return rc;
 }

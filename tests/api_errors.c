@@ -1620,7 +1620,8 @@ static int sharing(void)
 
 /* Other processes share the file (48_lockfile.c): any number of handles,
    read-write or not, in either mode, each process's commits seen by the
-   others (a log-mode handle's in its log, which the others read on). */
+   others (a log-mode handle's in its log, which the others read on).
+   (Encrypted files are shared too: tests/crypto.c test_shared_handles.) */
 static void test_share_other_process(void **state)
 {
     fixture *f = (fixture *)*state;
@@ -1724,6 +1725,75 @@ static void expect_busy_open(const char *path, const digby_options *o, int line)
         fail();
     }
     assert_null(rc == DIGBY_OK ? NULL : db);
+}
+
+/* The lock file is not trusted (FORMAT.md section 14): whatever another
+   process leaves in FILE-lock, a writer builds on the newest commit in the
+   file and loses none, and the rest is a clear error or correct data.
+   Found by tests/torture/fuzz_lockfile.c: with the published txid put
+   back, a second handle that had not seen the newest commits built on an
+   older one and overwrote the newest meta page (two commits lost). */
+static void lock_write_u64(const char *lock, size_t off, uint64_t v)
+{
+    int fd = open(lock, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, &v, 8, (off_t)off), 8);
+    close(fd);
+}
+
+static void test_lockfile_lies(void **state)
+{
+    fixture *f = (fixture *)*state;
+    digby_db *h2;
+    char lock[600];
+    unsigned char junk[16384 - 64];
+    int fd, rc;
+    if (!sharing()) skip();
+    snprintf(lock, sizeof lock, "%s-lock", f->path);
+    ASSERT_OK(digby_open(f->path, NULL, &f->db));
+    ASSERT_OK(digby_open(f->path, NULL, &h2));
+    ASSERT_OK(digby_put(f->db, S("a"), S("1")));
+    ASSERT_OK(digby_put(f->db, S("b"), S("2")));
+    /* the published txid put back to the first commit: h2 is not told */
+    lock_write_u64(lock, 16, 1);
+    ASSERT_OK(digby_put(h2, S("c"), S("3")));
+    expect_get(h2, S("a"), S("1"));
+    expect_get(h2, S("b"), S("2"));
+    expect_get(f->db, S("c"), S("3"));
+    ASSERT_OK(digby_put(f->db, S("d"), S("4")));
+    expect_get(h2, S("d"), S("4"));
+    /* a txid past every commit: an error for every transaction that would
+       take it in, and nothing written */
+    lock_write_u64(lock, 16, 1000);
+    rc = digby_put(h2, S("e"), S("5"));
+    if (rc != DIGBY_CORRUPT)
+        fail_msg("a write while the lock file names a commit the file lacks: %s, expected DIGBY_CORRUPT",
+                 rc_name(rc));
+    ASSERT_RC(digby_put(f->db, S("e"), S("5")), DIGBY_CORRUPT);
+    /* absurd epoch, slot count in use, every slot garbage */
+    lock_write_u64(lock, 24, UINT64_MAX);
+    lock_write_u64(lock, 32, UINT64_MAX);
+    memset(junk, 0xA5, sizeof junk);
+    fd = open(lock, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, junk, sizeof junk, 64), (ssize_t)sizeof junk);
+    close(fd);
+    ASSERT_OK(digby_close(h2));
+    ASSERT_OK(digby_close(f->db));
+    f->db = NULL;
+    /* alone again: the lock file is cleared, and every acknowledged commit
+       is there */
+    ASSERT_OK(digby_open(f->path, NULL, &f->db));
+    expect_get(f->db, S("a"), S("1"));
+    expect_get(f->db, S("b"), S("2"));
+    expect_get(f->db, S("c"), S("3"));
+    expect_get(f->db, S("d"), S("4"));
+    {
+        void *v = NULL;
+        size_t n = 0;
+        ASSERT_RC(digby_get(f->db, S("e"), &v, &n, NULL), DIGBY_NOTFOUND);
+    }
+    check_clean(f->db);
 }
 
 /* digby_checkpoint on another thread (test_busy_same_process) */
@@ -2321,6 +2391,7 @@ int main(void)
         T(test_meta_fallback),
         T(test_share_other_process),
         T(test_busy_same_process),
+        T(test_lockfile_lies),
         T(test_close_busy),
         T(test_max_readers),
         T(test_table_after_drop),

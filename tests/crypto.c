@@ -1456,6 +1456,140 @@ static void test_threads(void **state)
     ref_free(&r);
 }
 
+/* ---- handles sharing an encrypted file (48_lockfile.c) -------------------- */
+
+typedef struct open_probe {
+    const char *path;
+    int calls, rc;
+} open_probe;
+
+/* on_commit hook: another handle's digby_open while the commit's handle
+   rekeys (its answer in rc: DIGBY_BUSY expected). */
+static void probe_open(void *ctx, uint64_t txid)
+{
+    open_probe *p = (open_probe *)ctx;
+    digby_options o = opts_for(NULL, 0, K_RAW32);
+    digby_db *other = NULL;
+    (void)txid;
+    p->calls++;
+    p->rc = digby_open(p->path, &o, &other);
+    if (other) digby_close(other);
+}
+
+/* Two handles (the POSIX VFS's lock file) of one encrypted file: each
+   reads the other's commits, unsealed with the data key it holds; the
+   count of pages sealed under the key is the file's, not the handle's; a
+   wrong key still fails; digby_rekey is refused while the other is
+   attached (and keeps others out while it runs); a passphrase change by
+   one is taken in by the other, whose commits then carry the new header
+   (the old key no longer opens the file) and whose digby_rekey is refused
+   (it holds the old passphrase's KEK). */
+static void test_shared_handles(void **state)
+{
+    const digby_vfs *px = digby_vfs_posix();
+    char path[256], lock[300];
+    digby_db *a, *b, *c = NULL, *w = NULL;
+    digby_options o;
+    ref r;
+    uint64_t seed = 91;
+    uint8_t k0[32];
+    keyspec np = {"shared new passphrase", NULL, 0};
+    open_probe probe;
+    int rc;
+    (void)state;
+    if (!px || !px->shm_open) {
+        print_message("shared handles: this build's POSIX VFS has no lock file (%s): skipped\n",
+                      digby_version());
+        skip();
+    }
+    memset(&r, 0, sizeof(r));
+    snprintf(path, sizeof path, "/tmp/digby-crypto-shared-%ld.db", (long)getpid());
+    snprintf(lock, sizeof lock, "%s-lock", path);
+    unlink(path);
+    unlink(lock);
+    long_keys = compress_on = 1;
+    ASSERT_OK(open_db(NULL, path, 1024, K_RAW32, &a));
+    random_txn(a, &r, &seed, 120, 1);
+    rc = open_db(NULL, path, 0, K_RAW32, &b);
+    if (rc != DIGBY_OK)
+        fail_msg("a second handle of an encrypted file with the right key: %s, expected DIGBY_OK (encrypted "
+                 "files are shared like plain ones)", rc_name(rc));
+    ASSERT_RC(compare(b, &r), DIGBY_OK);
+    /* each takes the other's commits in: meta page and pages under the data key */
+    random_txn(a, &r, &seed, 80, 1);
+    ASSERT_RC(compare(b, &r), DIGBY_OK);
+    random_txn(b, &r, &seed, 80, 1);
+    ASSERT_RC(compare(a, &r), DIGBY_OK);
+    random_txn(b, &r, &seed, 40, 0); /* aborted */
+    random_txn(a, &r, &seed, 40, 1);
+    ASSERT_RC(compare(b, &r), DIGBY_OK);
+    if (a->crypt->cur.writes != b->crypt->cur.writes)
+        fail_msg("after both handles wrote, handle 1 counts %llu pages sealed under the data key and handle 2 "
+                 "%llu: both must count the file's writes (rotation bound)",
+                 (unsigned long long)a->crypt->cur.writes, (unsigned long long)b->crypt->cur.writes);
+    /* a wrong key, or none, beside them: as alone */
+    ASSERT_RC(digby_open(path, NULL, &w), DIGBY_WRONGKEY);
+    {
+        keyspec wk = {NULL, other32, 32};
+        ASSERT_RC(open_db(NULL, path, 0, wk, &w), DIGBY_WRONGKEY);
+    }
+    /* a read-only third handle */
+    o = opts_for(NULL, 0, K_RAW32);
+    o.flags = DIGBY_OPEN_READONLY;
+    ASSERT_OK(digby_open(path, &o, &c));
+    ASSERT_RC(compare(c, &r), DIGBY_OK);
+    /* no new data key while others hold the old one */
+    memcpy(k0, a->crypt->cur.key, 32);
+    ASSERT_RC(digby_rekey(a, 0), DIGBY_BUSY);
+    ASSERT_RC(digby_rekey(c, 0), DIGBY_READONLY);
+    assert_memory_equal(k0, a->crypt->cur.key, 32);
+    random_txn(b, &r, &seed, 30, 1);
+    ASSERT_RC(compare(a, &r), DIGBY_OK);
+    ASSERT_RC(compare(c, &r), DIGBY_OK);
+    ASSERT_OK(digby_close(c));
+    /* a passphrase change beside another handle */
+    ASSERT_OK(digby_change_passphrase(a, np.pass, NULL, 0));
+    ASSERT_RC(compare(b, &r), DIGBY_OK);
+    random_txn(b, &r, &seed, 60, 1);
+    ASSERT_RC(compare(a, &r), DIGBY_OK);
+    ASSERT_RC(digby_rekey(b, 0), DIGBY_WRONGKEY);
+    ASSERT_OK(digby_close(a));
+    ASSERT_RC(digby_rekey(b, 0), DIGBY_WRONGKEY);
+    random_txn(b, &r, &seed, 60, 1); /* both meta pages now b's */
+    random_txn(b, &r, &seed, 60, 1);
+    close_db(b);
+    ASSERT_RC(open_db(NULL, path, 0, K_RAW32, &a), DIGBY_WRONGKEY);
+    ASSERT_OK(open_db(NULL, path, 0, np, &a));
+    ASSERT_RC(compare(a, &r), DIGBY_OK);
+    ASSERT_OK(digby_change_passphrase(a, NULL, key32, 32));
+    /* alone, a rekey runs, and keeps other opens out meanwhile */
+    ASSERT_OK(digby_close(a));
+    memset(&probe, 0, sizeof(probe));
+    probe.path = path;
+    probe.rc = 1;
+    o = opts_for(NULL, 0, K_RAW32);
+    o.on_commit = probe_open;
+    o.on_commit_ctx = &probe;
+    ASSERT_OK(digby_open(path, &o, &a));
+    memcpy(k0, a->crypt->cur.key, 32);
+    ASSERT_OK(digby_rekey(a, DIGBY_CIPHER_AES128_GCM));
+    assert_true(memcmp(k0, a->crypt->cur.key, 32) != 0);
+    if (probe.calls < 2 || probe.rc != DIGBY_BUSY)
+        fail_msg("another handle's digby_open during a rekey (its commits): %s after %d calls, expected "
+                 "DIGBY_BUSY: it would hold the old data key", rc_name(probe.rc), probe.calls);
+    a->on_commit = NULL;
+    ASSERT_OK(open_db(NULL, path, 0, K_RAW32, &b));
+    ASSERT_RC(compare(b, &r), DIGBY_OK);
+    random_txn(b, &r, &seed, 60, 1);
+    ASSERT_RC(compare(a, &r), DIGBY_OK);
+    ASSERT_OK(digby_close(b));
+    close_db(a);
+    long_keys = compress_on = 0;
+    ref_free(&r);
+    unlink(path);
+    unlink(lock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1472,6 +1606,7 @@ int main(void)
         cmocka_unit_test(test_nonces_unique),
         cmocka_unit_test(test_commit_anchor),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_shared_handles),
     };
     if (getenv("DIGBY_TEST_FILTER")) cmocka_set_test_filter(getenv("DIGBY_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,7 +37,7 @@
 #endif
 
 #define SECTOR 512u
-#define FV_MAX_FILES 4
+#define FV_MAX_FILES 16 /* the database, and faults.c's backups (a file each) */
 #define FV_MAX_STATES 10
 
 /* Never returns: the test harness itself ran out of memory (what says where). */

@@ -42,10 +42,24 @@
      test_snapshot_held          a snapshot in one process reads its own
                                  values exactly while another process
                                  commits many transactions over them
-     test_log_mode_alone         first stage: a log-mode handle keeps the
-                                 file to itself (others get DIGBY_BUSY),
-                                 and a log-mode open beside another handle
-                                 is DIGBY_BUSY
+     test_modes_mixed            handles of both modes on one file: a
+                                 log-mode handle's commits, in its log, seen
+                                 by a copy-on-write handle and by other
+                                 processes; the copy-on-write writer merges
+                                 the log first
+     (log mode)                  test_two_handles, test_snapshots_whole,
+                                 test_writers_exclusive, test_kill_writer and
+                                 test_snapshot_held again with every handle
+                                 in log mode (MULTIPROC_LOG=1, a 256 KiB
+                                 memtable: checkpoints every few dozen
+                                 commits)
+     test_encrypted              an encrypted file: 2 reader processes scan
+                                 whole commits while a writer process
+                                 commits; a wrong key elsewhere is
+                                 DIGBY_WRONGKEY; digby_rekey is DIGBY_BUSY
+                                 beside another process's handle and runs
+                                 after it closed; the tool with
+                                 DIGBY_KEY_FILE on the live file
 
    A failure names the invariant it broke.  A digby.h without
    multi-process support fails every test at the second open
@@ -275,6 +289,22 @@ static uint64_t file_bytes(const char *path)
     return (uint64_t)sb.st_size;
 }
 
+/* MP_KEYED=1 in the environment (set by test_encrypted, inherited by its
+   children): every handle opens the file encrypted under mp_key. */
+static const uint8_t mp_key[32] = {0x6d, 0x70, 0x2d, 0x6b, 0x65, 0x79, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                   11,   12,   13,   14,   15,   16,   17, 18, 19, 20, 21, 22, 23, 24, 25, 26};
+
+static void mp_options(digby_options *o, uint32_t flags)
+{
+    const char *k = getenv("MP_KEYED");
+    memset(o, 0, sizeof *o);
+    o->flags = flags;
+    if (k && k[0] == '1') {
+        o->key = mp_key;
+        o->key_bytes = sizeof mp_key;
+    }
+}
+
 /* Handles open_must opened and close_must has not closed: teardown closes
    what a failed test left. */
 #define MAX_DBS 8
@@ -290,7 +320,7 @@ static uint32_t g_mode;
 
 static void mode_options(digby_options *o, uint32_t flags)
 {
-    memset(o, 0, sizeof *o);
+    mp_options(o, flags);
     o->flags = flags | g_mode;
     if (g_mode & DIGBY_OPEN_LOG) o->memtable_bytes = LOG_MEMTABLE_BYTES;
 }
@@ -867,15 +897,21 @@ static int child_get_last(const char *path, int out)
     return 0;
 }
 
-/* open_rc: digby_open with DIGBY_OPEN_LOG (a1 "log") or not; exits 0 on
-   DIGBY_OK, 10 on DIGBY_BUSY, 20 on anything else (printed). */
+/* open_rc: digby_open with DIGBY_OPEN_LOG (a1 "log") or not, or with a
+   wrong key (a1 "wrongkey"); exits 0 on DIGBY_OK, 10 on DIGBY_BUSY, 30 on
+   DIGBY_WRONGKEY, 20 on anything else (printed). */
 static int child_open_rc(const char *path, const char *mode)
 {
     digby_options o;
     digby_db *db = NULL;
     int rc;
-    memset(&o, 0, sizeof o);
-    o.flags = strcmp(mode, "log") == 0 ? DIGBY_OPEN_LOG : 0;
+    static const uint8_t wrong[32] = {7};
+    mp_options(&o, strcmp(mode, "log") == 0 ? DIGBY_OPEN_LOG : 0);
+    if (!(o.flags & DIGBY_OPEN_LOG)) o.flags |= DIGBY_OPEN_NO_LOG;
+    if (strcmp(mode, "wrongkey") == 0) {
+        o.key = wrong;
+        o.key_bytes = sizeof wrong;
+    }
     rc = digby_open(path, &o, &db);
     if (rc == DIGBY_OK) {
         rc = digby_close(db);
@@ -883,6 +919,7 @@ static int child_open_rc(const char *path, const char *mode)
         return 0;
     }
     if (rc == DIGBY_BUSY) return 10;
+    if (rc == DIGBY_WRONGKEY) return 30;
     fprintf(stderr, "multiproc child open_rc: digby_open(%s): %s\n", mode, rc_name(rc));
     return 20;
 }
@@ -1103,19 +1140,15 @@ static void test_two_handles(void **state)
 }
 
 /* 2. Every scan of every reader process is exactly one commit. */
-static void test_snapshots_whole(void **state)
+static void snapshots_whole_run(fixture *f, int NR, uint64_t commits)
 {
-    fixture *f = (fixture *)*state;
-    enum { NR = 3 };
-    int out[NR][2], in[NR][2], i;
-    pid_t rd[NR], wr;
+    int out[3][2], in[3][2], i;
+    pid_t rd[3], wr;
     char count[32];
-    uint64_t commits = scaled(3000, 600);
     unsigned char *vbuf;
     digby_txn *txn;
     uint64_t size;
 
-    NEED_SHARED_FILES();
     vbuf = g_vbuf;
 
     /* commit 1: every key, tag 1 */
@@ -1172,6 +1205,12 @@ static void test_snapshots_whole(void **state)
     if (size > ((uint64_t)32 << 20))
         fail_msg("the file grew to %llu KiB over %llu commits of about 70 KiB of data: freed pages are not "
                  "reused", (unsigned long long)(size >> 10), (unsigned long long)commits);
+}
+
+static void test_snapshots_whole(void **state)
+{
+    NEED_SHARED_FILES();
+    snapshots_whole_run((fixture *)*state, 3, scaled(3000, 600));
 }
 
 /* 3. One writer at a time across processes. */
@@ -1724,6 +1763,81 @@ static int teardown_log(void **state)
     return rc;
 }
 
+/* 7. An encrypted file (a raw key, MP_KEYED=1 for the children): reader
+   processes scan whole commits while a writer process commits (their
+   refreshes open its meta pages and pages with the data key they hold);
+   a wrong key in another process is DIGBY_WRONGKEY; digby_rekey is
+   DIGBY_BUSY while another process has the file open and runs once it
+   has closed; the tool reads the live file with DIGBY_KEY_FILE. */
+static void test_encrypted(void **state)
+{
+    fixture *f = (fixture *)*state;
+    const char *cli = getenv("DIGBY_TEST_CLI");
+    uint64_t commits = scaled(400, 150);
+    char want[32], keyfile[600], buf[256];
+    int out[2], in[2], r, rc;
+    pid_t pid;
+
+    NEED_SHARED_FILES();
+    setenv("MP_KEYED", "1", 1);
+    snapshots_whole_run(f, 2, commits);
+    snprintf(want, sizeof want, "%llu", (unsigned long long)(commits + 1));
+    if ((r = other_open(f->path, "wrongkey")) != 30)
+        fail_msg("another process's open of the encrypted file with a wrong key, beside this one: %s (%d), "
+                 "expected DIGBY_WRONGKEY", r == 0 ? "DIGBY_OK" : open_rc_name(r), r);
+    /* a rekey beside another process's handle */
+    mkpipe(out);
+    mkpipe(in);
+    pid = spawn("holder", f->path, out[1], in[0], NULL, NULL);
+    close(out[1]);
+    close(in[0]);
+    expect_byte(out[0], 'R', "the holder process (open with the key, commit held = 1)", 60);
+    rc = digby_rekey(f->db, 0);
+    if (rc != DIGBY_BUSY)
+        fail_msg("digby_rekey while another process has the encrypted file open: %s, expected DIGBY_BUSY (it "
+                 "holds the data key a rekey replaces)", rc_name(rc));
+    expect_str(f->db, "held", "1", "this process's handle, after the holder's commit");
+    put_str(f->db, "parent", "2");
+    write_byte(in[1], 'C');
+    reap_ok(pid, "the holder process (reads this process's commit)", 60);
+    close(in[1]);
+    close(out[0]);
+    rc = digby_rekey(f->db, 0);
+    if (rc != DIGBY_OK)
+        fail_msg("digby_rekey once the other process closed: %s, expected DIGBY_OK", rc_name(rc));
+    if ((r = other_open(f->path, "")) != 0)
+        fail_msg("another process's open with the key after the rekey: %s", open_rc_name(r));
+    /* the tool on the live file, with the key in a file */
+    if (!cli || !*cli) cli = "build/digby";
+    {
+        char words[512], *w[8], *tool;
+        int nw = 0, st;
+        FILE *kf;
+        snprintf(words, sizeof words, "%s", cli);
+        for (tool = strtok(words, " "); tool && nw < 4; tool = strtok(NULL, " ")) w[nw++] = tool;
+        tool = w[nw - 1];
+        if (access(tool, X_OK) != 0) {
+            print_message("multiproc: %s not found: the tool's part is skipped\n", tool);
+        } else {
+            snprintf(keyfile, sizeof keyfile, "%s-key", f->path);
+            kf = fopen(keyfile, "wb");
+            assert_non_null(kf);
+            assert_int_equal(fwrite(mp_key, 1, sizeof mp_key, kf), sizeof mp_key);
+            fclose(kf);
+            setenv("DIGBY_KEY_FILE", keyfile, 1);
+            w[nw] = f->path; w[nw + 1] = (char *)"get"; w[nw + 2] = (char *)"ctr"; w[nw + 3] = NULL;
+            st = run_tool(w, buf, sizeof buf);
+            unsetenv("DIGBY_KEY_FILE");
+            unlink(keyfile);
+            if (st != 0 || strcmp(buf, want) != 0)
+                fail_msg("`digby FILE get ctr` with DIGBY_KEY_FILE on an encrypted file this process holds: exit "
+                         "status %d, output \"%s\" (expected 0, \"%s\")", st, buf, want);
+        }
+    }
+    expect_str(f->db, "ctr", want, "this process's handle at the end");
+    unsetenv("MP_KEYED");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, mp_teardown)
 #define TL(fn) cmocka_unit_test_setup_teardown(fn, setup_log, teardown_log)
 
@@ -1742,6 +1856,7 @@ int main(int argc, char **argv)
         TL(test_writers_exclusive),
         TL(test_kill_writer),
         TL(test_snapshot_held),
+        T(test_encrypted),
     };
     ssize_t n;
     if (argc > 1 && strcmp(argv[1], "--child") == 0) {

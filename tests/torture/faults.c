@@ -8,7 +8,9 @@
    range deletes (1% of operations), gets, overflow values, large keys
    (longer than digby_max_key_bytes), table creates and drops, 5% aborts,
    a close and reopen every 250 transactions, a digby_compact after every
-   83rd (a shorter run: half-way), and a read-only snapshot held across 30 commits at a time (its gets are checked against the
+   83rd (a shorter run: half-way), a digby_backup (plain and compacting in
+   turn; checked against the model by the unfaulted run; not in sys mode)
+   after every 97th (a shorter run: a third of the way), and a read-only snapshot held across 30 commits at a time (its gets are checked against the
    model of the commit it began after).  A reference
    model (per tree and key: present, value length, value seed, version)
    follows every call; values are a function of (seed, length).  The
@@ -44,9 +46,11 @@
             succeeds; the database, reopened from what the process wrote
             and from what was synced, holds every acknowledged commit and
             passes digby_check.
-     sys    the POSIX VFS on real files, with its system calls wrapped
-            (ld --wrap): at the chosen call of pread, pwrite, fdatasync,
-            fsync, ftruncate, open: EINTR and short transfers (must be
+     sys    the POSIX VFS on real files, lock file included (FORMAT.md
+            section 14; each child gets a copy of it, as of the file: see
+            child_own_lock_file), with its system calls wrapped (ld
+            --wrap): at the chosen call of pread, pwrite, fdatasync,
+            fsync, ftruncate (the lock file's too, at its creation), open: EINTR and short transfers (must be
             invisible: the workload goes on), EIO and ENOSPC (must come back
             as DIGBY_IOERR and DIGBY_FULL), then the checks of io.
      oom    at the chosen allocation through digby_options.allocator: NULL,
@@ -112,6 +116,8 @@
 #define LOG_SYNC_EVERY 17
 #define LOG_CHECKPOINT_EVERY 97
 #define COMPACT_EVERY 83      /* a digby_compact after every 83rd transaction */
+#define BACKUP_EVERY 97       /* a digby_backup after every 97th (not in sys mode) */
+#define BACKUP_PATH "backup.db"
 #define LOG_NOSYNC_PCT 40
 #define LOG_HIST_MAX 8
 #define LOG_MEMTABLE_BYTES ((size_t)64 << 10)
@@ -172,6 +178,7 @@ typedef struct shared {
         refused_after_fail, reopens;
     uint64_t rc_hist[32];
     uint64_t violations;
+    uint64_t backups;        /* copies made and checked by the unfaulted run */
     uint64_t leak_checks, absorbed;
     uint64_t match_hist;     /* log mode: a state before no-sync commits */
     uint64_t torn_nosync;    /* ... as written, after a short write (see there) */
@@ -549,6 +556,31 @@ static int w_crash_reopen(wl *w)
 /* One step of the workload: the transaction i (with its snapshot and
    reopen duties; in log mode also syncs, checkpoints and reopens with
    replay).  1 when it stopped. */
+static int verify_db(digby_db *db, const mstate *com, const mstate *inflight, int hist,
+                     const char *what, int *which);
+
+/* The copy digby_backup just made holds exactly the last commit and checks
+   clean (its own calls are not faulted). */
+static int backup_verify(wl *w)
+{
+    digby_options o;
+    digby_db *db = NULL;
+    int rc, bad, which = 0;
+    g_nofault = 1;
+    set_opts(&o, w->vfs);
+    rc = digby_open(BACKUP_PATH, &o, &db);
+    if (rc != DIGBY_OK) {
+        violation("the backup after %d txns: digby_open: %s", w->ntxn_done, digby_strerror(rc));
+        g_nofault = 0;
+        return 1;
+    }
+    bad = verify_db(db, &w->com, NULL, 0, "the backup", &which);
+    rc = digby_close(db);
+    g_nofault = 0;
+    if (!bad) S->backups++;
+    return bad || rc != DIGBY_OK;
+}
+
 static int w_step(wl *w, int i)
 {
     if (i > 0 && i % REOPEN_EVERY == 0) {
@@ -592,6 +624,16 @@ static int w_step(wl *w, int i)
         w->in_commit = 0;
         w->nhist = 0;
         if (w->snap && snap_check(w)) return 1;
+    }
+    /* a hot backup now and then, plain and compacting in turn, beside the
+       snapshot; the parent checks the copy against the model (not in sys
+       mode: a child would inherit the parent's open copy) */
+    if (C.mode[0] != 's' &&
+        (i % BACKUP_EVERY == 60 || (C.ntxn < BACKUP_EVERY && i == C.ntxn / 3))) {
+        int rc = digby_backup(w->db, BACKUP_PATH, w->vfs,
+                              DIGBY_BACKUP_REPLACE | (i / BACKUP_EVERY % 2 ? DIGBY_BACKUP_COMPACT : 0));
+        if (rc != DIGBY_OK) return wstop(w, rc, "digby_backup");
+        if (!g_child && backup_verify(w)) return wstop(w, -997, "the backup's check");
     }
     if (C.log && i % LOG_SYNC_EVERY == 3) {
         int rc = digby_sync(w->db);
@@ -1200,7 +1242,8 @@ static int oom_hook(halloc *a)
     X(int, fdatasync, (int fd))                                               \
     X(int, fsync, (int fd))                                                   \
     X(int, ftruncate, (int fd, off_t len))                                    \
-    X(int, open, (const char *path, int flags, ...))
+    X(int, open, (const char *path, int flags, ...))                          \
+    X(void *, mmap, (void *addr, size_t len, int prot, int flags, int fd, off_t off))
 #define SYS_DECLARE(ret, name, params) ret __real_##name params; ret __wrap_##name params;
 SYS_WRAPPED(SYS_DECLARE)
 #undef SYS_DECLARE
@@ -1211,6 +1254,42 @@ static int g_sys_real_sync;    /* really sync (off: speed; no power cut here) */
 static int g_db_fd = -1;
 static char g_parent_path[600];
 static char g_child_path[600];
+/* the lock file (FORMAT.md section 14) of the parent's handle: its
+   descriptor and map (0/NULL: none yet), and the two lock file paths */
+static int g_lock_fd = -1;
+static void *g_lock_map;
+static size_t g_lock_len;
+static char g_parent_lock[620];
+static char g_child_lock[620];
+
+/* The child of a faulted call (sys mode) goes on with a lock file of its
+   own: the parent's descriptor and map would make it share the parent's
+   lock file (its commits published there, its locks on the parent's open
+   file description).  The lock file's bytes are copied to child.db-lock,
+   mapped over the same address and its descriptor put over the old one:
+   the handle sees the same bytes and writes its own file from then on.
+   Its locks are not carried over: nobody else opens the child's file. */
+static void child_own_lock_file(void)
+{
+    struct stat a, b;
+    int nfd;
+    snprintf(g_parent_lock, sizeof g_parent_lock, "%s-lock", g_parent_path);
+    snprintf(g_child_lock, sizeof g_child_lock, "%s-lock", g_child_path);
+    unlink(g_child_lock);
+    if (g_lock_fd < 0 || fstat(g_lock_fd, &a) != 0 || stat(g_parent_lock, &b) != 0 ||
+        a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return; /* no lock file open now */
+    nfd = __real_open(g_child_lock, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (nfd < 0) _exit(3);
+    if (g_lock_map) {
+        if (__real_pwrite(nfd, g_lock_map, g_lock_len, 0) != (ssize_t)g_lock_len) _exit(3);
+        if (__real_mmap(g_lock_map, g_lock_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, nfd, 0) ==
+            MAP_FAILED)
+            _exit(3);
+    }
+    if (dup2(nfd, g_lock_fd) < 0) _exit(3);
+    close(nfd);
+}
 
 static int sys_hook(int call, size_t n, off_t off)
 {
@@ -1260,6 +1339,7 @@ static int sys_hook(int call, size_t n, off_t off)
                     if (nfd < 0 || dup2(nfd, g_db_fd) < 0) _exit(3);
                     close(nfd);
                 }
+                child_own_lock_file();
                 W.path = g_child_path;
                 if (p) g_sys_persist = faults[f];
                 if ((call == SYS_FDATASYNC || call == SYS_FSYNC) &&
@@ -1272,21 +1352,30 @@ static int sys_hook(int call, size_t n, off_t off)
     return SF_NONE;
 }
 
-/* The POSIX VFS without its lock file (digby_vfs version 4's shm_open
-   NULL): a faulted call's child goes on with the engine's descriptor
-   pointed at a copy of the file, and with the lock file's map and locks
-   it would share the parent's (a handle must not cross fork(); the lock
-   file's own calls are the multi-process tests' business). */
+/* The POSIX VFS, with its lock file (where it has one): a faulted call's
+   child goes on with the engine's descriptors pointed at copies of the
+   file and of the lock file (child_own_lock_file).  The lock file's
+   ftruncate (at its creation) is among the calls faulted. */
 static const digby_vfs *sys_vfs(void)
 {
-    static digby_vfs v;
-    if (!v.version) {
-        v = *digby_vfs_posix();
-        v.shm_open = NULL;
-        v.shm_lock = NULL;
-        v.shm_close = NULL;
+    return digby_vfs_posix();
+}
+
+static void unlink_lock_file(const char *path)
+{
+    char lp[700];
+    snprintf(lp, sizeof lp, "%s-lock", path);
+    unlink(lp);
+}
+
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *p = __real_mmap(addr, len, prot, flags, fd, off);
+    if (p != MAP_FAILED && fd >= 0 && fd == g_lock_fd && !g_child) {
+        g_lock_map = p;
+        g_lock_len = len;
     }
-    return &v;
+    return p;
 }
 
 ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
@@ -1342,6 +1431,17 @@ int __wrap_open(const char *path, int flags, ...)
     }
     if (g_child && g_parent_path[0] && strcmp(path, g_parent_path) == 0)
         path = g_child_path; /* never touch the parent's file */
+    if (g_child && g_parent_lock[0] && strcmp(path, g_parent_lock) == 0)
+        path = g_child_lock; /* nor its lock file */
+    if (!g_child && W.path) {
+        size_t n = strlen(W.path);
+        if (strncmp(path, W.path, n) == 0 && strcmp(path + n, "-lock") == 0) {
+            fd = __real_open(path, flags, mode);
+            g_lock_fd = fd;
+            g_lock_map = NULL;
+            return fd;
+        }
+    }
     if (!W.path || strcmp(path, W.path) != 0) return __real_open(path, flags, mode);
     f = sys_hook(SYS_OPEN, 0, 0);
     if (f == SF_EINTR) { errno = EINTR; return -1; }
@@ -1463,6 +1563,7 @@ int main(int argc, char **argv)
             static char path[600];
             snprintf(path, sizeof path, "%s/w1000.db", C.dir);
             unlink(path);
+            unlink_lock_file(path); /* so that both runs create it */
             w_init(&W, sys_vfs(), NULL, path, 0);
             g_sys_armed = 1;
             C.first = UINT64_MAX; /* count only */
@@ -1505,11 +1606,12 @@ int main(int argc, char **argv)
         }
         if (!C.quiet)
             printf("faults %s: W1000 (%d txns, %llu commits, %llu aborts, %llu range "
-                   "deletes of %llu keys, page %u%s%s): "
+                   "deletes of %llu keys, %llu backups checked, page %u%s%s): "
                    "%llu calls to fault (%llu writes, %llu syncs, %llu truncates, %llu reads)\n",
                    C.mode, W.ntxn_done,
                    (unsigned long long)W.commits, (unsigned long long)W.aborts,
-                   (unsigned long long)W.ranges, (unsigned long long)W.range_keys, C.ps,
+                   (unsigned long long)W.ranges, (unsigned long long)W.range_keys,
+                   (unsigned long long)S->backups, C.ps,
                    C.enc ? ", encrypted" : "", C.lz4 ? ", lz4" : "",
                    (unsigned long long)calls, (unsigned long long)g_kinds[FV_WRITE],
                    (unsigned long long)g_kinds[FV_SYNC], (unsigned long long)g_kinds[FV_TRUNC],
@@ -1534,6 +1636,7 @@ int main(int argc, char **argv)
             static char path[600];
             snprintf(path, sizeof path, "%s/w1000.db", C.dir);
             unlink(path);
+            unlink_lock_file(path); /* so that both runs create it */
             w_init(&W, sys_vfs(), NULL, path, 0);
         }
         g_sys_armed = 1;
@@ -1542,7 +1645,11 @@ int main(int argc, char **argv)
         unlink(W.path);
         {
             char p2[700];
+            snprintf(p2, sizeof p2, "%s-lock", W.path);
+            unlink(p2);
             snprintf(p2, sizeof p2, "%s/child.db", C.dir);
+            unlink(p2);
+            snprintf(p2, sizeof p2, "%s/child.db-lock", C.dir);
             unlink(p2);
         }
     } else {

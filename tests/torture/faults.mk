@@ -24,7 +24,7 @@ FAULTS_DIR   = build/torture/faults
 FAULTS_TMP   = $(FAULTS_DIR)/tmp
 FAULTS_LANES ?= 2
 # the system call sweep wraps these under the POSIX VFS (ld --wrap)
-FAULTS_WRAP  = -Wl,--wrap=pread,--wrap=pwrite,--wrap=fdatasync,--wrap=fsync,--wrap=ftruncate,--wrap=open
+FAULTS_WRAP  = -Wl,--wrap=pread,--wrap=pwrite,--wrap=fdatasync,--wrap=fsync,--wrap=ftruncate,--wrap=open,--wrap=mmap
 FAULTS_LIBS  = $(filter-out -lcmocka,$(TEST_LIBS)) $(FAULTS_WRAP)
 FAULTS_BIN   = $(FAULTS_DIR)/faults
 FAULTS_ASAN  = $(FAULTS_DIR)/faults-asan

@@ -11,6 +11,12 @@
 #              entries) read through the record layer: documented codes,
 #              rows that fit the schema, and a clean digby_check means clean
 #              reads and writes that keep it clean
+#   fuzz_lockfile the lock file's map (FORMAT.md section 14: header fields,
+#              reader slots, raw bytes) written with fuzzer bytes between
+#              the commits, reads, scans, opens and closes of two handles
+#              sharing a real file: documented codes, only committed values
+#              read, and after all handles close every acknowledged commit
+#              is in the file and digby_check passes
 #
 #   make torture-fuzz    each target for FUZZ_SECONDS (default 300) from the
 #                        committed seeds plus what earlier runs found
@@ -42,6 +48,8 @@ FUZZ_OPEN_ARGS = $(FUZZ_ARGS) -max_len=33000
 FUZZ_OPS_ARGS  = $(FUZZ_ARGS) -max_len=4096
 FUZZ_TUPLE_ARGS = $(FUZZ_ARGS) -max_len=4096
 FUZZ_RECORD_ARGS = $(FUZZ_ARGS) -max_len=4096
+# lock-file programs: up to 160 operations; long inputs from the start
+FUZZ_LOCKFILE_ARGS = $(FUZZ_ARGS) -max_len=600 -len_control=0
 FUZZ_CORPUS   = tests/torture/corpus
 
 TORTURE_TARGETS += torture-fuzz
@@ -72,6 +80,12 @@ $(FUZZ_DIR)/fuzz_record: tests/torture/fuzz_record.c tests/torture/fuzz_common.h
 $(FUZZ_DIR)/slice/fuzz_record: tests/torture/fuzz_record.c tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_SLICE_FLAGS) $< -o $@ $(FUZZ_LIBS)
+$(FUZZ_DIR)/fuzz_lockfile: tests/torture/fuzz_lockfile.c tests/torture/fuzz_common.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) $< -o $@ $(FUZZ_LIBS)
+$(FUZZ_DIR)/slice/fuzz_lockfile: tests/torture/fuzz_lockfile.c tests/torture/fuzz_common.h digby.h | check-amalgamation
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_SLICE_FLAGS) $< -o $@ $(FUZZ_LIBS)
 $(FUZZ_DIR)/mkseeds_record: tests/torture/fuzz_record.c tests/torture/fuzz_common.h digby.h | check-amalgamation
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) -DFUZZ_MKSEEDS $< -o $@ $(FUZZ_LIBS)
@@ -79,7 +93,8 @@ $(FUZZ_DIR)/mkcorpus: tests/torture/fuzz_mkcorpus.c tests/torture/det_entropy.h 
 	@mkdir -p $(@D)
 	$(CC) $(TEST_FLAGS) $< -o $@ $(FUZZ_LIBS)
 
-torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops $(FUZZ_DIR)/fuzz_tuple $(FUZZ_DIR)/fuzz_record
+torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops $(FUZZ_DIR)/fuzz_tuple $(FUZZ_DIR)/fuzz_record \
+              $(FUZZ_DIR)/fuzz_lockfile
 	@mkdir -p $(TORTURE_OUT); rm -f $(TORTURE_OUT)/fuzz.txt
 	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_open $(FUZZ_CORPUS)/open \
 	    $(FUZZ_DIR)/open $(FUZZ_SECONDS) "fuzz_open (file images, ASan+UBSan, $(FUZZ_SECONDS) s)" \
@@ -93,6 +108,9 @@ torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops $(FUZZ_DIR)/fuzz_tuple 
 	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_record $(FUZZ_CORPUS)/record \
 	    $(FUZZ_DIR)/record $(FUZZ_SECONDS) "fuzz_record (record tables' stored bytes, ASan+UBSan, $(FUZZ_SECONDS) s)" \
 	    $(TORTURE_OUT)/fuzz.txt $(FUZZ_RECORD_ARGS)
+	$(PYTHON) tests/torture/fuzz_run.py $(FUZZ_DIR)/fuzz_lockfile $(FUZZ_CORPUS)/lockfile \
+	    $(FUZZ_DIR)/lockfile $(FUZZ_SECONDS) "fuzz_lockfile (lock file bytes under two handles, ASan+UBSan, $(FUZZ_SECONDS) s)" \
+	    $(TORTURE_OUT)/fuzz.txt $(FUZZ_LOCKFILE_ARGS)
 	@echo "| fuzz: engine bugs found and fixed (to date) | 3 | open took a previous meta page counting more pages than the file as its fallback, and digby_check sized a bitmap by that count (caec535) | a leaf with keys out of order was rebuilt with a prefix a middle key lacks: a wrapped key length, a read far outside the page (8d3f724) | DIGBY_OPEN_MMAP with a map of the meta pages only (a file of two pages, map_bytes below three pages) made no map and never made one later | regression tests in tests/regress.c and tests/api_errors.c (test_mmap_reads) |" \
 	    >> $(TORTURE_OUT)/fuzz.txt
 
@@ -101,7 +119,7 @@ torture-fuzz: $(FUZZ_DIR)/fuzz_open $(FUZZ_DIR)/fuzz_ops $(FUZZ_DIR)/fuzz_tuple 
 FUZZ_CRAFTED_BAD = branch-self branch-shared-child ovindex-self
 
 slice-fuzz: $(FUZZ_DIR)/slice/fuzz_open $(FUZZ_DIR)/slice/fuzz_ops $(FUZZ_DIR)/slice/fuzz_tuple \
-            $(FUZZ_DIR)/slice/fuzz_record build/digby
+            $(FUZZ_DIR)/slice/fuzz_record $(FUZZ_DIR)/slice/fuzz_lockfile build/digby
 	@tail -c +2 $(FUZZ_CORPUS)/open/seed-crafted-base-ro > $(FUZZ_DIR)/slice/crafted.digby; \
 	timeout 20 ./build/digby $(FUZZ_DIR)/slice/crafted.digby check > /dev/null || \
 	    { echo "FAILED: slice-fuzz: the crafted base file does not check clean"; exit 1; }; \
@@ -113,7 +131,7 @@ slice-fuzz: $(FUZZ_DIR)/slice/fuzz_open $(FUZZ_DIR)/slice/fuzz_ops $(FUZZ_DIR)/s
 	    fi; \
 	done; \
 	echo "==== slice-fuzz: crafted cycles ($(FUZZ_CRAFTED_BAD)) reported by digby check"
-	@for t in open ops tuple record; do \
+	@for t in open ops tuple record lockfile; do \
 	    n=$$(ls $(FUZZ_CORPUS)/$$t | wc -l); \
 	    if ./$(FUZZ_DIR)/slice/fuzz_$$t -timeout=20 $(FUZZ_CORPUS)/$$t/* > $(FUZZ_DIR)/slice/$$t.log 2>&1; then \
 	        echo "==== slice-fuzz: fuzz_$$t: $$n corpus inputs replayed under ASan+UBSan, no failure"; \
