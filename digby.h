@@ -10135,7 +10135,7 @@ static int digby__shm_attach(digby_db *db, const char *path)
         DIGBY__SHM_STORE(digby__shm_snap(db, i), 1); /* hold everything */
         db->shm_pub = 1;
         /* (a dead handle's flags go too) */
-#if defined(_WIN32)
+#if defined(_WIN32) && !defined(DIGBY_NO_POSIX)
         DIGBY__SHM_STORE(digby__shm_info(db, i), (uint64_t)(uint32_t)GetCurrentProcessId());
 #elif !defined(DIGBY_NO_POSIX)
         DIGBY__SHM_STORE(digby__shm_info(db, i), (uint64_t)(uint32_t)getpid());
