@@ -773,7 +773,7 @@ static void dmg_run(int enc)
     uint64_t log_lsn = 0, top = 0, lsn;
     size_t meta_slot = 0, logp[64], nlog = 0;
     int c, j, last, ro;
-    char k[16], v[64];
+    char k[32], v[64];
     ASSERT_OK(digby_vfs_mem_create(NULL, &vfs));
     memset(&o, 0, sizeof(o));
     o.vfs = vfs;
