@@ -408,6 +408,71 @@ static int digby__log_end_check(digby_db *db, uint64_t bad, uint64_t next2, uint
     return DIGBY_OK;
 }
 
+/* A record being put together from its fragments (FORMAT.md 11.2). */
+typedef struct digby__lasm {
+    uint8_t *buf;
+    size_t n, cap;
+    int in_rec;             /* a FIRST fragment came, its LAST not yet */
+} digby__lasm;
+
+/* The next fragment of log page pgno (verified; its payload from base,
+   the fragments from *p to end) into a.  Returns 1 when it completed a
+   record (a->buf, a->n bytes), 0 when the page holds no more fragments,
+   -1 when the log ends at this page with *rc DIGBY_OK (the page's first
+   fragment continues a record its predecessor does not start: see below)
+   or with *rc an error: DIGBY_CORRUPT (a fragment that does not decode;
+   an orphan anywhere but first, or in a sealed page), DIGBY_NOMEM. */
+static int digby__log_frag(digby_db *db, uint64_t pgno, const uint8_t *base, const uint8_t **p,
+                           const uint8_t *end, digby__lasm *a, int sealed, int *rc)
+{
+    const uint8_t *q = *p;
+    *rc = DIGBY_OK;
+    for (;;) {
+        const uint8_t *f = q;
+        unsigned kind;
+        uint32_t len;
+        if (end - q < (ptrdiff_t)DIGBY__FRAG_HDR) {
+            *p = q;
+            return 0;
+        }
+        kind = q[0];
+        len = digby__get32(q + 1);
+        q += DIGBY__FRAG_HDR;
+        if (kind < DIGBY__FRAG_FULL || kind > DIGBY__FRAG_LAST || len > (size_t)(end - q)) {
+            *rc = DIGBY__CORRUPT(db, pgno);
+            return -1;
+        }
+        /* a record start while one is open: the open one was cut short by
+           a crash and never acknowledged (the writer went on in a new page
+           after recovery) */
+        if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_FIRST) {
+            a->n = 0;
+            a->in_rec = 1;
+        } else if (!a->in_rec) {
+            /* the rest of a record whose start the previous page does not
+               hold: that page is an older version (a rewrite of it never
+               reached the disk, and this page did: writes reordered before
+               a crash), so the record was never synced.  The log ends here,
+               as at a page that does not verify; skipping it would apply
+               later commits without this one.  (Only a page's first
+               fragment can be one: a page the writer made has none after
+               it; and a sealed page followed a durable predecessor.) */
+            if (f != base || sealed) *rc = DIGBY__CORRUPT(db, pgno);
+            return -1;
+        }
+        *rc = digby__reserve(&db->alloc, &a->buf, &a->cap, a->n + len + 1);
+        if (*rc) return -1;
+        memcpy(a->buf + a->n, q, len);
+        a->n += len;
+        q += len;
+        if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
+            a->in_rec = 0;
+            *p = q;
+            return 1;
+        }
+    }
+}
+
 /* Read the chain from where *t says the next record starts to its end,
    feeding every whole record to memtable m (ld: a bulk load, as at open;
    NULL: linked in, m live) and adding each page that verifies, once, to
@@ -429,10 +494,9 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
     uint64_t pgno = t->pgno, lsn = t->lsn;
     uint32_t off = t->off;
     uint64_t vnext2 = t->end_next2;
-    uint8_t *asm_buf = NULL;
-    size_t asm_n = 0, asm_cap = 0;
+    digby__lasm as = {NULL, 0, 0, 0};
     digby__mbatch bt = {NULL, 0, 0};
-    int rc = DIGBY_OK, in_rec = 0, orphan = 0;
+    int rc = DIGBY_OK, orphan = 0;
     *n_records = 0;
     if (!buf) return DIGBY_NOMEM;
     for (;;) {
@@ -450,50 +514,23 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
                      ? digby__get64(buf + db->usable - DIGBY__LOG_NEXT2)
                      : 0;
         p = base + off;
-        while (rc == DIGBY_OK && end - p >= (ptrdiff_t)DIGBY__FRAG_HDR) {
-            unsigned kind = p[0];
-            uint32_t len = digby__get32(p + 1);
-            p += DIGBY__FRAG_HDR;
-            if (kind < DIGBY__FRAG_FULL || kind > DIGBY__FRAG_LAST || len > (size_t)(end - p)) {
+        for (;;) {
+            uint64_t txid = 0;
+            int got = digby__log_frag(db, pgno, base, &p, end, &as, 0, &rc);
+            if (got <= 0) {
+                orphan = got < 0 && rc == DIGBY_OK;
+                break;
+            }
+            rc = digby__log_apply(db, m, ld, &bt, as.buf, as.n, &txid);
+            if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= t->txid))
                 rc = DIGBY__CORRUPT(db, pgno);
-                break;
-            }
-            /* a record start while one is open: the open one was cut short
-               by a crash and never acknowledged (the writer went on in a
-               new page after recovery) */
-            if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_FIRST) { asm_n = 0; in_rec = 1; }
-            else if (!in_rec) {
-                /* the rest of a record whose start the previous page does
-                   not hold: that page is an older version (a rewrite of it
-                   never reached the disk, and this page did: writes
-                   reordered before a crash), so the record was never
-                   synced.  The log ends here, as at a page that does not
-                   verify; skipping it would apply later commits without
-                   this one.  (Only a page's first fragment can be one: a
-                   page the writer made has none after it.) */
-                if (p - DIGBY__FRAG_HDR != base) rc = DIGBY__CORRUPT(db, pgno);
-                orphan = 1;
-                break;
-            }
-            rc = digby__reserve(&db->alloc, &asm_buf, &asm_cap, asm_n + len + 1);
             if (rc) break;
-            memcpy(asm_buf + asm_n, p, len);
-            asm_n += len;
-            p += len;
-            if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
-                uint64_t txid = 0;
-                in_rec = 0;
-                rc = digby__log_apply(db, m, ld, &bt, asm_buf, asm_n, &txid);
-                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= t->txid))
-                    rc = DIGBY__CORRUPT(db, pgno);
-                if (rc) break;
-                t->txid = txid;
-                t->pgno = pgno;
-                t->lsn = lsn;
-                t->off = (uint32_t)(p - base);
-                (*n_records)++;
-                db->log.bytes += asm_n;
-            }
+            t->txid = txid;
+            t->pgno = pgno;
+            t->lsn = lsn;
+            t->off = (uint32_t)(p - base);
+            (*n_records)++;
+            db->log.bytes += as.n;
         }
         if (rc || orphan) break;
         if (lsn > t->pushed) {
@@ -503,7 +540,7 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
             if (rc) break;
             t->pushed = lsn;
         }
-        if (!in_rec) {
+        if (!as.in_rec) {
             /* every record that began so far is read: the next one starts
                in this page's free space or at the successor's start */
             t->pgno = pgno;
@@ -525,7 +562,7 @@ static int digby__log_read(digby_db *db, digby__mem *m, digby__mload *ld,
        of one, which no snapshot sees: the next read applies it again */
     digby__mem_batch_link(m, &bt);
     digby__free(&db->alloc, bt.v);
-    digby__free(&db->alloc, asm_buf);
+    digby__free(&db->alloc, as.buf);
     digby__pbuf_put(db, buf);
     return rc;
 }
@@ -567,11 +604,10 @@ static int digby__log_replay(digby_db *db, digby__mem *m, int readonly, uint64_t
     uint8_t *buf = digby__pbuf_get(db);
     uint64_t pgno = db->meta.log_head, lsn = db->meta.log_lsn, prev_txid = 0;
     uint64_t next2 = db->meta.log_next, end_next = 0, end_next2 = 0;
-    uint8_t *asm_buf = NULL;
-    size_t asm_n = 0, asm_cap = 0;
+    digby__lasm as = {NULL, 0, 0, 0};
     digby__mload ld = {NULL, 0, 0};
     uint32_t prev_used = 0;
-    int rc = DIGBY_OK, in_rec = 0, orphan = 0, sealed;
+    int rc = DIGBY_OK, orphan = 0, sealed;
     if (!buf) return DIGBY_NOMEM;
     *last_txid = db->meta.txid;
     /* where the first record not read whole starts (a read-only handle
@@ -627,66 +663,38 @@ static int digby__log_replay(digby_db *db, digby__mem *m, int readonly, uint64_t
             break;
         }
         p = buf + DIGBY__LOG_HDR;
-        end = p + digby__get32(buf + DIGBY__LOG_USED);
-        while (rc == DIGBY_OK && end - p >= (ptrdiff_t)DIGBY__FRAG_HDR) {
-            unsigned kind = p[0];
-            uint32_t len = digby__get32(p + 1);
-            p += DIGBY__FRAG_HDR;
-            if (kind < DIGBY__FRAG_FULL || kind > DIGBY__FRAG_LAST || len > (size_t)(end - p)) {
+        end = p + used;
+        for (;;) {
+            uint64_t txid = 0;
+            int got = digby__log_frag(db, pgno, buf + DIGBY__LOG_HDR, &p, end, &as, sealed, &rc);
+            if (got <= 0) {
+                orphan = got < 0 && rc == DIGBY_OK;
+                break;
+            }
+            rc = digby__log_apply(db, m, &ld, NULL, as.buf, as.n, &txid);
+            /* a commit newer than the one open discarded for lost pages
+               (FORMAT.md 3): that one was durable before it (its sync
+               came first), so its pages are damaged, and replaying the
+               log over the commit before it would apply later commits
+               without it */
+            if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid) ||
+                (rc == DIGBY_OK && db->discarded_txid && txid > db->discarded_txid))
                 rc = DIGBY__CORRUPT(db, pgno);
-                break;
-            }
-            /* a record start while one is open: the open one was cut short
-               by a crash and never acknowledged (the writer went on in a
-               new page after recovery) */
-            if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_FIRST) { asm_n = 0; in_rec = 1; }
-            else if (!in_rec) {
-                /* the rest of a record whose start the previous page does
-                   not hold: that page is an older version (a rewrite of it
-                   never reached the disk, and this page did: writes
-                   reordered before a crash), so the record was never
-                   synced.  The log ends here, as at a page that does not
-                   verify; skipping it would apply later commits without
-                   this one.  (Only a page's first fragment can be one: a
-                   page the writer made has none after it.) */
-                if (p - DIGBY__FRAG_HDR != buf + DIGBY__LOG_HDR || sealed)
-                    rc = DIGBY__CORRUPT(db, pgno);
-                orphan = 1;
-                break;
-            }
-            rc = digby__reserve(&db->alloc, &asm_buf, &asm_cap, asm_n + len + 1);
             if (rc) break;
-            memcpy(asm_buf + asm_n, p, len);
-            asm_n += len;
-            p += len;
-            if (kind == DIGBY__FRAG_FULL || kind == DIGBY__FRAG_LAST) {
-                uint64_t txid;
-                in_rec = 0;
-                rc = digby__log_apply(db, m, &ld, NULL, asm_buf, asm_n, &txid);
-                /* a commit newer than the one open discarded for lost pages
-                   (FORMAT.md 3): that one was durable before it (its sync
-                   came first), so its pages are damaged, and replaying the
-                   log over the commit before it would apply later commits
-                   without it */
-                if (rc == DIGBY_CORRUPT || (rc == DIGBY_OK && txid <= prev_txid) ||
-                    (rc == DIGBY_OK && db->discarded_txid && txid > db->discarded_txid))
-                    rc = DIGBY__CORRUPT(db, pgno);
-                if (rc) break;
-                prev_txid = txid;
-                t->txid = txid;
-                t->pgno = pgno;
-                t->lsn = lsn;
-                t->off = (uint32_t)(p - (buf + DIGBY__LOG_HDR));
-                l->replay_commits++;
-                l->replay_bytes += asm_n;
-                l->bytes += asm_n;
-            }
+            prev_txid = txid;
+            t->txid = txid;
+            t->pgno = pgno;
+            t->lsn = lsn;
+            t->off = (uint32_t)(p - (buf + DIGBY__LOG_HDR));
+            l->replay_commits++;
+            l->replay_bytes += as.n;
+            l->bytes += as.n;
         }
         if (rc || orphan) break;
         rc = digby__u64s_push(&db->alloc, &l->pages, pgno);
         if (rc) break;
         t->pushed = lsn;
-        if (!in_rec) {
+        if (!as.in_rec) {
             t->pgno = pgno;
             t->lsn = lsn;
             t->off = used;
@@ -697,7 +705,7 @@ static int digby__log_replay(digby_db *db, digby__mem *m, int readonly, uint64_t
         pgno = digby__page_next(buf);
         lsn++;
     }
-    digby__free(&db->alloc, asm_buf);
+    digby__free(&db->alloc, as.buf);
     digby__pbuf_put(db, buf);
     /* every whole record read: sort and link its entries (45_memtable.c) */
     if (rc == DIGBY_OK) rc = digby__mem_load_finish(m, &ld);
