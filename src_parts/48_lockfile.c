@@ -499,6 +499,12 @@ static int digby__shm_refresh_locked(digby_db *db, int all)
                page.) */
 #if DIGBY__HAVE_MEMTABLE
             uint64_t now = digby__now_ns();
+            /* (no log as of the newest meta page: nothing to read again,
+               the lock file names a commit the file lacks) */
+            if (!db->meta.log_head) {
+                rc = DIGBY__CORRUPT(db, 0);
+                break;
+            }
             if (!t0) t0 = now;
             else if (now - t0 > DIGBY__SHM_TAIL_NS) {
                 rc = DIGBY__CORRUPT(db, db->log.tail.end_pgno);
