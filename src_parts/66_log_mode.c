@@ -1090,8 +1090,8 @@ static int digby__log_adopt(digby_db *db, const digby__meta *m)
     digby__mutex_lock(&db->mu);
     digby__u64s_release(&db->alloc, &l->pages);
     l->pages = pages;
-    l->cur_pgno = l->next_pgno = 0;
-    l->fill = 0;
+    l->cur_pgno = l->next_pgno = l->next2_pgno = 0;
+    l->fill = l->prev_fill = 0;
     l->tail = t;
     l->tailed += n;
     l->bytes = 0;
