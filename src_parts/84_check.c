@@ -566,7 +566,27 @@ static int digby__walk_all_at(digby_db *db, digby_stats *st, digby_check_report 
         if (rc != 1) break;
         digby_txn_abort(txn);
     }
-    if (rc) { digby_txn_abort(txn); return rc; }
+    if (rc == DIGBY_OK && db->shm && txn->meta.log_head &&
+        !(db->log.cur_pgno && db->log.cur_lsn > db->log.tail.pushed)) {
+        /* another handle appended last (48_lockfile.c): this handle's
+           page count is its own writes' (log commits count pages without
+           a meta page), which the other writer's may have left behind:
+           the file's meta page has the count, and log pages past it are
+           the other writer's to count */
+        digby__meta m;
+        size_t i, j, gone = 0;
+        rc = digby__shm_read_meta(db, txn->meta.txid, &m);
+        if (rc == DIGBY_OK && m.page_count < txn->meta.page_count) {
+            txn->meta.page_count = m.page_count;
+            for (i = j = 0; i < w.nlogp; i++)
+                if (w.logp[i] < m.page_count) w.logp[j++] = w.logp[i];
+                else if (i < w.nwritten) gone++;
+            w.nlogp = j;
+            w.nwritten -= gone;
+        }
+        if (rc == DIGBY_BUSY) rc = DIGBY_OK; /* (a newer commit: the count stands) */
+    }
+    if (rc) { digby__walk_release(&w); digby_txn_abort(txn); return rc; }
     txn->map_verify = 1; /* every page checked, even those the map trusts */
     w.st = st;
     w.rep = rep;
